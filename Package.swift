@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies by design: the only external code is the system's C libraries,
+// reached through the `C*` system-library targets below (see ../shared/DESIGN.md).
+let package = Package(
+    name: "MediaWorkspace",
+    products: [
+        .executable(name: "apiserver", targets: ["APIServer"]),
+    ],
+    targets: [
+        // C wrappers. Each header adds typed, non-variadic wrappers where the C API is variadic.
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CXCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+
+        .target(name: "Domain"),
+        .target(name: "Crypto", dependencies: ["COpenSSL", "CXCrypt"]),
+        .target(name: "Persistence", dependencies: ["Domain", "CLibPQ"]),
+        .target(name: "Providers", dependencies: ["Domain", "CCurl"]),
+        .executableTarget(
+            name: "APIServer",
+            dependencies: ["Domain", "Persistence", "Providers", "Crypto", "CMicroHTTPD"]
+        ),
+        .executableTarget(name: "Benchmarks", dependencies: ["Crypto", "Domain"]),
+
+        // Shared by the test targets only: throwaway PostgreSQL clusters, loopback HTTP helpers.
+        .target(name: "TestSupport", dependencies: ["Persistence", "CCurl"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "DomainTests", dependencies: ["Domain"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "TestSupport"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "Persistence", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,3 @@
+import Persistence
+import Providers
+print("apiserver (libpq \(LibPQ.version), \(CurlRuntime.version))")

@@ -1,0 +1,2 @@
+import XCTest
+final class DomainTestsSmoke: XCTestCase { func testTargetBuilds() { XCTAssertTrue(true) } }
