@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(name: "Benchmarks", dependencies: ["Crypto", "Domain"]),
 
         // Shared by the test targets only: throwaway PostgreSQL clusters, loopback HTTP helpers.
-        .target(name: "TestSupport", dependencies: ["Persistence", "CCurl"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Persistence"], path: "Tests/TestSupport"),
 
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),

@@ -1,3 +1,1 @@
-import Persistence
-import Providers
-print("apiserver (libpq \(LibPQ.version), \(CurlRuntime.version))")
+print("apiserver")

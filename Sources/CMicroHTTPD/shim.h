@@ -31,3 +31,14 @@ static inline struct MHD_Daemon *cmhd_start_logged(unsigned int flags, uint16_t 
                             MHD_OPTION_NOTIFY_CONNECTION, notify_connection, notify_connection_cls,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
+
+// MHD_get_daemon_info and MHD_get_connection_info are variadic too; these expose the two
+// answers we need with their real types.
+static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+static inline const struct sockaddr *cmhd_client_address(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}

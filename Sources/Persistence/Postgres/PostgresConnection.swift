@@ -1,0 +1,119 @@
+import CLibPQ
+import Foundation
+
+/// One blocking libpq connection. Not thread-safe: the pool lends it to one thread at a time,
+/// which is what makes the `@unchecked Sendable` sound.
+public final class PostgresConnection: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    /// Opens a connection. `url` is a libpq connection URI or key/value string.
+    public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "apiserver") throws {
+        // Later keywords override earlier ones, and `dbname` is expanded from the URL first,
+        // so the session settings below always win: every timestamp arrives as ISO text in UTC.
+        let keywords = ["dbname", "connect_timeout", "application_name", "options"]
+        let values = [url, String(connectTimeoutSeconds), applicationName, "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601"]
+        let connection = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw DatabaseError(step: .connect, sqlState: nil, serverMessage: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
+            throw DatabaseError(step: .connect, sqlState: nil, serverMessage: message)
+        }
+        handle = connection
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// False once libpq has noticed the connection is gone (server restart, network cut).
+    public var isHealthy: Bool {
+        PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// True while a transaction is open or failed (not idle), which a returned connection must never be.
+    var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// Runs one statement with bound parameters and returns every row.
+    @discardableResult
+    public func query(_ sql: SQL, step: DatabaseError.Step = .statement) throws -> [PostgresRow] {
+        let (text, parameters) = sql.render()
+        let result: OpaquePointer? = withOptionalCStrings(parameters) { pointers in
+            PQexecParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
+        }
+        return try consume(result, step: step)
+    }
+
+    /// Runs a script of several statements with no parameters (migration files only).
+    public func executeScript(_ sql: SQL) throws {
+        let (text, parameters) = sql.render()
+        precondition(parameters.isEmpty, "scripts cannot carry parameters")
+        try consume(PQexec(handle, text), step: .statement)
+    }
+
+    @discardableResult
+    private func consume(_ result: OpaquePointer?, step: DatabaseError.Step) throws -> [PostgresRow] {
+        guard let result else {
+            throw DatabaseError(step: step, sqlState: nil, serverMessage: String(cString: PQerrorMessage(handle)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return []
+        case PGRES_TUPLES_OK:
+            return readRows(result)
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = String(cString: PQresultErrorMessage(result))
+            throw DatabaseError(step: step, sqlState: state, serverMessage: message)
+        }
+    }
+
+    private func readRows(_ result: OpaquePointer) -> [PostgresRow] {
+        let rowCount = PQntuples(result)
+        let columnCount = PQnfields(result)
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(Int(rowCount))
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(Int(columnCount))
+            for column in 0..<columnCount {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            rows.append(PostgresRow(columns: columns, values: values))
+        }
+        return rows
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the duration of the call.
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Like `withCStringArray`, but a nil element stays a NULL pointer (SQL NULL for libpq).
+private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if strings.isEmpty { return body(nil) }
+    let duplicated: [UnsafeMutablePointer<CChar>?] = strings.map { text in text.flatMap { strdup($0) } }
+    defer { duplicated.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}

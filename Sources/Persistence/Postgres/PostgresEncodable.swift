@@ -1,0 +1,79 @@
+import Foundation
+
+/// A value that can be sent to PostgreSQL as a bound parameter in text format.
+/// `nil` text means SQL NULL. Parameters are never spliced into statement text.
+public protocol PostgresEncodable: Sendable {
+    var postgresText: String? { get }
+}
+
+extension String: PostgresEncodable {
+    public var postgresText: String? { self }
+}
+
+extension Int: PostgresEncodable {
+    public var postgresText: String? { String(self) }
+}
+
+extension Int32: PostgresEncodable {
+    public var postgresText: String? { String(self) }
+}
+
+extension Int64: PostgresEncodable {
+    public var postgresText: String? { String(self) }
+}
+
+extension Bool: PostgresEncodable {
+    public var postgresText: String? { self ? "true" : "false" }
+}
+
+extension Decimal: PostgresEncodable {
+    // Decimal's description is plain positional notation ("12.5", "-0.0001"), which `numeric` accepts exactly.
+    public var postgresText: String? { description }
+}
+
+extension UUID: PostgresEncodable {
+    public var postgresText: String? { uuidString.lowercased() }
+}
+
+extension Date: PostgresEncodable {
+    public var postgresText: String? { PostgresTimestamp.format(self) }
+}
+
+extension Data: PostgresEncodable {
+    /// bytea in hex input format: `\x` followed by two hex digits per byte.
+    public var postgresText: String? {
+        var text = "\\x"
+        text.reserveCapacity(2 + count * 2)
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count * 2)
+        for byte in self {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0f)])
+        }
+        text += String(decoding: bytes, as: UTF8.self)
+        return text
+    }
+}
+
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public var postgresText: String? {
+        switch self {
+        case .none: return nil
+        case .some(let value): return value.postgresText
+        }
+    }
+}
+
+extension Array: PostgresEncodable where Element == String {
+    /// A one-dimensional text array literal; every element quoted and escaped, so it binds
+    /// safely as `$n::text[]` (use `= any($n::text[])` instead of building `IN (...)` lists).
+    public var postgresText: String? {
+        let quoted = map { element -> String in
+            var escaped = element.replacingOccurrences(of: "\\", with: "\\\\")
+            escaped = escaped.replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"" + escaped + "\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
+    }
+}

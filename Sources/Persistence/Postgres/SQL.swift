@@ -1,0 +1,68 @@
+/// A statement whose values can only travel as bound parameters.
+///
+/// Every `\(value)` in a literal becomes `$n` in the text and a parameter beside it, so user data
+/// never becomes SQL text. Fragments compose with `\(fragment)` (their parameters are renumbered).
+/// The one escape hatch is spelled `SQL(unsafeRaw:)` so that review can find every use.
+public struct SQL: Sendable, ExpressibleByStringInterpolation {
+    enum Part: Sendable {
+        case text(String)
+        case parameter(String?)
+    }
+
+    private(set) var parts: [Part]
+
+    public init(stringLiteral value: String) {
+        parts = [.text(value)]
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        parts = stringInterpolation.parts
+    }
+
+    /// Text that is trusted to be SQL (identifiers we own, migration files). Never user data.
+    public init(unsafeRaw text: String) {
+        parts = [.text(text)]
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var parts: [Part] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            parts.reserveCapacity(interpolationCount * 2 + 1)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            parts.append(.text(literal))
+        }
+
+        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+            parts.append(.parameter(value.postgresText))
+        }
+
+        public mutating func appendInterpolation(_ fragment: SQL) {
+            parts.append(contentsOf: fragment.parts)
+        }
+    }
+
+    /// The statement text with `$1…$n` placeholders and the parameters in order.
+    public func render() -> (text: String, parameters: [String?]) {
+        var text = ""
+        var parameters: [String?] = []
+        for part in parts {
+            switch part {
+            case .text(let literal):
+                text += literal
+            case .parameter(let value):
+                parameters.append(value)
+                text += "$\(parameters.count)"
+            }
+        }
+        return (text, parameters)
+    }
+
+    public static func + (lhs: SQL, rhs: SQL) -> SQL {
+        var joined = lhs
+        joined.parts.append(contentsOf: rhs.parts)
+        return joined
+    }
+}

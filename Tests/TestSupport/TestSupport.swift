@@ -1,2 +1,0 @@
-import Persistence
-public enum TestSupportMarker {}
