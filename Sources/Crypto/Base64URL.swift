@@ -16,6 +16,7 @@ public enum Base64URL {
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let bytes = Array(bytes)
+        let alphabet = alphabet
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var index = 0
@@ -55,8 +56,9 @@ public enum Base64URL {
         out.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
         var pending = 0
+        let table = decodeTable  // one lazy-global access, not one per character
         for character in text {
-            let value = decodeTable[Int(character)]
+            let value = table[Int(character)]
             guard value != invalid else { return nil }
             accumulator = accumulator << 6 | UInt32(value)
             pending += 1

@@ -129,16 +129,22 @@ struct JSONParser {
 
     private mutating func parseString() throws -> String {
         try expect(UInt8(ascii: "\""))
-        var utf8: [UInt8] = []
+        // Fast path: most strings in a token have no escapes and become a String in one step.
+        let start = index
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+            index += 1
+        }
+        if current == UInt8(ascii: "\"") {
+            index += 1
+            return try validated(bytes[start..<index - 1])
+        }
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard let byte = current else { throw Failure() }
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                // Raw bytes were copied as they came; validating once here rejects overlong
-                // forms, encoded surrogates and truncated sequences.
-                guard let string = String(validating: utf8, as: UTF8.self) else { throw Failure() }
-                return string
+                return try validated(utf8[...])
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &utf8)
             case 0x00..<0x20:
@@ -147,6 +153,13 @@ struct JSONParser {
                 utf8.append(byte)
             }
         }
+    }
+
+    /// Raw bytes were copied as they came; validating once here rejects overlong forms, encoded
+    /// surrogates and truncated sequences.
+    private func validated(_ utf8: ArraySlice<UInt8>) throws -> String {
+        guard let string = String(validating: utf8, as: UTF8.self) else { throw Failure() }
+        return string
     }
 
     private mutating func parseEscape(into utf8: inout [UInt8]) throws {
@@ -240,60 +253,63 @@ extension JSONValue {
     /// Compact JSON with object keys sorted, so the same value always gives the same bytes.
     /// Numbers that are whole and within ±2^53 are written as integers (NumericDate style).
     func serialized() throws -> String {
-        var out = ""
+        var out: [UInt8] = []
         try write(into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(into out: inout String) throws {
+    private func write(into out: inout [UInt8]) throws {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
         case .number(let value):
             guard value.isFinite else { throw CryptoError.invalidParameters("JSON cannot carry \(value)") }
             if value == value.rounded(), abs(value) <= 9_007_199_254_740_992 {
-                out += String(Int64(value))
+                out += String(Int64(value)).utf8
             } else {
-                out += "\(value)"
+                out += "\(value)".utf8
             }
         case .string(let value): Self.writeString(value, into: &out)
         case .array(let elements):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
-                if offset > 0 { out += "," }
+                if offset > 0 { out.append(UInt8(ascii: ",")) }
                 try element.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (offset, key) in members.keys.sorted().enumerated() {
-                if offset > 0 { out += "," }
+                if offset > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 try members[key]!.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ string: String, into out: inout String) {
-        out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    /// UTF-8 passes through; only `"`, `\` and control characters are escaped.
+    private static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case 0x0A: out += #"\n"#.utf8
+            case 0x0D: out += #"\r"#.utf8
+            case 0x09: out += #"\t"#.utf8
+            case 0x08: out += #"\b"#.utf8
+            case 0x0C: out += #"\f"#.utf8
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += #"\u00"#.utf8
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
             default:
-                out.unicodeScalars.append(scalar)
+                out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
