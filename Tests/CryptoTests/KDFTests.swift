@@ -32,6 +32,14 @@ final class HKDFTests: XCTestCase {
                        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
     }
 
+    func testEmptyInputKeyMaterial() throws {
+        // RFC 5869 allows an empty IKM. Cross-checked with a Python HMAC-based HKDF:
+        // PRK = HMAC(0x00*32, ""), OKM = HMAC(PRK, 0x01).
+        let okm = try HKDFSHA256.deriveKey(inputKeyMaterial: [UInt8](), salt: [UInt8](), info: [UInt8](),
+                                           outputByteCount: 32)
+        XCTAssertEqual(hexString(okm.revealed), "eb70f01dede9afafa449eee1b1286504e1f62388b3f7dd4f956697b0e828fe18")
+    }
+
     func testOutputLengthLimits() throws {
         XCTAssertThrowsError(try HKDFSHA256.deriveKey(inputKeyMaterial: [UInt8](repeating: 1, count: 32), salt: [UInt8](),
                                                       info: [UInt8](), outputByteCount: 0))
