@@ -15,7 +15,9 @@ enum AESGCM {
                      header: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer,
                      plaintext: UnsafeRawBufferPointer,
                      ciphertext: UnsafeMutableRawBufferPointer, tag: UnsafeMutableRawBufferPointer) throws {
-        precondition(nonce.count == nonceByteCount && tag.count == tagByteCount && ciphertext.count == plaintext.count)
+        guard nonce.count == nonceByteCount, tag.count == tagByteCount, ciphertext.count == plaintext.count,
+              plaintext.count <= Int(Int32.max)
+        else { throw CryptoError.invalidParameters("AES-GCM buffer sizes") }
         let cipher = try OpenSSLAlgorithms.require(OpenSSLAlgorithms.shared.aes256GCM, "AES-256-GCM")
         guard let ctx = EVP_CIPHER_CTX_new() else { throw failure("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
@@ -23,8 +25,7 @@ enum AESGCM {
         // The default GCM IV length is 12 bytes, which is the only length used here, so key and
         // nonce can be set in the same call as the cipher.
         let initialised = key.secret.withUnsafeBytes { k in
-            EVP_EncryptInit_ex2(ctx, cipher, bytePointer(k),
-                                bytePointer(nonce), nil)
+            EVP_EncryptInit_ex2(ctx, cipher, bytePointer(k), bytePointer(nonce), nil)
         }
         guard initialised == 1 else { throw failure("EVP_EncryptInit_ex2") }
         try authenticate(ctx, header, encrypting: true)
@@ -32,15 +33,15 @@ enum AESGCM {
 
         var written: Int32 = 0
         if plaintext.count > 0 {
-            guard plaintext.count <= Int(Int32.max),
-                  EVP_EncryptUpdate(ctx, bytePointer(ciphertext), &written,
+            guard EVP_EncryptUpdate(ctx, bytePointer(ciphertext), &written,
                                     bytePointer(plaintext), Int32(plaintext.count)) == 1,
                   Int(written) == plaintext.count
             else { throw failure("EVP_EncryptUpdate") }
         }
         // GCM is a stream mode: Final emits no bytes, it only completes the tag.
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let finished = EVP_EncryptFinal_ex(ctx, &scratch, &written)
+        let finished = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { scratch in
+            EVP_EncryptFinal_ex(ctx, scratch.baseAddress, &written)
+        }
         guard finished == 1, written == 0,
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagByteCount), tag.baseAddress) == 1
         else { throw failure("EVP_EncryptFinal_ex") }
@@ -60,8 +61,7 @@ enum AESGCM {
         defer { EVP_CIPHER_CTX_free(ctx) }
 
         let initialised = key.secret.withUnsafeBytes { k in
-            EVP_DecryptInit_ex2(ctx, cipher, bytePointer(k),
-                                bytePointer(nonce), nil)
+            EVP_DecryptInit_ex2(ctx, cipher, bytePointer(k), bytePointer(nonce), nil)
         }
         guard initialised == 1 else { throw failure("EVP_DecryptInit_ex2") }
         try authenticate(ctx, header, encrypting: false)
@@ -74,12 +74,15 @@ enum AESGCM {
                   Int(written) == ciphertext.count
             else { throw failure("EVP_DecryptUpdate") }
         }
-        // SET_TAG takes a mutable pointer although it only reads; hand it a private copy.
-        var expectedTag = [UInt8](tag)
-        let tagSet = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), &expectedTag)
+        // SET_TAG takes a mutable pointer although it only reads; hand it a private copy. Final
+        // writes no bytes in GCM, but gets a valid buffer all the same.
+        let (tagSet, verified) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { scratch in
+            UnsafeMutableRawBufferPointer(scratch).copyMemory(from: tag)
+            let tagSet = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), scratch.baseAddress)
+            guard tagSet == 1 else { return (tagSet, Int32(0)) }
+            return (tagSet, EVP_DecryptFinal_ex(ctx, scratch.baseAddress! + tagByteCount, &written))
+        }
         guard tagSet == 1 else { throw failure("EVP_CTRL_GCM_SET_TAG") }
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let verified = EVP_DecryptFinal_ex(ctx, &scratch, &written)
         guard verified == 1 else {
             ERR_clear_error()
             throw CryptoError.openFailed
