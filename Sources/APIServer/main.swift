@@ -1,1 +1,4 @@
-print("apiserver")
+import Foundation
+
+// Configuration only: everything else, C callbacks above all, lives in other files (see http-layer.md).
+exit(CommandLineInterface.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))

@@ -53,6 +53,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let connection = try acquire()
         defer { release(connection) }

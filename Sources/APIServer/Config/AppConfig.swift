@@ -1,0 +1,164 @@
+import Foundation
+
+/// Configuration read from the environment only. Every problem is collected, so one start-up
+/// message lists them all; the process then exits with status 2.
+struct AppConfig: Sendable {
+    enum Environment: String, Sendable {
+        case development, test, production
+    }
+
+    var environment: Environment
+    var databaseURL: String
+    var host: String
+    var port: Int
+    var httpThreads: Int
+    var connectionTimeoutSeconds: Int
+    var maximumConnections: Int
+    var maximumConnectionsPerIP: Int
+    var maximumHeaderBytes: Int
+    var maximumBodyBytes: Int
+    var corsAllowedOrigins: [String]
+    var databasePoolSize: Int
+    var databasePoolTimeoutMilliseconds: Int
+    var shutdownGraceSeconds: Int
+    var migrationsDirectory: String
+    var logLevel: Logger.Level
+    var jwtSecret: String?
+    var encryptionSecret: String?
+
+    /// The variables this reads, with their defaults; `.env.example` documents the same list.
+    static let variableNames = [
+        "APP_ENV", "DATABASE_URL", "HOST", "PORT", "HTTP_THREADS", "HTTP_CONNECTION_TIMEOUT_SECONDS",
+        "HTTP_MAX_CONNECTIONS", "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_MAX_HEADER_BYTES", "HTTP_MAX_BODY_BYTES",
+        "CORS_ALLOWED_ORIGINS", "DB_POOL_SIZE", "DB_POOL_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "MIGRATIONS_DIR",
+        "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET",
+    ]
+
+    /// `requireSecrets` is false for `migrate`, which needs only the database.
+    static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
+        var reader = EnvironmentReader(env)
+        let environment = reader.choice("APP_ENV", default: Environment.production) { Environment(rawValue: $0) }
+        let databaseURL = reader.required("DATABASE_URL") { value in
+            value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
+                ? nil : "must be a postgresql:// URL or a libpq key=value string"
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let config = AppConfig(
+            environment: environment,
+            databaseURL: databaseURL,
+            host: reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" },
+            port: reader.integer("PORT", default: 8080, range: 0...65535),
+            // Handlers block on PostgreSQL, so a few more threads than cores keep the CPUs busy.
+            httpThreads: reader.integer("HTTP_THREADS", default: max(4, cores * 2), range: 1...256),
+            connectionTimeoutSeconds: reader.integer("HTTP_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
+            maximumConnections: reader.integer("HTTP_MAX_CONNECTIONS", default: 1024, range: 1...100_000),
+            maximumConnectionsPerIP: reader.integer("HTTP_MAX_CONNECTIONS_PER_IP", default: 256, range: 1...100_000),
+            maximumHeaderBytes: reader.integer("HTTP_MAX_HEADER_BYTES", default: 32 * 1024, range: 4096...1_048_576),
+            maximumBodyBytes: reader.integer("HTTP_MAX_BODY_BYTES", default: 1_048_576, range: 1...1_073_741_824),
+            corsAllowedOrigins: reader.list("CORS_ALLOWED_ORIGINS") { origin in
+                origin == "*" || ((origin.hasPrefix("http://") || origin.hasPrefix("https://")) && !origin.hasSuffix("/"))
+                    ? nil : "each origin must be * or scheme://host[:port] without a trailing slash"
+            },
+            databasePoolSize: reader.integer("DB_POOL_SIZE", default: 10, range: 1...500),
+            databasePoolTimeoutMilliseconds: reader.integer("DB_POOL_TIMEOUT_MS", default: 2000, range: 1...600_000),
+            shutdownGraceSeconds: reader.integer("SHUTDOWN_GRACE_SECONDS", default: 10, range: 0...3600),
+            migrationsDirectory: reader.string("MIGRATIONS_DIR", default: "migrations") { _ in nil },
+            logLevel: reader.choice("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(name: $0) },
+            jwtSecret: reader.secret("JWT_SECRET", requiredStrong: requireSecrets && environment == .production),
+            encryptionSecret: reader.secret("APP_ENCRYPTION_SECRET", requiredStrong: requireSecrets && environment == .production)
+        )
+        if reader.problems.isEmpty { return .success(config) }
+        return .failure(ConfigError(problems: reader.problems))
+    }
+}
+
+struct ConfigError: Error, CustomStringConvertible {
+    let problems: [String]
+    var description: String {
+        "invalid configuration (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\nSee .env.example for every variable and its default."
+    }
+}
+
+private func inet_pton_ok(_ host: String) -> Bool {
+    var address = in_addr()
+    return inet_pton(AF_INET, host, &address) == 1
+}
+
+/// Reads variables and records a sentence for each that is wrong, never its value for secrets.
+private struct EnvironmentReader {
+    let env: [String: String]
+    var problems: [String] = []
+
+    init(_ env: [String: String]) { self.env = env }
+
+    private func value(_ name: String) -> String? {
+        guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        return raw
+    }
+
+    mutating func required(_ name: String, _ check: (String) -> String?) -> String {
+        guard let value = value(name) else {
+            problems.append("\(name) is required")
+            return ""
+        }
+        if let problem = check(value) { problems.append("\(name) \(problem)") }
+        return value
+    }
+
+    mutating func string(_ name: String, default fallback: String, _ check: (String) -> String?) -> String {
+        guard let value = value(name) else { return fallback }
+        if let problem = check(value) { problems.append("\(name) \(problem) (got \"\(value)\")") }
+        return value
+    }
+
+    mutating func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) -> Int {
+        guard let text = value(name) else { return fallback }
+        guard let number = Int(text), range.contains(number) else {
+            problems.append("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(text)\")")
+            return fallback
+        }
+        return number
+    }
+
+    mutating func choice<T>(_ name: String, default fallback: T, _ parse: (String) -> T?) -> T {
+        guard let text = value(name) else { return fallback }
+        guard let parsed = parse(text) else {
+            problems.append("\(name) has an unknown value \"\(text)\"")
+            return fallback
+        }
+        return parsed
+    }
+
+    mutating func list(_ name: String, _ check: (String) -> String?) -> [String] {
+        guard let text = value(name) else { return [] }
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for item in items {
+            if let problem = check(item) { problems.append("\(name): \"\(item)\" — \(problem)") }
+        }
+        return items
+    }
+
+    /// Secrets: in production they must exist and be strong; their values never appear in messages.
+    mutating func secret(_ name: String, requiredStrong: Bool) -> String? {
+        guard let text = value(name) else {
+            if requiredStrong { problems.append("\(name) is required in production (at least 32 random characters)") }
+            return nil
+        }
+        if requiredStrong, let weakness = Self.weakness(of: text) {
+            problems.append("\(name) is too weak: \(weakness)")
+        }
+        return text
+    }
+
+    static func weakness(of secret: String) -> String? {
+        if secret.utf8.count < 32 { return "it must be at least 32 characters" }
+        if Set(secret).count < 8 { return "it repeats too few distinct characters" }
+        let lowered = secret.lowercased()
+        for placeholder in ["changeme", "change-me", "secret", "password", "example", "your-"] where lowered.contains(placeholder) {
+            return "it looks like a placeholder (contains \"\(placeholder)\")"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// A request as the application sees it: already read whole, header names lowercased.
+struct HTTPRequest: Sendable {
+    var method: String
+    var path: String
+    /// Query parameters, URL-decoded by libmicrohttpd; the first value wins for repeated keys.
+    var query: [String: String]
+    var headers: [String: String]
+    var body: Data
+    var requestID: String
+    /// Filled by the router from the matched path template.
+    var pathParameters: [String: String] = [:]
+
+    func header(_ name: String) -> String? {
+        headers[name.lowercased()]
+    }
+}
+
+/// A response before the transport adds the headers every response carries.
+struct HTTPResponse: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: Data
+
+    init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    static func json(_ value: some Encodable, status: Int = 200) throws -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: try JSONCoding.encoder.encode(value))
+    }
+
+    static func noContent() -> HTTPResponse {
+        HTTPResponse(status: 204)
+    }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+}

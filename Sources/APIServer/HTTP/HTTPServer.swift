@@ -1,0 +1,85 @@
+import CMicroHTTPD
+import Foundation
+import Synchronization
+
+/// The libmicrohttpd daemon: epoll with an internal thread pool, limits on connections, time and
+/// memory, and a graceful stop. Handlers run synchronously on MHD's threads (see DESIGN.md).
+final class HTTPServer: @unchecked Sendable {
+    struct Limits: Sendable {
+        var threads: Int
+        var connectionTimeoutSeconds: Int
+        var maximumConnections: Int
+        var maximumConnectionsPerIP: Int
+        /// Bounds the request line plus headers; MHD itself answers 431 beyond it.
+        var connectionMemoryBytes: Int
+        var maximumBodyBytes: Int
+    }
+
+    let application: Application
+    let limits: Limits
+    // Written once in `start`, read by `stop`; MHD_Daemon is only touched from those two.
+    private var daemon: OpaquePointer?
+    private(set) var port: Int = 0
+    let shuttingDown = Atomic<Bool>(false)
+
+    init(application: Application, limits: Limits) {
+        self.application = application
+        self.limits = limits
+    }
+
+    /// Binds `host:port` (port 0 picks a free one) and starts serving.
+    func start(host: String, port requestedPort: Int) throws {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            throw ServerStartError("HOST \(host) is not an IPv4 address")
+        }
+        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ITC.rawValue | MHD_USE_TURBO.rawValue
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        daemon = withUnsafePointer(to: &address) { addressPointer in
+            let options = [
+                MHD_OptionItem(option: .THREAD_POOL_SIZE, value: limits.threads, ptr_value: nil),
+                MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: limits.connectionTimeoutSeconds, ptr_value: nil),
+                MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maximumConnections, ptr_value: nil),
+                MHD_OptionItem(option: .PER_IP_CONNECTION_LIMIT, value: limits.maximumConnectionsPerIP, ptr_value: nil),
+                MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: limits.connectionMemoryBytes, ptr_value: nil),
+                MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: addressPointer)),
+                MHD_OptionItem(option: .LISTEN_BACKLOG_SIZE, value: 1024, ptr_value: nil),
+                MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
+            ]
+            return options.withUnsafeBufferPointer { buffer in
+                cmhd_start_logged(UInt32(flags), UInt16(requestedPort), mhdAccessHandler, context,
+                                  mhdRequestCompleted, context, mhdLogger, context, nil, nil, buffer.baseAddress)
+            }
+        }
+        guard let daemon else {
+            throw ServerStartError("could not listen on \(host):\(requestedPort) (in use, or not permitted)")
+        }
+        port = Int(cmhd_bound_port(daemon))
+    }
+
+    /// Stops accepting, lets requests in flight finish until `deadline`, then closes everything.
+    /// Returns the number of requests still running when the deadline passed (0 on a clean stop).
+    @discardableResult
+    func stop(grace: TimeInterval) -> Int {
+        guard let daemon else { return 0 }
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        let listener = MHD_quiesce_daemon(daemon)
+        if listener >= 0 { close(listener) }
+        let deadline = Date().addingTimeInterval(grace)
+        while application.metrics.inFlight.load(ordering: .acquiring) > 0 && Date() < deadline {
+            usleep(5_000)
+        }
+        let unfinished = application.metrics.inFlight.load(ordering: .acquiring)
+        MHD_stop_daemon(daemon)
+        self.daemon = nil
+        return unfinished
+    }
+}
+
+struct ServerStartError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

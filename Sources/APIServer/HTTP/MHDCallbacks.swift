@@ -1,0 +1,138 @@
+import CMicroHTTPD
+import Foundation
+
+// libmicrohttpd's C entry points. They live here, as global functions outside main.swift, because
+// a closure written in main.swift is main-actor isolated and traps when a C thread calls it.
+// Per-request state travels in MHD's `con_cls` slot; this file owns all of that pointer handling.
+
+/// What one request accumulates between MHD's calls. MHD calls a connection's handler from one
+/// thread at a time, which is what makes the unchecked mutation safe.
+final class RequestState: @unchecked Sendable {
+    let method: String
+    let path: String
+    let startedAt: UInt64
+    var headers: [String: String] = [:]
+    var query: [String: String] = [:]
+    var body = Data()
+    var bodyTooLarge = false
+
+    init(method: String, path: String) {
+        self.method = method
+        self.path = path
+        self.startedAt = DispatchTime.now().uptimeNanoseconds
+    }
+}
+
+func mhdAccessHandler(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
+    _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?, _ uploadData: UnsafePointer<CChar>?,
+    _ uploadSize: UnsafeMutablePointer<Int>?, _ requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
+    guard let context, let connection, let requestSlot, let uploadSize else { return .NO }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+
+    guard let existing = requestSlot.pointee else {
+        // First call: headers only. Answering now would make MHD close the connection, so
+        // only a deliberate early reject (a declared body over the limit) answers here.
+        let state = RequestState(method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
+        _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, mhdCollectValue, Unmanaged.passUnretained(state).toOpaque())
+        _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, mhdCollectQuery, Unmanaged.passUnretained(state).toOpaque())
+        requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
+        server.application.metrics.inFlight.add(1, ordering: .relaxed)
+        if let declared = state.headers["content-length"].flatMap(Int.init), declared > server.limits.maximumBodyBytes {
+            state.bodyTooLarge = true
+            return respond(server, connection, state, closeAfter: true)
+        }
+        return .YES
+    }
+
+    let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    if uploadSize.pointee > 0 {
+        // Body chunk. Past the limit the rest is read and dropped, so the client still gets a
+        // clean 413 instead of a reset (queuing a response mid-upload fails in MHD 0.9.75).
+        let size = uploadSize.pointee
+        if !state.bodyTooLarge {
+            if state.body.count + size > server.limits.maximumBodyBytes {
+                state.bodyTooLarge = true
+                state.body = Data()
+            } else if let uploadData {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { state.body.append($0, count: size) }
+            }
+        }
+        uploadSize.pointee = 0
+        return .YES
+    }
+    return respond(server, connection, state, closeAfter: state.bodyTooLarge)
+}
+
+private func respond(_ server: HTTPServer, _ connection: OpaquePointer, _ state: RequestState, closeAfter: Bool) -> MHD_Result {
+    let request = HTTPRequest(method: state.method, path: state.path, query: state.query, headers: state.headers,
+                              body: state.body, requestID: RequestID.accept(state.headers["x-request-id"]))
+    var response = server.application.respond(to: request, rejection: state.bodyTooLarge ? .bodyTooLarge : nil,
+                                               startedAt: state.startedAt)
+    if closeAfter || server.shuttingDown.load(ordering: .relaxed) {
+        response.headers.append(("Connection", "close"))
+    }
+    let mhdResponse = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+    }
+    guard let mhdResponse else { return .NO }
+    defer { MHD_destroy_response(mhdResponse) }
+    for (name, value) in response.headers {
+        _ = MHD_add_response_header(mhdResponse, name, value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}
+
+func mhdRequestCompleted(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
+) {
+    guard let requestSlot, let state = requestSlot.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(state).release()
+    requestSlot.pointee = nil
+    if let context {
+        Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().application.metrics.inFlight.subtract(1, ordering: .releasing)
+    }
+}
+
+private func mhdCollectValue(
+    _ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+) -> MHD_Result {
+    guard let context, let key else { return .YES }
+    let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
+    let name = String(cString: key).lowercased()
+    let text = value.map { String(cString: $0) } ?? ""
+    // Repeated headers are combined as RFC 9110 allows for list-valued fields.
+    if let earlier = state.headers[name] {
+        state.headers[name] = earlier + ", " + text
+    } else {
+        state.headers[name] = text
+    }
+    return .YES
+}
+
+private func mhdCollectQuery(
+    _ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+) -> MHD_Result {
+    guard let context, let key else { return .YES }
+    let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
+    let name = String(cString: key)
+    if state.query[name] == nil {
+        state.query[name] = value.map { String(cString: $0) } ?? ""
+    }
+    return .YES
+}
+
+/// MHD's own diagnostics (mostly clients going away) become debug lines in our log format.
+func mhdLogger(_ context: UnsafeMutableRawPointer?, _ format: UnsafePointer<CChar>?, _ arguments: CVaListPointer?) {
+    guard let context, let format, let arguments else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    guard server.application.logger.minimumLevel <= .debug else { return }
+    var buffer = [CChar](repeating: 0, count: 512)
+    _ = vsnprintf(&buffer, buffer.count, format, arguments)
+    let length = buffer.firstIndex(of: 0) ?? buffer.count
+    let message = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    server.application.logger.debug("libmicrohttpd", ["detail": .string(message)])
+}

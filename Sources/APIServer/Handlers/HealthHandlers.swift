@@ -1,0 +1,55 @@
+import Foundation
+import Persistence
+
+/// `/healthz`, `/readyz` and `/metrics`: what load balancers, orchestrators and Prometheus ask.
+struct HealthHandlers: Sendable {
+    let pool: ConnectionPool
+    let migrations: MigrationRunner
+    let metrics: Metrics
+
+    private struct Health: Encodable {
+        let status: String
+    }
+
+    private struct Readiness: Encodable {
+        let status: String
+        let database: String
+        let migrationsApplied: Int
+        let migrationsPending: Int
+    }
+
+    func health(_ request: HTTPRequest) throws -> HTTPResponse {
+        try .json(Health(status: "ok"))
+    }
+
+    func readiness(_ request: HTTPRequest) throws -> HTTPResponse {
+        let status: MigrationRunner.Status
+        do {
+            status = try pool.withConnection { try migrations.status(using: $0) }
+        } catch let error as DatabaseError {
+            throw Problem(status: 503, code: "not_ready", title: "Service Unavailable",
+                          detail: error.isConnectionFailure ? "The database is not reachable." : "The database could not be checked.",
+                          headers: [("Retry-After", "1")])
+        } catch let error as MigrationError {
+            throw Problem(status: 503, code: "not_ready", title: "Service Unavailable",
+                          detail: "Migrations are inconsistent: \(error)", headers: [("Retry-After", "5")])
+        }
+        guard status.pending.isEmpty else {
+            throw Problem(status: 503, code: "not_ready", title: "Service Unavailable",
+                          detail: "\(status.pending.count) migration(s) pending: run `apiserver migrate`.",
+                          headers: [("Retry-After", "5")])
+        }
+        return try .json(Readiness(status: "ready", database: "ok", migrationsApplied: status.applied.count, migrationsPending: 0))
+    }
+
+    func metricsText(_ request: HTTPRequest) throws -> HTTPResponse {
+        let pool = pool.statistics
+        let text = metrics.render(gauges: [
+            ("db_pool_connections", "Database connections by state.", "state=\"in_use\"", Double(pool.inUse)),
+            ("db_pool_connections", "Database connections by state.", "state=\"idle\"", Double(pool.idle)),
+            ("db_pool_connections_max", "Upper bound of the database pool.", "", Double(pool.maximum)),
+            ("process_resident_memory_bytes", "Resident memory size in bytes.", "", Double(residentMemoryBytes())),
+        ])
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Data(text.utf8))
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Persistence
+import Providers
+
+/// `apiserver serve | worker | migrate | --help | --version`. Returns the process exit status.
+enum CommandLineInterface {
+    static let version = "0.1.0"
+
+    static let usage = """
+        apiserver \(version): the media workspace API server
+
+        usage: apiserver <command>
+
+        commands:
+          serve       run the HTTP API (configuration from the environment; see .env.example)
+          worker      run background work only (no job kinds exist yet: it connects and waits for SIGTERM)
+          migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each
+          --help      show this text
+          --version   print the version
+
+        exit status: 0 on success and on a graceful stop, 1 on a runtime failure, 2 on bad configuration or usage.
+        """
+
+    static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
+        switch arguments.first {
+        case "serve":
+            return withConfig(environment, requireSecrets: true) { serve($0) }
+        case "worker":
+            return withConfig(environment, requireSecrets: true) { worker($0) }
+        case "migrate":
+            return withConfig(environment, requireSecrets: false) { migrate($0) }
+        case "--help", "-h", "help":
+            print(usage)
+            return 0
+        case "--version":
+            print("apiserver \(version)")
+            return 0
+        case let other:
+            printError("apiserver: " + (other.map { "unknown command \"\($0)\"" } ?? "a command is required") + "\n\n" + usage)
+            return 2
+        }
+    }
+
+    private static func withConfig(_ environment: [String: String], requireSecrets: Bool, _ body: (AppConfig) -> Int32) -> Int32 {
+        switch AppConfig.load(from: environment, requireSecrets: requireSecrets) {
+        case .success(let config):
+            return body(config)
+        case .failure(let error):
+            printError("apiserver: \(error)")
+            return 2
+        }
+    }
+
+    private static func serve(_ config: AppConfig) -> Int32 {
+        let logger = Logger(minimumLevel: config.logLevel)
+        let signals = ShutdownSignal()
+        CurlRuntime.initialise()
+        let environment: ServerEnvironment
+        do {
+            environment = try ServerEnvironment.live(config: config, logger: logger)
+        } catch {
+            logger.error("start-up failed", ["error": .string(String(describing: error))])
+            return 1
+        }
+        let server = environment.makeServer()
+        do {
+            try server.start(host: config.host, port: config.port)
+        } catch {
+            logger.error("start-up failed", ["error": .string(String(describing: error))])
+            return 1
+        }
+        logger.info("listening", ["url": .string("http://\(config.host):\(server.port)"), "env": .string(config.environment.rawValue),
+                                  "threads": .int(config.httpThreads)])
+        signals.wait()
+        logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
+                                      "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed))])
+        let unfinished = server.stop(grace: TimeInterval(config.shutdownGraceSeconds))
+        environment.pool.close()
+        logger.info("stopped", ["unfinished_requests": .int(unfinished)])
+        return 0
+    }
+
+    private static func worker(_ config: AppConfig) -> Int32 {
+        let logger = Logger(minimumLevel: config.logLevel)
+        let signals = ShutdownSignal()
+        let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: 2))
+        do {
+            try pool.withConnection { try $0.query("select 1") }
+        } catch {
+            logger.error("worker cannot reach the database", ["error": .string(String(describing: error))])
+            return 1
+        }
+        logger.info("worker started", ["job_kinds": .int(0)])
+        signals.wait()
+        pool.close()
+        logger.info("worker stopped")
+        return 0
+    }
+
+    private static func migrate(_ config: AppConfig) -> Int32 {
+        let logger = Logger(minimumLevel: config.logLevel)
+        do {
+            let runner = try MigrationRunner(directory: URL(fileURLWithPath: config.migrationsDirectory))
+            let connection = try PostgresConnection(url: config.databaseURL)
+            let applied = try runner.migrate(using: connection) { logger.info($0) }
+            logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
+            return 0
+        } catch let error as DatabaseError {
+            logger.error("migrate failed", ["error": .string(error.debugDescription)])
+            return 1
+        } catch {
+            logger.error("migrate failed", ["error": .string(String(describing: error))])
+            return 1
+        }
+    }
+
+    private static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

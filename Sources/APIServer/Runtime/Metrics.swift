@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+
+/// Request counters and a latency histogram, rendered in the Prometheus text format (0.0.4).
+final class Metrics: Sendable {
+    /// Upper bounds in seconds; chosen around the targets (sub-millisecond health, tens of ms for DB work).
+    static let bucketBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private struct RequestKey: Hashable {
+        let method: String
+        let route: String
+        let status: Int
+    }
+
+    private struct Histogram {
+        var buckets: [UInt64] = Array(repeating: 0, count: Metrics.bucketBounds.count)
+        var count: UInt64 = 0
+        var sum: Double = 0
+    }
+
+    private struct State {
+        var requests: [RequestKey: UInt64] = [:]
+        var durations: [String: Histogram] = [:]
+    }
+
+    private let state = Mutex(State())
+    let inFlight = Atomic<Int>(0)
+
+    func record(method: String, route: String, status: Int, seconds: Double) {
+        state.withLock { state in
+            state.requests[RequestKey(method: method, route: route, status: status), default: 0] += 1
+            var histogram = state.durations[route] ?? Histogram()
+            for (index, bound) in Metrics.bucketBounds.enumerated() where seconds <= bound {
+                histogram.buckets[index] += 1
+            }
+            histogram.count += 1
+            histogram.sum += seconds
+            state.durations[route] = histogram
+        }
+    }
+
+    /// Renders every metric; `gauges` adds values read at scrape time (pool, memory).
+    func render(gauges: [(name: String, help: String, labels: String, value: Double)]) -> String {
+        let snapshot = state.withLock { $0 }
+        var out = ""
+        out += "# HELP http_requests_total Requests answered, by method, route template and status.\n"
+        out += "# TYPE http_requests_total counter\n"
+        for (key, count) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+            out += "http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(count)\n"
+        }
+        out += "# HELP http_request_duration_seconds Time from the complete request to the response, by route template.\n"
+        out += "# TYPE http_request_duration_seconds histogram\n"
+        for (route, histogram) in snapshot.durations.sorted(by: { $0.key < $1.key }) {
+            let label = escape(route)
+            for (index, bound) in Metrics.bucketBounds.enumerated() {
+                out += "http_request_duration_seconds_bucket{route=\"\(label)\",le=\"\(format(bound))\"} \(histogram.buckets[index])\n"
+            }
+            out += "http_request_duration_seconds_bucket{route=\"\(label)\",le=\"+Inf\"} \(histogram.count)\n"
+            out += "http_request_duration_seconds_sum{route=\"\(label)\"} \(format(histogram.sum))\n"
+            out += "http_request_duration_seconds_count{route=\"\(label)\"} \(histogram.count)\n"
+        }
+        out += "# HELP http_requests_in_flight Requests being handled now.\n# TYPE http_requests_in_flight gauge\n"
+        out += "http_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
+        var described = Set<String>()
+        for gauge in gauges {
+            if described.insert(gauge.name).inserted {
+                out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n"
+            }
+            out += "\(gauge.name)\(gauge.labels.isEmpty ? "" : "{\(gauge.labels)}") \(format(gauge.value))\n"
+        }
+        return out
+    }
+
+    private func escape(_ label: String) -> String {
+        label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+
+    private func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+/// Resident set size of this process, from /proc/self/statm (pages × page size).
+func residentMemoryBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Shared by run.sh, test.sh and the benchmark scripts: system packages and local PostgreSQL clusters.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SYSTEM_PACKAGES=(libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev libcrypt-dev pkg-config
+                 postgresql postgresql-contrib curl ca-certificates python3 python3-venv)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the Debian packages the project needs, once: apt-get update only when something is missing.
+install_packages() {
+  local missing=()
+  for package in "${SYSTEM_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then echo "run as root (or install: ${missing[*]})" >&2; exit 1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6 toolchain at /opt/swift)" >&2; exit 1; }
+}
+
+pg_bin() {
+  local version
+  version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  echo "/usr/lib/postgresql/$version/bin"
+}
+
+# PostgreSQL refuses to run as root, so cluster commands run as the unprivileged `postgres` user.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# cluster_start DIR PORT: creates the cluster on first use, then starts it if it is not running.
+cluster_start() {
+  local dir=$1 port=$2 bin
+  bin=$(pg_bin)
+  mkdir -p "$dir/socket"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "creating PostgreSQL cluster in $dir"
+    as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  if ! as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+      -o "-p $port -k $dir/socket -c listen_addresses=127.0.0.1" start >/dev/null
+  fi
+}
+
+cluster_stop() {
+  local dir=$1
+  as_postgres "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
