@@ -21,8 +21,9 @@ struct ServerEnvironment: Sendable {
         )
     }
 
-    func makeServer() -> HTTPServer {
-        let application = Application(router: Router(makeRoutes(self)), cors: CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins)),
+    /// Builds the server over the route table (tests may pass a table of their own).
+    func makeServer(routes: [Route]? = nil) -> HTTPServer {
+        let application = Application(router: Router(routes ?? makeRoutes(self)), cors: CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins)),
                                       logger: logger, metrics: metrics, maximumBodyBytes: config.maximumBodyBytes)
         return HTTPServer(application: application, limits: .init(
             threads: config.httpThreads, connectionTimeoutSeconds: config.connectionTimeoutSeconds,

@@ -39,6 +39,11 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
             parts.append(.parameter(value.postgresText))
         }
 
+        /// NULL when nil; spelled out so optionals bind without a debug-description warning.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            parts.append(.parameter(value?.postgresText ?? nil))
+        }
+
         public mutating func appendInterpolation(_ fragment: SQL) {
             parts.append(contentsOf: fragment.parts)
         }

@@ -1,0 +1,57 @@
+@testable import APIServer
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// The real server, in process, on a free loopback port, over a fresh database of the test cluster.
+final class TestServer: @unchecked Sendable {
+    let server: HTTPServer
+    let environment: ServerEnvironment
+    let logLines: LockedLines
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init(environment overrides: [String: String] = [:], extraRoutes: (ServerEnvironment) -> [Route] = { _ in [] }, migrate: Bool = true) throws {
+        var variables = [
+            "APP_ENV": "test",
+            "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "api"),
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+            "MIGRATIONS_DIR": Self.repositoryRoot.appendingPathComponent("migrations").path,
+            "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+            "HTTP_MAX_BODY_BYTES": "65536",
+            "DB_POOL_TIMEOUT_MS": "1000",
+        ]
+        variables.merge(overrides) { $1 }
+        let config = try AppConfig.load(from: variables).get()
+        let lines = LockedLines()
+        logLines = lines
+        let logger = Logger(minimumLevel: .debug) { lines.append($0) }
+        let environment = try ServerEnvironment.live(config: config, logger: logger)
+        if migrate {
+            try environment.pool.withConnection { try environment.migrations.migrate(using: $0) }
+        }
+        self.environment = environment
+        server = environment.makeServer(routes: makeRoutes(environment) + extraRoutes(environment))
+        try server.start(host: "127.0.0.1", port: 0)
+    }
+
+    var port: Int { server.port }
+
+    func connect() throws -> HTTPTestConnection {
+        try HTTPTestConnection(port: port)
+    }
+
+    func stop(grace: TimeInterval = 2) {
+        server.stop(grace: grace)
+        environment.pool.close()
+    }
+}
+
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
