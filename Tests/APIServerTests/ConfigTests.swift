@@ -1,0 +1,44 @@
+@testable import APIServer
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    func testDefaultsApplyWhenOnlyTheDatabaseIsGiven() throws {
+        let config = try AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development"]).get()
+        XCTAssertEqual(config.host, "127.0.0.1")
+        XCTAssertEqual(config.port, 8080)
+        XCTAssertEqual(config.maximumBodyBytes, 1_048_576)
+        XCTAssertEqual(config.environment, .development)
+        XCTAssertEqual(config.corsAllowedOrigins, [])
+    }
+
+    func testEveryProblemIsListedInOneMessage() {
+        let result = AppConfig.load(from: [
+            "PORT": "80a", "HTTP_THREADS": "0", "LOG_LEVEL": "loud", "APP_ENV": "staging",
+            "CORS_ALLOWED_ORIGINS": "https://ok.example, example.com/", "HOST": "localhost",
+        ])
+        guard case .failure(let error) = result else { return XCTFail("expected failure") }
+        let text = String(describing: error)
+        for fragment in ["DATABASE_URL is required", "PORT must be a whole number from 0 to 65535 (got \"80a\")",
+                         "HTTP_THREADS must be a whole number from 1 to 256", "LOG_LEVEL has an unknown value \"loud\"",
+                         "APP_ENV has an unknown value \"staging\"", "\"example.com/\"", "HOST must be an IPv4 address"] {
+            XCTAssertTrue(text.contains(fragment), "missing \(fragment) in:\n\(text)")
+        }
+        XCTAssertFalse(text.contains("https://ok.example\" —"), "a valid origin is not reported")
+        // An unknown APP_ENV falls back to production, whose secrets are then reported missing too.
+        XCTAssertEqual(error.problems.count, 9)
+    }
+
+    func testProductionRequiresStrongSecretsWithoutEchoingThem() {
+        let weak = "changeme-changeme-changeme-changeme"
+        let result = AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": weak])
+        guard case .failure(let error) = result else { return XCTFail("production without strong secrets must fail") }
+        let text = String(describing: error)
+        XCTAssertTrue(text.contains("JWT_SECRET is too weak: it looks like a placeholder"))
+        XCTAssertTrue(text.contains("APP_ENCRYPTION_SECRET is required in production"))
+        XCTAssertFalse(text.contains(weak))
+        XCTAssertNotNil(try? AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x"], requireSecrets: false).get(),
+                        "migrate needs only the database")
+        let strong = "Zq8vN2kLp4Rt7Wx1Yc5Bm9Hd3Fg6Js0A"
+        XCTAssertNotNil(try? AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": strong, "APP_ENCRYPTION_SECRET": strong + "x"]).get())
+    }
+}
