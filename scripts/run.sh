@@ -10,8 +10,8 @@ mkdir -p "$DATA"
 PG_PORT=${PG_PORT:-54329}
 
 log "building (release)"
-swift build -c release --product apiserver 2>&1 | grep -E "error|warning|Compiling|Build complete" | tail -3
-BIN="$(swift build -c release --show-bin-path)/apiserver"
+swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -3
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
 
 cluster_start "$DATA/postgres" "$PG_PORT"
 trap 'cluster_stop "$DATA/postgres"' EXIT

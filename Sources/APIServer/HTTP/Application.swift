@@ -46,11 +46,13 @@ final class Application: Sendable {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds &- startedAt) / 1e9
         metrics.record(method: request.method, route: routeLabel, status: response.status, seconds: seconds)
-        logger.info("request", [
+        if logger.minimumLevel <= .info {
+            logger.info("request", [
             "method": .string(request.method), "route": .string(routeLabel), "status": .int(response.status),
             "duration_ms": .double((seconds * 1_000_000).rounded() / 1000), "bytes": .int(response.body.count),
             "request_id": .string(request.requestID),
-        ])
+            ])
+        }
         return response
     }
 

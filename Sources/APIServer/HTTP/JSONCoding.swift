@@ -21,6 +21,6 @@ enum JSONCoding {
     }()
 
     static func rfc3339(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        Timestamp.rfc3339(date)
     }
 }

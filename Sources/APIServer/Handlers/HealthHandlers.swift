@@ -18,8 +18,11 @@ struct HealthHandlers: Sendable {
         let migrationsPending: Int
     }
 
+    /// Encoded once: liveness probes and load balancers call this constantly.
+    private static let healthBody = (try? JSONCoding.encoder.encode(Health(status: "ok"))) ?? Data()
+
     func health(_ request: HTTPRequest) throws -> HTTPResponse {
-        try .json(Health(status: "ok"))
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Self.healthBody)
     }
 
     func readiness(_ request: HTTPRequest) throws -> HTTPResponse {

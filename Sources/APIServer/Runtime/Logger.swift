@@ -31,11 +31,17 @@ final class Logger: Sendable {
 
     func log(_ level: Level, _ message: String, _ fields: [String: LogValue] = [:]) {
         guard level >= minimumLevel else { return }
-        var object: [String: LogValue] = fields
-        object["time"] = .string(JSONCoding.rfc3339(Date()))
-        object["level"] = .string(level.name)
-        object["msg"] = .string(message)
-        let line = (try? JSONCoding.logEncoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{\"msg\":\"unencodable log line\"}"
+        // Written by hand rather than with JSONEncoder: this runs once per request, and the
+        // encoder's generality cost more than the whole request before.
+        var line = "{\"time\":\"" + Timestamp.rfc3339(Date()) + "\",\"level\":\"" + level.name + "\",\"msg\":"
+        LogValue.appendQuoted(message, to: &line)
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            line += ","
+            LogValue.appendQuoted(key, to: &line)
+            line += ":"
+            value.append(to: &line)
+        }
+        line += "}"
         sink(line)
     }
 
@@ -60,28 +66,37 @@ final class Logger: Sendable {
     private static let outputLock = Mutex(())
 }
 
-enum LogValue: Encodable, Sendable {
+enum LogValue: Sendable {
     case string(String)
     case int(Int)
     case double(Double)
     case bool(Bool)
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
+    func append(to line: inout String) {
         switch self {
-        case .string(let value): try container.encode(value)
-        case .int(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
+        case .string(let value): Self.appendQuoted(value, to: &line)
+        case .int(let value): line += String(value)
+        case .double(let value): line += value.isFinite ? String(value) : "null"
+        case .bool(let value): line += value ? "true" : "false"
         }
     }
-}
 
-extension JSONCoding {
-    /// Log lines keep their keys as written (already snake_case) and in a stable order.
-    static let logEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
+    static func appendQuoted(_ text: String, to line: inout String) {
+        line += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: line.unicodeScalars.append(scalar)
+            }
+        }
+        line += "\""
+    }
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Measures the HTTP layer against nginx in the same run and writes the `## HTTP` section of
+# BENCHMARKS.md: wrk on GET /healthz (ours) and on nginx answering `return 200` (baseline), in
+# alternating order, plus our idle and loaded RSS and the start-to-ready time.
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+install_packages wrk nginx-light
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+WORK=$(mktemp -d /tmp/mw-bench-XXXXXX)
+chmod 755 "$WORK"
+API_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+cleanup() {
+  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null || true
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  cluster_stop "$WORK/pg"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "building (release)"
+swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
+
+cluster_start "$WORK/pg" "$PG_PORT"
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres" APP_ENV=development PORT=$API_PORT LOG_LEVEL=info
+"$BIN" migrate >/dev/null
+
+# Start-to-ready: from spawning the process to the first 200 from /readyz (migrations applied).
+READY_MS=$(python3 - "$BIN" "$API_PORT" <<'PY'
+import socket, statistics, subprocess, sys, time
+binary, port = sys.argv[1], int(sys.argv[2])
+samples = []
+for _ in range(7):
+    start = time.perf_counter()
+    process = subprocess.Popen([binary, "serve"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    break
+        except OSError:
+            pass
+        time.sleep(0.001)
+    samples.append((time.perf_counter() - start) * 1000)
+    process.terminate()
+    process.wait()
+print(f"{statistics.median(samples):.1f}")
+PY
+)
+
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { default_type application/json; return 200 '{"status":"ok"}'; }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx.conf"
+
+"$BIN" serve >/dev/null &
+API_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break; sleep 0.05; done
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+IDLE_RSS=$(rss_kb "$API_PID")
+
+requests_per_second() {
+  wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$1/healthz" | awk '/Requests\/sec/ {print $2}'
+}
+OURS=(); NGINX=()
+for round in $(seq "$ROUNDS"); do
+  if [ $((round % 2)) -eq 1 ]; then
+    OURS+=("$(requests_per_second "$API_PORT")"); NGINX+=("$(requests_per_second "$NGINX_PORT")")
+  else
+    NGINX+=("$(requests_per_second "$NGINX_PORT")"); OURS+=("$(requests_per_second "$API_PORT")")
+  fi
+  log "round $round: ours ${OURS[-1]} req/s, nginx ${NGINX[-1]} req/s"
+done
+LOADED_RSS=$(rss_kb "$API_PID")
+PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")
+
+python3 - "$DURATION" "$READY_MS" "$IDLE_RSS" "$LOADED_RSS" "$PEAK_RSS" "${OURS[*]}" "${NGINX[*]}" <<'PY'
+import os, re, subprocess, sys, time
+duration, ready, idle, loaded, peak, ours, nginx = sys.argv[1:8]
+ours = [float(x) for x in ours.split()]
+nginx = [float(x) for x in nginx.split()]
+ratios = [o / n for o, n in zip(ours, nginx)]
+rows = "\n".join(f"| {i + 1} | {o:,.0f} | {n:,.0f} | {r:.2f} |" for i, (o, n, r) in enumerate(zip(ours, nginx, ratios)))
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+section = f"""## HTTP
+
+Command: `bash scripts/bench-http.sh` (release build; `wrk -t2 -c64 -d{duration}s` on `GET /healthz` of
+`apiserver serve` and, in the same run and alternating order, of nginx with 2 workers answering
+`return 200 '{{"status":"ok"}}'`; wrk, server and nginx share the machine's 2 cores).
+Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
+
+| round | apiserver req/s | nginx req/s | ratio |
+|---|---|---|---|
+{rows}
+
+| figure | value | target |
+|---|---|---|
+| requests/s ratio to nginx (mean of rounds) | {sum(ratios) / len(ratios):.2f}× | ≥ 0.6× |
+| idle RSS after start | {int(idle) / 1024:.1f} MiB | ≤ 30 MB |
+| RSS after the wrk runs (peak) | {int(loaded) / 1024:.1f} MiB ({int(peak) / 1024:.1f} MiB) | |
+| start to first 200 from `/readyz` (median of 7, migrations applied) | {ready} ms | ≤ 200 ms |
+
+Each request passes through the whole pipeline (routing, request id, JSON encoding, access-log
+line written to /dev/null, metrics). Figures move by 10-30 % between runs here.
+"""
+path = "BENCHMARKS.md"
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+pattern = re.compile(r"^## HTTP\n.*?(?=^## |\Z)", re.S | re.M)
+if pattern.search(text):
+    text = pattern.sub(section.rstrip("\n") + "\n\n", text).rstrip("\n") + "\n"
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text)
+print(section)
+PY
