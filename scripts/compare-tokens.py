@@ -2,7 +2,8 @@
 """Writes a token-count reference corpus for the Swift cl100k_base tokenizer.
 
     compare-tokens.py [OUT.json]              corpus of >= 1,000 strings with tiktoken's tokens
-    compare-tokens.py --bench-text OUT.txt    a fixed benchmark text (English prose + code + many scripts)
+    compare-tokens.py --bench-text OUT.txt    a fixed benchmark text (Python stdlib: English + code, some other scripts)
+    compare-tokens.py --bench-multilingual OUT.txt   a fixed text in ten scripts with emoji
 
 The strings are generated from a fixed seed, so every run writes the same file. The reference
 is tiktoken's own "cl100k_base" encoding (its official split pattern and ranks), made to work
@@ -196,6 +197,21 @@ def write_corpus(path):
     print(f"compare-tokens: wrote {len(cases)} strings, {total} tokens (tiktoken {tiktoken.__version__}) to {path}", file=sys.stderr)
 
 
+def write_multilingual_text(path, size=2 * 1024 * 1024):
+    """Prose in the corpus's ten scripts (CJK and Thai make long single pieces), with emoji."""
+    rng = random.Random(SEED)
+    scripts = [LATIN, CYRILLIC, GREEK, ARABIC, HEBREW, DEVANAGARI, CHINESE, JAPANESE, THAI, KOREAN]
+    chunks, total = [], 0
+    while total < size:
+        text = rng.choice(scripts) + rng.choice(["\n", " ", "\n\n"]) + rng.choice(EMOJI) + " "
+        chunks.append(text)
+        total += len(text.encode())
+    data = "".join(chunks).encode()[:size].decode("utf-8", errors="ignore")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(data)
+    print(f"compare-tokens: wrote {len(data.encode())} bytes of multilingual benchmark text to {path}", file=sys.stderr)
+
+
 def write_bench_text(path, size=8 * 1024 * 1024):
     """Python's standard library sources (English docstrings, comments and code) interleaved
     with the corpus's multilingual strings, cut to `size` bytes at a character boundary."""
@@ -223,5 +239,7 @@ def write_bench_text(path, size=8 * 1024 * 1024):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--bench-text":
         write_bench_text(sys.argv[2])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--bench-multilingual":
+        write_multilingual_text(sys.argv[2])
     else:
         write_corpus(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "token-tools", "token-corpus.json"))
