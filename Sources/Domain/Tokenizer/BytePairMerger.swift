@@ -5,9 +5,9 @@
 /// the short pieces that make up nearly all text, and a heap over a linked list for long
 /// pieces (a CJK sentence with no spaces is one piece) so they stay O(n log n).
 struct BytePairMerger {
-    static let heapThreshold = 96
-
     let ranks: TokenRanks
+    /// Pieces at least this long take the heap path (tests set it to force either path).
+    var heapThreshold = 96
     /// Scratch space reused across pieces of one call.
     private var boundaries: [Int32] = []
     private var pairRanks: [Int32] = []
@@ -31,7 +31,7 @@ struct BytePairMerger {
             emit(whole)
             return
         }
-        if length < Self.heapThreshold {
+        if length < heapThreshold {
             mergeSmall(piece, length, emit)
         } else {
             mergeLarge(piece, length, emit)
