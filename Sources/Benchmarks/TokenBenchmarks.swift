@@ -34,7 +34,8 @@ func runTokenBenchmarks(_ arguments: [String]) {
     let text = String(decoding: data, as: UTF8.self)
     let bytes = text.utf8.count
 
-    // One untimed pass warms caches and the lazily built character table.
+    // One untimed pass warms the caches. (Loading, timed above, includes parsing the ranks
+    // and building the character-class table.)
     var tokenCount = tokenizer.encode(text).count
     var best = Duration.seconds(1_000_000)
     for _ in 0..<runs {

@@ -243,6 +243,11 @@ final class CostCalculatorTests: XCTestCase {
         XCTAssertEqual(partial.lines.count, 2, "the priced part is still shown")
         XCTAssertEqual(partial.missing, [MissingPrice(unit: .image, dimension: PriceDimension(size: "1024x1024"), reason: .noPrice)])
 
+        // Negative quantities are a bug upstream, never a credit.
+        let negative = cost(Usage(inputTokens: -5), "openai", "gpt-4o")
+        XCTAssertEqual(negative.missing.map(\.reason), [.invalidUsage])
+        XCTAssertNil(negative.total)
+
         // Veo without a resolution.
         let veo = cost(Usage(video: [VideoQuantity(seconds: 8)]), "veo", "veo-3.1-generate-001")
         XCTAssertEqual(veo.missing.first?.missingKeys, [.resolution])

@@ -35,6 +35,8 @@ public enum MissingReason: String, Codable, Sendable, Hashable {
     case noMatchingDimension = "no_matching_dimension"
     case providerCostMissing = "provider_cost_missing"
     case maxOutputTokensUnknown = "max_output_tokens_unknown"
+    /// The usage itself is wrong (a negative quantity): nothing is priced.
+    case invalidUsage = "invalid_usage"
 }
 
 /// A price that was needed and not found.

@@ -15,6 +15,10 @@ public enum CostCalculator {
             provider: provider, model: model, pricingVersionId: pricing.id, currency: pricing.currency,
             status: .unpriced, lines: [], total: nil, missing: []
         )
+        guard usage.validationErrors.isEmpty else {
+            breakdown.missing = [MissingPrice(unit: nil, reason: .invalidUsage)]
+            return breakdown
+        }
         guard let entry = pricing.model(provider: provider, model: model) else {
             breakdown.missing = [MissingPrice(unit: nil, reason: .unknownModel)]
             return breakdown

@@ -19,8 +19,12 @@ public enum PricingCatalog {
             errors.append(FieldError(field: "version", code: "required", message: "A catalog needs a version id."))
         }
         var models: [PricedModel] = []
+        // Rows whose price does not parse are left out, so validation's row numbers are mapped
+        // back to the file's.
+        var fileRowIndex: [[Int]] = []
         for (m, entry) in file.models.enumerated() {
             var rows: [PriceRow] = []
+            var indices: [Int] = []
             for (p, price) in (entry.prices ?? []).enumerated() {
                 let path = "models[\(m)].prices[\(p)]"
                 let amount: Money
@@ -40,13 +44,17 @@ public enum PricingCatalog {
                     estimateOnly: price.estimateOnly ?? false, aboveInputTokens: price.aboveInputTokens,
                     minimumQuantity: price.minimumQuantity
                 ))
+                indices.append(p)
             }
+            fileRowIndex.append(indices)
             models.append(PricedModel(
                 provider: entry.provider, model: entry.model, mode: entry.mode, source: entry.source,
                 maxOutputTokens: entry.maxOutputTokens, informationalUnits: entry.informationalUnits ?? [], prices: rows
             ))
         }
-        errors += PricingValidation.errors(in: models, currency: file.currency, effectiveFrom: file.effectiveFrom)
+        errors += PricingValidation.errors(in: models, currency: file.currency, effectiveFrom: file.effectiveFrom).map {
+            FieldError(field: PricingValidation.remapRow(in: $0.field, using: fileRowIndex), code: $0.code, message: $0.message)
+        }
         guard errors.isEmpty else { throw .validation(errors) }
         return PricingVersion(
             id: file.version, label: file.label, effectiveFrom: file.effectiveFrom, currency: file.currency, models: models

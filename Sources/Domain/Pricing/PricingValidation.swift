@@ -77,6 +77,15 @@ enum PricingValidation {
         return errors
     }
 
+    /// `models[m].prices[p]…` with `p` replaced by `rowIndex[m][p]`.
+    static func remapRow(in field: String, using rowIndex: [[Int]]) -> String {
+        let scanner = field.split(separator: "]", maxSplits: 2, omittingEmptySubsequences: false)
+        guard scanner.count == 3, scanner[0].hasPrefix("models["), scanner[1].hasPrefix(".prices["),
+              let model = Int(scanner[0].dropFirst("models[".count)), let row = Int(scanner[1].dropFirst(".prices[".count)),
+              model < rowIndex.count, row < rowIndex[model].count else { return field }
+        return "models[\(model)].prices[\(rowIndex[model][row])]" + scanner[2]
+    }
+
     static func isCurrencyCode(_ text: String) -> Bool {
         text.utf8.count == 3 && text.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
     }
