@@ -50,6 +50,7 @@ PY
     PY_MBS="$(field mb_per_s "$PY_LINE")"
     BYTES="$(field bytes "$SWIFT_LINE")"
     TIKTOKEN_VERSION="$(field version "$PY_LINE")"
+    LOAD_SECONDS="$(field load_seconds "$SWIFT_LINE")"
     RATIO="$(awk -v a="$SWIFT_MBS" -v b="$PY_MBS" 'BEGIN { printf "%.2f", a / b }')"
     ROWS+="| $KIND | $BYTES | $SWIFT_TOKENS | $SWIFT_MBS ($COUNT_MBS counting only) | $PY_MBS | ${RATIO}× |"$'\n'
 done
@@ -60,7 +61,8 @@ SECTION="## Token counting
 \`bash scripts/bench-tokens.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, ${CPU:-unknown CPU}, Swift release build vs
 tiktoken $TIKTOKEN_VERSION from PyPI, cl100k_base, one thread each, best of $RUNS runs of one call on the whole text).
 Swift: \`Cl100kTokenizer.encode\` (\`Benchmarks tokens\`); tiktoken: \`encode_ordinary\` on the same bytes. Token counts
-are checked equal before a row is written.
+are checked equal before a row is written. Loading the ranks file and building the lookup tables takes ${LOAD_SECONDS} s
+once per process.
 
 | text | bytes | tokens | Swift MB/s | tiktoken MB/s | Swift / tiktoken |
 |---|---|---|---|---|---|
