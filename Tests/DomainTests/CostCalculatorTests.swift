@@ -274,5 +274,13 @@ final class CostCalculatorTests: XCTestCase {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let usage = try decoder.decode(Usage.self, from: Data(#"{"input_tokens": 5, "provider_reported_cost": "0.10"}"#.utf8))
         XCTAssertEqual(usage, Usage(inputTokens: 5, providerReportedCost: TestCatalog.money("0.10")))
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let full = Usage(inputTokens: 1, cachedInputWriteOneHourTokens: 2, images: [ImageQuantity(count: 1, size: "1024x1024")],
+                         video: [VideoQuantity(seconds: Decimal(55) / 10, resolution: "720p")], megapixels: 3, credits: 4,
+                         providerReportedCost: TestCatalog.money("0.5"))
+        let data = try encoder.encode(full)
+        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains(#""cached_input_write_one_hour_tokens":2"#), String(decoding: data, as: UTF8.self))
+        XCTAssertEqual(try decoder.decode(Usage.self, from: data), full)
     }
 }

@@ -61,7 +61,7 @@ final class CostPropertyTests: XCTestCase {
             case .inputToken: usage.inputTokens = tokens
             case .cachedInputTokenRead: usage.cachedInputReadTokens = tokens
             case .cachedInputTokenWrite: usage.cachedInputWriteTokens = tokens / 4
-            case .cachedInputTokenWrite1h: usage.cachedInputWrite1hTokens = tokens / 8
+            case .cachedInputTokenWrite1h: usage.cachedInputWriteOneHourTokens = tokens / 8
             case .outputToken: usage.outputTokens = tokens / 10
             case .imageInputToken: usage.imageInputTokens = tokens / 10
             case .imageOutputToken: usage.imageOutputTokens = tokens / 10
@@ -117,7 +117,7 @@ final class CostPropertyTests: XCTestCase {
         sum.inputTokens += b.inputTokens
         sum.cachedInputReadTokens += b.cachedInputReadTokens
         sum.cachedInputWriteTokens += b.cachedInputWriteTokens
-        sum.cachedInputWrite1hTokens += b.cachedInputWrite1hTokens
+        sum.cachedInputWriteOneHourTokens += b.cachedInputWriteOneHourTokens
         sum.outputTokens += b.outputTokens
         sum.imageInputTokens += b.imageInputTokens
         sum.imageOutputTokens += b.imageOutputTokens

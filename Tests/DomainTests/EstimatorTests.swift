@@ -183,7 +183,7 @@ final class EveryUnitTests: XCTestCase {
         """))
         let usage = Usage(
             inputTokens: 1_000_000, cachedInputReadTokens: 1_000_000, cachedInputWriteTokens: 1_000_000,
-            cachedInputWrite1hTokens: 1_000_000, outputTokens: 1_000_000, imageInputTokens: 1_000_000,
+            cachedInputWriteOneHourTokens: 1_000_000, outputTokens: 1_000_000, imageInputTokens: 1_000_000,
             imageOutputTokens: 1_000_000, audioInputTokens: 1_000_000, audioOutputTokens: 1_000_000,
             images: [ImageQuantity(count: 2)], video: [VideoQuantity(seconds: 3)], characters: 4_000,
             megapixels: 5, requests: 6, credits: 7

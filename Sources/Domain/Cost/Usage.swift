@@ -15,7 +15,7 @@ public struct Usage: Codable, Sendable, Hashable {
     public var cachedInputReadTokens: Int
     /// 5-minute cache writes (Anthropic's default).
     public var cachedInputWriteTokens: Int
-    public var cachedInputWrite1hTokens: Int
+    public var cachedInputWriteOneHourTokens: Int
     public var outputTokens: Int
     public var imageInputTokens: Int
     public var imageOutputTokens: Int
@@ -34,7 +34,7 @@ public struct Usage: Codable, Sendable, Hashable {
 
     public init(
         inputTokens: Int = 0, cachedInputReadTokens: Int = 0, cachedInputWriteTokens: Int = 0,
-        cachedInputWrite1hTokens: Int = 0, outputTokens: Int = 0, imageInputTokens: Int = 0,
+        cachedInputWriteOneHourTokens: Int = 0, outputTokens: Int = 0, imageInputTokens: Int = 0,
         imageOutputTokens: Int = 0, audioInputTokens: Int = 0, audioOutputTokens: Int = 0,
         images: [ImageQuantity] = [], video: [VideoQuantity] = [], characters: Int = 0,
         megapixels: Decimal = 0, requests: Int = 0, credits: Decimal = 0, providerReportedCost: Money? = nil
@@ -42,7 +42,7 @@ public struct Usage: Codable, Sendable, Hashable {
         self.inputTokens = inputTokens
         self.cachedInputReadTokens = cachedInputReadTokens
         self.cachedInputWriteTokens = cachedInputWriteTokens
-        self.cachedInputWrite1hTokens = cachedInputWrite1hTokens
+        self.cachedInputWriteOneHourTokens = cachedInputWriteOneHourTokens
         self.outputTokens = outputTokens
         self.imageInputTokens = imageInputTokens
         self.imageOutputTokens = imageOutputTokens
@@ -59,7 +59,7 @@ public struct Usage: Codable, Sendable, Hashable {
 
     /// All prompt tokens, cached or not: what long-context tiers are decided on.
     public var promptTokens: Int {
-        inputTokens + cachedInputReadTokens + cachedInputWriteTokens + cachedInputWrite1hTokens
+        inputTokens + cachedInputReadTokens + cachedInputWriteTokens + cachedInputWriteOneHourTokens
     }
 
     /// The quantities to price, one per unit and dimension, zeros left out.
@@ -76,7 +76,7 @@ public struct Usage: Codable, Sendable, Hashable {
         add(.inputToken, Decimal(inputTokens))
         add(.cachedInputTokenRead, Decimal(cachedInputReadTokens))
         add(.cachedInputTokenWrite, Decimal(cachedInputWriteTokens))
-        add(.cachedInputTokenWrite1h, Decimal(cachedInputWrite1hTokens))
+        add(.cachedInputTokenWrite1h, Decimal(cachedInputWriteOneHourTokens))
         add(.outputToken, Decimal(outputTokens))
         add(.imageInputToken, Decimal(imageInputTokens))
         add(.imageOutputToken, Decimal(imageOutputTokens))
@@ -101,7 +101,7 @@ public struct Usage: Codable, Sendable, Hashable {
         var errors: [FieldError] = []
         let counts: [(String, Int)] = [
             ("input_tokens", inputTokens), ("cached_input_read_tokens", cachedInputReadTokens),
-            ("cached_input_write_tokens", cachedInputWriteTokens), ("cached_input_write_1h_tokens", cachedInputWrite1hTokens),
+            ("cached_input_write_tokens", cachedInputWriteTokens), ("cached_input_write_one_hour_tokens", cachedInputWriteOneHourTokens),
             ("output_tokens", outputTokens), ("image_input_tokens", imageInputTokens), ("image_output_tokens", imageOutputTokens),
             ("audio_input_tokens", audioInputTokens), ("audio_output_tokens", audioOutputTokens),
             ("characters", characters), ("requests", requests),
@@ -164,7 +164,7 @@ public struct MeteredQuantity: Codable, Sendable, Hashable {
 
 extension Usage {
     private enum CodingKeys: String, CodingKey {
-        case inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWrite1hTokens, outputTokens
+        case inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens, outputTokens
         case imageInputTokens, imageOutputTokens, audioInputTokens, audioOutputTokens
         case images, video, characters, megapixels, requests, credits, providerReportedCost
     }
@@ -176,7 +176,7 @@ extension Usage {
             inputTokens: try c.decodeIfPresent(Int.self, forKey: .inputTokens) ?? 0,
             cachedInputReadTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputReadTokens) ?? 0,
             cachedInputWriteTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWriteTokens) ?? 0,
-            cachedInputWrite1hTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWrite1hTokens) ?? 0,
+            cachedInputWriteOneHourTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWriteOneHourTokens) ?? 0,
             outputTokens: try c.decodeIfPresent(Int.self, forKey: .outputTokens) ?? 0,
             imageInputTokens: try c.decodeIfPresent(Int.self, forKey: .imageInputTokens) ?? 0,
             imageOutputTokens: try c.decodeIfPresent(Int.self, forKey: .imageOutputTokens) ?? 0,

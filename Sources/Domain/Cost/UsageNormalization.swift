@@ -27,7 +27,7 @@ extension Usage {
         let usage = Usage(
             inputTokens: inputTokens, cachedInputReadTokens: cacheReadInputTokens,
             cachedInputWriteTokens: cacheCreationInputTokens - ephemeral1hInputTokens,
-            cachedInputWrite1hTokens: ephemeral1hInputTokens, outputTokens: outputTokens
+            cachedInputWriteOneHourTokens: ephemeral1hInputTokens, outputTokens: outputTokens
         )
         let errors = usage.validationErrors
         guard errors.isEmpty else { throw .validation(errors) }
