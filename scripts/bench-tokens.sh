@@ -17,6 +17,7 @@ swift build -c release --product Benchmarks >&2
 BIN="$(swift build -c release --show-bin-path)/Benchmarks"
 
 ROWS=""
+LOAD_SECONDS=""
 for KIND in mixed multilingual; do
     TEXT="$TOOLS/bench-$KIND.txt"
     SWIFT_LINE="$("$BIN" tokens --ranks "$RANKS" --text "$TEXT" --runs "$RUNS")"
@@ -50,7 +51,8 @@ PY
     PY_MBS="$(field mb_per_s "$PY_LINE")"
     BYTES="$(field bytes "$SWIFT_LINE")"
     TIKTOKEN_VERSION="$(field version "$PY_LINE")"
-    LOAD_SECONDS="$(field load_seconds "$SWIFT_LINE")"
+    LOAD="$(field load_seconds "$SWIFT_LINE")"
+    LOAD_SECONDS="$(awk -v a="${LOAD_SECONDS:-$LOAD}" -v b="$LOAD" 'BEGIN { print (b < a ? b : a) }')"
     RATIO="$(awk -v a="$SWIFT_MBS" -v b="$PY_MBS" 'BEGIN { printf "%.2f", a / b }')"
     ROWS+="| $KIND | $BYTES | $SWIFT_TOKENS | $SWIFT_MBS ($COUNT_MBS counting only) | $PY_MBS | ${RATIO}× |"$'\n'
 done
@@ -62,7 +64,7 @@ SECTION="## Token counting
 tiktoken $TIKTOKEN_VERSION from PyPI, cl100k_base, one thread each, best of $RUNS runs of one call on the whole text).
 Swift: \`Cl100kTokenizer.encode\` (\`Benchmarks tokens\`); tiktoken: \`encode_ordinary\` on the same bytes. Token counts
 are checked equal before a row is written. Loading the ranks file and building the lookup tables takes ${LOAD_SECONDS} s
-once per process.
+(the faster of the two runs) once per process.
 
 | text | bytes | tokens | Swift MB/s | tiktoken MB/s | Swift / tiktoken |
 |---|---|---|---|---|---|

@@ -23,6 +23,9 @@ final class TokenRanks: @unchecked Sendable {
     /// Token index for each rank (-1 where a rank is unused).
     private let indexByRank: UnsafeMutablePointer<Int32>
     private let byteRanks: UnsafeMutablePointer<Int32>
+    /// Ranks of two-byte tokens by `first << 8 | second`: every BPE run starts by looking up
+    /// all adjacent byte pairs, so these skip the hash table.
+    private let pairRanks: UnsafeMutablePointer<Int32>
 
     init(tiktokenFile data: Data) throws(TokenizerError) {
         var tokenBytes: [UInt8] = []
@@ -76,6 +79,8 @@ final class TokenRanks: @unchecked Sendable {
         indexByRank.initialize(repeating: -1, count: Int(maxRank) + 1)
         byteRanks = .allocate(capacity: 256)
         byteRanks.initialize(repeating: Self.absent, count: 256)
+        pairRanks = .allocate(capacity: 65_536)
+        pairRanks.initialize(repeating: Self.absent, count: 65_536)
 
         for index in 0..<count {
             let start = Int(offsets[index])
@@ -90,6 +95,7 @@ final class TokenRanks: @unchecked Sendable {
             while slots[slot] != -1 { slot = (slot + 1) & slotMask }
             slots[slot] = Int32(index)
             if length == 1 { byteRanks[Int(bytes[start])] = rank }
+            if length == 2 { pairRanks[Int(bytes[start]) << 8 | Int(bytes[start + 1])] = rank }
         }
         // Byte-level BPE must be able to fall back to single bytes for any input.
         for byte in 0..<256 where byteRanks[byte] == Self.absent { throw .missingByte(UInt8(byte)) }
@@ -103,6 +109,7 @@ final class TokenRanks: @unchecked Sendable {
         slots.deallocate()
         indexByRank.deallocate()
         byteRanks.deallocate()
+        pairRanks.deallocate()
     }
 
     @inline(__always)
@@ -112,6 +119,7 @@ final class TokenRanks: @unchecked Sendable {
     @inline(__always)
     func rank(_ start: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
         if length == 1 { return byteRanks[Int(start[0])] }
+        if length == 2 { return pairRanks[Int(start[0]) << 8 | Int(start[1])] }
         let index = lookup(start, length)
         return index < 0 ? Self.absent : ranks[Int(index)]
     }
