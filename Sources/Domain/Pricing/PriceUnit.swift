@@ -1,0 +1,66 @@
+/// What a price is charged per. Raw values are the catalog's and the API's spelling.
+public enum PriceUnit: String, Codable, CaseIterable, Sendable, Hashable, Comparable {
+    /// Uncached input (prompt) tokens. See ``Usage`` for how cached tokens are kept apart.
+    case inputToken = "input_token"
+    case cachedInputTokenRead = "cached_input_token_read"
+    /// Anthropic's 5-minute cache write (the default TTL).
+    case cachedInputTokenWrite = "cached_input_token_write"
+    /// Anthropic's 1-hour cache write, priced at 2× input (providers.md §9.1).
+    case cachedInputTokenWrite1h = "cached_input_token_write_1h"
+    /// Output tokens, reasoning tokens included (OpenAI counts them inside `completion_tokens`).
+    case outputToken = "output_token"
+    /// gpt-image input images, as tokens.
+    case imageInputToken = "image_input_token"
+    /// gpt-image generated images, as tokens.
+    case imageOutputToken = "image_output_token"
+    case audioInputToken = "audio_input_token"
+    /// gpt-4o-mini-tts generated audio, as tokens.
+    case audioOutputToken = "audio_output_token"
+    /// One generated image; rows usually select size × quality.
+    case image
+    /// One second of generated video; rows usually select a resolution tier or audio on/off.
+    case videoSecond = "video_second"
+    /// A thousand characters of text to speech.
+    case characters1k = "characters_1k"
+    /// One megapixel of generated image (FAL FLUX), already rounded by the provider's rule.
+    case megapixel
+    case request
+    /// A provider credit (Runway, ElevenLabs), for when the provider reports what it charged.
+    case credit
+
+    public static func < (lhs: PriceUnit, rhs: PriceUnit) -> Bool {
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
+    }
+
+    /// Token units, for which a long-context tier may apply.
+    public var isToken: Bool {
+        switch self {
+        case .inputToken, .cachedInputTokenRead, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .outputToken,
+             .imageInputToken, .imageOutputToken, .audioInputToken, .audioOutputToken:
+            true
+        case .image, .videoSecond, .characters1k, .megapixel, .request, .credit:
+            false
+        }
+    }
+}
+
+/// How a model's cost is known.
+public enum PricingMode: String, Codable, Sendable, Hashable {
+    /// Usage × catalog prices.
+    case priced
+    /// The provider's response states the charge (OpenRouter's `usage.cost`); the catalog has at
+    /// most estimate-only prices for quoting ahead of time.
+    case providerReported = "provider_reported"
+    /// Costs nothing (the local offline provider). Recorded as an explicit $0, unlike unpriced.
+    case free
+}
+
+/// How sure the catalog is of a price, after providers.md's markers.
+public enum PriceConfidence: String, Codable, Sendable, Hashable {
+    /// [V]: an official SDK or the provider's own documentation.
+    case verified
+    /// [L]: LiteLLM's price file.
+    case litellm
+    /// [?]: not fully verified, or derived by us; the source note says how.
+    case unverified
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class DomainTestsSmoke: XCTestCase { func testTargetBuilds() { XCTAssertTrue(true) } }
