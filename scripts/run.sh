@@ -33,11 +33,15 @@ source "$DATA/secrets.env"
 set +a
 
 export APP_ENV=${APP_ENV:-development}
-export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
+# Requests run as the least-privilege login role `authenticator` (created by the migrations);
+# migrations run as the database owner.
+export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
+export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
 export HOST=${HOST:-127.0.0.1}
 export PORT=${PORT:-8080}
 
 "$BIN" migrate
 log "serving on http://$HOST:$PORT  (Ctrl-C stops it)"
 log "try: curl -s http://$HOST:$PORT/readyz"
+log "     curl -s -X POST http://$HOST:$PORT/auth/v1/signup -H 'Content-Type: application/json' -d '{\"email\":\"me@example.com\",\"password\":\"a long password\"}'"
 "$BIN" serve

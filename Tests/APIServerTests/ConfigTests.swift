@@ -3,7 +3,8 @@ import XCTest
 
 final class ConfigTests: XCTestCase {
     func testDefaultsApplyWhenOnlyTheDatabaseIsGiven() throws {
-        let config = try AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development"]).get()
+        let config = try AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development",
+                                               "JWT_SECRET": String(repeating: "s", count: 32)]).get()
         XCTAssertEqual(config.host, "127.0.0.1")
         XCTAssertEqual(config.port, 8080)
         XCTAssertEqual(config.maximumBodyBytes, 1_048_576)

@@ -37,7 +37,7 @@ final class ExecutableTests: XCTestCase {
         let port = try freeLoopbackPort()
         let environment = [
             "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "exe"),
-            "APP_ENV": "development", "PORT": String(port),
+            "APP_ENV": "development", "PORT": String(port), "JWT_SECRET": String(repeating: "k", count: 40),
             "MIGRATIONS_DIR": URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("migrations").path,
         ]

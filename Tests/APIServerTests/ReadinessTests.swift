@@ -1,11 +1,15 @@
 @testable import APIServer
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
 final class ReadinessTests: XCTestCase {
     func testReadyWhenMigratedAndNotReadyWhilePending() throws {
-        let server = try TestServer(migrate: false)
+        let cluster = try TestPostgresCluster.shared
+        let url = try cluster.createDatabase(prefix: "ready")
+        // The owner connects here, because the login role does not exist before the first migration.
+        let server = try TestServer(environment: ["DATABASE_URL": url, "MIGRATION_DATABASE_URL": url], migrate: false)
         defer { server.stop() }
         let connection = try server.connect()
         let pending = try connection.request("GET", "/readyz")
@@ -13,7 +17,7 @@ final class ReadinessTests: XCTestCase {
         XCTAssertEqual(try pending.json()["code"] as? String, "not_ready")
         XCTAssertTrue((try pending.json()["detail"] as? String)?.contains("pending") == true)
 
-        try server.environment.pool.withConnection { try server.environment.migrations.migrate(using: $0) }
+        try server.environment.migrations.migrate(using: try PostgresConnection(url: url))
         let ready = try connection.request("GET", "/readyz")
         XCTAssertEqual(ready.status, 200)
         XCTAssertEqual(try ready.json()["migrations_pending"] as? Int, 0)

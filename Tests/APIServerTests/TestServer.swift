@@ -13,9 +13,14 @@ final class TestServer: @unchecked Sendable {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     init(environment overrides: [String: String] = [:], extraRoutes: (ServerEnvironment) -> [Route] = { _ in [] }, migrate: Bool = true) throws {
+        let adminURL = try TestPostgresCluster.shared.createDatabase(prefix: "api")
         var variables = [
             "APP_ENV": "test",
-            "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "api"),
+            // As deployed: requests run as the least-privilege login role, migrations as the owner.
+            "DATABASE_URL": adminURL.replacingOccurrences(of: "postgres@", with: "authenticator@"),
+            "MIGRATION_DATABASE_URL": adminURL,
+            "JWT_SECRET": Self.jwtSecret,
+            "BCRYPT_COST": "4",
             "HOST": "127.0.0.1",
             "PORT": "0",
             "MIGRATIONS_DIR": Self.repositoryRoot.appendingPathComponent("migrations").path,
@@ -30,12 +35,14 @@ final class TestServer: @unchecked Sendable {
         let logger = Logger(minimumLevel: .debug) { lines.append($0) }
         let environment = try ServerEnvironment.live(config: config, logger: logger)
         if migrate {
-            try environment.pool.withConnection { try environment.migrations.migrate(using: $0) }
+            try environment.migrations.migrate(using: try PostgresConnection(url: config.migrationDatabaseURL))
         }
         self.environment = environment
         server = environment.makeServer(routes: makeRoutes(environment) + extraRoutes(environment))
         try server.start(host: "127.0.0.1", port: 0)
     }
+
+    static let jwtSecret = "test-jwt-secret-0123456789abcdefghijklmnop"
 
     var port: Int { server.port }
 

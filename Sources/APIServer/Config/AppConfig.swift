@@ -25,13 +25,20 @@ struct AppConfig: Sendable {
     var logLevel: Logger.Level
     var jwtSecret: String?
     var encryptionSecret: String?
+    var migrationDatabaseURL: String
+    var jwtLifetimeSeconds: Int
+    var jwtIssuer: String
+    var passwordMinimumLength: Int
+    var bcryptCost: Int
+    var trustedProxyHeader: String?
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
         "APP_ENV", "DATABASE_URL", "HOST", "PORT", "HTTP_THREADS", "HTTP_CONNECTION_TIMEOUT_SECONDS",
         "HTTP_MAX_CONNECTIONS", "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_MAX_HEADER_BYTES", "HTTP_MAX_BODY_BYTES",
         "CORS_ALLOWED_ORIGINS", "DB_POOL_SIZE", "DB_POOL_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "MIGRATIONS_DIR",
-        "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET",
+        "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET", "MIGRATION_DATABASE_URL", "JWT_EXPIRY_SECONDS", "JWT_ISSUER",
+        "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -42,12 +49,18 @@ struct AppConfig: Sendable {
             value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
                 ? nil : "must be a postgresql:// URL or a libpq key=value string"
         }
+        let migrationDatabaseURL = reader.string("MIGRATION_DATABASE_URL", default: databaseURL) { value in
+            value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
+                ? nil : "must be a postgresql:// URL or a libpq key=value string"
+        }
+        let host = reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" }
+        let port = reader.integer("PORT", default: 8080, range: 0...65535)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let config = AppConfig(
             environment: environment,
             databaseURL: databaseURL,
-            host: reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" },
-            port: reader.integer("PORT", default: 8080, range: 0...65535),
+            host: host,
+            port: port,
             // Handlers block on PostgreSQL, so a few more threads than cores keep the CPUs busy.
             httpThreads: reader.integer("HTTP_THREADS", default: max(4, cores * 2), range: 1...256),
             connectionTimeoutSeconds: reader.integer("HTTP_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
@@ -65,8 +78,20 @@ struct AppConfig: Sendable {
             migrationsDirectory: reader.string("MIGRATIONS_DIR", default: "migrations") { _ in nil },
             logLevel: reader.choice("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(name: $0) },
             jwtSecret: reader.secret("JWT_SECRET", requiredStrong: requireSecrets && environment == .production),
-            encryptionSecret: reader.secret("APP_ENCRYPTION_SECRET", requiredStrong: requireSecrets && environment == .production)
+            encryptionSecret: reader.secret("APP_ENCRYPTION_SECRET", requiredStrong: requireSecrets && environment == .production),
+            migrationDatabaseURL: migrationDatabaseURL,
+            jwtLifetimeSeconds: reader.integer("JWT_EXPIRY_SECONDS", default: 3600, range: 30...604_800),
+            jwtIssuer: reader.string("JWT_ISSUER", default: "http://\(host):\(port)/auth/v1") { _ in nil },
+            passwordMinimumLength: reader.integer("PASSWORD_MIN_LENGTH", default: 8, range: 6...72),
+            bcryptCost: reader.integer("BCRYPT_COST", default: 10, range: 4...15),
+            trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased()
         )
+        // Access tokens cannot be signed or checked without the secret, in any environment.
+        if requireSecrets, config.jwtSecret == nil, environment != .production {
+            reader.problems.append("JWT_SECRET is required (at least 32 characters; scripts/run.sh generates one for development)")
+        } else if requireSecrets, let secret = config.jwtSecret, secret.utf8.count < 32, environment != .production {
+            reader.problems.append("JWT_SECRET must be at least 32 characters")
+        }
         if reader.problems.isEmpty { return .success(config) }
         return .failure(ConfigError(problems: reader.problems))
     }
@@ -111,6 +136,10 @@ private struct EnvironmentReader {
         guard let value = value(name) else { return fallback }
         if let problem = check(value) { problems.append("\(name) \(problem) (got \"\(value)\")") }
         return value
+    }
+
+    mutating func optionalString(_ name: String) -> String? {
+        value(name)
     }
 
     mutating func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) -> Int {

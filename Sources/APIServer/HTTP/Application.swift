@@ -41,6 +41,9 @@ final class Application: Sendable {
         if request.method != "OPTIONS" {
             response.headers.append(contentsOf: cors.responseHeaders(origin: request.header("origin")))
         }
+        if let version = request.header("x-supabase-api-version"), version.count <= 32 {
+            response.headers.append(("X-Supabase-Api-Version", version))
+        }
         if response.header("Cache-Control") == nil {
             response.headers.append(("Cache-Control", "no-store"))
         }
@@ -107,6 +110,11 @@ final class Application: Sendable {
             return problem
         case let error as DomainError:
             return Problem(domain: error)
+        case let error as AuthError:
+            return Problem(auth: error)
+        case let error as DatabaseError where error.sqlState == "42501":
+            // A row-level security or privilege refusal: the caller is authenticated but not allowed.
+            return Problem(status: 403, code: "forbidden", title: "Forbidden", detail: "You may not do this.")
         case let error as DatabaseError where error.isConnectionFailure:
             logger.warn("database unavailable", ["operation": .string(operation), "request_id": .string(request.requestID),
                                                  "error": .string(String(reflecting: error))])
@@ -140,6 +148,19 @@ extension Problem {
         case .unavailable(let code, let detail):
             self = Problem(status: 503, code: code, title: "Service Unavailable", detail: detail, headers: [("Retry-After", "1")])
         }
+    }
+}
+
+extension Problem {
+    init(auth error: AuthError) {
+        let titles = [400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 422: "Unprocessable Content", 429: "Too Many Requests"]
+        var headers: [(String, String)] = []
+        if case .rateLimited(let seconds) = error { headers.append(("Retry-After", String(seconds))) }
+        if error.status == 401 { headers.append(("WWW-Authenticate", "Bearer")) }
+        var reasons: [String]? = nil
+        if case .weakPassword(let list, _) = error { reasons = list }
+        self = Problem(status: error.status, code: error.code, title: titles[error.status] ?? "Error", detail: error.message,
+                       headers: headers, weakPasswordReasons: reasons)
     }
 }
 

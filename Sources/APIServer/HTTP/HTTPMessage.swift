@@ -9,6 +9,8 @@ struct HTTPRequest: Sendable {
     var headers: [String: String]
     var body: Data
     var requestID: String
+    /// The peer's IP address as seen on the socket.
+    var socketAddress: String = ""
     /// Filled by the router from the matched path template.
     var pathParameters: [String: String] = [:]
 

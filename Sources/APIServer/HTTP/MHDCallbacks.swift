@@ -15,6 +15,7 @@ final class RequestState: @unchecked Sendable {
     var query: [String: String] = [:]
     var body = Data()
     var bodyTooLarge = false
+    var socketAddress = ""
 
     init(method: String, path: String) {
         self.method = method
@@ -37,6 +38,7 @@ func mhdAccessHandler(
         let state = RequestState(method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
         _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, mhdCollectValue, Unmanaged.passUnretained(state).toOpaque())
         _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, mhdCollectQuery, Unmanaged.passUnretained(state).toOpaque())
+        state.socketAddress = peerAddress(connection)
         requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         server.application.metrics.inFlight.add(1, ordering: .relaxed)
         if let declared = state.headers["content-length"].flatMap(Int.init), declared > server.limits.maximumBodyBytes {
@@ -67,7 +69,8 @@ func mhdAccessHandler(
 
 private func respond(_ server: HTTPServer, _ connection: OpaquePointer, _ state: RequestState, closeAfter: Bool) -> MHD_Result {
     let request = HTTPRequest(method: state.method, path: state.path, query: state.query, headers: state.headers,
-                              body: state.body, requestID: RequestID.accept(state.headers["x-request-id"]))
+                              body: state.body, requestID: RequestID.accept(state.headers["x-request-id"]),
+                              socketAddress: state.socketAddress)
     var response = server.application.respond(to: request, rejection: state.bodyTooLarge ? .bodyTooLarge : nil,
                                                startedAt: state.startedAt)
     if closeAfter || server.shuttingDown.load(ordering: .relaxed) {
@@ -135,4 +138,26 @@ func mhdLogger(_ context: UnsafeMutableRawPointer?, _ format: UnsafePointer<CCha
     let message = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         .trimmingCharacters(in: .whitespacesAndNewlines)
     server.application.logger.debug("libmicrohttpd", ["detail": .string(message)])
+}
+
+/// The client's address in text form (IPv4 or IPv6), for per-IP rate limits.
+private func peerAddress(_ connection: OpaquePointer) -> String {
+    guard let address = cmhd_client_address(connection) else { return "" }
+    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+    switch Int32(address.pointee.sa_family) {
+    case AF_INET:
+        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
+            var raw = ipv4.pointee.sin_addr
+            _ = inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+        }
+    case AF_INET6:
+        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
+            var raw = ipv6.pointee.sin6_addr
+            _ = inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+        }
+    default:
+        return ""
+    }
+    let length = text.firstIndex(of: 0) ?? text.count
+    return String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

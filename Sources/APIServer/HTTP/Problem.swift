@@ -12,6 +12,8 @@ struct Problem: Error, Sendable {
     let detail: String
     var errors: [FieldError]? = nil
     var headers: [(String, String)] = []
+    /// GoTrue's `weak_password.reasons`, which Supabase clients read on 422 weak_password.
+    var weakPasswordReasons: [String]? = nil
 
     static func notFound(_ detail: String = "No resource at this path.") -> Problem {
         Problem(status: 404, code: "not_found", title: "Not Found", detail: detail)
@@ -54,9 +56,12 @@ struct Problem: Error, Sendable {
 
     func response(requestID: String) -> HTTPResponse {
         let body = ProblemBody(type: "/problems/\(code)", title: title, status: status, detail: detail,
-                               code: code, message: detail, requestId: requestID, errors: errors)
+                               code: code, message: detail, requestId: requestID, errors: errors,
+                               weakPassword: weakPasswordReasons.map { WeakPassword(reasons: $0) })
         let data = (try? JSONCoding.encoder.encode(body)) ?? Data()
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json")] + headers, body: data)
+        // `x-sb-error-code` is how GoTrue names the error in a header; Supabase clients look for it.
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json"), ("x-sb-error-code", code)] + headers,
+                            body: data)
     }
 }
 
@@ -69,4 +74,9 @@ private struct ProblemBody: Encodable {
     let message: String
     let requestId: String
     let errors: [FieldError]?
+    let weakPassword: WeakPassword?
+}
+
+private struct WeakPassword: Encodable {
+    let reasons: [String]
 }

@@ -2,9 +2,20 @@
 /// A test holds this list and the spec equal, so no route exists without its contract.
 func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let health = HealthHandlers(pool: environment.pool, migrations: environment.migrations, metrics: environment.metrics)
+    let auth = AuthHandlers(
+        service: environment.auth, authenticator: environment.authenticator,
+        // GoTrue's defaults: /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
+        tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
+        signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
+        clientAddress: environment.clientAddress)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
         Route("GET", "/metrics", "getMetrics", health.metricsText),
+        Route("POST", "/auth/v1/signup", "signUp", auth.signUp),
+        Route("POST", "/auth/v1/token", "issueToken", auth.token),
+        Route("POST", "/auth/v1/logout", "logOut", auth.logout),
+        Route("GET", "/auth/v1/user", "getUser", auth.getUser),
+        Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
     ]
 }

@@ -101,7 +101,7 @@ enum CommandLineInterface {
         let logger = Logger(minimumLevel: config.logLevel)
         do {
             let runner = try MigrationRunner(directory: URL(fileURLWithPath: config.migrationsDirectory))
-            let connection = try PostgresConnection(url: config.databaseURL)
+            let connection = try PostgresConnection(url: config.migrationDatabaseURL)
             let applied = try runner.migrate(using: connection) { logger.info($0) }
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
             return 0

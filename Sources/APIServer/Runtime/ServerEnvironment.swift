@@ -1,3 +1,5 @@
+import Crypto
+import Domain
 import Foundation
 import Persistence
 
@@ -8,17 +10,32 @@ struct ServerEnvironment: Sendable {
     let metrics: Metrics
     let pool: ConnectionPool
     let migrations: MigrationRunner
+    let auth: AuthService
+    let authenticator: Authenticator
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
+        let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: config.databasePoolSize,
+                                        acquireTimeout: Double(config.databasePoolTimeoutMilliseconds) / 1000))
+        let signer = try JWTSigner(secret: SecretBytes(utf8: config.jwtSecret ?? ""))
+        let auth = try AuthService(
+            store: PostgresAuthStore(pool: pool), hasher: BcryptPasswordHasher(cost: config.bcryptCost),
+            tokens: JWTAccessTokenIssuer(signer: signer, issuer: config.jwtIssuer, lifetime: TimeInterval(config.jwtLifetimeSeconds)),
+            refreshTokens: RandomRefreshTokens(), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength))
         return ServerEnvironment(
-            config: config,
-            logger: logger,
-            metrics: Metrics(),
-            pool: ConnectionPool(.init(url: config.databaseURL, maximumConnections: config.databasePoolSize,
-                                       acquireTimeout: Double(config.databasePoolTimeoutMilliseconds) / 1000)),
-            migrations: try MigrationRunner(directory: directory)
-        )
+            config: config, logger: logger, metrics: Metrics(), pool: pool,
+            migrations: try MigrationRunner(directory: directory), auth: auth,
+            authenticator: Authenticator(signer: signer, audience: "authenticated"))
+    }
+
+    /// The client address for rate limits: the socket's, or the last hop of the trusted proxy
+    /// header when one is configured (the hop our own proxy appended, which a client cannot forge).
+    func clientAddress(_ request: HTTPRequest) -> String {
+        if let name = config.trustedProxyHeader, let value = request.header(name),
+           let last = value.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            return last
+        }
+        return request.socketAddress
     }
 
     /// Builds the server over the route table (tests may pass a table of their own).

@@ -1,0 +1,41 @@
+import Crypto
+import Domain
+import Foundation
+
+/// Turns `Authorization: Bearer <jwt>` into a verified identity, or the GoTrue-style 401.
+/// Tokens signed by a Supabase project that shares `JWT_SECRET` verify here the same way.
+struct Authenticator: Sendable {
+    let signer: JWTSigner
+    let audience: String
+
+    func identity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
+        guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.noAuthorization }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let verified: VerifiedJWT
+        do {
+            verified = try signer.verify(token, now: Date(), options: JWTVerificationOptions(audience: audience))
+        } catch let error as JWTError {
+            throw AuthError.badJWT(Self.reason(error))
+        }
+        guard let subject = verified.claims.subject, let userID = UUID(uuidString: subject) else {
+            throw AuthError.badJWT("invalid claim: missing sub claim")
+        }
+        let role = verified.claims.role ?? "authenticated"
+        guard role == "authenticated" else { throw AuthError.badJWT("invalid claim: role is not authenticated") }
+        return AuthenticatedIdentity(userID: userID, sessionID: verified.claims.sessionID.flatMap(UUID.init(uuidString:)),
+                                     role: role, claimsJSON: verified.payloadJSON)
+    }
+
+    private static func reason(_ error: JWTError) -> String {
+        switch error {
+        case .expired: return "token is expired"
+        case .notYetValid: return "token is not valid yet"
+        case .audienceMismatch: return "invalid audience"
+        case .unsupportedAlgorithm: return "signing method is not HS256"
+        case .badSignature: return "signature is invalid"
+        default: return "token is malformed"
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Auth failures, each with GoTrue's error code (../shared/supabase.md §2.7).
+public enum AuthError: Error, Equatable, Sendable {
+    case validationFailed(String)
+    case weakPassword(reasons: [String], message: String)
+    case passwordTooLong
+    case userAlreadyExists
+    case invalidCredentials
+    case refreshTokenNotFound
+    case refreshTokenAlreadyUsed
+    case unsupportedGrantType
+    case noAuthorization
+    case badJWT(String)
+    case sessionNotFound
+    case userNotFound
+    case rateLimited(retryAfterSeconds: Int)
+
+    public var code: String {
+        switch self {
+        case .validationFailed, .passwordTooLong: return "validation_failed"
+        case .weakPassword: return "weak_password"
+        case .userAlreadyExists: return "user_already_exists"
+        case .invalidCredentials: return "invalid_credentials"
+        case .refreshTokenNotFound: return "refresh_token_not_found"
+        case .refreshTokenAlreadyUsed: return "refresh_token_already_used"
+        case .unsupportedGrantType: return "unsupported_grant_type"
+        case .noAuthorization: return "no_authorization"
+        case .badJWT: return "bad_jwt"
+        case .sessionNotFound: return "session_not_found"
+        case .userNotFound: return "user_not_found"
+        case .rateLimited: return "over_request_rate_limit"
+        }
+    }
+
+    public var status: Int {
+        switch self {
+        case .validationFailed, .passwordTooLong, .weakPassword, .userAlreadyExists: return 422
+        case .invalidCredentials, .refreshTokenNotFound, .refreshTokenAlreadyUsed, .unsupportedGrantType: return 400
+        case .noAuthorization, .badJWT: return 401
+        case .sessionNotFound, .userNotFound: return 403
+        case .rateLimited: return 429
+        }
+    }
+
+    /// GoTrue's messages where it has one, so clients that show them read the same text.
+    public var message: String {
+        switch self {
+        case .validationFailed(let message): return message
+        case .weakPassword(_, let message): return message
+        case .passwordTooLong: return "Password cannot be longer than 72 characters"
+        case .userAlreadyExists: return "User already registered"
+        case .invalidCredentials: return "Invalid login credentials"
+        case .refreshTokenNotFound: return "Invalid Refresh Token: Refresh Token Not Found"
+        case .refreshTokenAlreadyUsed: return "Invalid Refresh Token: Already Used"
+        case .unsupportedGrantType: return "Unsupported grant type"
+        case .noAuthorization: return "This endpoint requires a Bearer token"
+        case .badJWT(let reason): return "invalid JWT: unable to parse or verify signature, \(reason)"
+        case .sessionNotFound: return "Session from session_id claim in JWT does not exist"
+        case .userNotFound: return "User from sub claim in JWT does not exist"
+        case .rateLimited: return "Request rate limit reached"
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// The auth use cases behind `/auth/v1`, with GoTrue's rules.
+public struct AuthService: Sendable {
+    public let store: any AuthStore
+    public let hasher: any PasswordHasher
+    public let tokens: any AccessTokenIssuer
+    public let refreshTokens: any RefreshTokenSource
+    public let rules: AuthRules
+    /// GoTrue's default, which Supabase advises not to change: concurrent refreshes inside it succeed.
+    public let refreshReuseInterval: TimeInterval
+    public let now: @Sendable () -> Date
+    /// A real hash of a random password, verified when the email is unknown so that a wrong email
+    /// and a wrong password take the same time.
+    private let dummyHash: String
+
+    public init(store: any AuthStore, hasher: any PasswordHasher, tokens: any AccessTokenIssuer, refreshTokens: any RefreshTokenSource,
+                rules: AuthRules, refreshReuseInterval: TimeInterval = 10, now: @escaping @Sendable () -> Date = Date.init) throws {
+        self.store = store
+        self.hasher = hasher
+        self.tokens = tokens
+        self.refreshTokens = refreshTokens
+        self.rules = rules
+        self.refreshReuseInterval = refreshReuseInterval
+        self.now = now
+        self.dummyHash = try hasher.hash(UUID().uuidString)
+    }
+
+    public func signUp(email rawEmail: String?, password rawPassword: String?, metadata: [String: JSON]?, userAgent: String?) throws -> IssuedSession {
+        let email = try rules.normaliseEmail(rawEmail)
+        let password = try rules.checkPassword(rawPassword)
+        let metadata = try rules.checkMetadata(metadata)
+        let hash = try hasher.hash(password)
+        let time = now()
+        let user = try store.createUser(id: UUID(), email: email, passwordHash: hash, userMetadata: metadata, now: time)
+        try store.recordSignIn(userID: user.id, now: time, rehashedPassword: nil)
+        return try startSession(for: store.user(id: user.id) ?? user, at: time, userAgent: userAgent)
+    }
+
+    public func signIn(email rawEmail: String?, password: String?, userAgent: String?) throws -> IssuedSession {
+        // Any malformed input is the same failure as a wrong password: nothing reveals which part was wrong.
+        guard let email = try? rules.normaliseEmail(rawEmail), let password, !password.isEmpty,
+              password.utf8.count <= AuthRules.maximumPasswordBytes
+        else {
+            _ = hasher.verify(UUID().uuidString, against: dummyHash)
+            throw AuthError.invalidCredentials
+        }
+        guard let stored = try store.credentials(email: email) else {
+            _ = hasher.verify(password, against: dummyHash)
+            throw AuthError.invalidCredentials
+        }
+        guard hasher.verify(password, against: stored.passwordHash) else { throw AuthError.invalidCredentials }
+        let time = now()
+        let rehashed = hasher.needsRehash(stored.passwordHash) ? try hasher.hash(password) : nil
+        try store.recordSignIn(userID: stored.user.id, now: time, rehashedPassword: rehashed)
+        return try startSession(for: store.user(id: stored.user.id) ?? stored.user, at: time, userAgent: userAgent)
+    }
+
+    public func refresh(token: String?) throws -> IssuedSession {
+        guard let token, !token.isEmpty, token.utf8.count <= 512 else { throw AuthError.refreshTokenNotFound }
+        let time = now()
+        let next = try refreshTokens.newToken()
+        switch try store.rotateRefreshToken(presentedHash: refreshTokens.hash(token), newTokenHash: refreshTokens.hash(next),
+                                            now: time, reuseInterval: refreshReuseInterval) {
+        case .notFound:
+            throw AuthError.refreshTokenNotFound
+        case .reuseDetected:
+            throw AuthError.refreshTokenAlreadyUsed
+        case .rotated(let session, let user):
+            return try issue(user: user, sessionID: session.id, refreshToken: next, at: time)
+        }
+    }
+
+    public func logout(_ identity: AuthenticatedIdentity, scope: LogoutScope) throws {
+        try store.revokeSessions(userID: identity.userID, currentSession: identity.sessionID, scope: scope)
+    }
+
+    /// The caller's account, as long as the session behind the token still exists.
+    public func currentUser(_ identity: AuthenticatedIdentity) throws -> AuthUser {
+        try requireSession(identity)
+        guard let user = try store.user(id: identity.userID) else { throw AuthError.userNotFound }
+        return user
+    }
+
+    /// Changes the password and/or `user_metadata`. A new password ends every other session.
+    public func updateUser(_ identity: AuthenticatedIdentity, password rawPassword: String?, metadata: [String: JSON]?) throws -> AuthUser {
+        try requireSession(identity)
+        let hash = try rawPassword.map { try hasher.hash(try rules.checkPassword($0)) }
+        let checkedMetadata = try metadata.map { try rules.checkMetadata($0) }
+        let user = try store.updateUser(id: identity.userID, passwordHash: hash, userMetadata: checkedMetadata, now: now())
+        if hash != nil {
+            try store.revokeSessions(userID: identity.userID, currentSession: identity.sessionID, scope: .others)
+        }
+        return user
+    }
+
+    private func requireSession(_ identity: AuthenticatedIdentity) throws {
+        guard let sessionID = identity.sessionID, try store.sessionExists(id: sessionID, userID: identity.userID) else {
+            throw AuthError.sessionNotFound
+        }
+    }
+
+    private func startSession(for user: AuthUser, at time: Date, userAgent: String?) throws -> IssuedSession {
+        let refreshToken = try refreshTokens.newToken()
+        let session = try store.createSession(id: UUID(), userID: user.id, refreshTokenHash: refreshTokens.hash(refreshToken),
+                                              now: time, userAgent: userAgent.map { String($0.prefix(512)) })
+        return try issue(user: user, sessionID: session.id, refreshToken: refreshToken, at: time)
+    }
+
+    private func issue(user: AuthUser, sessionID: UUID, refreshToken: String, at time: Date) throws -> IssuedSession {
+        let accessToken = try tokens.issue(user: user, sessionID: sessionID, issuedAt: time)
+        let lifetime = Int(tokens.lifetime)
+        return IssuedSession(accessToken: accessToken, expiresIn: lifetime, expiresAt: Int(time.timeIntervalSince1970) + lifetime,
+                             refreshToken: refreshToken, user: user, sessionID: sessionID)
+    }
+}
