@@ -96,7 +96,8 @@ struct SessionBody: Encodable {
 
 /// GoTrue's user object, with the fields a password-only deployment has.
 struct UserBody: Encodable {
-    let id: UUID
+    /// Lower-case, as GoTrue and PostgreSQL write UUIDs (Foundation would write upper-case).
+    let id: String
     let aud: String
     let role: String
     let email: String
@@ -112,7 +113,7 @@ struct UserBody: Encodable {
     let isAnonymous: Bool
 
     init(_ user: AuthUser) {
-        id = user.id
+        id = user.id.uuidString.lowercased()
         aud = user.audience
         role = user.role
         email = user.email

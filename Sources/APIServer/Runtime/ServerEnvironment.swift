@@ -21,7 +21,8 @@ struct ServerEnvironment: Sendable {
         let auth = try AuthService(
             store: PostgresAuthStore(pool: pool), hasher: BcryptPasswordHasher(cost: config.bcryptCost),
             tokens: JWTAccessTokenIssuer(signer: signer, issuer: config.jwtIssuer, lifetime: TimeInterval(config.jwtLifetimeSeconds)),
-            refreshTokens: RandomRefreshTokens(), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength))
+            refreshTokens: RandomRefreshTokens(), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
+            refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
