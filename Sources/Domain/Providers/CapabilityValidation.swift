@@ -12,6 +12,10 @@ extension ModelCapability {
         if request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             errors.append(FieldError(field: "prompt", code: "required", message: "prompt must not be empty"))
         }
+        if let maxPromptLength, request.prompt.count > maxPromptLength {
+            errors.append(FieldError(field: "prompt", code: "too_long",
+                                     message: "model \(id) accepts at most \(maxPromptLength) characters"))
+        }
         let given = request.parameters.setNames
         for name in given where parameter(name) == nil {
             errors.append(FieldError(field: name.rawValue, code: "unsupported_parameter",

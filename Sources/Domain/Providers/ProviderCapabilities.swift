@@ -48,14 +48,17 @@ public struct ModelCapability: Sendable, Codable, Equatable {
     public let parameters: [ParameterSpec]
     /// True when `submit` answers with a pending task that must be polled.
     public let isAsynchronous: Bool
+    /// The longest prompt the provider accepts, in characters, where it documents one.
+    public let maxPromptLength: Int?
 
-    public init(id: String, kind: MediaKind, displayName: String? = nil,
-                parameters: [ParameterSpec], isAsynchronous: Bool = false) {
+    public init(id: String, kind: MediaKind, displayName: String? = nil, parameters: [ParameterSpec],
+                isAsynchronous: Bool = false, maxPromptLength: Int? = nil) {
         self.id = id
         self.kind = kind
         self.displayName = displayName ?? id
         self.parameters = parameters
         self.isAsynchronous = isAsynchronous
+        self.maxPromptLength = maxPromptLength
     }
 
     public func parameter(_ name: ParameterName) -> ParameterSpec? {
