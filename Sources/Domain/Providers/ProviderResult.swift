@@ -61,10 +61,13 @@ public struct GenerationOutput: Sendable, Codable, Equatable {
     public let isOffline: Bool
     /// Facts worth showing a user that are not errors (`nsfw_filtered`, `truncated`, ...).
     public let notes: [String]
+    /// The provider's rate-limit headers from the answer (`x-ratelimit-*`,
+    /// `anthropic-ratelimit-*`), names lowercased, for the router's rate-limit view.
+    public let rateLimits: [String: String]
 
     public init(provider: ProviderID, model: String, kind: MediaKind, text: String? = nil, files: [OutputFile] = [],
                 usage: NormalisedUsage, providerRequestID: String? = nil, finishReason: String? = nil,
-                isOffline: Bool = false, notes: [String] = []) {
+                isOffline: Bool = false, notes: [String] = [], rateLimits: [String: String] = [:]) {
         self.provider = provider
         self.model = model
         self.kind = kind
@@ -75,6 +78,7 @@ public struct GenerationOutput: Sendable, Codable, Equatable {
         self.finishReason = finishReason
         self.isOffline = isOffline
         self.notes = notes
+        self.rateLimits = rateLimits
     }
 }
 

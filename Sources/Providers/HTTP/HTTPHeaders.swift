@@ -33,6 +33,13 @@ public struct HTTPHeaders: Sendable, Equatable {
         return result
     }
 
+    /// Rate-limit headers of any provider: OpenAI/OpenRouter `x-ratelimit-*`, Anthropic
+    /// `anthropic-ratelimit-*`, and the IETF draft's `ratelimit-*`.
+    public var rateLimits: [String: String] {
+        withPrefix("x-ratelimit-").merging(withPrefix("anthropic-ratelimit-")) { first, _ in first }
+            .merging(withPrefix("ratelimit-")) { first, _ in first }
+    }
+
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
         lhs.fields.count == rhs.fields.count
             && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }

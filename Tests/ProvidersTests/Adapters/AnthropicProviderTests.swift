@@ -33,6 +33,7 @@ final class AnthropicProviderTests: ProviderTestCase {
         XCTAssertEqual(output.usage.cachedInputReadTokens, 2000)
         XCTAssertEqual(output.usage.cachedInputWriteTokens, 100)
         XCTAssertEqual(output.usage.outputTokens, 6)
+        XCTAssertEqual(output.rateLimits, ["anthropic-ratelimit-requests-remaining": "49"])
         let sent = try XCTUnwrap(fake.server.requests.first)
         XCTAssertEqual(sent.header("x-api-key"), TestKeys.anthropic)
         XCTAssertEqual(sent.header("anthropic-version"), "2023-06-01")

@@ -41,6 +41,7 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertEqual(output.usage.outputTokens, 300)
         XCTAssertEqual(output.usage.reasoningTokens, 120)
         XCTAssertEqual(output.usage.totalInputTokens, 1900)
+        XCTAssertEqual(output.rateLimits, ["x-ratelimit-remaining-requests": "9999"])
 
         let sent = try XCTUnwrap(fake.server.requests.first)
         XCTAssertEqual(sent.method, "POST")

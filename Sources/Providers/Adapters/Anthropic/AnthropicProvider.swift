@@ -71,7 +71,8 @@ public struct AnthropicProvider: MediaProvider {
                                    cachedInputWriteTokens: usage?["cache_creation_input_tokens"]?.int ?? 0,
                                    outputTokens: usage?["output_tokens"]?.int ?? 0),
             providerRequestID: response.headers["request-id"] ?? json["id"]?.string,
-            finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : []))
+            finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
+            rateLimits: response.headers.rateLimits))
     }
 
     /// `POST /v1/messages/count_tokens`: free, the same body without `max_tokens` (§2.2).

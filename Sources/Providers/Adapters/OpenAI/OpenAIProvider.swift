@@ -67,7 +67,8 @@ public struct OpenAIProvider: MediaProvider {
         let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
         return GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
                                 usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
-                                finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [])
+                                finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
+                                rateLimits: response.headers.rateLimits)
     }
 
     // MARK: - Images
@@ -122,7 +123,7 @@ public struct OpenAIProvider: MediaProvider {
                                    outputTokens: usage?["output_tokens"]?.int ?? 0,
                                    images: files.count, imageSize: size,
                                    imageQuality: json["quality"]?.string ?? parameters.quality),
-            providerRequestID: response.headers["x-request-id"])
+            providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)
     }
 
     static func dimensions(_ size: String) -> (Int, Int)? {
@@ -157,6 +158,6 @@ public struct OpenAIProvider: MediaProvider {
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)],
             usage: NormalisedUsage(characters: request.prompt.count),
-            providerRequestID: response.headers["x-request-id"])
+            providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)
     }
 }

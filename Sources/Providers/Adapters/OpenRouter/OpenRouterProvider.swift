@@ -65,7 +65,8 @@ public struct OpenRouterProvider: MediaProvider {
         if let upstream = json["provider"]?.string { notes.append("routed_to:\(upstream)") }
         return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
                                           usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
-                                          finishReason: parsed.finishReason, notes: notes))
+                                          finishReason: parsed.finishReason, notes: notes,
+                                          rateLimits: response.headers.rateLimits))
     }
 
     public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
