@@ -25,9 +25,9 @@ public enum SecretScrubber {
     /// or headers. Deliberately broad: a false positive costs a few characters of a message.
     /// Patterns with a capture group keep the group (the `key=` or `Bearer ` prefix) for context.
     static let keyShapedPatterns: [(NSRegularExpression, String)] = [
-        (#"sk-[A-Za-z0-9_\-\*\.]{3,}"#, replacement),
-        (#"key_[A-Za-z0-9]{8,}"#, replacement),
-        (#"AIza[0-9A-Za-z_\-]{8,}"#, replacement),
+        (#"\bsk-[A-Za-z0-9_\-\*\.]{3,}"#, replacement),
+        (#"\bkey_[A-Za-z0-9]{8,}"#, replacement),
+        (#"\bAIza[0-9A-Za-z_\-]{8,}"#, replacement),
         (#"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}:[0-9a-fA-F]{8,}"#, replacement),
         (#"(?i)([?&]key=)[^&\s\"']+"#, "$1" + replacement),
         (#"(?i)(bearer\s+)[^\s\"']+"#, "$1" + replacement),

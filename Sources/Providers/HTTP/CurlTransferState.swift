@@ -59,7 +59,8 @@ final class CurlTransferState {
             bodyDecided = true
             bodyToFile = destinationPath != nil && (200..<300).contains(status)
         }
-        let limit = bodyToFile ? maxBodyBytes : min(maxBodyBytes, destinationPath == nil ? maxBodyBytes : Self.maxErrorBodyBytes)
+        // A download's error body lands in memory, so it gets the small error limit, not the file's.
+        let limit = bodyToFile || destinationPath == nil ? maxBodyBytes : min(maxBodyBytes, Self.maxErrorBodyBytes)
         if bodyBytes + Int64(bytes.count) > limit {
             abortedTooLarge = true
             return false

@@ -26,6 +26,8 @@ final class ProviderPortTests: XCTestCase {
         }
         XCTAssertTrue(scrubbed.contains("&key=[redacted]"))
         XCTAssertTrue(scrubbed.contains("Bearer [redacted]"))
+        XCTAssertEqual(SecretScrubber.scrub("task-17f2 failed for monkey_business"), "task-17f2 failed for monkey_business",
+                       "words merely containing sk- or key_ are left alone")
     }
 
     func testErrorsScrubAtConstructionAndDescribeThemselvesSafely() {

@@ -97,10 +97,9 @@ public struct ElevenLabsProvider: MediaProvider {
         let path = try AdapterSupport.outputPath(in: request.outputDirectory, fileExtension: file.ext, provider: id)
         let escapedVoice = voice.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? voice
         let url = baseURL + "/v1/text-to-speech/\(escapedVoice)?output_format=\(format)"
-        var call = HTTPRequest(method: .post, url: url,
+        let call = HTTPRequest(method: .post, url: url,
                                headers: headers(key) + [RequestHeader("Content-Type", "application/json")],
                                body: JSONValue.object(body).serialized(), destination: .file(path), isIdempotent: true)
-        call.maxResponseBytes = http.configuration.maxDownloadBytes
         let response = try http.send(call, secrets: secrets)
         return .finished(GenerationOutput(
             provider: id, model: request.model, kind: .audio,
