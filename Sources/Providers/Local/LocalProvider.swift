@@ -187,7 +187,8 @@ public struct LocalProvider: MediaProvider {
         }
         let file = OutputFile(path: outputPath, mimeType: "video/mp4", byteCount: AdapterSupport.fileSize(outputPath),
                               width: width, height: height, durationSeconds: Double(seconds))
-        return finished(request, files: [file], usage: NormalisedUsage(videoSeconds: Decimal(seconds), videoResolution: size))
+        return finished(request, files: [file], usage: NormalisedUsage(videoSeconds: Decimal(seconds), videoClips: 1,
+                                                                                videoResolution: size))
     }
 
     // MARK: - Tools

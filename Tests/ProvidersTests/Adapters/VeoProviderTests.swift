@@ -50,6 +50,7 @@ final class VeoProviderTests: ProviderTestCase {
             XCTAssertEqual(file.mimeType, "video/mp4")
         }
         XCTAssertEqual(output.usage.videoSeconds, 16)
+        XCTAssertEqual(output.usage.videoClips, 2)
         XCTAssertEqual(output.usage.videoResolution, "1080p")
         let downloads = fake.server.requests.filter { $0.path.hasPrefix("/v1beta/files/") }
         XCTAssertEqual(downloads.count, 2)

@@ -50,7 +50,8 @@ final class FakeAnthropic: Sendable {
             return .json(200, #"""
                 {"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
                  "content":[{"type":"text","text":"Hello"},{"type":"text","text":" there!"}],"stop_reason":"end_turn","stop_sequence":null,
-                 "usage":{"input_tokens":12,"output_tokens":6,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"service_tier":"standard"}}
+                 "usage":{"input_tokens":12,"output_tokens":6,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,
+                          "cache_creation":{"ephemeral_5m_input_tokens":70,"ephemeral_1h_input_tokens":30},"service_tier":"standard"}}
                 """#, headers: [("request-id", "req_msg_1"), ("anthropic-ratelimit-requests-remaining", "49")])
         case ("POST", "/v1/messages/count_tokens"):
             guard request.json?["max_tokens"] == nil else {

@@ -64,11 +64,15 @@ public struct AnthropicProvider: MediaProvider {
         let text = blocks.filter { $0["type"]?.string == "text" }.compactMap { $0["text"]?.string }.joined()
         let usage = json["usage"]
         let stopReason = json["stop_reason"]?.string
+        // 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
+        let cacheWrites = usage?["cache_creation_input_tokens"]?.int ?? 0
+        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.int ?? 0)
         return .finished(GenerationOutput(
             provider: id, model: json["model"]?.string ?? request.model, kind: .text, text: text,
             usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.int ?? 0,
                                    cachedInputReadTokens: usage?["cache_read_input_tokens"]?.int ?? 0,
-                                   cachedInputWriteTokens: usage?["cache_creation_input_tokens"]?.int ?? 0,
+                                   cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
+                                   cachedInputWriteOneHourTokens: oneHourWrites,
                                    outputTokens: usage?["output_tokens"]?.int ?? 0),
             providerRequestID: response.headers["request-id"] ?? json["id"]?.string,
             finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],

@@ -161,6 +161,7 @@ public struct FALProvider: MediaProvider {
             files.append(try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                      defaultExtension: "mp4", secrets: secrets))
             usage.videoSeconds = Decimal(string: task.context["duration"] ?? "")
+            usage.videoClips = 1
         }
         return GenerationOutput(provider: id, model: task.model, kind: task.kind, files: files, usage: usage,
                                 providerRequestID: task.id, notes: notes)

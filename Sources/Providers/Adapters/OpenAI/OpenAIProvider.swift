@@ -116,11 +116,17 @@ public struct OpenAIProvider: MediaProvider {
                 throw http.malformed("image item without b64_json or url", response: response, secrets: secrets)
             }
         }
+        // Usage splits text from image tokens (§1.2): they are priced differently. Without the
+        // details, input is taken as text and output as image tokens, which is what they are.
         let usage = json["usage"]
+        let inputDetails = usage?["input_tokens_details"]
+        let outputDetails = usage?["output_tokens_details"]
         return GenerationOutput(
             provider: id, model: request.model, kind: .image, files: files,
-            usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.int ?? 0,
-                                   outputTokens: usage?["output_tokens"]?.int ?? 0,
+            usage: NormalisedUsage(inputTokens: inputDetails?["text_tokens"]?.int ?? usage?["input_tokens"]?.int ?? 0,
+                                   outputTokens: outputDetails?["text_tokens"]?.int ?? 0,
+                                   imageInputTokens: inputDetails?["image_tokens"]?.int ?? 0,
+                                   imageOutputTokens: outputDetails?["image_tokens"]?.int ?? usage?["output_tokens"]?.int ?? 0,
                                    images: files.count, imageSize: size,
                                    imageQuality: json["quality"]?.string ?? parameters.quality),
             providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)

@@ -129,6 +129,7 @@ public struct RunwayProvider: MediaProvider {
         } else {
             let seconds = Decimal(string: task.context["duration"] ?? "") ?? 0
             usage.videoSeconds = seconds * Decimal(files.count)
+            usage.videoClips = files.count
             usage.videoResolution = size
         }
         if let credits = json["estimatedCost"]?["credits"]?.decimal {

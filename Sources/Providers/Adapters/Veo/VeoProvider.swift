@@ -110,7 +110,8 @@ public struct VeoProvider: MediaProvider {
         let seconds = Decimal(string: task.context["duration"] ?? "") ?? 0
         return .finished(GenerationOutput(
             provider: id, model: task.model, kind: task.kind, files: files,
-            usage: NormalisedUsage(videoSeconds: seconds * Decimal(files.count), videoResolution: task.context["resolution"]),
+            usage: NormalisedUsage(videoSeconds: seconds * Decimal(files.count), videoClips: files.count,
+                                   videoResolution: task.context["resolution"]),
             providerRequestID: task.id))
     }
 
