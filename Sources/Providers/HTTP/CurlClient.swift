@@ -18,7 +18,7 @@ public final class CurlClient: Sendable {
         self.pool = CurlHandlePool(capacity: configuration.maxIdleHandles)
     }
 
-    public func perform(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+    public func perform(_ request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
         var current = request
         var hops = 0
         while true {
@@ -40,7 +40,7 @@ public final class CurlClient: Sendable {
 
     /// The request to send for a 3xx answer. Credentials go only to the origin they were meant
     /// for, and an https → http downgrade is refused.
-    static func redirect(from request: HTTPRequest, response: HTTPResponse) -> Result<HTTPRequest, TransportError> {
+    static func redirect(from request: OutboundRequest, response: OutboundResponse) -> Result<OutboundRequest, TransportError> {
         guard let location = response.headers["location"],
               let base = URL(string: request.url),
               let target = URL(string: location, relativeTo: base)?.absoluteURL,
@@ -70,7 +70,7 @@ public final class CurlClient: Sendable {
             && port(a) == port(b)
     }
 
-    private func performOnce(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+    private func performOnce(_ request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
         guard let handle = pool.checkout() else {
             return .failure(TransportError(.other, "curl_easy_init failed", mayHaveReachedServer: false))
         }
@@ -155,7 +155,7 @@ public final class CurlClient: Sendable {
         var connects = 0
         _ = ccurl_getinfo_long(curl, CURLINFO_NUM_CONNECTS, &connects)
         let toFile = state.wroteToFile && (200..<300).contains(status)
-        return .success(HTTPResponse(status: status, headers: state.headers, body: state.body,
+        return .success(OutboundResponse(status: status, headers: state.headers, body: state.body,
                                      bodyFile: toFile ? destinationPath : nil, bodyByteCount: state.bodyBytes,
                                      url: request.url, newConnections: connects))
     }

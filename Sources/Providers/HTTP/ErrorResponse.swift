@@ -8,18 +8,18 @@ public struct ErrorResponse: Sendable {
     public let status: Int
     public let headers: HTTPHeaders
     public let body: Data
-    public let json: JSONValue?
+    public let json: WireJSON?
     /// From `retry-after-ms` / `retry-after`.
     public let retryAfter: Double?
     public let providerRequestID: String?
     let secrets: [String]
 
-    init(provider: ProviderID, response: HTTPResponse, retryAfter: Double?, secrets: [String]) {
+    init(provider: ProviderID, response: OutboundResponse, retryAfter: Double?, secrets: [String]) {
         self.provider = provider
         self.status = response.status
         self.headers = response.headers
         self.body = response.body
-        self.json = try? JSONValue.parse(response.body)
+        self.json = try? WireJSON.parse(response.body)
         self.retryAfter = retryAfter
         self.providerRequestID = Self.requestIDHeaders.lazy.compactMap { response.headers[$0] }.first
         self.secrets = secrets

@@ -25,7 +25,7 @@ public struct ProviderHTTP: Sendable {
 
     /// Sends `request`, retrying what providers.md classifies as retryable, and returns the 2xx
     /// response or throws the mapped error. `secrets` are scrubbed from everything logged or thrown.
-    public func send(_ request: HTTPRequest, secrets: [String]) throws(ProviderError) -> HTTPResponse {
+    public func send(_ request: OutboundRequest, secrets: [String]) throws(ProviderError) -> OutboundResponse {
         var attempt = 0
         while true {
             attempt += 1
@@ -63,16 +63,16 @@ public struct ProviderHTTP: Sendable {
     }
 
     /// Sends and parses a JSON answer.
-    public func sendJSON(_ request: HTTPRequest, secrets: [String]) throws(ProviderError) -> (JSONValue, HTTPResponse) {
+    public func sendJSON(_ request: OutboundRequest, secrets: [String]) throws(ProviderError) -> (WireJSON, OutboundResponse) {
         let response = try send(request, secrets: secrets)
         do {
-            return (try JSONValue.parse(response.body), response)
+            return (try WireJSON.parse(response.body), response)
         } catch {
             throw malformed("response is not JSON (\(error.reason))", response: response, secrets: secrets)
         }
     }
 
-    public func malformed(_ message: String, response: HTTPResponse? = nil, secrets: [String]) -> ProviderError {
+    public func malformed(_ message: String, response: OutboundResponse? = nil, secrets: [String]) -> ProviderError {
         ProviderError(.malformedResponse, provider: provider, message: message, httpStatus: response?.status,
                       providerRequestID: response.flatMap { r in ErrorResponse.requestIDHeaders.lazy.compactMap { r.headers[$0] }.first },
                       scrubbing: secrets)
@@ -102,7 +102,7 @@ public struct ProviderHTTP: Sendable {
         return ProviderError(kind, provider: provider, message: transport.message, retryOverride: retry, scrubbing: secrets)
     }
 
-    private func log(_ level: ProviderLogRecord.Level, _ event: String, _ request: HTTPRequest, attempt: Int,
+    private func log(_ level: ProviderLogRecord.Level, _ event: String, _ request: OutboundRequest, attempt: Int,
                      secrets: [String], _ fields: [String: String]) {
         var all = fields
         all["method"] = request.method.rawValue

@@ -14,12 +14,12 @@ public struct ProviderLogRecord: Sendable, Equatable {
 
     /// One JSON object per line, the project's log format (DESIGN.md "Conventions").
     public var jsonLine: String {
-        var object = JSONObject()
+        var object = WireJSONObject()
         object["level"] = .string(level.rawValue)
         object["event"] = .string(event)
         object["provider"] = provider.map { .string($0.rawValue) }
         for key in fields.keys.sorted() { object[key] = .string(fields[key] ?? "") }
-        return JSONValue.object(object).jsonText
+        return WireJSON.object(object).jsonText
     }
 }
 

@@ -11,7 +11,7 @@ final class ErrorMappingTests: XCTestCase {
     func map(_ mapper: Mapper, _ provider: ProviderID, _ status: Int, _ body: String,
              headers: [(String, String)] = []) -> ProviderError {
         let httpHeaders = HTTPHeaders(headers)
-        let response = HTTPResponse(status: status, headers: httpHeaders, body: Data(body.utf8), bodyFile: nil,
+        let response = OutboundResponse(status: status, headers: httpHeaders, body: Data(body.utf8), bodyFile: nil,
                                     bodyByteCount: Int64(body.utf8.count), url: "https://example", newConnections: 0)
         let error = mapper(ErrorResponse(provider: provider, response: response,
                                          retryAfter: RetryAfter.seconds(from: httpHeaders, now: Date()), secrets: []))
@@ -103,7 +103,7 @@ final class ErrorMappingTests: XCTestCase {
 
     func testRunway() {
         func runway(_ status: Int, _ message: String = "m") -> ProviderError {
-            map(RunwayErrors.map, .runway, status, JSONValue.text(["error": .string(message)]))
+            map(RunwayErrors.map, .runway, status, WireJSON.text(["error": .string(message)]))
         }
         check(runway(400, "promptImage: Invalid URL"), .badRequest, retryable: false)
         check(runway(400, "You do not have enough credits to run this task."), .quotaExhausted, retryable: false)
@@ -143,7 +143,7 @@ final class ErrorMappingTests: XCTestCase {
 
     func testFAL() {
         func fal(_ status: Int, _ detail: String, headers: [(String, String)] = []) -> ProviderError {
-            map(FALErrors.map, .fal, status, JSONValue.text(["detail": .string(detail)]), headers: headers)
+            map(FALErrors.map, .fal, status, WireJSON.text(["detail": .string(detail)]), headers: headers)
         }
         check(fal(401, "Invalid key"), .invalidKey, retryable: false)
         check(fal(403, "User is locked. Reason: Exhausted balance."), .quotaExhausted, retryable: false)

@@ -34,7 +34,7 @@ final class FakeFAL: Sendable {
     final class Box: @unchecked Sendable { weak var fake: FakeFAL? }
 
     static func detail(_ status: Int, _ message: String, type: String? = nil) -> FakeHTTPServer.Response {
-        .json(status, JSONValue.text(["detail": .string(message)]), headers: type.map { [("x-fal-error-type", $0)] } ?? [])
+        .json(status, WireJSON.text(["detail": .string(message)]), headers: type.map { [("x-fal-error-type", $0)] } ?? [])
     }
 
     func route(_ request: FakeHTTPServer.Request) -> FakeHTTPServer.Response {

@@ -29,7 +29,7 @@ final class FakeRunway: Sendable {
     final class Box: @unchecked Sendable { weak var fake: FakeRunway? }
 
     static func error(_ status: Int, _ message: String) -> FakeHTTPServer.Response {
-        .json(status, JSONValue.text(["error": .string(message)]))
+        .json(status, WireJSON.text(["error": .string(message)]))
     }
 
     func route(_ request: FakeHTTPServer.Request) -> FakeHTTPServer.Response {

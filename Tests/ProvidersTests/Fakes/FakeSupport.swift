@@ -48,10 +48,10 @@ enum FakeAssets {
 }
 
 extension FakeHTTPServer.Request {
-    var json: JSONValue? { try? JSONValue.parse(body) }
+    var json: WireJSON? { try? WireJSON.parse(body) }
 }
 
-extension JSONValue {
+extension WireJSON {
     /// For building fake responses from literals.
-    static func text(_ value: JSONValue) -> String { value.jsonText }
+    static func text(_ value: WireJSON) -> String { value.jsonText }
 }

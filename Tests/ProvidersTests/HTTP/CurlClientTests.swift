@@ -11,7 +11,7 @@ final class CurlClientTests: ProviderTestCase {
                                                                        ("Retry-After", "3")])
         })
         let client = makeClient()
-        let request = HTTPRequest(method: .post, url: server.baseURL + "/v1/echo?x=1",
+        let request = OutboundRequest(method: .post, url: server.baseURL + "/v1/echo?x=1",
                                   headers: [RequestHeader("Content-Type", "application/json"), .secret("Authorization", "Bearer abc")],
                                   body: Data(#"{"hello":"world"}"#.utf8))
         let response = try client.perform(request).get()
@@ -31,16 +31,16 @@ final class CurlClientTests: ProviderTestCase {
     func testPutAndDeleteUseTheirMethods() throws {
         let server = track(try FakeHTTPServer { _ in .empty(204) })
         let client = makeClient()
-        _ = try client.perform(HTTPRequest(method: .put, url: server.baseURL + "/cancel")).get()
-        _ = try client.perform(HTTPRequest(method: .delete, url: server.baseURL + "/tasks/1")).get()
+        _ = try client.perform(OutboundRequest(method: .put, url: server.baseURL + "/cancel")).get()
+        _ = try client.perform(OutboundRequest(method: .delete, url: server.baseURL + "/tasks/1")).get()
         XCTAssertEqual(server.requests.map(\.method), ["PUT", "DELETE"])
     }
 
     func testConnectionsAreReused() throws {
         let server = track(try FakeHTTPServer { _ in .json(200, "{}") })
         let client = makeClient()
-        let first = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/a")).get()
-        let second = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/b")).get()
+        let first = try client.perform(OutboundRequest(method: .get, url: server.baseURL + "/a")).get()
+        let second = try client.perform(OutboundRequest(method: .get, url: server.baseURL + "/b")).get()
         XCTAssertEqual(first.newConnections, 1)
         XCTAssertEqual(second.newConnections, 0)
         XCTAssertEqual(server.connectionCount, 1)
@@ -50,7 +50,7 @@ final class CurlClientTests: ProviderTestCase {
         let server = track(try FakeHTTPServer { _ in
             FakeHTTPServer.Response(status: 200, mode: .oversized(bytes: 4 << 20, declareLength: true))
         })
-        let result = makeClient(maxResponseBytes: 64 * 1024).perform(HTTPRequest(method: .get, url: server.baseURL + "/big"))
+        let result = makeClient(maxResponseBytes: 64 * 1024).perform(OutboundRequest(method: .get, url: server.baseURL + "/big"))
         XCTAssertEqual(result.transportKind, .responseTooLarge)
     }
 
@@ -58,14 +58,14 @@ final class CurlClientTests: ProviderTestCase {
         let server = track(try FakeHTTPServer { _ in
             FakeHTTPServer.Response(status: 200, mode: .oversized(bytes: 4 << 20, declareLength: false))
         })
-        let result = makeClient(maxResponseBytes: 64 * 1024).perform(HTTPRequest(method: .get, url: server.baseURL + "/big"))
+        let result = makeClient(maxResponseBytes: 64 * 1024).perform(OutboundRequest(method: .get, url: server.baseURL + "/big"))
         XCTAssertEqual(result.transportKind, .responseTooLarge)
     }
 
     func testSlowAnswerTimesOut() throws {
         let server = track(try FakeHTTPServer { _ in FakeHTTPServer.Response(status: 200, delay: 2) })
         let started = Date()
-        let result = makeClient(timeout: 0.4).perform(HTTPRequest(method: .get, url: server.baseURL + "/slow"))
+        let result = makeClient(timeout: 0.4).perform(OutboundRequest(method: .get, url: server.baseURL + "/slow"))
         XCTAssertEqual(result.transportKind, .timeout)
         XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
     }
@@ -74,19 +74,19 @@ final class CurlClientTests: ProviderTestCase {
         let server = track(try FakeHTTPServer { _ in
             FakeHTTPServer.Response(status: 200, body: Data(repeating: 65, count: 1000), mode: .stallMidBody(after: 100, seconds: 2))
         })
-        let result = makeClient(timeout: 0.5).perform(HTTPRequest(method: .get, url: server.baseURL + "/stall"))
+        let result = makeClient(timeout: 0.5).perform(OutboundRequest(method: .get, url: server.baseURL + "/stall"))
         XCTAssertEqual(result.transportKind, .timeout)
     }
 
     func testAbruptCloseIsALostConnection() throws {
         let server = track(try FakeHTTPServer { _ in FakeHTTPServer.Response(status: 200, mode: .closeAbruptly) })
-        let result = makeClient().perform(HTTPRequest(method: .get, url: server.baseURL + "/gone"))
+        let result = makeClient().perform(OutboundRequest(method: .get, url: server.baseURL + "/gone"))
         XCTAssertEqual(result.transportKind, .connectionLost)
     }
 
     func testRefusedConnectionNeverReachedTheServer() throws {
         let port = try freeLoopbackPort()
-        let result = makeClient().perform(HTTPRequest(method: .post, url: "http://127.0.0.1:\(port)/x"))
+        let result = makeClient().perform(OutboundRequest(method: .post, url: "http://127.0.0.1:\(port)/x"))
         guard case let .failure(error) = result else { return XCTFail("expected failure") }
         XCTAssertEqual(error.kind, .connectFailed)
         XCTAssertFalse(error.mayHaveReachedServer)
@@ -100,14 +100,14 @@ final class CurlClientTests: ProviderTestCase {
         })
         let client = makeClient()
         let path = outputDirectory + "/out.mp4"
-        let ok = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/ok", destination: .file(path))).get()
+        let ok = try client.perform(OutboundRequest(method: .get, url: server.baseURL + "/ok", destination: .file(path))).get()
         XCTAssertEqual(ok.bodyFile, path)
         XCTAssertTrue(ok.body.isEmpty)
         XCTAssertEqual(ok.bodyByteCount, Int64(payload.count))
         XCTAssertEqual(Data(fileBytes(path)), payload)
 
         let missingPath = outputDirectory + "/missing.mp4"
-        let missing = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/nope", destination: .file(missingPath))).get()
+        let missing = try client.perform(OutboundRequest(method: .get, url: server.baseURL + "/nope", destination: .file(missingPath))).get()
         XCTAssertEqual(missing.status, 404)
         XCTAssertNil(missing.bodyFile)
         XCTAssertEqual(String(decoding: missing.body, as: UTF8.self), #"{"error":"missing"}"#)
@@ -120,7 +120,7 @@ final class CurlClientTests: ProviderTestCase {
         })
         let path = outputDirectory + "/partial.bin"
         let result = makeClient(maxDownloadBytes: 256 * 1024)
-            .perform(HTTPRequest(method: .get, url: server.baseURL + "/x", destination: .file(path)))
+            .perform(OutboundRequest(method: .get, url: server.baseURL + "/x", destination: .file(path)))
         XCTAssertEqual(result.transportKind, .responseTooLarge)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
@@ -136,10 +136,10 @@ final class CurlClientTests: ProviderTestCase {
         })
         let client = makeClient()
         let headers = [RequestHeader.secret("x-goog-api-key", "abc"), RequestHeader("Accept", "*/*")]
-        let unfollowed = try client.perform(HTTPRequest(method: .get, url: api.baseURL + "/download", headers: headers)).get()
+        let unfollowed = try client.perform(OutboundRequest(method: .get, url: api.baseURL + "/download", headers: headers)).get()
         XCTAssertEqual(unfollowed.status, 302)
 
-        let followed = try client.perform(HTTPRequest(method: .get, url: api.baseURL + "/download", headers: headers,
+        let followed = try client.perform(OutboundRequest(method: .get, url: api.baseURL + "/download", headers: headers,
                                                       maxRedirects: 5)).get()
         XCTAssertEqual(followed.status, 200)
         XCTAssertEqual(followed.url, storage.baseURL + "/blob/1")
@@ -152,14 +152,14 @@ final class CurlClientTests: ProviderTestCase {
 
     func testRedirectLoopsAreCut() throws {
         let server = track(try FakeHTTPServer { _ in .empty(302, headers: [("Location", "/again")]) })
-        let result = makeClient().perform(HTTPRequest(method: .get, url: server.baseURL + "/again", maxRedirects: 3))
+        let result = makeClient().perform(OutboundRequest(method: .get, url: server.baseURL + "/again", maxRedirects: 3))
         XCTAssertEqual(result.transportKind, .redirectRefused)
         XCTAssertEqual(server.requests.count, 4)
     }
 
     func testHTTPSToHTTPRedirectIsRefused() {
-        let request = HTTPRequest(method: .get, url: "https://api.example.com/a", maxRedirects: 2)
-        let response = HTTPResponse(status: 302, headers: HTTPHeaders([("Location", "http://api.example.com/b")]),
+        let request = OutboundRequest(method: .get, url: "https://api.example.com/a", maxRedirects: 2)
+        let response = OutboundResponse(status: 302, headers: HTTPHeaders([("Location", "http://api.example.com/b")]),
                                     body: Data(), bodyFile: nil, bodyByteCount: 0, url: request.url, newConnections: 0)
         guard case let .failure(error) = CurlClient.redirect(from: request, response: response) else {
             return XCTFail("downgrade must be refused")
@@ -171,7 +171,7 @@ final class CurlClientTests: ProviderTestCase {
         let server = track(try FakeHTTPServer { request in .json(200, #"{"path":"\#(request.path)"}"#) })
         let client = makeClient()
         DispatchQueue.concurrentPerform(iterations: 24) { index in
-            let response = try? client.perform(HTTPRequest(method: .get, url: server.baseURL + "/n\(index)")).get()
+            let response = try? client.perform(OutboundRequest(method: .get, url: server.baseURL + "/n\(index)")).get()
             XCTAssertEqual(response.map { String(decoding: $0.body, as: UTF8.self) }, #"{"path":"/n\#(index)"}"#)
         }
         XCTAssertEqual(server.requests.count, 24)

@@ -33,17 +33,17 @@ public struct AnthropicProvider: MediaProvider {
                                     secrets: key.map { [$0.plaintext] } ?? [])
     }
 
-    func messagesBody(_ request: GenerationRequest, includeMaxTokens: Bool) -> JSONValue {
-        var body = JSONObject()
+    func messagesBody(_ request: GenerationRequest, includeMaxTokens: Bool) -> WireJSON {
+        var body = WireJSONObject()
         body["model"] = .string(request.model)
         if includeMaxTokens {
             body["max_tokens"] = .int(request.parameters.maxOutputTokens ?? AnthropicCatalog.defaultMaxTokens)
         }
         // `system` is a top-level field, not a message role, in this API.
-        body["system"] = request.parameters.systemPrompt.map(JSONValue.string)
+        body["system"] = request.parameters.systemPrompt.map(WireJSON.string)
         body["messages"] = [["role": "user", "content": .string(request.prompt)]]
         if includeMaxTokens {
-            body["temperature"] = request.parameters.temperature.map(JSONValue.decimal)
+            body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
         }
         return .object(body)
     }

@@ -28,12 +28,12 @@ enum AdapterSupport {
         return model
     }
 
-    static func jsonRequest(_ method: HTTPMethod, _ url: String, headers: [RequestHeader], body: JSONValue? = nil,
-                            idempotent: Bool? = nil, maxResponseBytes: Int64? = nil) -> HTTPRequest {
+    static func jsonRequest(_ method: HTTPMethod, _ url: String, headers: [RequestHeader], body: WireJSON? = nil,
+                            idempotent: Bool? = nil, maxResponseBytes: Int64? = nil) -> OutboundRequest {
         var all = headers
         if body != nil { all.append(RequestHeader("Content-Type", "application/json")) }
         all.append(RequestHeader("Accept", "application/json"))
-        return HTTPRequest(method: method, url: url, headers: all, body: body?.serialized(),
+        return OutboundRequest(method: method, url: url, headers: all, body: body?.serialized(),
                            maxResponseBytes: maxResponseBytes, isIdempotent: idempotent)
     }
 
@@ -110,7 +110,7 @@ enum AdapterSupport {
 
     /// A health probe: any HTTP answer below 500 other than 429 means the provider is up (a 401
     /// without a key still proves it answers); 429/5xx mean degraded; no answer means down.
-    static func probe(_ http: ProviderHTTP, _ request: HTTPRequest, secrets: [String]) -> ProviderHealth {
+    static func probe(_ http: ProviderHTTP, _ request: OutboundRequest, secrets: [String]) -> ProviderHealth {
         let started = Date()
         let outcome = http.client.perform(request)
         let latency = Int(Date().timeIntervalSince(started) * 1000)
@@ -164,7 +164,7 @@ enum AdapterSupport {
         let urlExtension = URL(string: url).map { $0.pathExtension.lowercased() } ?? ""
         let ext = urlExtension.isEmpty || urlExtension.count > 4 ? defaultExtension : urlExtension
         let path = try outputPath(in: outputDirectory, fileExtension: ext, provider: http.provider)
-        let request = HTTPRequest(method: .get, url: url, headers: headers, destination: .file(path),
+        let request = OutboundRequest(method: .get, url: url, headers: headers, destination: .file(path),
                                   maxRedirects: maxRedirects, isIdempotent: true)
         let response = try http.send(request, secrets: secrets)
         let mime = response.headers["content-type"].flatMap { type -> String? in

@@ -14,22 +14,22 @@ enum ChatCompletions {
 
     /// `tokenLimitField` is `max_completion_tokens` for OpenAI (reasoning models reject the
     /// deprecated `max_tokens`) and `max_tokens` for OpenRouter.
-    static func body(for request: GenerationRequest, tokenLimitField: String) -> JSONValue {
-        var messages: [JSONValue] = []
+    static func body(for request: GenerationRequest, tokenLimitField: String) -> WireJSON {
+        var messages: [WireJSON] = []
         if let system = request.parameters.systemPrompt {
             messages.append(["role": "system", "content": .string(system)])
         }
         messages.append(["role": "user", "content": .string(request.prompt)])
-        var body = JSONObject()
+        var body = WireJSONObject()
         body["model"] = .string(request.model)
         body["messages"] = .array(messages)
-        body[tokenLimitField] = request.parameters.maxOutputTokens.map(JSONValue.int)
-        body["temperature"] = request.parameters.temperature.map(JSONValue.decimal)
-        body["seed"] = request.parameters.seed.map(JSONValue.int)
+        body[tokenLimitField] = request.parameters.maxOutputTokens.map(WireJSON.int)
+        body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
+        body["seed"] = request.parameters.seed.map(WireJSON.int)
         return .object(body)
     }
 
-    static func parse(_ json: JSONValue, http: ProviderHTTP, response: HTTPResponse, secrets: [String]) throws(ProviderError) -> Parsed {
+    static func parse(_ json: WireJSON, http: ProviderHTTP, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> Parsed {
         guard let choice = json["choices"]?[0], let message = choice["message"] else {
             throw http.malformed("chat completion without choices[0].message", response: response, secrets: secrets)
         }
@@ -46,7 +46,7 @@ enum ChatCompletions {
 
     /// `prompt_tokens` includes cached tokens (providers.md §1.1); OpenRouter also reports cache
     /// writes inside it. Split into non-overlapping counts.
-    static func usage(_ usage: JSONValue?) -> NormalisedUsage {
+    static func usage(_ usage: WireJSON?) -> NormalisedUsage {
         let prompt = usage?["prompt_tokens"]?.int ?? 0
         let cachedRead = usage?["prompt_tokens_details"]?["cached_tokens"]?.int ?? 0
         let cachedWrite = usage?["prompt_tokens_details"]?["cache_write_tokens"]?.int ?? 0

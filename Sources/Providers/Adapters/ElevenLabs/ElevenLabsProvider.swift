@@ -80,26 +80,26 @@ public struct ElevenLabsProvider: MediaProvider {
             voice = first.id
         }
         let format = parameters.outputFormat ?? ElevenLabsCatalog.defaultFormat
-        var body = JSONObject()
+        var body = WireJSONObject()
         body["text"] = .string(request.prompt)
         body["model_id"] = .string(request.model)
         if let settings = parameters.voiceSettings {
-            var object = JSONObject()
-            object["stability"] = settings.stability.map(JSONValue.decimal)
-            object["similarity_boost"] = settings.similarityBoost.map(JSONValue.decimal)
-            object["style"] = settings.style.map(JSONValue.decimal)
-            object["use_speaker_boost"] = settings.useSpeakerBoost.map(JSONValue.bool)
-            object["speed"] = settings.speed.map(JSONValue.decimal)
+            var object = WireJSONObject()
+            object["stability"] = settings.stability.map(WireJSON.decimal)
+            object["similarity_boost"] = settings.similarityBoost.map(WireJSON.decimal)
+            object["style"] = settings.style.map(WireJSON.decimal)
+            object["use_speaker_boost"] = settings.useSpeakerBoost.map(WireJSON.bool)
+            object["speed"] = settings.speed.map(WireJSON.decimal)
             body["voice_settings"] = .object(object)
         }
-        body["seed"] = parameters.seed.map(JSONValue.int)
+        body["seed"] = parameters.seed.map(WireJSON.int)
         let file = ElevenLabsCatalog.file(for: format)
         let path = try AdapterSupport.outputPath(in: request.outputDirectory, fileExtension: file.ext, provider: id)
         let escapedVoice = voice.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? voice
         let url = baseURL + "/v1/text-to-speech/\(escapedVoice)?output_format=\(format)"
-        let call = HTTPRequest(method: .post, url: url,
+        let call = OutboundRequest(method: .post, url: url,
                                headers: headers(key) + [RequestHeader("Content-Type", "application/json")],
-                               body: JSONValue.object(body).serialized(), destination: .file(path), isIdempotent: true)
+                               body: WireJSON.object(body).serialized(), destination: .file(path), isIdempotent: true)
         let response = try http.send(call, secrets: secrets)
         return .finished(GenerationOutput(
             provider: id, model: request.model, kind: .audio,

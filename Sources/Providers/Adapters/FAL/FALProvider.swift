@@ -41,15 +41,15 @@ public struct FALProvider: MediaProvider {
         let model = try AdapterSupport.validated(request, against: capabilities())
         let secrets = [key.plaintext]
         let parameters = request.parameters
-        var input = JSONObject()
+        var input = WireJSONObject()
         input["prompt"] = .string(request.prompt)
         var context: [String: String] = [:]
         switch request.kind {
         case .image:
-            input["image_size"] = parameters.size.map(JSONValue.string)
-            input["num_images"] = parameters.count.map(JSONValue.int)
-            input["seed"] = parameters.seed.map(JSONValue.int)
-            input["output_format"] = parameters.outputFormat.map(JSONValue.string)
+            input["image_size"] = parameters.size.map(WireJSON.string)
+            input["num_images"] = parameters.count.map(WireJSON.int)
+            input["seed"] = parameters.seed.map(WireJSON.int)
+            input["output_format"] = parameters.outputFormat.map(WireJSON.string)
         case .imageToVideo:
             guard let image = parameters.inputImage else {
                 throw ProviderError(.badRequest, provider: id, message: "input_image is required")
@@ -58,7 +58,7 @@ public struct FALProvider: MediaProvider {
             let duration = parameters.durationSeconds ?? model.parameter(.durationSeconds)?.defaultValue.flatMap(Int.init) ?? 5
             // Kling takes the duration as a string ("5" | "10").
             input["duration"] = .string(String(duration))
-            input["negative_prompt"] = parameters.negativePrompt.map(JSONValue.string)
+            input["negative_prompt"] = parameters.negativePrompt.map(WireJSON.string)
             context["duration"] = String(duration)
         case .text, .video, .audio:
             throw ProviderError(.unsupported, provider: id, message: "FAL models here generate no \(request.kind.rawValue)")
@@ -129,7 +129,7 @@ public struct FALProvider: MediaProvider {
         }
     }
 
-    func finish(_ task: ProviderTask, result: JSONValue, response: HTTPResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
+    func finish(_ task: ProviderTask, result: WireJSON, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
         var files: [OutputFile] = []
         var usage = NormalisedUsage()
         var notes: [String] = []
@@ -171,7 +171,7 @@ public struct FALProvider: MediaProvider {
     public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
         let key = try AdapterSupport.requireKey(key, for: id)
         do {
-            _ = try http.send(HTTPRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
+            _ = try http.send(OutboundRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
                               secrets: [key.plaintext])
             return .cancelled
         } catch where error.providerCode == "ALREADY_COMPLETED" {

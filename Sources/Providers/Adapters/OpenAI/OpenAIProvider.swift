@@ -78,13 +78,13 @@ public struct OpenAIProvider: MediaProvider {
         let secrets = [key.plaintext]
         let parameters = request.parameters
         let format = parameters.outputFormat ?? "png"
-        var body = JSONObject()
+        var body = WireJSONObject()
         body["model"] = .string(request.model)
         body["prompt"] = .string(request.prompt)
-        body["n"] = parameters.count.map(JSONValue.int)
-        body["size"] = parameters.size.map(JSONValue.string)
-        body["quality"] = parameters.quality.map(JSONValue.string)
-        body["output_format"] = parameters.outputFormat.map(JSONValue.string)
+        body["n"] = parameters.count.map(WireJSON.int)
+        body["size"] = parameters.size.map(WireJSON.string)
+        body["quality"] = parameters.quality.map(WireJSON.string)
+        body["output_format"] = parameters.outputFormat.map(WireJSON.string)
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/images/generations", headers: headers(key),
                                               body: .object(body), idempotent: true,
                                               maxResponseBytes: http.configuration.maxInlineMediaResponseBytes)
@@ -146,12 +146,12 @@ public struct OpenAIProvider: MediaProvider {
         let secrets = [key.plaintext]
         let parameters = request.parameters
         let format = parameters.outputFormat ?? "mp3"
-        var body = JSONObject()
+        var body = WireJSONObject()
         body["model"] = .string(request.model)
         body["input"] = .string(request.prompt)
         body["voice"] = .string(parameters.voice ?? "alloy")
         body["response_format"] = .string(format)
-        body["speed"] = parameters.speed.map(JSONValue.decimal)
+        body["speed"] = parameters.speed.map(WireJSON.decimal)
         let path = try AdapterSupport.outputPath(in: request.outputDirectory, fileExtension: format, provider: id)
         var call = AdapterSupport.jsonRequest(.post, baseURL + "/audio/speech", headers: headers(key), body: .object(body),
                                               idempotent: true)

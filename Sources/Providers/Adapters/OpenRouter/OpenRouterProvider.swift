@@ -54,7 +54,7 @@ public struct OpenRouterProvider: MediaProvider {
         // A failure after routing can arrive as a 200 whose body carries `error` (§3.1, §3.4).
         if let error = json["error"], error.object != nil {
             let status = error["code"]?.int ?? 502
-            let synthetic = HTTPResponse(status: status, headers: response.headers, body: response.body, bodyFile: nil,
+            let synthetic = OutboundResponse(status: status, headers: response.headers, body: response.body, bodyFile: nil,
                                          bodyByteCount: response.bodyByteCount, url: response.url, newConnections: 0)
             throw OpenRouterErrors.map(ErrorResponse(provider: id, response: synthetic, retryAfter: nil, secrets: secrets))
         }

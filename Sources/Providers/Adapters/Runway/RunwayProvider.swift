@@ -42,7 +42,7 @@ public struct RunwayProvider: MediaProvider {
         let secrets = [key.plaintext]
         let parameters = request.parameters
         let ratio = parameters.aspectRatio ?? model.parameter(.aspectRatio)?.defaultValue ?? ""
-        var body = JSONObject()
+        var body = WireJSONObject()
         body["model"] = .string(request.model)
         let path: String
         var context = ["ratio": ratio]
@@ -69,7 +69,7 @@ public struct RunwayProvider: MediaProvider {
         case .text, .audio:
             throw ProviderError(.unsupported, provider: id, message: "Runway generates no \(request.kind.rawValue)")
         }
-        body["seed"] = parameters.seed.map(JSONValue.int)
+        body["seed"] = parameters.seed.map(WireJSON.int)
         // A submit starts a paid task: it is not repeated unless it certainly never arrived.
         let call = AdapterSupport.jsonRequest(.post, baseURL + path, headers: headers(key), body: .object(body), idempotent: false)
         let (json, response) = try http.sendJSON(call, secrets: secrets)
@@ -103,7 +103,7 @@ public struct RunwayProvider: MediaProvider {
         }
     }
 
-    func fetchTask(_ taskID: String, key: ProviderAPIKey) throws(ProviderError) -> (JSONValue, HTTPResponse) {
+    func fetchTask(_ taskID: String, key: ProviderAPIKey) throws(ProviderError) -> (WireJSON, OutboundResponse) {
         let escaped = taskID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? taskID
         return try http.sendJSON(AdapterSupport.jsonRequest(.get, baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
                                  secrets: [key.plaintext])
@@ -111,7 +111,7 @@ public struct RunwayProvider: MediaProvider {
 
     /// Output URLs expire within a day or two (§5.4), so they are downloaded now. They are CDN
     /// URLs: the key is not sent to them.
-    func finish(_ task: ProviderTask, json: JSONValue, response: HTTPResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
+    func finish(_ task: ProviderTask, json: WireJSON, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
         guard let urls = json["output"]?.array?.compactMap(\.string), !urls.isEmpty else {
             throw http.malformed("SUCCEEDED task without output", response: response, secrets: secrets)
         }
@@ -149,7 +149,7 @@ public struct RunwayProvider: MediaProvider {
             return .alreadyFinished
         }
         let escaped = task.id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? task.id
-        _ = try http.send(HTTPRequest(method: .delete, url: baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
+        _ = try http.send(OutboundRequest(method: .delete, url: baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
                           secrets: [key.plaintext])
         return .cancelled
     }

@@ -27,7 +27,7 @@ enum VeoErrors {
     }
 
     /// A finished operation's `error` (google.rpc.Status with a gRPC code).
-    static func operationFailure(_ error: JSONValue, operation: String) -> ProviderError {
+    static func operationFailure(_ error: WireJSON, operation: String) -> ProviderError {
         let message = error["message"]?.string ?? "Veo operation failed"
         let code = error["code"]?.int ?? 2
         let kind: ProviderError.Kind

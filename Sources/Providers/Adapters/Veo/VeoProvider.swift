@@ -40,20 +40,20 @@ public struct VeoProvider: MediaProvider {
         if resolution != "720p" && duration != 8 {
             throw ProviderError(.badRequest, provider: id, message: "\(resolution) requires duration_seconds 8")
         }
-        var instance = JSONObject()
+        var instance = WireJSONObject()
         instance["prompt"] = .string(request.prompt)
         if request.kind == .imageToVideo, let image = parameters.inputImage {
             // The Gemini API takes the first frame inline; storage URIs are not allowed (§6.1).
             let (bytes, mimeType) = try AdapterSupport.imageBytes(image, provider: id)
             instance["image"] = ["bytesBase64Encoded": .string(bytes.base64EncodedString()), "mimeType": .string(mimeType)]
         }
-        var settings = JSONObject()
+        var settings = WireJSONObject()
         settings["aspectRatio"] = .string(parameters.aspectRatio ?? "16:9")
         settings["resolution"] = .string(resolution)
         settings["durationSeconds"] = .int(duration)
-        settings["negativePrompt"] = parameters.negativePrompt.map(JSONValue.string)
-        settings["sampleCount"] = parameters.count.map(JSONValue.int)
-        let body: JSONValue = ["instances": [.object(instance)], "parameters": .object(settings)]
+        settings["negativePrompt"] = parameters.negativePrompt.map(WireJSON.string)
+        settings["sampleCount"] = parameters.count.map(WireJSON.int)
+        let body: WireJSON = ["instances": [.object(instance)], "parameters": .object(settings)]
         let escapedModel = request.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? request.model
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/models/\(escapedModel):predictLongRunning",
                                               headers: headers(key), body: body, idempotent: false)

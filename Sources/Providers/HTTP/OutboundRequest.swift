@@ -9,7 +9,7 @@ public enum HTTPMethod: String, Sendable {
 
 /// One outbound HTTP call, described as data so the client, the retry loop and the tests can
 /// all look at it.
-public struct HTTPRequest: Sendable {
+public struct OutboundRequest: Sendable {
     public var method: HTTPMethod
     public var url: String
     public var headers: [RequestHeader]
@@ -67,7 +67,7 @@ public enum ResponseDestination: Sendable, Equatable {
     case file(String)
 }
 
-public struct HTTPResponse: Sendable {
+public struct OutboundResponse: Sendable {
     public let status: Int
     public let headers: HTTPHeaders
     /// The body when it went to memory, or an error body; empty when streamed to a file.

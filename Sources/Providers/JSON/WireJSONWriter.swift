@@ -1,6 +1,6 @@
 import Foundation
 
-extension JSONValue {
+extension WireJSON {
     /// Compact JSON text. Numbers are written exactly as held.
     public func serialized() -> Data {
         var out = [UInt8]()

@@ -1,20 +1,20 @@
 import Foundation
 
-public struct JSONParseError: Error, Sendable, CustomStringConvertible {
+public struct WireJSONError: Error, Sendable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-extension JSONValue {
+extension WireJSON {
     /// Parses a complete JSON document (RFC 8259). Numbers keep their literal text.
-    public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ data: Data) throws(WireJSONError) -> WireJSON {
         let bytes = [UInt8](data)
         var parser = JSONByteParser(bytes: bytes)
         return try parser.parseDocument()
     }
 
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ text: String) throws(WireJSONError) -> WireJSON {
         try parse(Data(text.utf8))
     }
 }
@@ -30,7 +30,7 @@ private struct JSONByteParser {
         self.bytes = bytes
     }
 
-    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+    mutating func parseDocument() throws(WireJSONError) -> WireJSON {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
@@ -38,8 +38,8 @@ private struct JSONByteParser {
         return value
     }
 
-    func fail(_ reason: String) -> JSONParseError {
-        JSONParseError(offset: index, reason: reason)
+    func fail(_ reason: String) -> WireJSONError {
+        WireJSONError(offset: index, reason: reason)
     }
 
     mutating func skipWhitespace() {
@@ -51,7 +51,7 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    mutating func parseValue() throws(WireJSONError) -> WireJSON {
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -65,23 +65,23 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func expectLiteral(_ literal: String) throws(JSONParseError) {
+    mutating func expectLiteral(_ literal: String) throws(WireJSONError) {
         for byte in literal.utf8 {
             guard index < bytes.count, bytes[index] == byte else { throw fail("invalid literal") }
             index += 1
         }
     }
 
-    mutating func enter() throws(JSONParseError) {
+    mutating func enter() throws(WireJSONError) {
         depth += 1
         if depth > Self.maximumDepth { throw fail("nesting too deep") }
     }
 
-    mutating func parseObject() throws(JSONParseError) -> JSONValue {
+    mutating func parseObject() throws(WireJSONError) -> WireJSON {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = JSONObject()
+        var object = WireJSONObject()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -104,11 +104,11 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    mutating func parseArray() throws(WireJSONError) -> WireJSON {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var items: [JSONValue] = []
+        var items: [WireJSON] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
@@ -125,7 +125,7 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+    mutating func parseNumber() throws(WireJSONError) -> WireJSON {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
@@ -150,7 +150,7 @@ private struct JSONByteParser {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    mutating func parseString() throws(JSONParseError) -> String {
+    mutating func parseString() throws(WireJSONError) -> String {
         index += 1
         let start = index
         // Fast path: base64 image payloads are megabytes without a single escape.
@@ -212,7 +212,7 @@ private struct JSONByteParser {
         throw fail("unterminated string")
     }
 
-    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
+    mutating func parseHex4() throws(WireJSONError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {

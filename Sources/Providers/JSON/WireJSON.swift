@@ -5,20 +5,20 @@ import Foundation
 /// Money must stay exact (DESIGN.md): OpenRouter's `usage.cost` of `0.0000047` read through
 /// `Double` is already off in the last digits. Keeping the literal lets `decimal` build a
 /// `Decimal` straight from it. Objects keep key order so request bodies are deterministic.
-public enum JSONValue: Sendable, Equatable {
+public enum WireJSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(String)
     case string(String)
-    case array([JSONValue])
-    case object(JSONObject)
+    case array([WireJSON])
+    case object(WireJSONObject)
 
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> WireJSON? {
         if case let .object(object) = self { return object[key] }
         return nil
     }
 
-    public subscript(index: Int) -> JSONValue? {
+    public subscript(index: Int) -> WireJSON? {
         if case let .array(items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }
@@ -62,37 +62,37 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    public var array: [JSONValue]? {
+    public var array: [WireJSON]? {
         if case let .array(items) = self { return items }
         return nil
     }
 
-    public var object: JSONObject? {
+    public var object: WireJSONObject? {
         if case let .object(object) = self { return object }
         return nil
     }
 
     public var isNull: Bool { self == .null }
 
-    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    public static func int(_ value: Int) -> WireJSON { .number(String(value)) }
 
-    public static func decimal(_ value: Decimal) -> JSONValue {
+    public static func decimal(_ value: Decimal) -> WireJSON {
         .number(NSDecimalNumber(decimal: value).description(withLocale: Locale(identifier: "en_US_POSIX")))
     }
 }
 
 /// A JSON object with its keys in insertion order. Assigning nil removes a key, which keeps
 /// request builders free of `if let` ladders for optional fields.
-public struct JSONObject: Sendable, Equatable {
-    public private(set) var entries: [(key: String, value: JSONValue)] = []
+public struct WireJSONObject: Sendable, Equatable {
+    public private(set) var entries: [(key: String, value: WireJSON)] = []
 
     public init() {}
 
-    public init(_ entries: [(String, JSONValue?)]) {
+    public init(_ entries: [(String, WireJSON?)]) {
         for (key, value) in entries { self[key] = value }
     }
 
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> WireJSON? {
         get { entries.first { $0.key == key }?.value }
         set {
             if let index = entries.firstIndex(where: { $0.key == key }) {
@@ -105,21 +105,21 @@ public struct JSONObject: Sendable, Equatable {
 
     public var keys: [String] { entries.map(\.key) }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    public static func == (lhs: WireJSONObject, rhs: WireJSONObject) -> Bool {
         lhs.entries.count == rhs.entries.count
             && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }
 
-extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+extension WireJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(JSONObject(elements.map { ($0.0, Optional($0.1)) }))
+    public init(arrayLiteral elements: WireJSON...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, WireJSON)...) {
+        self = .object(WireJSONObject(elements.map { ($0.0, Optional($0.1)) }))
     }
     public init(nilLiteral: ()) { self = .null }
 }
