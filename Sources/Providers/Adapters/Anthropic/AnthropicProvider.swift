@@ -1,0 +1,103 @@
+import Domain
+import Foundation
+
+/// Anthropic: messages and the free count_tokens (providers.md §2).
+public struct AnthropicProvider: MediaProvider {
+    public let id = ProviderID.anthropic
+    static let apiVersion = "2023-06-01"
+    let baseURL: String
+    let http: ProviderHTTP
+
+    public init(baseURL: String, context: AdapterContext) {
+        self.baseURL = baseURL
+        self.http = context.http(.anthropic, mapError: AnthropicErrors.map)
+    }
+
+    public func capabilities() -> ProviderCapabilities { AnthropicCatalog.capabilities }
+
+    func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
+        [.secret("x-api-key", key.plaintext), RequestHeader("anthropic-version", Self.apiVersion)]
+    }
+
+    public func validateKey(_ key: ProviderAPIKey?) throws(ProviderError) -> KeyValidation {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        let url = baseURL + "/v1/models"
+        _ = try http.sendJSON(AdapterSupport.jsonRequest(.get, url, headers: headers(key)), secrets: [key.plaintext])
+        return KeyValidation(provider: id, checkedWith: AdapterSupport.describe(.get, url))
+    }
+
+    public func healthCheck(key: ProviderAPIKey?) -> ProviderHealth {
+        var headers = [RequestHeader("anthropic-version", Self.apiVersion)]
+        if let key { headers = self.headers(key) }
+        return AdapterSupport.probe(http, AdapterSupport.jsonRequest(.get, baseURL + "/v1/models", headers: headers),
+                                    secrets: key.map { [$0.plaintext] } ?? [])
+    }
+
+    func messagesBody(_ request: GenerationRequest, includeMaxTokens: Bool) -> WireJSON {
+        var body = WireJSONObject()
+        body["model"] = .string(request.model)
+        if includeMaxTokens {
+            body["max_tokens"] = .int(request.parameters.maxOutputTokens ?? AnthropicCatalog.defaultMaxTokens)
+        }
+        // `system` is a top-level field, not a message role, in this API.
+        body["system"] = request.parameters.systemPrompt.map(WireJSON.string)
+        body["messages"] = [["role": "user", "content": .string(request.prompt)]]
+        if includeMaxTokens {
+            body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
+        }
+        return .object(body)
+    }
+
+    /// Usage: Anthropic's `input_tokens` already excludes cache reads and writes (providers.md
+    /// §2.1), so the counts map one to one. A `refusal` stop is billed and comes back finished
+    /// with a `content_refused` note.
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        _ = try AdapterSupport.validated(request, against: capabilities())
+        let secrets = [key.plaintext]
+        let call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages", headers: headers(key),
+                                              body: messagesBody(request, includeMaxTokens: true), idempotent: true)
+        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        guard let blocks = json["content"]?.array else {
+            throw http.malformed("message without content", response: response, secrets: secrets)
+        }
+        let text = blocks.filter { $0["type"]?.string == "text" }.compactMap { $0["text"]?.string }.joined()
+        let usage = json["usage"]
+        let stopReason = json["stop_reason"]?.string
+        // 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
+        let cacheWrites = usage?["cache_creation_input_tokens"]?.int ?? 0
+        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.int ?? 0)
+        return .finished(GenerationOutput(
+            provider: id, model: json["model"]?.string ?? request.model, kind: .text, text: text,
+            usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.int ?? 0,
+                                   cachedInputReadTokens: usage?["cache_read_input_tokens"]?.int ?? 0,
+                                   cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
+                                   cachedInputWriteOneHourTokens: oneHourWrites,
+                                   outputTokens: usage?["output_tokens"]?.int ?? 0),
+            providerRequestID: response.headers["request-id"] ?? json["id"]?.string,
+            finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
+            rateLimits: response.headers.rateLimits))
+    }
+
+    /// `POST /v1/messages/count_tokens`: free, the same body without `max_tokens` (§2.2).
+    public func countInputTokens(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> Int? {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        _ = try AdapterSupport.validated(request, against: capabilities())
+        let secrets = [key.plaintext]
+        let call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages/count_tokens", headers: headers(key),
+                                              body: messagesBody(request, includeMaxTokens: false), idempotent: true)
+        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        guard let count = json["input_tokens"]?.int else {
+            throw http.malformed("count_tokens answer without input_tokens", response: response, secrets: secrets)
+        }
+        return count
+    }
+
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+        throw ProviderError(.unsupported, provider: id, message: "Anthropic messages finish synchronously; there is nothing to poll")
+    }
+
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+        .notSupported
+    }
+}

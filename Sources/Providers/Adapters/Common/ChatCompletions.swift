@@ -1,0 +1,60 @@
+import Domain
+import Foundation
+
+/// The OpenAI chat-completions wire format, which OpenRouter speaks too (providers.md §1.1, §3.1).
+enum ChatCompletions {
+    struct Parsed {
+        let text: String
+        let finishReason: String?
+        let model: String?
+        let id: String?
+        let usage: NormalisedUsage
+        let refused: Bool
+    }
+
+    /// `tokenLimitField` is `max_completion_tokens` for OpenAI (reasoning models reject the
+    /// deprecated `max_tokens`) and `max_tokens` for OpenRouter.
+    static func body(for request: GenerationRequest, tokenLimitField: String) -> WireJSON {
+        var messages: [WireJSON] = []
+        if let system = request.parameters.systemPrompt {
+            messages.append(["role": "system", "content": .string(system)])
+        }
+        messages.append(["role": "user", "content": .string(request.prompt)])
+        var body = WireJSONObject()
+        body["model"] = .string(request.model)
+        body["messages"] = .array(messages)
+        body[tokenLimitField] = request.parameters.maxOutputTokens.map(WireJSON.int)
+        body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
+        body["seed"] = request.parameters.seed.map(WireJSON.int)
+        return .object(body)
+    }
+
+    static func parse(_ json: WireJSON, http: ProviderHTTP, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> Parsed {
+        guard let choice = json["choices"]?[0], let message = choice["message"] else {
+            throw http.malformed("chat completion without choices[0].message", response: response, secrets: secrets)
+        }
+        let refusal = message["refusal"]?.string
+        let content = message["content"]?.string
+        let finishReason = choice["finish_reason"]?.string
+        guard content != nil || refusal != nil else {
+            throw http.malformed("chat completion message has neither content nor refusal", response: response, secrets: secrets)
+        }
+        return Parsed(text: content ?? refusal ?? "", finishReason: refusal != nil ? "refusal" : finishReason,
+                      model: json["model"]?.string, id: json["id"]?.string, usage: usage(json["usage"]),
+                      refused: refusal != nil || finishReason == "content_filter")
+    }
+
+    /// `prompt_tokens` includes cached tokens (providers.md §1.1); OpenRouter also reports cache
+    /// writes inside it. Split into non-overlapping counts.
+    static func usage(_ usage: WireJSON?) -> NormalisedUsage {
+        let prompt = usage?["prompt_tokens"]?.int ?? 0
+        let cachedRead = usage?["prompt_tokens_details"]?["cached_tokens"]?.int ?? 0
+        let cachedWrite = usage?["prompt_tokens_details"]?["cache_write_tokens"]?.int ?? 0
+        return NormalisedUsage(
+            inputTokens: max(0, prompt - cachedRead - cachedWrite),
+            cachedInputReadTokens: cachedRead,
+            cachedInputWriteTokens: cachedWrite,
+            outputTokens: usage?["completion_tokens"]?.int ?? 0,
+            reasoningTokens: usage?["completion_tokens_details"]?["reasoning_tokens"]?.int ?? 0)
+    }
+}

@@ -1,0 +1,79 @@
+import Domain
+import Foundation
+
+/// OpenRouter: OpenAI-compatible chat with the charged cost in `usage.cost`, and key info
+/// (providers.md §3).
+public struct OpenRouterProvider: MediaProvider {
+    public let id = ProviderID.openrouter
+    let baseURL: String
+    let http: ProviderHTTP
+
+    public init(baseURL: String, context: AdapterContext) {
+        self.baseURL = baseURL
+        self.http = context.http(.openrouter, mapError: OpenRouterErrors.map)
+    }
+
+    public func capabilities() -> ProviderCapabilities { OpenRouterCatalog.capabilities }
+
+    func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
+        [.secret("Authorization", "Bearer \(key.plaintext)")]
+    }
+
+    /// `GET /key` answers 401 for a bad key and returns the key's limit and usage in USD
+    /// (providers.md §3.3): the key check and the budget view in one free call.
+    public func validateKey(_ key: ProviderAPIKey?) throws(ProviderError) -> KeyValidation {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        let url = baseURL + "/key"
+        let (json, response) = try http.sendJSON(AdapterSupport.jsonRequest(.get, url, headers: headers(key)),
+                                                 secrets: [key.plaintext])
+        guard let data = json["data"] else {
+            throw http.malformed("key info without data", response: response, secrets: [key.plaintext])
+        }
+        return KeyValidation(provider: id, checkedWith: AdapterSupport.describe(.get, url), account: AccountSummary(
+            label: data["label"]?.string.map { SecretScrubber.scrub($0, secrets: [key.plaintext]) },
+            tier: data["is_free_tier"]?.bool == true ? "free" : nil,
+            unit: "usd", limit: data["limit"]?.decimal, used: data["usage"]?.decimal,
+            remaining: data["limit_remaining"]?.decimal))
+    }
+
+    public func healthCheck(key: ProviderAPIKey?) -> ProviderHealth {
+        // `GET /models` needs no auth, so it measures OpenRouter rather than the key.
+        AdapterSupport.probe(http, AdapterSupport.jsonRequest(.get, baseURL + "/models", headers: []), secrets: [])
+    }
+
+    /// Usage: as OpenAI (cached tokens inside `prompt_tokens`), plus `usage.cost`, the USD
+    /// actually charged, read from the JSON number's text so it stays exact.
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        _ = try AdapterSupport.validated(request, against: OpenRouterCatalog.capabilities(including: request.model))
+        let secrets = [key.plaintext]
+        let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key),
+                                              body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"),
+                                              idempotent: true)
+        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        // A failure after routing can arrive as a 200 whose body carries `error` (§3.1, §3.4).
+        if let error = json["error"], error.object != nil {
+            let status = error["code"]?.int ?? 502
+            let synthetic = OutboundResponse(status: status, headers: response.headers, body: response.body, bodyFile: nil,
+                                         bodyByteCount: response.bodyByteCount, url: response.url, newConnections: 0)
+            throw OpenRouterErrors.map(ErrorResponse(provider: id, response: synthetic, retryAfter: nil, secrets: secrets))
+        }
+        let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
+        var usage = parsed.usage
+        usage.providerReportedCostUSD = json["usage"]?["cost"]?.decimal
+        var notes: [String] = parsed.refused ? ["content_refused"] : []
+        if let upstream = json["provider"]?.string { notes.append("routed_to:\(upstream)") }
+        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
+                                          usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
+                                          finishReason: parsed.finishReason, notes: notes,
+                                          rateLimits: response.headers.rateLimits))
+    }
+
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+        throw ProviderError(.unsupported, provider: id, message: "OpenRouter chat finishes synchronously; there is nothing to poll")
+    }
+
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+        .notSupported
+    }
+}

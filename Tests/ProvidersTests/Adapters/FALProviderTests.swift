@@ -1,0 +1,135 @@
+import Domain
+import Foundation
+@testable import Providers
+import TestSupport
+import XCTest
+
+final class FALProviderTests: ProviderTestCase {
+    var fake: FakeFAL!
+    let key = ProviderAPIKey(TestKeys.fal)
+
+    override func setUp() {
+        super.setUp()
+        fake = try! FakeFAL()
+        _ = track(fake.server)
+        _ = track(fake.media)
+    }
+
+    var provider: FALProvider { FALProvider(queueURL: fake.queueURL, apiURL: fake.apiURL, context: makeContext()) }
+
+    func flux(_ prompt: String, count: Int = 2) -> GenerationRequest {
+        GenerationRequest(kind: .image, model: "fal-ai/flux/dev", prompt: prompt,
+                          parameters: GenerationParameters(size: "landscape_4_3", count: count, outputFormat: "png", seed: 7),
+                          outputDirectory: outputDirectory)
+    }
+
+    func pending(_ result: ProviderResult) throws -> ProviderTask {
+        guard case let .pending(task) = result else { throw TestSupportError("expected pending") }
+        return task
+    }
+
+    func pollToEnd(_ task: ProviderTask) throws(ProviderError) -> (GenerationOutput, [String]) {
+        var current = task
+        var statuses: [String] = []
+        for _ in 0..<10 {
+            switch try provider.poll(current, key: key) {
+            case let .pending(next):
+                statuses.append(next.providerStatus ?? "")
+                current = next
+            case let .finished(output):
+                return (output, statuses)
+            }
+        }
+        throw ProviderError(.timeout, provider: .fal, message: "never finished")
+    }
+
+    func testFluxQueueSubmitStatusAndResultThroughTheReturnedURLs() throws {
+        let task = try pending(try provider.submit(flux("a cat"), key: key))
+        XCTAssertEqual(task.urls["status"], "\(fake.queueURL)/fal-ai/flux/requests/\(task.id)/status", "subpath dropped")
+        let sent = try XCTUnwrap(fake.server.requests.first)
+        XCTAssertEqual(sent.path, "/fal-ai/flux/dev")
+        XCTAssertEqual(sent.header("authorization"), "Key \(TestKeys.fal)")
+        XCTAssertEqual(sent.bodyText, #"{"prompt":"a cat","image_size":"landscape_4_3","num_images":2,"seed":7,"output_format":"png"}"#)
+
+        let (output, statuses) = try pollToEnd(task)
+        XCTAssertEqual(statuses, ["IN_QUEUE", "IN_PROGRESS"])
+        XCTAssertEqual(output.files.count, 2)
+        XCTAssertEqual(output.files.first?.width, 1024)
+        XCTAssertEqual(output.files.first?.mimeType, "image/png")
+        XCTAssertEqual(Data(fileBytes(output.files[0].path)), FakeAssets.png)
+        XCTAssertEqual(output.usage.images, 2)
+        XCTAssertEqual(output.usage.imageSize, "1024x768")
+        XCTAssertEqual(output.usage.megapixels, Decimal(string: "1.572864"))
+        XCTAssertTrue(output.notes.isEmpty)
+        XCTAssertTrue(fake.media.requests.allSatisfy { $0.header("authorization") == nil }, "media host never sees the key")
+    }
+
+    func testKlingImageToVideo() throws {
+        let request = GenerationRequest(kind: .imageToVideo, model: FALCatalog.klingModel, prompt: "the cat walks",
+                                        parameters: GenerationParameters(durationSeconds: 10,
+                                                                         inputImage: .url("https://example.com/cat.png")),
+                                        outputDirectory: outputDirectory)
+        let task = try pending(try provider.submit(request, key: key))
+        XCTAssertEqual(task.pollAfterSeconds, 5)
+        XCTAssertTrue(task.urls["response"]?.hasSuffix("/fal-ai/kling-video/requests/\(task.id)") ?? false)
+        let body = try XCTUnwrap(fake.server.requests.first?.json)
+        XCTAssertEqual(body["duration"], .string("10"), "Kling takes a string duration")
+        XCTAssertEqual(body["image_url"]?.string, "https://example.com/cat.png")
+        let (output, _) = try pollToEnd(task)
+        XCTAssertEqual(output.files.first?.mimeType, "video/mp4")
+        XCTAssertEqual(output.usage.videoSeconds, 10)
+    }
+
+    func testURLsOnAnotherOriginAreNotTrustedWithTheKey() throws {
+        let task = try pending(try provider.submit(flux("__foreign__", count: 1), key: key))
+        XCTAssertTrue(task.urls["status"]?.hasPrefix(fake.queueURL) ?? false)
+        _ = try pollToEnd(task)
+        XCTAssertTrue(fake.media.requests.allSatisfy { $0.header("authorization") == nil })
+        XCTAssertFalse(fake.media.requests.contains { $0.path.contains("/requests/") })
+    }
+
+    func testNSFWFilteredImagesAreNoted() throws {
+        let (output, _) = try pollToEnd(try pending(try provider.submit(flux("__nsfw__", count: 1), key: key)))
+        XCTAssertEqual(output.notes, ["nsfw_filtered"])
+    }
+
+    func testCompletedWithAnErrorResultAndFailedStatus() throws {
+        let refused = try pending(try provider.submit(flux(Magic.refuse), key: key))
+        let error = expectProviderError { () throws(ProviderError) in try pollToEnd(refused) }
+        XCTAssertEqual(error?.kind, .badRequest)
+        XCTAssertEqual(error?.providerCode, "content_policy_violation")
+        let failed = try pending(try provider.submit(flux(Magic.fail), key: key))
+        let failure = expectProviderError { () throws(ProviderError) in try pollToEnd(failed) }
+        XCTAssertEqual(failure?.kind, .generationFailed)
+        XCTAssertEqual(failure?.providerCode, "runner_error")
+    }
+
+    func testCancelBeforeAndAfterCompletion() throws {
+        let early = try pending(try provider.submit(flux("a"), key: key))
+        XCTAssertEqual(try provider.cancel(early, key: key), .cancelled)
+        XCTAssertEqual(fake.server.requests.last?.method, "PUT")
+        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try pollToEnd(early) }?.kind, .cancelled)
+        let late = try pending(try provider.submit(flux("b"), key: key))
+        _ = try pollToEnd(late)
+        XCTAssertEqual(try provider.cancel(late, key: key), .alreadyFinished)
+    }
+
+    func testErrorsAndKeyCheck() throws {
+        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(flux(Magic.quota), key: key) }?.kind,
+                       .quotaExhausted)
+        let validation = expectProviderError { () throws(ProviderError) in try provider.submit(flux(Magic.badRequest), key: key) }
+        XCTAssertEqual(validation?.kind, .badRequest)
+        XCTAssertEqual(validation?.message, "body.image_size: value is not a valid enumeration member")
+        XCTAssertEqual(expectProviderError { () throws(ProviderError) in
+            try provider.validateKey(ProviderAPIKey(TestKeys.wrong))
+        }?.kind, .invalidKey)
+        XCTAssertEqual(try provider.validateKey(key).checkedWith, "GET /v1/models/pricing")
+    }
+
+    func testAppRootRules() {
+        XCTAssertEqual(FALProvider.queueURLs(base: "https://q", model: "fal-ai/flux/dev", requestID: "r")["status"],
+                       "https://q/fal-ai/flux/requests/r/status")
+        XCTAssertEqual(FALProvider.queueURLs(base: "https://q", model: "workflows/me/my-flow/x", requestID: "r")["response"],
+                       "https://q/workflows/me/my-flow/requests/r")
+    }
+}

@@ -1,0 +1,54 @@
+import Domain
+import Foundation
+@testable import Providers
+import TestSupport
+import XCTest
+
+/// Every test checks its own logs, errors and URLs in `tearDown`; this one drives every
+/// provider through its failure paths with keys the fakes echo back, and checks that the logs
+/// were really written (so the per-test check is not vacuous) and that none holds a key.
+final class KeyLeakTests: ProviderTestCase {
+    func testNoKeyReachesLogsErrorsOrURLsOnAnyProvider() throws {
+        let openAI = try FakeOpenAI(), anthropic = try FakeAnthropic(), openRouter = try FakeOpenRouter()
+        let elevenLabs = try FakeElevenLabs(), runway = try FakeRunway(), veo = try FakeVeo(), fal = try FakeFAL()
+        for server in [openAI.server, anthropic.server, openRouter.server, elevenLabs.server, runway.server, veo.server,
+                       veo.storage, fal.server, fal.media] {
+            _ = track(server)
+        }
+        let context = makeContext(retry: RetryPolicy(maxAttempts: 2))
+        let providers: [(any MediaProvider, String)] = [
+            (OpenAIProvider(baseURL: openAI.baseURL, context: context), TestKeys.openAI),
+            (AnthropicProvider(baseURL: anthropic.baseURL, context: context), TestKeys.anthropic),
+            (OpenRouterProvider(baseURL: openRouter.baseURL, context: context), TestKeys.openRouter),
+            (ElevenLabsProvider(baseURL: elevenLabs.baseURL, context: context), TestKeys.elevenLabs),
+            (RunwayProvider(baseURL: runway.baseURL, context: context), TestKeys.runway),
+            (VeoProvider(baseURL: veo.baseURL, context: context), TestKeys.gemini),
+            (FALProvider(queueURL: fal.queueURL, apiURL: fal.apiURL, context: context), TestKeys.fal),
+        ]
+        for (provider, goodKey) in providers {
+            for key in [TestKeys.wrong, goodKey] {
+                _ = expectProviderError { () throws(ProviderError) in
+                    _ = try provider.validateKey(ProviderAPIKey(key + (key == goodKey ? "-tampered" : "")))
+                }
+                let model = try XCTUnwrap(provider.capabilities().models.first)
+                var parameters = GenerationParameters()
+                if model.parameter(.inputImage)?.isRequired == true { parameters.inputImage = .url("https://example.com/a.png") }
+                let request = GenerationRequest(kind: model.kind, model: model.id, prompt: "\(Magic.serverError) \(key)",
+                                                parameters: parameters, outputDirectory: outputDirectory)
+                do {
+                    _ = try provider.submit(request, key: ProviderAPIKey(key))
+                } catch {
+                    logs.note(error.description)
+                    logs.note(String(reflecting: error))
+                }
+                _ = provider.healthCheck(key: ProviderAPIKey(key))
+            }
+        }
+        let lines = logs.lines
+        XCTAssertGreaterThan(logs.events("provider.http").count, 20)
+        XCTAssertTrue(lines.contains { $0.contains("invalid_key") })
+        for line in lines + LogCapture.suite.lines {
+            XCTAssertFalse(line.contains(TestKeys.marker), line)
+        }
+    }
+}
