@@ -13,6 +13,8 @@ public protocol AuthStore: Sendable {
     /// a child (concurrent refreshes); outside it the whole session is revoked.
     func rotateRefreshToken(presentedHash: String, newTokenHash: String, now: Date, reuseInterval: TimeInterval) throws -> RefreshOutcome
     func sessionExists(id: UUID, userID: UUID) throws -> Bool
+    /// The user, read together with whether the session still exists (one round trip for `/user`).
+    func user(id: UUID, session: UUID) throws -> (user: AuthUser?, sessionExists: Bool)
     /// Deletes sessions (and with them their refresh tokens) for a logout of `scope`.
     func revokeSessions(userID: UUID, currentSession: UUID?, scope: LogoutScope) throws
     func recordSignIn(userID: UUID, now: Date, rehashedPassword: String?) throws

@@ -77,8 +77,10 @@ public struct AuthService: Sendable {
 
     /// The caller's account, as long as the session behind the token still exists.
     public func currentUser(_ identity: AuthenticatedIdentity) throws -> AuthUser {
-        try requireSession(identity)
-        guard let user = try store.user(id: identity.userID) else { throw AuthError.userNotFound }
+        guard let sessionID = identity.sessionID else { throw AuthError.sessionNotFound }
+        let found = try store.user(id: identity.userID, session: sessionID)
+        guard found.sessionExists else { throw AuthError.sessionNotFound }
+        guard let user = found.user else { throw AuthError.userNotFound }
         return user
     }
 

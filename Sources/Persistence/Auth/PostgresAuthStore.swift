@@ -96,6 +96,18 @@ public struct PostgresAuthStore: AuthStore {
         }
     }
 
+    public func user(id: UUID, session: UUID) throws -> (user: AuthUser?, sessionExists: Bool) {
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                select \(Self.userColumns),
+                       exists (select 1 from auth.sessions s where s.id = \(session) and s.user_id = u.id) as session_exists
+                from auth.users u where u.id = \(id) and u.deleted_at is null
+                """)
+        }
+        guard let row = rows.first else { return (nil, false) }
+        return (try Self.user(from: row), try row.decode("session_exists"))
+    }
+
     public func sessionExists(id: UUID, userID: UUID) throws -> Bool {
         try pool.withServiceRole { transaction in
             try !transaction.query("select 1 from auth.sessions where id = \(id) and user_id = \(userID)").isEmpty

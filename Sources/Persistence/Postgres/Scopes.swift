@@ -1,7 +1,7 @@
 /// The only two ways to run statements with a database identity other than the login role's.
 ///
-/// Both open one transaction, switch role with `set local role` and set the claims with
-/// `set_config(..., true)`, so nothing outlives the transaction: a pooled connection never carries
+/// Both open one transaction and switch role and claims with `set_config(..., true)` (the same as
+/// `set local role` and `set local request.jwt.claims`), so nothing outlives the transaction: a pooled connection never carries
 /// one request's identity into the next (no session-level SET, ever).
 extension ConnectionPool {
     /// Acts for one user: RLS policies see `auth.uid()` = the claims' `sub`. `claimsJSON` is the
@@ -9,10 +9,12 @@ extension ConnectionPool {
     @discardableResult
     public func withUserScope<T>(claimsJSON: String, readOnly: Bool = false, _ body: (borrowing Transaction) throws -> T) throws -> T {
         try withTransaction(readOnly: readOnly) { transaction in
-            try transaction.query("set local role authenticated")
-            // `set role` does not apply the role's own settings, so its timeout is set here (as PostgREST does).
-            try transaction.query("set local statement_timeout = '8s'")
-            try transaction.query("select set_config('request.jwt.claims', \(claimsJSON), true)")
+            // One round trip: set_config(..., true) is SET LOCAL (role included), and `set role` does
+            // not apply the role's own settings, so its timeout is set here as PostgREST does.
+            try transaction.query("""
+                select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                       set_config('request.jwt.claims', \(claimsJSON), true)
+                """)
             return try body(transaction)
         }
     }
@@ -22,8 +24,9 @@ extension ConnectionPool {
     @discardableResult
     public func withServiceRole<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
         try withTransaction { transaction in
-            try transaction.query("set local role service_role")
-            try transaction.query("select set_config('request.jwt.claims', \(#"{"role":"service_role"}"#), true)")
+            try transaction.query("""
+                select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
+                """)
             return try body(transaction)
         }
     }
