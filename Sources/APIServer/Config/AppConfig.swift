@@ -1,4 +1,5 @@
 import Foundation
+import Providers
 
 /// Configuration read from the environment only. Every problem is collected, so one start-up
 /// message lists them all; the process then exits with status 2.
@@ -32,6 +33,7 @@ struct AppConfig: Sendable {
     var bcryptCost: Int
     var trustedProxyHeader: String?
     var refreshTokenReuseIntervalSeconds: Int
+    var providerEndpoints: ProviderEndpoints
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -86,7 +88,8 @@ struct AppConfig: Sendable {
             passwordMinimumLength: reader.integer("PASSWORD_MIN_LENGTH", default: 8, range: 6...72),
             bcryptCost: reader.integer("BCRYPT_COST", default: 10, range: 4...15),
             trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased(),
-            refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600)
+            refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600),
+            providerEndpoints: reader.providerEndpoints()
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {
@@ -138,6 +141,16 @@ private struct EnvironmentReader {
         guard let value = value(name) else { return fallback }
         if let problem = check(value) { problems.append("\(name) \(problem) (got \"\(value)\")") }
         return value
+    }
+
+    /// Provider base URLs (OPENAI_BASE_URL and the rest); each bad one is one problem.
+    mutating func providerEndpoints() -> ProviderEndpoints {
+        do {
+            return try ProviderEndpoints.fromEnvironment(env)
+        } catch {
+            problems.append(contentsOf: error.problems)
+            return .defaults
+        }
     }
 
     mutating func optionalString(_ name: String) -> String? {

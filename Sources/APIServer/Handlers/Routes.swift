@@ -8,6 +8,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
         clientAddress: environment.clientAddress)
+    let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -17,5 +18,6 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/auth/v1/logout", "logOut", auth.logout),
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
+        Route("GET", "/v1/providers", "listProviders", providers.list),
     ]
 }

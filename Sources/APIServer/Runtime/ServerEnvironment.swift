@@ -2,6 +2,7 @@ import Crypto
 import Domain
 import Foundation
 import Persistence
+import Providers
 
 /// The composition root: the one place that builds live adapters and hands them to handlers.
 struct ServerEnvironment: Sendable {
@@ -12,6 +13,7 @@ struct ServerEnvironment: Sendable {
     let migrations: MigrationRunner
     let auth: AuthService
     let authenticator: Authenticator
+    let providers: ProviderRegistry
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -26,7 +28,13 @@ struct ServerEnvironment: Sendable {
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
-            authenticator: Authenticator(signer: signer, audience: "authenticated"))
+            authenticator: Authenticator(signer: signer, audience: "authenticated"),
+            providers: ProviderRegistry.standard(
+                endpoints: config.providerEndpoints,
+                context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
+                    logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
+                               record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
+                })))
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy
