@@ -76,6 +76,26 @@ final class AuthFlowTests: XCTestCase {
         XCTAssertEqual(try server.signIn("REAL@example.com").status, 200)
     }
 
+    func testUnknownEmailTakesAboutAsLongAsAWrongPassword() throws {
+        // Real cost here: with bcrypt at 10 a skipped hash would be 50 ms faster and stand out.
+        let slow = try TestServer(environment: ["BCRYPT_COST": "10"])
+        defer { slow.stop() }
+        _ = try slow.signUp("timing@example.com")
+        func median(_ email: String) throws -> Double {
+            var samples: [Double] = []
+            for _ in 0..<5 {
+                let start = Date()
+                XCTAssertEqual(try slow.signIn(email, password: "wrong password!").status, 400)
+                samples.append(Date().timeIntervalSince(start))
+            }
+            return samples.sorted()[2]
+        }
+        let wrongPassword = try median("timing@example.com")
+        let unknownEmail = try median("nobody-here@example.com")
+        XCTAssertGreaterThan(unknownEmail / wrongPassword, 0.6, "unknown \(unknownEmail) s vs wrong password \(wrongPassword) s")
+        XCTAssertLessThan(unknownEmail / wrongPassword, 1.6, "unknown \(unknownEmail) s vs wrong password \(wrongPassword) s")
+    }
+
     func testRefreshRotatesAndReuseAfterTheIntervalRevokesTheSession() throws {
         let first = try server.signUp("rotate@example.com")
         let second = try server.session(from: server.refresh(first.refreshToken))
