@@ -38,12 +38,13 @@ final class ExecutableTests: XCTestCase {
         let environment = [
             "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "exe"),
             "APP_ENV": "development", "PORT": String(port), "JWT_SECRET": String(repeating: "k", count: 40),
-            "MIGRATIONS_DIR": URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("migrations").path,
+            "MIGRATIONS_DIR": TestServer.repositoryRoot.appendingPathComponent("migrations").path,
+            "PRICING_CATALOG": TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json").path,
         ]
         let migrate = try run(["migrate"], environment: environment)
         XCTAssertEqual(migrate.status, 0, migrate.output)
         XCTAssertTrue(migrate.output.contains("\"migrations complete\""))
+        XCTAssertTrue(migrate.output.contains("imported pricing version"), "the shipped catalog is loaded once")
 
         let serve = try ChildProcess(binary, ["serve"], environment: environment)
         var ready = false

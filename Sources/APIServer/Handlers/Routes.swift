@@ -9,6 +9,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
         clientAddress: environment.clientAddress)
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
+    let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -19,5 +20,6 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
         Route("GET", "/v1/providers", "listProviders", providers.list),
+        Route("GET", "/v1/pricing", "getPricing", pricing.current),
     ]
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Persistence
+import Domain
 import Providers
 
 /// `apiserver serve | worker | migrate | --help | --version`. Returns the process exit status.
@@ -14,7 +15,11 @@ enum CommandLineInterface {
         commands:
           serve       run the HTTP API (configuration from the environment; see .env.example)
           worker      run background work only (no job kinds exist yet: it connects and waits for SIGTERM)
-          migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each
+          migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each; then load
+                      PRICING_CATALOG (default ./pricing/catalog.json) when no pricing version exists yet
+          pricing import FILE
+                      store FILE (our catalog format, or LiteLLM's model_prices_and_context_window.json)
+                      as the new current pricing version and report what changed
           --help      show this text
           --version   print the version
 
@@ -29,6 +34,12 @@ enum CommandLineInterface {
             return withConfig(environment, requireSecrets: true) { worker($0) }
         case "migrate":
             return withConfig(environment, requireSecrets: false) { migrate($0) }
+        case "pricing":
+            guard arguments.count == 3, arguments[1] == "import" else {
+                printError("apiserver: usage: apiserver pricing import FILE")
+                return 2
+            }
+            return withConfig(environment, requireSecrets: false) { importPricing($0, file: arguments[2]) }
         case "--help", "-h", "help":
             print(usage)
             return 0
@@ -104,12 +115,33 @@ enum CommandLineInterface {
             let connection = try PostgresConnection(url: config.migrationDatabaseURL)
             let applied = try runner.migrate(using: connection) { logger.info($0) }
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
+            let store = PostgresPricingStore(pool: ConnectionPool(.init(url: config.migrationDatabaseURL, maximumConnections: 1)))
+            if try store.currentVersion() == nil, FileManager.default.fileExists(atPath: config.pricingCatalogPath) {
+                let report = try PricingImport(store: store).run(file: URL(fileURLWithPath: config.pricingCatalogPath))
+                report.lines.forEach { logger.info($0) }
+            }
             return 0
         } catch let error as DatabaseError {
             logger.error("migrate failed", ["error": .string(error.debugDescription)])
             return 1
         } catch {
             logger.error("migrate failed", ["error": .string(String(describing: error))])
+            return 1
+        }
+    }
+
+    private static func importPricing(_ config: AppConfig, file: String) -> Int32 {
+        let pool = ConnectionPool(.init(url: config.migrationDatabaseURL, maximumConnections: 1))
+        defer { pool.close() }
+        do {
+            let report = try PricingImport(store: PostgresPricingStore(pool: pool)).run(file: URL(fileURLWithPath: file))
+            report.lines.forEach { print($0) }
+            return 0
+        } catch let error as DomainError {
+            printError("apiserver: pricing import refused: \(Problem(domain: error).detail)")
+            return 1
+        } catch {
+            printError("apiserver: pricing import failed: \(String(reflecting: error))")
             return 1
         }
     }

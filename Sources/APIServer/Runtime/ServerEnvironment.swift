@@ -14,6 +14,7 @@ struct ServerEnvironment: Sendable {
     let auth: AuthService
     let authenticator: Authenticator
     let providers: ProviderRegistry
+    let pricing: any PricingStore
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -34,7 +35,8 @@ struct ServerEnvironment: Sendable {
                 context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
                     logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
                                record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
-                })))
+                })),
+            pricing: PostgresPricingStore(pool: pool))
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy

@@ -1,0 +1,85 @@
+import Domain
+import Foundation
+
+/// `GET /v1/pricing`: the current pricing version, optionally narrowed to a provider and model.
+struct PricingHandlers: Sendable {
+    let store: any PricingStore
+    let authenticator: Authenticator
+
+    func current(_ request: HTTPRequest) throws -> HTTPResponse {
+        _ = try authenticator.identity(of: request)
+        guard let version = try store.currentVersion() else {
+            throw Problem(status: 503, code: "pricing_unavailable", title: "Service Unavailable",
+                          detail: "No pricing version is loaded: run `apiserver migrate` or `apiserver pricing import FILE`.")
+        }
+        let provider = request.query["provider"]
+        let model = request.query["model"]
+        let models = version.models.filter { priced in
+            (provider == nil || priced.provider == provider) && (model == nil || priced.model == model)
+        }
+        return try .json(PricingBody(version: version, models: models))
+    }
+}
+
+private struct PricingBody: Encodable {
+    let id: String
+    let label: String
+    let effectiveFrom: String
+    let currency: String
+    let fingerprint: String
+    let data: [ModelPrices]
+
+    init(version: PricingVersion, models: [PricedModel]) {
+        id = version.id
+        label = version.label
+        effectiveFrom = version.effectiveFrom
+        currency = version.currency
+        fingerprint = version.fingerprint
+        data = models.map(ModelPrices.init)
+    }
+}
+
+private struct ModelPrices: Encodable {
+    let provider: String
+    let model: String
+    let mode: String
+    let source: String
+    let prices: [Price]
+
+    init(_ priced: PricedModel) {
+        provider = priced.provider
+        model = priced.model
+        mode = priced.mode.rawValue
+        source = priced.source
+        prices = priced.prices.map(Price.init)
+    }
+}
+
+private struct Price: Encodable {
+    let unit: String
+    /// Exact decimal as a string, for `per` units (1, 1,000 or 1,000,000).
+    let price: String
+    let per: Int
+    let currency: String
+    let size: String?
+    let quality: String?
+    let resolution: String?
+    let audio: String?
+    let estimateOnly: Bool
+    let source: String
+    let confidence: String
+
+    init(_ row: PriceRow) {
+        unit = row.unit.rawValue
+        price = row.price.jsonString
+        per = row.per
+        currency = row.currency
+        size = row.dimension.size
+        quality = row.dimension.quality
+        resolution = row.dimension.resolution
+        audio = row.dimension.audio
+        estimateOnly = row.estimateOnly
+        source = row.source
+        confidence = row.confidence.rawValue
+    }
+}

@@ -1,0 +1,46 @@
+import Domain
+import Foundation
+
+/// `PricingStore` on `pricing.versions`. Reading needs no user (the table is the same for all);
+/// importing is maintenance, so it runs as service_role.
+public struct PostgresPricingStore: PricingStore {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    public func currentVersion() throws -> PricingVersion? {
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("select document::text as document from pricing.versions where is_current")
+        }
+        guard let text = try rows.first?.decode("document", as: String.self) else { return nil }
+        do {
+            return try PricingCatalog.load(Data(text.utf8))
+        } catch {
+            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "stored pricing version does not load: \(error)")
+        }
+    }
+
+    public func importVersion(_ version: PricingVersion) throws -> Bool {
+        let document = String(decoding: PricingCatalog.encode(version), as: UTF8.self)
+        return try pool.withServiceRole { transaction -> Bool in
+            // Serialises imports, so "one current version" holds even for two at once.
+            try transaction.query("lock table pricing.versions in share row exclusive mode")
+            if try !transaction.query("select 1 from pricing.versions where fingerprint = \(version.fingerprint)").isEmpty {
+                return false
+            }
+            if try !transaction.query("select 1 from pricing.versions where id = \(version.id)").isEmpty {
+                throw DomainError.conflict(code: "pricing_version_exists",
+                                           detail: "A different pricing version with id \(version.id) is already stored; give the new one its own id.")
+            }
+            try transaction.query("update pricing.versions set is_current = false where is_current")
+            try transaction.query("""
+                insert into pricing.versions (id, label, fingerprint, currency, effective_from, document, is_current)
+                values (\(version.id), \(version.label), \(version.fingerprint), \(version.currency), \(version.effectiveFrom),
+                        \(document)::jsonb, true)
+                """)
+            return true
+        }
+    }
+}
