@@ -39,7 +39,15 @@ struct HTTPResponse: Sendable {
         HTTPResponse(status: 204)
     }
 
+    /// Header names are ASCII, so a byte-wise case-insensitive match is exact (and avoids
+    /// Foundation's locale-aware comparison on every response).
     func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        headers.first { Self.asciiEqualIgnoringCase($0.0, name) }?.1
+    }
+
+    private static func asciiEqualIgnoringCase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        func lower(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte | 0x20 : byte }
+        return zip(a.utf8, b.utf8).allSatisfy { lower($0) == lower($1) }
     }
 }

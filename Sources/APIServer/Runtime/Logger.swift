@@ -84,6 +84,12 @@ enum LogValue: Sendable {
     /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
     static func appendQuoted(_ text: String, to line: inout String) {
         line += "\""
+        // Most values need no escaping; appending them whole is far cheaper than scalar by scalar.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            line += text
+            line += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": line += "\\\""
