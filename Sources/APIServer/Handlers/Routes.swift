@@ -8,6 +8,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
         clientAddress: environment.clientAddress)
+    let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -17,5 +18,10 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/auth/v1/logout", "logOut", auth.logout),
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
+        Route("GET", "/v1/projects", "listProjects", projects.list),
+        Route("POST", "/v1/projects", "createProject", projects.create),
+        Route("GET", "/v1/projects/{id}", "getProject", projects.get),
+        Route("PATCH", "/v1/projects/{id}", "updateProject", projects.update),
+        Route("DELETE", "/v1/projects/{id}", "deleteProject", projects.delete),
     ]
 }

@@ -12,6 +12,7 @@ struct ServerEnvironment: Sendable {
     let migrations: MigrationRunner
     let auth: AuthService
     let authenticator: Authenticator
+    let projects: ProjectService
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -26,7 +27,8 @@ struct ServerEnvironment: Sendable {
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
-            authenticator: Authenticator(signer: signer, audience: "authenticated"))
+            authenticator: Authenticator(signer: signer, audience: "authenticated"),
+            projects: ProjectService(store: PostgresProjectStore(pool: pool)))
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy
