@@ -18,6 +18,15 @@ final class ProjectRulesTests: XCTestCase {
         }
     }
 
+    func testLengthsCountUnicodeScalarsLikePostgreSQL() {
+        // 61 user-perceived characters, 122 code points: too long for char_length(name) <= 120.
+        XCTAssertThrowsError(try ProjectRules.newProject(["name": .string(String(repeating: "e\u{301}", count: 61))]))
+        XCTAssertThrowsError(try ProjectRules.newProject(["name": .string("a\u{0}b")])) {
+            guard case .validation(let errors) = $0 as? DomainError else { return XCTFail("\($0)") }
+            XCTAssertEqual(errors.map(\.code), ["invalid_characters"])
+        }
+    }
+
     func testChangesDistinguishAbsentFromNull() throws {
         let changes = try ProjectRules.changes(["description": .null, "budget_limit": .string("5")])
         XCTAssertEqual(changes.description, .clear)

@@ -85,12 +85,13 @@ public struct ProjectListQuery: Sendable, Equatable {
         if sortOrder == nil {
             errors.append(FieldError(field: "sort", code: "invalid_value", message: "Sort must be updated_at or name."))
         }
-        let count = limit.map { Int($0) } ?? Self.defaultLimit
-        if count == nil || !(1...Self.maximumLimit).contains(count!) {
+        var count: Int? = Self.defaultLimit
+        if let limit { count = Int(limit).flatMap { (1...Self.maximumLimit).contains($0) ? $0 : nil } }
+        if count == nil {
             errors.append(FieldError(field: "limit", code: "invalid_value", message: "Limit must be an integer from 1 to \(Self.maximumLimit)."))
         }
         let trimmed = search?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let trimmed, trimmed.count > ProjectRules.maximumNameLength {
+        if let trimmed, trimmed.unicodeScalars.count > ProjectRules.maximumNameLength {
             errors.append(FieldError(field: "q", code: "too_long", message: "The search text must be at most \(ProjectRules.maximumNameLength) characters."))
         }
         guard errors.isEmpty, let archivedFilter, let sortOrder, let count else { throw DomainError.validation(errors) }

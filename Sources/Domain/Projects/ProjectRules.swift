@@ -2,7 +2,8 @@ import Foundation
 
 /// Validation of project bodies. Input arrives as parsed JSON so that a wrong type is reported
 /// per field like any other violation, and every violation comes back in one 422.
-/// Unknown keys are ignored, so a client may send back an object it read.
+/// Unknown keys are ignored, so a client may send back an object it read. Lengths count Unicode
+/// scalars, as PostgreSQL's `char_length` does, so the table's checks can never refuse what passed here.
 public enum ProjectRules {
     public static let maximumNameLength = 120
     public static let maximumDescriptionLength = 2_000
@@ -62,7 +63,8 @@ public enum ProjectRules {
             return nil
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...maximumNameLength).contains(trimmed.count) else {
+        guard !hasNUL(trimmed, field: "name", &errors) else { return nil }
+        guard (1...maximumNameLength).contains(trimmed.unicodeScalars.count) else {
             errors.append(FieldError(field: "name", code: "invalid_length",
                                      message: "Name must be 1 to \(maximumNameLength) characters after trimming."))
             return nil
@@ -80,12 +82,20 @@ public enum ProjectRules {
             errors.append(FieldError(field: "description", code: "invalid_type", message: "Description must be a string or null."))
             return nil
         }
-        guard text.count <= maximumDescriptionLength else {
+        guard !hasNUL(text, field: "description", &errors) else { return nil }
+        guard text.unicodeScalars.count <= maximumDescriptionLength else {
             errors.append(FieldError(field: "description", code: "too_long",
                                      message: "Description must be at most \(maximumDescriptionLength) characters."))
             return nil
         }
         return text
+    }
+
+    /// PostgreSQL text cannot hold U+0000; refusing it here keeps it a 422 instead of a 500.
+    private static func hasNUL(_ text: String, field: String, _ errors: inout [FieldError]) -> Bool {
+        guard text.unicodeScalars.contains("\u{0}") else { return false }
+        errors.append(FieldError(field: field, code: "invalid_characters", message: "Text must not contain NUL characters."))
+        return true
     }
 
     private static func optionalLimit(_ value: JSON?, _ errors: inout [FieldError]) -> Money? {

@@ -45,7 +45,7 @@ public struct PostgresProjectStore: ProjectStore {
         try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<Project> in
             // An empty change set writes nothing (no new version), but still honours If-Match.
             let statement = changes.isEmpty
-                ? ProjectSQL.lockForNoChange(id: id, expectedVersion: expectedVersion)
+                ? ProjectSQL.matchWithoutChange(id: id, expectedVersion: expectedVersion)
                 : ProjectSQL.update(id: id, changes, expectedVersion: expectedVersion)
             guard try !transaction.query(statement).isEmpty else {
                 return try Self.missOutcome(transaction, id: id)

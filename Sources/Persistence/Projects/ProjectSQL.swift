@@ -73,7 +73,7 @@ enum ProjectSQL {
             """
     }
 
-    static func lockForNoChange(id: UUID, expectedVersion: Int64?) -> SQL {
+    static func matchWithoutChange(id: UUID, expectedVersion: Int64?) -> SQL {
         "select id from public.projects where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)"
     }
 
