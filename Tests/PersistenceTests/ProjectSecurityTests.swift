@@ -48,6 +48,21 @@ final class ProjectSecurityTests: XCTestCase {
         XCTAssertEqual(tables, ["budget_ledger", "projects"])
     }
 
+    func testNameSearchCanUseTheTrigramIndex() throws {
+        // With sequential and plain index scans ruled out (set local: this transaction only), the
+        // `like` must be answerable from the GIN index; a tiny table would otherwise just be scanned.
+        let plan = try admin.query("""
+            explain select id from public.projects where lower(name) like '%trail%'
+            """).map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n")
+        let forced = try pool.withServiceRole { transaction in
+            try transaction.query("set local enable_seqscan = off")
+            try transaction.query("set local enable_indexscan = off")
+            return try transaction.query("explain select id from public.projects where lower(name) like '%trail%'")
+                .map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n")
+        }
+        XCTAssertTrue(forced.contains("projects_name_trgm_idx"), "plan without sequential scans:\n\(forced)\n(default plan:\n\(plan))")
+    }
+
     func testUsersSeeAndChangeOnlyTheirOwnProjectsAndLedger() throws {
         let project = try pool.withUserScope(claimsJSON: claims(alice)) {
             try $0.query("insert into public.projects (name) values ('alice project') returning id")[0].decode("id", as: UUID.self)
