@@ -10,6 +10,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         clientAddress: environment.clientAddress)
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
+    let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -21,5 +22,10 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
         Route("GET", "/v1/providers", "listProviders", providers.list),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
+        Route("GET", "/v1/projects", "listProjects", projects.list),
+        Route("POST", "/v1/projects", "createProject", projects.create),
+        Route("GET", "/v1/projects/{id}", "getProject", projects.get),
+        Route("PATCH", "/v1/projects/{id}", "updateProject", projects.update),
+        Route("DELETE", "/v1/projects/{id}", "deleteProject", projects.delete),
     ]
 }

@@ -15,6 +15,7 @@ struct ServerEnvironment: Sendable {
     let authenticator: Authenticator
     let providers: ProviderRegistry
     let pricing: any PricingStore
+    let projects: ProjectService
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -36,7 +37,8 @@ struct ServerEnvironment: Sendable {
                     logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
                                record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
                 })),
-            pricing: PostgresPricingStore(pool: pool))
+            pricing: PostgresPricingStore(pool: pool),
+            projects: ProjectService(store: PostgresProjectStore(pool: pool)))
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy

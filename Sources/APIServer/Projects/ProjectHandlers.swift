@@ -1,0 +1,62 @@
+import Domain
+import Foundation
+
+/// `/v1/projects`: decode, one use case, encode. Reads carry an `ETag`; writes honour `If-Match`.
+struct ProjectHandlers: Sendable {
+    let service: ProjectService
+    let authenticator: Authenticator
+
+    func list(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        let query: ProjectListQuery
+        do {
+            query = try ProjectListQuery(archived: request.query["archived"], search: request.query["q"], sort: request.query["sort"],
+                                         limit: request.query["limit"], cursor: request.query["cursor"])
+        } catch is ProjectCursor.Invalid {
+            throw Problem(status: 400, code: "bad_cursor", title: "Bad Request",
+                          detail: "The cursor is not one this listing issued; start again without it.")
+        }
+        return try .json(ProjectPageBody(try service.list(query, as: identity)))
+    }
+
+    func create(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        let project = try service.create(try Self.object(request), as: identity)
+        var response = try Self.respond(project, status: 201)
+        response.headers.append(("Location", "/v1/projects/\(project.id.uuidString.lowercased())"))
+        return response
+    }
+
+    func get(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        return try Self.respond(try service.get(id: request.pathParameters["id"] ?? "", as: identity))
+    }
+
+    func update(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try Self.object(request),
+                                                   ifMatch: request.header("if-match"), as: identity))
+    }
+
+    func delete(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: request.header("if-match"), as: identity)
+        return .noContent()
+    }
+
+    private static func respond(_ project: Project, status: Int = 200) throws -> HTTPResponse {
+        var response = try HTTPResponse.json(ProjectBody(project), status: status)
+        response.headers.append(("ETag", project.etag))
+        return response
+    }
+
+    /// The body as a JSON object with its keys exactly as sent: the domain rules read the
+    /// snake_case names themselves, so wrong types become per-field 422s, not a 400.
+    private static func object(_ request: HTTPRequest) throws -> [String: JSON] {
+        guard !request.body.isEmpty else { throw Problem.badJSON("The request needs a JSON body.") }
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSON.self, from: request.body) else {
+            throw Problem.badJSON("The body must be a JSON object.")
+        }
+        return fields
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// The projects use cases: validation, ownership (404 for anything not visible, never 403),
+/// and optimistic concurrency through `If-Match`.
+public struct ProjectService: Sendable {
+    let store: any ProjectStore
+
+    public init(store: any ProjectStore) {
+        self.store = store
+    }
+
+    public func create(_ body: [String: JSON], as identity: AuthenticatedIdentity) throws -> Project {
+        try store.create(try ProjectRules.newProject(body), as: identity)
+    }
+
+    public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
+        try store.list(query, as: identity)
+    }
+
+    public func get(id: String, as identity: AuthenticatedIdentity) throws -> Project {
+        guard let uuid = UUID(uuidString: id), let project = try store.project(id: uuid, as: identity) else {
+            throw DomainError.notFound(resource: "project")
+        }
+        return project
+    }
+
+    public func update(id: String, _ body: [String: JSON], ifMatch: String?, as identity: AuthenticatedIdentity) throws -> Project {
+        // An unknown id is 404 before the body is judged, as for GET.
+        guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
+        let changes = try ProjectRules.changes(body)
+        switch try store.update(id: uuid, changes, expectedVersion: Project.expectedVersion(ifMatch: ifMatch), as: identity) {
+        case .done(let project): return project
+        case .notFound: throw DomainError.notFound(resource: "project")
+        case .versionMismatch: throw DomainError.preconditionFailed
+        }
+    }
+
+    /// Permanent. Once generations exist, a project with work in flight will refuse with 409 project_busy.
+    public func delete(id: String, ifMatch: String?, as identity: AuthenticatedIdentity) throws {
+        guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
+        switch try store.delete(id: uuid, expectedVersion: Project.expectedVersion(ifMatch: ifMatch), as: identity) {
+        case .done: return
+        case .notFound: throw DomainError.notFound(resource: "project")
+        case .versionMismatch: throw DomainError.preconditionFailed
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Domain
+import Foundation
+
+/// `ProjectStore` on `public.projects`. Every statement runs in the caller's user scope, so RLS
+/// alone decides which rows exist for them: another user's project is simply absent.
+public struct PostgresProjectStore: ProjectStore {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    public func create(_ project: NewProject, as identity: AuthenticatedIdentity) throws -> Project {
+        try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction in
+            let rows = try transaction.query("""
+                insert into public.projects (name, description, budget_limit, budget_period)
+                values (\(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue))
+                returning id
+                """)
+            return try Self.fetch(transaction, id: try rows[0].decode("id"))!
+        }
+    }
+
+    public func project(id: UUID, as identity: AuthenticatedIdentity) throws -> Project? {
+        try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
+            try Self.fetch(transaction, id: id)
+        }
+    }
+
+    public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
+        let rows = try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
+            try transaction.query(ProjectSQL.list(query))
+        }
+        let projects = try rows.prefix(query.limit).map(ProjectSQL.project(from:))
+        var next: ProjectCursor?
+        if rows.count > query.limit, let last = rows.prefix(query.limit).last {
+            let key: String = try last.decode(query.sort == .updatedAt ? "updated_key" : "name_key")
+            next = ProjectCursor(sort: query.sort, key: key, id: try last.decode("id"))
+        }
+        return ProjectPage(items: projects, next: next)
+    }
+
+    public func update(id: UUID, _ changes: ProjectChanges, expectedVersion: Int64?,
+                       as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Project> {
+        try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<Project> in
+            // An empty change set writes nothing (no new version), but still honours If-Match.
+            let statement = changes.isEmpty
+                ? ProjectSQL.matchWithoutChange(id: id, expectedVersion: expectedVersion)
+                : ProjectSQL.update(id: id, changes, expectedVersion: expectedVersion)
+            guard try !transaction.query(statement).isEmpty else {
+                return try Self.missOutcome(transaction, id: id)
+            }
+            guard let project = try Self.fetch(transaction, id: id) else { return .notFound }
+            return .done(project)
+        }
+    }
+
+    public func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Void> {
+        try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<Void> in
+            let deleted = try transaction.query("""
+                delete from public.projects
+                where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)
+                returning id
+                """)
+            return deleted.isEmpty ? try Self.missOutcome(transaction, id: id) : .done(())
+        }
+    }
+
+    /// A write that touched no row: either the row is not visible (404) or its version moved on (412).
+    private static func missOutcome<T>(_ transaction: borrowing Transaction, id: UUID) throws -> ProjectWriteOutcome<T> {
+        try transaction.query("select 1 from public.projects where id = \(id)").isEmpty ? .notFound : .versionMismatch
+    }
+
+    private static func fetch(_ transaction: borrowing Transaction, id: UUID) throws -> Project? {
+        try transaction.query("\(ProjectSQL.select) where p.id = \(id)").first.map(ProjectSQL.project(from:))
+    }
+}

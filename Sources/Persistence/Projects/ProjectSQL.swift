@@ -1,0 +1,105 @@
+import Domain
+import Foundation
+
+/// The statements behind `PostgresProjectStore`, and the row mapping.
+enum ProjectSQL {
+    /// A project with its budget summary. The period starts at the first of the current UTC month
+    /// (monthly) or at creation (total); spent and reserved are sums over the ledger since then.
+    /// `updated_key` and `name_key` are the texts a cursor carries for either order.
+    static let select: SQL = """
+        select p.id, p.name, p.description, p.budget_limit, p.budget_period, p.archived_at, p.created_at, p.updated_at,
+               p.version, b.period_start, b.spent, b.reserved,
+               (extract(epoch from p.updated_at) * 1000000)::bigint::text as updated_key, lower(p.name) as name_key
+        from public.projects p
+        cross join lateral (
+            select s.period_start,
+                   coalesce((select sum(l.amount) from public.budget_ledger l
+                             where l.project_id = p.id and l.created_at >= s.period_start and l.kind = 'charge'), 0) as spent,
+                   coalesce((select sum(case l.kind when 'reservation' then l.amount else -l.amount end) from public.budget_ledger l
+                             where l.project_id = p.id and l.created_at >= s.period_start and l.kind in ('reservation', 'release')), 0)
+                       as reserved
+            from (select case p.budget_period when 'monthly' then date_trunc('month', now(), 'UTC') else p.created_at end
+                         as period_start) s
+        ) b
+        """
+
+    /// One row more than the page, so the store knows whether another page follows.
+    static func list(_ query: ProjectListQuery) -> SQL {
+        var filter: SQL = "true"
+        switch query.archived {
+        case .active: filter = "\(filter) and p.archived_at is null"
+        case .archived: filter = "\(filter) and p.archived_at is not null"
+        case .all: break
+        }
+        if let search = query.search {
+            // ILIKE-style match on lower(name), served by the trigram GIN index; %, _ and \ are literal.
+            let pattern = "%" + escapeLike(search.lowercased()) + "%"
+            filter = "\(filter) and lower(p.name) like \(pattern)"
+        }
+        let order: SQL
+        switch query.sort {
+        case .updatedAt:
+            if let after = query.after {
+                // Microseconds × 1 µs through float8 is exact below 2^53, which the cursor enforces.
+                filter = """
+                    \(filter) and (p.updated_at, p.id) < (timestamptz 'epoch' + \(Int64(after.key) ?? 0)::bigint * interval '1 microsecond', \(after.id))
+                    """
+            }
+            order = "order by p.updated_at desc, p.id desc"
+        case .name:
+            if let after = query.after {
+                filter = "\(filter) and (lower(p.name), p.id) > (\(after.key), \(after.id))"
+            }
+            order = "order by lower(p.name), p.id"
+        }
+        return "\(select) where \(filter) \(order) limit \(query.limit + 1)"
+    }
+
+    static func update(id: UUID, _ changes: ProjectChanges, expectedVersion: Int64?) -> SQL {
+        let (setDescription, description) = split(changes.description)
+        let (setLimit, limit) = split(changes.budgetLimit)
+        return """
+            update public.projects set
+                name = coalesce(\(changes.name), name),
+                description = case when \(setDescription) then \(description) else description end,
+                budget_limit = case when \(setLimit) then \(limit?.amount)::numeric else budget_limit end,
+                budget_period = coalesce(\(changes.budgetPeriod?.rawValue), budget_period),
+                archived_at = case \(changes.archived)::boolean when true then coalesce(archived_at, now())
+                                  when false then null else archived_at end,
+                version = version + 1,
+                updated_at = now()
+            where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)
+            returning id
+            """
+    }
+
+    static func matchWithoutChange(id: UUID, expectedVersion: Int64?) -> SQL {
+        "select id from public.projects where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)"
+    }
+
+    static func project(from row: PostgresRow) throws -> Project {
+        let limit = try row.decodeIfPresent("budget_limit", as: Decimal.self).map(Money.init(roundingToMaximumScale:))
+        let period = BudgetPeriod(rawValue: try row.decode("budget_period")) ?? .total
+        return Project(
+            id: try row.decode("id"), name: try row.decode("name"), description: try row.decodeIfPresent("description"),
+            archivedAt: try row.decodeIfPresent("archived_at"), createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"), version: try row.decode("version"),
+            budget: BudgetSummary(limit: limit, period: period,
+                                  spent: Money(roundingToMaximumScale: try row.decode("spent")),
+                                  reserved: Money(roundingToMaximumScale: try row.decode("reserved")),
+                                  periodStart: try row.decode("period_start")))
+    }
+
+    /// `like` pattern with the user's text matched literally (backslash is the default escape).
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    private static func split<T>(_ update: FieldUpdate<T>) -> (Bool, T?) {
+        switch update {
+        case .unchanged: return (false, nil)
+        case .clear: return (true, nil)
+        case .set(let value): return (true, value)
+        }
+    }
+}
