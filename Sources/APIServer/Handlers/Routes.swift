@@ -11,6 +11,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
+    let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -22,6 +23,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
         Route("GET", "/v1/providers", "listProviders", providers.list),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
+        Route("POST", "/v1/quotes", "createQuote", quotes.create),
         Route("GET", "/v1/projects", "listProjects", projects.list),
         Route("POST", "/v1/projects", "createProject", projects.create),
         Route("GET", "/v1/projects/{id}", "getProject", projects.get),

@@ -16,6 +16,7 @@ struct ServerEnvironment: Sendable {
     let providers: ProviderRegistry
     let pricing: any PricingStore
     let projects: ProjectService
+    let quotes: QuoteService
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -27,18 +28,28 @@ struct ServerEnvironment: Sendable {
             tokens: JWTAccessTokenIssuer(signer: signer, issuer: config.jwtIssuer, lifetime: TimeInterval(config.jwtLifetimeSeconds)),
             refreshTokens: RandomRefreshTokens(), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
+        let projects = ProjectService(store: PostgresProjectStore(pool: pool))
+        let pricing = PostgresPricingStore(pool: pool)
+        let providers = ProviderRegistry.standard(
+            endpoints: config.providerEndpoints,
+            context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
+                logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
+                           record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
+            }))
+        let tokenizer = try config.tokenizerRanksPath.map { path in
+            do { return try Cl100kTokenizer(ranksFileAt: path) } catch {
+                throw ServerStartError("TIKTOKEN_CL100K_PATH: \(error)")
+            }
+        }
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
             authenticator: Authenticator(signer: signer, audience: "authenticated"),
-            providers: ProviderRegistry.standard(
-                endpoints: config.providerEndpoints,
-                context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
-                    logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
-                               record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
-                })),
-            pricing: PostgresPricingStore(pool: pool),
-            projects: ProjectService(store: PostgresProjectStore(pool: pool)))
+            providers: providers,
+            pricing: pricing,
+            projects: projects,
+            quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
+                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer)))
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy

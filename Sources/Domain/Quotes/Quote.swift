@@ -1,0 +1,31 @@
+import Foundation
+
+/// What a request would cost with each candidate, which budgets it would touch, and whether it
+/// would be admitted.
+public struct Quote: Sendable {
+    public struct Candidate: Sendable {
+        public let rank: Int
+        public let provider: ProviderID
+        public let model: String
+        public let estimate: CostEstimate
+        public let admitted: Bool
+        /// Stable codes: `unpriced`, `over_max_cost`, `over_project_budget`.
+        public let reasons: [String]
+    }
+
+    public struct BudgetImpact: Sendable {
+        public let scope: String
+        public let projectID: UUID
+        public let budget: BudgetSummary
+        /// What would remain after the cheapest admitted candidate's estimate; nil without a limit.
+        public let remainingAfter: Money?
+    }
+
+    public let projectID: UUID
+    public let kind: MediaKind
+    public let pricingVersionID: String
+    public let candidates: [Candidate]
+    public let budgets: [BudgetImpact]
+    /// True when at least one candidate would be admitted.
+    public var admitted: Bool { candidates.contains { $0.admitted } }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// `POST /v1/quotes`: estimates a request with every candidate provider, in routing order,
+/// against the project's budget, without reserving or writing anything.
+public struct QuoteService: Sendable {
+    public let projects: ProjectService
+    public let pricing: any PricingStore
+    public let catalog: @Sendable () -> [ProviderCapabilities]
+    public let tokenCounter: any TokenCounting
+
+    public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
+                tokenCounter: any TokenCounting) {
+        self.projects = projects
+        self.pricing = pricing
+        self.catalog = catalog
+        self.tokenCounter = tokenCounter
+    }
+
+    public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
+        let errors = request.validationErrors()
+        guard errors.isEmpty else { throw DomainError.validation(errors) }
+        let project = try projects.get(id: request.projectID, as: identity)
+        guard let version = try pricing.currentVersion() else {
+            throw DomainError.unavailable(code: "pricing_unavailable", detail: "No pricing version is loaded.")
+        }
+        let candidates = candidates(for: request)
+        guard !candidates.isEmpty else {
+            throw DomainError.validation([FieldError(field: request.model == nil ? "type" : "model", code: "no_provider",
+                                                     message: "No provider offers \(request.kind.rawValue)"
+                                                        + (request.model.map { " with model \($0)" } ?? "")
+                                                        + (request.provider.map { " at \($0.rawValue)" } ?? ""))])
+        }
+        let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
+        let remaining = project.budget.remaining
+        var quoted: [Quote.Candidate] = []
+        for (index, (provider, model)) in candidates.enumerated() {
+            let estimate = estimator.estimate(estimateRequest(request), provider: provider.rawValue, model: model)
+            var reasons: [String] = []
+            if let total = estimate.breakdown.total {
+                if let maxCost = request.maxCost, total > maxCost { reasons.append("over_max_cost") }
+                if let remaining, total > remaining { reasons.append("over_project_budget") }
+            } else {
+                // Without a price nothing can be reserved, so the request cannot be admitted honestly.
+                reasons.append("unpriced")
+            }
+            quoted.append(Quote.Candidate(rank: index + 1, provider: provider, model: model, estimate: estimate,
+                                          admitted: reasons.isEmpty, reasons: reasons))
+        }
+        let cheapest = quoted.filter(\.admitted).compactMap(\.estimate.breakdown.total).min()
+        let impact = Quote.BudgetImpact(scope: "project", projectID: project.id, budget: project.budget,
+                                        remainingAfter: remaining.map { left in cheapest.map { left - $0 } ?? left })
+        return Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact])
+    }
+
+    /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
+    /// that offer the kind, with the requested model or else each provider's first model for it.
+    func candidates(for request: QuoteRequest) -> [(ProviderID, String)] {
+        catalog().compactMap { capabilities in
+            if let wanted = request.provider, wanted != capabilities.provider { return nil }
+            let models = capabilities.models(for: request.kind)
+            if let model = request.model {
+                return models.contains { $0.id == model } ? (capabilities.provider, model) : nil
+            }
+            return models.first.map { (capabilities.provider, $0.id) }
+        }
+    }
+
+    private func estimateRequest(_ request: QuoteRequest) -> EstimateRequest {
+        switch request.kind {
+        case .text:
+            return .text(input: .text(request.prompt), maxOutputTokens: request.maxOutputTokens)
+        case .image:
+            return .images(count: request.count ?? 1, size: request.size, quality: request.quality, resolution: request.resolution)
+        case .video, .imageToVideo:
+            return .video(seconds: request.durationSeconds ?? 5, resolution: request.resolution, audio: request.audio, count: request.count ?? 1)
+        case .audio:
+            return .speech(text: request.prompt)
+        }
+    }
+}
