@@ -4,7 +4,8 @@ import XCTest
 final class ConfigTests: XCTestCase {
     func testDefaultsApplyWhenOnlyTheDatabaseIsGiven() throws {
         let config = try AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development",
-                                               "JWT_SECRET": String(repeating: "s", count: 32)]).get()
+                                               "JWT_SECRET": String(repeating: "s", count: 32),
+                                               "APP_ENCRYPTION_SECRET": String(repeating: "e", count: 32)]).get()
         XCTAssertEqual(config.host, "127.0.0.1")
         XCTAssertEqual(config.port, 8080)
         XCTAssertEqual(config.maximumBodyBytes, 1_048_576)

@@ -38,6 +38,7 @@ final class ExecutableTests: XCTestCase {
         let environment = [
             "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "exe"),
             "APP_ENV": "development", "PORT": String(port), "JWT_SECRET": String(repeating: "k", count: 40),
+            "APP_ENCRYPTION_SECRET": String(repeating: "v", count: 40), "APP_ENCRYPTION_SCRYPT_N": "1024",
             "MIGRATIONS_DIR": URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("migrations").path,
         ]

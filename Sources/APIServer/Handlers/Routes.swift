@@ -8,6 +8,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
         clientAddress: environment.clientAddress)
+    let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -17,5 +18,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/auth/v1/logout", "logOut", auth.logout),
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
+        Route("POST", "/v1/api-keys", "createApiKey", apiKeys.create),
+        Route("GET", "/v1/api-keys", "listApiKeys", apiKeys.list),
+        Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
     ]
 }

@@ -1,0 +1,152 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// `rotate-encryption-key`'s engine on 1,000 stored keys: interrupted half-way, then resumed.
+final class ApiKeyRotationTests: XCTestCase {
+    private var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+    }
+
+    override func tearDown() {
+        server?.stop()
+    }
+
+    private static let newSecret = "rotated-vault-secret-9876543210zyxwvutsrqponm"
+
+    private func claims(_ userID: UUID) -> String {
+        #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    /// A vault as a process configured with `secret` (and `previous`) would build it, over the same database.
+    private func sealer(secret: String, previous: String?) -> CryptoApiKeySealer {
+        var config = server.environment.config
+        config.encryptionSecret = secret
+        config.encryptionSecretPrevious = previous
+        return CryptoApiKeySealer(keys: ServerEnvironment.vaultKeySource(config: config, maintenance: server.environment.vaultMaintenance))
+    }
+
+    private func versions() throws -> [Int64: Int] {
+        let rows = try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("select key_version, count(*)::int as n from public.user_api_keys group by 1")
+        }
+        return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode("key_version", as: Int64.self), try $0.decode("n", as: Int.self)) })
+    }
+
+    private func allRows() throws -> [SealedApiKey] {
+        try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("select id, user_id, provider, ciphertext from public.user_api_keys")
+        }.map { SealedApiKey(id: try $0.decode("id"), userID: try $0.decode("user_id"),
+                             provider: ProviderID(rawValue: try $0.decode("provider"))!, ciphertext: try $0.decode("ciphertext")) }
+    }
+
+    func testRotationOfAThousandKeysInterruptedHalfWayThenResumedLosesNothing() throws {
+        let users = try ["rot-a@example.com", "rot-b@example.com"].map { try server.signUp($0) }
+        var expected: [UUID: String] = [:]
+        let providers: [ProviderID] = [.openai, .anthropic, .openrouter, .runway]
+        for index in 0..<1000 {
+            let session = users[index % 2]
+            let userID = UUID(uuidString: session.userID)!
+            let provider = providers[index % providers.count]
+            let key = ApiKeyTests.sampleKey(provider)
+            let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims(userID))
+            let record = try server.environment.vault.create(identity, provider: provider.rawValue, label: "k\(index)", key: key)
+            expected[record.id] = key
+        }
+        let oldSealer = CryptoApiKeySealer(keys: server.environment.vaultKeys)
+        let oldVersion = try oldSealer.currentKeyVersion()
+        XCTAssertEqual(try versions(), [Int64(oldVersion): 1000])
+
+        let rotating = sealer(secret: Self.newSecret, previous: TestServer.encryptionSecret)
+        let newVersion = try rotating.currentKeyVersion()
+        XCTAssertNotEqual(newVersion, oldVersion)
+        let rotation = KeyRotation(store: server.environment.vaultMaintenance, sealer: rotating)
+
+        // "Crash" after five batches of 100: each batch committed on its own.
+        let first = try rotation.run(batchSize: 100, maximumBatches: 5)
+        XCTAssertEqual(first.rotated, 500)
+        XCTAssertEqual(first.alreadyCurrent, 0)
+        XCTAssertEqual(first.failed, 0)
+        XCTAssertFalse(first.finished)
+        XCTAssertEqual(try versions(), [Int64(oldVersion): 500, Int64(newVersion): 500])
+
+        // Half-way, every key opens with the keyring that holds both secrets.
+        for row in try allRows() {
+            let binding = ApiKeyBinding(userID: row.userID, keyID: row.id, provider: row.provider)
+            XCTAssertEqual(try rotating.open(row.ciphertext, binding: binding).plaintext, expected[row.id])
+        }
+        // A duplicate is still caught while fingerprints exist under both keys.
+        let sample = try XCTUnwrap(try allRows().first { try oldSealer.currentKeyVersion() == SealedEnvelopeVersion.of($0.ciphertext) })
+        let duplicateVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: rotating)
+        XCTAssertThrowsError(try duplicateVault.create(
+            AuthenticatedIdentity(userID: sample.userID, sessionID: nil, role: "authenticated", claimsJSON: claims(sample.userID)),
+            provider: sample.provider.rawValue, label: "again", key: expected[sample.id])) { error in
+            guard case DomainError.conflict(let code, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(code, "duplicate_key")
+        }
+
+        // Resume: the rest is done, nothing twice.
+        let second = try rotation.run(batchSize: 100)
+        XCTAssertEqual(second.rotated, 500)
+        XCTAssertEqual(second.alreadyCurrent, 500)
+        XCTAssertEqual(second.failed, 0)
+        XCTAssertTrue(second.finished)
+        XCTAssertEqual(try versions(), [Int64(newVersion): 1000])
+
+        // Finished: the new secret alone opens every key, and the old alone opens none.
+        let newOnly = sealer(secret: Self.newSecret, previous: nil)
+        for row in try allRows() {
+            let binding = ApiKeyBinding(userID: row.userID, keyID: row.id, provider: row.provider)
+            XCTAssertEqual(try newOnly.open(row.ciphertext, binding: binding).plaintext, expected[row.id])
+            XCTAssertThrowsError(try oldSealer.open(row.ciphertext, binding: binding))
+        }
+        // Fingerprints were recomputed: the new key alone still detects duplicates.
+        let newVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: newOnly)
+        XCTAssertThrowsError(try newVault.create(
+            AuthenticatedIdentity(userID: sample.userID, sessionID: nil, role: "authenticated", claimsJSON: claims(sample.userID)),
+            provider: sample.provider.rawValue, label: "again", key: expected[sample.id]))
+
+        let third = try rotation.run(batchSize: 100)
+        XCTAssertEqual(third.rotated, 0)
+        XCTAssertEqual(third.alreadyCurrent, 1000)
+        XCTAssertTrue(third.finished)
+    }
+
+    func testAKeyThatOpensUnderNeitherSecretIsReportedAndKept() throws {
+        let session = try server.signUp("rot-bad@example.com")
+        let userID = UUID(uuidString: session.userID)!
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims(userID))
+        let good = try server.environment.vault.create(identity, provider: "openai", label: "good", key: ApiKeyTests.sampleKey(.openai))
+        let bad = try server.environment.vault.create(identity, provider: "openai", label: "bad", key: ApiKeyTests.sampleKey(.openai))
+        try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("""
+                update public.user_api_keys set ciphertext = (select ciphertext from public.user_api_keys where id = \(good.id))
+                where id = \(bad.id)
+                """)
+        }
+        let before = try server.environment.pool.withServiceRole {
+            try $0.query("select ciphertext from public.user_api_keys where id = \(bad.id)")[0].decode("ciphertext", as: Data.self)
+        }
+        let report = try KeyRotation(store: server.environment.vaultMaintenance,
+                                     sealer: sealer(secret: Self.newSecret, previous: TestServer.encryptionSecret)).run(batchSize: 1)
+        XCTAssertEqual(report.rotated, 1)
+        XCTAssertEqual(report.failed, 1)
+        XCTAssertTrue(report.finished)
+        let after = try server.environment.pool.withServiceRole {
+            try $0.query("select ciphertext from public.user_api_keys where id = \(bad.id)")[0].decode("ciphertext", as: Data.self)
+        }
+        XCTAssertEqual(before, after, "an unopenable row is left exactly as it was")
+    }
+}
+
+/// The key version an envelope names (bytes 1...4, big-endian), read without the Crypto module.
+enum SealedEnvelopeVersion {
+    static func of(_ ciphertext: Data) -> UInt32 {
+        ciphertext.dropFirst().prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+}
