@@ -150,3 +150,67 @@ enum SealedEnvelopeVersion {
         ciphertext.dropFirst().prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 }
+
+/// `apiserver rotate-encryption-key` as an operator runs it, then a server on the new secret alone.
+final class RotateCommandTests: XCTestCase {
+    private var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("apiserver").path
+    }
+
+    func testTheCommandRotatesEveryKeyAndTheServerThenNeedsOnlyTheNewSecret() throws {
+        let server = try TestServer()
+        let session = try server.signUp("cli@example.com")
+        var keys: [String] = []
+        for index in 0..<25 {
+            let key = ApiKeyTests.sampleKey(.openrouter)
+            keys.append(key)
+            let response = try server.post("/v1/api-keys", ["provider": "openrouter", "label": "k\(index)", "key": key], token: session.accessToken)
+            XCTAssertEqual(response.status, 201)
+        }
+        server.stop()
+        let config = server.environment.config
+        let newSecret = "cli-rotated-secret-abcdefghijklmnopqrstuvwxyz0123"
+        let base = ["APP_ENV": "test", "DATABASE_URL": config.databaseURL]
+
+        func run(_ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, output: String) {
+            let child = try ChildProcess(binary, arguments, environment: environment)
+            defer { try? FileManager.default.removeItem(atPath: child.outputPath) }
+            let status = child.wait()
+            return (status, child.output)
+        }
+
+        let withoutPrevious = try run(["rotate-encryption-key"], base.merging(["APP_ENCRYPTION_SECRET": newSecret]) { $1 })
+        XCTAssertEqual(withoutPrevious.status, 2)
+        XCTAssertTrue(withoutPrevious.output.contains("APP_ENCRYPTION_SECRET_PREVIOUS"), withoutPrevious.output)
+        XCTAssertEqual(try run(["rotate-encryption-key", "--batch-size=0"], base).status, 2)
+
+        let rotating = base.merging(["APP_ENCRYPTION_SECRET": newSecret, "APP_ENCRYPTION_SECRET_PREVIOUS": TestServer.encryptionSecret]) { $1 }
+        let result = try run(["rotate-encryption-key", "--batch-size=10"], rotating)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("\"rotated\":25"), result.output)
+        XCTAssertTrue(result.output.contains("\"already_current\":0"), result.output)
+        XCTAssertTrue(result.output.contains("\"failed\":0"), result.output)
+        for key in keys { XCTAssertFalse(result.output.contains(key)) }
+        let again = try run(["rotate-encryption-key"], rotating)
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertTrue(again.output.contains("\"rotated\":0") && again.output.contains("\"already_current\":25"), again.output)
+
+        // A server that knows only the new secret opens every key; one that knows only the old opens none.
+        var newConfig = config
+        newConfig.encryptionSecret = newSecret
+        newConfig.encryptionSecretPrevious = nil
+        let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: 1))
+        defer { pool.close() }
+        let maintenance = PostgresVaultMaintenance(pool: pool)
+        let vault = KeyVault(store: PostgresApiKeyStore(pool: pool),
+                             sealer: CryptoApiKeySealer(keys: ServerEnvironment.vaultKeySource(config: newConfig, maintenance: maintenance)))
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = #"{"sub":"\#(session.userID)","role":"authenticated"}"#
+        XCTAssertTrue(keys.contains(try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: .openrouter).plaintext))
+        let oldVault = KeyVault(store: PostgresApiKeyStore(pool: pool),
+                                sealer: CryptoApiKeySealer(keys: ServerEnvironment.vaultKeySource(config: config, maintenance: maintenance)))
+        XCTAssertThrowsError(try oldVault.decryptedKey(userID: userID, claimsJSON: claims, provider: .openrouter)) { error in
+            guard case KeyVaultError.unopenable = error else { return XCTFail("\(error)") }
+        }
+    }
+}

@@ -226,4 +226,33 @@ final class ApiKeyTests: XCTestCase {
         // RLS guards the router path too: Alice's claims never reach Bob's key.
         XCTAssertThrowsError(try vault.decryptedKey(userID: bobID, claimsJSON: claims(alice.userID), provider: .anthropic))
     }
+
+    func testUsersCannotReadTheSaltOrOtherUsersCiphertexts() throws {
+        let alice = try server.signUp("salt-a@example.com")
+        let bob = try server.signUp("salt-b@example.com")
+        XCTAssertEqual(try create(.veo, key: Self.sampleKey(.veo), token: alice.accessToken).status, 201)
+        let pool = server.environment.pool
+        XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(alice.userID)) {
+            try $0.query("select kek_salt from app_private.vault_settings")
+        }, "the salt is for service_role only") { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "42501")
+        }
+        let seenByBob = try pool.withUserScope(claimsJSON: claims(bob.userID)) {
+            try $0.query("select count(*)::int as n from public.user_api_keys")[0].decode("n", as: Int.self)
+        }
+        XCTAssertEqual(seenByBob, 0)
+        // Bob cannot plant a row in Alice's name either.
+        XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(bob.userID)) {
+            try $0.query("""
+                insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
+                values (gen_random_uuid(), \(UUID(uuidString: alice.userID)!), 'openai', 'x', '\\x00', 1, 'sk-', 'abcd', '\\x00')
+                """)
+        }) { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "42501", "refused by the insert policy")
+        }
+        let settings = try pool.withServiceRole { try $0.query("select length(kek_salt) as n, scrypt_parameters from app_private.vault_settings") }
+        XCTAssertEqual(settings.count, 1)
+        XCTAssertEqual(try settings[0].decode("n", as: Int.self), 16)
+        XCTAssertEqual(try settings[0].decode("scrypt_parameters", as: String.self), "scrypt:n=1024,r=8,p=1,len=32")
+    }
 }

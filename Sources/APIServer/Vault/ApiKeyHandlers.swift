@@ -78,3 +78,17 @@ struct ApiKeyBody: Encodable {
         case id, provider, label, mask, status, lastCheckedAt, lastUsedAt, createdAt, updatedAt
     }
 }
+
+extension Problem {
+    /// For handlers that use a stored key (the router, key tests). Names the key, never its content.
+    init(vault error: KeyVaultError) {
+        switch error {
+        case .unopenable(let id):
+            self = Problem(status: 409, code: "api_key_unreadable", title: "Conflict",
+                           detail: "The stored key \(id.uuidString.lowercased()) cannot be decrypted; delete it and add the key again.")
+        case .noKey(let provider):
+            self = Problem(status: 422, code: "no_api_key", title: "Unprocessable Content",
+                           detail: "No usable \(provider.displayName) key is stored; add one with POST /v1/api-keys.")
+        }
+    }
+}
