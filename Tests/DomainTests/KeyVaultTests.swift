@@ -151,9 +151,9 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
         rows.withLock { $0.removeValue(forKey: id) != nil }
     }
 
-    func usableKeys(provider: ProviderID, claimsJSON: String) throws -> [SealedApiKey] {
+    func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {
         rows.withLock { rows in
-            rows.values.filter { $0.key.provider == provider }.sorted { $0.order > $1.order }
+            rows.values.filter { $0.key.provider == provider }.sorted { $0.order > $1.order }.prefix(limit)
                 .map { SealedApiKey(id: $0.key.id, userID: $0.key.userID, provider: $0.key.provider, ciphertext: $0.ciphertext) }
         }
     }

@@ -16,6 +16,9 @@ public struct KeyVault: Sendable {
     }
 
     public static let maximumLabelLength = 100
+    /// How many keys `decryptedKey` tries before giving up: enough to step past a damaged key or
+    /// two, without reading every ciphertext of a user who stores hundreds.
+    public static let fallbackCandidates = 5
 
     /// Validates, fingerprints, seals and stores. The plaintext lives only in this call.
     public func create(_ identity: AuthenticatedIdentity, provider rawProvider: String?, label rawLabel: String?,
@@ -70,7 +73,7 @@ public struct KeyVault: Sendable {
     /// favour of the next; if none opens, `KeyVaultError.unopenable` names the first, and with no
     /// key at all it is `KeyVaultError.noKey`. `claimsJSON` is the owner's (the worker builds it).
     public func decryptedKey(userID: UUID, claimsJSON: String, provider: ProviderID) throws -> ProviderAPIKey {
-        let candidates = try store.usableKeys(provider: provider, claimsJSON: claimsJSON)
+        let candidates = try store.usableKeys(provider: provider, claimsJSON: claimsJSON, limit: Self.fallbackCandidates)
         var firstFailure: KeyVaultError?
         for candidate in candidates where candidate.userID == userID && candidate.provider == provider {
             do {

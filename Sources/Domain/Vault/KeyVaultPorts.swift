@@ -22,8 +22,9 @@ public protocol ApiKeyStore: Sendable {
     /// false when no such row is visible to the caller.
     func delete(id: UUID, claimsJSON: String) throws -> Bool
     /// The caller's keys for one provider that are not known to be invalid, best first
-    /// (valid before unchecked, newest first).
-    func usableKeys(provider: ProviderID, claimsJSON: String) throws -> [SealedApiKey]
+    /// (valid before unchecked, newest first), at most `limit` of them: the router needs one, the
+    /// rest only as fallbacks past a key that does not open.
+    func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey]
     func markUsed(id: UUID, claimsJSON: String, now: Date) throws
 }
 

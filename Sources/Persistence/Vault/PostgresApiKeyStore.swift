@@ -55,12 +55,13 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         }
     }
 
-    public func usableKeys(provider: ProviderID, claimsJSON: String) throws -> [SealedApiKey] {
+    public func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {
         try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
             try transaction.query("""
                 select id, user_id, provider, ciphertext from public.user_api_keys
                 where provider = \(provider.rawValue) and status <> 'invalid'
                 order by (status = 'valid') desc, created_at desc, id
+                limit \(limit)
                 """)
         }.map { row in
             SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
