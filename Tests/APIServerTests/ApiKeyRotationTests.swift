@@ -144,6 +144,28 @@ final class ApiKeyRotationTests: XCTestCase {
     }
 }
 
+extension ApiKeyRotationTests {
+    func testADuplicateMadeDuringRotationIsRefusedNotFatal() throws {
+        let session = try server.signUp("rot-dup@example.com")
+        let userID = UUID(uuidString: session.userID)!
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims(userID))
+        let key = ApiKeyTests.sampleKey(.anthropic)
+        let original = try server.environment.vault.create(identity, provider: "anthropic", label: "old", key: key)
+        // A misconfigured server that knows only the new secret cannot see the old fingerprint.
+        let newOnly = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: sealer(secret: Self.newSecret, previous: nil))
+        _ = try newOnly.create(identity, provider: "anthropic", label: "again", key: key)
+        let report = try KeyRotation(store: server.environment.vaultMaintenance,
+                                     sealer: sealer(secret: Self.newSecret, previous: TestServer.encryptionSecret)).run()
+        XCTAssertEqual(report.rotated, 0)
+        XCTAssertEqual(report.alreadyCurrent, 1)
+        XCTAssertEqual(report.failed, 1, "the colliding row is reported, left under the old key, and still opens with it")
+        XCTAssertTrue(report.finished)
+        let row = try XCTUnwrap(try allRows().first { $0.id == original.id })
+        XCTAssertEqual(try CryptoApiKeySealer(keys: server.environment.vaultKeys)
+            .open(row.ciphertext, binding: ApiKeyBinding(userID: userID, keyID: original.id, provider: .anthropic)).plaintext, key)
+    }
+}
+
 /// The key version an envelope names (bytes 1...4, big-endian), read without the Crypto module.
 enum SealedEnvelopeVersion {
     static func of(_ ciphertext: Data) -> UInt32 {

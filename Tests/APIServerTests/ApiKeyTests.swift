@@ -255,4 +255,34 @@ final class ApiKeyTests: XCTestCase {
         XCTAssertEqual(try settings[0].decode("n", as: Int.self), 16)
         XCTAssertEqual(try settings[0].decode("scrypt_parameters", as: String.self), "scrypt:n=1024,r=8,p=1,len=32")
     }
+
+    func testVaultErrorsBecomeProblemsThatNameTheKeyNotItsContent() throws {
+        server.stop()
+        // A probe route standing in for the router: it asks the vault for the caller's key.
+        server = try TestServer(extraRoutes: { environment in [
+            Route("GET", "/probe/{provider}", "probe") { request in
+                let identity = try environment.authenticator.identity(of: request)
+                let key = try environment.vault.decryptedKey(userID: identity.userID, claimsJSON: identity.claimsJSON,
+                                                             provider: ProviderID(rawValue: request.pathParameters["provider"] ?? "") ?? .openai)
+                return try .json(["mask": key.masked])
+            },
+        ] })
+        let user = try server.signUp("probe@example.com")
+        let none = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(none.status, 422, none.text)
+        XCTAssertEqual(try none.json()["code"] as? String, "no_api_key")
+        let key = Self.sampleKey(.fal)
+        let id = try XCTUnwrap(try create(.fal, key: key, token: user.accessToken).json()["id"] as? String)
+        let found = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(try found.json()["mask"] as? String, String(key.prefix(3)) + "…" + key.suffix(4))
+        try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("update public.user_api_keys set ciphertext = ciphertext || '\\x00'::bytea where id = \(id)::uuid")
+        }
+        let broken = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(broken.status, 409, broken.text)
+        XCTAssertEqual(try broken.json()["code"] as? String, "api_key_unreadable")
+        XCTAssertTrue(broken.text.contains(id))
+        XCTAssertFalse(broken.text.contains(key))
+        XCTAssertFalse(server.logLines.all.joined().contains(key))
+    }
 }

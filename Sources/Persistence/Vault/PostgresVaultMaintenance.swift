@@ -50,12 +50,22 @@ public struct PostgresVaultMaintenance: ApiKeyRotationStore {
                     refused.append(id)
                     continue
                 }
-                try transaction.query("""
-                    update public.user_api_keys
-                    set ciphertext = \(resealed.ciphertext), key_version = \(Int64(resealed.keyVersion)), fingerprint = \(resealed.fingerprint)
-                    where id = \(id)
-                    """)
-                rotated += 1
+                // A savepoint per row: if the new fingerprint collides with another row (the same key
+                // stored twice by a server that did not hold the previous secret during the rotation),
+                // that one row is refused and the batch goes on, instead of the run failing for ever.
+                try transaction.query("savepoint reseal")
+                do {
+                    try transaction.query("""
+                        update public.user_api_keys
+                        set ciphertext = \(resealed.ciphertext), key_version = \(Int64(resealed.keyVersion)), fingerprint = \(resealed.fingerprint)
+                        where id = \(id)
+                        """)
+                    try transaction.query("release savepoint reseal")
+                    rotated += 1
+                } catch let error as DatabaseError where error.sqlState == "23505" {
+                    try transaction.query("rollback to savepoint reseal")
+                    refused.append(id)
+                }
             }
             return (rotated, refused)
         }
