@@ -166,6 +166,59 @@ extension ApiKeyRotationTests {
     }
 }
 
+extension RotateCommandTests {
+    /// SIGKILL the command mid-run (no clean shutdown, a batch in flight), then run it again.
+    func testAKilledRotationLosesNothingAndTheNextRunFinishesIt() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let session = try server.signUp("kill@example.com")
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = #"{"sub":"\#(session.userID)","role":"authenticated"}"#
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        var expected: [UUID: String] = [:]
+        for index in 0..<1000 {
+            let key = ApiKeyTests.sampleKey(.openai)
+            expected[try server.environment.vault.create(identity, provider: "openai", label: "k\(index)", key: key).id] = key
+        }
+        let newSecret = "killed-rotation-secret-0123456789abcdefghijkl"
+        let environment = ["APP_ENV": "test", "DATABASE_URL": server.environment.config.databaseURL,
+                           "APP_ENCRYPTION_SECRET": newSecret, "APP_ENCRYPTION_SECRET_PREVIOUS": TestServer.encryptionSecret]
+        var config = server.environment.config
+        config.encryptionSecret = newSecret
+        config.encryptionSecretPrevious = TestServer.encryptionSecret
+        let both = CryptoApiKeySealer(keys: ServerEnvironment.vaultKeySource(config: config, maintenance: server.environment.vaultMaintenance))
+        let newVersion = try both.currentKeyVersion()
+        let pool = server.environment.pool
+        func rotatedCount() throws -> Int { try server.environment.vaultMaintenance.count(onKeyVersion: newVersion) }
+
+        let child = try ChildProcess(binary, ["rotate-encryption-key", "--batch-size=1"], environment: environment)
+        defer { try? FileManager.default.removeItem(atPath: child.outputPath) }
+        let deadline = Date().addingTimeInterval(20)
+        while try rotatedCount() < 50, Date() < deadline, child.wait(timeout: 0.005) == nil {}
+        child.signal(SIGKILL)
+        _ = child.wait()
+        let afterKill = try rotatedCount()
+        XCTAssertGreaterThan(afterKill, 0)
+
+        // Whatever the kill interrupted, every key still opens while both secrets are held.
+        let rows = try pool.withServiceRole { try $0.query("select id, user_id, provider, ciphertext from public.user_api_keys") }
+        XCTAssertEqual(rows.count, 1000)
+        for row in rows {
+            let id = try row.decode("id", as: UUID.self)
+            XCTAssertEqual(try both.open(try row.decode("ciphertext"), binding: ApiKeyBinding(userID: userID, keyID: id, provider: .openai)).plaintext,
+                           expected[id])
+        }
+
+        let resumed = try ChildProcess(binary, ["rotate-encryption-key"], environment: environment)
+        defer { try? FileManager.default.removeItem(atPath: resumed.outputPath) }
+        XCTAssertEqual(resumed.wait(), 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("\"rotated\":\(1000 - afterKill)") || afterKill == 1000, resumed.output)
+        XCTAssertTrue(resumed.output.contains("\"failed\":0"), resumed.output)
+        XCTAssertEqual(try rotatedCount(), 1000)
+        print("rotation killed after \(afterKill) of 1000 rows; the second run rotated the rest")
+    }
+}
+
 /// The key version an envelope names (bytes 1...4, big-endian), read without the Crypto module.
 enum SealedEnvelopeVersion {
     static func of(_ ciphertext: Data) -> UInt32 {
