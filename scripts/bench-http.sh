@@ -28,7 +28,7 @@ BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
 
 cluster_start "$WORK/pg" "$PG_PORT"
 export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" PORT=$API_PORT LOG_LEVEL=info
+export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" PORT=$API_PORT LOG_LEVEL=info
 "$BIN" migrate >/dev/null
 
 # Start-to-ready: from spawning the process to the first 200 from /readyz (migrations applied).

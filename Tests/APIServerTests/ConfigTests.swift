@@ -4,7 +4,8 @@ import XCTest
 final class ConfigTests: XCTestCase {
     func testDefaultsApplyWhenOnlyTheDatabaseIsGiven() throws {
         let config = try AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development",
-                                               "JWT_SECRET": String(repeating: "s", count: 32)]).get()
+                                               "JWT_SECRET": String(repeating: "s", count: 32),
+                                               "APP_ENCRYPTION_SECRET": String(repeating: "e", count: 32)]).get()
         XCTAssertEqual(config.host, "127.0.0.1")
         XCTAssertEqual(config.port, 8080)
         XCTAssertEqual(config.maximumBodyBytes, 1_048_576)
@@ -41,5 +42,36 @@ final class ConfigTests: XCTestCase {
                         "migrate needs only the database")
         let strong = "Zq8vN2kLp4Rt7Wx1Yc5Bm9Hd3Fg6Js0A"
         XCTAssertNotNil(try? AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": strong, "APP_ENCRYPTION_SECRET": strong + "x"]).get())
+    }
+
+    func testServeNeedsTheEncryptionSecretInEveryEnvironment() {
+        let jwt = String(repeating: "j", count: 32)
+        for environment in ["development", "test"] {
+            let missing = AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "APP_ENV": environment, "JWT_SECRET": jwt])
+            guard case .failure(let error) = missing else { return XCTFail("\(environment): serve without APP_ENCRYPTION_SECRET must fail") }
+            XCTAssertTrue(String(describing: error).contains("APP_ENCRYPTION_SECRET is required"))
+            let short = AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "APP_ENV": environment, "JWT_SECRET": jwt,
+                                              "APP_ENCRYPTION_SECRET": "too-short-secret"])
+            guard case .failure(let shortError) = short else { return XCTFail("a short secret must fail") }
+            XCTAssertTrue(String(describing: shortError).contains("APP_ENCRYPTION_SECRET must be at least 32 characters"))
+            XCTAssertFalse(String(describing: shortError).contains("too-short-secret"), "the secret is never echoed")
+        }
+        XCTAssertNotNil(try? AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "APP_ENV": "development"], requireSecrets: false).get(),
+                        "migrate needs no secrets")
+    }
+
+    func testScryptCostIsConfigurableOutsideProductionOnly() throws {
+        let base = ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": String(repeating: "j", count: 32),
+                    "APP_ENCRYPTION_SECRET": String(repeating: "e", count: 32), "APP_ENV": "test"]
+        XCTAssertEqual(try AppConfig.load(from: base).get().encryptionScryptParameters.description, "scrypt:n=32768,r=8,p=1,len=32")
+        XCTAssertEqual(try AppConfig.load(from: base.merging(["APP_ENCRYPTION_SCRYPT_N": "1024"]) { $1 }).get().encryptionScryptParameters.n, 1024)
+        XCTAssertNil(try? AppConfig.load(from: base.merging(["APP_ENCRYPTION_SCRYPT_N": "1000"]) { $1 }).get(), "not a power of two")
+        let strong = "Zq8vN2kLp4Rt7Wx1Yc5Bm9Hd3Fg6Js0A"
+        let production = AppConfig.load(from: ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": strong, "APP_ENCRYPTION_SECRET": strong + "x",
+                                                "APP_ENCRYPTION_SCRYPT_N": "1024"])
+        guard case .failure(let error) = production else { return XCTFail("production must refuse a lowered scrypt cost") }
+        XCTAssertTrue(String(describing: error).contains("APP_ENCRYPTION_SCRYPT_N is for development and tests only"))
+        let previous = try AppConfig.load(from: base.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": String(repeating: "p", count: 32)]) { $1 }).get()
+        XCTAssertEqual(previous.encryptionSecretPrevious, String(repeating: "p", count: 32))
     }
 }

@@ -40,6 +40,7 @@ final class ExecutableTests: XCTestCase {
             "APP_ENV": "development", "PORT": String(port), "JWT_SECRET": String(repeating: "k", count: 40),
             "MIGRATIONS_DIR": TestServer.repositoryRoot.appendingPathComponent("migrations").path,
             "PRICING_CATALOG": TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json").path,
+            "APP_ENCRYPTION_SECRET": String(repeating: "v", count: 40), "APP_ENCRYPTION_SCRYPT_N": "1024",
         ]
         let migrate = try run(["migrate"], environment: environment)
         XCTAssertEqual(migrate.status, 0, migrate.output)

@@ -20,6 +20,9 @@ final class TestServer: @unchecked Sendable {
             "DATABASE_URL": adminURL.replacingOccurrences(of: "postgres@", with: "authenticator@"),
             "MIGRATION_DATABASE_URL": adminURL,
             "JWT_SECRET": Self.jwtSecret,
+            "APP_ENCRYPTION_SECRET": Self.encryptionSecret,
+            // A small scrypt cost keeps each fresh database's key derivation fast.
+            "APP_ENCRYPTION_SCRYPT_N": "1024",
             "BCRYPT_COST": "4",
             "HOST": "127.0.0.1",
             "PORT": "0",
@@ -45,6 +48,7 @@ final class TestServer: @unchecked Sendable {
     }
 
     static let jwtSecret = "test-jwt-secret-0123456789abcdefghijklmnop"
+    static let encryptionSecret = "test-vault-secret-0123456789abcdefghijklmnop"
 
     var port: Int { server.port }
 

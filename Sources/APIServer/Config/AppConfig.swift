@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Providers
 
@@ -26,6 +27,10 @@ struct AppConfig: Sendable {
     var logLevel: Logger.Level
     var jwtSecret: String?
     var encryptionSecret: String?
+    /// Set only during a key rotation: the secret being replaced, still able to open old keys.
+    var encryptionSecretPrevious: String?
+    /// Recorded beside the salt when the vault is first set up; later starts use the recorded ones.
+    var encryptionScryptParameters: ScryptParameters
     var migrationDatabaseURL: String
     var jwtLifetimeSeconds: Int
     var jwtIssuer: String
@@ -44,6 +49,7 @@ struct AppConfig: Sendable {
         "CORS_ALLOWED_ORIGINS", "DB_POOL_SIZE", "DB_POOL_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "MIGRATIONS_DIR",
         "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET", "MIGRATION_DATABASE_URL", "JWT_EXPIRY_SECONDS", "JWT_ISSUER",
         "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG", "TIKTOKEN_CL100K_PATH",
+        "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -61,6 +67,17 @@ struct AppConfig: Sendable {
         let host = reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" }
         let port = reader.integer("PORT", default: 8080, range: 0...65535)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        var scryptParameters = ScryptParameters.default
+        if let text = reader.optionalString("APP_ENCRYPTION_SCRYPT_N") {
+            if environment == .production {
+                reader.problems.append("APP_ENCRYPTION_SCRYPT_N is for development and tests only; production uses the default cost")
+            } else if let n = UInt64(text), n >= 2, n & (n - 1) == 0,
+                      let parameters = try? ScryptParameters(n: n, r: 8, p: 1, length: 32) {
+                scryptParameters = parameters
+            } else {
+                reader.problems.append("APP_ENCRYPTION_SCRYPT_N must be a power of two from 2 to \(ScryptParameters.maximumN) (got \"\(text)\")")
+            }
+        }
         let config = AppConfig(
             environment: environment,
             databaseURL: databaseURL,
@@ -84,6 +101,8 @@ struct AppConfig: Sendable {
             logLevel: reader.choice("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(name: $0) },
             jwtSecret: reader.secret("JWT_SECRET", requiredStrong: requireSecrets && environment == .production),
             encryptionSecret: reader.secret("APP_ENCRYPTION_SECRET", requiredStrong: requireSecrets && environment == .production),
+            encryptionSecretPrevious: reader.secret("APP_ENCRYPTION_SECRET_PREVIOUS", requiredStrong: false),
+            encryptionScryptParameters: scryptParameters,
             migrationDatabaseURL: migrationDatabaseURL,
             jwtLifetimeSeconds: reader.integer("JWT_EXPIRY_SECONDS", default: 3600, range: 30...604_800),
             jwtIssuer: reader.string("JWT_ISSUER", default: "http://\(host):\(port)/auth/v1") { _ in nil },
@@ -100,6 +119,12 @@ struct AppConfig: Sendable {
             reader.problems.append("JWT_SECRET is required (at least 32 characters; scripts/run.sh generates one for development)")
         } else if requireSecrets, let secret = config.jwtSecret, secret.utf8.count < 32, environment != .production {
             reader.problems.append("JWT_SECRET must be at least 32 characters")
+        }
+        // Stored provider keys cannot be sealed or opened without it, in any environment.
+        if requireSecrets, config.encryptionSecret == nil, environment != .production {
+            reader.problems.append("APP_ENCRYPTION_SECRET is required (at least 32 characters; scripts/run.sh generates one for development)")
+        } else if requireSecrets, let secret = config.encryptionSecret, secret.utf8.count < 32, environment != .production {
+            reader.problems.append("APP_ENCRYPTION_SECRET must be at least 32 characters")
         }
         if reader.problems.isEmpty { return .success(config) }
         return .failure(ConfigError(problems: reader.problems))

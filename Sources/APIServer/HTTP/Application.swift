@@ -112,6 +112,8 @@ final class Application: Sendable {
             return Problem(domain: error)
         case let error as AuthError:
             return Problem(auth: error)
+        case let error as KeyVaultError:
+            return Problem(vault: error)
         case let error as DatabaseError where error.sqlState == "42501":
             // A row-level security or privilege refusal: the caller is authenticated but not allowed.
             return Problem(status: 403, code: "forbidden", title: "Forbidden", detail: "You may not do this.")

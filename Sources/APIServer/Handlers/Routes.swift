@@ -12,6 +12,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
+    let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -29,5 +30,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/projects/{id}", "getProject", projects.get),
         Route("PATCH", "/v1/projects/{id}", "updateProject", projects.update),
         Route("DELETE", "/v1/projects/{id}", "deleteProject", projects.delete),
+        Route("POST", "/v1/api-keys", "createApiKey", apiKeys.create),
+        Route("GET", "/v1/api-keys", "listApiKeys", apiKeys.list),
+        Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
     ]
 }

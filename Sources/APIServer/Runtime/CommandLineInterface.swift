@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 import Persistence
 import Domain
@@ -20,6 +21,10 @@ enum CommandLineInterface {
           pricing import FILE
                       store FILE (our catalog format, or LiteLLM's model_prices_and_context_window.json)
                       as the new current pricing version and report what changed
+          rotate-encryption-key [--batch-size=N]
+                      re-encrypt every stored provider key under APP_ENCRYPTION_SECRET, opening old ones with
+                      APP_ENCRYPTION_SECRET_PREVIOUS; batches of N (default 100), each its own transaction, so
+                      it can be stopped and run again; exits 1 if any key could not be opened
           --help      show this text
           --version   print the version
 
@@ -40,6 +45,8 @@ enum CommandLineInterface {
                 return 2
             }
             return withConfig(environment, requireSecrets: false) { importPricing($0, file: arguments[2]) }
+        case "rotate-encryption-key":
+            return withConfig(environment, requireSecrets: false) { rotateEncryptionKey($0, options: Array(arguments.dropFirst())) }
         case "--help", "-h", "help":
             print(usage)
             return 0
@@ -72,6 +79,13 @@ enum CommandLineInterface {
         } catch {
             logger.error("start-up failed", ["error": .string(String(describing: error))])
             return 1
+        }
+        // Derive the vault keys now (scrypt is slow on purpose) so the first request does not pay
+        // for it; an unmigrated database only postpones this to first use.
+        do {
+            _ = try environment.vaultKeys.material()
+        } catch {
+            logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
         }
         let server = environment.makeServer()
         do {
@@ -142,6 +156,45 @@ enum CommandLineInterface {
             return 1
         } catch {
             printError("apiserver: pricing import failed: \(String(reflecting: error))")
+            return 1
+        }
+    }
+
+    private static func rotateEncryptionKey(_ config: AppConfig, options: [String]) -> Int32 {
+        let logger = Logger(minimumLevel: config.logLevel)
+        var batchSize = 100
+        for option in options {
+            guard option.hasPrefix("--batch-size="), let size = Int(option.dropFirst("--batch-size=".count)), (1...10_000).contains(size) else {
+                printError("apiserver: unknown option \"\(option)\" (rotate-encryption-key takes --batch-size=1...10000)")
+                return 2
+            }
+            batchSize = size
+        }
+        guard let secret = config.encryptionSecret, secret.utf8.count >= 32 else {
+            printError("apiserver: APP_ENCRYPTION_SECRET (the new secret, at least 32 characters) is required")
+            return 2
+        }
+        guard config.encryptionSecretPrevious != nil else {
+            printError("apiserver: APP_ENCRYPTION_SECRET_PREVIOUS (the secret being replaced) is required")
+            return 2
+        }
+        let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: 2))
+        defer { pool.close() }
+        let maintenance = PostgresVaultMaintenance(pool: pool)
+        let rotation = KeyRotation(store: maintenance, sealer: CryptoApiKeySealer(
+            keys: ServerEnvironment.vaultKeySource(config: config, maintenance: maintenance)))
+        do {
+            let report = try rotation.run(batchSize: batchSize)
+            let fields: [String: LogValue] = ["rotated": .int(report.rotated), "already_current": .int(report.alreadyCurrent),
+                                              "failed": .int(report.failed)]
+            if report.failed > 0 {
+                logger.error("rotation finished with keys that open under neither secret; they were left as they were", fields)
+                return 1
+            }
+            logger.info("rotation complete", fields)
+            return 0
+        } catch {
+            logger.error("rotation failed; run it again to continue", ["error": .string(String(describing: error))])
             return 1
         }
     }

@@ -17,6 +17,10 @@ struct ServerEnvironment: Sendable {
     let pricing: any PricingStore
     let projects: ProjectService
     let quotes: QuoteService
+    /// The provider-key vault and the keys under it (derived on first use; `serve` forces it at start-up).
+    let vault: KeyVault
+    let vaultKeys: VaultKeySource
+    let vaultMaintenance: PostgresVaultMaintenance
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -41,6 +45,8 @@ struct ServerEnvironment: Sendable {
                 throw ServerStartError("TIKTOKEN_CL100K_PATH: \(error)")
             }
         }
+        let maintenance = PostgresVaultMaintenance(pool: pool)
+        let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -49,7 +55,24 @@ struct ServerEnvironment: Sendable {
             pricing: pricing,
             projects: projects,
             quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
-                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer)))
+                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer)),
+            vault: KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys)),
+            vaultKeys: vaultKeys, vaultMaintenance: maintenance)
+    }
+
+    /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
+    /// first process to start stores (with the scrypt parameters) and every later one reads back.
+    static func vaultKeySource(config: AppConfig, maintenance: PostgresVaultMaintenance) -> VaultKeySource {
+        VaultKeySource {
+            guard let secret = config.encryptionSecret else { throw VaultConfigurationError.noSecret }
+            let proposedSalt = Data(try SecureRandom.bytes(count: Scrypt.recommendedSaltByteCount))
+            let stored = try maintenance.settings(proposingSalt: proposedSalt, parameters: config.encryptionScryptParameters.description)
+            guard let parameters = ScryptParameters(stored.parameters) else {
+                throw VaultConfigurationError.badStoredParameters(stored.parameters)
+            }
+            return try VaultKeyMaterial.derive(secret: secret, previous: config.encryptionSecretPrevious,
+                                               salt: stored.salt, parameters: parameters)
+        }
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy

@@ -1,0 +1,90 @@
+import Foundation
+
+/// The use case behind `/v1/api-keys` and the router's access to a user's provider keys.
+public struct KeyVault: Sendable {
+    let store: any ApiKeyStore
+    let sealer: any ApiKeySealer
+    let now: @Sendable () -> Date
+    let newID: @Sendable () -> UUID
+
+    public init(store: any ApiKeyStore, sealer: any ApiKeySealer, now: @escaping @Sendable () -> Date = Date.init,
+                newID: @escaping @Sendable () -> UUID = UUID.init) {
+        self.store = store
+        self.sealer = sealer
+        self.now = now
+        self.newID = newID
+    }
+
+    public static let maximumLabelLength = 100
+    /// How many keys `decryptedKey` tries before giving up: enough to step past a damaged key or
+    /// two, without reading every ciphertext of a user who stores hundreds.
+    public static let fallbackCandidates = 5
+
+    /// Validates, fingerprints, seals and stores. The plaintext lives only in this call.
+    public func create(_ identity: AuthenticatedIdentity, provider rawProvider: String?, label rawLabel: String?,
+                       key rawKey: String?) throws -> ApiKeyRecord {
+        var errors: [FieldError] = []
+        let provider = rawProvider.flatMap(ProviderID.init(rawValue:))
+        if rawProvider == nil {
+            errors.append(FieldError(field: "provider", code: "required", message: "is required"))
+        } else if provider == nil || provider == .local {
+            let known = ProviderID.allCases.filter { $0 != .local }.map(\.rawValue).joined(separator: ", ")
+            errors.append(FieldError(field: "provider", code: "invalid", message: "must be one of \(known)"))
+        }
+        let label = (rawLabel ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if label.isEmpty {
+            errors.append(FieldError(field: "label", code: "required", message: "is required"))
+        } else if label.count > Self.maximumLabelLength {
+            errors.append(FieldError(field: "label", code: "too_long", message: "must be at most \(Self.maximumLabelLength) characters"))
+        }
+        let keyText = rawKey ?? ""
+        if rawKey == nil {
+            errors.append(FieldError(field: "key", code: "required", message: "is required"))
+        } else if let provider, provider != .local, let problem = ApiKeyShape.problem(with: keyText, for: provider) {
+            errors.append(FieldError(field: "key", code: "invalid_format", message: problem))
+        }
+        guard errors.isEmpty, let provider else { throw DomainError.validation(errors) }
+
+        let key = ProviderAPIKey(keyText)
+        let id = newID()
+        let sealed = try sealer.seal(key, binding: ApiKeyBinding(userID: identity.userID, keyID: id, provider: provider))
+        let fingerprints = try sealer.fingerprints(of: key, provider: provider)
+        let characters = Array(keyText)
+        let record = NewApiKey(
+            id: id, userID: identity.userID, provider: provider, label: label, ciphertext: sealed.ciphertext,
+            keyVersion: sealed.keyVersion, maskPrefix: String(characters.prefix(3)), last4: String(characters.suffix(4)),
+            fingerprint: fingerprints[0], now: now())
+        return try store.insert(record, claimsJSON: identity.claimsJSON, otherFingerprints: Array(fingerprints.dropFirst()))
+    }
+
+    public func list(_ identity: AuthenticatedIdentity) throws -> [ApiKeyRecord] {
+        try store.list(claimsJSON: identity.claimsJSON)
+    }
+
+    public func delete(_ identity: AuthenticatedIdentity, id rawID: String) throws {
+        // Another user's id and a malformed one get the same 404: existence is not disclosed.
+        guard let id = UUID(uuidString: rawID), try store.delete(id: id, claimsJSON: identity.claimsJSON) else {
+            throw DomainError.notFound(resource: "API key")
+        }
+    }
+
+    /// The decrypted key the router uses for (user, provider): the best usable key that opens.
+    /// A key whose ciphertext does not open (copied from elsewhere, wrong secret) is skipped in
+    /// favour of the next; if none opens, `KeyVaultError.unopenable` names the first, and with no
+    /// key at all it is `KeyVaultError.noKey`. `claimsJSON` is the owner's (the worker builds it).
+    public func decryptedKey(userID: UUID, claimsJSON: String, provider: ProviderID) throws -> ProviderAPIKey {
+        let candidates = try store.usableKeys(provider: provider, claimsJSON: claimsJSON, limit: Self.fallbackCandidates)
+        var firstFailure: KeyVaultError?
+        for candidate in candidates where candidate.userID == userID && candidate.provider == provider {
+            do {
+                let key = try sealer.open(candidate.ciphertext,
+                                          binding: ApiKeyBinding(userID: userID, keyID: candidate.id, provider: provider))
+                try store.markUsed(id: candidate.id, claimsJSON: claimsJSON, now: now())
+                return key
+            } catch let error as KeyVaultError {
+                firstFailure = firstFailure ?? error
+            }
+        }
+        throw firstFailure ?? KeyVaultError.noKey(provider)
+    }
+}

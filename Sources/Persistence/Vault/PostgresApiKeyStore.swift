@@ -1,0 +1,95 @@
+import Domain
+import Foundation
+
+/// `ApiKeyStore` on `public.user_api_keys`. Every statement runs in the caller's user scope, so
+/// RLS alone decides which rows exist: another user's key is simply not found.
+public struct PostgresApiKeyStore: ApiKeyStore {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    // The ciphertext and fingerprint are never selected for listing.
+    private static let recordColumns: SQL = """
+        id, provider, label, mask_prefix, last4, status, last_checked_at, last_used_at, created_at, updated_at
+        """
+
+    public func insert(_ key: NewApiKey, claimsJSON: String, otherFingerprints: [Data]) throws -> ApiKeyRecord {
+        do {
+            let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+                // During a rotation rows carry fingerprints under either key; the unique index
+                // covers the current one, this check the previous.
+                for other in otherFingerprints {
+                    let found = try transaction.query("""
+                        select 1 from public.user_api_keys where provider = \(key.provider.rawValue) and fingerprint = \(other)
+                        """)
+                    if !found.isEmpty { throw Self.duplicate }
+                }
+                return try transaction.query("""
+                    insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4,
+                                                      fingerprint, created_at, updated_at)
+                    values (\(key.id), \(key.userID), \(key.provider.rawValue), \(key.label), \(key.ciphertext), \(Int64(key.keyVersion)),
+                            \(key.maskPrefix), \(key.last4), \(key.fingerprint), \(key.now), \(key.now))
+                    returning \(Self.recordColumns)
+                    """)
+            }
+            return try Self.record(from: rows[0])
+        } catch let error as DatabaseError where error.sqlState == "23505" {
+            throw Self.duplicate
+        }
+    }
+
+    private static let duplicate = DomainError.conflict(
+        code: "duplicate_key", detail: "This key is already stored for this provider; delete the old entry or keep using it.")
+
+    public func list(claimsJSON: String) throws -> [ApiKeyRecord] {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id")
+        }.map(Self.record(from:))
+    }
+
+    public func delete(id: UUID, claimsJSON: String) throws -> Bool {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try !transaction.query("delete from public.user_api_keys where id = \(id) returning id").isEmpty
+        }
+    }
+
+    public func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("""
+                select id, user_id, provider, ciphertext from public.user_api_keys
+                where provider = \(provider.rawValue) and status <> 'invalid'
+                order by (status = 'valid') desc, created_at desc, id
+                limit \(limit)
+                """)
+        }.map { row in
+            SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
+                         provider: try Self.provider(row), ciphertext: try row.decode("ciphertext"))
+        }
+    }
+
+    public func markUsed(id: UUID, claimsJSON: String, now: Date) throws {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("update public.user_api_keys set last_used_at = \(now) where id = \(id)")
+        }
+    }
+
+    private static func provider(_ row: PostgresRow) throws -> ProviderID {
+        guard let provider = ProviderID(rawValue: try row.decode("provider", as: String.self)) else {
+            throw DecodingFailure(column: "provider", expected: "known provider")
+        }
+        return provider
+    }
+
+    static func record(from row: PostgresRow) throws -> ApiKeyRecord {
+        guard let status = ApiKeyStatus(rawValue: try row.decode("status", as: String.self)) else {
+            throw DecodingFailure(column: "status", expected: "api key status")
+        }
+        return ApiKeyRecord(
+            id: try row.decode("id"), provider: try provider(row), label: try row.decode("label"),
+            mask: try row.decode("mask_prefix", as: String.self) + "…" + row.decode("last4", as: String.self),
+            status: status, lastCheckedAt: try row.decodeIfPresent("last_checked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+}

@@ -1,0 +1,288 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// The provider-key vault over real HTTP and a real database: isolation, validation, duplicates,
+/// and that plaintext keys reach neither responses, logs nor the database.
+final class ApiKeyTests: XCTestCase {
+    private var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+    }
+
+    override func tearDown() {
+        server?.stop()
+    }
+
+    // MARK: - Sample keys (random, so no two tests or runs share one)
+
+    static func hex(_ count: Int) -> String {
+        var text = ""
+        while text.count < count { text += UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+        return String(text.prefix(count))
+    }
+
+    static func sampleKey(_ provider: ProviderID) -> String {
+        switch provider {
+        case .openai: "sk-proj-" + hex(48)
+        case .anthropic: "sk-ant-api03-" + hex(80)
+        case .openrouter: "sk-or-v1-" + hex(64)
+        case .elevenlabs: "sk_" + hex(48)
+        case .runway: "key_" + hex(128)
+        case .veo: "AIza" + hex(35)
+        case .fal: UUID().uuidString.lowercased() + ":" + hex(32)
+        case .local: ""
+        }
+    }
+
+    static let storable = ProviderID.allCases.filter { $0 != .local }
+
+    private func create(_ provider: ProviderID, key: String, label: String = "main", token: String) throws -> HTTPTestConnection.Response {
+        try server.post("/v1/api-keys", ["provider": provider.rawValue, "label": label, "key": key], token: token)
+    }
+
+    private func delete(_ path: String, token: String) throws -> HTTPTestConnection.Response {
+        try server.connect().request("DELETE", path, headers: ["Authorization": "Bearer \(token)"])
+    }
+
+    private func claims(_ userID: String) -> String {
+        #"{"sub":"\#(userID)","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    // MARK: - Tests
+
+    func testCreateListDeleteAndOwnersOnly() throws {
+        let alice = try server.signUp("alice@example.com")
+        let bob = try server.signUp("bob@example.com")
+        let key = Self.sampleKey(.openai)
+
+        let created = try create(.openai, key: key, label: "Work", token: alice.accessToken)
+        XCTAssertEqual(created.status, 201, created.text)
+        XCTAssertFalse(created.text.contains(key))
+        let body = try created.json()
+        let id = try XCTUnwrap(body["id"] as? String)
+        XCTAssertEqual(id, id.lowercased())
+        XCTAssertNotNil(UUID(uuidString: id))
+        XCTAssertEqual(created.header("location"), "/v1/api-keys/\(id)")
+        XCTAssertEqual(body["provider"] as? String, "openai")
+        XCTAssertEqual(body["label"] as? String, "Work")
+        XCTAssertEqual(body["mask"] as? String, "sk-…" + key.suffix(4))
+        XCTAssertEqual(body["status"] as? String, "unchecked")
+        XCTAssertTrue(body["last_used_at"] is NSNull)
+        XCTAssertNotNil(body["created_at"] as? String)
+        XCTAssertEqual(Set(body.keys), ["id", "provider", "label", "mask", "status", "last_checked_at", "last_used_at", "created_at", "updated_at"],
+                       "no ciphertext, fingerprint or key in the response")
+
+        let listed = try server.get("/v1/api-keys", token: alice.accessToken)
+        XCTAssertEqual(listed.status, 200)
+        XCTAssertFalse(listed.text.contains(key))
+        let items = try XCTUnwrap(try listed.json()["data"] as? [[String: Any]])
+        XCTAssertEqual(items.map { $0["id"] as? String }, [id])
+
+        let bobsList = try XCTUnwrap(try server.get("/v1/api-keys", token: bob.accessToken).json()["data"] as? [[String: Any]])
+        XCTAssertTrue(bobsList.isEmpty, "RLS: Bob sees none of Alice's keys")
+        let bobDeletes = try delete("/v1/api-keys/\(id)", token: bob.accessToken)
+        XCTAssertEqual(bobDeletes.status, 404, "another user's key is indistinguishable from a missing one")
+        XCTAssertEqual(try bobDeletes.json()["code"] as? String, "not_found")
+        XCTAssertEqual(try delete("/v1/api-keys/not-a-uuid", token: alice.accessToken).status, 404)
+
+        XCTAssertEqual(try delete("/v1/api-keys/\(id)", token: alice.accessToken).status, 204)
+        XCTAssertEqual(try delete("/v1/api-keys/\(id)", token: alice.accessToken).status, 404)
+        let after = try XCTUnwrap(try server.get("/v1/api-keys", token: alice.accessToken).json()["data"] as? [[String: Any]])
+        XCTAssertTrue(after.isEmpty)
+
+        XCTAssertEqual(try server.get("/v1/api-keys", token: nil).status, 401)
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "x", "key": key]).status, 401)
+    }
+
+    func testEveryProviderAcceptsItsShapeAndRejectsOthersWithoutEchoingTheKey() throws {
+        let user = try server.signUp("shapes@example.com")
+        for provider in Self.storable {
+            let good = try create(provider, key: Self.sampleKey(provider), token: user.accessToken)
+            XCTAssertEqual(good.status, 201, "\(provider): \(good.text)")
+        }
+        let wrong: [(ProviderID, String)] = [
+            (.openai, "pk-" + Self.hex(40)),
+            (.openai, "sk-ant-api03-" + Self.hex(80)),
+            (.openai, "sk-short"),
+            (.anthropic, "sk-proj-" + Self.hex(48)),
+            (.openrouter, "sk-or-v2-" + Self.hex(64)),
+            (.elevenlabs, Self.hex(10)),
+            (.runway, "key_" + Self.hex(127)),
+            (.runway, "key_" + Self.hex(128).uppercased()),
+            (.veo, "AIzb" + Self.hex(35)),
+            (.veo, "AIza" + Self.hex(34)),
+            (.fal, Self.hex(40)),
+            (.fal, "abc:def:" + Self.hex(32)),
+            (.openai, "sk-proj-" + Self.hex(20) + " " + Self.hex(20)),
+        ]
+        for (provider, key) in wrong {
+            let response = try create(provider, key: key, token: user.accessToken)
+            XCTAssertEqual(response.status, 422, "\(provider) accepted a malformed key: \(response.text)")
+            let body = try response.json()
+            XCTAssertEqual(body["code"] as? String, "validation_failed")
+            let errors = try XCTUnwrap(body["errors"] as? [[String: Any]])
+            XCTAssertEqual(errors.first?["field"] as? String, "key")
+            XCTAssertEqual(errors.first?["code"] as? String, "invalid_format")
+            XCTAssertFalse((errors.first?["message"] as? String ?? "").isEmpty)
+            XCTAssertFalse(response.text.contains(key), "the problem repeats the key")
+        }
+        let unknown = try server.post("/v1/api-keys", ["provider": "acme", "label": "x", "key": "whatever-1234567890"], token: user.accessToken)
+        XCTAssertEqual(unknown.status, 422)
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "local", "label": "x", "key": "k"], token: user.accessToken).status, 422)
+        let missing = try server.post("/v1/api-keys", ["provider": "openai"], token: user.accessToken)
+        XCTAssertEqual(missing.status, 422)
+        XCTAssertEqual(Set((try missing.json()["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }), ["label", "key"])
+        XCTAssertEqual(try create(.openai, key: Self.sampleKey(.openai), label: String(repeating: "l", count: 101),
+                                  token: user.accessToken).status, 422)
+    }
+
+    func testTheSameKeyTwiceIsAConflictPerUserAndProvider() throws {
+        let alice = try server.signUp("dup-a@example.com")
+        let bob = try server.signUp("dup-b@example.com")
+        let key = Self.sampleKey(.anthropic)
+        XCTAssertEqual(try create(.anthropic, key: key, label: "one", token: alice.accessToken).status, 201)
+        let again = try create(.anthropic, key: key, label: "two", token: alice.accessToken)
+        XCTAssertEqual(again.status, 409, again.text)
+        XCTAssertEqual(try again.json()["code"] as? String, "duplicate_key")
+        XCTAssertFalse(again.text.contains(key))
+        XCTAssertEqual(try create(.anthropic, key: key, token: bob.accessToken).status, 201, "duplicates are per user")
+        XCTAssertEqual(try create(.anthropic, key: Self.sampleKey(.anthropic), label: "two", token: alice.accessToken).status, 201)
+    }
+
+    func testPlaintextKeysReachNeitherTheDatabaseNorTheLogs() throws {
+        let user = try server.signUp("dump@example.com")
+        var keys: [String] = []
+        for provider in Self.storable {
+            let key = Self.sampleKey(provider)
+            keys.append(key)
+            XCTAssertEqual(try create(provider, key: key, token: user.accessToken).status, 201)
+            // A rejected duplicate and a lookup must not leak either.
+            XCTAssertEqual(try create(provider, key: key, label: "again", token: user.accessToken).status, 409)
+            XCTAssertEqual(try server.environment.vault.decryptedKey(userID: UUID(uuidString: user.userID)!, claimsJSON: claims(user.userID),
+                                                                     provider: provider).plaintext, key)
+        }
+        let dump = try ChildProcess("/usr/lib/postgresql/15/bin/pg_dump", ["--no-owner", server.environment.config.migrationDatabaseURL])
+        defer { try? FileManager.default.removeItem(atPath: dump.outputPath) }
+        XCTAssertEqual(dump.wait(), 0, dump.output)
+        let text = dump.output
+        XCTAssertTrue(text.contains("COPY public.user_api_keys"), "the dump holds the vault table")
+        XCTAssertTrue(text.contains("app_private.vault_settings"))
+        for key in keys {
+            XCTAssertFalse(text.contains(key), "plaintext key in the database dump")
+            XCTAssertFalse(text.contains(Data(key.utf8).map { String(format: "%02x", $0) }.joined()), "hex of a key in the dump")
+            XCTAssertFalse(text.contains(String(key.dropFirst(8).prefix(16))), "a fragment of a key in the dump")
+        }
+        let logs = server.logLines.all.joined(separator: "\n")
+        XCTAssertFalse(logs.isEmpty)
+        for key in keys {
+            XCTAssertFalse(logs.contains(key), "plaintext key in the logs")
+            XCTAssertFalse(logs.contains(String(key.dropFirst(8).prefix(16))))
+        }
+        let metrics = try server.get("/metrics", token: nil).text
+        for key in keys { XCTAssertFalse(metrics.contains(key)) }
+    }
+
+    func testACiphertextMovedToAnotherRowOrUserDoesNotOpen() throws {
+        let alice = try server.signUp("move-a@example.com")
+        let bob = try server.signUp("move-b@example.com")
+        let first = Self.sampleKey(.openai), second = Self.sampleKey(.openai), bobs = Self.sampleKey(.openai)
+        let firstID = try XCTUnwrap(try create(.openai, key: first, label: "first", token: alice.accessToken).json()["id"] as? String)
+        let secondID = try XCTUnwrap(try create(.openai, key: second, label: "second", token: alice.accessToken).json()["id"] as? String)
+        let bobsID = try XCTUnwrap(try create(.openai, key: bobs, token: bob.accessToken).json()["id"] as? String)
+        let vault = server.environment.vault
+        let aliceID = try XCTUnwrap(UUID(uuidString: alice.userID)), bobID = try XCTUnwrap(UUID(uuidString: bob.userID))
+        XCTAssertEqual(try vault.decryptedKey(userID: aliceID, claimsJSON: claims(alice.userID), provider: .openai).plaintext, second,
+                       "newest first")
+        XCTAssertEqual(try vault.decryptedKey(userID: bobID, claimsJSON: claims(bob.userID), provider: .openai).plaintext, bobs)
+        XCTAssertThrowsError(try vault.decryptedKey(userID: bobID, claimsJSON: claims(bob.userID), provider: .anthropic)) { error in
+            XCTAssertEqual(error as? KeyVaultError, .noKey(.anthropic))
+        }
+
+        // An operator (or an attacker with SQL access) copies Alice's first ciphertext over Bob's row and over her second.
+        let pool = server.environment.pool
+        try pool.withServiceRole { transaction in
+            try transaction.query("""
+                update public.user_api_keys set ciphertext = (select ciphertext from public.user_api_keys where id = \(firstID)::uuid)
+                where id in (\(bobsID)::uuid, \(secondID)::uuid)
+                """)
+        }
+        XCTAssertThrowsError(try vault.decryptedKey(userID: bobID, claimsJSON: claims(bob.userID), provider: .openai)) { error in
+            XCTAssertEqual(error as? KeyVaultError, .unopenable(keyID: UUID(uuidString: bobsID)!), "another user's ciphertext does not open")
+        }
+        XCTAssertEqual(try vault.decryptedKey(userID: aliceID, claimsJSON: claims(alice.userID), provider: .openai).plaintext, first,
+                       "the moved copy does not open in the second row, so the vault falls back to the first key")
+        XCTAssertEqual(try delete("/v1/api-keys/\(firstID)", token: alice.accessToken).status, 204)
+        XCTAssertThrowsError(try vault.decryptedKey(userID: aliceID, claimsJSON: claims(alice.userID), provider: .openai)) { error in
+            XCTAssertEqual(error as? KeyVaultError, .unopenable(keyID: UUID(uuidString: secondID)!))
+        }
+        // Listing never decrypts, so a damaged row does not break it.
+        XCTAssertEqual(try server.get("/v1/api-keys", token: alice.accessToken).status, 200)
+        XCTAssertEqual(try server.get("/v1/api-keys", token: bob.accessToken).status, 200)
+        // RLS guards the router path too: Alice's claims never reach Bob's key.
+        XCTAssertThrowsError(try vault.decryptedKey(userID: bobID, claimsJSON: claims(alice.userID), provider: .anthropic))
+    }
+
+    func testUsersCannotReadTheSaltOrOtherUsersCiphertexts() throws {
+        let alice = try server.signUp("salt-a@example.com")
+        let bob = try server.signUp("salt-b@example.com")
+        XCTAssertEqual(try create(.veo, key: Self.sampleKey(.veo), token: alice.accessToken).status, 201)
+        let pool = server.environment.pool
+        XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(alice.userID)) {
+            try $0.query("select kek_salt from app_private.vault_settings")
+        }, "the salt is for service_role only") { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "42501")
+        }
+        let seenByBob = try pool.withUserScope(claimsJSON: claims(bob.userID)) {
+            try $0.query("select count(*)::int as n from public.user_api_keys")[0].decode("n", as: Int.self)
+        }
+        XCTAssertEqual(seenByBob, 0)
+        // Bob cannot plant a row in Alice's name either.
+        XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(bob.userID)) {
+            try $0.query("""
+                insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
+                values (gen_random_uuid(), \(UUID(uuidString: alice.userID)!), 'openai', 'x', '\\x00', 1, 'sk-', 'abcd', '\\x00')
+                """)
+        }) { error in
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "42501", "refused by the insert policy")
+        }
+        let settings = try pool.withServiceRole { try $0.query("select length(kek_salt) as n, scrypt_parameters from app_private.vault_settings") }
+        XCTAssertEqual(settings.count, 1)
+        XCTAssertEqual(try settings[0].decode("n", as: Int.self), 16)
+        XCTAssertEqual(try settings[0].decode("scrypt_parameters", as: String.self), "scrypt:n=1024,r=8,p=1,len=32")
+    }
+
+    func testVaultErrorsBecomeProblemsThatNameTheKeyNotItsContent() throws {
+        server.stop()
+        // A probe route standing in for the router: it asks the vault for the caller's key.
+        server = try TestServer(extraRoutes: { environment in [
+            Route("GET", "/probe/{provider}", "probe") { request in
+                let identity = try environment.authenticator.identity(of: request)
+                let key = try environment.vault.decryptedKey(userID: identity.userID, claimsJSON: identity.claimsJSON,
+                                                             provider: ProviderID(rawValue: request.pathParameters["provider"] ?? "") ?? .openai)
+                return try .json(["mask": key.masked])
+            },
+        ] })
+        let user = try server.signUp("probe@example.com")
+        let none = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(none.status, 422, none.text)
+        XCTAssertEqual(try none.json()["code"] as? String, "no_api_key")
+        let key = Self.sampleKey(.fal)
+        let id = try XCTUnwrap(try create(.fal, key: key, token: user.accessToken).json()["id"] as? String)
+        let found = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(try found.json()["mask"] as? String, String(key.prefix(3)) + "…" + key.suffix(4))
+        try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("update public.user_api_keys set ciphertext = ciphertext || '\\x00'::bytea where id = \(id)::uuid")
+        }
+        let broken = try server.get("/probe/fal", token: user.accessToken)
+        XCTAssertEqual(broken.status, 409, broken.text)
+        XCTAssertEqual(try broken.json()["code"] as? String, "api_key_unreadable")
+        XCTAssertTrue(broken.text.contains(id))
+        XCTAssertFalse(broken.text.contains(key))
+        XCTAssertFalse(server.logLines.all.joined().contains(key))
+    }
+}
