@@ -115,6 +115,7 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
         var version: UInt32
         var fingerprint: Data
         var order: Int
+        var status: ApiKeyStatus = .unchecked
     }
     private let rows = Mutex<[UUID: Row]>([:])
 
@@ -128,7 +129,7 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
 
     private func record(_ row: Row) -> ApiKeyRecord {
         ApiKeyRecord(id: row.key.id, provider: row.key.provider, label: row.key.label, mask: row.key.maskPrefix + "…" + row.key.last4,
-                     status: .unchecked, lastCheckedAt: nil, lastUsedAt: nil, createdAt: row.key.now, updatedAt: row.key.now)
+                     status: row.status, lastCheckedAt: nil, lastUsedAt: nil, createdAt: row.key.now, updatedAt: row.key.now)
     }
 
     func insert(_ key: NewApiKey, claimsJSON: String, otherFingerprints: [Data]) throws -> ApiKeyRecord {
@@ -159,6 +160,19 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
     }
 
     func markUsed(id: UUID, claimsJSON: String, now: Date) throws {}
+
+    func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
+        rows.withLock { $0[id].map { SealedApiKey(id: $0.key.id, userID: $0.key.userID, provider: $0.key.provider, ciphertext: $0.ciphertext) } }
+    }
+
+    func recordCheck(id: UUID, claimsJSON: String, status: ApiKeyStatus?, reason: String, now: Date) throws -> ApiKeyRecord {
+        try rows.withLock { rows in
+            guard var row = rows[id] else { throw DomainError.notFound(resource: "API key") }
+            if let status { row.status = status }
+            rows[id] = row
+            return record(row)
+        }
+    }
 
     func count(onKeyVersion keyVersion: UInt32) throws -> Int {
         rows.withLock { $0.values.filter { $0.version == keyVersion }.count }

@@ -1,10 +1,12 @@
 import Domain
 import Foundation
+import Providers
 
 /// `/v1/api-keys`: decode, call the vault, encode. Responses carry the mask, never the key.
 struct ApiKeyHandlers: Sendable {
     let vault: KeyVault
     let authenticator: Authenticator
+    let providers: ProviderRegistry
 
     private struct CreateBody: Decodable {
         let provider: String?
@@ -30,6 +32,42 @@ struct ApiKeyHandlers: Sendable {
         let identity = try authenticator.identity(of: request)
         try vault.delete(identity, id: request.pathParameters["id"] ?? "")
         return .noContent()
+    }
+}
+
+extension ApiKeyHandlers {
+    /// `POST /v1/api-keys/{id}/test`: the provider's free key check, recorded on the key.
+    func test(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        let outcome = try vault.test(identity, id: request.pathParameters["id"] ?? "") { providers.provider($0) }
+        return try .json(KeyTestBody(outcome))
+    }
+}
+
+private struct KeyTestBody: Encodable {
+    struct Account: Encodable {
+        let label: String?
+        let tier: String?
+        let unit: String?
+        let limit: String?
+        let used: String?
+        let remaining: String?
+        let resetsAt: Date?
+    }
+
+    let result: String
+    let reason: String
+    let key: ApiKeyBody
+    let account: Account?
+
+    init(_ outcome: KeyTestOutcome) {
+        result = outcome.verdict.rawValue
+        reason = outcome.reason
+        key = ApiKeyBody(outcome.record)
+        account = outcome.account.map {
+            Account(label: $0.label, tier: $0.tier, unit: $0.unit, limit: $0.limit?.description, used: $0.used?.description,
+                    remaining: $0.remaining?.description, resetsAt: $0.resetsAt)
+        }
     }
 }
 

@@ -87,4 +87,53 @@ public struct KeyVault: Sendable {
         }
         throw firstFailure ?? KeyVaultError.noKey(provider)
     }
+
+    /// The provider's free key check (`POST /v1/api-keys/{id}/test`): `valid` or `invalid` is
+    /// recorded with the provider's reason; a check that could not reach a verdict (rate limit,
+    /// outage, timeout) changes nothing and is reported as inconclusive.
+    public func test(_ identity: AuthenticatedIdentity, id rawID: String,
+                     provider lookup: (ProviderID) -> (any MediaProvider)?) throws -> KeyTestOutcome {
+        guard let id = UUID(uuidString: rawID), let sealed = try store.sealedKey(id: id, claimsJSON: identity.claimsJSON) else {
+            throw DomainError.notFound(resource: "API key")
+        }
+        let key = try sealer.open(sealed.ciphertext, binding: ApiKeyBinding(userID: identity.userID, keyID: id, provider: sealed.provider))
+        guard let provider = lookup(sealed.provider) else {
+            throw DomainError.unavailable(code: "provider_unavailable", detail: "No adapter is configured for \(sealed.provider.rawValue).")
+        }
+        let checked: Result<KeyValidation, ProviderError>
+        do throws(ProviderError) {
+            checked = .success(try provider.validateKey(key))
+        } catch {
+            checked = .failure(error)
+        }
+        switch checked {
+        case .success(let validation):
+            let record = try store.recordCheck(id: id, claimsJSON: identity.claimsJSON, status: .valid,
+                                               reason: "accepted by \(validation.checkedWith)", now: now())
+            return KeyTestOutcome(record: record, verdict: .valid, reason: "accepted by \(validation.checkedWith)", account: validation.account)
+        case .failure(let error):
+            // Providers echo parts of a rejected key back; scrub before it is stored or shown.
+            let reason = "\(error.code): " + SecretScrubber.scrub(error.message, secrets: [key.plaintext])
+            switch error.kind {
+            case .invalidKey, .permissionDenied:
+                let record = try store.recordCheck(id: id, claimsJSON: identity.claimsJSON, status: .invalid, reason: reason, now: now())
+                return KeyTestOutcome(record: record, verdict: .invalid, reason: reason, account: nil)
+            default:
+                let record = try store.recordCheck(id: id, claimsJSON: identity.claimsJSON, status: nil, reason: reason, now: now())
+                return KeyTestOutcome(record: record, verdict: .inconclusive, reason: reason, account: nil)
+            }
+        }
+    }
+}
+
+public struct KeyTestOutcome: Sendable {
+    public enum Verdict: String, Sendable {
+        case valid, invalid, inconclusive
+    }
+
+    public let record: ApiKeyRecord
+    public let verdict: Verdict
+    /// The provider's reason, already scrubbed of key material by the provider layer.
+    public let reason: String
+    public let account: AccountSummary?
 }

@@ -26,6 +26,10 @@ public protocol ApiKeyStore: Sendable {
     /// rest only as fallbacks past a key that does not open.
     func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey]
     func markUsed(id: UUID, claimsJSON: String, now: Date) throws
+    /// One of the caller's keys by id, still sealed; nil when not visible to the caller.
+    func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey?
+    /// Records a check's outcome; `status` nil keeps the current status (an inconclusive check).
+    func recordCheck(id: UUID, claimsJSON: String, status: ApiKeyStatus?, reason: String, now: Date) throws -> ApiKeyRecord
 }
 
 /// A row after rotation: sealed under the current version, fingerprinted under its sub-key.

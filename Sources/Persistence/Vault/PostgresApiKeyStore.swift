@@ -75,6 +75,29 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         }
     }
 
+    public func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)")
+        }.first.map { row in
+            SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
+                         provider: try Self.provider(row), ciphertext: try row.decode("ciphertext"))
+        }
+    }
+
+    public func recordCheck(id: UUID, claimsJSON: String, status: ApiKeyStatus?, reason: String, now: Date) throws -> ApiKeyRecord {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                update public.user_api_keys
+                set status = coalesce(\(status?.rawValue), status), last_check_reason = \(String(reason.prefix(500))),
+                    last_checked_at = \(now), updated_at = \(now)
+                where id = \(id)
+                returning \(Self.recordColumns)
+                """)
+        }
+        guard let row = rows.first else { throw DomainError.notFound(resource: "API key") }
+        return try Self.record(from: row)
+    }
+
     private static func provider(_ row: PostgresRow) throws -> ProviderID {
         guard let provider = ProviderID(rawValue: try row.decode("provider", as: String.self)) else {
             throw DecodingFailure(column: "provider", expected: "known provider")
