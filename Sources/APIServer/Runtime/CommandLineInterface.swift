@@ -188,10 +188,10 @@ enum CommandLineInterface {
             let fields: [String: LogValue] = ["rotated": .int(report.rotated), "already_current": .int(report.alreadyCurrent),
                                               "failed": .int(report.failed)]
             if report.failed > 0 {
-                logger.error("rotation finished with keys that open under neither secret; they were left as they were", fields)
+                logger.log(.error, "rotation finished with keys that open under neither secret; they were left as they were", fields: fields)
                 return 1
             }
-            logger.info("rotation complete", fields)
+            logger.log(.info, "rotation complete", fields: fields)
             return 0
         } catch {
             logger.error("rotation failed; run it again to continue", ["error": .string(String(describing: error))])

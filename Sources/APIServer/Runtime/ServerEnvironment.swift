@@ -38,7 +38,7 @@ struct ServerEnvironment: Sendable {
             endpoints: config.providerEndpoints,
             context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
                 logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
-                           record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
+                           fields: record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
             }))
         let tokenizer = try config.tokenizerRanksPath.map { path in
             do { return try Cl100kTokenizer(ranksFileAt: path) } catch {

@@ -1,22 +1,29 @@
 import Foundation
 
-/// RFC 3339 UTC timestamps with milliseconds, formatted without ICU or locale machinery,
-/// because log lines and responses need them on every request.
+/// RFC 3339 UTC timestamps with milliseconds, formatted into a fixed byte buffer without ICU or
+/// locale machinery, because every log line and many responses carry one.
 enum Timestamp {
     static func rfc3339(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text = ""
-        text.reserveCapacity(24)
-        func pad(_ value: Int32, _ width: Int) {
-            let digits = String(value)
-            text += String(repeating: "0", count: max(0, width - digits.count)) + digits
+        // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+        var bytes: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
+        func put(_ value: Int, at end: Int, width: Int) {
+            var remaining = value
+            for index in stride(from: end, to: end - width, by: -1) {
+                bytes[index] = UInt8(48 + remaining % 10)
+                remaining /= 10
+            }
         }
-        pad(parts.tm_year + 1900, 4); text += "-"; pad(parts.tm_mon + 1, 2); text += "-"; pad(parts.tm_mday, 2)
-        text += "T"; pad(parts.tm_hour, 2); text += ":"; pad(parts.tm_min, 2); text += ":"; pad(parts.tm_sec, 2)
-        text += "."; pad(Int32(milliseconds % 1000), 3); text += "Z"
-        return text
+        put(Int(parts.tm_year) + 1900, at: 3, width: 4)
+        put(Int(parts.tm_mon) + 1, at: 6, width: 2)
+        put(Int(parts.tm_mday), at: 9, width: 2)
+        put(Int(parts.tm_hour), at: 12, width: 2)
+        put(Int(parts.tm_min), at: 15, width: 2)
+        put(Int(parts.tm_sec), at: 18, width: 2)
+        put(Int(milliseconds % 1000), at: 22, width: 3)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
