@@ -66,8 +66,13 @@ final class HTTPServer: @unchecked Sendable {
     func stop(grace: TimeInterval) -> Int {
         guard let daemon else { return 0 }
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        // Quiescing hands the listening socket back to us. Closing it here raced MHD's worker
+        // threads, which still remove it from their epoll sets (an EBADF there aborts the process
+        // inside libmicrohttpd), so it is only shut down now, which refuses new connections at
+        // once, and closed after the daemon has stopped.
         let listener = MHD_quiesce_daemon(daemon)
-        if listener >= 0 { close(listener) }
+        if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)) }
+        defer { if listener >= 0 { close(listener) } }
         let deadline = Date().addingTimeInterval(grace)
         while application.metrics.inFlight.load(ordering: .acquiring) > 0 && Date() < deadline {
             usleep(5_000)
