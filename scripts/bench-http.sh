@@ -11,11 +11,13 @@ ROUNDS=${ROUNDS:-2}
 WORK=$(mktemp -d /tmp/mw-bench-XXXXXX)
 chmod 755 "$WORK"
 API_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+QUIET_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 cleanup() {
   [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null || true
+  [ -n "${QUIET_PID:-}" ] && kill "$QUIET_PID" 2>/dev/null || true
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
   cluster_stop "$WORK/pg"
   rm -rf "$WORK"
@@ -72,6 +74,10 @@ nginx -c "$WORK/nginx.conf"
 
 "$BIN" serve >/dev/null &
 API_PID=$!
+# The same server with the per-request access log turned off (LOG_LEVEL=warn), to show its cost.
+PORT=$QUIET_PORT LOG_LEVEL=warn "$BIN" serve >/dev/null &
+QUIET_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$QUIET_PORT/healthz" >/dev/null && break; sleep 0.05; done
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break; sleep 0.05; done
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 IDLE_RSS=$(rss_kb "$API_PID")
@@ -79,25 +85,28 @@ IDLE_RSS=$(rss_kb "$API_PID")
 requests_per_second() {
   wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$1/healthz" | awk '/Requests\/sec/ {print $2}'
 }
-OURS=(); NGINX=()
+OURS=(); NGINX=(); QUIET=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) -eq 1 ]; then
     OURS+=("$(requests_per_second "$API_PORT")"); NGINX+=("$(requests_per_second "$NGINX_PORT")")
   else
     NGINX+=("$(requests_per_second "$NGINX_PORT")"); OURS+=("$(requests_per_second "$API_PORT")")
   fi
-  log "round $round: ours ${OURS[-1]} req/s, nginx ${NGINX[-1]} req/s"
+  QUIET+=("$(requests_per_second "$QUIET_PORT")")
+  log "round $round: ours ${OURS[-1]} req/s, nginx ${NGINX[-1]} req/s, ours without access log ${QUIET[-1]} req/s"
 done
 LOADED_RSS=$(rss_kb "$API_PID")
 PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")
 
-python3 - "$DURATION" "$READY_MS" "$IDLE_RSS" "$LOADED_RSS" "$PEAK_RSS" "${OURS[*]}" "${NGINX[*]}" <<'PY'
+python3 - "$DURATION" "$READY_MS" "$IDLE_RSS" "$LOADED_RSS" "$PEAK_RSS" "${OURS[*]}" "${NGINX[*]}" "${QUIET[*]}" <<'PY'
 import os, re, subprocess, sys, time
-duration, ready, idle, loaded, peak, ours, nginx = sys.argv[1:8]
+duration, ready, idle, loaded, peak, ours, nginx, quiet = sys.argv[1:9]
+quiet = [float(x) for x in quiet.split()]
 ours = [float(x) for x in ours.split()]
 nginx = [float(x) for x in nginx.split()]
 ratios = [o / n for o, n in zip(ours, nginx)]
-rows = "\n".join(f"| {i + 1} | {o:,.0f} | {n:,.0f} | {r:.2f} |" for i, (o, n, r) in enumerate(zip(ours, nginx, ratios)))
+rows = "\n".join(f"| {i + 1} | {o:,.0f} | {n:,.0f} | {r:.2f} | {q:,.0f} ({q / n:.2f}) |"
+                 for i, (o, n, r, q) in enumerate(zip(ours, nginx, ratios, quiet)))
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 section = f"""## HTTP
 
@@ -106,15 +115,16 @@ Command: `bash scripts/bench-http.sh` (release build; `wrk -t2 -c64 -d{duration}
 `return 200 '{{"status":"ok"}}'`; wrk, server and nginx share the machine's 2 cores).
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
 
-| round | apiserver req/s | nginx req/s | ratio |
-|---|---|---|---|
+| round | apiserver req/s | nginx req/s | ratio | apiserver, access log off (ratio) |
+|---|---|---|---|---|
 {rows}
 
 | figure | value | target |
 |---|---|---|
 | requests/s ratio to nginx (mean of rounds) | {sum(ratios) / len(ratios):.2f}× | ≥ 0.6× |
+| the same with the access log off (`LOG_LEVEL=warn`) | {sum(q / n for q, n in zip(quiet, nginx)) / len(quiet):.2f}× | |
 | idle RSS after start | {int(idle) / 1024:.1f} MiB | ≤ 30 MB |
-| RSS after the wrk runs (peak) | {int(loaded) / 1024:.1f} MiB ({int(peak) / 1024:.1f} MiB) | |
+| RSS after the wrk runs (peak: includes scrypt's 32 MiB at start-up) | {int(loaded) / 1024:.1f} MiB ({int(peak) / 1024:.1f} MiB) | |
 | start to first 200 from `/readyz` (median of 7, migrations applied) | {ready} ms | ≤ 200 ms |
 
 Each request passes through the whole pipeline (routing, request id, JSON encoding, access-log

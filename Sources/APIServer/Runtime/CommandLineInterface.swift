@@ -80,13 +80,6 @@ enum CommandLineInterface {
             logger.error("start-up failed", ["error": .string(String(describing: error))])
             return 1
         }
-        // Derive the vault keys now (scrypt is slow on purpose) so the first request does not pay
-        // for it; an unmigrated database only postpones this to first use.
-        do {
-            _ = try environment.vaultKeys.material()
-        } catch {
-            logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
-        }
         let server = environment.makeServer()
         do {
             try server.start(host: config.host, port: config.port)
@@ -96,6 +89,17 @@ enum CommandLineInterface {
         }
         logger.info("listening", ["url": .string("http://\(config.host):\(server.port)"), "env": .string(config.environment.rawValue),
                                   "threads": .int(config.httpThreads)])
+        // Derive the vault keys now, beside serving: scrypt is slow on purpose (~0.1 s), and only
+        // requests that touch stored provider keys need it (they wait for it under the source's
+        // lock); everything else, readiness included, answers at once.
+        let vaultKeys = environment.vaultKeys
+        Thread {
+            do {
+                _ = try vaultKeys.material()
+            } catch {
+                logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
+            }
+        }.start()
         signals.wait()
         logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
                                       "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed))])
