@@ -47,6 +47,7 @@ struct ServerEnvironment: Sendable {
         }
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
+        let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -55,8 +56,9 @@ struct ServerEnvironment: Sendable {
             pricing: pricing,
             projects: projects,
             quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
-                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer)),
-            vault: KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys)),
+                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer),
+                                 hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) }),
+            vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance)
     }
 

@@ -7,13 +7,16 @@ public struct QuoteService: Sendable {
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
     public let tokenCounter: any TokenCounting
+    /// Whether the caller holds a usable key for a provider (the vault, without decrypting).
+    public let hasKey: @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool
 
     public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
-                tokenCounter: any TokenCounting) {
+                tokenCounter: any TokenCounting, hasKey: @escaping @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool) {
         self.projects = projects
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
+        self.hasKey = hasKey
     }
 
     public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
@@ -32,10 +35,12 @@ public struct QuoteService: Sendable {
         }
         let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
         let remaining = project.budget.remaining
+        let needsKey = Dictionary(catalog().map { ($0.provider, $0.requiresKey) }, uniquingKeysWith: { first, _ in first })
         var quoted: [Quote.Candidate] = []
         for (index, (provider, model)) in candidates.enumerated() {
             let estimate = estimator.estimate(estimateRequest(request), provider: provider.rawValue, model: model)
             var reasons: [String] = []
+            if needsKey[provider] ?? true, try !hasKey(identity, provider) { reasons.append("no_api_key") }
             if let total = estimate.breakdown.total {
                 if let maxCost = request.maxCost, total > maxCost { reasons.append("over_max_cost") }
                 if let remaining, total > remaining { reasons.append("over_project_budget") }

@@ -68,6 +68,11 @@ public struct KeyVault: Sendable {
         }
     }
 
+    /// Whether the caller has a key for `provider` that is not known to be invalid (no decryption).
+    public func hasUsableKey(_ identity: AuthenticatedIdentity, provider: ProviderID) throws -> Bool {
+        try !store.usableKeys(provider: provider, claimsJSON: identity.claimsJSON, limit: 1).isEmpty
+    }
+
     /// The decrypted key the router uses for (user, provider): the best usable key that opens.
     /// A key whose ciphertext does not open (copied from elsewhere, wrong secret) is skipped in
     /// favour of the next; if none opens, `KeyVaultError.unopenable` names the first, and with no
