@@ -10,7 +10,6 @@ install_packages wrk
 DURATION=${DURATION:-10}
 WORK=$(mktemp -d /tmp/mw-bench-XXXXXX)
 chmod 755 "$WORK"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API_PORT=$(free_port); PG_PORT=$(free_port)
 cleanup() {
   [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null || true

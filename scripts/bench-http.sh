@@ -10,10 +10,10 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 WORK=$(mktemp -d /tmp/mw-bench-XXXXXX)
 chmod 755 "$WORK"
-API_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-QUIET_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+API_PORT=$(free_port)
+QUIET_PORT=$(free_port)
+NGINX_PORT=$(free_port)
+PG_PORT=$(free_port)
 
 cleanup() {
   [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null || true

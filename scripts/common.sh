@@ -23,6 +23,11 @@ install_packages() {
   command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6 toolchain at /opt/swift)" >&2; exit 1; }
 }
 
+# A TCP port on 127.0.0.1 that is free right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 pg_bin() {
   local version
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)

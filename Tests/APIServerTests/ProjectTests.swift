@@ -39,7 +39,7 @@ final class ProjectTests: XCTestCase {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let monthStart = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
-        XCTAssertEqual(budget["period_start"] as? String, JSONCoding.rfc3339(monthStart))
+        XCTAssertEqual(budget["period_start"] as? String, Timestamp.rfc3339(monthStart))
 
         let read = try server.send("GET", "/v1/projects/\(id)", token: ada.accessToken)
         XCTAssertEqual(read.status, 200)

@@ -34,7 +34,7 @@ public final class ChildProcess: @unchecked Sendable {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let code = Self.exitCode(fromWaitStatus: status)
         exitStatus = code
         return code
     }
@@ -46,13 +46,18 @@ public final class ChildProcess: @unchecked Sendable {
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid {
-                let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                let code = Self.exitCode(fromWaitStatus: status)
                 exitStatus = code
                 return code
             }
             usleep(10_000)
         }
         return nil
+    }
+
+    /// The exit status, or 128 + the signal number when the child was killed (as shells report it).
+    private static func exitCode(fromWaitStatus status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     public func signal(_ signal: Int32) {

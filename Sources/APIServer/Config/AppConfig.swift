@@ -56,14 +56,8 @@ struct AppConfig: Sendable {
     static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
         var reader = EnvironmentReader(env)
         let environment = reader.choice("APP_ENV", default: Environment.production) { Environment(rawValue: $0) }
-        let databaseURL = reader.required("DATABASE_URL") { value in
-            value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
-                ? nil : "must be a postgresql:// URL or a libpq key=value string"
-        }
-        let migrationDatabaseURL = reader.string("MIGRATION_DATABASE_URL", default: databaseURL) { value in
-            value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
-                ? nil : "must be a postgresql:// URL or a libpq key=value string"
-        }
+        let databaseURL = reader.required("DATABASE_URL", postgresURLProblem)
+        let migrationDatabaseURL = reader.string("MIGRATION_DATABASE_URL", default: databaseURL, postgresURLProblem)
         let host = reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" }
         let port = reader.integer("PORT", default: 8080, range: 0...65535)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -138,6 +132,11 @@ struct ConfigError: Error, CustomStringConvertible {
             + problems.map { "  - \($0)" }.joined(separator: "\n")
             + "\nSee .env.example for every variable and its default."
     }
+}
+
+private func postgresURLProblem(_ value: String) -> String? {
+    value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
+        ? nil : "must be a postgresql:// URL or a libpq key=value string"
 }
 
 private func inet_pton_ok(_ host: String) -> Bool {

@@ -7,7 +7,7 @@ enum JSONCoding {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(rfc3339(date))
+            try container.encode(Timestamp.rfc3339(date))
         }
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
@@ -20,7 +20,4 @@ enum JSONCoding {
         return decoder
     }()
 
-    static func rfc3339(_ date: Date) -> String {
-        Timestamp.rfc3339(date)
-    }
 }

@@ -43,8 +43,9 @@ struct PricingImport {
         if object?["format"] != nil {
             return (try PricingCatalog.load(data), 0)
         }
-        let day = String(Timestamp.rfc3339(today).prefix(10))
-        let stamp = String(Timestamp.rfc3339(today).prefix(19)).replacingOccurrences(of: ":", with: "")
+        let now = Timestamp.rfc3339(today)
+        let day = String(now.prefix(10))
+        let stamp = String(now.prefix(19)).replacingOccurrences(of: ":", with: "")
         let result = try LiteLLMCatalog.decode(data, options: .init(
             versionId: "litellm-\(stamp)", label: "LiteLLM import of \(fileName)", effectiveFrom: day))
         return (result.version, result.skipped.count)

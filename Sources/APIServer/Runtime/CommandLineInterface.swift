@@ -130,10 +130,12 @@ enum CommandLineInterface {
         let logger = Logger(minimumLevel: config.logLevel)
         do {
             let runner = try MigrationRunner(directory: URL(fileURLWithPath: config.migrationsDirectory))
-            let connection = try PostgresConnection(url: config.migrationDatabaseURL)
-            let applied = try runner.migrate(using: connection) { logger.info($0) }
+            // One connection serves the migrations and the first pricing import.
+            let pool = ConnectionPool(.init(url: config.migrationDatabaseURL, maximumConnections: 1))
+            defer { pool.close() }
+            let applied = try pool.withConnection { try runner.migrate(using: $0) { logger.info($0) } }
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
-            let store = PostgresPricingStore(pool: ConnectionPool(.init(url: config.migrationDatabaseURL, maximumConnections: 1)))
+            let store = PostgresPricingStore(pool: pool)
             if try store.currentVersion() == nil, FileManager.default.fileExists(atPath: config.pricingCatalogPath) {
                 let report = try PricingImport(store: store).run(file: URL(fileURLWithPath: config.pricingCatalogPath))
                 report.lines.forEach { logger.info($0) }
