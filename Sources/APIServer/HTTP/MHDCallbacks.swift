@@ -140,24 +140,24 @@ func mhdLogger(_ context: UnsafeMutableRawPointer?, _ format: UnsafePointer<CCha
     server.application.logger.debug("libmicrohttpd", ["detail": .string(message)])
 }
 
-/// The client's address in text form (IPv4 or IPv6), for per-IP rate limits.
+/// The client's address in text form (IPv4 or IPv6), for per-IP rate limits. Formatted in a
+/// stack buffer: this runs once per request.
 private func peerAddress(_ connection: OpaquePointer) -> String {
     guard let address = cmhd_client_address(connection) else { return "" }
-    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-    switch Int32(address.pointee.sa_family) {
-    case AF_INET:
-        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
-            var raw = ipv4.pointee.sin_addr
-            _ = inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
+        let written: UnsafePointer<CChar>?
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            written = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
+                withUnsafePointer(to: ipv4.pointee.sin_addr) { inet_ntop(AF_INET, $0, text.baseAddress, socklen_t(text.count)) }
+            }
+        case AF_INET6:
+            written = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
+                withUnsafePointer(to: ipv6.pointee.sin6_addr) { inet_ntop(AF_INET6, $0, text.baseAddress, socklen_t(text.count)) }
+            }
+        default:
+            written = nil
         }
-    case AF_INET6:
-        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
-            var raw = ipv6.pointee.sin6_addr
-            _ = inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
-        }
-    default:
-        return ""
+        return written.map { String(cString: $0) } ?? ""
     }
-    let length = text.firstIndex(of: 0) ?? text.count
-    return String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

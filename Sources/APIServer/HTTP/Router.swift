@@ -3,7 +3,8 @@
 typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 
 /// One row of the route table. `operationId` is the same name `openapi.yaml` gives the operation.
-struct Route: Sendable {
+/// A class, so matching a request passes rows by reference instead of copying their fields.
+final class Route: Sendable {
     let method: String
     let template: String
     let operationId: String
@@ -45,25 +46,24 @@ struct Router: Sendable {
     }
 
     func match(method: String, path: String) -> RouteMatch {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is a different resource; "/" itself splits to one empty part.
-        let pathParts = parts == [""] ? [] : parts
+        if parts.count == 1, parts.first!.isEmpty { parts = [] }
         var best: (route: Route, parameters: [String: String], literals: Int)?
-        var allowed: [String] = []
-        var bestForMethod: [String: Int] = [:]
-        for route in routes {
-            guard let (parameters, literals) = bind(route.segments, to: pathParts) else { continue }
-            if (bestForMethod[route.method] ?? -1) < literals { bestForMethod[route.method] = literals }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                if best == nil || literals > best!.literals {
-                    best = (route, parameters, literals)
-                }
+        for route in routes where route.method == method || (method == "HEAD" && route.method == "GET") {
+            guard let (parameters, literals) = bind(route.segments, to: parts) else { continue }
+            if best == nil || literals > best!.literals {
+                best = (route, parameters, literals)
             }
         }
         if let best { return .found(best.route, parameters: best.parameters) }
-        allowed = bestForMethod.keys.sorted()
+        // No route for this method: the methods whose templates fit the path go in `Allow`.
+        var allowed = Set<String>()
+        for route in routes where bind(route.segments, to: parts) != nil {
+            allowed.insert(route.method)
+        }
         if allowed.isEmpty { return .notFound }
-        if allowed.contains("GET") { allowed.append("HEAD") }
+        if allowed.contains("GET") { allowed.insert("HEAD") }
         return .methodNotAllowed(allowed: allowed.sorted())
     }
 
@@ -75,18 +75,18 @@ struct Router: Sendable {
         }
     }
 
-    private func bind(_ segments: [Segment], to parts: [String]) -> ([String: String], Int)? {
+    private func bind(_ segments: [Segment], to parts: ArraySlice<Substring.UTF8View>) -> ([String: String], Int)? {
         guard segments.count == parts.count else { return nil }
         var parameters: [String: String] = [:]
         var literals = 0
         for (segment, part) in zip(segments, parts) {
             switch segment {
             case .literal(let text):
-                guard text == part else { return nil }
+                guard text.utf8.elementsEqual(part) else { return nil }
                 literals += 1
             case .parameter(let name):
                 guard !part.isEmpty else { return nil }
-                parameters[name] = part
+                parameters[name] = String(Substring(part))
             }
         }
         return (parameters, literals)

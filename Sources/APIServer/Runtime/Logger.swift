@@ -45,7 +45,9 @@ final class Logger: Sendable {
     private func write(_ level: Level, _ message: String, _ fields: [(key: String, value: LogValue)]) {
         // Written by hand rather than with JSONEncoder: this runs once per request, and the
         // encoder's generality cost more than the whole request before.
-        var line = "{\"time\":\"" + Timestamp.rfc3339(Date()) + "\",\"level\":\"" + level.name + "\",\"msg\":"
+        var line = ""
+        line.reserveCapacity(256)
+        line += "{\"time\":\"" + Timestamp.rfc3339(Date()) + "\",\"level\":\"" + level.name + "\",\"msg\":"
         LogValue.appendQuoted(message, to: &line)
         for (key, value) in fields {
             line += ","

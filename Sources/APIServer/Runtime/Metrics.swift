@@ -16,6 +16,14 @@ final class Metrics: Sendable {
         var buckets: [UInt64] = Array(repeating: 0, count: Metrics.bucketBounds.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func observe(_ seconds: Double) {
+            for (index, bound) in Metrics.bucketBounds.enumerated() where seconds <= bound {
+                buckets[index] += 1
+            }
+            count += 1
+            sum += seconds
+        }
     }
 
     private struct State {
@@ -29,13 +37,8 @@ final class Metrics: Sendable {
     func record(method: String, route: String, status: Int, seconds: Double) {
         state.withLock { state in
             state.requests[RequestKey(method: method, route: route, status: status), default: 0] += 1
-            var histogram = state.durations[route] ?? Histogram()
-            for (index, bound) in Metrics.bucketBounds.enumerated() where seconds <= bound {
-                histogram.buckets[index] += 1
-            }
-            histogram.count += 1
-            histogram.sum += seconds
-            state.durations[route] = histogram
+            // Mutated in place: a copy taken out of the dictionary would copy its bucket array.
+            state.durations[route, default: Histogram()].observe(seconds)
         }
     }
 
