@@ -116,6 +116,19 @@ final class TransportTests: XCTestCase {
         XCTAssertEqual(response.status, 431)
     }
 
+    func testLargeRealisticHeadersFitTheDefaultLimit() throws {
+        // A long bearer token, one cookie of the 4 KB browsers allow, the usual browser headers.
+        let connection = try server.connect()
+        let response = try connection.request("GET", "/healthz", headers: [
+            "Authorization": "Bearer " + String(repeating: "t", count: 2_000),
+            "Cookie": "session=" + String(repeating: "c", count: 4_000),
+            "User-Agent": String(repeating: "u", count: 300),
+            "Accept-Language": String(repeating: "l", count: 200),
+        ])
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(try connection.request("GET", "/healthz").status, 200)
+    }
+
     func testRequestIdIsEchoedWhenPlainAndReplacedOtherwise() throws {
         let connection = try server.connect()
         XCTAssertEqual(try connection.request("GET", "/healthz", headers: ["X-Request-Id": "trace-42.a:b_c"]).header("x-request-id"), "trace-42.a:b_c")
