@@ -54,3 +54,38 @@ private final class ResultSlots: @unchecked Sendable {
     func set(_ index: Int, _ ids: [String]) { lock.withLock { batches[index] = ids } }
     var value: [[String]] { lock.withLock { batches } }
 }
+
+final class TimestampTests: XCTestCase {
+    func testCivilDatesAgreeWithGmtimeAcrossCenturiesAndLeapDays() {
+        var generator = SystemRandomNumberGenerator()
+        // 1600-01-01 to 2400-12-31 at random, plus the edges of leap days and of the epoch.
+        var samples: [Int64] = (0..<20_000).map { _ in Int64.random(in: -11_676_096_000_000...13_601_174_400_000, using: &generator) }
+        samples += [0, -1, 86_399_999, 86_400_000, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -2_203_891_200_000]
+        for milliseconds in samples {
+            var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let millisecond = ((milliseconds % 1000) + 1000) % 1000
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                                  Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(millisecond))
+            var bytes: [UInt8] = []
+            Timestamp.appendRFC3339(millisecondsSince1970: milliseconds, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), expected, "\(milliseconds)")
+        }
+    }
+}
+
+final class PeerAddressTests: XCTestCase {
+    func testIPv4TextMatchesInetNtop() {
+        var generator = SystemRandomNumberGenerator()
+        let samples: [UInt32] = [0, 0xFFFF_FFFF, 0x7F00_0001, 0x0A00_6409, 0xC0A8_0A63, 0x0102_0304] + (0..<2_000).map { _ in generator.next() }
+        for address in samples {
+            var raw = in_addr(s_addr: address.bigEndian)
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            let expected = text.withUnsafeMutableBufferPointer { buffer in
+                inet_ntop(AF_INET, &raw, buffer.baseAddress, socklen_t(buffer.count)).map { String(cString: $0) }
+            }
+            XCTAssertEqual(formatIPv4(address), expected)
+        }
+    }
+}

@@ -36,6 +36,7 @@ final class Application: Sendable {
         } else {
             (response, routeLabel) = route(request)
         }
+        response.headers.reserveCapacity(response.headers.count + 6)
         response.headers.append(("X-Request-Id", request.requestID))
         response.headers.append(("X-Content-Type-Options", "nosniff"))
         if request.method != "OPTIONS" {
@@ -47,12 +48,13 @@ final class Application: Sendable {
         if response.header("Cache-Control") == nil {
             response.headers.append(("Cache-Control", "no-store"))
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds &- startedAt) / 1e9
+        let nanoseconds = DispatchTime.now().uptimeNanoseconds &- startedAt
+        let seconds = Double(nanoseconds) / 1e9
         metrics.record(method: request.method, route: routeLabel, status: response.status, seconds: seconds)
         if logger.minimumLevel <= .info {
             logger.info("request", [
             "method": .string(request.method), "route": .string(routeLabel), "status": .int(response.status),
-            "duration_ms": .double((seconds * 1_000_000).rounded() / 1000), "bytes": .int(response.body.count),
+            "duration_ms": .milliseconds(nanoseconds: nanoseconds), "bytes": .int(response.body.count),
             "request_id": .string(request.requestID),
             ])
         }

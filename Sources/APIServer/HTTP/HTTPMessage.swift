@@ -14,8 +14,11 @@ struct HTTPRequest: Sendable {
     /// Filled by the router from the matched path template.
     var pathParameters: [String: String] = [:]
 
+    /// Callers name headers in lowercase, which is looked up as it is; any other spelling is
+    /// lowercased first.
     func header(_ name: String) -> String? {
-        headers[name.lowercased()]
+        if let value = headers[name] { return value }
+        return name.utf8.contains(where: { (65...90).contains($0) }) ? headers[name.lowercased()] : nil
     }
 }
 

@@ -82,7 +82,8 @@ private func respond(_ server: HTTPServer, _ connection: OpaquePointer, _ state:
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }
     for (name, value) in response.headers {
-        _ = MHD_add_response_header(mhdResponse, name, value)
+        // Explicit C strings: passing a short Swift string straight to C copies it to the heap.
+        _ = name.withCString { name in value.withCString { value in MHD_add_response_header(mhdResponse, name, value) } }
     }
     return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
 }
@@ -104,7 +105,7 @@ private func mhdCollectValue(
 ) -> MHD_Result {
     guard let context, let key else { return .YES }
     let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-    let name = String(cString: key).lowercased()
+    let name = lowercasedASCII(key)
     let text = value.map { String(cString: $0) } ?? ""
     // Repeated headers are combined as RFC 9110 allows for list-valued fields.
     if let earlier = state.headers[name] {
@@ -140,24 +141,48 @@ func mhdLogger(_ context: UnsafeMutableRawPointer?, _ format: UnsafePointer<CCha
     server.application.logger.debug("libmicrohttpd", ["detail": .string(message)])
 }
 
-/// The client's address in text form (IPv4 or IPv6), for per-IP rate limits. Formatted in a
-/// stack buffer: this runs once per request.
+/// The client's address in text form (IPv4 or IPv6), for per-IP rate limits. IPv4, nearly every
+/// request, is written by hand: glibc's `inet_ntop` formats it with `sprintf`.
 private func peerAddress(_ connection: OpaquePointer) -> String {
     guard let address = cmhd_client_address(connection) else { return "" }
-    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
-        let written: UnsafePointer<CChar>?
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            written = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
-                withUnsafePointer(to: ipv4.pointee.sin_addr) { inet_ntop(AF_INET, $0, text.baseAddress, socklen_t(text.count)) }
-            }
-        case AF_INET6:
-            written = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
+    switch Int32(address.pointee.sa_family) {
+    case AF_INET:
+        return formatIPv4(address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) })
+    case AF_INET6:
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
+            let written = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ipv6 in
                 withUnsafePointer(to: ipv6.pointee.sin6_addr) { inet_ntop(AF_INET6, $0, text.baseAddress, socklen_t(text.count)) }
             }
-        default:
-            written = nil
+            return written.map { String(cString: $0) } ?? ""
         }
-        return written.map { String(cString: $0) } ?? ""
+    default:
+        return ""
+    }
+}
+
+/// Dotted-quad text of an IPv4 address given in host byte order.
+func formatIPv4(_ address: UInt32) -> String {
+    String(unsafeUninitializedCapacity: 15) { text in
+        var index = 0
+        for shift in stride(from: 24, through: 0, by: -8) {
+            let octet = Int((address >> UInt32(shift)) & 0xFF)
+            if octet >= 100 { text[index] = UInt8(48 + octet / 100); index += 1 }
+            if octet >= 10 { text[index] = UInt8(48 + octet / 10 % 10); index += 1 }
+            text[index] = UInt8(48 + octet % 10); index += 1
+            if shift > 0 { text[index] = UInt8(ascii: "."); index += 1 }
+        }
+        return index
+    }
+}
+
+/// A header name lowercased while it is copied (names are ASCII tokens, RFC 9110 §5.1).
+private func lowercasedASCII(_ text: UnsafePointer<CChar>) -> String {
+    let length = strlen(text)
+    return String(unsafeUninitializedCapacity: length) { buffer in
+        for index in 0..<length {
+            let byte = UInt8(bitPattern: text[index])
+            buffer[index] = (65...90).contains(byte) ? byte | 0x20 : byte
+        }
+        return length
     }
 }

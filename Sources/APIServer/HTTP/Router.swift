@@ -40,17 +40,33 @@ enum RouteMatch {
 /// `/v1/generations/batch` is never read as `/v1/generations/{id}`.
 struct Router: Sendable {
     let routes: [Route]
+    /// Routes by their number of path segments: a path is only compared with templates that
+    /// have as many segments, which leaves a handful per request instead of the whole table.
+    private let routesBySegmentCount: [[Route]]
+    /// Templates without parameters by their exact path: most requests are answered by one
+    /// hash lookup, and a template that is all literals always wins over one with parameters.
+    private let literalRoutes: [String: [Route]]
 
     init(_ routes: [Route]) {
         self.routes = routes
+        var groups = Array(repeating: [Route](), count: (routes.map(\.segments.count).max() ?? 0) + 1)
+        for route in routes { groups[route.segments.count].append(route) }
+        routesBySegmentCount = groups
+        literalRoutes = Dictionary(grouping: routes.filter { !$0.template.contains("{") }, by: \.template)
     }
 
     func match(method: String, path: String) -> RouteMatch {
+        if let exact = literalRoutes[path],
+           let route = exact.first(where: { $0.method == method }) ?? exact.first(where: { method == "HEAD" && $0.method == "GET" }) {
+            return .found(route, parameters: [:])
+        }
         var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is a different resource; "/" itself splits to one empty part.
         if parts.count == 1, parts.first!.isEmpty { parts = [] }
+        guard parts.count < routesBySegmentCount.count else { return .notFound }
+        let candidates = routesBySegmentCount[parts.count]
         var best: (route: Route, parameters: [String: String], literals: Int)?
-        for route in routes where route.method == method || (method == "HEAD" && route.method == "GET") {
+        for route in candidates where route.method == method || (method == "HEAD" && route.method == "GET") {
             guard let (parameters, literals) = bind(route.segments, to: parts) else { continue }
             if best == nil || literals > best!.literals {
                 best = (route, parameters, literals)
@@ -59,7 +75,7 @@ struct Router: Sendable {
         if let best { return .found(best.route, parameters: best.parameters) }
         // No route for this method: the methods whose templates fit the path go in `Allow`.
         var allowed = Set<String>()
-        for route in routes where bind(route.segments, to: parts) != nil {
+        for route in candidates where bind(route.segments, to: parts) != nil {
             allowed.insert(route.method)
         }
         if allowed.isEmpty { return .notFound }

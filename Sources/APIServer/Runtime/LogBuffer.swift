@@ -26,9 +26,10 @@ final class LogBuffer: Sendable {
         thread.start()
     }
 
-    func append(_ line: String) {
+    /// Appends one line; `line` holds no newline of its own.
+    func append(_ line: [UInt8]) {
         let full = pending.withLock { bytes -> Bool in
-            bytes.append(contentsOf: line.utf8)
+            bytes.append(contentsOf: line)
             bytes.append(UInt8(ascii: "\n"))
             return bytes.count >= capacity
         }

@@ -24,11 +24,18 @@ final class Metrics: Sendable {
             count += 1
             sum += seconds
         }
+
+        mutating func add(_ other: Histogram) {
+            for index in buckets.indices { buckets[index] += other.buckets[index] }
+            count += other.count
+            sum += other.sum
+        }
     }
 
+    /// One histogram per method, route and status: a request costs one hash lookup, and the
+    /// request counter is the histogram's count. Scrapes add them up per route.
     private struct State {
-        var requests: [RequestKey: UInt64] = [:]
-        var durations: [String: Histogram] = [:]
+        var series: [RequestKey: Histogram] = [:]
     }
 
     private let state = Mutex(State())
@@ -36,24 +43,25 @@ final class Metrics: Sendable {
 
     func record(method: String, route: String, status: Int, seconds: Double) {
         state.withLock { state in
-            state.requests[RequestKey(method: method, route: route, status: status), default: 0] += 1
             // Mutated in place: a copy taken out of the dictionary would copy its bucket array.
-            state.durations[route, default: Histogram()].observe(seconds)
+            state.series[RequestKey(method: method, route: route, status: status), default: Histogram()].observe(seconds)
         }
     }
 
     /// Renders every metric; `gauges` adds values read at scrape time (pool, memory).
     func render(gauges: [(name: String, help: String, labels: String, value: Double)]) -> String {
-        let snapshot = state.withLock { $0 }
+        let series = state.withLock { $0.series }
+        var durations: [String: Histogram] = [:]
+        for (key, histogram) in series { durations[key.route, default: Histogram()].add(histogram) }
         var out = ""
         out += "# HELP http_requests_total Requests answered, by method, route template and status.\n"
         out += "# TYPE http_requests_total counter\n"
-        for (key, count) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            out += "http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(count)\n"
+        for (key, histogram) in series.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+            out += "http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(histogram.count)\n"
         }
         out += "# HELP http_request_duration_seconds Time from the complete request to the response, by route template.\n"
         out += "# TYPE http_request_duration_seconds histogram\n"
-        for (route, histogram) in snapshot.durations.sorted(by: { $0.key < $1.key }) {
+        for (route, histogram) in durations.sorted(by: { $0.key < $1.key }) {
             let label = escape(route)
             for (index, bound) in Metrics.bucketBounds.enumerated() {
                 out += "http_request_duration_seconds_bucket{route=\"\(label)\",le=\"\(format(bound))\"} \(histogram.buckets[index])\n"

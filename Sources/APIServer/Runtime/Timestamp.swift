@@ -1,40 +1,71 @@
 import Foundation
 
-/// RFC 3339 UTC timestamps with milliseconds, formatted into a fixed byte buffer without ICU or
-/// locale machinery, because every log line and many responses carry one.
+/// RFC 3339 UTC timestamps with milliseconds, formatted by hand: every log line and many
+/// responses carry one, and `gmtime_r` takes glibc's time-zone lock on each call, which the
+/// HTTP threads then queue on.
 enum Timestamp {
+    /// "YYYY-MM-DDTHH:MM:SS.mmmZ"
     static func rfc3339(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        // "YYYY-MM-DDTHH:MM:SS.mmmZ", written straight into the string's own storage.
-        return String(unsafeUninitializedCapacity: 24) { bytes in
-            func put(_ value: Int, at end: Int, width: Int) {
-                var remaining = value
-                for index in stride(from: end, to: end - width, by: -1) {
-                    bytes[index] = UInt8(48 + remaining % 10)
-                    remaining /= 10
-                }
-            }
-            func mark(_ character: Unicode.Scalar, at index: Int) {
-                bytes[index] = UInt8(ascii: character)
-            }
-            put(Int(parts.tm_year) + 1900, at: 3, width: 4)
-            mark("-", at: 4)
-            put(Int(parts.tm_mon) + 1, at: 6, width: 2)
-            mark("-", at: 7)
-            put(Int(parts.tm_mday), at: 9, width: 2)
-            mark("T", at: 10)
-            put(Int(parts.tm_hour), at: 12, width: 2)
-            mark(":", at: 13)
-            put(Int(parts.tm_min), at: 15, width: 2)
-            mark(":", at: 16)
-            put(Int(parts.tm_sec), at: 18, width: 2)
-            mark(".", at: 19)
-            put(Int(milliseconds % 1000), at: 22, width: 3)
-            mark("Z", at: 23)
-            return 24
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendRFC3339(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same text appended to a byte buffer, as the log writer builds its lines.
+    static func appendRFC3339(_ date: Date, to bytes: inout [UInt8]) {
+        appendRFC3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), to: &bytes)
+    }
+
+    static func appendRFC3339(millisecondsSince1970 milliseconds: Int64, to bytes: inout [UInt8]) {
+        let millisecondsPerDay: Int64 = 86_400_000
+        var days = milliseconds / millisecondsPerDay
+        var millisecondOfDay = milliseconds % millisecondsPerDay
+        if millisecondOfDay < 0 {
+            days -= 1
+            millisecondOfDay += millisecondsPerDay
         }
+        let date = civilDate(daysSince1970: days)
+        let secondOfDay = Int(millisecondOfDay / 1000)
+        func put(_ value: Int, width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (remaining / divisor) % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        put(date.year, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(date.month, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(date.day, width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3600, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay / 60 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 60, width: 2)
+        bytes.append(UInt8(ascii: "."))
+        put(Int(millisecondOfDay % 1000), width: 3)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01. The count is shifted to start
+    /// on 0000-03-01, so each leap day falls at the end of its 400-year era's year, and the
+    /// months from March on have a fixed 153-days-per-5-months rhythm.
+    static func civilDate(daysSince1970 days: Int64) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468                       // days from 0000-03-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097             // 0...146096
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)   // from March 1st
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day))
     }
 }
