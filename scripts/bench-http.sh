@@ -145,7 +145,7 @@ rows = "\n".join(f"| {i + 1} | {o:,.0f} | {n:,.0f} | {r:.2f} | {q:,.0f} ({q / n:
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 section = f"""## HTTP
 
-Command: `bash scripts/bench-http.sh` (release build; `wrk -t2 -c64 -d{duration}s` on `GET /healthz` of
+Command: `DURATION={duration} ROUNDS={len(ours)} bash scripts/bench-http.sh` (release build; `wrk -t2 -c64 -d{duration}s` on `GET /healthz` of
 `apiserver serve` and, in the same run and alternating order, of nginx with 2 workers answering
 `return 200 '{{"status":"ok"}}'`; wrk, server and nginx share the machine's 2 cores).
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
