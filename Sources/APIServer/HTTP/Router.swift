@@ -39,7 +39,6 @@ enum RouteMatch {
 /// Matches method + path against the table. Literal segments win over parameters, so
 /// `/v1/generations/batch` is never read as `/v1/generations/{id}`.
 struct Router: Sendable {
-    let routes: [Route]
     /// Routes by their number of path segments: a path is only compared with templates that
     /// have as many segments, which leaves a handful per request instead of the whole table.
     private let routesBySegmentCount: [[Route]]
@@ -48,7 +47,6 @@ struct Router: Sendable {
     private let literalRoutes: [String: [Route]]
 
     init(_ routes: [Route]) {
-        self.routes = routes
         var groups = Array(repeating: [Route](), count: (routes.map(\.segments.count).max() ?? 0) + 1)
         for route in routes { groups[route.segments.count].append(route) }
         routesBySegmentCount = groups
