@@ -31,7 +31,7 @@ export TRUSTED_PROXY_HEADER=x-forwarded-for
 "$BIN" migrate >/dev/null
 "$BIN" serve >/dev/null &
 API_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_health "$API_PORT"
 
 BASE="http://127.0.0.1:$API_PORT"
 SESSION=$(curl -fs -X POST "$BASE/auth/v1/signup" -H 'Content-Type: application/json' \

@@ -79,8 +79,8 @@ API_PID=$!
 # The same server with the per-request access log turned off (LOG_LEVEL=warn), to show its cost.
 PORT=$QUIET_PORT LOG_LEVEL=warn "$BIN" serve >/dev/null &
 QUIET_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$QUIET_PORT/healthz" >/dev/null && break; sleep 0.05; done
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_health "$QUIET_PORT"
+wait_for_health "$API_PORT"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # Idle means after start-up work: the vault's scrypt runs beside serving for ~0.1 s and frees its 32 MiB.
 sleep 1
@@ -118,7 +118,7 @@ cpu_microseconds_per_request() {
 # four threads on the one pinned core.
 PORT=$PINNED_PORT HTTP_THREADS=2 "$BIN" serve >/dev/null &
 PINNED_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PINNED_PORT/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_health "$PINNED_PORT"
 NGINX_PIDS="$(cat "$WORK/nginx.pid") $(pgrep -P "$(cat "$WORK/nginx.pid")" | tr "\n" " ")"
 PINNED_OURS=(); PINNED_NGINX=()
 for round in $(seq "$ROUNDS"); do

@@ -28,6 +28,12 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Waits up to 5 s for our server on 127.0.0.1:PORT to answer GET /healthz.
+wait_for_health() {
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+
 pg_bin() {
   local version
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
