@@ -56,11 +56,11 @@ struct AuthHandlers: Sendable {
     }
 
     func getUser(_ request: HTTPRequest) throws -> HTTPResponse {
-        try .json(UserBody(try service.currentUser(try authenticator.identity(of: request))))
+        try .json(UserBody(try service.currentUser(try authenticator.liveIdentity(of: request))))
     }
 
     func updateUser(_ request: HTTPRequest) throws -> HTTPResponse {
-        let identity = try authenticator.identity(of: request)
+        let identity = try authenticator.liveIdentity(of: request)
         try limit(signupLimiter, request)
         let body = try request.decodeBody(UserUpdate.self)
         if body.email != nil {

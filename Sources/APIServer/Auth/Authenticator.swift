@@ -4,9 +4,24 @@ import Foundation
 
 /// Turns `Authorization: Bearer <jwt>` into a verified identity, or the GoTrue-style 401.
 /// Tokens signed by a Supabase project that shares `JWT_SECRET` verify here the same way.
+///
+/// Two levels of trust, as in Supabase: `identity(of:)` trusts the signed JWT until its `exp` (what
+/// PostgREST does for data access), while `liveIdentity(of:)` also checks that the session behind it
+/// is still live. The account endpoints and every endpoint that costs money use the second, so a
+/// signed-out, reuse-revoked, expired (`not_after`) or banned session can neither read the account
+/// nor spend.
 struct Authenticator: Sendable {
     let signer: JWTSigner
     let audience: String
+    let auth: AuthService
+
+    /// `identity(of:)`, then one indexed lookup of the session and its user: 403 `session_not_found`,
+    /// `session_expired`, `user_banned` or `user_not_found` as GoTrue answers on `/user`.
+    func liveIdentity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
+        let identity = try identity(of: request)
+        try auth.requireLiveSession(identity)
+        return identity
+    }
 
     func identity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
         guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }

@@ -46,10 +46,22 @@ struct JWTAccessTokenIssuer: AccessTokenIssuer {
     }
 }
 
-/// 32 random bytes, base64url; stored as the hex SHA-256 only.
+/// A session's first token is 32 random bytes, base64url; each child is an HMAC-SHA-256 of its
+/// parent and row id under a key derived from `JWT_SECRET`, as unguessable as a random token to
+/// anyone without the secret. Either is stored as the hex SHA-256 only.
 struct RandomRefreshTokens: RefreshTokenSource {
+    /// The server's secret (`JWT_SECRET`); a sub-key of it, never the secret itself, keys the HMAC.
+    let secret: SecretBytes
+
     func newToken() throws -> String {
         Base64URL.encode(try SecureRandom.bytes(count: 32))
+    }
+
+    func child(of parent: String, serial: Int64) throws -> String {
+        let key = try HKDFSHA256.deriveKey(inputKeyMaterial: secret, salt: [UInt8](), info: Array("refresh-token-child-v1".utf8),
+                                           outputByteCount: SHA256.byteCount)
+        // "serial:" cannot run into the parent (digits end at the colon), so the input is unambiguous.
+        return Base64URL.encode(try HMACSHA256.mac(for: Array("\(serial):\(parent)".utf8), key: key))
     }
 
     func hash(_ token: String) -> String {

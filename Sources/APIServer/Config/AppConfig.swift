@@ -56,8 +56,8 @@ struct AppConfig: Sendable {
     static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
         var reader = EnvironmentReader(env)
         let environment = reader.choice("APP_ENV", default: Environment.production) { Environment(rawValue: $0) }
-        let databaseURL = reader.required("DATABASE_URL", postgresURLProblem)
-        let migrationDatabaseURL = reader.string("MIGRATION_DATABASE_URL", default: databaseURL, postgresURLProblem)
+        let databaseURL = reader.databaseURL("DATABASE_URL", default: nil)
+        let migrationDatabaseURL = reader.databaseURL("MIGRATION_DATABASE_URL", default: databaseURL)
         let host = reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" }
         let port = reader.integer("PORT", default: 8080, range: 0...65535)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -78,7 +78,7 @@ struct AppConfig: Sendable {
             host: host,
             port: port,
             // Handlers block on PostgreSQL, so a few more threads than cores keep the CPUs busy.
-            httpThreads: reader.integer("HTTP_THREADS", default: max(4, cores * 2), range: 1...256),
+            httpThreads: reader.integer("HTTP_THREADS", default: min(256, max(4, cores * 2)), range: 1...256),
             connectionTimeoutSeconds: reader.integer("HTTP_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
             maximumConnections: reader.integer("HTTP_MAX_CONNECTIONS", default: 1024, range: 1...100_000),
             maximumConnectionsPerIP: reader.integer("HTTP_MAX_CONNECTIONS_PER_IP", default: 256, range: 1...100_000),
@@ -97,16 +97,19 @@ struct AppConfig: Sendable {
             logLevel: reader.choice("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(name: $0) },
             jwtSecret: reader.secret("JWT_SECRET", requiredStrong: requireSecrets && environment == .production),
             encryptionSecret: reader.secret("APP_ENCRYPTION_SECRET", requiredStrong: requireSecrets && environment == .production),
-            encryptionSecretPrevious: reader.secret("APP_ENCRYPTION_SECRET_PREVIOUS", requiredStrong: false),
+            // Optional, but when set it is checked exactly as APP_ENCRYPTION_SECRET is (here and below).
+            encryptionSecretPrevious: reader.secret("APP_ENCRYPTION_SECRET_PREVIOUS", requiredStrong: false,
+                                                    strongWhenPresent: requireSecrets && environment == .production),
             encryptionScryptParameters: scryptParameters,
             migrationDatabaseURL: migrationDatabaseURL,
-            jwtLifetimeSeconds: reader.integer("JWT_EXPIRY_SECONDS", default: 3600, range: 30...604_800),
+            // At most a day: `/v1/*` trusts an access token until it expires, even after sign-out.
+            jwtLifetimeSeconds: reader.integer("JWT_EXPIRY_SECONDS", default: 3600, range: 30...86_400),
             jwtIssuer: reader.string("JWT_ISSUER", default: "http://\(host):\(port)/auth/v1") { _ in nil },
             passwordMinimumLength: reader.integer("PASSWORD_MIN_LENGTH", default: 8, range: 6...72),
             bcryptCost: reader.integer("BCRYPT_COST", default: 10, range: 4...15),
             trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased(),
             refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600),
-            providerEndpoints: reader.providerEndpoints(),
+            providerEndpoints: reader.providerEndpoints(requireHTTPS: environment == .production),
             pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH")
         )
@@ -122,6 +125,9 @@ struct AppConfig: Sendable {
         } else if requireSecrets, let secret = config.encryptionSecret, secret.utf8.count < 32, environment != .production {
             reader.problems.append("APP_ENCRYPTION_SECRET must be at least 32 characters")
         }
+        if requireSecrets, let previous = config.encryptionSecretPrevious, previous.utf8.count < 32, environment != .production {
+            reader.problems.append("APP_ENCRYPTION_SECRET_PREVIOUS must be at least 32 characters")
+        }
         if reader.problems.isEmpty { return .success(config) }
         return .failure(ConfigError(problems: reader.problems))
     }
@@ -129,6 +135,12 @@ struct AppConfig: Sendable {
 
 struct ConfigError: Error, CustomStringConvertible {
     let problems: [String]
+
+    /// Every message passes through `redactingCredentials`, whichever check wrote it.
+    init(problems: [String]) {
+        self.problems = problems.map(redactingCredentials)
+    }
+
     var description: String {
         "invalid configuration (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
             + problems.map { "  - \($0)" }.joined(separator: "\n")
@@ -136,9 +148,50 @@ struct ConfigError: Error, CustomStringConvertible {
     }
 }
 
+/// libpq accepts a URI or a key=value string; a URI must also have a port libpq can use.
 private func postgresURLProblem(_ value: String) -> String? {
-    value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
-        ? nil : "must be a postgresql:// URL or a libpq key=value string"
+    let lowered = value.lowercased()
+    guard lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") else {
+        return value.contains("://") || !value.contains("=") ? "must be a postgresql:// URL or a libpq key=value string" : nil
+    }
+    let afterScheme = value[value.index(value.startIndex, offsetBy: lowered.hasPrefix("postgres://") ? 11 : 13)...]
+    let authority = afterScheme.prefix { $0 != "/" && $0 != "?" }
+    let hostPart = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority[...]
+    // Several hosts may be listed (host1:5432,host2:5433); an IPv6 address is bracketed.
+    for host in hostPart.split(separator: ",") {
+        guard let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") else { continue }
+        let port = host[host.index(after: colon)...]
+        guard !port.isEmpty else { continue }
+        guard port.allSatisfy(\.isASCII), let number = Int(port), (1...65535).contains(number) else {
+            return "has a port that is not a number from 1 to 65535"
+        }
+    }
+    return nil
+}
+
+/// `scheme://user:password@host` becomes `scheme://user:***@host`, and `password=...` (a libpq
+/// key=value string or a URI parameter) becomes `password=***`: configuration messages name the
+/// URL an operator got wrong without printing its credentials.
+func redactingCredentials(_ text: String) -> String {
+    var result = ""
+    var rest = Substring(text)
+    while let separator = rest.range(of: "://") {
+        result += rest[..<separator.upperBound]
+        rest = rest[separator.upperBound...]
+        // The authority ends at white space or a quote; its user information at its last "@".
+        let end = rest.firstIndex { $0.isWhitespace || $0 == "\"" || $0 == "'" } ?? rest.endIndex
+        if let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+            result += rest[...colon] + "***"
+            rest = rest[at...]
+        }
+    }
+    result += rest
+    return redactingPasswordParameters(result)
+}
+
+private func redactingPasswordParameters(_ text: String) -> String {
+    guard let expression = try? NSRegularExpression(pattern: #"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&"']+)"#) else { return text }
+    return expression.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1***")
 }
 
 private func inet_pton_ok(_ host: String) -> Bool {
@@ -158,12 +211,14 @@ private struct EnvironmentReader {
         return raw
     }
 
-    mutating func required(_ name: String, _ check: (String) -> String?) -> String {
+    /// A libpq connection string: required without a default; a bad one is named with its
+    /// credentials masked (`redactingCredentials`).
+    mutating func databaseURL(_ name: String, default fallback: String?) -> String {
         guard let value = value(name) else {
-            problems.append("\(name) is required")
-            return ""
+            if fallback == nil { problems.append("\(name) is required") }
+            return fallback ?? ""
         }
-        if let problem = check(value) { problems.append("\(name) \(problem)") }
+        if let problem = postgresURLProblem(value) { problems.append("\(name) \(problem) (got \"\(redactingCredentials(value))\")") }
         return value
     }
 
@@ -173,8 +228,14 @@ private struct EnvironmentReader {
         return value
     }
 
-    /// Provider base URLs (OPENAI_BASE_URL and the rest); each bad one is one problem.
-    mutating func providerEndpoints() -> ProviderEndpoints {
+    /// Provider base URLs (OPENAI_BASE_URL and the rest); each bad one is one problem. In
+    /// production plain http is refused, loopback included: provider keys travel in these requests.
+    mutating func providerEndpoints(requireHTTPS: Bool) -> ProviderEndpoints {
+        if requireHTTPS {
+            for variable in ProviderEndpoints.variables where value(variable.name)?.lowercased().hasPrefix("http://") == true {
+                problems.append("\(variable.name) must be an https URL in production (plain http would carry provider keys in clear text)")
+            }
+        }
         do {
             return try ProviderEndpoints.fromEnvironment(env)
         } catch {
@@ -215,12 +276,13 @@ private struct EnvironmentReader {
     }
 
     /// Secrets: in production they must exist and be strong; their values never appear in messages.
-    mutating func secret(_ name: String, requiredStrong: Bool) -> String? {
+    /// `strongWhenPresent` checks an optional one's strength only when it is set.
+    mutating func secret(_ name: String, requiredStrong: Bool, strongWhenPresent: Bool = false) -> String? {
         guard let text = value(name) else {
             if requiredStrong { problems.append("\(name) is required in production (at least 32 random characters)") }
             return nil
         }
-        if requiredStrong, let weakness = Self.weakness(of: text) {
+        if requiredStrong || strongWhenPresent, let weakness = Self.weakness(of: text) {
             problems.append("\(name) is too weak: \(weakness)")
         }
         return text

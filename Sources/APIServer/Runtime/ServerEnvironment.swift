@@ -30,7 +30,7 @@ struct ServerEnvironment: Sendable {
         let auth = try AuthService(
             store: PostgresAuthStore(pool: pool), hasher: BcryptPasswordHasher(cost: config.bcryptCost),
             tokens: JWTAccessTokenIssuer(signer: signer, issuer: config.jwtIssuer, lifetime: TimeInterval(config.jwtLifetimeSeconds)),
-            refreshTokens: RandomRefreshTokens(), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
+            refreshTokens: RandomRefreshTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
         let projects = ProjectService(store: PostgresProjectStore(pool: pool))
         let pricing = PostgresPricingStore(pool: pool)
@@ -51,7 +51,7 @@ struct ServerEnvironment: Sendable {
         return ServerEnvironment(
             config: config, logger: logger, metrics: Metrics(), pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
-            authenticator: Authenticator(signer: signer, audience: "authenticated"),
+            authenticator: Authenticator(signer: signer, audience: "authenticated", auth: auth),
             providers: providers,
             pricing: pricing,
             projects: projects,

@@ -13,6 +13,10 @@ public enum AuthError: Error, Equatable, Sendable {
     case sessionNotFound
     case userNotFound
     case rateLimited(retryAfterSeconds: Int)
+    /// `auth.users.banned_until` is in the future.
+    case userBanned(CredentialUse)
+    /// `auth.sessions.not_after` has passed.
+    case sessionExpired(CredentialUse)
 
     public var code: String {
         switch self {
@@ -28,6 +32,8 @@ public enum AuthError: Error, Equatable, Sendable {
         case .sessionNotFound: return "session_not_found"
         case .userNotFound: return "user_not_found"
         case .rateLimited: return "over_request_rate_limit"
+        case .userBanned: return "user_banned"
+        case .sessionExpired: return "session_expired"
         }
     }
 
@@ -38,6 +44,8 @@ public enum AuthError: Error, Equatable, Sendable {
         case .noAuthorization, .badJWT: return 401
         case .sessionNotFound, .userNotFound: return 403
         case .rateLimited: return 429
+        // GoTrue refuses a grant with 400 and a bearer token with 403.
+        case .userBanned(let use), .sessionExpired(let use): return use == .bearer ? 403 : 400
         }
     }
 
@@ -57,6 +65,15 @@ public enum AuthError: Error, Equatable, Sendable {
         case .sessionNotFound: return "Session from session_id claim in JWT does not exist"
         case .userNotFound: return "User from sub claim in JWT does not exist"
         case .rateLimited: return "Request rate limit reached"
+        case .userBanned(.refreshGrant): return "Invalid Refresh Token: User Banned"
+        case .userBanned: return "User is banned"
+        case .sessionExpired(.refreshGrant): return "Invalid Refresh Token: Session Expired"
+        case .sessionExpired: return "Session from session_id claim in JWT has expired"
         }
     }
+}
+
+/// Which credential was refused: GoTrue words and numbers the same refusal differently for each.
+public enum CredentialUse: Sendable, Equatable {
+    case passwordGrant, refreshGrant, bearer
 }

@@ -34,10 +34,51 @@ public struct AuthUser: Sendable, Equatable {
 public struct StoredCredentials: Sendable {
     public let user: AuthUser
     public let passwordHash: String
+    /// `auth.users.banned_until`: sign-in is refused until then.
+    public let bannedUntil: Date?
 
-    public init(user: AuthUser, passwordHash: String) {
+    public init(user: AuthUser, passwordHash: String, bannedUntil: Date? = nil) {
         self.user = user
         self.passwordHash = passwordHash
+        self.bannedUntil = bannedUntil
+    }
+}
+
+/// What decides whether an existing session may still be used (refreshed, or trusted by the
+/// endpoints that check it): GoTrue's `sessions.not_after` and `users.banned_until`.
+public struct SessionState: Sendable, Equatable {
+    public let notAfter: Date?
+    public let bannedUntil: Date?
+    /// `users.deleted_at` is set (a deleted user's rows cascade away, so this is the soft delete).
+    public let userDeleted: Bool
+
+    public init(notAfter: Date?, bannedUntil: Date?, userDeleted: Bool) {
+        self.notAfter = notAfter
+        self.bannedUntil = bannedUntil
+        self.userDeleted = userDeleted
+    }
+
+    public enum Refusal: Sendable, Equatable {
+        case userGone, userBanned, sessionExpired
+    }
+
+    /// GoTrue's order: a missing user first, then a ban, then the session's own end.
+    public func refusal(at now: Date) -> Refusal? {
+        if userDeleted { return .userGone }
+        if let bannedUntil, now < bannedUntil { return .userBanned }
+        if let notAfter, now > notAfter { return .sessionExpired }
+        return nil
+    }
+}
+
+/// A refresh token about to be stored: the text the client gets and the hash the database keeps.
+public struct RefreshTokenChild: Sendable, Equatable {
+    public let token: String
+    public let hash: String
+
+    public init(token: String, hash: String) {
+        self.token = token
+        self.hash = hash
     }
 }
 
@@ -67,14 +108,17 @@ public enum LogoutScope: String, Sendable {
     case global, local, others
 }
 
-/// The outcome of presenting a refresh token, decided under a row lock by the store.
+/// The outcome of presenting a refresh token, decided under the session's row lock by the store.
 public enum RefreshOutcome: Sendable {
-    /// The token was valid (or reused inside the interval): a child token was recorded.
-    case rotated(session: AuthSessionRecord, user: AuthUser)
-    /// No such token.
+    /// `refreshToken` is the one the client is to use next: a new child, or (when the presented
+    /// token is the parent of the session's active token) that active token again.
+    case rotated(session: AuthSessionRecord, user: AuthUser, refreshToken: String)
+    /// No such token, or its user no longer exists. Nothing was written.
     case notFound
-    /// Reused after the interval: the whole session was revoked.
+    /// A revoked token that is not the active token's parent, after the interval: the session was ended.
     case reuseDetected
+    /// Refused by `SessionState` (ban or `not_after`). Nothing was written.
+    case refused(SessionState.Refusal)
 }
 
 /// The verified identity behind an access token.

@@ -8,13 +8,17 @@ public protocol AuthStore: Sendable {
     func user(id: UUID) throws -> AuthUser?
     /// Records a new session with its first refresh token (stored as `refreshTokenHash`).
     func createSession(id: UUID, userID: UUID, refreshTokenHash: String, now: Date, userAgent: String?) throws -> AuthSessionRecord
-    /// Applies GoTrue's rotation rules atomically: a live token is revoked and replaced by
-    /// `newTokenHash` (its child); a revoked token inside `reuseInterval` of its revocation also gets
-    /// a child (concurrent refreshes); outside it the whole session is revoked.
-    func rotateRefreshToken(presentedHash: String, newTokenHash: String, now: Date, reuseInterval: TimeInterval) throws -> RefreshOutcome
-    func sessionExists(id: UUID, userID: UUID) throws -> Bool
-    /// The user, read together with whether the session still exists (one round trip for `/user`).
-    func user(id: UUID, session: UUID) throws -> (user: AuthUser?, sessionExists: Bool)
+    /// Applies GoTrue's rotation rules in one transaction that holds the session's row lock, so
+    /// refreshes of one session are decided one after another and a refused one writes nothing:
+    /// - a live token is revoked and replaced by a child, `child(serial)` for the child's row id;
+    /// - a revoked token that is the parent of the session's active (newest unrevoked) token gets
+    ///   that active token again, recomputed as `child(active row id)`: the client lost the response;
+    /// - any other revoked token gets a new child inside `reuseInterval` of its revocation, and
+    ///   outside it ends the session (`reuseDetected`).
+    func rotateRefreshToken(presentedHash: String, now: Date, reuseInterval: TimeInterval,
+                            child: (_ serial: Int64) throws -> RefreshTokenChild) throws -> RefreshOutcome
+    /// The state of the caller's session (nil: no such session for this user), in one indexed lookup.
+    func sessionState(id: UUID, userID: UUID) throws -> SessionState?
     /// Deletes sessions (and with them their refresh tokens) for a logout of `scope`.
     func revokeSessions(userID: UUID, currentSession: UUID?, scope: LogoutScope) throws
     func recordSignIn(userID: UUID, now: Date, rehashedPassword: String?) throws
@@ -38,6 +42,11 @@ public protocol AccessTokenIssuer: Sendable {
 
 /// Opaque refresh tokens and the one-way hash under which they are stored.
 public protocol RefreshTokenSource: Sendable {
+    /// A random token, the first of a session.
     func newToken() throws -> String
+    /// The child of `parent` stored in row `serial`, computed with a server secret: the database
+    /// keeps only hashes, yet a client that lost a refresh response and presents the parent again
+    /// can be handed the same child. Nobody without the secret can compute it from the parent.
+    func child(of parent: String, serial: Int64) throws -> String
     func hash(_ token: String) -> String
 }

@@ -41,6 +41,20 @@ public struct AuthRules: Sendable {
         if JSON.object(value).text.utf8.count > Self.maximumMetadataBytes {
             throw AuthError.validationFailed("User metadata is larger than \(Self.maximumMetadataBytes) bytes")
         }
+        // PostgreSQL's jsonb refuses \u0000 in any string or key; refused here, it is a 422, not a failed insert.
+        if Self.containsNUL(.object(value)) {
+            throw AuthError.validationFailed("User metadata cannot contain the NUL character (\\u0000)")
+        }
         return value
+    }
+
+    /// Recurses as deep as the metadata nests, which the JSON decoder already bounded.
+    private static func containsNUL(_ value: JSON) -> Bool {
+        switch value {
+        case .string(let text): return text.unicodeScalars.contains("\u{0}")
+        case .array(let items): return items.contains(where: containsNUL)
+        case .object(let members): return members.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNUL($0.value) }
+        case .null, .bool, .integer, .number: return false
+        }
     }
 }

@@ -51,6 +51,8 @@ public struct AuthService: Sendable {
         }
         guard hasher.verify(password, against: stored.passwordHash) else { throw AuthError.invalidCredentials }
         let time = now()
+        // Checked after the password (GoTrue checks before it), so a ban is news only to its owner.
+        if let bannedUntil = stored.bannedUntil, time < bannedUntil { throw AuthError.userBanned(.passwordGrant) }
         let rehashed = hasher.needsRehash(stored.passwordHash) ? try hasher.hash(password) : nil
         try store.recordSignIn(userID: stored.user.id, now: time, rehashedPassword: rehashed)
         return try startSession(for: store.user(id: stored.user.id) ?? stored.user, at: time, userAgent: userAgent)
@@ -59,15 +61,22 @@ public struct AuthService: Sendable {
     public func refresh(token: String?) throws -> IssuedSession {
         guard let token, !token.isEmpty, token.utf8.count <= 512 else { throw AuthError.refreshTokenNotFound }
         let time = now()
-        let next = try refreshTokens.newToken()
-        switch try store.rotateRefreshToken(presentedHash: refreshTokens.hash(token), newTokenHash: refreshTokens.hash(next),
-                                            now: time, reuseInterval: refreshReuseInterval) {
-        case .notFound:
+        let outcome = try store.rotateRefreshToken(presentedHash: refreshTokens.hash(token), now: time,
+                                                   reuseInterval: refreshReuseInterval) { serial in
+            let child = try refreshTokens.child(of: token, serial: serial)
+            return RefreshTokenChild(token: child, hash: refreshTokens.hash(child))
+        }
+        switch outcome {
+        case .notFound, .refused(.userGone):
             throw AuthError.refreshTokenNotFound
         case .reuseDetected:
             throw AuthError.refreshTokenAlreadyUsed
-        case .rotated(let session, let user):
-            return try issue(user: user, sessionID: session.id, refreshToken: next, at: time)
+        case .refused(.userBanned):
+            throw AuthError.userBanned(.refreshGrant)
+        case .refused(.sessionExpired):
+            throw AuthError.sessionExpired(.refreshGrant)
+        case .rotated(let session, let user, let refreshToken):
+            return try issue(user: user, sessionID: session.id, refreshToken: refreshToken, at: time)
         }
     }
 
@@ -75,18 +84,30 @@ public struct AuthService: Sendable {
         try store.revokeSessions(userID: identity.userID, currentSession: identity.sessionID, scope: scope)
     }
 
-    /// The caller's account, as long as the session behind the token still exists.
+    /// Refuses an identity whose session has ended (signed out, revoked for reuse), passed its
+    /// `not_after`, or whose user is banned or gone: one indexed lookup. The JWT alone is trusted
+    /// until `exp`; endpoints that show the account or spend money call this as well.
+    public func requireLiveSession(_ identity: AuthenticatedIdentity) throws {
+        guard let sessionID = identity.sessionID, let state = try store.sessionState(id: sessionID, userID: identity.userID) else {
+            throw AuthError.sessionNotFound
+        }
+        switch state.refusal(at: now()) {
+        case nil: return
+        case .userGone: throw AuthError.userNotFound
+        case .userBanned: throw AuthError.userBanned(.bearer)
+        case .sessionExpired: throw AuthError.sessionExpired(.bearer)
+        }
+    }
+
+    /// The caller's account. The caller has checked the session (`requireLiveSession`).
     public func currentUser(_ identity: AuthenticatedIdentity) throws -> AuthUser {
-        guard let sessionID = identity.sessionID else { throw AuthError.sessionNotFound }
-        let found = try store.user(id: identity.userID, session: sessionID)
-        guard found.sessionExists else { throw AuthError.sessionNotFound }
-        guard let user = found.user else { throw AuthError.userNotFound }
+        guard let user = try store.user(id: identity.userID) else { throw AuthError.userNotFound }
         return user
     }
 
     /// Changes the password and/or `user_metadata`. A new password ends every other session.
+    /// The caller has checked the session (`requireLiveSession`).
     public func updateUser(_ identity: AuthenticatedIdentity, password rawPassword: String?, metadata: [String: JSON]?) throws -> AuthUser {
-        try requireSession(identity)
         let hash = try rawPassword.map { try hasher.hash(try rules.checkPassword($0)) }
         let checkedMetadata = try metadata.map { try rules.checkMetadata($0) }
         let user = try store.updateUser(id: identity.userID, passwordHash: hash, userMetadata: checkedMetadata, now: now())
@@ -94,12 +115,6 @@ public struct AuthService: Sendable {
             try store.revokeSessions(userID: identity.userID, currentSession: identity.sessionID, scope: .others)
         }
         return user
-    }
-
-    private func requireSession(_ identity: AuthenticatedIdentity) throws {
-        guard let sessionID = identity.sessionID, try store.sessionExists(id: sessionID, userID: identity.userID) else {
-            throw AuthError.sessionNotFound
-        }
     }
 
     private func startSession(for user: AuthUser, at time: Date, userAgent: String?) throws -> IssuedSession {

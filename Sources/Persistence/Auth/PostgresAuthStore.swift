@@ -38,12 +38,13 @@ public struct PostgresAuthStore: AuthStore {
     public func credentials(email: String) throws -> StoredCredentials? {
         let rows = try pool.withServiceRole { transaction in
             try transaction.query("""
-                select \(Self.userColumns), encrypted_password from auth.users
+                select \(Self.userColumns), encrypted_password, banned_until from auth.users
                 where lower(email) = \(email) and deleted_at is null and encrypted_password is not null
                 """)
         }
         guard let row = rows.first else { return nil }
-        return StoredCredentials(user: try Self.user(from: row), passwordHash: try row.decode("encrypted_password"))
+        return StoredCredentials(user: try Self.user(from: row), passwordHash: try row.decode("encrypted_password"),
+                                 bannedUntil: try row.decodeIfPresent("banned_until"))
     }
 
     public func user(id: UUID) throws -> AuthUser? {
@@ -59,59 +60,94 @@ public struct PostgresAuthStore: AuthStore {
                 insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent)
                 values (\(id), \(userID), \(now), \(now), 'aal1', \(userAgent))
                 """)
-            try insertRefreshToken(transaction, hash: refreshTokenHash, userID: userID, sessionID: id, parent: nil, now: now)
+            try insertRefreshToken(transaction, id: nil, hash: refreshTokenHash, userID: userID, sessionID: id, parent: nil, now: now)
         }
         return AuthSessionRecord(id: id, userID: userID, createdAt: now)
     }
 
-    public func rotateRefreshToken(presentedHash: String, newTokenHash: String, now: Date, reuseInterval: TimeInterval) throws -> RefreshOutcome {
+    public func rotateRefreshToken(presentedHash: String, now: Date, reuseInterval: TimeInterval,
+                                   child: (_ serial: Int64) throws -> RefreshTokenChild) throws -> RefreshOutcome {
         try pool.withServiceRole { transaction -> RefreshOutcome in
-            // The token row is locked, so two refreshes of one token are decided one after the other.
-            let found = try transaction.query("""
-                select t.id, t.revoked, t.updated_at, t.session_id, s.user_id, s.created_at as session_created_at
-                from auth.refresh_tokens t join auth.sessions s on s.id = t.session_id
-                where t.token = \(presentedHash)
-                for update of t, s
+            // The session row is locked first (the order a logout's cascade takes), so every refresh
+            // of one session waits for the one before it and then sees what it committed.
+            let locked = try transaction.query("""
+                with locked_session as (
+                    select id as session_id, user_id, created_at as session_created_at, not_after from auth.sessions
+                    where id = (select session_id from auth.refresh_tokens where token = \(presentedHash))
+                    for update
+                )
+                select locked_session.session_id, session_created_at, not_after, banned_until,
+                       deleted_at is not null as user_deleted, \(Self.userColumns)
+                from locked_session join auth.users on users.id = locked_session.user_id
                 """)
-            guard let token = found.first else { return .notFound }
-            let sessionID = try token.decode("session_id", as: UUID.self)
-            let userID = try token.decode("user_id", as: UUID.self)
-            let revoked = try token.decodeIfPresent("revoked", as: Bool.self) ?? false
-            if revoked {
-                let revokedAt = try token.decode("updated_at", as: Date.self)
-                guard now.timeIntervalSince(revokedAt) <= reuseInterval else {
-                    // Reuse after the interval means the token leaked: end the whole session.
-                    try transaction.query("delete from auth.sessions where id = \(sessionID)")
-                    return .reuseDetected
+            guard let row = locked.first else { return .notFound }
+            let state = SessionState(notAfter: try row.decodeIfPresent("not_after"), bannedUntil: try row.decodeIfPresent("banned_until"),
+                                     userDeleted: try row.decode("user_deleted"))
+            if let refusal = state.refusal(at: now) { return .refused(refusal) }
+            let session = AuthSessionRecord(id: try row.decode("session_id"), userID: try row.decode("id"),
+                                            createdAt: try row.decode("session_created_at"))
+            let user = try Self.user(from: row)
+            // Read after the lock: a refresh that held it has committed its revocation by now. The
+            // serial is taken here to save a round trip (a path that does not use it leaves a gap).
+            guard let token = try transaction.query("""
+                select id, revoked, updated_at, nextval(pg_get_serial_sequence('auth.refresh_tokens', 'id')) as next_serial
+                from auth.refresh_tokens where token = \(presentedHash) and session_id = \(session.id)
+                """).first else { return .notFound }
+
+            if try token.decodeIfPresent("revoked", as: Bool.self) ?? false {
+                if let active = try activeToken(transaction, session: session.id), active.parent == presentedHash {
+                    // The client lost the answer that carried the active token: hand it over again.
+                    let current = try child(active.id)
+                    if current.hash == active.hash {
+                        try touch(transaction, session: session.id, now: now)
+                        return .rotated(session: session, user: user, refreshToken: current.token)
+                    }
+                    // Derived under another secret (JWT_SECRET changed): the presented token is still
+                    // provably the active one's parent, so it gets a new child instead.
+                } else {
+                    let revokedAt = try token.decode("updated_at", as: Date.self)
+                    guard now.timeIntervalSince(revokedAt) <= reuseInterval else {
+                        // Reuse after the interval means the token leaked: end the whole session.
+                        try transaction.query("delete from auth.sessions where id = \(session.id)")
+                        return .reuseDetected
+                    }
                 }
             } else {
                 try transaction.query("update auth.refresh_tokens set revoked = true, updated_at = \(now) where id = \(try token.decode("id", as: Int64.self))")
             }
-            try insertRefreshToken(transaction, hash: newTokenHash, userID: userID, sessionID: sessionID, parent: presentedHash, now: now)
-            try transaction.query("update auth.sessions set refreshed_at = \(now)::timestamp, updated_at = \(now) where id = \(sessionID)")
-            let users = try transaction.query("select \(Self.userColumns) from auth.users where id = \(userID) and deleted_at is null")
-            guard let user = users.first else { return .notFound }
-            return .rotated(session: AuthSessionRecord(id: sessionID, userID: userID, createdAt: try token.decode("session_created_at")),
-                            user: try Self.user(from: user))
+            let serial = try token.decode("next_serial", as: Int64.self)
+            let next = try child(serial)
+            try insertRefreshToken(transaction, id: serial, hash: next.hash, userID: session.userID, sessionID: session.id,
+                                   parent: presentedHash, now: now)
+            try touch(transaction, session: session.id, now: now)
+            return .rotated(session: session, user: user, refreshToken: next.token)
         }
     }
 
-    public func user(id: UUID, session: UUID) throws -> (user: AuthUser?, sessionExists: Bool) {
+    /// GoTrue's "currently active" token: the session's newest unrevoked one.
+    private func activeToken(_ transaction: borrowing Transaction, session: UUID) throws -> (id: Int64, hash: String, parent: String?)? {
+        guard let row = try transaction.query("""
+            select id, token, parent from auth.refresh_tokens where session_id = \(session) and revoked = false order by id desc limit 1
+            """).first else { return nil }
+        return (try row.decode("id"), try row.decode("token"), try row.decodeIfPresent("parent"))
+    }
+
+    private func touch(_ transaction: borrowing Transaction, session: UUID, now: Date) throws {
+        try transaction.query("update auth.sessions set refreshed_at = \(now)::timestamp, updated_at = \(now) where id = \(session)")
+    }
+
+    public func sessionState(id: UUID, userID: UUID) throws -> SessionState? {
+        // Primary-key lookups only: the session, then its user.
         let rows = try pool.withServiceRole { transaction in
             try transaction.query("""
-                select \(Self.userColumns),
-                       exists (select 1 from auth.sessions s where s.id = \(session) and s.user_id = u.id) as session_exists
-                from auth.users u where u.id = \(id) and u.deleted_at is null
+                select s.not_after, u.banned_until, u.deleted_at is not null as user_deleted
+                from auth.sessions s join auth.users u on u.id = s.user_id
+                where s.id = \(id) and s.user_id = \(userID)
                 """)
         }
-        guard let row = rows.first else { return (nil, false) }
-        return (try Self.user(from: row), try row.decode("session_exists"))
-    }
-
-    public func sessionExists(id: UUID, userID: UUID) throws -> Bool {
-        try pool.withServiceRole { transaction in
-            try !transaction.query("select 1 from auth.sessions where id = \(id) and user_id = \(userID)").isEmpty
-        }
+        guard let row = rows.first else { return nil }
+        return SessionState(notAfter: try row.decodeIfPresent("not_after"), bannedUntil: try row.decodeIfPresent("banned_until"),
+                            userDeleted: try row.decode("user_deleted"))
     }
 
     public func revokeSessions(userID: UUID, currentSession: UUID?, scope: LogoutScope) throws {
@@ -156,10 +192,13 @@ public struct PostgresAuthStore: AuthStore {
         return try Self.user(from: row)
     }
 
-    private func insertRefreshToken(_ transaction: borrowing Transaction, hash: String, userID: UUID, sessionID: UUID, parent: String?, now: Date) throws {
+    /// `id` nil takes the next serial; a child passes the serial its token was derived from.
+    private func insertRefreshToken(_ transaction: borrowing Transaction, id: Int64?, hash: String, userID: UUID, sessionID: UUID,
+                                    parent: String?, now: Date) throws {
         try transaction.query("""
-            insert into auth.refresh_tokens (token, user_id, revoked, created_at, updated_at, parent, session_id)
-            values (\(hash), \(userID.uuidString.lowercased()), false, \(now), \(now), \(parent), \(sessionID))
+            insert into auth.refresh_tokens (id, token, user_id, revoked, created_at, updated_at, parent, session_id)
+            values (coalesce(\(id), nextval(pg_get_serial_sequence('auth.refresh_tokens', 'id'))), \(hash),
+                    \(userID.uuidString.lowercased()), false, \(now), \(now), \(parent), \(sessionID))
             """)
     }
 
