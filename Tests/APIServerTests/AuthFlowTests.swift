@@ -101,15 +101,19 @@ final class AuthFlowTests: XCTestCase {
         let second = try server.session(from: server.refresh(first.refreshToken))
         XCTAssertNotEqual(second.refreshToken, first.refreshToken)
         XCTAssertEqual(second.userID, first.userID)
-        // Inside the reuse interval the old token still works (a second tab refreshing at once).
+        // Inside the reuse interval the old token still works (a second tab refreshing at once) and,
+        // as the parent of the active token, gets that same token (AuthSessionTests has the details).
         let concurrent = try server.session(from: server.refresh(first.refreshToken))
+        XCTAssertEqual(concurrent.refreshToken, second.refreshToken)
         XCTAssertEqual(try server.get("/auth/v1/user", token: concurrent.accessToken).status, 200)
+        let third = try server.session(from: server.refresh(second.refreshToken))
 
         Thread.sleep(forTimeInterval: 1.3)
+        // `first` is no longer the active token's parent: its reuse after the interval is theft.
         assertAuthProblem(try server.refresh(first.refreshToken), 400, "refresh_token_already_used")
         // The whole session is gone: its tokens no longer refresh and /user refuses its access token.
-        assertAuthProblem(try server.refresh(second.refreshToken), 400, "refresh_token_not_found")
-        assertAuthProblem(try server.get("/auth/v1/user", token: second.accessToken), 403, "session_not_found")
+        assertAuthProblem(try server.refresh(third.refreshToken), 400, "refresh_token_not_found")
+        assertAuthProblem(try server.get("/auth/v1/user", token: third.accessToken), 403, "session_not_found")
     }
 
     func testConcurrentRefreshesOfOneTokenAllSucceed() throws {
