@@ -75,3 +75,123 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(previous.encryptionSecretPrevious, String(repeating: "p", count: 32))
     }
 }
+
+/// Hardening (issue #12): bounded numbers, credentials never echoed, https in production, and the
+/// previous encryption secret held to the current one's rules.
+final class ConfigHardeningTests: XCTestCase {
+    private let strong = "Zq8vN2kLp4Rt7Wx1Yc5Bm9Hd3Fg6Js0A"
+    private var development: [String: String] {
+        ["DATABASE_URL": "postgresql://db/x", "APP_ENV": "development",
+         "JWT_SECRET": String(repeating: "j", count: 32), "APP_ENCRYPTION_SECRET": String(repeating: "e", count: 32)]
+    }
+    private var production: [String: String] {
+        ["DATABASE_URL": "postgresql://db/x", "JWT_SECRET": strong, "APP_ENCRYPTION_SECRET": strong + "x"]
+    }
+
+    private func problems(_ env: [String: String], requireSecrets: Bool = true) -> String? {
+        guard case .failure(let error) = AppConfig.load(from: env, requireSecrets: requireSecrets) else { return nil }
+        return String(describing: error)
+    }
+
+    /// The numeric variables known today; any other variable that answers "must be a whole number
+    /// from L to U" is found by the sweep below and held to the same documentation rule.
+    private let knownNumeric = ["PORT", "HTTP_THREADS", "HTTP_CONNECTION_TIMEOUT_SECONDS", "HTTP_MAX_CONNECTIONS",
+                                "HTTP_MAX_CONNECTIONS_PER_IP", "HTTP_MAX_HEADER_BYTES", "HTTP_MAX_BODY_BYTES", "DB_POOL_SIZE",
+                                "DB_POOL_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "JWT_EXPIRY_SECONDS", "PASSWORD_MIN_LENGTH",
+                                "BCRYPT_COST", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS"]
+
+    func testEveryNumericVariableIsBoundedWithoutTrappingAndItsRangeIsDocumented() throws {
+        let envExample = try String(contentsOf: TestServer.repositoryRoot.appendingPathComponent(".env.example"), encoding: .utf8)
+            .components(separatedBy: "\n")
+        let readme = try String(contentsOf: TestServer.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+            .components(separatedBy: "\n")
+        var found: [String: (Int, Int)] = [:]
+        // Every variable, given values that overflow Int or are not numbers: a listed problem, never a trap.
+        for name in AppConfig.variableNames {
+            for hostile in ["99999999999999999999", "-99999999999999999999", "1e3", "NaN", "0x10"] {
+                guard let text = problems(development.merging([name: hostile]) { $1 }) else { continue }
+                let prefix = "\(name) must be a whole number from "
+                guard let line = text.components(separatedBy: "\n").first(where: { $0.contains(prefix) }) else { continue }
+                let bounds = line.components(separatedBy: prefix)[1].components(separatedBy: " ")
+                XCTAssertGreaterThanOrEqual(bounds.count, 3, line)
+                guard bounds.count >= 3, let lower = Int(bounds[0]), let upper = Int(bounds[2]) else { continue }
+                found[name] = (lower, upper)
+            }
+        }
+        XCTAssertEqual(Set(knownNumeric).subtracting(found.keys), [], "each refuses a huge value with its range")
+        XCTAssertTrue(problems(development.merging(["APP_ENCRYPTION_SCRYPT_N": "99999999999999999999"]) { $1 })?
+            .contains("APP_ENCRYPTION_SCRYPT_N must be a power of two from 2 to 1048576") ?? false)
+
+        for (name, (lower, upper)) in found.sorted(by: { $0.key < $1.key }) {
+            XCTAssertNil(problems(development.merging([name: String(upper)]) { $1 }), "\(name)=\(upper) is inside the range")
+            XCTAssertNotNil(problems(development.merging([name: String(upper + 1)]) { $1 }), "\(name)=\(upper + 1)")
+            XCTAssertNotNil(problems(development.merging([name: String(lower - 1)]) { $1 }), "\(name)=\(lower - 1)")
+            // .env.example: the comment lines right above `NAME=` state the range.
+            let documented = "Range: \(lower) to \(upper)."
+            if let index = envExample.firstIndex(where: { $0.hasPrefix("\(name)=") }) {
+                let comments = envExample[..<index].reversed().prefix { $0.hasPrefix("#") }
+                XCTAssertTrue(comments.contains { $0.contains(documented) }, ".env.example: \(name) needs \"\(documented)\"")
+            } else {
+                XCTFail(".env.example lacks \(name)")
+            }
+            XCTAssertTrue(readme.contains { $0.contains("`\(name)`") && $0.contains("\(lower) to \(upper)") },
+                          "README: a line with `\(name)` and \(lower) to \(upper)")
+        }
+    }
+
+    func testAccessTokensLiveAtMostADay() throws {
+        XCTAssertEqual(try AppConfig.load(from: development.merging(["JWT_EXPIRY_SECONDS": "86400"]) { $1 }).get().jwtLifetimeSeconds, 86400)
+        XCTAssertTrue(problems(development.merging(["JWT_EXPIRY_SECONDS": "86401"]) { $1 })?
+            .contains("JWT_EXPIRY_SECONDS must be a whole number from 30 to 86400") ?? false)
+    }
+
+    func testConfigErrorsNeverShowTheCredentialsOfAURL() throws {
+        let password = "Sup3r-S3cret-pw"
+        let cases: [(String, String, String?)] = [
+            ("DATABASE_URL", "postgresql://app:\(password)@db.internal:99999/app", "postgresql://app:***@db.internal:99999/app"),
+            ("DATABASE_URL", "mysql://app:\(password)@db.internal/app?sslmode=require", "mysql://app:***@db.internal/app"),
+            ("MIGRATION_DATABASE_URL", "postgres://owner:\(password)@db.internal:0/app", "postgres://owner:***@db.internal:0/app"),
+            ("DATABASE_URL", "postgresql://db.internal:5432x/app?user=app&password=\(password)", "password=***"),
+            ("OPENAI_BASE_URL", "ftp://proxy:\(password)@proxy.internal/v1", "ftp://proxy:***@proxy.internal/v1"),
+        ]
+        for (name, value, shown) in cases {
+            let text = try XCTUnwrap(problems(development.merging([name: value]) { $1 }), "\(name)=\(value) must be refused")
+            XCTAssertTrue(text.contains(name), text)
+            XCTAssertFalse(text.contains(password), "the password leaked:\n\(text)")
+            XCTAssertFalse(text.contains("S3cret"), "part of the password leaked:\n\(text)")
+            if let shown { XCTAssertTrue(text.contains(shown), "expected \(shown) in:\n\(text)") }
+        }
+        XCTAssertNotNil(try? AppConfig.load(from: development.merging(["DATABASE_URL": "postgresql://app:\(password)@db.internal:5432/app"]) { $1 }).get(),
+                        "control: a good URL with a password is accepted")
+        XCTAssertEqual(redactingCredentials("host=db password='a b\\'c' user=app"), "host=db password=*** user=app")
+        XCTAssertEqual(redactingCredentials("see postgresql://u:p@h/d and https://x.example"), "see postgresql://u:***@h/d and https://x.example")
+    }
+
+    func testPlainHTTPProviderURLsAreRefusedInProductionOnly() throws {
+        let plain = ["OPENAI_BASE_URL": "http://127.0.0.1:9000/v1", "FAL_API_BASE_URL": "http://proxy.example.com/v1"]
+        let text = try XCTUnwrap(problems(production.merging(plain) { $1 }))
+        XCTAssertTrue(text.contains("OPENAI_BASE_URL must be an https URL in production"), text)
+        XCTAssertTrue(text.contains("FAL_API_BASE_URL must be an https URL in production"), text)
+        XCTAssertNotNil(try? AppConfig.load(from: production.merging(["OPENAI_BASE_URL": "https://proxy.example.com/v1"]) { $1 }).get())
+        for environment in ["development", "test"] {
+            let config = try AppConfig.load(from: development.merging(plain.merging(["APP_ENV": environment]) { $1 }) { $1 }).get()
+            XCTAssertEqual(config.providerEndpoints.openAI, "http://127.0.0.1:9000/v1", environment)
+            XCTAssertEqual(config.providerEndpoints.falAPI, "http://proxy.example.com/v1", environment)
+        }
+    }
+
+    func testThePreviousEncryptionSecretIsCheckedLikeTheCurrentOne() throws {
+        let placeholder = "changeme-changeme-changeme-changeme"
+        let weak = try XCTUnwrap(problems(production.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": placeholder]) { $1 }))
+        XCTAssertTrue(weak.contains("APP_ENCRYPTION_SECRET_PREVIOUS is too weak: it looks like a placeholder"), weak)
+        XCTAssertFalse(weak.contains(placeholder))
+        let repetitive = try XCTUnwrap(problems(production.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": String(repeating: "ab", count: 20)]) { $1 }))
+        XCTAssertTrue(repetitive.contains("APP_ENCRYPTION_SECRET_PREVIOUS is too weak"), repetitive)
+        let short = try XCTUnwrap(problems(development.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": "too-short-secret"]) { $1 }))
+        XCTAssertTrue(short.contains("APP_ENCRYPTION_SECRET_PREVIOUS must be at least 32 characters"), short)
+        XCTAssertFalse(short.contains("too-short-secret"))
+        XCTAssertNotNil(try? AppConfig.load(from: production.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": strong + "p"]) { $1 }).get())
+        XCTAssertNil(problems(production.merging(["APP_ENCRYPTION_SECRET_PREVIOUS": "short"]) { $1 }, requireSecrets: false),
+                     "migrate checks no secret, previous or current")
+    }
+}
