@@ -30,7 +30,8 @@ struct ServerEnvironment: Sendable {
         let auth = try AuthService(
             store: PostgresAuthStore(pool: pool), hasher: BcryptPasswordHasher(cost: config.bcryptCost),
             tokens: JWTAccessTokenIssuer(signer: signer, issuer: config.jwtIssuer, lifetime: TimeInterval(config.jwtLifetimeSeconds)),
-            refreshTokens: RandomRefreshTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")), rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
+            refreshTokens: RandomRefreshTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")),
+            rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
         let projects = ProjectService(store: PostgresProjectStore(pool: pool))
         let pricing = PostgresPricingStore(pool: pool)

@@ -113,11 +113,11 @@ public enum RefreshOutcome: Sendable {
     /// `refreshToken` is the one the client is to use next: a new child, or (when the presented
     /// token is the parent of the session's active token) that active token again.
     case rotated(session: AuthSessionRecord, user: AuthUser, refreshToken: String)
-    /// No such token, or its user no longer exists. Nothing was written.
+    /// No such token (or its session ended meanwhile). Nothing was written.
     case notFound
     /// A revoked token that is not the active token's parent, after the interval: the session was ended.
     case reuseDetected
-    /// Refused by `SessionState` (ban or `not_after`). Nothing was written.
+    /// Refused by `SessionState` (user deleted or banned, session past `not_after`). Nothing was written.
     case refused(SessionState.Refusal)
 }
 
