@@ -9,7 +9,10 @@
 -- * Server-maintained project columns (version, updated_at) are set by a trigger, so users need
 --   no UPDATE privilege on them.
 
--- 1. Default privileges: revoke what 002 set (they belong to the role that ran it; see README).
+-- 1. Default privileges: revoke what 002 set. They belong to the role that ran 002 (default
+-- privileges are per creating role), so this assumes 007 runs as that role, as migrations do. On a
+-- Supabase database this also removes Supabase's own defaults for that role (`postgres`): later
+-- tables it creates in `public` are no longer open to the API roles until granted, which is the point.
 alter default privileges in schema public revoke all on tables from anon, authenticated, service_role;
 alter default privileges in schema public revoke all on sequences from anon, authenticated, service_role;
 alter default privileges in schema public revoke all on functions from anon, authenticated, service_role;
@@ -77,6 +80,8 @@ begin
     end if;
 end
 $$;
+-- Needs ADMIN OPTION on authenticated, or (PostgreSQL 15) CREATEROLE: the migrating role has one
+-- or the other wherever 002 could run (on Supabase, `postgres` has CREATEROLE).
 grant authenticated to app_ledger_writer;
 grant insert (user_id, project_id, kind, amount, generation_id) on public.budget_ledger to app_ledger_writer;
 drop policy if exists budget_ledger_append on public.budget_ledger;
