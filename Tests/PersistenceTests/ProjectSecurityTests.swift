@@ -130,10 +130,15 @@ final class ProjectSecurityTests: XCTestCase {
                     (\(alice), \(project), 'charge', 2.0000000001, now())
                 """)
         }
+        // A reservation made last month and not yet released still holds money this month.
+        try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount, created_at)
+            values (\(alice), \(monthly.id), 'reservation', 0.5, now() - interval '40 days')
+            """)
         let monthlyNow = try XCTUnwrap(try store.project(id: monthly.id, as: identity(alice)))
         XCTAssertEqual(monthlyNow.budget.spent, try Money(parsing: "2.0000000001"))
-        XCTAssertEqual(monthlyNow.budget.reserved, try Money(parsing: "2.25"))
-        XCTAssertEqual(monthlyNow.budget.remaining, try Money(parsing: "5.7499999999"))
+        XCTAssertEqual(monthlyNow.budget.reserved, try Money(parsing: "2.75"))
+        XCTAssertEqual(monthlyNow.budget.remaining, try Money(parsing: "5.2499999999"))
         let totalNow = try XCTUnwrap(try store.project(id: total.id, as: identity(alice)))
         XCTAssertEqual(totalNow.budget.spent, try Money(parsing: "102.0000000001"))
         XCTAssertEqual(totalNow.budget.remaining, try Money(parsing: "-94.2500000001", allowNegative: true), "an overrun shows as negative remaining")
