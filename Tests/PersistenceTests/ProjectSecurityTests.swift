@@ -52,24 +52,24 @@ final class ProjectSecurityTests: XCTestCase {
         // With sequential and plain index scans ruled out (set local: this transaction only), the
         // `like` must be answerable from the GIN index; a tiny table would otherwise just be scanned.
         let plan = try admin.query("""
-            explain select id from public.projects where lower(name) like '%trail%'
+            explain select id from public.projects where lower(name collate "und-x-icu") like '%trail%'
             """).map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n")
         let forced = try pool.withServiceRole { transaction in
             try transaction.query("set local enable_seqscan = off")
             try transaction.query("set local enable_indexscan = off")
-            return try transaction.query("explain select id from public.projects where lower(name) like '%trail%'")
+            return try transaction.query(#"explain select id from public.projects where lower(name collate "und-x-icu") like '%trail%'"#)
                 .map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n")
         }
-        XCTAssertTrue(forced.contains("projects_name_trgm_idx"), "plan without sequential scans:\n\(forced)\n(default plan:\n\(plan))")
+        XCTAssertTrue(forced.contains("projects_name_icu_trgm_idx"), "plan without sequential scans:\n\(forced)\n(default plan:\n\(plan))")
     }
 
     func testUsersSeeAndChangeOnlyTheirOwnProjectsAndLedger() throws {
         let project = try pool.withUserScope(claimsJSON: claims(alice)) {
             try $0.query("insert into public.projects (name) values ('alice project') returning id")[0].decode("id", as: UUID.self)
         }
-        try pool.withUserScope(claimsJSON: claims(alice)) {
-            try $0.query("insert into public.budget_ledger (project_id, kind, amount) values (\(project), 'charge', 1.5)")
-        }
+        // Ledger entries come only from the ledger functions.
+        _ = try PostgresBudgetLedger(pool: pool).reserve(project: project, generation: UUID(), amount: try Money(parsing: "1.5"),
+                                                         claimsJSON: claims(alice))
         XCTAssertEqual(try count("select count(*)::int as n from public.projects", as: bob), 0)
         XCTAssertEqual(try count("select count(*)::int as n from public.budget_ledger", as: bob), 0)
         XCTAssertEqual(try count("select count(*)::int as n from public.budget_ledger", as: alice), 1)
@@ -77,10 +77,13 @@ final class ProjectSecurityTests: XCTestCase {
         let touched = try pool.withUserScope(claimsJSON: claims(bob)) {
             try $0.query("update public.projects set name = 'hijacked' where id = \(project) returning id").count
                 + $0.query("delete from public.projects where id = \(project) returning id").count
-                + $0.query("update public.budget_ledger set amount = 0 returning id").count
-                + $0.query("delete from public.budget_ledger returning id").count
         }
         XCTAssertEqual(touched, 0)
+        for statement: SQL in ["update public.budget_ledger set amount = 0", "delete from public.budget_ledger"] {
+            XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(alice)) { try $0.query(statement) }) {
+                XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "42501", "nobody rewrites the ledger, not even its owner")
+            }
+        }
 
         // Rows cannot be written for someone else, nor handed over.
         XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(bob)) {
@@ -89,11 +92,14 @@ final class ProjectSecurityTests: XCTestCase {
         XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(alice)) {
             try $0.query("update public.projects set user_id = \(bob) where id = \(project)")
         }) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "42501") }
-        // A ledger entry against another user's project fails the (user_id, project_id) key, even
-        // though foreign key checks do not see RLS.
+        // Users cannot write ledger entries at all; the table's (user_id, project_id) key still keeps
+        // any entry (even one written by the owner role) on its own project's owner.
         XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(bob)) {
             try $0.query("insert into public.budget_ledger (project_id, kind, amount) values (\(project), 'charge', 1)")
-        }) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "23503") }
+        }) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "42501") }
+        XCTAssertThrowsError(try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(bob), \(project), 'charge', 1)
+            """)) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "23503") }
 
         // Deleting the project removes its ledger; deleting the user removes everything.
         try pool.withUserScope(claimsJSON: claims(alice)) { try $0.query("delete from public.projects where id = \(project)") }
@@ -124,10 +130,15 @@ final class ProjectSecurityTests: XCTestCase {
                     (\(alice), \(project), 'charge', 2.0000000001, now())
                 """)
         }
+        // A reservation made last month and not yet released still holds money this month.
+        try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount, created_at)
+            values (\(alice), \(monthly.id), 'reservation', 0.5, now() - interval '40 days')
+            """)
         let monthlyNow = try XCTUnwrap(try store.project(id: monthly.id, as: identity(alice)))
         XCTAssertEqual(monthlyNow.budget.spent, try Money(parsing: "2.0000000001"))
-        XCTAssertEqual(monthlyNow.budget.reserved, try Money(parsing: "2.25"))
-        XCTAssertEqual(monthlyNow.budget.remaining, try Money(parsing: "5.7499999999"))
+        XCTAssertEqual(monthlyNow.budget.reserved, try Money(parsing: "2.75"))
+        XCTAssertEqual(monthlyNow.budget.remaining, try Money(parsing: "5.2499999999"))
         let totalNow = try XCTUnwrap(try store.project(id: total.id, as: identity(alice)))
         XCTAssertEqual(totalNow.budget.spent, try Money(parsing: "102.0000000001"))
         XCTAssertEqual(totalNow.budget.remaining, try Money(parsing: "-94.2500000001", allowNegative: true), "an overrun shows as negative remaining")

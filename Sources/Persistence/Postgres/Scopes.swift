@@ -31,3 +31,20 @@ extension ConnectionPool {
         }
     }
 }
+
+extension ConnectionPool {
+    /// Reads of reference data that every signed-in user may read (pricing), as `authenticated`
+    /// with no user: such tables admit `authenticated` through a `using (true)` policy, while
+    /// every user-owned table shows no rows (`auth.uid()` is null). For callers that hold no
+    /// user's claims (the pricing port has none); read-only.
+    @discardableResult
+    public func withSharedReadScope<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+        try withTransaction(readOnly: true) { transaction in
+            try transaction.query("""
+                select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                       set_config('request.jwt.claims', '{"role":"authenticated"}', true)
+                """)
+            return try body(transaction)
+        }
+    }
+}

@@ -1,8 +1,9 @@
 import Domain
 import Foundation
 
-/// `PricingStore` on `pricing.versions`. Reading needs no user (the table is the same for all);
-/// importing is maintenance, so it runs as service_role.
+/// `PricingStore` on `pricing.versions`. Reading is something every user may do, so it runs as
+/// `authenticated` (the table is the same for all: no user's claims are needed); importing is
+/// maintenance, so it runs as service_role.
 public struct PostgresPricingStore: PricingStore {
     let pool: ConnectionPool
 
@@ -11,7 +12,7 @@ public struct PostgresPricingStore: PricingStore {
     }
 
     public func currentVersion() throws -> PricingVersion? {
-        let rows = try pool.withServiceRole { transaction in
+        let rows = try pool.withSharedReadScope { transaction in
             try transaction.query("select document::text as document from pricing.versions where is_current")
         }
         guard let text = try rows.first?.decode("document", as: String.self) else { return nil }

@@ -4,7 +4,9 @@ import Foundation
 /// The statements behind `PostgresProjectStore`, and the row mapping.
 enum ProjectSQL {
     /// A project with its budget summary. The period starts at the first of the current UTC month
-    /// (monthly) or at creation (total); spent and reserved are sums over the ledger since then.
+    /// (monthly) or at creation (total); spent is the sum of charges since then, reserved the
+    /// reservations not yet released whenever they were made (as `app_ledger.totals` counts them,
+    /// which admits reservations against the same figures).
     /// `updated_key` and `name_key` are the texts a cursor carries for either order.
     static let select: SQL = """
         select p.id, p.name, p.description, p.budget_limit, p.budget_period, p.archived_at, p.created_at, p.updated_at,
@@ -16,7 +18,7 @@ enum ProjectSQL {
                    coalesce((select sum(l.amount) from public.budget_ledger l
                              where l.project_id = p.id and l.created_at >= s.period_start and l.kind = 'charge'), 0) as spent,
                    coalesce((select sum(case l.kind when 'reservation' then l.amount else -l.amount end) from public.budget_ledger l
-                             where l.project_id = p.id and l.created_at >= s.period_start and l.kind in ('reservation', 'release')), 0)
+                             where l.project_id = p.id and l.kind in ('reservation', 'release')), 0)
                        as reserved
             from (select case p.budget_period when 'monthly' then date_trunc('month', now(), 'UTC') else p.created_at end
                          as period_start) s
@@ -32,9 +34,11 @@ enum ProjectSQL {
         case .all: break
         }
         if let search = query.search {
-            // ILIKE-style match on lower(name), served by the trigram GIN index; %, _ and \ are literal.
-            let pattern = "%" + escapeLike(search.lowercased()) + "%"
-            filter = "\(filter) and lower(p.name) like \(pattern)"
+            // Case-insensitive for all of Unicode: lower() under the ICU root collation (the C
+            // locale folds only ASCII), the expression the trigram GIN index of migration 008 is
+            // built on; %, _ and \ are literal.
+            let pattern = "%" + escapeLike(search) + "%"
+            filter = #"\#(filter) and lower(p.name collate "und-x-icu") like lower(\#(pattern) collate "und-x-icu")"#
         }
         let order: SQL
         switch query.sort {
@@ -55,6 +59,8 @@ enum ProjectSQL {
         return "\(select) where \(filter) \(order) limit \(query.limit + 1)"
     }
 
+    /// `version` and `updated_at` move on in the `projects_touch` trigger (migration 007), so the
+    /// user needs no UPDATE privilege on them.
     static func update(id: UUID, _ changes: ProjectChanges, expectedVersion: Int64?) -> SQL {
         let (setDescription, description) = split(changes.description)
         let (setLimit, limit) = split(changes.budgetLimit)
@@ -65,9 +71,7 @@ enum ProjectSQL {
                 budget_limit = case when \(setLimit) then \(limit?.amount)::numeric else budget_limit end,
                 budget_period = coalesce(\(changes.budgetPeriod?.rawValue), budget_period),
                 archived_at = case \(changes.archived)::boolean when true then coalesce(archived_at, now())
-                                  when false then null else archived_at end,
-                version = version + 1,
-                updated_at = now()
+                                  when false then null else archived_at end
             where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)
             returning id
             """

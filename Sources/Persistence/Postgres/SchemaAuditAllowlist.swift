@@ -1,0 +1,125 @@
+/// Exactly what the API roles may do in the schemas the app owns: what the Persistence code does
+/// as `authenticated` (every statement in `Sources/Persistence`), and nothing for `anon`, which
+/// the API never uses. `SchemaAudit` compares the database with it in both directions, so a
+/// grant the code does not need fails the audit as surely as a missing one.
+public struct SchemaAllowlist: Sendable {
+    public enum Columns: Sendable, Equatable {
+        case none
+        /// Every column, present and future (a table-level grant).
+        case all
+        case only(Set<String>)
+    }
+
+    /// One role's privileges on one table. DELETE, TRUNCATE and TRIGGER are table-wide;
+    /// REFERENCES is never allowed.
+    public struct TableGrant: Sendable, Equatable {
+        public var select: Columns
+        public var insert: Columns
+        public var update: Columns
+        public var delete: Bool
+
+        public init(select: Columns = .none, insert: Columns = .none, update: Columns = .none, delete: Bool = false) {
+            self.select = select
+            self.insert = insert
+            self.update = update
+            self.delete = delete
+        }
+
+        public var writes: Bool { insert != .none || update != .none || delete }
+    }
+
+    /// A policy the audit accepts: for one role and one command, with exactly these expressions
+    /// as PostgreSQL prints them (`pg_policies.qual` / `with_check`, whitespace collapsed).
+    public struct Policy: Sendable, Equatable {
+        public let role: String
+        public let command: String
+        public let using: String?
+        public let check: String?
+
+        public init(role: String, command: String, using: String?, check: String?) {
+            self.role = role
+            self.command = command
+            self.using = using
+            self.check = check
+        }
+    }
+
+    /// The one ownership expression: `(select auth.uid()) = user_id`, as PostgreSQL prints it.
+    public static let ownerExpression = "(( SELECT auth.uid() AS uid) = user_id)"
+
+    /// The policies a user-owned table may have for `role`: one per command it may run.
+    public static func ownerPolicies(role: String = "authenticated", for grant: TableGrant) -> [Policy] {
+        var policies: [Policy] = []
+        if grant.select != .none { policies.append(Policy(role: role, command: "SELECT", using: ownerExpression, check: nil)) }
+        if grant.insert != .none { policies.append(Policy(role: role, command: "INSERT", using: nil, check: ownerExpression)) }
+        if grant.update != .none {
+            policies.append(Policy(role: role, command: "UPDATE", using: ownerExpression, check: ownerExpression))
+        }
+        if grant.delete { policies.append(Policy(role: role, command: "DELETE", using: ownerExpression, check: nil)) }
+        return policies
+    }
+
+    /// Schemas the app creates or shares (`auth`); every table, function and grant in them is audited.
+    public var schemas: [String]
+    /// Schemas whose every table is user-owned (user_id, forced RLS, owner policies).
+    public var userSchemas: [String]
+    /// role → "schema.table" → privileges. A table not listed grants the role nothing.
+    public var tables: [String: [String: TableGrant]]
+    /// "schema.table" → the policies it may have. A user-owned table not listed may have the owner
+    /// policies for the commands `authenticated` may run on it.
+    public var policies: [String: [Policy]]
+    /// role → schemas it may use (USAGE; CREATE is never allowed).
+    public var schemaUsage: [String: Set<String>]
+    /// role → "schema.function" it may execute.
+    public var functions: [String: Set<String>]
+
+    public init(schemas: [String], userSchemas: [String], tables: [String: [String: TableGrant]], policies: [String: [Policy]],
+                schemaUsage: [String: Set<String>], functions: [String: Set<String>]) {
+        self.schemas = schemas
+        self.userSchemas = userSchemas
+        self.tables = tables
+        self.policies = policies
+        self.schemaUsage = schemaUsage
+        self.functions = functions
+    }
+
+    /// The roles whose privileges are audited: the two a client API hands to callers.
+    public static let auditedRoles = ["anon", "authenticated"]
+
+    /// The application's allowlist (migrations 002–008).
+    public static let application: SchemaAllowlist = {
+        let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period"]),
+                                  update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
+        let ledger = TableGrant(select: .all)
+        let apiKeys = TableGrant(
+            select: .only(["id", "user_id", "provider", "label", "ciphertext", "mask_prefix", "last4", "fingerprint", "status",
+                           "last_checked_at", "last_used_at", "created_at", "updated_at"]),
+            insert: .only(["id", "user_id", "provider", "label", "ciphertext", "key_version", "mask_prefix", "last4", "fingerprint",
+                           "created_at", "updated_at"]),
+            update: .only(["status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
+        return SchemaAllowlist(
+            schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "meta"],
+            userSchemas: ["public"],
+            tables: ["authenticated": ["public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
+                                       "pricing.versions": TableGrant(select: .all)]],
+            policies: [
+                "public.projects": ownerPolicies(for: projects),
+                "public.user_api_keys": ownerPolicies(for: apiKeys),
+                // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
+                "public.budget_ledger": ownerPolicies(for: ledger)
+                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+                // Pricing is reference data, the same for every user: no per-user rule applies.
+                "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
+            ],
+            schemaUsage: ["anon": ["public", "auth"], "authenticated": ["public", "auth", "pricing", "app_ledger"]],
+            functions: [
+                "anon": ["auth.uid", "auth.role", "auth.email", "auth.jwt"],
+                "authenticated": ["auth.uid", "auth.role", "auth.email", "auth.jwt",
+                                  "app_ledger.reserve", "app_ledger.settle", "app_ledger.release"],
+            ])
+    }()
+
+    func grant(_ role: String, _ table: String) -> TableGrant {
+        tables[role]?[table] ?? TableGrant()
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// Every user table × select/insert/update/delete × (own row, another user's row), as
+/// `authenticated` and as `anon`, through SQL as a client API would run it (the login role,
+/// `set_config('role', …, true)` and `request.jwt.claims`), against exactly the allowed matrix.
+final class AccessMatrixTests: XCTestCase {
+    enum Outcome: String {
+        /// The statement touched the row.
+        case allowed
+        /// It ran but saw no row (RLS filtered it out).
+        case invisible
+        /// Refused with SQLSTATE 42501 (no privilege, or WITH CHECK failed).
+        case denied
+    }
+
+    enum Operation: String, CaseIterable {
+        case select, insert, update, delete
+    }
+
+    private var admin: PostgresConnection!
+    private var client: PostgresConnection!
+    private let alice = UUID()
+    private let bob = UUID()
+    /// Alice's rows, one per table, by table.
+    private var rows: [String: UUID] = [:]
+
+    /// The tables in `public` and the expected outcome per (role, operation, whose row).
+    /// Writing "another user's row" means: insert a row owned by them, update or delete theirs.
+    private static let expected: [String: [String: [Operation: (own: Outcome, other: Outcome)]]] = [
+        "projects": [
+            "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
+                              .update: (.allowed, .invisible), .delete: (.allowed, .invisible)],
+            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        ],
+        "budget_ledger": [
+            "authenticated": [.select: (.allowed, .invisible), .insert: (.denied, .denied),
+                              .update: (.denied, .denied), .delete: (.denied, .denied)],
+            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        ],
+        "user_api_keys": [
+            "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
+                              .update: (.allowed, .invisible), .delete: (.allowed, .invisible)],
+            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        ],
+    ]
+
+    override func setUpWithError() throws {
+        let url = try TestPostgresCluster.shared.createDatabase(prefix: "matrix")
+        admin = try PostgresConnection(url: url)
+        try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: admin)
+        client = try PostgresConnection(url: url.replacingOccurrences(of: "postgres@", with: "authenticator@"))
+        for user in [alice, bob] {
+            try admin.query("insert into auth.users (id, email) values (\(user), \(user.uuidString.lowercased() + "@example.com"))")
+        }
+        // One row per table for each user, written as the owner role (the matrix is about the API roles).
+        for user in [alice, bob] {
+            let project = try admin.query("insert into public.projects (user_id, name) values (\(user), 'p') returning id")[0].decode("id", as: UUID.self)
+            let entry = try admin.query("""
+                insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(user), \(project), 'charge', 1) returning id
+                """)[0].decode("id", as: UUID.self)
+            let key = try admin.query("""
+                insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
+                values (gen_random_uuid(), \(user), 'openai', 'k', '\\x00', 1, 'sk-', 'abcd', \(Data(user.uuidString.utf8))) returning id
+                """)[0].decode("id", as: UUID.self)
+            if user == alice { rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key] }
+        }
+    }
+
+    /// The statement for one cell. `owner` is whose row it targets (or, for insert, whom the new row is for).
+    private func statement(_ table: String, _ operation: Operation, owner: UUID) throws -> SQL {
+        let target = owner == alice ? try XCTUnwrap(rows[table]) : try ownRow(of: bob, in: table)
+        switch (table, operation) {
+        case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where id = \(target)"
+        case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where id = \(target) returning 1"
+        case ("projects", .insert):
+            // user_id is not insertable: a row is always the caller's (its default, auth.uid()).
+            return owner == alice ? "insert into public.projects (name) values ('n') returning 1"
+                : "insert into public.projects (user_id, name) values (\(owner), 'n') returning 1"
+        case ("projects", .update): return "update public.projects set name = 'renamed' where id = \(target) returning 1"
+        case ("budget_ledger", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return "insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(owner), \(project), 'charge', 0) returning 1"
+        case ("budget_ledger", .update): return "update public.budget_ledger set amount = 0 where id = \(target) returning 1"
+        case ("user_api_keys", .insert):
+            return """
+                insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
+                values (gen_random_uuid(), \(owner), 'openai', 'new', '\\x01', 1, 'sk-', 'wxyz', '\\x02') returning 1
+                """
+        case ("user_api_keys", .update): return "update public.user_api_keys set last_used_at = now() where id = \(target) returning 1"
+        default: throw TestSupportError("no statement for \(table) \(operation)")
+        }
+    }
+
+    private func ownRow(of user: UUID, in table: String) throws -> UUID {
+        try admin.query("select id from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0].decode("id", as: UUID.self)
+    }
+
+    /// Runs `sql` as `role` acting for Alice, in a transaction that is always rolled back.
+    private func outcome(of sql: SQL, as role: String) throws -> Outcome {
+        let claims = role == "anon" ? #"{"role":"anon"}"#
+            : #"{"sub":"\#(alice.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        try client.query("begin")
+        defer { _ = try? client.query("rollback") }
+        try client.query("select set_config('role', \(role), true), set_config('request.jwt.claims', \(claims), true)")
+        do {
+            return try client.query(sql).isEmpty ? .invisible : .allowed
+        } catch let error as DatabaseError where error.sqlState == "42501" {
+            return .denied
+        }
+    }
+
+    func testEveryUserTableAnswersExactlyTheAllowedMatrix() throws {
+        let tables = try admin.query("""
+            select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1
+            """).map { try $0.decode("name", as: String.self) }
+        XCTAssertEqual(tables, Self.expected.keys.sorted(), "every user table has its row in the matrix")
+        var actual: [String] = []
+        var wanted: [String] = []
+        for table in tables {
+            for role in ["authenticated", "anon"] {
+                for operation in Operation.allCases {
+                    let expectation = try XCTUnwrap(Self.expected[table]?[role]?[operation])
+                    for (whose, owner, outcome) in [("own", alice, expectation.own), ("other's", bob, expectation.other)] {
+                        let got = try self.outcome(of: try statement(table, operation, owner: owner), as: role)
+                        actual.append("\(table) \(role) \(operation.rawValue) \(whose): \(got.rawValue)")
+                        wanted.append("\(table) \(role) \(operation.rawValue) \(whose): \(outcome.rawValue)")
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(actual.count, 3 * 2 * 4 * 2)
+        XCTAssertEqual(actual, wanted)
+    }
+
+    func testColumnsOutsideTheGrantsAreRefusedOnOwnRows() throws {
+        let project = try XCTUnwrap(rows["projects"])
+        let key = try XCTUnwrap(rows["user_api_keys"])
+        let refused: [SQL] = [
+            "update public.projects set version = 1 where id = \(project)",
+            "update public.projects set user_id = \(bob) where id = \(project)",
+            "update public.projects set created_at = now() where id = \(project)",
+            "update public.user_api_keys set ciphertext = '\\x00' where id = \(key)",
+            "update public.user_api_keys set provider = 'anthropic' where id = \(key)",
+            "update public.user_api_keys set fingerprint = '\\x00' where id = \(key)",
+            "update public.user_api_keys set user_id = \(bob) where id = \(key)",
+            "select key_version from public.user_api_keys where id = \(key)",
+            """
+            insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint, status)
+            values (gen_random_uuid(), \(alice), 'openai', 'new', '\\x01', 1, 'sk-', 'wxyz', '\\x03', 'valid')
+            """,
+            "insert into public.projects (name, version) values ('n', 7)",
+        ]
+        let outcomes = try refused.map { try outcome(of: $0, as: "authenticated") }
+        XCTAssertEqual(outcomes, Array(repeating: .denied, count: refused.count))
+    }
+
+    func testAnUpdateMovesVersionAndTimeWhateverTheWriterSets() throws {
+        let project = try XCTUnwrap(rows["projects"])
+        let claims = #"{"sub":"\#(alice.uuidString.lowercased())","role":"authenticated"}"#
+        try client.query("begin")
+        defer { _ = try? client.query("rollback") }
+        try client.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claims), true)")
+        let before = try client.query("select version, updated_at from public.projects where id = \(project)")[0]
+        let after = try client.query("update public.projects set name = 'x' where id = \(project) returning version, updated_at")[0]
+        XCTAssertEqual(try after.decode("version", as: Int64.self), try before.decode("version", as: Int64.self) + 1)
+        XCTAssertGreaterThan(try after.decode("updated_at", as: Date.self), try before.decode("updated_at", as: Date.self))
+    }
+}

@@ -1,0 +1,217 @@
+import Domain
+import Foundation
+import Persistence
+import Synchronization
+import TestSupport
+import XCTest
+
+/// The ledger functions of migration 007 (app_ledger.reserve, settle, release): ownership, the
+/// budget invariant under concurrency, and what settling and releasing do.
+final class BudgetLedgerTests: XCTestCase {
+    private var url = ""
+    private var admin: PostgresConnection!
+    private var pool: ConnectionPool!
+    private var ledger: PostgresBudgetLedger!
+    private let alice = UUID()
+    private let bob = UUID()
+
+    override func setUpWithError() throws {
+        url = try TestPostgresCluster.shared.createDatabase(prefix: "ledger")
+        admin = try PostgresConnection(url: url)
+        try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: admin)
+        pool = ConnectionPool(.init(url: authenticatorURL, maximumConnections: 2))
+        ledger = PostgresBudgetLedger(pool: pool)
+        for user in [alice, bob] {
+            try admin.query("insert into auth.users (id, email) values (\(user), \(user.uuidString.lowercased() + "@example.com"))")
+        }
+    }
+
+    override func tearDown() {
+        pool.close()
+    }
+
+    private var authenticatorURL: String { url.replacingOccurrences(of: "postgres@", with: "authenticator@") }
+
+    private func claims(_ user: UUID) -> String {
+        #"{"sub":"\#(user.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    private func money(_ text: String) throws -> Money { try Money(parsing: text) }
+
+    private func project(of user: UUID, limit: String?, period: String = "total") throws -> UUID {
+        try admin.query("""
+            insert into public.projects (user_id, name, budget_limit, budget_period) values (\(user), 'p', \(limit)::numeric, \(period)) returning id
+            """)[0].decode("id", as: UUID.self)
+    }
+
+    private func entries(_ project: UUID) throws -> [String] {
+        try admin.query("select kind || ' ' || amount::text as e from public.budget_ledger where project_id = \(project) order by created_at, kind")
+            .map { try $0.decode("e", as: String.self) }
+    }
+
+    func testAnotherUsersProjectOrReservationIsRefused() throws {
+        let alices = try project(of: alice, limit: "10")
+        let generation = UUID()
+        XCTAssertThrowsError(try ledger.reserve(project: alices, generation: generation, amount: try money("1"), claimsJSON: claims(bob))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .notFound)
+        }
+        XCTAssertTrue(try ledger.reserve(project: alices, generation: generation, amount: try money("1"), claimsJSON: claims(alice)).admitted)
+        XCTAssertThrowsError(try ledger.settle(generation: generation, cost: try money("0"), claimsJSON: claims(bob))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .notFound)
+        }
+        XCTAssertThrowsError(try ledger.release(generation: generation, claimsJSON: claims(bob))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .notFound)
+        }
+        XCTAssertThrowsError(try ledger.reserve(project: UUID(), generation: UUID(), amount: try money("1"), claimsJSON: claims(alice))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .notFound, "an unknown project is refused the same way")
+        }
+        XCTAssertEqual(try entries(alices), ["reservation 1"], "nothing was written for Bob")
+    }
+
+    func testConcurrentReservesAdmitExactlyWhatTheLimitAllows() throws {
+        // 10.00 admits 13 reservations of 0.75 (9.75); the 14th would make 10.50.
+        let target = try project(of: alice, limit: "10.00")
+        let attempts = 40
+        let connections = try (0..<attempts).map { _ in try PostgresConnection(url: authenticatorURL) }
+        let start = DispatchSemaphore(value: 0)
+        let results = Mutex<[(admitted: Bool, reserved: Decimal)]>([])
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        let claims = claims(alice)
+        for connection in connections {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                start.wait()
+                do {
+                    try connection.query("begin")
+                    try connection.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claims), true)")
+                    let row = try connection.query("select admitted, reserved from app_ledger.reserve(\(target), \(UUID()), 0.75)")[0]
+                    try connection.query("commit")
+                    let outcome = (admitted: try row.decode("admitted", as: Bool.self), reserved: try row.decode("reserved", as: Decimal.self))
+                    results.withLock { $0.append(outcome) }
+                } catch {
+                    failures.withLock { $0.append(String(reflecting: error)) }
+                }
+            }
+        }
+        for _ in 0..<attempts { start.signal() }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        let outcomes = results.withLock { $0 }
+        XCTAssertEqual(outcomes.count, attempts)
+        XCTAssertEqual(outcomes.filter(\.admitted).count, 13)
+        XCTAssertTrue(outcomes.allSatisfy { $0.reserved <= 10 }, "no step ever saw more than the limit reserved: \(outcomes.map(\.reserved))")
+        let total = try admin.query("select sum(amount)::text as s, count(*)::int as n from public.budget_ledger where project_id = \(target)")[0]
+        XCTAssertEqual(try total.decode("s", as: String.self), "9.75")
+        XCTAssertEqual(try total.decode("n", as: Int.self), 13)
+    }
+
+    func testSettleChargesTheCostAndEndsTheReservation() throws {
+        let target = try project(of: alice, limit: "10")
+        let generation = UUID()
+        let reserved = try ledger.reserve(project: target, generation: generation, amount: try money("4"), claimsJSON: claims(alice))
+        XCTAssertTrue(reserved.admitted)
+        XCTAssertNotNil(reserved.outcome.entryID)
+        XCTAssertEqual(reserved.outcome.reserved, try money("4"))
+        XCTAssertEqual(reserved.outcome.spent, .zero)
+        XCTAssertEqual(reserved.outcome.limit, try money("10"))
+
+        // The actual cost may exceed the estimate: it is charged all the same.
+        let settled = try ledger.settle(generation: generation, cost: try money("5.5000000001"), claimsJSON: claims(alice))
+        XCTAssertEqual(settled.spent, try money("5.5000000001"))
+        XCTAssertEqual(settled.reserved, .zero)
+        let charge = try admin.query("select kind from public.budget_ledger where id = \(try XCTUnwrap(settled.entryID))")[0]
+        XCTAssertEqual(try charge.decode("kind", as: String.self), "charge")
+        XCTAssertEqual(try entries(target), ["reservation 4", "charge 5.5000000001", "release 4"])
+
+        for attempt in [{ try self.ledger.settle(generation: generation, cost: try self.money("1"), claimsJSON: self.claims(self.alice)) },
+                        { try self.ledger.release(generation: generation, claimsJSON: self.claims(self.alice)) }] {
+            XCTAssertThrowsError(try attempt()) { XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .alreadyEnded) }
+        }
+        XCTAssertThrowsError(try ledger.settle(generation: UUID(), cost: try money("1"), claimsJSON: claims(alice))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .notFound, "an unknown reservation")
+        }
+        // The store's summary agrees with what the functions said.
+        let identity = AuthenticatedIdentity(userID: alice, sessionID: nil, role: "authenticated", claimsJSON: claims(alice))
+        let summary = try XCTUnwrap(try PostgresProjectStore(pool: pool).project(id: target, as: identity)).budget
+        XCTAssertEqual(summary.spent, settled.spent)
+        XCTAssertEqual(summary.reserved, settled.reserved)
+    }
+
+    func testReleaseEndsTheReservationWithoutACharge() throws {
+        let target = try project(of: alice, limit: "5")
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("5"), claimsJSON: claims(alice)).admitted)
+        let full = try ledger.reserve(project: target, generation: UUID(), amount: try money("0.0000000001"), claimsJSON: claims(alice))
+        XCTAssertFalse(full.admitted, "the limit is fully reserved")
+        XCTAssertNil(full.outcome.entryID)
+        XCTAssertEqual(full.outcome.reserved, try money("5"))
+
+        let released = try ledger.release(generation: generation, claimsJSON: claims(alice))
+        XCTAssertEqual(released.reserved, .zero)
+        XCTAssertEqual(released.spent, .zero)
+        XCTAssertThrowsError(try ledger.release(generation: generation, claimsJSON: claims(alice))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .alreadyEnded)
+        }
+        XCTAssertThrowsError(try ledger.reserve(project: target, generation: generation, amount: try money("1"), claimsJSON: claims(alice))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .alreadyReserved, "one reservation per generation")
+        }
+        XCTAssertTrue(try ledger.reserve(project: target, generation: UUID(), amount: try money("5"), claimsJSON: claims(alice)).admitted,
+                      "the released amount is available again")
+    }
+
+    func testMonthlyBudgetCountsThisMonthsChargesAndEveryHeldReservation() throws {
+        let target = try project(of: alice, limit: "10", period: "monthly")
+        // Last month's charge does not count; a reservation made last month and still held does.
+        try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, created_at) values
+                (\(alice), \(target), 'charge', 100, null, now() - interval '40 days'),
+                (\(alice), \(target), 'reservation', 3, \(UUID()), now() - interval '40 days')
+            """)
+        let first = try ledger.reserve(project: target, generation: UUID(), amount: try money("7"), claimsJSON: claims(alice))
+        XCTAssertTrue(first.admitted)
+        XCTAssertEqual(first.outcome.spent, .zero)
+        XCTAssertEqual(first.outcome.reserved, try money("10"))
+        XCTAssertFalse(try ledger.reserve(project: target, generation: UUID(), amount: try money("0.01"), claimsJSON: claims(alice)).admitted)
+    }
+
+    func testBadAmountsAndAnonymousCallersAreRefused() throws {
+        let target = try project(of: alice, limit: nil)
+        XCTAssertThrowsError(try ledger.reserve(project: target, generation: UUID(), amount: try Money(parsing: "-1", allowNegative: true),
+                                                claimsJSON: claims(alice))) {
+            XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .invalidAmount)
+        }
+        XCTAssertTrue(try ledger.reserve(project: target, generation: UUID(), amount: try money("1000000"), claimsJSON: claims(alice)).admitted,
+                      "no limit admits any amount")
+        let client = try PostgresConnection(url: authenticatorURL)
+        for role in ["anon", "authenticated"] {
+            try client.query("begin")
+            defer { _ = try? client.query("rollback") }
+            // anon has no USAGE on app_ledger; authenticated without a user has no auth.uid().
+            try client.query("select set_config('role', \(role), true), set_config('request.jwt.claims', \(#"{"role":"\#(role)"}"#), true)")
+            XCTAssertThrowsError(try client.query("select * from app_ledger.reserve(\(target), \(UUID()), 1)")) {
+                XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "42501", role)
+            }
+        }
+    }
+
+    func testAuthenticatedCannotWriteLedgerRowsDirectly() throws {
+        let target = try project(of: alice, limit: "10")
+        _ = try ledger.reserve(project: target, generation: UUID(), amount: try money("2"), claimsJSON: claims(alice))
+        let statements: [SQL] = [
+            "insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(alice), \(target), 'release', 2)",
+            "update public.budget_ledger set amount = 0",
+            "delete from public.budget_ledger",
+            "truncate public.budget_ledger",
+            // Nor through the functions' own helpers, which only the functions' owner may run.
+            "select * from app_ledger.end_reservation(\(UUID()), null)",
+        ]
+        for statement in statements {
+            XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(alice)) { try $0.query(statement) }) {
+                XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "42501")
+            }
+        }
+        XCTAssertEqual(try entries(target), ["reservation 2"])
+    }
+}
