@@ -21,7 +21,7 @@ struct ProjectHandlers: Sendable {
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        let project = try service.create(try Self.object(request), as: identity)
+        let project = try service.create(try request.decodeBody(ProjectFields<NewProjectKeys>.self).members, as: identity)
         var response = try Self.respond(project, status: 201)
         response.headers.append(("Location", "/v1/projects/\(project.id.uuidString.lowercased())"))
         return response
@@ -34,7 +34,7 @@ struct ProjectHandlers: Sendable {
 
     func update(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try Self.object(request),
+        return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try request.decodeBody(ProjectFields<ProjectChangeKeys>.self).members,
                                                    ifMatch: request.header("if-match"), as: identity))
     }
 
@@ -48,15 +48,5 @@ struct ProjectHandlers: Sendable {
         var response = try HTTPResponse.json(ProjectBody(project), status: status)
         response.headers.append(("ETag", project.etag))
         return response
-    }
-
-    /// The body as a JSON object with its keys exactly as sent: the domain rules read the
-    /// snake_case names themselves, so wrong types become per-field 422s, not a 400.
-    private static func object(_ request: HTTPRequest) throws -> [String: JSON] {
-        guard !request.body.isEmpty else { throw Problem.badJSON("The request needs a JSON body.") }
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSON.self, from: request.body) else {
-            throw Problem.badJSON("The body must be a JSON object.")
-        }
-        return fields
     }
 }
