@@ -90,8 +90,8 @@ struct BodyJSONParser {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(Failure) {
-        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitsCount)
+    private mutating func literal(_ word: String) throws(Failure) {
+        let expected = Array(word.utf8)
         guard bytes.count - index >= expected.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
             throw failure("unknown literal")
         }
