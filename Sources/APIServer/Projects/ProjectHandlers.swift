@@ -35,18 +35,27 @@ struct ProjectHandlers: Sendable {
     func update(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
         return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try request.decodeBody(ProjectFields<ProjectChangeKeys>.self).members,
-                                                   ifMatch: request.header("if-match"), as: identity))
+                                                   ifMatch: try Self.ifMatch(request), as: identity))
     }
 
     func delete(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: request.header("if-match"), as: identity)
+        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: try Self.ifMatch(request), as: identity)
         return .noContent()
     }
 
     private static func respond(_ project: Project, status: Int = 200) throws -> HTTPResponse {
         var response = try HTTPResponse.json(ProjectBody(project), status: status)
-        response.headers.append(("ETag", project.etag))
+        response.headers.append(("ETag", project.etag.header))
         return response
+    }
+
+    private static func ifMatch(_ request: HTTPRequest) throws -> IfMatch? {
+        do {
+            return try IfMatch.parse(request.header("if-match"))
+        } catch {
+            throw Problem(status: 400, code: "invalid_if_match", title: "Bad Request",
+                          detail: "If-Match must be * or a list of entity tags such as \"v3-0123456789abcdef\", as an ETag header gave them.")
+        }
     }
 }
