@@ -247,6 +247,10 @@ final class HostileInputSweepTests: XCTestCase {
                 break
             case 200..<300:
                 failures.append("\(label): \(response.status) " + (admitted ? "is not documented" : "for a value the schema refuses"))
+            case let status where (status == 414 || status == 431) && what.hasSuffix("100 kB string") && !what.hasPrefix("body"):
+                // A request line or header block over HTTP_MAX_HEADER_BYTES: libmicrohttpd refuses it
+                // before the application sees it, with its own body (documented in openapi.yaml's info).
+                break
             case 400..<500:
                 if response.header("content-type") != "application/problem+json" {
                     failures.append("\(label): \(response.status) without application/problem+json")
