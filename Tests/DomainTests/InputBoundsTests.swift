@@ -35,3 +35,27 @@ final class InputBoundsTests: XCTestCase {
         XCTAssertEqual(misfit.unsupportedParameters(for: model).map(\.code), ["unsupported_value", "unsupported_value", "unsupported_parameter"])
     }
 }
+
+/// Numbers from price files and usage reports.
+final class PriceFileAndUsageBoundsTests: XCTestCase {
+    func testATierSizeThatWouldOverflowIsIgnoredNotMultiplied() {
+        XCTAssertEqual(LiteLLMCatalog.priceField("input_cost_per_token_above_9223372036854775807k_tokens"), .ignored("tier size out of range"))
+        XCTAssertEqual(LiteLLMCatalog.priceField("input_cost_per_token_above_200k_tokens"),
+                       .price(.inputToken, per: 1_000_000, scale: 1_000_000, above: 200_000))
+    }
+
+    func testPriceFileNumbersOutOfRangeAreValidationErrors() throws {
+        let row = PriceRow(provider: "openai", model: "m", unit: .inputToken, price: try Money(parsing: "2000000"), per: 1_000_000,
+                           effectiveFrom: "2026-01-01", source: "test", confidence: .verified, minimumQuantity: Decimal(string: "1e30"))
+        var model = PricedModel(provider: "openai", model: "m", mode: .priced, source: "test", prices: [row])
+        model.maxOutputTokens = Int.max
+        let fields = PricingValidation.errors(in: [model], currency: "USD", effectiveFrom: "2026-01-01").map(\.field)
+        XCTAssertEqual(Set(fields), ["models[0].max_output_tokens", "models[0].prices[0].price", "models[0].prices[0].minimum_quantity"])
+    }
+
+    func testUsageCountsBeyondTheBoundAreRefused() {
+        let usage = Usage(inputTokens: Int.max, outputTokens: 1)
+        XCTAssertEqual(usage.validationErrors.map(\.field), ["input_tokens"])
+        XCTAssertEqual(usage.promptTokens, Int.max)
+    }
+}

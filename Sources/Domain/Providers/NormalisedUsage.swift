@@ -77,7 +77,8 @@ public struct NormalisedUsage: Sendable, Codable, Equatable {
     }
 
     /// All text input tokens, however billed.
+    /// Saturates at `Int.max` rather than trapping (adapters bound each count to 10¹² where it enters).
     public var totalInputTokens: Int {
-        inputTokens + cachedInputReadTokens + cachedInputWriteTokens + cachedInputWriteOneHourTokens
+        Usage.saturatingSum([inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens])
     }
 }

@@ -97,7 +97,7 @@ public struct LocalProvider: MediaProvider {
             files.append(OutputFile(path: path, mimeType: "image/png", byteCount: Int64(png.count), width: width, height: height))
         }
         return finished(request, files: files, usage: NormalisedUsage(
-            images: files.count, imageSize: size, megapixels: Decimal(width * height * files.count) / 1_000_000))
+            images: files.count, imageSize: size, megapixels: Decimal(width) * Decimal(height) * Decimal(files.count) / 1_000_000))
     }
 
     func drawPNG(_ prompt: String, width: Int, height: Int, seed: Int) -> Data {

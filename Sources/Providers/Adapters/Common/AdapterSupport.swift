@@ -174,3 +174,12 @@ enum AdapterSupport {
         return OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)
     }
 }
+
+/// Numbers read from provider responses, bounded where they enter (`ReportedNumbers`).
+extension WireJSON {
+    /// A count (tokens, characters, images): a whole number in 0...10¹²; anything else is nil.
+    var count: Int? { ReportedNumbers.count(int) }
+
+    /// A charge in USD or credits: a finite decimal in 0...10⁶; anything else is nil.
+    var amount: Decimal? { ReportedNumbers.amount(decimal) }
+}
