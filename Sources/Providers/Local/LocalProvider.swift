@@ -143,7 +143,14 @@ public struct LocalProvider: MediaProvider {
         let mime = format == "ogg" ? "audio/ogg" : AdapterSupport.mimeType(forExtension: format)
         let file = OutputFile(path: finalPath, mimeType: mime, byteCount: AdapterSupport.fileSize(finalPath), durationSeconds: seconds)
         return finished(request, files: [file], usage: NormalisedUsage(
-            audioSeconds: seconds.map { Decimal(Int(($0 * 1000).rounded())) / 1000 }, characters: request.prompt.count))
+            audioSeconds: seconds.flatMap(Self.milliseconds), characters: request.prompt.unicodeScalars.count))
+    }
+
+    /// Seconds rounded to milliseconds, or nil for a length no real file has (the WAV header is
+    /// read from a file an external tool wrote, so its numbers are bounded before `Int` sees them).
+    static func milliseconds(_ seconds: Double) -> Decimal? {
+        guard seconds.isFinite, seconds >= 0, seconds <= 86_400 else { return nil }
+        return Decimal(Int((seconds * 1000).rounded())) / 1000
     }
 
     // MARK: - Video

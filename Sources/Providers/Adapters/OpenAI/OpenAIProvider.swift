@@ -162,7 +162,7 @@ public struct OpenAIProvider: MediaProvider {
         return GenerationOutput(
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)],
-            usage: NormalisedUsage(characters: request.prompt.count),
+            usage: NormalisedUsage(characters: request.prompt.unicodeScalars.count),
             providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)
     }
 }
