@@ -118,3 +118,15 @@ final class StrictBodyTests: XCTestCase {
         XCTAssertFalse(server.logLines.all.contains { $0.contains("unhandled error") }, "no 500 logged the row")
     }
 }
+
+extension StrictBodyTests {
+    /// supabase-js sends these on sign-up and sign-in; GoTrue accepts them, so this server does too.
+    func testSupabaseClientMembersAreAcceptedAndEverythingElseIsNot() throws {
+        let signUp = try raw("POST", "/auth/v1/signup", #"{"email":"js@example.com","password":"correct horse battery","data":{},"gotrue_meta_security":{},"code_challenge":null,"code_challenge_method":null}"#)
+        XCTAssertEqual(signUp.status, 200, signUp.text)
+        let signIn = try raw("POST", "/auth/v1/token?grant_type=password", #"{"email":"js@example.com","password":"correct horse battery","gotrue_meta_security":{"captcha_token":null}}"#)
+        XCTAssertEqual(signIn.status, 200, signIn.text)
+        let other = try raw("POST", "/auth/v1/signup", #"{"email":"js2@example.com","password":"correct horse battery","captcha":1}"#)
+        XCTAssertEqual(try fields(other, code: "unknown_field"), ["captcha"], "only the members supabase-js sends are ignored")
+    }
+}

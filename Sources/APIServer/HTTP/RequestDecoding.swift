@@ -35,10 +35,24 @@ extension HTTPRequest {
         } catch let error as DecodingError {
             throw Problem.validation([StrictBodyDecoder.fieldError(for: error)])
         }
+        for member in Self.clientMembersIgnored[path] ?? [] { ledger.wholesale.insert(member) }
         let unknown = ledger.unknownPaths(in: tree)
         guard unknown.isEmpty else { throw Problem.unknownFields(unknown) }
         return value
     }
+}
+
+extension HTTPRequest {
+    /// Top-level members that Supabase's auth clients (supabase-js / gotrue-js) send on every call
+    /// and GoTrue accepts, which this server does not use: `gotrue_meta_security` (captcha; none is
+    /// configured here) and `code_challenge`/`code_challenge_method` (PKCE; not offered). Refusing
+    /// them would break sign-up and sign-in from those clients, so they are read and ignored;
+    /// `openapi.yaml` documents them as such. Anything else unknown is still refused.
+    static let clientMembersIgnored: [String: Set<String>] = [
+        "/auth/v1/signup": ["gotrue_meta_security", "code_challenge", "code_challenge_method"],
+        "/auth/v1/token": ["gotrue_meta_security"],
+        "/auth/v1/user": ["code_challenge", "code_challenge_method"],
+    ]
 }
 
 extension Problem {
@@ -72,6 +86,7 @@ struct StrictBodyDecoder: Decoder {
             case .object(let members):
                 for key in members.keys.sorted() {
                     let child = StrictBodyDecoder.join(path, key)
+                    if wholesale.contains(child) { continue }
                     if asked.contains(child), let value = members[key] {
                         collect(value, path: child, into: &unknown)
                     } else {
