@@ -77,11 +77,12 @@ public struct CostEstimator: Sendable {
         case .text(let text):
             counted = tokenCounter.countTokens(text, provider: provider, model: model)
         case .messages(let contents):
+            // Counts are bounded by the text's length, but a sum over a request's messages is
+            // still added with overflow reported (saturating) rather than trusted.
             var total = tokenCounter.countTokens("", provider: provider, model: model)
-            for content in contents {
-                total.count += tokenCounter.countTokens(content, provider: provider, model: model).count
-            }
-            total.count += contents.count * Self.tokensPerMessage + Self.tokensForReply
+            let framing = contents.count.multipliedReportingOverflow(by: Self.tokensPerMessage)
+            total.count = Usage.saturatingSum(contents.map { tokenCounter.countTokens($0, provider: provider, model: model).count }
+                                              + [total.count, framing.overflow ? Int.max : framing.partialValue, Self.tokensForReply])
             counted = total
             assumptions.append("message framing: \(Self.tokensPerMessage) tokens per message + \(Self.tokensForReply) for the reply")
         case .tokens(let count, let kind):
