@@ -218,7 +218,8 @@ struct StrictBodyDecoder: Decoder {
     }
 
     func integer<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
-        let range = "an integer from \(I.min) to \(I.max)"
+        // The field's own range is the domain's to check and say; here only what the type can hold.
+        let range = I.bitWidth >= 64 ? "an integer of at most 64 bits" : "an integer from \(I.min) to \(I.max)"
         guard case .number(let text) = value else { throw mismatch(range) }
         if let number = I(text) { return number }
         // Integral but outside the type, or written with a fraction or exponent: both are refused,
