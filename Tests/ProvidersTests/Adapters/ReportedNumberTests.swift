@@ -20,6 +20,13 @@ final class ReportedNumberTests: XCTestCase {
         XCTAssertEqual(usage.reasoningTokens, 0)
     }
 
+    func testAHugeIntegralNumberWrittenWithAFractionIsNotBelieved() throws {
+        // 2^64 + 5 written with a fraction: it reaches Int only through NSDecimalNumber, which must not wrap it into 5.
+        let usage = ChatCompletions.usage(try WireJSON.parse(#"{"prompt_tokens": 18446744073709551621.0, "completion_tokens": 7.0}"#))
+        XCTAssertEqual(usage.inputTokens, 0)
+        XCTAssertEqual(usage.outputTokens, 7)
+    }
+
     func testPlausibleCountsPassUnchanged() throws {
         let usage = ChatCompletions.usage(try WireJSON.parse(#"{"prompt_tokens": 120, "completion_tokens": 30, "prompt_tokens_details": {"cached_tokens": 20}}"#))
         XCTAssertEqual(usage.inputTokens, 100)

@@ -178,7 +178,12 @@ enum AdapterSupport {
 /// Numbers read from provider responses, bounded where they enter (`ReportedNumbers`).
 extension WireJSON {
     /// A count (tokens, characters, images): a whole number in 0...10¹²; anything else is nil.
-    var count: Int? { ReportedNumbers.count(int) }
+    /// `int` is also checked against the exact decimal, because converting a huge integral
+    /// decimal to `Int` wraps instead of failing, and a wrapped value could look plausible.
+    var count: Int? {
+        guard let value = int, let exact = decimal, Decimal(value) == exact else { return nil }
+        return ReportedNumbers.count(value)
+    }
 
     /// A charge in USD or credits: a finite decimal in 0...10⁶; anything else is nil.
     var amount: Decimal? { ReportedNumbers.amount(decimal) }
