@@ -39,8 +39,9 @@ final class HostileInputSweepTests: XCTestCase {
         let session = try server.signUp("sweep@example.com")
         token = session.accessToken
         refreshToken = session.refreshToken
-        // A second session of the same user, for the one operation that ends sessions.
-        logoutToken = try server.session(from: server.signIn("sweep@example.com")).accessToken
+        // Another user, for the one operation that ends sessions: a password the sweep sets on the
+        // main user (a hostile value can be a valid password) ends that user's other sessions.
+        logoutToken = try server.signUp("sweep-logout@example.com").accessToken
         projectID = try XCTUnwrap(try server.createProject(["name": "Sweep", "budget_limit": "10"], token: token)["id"] as? String)
         let key = try server.post("/v1/api-keys", ["provider": "openai", "label": "sweep", "key": "sk-proj-" + ApiKeyTests.hex(48)], token: token)
         XCTAssertEqual(key.status, 201, key.text)

@@ -130,3 +130,13 @@ extension StrictBodyTests {
         XCTAssertEqual(try fields(other, code: "unknown_field"), ["captcha"], "only the members supabase-js sends are ignored")
     }
 }
+
+extension StrictBodyTests {
+    func testThousandsOfUnknownMembersGiveABoundedAnswer() throws {
+        let members = (0..<3_000).map { #""k\#($0)":0"# }.joined(separator: ",")
+        let response = try raw("POST", "/v1/projects", #"{"name":"Many",\#(members)}"#, token: token)
+        XCTAssertEqual(try fields(response, code: "unknown_field").count, Problem.maximumFieldErrors)
+        XCTAssertTrue((try response.json()["detail"] as? String ?? "").hasSuffix("and 2980 more."), response.text)
+        XCTAssertLessThan(response.body.count, 8_000)
+    }
+}

@@ -22,8 +22,9 @@ extension HTTPRequest {
         guard case .object = tree else { throw Problem.badJSON("The body must be a JSON object.") }
         let nulCharacters = StrictBodyDecoder.pathsWithNUL(in: tree)
         guard nulCharacters.isEmpty else {
-            throw Problem.validation(nulCharacters.map {
-                FieldError(field: $0.isEmpty ? "body" : $0, code: "invalid_characters", message: "Text must not contain NUL (U+0000).")
+            throw Problem.validation(nulCharacters.prefix(Problem.maximumFieldErrors).map {
+                FieldError(field: $0.isEmpty ? "body" : BodyJSONParser.printable($0), code: "invalid_characters",
+                           message: "Text must not contain NUL (U+0000).")
             })
         }
         let ledger = StrictBodyDecoder.Ledger()
@@ -56,11 +57,16 @@ extension HTTPRequest {
 }
 
 extension Problem {
+    /// At most this many per-field errors are listed, so a body of 10,000 stray keys cannot make
+    /// an answer (and its log line) as large as itself.
+    static let maximumFieldErrors = 20
+
     /// 422 `unknown_field`: members this operation does not read, each named with its path.
     static func unknownFields(_ paths: [String]) -> Problem {
-        let shown = paths.map(BodyJSONParser.printable)
+        let shown = paths.prefix(maximumFieldErrors).map(BodyJSONParser.printable)
+        let more = paths.count > shown.count ? " and \(paths.count - shown.count) more" : ""
         return Problem(status: 422, code: "unknown_field", title: "Unknown Field",
-                       detail: "This operation does not accept " + shown.joined(separator: ", ") + ".",
+                       detail: "This operation does not accept " + shown.joined(separator: ", ") + more + ".",
                        errors: shown.map { FieldError(field: $0, code: "unknown_field", message: "\($0) is not a field of this request.") })
     }
 }
@@ -110,7 +116,7 @@ struct StrictBodyDecoder: Decoder {
         let message: String
 
         var fieldError: FieldError {
-            let field = path.isEmpty ? "body" : path
+            let field = path.isEmpty ? "body" : BodyJSONParser.printable(path)
             return FieldError(field: field, code: code, message: "\(field) \(message)")
         }
     }
