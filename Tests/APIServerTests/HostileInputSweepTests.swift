@@ -147,6 +147,25 @@ final class HostileInputSweepTests: XCTestCase {
         }
     }
 
+    /// The baseline once per value of each required enum member (a quote's `type`, a key's
+    /// `provider`), so each hostile member meets every code path those values choose: a size is
+    /// only multiplied out for images.
+    private func variants(of base: [String: Any], _ target: Target) -> [[String: Any]] {
+        guard let schema = target.bodySchema else { return [base] }
+        let properties = schema["properties"] as? [String: Any] ?? [:]
+        var result = [base]
+        for name in (schema["required"] as? [String] ?? []).sorted() {
+            guard let options = (document.resolve(properties[name])?["enum"] as? [Any])?.compactMap({ $0 as? String }), options.count > 1 else { continue }
+            result = result.flatMap { body in options.map { option in body.merging([name: option]) { $1 } } }
+        }
+        return result
+    }
+
+    private func variantLabel(_ base: [String: Any], _ target: Target) -> String {
+        let properties = target.bodySchema?["properties"] as? [String: Any] ?? [:]
+        return base.keys.sorted().filter { document.resolve(properties[$0])?["enum"] != nil }.map { "\($0)=\(base[$0] ?? "")" }.joined(separator: ", ")
+    }
+
     private func pathValue(_ name: String, _ target: Target) -> String {
         target.route.template.hasPrefix("/v1/api-keys") ? apiKeyID : projectID
     }
@@ -183,14 +202,17 @@ final class HostileInputSweepTests: XCTestCase {
         let baseBody = hasBody ? try JSONSerialization.data(withJSONObject: baseline(target), options: [.sortedKeys]) : nil
 
         for value in HostileValue.all {
-            for field in target.bodyFields {
-                let body = try hostileBody(baseline(target), at: field, value: value)
-                let admitted = value.meaning.map { meaning in
-                    check.admits(replacing(field, in: baseline(target), with: meaning), target.bodySchema)
-                } ?? false
-                judge(target, "body \(field.joined(separator: ".")) = \(value.name)",
-                      send(route.method, path() + queryString(baseQuery), body: body, target: target), admitted: admitted)
-                sent += 1
+            for base in variants(of: baseline(target), target) {
+                let variant = base.isEmpty ? "" : " (with " + variantLabel(base, target) + ")"
+                for field in target.bodyFields {
+                    let body = try hostileBody(base, at: field, value: value)
+                    let admitted = value.meaning.map { meaning in
+                        check.admits(replacing(field, in: base, with: meaning), target.bodySchema)
+                    } ?? false
+                    judge(target, "body \(field.joined(separator: "."))\(variant) = \(value.name)",
+                          send(route.method, path() + queryString(baseQuery), body: body, target: target), admitted: admitted)
+                    sent += 1
+                }
             }
             for parameter in target.queryParameters {
                 guard let name = parameter["name"] as? String else { continue }
