@@ -57,5 +57,9 @@ final class PriceFileAndUsageBoundsTests: XCTestCase {
         let usage = Usage(inputTokens: Int.max, outputTokens: 1)
         XCTAssertEqual(usage.validationErrors.map(\.field), ["input_tokens"])
         XCTAssertEqual(usage.promptTokens, Int.max)
+        let huge = Usage(video: [VideoQuantity(seconds: Decimal(string: "1e100") ?? 0)], megapixels: Decimal(string: "1e100") ?? 0,
+                         credits: Decimal(string: "1e100") ?? 0)
+        XCTAssertEqual(huge.validationErrors.map(\.field), ["video[0]", "megapixels", "credits"])
+        XCTAssertEqual(Usage(video: [VideoQuantity(seconds: 8)], megapixels: 4, credits: 56).validationErrors, [])
     }
 }

@@ -126,11 +126,17 @@ public struct Usage: Codable, Sendable, Hashable {
         for (index, image) in images.enumerated() where image.count > ReportedNumbers.maximumCount {
             errors.append(FieldError(field: "images[\(index)].count", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumCount)."))
         }
-        for (index, clip) in video.enumerated() where clip.count > ReportedNumbers.maximumCount || !clip.seconds.isFinite {
-            errors.append(FieldError(field: "video[\(index)]", code: "out_of_range", message: "Must be finite and at most \(ReportedNumbers.maximumCount) clips."))
+        for (index, clip) in video.enumerated()
+        where clip.count > ReportedNumbers.maximumCount || ReportedNumbers.seconds(clip.seconds) == nil && clip.seconds >= 0 {
+            errors.append(FieldError(field: "video[\(index)]", code: "out_of_range",
+                                     message: "At most \(ReportedNumbers.maximumCount) clips of at most \(ReportedNumbers.maximumSeconds) seconds."))
         }
-        if !megapixels.isFinite || !credits.isFinite {
-            errors.append(FieldError(field: megapixels.isFinite ? "credits" : "megapixels", code: "out_of_range", message: "Must be a finite number."))
+        // Bounded so that no price × quantity can leave Decimal's range (which would give NaN, not a trap, but no price).
+        if !megapixels.isFinite || megapixels > Decimal(ReportedNumbers.maximumCount) {
+            errors.append(FieldError(field: "megapixels", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumCount)."))
+        }
+        if ReportedNumbers.amount(credits) == nil && credits >= 0 {
+            errors.append(FieldError(field: "credits", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumAmount)."))
         }
         if megapixels < 0 { errors.append(FieldError(field: "megapixels", code: "negative_quantity", message: "Must not be negative.")) }
         if credits < 0 { errors.append(FieldError(field: "credits", code: "negative_quantity", message: "Must not be negative.")) }
