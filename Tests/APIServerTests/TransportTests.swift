@@ -101,8 +101,10 @@ final class TransportTests: XCTestCase {
         try assertProblem(broken, status: 400, code: "bad_json")
         let wrongShape = try connection.request("POST", "/test/echo", headers: ["Content-Type": "application/json"],
                                                 body: Data(#"{"name":"a","count":"three"}"#.utf8))
-        try assertProblem(wrongShape, status: 400, code: "bad_json")
-        XCTAssertTrue(try wrongShape.json()["detail"] as? String == "Field count must be Int.")
+        // Well-formed JSON of the wrong type is a per-field 422 in wire terms, never a Swift type name.
+        try assertProblem(wrongShape, status: 422, code: "validation_failed")
+        XCTAssertEqual((try wrongShape.json()["errors"] as? [[String: Any]])?.first?["field"] as? String, "count")
+        XCTAssertFalse(wrongShape.text.contains("Int"), wrongShape.text)
     }
 
     func testWrongContentTypeIs415() throws {

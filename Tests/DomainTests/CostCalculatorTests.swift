@@ -192,12 +192,12 @@ final class CostCalculatorTests: XCTestCase {
 
     // MARK: FAL
 
-    func testFALMegapixelsImagesAndVideo() {
+    func testFALMegapixelsImagesAndVideo() throws {
         // flux/dev 1440×1440 = 2,073,600 px → ceil(/1,048,576) = 2 MP; 1024×768 → 1 MP; 3 MP × 0.025 = 0.075
         XCTAssertEqual(Megapixels.billable(width: 1440, height: 1440), 2)
         XCTAssertEqual(Megapixels.billable(width: 1024, height: 1024), 1)
         XCTAssertEqual(Megapixels.billable(width: 1025, height: 1024), 2)
-        let megapixels = Megapixels.billable(images: [(1440, 1440), (1024, 768)])
+        let megapixels = try XCTUnwrap(Megapixels.billable(images: [(1440, 1440), (1024, 768)]))
         assertTotal(cost(Usage(megapixels: Decimal(megapixels)), "fal", "fal-ai/flux/dev"), "0.075")
         // schnell 4 MP × 0.003 = 0.012
         assertTotal(cost(Usage(megapixels: 4), "fal", "fal-ai/flux/schnell"), "0.012")

@@ -35,12 +35,36 @@ final class ProjectRulesTests: XCTestCase {
         XCTAssertTrue(try ProjectRules.changes([:]).isEmpty)
     }
 
-    func testIfMatchParsing() {
-        XCTAssertNil(Project.expectedVersion(ifMatch: nil))
-        XCTAssertNil(Project.expectedVersion(ifMatch: "*"))
-        XCTAssertEqual(Project.expectedVersion(ifMatch: "\"v7\""), 7)
-        XCTAssertEqual(Project.expectedVersion(ifMatch: "W/\"v7\""), 7)
-        XCTAssertEqual(Project.expectedVersion(ifMatch: "\"abc\""), 0, "a foreign tag can never match")
+    func testIfMatchParsing() throws {
+        XCTAssertNil(try IfMatch.parse(nil))
+        XCTAssertEqual(try IfMatch.parse("*"), .any)
+        XCTAssertEqual(try IfMatch.parse("\"v7-ab\""), .tags([EntityTag("v7-ab")]))
+        XCTAssertEqual(try IfMatch.parse(" \"a\" ,W/\"b\",  \"c\" "), .tags([EntityTag("a"), EntityTag("b", weak: true), EntityTag("c")]))
+        for malformed in ["", "garbage", "v7", "\"a\" \"b\"", "\"a\",", "\"unterminated", "W/ \"a\"", "\"a b\"", "*, \"a\""] {
+            XCTAssertThrowsError(try IfMatch.parse(malformed), malformed)
+        }
+    }
+
+    func testIfMatchComparesStrongly() throws {
+        let current = EntityTag("v3-0011")
+        XCTAssertTrue(try XCTUnwrap(IfMatch.parse("\"v2-9999\", \"v3-0011\"")).isSatisfied(by: current), "any tag of a list may match")
+        XCTAssertFalse(try XCTUnwrap(IfMatch.parse("W/\"v3-0011\"")).isSatisfied(by: current), "a weak tag never matches strongly")
+        XCTAssertTrue(IfMatch.any.isSatisfied(by: current))
+    }
+
+    func testETagChangesWithTheBudgetFiguresAtOneVersion() throws {
+        func project(spent: String, reserved: String) throws -> Project {
+            let start = Date(timeIntervalSince1970: 1_764_547_200)
+            return Project(id: UUID(), name: "P", description: nil, archivedAt: nil, createdAt: start, updatedAt: start, version: 4,
+                           budget: BudgetSummary(limit: try Money(parsing: "10"), period: .monthly, spent: try Money(parsing: spent),
+                                                 reserved: try Money(parsing: reserved), periodStart: start))
+        }
+        let before = try project(spent: "1", reserved: "0")
+        XCTAssertEqual(before.etag, try project(spent: "1", reserved: "0").etag, "equal representations, equal tags")
+        XCTAssertNotEqual(before.etag, try project(spent: "1.5", reserved: "0").etag)
+        XCTAssertNotEqual(before.etag, try project(spent: "1", reserved: "0.25").etag)
+        XCTAssertFalse(before.etag.isWeak)
+        XCTAssertTrue(before.etag.opaque.hasPrefix("v4-"))
     }
 
     func testCursorRoundTripsAndRefusesForeignTokens() throws {

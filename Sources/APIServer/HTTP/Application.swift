@@ -167,33 +167,3 @@ extension Problem {
                        headers: headers, weakPasswordReasons: reasons)
     }
 }
-
-extension HTTPRequest {
-    /// Decodes the JSON body; malformed JSON or a wrong shape is a 400 `bad_json` that says where.
-    func decodeBody<T: Decodable>(_ type: T.Type) throws -> T {
-        guard !body.isEmpty else { throw Problem.badJSON("The request needs a JSON body.") }
-        do {
-            return try JSONCoding.decoder.decode(T.self, from: body)
-        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
-            throw Problem.badJSON("The body is not valid JSON.")
-        } catch let error as DecodingError {
-            throw Problem.badJSON(Self.describe(error))
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "Missing field \(path(context.codingPath + [key]))."
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            return "Field \(path(context.codingPath)) must be \(type)."
-        case .dataCorrupted(let context):
-            return "Field \(path(context.codingPath)) is invalid."
-        @unknown default:
-            return "The body does not have the expected shape."
-        }
-    }
-}

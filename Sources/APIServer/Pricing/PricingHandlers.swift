@@ -6,6 +6,9 @@ struct PricingHandlers: Sendable {
     let store: any PricingStore
     let authenticator: Authenticator
 
+    static let maximumProviderLength = 64
+    static let maximumModelLength = 200
+
     func current(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = try authenticator.identity(of: request)
         guard let version = try store.currentVersion() else {
@@ -14,6 +17,12 @@ struct PricingHandlers: Sendable {
         }
         let provider = request.query["provider"]
         let model = request.query["model"]
+        // Filters are only compared, but a bound keeps what the API accepts what it documents.
+        let tooLong = [("provider", provider, Self.maximumProviderLength), ("model", model, Self.maximumModelLength)]
+            .filter { ($0.1?.unicodeScalars.count ?? 0) > $0.2 }
+        guard tooLong.isEmpty else {
+            throw DomainError.validation(tooLong.map { FieldError(field: $0.0, code: "too_long", message: "\($0.0) must be at most \($0.2) characters") })
+        }
         let models = version.models.filter { priced in
             (provider == nil || priced.provider == provider) && (model == nil || priced.model == model)
         }

@@ -96,3 +96,32 @@ struct ProjectPageBody: Encodable {
         case data, nextCursor
     }
 }
+
+/// A project body as its members were sent (an explicit null kept apart from an absent member),
+/// so the domain rules report wrong types per field; `decodeBody` refuses members not in `Keys`.
+struct ProjectFields<Keys: CodingKey & CaseIterable>: Decodable {
+    let members: [String: JSON]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        var members: [String: JSON] = [:]
+        for key in Keys.allCases where container.contains(key) {
+            members[key.stringValue] = try container.decodeNil(forKey: key) ? .null : try container.decode(JSON.self, forKey: key)
+        }
+        self.members = members
+    }
+}
+
+/// The members of `POST /v1/projects`.
+enum NewProjectKeys: String, CodingKey, CaseIterable {
+    case name, description
+    case budgetLimit = "budget_limit"
+    case budgetPeriod = "budget_period"
+}
+
+/// The members of `PATCH /v1/projects/{id}`.
+enum ProjectChangeKeys: String, CodingKey, CaseIterable {
+    case name, description, archived
+    case budgetLimit = "budget_limit"
+    case budgetPeriod = "budget_period"
+}

@@ -21,7 +21,7 @@ struct ProjectHandlers: Sendable {
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        let project = try service.create(try Self.object(request), as: identity)
+        let project = try service.create(try request.decodeBody(ProjectFields<NewProjectKeys>.self).members, as: identity)
         var response = try Self.respond(project, status: 201)
         response.headers.append(("Location", "/v1/projects/\(project.id.uuidString.lowercased())"))
         return response
@@ -34,29 +34,28 @@ struct ProjectHandlers: Sendable {
 
     func update(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try Self.object(request),
-                                                   ifMatch: request.header("if-match"), as: identity))
+        return try Self.respond(try service.update(id: request.pathParameters["id"] ?? "", try request.decodeBody(ProjectFields<ProjectChangeKeys>.self).members,
+                                                   ifMatch: try Self.ifMatch(request), as: identity))
     }
 
     func delete(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: request.header("if-match"), as: identity)
+        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: try Self.ifMatch(request), as: identity)
         return .noContent()
     }
 
     private static func respond(_ project: Project, status: Int = 200) throws -> HTTPResponse {
         var response = try HTTPResponse.json(ProjectBody(project), status: status)
-        response.headers.append(("ETag", project.etag))
+        response.headers.append(("ETag", project.etag.header))
         return response
     }
 
-    /// The body as a JSON object with its keys exactly as sent: the domain rules read the
-    /// snake_case names themselves, so wrong types become per-field 422s, not a 400.
-    private static func object(_ request: HTTPRequest) throws -> [String: JSON] {
-        guard !request.body.isEmpty else { throw Problem.badJSON("The request needs a JSON body.") }
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSON.self, from: request.body) else {
-            throw Problem.badJSON("The body must be a JSON object.")
+    private static func ifMatch(_ request: HTTPRequest) throws -> IfMatch? {
+        do {
+            return try IfMatch.parse(request.header("if-match"))
+        } catch {
+            throw Problem(status: 400, code: "invalid_if_match", title: "Bad Request",
+                          detail: "If-Match must be * or a list of entity tags such as \"v3-0123456789abcdef\", as an ETag header gave them.")
         }
-        return fields
     }
 }

@@ -139,6 +139,7 @@ private struct QuoteBudgetBody: Encodable {
     let reserved: String
     let remaining: String?
     let remainingAfter: String?
+    let admittedCandidateRank: Int?
 
     init(_ impact: Quote.BudgetImpact) {
         scope = impact.scope
@@ -149,5 +150,6 @@ private struct QuoteBudgetBody: Encodable {
         reserved = impact.budget.reserved.jsonString
         remaining = impact.budget.remaining?.jsonString
         remainingAfter = impact.remainingAfter?.jsonString
+        admittedCandidateRank = impact.admittedCandidateRank
     }
 }

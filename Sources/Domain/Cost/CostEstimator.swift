@@ -77,11 +77,12 @@ public struct CostEstimator: Sendable {
         case .text(let text):
             counted = tokenCounter.countTokens(text, provider: provider, model: model)
         case .messages(let contents):
+            // Counts are bounded by the text's length, but a sum over a request's messages is
+            // still added with overflow reported (saturating) rather than trusted.
             var total = tokenCounter.countTokens("", provider: provider, model: model)
-            for content in contents {
-                total.count += tokenCounter.countTokens(content, provider: provider, model: model).count
-            }
-            total.count += contents.count * Self.tokensPerMessage + Self.tokensForReply
+            let framing = contents.count.multipliedReportingOverflow(by: Self.tokensPerMessage)
+            total.count = Usage.saturatingSum(contents.map { tokenCounter.countTokens($0, provider: provider, model: model).count }
+                                              + [total.count, framing.overflow ? Int.max : framing.partialValue, Self.tokensForReply])
             counted = total
             assumptions.append("message framing: \(Self.tokensPerMessage) tokens per message + \(Self.tokensForReply) for the reply")
         case .tokens(let count, let kind):
@@ -122,9 +123,17 @@ public struct CostEstimator: Sendable {
                 estimate.breakdown.total = nil
                 return estimate
             }
-            let each = Megapixels.billable(width: pixels.width, height: pixels.height)
+            // pixels(of:) bounds each side, so the product always fits; the guard keeps that a local fact.
+            guard let each = Megapixels.billable(width: pixels.width, height: pixels.height) else {
+                var estimate = finish(Usage(), provider: provider, model: model, basis: .requested, assumptions: [])
+                estimate.breakdown.missing = [MissingPrice(unit: .megapixel, reason: .invalidUsage)]
+                estimate.breakdown.status = .unpriced
+                estimate.breakdown.total = nil
+                return estimate
+            }
             assumptions.append("\(size) = \(pixels.width)x\(pixels.height) px, billed as \(each) MP per image (rounded up, 1 MP = 1,048,576 px)")
-            return finish(Usage(megapixels: Decimal(each * count)), provider: provider, model: model, basis: .requested, assumptions: assumptions)
+            return finish(Usage(megapixels: Decimal(each) * Decimal(count)), provider: provider, model: model, basis: .requested,
+                          assumptions: assumptions)
         }
         var dimension = PriceDimension(size: size, quality: quality, resolution: resolution)
         dimension = dearest(for: dimension, provider: provider, model: model, assumptions: &assumptions)
@@ -156,15 +165,21 @@ public struct CostEstimator: Sendable {
         )
     }
 
-    /// FAL's `image_size` presets (providers.md §7.3), or `WIDTHxHEIGHT`.
-    static func pixels(of size: String) -> (width: Int, height: Int)? {
+    /// The longest side any size may name, in pixels: above every provider's largest output (4K
+    /// video is 3840), far below where `width × height` could overflow.
+    public static let maximumSidePixels = 16_384
+
+    /// FAL's `image_size` presets (providers.md §7.3), or `WIDTHxHEIGHT` with each side in
+    /// 1...`maximumSidePixels`; nil for anything else.
+    public static func pixels(of size: String) -> (width: Int, height: Int)? {
         let presets: [String: (Int, Int)] = [
             "square_hd": (1024, 1024), "square": (512, 512), "portrait_4_3": (768, 1024),
             "portrait_16_9": (576, 1024), "landscape_4_3": (1024, 768), "landscape_16_9": (1024, 576),
         ]
         if let preset = presets[size] { return preset }
         let parts = size.split(separator: "x")
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else { return nil }
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
+              (1...maximumSidePixels).contains(width), (1...maximumSidePixels).contains(height) else { return nil }
         return (width, height)
     }
 }

@@ -58,8 +58,19 @@ public struct Usage: Codable, Sendable, Hashable {
     }
 
     /// All prompt tokens, cached or not: what long-context tiers are decided on.
+    /// Saturates at `Int.max` instead of trapping; `validationErrors` refuses counts that could get there.
     public var promptTokens: Int {
-        inputTokens + cachedInputReadTokens + cachedInputWriteTokens + cachedInputWriteOneHourTokens
+        Self.saturatingSum([inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens])
+    }
+
+    static func saturatingSum(_ values: [Int]) -> Int {
+        var total = 0
+        for value in values {
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            if overflow { return value < 0 ? Int.min : Int.max }
+            total = sum
+        }
+        return total
     }
 
     /// The quantities to price, one per unit and dimension, zeros left out.
@@ -108,6 +119,24 @@ public struct Usage: Codable, Sendable, Hashable {
         ]
         for (field, value) in counts where value < 0 {
             errors.append(FieldError(field: field, code: "negative_quantity", message: "Must not be negative."))
+        }
+        for (field, value) in counts where value > ReportedNumbers.maximumCount {
+            errors.append(FieldError(field: field, code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumCount)."))
+        }
+        for (index, image) in images.enumerated() where image.count > ReportedNumbers.maximumCount {
+            errors.append(FieldError(field: "images[\(index)].count", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumCount)."))
+        }
+        for (index, clip) in video.enumerated()
+        where clip.count > ReportedNumbers.maximumCount || ReportedNumbers.seconds(clip.seconds) == nil && clip.seconds >= 0 {
+            errors.append(FieldError(field: "video[\(index)]", code: "out_of_range",
+                                     message: "At most \(ReportedNumbers.maximumCount) clips of at most \(ReportedNumbers.maximumSeconds) seconds."))
+        }
+        // Bounded so that no price × quantity can leave Decimal's range (which would give NaN, not a trap, but no price).
+        if !megapixels.isFinite || megapixels > Decimal(ReportedNumbers.maximumCount) {
+            errors.append(FieldError(field: "megapixels", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumCount)."))
+        }
+        if ReportedNumbers.amount(credits) == nil && credits >= 0 {
+            errors.append(FieldError(field: "credits", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumAmount)."))
         }
         if megapixels < 0 { errors.append(FieldError(field: "megapixels", code: "negative_quantity", message: "Must not be negative.")) }
         if credits < 0 { errors.append(FieldError(field: "credits", code: "negative_quantity", message: "Must not be negative.")) }

@@ -72,12 +72,22 @@ extension Usage {
 public enum Megapixels {
     public static let pixelsPerMegapixel = 1_048_576
 
-    public static func billable(width: Int, height: Int) -> Int {
-        let pixels = max(0, width) * max(0, height)
-        return (pixels + pixelsPerMegapixel - 1) / pixelsPerMegapixel
+    /// Whole megapixels, rounded up; nil when the pixel count does not fit `Int` (no real image
+    /// is that large, so a provider or client reporting one is refused, never wrapped).
+    public static func billable(width: Int, height: Int) -> Int? {
+        let (pixels, overflow) = max(0, width).multipliedReportingOverflow(by: max(0, height))
+        guard !overflow else { return nil }
+        return pixels / pixelsPerMegapixel + (pixels % pixelsPerMegapixel == 0 ? 0 : 1)
     }
 
-    public static func billable(images: [(width: Int, height: Int)]) -> Int {
-        images.reduce(0) { $0 + billable(width: $1.width, height: $1.height) }
+    public static func billable(images: [(width: Int, height: Int)]) -> Int? {
+        var total = 0
+        for image in images {
+            guard let each = billable(width: image.width, height: image.height) else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(each)
+            guard !overflow else { return nil }
+            total = sum
+        }
+        return total
     }
 }

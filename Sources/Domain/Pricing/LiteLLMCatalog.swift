@@ -175,8 +175,13 @@ public enum LiteLLMCatalog {
         if let range = field.range(of: "_above_", options: .backwards), field.hasSuffix("k_tokens"),
            let base = fieldUnits[String(field[..<range.lowerBound])],
            let thousands = Int(field[range.upperBound...].dropLast("k_tokens".count)) {
+            // The size comes from a field name in a downloaded file: bounded, never multiplied blindly.
+            let (above, overflow) = thousands.multipliedReportingOverflow(by: 1_000)
+            guard !overflow, (1...PricingValidation.maximumTierTokens).contains(above) else {
+                return .ignored("tier size out of range")
+            }
             return base.unit.isToken
-                ? .price(base.unit, per: base.per, scale: base.scale, above: thousands * 1_000)
+                ? .price(base.unit, per: base.per, scale: base.scale, above: above)
                 : .ignored("tiers apply to token prices only")
         }
         if let reason = knownIgnored[field] { return .ignored(reason) }

@@ -3,6 +3,12 @@ import Foundation
 /// The rules every version obeys, whatever file it came from. Paths index the array given.
 enum PricingValidation {
     static let allowedPer: Set<Int> = [1, 1_000, 1_000_000]
+    /// Ranges for the numbers a price file carries, so a typo or a hostile file cannot make the
+    /// arithmetic that uses them overflow or a quote absurd.
+    static let maximumOutputTokens = 100_000_000
+    static let maximumTierTokens = 1_000_000_000
+    static let maximumPrice = Money(roundingToMaximumScale: 1_000_000)
+    static let maximumMinimumQuantity: Decimal = 1_000_000
 
     static func errors(in models: [PricedModel], currency: String, effectiveFrom: String) -> [FieldError] {
         var errors: [FieldError] = []
@@ -23,8 +29,8 @@ enum PricingValidation {
                 fail("\(path).model", "duplicate_model", "\(model.provider)/\(model.model) appears twice.")
             }
             if model.source.isEmpty { fail("\(path).source", "required", "Every model entry names its source.") }
-            if let maxOutputTokens = model.maxOutputTokens, maxOutputTokens <= 0 {
-                fail("\(path).max_output_tokens", "invalid_value", "Must be positive.")
+            if let maxOutputTokens = model.maxOutputTokens, !(1...maximumOutputTokens).contains(maxOutputTokens) {
+                fail("\(path).max_output_tokens", "invalid_value", "Must be 1 to \(maximumOutputTokens).")
             }
             var seenKeys: Set<PriceKey> = []
             for (p, row) in model.prices.enumerated() {
@@ -33,12 +39,13 @@ enum PricingValidation {
                     fail("\(rowPath).currency", "mixed_currency", "All prices of a version share the currency \(currency).")
                 }
                 if row.price.isNegative { fail("\(rowPath).price", "amount_negative", "Prices are never negative.") }
+                if row.price > maximumPrice { fail("\(rowPath).price", "out_of_range", "Prices are at most \(maximumPrice) per `per` units.") }
                 if !allowedPer.contains(row.per) { fail("\(rowPath).per", "invalid_per", "per is 1, 1000 or 1000000.") }
                 if !isISODate(row.effectiveFrom) { fail("\(rowPath).effective_from", "invalid_date", "Use a date such as \"2026-11-24\".") }
                 if row.source.isEmpty { fail("\(rowPath).source", "required", "Every price names its source.") }
                 if !seenKeys.insert(row.key).inserted { fail(rowPath, "duplicate_price", "\(row.key) appears twice.") }
                 if let above = row.aboveInputTokens {
-                    if !row.unit.isToken || above <= 0 {
+                    if !row.unit.isToken || !(1...maximumTierTokens).contains(above) {
                         fail("\(rowPath).above_input_tokens", "invalid_value", "Long-context tiers apply to token prices above a positive size.")
                     }
                     let hasBase = model.prices.contains {
@@ -46,8 +53,8 @@ enum PricingValidation {
                     }
                     if !hasBase { fail(rowPath, "tier_without_base", "A long-context price needs the base price beside it.") }
                 }
-                if let minimum = row.minimumQuantity, minimum < 0 {
-                    fail("\(rowPath).minimum_quantity", "invalid_value", "Must not be negative.")
+                if let minimum = row.minimumQuantity, minimum < 0 || !minimum.isFinite || minimum > maximumMinimumQuantity {
+                    fail("\(rowPath).minimum_quantity", "invalid_value", "Must be 0 to \(maximumMinimumQuantity).")
                 }
                 switch model.mode {
                 case .free where !row.price.isZero:

@@ -53,17 +53,27 @@ public struct Project: Sendable, Equatable {
         self.budget = budget
     }
 
-    /// A strong ETag: the version changes with every write, so equal tags mean equal representations.
-    public var etag: String { "\"v\(version)\"" }
+    /// A strong ETag over the whole representation: the version covers every stored field, the
+    /// fingerprint the budget figures (spent, reserved, limit, period and its start), which change
+    /// through the ledger without a new version. Equal tags mean equal representations.
+    public var etag: EntityTag {
+        EntityTag("v\(version)-" + budget.fingerprint)
+    }
+}
 
-    /// The version an `If-Match` header demands: nil for no header or `*` (any version);
-    /// 0, which no row has, for a tag that is not ours, so the write fails with 412.
-    public static func expectedVersion(ifMatch header: String?) -> Int64? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty, header != "*" else { return nil }
-        var tag = Substring(header)
-        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
-        guard tag.hasPrefix("\"v"), tag.hasSuffix("\""), tag.count > 3,
-              let version = Int64(tag.dropFirst(2).dropLast()), version > 0 else { return 0 }
-        return version
+extension BudgetSummary {
+    /// FNV-1a (64 bit) over the figures' exact text: deterministic across processes (unlike
+    /// `Hasher`), and Domain has no cryptographic hash; a collision would need two different
+    /// budgets of one project at one version, with odds of 2^-64.
+    var fingerprint: String {
+        let text = [limit?.jsonString ?? "-", period.rawValue, spent.jsonString, reserved.jsonString,
+                    String(periodStart.timeIntervalSince1970)].joined(separator: "|")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

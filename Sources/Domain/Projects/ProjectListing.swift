@@ -56,7 +56,7 @@ public struct ProjectCursor: Sendable, Equatable {
             // Epoch microseconds within what a double carries exactly (the store converts through one).
             guard let micros = Int64(wire.k), (0...(1 << 53)).contains(micros) else { throw Invalid() }
         case .name:
-            guard wire.k.count <= ProjectRules.maximumNameLength * 4 else { throw Invalid() }
+            guard wire.k.unicodeScalars.count <= ProjectRules.maximumNameLength * 4 else { throw Invalid() }
         }
         self.init(sort: expected, key: wire.k, id: id)
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Validation of project bodies. Input arrives as parsed JSON so that a wrong type is reported
 /// per field like any other violation, and every violation comes back in one 422.
-/// Unknown keys are ignored, so a client may send back an object it read. Lengths count Unicode
+/// Unknown members never reach here: the HTTP layer refuses them (422 `unknown_field`). Lengths count Unicode
 /// scalars, as PostgreSQL's `char_length` does, so the table's checks can never refuse what passed here.
 public enum ProjectRules {
     public static let maximumNameLength = 120

@@ -24,11 +24,11 @@ public struct ProjectService: Sendable {
         return project
     }
 
-    public func update(id: String, _ body: [String: JSON], ifMatch: String?, as identity: AuthenticatedIdentity) throws -> Project {
+    public func update(id: String, _ body: [String: JSON], ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws -> Project {
         // An unknown id is 404 before the body is judged, as for GET.
         guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
         let changes = try ProjectRules.changes(body)
-        switch try store.update(id: uuid, changes, expectedVersion: Project.expectedVersion(ifMatch: ifMatch), as: identity) {
+        switch try store.update(id: uuid, changes, expectedVersion: try expectedVersion(uuid, ifMatch, as: identity), as: identity) {
         case .done(let project): return project
         case .notFound: throw DomainError.notFound(resource: "project")
         case .versionMismatch: throw DomainError.preconditionFailed
@@ -36,12 +36,22 @@ public struct ProjectService: Sendable {
     }
 
     /// Permanent. Once generations exist, a project with work in flight will refuse with 409 project_busy.
-    public func delete(id: String, ifMatch: String?, as identity: AuthenticatedIdentity) throws {
+    public func delete(id: String, ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws {
         guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
-        switch try store.delete(id: uuid, expectedVersion: Project.expectedVersion(ifMatch: ifMatch), as: identity) {
+        switch try store.delete(id: uuid, expectedVersion: try expectedVersion(uuid, ifMatch, as: identity), as: identity) {
         case .done: return
         case .notFound: throw DomainError.notFound(resource: "project")
         case .versionMismatch: throw DomainError.preconditionFailed
         }
+    }
+
+    /// The version a conditional write must find: nil for no condition or `*`; otherwise the
+    /// current representation's tag must be in the list (strong comparison), and the write then
+    /// requires the version that tag was computed from, so a change in between still fails it.
+    private func expectedVersion(_ id: UUID, _ ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws -> Int64? {
+        guard let ifMatch, ifMatch != .any else { return nil }
+        guard let current = try store.project(id: id, as: identity) else { throw DomainError.notFound(resource: "project") }
+        guard ifMatch.isSatisfied(by: current.etag) else { throw DomainError.preconditionFailed }
+        return current.version
     }
 }

@@ -12,7 +12,7 @@ extension ModelCapability {
         if request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             errors.append(FieldError(field: "prompt", code: "required", message: "prompt must not be empty"))
         }
-        if let maxPromptLength, request.prompt.count > maxPromptLength {
+        if let maxPromptLength, request.prompt.unicodeScalars.count > maxPromptLength {
             errors.append(FieldError(field: "prompt", code: "too_long",
                                      message: "model \(id) accepts at most \(maxPromptLength) characters"))
         }
@@ -83,7 +83,7 @@ extension AllowedValues {
         case let (.decimalRange(min, max), .integer(number)):
             return Decimal(number) >= min && Decimal(number) <= max ? nil : "must be between \(min) and \(max)"
         case let (.text(maxLength), .string(text)):
-            return text.count <= maxLength ? nil : "must be at most \(maxLength) characters"
+            return text.unicodeScalars.count <= maxLength ? nil : "must be at most \(maxLength) characters"
         case (.image, .other), (.voiceSettings, .other):
             return nil
         default:

@@ -36,7 +36,7 @@ public struct NormalisedUsage: Sendable, Codable, Equatable {
     public var videoClips: Int
     public var videoResolution: String?
     public var audioSeconds: Decimal?
-    /// Characters of input text (speech is billed per character).
+    /// Characters of input text, in Unicode scalars as the estimate counts them (speech is billed per character).
     public var characters: Int?
     public var requests: Int
     /// What the provider says it charged, in USD (OpenRouter `usage.cost`). Never computed here.
@@ -77,7 +77,8 @@ public struct NormalisedUsage: Sendable, Codable, Equatable {
     }
 
     /// All text input tokens, however billed.
+    /// Saturates at `Int.max` rather than trapping (adapters bound each count to 10¹² where it enters).
     public var totalInputTokens: Int {
-        inputTokens + cachedInputReadTokens + cachedInputWriteTokens + cachedInputWriteOneHourTokens
+        Usage.saturatingSum([inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens])
     }
 }

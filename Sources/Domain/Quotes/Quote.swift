@@ -9,7 +9,7 @@ public struct Quote: Sendable {
         public let model: String
         public let estimate: CostEstimate
         public let admitted: Bool
-        /// Stable codes: `unpriced`, `over_max_cost`, `over_project_budget`.
+        /// Stable codes: `unsupported_parameters`, `no_api_key`, `unpriced`, `over_max_cost`, `over_project_budget`.
         public let reasons: [String]
     }
 
@@ -17,8 +17,11 @@ public struct Quote: Sendable {
         public let scope: String
         public let projectID: UUID
         public let budget: BudgetSummary
-        /// What would remain after the cheapest admitted candidate's estimate; nil without a limit.
+        /// What would remain after the estimate of the candidate the router would take (the first
+        /// admitted one in routing order); nil without a limit.
         public let remainingAfter: Money?
+        /// The rank of that candidate; nil when none is admitted.
+        public let admittedCandidateRank: Int?
     }
 
     public let projectID: UUID

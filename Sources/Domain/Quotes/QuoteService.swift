@@ -33,13 +33,20 @@ public struct QuoteService: Sendable {
                                                         + (request.model.map { " with model \($0)" } ?? "")
                                                         + (request.provider.map { " at \($0.rawValue)" } ?? ""))])
         }
+        // A caller who names both the provider and the model has chosen it: parameters it cannot
+        // take are a mistake in the request, not a routing decision.
+        if request.provider != nil, request.model != nil, let (_, model) = candidates.first {
+            let unsupported = request.unsupportedParameters(for: model)
+            guard unsupported.isEmpty else { throw DomainError.validation(unsupported) }
+        }
         let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
         let remaining = project.budget.remaining
         let needsKey = Dictionary(catalog().map { ($0.provider, $0.requiresKey) }, uniquingKeysWith: { first, _ in first })
         var quoted: [Quote.Candidate] = []
         for (index, (provider, model)) in candidates.enumerated() {
-            let estimate = estimator.estimate(estimateRequest(request), provider: provider.rawValue, model: model)
+            let estimate = estimator.estimate(estimateRequest(request), provider: provider.rawValue, model: model.id)
             var reasons: [String] = []
+            if !request.unsupportedParameters(for: model).isEmpty { reasons.append("unsupported_parameters") }
             if needsKey[provider] ?? true, try !hasKey(identity, provider) { reasons.append("no_api_key") }
             if let total = estimate.breakdown.total {
                 if let maxCost = request.maxCost, total > maxCost { reasons.append("over_max_cost") }
@@ -48,25 +55,27 @@ public struct QuoteService: Sendable {
                 // Without a price nothing can be reserved, so the request cannot be admitted honestly.
                 reasons.append("unpriced")
             }
-            quoted.append(Quote.Candidate(rank: index + 1, provider: provider, model: model, estimate: estimate,
+            quoted.append(Quote.Candidate(rank: index + 1, provider: provider, model: model.id, estimate: estimate,
                                           admitted: reasons.isEmpty, reasons: reasons))
         }
-        let cheapest = quoted.filter(\.admitted).compactMap(\.estimate.breakdown.total).min()
+        // The router takes the first admitted candidate in routing order, so that is the charge to show.
+        let taken = quoted.first(where: \.admitted)
         let impact = Quote.BudgetImpact(scope: "project", projectID: project.id, budget: project.budget,
-                                        remainingAfter: remaining.map { left in cheapest.map { left - $0 } ?? left })
+                                        remainingAfter: remaining.map { left in taken?.estimate.breakdown.total.map { left - $0 } ?? left },
+                                        admittedCandidateRank: taken?.rank)
         return Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact])
     }
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
     /// that offer the kind, with the requested model or else each provider's first model for it.
-    func candidates(for request: QuoteRequest) -> [(ProviderID, String)] {
+    func candidates(for request: QuoteRequest) -> [(ProviderID, ModelCapability)] {
         catalog().compactMap { capabilities in
             if let wanted = request.provider, wanted != capabilities.provider { return nil }
             let models = capabilities.models(for: request.kind)
-            if let model = request.model {
-                return models.contains { $0.id == model } ? (capabilities.provider, model) : nil
+            if let wanted = request.model {
+                return models.first { $0.id == wanted }.map { (capabilities.provider, $0) }
             }
-            return models.first.map { (capabilities.provider, $0.id) }
+            return models.first.map { (capabilities.provider, $0) }
         }
     }
 

@@ -34,7 +34,7 @@ public struct KeyVault: Sendable {
         let label = (rawLabel ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if label.isEmpty {
             errors.append(FieldError(field: "label", code: "required", message: "is required"))
-        } else if label.count > Self.maximumLabelLength {
+        } else if label.unicodeScalars.count > Self.maximumLabelLength {
             errors.append(FieldError(field: "label", code: "too_long", message: "must be at most \(Self.maximumLabelLength) characters"))
         }
         let keyText = rawKey ?? ""

@@ -97,7 +97,7 @@ public struct LocalProvider: MediaProvider {
             files.append(OutputFile(path: path, mimeType: "image/png", byteCount: Int64(png.count), width: width, height: height))
         }
         return finished(request, files: files, usage: NormalisedUsage(
-            images: files.count, imageSize: size, megapixels: Decimal(width * height * files.count) / 1_000_000))
+            images: files.count, imageSize: size, megapixels: Decimal(width) * Decimal(height) * Decimal(files.count) / 1_000_000))
     }
 
     func drawPNG(_ prompt: String, width: Int, height: Int, seed: Int) -> Data {
@@ -143,7 +143,14 @@ public struct LocalProvider: MediaProvider {
         let mime = format == "ogg" ? "audio/ogg" : AdapterSupport.mimeType(forExtension: format)
         let file = OutputFile(path: finalPath, mimeType: mime, byteCount: AdapterSupport.fileSize(finalPath), durationSeconds: seconds)
         return finished(request, files: [file], usage: NormalisedUsage(
-            audioSeconds: seconds.map { Decimal(Int(($0 * 1000).rounded())) / 1000 }, characters: request.prompt.count))
+            audioSeconds: seconds.flatMap(Self.milliseconds), characters: request.prompt.unicodeScalars.count))
+    }
+
+    /// Seconds rounded to milliseconds, or nil for a length no real file has (the WAV header is
+    /// read from a file an external tool wrote, so its numbers are bounded before `Int` sees them).
+    static func milliseconds(_ seconds: Double) -> Decimal? {
+        guard seconds.isFinite, seconds >= 0, seconds <= 86_400 else { return nil }
+        return Decimal(Int((seconds * 1000).rounded())) / 1000
     }
 
     // MARK: - Video

@@ -65,15 +65,15 @@ public struct AnthropicProvider: MediaProvider {
         let usage = json["usage"]
         let stopReason = json["stop_reason"]?.string
         // 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
-        let cacheWrites = usage?["cache_creation_input_tokens"]?.int ?? 0
-        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.int ?? 0)
+        let cacheWrites = usage?["cache_creation_input_tokens"]?.count ?? 0
+        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.count ?? 0)
         return .finished(GenerationOutput(
             provider: id, model: json["model"]?.string ?? request.model, kind: .text, text: text,
-            usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.int ?? 0,
-                                   cachedInputReadTokens: usage?["cache_read_input_tokens"]?.int ?? 0,
+            usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.count ?? 0,
+                                   cachedInputReadTokens: usage?["cache_read_input_tokens"]?.count ?? 0,
                                    cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
                                    cachedInputWriteOneHourTokens: oneHourWrites,
-                                   outputTokens: usage?["output_tokens"]?.int ?? 0),
+                                   outputTokens: usage?["output_tokens"]?.count ?? 0),
             providerRequestID: response.headers["request-id"] ?? json["id"]?.string,
             finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
             rateLimits: response.headers.rateLimits))
@@ -87,8 +87,8 @@ public struct AnthropicProvider: MediaProvider {
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages/count_tokens", headers: headers(key),
                                               body: messagesBody(request, includeMaxTokens: false), idempotent: true)
         let (json, response) = try http.sendJSON(call, secrets: secrets)
-        guard let count = json["input_tokens"]?.int else {
-            throw http.malformed("count_tokens answer without input_tokens", response: response, secrets: secrets)
+        guard let count = json["input_tokens"]?.count else {
+            throw http.malformed("count_tokens answer without a plausible input_tokens", response: response, secrets: secrets)
         }
         return count
     }

@@ -174,3 +174,17 @@ enum AdapterSupport {
         return OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)
     }
 }
+
+/// Numbers read from provider responses, bounded where they enter (`ReportedNumbers`).
+extension WireJSON {
+    /// A count (tokens, characters, images): a whole number in 0...10¹²; anything else is nil.
+    /// `int` is also checked against the exact decimal, because converting a huge integral
+    /// decimal to `Int` wraps instead of failing, and a wrapped value could look plausible.
+    var count: Int? {
+        guard let value = int, let exact = decimal, Decimal(value) == exact else { return nil }
+        return ReportedNumbers.count(value)
+    }
+
+    /// A charge in USD or credits: a finite decimal in 0...10⁶; anything else is nil.
+    var amount: Decimal? { ReportedNumbers.amount(decimal) }
+}

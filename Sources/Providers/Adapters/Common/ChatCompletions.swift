@@ -47,14 +47,15 @@ enum ChatCompletions {
     /// `prompt_tokens` includes cached tokens (providers.md §1.1); OpenRouter also reports cache
     /// writes inside it. Split into non-overlapping counts.
     static func usage(_ usage: WireJSON?) -> NormalisedUsage {
-        let prompt = usage?["prompt_tokens"]?.int ?? 0
-        let cachedRead = usage?["prompt_tokens_details"]?["cached_tokens"]?.int ?? 0
-        let cachedWrite = usage?["prompt_tokens_details"]?["cache_write_tokens"]?.int ?? 0
+        let prompt = usage?["prompt_tokens"]?.count ?? 0
+        let cachedRead = usage?["prompt_tokens_details"]?["cached_tokens"]?.count ?? 0
+        let cachedWrite = usage?["prompt_tokens_details"]?["cache_write_tokens"]?.count ?? 0
+        // Each is at most 10¹², so the difference cannot overflow.
         return NormalisedUsage(
             inputTokens: max(0, prompt - cachedRead - cachedWrite),
             cachedInputReadTokens: cachedRead,
             cachedInputWriteTokens: cachedWrite,
-            outputTokens: usage?["completion_tokens"]?.int ?? 0,
-            reasoningTokens: usage?["completion_tokens_details"]?["reasoning_tokens"]?.int ?? 0)
+            outputTokens: usage?["completion_tokens"]?.count ?? 0,
+            reasoningTokens: usage?["completion_tokens_details"]?["reasoning_tokens"]?.count ?? 0)
     }
 }

@@ -104,8 +104,8 @@ public struct ElevenLabsProvider: MediaProvider {
         return .finished(GenerationOutput(
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: file.mime, byteCount: response.bodyByteCount)],
-            usage: NormalisedUsage(characters: request.prompt.count,
-                                   providerCredits: response.headers["character-cost"].flatMap { Decimal(string: $0) },
+            usage: NormalisedUsage(characters: request.prompt.unicodeScalars.count,
+                                   providerCredits: ReportedNumbers.amount(response.headers["character-cost"].flatMap { Decimal(string: $0) }),
                                    providerCreditUnit: "elevenlabs_credits"),
             providerRequestID: response.headers["request-id"]))
     }

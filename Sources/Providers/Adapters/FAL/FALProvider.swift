@@ -137,22 +137,23 @@ public struct FALProvider: MediaProvider {
             guard let images = result["images"]?.array, !images.isEmpty else {
                 throw http.malformed("result without images", response: response, secrets: secrets)
             }
-            var pixels = 0
+            // Decimal: each side is bounded, but a sum over many images is kept out of Int entirely.
+            var pixels = Decimal(0)
             for image in images {
                 guard let url = image["url"]?.string else { continue }
-                let width = image["width"]?.int
-                let height = image["height"]?.int
+                let width = ReportedNumbers.pixelSide(image["width"]?.int)
+                let height = ReportedNumbers.pixelSide(image["height"]?.int)
                 let ext = image["content_type"]?.string.flatMap(AdapterSupport.fileExtension(forMIME:)) ?? "jpg"
                 let file = try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                        defaultExtension: ext, secrets: secrets)
                 files.append(OutputFile(path: file.path, mimeType: file.mimeType, byteCount: file.byteCount,
                                         width: width, height: height))
-                pixels += (width ?? 0) * (height ?? 0)
+                pixels += Decimal(width ?? 0) * Decimal(height ?? 0)
             }
             usage.images = files.count
             if let first = files.first, let width = first.width, let height = first.height { usage.imageSize = "\(width)x\(height)" }
             // Raw megapixels (10⁶ px); rounding to billing units is the pricing catalog's business.
-            usage.megapixels = pixels > 0 ? Decimal(pixels) / 1_000_000 : nil
+            usage.megapixels = pixels > 0 ? pixels / 1_000_000 : nil
             if result["has_nsfw_concepts"]?.array?.contains(.bool(true)) == true { notes.append("nsfw_filtered") }
         } else {
             guard let url = result["video"]?["url"]?.string else {
@@ -160,7 +161,7 @@ public struct FALProvider: MediaProvider {
             }
             files.append(try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                      defaultExtension: "mp4", secrets: secrets))
-            usage.videoSeconds = Decimal(string: task.context["duration"] ?? "")
+            usage.videoSeconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? ""))
             usage.videoClips = 1
         }
         return GenerationOutput(provider: id, model: task.model, kind: task.kind, files: files, usage: usage,

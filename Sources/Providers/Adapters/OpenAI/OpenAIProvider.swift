@@ -123,19 +123,18 @@ public struct OpenAIProvider: MediaProvider {
         let outputDetails = usage?["output_tokens_details"]
         return GenerationOutput(
             provider: id, model: request.model, kind: .image, files: files,
-            usage: NormalisedUsage(inputTokens: inputDetails?["text_tokens"]?.int ?? usage?["input_tokens"]?.int ?? 0,
-                                   outputTokens: outputDetails?["text_tokens"]?.int ?? 0,
-                                   imageInputTokens: inputDetails?["image_tokens"]?.int ?? 0,
-                                   imageOutputTokens: outputDetails?["image_tokens"]?.int ?? usage?["output_tokens"]?.int ?? 0,
+            usage: NormalisedUsage(inputTokens: inputDetails?["text_tokens"]?.count ?? usage?["input_tokens"]?.count ?? 0,
+                                   outputTokens: outputDetails?["text_tokens"]?.count ?? 0,
+                                   imageInputTokens: inputDetails?["image_tokens"]?.count ?? 0,
+                                   imageOutputTokens: outputDetails?["image_tokens"]?.count ?? usage?["output_tokens"]?.count ?? 0,
                                    images: files.count, imageSize: size,
                                    imageQuality: json["quality"]?.string ?? parameters.quality),
             providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)
     }
 
+    /// `WIDTHxHEIGHT` with each side in 1...65536 (`ReportedNumbers`), from a response or a request.
     static func dimensions(_ size: String) -> (Int, Int)? {
-        let parts = size.lowercased().split(separator: "x")
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) else { return nil }
-        return (width, height)
+        ReportedNumbers.dimensions(size).map { ($0.width, $0.height) }
     }
 
     // MARK: - Speech
@@ -163,7 +162,7 @@ public struct OpenAIProvider: MediaProvider {
         return GenerationOutput(
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)],
-            usage: NormalisedUsage(characters: request.prompt.count),
+            usage: NormalisedUsage(characters: request.prompt.unicodeScalars.count),
             providerRequestID: response.headers["x-request-id"], rateLimits: response.headers.rateLimits)
     }
 }

@@ -53,14 +53,15 @@ public struct OpenRouterProvider: MediaProvider {
         let (json, response) = try http.sendJSON(call, secrets: secrets)
         // A failure after routing can arrive as a 200 whose body carries `error` (§3.1, §3.4).
         if let error = json["error"], error.object != nil {
-            let status = error["code"]?.int ?? 502
+            // The body's code stands in for an HTTP status; anything that is not one is a bad gateway.
+            let status = error["code"]?.int.flatMap { (400...599).contains($0) ? $0 : nil } ?? 502
             let synthetic = OutboundResponse(status: status, headers: response.headers, body: response.body, bodyFile: nil,
                                          bodyByteCount: response.bodyByteCount, url: response.url, newConnections: 0)
             throw OpenRouterErrors.map(ErrorResponse(provider: id, response: synthetic, retryAfter: nil, secrets: secrets))
         }
         let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
         var usage = parsed.usage
-        usage.providerReportedCostUSD = json["usage"]?["cost"]?.decimal
+        usage.providerReportedCostUSD = json["usage"]?["cost"]?.amount
         var notes: [String] = parsed.refused ? ["content_refused"] : []
         if let upstream = json["provider"]?.string { notes.append("routed_to:\(upstream)") }
         return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,

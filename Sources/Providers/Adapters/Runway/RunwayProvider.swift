@@ -127,12 +127,12 @@ public struct RunwayProvider: MediaProvider {
             usage.images = files.count
             usage.imageSize = size
         } else {
-            let seconds = Decimal(string: task.context["duration"] ?? "") ?? 0
+            let seconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? "")) ?? 0
             usage.videoSeconds = seconds * Decimal(files.count)
             usage.videoClips = files.count
             usage.videoResolution = size
         }
-        if let credits = json["estimatedCost"]?["credits"]?.decimal {
+        if let credits = json["estimatedCost"]?["credits"]?.amount {
             usage.providerCredits = credits
             usage.providerCreditUnit = "runway_credits"
         }

@@ -20,10 +20,10 @@ enum VeoErrors {
         return response.genericError(message: message, code: status ?? reasons.first)
     }
 
-    /// A protobuf Duration in JSON: "37s", "1.5s".
+    /// A protobuf Duration in JSON: "37s", "1.5s"; nil beyond an hour or not finite.
     static func seconds(_ text: String) -> Double? {
-        guard text.hasSuffix("s") else { return nil }
-        return Double(text.dropLast())
+        guard text.hasSuffix("s"), text.utf8.count <= 32 else { return nil }
+        return ReportedNumbers.retryDelay(Double(text.dropLast()))
     }
 
     /// A finished operation's `error` (google.rpc.Status with a gRPC code).

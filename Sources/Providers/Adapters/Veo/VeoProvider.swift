@@ -107,7 +107,7 @@ public struct VeoProvider: MediaProvider {
         for uri in uris {
             files.append(try download(uri, task: task, key: key))
         }
-        let seconds = Decimal(string: task.context["duration"] ?? "") ?? 0
+        let seconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? "")) ?? 0
         return .finished(GenerationOutput(
             provider: id, model: task.model, kind: task.kind, files: files,
             usage: NormalisedUsage(videoSeconds: seconds * Decimal(files.count), videoClips: files.count,
