@@ -2,20 +2,48 @@
 /// throws a `Problem` or a domain error that the application maps to one.
 typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 
+/// A handler whose answer needs slow work (a provider call): it checks what it can at once and
+/// returns the work, which runs on the work's queue while the connection waits suspended.
+typealias DeferringHandler = @Sendable (HTTPRequest) throws -> DeferredWork
+
+/// Work a deferring handler hands over. `run` produces the response on one of `queue`'s threads;
+/// `finally` runs exactly once afterwards, or at once when the queue refuses the work, to give
+/// back what the handler took (a per-user slot).
+struct DeferredWork: Sendable {
+    let queue: WorkQueue
+    let run: @Sendable () throws -> HTTPResponse
+    var finally: @Sendable () -> Void = {}
+}
+
 /// One row of the route table. `operationId` is the same name `openapi.yaml` gives the operation.
 /// A class, so matching a request passes rows by reference instead of copying their fields.
 final class Route: Sendable {
+    enum Action: Sendable {
+        /// Answers on the HTTP thread: quick work only (CPU, one database round trip or a few).
+        case immediate(Handler)
+        /// Answers later from a work queue; the transport suspends the connection meanwhile.
+        case deferred(DeferringHandler)
+    }
+
     let method: String
     let template: String
     let operationId: String
-    let handler: Handler
+    let action: Action
     fileprivate let segments: [Segment]
 
-    init(_ method: String, _ template: String, _ operationId: String, _ handler: @escaping Handler) {
+    convenience init(_ method: String, _ template: String, _ operationId: String, _ handler: @escaping Handler) {
+        self.init(method, template, operationId, action: .immediate(handler))
+    }
+
+    convenience init(_ method: String, _ template: String, _ operationId: String, deferred handler: @escaping DeferringHandler) {
+        self.init(method, template, operationId, action: .deferred(handler))
+    }
+
+    init(_ method: String, _ template: String, _ operationId: String, action: Action) {
         self.method = method
         self.template = template
         self.operationId = operationId
-        self.handler = handler
+        self.action = action
         self.segments = template.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 return .parameter(String(part.dropFirst().dropLast()))
@@ -46,7 +74,15 @@ struct Router: Sendable {
     /// hash lookup, and a template that is all literals always wins over one with parameters.
     private let literalRoutes: [String: [Route]]
 
+    /// Methods the table serves (HEAD with GET, OPTIONS always): any other method is one metrics
+    /// label, so a client cannot create label values at will.
+    private let knownMethods: Set<String>
+
     init(_ routes: [Route]) {
+        var methods = Set(routes.map(\.method))
+        if methods.contains("GET") { methods.insert("HEAD") }
+        methods.insert("OPTIONS")
+        knownMethods = methods
         var groups = Array(repeating: [Route](), count: (routes.map(\.segments.count).max() ?? 0) + 1)
         for route in routes { groups[route.segments.count].append(route) }
         routesBySegmentCount = groups
@@ -79,6 +115,11 @@ struct Router: Sendable {
         if allowed.isEmpty { return .notFound }
         if allowed.contains("GET") { allowed.insert("HEAD") }
         return .methodNotAllowed(allowed: allowed.sorted())
+    }
+
+    /// `method` when the table serves it anywhere, else `other`.
+    func metricsLabel(method: String) -> String {
+        knownMethods.contains(method) ? method : "other"
     }
 
     /// Methods a path accepts, for `Allow` and CORS preflight answers.
