@@ -78,6 +78,25 @@ final class KeyCheckIsolationTests: XCTestCase {
         try waitUntil("the queue is empty again") { work.statistics.running + work.statistics.waiting == 0 }
     }
 
+    /// A rate-limited provider asking for a 5 s wait (which provider calls otherwise honour up to
+    /// 60 s, twice) gets one request and an immediate inconclusive answer.
+    func testKeyChecksNeitherRetryNorSleepOutRetryAfter() throws {
+        let throttled = try FakeHTTPServer { _ in
+            .json(429, #"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+                  headers: [("retry-after", "5")])
+        }
+        defer { throttled.stop() }
+        let server = try TestServer(environment: Self.settings.merging(["OPENAI_BASE_URL": throttled.baseURL + "/v1"]) { $1 })
+        defer { server.stop() }
+        let user = try server.signUp("throttled@example.com")
+        let keyID = try storeKey(server, token: user.accessToken)
+        let check = try timed { try server.post("/v1/api-keys/\(keyID)/test", [:], token: user.accessToken) }
+        XCTAssertEqual(check.response.status, 200, check.response.text)
+        XCTAssertEqual(try check.response.json()["result"] as? String, "inconclusive")
+        XCTAssertLessThan(check.milliseconds, 2000, "no retry-after wait")
+        XCTAssertEqual(throttled.requests.count, 1, "no retry")
+    }
+
     func testGracefulStopWaitsForADeferredKeyCheck() throws {
         let provider = try SilentServer()
         defer { provider.stop() }

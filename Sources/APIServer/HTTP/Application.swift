@@ -127,7 +127,12 @@ final class Application: Sendable {
         }
         suspension.suspend()
         reservation.run { [self] in
-            let response = invoke(route, request, work.run)
+            let response: HTTPResponse
+            do {
+                response = try work.run()
+            } catch {
+                response = problem(for: error, request: request, operation: route.operationId).response(requestID: request.requestID)
+            }
             work.finally()
             suspension.resume(with: finish(response, to: request, routeLabel: route.template, startedAt: startedAt))
         }
@@ -180,14 +185,6 @@ final class Application: Sendable {
         let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
-}
-
-/// How the transport lets a request wait for a deferred answer without holding a thread.
-protocol ResponseSuspension: Sendable {
-    /// Called on the request's own thread, before the work is queued.
-    func suspend()
-    /// Called exactly once, from the work queue's thread, with the finished response.
-    func resume(with response: HTTPResponse)
 }
 
 extension Problem {

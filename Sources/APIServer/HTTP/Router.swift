@@ -2,19 +2,6 @@
 /// throws a `Problem` or a domain error that the application maps to one.
 typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 
-/// A handler whose answer needs slow work (a provider call): it checks what it can at once and
-/// returns the work, which runs on the work's queue while the connection waits suspended.
-typealias DeferringHandler = @Sendable (HTTPRequest) throws -> DeferredWork
-
-/// Work a deferring handler hands over. `run` produces the response on one of `queue`'s threads;
-/// `finally` runs exactly once afterwards, or at once when the queue refuses the work, to give
-/// back what the handler took (a per-user slot).
-struct DeferredWork: Sendable {
-    let queue: WorkQueue
-    let run: @Sendable () throws -> HTTPResponse
-    var finally: @Sendable () -> Void = {}
-}
-
 /// One row of the route table. `operationId` is the same name `openapi.yaml` gives the operation.
 /// A class, so matching a request passes rows by reference instead of copying their fields.
 final class Route: Sendable {

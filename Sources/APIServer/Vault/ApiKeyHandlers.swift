@@ -42,13 +42,15 @@ extension ApiKeyHandlers {
     func test(_ request: HTTPRequest) throws -> DeferredWork {
         let identity = try authenticator.identity(of: request)
         let id = request.pathParameters["id"] ?? ""
+        // A malformed id cannot name a key: answered here without taking a place in the queue.
+        guard UUID(uuidString: id) != nil else { throw DomainError.notFound(resource: "API key") }
         let (vault, checks) = (vault, keyChecks)
         guard checks.perUser.acquire(identity.userID) else {
             throw Problem.tooManyKeyChecks(limit: checks.perUser.limit, retryAfterSeconds: checks.retryAfterSeconds)
         }
         return DeferredWork(queue: checks.queue, run: {
             let outcome = try vault.test(identity, id: id) { checks.providers.provider($0) }
-            return try .json(KeyTestBody(outcome))
+            return try HTTPResponse.json(KeyTestBody(outcome))
         }, finally: { checks.perUser.release(identity.userID) })
     }
 }
