@@ -162,8 +162,8 @@ sharing 2 cores.
 | p99 ratio (mean of rounds) | {mean([b[1] / a[1] for a, b in zip(idle, loaded)]):.2f}× |
 | requests/s ratio (mean of rounds) | {mean([b[2] / a[2] for a, b in zip(idle, loaded)]):.2f}× |
 
-A ratio near 1 means hanging checks cost `/healthz` nothing; rounds differ by up to ±50 % here
-(a small wrk load on a machine shared with other builds). Not measured, because there is nothing
+A ratio near 1 means hanging checks cost `/healthz` nothing; single rounds differ by as much as 2×
+here in either direction (a small wrk load on a machine shared with other builds), so read the means. Not measured, because there is nothing
 to measure: before the provider work queue each check ran on an HTTP thread for up to 300 s × 3
 attempts, so as many hanging checks as `HTTP_THREADS` stopped `/healthz` altogether. The checks
 above end with `200 inconclusive` (a `timeout` reason) or, past the queue, `503 busy`. The test
