@@ -158,4 +158,25 @@ final class BoundedStateTests: XCTestCase {
         close(ends[0])
         close(ends[1])
     }
+
+    func testTheExitFlushGivesUpOnAStalledDescriptor() throws {
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        let buffer = LogBuffer(descriptor: ends[1], maximumPendingBytes: 256 * 1024)
+        let line = [UInt8](repeating: UInt8(ascii: "y"), count: 199)
+        for _ in 0..<5_000 { buffer.append(line) }
+        let started = Date()
+        buffer.flush(givingUpAfter: 0.3)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "the flush gave up instead of waiting for a reader")
+        buffer.stop()
+        // Let the writer thread finish before the descriptors go away.
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var quietSince = Date()
+        while Date().timeIntervalSince(quietSince) < 0.3 {
+            if read(ends[0], &chunk, chunk.count) > 0 { quietSince = Date() } else { usleep(5_000) }
+        }
+        close(ends[0])
+        close(ends[1])
+    }
 }

@@ -82,6 +82,37 @@ final class LogBuffer: Sendable {
         }
     }
 
+    /// The last flush before the process exits: gives up after `seconds` when the descriptor
+    /// stays full, so a stalled reader cannot keep a stopping server alive. Writes at most
+    /// `PIPE_BUF` bytes per ready signal, which a pipe takes without blocking.
+    func flush(givingUpAfter seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        // The writer thread may itself be stuck in a write to the stalled descriptor.
+        while writing.withLockIfAvailable({ _ in writeOut(before: deadline) }) == nil {
+            guard Date() < deadline else { return }
+            usleep(1_000)
+        }
+    }
+
+    private func writeOut(before deadline: Date) {
+        let bytes = pending.withLock { pending -> [UInt8] in
+            let taken = pending.bytes
+            pending.bytes.removeAll()
+            return taken
+        }
+        var offset = 0
+        while offset < bytes.count {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            let waitMilliseconds = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
+            guard poll(&ready, 1, waitMilliseconds) > 0, ready.revents & Int16(POLLOUT) != 0 else { return }
+            let chunk = min(bytes.count - offset, Int(PIPE_BUF))
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, chunk) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
     /// Ends the writer thread after its current write (tests make buffers of their own).
     func stop() {
         stopped.store(true, ordering: .relaxed)
