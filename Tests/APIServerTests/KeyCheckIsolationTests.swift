@@ -48,6 +48,10 @@ final class KeyCheckIsolationTests: XCTestCase {
         let limited = try server.post("/v1/api-keys/\(keyIDs[0])/test", [:], token: users[0].accessToken)
         assertProblem(limited, 429, "too_many_key_checks")
         XCTAssertNotNil(limited.header("retry-after"))
+        let metrics = try server.connect().request("GET", "/metrics").text
+        XCTAssertTrue(metrics.contains("work_queue_jobs{queue=\"provider\",state=\"running\"} 10\n"), metrics)
+        XCTAssertTrue(metrics.contains("work_queue_jobs{queue=\"provider\",state=\"waiting\"} 40\n"), metrics)
+        XCTAssertTrue(metrics.contains("work_queue_refused_total{queue=\"provider\"} 1\n"), metrics)
 
         // Meanwhile the server answers at once, with and without the database.
         let connection = try server.connect()

@@ -42,9 +42,15 @@ final class Metrics: Sendable {
     let inFlight = Atomic<Int>(0)
     /// Whose dropped lines `/metrics` reports (standard output's; tests pass their own).
     private let logBuffer: LogBuffer
+    /// Work queues whose load `/metrics` reports, by name.
+    private let queues = Mutex<[WorkQueue]>([])
 
     init(logBuffer: LogBuffer = .standardOutput) {
         self.logBuffer = logBuffer
+    }
+
+    func watch(_ queue: WorkQueue) {
+        queues.withLock { $0.append(queue) }
     }
 
     func record(method: String, route: String, status: Int, seconds: Double) {
@@ -81,6 +87,21 @@ final class Metrics: Sendable {
         out += "# HELP log_lines_dropped_total Log lines dropped because standard output did not keep up.\n"
         out += "# TYPE log_lines_dropped_total counter\n"
         out += "log_lines_dropped_total \(logBuffer.droppedLines)\n"
+        let queues = queues.withLock { $0 }
+        if !queues.isEmpty {
+            let load = queues.map { (name: escape($0.name), statistics: $0.statistics) }
+            out += "# HELP work_queue_jobs Jobs on a work queue (provider calls), running or waiting for a thread.\n"
+            out += "# TYPE work_queue_jobs gauge\n"
+            for queue in load {
+                out += "work_queue_jobs{queue=\"\(queue.name)\",state=\"running\"} \(queue.statistics.running)\n"
+                out += "work_queue_jobs{queue=\"\(queue.name)\",state=\"waiting\"} \(queue.statistics.waiting)\n"
+            }
+            out += "# HELP work_queue_refused_total Jobs refused because the queue was full (503 busy).\n"
+            out += "# TYPE work_queue_refused_total counter\n"
+            for queue in load {
+                out += "work_queue_refused_total{queue=\"\(queue.name)\"} \(queue.statistics.refused)\n"
+            }
+        }
         var described = Set<String>()
         for gauge in gauges {
             if described.insert(gauge.name).inserted {

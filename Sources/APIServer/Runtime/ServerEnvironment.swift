@@ -44,6 +44,8 @@ struct ServerEnvironment: Sendable {
         let providers = ProviderRegistry.standard(
             endpoints: config.providerEndpoints, context: AdapterContext(client: CurlClient(), logger: providerLogger))
         let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
+        let metrics = Metrics()
+        metrics.watch(providerWork)
         let tokenizer = try config.tokenizerRanksPath.map { path in
             do { return try Cl100kTokenizer(ranksFileAt: path) } catch {
                 throw ServerStartError("TIKTOKEN_CL100K_PATH: \(error)")
@@ -53,7 +55,7 @@ struct ServerEnvironment: Sendable {
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
         return ServerEnvironment(
-            config: config, logger: logger, metrics: Metrics(), pool: pool,
+            config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
             authenticator: Authenticator(signer: signer, audience: "authenticated"),
             providers: providers,
