@@ -141,11 +141,15 @@ final class AuthSessionTests: XCTestCase {
     func testASignedOutSessionCannotReadTheAccountOrSpendButPlainReadsTrustTheJWTUntilExp() throws {
         let session = try server.signUp("signedout@example.com")
         XCTAssertEqual(try server.post("/probe/spend", [:], token: session.accessToken).status, 204, "control: a live session may spend")
+        // The key check calls a provider: with a live session an unknown key is simply not found.
+        let keyCheck = "/v1/api-keys/\(UUID().uuidString.lowercased())/test"
+        XCTAssertEqual(try server.post(keyCheck, [:], token: session.accessToken).status, 404)
         XCTAssertEqual(try server.post("/auth/v1/logout", [:], token: session.accessToken).status, 204)
 
         assertAuthProblem(try server.get("/auth/v1/user", token: session.accessToken), 403, "session_not_found")
         assertAuthProblem(try server.put("/auth/v1/user", ["data": ["a": 1]], token: session.accessToken), 403, "session_not_found")
         assertAuthProblem(try server.post("/probe/spend", [:], token: session.accessToken), 403, "session_not_found")
+        assertAuthProblem(try server.post(keyCheck, [:], token: session.accessToken), 403, "session_not_found")
         // Documented (README, openapi.yaml): data reads trust the signed token until `exp`, as PostgREST does.
         XCTAssertEqual(try server.get("/v1/projects", token: session.accessToken).status, 200)
     }

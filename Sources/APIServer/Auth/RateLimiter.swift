@@ -2,7 +2,9 @@ import Foundation
 import Synchronization
 
 /// Per-key token buckets (GoTrue's limiter: a burst, refilled at a steady rate). Keys are client
-/// addresses; idle buckets are dropped so the table cannot grow without bound.
+/// addresses, which an attacker chooses, so the table holds at most `capacity` of them and drops
+/// the least recently used: a full bucket is the same as no bucket, so an evicted key only ever
+/// gets back what a long pause would have given it. Each request costs O(1) under the lock.
 final class RateLimiter: Sendable {
     struct Rule: Sendable {
         let burst: Double
@@ -14,35 +16,99 @@ final class RateLimiter: Sendable {
         }
     }
 
-    private struct Bucket {
-        var tokens: Double
-        var updated: Double
-    }
-
     let rule: Rule
-    private let buckets = Mutex<[String: Bucket]>([:])
-    private static let maximumKeys = 100_000
+    let capacity: Int
+    private let table: Mutex<BucketTable>
 
-    init(_ rule: Rule) {
+    init(_ rule: Rule, capacity: Int = 100_000) {
         self.rule = rule
+        self.capacity = max(1, capacity)
+        self.table = Mutex(BucketTable(capacity: max(1, capacity)))
     }
 
     /// Takes one token for `key`; when none is left, returns the seconds until one will be.
     func take(_ key: String, now: Double = Date().timeIntervalSince1970) -> Int? {
-        buckets.withLock { buckets in
-            if buckets.count >= Self.maximumKeys {
-                // A full bucket is the same as no bucket, so dropping refilled ones loses nothing.
-                buckets = buckets.filter { now - $0.value.updated < rule.burst / rule.refillPerSecond }
-            }
-            var bucket = buckets[key] ?? Bucket(tokens: rule.burst, updated: now)
-            bucket.tokens = min(rule.burst, bucket.tokens + (now - bucket.updated) * rule.refillPerSecond)
-            bucket.updated = now
-            defer { buckets[key] = bucket }
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
+        table.withLock { table in
+            let slot = table.slot(for: key, fullTokens: rule.burst, now: now)
+            var tokens = min(rule.burst, table.tokens[slot] + (now - table.updated[slot]) * rule.refillPerSecond)
+            table.updated[slot] = now
+            defer { table.tokens[slot] = tokens }
+            if tokens >= 1 {
+                tokens -= 1
                 return nil
             }
-            return max(1, Int(((1 - bucket.tokens) / rule.refillPerSecond).rounded(.up)))
+            return max(1, Int(((1 - tokens) / rule.refillPerSecond).rounded(.up)))
         }
+    }
+
+    /// Keys held now (at most `capacity`).
+    var count: Int { table.withLock { $0.index.count } }
+}
+
+/// Buckets in parallel arrays with an intrusive doubly linked list through them, most recently
+/// used first: finding, touching, inserting and evicting are each O(1), with no scan.
+private struct BucketTable {
+    var index: [String: Int] = [:]
+    var keys: [String] = []
+    var tokens: [Double] = []
+    var updated: [Double] = []
+    var previous: [Int] = []
+    var next: [Int] = []
+    var head = -1
+    var tail = -1
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// The slot for `key`, now the most recently used; a new key takes a fresh full bucket, in a
+    /// new slot or in the least recently used one's.
+    mutating func slot(for key: String, fullTokens: Double, now: Double) -> Int {
+        if let slot = index[key] {
+            moveToFront(slot)
+            return slot
+        }
+        let slot: Int
+        if keys.count < capacity {
+            slot = keys.count
+            keys.append(key)
+            tokens.append(fullTokens)
+            updated.append(now)
+            previous.append(-1)
+            next.append(-1)
+        } else {
+            slot = tail
+            unlink(slot)
+            index[keys[slot]] = nil
+            keys[slot] = key
+            tokens[slot] = fullTokens
+            updated[slot] = now
+        }
+        index[key] = slot
+        pushFront(slot)
+        return slot
+    }
+
+    private mutating func moveToFront(_ slot: Int) {
+        guard slot != head else { return }
+        unlink(slot)
+        pushFront(slot)
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        let before = previous[slot], after = next[slot]
+        if before >= 0 { next[before] = after } else { head = after }
+        if after >= 0 { previous[after] = before } else { tail = before }
+        previous[slot] = -1
+        next[slot] = -1
+    }
+
+    private mutating func pushFront(_ slot: Int) {
+        previous[slot] = -1
+        next[slot] = head
+        if head >= 0 { previous[head] = slot }
+        head = slot
+        if tail < 0 { tail = slot }
     }
 }

@@ -37,6 +37,14 @@ struct AppConfig: Sendable {
     var passwordMinimumLength: Int
     var bcryptCost: Int
     var trustedProxyHeader: String?
+    /// Peers whose `trustedProxyHeader` is believed; empty means the header is never used.
+    var trustedProxyRanges: [AddressRange]
+    /// The provider work queue: its threads, and the jobs that may wait for one (then 503 busy).
+    var providerThreads: Int
+    var providerQueueLimit: Int
+    /// `POST /v1/api-keys/{id}/test`: the whole check's time limit and how many one user may run at once.
+    var keyCheckTimeoutMilliseconds: Int
+    var keyChecksPerUser: Int
     var refreshTokenReuseIntervalSeconds: Int
     var providerEndpoints: ProviderEndpoints
     var pricingCatalogPath: String
@@ -50,6 +58,7 @@ struct AppConfig: Sendable {
         "LOG_LEVEL", "JWT_SECRET", "APP_ENCRYPTION_SECRET", "MIGRATION_DATABASE_URL", "JWT_EXPIRY_SECONDS", "JWT_ISSUER",
         "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG", "TIKTOKEN_CL100K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
+        "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -108,6 +117,14 @@ struct AppConfig: Sendable {
             passwordMinimumLength: reader.integer("PASSWORD_MIN_LENGTH", default: 8, range: 6...72),
             bcryptCost: reader.integer("BCRYPT_COST", default: 10, range: 4...15),
             trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased(),
+            trustedProxyRanges: reader.list("TRUSTED_PROXY_CIDRS") { AddressRange($0) == nil
+                ? "is not an IPv4 or IPv6 address or CIDR range (such as 10.0.0.0/8 or fd00::/8)" : nil }
+                .compactMap(AddressRange.init),
+            // Provider calls mostly wait on the network, so threads are cheap next to the calls they hold.
+            providerThreads: reader.integer("PROVIDER_THREADS", default: 16, range: 1...256),
+            providerQueueLimit: reader.integer("PROVIDER_QUEUE_LIMIT", default: 64, range: 0...10_000),
+            keyCheckTimeoutMilliseconds: reader.integer("KEY_CHECK_TIMEOUT_MS", default: 10_000, range: 100...10_000),
+            keyChecksPerUser: reader.integer("KEY_CHECKS_PER_USER", default: 2, range: 1...32),
             refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600),
             providerEndpoints: reader.providerEndpoints(requireHTTPS: environment == .production),
             pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },

@@ -4,7 +4,8 @@ import Persistence
 
 /// Everything between a complete HTTP request and its response: CORS, routing, content checks,
 /// error mapping, the headers every response carries, the access log line and the metrics.
-/// The transport calls `respond` once per request, on one of its own threads.
+/// The transport calls `respond` once per request, on one of its own threads; a deferred route's
+/// response is finished the same way on a work queue's thread and handed to `suspension`.
 final class Application: Sendable {
     let router: Router
     let cors: CORSPolicy
@@ -25,17 +26,45 @@ final class Application: Sendable {
         case bodyTooLarge
     }
 
-    func respond(to request: HTTPRequest, rejection: Rejection? = nil, startedAt: UInt64) -> HTTPResponse {
-        var routeLabel = "unmatched"
-        var response: HTTPResponse
+    /// Seconds a client is told to wait when the provider work queue is full.
+    static let busyRetryAfterSeconds = 2
+
+    /// The response, or nil when a deferred route took the request: the transport's connection
+    /// was then suspended through `suspension`, which later receives the finished response.
+    func respond(to request: HTTPRequest, rejection: Rejection? = nil, startedAt: UInt64,
+                 suspension: any ResponseSuspension) -> HTTPResponse? {
         if let rejection {
             switch rejection {
             case .bodyTooLarge:
-                response = Problem.payloadTooLarge(limit: maximumBodyBytes).response(requestID: request.requestID)
+                return finish(Problem.payloadTooLarge(limit: maximumBodyBytes).response(requestID: request.requestID),
+                              to: request, routeLabel: "unmatched", startedAt: startedAt)
             }
-        } else {
-            (response, routeLabel) = route(request)
         }
+        if request.method == "OPTIONS" {
+            return finish(options(request), to: request, routeLabel: "preflight", startedAt: startedAt)
+        }
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            return finish(Problem.notFound().response(requestID: request.requestID), to: request, routeLabel: "unmatched", startedAt: startedAt)
+        case .methodNotAllowed(let allowed):
+            return finish(Problem.methodNotAllowed(allowed: allowed).response(requestID: request.requestID),
+                          to: request, routeLabel: "unmatched", startedAt: startedAt)
+        case .found(let route, let parameters):
+            var request = request
+            request.pathParameters = parameters
+            switch route.action {
+            case .immediate(let handler):
+                return finish(invoke(route, request) { try handler(request) }, to: request, routeLabel: route.template, startedAt: startedAt)
+            case .deferred(let handler):
+                return start(route, handler, request, startedAt: startedAt, suspension: suspension)
+            }
+        }
+    }
+
+    /// The headers every response carries, the metrics and the access log line: applied once
+    /// per request, on whichever thread the response was made.
+    private func finish(_ response: HTTPResponse, to request: HTTPRequest, routeLabel: String, startedAt: UInt64) -> HTTPResponse {
+        var response = response
         response.headers.reserveCapacity(response.headers.count + 6)
         response.headers.append(("X-Request-Id", request.requestID))
         response.headers.append(("X-Content-Type-Options", "nosniff"))
@@ -50,10 +79,11 @@ final class Application: Sendable {
         }
         let nanoseconds = DispatchTime.now().uptimeNanoseconds &- startedAt
         let seconds = Double(nanoseconds) / 1e9
-        metrics.record(method: request.method, route: routeLabel, status: response.status, seconds: seconds)
+        let method = router.metricsLabel(method: request.method)
+        metrics.record(method: method, route: routeLabel, status: response.status, seconds: seconds)
         if logger.minimumLevel <= .info {
             logger.info("request", [
-            "method": .string(request.method), "route": .string(routeLabel), "status": .int(response.status),
+            "method": .string(method), "route": .string(routeLabel), "status": .int(response.status),
             "duration_ms": .milliseconds(nanoseconds: nanoseconds), "bytes": .int(response.body.count),
             "request_id": .string(request.requestID),
             ])
@@ -61,32 +91,52 @@ final class Application: Sendable {
         return response
     }
 
-    private func route(_ request: HTTPRequest) -> (HTTPResponse, String) {
-        if request.method == "OPTIONS" {
-            return (options(request), "preflight")
-        }
-        switch router.match(method: request.method, path: request.path) {
-        case .notFound:
-            return (Problem.notFound().response(requestID: request.requestID), "unmatched")
-        case .methodNotAllowed(let allowed):
-            return (Problem.methodNotAllowed(allowed: allowed).response(requestID: request.requestID), "unmatched")
-        case .found(let route, let parameters):
-            var request = request
-            request.pathParameters = parameters
-            return (invoke(route, request), route.template)
-        }
-    }
-
-    private func invoke(_ route: Route, _ request: HTTPRequest) -> HTTPResponse {
+    /// Runs a handler step with the content check before it and error mapping after it.
+    private func invoke(_ route: Route, _ request: HTTPRequest, _ body: () throws -> HTTPResponse) -> HTTPResponse {
         do {
-            if !request.body.isEmpty {
-                let type = request.header("content-type")
-                guard let type, Self.isJSON(type) else { throw Problem.unsupportedMediaType(request.header("content-type")) }
-            }
-            return try route.handler(request)
+            try checkContentType(request)
+            return try body()
         } catch {
             return problem(for: error, request: request, operation: route.operationId).response(requestID: request.requestID)
         }
+    }
+
+    private func checkContentType(_ request: HTTPRequest) throws {
+        if !request.body.isEmpty {
+            let type = request.header("content-type")
+            guard let type, Self.isJSON(type) else { throw Problem.unsupportedMediaType(request.header("content-type")) }
+        }
+    }
+
+    /// A deferred route: the handler's quick checks run here; its work is queued only once the
+    /// queue has promised room, and the connection is suspended before the work can finish.
+    private func start(_ route: Route, _ handler: DeferringHandler, _ request: HTTPRequest, startedAt: UInt64,
+                       suspension: any ResponseSuspension) -> HTTPResponse? {
+        let work: DeferredWork
+        do {
+            try checkContentType(request)
+            work = try handler(request)
+        } catch {
+            let problem = problem(for: error, request: request, operation: route.operationId)
+            return finish(problem.response(requestID: request.requestID), to: request, routeLabel: route.template, startedAt: startedAt)
+        }
+        guard let reservation = work.queue.reserve() else {
+            work.finally()
+            return finish(Problem.busy(retryAfterSeconds: Self.busyRetryAfterSeconds).response(requestID: request.requestID),
+                          to: request, routeLabel: route.template, startedAt: startedAt)
+        }
+        suspension.suspend()
+        reservation.run { [self] in
+            let response: HTTPResponse
+            do {
+                response = try work.run()
+            } catch {
+                response = problem(for: error, request: request, operation: route.operationId).response(requestID: request.requestID)
+            }
+            work.finally()
+            suspension.resume(with: finish(response, to: request, routeLabel: route.template, startedAt: startedAt))
+        }
+        return nil
     }
 
     /// OPTIONS: a CORS preflight gets the CORS answer; a plain OPTIONS gets `Allow`.

@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// The libmicrohttpd daemon: epoll with an internal thread pool, limits on connections, time and
-/// memory, and a graceful stop. Handlers run synchronously on MHD's threads (see DESIGN.md).
+/// memory, and a graceful stop. Handlers run synchronously on MHD's threads (see DESIGN.md);
+/// deferred routes suspend their connection while their work runs on a work queue.
 final class HTTPServer: @unchecked Sendable {
     struct Limits: Sendable {
         var threads: Int
@@ -21,6 +22,9 @@ final class HTTPServer: @unchecked Sendable {
     private var daemon: OpaquePointer?
     private(set) var port: Int = 0
     let shuttingDown = Atomic<Bool>(false)
+    /// Requests waiting for deferred work, so a stop can release them (MHD aborts on a stop
+    /// with connections still suspended).
+    private let suspended = Mutex<[ObjectIdentifier: RequestState]>([:])
 
     init(application: Application, limits: Limits) {
         self.application = application
@@ -78,9 +82,20 @@ final class HTTPServer: @unchecked Sendable {
             usleep(5_000)
         }
         let unfinished = application.metrics.inFlight.load(ordering: .acquiring)
+        for request in suspended.withLock({ Array($0.values) }) { request.abandon() }
         MHD_stop_daemon(daemon)
         self.daemon = nil
         return unfinished
+    }
+}
+
+extension HTTPServer {
+    func trackSuspended(_ request: RequestState) {
+        suspended.withLock { $0[ObjectIdentifier(request)] = request }
+    }
+
+    func untrackSuspended(_ request: RequestState) {
+        suspended.withLock { $0[ObjectIdentifier(request)] = nil }
     }
 }
 

@@ -1,12 +1,14 @@
 import CMicroHTTPD
 import Foundation
+import Synchronization
 
 // libmicrohttpd's C entry points. They live here, as global functions outside main.swift, because
 // a closure written in main.swift is main-actor isolated and traps when a C thread calls it.
 // Per-request state travels in MHD's `con_cls` slot; this file owns all of that pointer handling.
 
 /// What one request accumulates between MHD's calls. MHD calls a connection's handler from one
-/// thread at a time, which is what makes the unchecked mutation safe.
+/// thread at a time, which is what makes the unchecked mutation safe; the one field a work queue
+/// thread touches, `deferral`, has a lock of its own.
 final class RequestState: @unchecked Sendable {
     let method: String
     let path: String
@@ -17,10 +19,57 @@ final class RequestState: @unchecked Sendable {
     var bodyTooLarge = false
     var socketAddress = ""
 
-    init(method: String, path: String) {
+    /// Where a deferred response stands. The lock makes "resume" happen exactly once, whether the
+    /// work finishes first or a stopping server gives up on it first.
+    enum Deferral {
+        case none
+        case suspended
+        case answered(HTTPResponse)
+        /// The server stopped waiting; the connection is closed without an answer.
+        case abandoned
+    }
+
+    let deferral = Mutex(Deferral.none)
+    private let connection: OpaquePointer
+    private unowned let server: HTTPServer
+
+    init(method: String, path: String, connection: OpaquePointer, server: HTTPServer) {
         self.method = method
         self.path = path
         self.startedAt = DispatchTime.now().uptimeNanoseconds
+        self.connection = connection
+        self.server = server
+    }
+}
+
+/// A deferred route's answer: the connection is suspended on MHD's thread, and resumed from the
+/// work queue's thread once the response is stored; MHD then calls the handler again, which
+/// queues it (`mhdAccessHandler`).
+extension RequestState: ResponseSuspension {
+    func suspend() {
+        deferral.withLock { $0 = .suspended }
+        server.trackSuspended(self)
+        MHD_suspend_connection(connection)
+    }
+
+    func resume(with response: HTTPResponse) {
+        let resumed = deferral.withLock { deferral -> Bool in
+            guard case .suspended = deferral else { return false }
+            deferral = .answered(response)
+            MHD_resume_connection(connection)
+            return true
+        }
+        if resumed { server.untrackSuspended(self) }
+    }
+
+    /// For a stopping server whose grace period ran out: MHD cannot stop with connections
+    /// suspended, and the work may still finish later, when the connection no longer exists.
+    func abandon() {
+        deferral.withLock { deferral in
+            guard case .suspended = deferral else { return }
+            deferral = .abandoned
+            MHD_resume_connection(connection)
+        }
     }
 }
 
@@ -35,7 +84,8 @@ func mhdAccessHandler(
     guard let existing = requestSlot.pointee else {
         // First call: headers only. Answering now would make MHD close the connection, so
         // only a deliberate early reject (a declared body over the limit) answers here.
-        let state = RequestState(method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
+        let state = RequestState(method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/",
+                                 connection: connection, server: server)
         _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, mhdCollectValue, Unmanaged.passUnretained(state).toOpaque())
         _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, mhdCollectQuery, Unmanaged.passUnretained(state).toOpaque())
         state.socketAddress = peerAddress(connection)
@@ -64,15 +114,31 @@ func mhdAccessHandler(
         uploadSize.pointee = 0
         return .YES
     }
-    return respond(server, connection, state, closeAfter: state.bodyTooLarge)
+    switch state.deferral.withLock({ $0 }) {
+    case .none:
+        return respond(server, connection, state, closeAfter: state.bodyTooLarge)
+    case .answered(let response):
+        // Called again after `resume`: the deferred response is ready.
+        return queue(response, server, connection, closeAfter: false)
+    case .suspended:
+        return .YES
+    case .abandoned:
+        return .NO
+    }
 }
 
 private func respond(_ server: HTTPServer, _ connection: OpaquePointer, _ state: RequestState, closeAfter: Bool) -> MHD_Result {
     let request = HTTPRequest(method: state.method, path: state.path, query: state.query, headers: state.headers,
                               body: state.body, requestID: RequestID.accept(state.headers["x-request-id"]),
                               socketAddress: state.socketAddress)
-    var response = server.application.respond(to: request, rejection: state.bodyTooLarge ? .bodyTooLarge : nil,
-                                               startedAt: state.startedAt)
+    guard let response = server.application.respond(to: request, rejection: state.bodyTooLarge ? .bodyTooLarge : nil,
+                                                    startedAt: state.startedAt, suspension: state)
+    else { return .YES }
+    return queue(response, server, connection, closeAfter: closeAfter)
+}
+
+private func queue(_ response: HTTPResponse, _ server: HTTPServer, _ connection: OpaquePointer, closeAfter: Bool) -> MHD_Result {
+    var response = response
     if closeAfter || server.shuttingDown.load(ordering: .relaxed) {
         response.headers.append(("Connection", "close"))
     }

@@ -5,17 +5,32 @@ typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 /// One row of the route table. `operationId` is the same name `openapi.yaml` gives the operation.
 /// A class, so matching a request passes rows by reference instead of copying their fields.
 final class Route: Sendable {
+    enum Action: Sendable {
+        /// Answers on the HTTP thread: quick work only (CPU, one database round trip or a few).
+        case immediate(Handler)
+        /// Answers later from a work queue; the transport suspends the connection meanwhile.
+        case deferred(DeferringHandler)
+    }
+
     let method: String
     let template: String
     let operationId: String
-    let handler: Handler
+    let action: Action
     fileprivate let segments: [Segment]
 
-    init(_ method: String, _ template: String, _ operationId: String, _ handler: @escaping Handler) {
+    convenience init(_ method: String, _ template: String, _ operationId: String, _ handler: @escaping Handler) {
+        self.init(method, template, operationId, action: .immediate(handler))
+    }
+
+    convenience init(_ method: String, _ template: String, _ operationId: String, deferred handler: @escaping DeferringHandler) {
+        self.init(method, template, operationId, action: .deferred(handler))
+    }
+
+    init(_ method: String, _ template: String, _ operationId: String, action: Action) {
         self.method = method
         self.template = template
         self.operationId = operationId
-        self.handler = handler
+        self.action = action
         self.segments = template.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 return .parameter(String(part.dropFirst().dropLast()))
@@ -46,7 +61,15 @@ struct Router: Sendable {
     /// hash lookup, and a template that is all literals always wins over one with parameters.
     private let literalRoutes: [String: [Route]]
 
+    /// Methods the table serves (HEAD with GET, OPTIONS always): any other method is one metrics
+    /// label, so a client cannot create label values at will.
+    private let knownMethods: Set<String>
+
     init(_ routes: [Route]) {
+        var methods = Set(routes.map(\.method))
+        if methods.contains("GET") { methods.insert("HEAD") }
+        methods.insert("OPTIONS")
+        knownMethods = methods
         var groups = Array(repeating: [Route](), count: (routes.map(\.segments.count).max() ?? 0) + 1)
         for route in routes { groups[route.segments.count].append(route) }
         routesBySegmentCount = groups
@@ -79,6 +102,11 @@ struct Router: Sendable {
         if allowed.isEmpty { return .notFound }
         if allowed.contains("GET") { allowed.insert("HEAD") }
         return .methodNotAllowed(allowed: allowed.sorted())
+    }
+
+    /// `method` when the table serves it anywhere, else `other`.
+    func metricsLabel(method: String) -> String {
+        knownMethods.contains(method) ? method : "other"
     }
 
     /// Methods a path accepts, for `Allow` and CORS preflight answers.

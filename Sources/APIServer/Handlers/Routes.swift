@@ -12,7 +12,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
-    let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, providers: environment.providers)
+    let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -33,6 +33,6 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/v1/api-keys", "createApiKey", apiKeys.create),
         Route("GET", "/v1/api-keys", "listApiKeys", apiKeys.list),
         Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
-        Route("POST", "/v1/api-keys/{id}/test", "testApiKey", apiKeys.test),
+        Route("POST", "/v1/api-keys/{id}/test", "testApiKey", deferred: apiKeys.test),
     ]
 }

@@ -1,54 +1,121 @@
 import Foundation
 import Synchronization
 
-/// Batches log lines for one file descriptor. A line is written within `interval` of being
-/// logged, immediately once `capacity` bytes are waiting, and on `flush`. At most `interval` of
-/// lines can be lost if the process is killed outright.
+/// Batches log lines for one file descriptor. A background thread writes them out within
+/// `interval` of being logged, sooner once `batchBytes` are waiting, and `flush` writes what is
+/// left. At most `interval` of lines can be lost if the process is killed outright.
+///
+/// Request threads only append under a short lock and never write: when the descriptor stalls
+/// (a full pipe nobody reads), only the writer thread waits, lines beyond `maximumPendingBytes`
+/// are dropped whole and counted (`droppedLines`, in /metrics), and memory stays bounded.
 final class LogBuffer: Sendable {
     static let standardOutput = LogBuffer(descriptor: 1)
 
+    private struct Pending {
+        var bytes: [UInt8] = []
+        var dropped = 0
+    }
+
     private let descriptor: Int32
-    private let capacity = 64 * 1024
-    private let interval: UInt32 = 20_000  // microseconds
-    private let pending = Mutex<[UInt8]>([])
+    private let batchBytes = 64 * 1024
+    let maximumPendingBytes: Int
+    private let interval = 0.02  // seconds
+    private let pending = Mutex(Pending())
     /// Serialises writers, so a flush and the background thread never interleave their bytes.
     private let writing = Mutex(())
+    /// Wakes the writer early when a batch is ready.
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
 
-    init(descriptor: Int32) {
+    init(descriptor: Int32, maximumPendingBytes: Int = 4 << 20) {
         self.descriptor = descriptor
+        self.maximumPendingBytes = maximumPendingBytes
         let thread = Thread { [self] in
-            while true {
-                usleep(interval)
+            while !stopped.load(ordering: .relaxed) {
+                _ = wake.wait(timeout: .now() + interval)
                 flush()
             }
+            flush()
         }
         thread.name = "log-flusher"
         thread.start()
     }
 
-    /// Appends one line; `line` holds no newline of its own.
+    /// Appends one line; `line` holds no newline of its own. Never blocks on the descriptor.
     func append(_ line: [UInt8]) {
-        let full = pending.withLock { bytes -> Bool in
-            bytes.append(contentsOf: line)
-            bytes.append(UInt8(ascii: "\n"))
-            return bytes.count >= capacity
+        let batchReady = pending.withLock { pending -> Bool in
+            guard pending.bytes.count + line.count + 1 <= maximumPendingBytes else {
+                pending.dropped += 1
+                return false
+            }
+            let before = pending.bytes.count
+            pending.bytes.append(contentsOf: line)
+            pending.bytes.append(UInt8(ascii: "\n"))
+            return before < batchBytes && pending.bytes.count >= batchBytes
         }
-        if full { flush() }
+        if batchReady { wake.signal() }
     }
 
+    /// Lines dropped so far because the descriptor did not keep up.
+    var droppedLines: Int { pending.withLock { $0.dropped } }
+
+    /// Bytes waiting to be written.
+    var pendingBytes: Int { pending.withLock { $0.bytes.count } }
+
+    /// Writes out everything appended so far (blocking while the descriptor is full).
     func flush() {
         writing.withLock { _ in
-            let bytes = pending.withLock { bytes -> [UInt8] in
-                let taken = bytes
-                bytes.removeAll(keepingCapacity: true)
+            let bytes = pending.withLock { pending -> [UInt8] in
+                let taken = pending.bytes
+                pending.bytes.removeAll(keepingCapacity: true)
                 return taken
             }
             var offset = 0
             while offset < bytes.count {
                 let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-                if written <= 0 { break }
+                if written <= 0 {
+                    if written < 0 && errno == EINTR { continue }
+                    break
+                }
                 offset += written
             }
         }
+    }
+
+    /// The last flush before the process exits: gives up after `seconds` when the descriptor
+    /// stays full, so a stalled reader cannot keep a stopping server alive. Writes at most
+    /// `PIPE_BUF` bytes per ready signal, which a pipe takes without blocking.
+    func flush(givingUpAfter seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        // The writer thread may itself be stuck in a write to the stalled descriptor.
+        while writing.withLockIfAvailable({ _ in writeOut(before: deadline) }) == nil {
+            guard Date() < deadline else { return }
+            usleep(1_000)
+        }
+    }
+
+    private func writeOut(before deadline: Date) {
+        let bytes = pending.withLock { pending -> [UInt8] in
+            let taken = pending.bytes
+            pending.bytes.removeAll()
+            return taken
+        }
+        var offset = 0
+        while offset < bytes.count {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            let waitMilliseconds = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
+            guard poll(&ready, 1, waitMilliseconds) > 0, ready.revents & Int16(POLLOUT) != 0 else { return }
+            let chunk = min(bytes.count - offset, Int(PIPE_BUF))
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, chunk) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    /// Ends the writer thread after its current write (tests make buffers of their own).
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        wake.signal()
     }
 }

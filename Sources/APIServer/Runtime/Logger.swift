@@ -75,9 +75,10 @@ final class Logger: Sendable {
     func error(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.error, message, fields) }
     func debug(_ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) { log(.debug, message, fields) }
 
-    /// Writes out everything logged so far; called before the process exits.
+    /// Writes out everything logged so far; called before the process exits. A reader that has
+    /// stopped reading gets two seconds, then the rest is lost rather than the exit.
     static func flush() {
-        LogBuffer.standardOutput.flush()
+        LogBuffer.standardOutput.flush(givingUpAfter: 2)
     }
 }
 

@@ -40,6 +40,18 @@ final class Metrics: Sendable {
 
     private let state = Mutex(State())
     let inFlight = Atomic<Int>(0)
+    /// Whose dropped lines `/metrics` reports (standard output's; tests pass their own).
+    private let logBuffer: LogBuffer
+    /// Work queues whose load `/metrics` reports, by name.
+    private let queues = Mutex<[WorkQueue]>([])
+
+    init(logBuffer: LogBuffer = .standardOutput) {
+        self.logBuffer = logBuffer
+    }
+
+    func watch(_ queue: WorkQueue) {
+        queues.withLock { $0.append(queue) }
+    }
 
     func record(method: String, route: String, status: Int, seconds: Double) {
         state.withLock { state in
@@ -57,7 +69,7 @@ final class Metrics: Sendable {
         out += "# HELP http_requests_total Requests answered, by method, route template and status.\n"
         out += "# TYPE http_requests_total counter\n"
         for (key, histogram) in series.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            out += "http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(histogram.count)\n"
+            out += "http_requests_total{method=\"\(escape(key.method))\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(histogram.count)\n"
         }
         out += "# HELP http_request_duration_seconds Time from the complete request to the response, by route template.\n"
         out += "# TYPE http_request_duration_seconds histogram\n"
@@ -72,6 +84,24 @@ final class Metrics: Sendable {
         }
         out += "# HELP http_requests_in_flight Requests being handled now.\n# TYPE http_requests_in_flight gauge\n"
         out += "http_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
+        out += "# HELP log_lines_dropped_total Log lines dropped because standard output did not keep up.\n"
+        out += "# TYPE log_lines_dropped_total counter\n"
+        out += "log_lines_dropped_total \(logBuffer.droppedLines)\n"
+        let queues = queues.withLock { $0 }
+        if !queues.isEmpty {
+            let load = queues.map { (name: escape($0.name), statistics: $0.statistics) }
+            out += "# HELP work_queue_jobs Jobs on a work queue (provider calls), running or waiting for a thread.\n"
+            out += "# TYPE work_queue_jobs gauge\n"
+            for queue in load {
+                out += "work_queue_jobs{queue=\"\(queue.name)\",state=\"running\"} \(queue.statistics.running)\n"
+                out += "work_queue_jobs{queue=\"\(queue.name)\",state=\"waiting\"} \(queue.statistics.waiting)\n"
+            }
+            out += "# HELP work_queue_refused_total Jobs refused because the queue was full (503 busy).\n"
+            out += "# TYPE work_queue_refused_total counter\n"
+            for queue in load {
+                out += "work_queue_refused_total{queue=\"\(queue.name)\"} \(queue.statistics.refused)\n"
+            }
+        }
         var described = Set<String>()
         for gauge in gauges {
             if described.insert(gauge.name).inserted {
@@ -82,8 +112,21 @@ final class Metrics: Sendable {
         return out
     }
 
-    private func escape(_ label: String) -> String {
-        label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    /// A label value as the text format wants it: backslash, double quote and newline escaped.
+    func escape(_ label: String) -> String {
+        guard label.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+            return label
+        }
+        var escaped = ""
+        for character in label.unicodeScalars {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
     }
 
     private func format(_ value: Double) -> String {

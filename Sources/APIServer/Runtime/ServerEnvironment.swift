@@ -21,6 +21,9 @@ struct ServerEnvironment: Sendable {
     let vault: KeyVault
     let vaultKeys: VaultKeySource
     let vaultMaintenance: PostgresVaultMaintenance
+    /// Threads for provider calls, so none runs on an HTTP thread; key checks run here.
+    let providerWork: WorkQueue
+    let keyChecks: KeyChecks
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -35,12 +38,15 @@ struct ServerEnvironment: Sendable {
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
         let projects = ProjectService(store: PostgresProjectStore(pool: pool))
         let pricing = PostgresPricingStore(pool: pool)
+        let providerLogger = ProviderLogger { record in
+            logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
+                       fields: record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
+        }
         let providers = ProviderRegistry.standard(
-            endpoints: config.providerEndpoints,
-            context: AdapterContext(client: CurlClient(), logger: ProviderLogger { record in
-                logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
-                           fields: record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
-            }))
+            endpoints: config.providerEndpoints, context: AdapterContext(client: CurlClient(), logger: providerLogger))
+        let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
+        let metrics = Metrics()
+        metrics.watch(providerWork)
         let tokenizer = try config.tokenizerRanksPath.map { path in
             do { return try Cl100kTokenizer(ranksFileAt: path) } catch {
                 throw ServerStartError("TIKTOKEN_CL100K_PATH: \(error)")
@@ -50,7 +56,7 @@ struct ServerEnvironment: Sendable {
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
         return ServerEnvironment(
-            config: config, logger: logger, metrics: Metrics(), pool: pool,
+            config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
             authenticator: Authenticator(signer: signer, audience: "authenticated", auth: auth),
             providers: providers,
@@ -60,7 +66,11 @@ struct ServerEnvironment: Sendable {
                                  tokenCounter: ModelTokenCounter(cl100k: tokenizer),
                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) }),
             vault: vault,
-            vaultKeys: vaultKeys, vaultMaintenance: maintenance)
+            vaultKeys: vaultKeys, vaultMaintenance: maintenance,
+            providerWork: providerWork,
+            keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
+                                 timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
+                                 logger: providerLogger))
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
@@ -79,9 +89,11 @@ struct ServerEnvironment: Sendable {
     }
 
     /// The client address for rate limits: the socket's, or the last hop of the trusted proxy
-    /// header when one is configured (the hop our own proxy appended, which a client cannot forge).
+    /// header when the peer is one of the trusted proxies (the hop our own proxy appended, which a
+    /// client cannot forge). From any other peer the header is the client's own word and ignored.
     func clientAddress(_ request: HTTPRequest) -> String {
         if let name = config.trustedProxyHeader, let value = request.header(name),
+           config.trustedProxyRanges.contains(where: { $0.contains(request.socketAddress) }),
            let last = value.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
             return last
         }

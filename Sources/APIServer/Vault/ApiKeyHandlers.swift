@@ -6,7 +6,7 @@ import Providers
 struct ApiKeyHandlers: Sendable {
     let vault: KeyVault
     let authenticator: Authenticator
-    let providers: ProviderRegistry
+    let keyChecks: KeyChecks
 
     private struct CreateBody: Decodable {
         let provider: String?
@@ -36,11 +36,22 @@ struct ApiKeyHandlers: Sendable {
 }
 
 extension ApiKeyHandlers {
-    /// `POST /v1/api-keys/{id}/test`: the provider's free key check, recorded on the key.
-    func test(_ request: HTTPRequest) throws -> HTTPResponse {
-        let identity = try authenticator.identity(of: request)
-        let outcome = try vault.test(identity, id: request.pathParameters["id"] ?? "") { providers.provider($0) }
-        return try .json(KeyTestBody(outcome))
+    /// `POST /v1/api-keys/{id}/test`: the provider's free key check, recorded on the key. A
+    /// deferred route: the caller and the per-user limit are checked here, the check itself runs
+    /// on the provider work queue.
+    func test(_ request: HTTPRequest) throws -> DeferredWork {
+        let identity = try authenticator.liveIdentity(of: request)
+        let id = request.pathParameters["id"] ?? ""
+        // A malformed id cannot name a key: answered here without taking a place in the queue.
+        guard UUID(uuidString: id) != nil else { throw DomainError.notFound(resource: "API key") }
+        let (vault, checks) = (vault, keyChecks)
+        guard checks.perUser.acquire(identity.userID) else {
+            throw Problem.tooManyKeyChecks(limit: checks.perUser.limit, retryAfterSeconds: checks.retryAfterSeconds)
+        }
+        return DeferredWork(queue: checks.queue, run: {
+            let outcome = try vault.test(identity, id: id) { checks.providers.provider($0) }
+            return try HTTPResponse.json(KeyTestBody(outcome))
+        }, finally: { checks.perUser.release(identity.userID) })
     }
 }
 

@@ -25,11 +25,15 @@ public struct OutboundRequest: Sendable {
     /// Whether sending the request twice is harmless. A non-idempotent call (a paid submit) is
     /// retried only when it certainly never reached the provider.
     public var isIdempotent: Bool
+    /// Billed as soon as the provider receives it, and an error answer does not prove it was not
+    /// (speech: the audio may be rendered and charged before a 5xx or a timeout). Such a call is
+    /// retried only when it certainly never left: connection refused, DNS, a failed handshake.
+    public var isAtMostOnce: Bool
 
     public init(method: HTTPMethod, url: String, headers: [RequestHeader] = [], body: Data? = nil,
                 destination: ResponseDestination = .memory, maxResponseBytes: Int64? = nil,
                 timeout: Double? = nil, connectTimeout: Double? = nil, maxRedirects: Int = 0,
-                isIdempotent: Bool? = nil) {
+                isIdempotent: Bool? = nil, atMostOnce: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -39,7 +43,8 @@ public struct OutboundRequest: Sendable {
         self.timeout = timeout
         self.connectTimeout = connectTimeout
         self.maxRedirects = maxRedirects
-        self.isIdempotent = isIdempotent ?? (method != .post)
+        self.isIdempotent = !atMostOnce && (isIdempotent ?? (method != .post))
+        self.isAtMostOnce = atMostOnce
     }
 }
 

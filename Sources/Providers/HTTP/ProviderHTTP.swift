@@ -44,11 +44,13 @@ public struct ProviderHTTP: Sendable {
                 serverWait = RetryAfter.seconds(from: response.headers, now: timing.now())
                 let prepared = ErrorResponse(provider: provider, response: response, retryAfter: serverWait, secrets: secrets)
                 failure = Self.applyShouldRetry(mapError(prepared), headers: response.headers)
+                // Any answer proves the request arrived; an at-most-once call may have been billed.
+                mayRetrySafely = !request.isAtMostOnce
                 log(.warning, "provider.http", request, attempt: attempt, secrets: secrets,
                     ["status": String(response.status), "duration_ms": String(elapsed), "error": failure.code])
             case let .failure(transport):
                 failure = transportFailure(transport, secrets: secrets)
-                mayRetrySafely = request.isIdempotent || !transport.mayHaveReachedServer
+                mayRetrySafely = (request.isIdempotent && !request.isAtMostOnce) || !transport.mayHaveReachedServer
                 log(.warning, "provider.http", request, attempt: attempt, secrets: secrets,
                     ["error": failure.code, "detail": transport.message, "duration_ms": String(elapsed)])
             }

@@ -88,9 +88,13 @@ final class ElevenLabsProviderTests: ProviderTestCase {
         XCTAssertEqual(missing?.providerCode, "voice_not_found")
     }
 
-    func testSystemBusyIsRetried() throws {
-        guard case .finished = try provider.submit(speech(Magic.rateLimited), key: key) else { return XCTFail() }
-        XCTAssertEqual(sleeps.recorded.count, 1)
+    /// Speech reached ElevenLabs and may be billed, so even `system_busy` is not sent again here;
+    /// the router may take another provider (SpeechRetryTests covers the other failures).
+    func testSystemBusyIsNotRetriedForSpeech() throws {
+        let error = expectProviderError { () throws(ProviderError) in try provider.submit(speech(Magic.rateLimited), key: key) }
+        XCTAssertEqual(error?.code, "rate_limited")
+        XCTAssertEqual(sleeps.recorded.count, 0)
+        XCTAssertEqual(fake.counters.count("busy"), 1)
     }
 
     func testOversizedAudioIsRefusedAndLeavesNoFile() throws {

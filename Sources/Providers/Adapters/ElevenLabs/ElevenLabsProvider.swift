@@ -99,7 +99,7 @@ public struct ElevenLabsProvider: MediaProvider {
         let url = baseURL + "/v1/text-to-speech/\(escapedVoice)?output_format=\(format)"
         let call = OutboundRequest(method: .post, url: url,
                                headers: headers(key) + [RequestHeader("Content-Type", "application/json")],
-                               body: WireJSON.object(body).serialized(), destination: .file(path), isIdempotent: true)
+                               body: WireJSON.object(body).serialized(), destination: .file(path), atMostOnce: true)
         let response = try http.send(call, secrets: secrets)
         return .finished(GenerationOutput(
             provider: id, model: request.model, kind: .audio,

@@ -152,9 +152,9 @@ public struct OpenAIProvider: MediaProvider {
         body["response_format"] = .string(format)
         body["speed"] = parameters.speed.map(WireJSON.decimal)
         let path = try AdapterSupport.outputPath(in: request.outputDirectory, fileExtension: format, provider: id)
-        var call = AdapterSupport.jsonRequest(.post, baseURL + "/audio/speech", headers: headers(key), body: .object(body),
-                                              idempotent: true)
+        var call = AdapterSupport.jsonRequest(.post, baseURL + "/audio/speech", headers: headers(key), body: .object(body))
         call.destination = .file(path)
+        call.isAtMostOnce = true
         call.headers.removeAll { $0.name == "Accept" }
         let response = try http.send(call, secrets: secrets)
         let mime = response.headers["content-type"].map { String($0.split(separator: ";")[0]) }
