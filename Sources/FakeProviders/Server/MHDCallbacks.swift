@@ -48,7 +48,11 @@ func fakeAccessHandler(
         _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, fakeCollectQuery, opaque)
         requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         if let declared = state.headers["content-length"].flatMap(Int.init), declared > limit {
+            // Answered before the body is read; MHD closes the connection afterwards.
             state.bodyTooLarge = true
+            let response = answer(state, daemon: daemon)
+            state.response = response
+            return queue(response, on: connection)
         }
         return .YES
     }
