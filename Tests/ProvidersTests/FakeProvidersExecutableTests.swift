@@ -485,6 +485,64 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(try control("POST", "/_fake/script", body: #"{"provider":"nobody","behavior":"slow"}"#).status, 400)
     }
 
+    // MARK: - Refusals, in each provider's own shape
+
+    func testRefusalsArriveInEachProvidersShape() throws {
+        let chat = try finished(try adapter(.openai).submit(request(.openai, "Bad [fake:refused]"), key: key(.openai)))
+        XCTAssertEqual(chat.finishReason, "refusal", "OpenAI: a 200 whose message carries `refusal`")
+        XCTAssertTrue(chat.notes.contains("content_refused"))
+        let image = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "Bad [fake:refused]", outputDirectory: outputDirectory)
+        let blocked = failure { try adapter(.openai).submit(image, key: key(.openai)) }
+        assertKind(blocked, .contentRefused, "OpenAI images: 400 moderation_blocked")
+        XCTAssertEqual(blocked?.providerCode, "moderation_blocked")
+
+        let claude = try finished(try adapter(.anthropic).submit(request(.anthropic, "Bad [fake:refused]"), key: key(.anthropic)))
+        XCTAssertEqual(claude.finishReason, "refusal", "Anthropic: stop_reason refusal, billed")
+        XCTAssertGreaterThan(claude.usage.outputTokens, 0)
+
+        assertKind(failure { try adapter(.openrouter).submit(request(.openrouter, "Bad [fake:refused]"), key: key(.openrouter)) },
+                   .contentRefused, "OpenRouter: 403 moderation")
+        // ElevenLabs documents no refusal code; the fake's 400 content_against_policy is an ordinary bad request.
+        assertKind(failure { try adapter(.elevenlabs).submit(request(.elevenlabs, "Bad [fake:refused]"), key: key(.elevenlabs)) },
+                   .badRequest, "ElevenLabs: 400")
+
+        let kling = GenerationRequest(kind: .imageToVideo, model: "fal-ai/kling-video/v2.1/standard/image-to-video",
+                                      prompt: "Bad [fake:refused]",
+                                      parameters: GenerationParameters(inputImage: .url("https://example.com/first.png")),
+                                      outputDirectory: outputDirectory)
+        let fal = adapter(.fal)
+        let task = try pending(try fal.submit(kling, key: key(.fal)))
+        assertKind(failure { try pollToEnd(fal, task) }, .badRequest, "FAL video: 422 content_policy_violation on the result")
+        XCTAssertEqual(try count("fal", "GET /{app}/requests/{id}"), 1)
+    }
+
+    // MARK: - What the adapters do not use
+
+    func testStreamsAndVeoCancelSpeakTheWireFormats() throws {
+        let body = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Stream it"}]}"#
+        let openAI = try HTTPTestConnection(port: port).request("POST", "/openai/v1/chat/completions",
+                                                                headers: ["Authorization": "Bearer k"], body: Data(body.utf8))
+        XCTAssertEqual(openAI.header("content-type"), "text/event-stream")
+        XCTAssertTrue(openAI.text.hasSuffix("data: [DONE]\n\n"))
+        XCTAssertTrue(openAI.text.contains(#""usage":{"prompt_tokens""#))
+        let openRouter = try HTTPTestConnection(port: port).request("POST", "/openrouter/api/v1/chat/completions",
+                                                                    headers: ["Authorization": "Bearer k"], body: Data(body.utf8))
+        XCTAssertTrue(openRouter.text.hasPrefix(": OPENROUTER PROCESSING\n\n"))
+        let claudeBody = #"{"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#
+        let anthropic = try HTTPTestConnection(port: port).request(
+            "POST", "/anthropic/v1/messages", headers: ["x-api-key": "k", "anthropic-version": "2023-06-01"], body: Data(claudeBody.utf8))
+        XCTAssertTrue(anthropic.text.hasPrefix("event: message_start\n"))
+        XCTAssertTrue(anthropic.text.contains("event: message_delta\ndata: {\"type\":\"message_delta\""))
+        XCTAssertTrue(anthropic.text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+
+        let veo = adapter(.veo)
+        let task = try pending(try veo.submit(request(.veo, "Cancel me"), key: key(.veo)))
+        XCTAssertEqual(try veo.cancel(task, key: key(.veo)), .notSupported, "the adapter does not cancel on the Gemini API")
+        let cancel = try HTTPTestConnection(port: port).request("POST", "/veo/v1beta/\(task.id):cancel", headers: ["x-goog-api-key": "k"])
+        XCTAssertEqual(cancel.status, 200)
+        assertKind(failure { try veo.poll(task, key: key(.veo)) }, .generationFailed, "a cancelled operation ends with rpc code 1")
+    }
+
     // MARK: - Keys, headers, counters
 
     func testAKeyCarryingTheUnauthorizedMarkerFailsEveryKeyCheck() throws {
