@@ -52,6 +52,12 @@ while let flag = arguments.popFirst() {
 }
 
 signal(SIGPIPE, SIG_IGN)
+// Thousands of held (slow) connections need file descriptors: raise the soft limit to the hard one.
+var files = rlimit()
+if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+    files.rlim_cur = files.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+}
 // Serve until SIGTERM or SIGINT, taken by `sigwait` below: blocked before any thread starts, so
 // every thread inherits the mask. The process holds no state worth saving, so it just exits.
 var stopSignals = sigset_t()

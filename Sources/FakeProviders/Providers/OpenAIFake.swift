@@ -49,7 +49,7 @@ struct OpenAIFake: ProviderFake {
             return body(404, "The model 'gpt-fake' does not exist or you do not have access to it. (\(message))",
                         type: "invalid_request_error", code: "model_not_found")
         case let .rateLimited(seconds):
-            return body(429, "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in \(seconds)s.",
+            return body(429, "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in \(Self.retryAfterHeader(seconds))s.",
                         type: "requests", code: "rate_limit_exceeded",
                         headers: [("retry-after", Self.retryAfterHeader(seconds)),
                                   ("retry-after-ms", String(Int(seconds * 1000)))])
