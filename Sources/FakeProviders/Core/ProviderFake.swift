@@ -82,3 +82,10 @@ enum FakeClock {
 
     static var unix: Int { Int(Date().timeIntervalSince1970) }
 }
+
+extension Array {
+    /// The element at `index`, or nil: path segments come from requests, so no index is trusted.
+    subscript(safe index: Int) -> Element? {
+        indices.contains(index) ? self[index] : nil
+    }
+}

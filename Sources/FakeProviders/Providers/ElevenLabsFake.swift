@@ -6,7 +6,8 @@ struct ElevenLabsFake: ProviderFake {
     let name = "elevenlabs"
     let prefixes = ["/elevenlabs"]
 
-    static let voiceIDs = ["21m00Tcm4TlvDq8ikWAM", "EXAVITQu4vr4xnSDxMaL"]
+    static let rachel = "21m00Tcm4TlvDq8ikWAM"
+    static let sarah = "EXAVITQu4vr4xnSDxMaL"
 
     func route(method: String, path: String) -> String? {
         let parts = Self.segments(path)
@@ -17,7 +18,7 @@ struct ElevenLabsFake: ProviderFake {
         case ("GET", "/v1/models"): return "GET /v1/models"
         default: break
         }
-        guard method == "POST", parts.count >= 3, parts.first == "v1", parts[1] == "text-to-speech" else { return nil }
+        guard method == "POST", parts.count >= 3, parts.first == "v1", parts[safe: 1] == "text-to-speech" else { return nil }
         switch parts.count {
         case 3: return "POST /v1/text-to-speech/{voice_id}"
         case 4 where parts.last == "stream": return "POST /v1/text-to-speech/{voice_id}/stream"
@@ -66,7 +67,7 @@ struct ElevenLabsFake: ProviderFake {
     func respond(_ call: FakeCall) -> FakeResponse {
         switch call.route {
         case "GET /v1/voices":
-            return .json(200, ["voices": [voice(Self.voiceIDs[0], "Rachel", "female"), voice(Self.voiceIDs[1], "Sarah", "female")]])
+            return .json(200, ["voices": [voice(Self.rachel, "Rachel", "female"), voice(Self.sarah, "Sarah", "female")]])
         case "GET /v1/user/subscription":
             return .json(200, subscription)
         case "GET /v1/user":
@@ -100,11 +101,11 @@ struct ElevenLabsFake: ProviderFake {
 
     private func speech(_ call: FakeCall) -> FakeResponse {
         let parts = Self.segments(call.path)
-        let voice = parts.count > 2 ? parts[2] : ""
+        let voice = parts[safe: 2] ?? ""
         guard let json = call.json else { return error(.badRequest("Input should be a valid dictionary")) }
         guard let text = json["text"]?.string, !text.isEmpty else { return error(.badRequest("Field required")) }
         guard text.count <= 10_000 else { return error(.badRequest("String should have at most 10000 characters")) }
-        guard Self.voiceIDs.contains(voice) || voice.hasPrefix("fake") || voice.count == 20 else {
+        guard [Self.rachel, Self.sarah].contains(voice) || voice.hasPrefix("fake") || voice.count == 20 else {
             return body(404, "voice_not_found", "A voice with voice_id \(voice.prefix(64)) was not found.")
         }
         if call.behavior.name == .refused {

@@ -153,14 +153,14 @@ struct FALFake: ProviderFake {
     static func status(_ task: FakeTask) -> Status {
         if task.cancelled { return .canceled }
         let steps: [Status] = task.behavior == .throttled ? [.inQueue, .inQueue, .inProgress] : [.inQueue, .inProgress]
-        return task.polls > steps.count ? .completed : steps[max(0, task.polls - 1)]
+        return steps[safe: max(0, task.polls - 1)] ?? .completed
     }
 
     /// The request id from `/{app}/requests/{id}/...`, checked to be one the fake could have issued.
     private func requestID(_ call: FakeCall) -> String? {
         let parts = Self.segments(call.path)
         guard let index = parts.firstIndex(of: "requests"), index + 1 < parts.count else { return nil }
-        let id = parts[index + 1]
+        guard let id = parts[safe: index + 1] else { return nil }
         return FakeIDs.isPlausible(id) ? id : nil
     }
 

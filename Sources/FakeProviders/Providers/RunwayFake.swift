@@ -20,7 +20,7 @@ struct RunwayFake: ProviderFake {
         case ("POST", "/v1/text_to_image"): return "POST /v1/text_to_image"
         default: break
         }
-        if parts.count == 3, parts.first == "v1", parts[1] == "tasks" {
+        if parts.count == 3, parts.first == "v1", parts[safe: 1] == "tasks" {
             switch method {
             case "GET": return "GET /v1/tasks/{id}"
             case "DELETE": return "DELETE /v1/tasks/{id}"
@@ -124,7 +124,7 @@ struct RunwayFake: ProviderFake {
     static func status(_ task: FakeTask) -> Status {
         if task.cancelled { return .cancelled }
         let steps: [Status] = task.behavior == .throttled ? [.throttled, .pending, .running] : [.pending, .running]
-        guard task.polls > steps.count else { return steps[max(0, task.polls - 1)] }
+        if let step = steps[safe: max(0, task.polls - 1)] { return step }
         return task.behavior == .refused || task.behavior == .taskFailed ? .failed : .succeeded
     }
 

@@ -18,8 +18,8 @@ struct VeoFake: ProviderFake {
         case ("GET", 1, "models"): return "GET /v1beta/models"
         case ("GET", 2, "models"): return "GET /v1beta/models/{model}"
         case ("POST", 2, "models") where path.hasSuffix(":predictLongRunning"): return "POST /v1beta/models/{model}:predictLongRunning"
-        case ("GET", 4, "models") where parts[2] == "operations": return "GET /v1beta/{operation}"
-        case ("POST", 4, "models") where parts[2] == "operations" && path.hasSuffix(":cancel"): return "POST /v1beta/{operation}:cancel"
+        case ("GET", 4, "models") where parts[safe: 2] == "operations": return "GET /v1beta/{operation}"
+        case ("POST", 4, "models") where parts[safe: 2] == "operations" && path.hasSuffix(":cancel"): return "POST /v1beta/{operation}:cancel"
         case ("GET", 2, "files") where path.hasSuffix(":download"): return "GET /v1beta/files/{file}:download"
         case ("GET", 2, "_storage"): return "GET /_storage/{file}"
         default: return nil
@@ -85,7 +85,7 @@ struct VeoFake: ProviderFake {
         case "POST /v1beta/models/{model}:predictLongRunning":
             return submit(call, model: String((parts.last ?? "").dropLast(":predictLongRunning".count)))
         case "GET /v1beta/{operation}":
-            return poll(call, id: parts.last ?? "", model: parts.count > 1 ? parts[1] : "")
+            return poll(call, id: parts.last ?? "", model: parts[safe: 1] ?? "")
         case "POST /v1beta/{operation}:cancel":
             let id = String((parts.last ?? "").dropLast(":cancel".count))
             guard FakeIDs.isPlausible(id), call.tasks.update(provider: name, id: id, { $0.cancelled = true }) != nil else {
