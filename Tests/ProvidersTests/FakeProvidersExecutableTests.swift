@@ -543,6 +543,60 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         assertKind(failure { try veo.poll(task, key: key(.veo)) }, .generationFailed, "a cancelled operation ends with rpc code 1")
     }
 
+    func testScriptedErrorsOnPollsAndDownloadsOfEveryAsyncProvider() throws {
+        let veo = adapter(.veo)
+        let operation = try pending(try veo.submit(request(.veo, "Poll trouble"), key: key(.veo)))
+        _ = try control("POST", "/_fake/script", body: #"{"provider":"veo","route":"GET /v1beta/{operation}","behavior":"rate_limited:4"}"#)
+        assertKind(failure { try veo.poll(operation, key: key(.veo)) }, .rateLimited(retryAfter: 4), "Veo poll 429")
+
+        let fal = adapter(.fal)
+        let request = try pending(try fal.submit(self.request(.fal, "Poll trouble"), key: key(.fal)))
+        _ = try control("POST", "/_fake/script", body: #"{"provider":"fal","route":"GET /{app}/requests/{id}/status","behavior":"server_error"}"#)
+        assertKind(failure { try fal.poll(request, key: key(.fal)) }, .providerDown, "FAL status 500")
+        _ = try control("POST", "/_fake/script", body: #"{"provider":"fal","route":"GET /media/files/{file}","behavior":"not_found"}"#)
+        assertKind(failure { try pollToEnd(fal, request) }, .notFound, "FAL output download 404")
+
+        let runway = adapter(.runway)
+        let task = try pending(try runway.submit(self.request(.runway, "Download trouble"), key: key(.runway)))
+        _ = try control("POST", "/_fake/script", body: #"{"provider":"runway","route":"GET /_cdn/{task}/{file}","behavior":"cut_off"}"#)
+        assertKind(failure { try pollToEnd(runway, task) }, .network, "Runway CDN download cut off")
+        XCTAssertEqual(try count("runway", "GET /_cdn/{task}/{file}"), 1)
+    }
+
+    /// Random methods, paths under every prefix, headers and bodies, from a fixed seed: every one
+    /// is answered, and the fake is still healthy afterwards.
+    func testRandomRequestsAreAllAnswered() throws {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        let prefixes = ["/openai/v1", "/anthropic", "/openrouter/api/v1", "/elevenlabs", "/runway", "/veo/v1beta", "/veo",
+                        "/fal/queue", "/fal/api/v1", "/fal/media", "/_fake", "/"]
+        let words = ["v1", "models", "tasks", "requests", "status", "cancel", "chat", "completions", "messages", "files",
+                     "x:download", "m:predictLongRunning", "operations", "text-to-speech", "_cdn", "..", "%2e", "a%00b", "ü"]
+        let methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+        let bodies = ["", "{}", "[]", "null", "{\"model\":1e999,\"n\":-1}", "{\"prompt\":[1,{\"a\":[]}]}", "\u{0}\u{1}garbage",
+                      "{\"instances\":[{\"prompt\":\"x\"}],\"parameters\":{\"sampleCount\":99999999999}}",
+                      "{\"messages\":[{\"role\":\"user\",\"content\":\"[fake:slow:0.01]\"}],\"model\":\"m\",\"max_tokens\":1}"]
+        var answered = 0
+        for _ in 0..<300 {
+            var path = prefixes[next(prefixes.count)]
+            for _ in 0..<next(6) { path += "/" + words[next(words.count)] }
+            let headers = ["Authorization": ["Bearer k", "Key a:b", "Bearer", ""][next(4)], "x-api-key": "k",
+                           "anthropic-version": "2023-06-01", "X-Runway-Version": "2024-11-06", "x-goog-api-key": "k",
+                           "X-Fake-Behavior": ["", "slow:0.01", "nonsense", "rate_limited:1e9", "cut_off"][next(5)]]
+            let method = methods[next(methods.count)]
+            let body = bodies[next(bodies.count)]
+            let response = try? HTTPTestConnection(port: port).request(method, path.isEmpty ? "/" : path, headers: headers,
+                                                                       body: method == "GET" || method == "HEAD" ? nil : Data(body.utf8))
+            if let response, response.status >= 200 { answered += 1 }
+        }
+        XCTAssertGreaterThan(answered, 250, "all but cut-off answers arrive whole")
+        XCTAssertEqual(try control("GET", "/_fake/health").status, 200)
+        XCTAssertNil(fake?.wait(timeout: 0.1), "still running")
+    }
+
     // MARK: - Keys, headers, counters
 
     func testAKeyCarryingTheUnauthorizedMarkerFailsEveryKeyCheck() throws {
