@@ -9,7 +9,8 @@ enum Assets {
 
     /// A baseline 1×1 JPEG.
     static let jpeg = Data(base64Encoded:
-        "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=") ?? Data()
+        "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP////////////////////////////////////////////////////////"
+        + "//////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=") ?? Data()
 
     /// An ID3 tag and MPEG-1 Layer III frame headers: what players sniff as MP3.
     static let mp3: Data = {

@@ -44,7 +44,8 @@ struct ElevenLabsFake: ProviderFake {
         case let .badRequest(message):
             return .json(422, ["detail": [["loc": ["body", "text"], "msg": .string(message), "type": "value_error"]]])
         case .unauthorized: return body(401, "invalid_api_key", "Invalid API key")
-        case .forbidden: return body(401, "missing_permissions", "The API key you used is missing the permission text_to_speech to execute this operation.")
+        case .forbidden: return body(401, "missing_permissions", "The API key you used is missing the permission "
+                + "text_to_speech to execute this operation.")
         case let .notFound(message): return body(404, "voice_not_found", "A voice with voice_id fake was not found. (\(message))")
         case let .rateLimited(seconds):
             return body(429, "too_many_concurrent_requests",

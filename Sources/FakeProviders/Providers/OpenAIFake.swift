@@ -23,7 +23,8 @@ struct OpenAIFake: ProviderFake {
 
     func authenticate(_ request: FakeRequest, route: String) -> FakeResponse? {
         guard let key = credential(request), !key.isEmpty else {
-            return body(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            return body(401, "You didn't provide an API key. You need to provide your API key in an "
+                    + "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                         type: "invalid_request_error", code: nil)
         }
         return nil
@@ -40,7 +41,8 @@ struct OpenAIFake: ProviderFake {
         case let .badRequest(message):
             return body(400, message, type: "invalid_request_error", code: "invalid_value")
         case .unauthorized:
-            return body(401, "Incorrect API key provided: sk-fak***********oops. You can find your API key at https://platform.openai.com/account/api-keys.",
+            return body(401, "Incorrect API key provided: sk-fak***********oops. You can find "
+                    + "your API key at https://platform.openai.com/account/api-keys.",
                         type: "invalid_request_error", code: "invalid_api_key")
         case .forbidden:
             return body(403, "Country, region, or territory not supported", type: "request_forbidden",
@@ -49,12 +51,14 @@ struct OpenAIFake: ProviderFake {
             return body(404, "The model 'gpt-fake' does not exist or you do not have access to it. (\(message))",
                         type: "invalid_request_error", code: "model_not_found")
         case let .rateLimited(seconds):
-            return body(429, "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in \(Self.retryAfterHeader(seconds))s.",
+            return body(429, "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): "
+                    + "Limit 500, Used 500, Requested 1. Please try again in \(Self.retryAfterHeader(seconds))s.",
                         type: "requests", code: "rate_limit_exceeded",
                         headers: [("retry-after", Self.retryAfterHeader(seconds)),
                                   ("retry-after-ms", String(Int(seconds * 1000)))])
         case .quotaExhausted:
-            return body(429, "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+            return body(429, "You exceeded your current quota, please check your plan and billing details. For more information "
+                    + "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
                         type: "insufficient_quota", code: "insufficient_quota")
         case .serverError:
             return body(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
@@ -136,7 +140,8 @@ struct OpenAIFake: ProviderFake {
             return error(.badRequest("Invalid value for 'output_format'. Supported values are: 'png', 'jpeg', and 'webp'."))
         }
         if call.behavior.name == .refused {
-            return body(400, "Your request was rejected as a result of our safety system. Your request may contain content that is not allowed by our safety system.",
+            return body(400, "Your request was rejected as a result of our safety system. Your "
+                    + "request may contain content that is not allowed by our safety system.",
                         type: "image_generation_user_error", code: "moderation_blocked")
         }
         let effectiveSize = size == "auto" ? "1024x1024" : size

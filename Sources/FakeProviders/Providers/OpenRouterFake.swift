@@ -41,7 +41,8 @@ struct OpenRouterFake: ProviderFake {
         case let .rateLimited(seconds):
             return body(429, "Rate limit exceeded: free-models-per-min.", headers: [("Retry-After", Self.retryAfterHeader(seconds))])
         case .quotaExhausted:
-            return body(402, "Insufficient credits. This account never purchased credits. Make sure your key is on the correct account or org, and if so, purchase more at https://openrouter.ai/settings/credits",
+            return body(402, "Insufficient credits. This account never purchased credits. Make sure your key is on the "
+                    + "correct account or org, and if so, purchase more at https://openrouter.ai/settings/credits",
                         metadata: ["limit_source": "openrouter_credits"])
         case .serverError: return body(500, "Internal Server Error")
         case .unavailable:

@@ -32,7 +32,8 @@ struct VeoFake: ProviderFake {
         guard route != "GET /_storage/{file}" else { return nil }
         guard let key = credential(request), !key.isEmpty else {
             return status(403, "PERMISSION_DENIED",
-                          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+                          "Method doesn't allow unregistered callers (callers without established identity). "
+                                  + "Please use API Key or other form of API consumer identity to call this API.")
         }
         return nil
     }
@@ -65,7 +66,8 @@ struct VeoFake: ProviderFake {
                 ["@type": "type.googleapis.com/google.rpc.QuotaFailure",
                  "violations": [["quotaMetric": "generativelanguage.googleapis.com/predict_long_running_requests",
                                  "quotaId": "PredictLongRunningRequestsPerDayPerProjectPerModel"]]]])
-        case .serverError: return status(500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting")
+        case .serverError: return status(500, "INTERNAL", "An internal error has occurred. Please retry or report in "
+                + "https://developers.generativeai.google/guide/troubleshooting")
         case .unavailable, .overloaded: return status(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
         case .tooLarge: return status(400, "INVALID_ARGUMENT", "Request payload size exceeds the limit.")
         }
