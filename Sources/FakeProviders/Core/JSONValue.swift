@@ -21,7 +21,6 @@ indirect enum JSONValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInte
     static func decimal(_ value: Decimal) -> JSONValue {
         .number(NSDecimalNumber(decimal: value).description(withLocale: Locale(identifier: "en_US_POSIX")))
     }
-    static func double(_ value: Double) -> JSONValue { value.isFinite ? .number(String(value)) : .null }
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
     var data: Data { Data(text.utf8) }

@@ -72,7 +72,6 @@ final class TaskStore: Sendable {
         state.withLock { $0 = State() }
     }
 
-    var count: Int { state.withLock { $0.tasks.count } }
 }
 
 enum FakeIDs {
