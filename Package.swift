@@ -7,6 +7,7 @@ let package = Package(
     name: "MediaWorkspace",
     products: [
         .executable(name: "apiserver", targets: ["APIServer"]),
+        .executable(name: "fake-providers", targets: ["FakeProviders"]),
     ],
     targets: [
         // C wrappers. Each header adds typed, non-variadic wrappers where the C API is variadic.
@@ -25,6 +26,8 @@ let package = Package(
             dependencies: ["Domain", "Persistence", "Providers", "Crypto", "CMicroHTTPD"]
         ),
         .executableTarget(name: "Benchmarks", dependencies: ["Crypto", "Domain"]),
+        // Every provider's wire format on one loopback port, for tests and key-less runs (README).
+        .executableTarget(name: "FakeProviders", dependencies: ["CMicroHTTPD"]),
 
         // Shared by the test targets only: throwaway PostgreSQL clusters, loopback HTTP helpers.
         .target(name: "TestSupport", dependencies: ["Persistence"], path: "Tests/TestSupport"),

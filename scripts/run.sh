@@ -15,6 +15,23 @@ BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
 
 cluster_start "$DATA/postgres" "$PG_PORT"
 trap 'cluster_stop "$DATA/postgres"' EXIT
+
+# FAKE_PROVIDERS=1: every provider is the local fake-providers executable, so the whole API runs
+# without keys (README "Fake providers"). It picks a free port and stops with this script.
+if [ "${FAKE_PROVIDERS:-0}" = 1 ]; then
+  swift build -c release --static-swift-stdlib --product fake-providers 2>&1 | grep -E "error:|complete" | tail -3
+  "$(dirname "$BIN")/fake-providers" --port 0 > "$DATA/fake-providers.log" 2>&1 &
+  FAKE_PID=$!
+  trap 'kill "$FAKE_PID" 2>/dev/null; cluster_stop "$DATA/postgres"' EXIT
+  for _ in $(seq 100); do grep -q '^listening ' "$DATA/fake-providers.log" && break; sleep 0.1; done
+  FAKE=$(sed -n 's/^listening /http:\/\//p' "$DATA/fake-providers.log" | head -1)
+  [ -n "$FAKE" ] || { log "fake-providers did not start: $(cat "$DATA/fake-providers.log")"; exit 1; }
+  export OPENAI_BASE_URL=$FAKE/openai/v1 ANTHROPIC_BASE_URL=$FAKE/anthropic OPENROUTER_BASE_URL=$FAKE/openrouter/api/v1 \
+    ELEVENLABS_BASE_URL=$FAKE/elevenlabs RUNWAY_BASE_URL=$FAKE/runway GEMINI_BASE_URL=$FAKE/veo/v1beta \
+    FAL_QUEUE_BASE_URL=$FAKE/fal/queue FAL_API_BASE_URL=$FAKE/fal/api/v1
+  log "fake providers at $FAKE (any key works; counters: curl -s $FAKE/_fake/counters)"
+fi
+
 as_postgres "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAc \
   "select 1 from pg_database where datname = 'mediaworkspace'" | grep -q 1 \
   || as_postgres "$(pg_bin)/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres mediaworkspace
