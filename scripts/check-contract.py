@@ -43,6 +43,8 @@ ANSWERED_BY_ANY_OPERATION = {
 # (operationId, status) pairs documented but not produced by any test, each with the reason it
 # cannot be produced there. Keep this short: a missing test belongs in the suite, not here.
 EXEMPT = {
+    ("deleteProject", 409): "project_busy needs generations in flight, and no generation exists yet "
+                            "(ProjectService.delete cannot answer it until the generation engine lands)",
 }
 
 
@@ -197,11 +199,11 @@ def main():
                    if status in observed[operation])
     documented = sum(1 for operation in spec.operations.values() for key in operation["responses"] if key.isdigit())
     for message, examples in sorted(problems.items()):
-        print(f"contract: {message}  [{len(examples)}x] e.g. {examples[0]}", file=sys.stderr)
+        print(f"contract: {message}  [{len(examples)}x] e.g. {examples[0]}")
     for item in missing:
-        print(f"contract: documented but no test produced it: {item}", file=sys.stderr)
+        print(f"contract: documented but no test produced it: {item}")
     for item in stale:
-        print(f"contract: exempt but produced by a test, remove it from EXEMPT: {item}", file=sys.stderr)
+        print(f"contract: exempt but produced by a test, remove it from EXEMPT: {item}")
     summary = (f"contract: {checked} responses of {len(spec.operations)} operations checked ({ignored} outside the spec), "
                f"{documented - len(missing)}/{documented} documented statuses produced ({len(EXEMPT)} exempt), "
                f"{len(problems)} mismatches, {len(missing)} unexercised")
