@@ -15,6 +15,8 @@ VENV="$ROOT/.build/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
+# The contract checker run after the tests must be able to fail: it shows it on a small spec first.
+"$VENV/bin/python" scripts/check-contract.py --self-test
 # The contract as JSON for the tests that read it (contract, hostile-input sweep).
 OPENAPI_JSON="$ROOT/.build/openapi.json"
 "$VENV/bin/python" scripts/openapi-json.py openapi.yaml "$OPENAPI_JSON"
