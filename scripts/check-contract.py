@@ -16,7 +16,9 @@ operation it checks that
     uses it, with formats such as date-time and uuid checked and every `$ref` resolved in the spec),
     with one tightening: an object schema that lists `properties` and says nothing about
     `additionalProperties` is read as closed, so a field the server sends but the spec does not
-    name is a mismatch too (say `additionalProperties: true` where a map is meant to be open).
+    name is a mismatch too (say `additionalProperties: true` where a map is meant to be open),
+  - every header the documented response lists is sent (unless it says `required: false`), and an
+    integer header (`Retry-After`) holds an integer.
 
 Then, the other way round, every status an operation documents explicitly must have been produced
 by at least one test, unless EXEMPT says why it cannot be. Everything is read from the spec, so a
@@ -157,6 +159,15 @@ def check(spec, records):
                 f'{record["method"]} {record["path"]}: {(record.get("body") or "")[:300]}')
             continue
         pointer, response = spec.resolve(f'{operation["pointer"]}/responses/{key}', responses[key])
+        sent = {name.lower(): value for name, value in (record.get("headers") or {}).items()}
+        for name, header in (response.get("headers") or {}).items():
+            _, header = spec.resolve("", header)
+            value = sent.get(name.lower())
+            if value is None:
+                if header.get("required", True):
+                    problems[f"{where}: documented header {name} not sent"].append(record["path"])
+            elif (header.get("schema") or {}).get("type") == "integer" and not value.strip().lstrip("-").isdigit():
+                problems[f"{where}: header {name} is not an integer: {value!r}"].append(record["path"])
         content = response.get("content") or {}
         media = media_type(record.get("content_type"))
         if not content:
@@ -208,6 +219,7 @@ def self_test():
             "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
             "404": {"$ref": "#/components/responses/Problem"},
             "409": {"$ref": "#/components/responses/Problem"},
+            "429": {"headers": {"Retry-After": {"schema": {"type": "integer"}}}, **problem},
             "default": {"$ref": "#/components/responses/Problem"}}},
             "delete": {"operationId": "deleteThing", "responses": {"204": {"description": "gone"}}}}},
         "components": {"responses": {"Problem": problem}, "schemas": {
@@ -216,10 +228,10 @@ def self_test():
             "Problem": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}}},
     })
 
-    def record(method, status, body, content_type="application/json", route="/things/{id}"):
+    def record(method, status, body, content_type="application/json", route="/things/{id}", headers=None):
         text = json.dumps(body) if body is not None else ""
         return {"method": method, "path": "/things/1", "route": route, "status": status, "content_type": content_type,
-                "body": text, "body_bytes": len(text)}
+                "body": text, "body_bytes": len(text), "headers": headers or {}}
 
     good = {"id": "0b7f3c1e-8d7a-4a51-9a43-2b9f4a7d5c10", "at": "2026-01-01T00:00:00Z"}
     records = [
@@ -231,6 +243,9 @@ def self_test():
         record("GET", 404, {"code": "not_found"}, "application/json"),
         record("GET", 418, {"code": "teapot"}, "application/problem+json"),
         record("GET", 500, {"code": "internal_error"}, "application/problem+json"),
+        record("GET", 429, {"code": "slow_down"}, "application/problem+json", headers={"retry-after": "3"}),
+        record("GET", 429, {"code": "slow_down"}, "application/problem+json", headers={"retry-after": "soon"}),
+        record("GET", 429, {"code": "slow_down"}, "application/problem+json"),
         record("DELETE", 204, {"unexpected": True}),
         record("POST", 413, {"code": "payload_too_large"}, "application/problem+json", route="unmatched"),
         record("GET", 200, good, route="/probe"),
@@ -244,9 +259,11 @@ def self_test():
         "getThing 200: id: 'not-a-uuid' is not a 'uuid'",
         "getThing 404: content type 'application/json' not documented",
         "getThing 418: status not documented",
+        "getThing 429: documented header Retry-After not sent",
+        "getThing 429: header Retry-After is not an integer: 'soon'",
     ]
     assert len(messages) == len(expected) and all(m.startswith(e) for m, e in zip(messages, expected)), messages
-    assert (checked, ignored) == (9, 2), (checked, ignored)
+    assert (checked, ignored) == (12, 2), (checked, ignored)
     assert unexercised(spec, observed) == ["getThing (GET /things/{id}) 409"], unexercised(spec, observed)
     print("contract: self-test passed")
 
