@@ -53,10 +53,10 @@ struct PricingImport {
 
     func run(file: URL, today: Date = Date()) throws -> Report {
         let (version, skipped) = try Self.load(file: file, today: today)
-        return try store(version, skipped: skipped)
+        return try importVersion(version, skipped: skipped)
     }
 
-    func store(_ version: PricingVersion, skipped: Int) throws -> Report {
+    func importVersion(_ version: PricingVersion, skipped: Int) throws -> Report {
         let previous = try store.currentVersion()
         let imported = try store.importVersion(version)
         return Report(version: version, imported: imported, diff: previous.map { PricingDiff(old: $0, new: version) }, skipped: skipped)

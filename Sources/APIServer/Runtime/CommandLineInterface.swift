@@ -150,7 +150,7 @@ enum CommandLineInterface {
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
             let store = PostgresPricingStore(pool: pool)
             if try store.currentVersion() == nil {
-                let report = try PricingImport(store: store).store(catalog.version, skipped: catalog.skipped)
+                let report = try PricingImport(store: store).importVersion(catalog.version, skipped: catalog.skipped)
                 report.lines.forEach { logger.info($0) }
             }
             return 0
