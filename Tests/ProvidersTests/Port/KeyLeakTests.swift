@@ -57,4 +57,21 @@ final class KeyLeakTests: ProviderTestCase {
             XCTFail("a piece of a key (\(leak.piece)) reached a log line or an error: \(leak.text)")
         }
     }
+
+    /// The pattern scrubber, with no list of known secrets, removes every piece of a key whose
+    /// shape is documented, wherever a provider's message puts it (ElevenLabs keys have no shape,
+    /// so adapters pass them as known secrets instead).
+    func testTheScrubberRemovesEveryPieceOfRealisticallyShapedKeys() {
+        let shaped = [TestKeys.openAI, TestKeys.anthropic, TestKeys.openRouter, TestKeys.runway, TestKeys.gemini, TestKeys.fal]
+        for key in shaped {
+            var texts = ["Incorrect API key provided: \(key).", "{\"error\":\"bad key \(key)\"}", "key=\(key)&x=1"]
+            // OpenAI-style answers echo a truncated key.
+            if key.hasPrefix("sk-") { texts.append("Incorrect API key provided: \(key.prefix(12))***\(key.suffix(4))") }
+            for text in texts {
+                let scrubbed = SecretScrubber.scrub(text)
+                XCTAssertNil(KeyLeakDetector(keys: [key]).leak(in: scrubbed), "\(text) → \(scrubbed)")
+            }
+        }
+        XCTAssertNil(TestKeys.leak(in: SecretScrubber.scrub("invalid \(TestKeys.elevenLabs)", secrets: [TestKeys.elevenLabs])))
+    }
 }
