@@ -152,6 +152,8 @@ def check(spec, records):
         responses = operation["responses"]
         if str(status) in responses:
             key = str(status)
+        elif f"{status // 100}XX" in responses:
+            key = f"{status // 100}XX"
         elif "default" in responses and status in ANSWERED_BY_ANY_OPERATION:
             key = "default"
         else:
