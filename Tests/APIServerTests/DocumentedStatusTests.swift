@@ -121,7 +121,10 @@ final class DocumentedStatusTests: XCTestCase {
                 break
             }
         }
-        XCTAssertEqual(statuses.count, 30, "the sign-up and 29 updates fit the burst of 30: \(statuses)")
+        // The sign-up and 29 updates fit the burst of 30 (one more if a token refilled meanwhile:
+        // 30 per 300 s is one every 10 s).
+        XCTAssertTrue((30...31).contains(statuses.count), "\(statuses)")
+        XCTAssertEqual(statuses.last, 429)
         XCTAssertEqual(Set(statuses.dropLast()), [200])
         assertAuthProblem(try server.post("/auth/v1/signup", ["email": "late@example.com", "password": "correct horse battery"]),
                           429, "over_request_rate_limit")
