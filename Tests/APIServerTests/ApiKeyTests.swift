@@ -233,19 +233,24 @@ final class ApiKeyTests: XCTestCase {
             try pool.withUserScope(claimsJSON: claims(user)) { transaction in
                 switch statement {
                 case "select": try transaction.query("select id from public.user_api_keys where id = \(secondID)::uuid").count
-                case "update": try transaction.query("update public.user_api_keys set label = 'taken' where id = \(secondID)::uuid returning id").count
+                // A column users may update (the vault records use as the user), so a refusal is RLS, not a grant.
+                case "update": try transaction.query("update public.user_api_keys set last_used_at = now() where id = \(secondID)::uuid returning id").count
                 default: try transaction.query("delete from public.user_api_keys where id = \(secondID)::uuid returning id").count
                 }
             }
         }
+        func listed() throws -> [[String: Any]] {
+            try XCTUnwrap(try server.get("/v1/api-keys", token: alice.accessToken).json()["data"] as? [[String: Any]])
+        }
+        let lastUsedBefore = try listed().first?["last_used_at"] as? String
         XCTAssertEqual(try rows("select", as: alice.userID), 1, "the owner sees her key")
         XCTAssertEqual(try rows("select", as: bob.userID), 0, "RLS: Bob does not see Alice's key")
         XCTAssertEqual(try rows("update", as: bob.userID), 0, "RLS: Bob cannot change Alice's key")
         XCTAssertEqual(try rows("delete", as: bob.userID), 0, "RLS: Bob cannot delete Alice's key")
-        XCTAssertEqual(try rows("select", as: alice.userID), 1, "Alice's key is still there")
-        let aliceSees = try XCTUnwrap(try server.get("/v1/api-keys", token: alice.accessToken).json()["data"] as? [[String: Any]])
-        XCTAssertEqual(aliceSees.compactMap { $0["id"] as? String }, [secondID])
-        XCTAssertEqual(aliceSees.first?["label"] as? String, "second", "Bob's update changed nothing")
+        let aliceSees = try listed()
+        XCTAssertEqual(aliceSees.compactMap { $0["id"] as? String }, [secondID], "Alice's key is still there")
+        XCTAssertEqual(aliceSees.first?["last_used_at"] as? String, lastUsedBefore, "Bob's update changed nothing")
+        XCTAssertEqual(try rows("update", as: alice.userID), 1, "the same update as the owner changes her row")
         XCTAssertEqual(try delete("/v1/api-keys/\(secondID)", token: bob.accessToken).status, 404)
         XCTAssertEqual(try server.post("/v1/api-keys/\(secondID)/test", [:], token: bob.accessToken).status, 404)
     }
