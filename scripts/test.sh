@@ -5,12 +5,18 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
 install_packages espeak-ng ffmpeg
+# The local provider's audio and video tests need both tools and fail (never skip) without them.
+for tool in espeak-ng ffmpeg; do
+  command -v "$tool" >/dev/null || { echo "$tool is installed but not on PATH; the local provider tests need it" >&2; exit 1; }
+done
 
 log "validating openapi.yaml"
 VENV="$ROOT/.build/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
+# The contract checker run after the tests must be able to fail: it shows it on a small spec first.
+"$VENV/bin/python" scripts/check-contract.py --self-test
 # The contract as JSON for the tests that read it (contract, hostile-input sweep).
 OPENAPI_JSON="$ROOT/.build/openapi.json"
 "$VENV/bin/python" scripts/openapi-json.py openapi.yaml "$OPENAPI_JSON"
@@ -21,11 +27,17 @@ TIKTOKEN_CL100K_PATH="$(bash scripts/fetch-token-ranks.sh)"
 TOKEN_CORPUS_JSON="$ROOT/.build/token-tools/token-corpus.json"
 "$(bash scripts/fetch-token-ranks.sh --python)" scripts/compare-tokens.py "$TOKEN_CORPUS_JSON"
 export TIKTOKEN_CL100K_PATH TOKEN_CORPUS_JSON
+# RFC 7914's 1 GiB scrypt vector (about 5 s): opt-in for quick runs, always run here, so the suite skips nothing.
+export CRYPTO_SLOW_TESTS=1
 
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | grep -E "warning:|error:|Build complete" | sort -u
 
 log "running the Swift test suite"
+# Every response the in-process test servers send is recorded here, for the contract check below.
+CONTRACT_RECORD="$ROOT/.build/contract-responses.jsonl"
+: >"$CONTRACT_RECORD"
+export CONTRACT_RECORD
 set +e
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$ROOT/.build/test-output.txt" | grep -E "error:|failed|Executed|passed after|failed after" | tail -20
 status=${PIPESTATUS[0]}
@@ -38,6 +50,15 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
+log "checking the recorded responses against openapi.yaml"
+set +e
+"$VENV/bin/python" scripts/check-contract.py "$OPENAPI_JSON" "$CONTRACT_RECORD" >"$ROOT/.build/contract-check.txt" 2>&1
+contract_status=$?
+set -e
+grep -v "^contract: [0-9]" "$ROOT/.build/contract-check.txt" | head -60 >&2 || true
+contract_summary=$(grep "^contract: [0-9]" "$ROOT/.build/contract-check.txt" | tail -1 || true)
+echo "${contract_summary:-contract: the checker printed no summary (see .build/contract-check.txt)}"
+
 # The suite is XCTest only: Swift Testing is disabled so its "0 tests" line does not close the run.
 # One plain closing line with the totals of the XCTest run.
 summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$ROOT/.build/test-output.txt" | tail -1)
@@ -45,3 +66,4 @@ executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
 skipped=$(grep -oE '[0-9]+ tests? skipped' <<<"$summary" | grep -oE '^[0-9]+' || echo 0)
 echo "swift: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ "$contract_status" -eq 0 ] || { echo "contract check failed; full list in .build/contract-check.txt" >&2; exit "$contract_status"; }

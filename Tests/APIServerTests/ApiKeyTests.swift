@@ -20,23 +20,11 @@ final class ApiKeyTests: XCTestCase {
 
     // MARK: - Sample keys (random, so no two tests or runs share one)
 
-    static func hex(_ count: Int) -> String {
-        var text = ""
-        while text.count < count { text += UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
-        return String(text.prefix(count))
-    }
+    static func hex(_ count: Int) -> String { SampleKeys.hex(count) }
 
+    /// A key in the provider's real shape (TestSupport's `SampleKeys`), random on every call.
     static func sampleKey(_ provider: ProviderID) -> String {
-        switch provider {
-        case .openai: "sk-proj-" + hex(48)
-        case .anthropic: "sk-ant-api03-" + hex(80)
-        case .openrouter: "sk-or-v1-" + hex(64)
-        case .elevenlabs: "sk_" + hex(48)
-        case .runway: "key_" + hex(128)
-        case .veo: "AIza" + hex(35)
-        case .fal: UUID().uuidString.lowercased() + ":" + hex(32)
-        case .local: ""
-        }
+        SampleKeys.key(for: provider.rawValue) ?? ""
     }
 
     static let storable = ProviderID.allCases.filter { $0 != .local }
@@ -129,7 +117,7 @@ final class ApiKeyTests: XCTestCase {
             XCTAssertEqual(errors.first?["field"] as? String, "key")
             XCTAssertEqual(errors.first?["code"] as? String, "invalid_format")
             XCTAssertFalse((errors.first?["message"] as? String ?? "").isEmpty)
-            XCTAssertFalse(response.text.contains(key), "the problem repeats the key")
+            XCTAssertNil(KeyLeakDetector(keys: [key]).leak(in: response.text), "the problem repeats a piece of the key: \(response.text)")
         }
         let unknown = try server.post("/v1/api-keys", ["provider": "acme", "label": "x", "key": "whatever-1234567890"], token: user.accessToken)
         XCTAssertEqual(unknown.status, 422)
@@ -157,34 +145,50 @@ final class ApiKeyTests: XCTestCase {
     func testPlaintextKeysReachNeitherTheDatabaseNorTheLogs() throws {
         let user = try server.signUp("dump@example.com")
         var keys: [String] = []
+        var responses: [String] = []
         for provider in Self.storable {
             let key = Self.sampleKey(provider)
             keys.append(key)
-            XCTAssertEqual(try create(provider, key: key, token: user.accessToken).status, 201)
-            // A rejected duplicate and a lookup must not leak either.
-            XCTAssertEqual(try create(provider, key: key, label: "again", token: user.accessToken).status, 409)
+            let created = try create(provider, key: key, token: user.accessToken)
+            XCTAssertEqual(created.status, 201)
+            // A rejected duplicate, a malformed variant and a lookup must not leak either.
+            let duplicate = try create(provider, key: key, label: "again", token: user.accessToken)
+            XCTAssertEqual(duplicate.status, 409)
+            let malformed = try create(provider, key: key + " " + key, label: "broken", token: user.accessToken)
+            XCTAssertEqual(malformed.status, 422)
+            responses += [created.text, duplicate.text, malformed.text]
             XCTAssertEqual(try server.environment.vault.decryptedKey(userID: UUID(uuidString: user.userID)!, claimsJSON: claims(user.userID),
                                                                      provider: provider).plaintext, key)
         }
+        responses.append(try server.get("/v1/api-keys", token: user.accessToken).text)
+        responses.append(try server.get("/metrics", token: nil).text)
+        let detector = KeyLeakDetector(keys: keys)
+        XCTAssertNotNil(detector.leak(in: "x" + String(keys[0].suffix(8))), "the check finds a piece of a key")
+
         let dump = try ChildProcess("/usr/lib/postgresql/15/bin/pg_dump", ["--no-owner", server.environment.config.migrationDatabaseURL])
         defer { try? FileManager.default.removeItem(atPath: dump.outputPath) }
         XCTAssertEqual(dump.wait(), 0, dump.output)
         let text = dump.output
         XCTAssertTrue(text.contains("COPY public.user_api_keys"), "the dump holds the vault table")
         XCTAssertTrue(text.contains("app_private.vault_settings"))
+        // The dump is mostly hex (ciphertexts), where 8 random hex digits would match by chance
+        // now and then, so it is searched for 16-character pieces; logs and bodies for 8.
         for key in keys {
             XCTAssertFalse(text.contains(key), "plaintext key in the database dump")
             XCTAssertFalse(text.contains(Data(key.utf8).map { String(format: "%02x", $0) }.joined()), "hex of a key in the dump")
-            XCTAssertFalse(text.contains(String(key.dropFirst(8).prefix(16))), "a fragment of a key in the dump")
+            for start in stride(from: 0, to: key.utf8.count - 16, by: 8) {
+                let piece = String(key.dropFirst(start).prefix(16))
+                XCTAssertFalse(text.contains(piece), "a piece of a key in the dump: \(piece)")
+            }
         }
-        let logs = server.logLines.all.joined(separator: "\n")
+        let logs = server.logLines.all
         XCTAssertFalse(logs.isEmpty)
-        for key in keys {
-            XCTAssertFalse(logs.contains(key), "plaintext key in the logs")
-            XCTAssertFalse(logs.contains(String(key.dropFirst(8).prefix(16))))
+        if let leak = detector.firstLeak(in: logs) {
+            XCTFail("a piece of a key (\(leak.piece)) in the log: \(leak.text)")
         }
-        let metrics = try server.get("/metrics", token: nil).text
-        for key in keys { XCTAssertFalse(metrics.contains(key)) }
+        if let leak = detector.firstLeak(in: responses) {
+            XCTFail("a piece of a key (\(leak.piece)) in a response: \(leak.text)")
+        }
     }
 
     func testACiphertextMovedToAnotherRowOrUserDoesNotOpen() throws {
@@ -223,8 +227,32 @@ final class ApiKeyTests: XCTestCase {
         // Listing never decrypts, so a damaged row does not break it.
         XCTAssertEqual(try server.get("/v1/api-keys", token: alice.accessToken).status, 200)
         XCTAssertEqual(try server.get("/v1/api-keys", token: bob.accessToken).status, 200)
-        // RLS guards the router path too: Alice's claims never reach Bob's key.
-        XCTAssertThrowsError(try vault.decryptedKey(userID: bobID, claimsJSON: claims(alice.userID), provider: .anthropic))
+        // RLS guards the rows themselves, whatever the Swift code filters: Alice's real key is
+        // invisible and untouchable under Bob's claims, and there under hers.
+        func rows(_ statement: String, as user: String) throws -> Int {
+            try pool.withUserScope(claimsJSON: claims(user)) { transaction in
+                switch statement {
+                case "select": try transaction.query("select id from public.user_api_keys where id = \(secondID)::uuid").count
+                // A column users may update (the vault records use as the user), so a refusal is RLS, not a grant.
+                case "update": try transaction.query("update public.user_api_keys set last_used_at = now() where id = \(secondID)::uuid returning id").count
+                default: try transaction.query("delete from public.user_api_keys where id = \(secondID)::uuid returning id").count
+                }
+            }
+        }
+        func listed() throws -> [[String: Any]] {
+            try XCTUnwrap(try server.get("/v1/api-keys", token: alice.accessToken).json()["data"] as? [[String: Any]])
+        }
+        let lastUsedBefore = try listed().first?["last_used_at"] as? String
+        XCTAssertEqual(try rows("select", as: alice.userID), 1, "the owner sees her key")
+        XCTAssertEqual(try rows("select", as: bob.userID), 0, "RLS: Bob does not see Alice's key")
+        XCTAssertEqual(try rows("update", as: bob.userID), 0, "RLS: Bob cannot change Alice's key")
+        XCTAssertEqual(try rows("delete", as: bob.userID), 0, "RLS: Bob cannot delete Alice's key")
+        let aliceSees = try listed()
+        XCTAssertEqual(aliceSees.compactMap { $0["id"] as? String }, [secondID], "Alice's key is still there")
+        XCTAssertEqual(aliceSees.first?["last_used_at"] as? String, lastUsedBefore, "Bob's update changed nothing")
+        XCTAssertEqual(try rows("update", as: alice.userID), 1, "the same update as the owner changes her row")
+        XCTAssertEqual(try delete("/v1/api-keys/\(secondID)", token: bob.accessToken).status, 404)
+        XCTAssertEqual(try server.post("/v1/api-keys/\(secondID)/test", [:], token: bob.accessToken).status, 404)
     }
 
     func testUsersCannotReadTheSaltOrOtherUsersCiphertexts() throws {
@@ -240,7 +268,11 @@ final class ApiKeyTests: XCTestCase {
         let seenByBob = try pool.withUserScope(claimsJSON: claims(bob.userID)) {
             try $0.query("select count(*)::int as n from public.user_api_keys")[0].decode("n", as: Int.self)
         }
-        XCTAssertEqual(seenByBob, 0)
+        XCTAssertEqual(seenByBob, 0, "RLS: Bob sees none of Alice's keys")
+        let seenByAlice = try pool.withUserScope(claimsJSON: claims(alice.userID)) {
+            try $0.query("select count(*)::int as n from public.user_api_keys")[0].decode("n", as: Int.self)
+        }
+        XCTAssertEqual(seenByAlice, 1, "the owner sees hers, so the zero above is RLS and not an empty table")
         // Bob cannot plant a row in Alice's name either.
         XCTAssertThrowsError(try pool.withUserScope(claimsJSON: claims(bob.userID)) {
             try $0.query("""
@@ -282,7 +314,12 @@ final class ApiKeyTests: XCTestCase {
         XCTAssertEqual(broken.status, 409, broken.text)
         XCTAssertEqual(try broken.json()["code"] as? String, "api_key_unreadable")
         XCTAssertTrue(broken.text.contains(id))
-        XCTAssertFalse(broken.text.contains(key))
-        XCTAssertFalse(server.logLines.all.joined().contains(key))
+        // The key check opens the key first, so it refuses the same way before any provider call.
+        let check = try server.post("/v1/api-keys/\(id)/test", [:], token: user.accessToken)
+        XCTAssertEqual(check.status, 409, check.text)
+        XCTAssertEqual(try check.json()["code"] as? String, "api_key_unreadable")
+        let detector = KeyLeakDetector(keys: [key])
+        XCTAssertNil(detector.firstLeak(in: [none.text, found.text, broken.text, check.text])?.piece)
+        XCTAssertNil(detector.firstLeak(in: server.logLines.all)?.piece)
     }
 }

@@ -1,8 +1,12 @@
 @testable import APIServer
 import Foundation
+import TestSupport
 import XCTest
 
-/// Holds the route table and `openapi.yaml` equal: same methods, paths and operationIds.
+/// Holds the route table and `openapi.yaml` equal (same methods, paths and operationIds) and
+/// checks that every operation documents its success and its problems. That the responses match
+/// what is documented, status by status and body by schema, is checked on the real responses of
+/// the whole suite by scripts/check-contract.py (see ContractRecorder).
 final class ContractTests: XCTestCase {
     private struct Operation: Hashable, CustomStringConvertible {
         let method: String
@@ -11,12 +15,14 @@ final class ContractTests: XCTestCase {
         var description: String { "\(method) \(path) (\(operationId))" }
     }
 
+    private static let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+
     func testRouteTableAndSpecDescribeTheSameOperations() throws {
         let server = try TestServer(migrate: false)
         defer { server.stop() }
         let routes = Set(makeRoutes(server.environment).map { Operation(method: $0.method, path: $0.template, operationId: $0.operationId) })
-        let specText = try String(contentsOf: TestServer.repositoryRoot.appendingPathComponent("openapi.yaml"), encoding: .utf8)
-        let documented = try Self.operations(inSpec: specText)
+        let document = try OpenAPIDocument.load()
+        let documented = Self.operations(in: document)
         XCTAssertFalse(documented.isEmpty)
         XCTAssertEqual(routes.subtracting(documented).map(\.description).sorted(), [], "routes missing from openapi.yaml")
         XCTAssertEqual(documented.subtracting(routes).map(\.description).sorted(), [], "documented operations with no route")
@@ -24,30 +30,48 @@ final class ContractTests: XCTestCase {
         XCTAssertEqual(ids.count, Set(ids).count, "operationIds are unique")
     }
 
-    /// Reads `paths:` of our own spec: paths at two spaces, methods at four, `operationId:` at six.
-    /// The spec file follows that layout (a YAML subset), which the openapi-spec-validator run in
-    /// the test script checks as real YAML.
-    private static func operations(inSpec text: String) throws -> Set<Operation> {
-        let methods: Set = ["get", "put", "post", "delete", "patch", "head", "options"]
-        var operations = Set<Operation>()
-        var inPaths = false
-        var path: String?
-        var method: String?
-        for line in text.components(separatedBy: "\n") {
-            if !line.hasPrefix(" ") && !line.isEmpty {
-                inPaths = line.hasPrefix("paths:")
-                continue
+    /// Operations that take no input at all (no parameters, no body, no token), so no client
+    /// error is possible: they document a 2xx and `default` only. The test below checks that they
+    /// still take no input, so this list cannot hide an operation that gains some.
+    private static let withoutClientErrors: Set = ["getHealth", "getReadiness", "getMetrics"]
+
+    /// Every operation says what success looks like and how it fails: a 2xx, and at least one
+    /// 4xx answered as `application/problem+json` with the Problem schema.
+    func testEveryOperationDocumentsASuccessAndAProblem() throws {
+        let document = try OpenAPIDocument.load()
+        let operations = Self.operations(in: document)
+        XCTAssertGreaterThanOrEqual(operations.count, 15, "the spec was read")
+        var missing: [String] = []
+        for operation in operations.sorted(by: { $0.description < $1.description }) {
+            let object = try XCTUnwrap(document.operation(method: operation.method, path: operation.path))
+            let responses = try XCTUnwrap(object["responses"] as? [String: Any], "\(operation) has no responses")
+            let statuses = responses.keys.compactMap(Int.init)
+            if !statuses.contains(where: { (200..<300).contains($0) }) {
+                missing.append("\(operation): no 2xx response")
             }
-            guard inPaths else { continue }
-            if line.hasPrefix("  /"), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-                method = nil
-            } else if line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
-                let word = line.trimmingCharacters(in: .whitespaces).dropLast()
-                method = methods.contains(String(word)) ? word.uppercased() : nil
-            } else if line.hasPrefix("      operationId:"), let path, let method {
-                let id = line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
-                operations.insert(Operation(method: method, path: path, operationId: id))
+            let problems = statuses.filter { (400..<500).contains($0) }.filter { status in
+                let response = document.resolve(responses[String(status)])
+                let content = response?["content"] as? [String: Any]
+                let schema = document.resolve((content?["application/problem+json"] as? [String: Any])?["schema"])
+                return (schema?["required"] as? [String])?.contains("code") == true
+            }
+            if Self.withoutClientErrors.contains(operation.operationId) {
+                let pathItem = document.paths[operation.path] ?? [:]
+                let input = ["parameters", "requestBody", "security"].filter { object[$0] != nil } + (pathItem["parameters"] != nil ? ["path parameters"] : [])
+                if !input.isEmpty { missing.append("\(operation): listed as taking no input, but has \(input)") }
+            } else if problems.isEmpty {
+                missing.append("\(operation): no 4xx answered as application/problem+json with the Problem schema")
+            }
+        }
+        XCTAssertEqual(missing, [])
+    }
+
+    private static func operations(in document: OpenAPIDocument) -> Set<Operation> {
+        var operations = Set<Operation>()
+        for (path, item) in document.paths {
+            for method in methods {
+                guard let operation = item[method] as? [String: Any] else { continue }
+                operations.insert(Operation(method: method.uppercased(), path: path, operationId: operation["operationId"] as? String ?? ""))
             }
         }
         return operations

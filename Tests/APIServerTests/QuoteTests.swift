@@ -62,16 +62,67 @@ final class QuoteTests: XCTestCase {
                                   "parameters": ["n": 2, "size": "1024x1024", "quality": "high"], "max_cost_usd": "0.00001"])
         XCTAssertEqual(response.status, 200, response.text)
         let candidates = try XCTUnwrap(try response.json()["candidates"] as? [[String: Any]])
-        for candidate in candidates where candidate["cost_status"] as? String == "priced" {
-            let reasons = candidate["reasons"] as? [String] ?? []
-            XCTAssertEqual(candidate["admitted"] as? Bool, false)
-            XCTAssertTrue(reasons.contains("over_project_budget") && reasons.contains("over_max_cost"), "\(candidate)")
+        // Every candidate, in routing order, with its cost status.
+        XCTAssertEqual(candidates.map { "\($0["provider"] as? String ?? "?") \($0["cost_status"] as? String ?? "?")" },
+                       ["openai priced", "runway unpriced", "fal priced", "local free"], "\(candidates)")
+        func reasons(_ provider: String) throws -> Set<String> {
+            let candidate = try XCTUnwrap(candidates.first { $0["provider"] as? String == provider })
+            XCTAssertEqual(candidate["admitted"] as? Bool, false, "\(candidate)")
+            return Set(candidate["reasons"] as? [String] ?? [])
         }
-        for candidate in candidates where candidate["cost_status"] as? String == "unpriced" {
-            XCTAssertNil(candidate["total"], "an unknown price is never a total of 0")
-            XCTAssertTrue((candidate["reasons"] as? [String])?.contains("unpriced") == true)
-        }
-        XCTAssertTrue(candidates.contains { $0["provider"] as? String == "local" && $0["admitted"] as? Bool == true })
+        // OpenAI takes these parameters, so its reasons are exactly the key and the two limits.
+        XCTAssertEqual(try reasons("openai"), ["no_api_key", "over_max_cost", "over_project_budget"])
+        // Other candidates may also name parameters they cannot take; these reasons are always there.
+        XCTAssertTrue(try reasons("fal").isSuperset(of: ["no_api_key", "over_max_cost", "over_project_budget"]))
+        XCTAssertTrue(try reasons("runway").isSuperset(of: ["no_api_key", "unpriced"]))
+        let priced = candidates.filter { $0["cost_status"] as? String == "priced" }
+        XCTAssertEqual(priced.count, 2)
+        XCTAssertTrue(priced.allSatisfy { $0["total"] is String }, "\(priced)")
+        // Runway prices images by resolution, which the request leaves out: unknown, never 0.
+        let runway = try XCTUnwrap(candidates.first { $0["provider"] as? String == "runway" })
+        XCTAssertNil(runway["total"], "an unknown price is never a total of 0")
+        let local = try XCTUnwrap(candidates.last)
+        XCTAssertEqual(local["provider"] as? String, "local")
+        XCTAssertEqual(local["admitted"] as? Bool, true, "the free offline provider fits any budget")
+        XCTAssertEqual(local["reasons"] as? [String], [])
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(local["total"] as? String)), .zero)
+    }
+
+    func testAnUnknownPriceIsNeverAZeroTotal() throws {
+        // A pricing version without Anthropic's prices, so its models are known but unpriced.
+        let shipped = TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json")
+        var catalog = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: shipped)) as? [String: Any])
+        let models = try XCTUnwrap(catalog["models"] as? [[String: Any]])
+        catalog["models"] = models.filter { $0["provider"] as? String != "anthropic" }
+        catalog["version"] = "test-without-anthropic"
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pricing-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: catalog).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        _ = try PricingImport(store: server.environment.pricing).run(file: file)
+
+        let project = try server.createProject(["name": "Unpriced"], token: token)
+        _ = try server.post("/v1/api-keys", ["provider": "anthropic", "label": "main", "key": SampleKeys.anthropic()], token: token)
+        let response = try quote(["project_id": try XCTUnwrap(project["id"] as? String), "type": "text", "prompt": "hi",
+                                  "provider": "anthropic"])
+        XCTAssertEqual(response.status, 200, response.text)
+        let candidates = try XCTUnwrap(try response.json()["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.count, 1, "\(candidates)")
+        let candidate = try XCTUnwrap(candidates.first)
+        XCTAssertEqual(candidate["cost_status"] as? String, "unpriced", "\(candidate)")
+        XCTAssertNil(candidate["total"], "an unknown price is never a total of 0")
+        XCTAssertEqual(candidate["admitted"] as? Bool, false)
+        XCTAssertEqual(candidate["reasons"] as? [String], ["unpriced"], "a key is stored, so the price is the only reason")
+    }
+
+    func testWithoutAPricingVersionAQuoteIs503() throws {
+        let bare = try TestServer()
+        defer { bare.stop() }
+        let owner = try bare.signUp("no-prices@example.com").accessToken
+        let project = try bare.createProject(["name": "No prices"], token: owner)
+        let response = try bare.post("/v1/quotes", ["project_id": try XCTUnwrap(project["id"] as? String), "type": "text", "prompt": "x"],
+                                     token: owner)
+        XCTAssertEqual(response.status, 503, response.text)
+        XCTAssertEqual(try response.json()["code"] as? String, "pricing_unavailable")
     }
 
     func testBadRequestsAndForeignProjects() throws {

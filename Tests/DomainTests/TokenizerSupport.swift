@@ -1,20 +1,24 @@
 import Foundation
-import XCTest
 @testable import Domain
 
 /// Where the token tests find their data: `TIKTOKEN_CL100K_PATH` (the ranks file printed by
 /// scripts/fetch-token-ranks.sh) and `TOKEN_CORPUS_JSON` (written by scripts/compare-tokens.py).
-/// Without them the tests skip, except under `CI`, where a skipped comparison would be a
-/// silent gap, so they fail.
+/// scripts/test.sh and scripts/test-tokens.sh set both; a run without them fails, never skips,
+/// because a skipped comparison would be a silent gap in the suite.
 enum TokenTestEnvironment {
+    struct Missing: Error, CustomStringConvertible {
+        let description: String
+    }
+
     static func value(_ name: String) throws -> String {
-        if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { return value }
-        let message = "\(name) is not set; run scripts/test-tokens.sh (it fetches the ranks, writes the corpus and sets both variables)."
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            XCTFail(message)
-            throw XCTSkip("failed: " + message)
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw Missing(description: "\(name) is not set; run scripts/test.sh or scripts/test-tokens.sh "
+                + "(they fetch the ranks, write the corpus and set both variables).")
         }
-        throw XCTSkip(message)
+        guard FileManager.default.isReadableFile(atPath: value) else {
+            throw Missing(description: "\(name) names \(value), which is not a readable file.")
+        }
+        return value
     }
 
     /// Loaded once per test process: building the table takes a noticeable fraction of a second.

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Persistence
+import Synchronization
 
 /// Everything between a complete HTTP request and its response: CORS, routing, content checks,
 /// error mapping, the headers every response carries, the access log line and the metrics.
@@ -12,6 +13,9 @@ final class Application: Sendable {
     let logger: Logger
     let metrics: Metrics
     let maximumBodyBytes: Int
+    /// Sees every finished response with its route label; set by the test server only, to record
+    /// the responses the contract check compares with openapi.yaml.
+    let responseObserver = Mutex<(@Sendable (HTTPRequest, String, HTTPResponse) -> Void)?>(nil)
 
     init(router: Router, cors: CORSPolicy, logger: Logger, metrics: Metrics, maximumBodyBytes: Int) {
         self.router = router
@@ -88,6 +92,7 @@ final class Application: Sendable {
             "request_id": .string(request.requestID),
             ])
         }
+        responseObserver.withLock { $0 }?(request, routeLabel, response)
         return response
     }
 

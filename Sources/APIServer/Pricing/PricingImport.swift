@@ -29,9 +29,34 @@ struct PricingImport {
         }
     }
 
+    /// A catalog file that is absent or unreadable: `migrate` refuses to run without its catalog.
+    struct CatalogUnreadable: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String {
+            "the pricing catalog \(path) \(reason); set PRICING_CATALOG to the catalog file (the repository and the image ship pricing/catalog.json)"
+        }
+    }
+
+    /// Reads and parses FILE without storing anything, so a missing or broken catalog is refused
+    /// before the database is touched.
+    static func load(file: URL, today: Date = Date()) throws -> (version: PricingVersion, skipped: Int) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else {
+            throw CatalogUnreadable(path: file.path, reason: "does not exist")
+        }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: file.path) else {
+            throw CatalogUnreadable(path: file.path, reason: "is not a readable file")
+        }
+        return try parse(data, fileName: file.lastPathComponent, today: today)
+    }
+
     func run(file: URL, today: Date = Date()) throws -> Report {
-        let data = try Data(contentsOf: file)
-        let (version, skipped) = try Self.parse(data, fileName: file.lastPathComponent, today: today)
+        let (version, skipped) = try Self.load(file: file, today: today)
+        return try importVersion(version, skipped: skipped)
+    }
+
+    func importVersion(_ version: PricingVersion, skipped: Int) throws -> Report {
         let previous = try store.currentVersion()
         let imported = try store.importVersion(version)
         return Report(version: version, imported: imported, diff: previous.map { PricingDiff(old: $0, new: version) }, skipped: skipped)

@@ -17,7 +17,8 @@ enum CommandLineInterface {
           serve       run the HTTP API (configuration from the environment; see .env.example)
           worker      run background work only (no job kinds exist yet: it connects and waits for SIGTERM)
           migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each; then load
-                      PRICING_CATALOG (default ./pricing/catalog.json) when no pricing version exists yet
+                      PRICING_CATALOG (default ./pricing/catalog.json) when no pricing version exists yet;
+                      refuses to start (exit 1) when that file is missing or invalid
           pricing import FILE
                       store FILE (our catalog format, or LiteLLM's model_prices_and_context_window.json)
                       as the new current pricing version and report what changed
@@ -128,6 +129,18 @@ enum CommandLineInterface {
 
     private static func migrate(_ config: AppConfig) -> Int32 {
         let logger = Logger(minimumLevel: config.logLevel)
+        // The catalog is checked before anything is applied: a deployment without its prices
+        // would quote every model as unpriced, so a missing file stops migrate instead of
+        // being skipped.
+        let catalog: (version: PricingVersion, skipped: Int)
+        do {
+            catalog = try PricingImport.load(file: URL(fileURLWithPath: config.pricingCatalogPath))
+        } catch {
+            let detail = (error as? DomainError).map { Problem(domain: $0).detail } ?? String(describing: error)
+            logger.error("migrate refused: pricing catalog unusable", ["path": .string(config.pricingCatalogPath), "error": .string(detail)])
+            printError("apiserver: migrate refused: \(detail)")
+            return 1
+        }
         do {
             let runner = try MigrationRunner(directory: URL(fileURLWithPath: config.migrationsDirectory))
             // One connection serves the migrations and the first pricing import.
@@ -136,8 +149,8 @@ enum CommandLineInterface {
             let applied = try pool.withConnection { try runner.migrate(using: $0) { logger.info($0) } }
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
             let store = PostgresPricingStore(pool: pool)
-            if try store.currentVersion() == nil, FileManager.default.fileExists(atPath: config.pricingCatalogPath) {
-                let report = try PricingImport(store: store).run(file: URL(fileURLWithPath: config.pricingCatalogPath))
+            if try store.currentVersion() == nil {
+                let report = try PricingImport(store: store).importVersion(catalog.version, skipped: catalog.skipped)
                 report.lines.forEach { logger.info($0) }
             }
             return 0

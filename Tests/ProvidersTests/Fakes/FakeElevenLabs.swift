@@ -8,7 +8,7 @@ final class FakeElevenLabs: Sendable {
     let server: FakeHTTPServer
     let counters = FakeCounters()
     /// Keys that may use TTS but not read the subscription (a restricted key).
-    static let restrictedKey = "el-test-SECRET-restricted-000000000000"
+    static let restrictedKey = TestKeys.elevenLabsRestricted
     var baseURL: String { server.baseURL }
 
     init() throws {

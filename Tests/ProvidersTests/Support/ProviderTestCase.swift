@@ -17,8 +17,8 @@ final class SleepRecorder: Sendable {
 }
 
 /// Shared setup for provider tests: short timeouts, instant retries, captured logs, a scratch
-/// output folder, and a check after every test that no key reached a log line, a recorded
-/// error description or a URL sent to a fake server.
+/// output folder, and a check after every test that no piece of a key (any 8 characters of
+/// one) reached a log line, a recorded error description or a URL sent to a fake server.
 class ProviderTestCase: XCTestCase {
     var logs = LogCapture()
     var sleeps = SleepRecorder()
@@ -34,12 +34,12 @@ class ProviderTestCase: XCTestCase {
     }
 
     override func tearDown() {
-        for line in logs.lines {
-            XCTAssertFalse(line.contains(TestKeys.marker), "a key reached the log: \(line)")
+        if let leak = TestKeys.leakDetector.firstLeak(in: logs.lines) {
+            XCTFail("a piece of a key (\(leak.piece)) reached the log: \(leak.text)")
         }
         for server in servers {
-            for request in server.requests {
-                XCTAssertFalse(request.target.contains(TestKeys.marker), "a key was put in a URL: \(request.target)")
+            if let leak = TestKeys.leakDetector.firstLeak(in: server.requests.map(\.target)) {
+                XCTFail("a piece of a key (\(leak.piece)) was put in a URL: \(leak.text)")
             }
             server.stop()
         }
@@ -77,7 +77,7 @@ class ProviderTestCase: XCTestCase {
         } catch {
             logs.note(error.description)
             logs.note(String(reflecting: error))
-            XCTAssertFalse(error.description.contains(TestKeys.marker), "key in error: \(error)", file: file, line: line)
+            XCTAssertNil(TestKeys.leak(in: error.description), "a piece of a key in the error: \(error)", file: file, line: line)
             return error
         }
     }

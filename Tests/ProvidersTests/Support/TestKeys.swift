@@ -1,15 +1,24 @@
-/// Distinctive fake keys: every one contains `SECRET`, so "no log line, error or URL contains
-/// SECRET" proves no key leaked, whatever the scrubber's patterns catch.
-enum TestKeys {
-    static let openAI = "sk-test-SECRET-openai-0123456789abcdef"
-    static let anthropic = "sk-ant-test-SECRET-anthropic-0123456789"
-    static let openRouter = "sk-or-v1-test-SECRET-openrouter-012345"
-    static let elevenLabs = "el-test-SECRET-elevenlabs-0123456789abcd"
-    static let runway = "key_test-SECRET-runway-0123456789abcdef"
-    static let gemini = "AIza-test-SECRET-gemini-0123456789abcd"
-    static let fal = "fal-key-id:test-SECRET-fal-0123456789abcdef"
-    /// A key each fake rejects with the provider's invalid-key answer.
-    static let wrong = "sk-test-SECRET-wrong-key-99999999"
+import TestSupport
 
-    static let marker = "SECRET"
+/// The keys the fakes accept, in each provider's real shape and random per run. After every test
+/// the logs, recorded errors and URLs are searched for any 8-character piece of any of them
+/// (`leakDetector`), so a leak is found whatever the scrubber's patterns catch.
+enum TestKeys {
+    static let openAI = SampleKeys.openAI()
+    static let anthropic = SampleKeys.anthropic()
+    static let openRouter = SampleKeys.openRouter()
+    static let elevenLabs = SampleKeys.elevenLabs()
+    /// An ElevenLabs key the fake accepts but that lacks the `user_read` permission.
+    static let elevenLabsRestricted = SampleKeys.elevenLabs()
+    static let runway = SampleKeys.runway()
+    static let gemini = SampleKeys.google()
+    static let fal = SampleKeys.fal()
+    /// A key each fake rejects with the provider's invalid-key answer.
+    static let wrong = SampleKeys.openAI()
+
+    static let all = [openAI, anthropic, openRouter, elevenLabs, elevenLabsRestricted, runway, gemini, fal, wrong]
+    static let leakDetector = KeyLeakDetector(keys: all)
+
+    /// The first piece of a key found in `text`, or nil.
+    static func leak(in text: String) -> String? { leakDetector.leak(in: text) }
 }
