@@ -38,16 +38,26 @@ log "running the Swift test suite"
 CONTRACT_RECORD="$ROOT/.build/contract-responses.jsonl"
 : >"$CONTRACT_RECORD"
 export CONTRACT_RECORD
+# The tests' throwaway PostgreSQL clusters live in a folder of this run only, so removing leftovers
+# of a crashed run never touches another run's clusters. The postgres user must traverse it.
+RUN_TMP="$(mktemp -d /tmp/mw-test-run.XXXXXX)"
+chmod 755 "$RUN_TMP"
+cleanup_run_tmp() {
+  for data in "$RUN_TMP"/mw-test-pg-*/data; do
+    [ -f "$data/postmaster.pid" ] && as_postgres "$(pg_bin)/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1
+  done
+  rm -rf "$RUN_TMP"
+}
+trap cleanup_run_tmp EXIT
 set +e
-swift test --skip-build --disable-swift-testing 2>&1 | tee "$ROOT/.build/test-output.txt" | grep -E "error:|failed|Executed|passed after|failed after" | tail -20
-status=${PIPESTATUS[0]}
+TMPDIR="$RUN_TMP" swift test --skip-build --disable-swift-testing >"$ROOT/.build/test-output.txt" 2>&1
+status=$?
 set -e
-# Leftover clusters from a crashed run are removed; a normal run removes its own at exit.
-rm -rf /tmp/mw-test-pg-* 2>/dev/null || true
-if [ "$status" -ne 0 ]; then
-  echo "Swift tests failed (status $status); full output in .build/test-output.txt" >&2
-  grep -E "error:" "$ROOT/.build/test-output.txt" | head -50 >&2
-  exit "$status"
+# Failures (with their messages) and skips (with their reasons), each once; the full log stays on disk.
+grep -E ": error: |Test skipped" "$ROOT/.build/test-output.txt" | sort -u | head -80 >&2 || true
+if [ "$status" -ne 0 ] && ! grep -qE "^\s*Executed [0-9]+ tests?, with" "$ROOT/.build/test-output.txt"; then
+  echo "swift test stopped before finishing (status $status); the last lines of .build/test-output.txt:" >&2
+  tail -20 "$ROOT/.build/test-output.txt" >&2
 fi
 
 log "checking the recorded responses against openapi.yaml"
@@ -61,9 +71,14 @@ echo "${contract_summary:-contract: the checker printed no summary (see .build/c
 
 # The suite is XCTest only: Swift Testing is disabled so its "0 tests" line does not close the run.
 # One plain closing line with the totals of the XCTest run.
-summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$ROOT/.build/test-output.txt" | tail -1)
+summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$ROOT/.build/test-output.txt" | tail -1 || true)
 executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
 skipped=$(grep -oE '[0-9]+ tests? skipped' <<<"$summary" | grep -oE '^[0-9]+' || echo 0)
-echo "swift: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
+if [ -n "$summary" ]; then
+  echo "swift: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
+else
+  echo "swift: the run did not finish (status $status), 0 passed; see .build/test-output.txt"
+fi
+[ "$status" -eq 0 ] || { echo "Swift tests failed (status $status); full output in .build/test-output.txt" >&2; exit "$status"; }
 [ "$contract_status" -eq 0 ] || { echo "contract check failed; full list in .build/contract-check.txt" >&2; exit "$contract_status"; }
