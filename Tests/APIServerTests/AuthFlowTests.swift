@@ -12,7 +12,7 @@ final class AuthFlowTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     func testSignUpReturnsASupabaseSessionAndTheUserCanBeRead() throws {

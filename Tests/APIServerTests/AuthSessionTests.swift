@@ -22,7 +22,7 @@ final class AuthSessionTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     // MARK: refresh-token rotation

@@ -49,7 +49,7 @@ final class HostileInputSweepTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     func testEveryOperationAnswersHostileInputWithAProblemAndTheServerLives() throws {

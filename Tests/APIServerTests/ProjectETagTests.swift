@@ -14,7 +14,7 @@ final class ProjectETagTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     func testETagChangesWhenTheLedgerChangesTheBudgetAndAStaleTagIsRefused() throws {

@@ -13,7 +13,7 @@ final class ProjectSearchTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     private func search(_ text: String, token: String) throws -> [String] {

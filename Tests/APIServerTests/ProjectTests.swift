@@ -11,7 +11,7 @@ final class ProjectTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     func testCreateReadUpdateDeleteWithExactBudgetAndSummary() throws {

@@ -19,7 +19,7 @@ final class QuoteCapabilityTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     private func quote(_ body: [String: Any]) throws -> HTTPTestConnection.Response {

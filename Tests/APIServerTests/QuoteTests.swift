@@ -15,7 +15,7 @@ final class QuoteTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     private func quote(_ body: [String: Any]) throws -> HTTPTestConnection.Response {

@@ -17,7 +17,7 @@ final class StrictBodyTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     private func raw(_ method: String, _ path: String, _ body: String, token: String? = nil) throws -> HTTPTestConnection.Response {

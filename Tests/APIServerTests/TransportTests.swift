@@ -26,7 +26,7 @@ final class TransportTests: XCTestCase {
     }
 
     override func tearDown() {
-        server.stop()
+        server?.stop()
     }
 
     func testKeepAliveReusesOneConnection() throws {
@@ -67,6 +67,16 @@ final class TransportTests: XCTestCase {
         XCTAssertEqual(try item.json() as? [String: String], ["id": "abc-123", "q": "hello world"])
         let special = try connection.request("GET", "/test/items/special")
         XCTAssertEqual(try special.json()["special"] as? Bool, true)
+    }
+
+    /// libmicrohttpd decodes `%00` into the value; read as a C string it was silently cut there.
+    func testQueryWithNULOrInvalidUTF8IsRefusedNotAltered() throws {
+        let connection = try server.connect()
+        let accented = try connection.request("GET", "/test/items/abc?q=%C3%89lan")
+        XCTAssertEqual(try accented.json()["q"] as? String, "Élan", "control: valid UTF-8 passes unchanged")
+        for query in ["q=a%00b", "q=%FF%FE", "q%00=x", "q=ok&r=%C3"] {
+            try assertProblem(try connection.request("GET", "/test/items/abc?\(query)"), status: 400, code: "bad_query")
+        }
     }
 
     func testDeclaredOversizedBodyGets413() throws {

@@ -28,6 +28,7 @@ final class Application: Sendable {
     /// What the transport knows about a request that never reaches a handler whole.
     enum Rejection {
         case bodyTooLarge
+        case malformedQuery
     }
 
     /// Seconds a client is told to wait when the provider work queue is full.
@@ -41,6 +42,9 @@ final class Application: Sendable {
             switch rejection {
             case .bodyTooLarge:
                 return finish(Problem.payloadTooLarge(limit: maximumBodyBytes).response(requestID: request.requestID),
+                              to: request, routeLabel: "unmatched", startedAt: startedAt)
+            case .malformedQuery:
+                return finish(Problem.malformedQuery().response(requestID: request.requestID),
                               to: request, routeLabel: "unmatched", startedAt: startedAt)
             }
         }

@@ -17,6 +17,8 @@ final class RequestState: @unchecked Sendable {
     var query: [String: String] = [:]
     var body = Data()
     var bodyTooLarge = false
+    /// A query name or value held a NUL or invalid UTF-8: refused as a whole, never read truncated or altered.
+    var malformedQuery = false
     var socketAddress = ""
 
     /// Where a deferred response stands. The lock makes "resume" happen exactly once, whether the
@@ -87,7 +89,7 @@ func mhdAccessHandler(
         let state = RequestState(method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/",
                                  connection: connection, server: server)
         _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, mhdCollectValue, Unmanaged.passUnretained(state).toOpaque())
-        _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, mhdCollectQuery, Unmanaged.passUnretained(state).toOpaque())
+        _ = MHD_get_connection_values_n(connection, MHD_ValueKind.GET_ARGUMENT_KIND, mhdCollectQuery, Unmanaged.passUnretained(state).toOpaque())
         state.socketAddress = peerAddress(connection)
         requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         server.application.metrics.inFlight.add(1, ordering: .relaxed)
@@ -131,7 +133,7 @@ private func respond(_ server: HTTPServer, _ connection: OpaquePointer, _ state:
     let request = HTTPRequest(method: state.method, path: state.path, query: state.query, headers: state.headers,
                               body: state.body, requestID: RequestID.accept(state.headers["x-request-id"]),
                               socketAddress: state.socketAddress)
-    guard let response = server.application.respond(to: request, rejection: state.bodyTooLarge ? .bodyTooLarge : nil,
+    guard let response = server.application.respond(to: request, rejection: state.rejection,
                                                     startedAt: state.startedAt, suspension: state)
     else { return .YES }
     return queue(response, server, connection, closeAfter: closeAfter)
@@ -182,16 +184,40 @@ private func mhdCollectValue(
     return .YES
 }
 
+/// Query parameters with their byte lengths: libmicrohttpd decodes `%00` into the value, so a C-string
+/// read would silently cut it there, and `String(cString:)` would replace invalid UTF-8. Either
+/// makes the request malformed instead.
 private func mhdCollectQuery(
-    _ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+    _ context: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind, _ key: UnsafePointer<CChar>?, _ keySize: Int,
+    _ value: UnsafePointer<CChar>?, _ valueSize: Int
 ) -> MHD_Result {
     guard let context, let key else { return .YES }
     let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-    let name = String(cString: key)
+    guard let name = exactText(key, keySize), let text = value.map({ exactText($0, valueSize) }) ?? "" else {
+        state.malformedQuery = true
+        return .NO
+    }
     if state.query[name] == nil {
-        state.query[name] = value.map { String(cString: $0) } ?? ""
+        state.query[name] = text
     }
     return .YES
+}
+
+/// The `size` bytes at `pointer` as text, or nil when they hold a NUL or are not valid UTF-8.
+private func exactText(_ pointer: UnsafePointer<CChar>, _ size: Int) -> String? {
+    guard size >= 0 else { return nil }
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: size)
+    guard !bytes.contains(0) else { return nil }
+    return String(validating: bytes, as: UTF8.self)
+}
+
+extension RequestState {
+    /// Why the transport answers for the application, if it must.
+    var rejection: Application.Rejection? {
+        if bodyTooLarge { return .bodyTooLarge }
+        if malformedQuery { return .malformedQuery }
+        return nil
+    }
 }
 
 /// MHD's own diagnostics (mostly clients going away) become debug lines in our log format.

@@ -39,6 +39,11 @@ struct Problem: Error, Sendable {
         Problem(status: 400, code: "bad_json", title: "Malformed JSON", detail: detail)
     }
 
+    static func malformedQuery() -> Problem {
+        Problem(status: 400, code: "bad_query", title: "Bad Request",
+                detail: "A query parameter holds a NUL character or bytes that are not UTF-8.")
+    }
+
     static func validation(_ errors: [FieldError]) -> Problem {
         Problem(status: 422, code: "validation_failed", title: "Validation Failed",
                 detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
