@@ -53,6 +53,45 @@ final class TokenCountTests: XCTestCase {
         XCTAssertEqual(body["provider"] as? String, "anthropic")
     }
 
+    /// With a stored Anthropic key, Claude's count is Anthropic's own (cached by model and text);
+    /// a failing count_tokens falls back to the bound without an error.
+    func testClaudeUsesAnthropicsCountTokensWithAKeyAndFallsBackSilently() throws {
+        let key = "sk-ant-api03-" + ApiKeyTests.hex(80)
+        let anthropic = try FakeHTTPServer { request in
+            guard request.method == "POST", request.path == "/v1/messages/count_tokens", request.header("x-api-key") == key else {
+                return .empty(404)
+            }
+            if request.bodyText.contains("provider outage") {
+                return .json(500, #"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#)
+            }
+            return .json(200, #"{"input_tokens":42}"#)
+        }
+        let server = try TestServer(environment: ["ANTHROPIC_BASE_URL": anthropic.baseURL])
+        defer { server.stop() }
+        let token = try server.signUp("claude-counts@example.com").accessToken
+        func count(_ text: String) throws -> [String: Any] {
+            let response = try server.post("/v1/tokens/count", ["model": "claude-sonnet-4-5", "text": text], token: token)
+            XCTAssertEqual(response.status, 200, response.text)
+            return try response.json()
+        }
+
+        XCTAssertEqual(try count("hello there")["counted_with"] as? String, "utf8_bytes_bound", "no key: the bound")
+        XCTAssertTrue(anthropic.requests.isEmpty)
+
+        let stored = try server.post("/v1/api-keys", ["provider": "anthropic", "label": "main", "key": key], token: token)
+        XCTAssertEqual(stored.status, 201, stored.text)
+        let counted = try count("hello there")
+        XCTAssertEqual(counted["count"] as? Int, 42)
+        XCTAssertEqual(counted["counted_with"] as? String, "anthropic_count_tokens")
+        XCTAssertEqual(counted["kind"] as? String, "estimated")
+        XCTAssertEqual(try count("hello there")["count"] as? Int, 42)
+        XCTAssertEqual(anthropic.requests.count, 1, "the second count comes from the cache")
+
+        let outage = try count("provider outage")
+        XCTAssertEqual(outage["count"] as? Int, "provider outage".utf8.count)
+        XCTAssertEqual(outage["counted_with"] as? String, "utf8_bytes_bound")
+    }
+
     func testEmptyAndWhitespaceTextsAreCounted() throws {
         let empty = try count(["model": "gpt-4o", "text": ""])
         XCTAssertEqual(empty.status, 200, empty.text)

@@ -2,10 +2,14 @@ import Domain
 import Foundation
 
 /// `POST /v1/tokens/count`: how many input tokens a text or a chat request is for a model,
-/// exact where the model's encoding is loaded, otherwise an upper bound marked `estimated`.
+/// exact where the model's encoding is loaded, otherwise an upper bound marked `estimated`, or
+/// for Claude Anthropic's own count when the caller holds a usable key. A deferred route: the
+/// body is checked here, the counting (and any call to Anthropic) runs on the provider queue.
 struct TokenCountHandlers: Sendable {
     let counter: any TokenCounting
     let authenticator: Authenticator
+    let queue: WorkQueue
+    let anthropic: AnthropicTokenCounts
 
     /// The documented bounds (openapi.yaml `TokenCountRequest`), in Unicode scalars as JSON
     /// Schema counts them; the body limit is the outer one.
@@ -28,8 +32,8 @@ struct TokenCountHandlers: Sendable {
         let messages: [Message]?
     }
 
-    func count(_ request: HTTPRequest) throws -> HTTPResponse {
-        _ = try authenticator.identity(of: request)
+    func count(_ request: HTTPRequest) throws -> DeferredWork {
+        let identity = try authenticator.identity(of: request)
         let body = try request.decodeBody(Body.self)
         var errors: [FieldError] = []
         func refuse(_ field: String, _ code: String, _ message: String) {
@@ -61,16 +65,26 @@ struct TokenCountHandlers: Sendable {
         guard errors.isEmpty, let model = body.model else { throw DomainError.validation(errors) }
 
         let vendor = provider?.rawValue ?? Self.provider(ofModel: model)
-        let counted: TokenCount
-        var framing = 0
-        if let text = body.text {
-            counted = counter.countTokens(text, provider: vendor, model: model)
-        } else {
-            let messages = (body.messages ?? []).map { ChatMessageText(role: $0.role ?? "", content: $0.content ?? "", name: $0.name) }
-            (counted, framing) = ChatTokenCounting.count(messages, with: counter, provider: vendor, model: model)
-        }
-        return try .json(TokenCountBody(model: model, provider: vendor, count: counted.count, kind: counted.kind.rawValue,
-                                        encoding: counted.modelEncoding, countedWith: counted.countedWith, framingTokens: framing))
+        let text = body.text
+        let messages = (body.messages ?? []).map { ChatMessageText(role: $0.role ?? "", content: $0.content ?? "", name: $0.name) }
+        // Anthropic counts a text prompt as one user message; chat bodies keep the bound.
+        let anthropic = vendor == ProviderID.anthropic.rawValue ? self.anthropic : nil
+        let counter = self.counter
+        return DeferredWork(queue: queue, run: {
+            var counted: TokenCount
+            var framing = 0
+            if let text {
+                counted = counter.countTokens(text, provider: vendor, model: model)
+                if let anthropic, let provided = anthropic.count(text, model: model, for: identity) {
+                    counted = TokenCount(count: provided, kind: .estimated, modelEncoding: counted.modelEncoding,
+                                         countedWith: AnthropicTokenCounts.countedWith)
+                }
+            } else {
+                (counted, framing) = ChatTokenCounting.count(messages, with: counter, provider: vendor, model: model)
+            }
+            return try .json(TokenCountBody(model: model, provider: vendor, count: counted.count, kind: counted.kind.rawValue,
+                                            encoding: counted.modelEncoding, countedWith: counted.countedWith, framingTokens: framing))
+        })
     }
 
     private func validate(_ messages: [Body.Message], _ refuse: (String, String, String) -> Void) {

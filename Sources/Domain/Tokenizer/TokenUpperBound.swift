@@ -1,16 +1,18 @@
 /// A token count that is never below the true one, for any tokenizer whose tokens are
-/// non-empty byte strings covering the text: byte-level BPE (tiktoken's encodings, Claude's)
-/// and SentencePiece with byte fallback alike.
+/// non-empty byte strings that together spell the text: byte-level BPE (tiktoken's encodings,
+/// Claude's) and SentencePiece with byte fallback alike.
 ///
-/// Construction: every token covers at least one byte of the UTF-8 text, so a text of n bytes
-/// has at most n tokens. The bound is tightened by one proven fact per case where it costs
-/// nothing to check, and only those:
-/// - an empty text has no tokens;
-/// - nothing else is assumed about a vocabulary we do not have (no "four bytes a token"
-///   average: on digits, punctuation and rare scripts real counts come close to one token a
-///   byte, and admission against a budget must not be passed by a low estimate).
+/// Construction: each token covers at least one byte of the UTF-8 text and no two tokens
+/// cover the same byte, so a text of n bytes has at most n tokens (0 for the empty text).
 ///
-/// `TokenUpperBoundTests` checks it against cl100k_base and o200k_base on the whole corpus.
+/// Nothing tighter is claimed, because nothing tighter can be proven for a vocabulary we do
+/// not have: an average such as "four bytes a token" holds for English prose but not for
+/// digits, punctuation runs or rare scripts, where real counts come close to one token a byte,
+/// and an estimate below the true count would let spend slip past a budget. Where the model's
+/// encoding is loaded the exact count is used instead, so this bound only prices models whose
+/// tokenizer is unpublished (Claude) or unknown, and OpenAI models on a server without the
+/// ranks files. `TokenizerUpperBoundTests` checks it against cl100k_base and o200k_base on both
+/// corpora.
 public enum TokenUpperBound {
     public static let name = "utf8_bytes_bound"
 
