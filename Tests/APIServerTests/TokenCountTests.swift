@@ -92,6 +92,28 @@ final class TokenCountTests: XCTestCase {
         XCTAssertEqual(outage["counted_with"] as? String, "utf8_bytes_bound")
     }
 
+    /// Quotes use the same counter: an o200k model's input tokens are exact, Claude's the bound.
+    func testQuotesForOpenAIModelsCountExactly() throws {
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let project = try server.createProject(["name": "Counts", "budget_limit": "50"], token: token)
+        let projectID = try XCTUnwrap(project["id"] as? String)
+        for (provider, model) in [("openai", "gpt-4o"), ("openai", "gpt-5-mini"), ("anthropic", "claude-sonnet-4-5")] {
+            let response = try server.post("/v1/quotes", ["project_id": projectID, "type": "text", "prompt": "1234567",
+                                                          "provider": provider, "model": model, "parameters": ["max_output_tokens": 10]], token: token)
+            XCTAssertEqual(response.status, 200, response.text)
+            let candidates = try XCTUnwrap(try response.json()["candidates"] as? [[String: Any]])
+            let input = try XCTUnwrap(candidates.first?["input_tokens"] as? [String: Any], response.text)
+            if provider == "openai" {
+                XCTAssertEqual(input["kind"] as? String, "exact", model)
+                XCTAssertEqual(input["count"] as? Int, 3, model)
+                XCTAssertEqual(input["counted_with"] as? String, "o200k_base", model)
+            } else {
+                XCTAssertEqual(input["kind"] as? String, "estimated", model)
+                XCTAssertEqual(input["count"] as? Int, 7, model)
+            }
+        }
+    }
+
     func testEmptyAndWhitespaceTextsAreCounted() throws {
         let empty = try count(["model": "gpt-4o", "text": ""])
         XCTAssertEqual(empty.status, 200, empty.text)
