@@ -67,7 +67,8 @@ struct TokenCountHandlers: Sendable {
         let vendor = provider?.rawValue ?? Self.provider(ofModel: model)
         let text = body.text
         let messages = (body.messages ?? []).map { ChatMessageText(role: $0.role ?? "", content: $0.content ?? "", name: $0.name) }
-        // Anthropic counts a text prompt as one user message; chat bodies keep the bound.
+        // Anthropic is asked only for a text (it counts it as one user message); a Claude chat
+        // body keeps the bound.
         let anthropic = vendor == ProviderID.anthropic.rawValue ? self.anthropic : nil
         let counter = self.counter
         return DeferredWork(queue: queue, run: {
