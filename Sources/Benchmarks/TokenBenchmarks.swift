@@ -1,8 +1,8 @@
 import Domain
 import Foundation
 
-/// `Benchmarks tokens --ranks FILE --text FILE [--runs N]`: cl100k_base encoding throughput on
-/// one text. Prints one `key=value` line per text for scripts/bench-tokens.sh to parse; the
+/// `Benchmarks tokens --ranks FILE --text FILE [--runs N] [--encoding cl100k_base|o200k_base]`:
+/// encoding throughput on one text. Prints one `key=value` line per text for scripts/bench-tokens.sh to parse; the
 /// script runs tiktoken on the same file in the same run and computes the ratio.
 func runTokenBenchmarks(_ arguments: [String]) {
     var options: [String: String] = [:]
@@ -12,16 +12,21 @@ func runTokenBenchmarks(_ arguments: [String]) {
         index += 2
     }
     guard let ranksPath = options["--ranks"], let textPath = options["--text"] else {
-        print("usage: Benchmarks tokens --ranks CL100K_FILE --text TEXT_FILE [--runs N]")
+        print("usage: Benchmarks tokens --ranks RANKS_FILE --text TEXT_FILE [--runs N] [--encoding cl100k_base|o200k_base]")
+        return
+    }
+    guard let encoding = TokenEncoding(rawValue: options["--encoding"] ?? TokenEncoding.cl100kBase.rawValue) else {
+        print("error: unknown encoding \(options["--encoding"] ?? "")")
         return
     }
     let runs = Int(options["--runs"] ?? "") ?? 5
     let clock = ContinuousClock()
 
     let loadStart = clock.now
-    let tokenizer: Cl100kTokenizer
+    let tokenizer: any ExactTokenizer
     do {
-        tokenizer = try Cl100kTokenizer(ranksFileAt: ranksPath)
+        guard let ranks = FileManager.default.contents(atPath: ranksPath) else { throw TokenizerError.ranksFileUnreadable(path: ranksPath) }
+        tokenizer = try encoding.tokenizer(ranksData: ranks)
     } catch {
         print("error: cannot load ranks: \(error)")
         return

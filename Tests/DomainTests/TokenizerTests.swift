@@ -2,23 +2,28 @@ import Foundation
 import XCTest
 @testable import Domain
 
+/// The pieces a splitter cuts `text` into, checking that each one is non-empty.
+func splitPieces(_ text: String, with splitter: some PieceSplitter) -> [String] {
+    var text = text
+    return text.withUTF8 { buffer in
+        guard let base = buffer.baseAddress else { return [] }
+        var result: [String] = []
+        var start = 0
+        while start < buffer.count {
+            let end = splitter.pieceEnd(base, start, buffer.count)
+            XCTAssertGreaterThan(end, start)
+            guard end > start else { break }
+            result.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self))
+            start = end
+        }
+        return result
+    }
+}
+
 /// The split pattern, piece by piece; no vocabulary needed.
 final class SplitterTests: XCTestCase {
     func pieces(_ text: String) -> [String] {
-        var text = text
-        let splitter = Cl100kSplitter(classes: .shared)
-        return text.withUTF8 { buffer in
-            guard let base = buffer.baseAddress else { return [] }
-            var result: [String] = []
-            var start = 0
-            while start < buffer.count {
-                let end = splitter.pieceEnd(base, start, buffer.count)
-                XCTAssertGreaterThan(end, start)
-                result.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self))
-                start = end
-            }
-            return result
-        }
+        splitPieces(text, with: Cl100kSplitter(classes: .shared))
     }
 
     func testWordsTakeTheSpaceBeforeThem() {
@@ -118,8 +123,9 @@ final class BytePairMergerTests: XCTestCase {
             .joined(separator: "\n").utf8))) {
             XCTAssertEqual($0 as? TokenizerError, .unexpectedVocabulary(expectedCount: 100_256, actualCount: 256))
         }
-        XCTAssertThrowsError(try Cl100kTokenizer(ranksFileAt: "/nonexistent/cl100k_base.tiktoken")) {
-            XCTAssertEqual($0 as? TokenizerError, .ranksFileUnreadable(path: "/nonexistent/cl100k_base.tiktoken"))
+        XCTAssertThrowsError(try O200kTokenizer(ranksData: Data((0..<256).map { "\(Data([UInt8($0)]).base64EncodedString()) \($0)" }
+            .joined(separator: "\n").utf8))) {
+            XCTAssertEqual($0 as? TokenizerError, .unexpectedVocabulary(expectedCount: 199_998, actualCount: 256))
         }
     }
 }

@@ -12,6 +12,10 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
+    let tokens = TokenCountHandlers(
+        counter: environment.tokenCounter, authenticator: environment.authenticator, queue: environment.providerWork,
+        anthropic: AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
+                                        perUser: environment.config.keyChecksPerUser))
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
@@ -25,6 +29,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/providers", "listProviders", providers.list),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
         Route("POST", "/v1/quotes", "createQuote", quotes.create),
+        Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),
         Route("GET", "/v1/projects", "listProjects", projects.list),
         Route("POST", "/v1/projects", "createProject", projects.create),
         Route("GET", "/v1/projects/{id}", "getProject", projects.get),

@@ -24,6 +24,8 @@ struct ServerEnvironment: Sendable {
     /// Threads for provider calls, so none runs on an HTTP thread; key checks run here.
     let providerWork: WorkQueue
     let keyChecks: KeyChecks
+    /// Exact counts for the encodings whose ranks are configured, upper bounds otherwise.
+    let tokenCounter: ModelTokenCounter
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -47,11 +49,7 @@ struct ServerEnvironment: Sendable {
         let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
         let metrics = Metrics()
         metrics.watch(providerWork)
-        let tokenizer = try config.tokenizerRanksPath.map { path in
-            do { return try Cl100kTokenizer(ranksFileAt: path) } catch {
-                throw ServerStartError("TIKTOKEN_CL100K_PATH: \(error)")
-            }
-        }
+        let tokenCounter = ModelTokenCounter(tokenizers: try FileTokenRanks.loadTokenizers(config: config))
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
@@ -63,14 +61,15 @@ struct ServerEnvironment: Sendable {
             pricing: pricing,
             projects: projects,
             quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
-                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer),
+                                 tokenCounter: tokenCounter,
                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) }),
             vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance,
             providerWork: providerWork,
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
-                                 logger: providerLogger))
+                                 logger: providerLogger),
+            tokenCounter: tokenCounter)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the

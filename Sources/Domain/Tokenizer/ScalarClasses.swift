@@ -1,6 +1,8 @@
-/// The character classes cl100k's split pattern uses, per Unicode scalar, as bit flags:
+/// The character classes the split patterns use, per Unicode scalar, as bit flags:
 /// `\p{L}` (general category L*), `\p{N}` (N*), `\s` (the White_Space property, which is what
-/// the Rust `regex` crate behind tiktoken means by `\s` in Unicode mode) and `[\r\n]`.
+/// the Rust `regex` crate behind tiktoken means by `\s` in Unicode mode) and `[\r\n]`; and
+/// o200k's two word classes, `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]` and `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`
+/// (caseless letters and combining marks belong to both).
 ///
 /// Written once when first used and read-only afterwards, hence `@unchecked Sendable`.
 final class ScalarClasses: @unchecked Sendable {
@@ -8,6 +10,8 @@ final class ScalarClasses: @unchecked Sendable {
     static let number: UInt8 = 2
     static let whitespace: UInt8 = 4
     static let newline: UInt8 = 8
+    static let upperOrCaseless: UInt8 = 16
+    static let lowerOrCaseless: UInt8 = 32
 
     static let shared = ScalarClasses()
 
@@ -34,8 +38,14 @@ final class ScalarClasses: @unchecked Sendable {
         guard let scalar = Unicode.Scalar(value) else { return 0 }
         var flags: UInt8 = 0
         switch scalar.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            flags |= letter
+        case .uppercaseLetter, .titlecaseLetter:
+            flags |= letter | upperOrCaseless
+        case .lowercaseLetter:
+            flags |= letter | lowerOrCaseless
+        case .modifierLetter, .otherLetter:
+            flags |= letter | upperOrCaseless | lowerOrCaseless
+        case .nonspacingMark, .spacingMark, .enclosingMark:
+            flags |= upperOrCaseless | lowerOrCaseless
         case .decimalNumber, .letterNumber, .otherNumber:
             flags |= number
         default:

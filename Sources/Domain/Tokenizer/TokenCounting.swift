@@ -3,7 +3,8 @@ import Foundation
 public enum TokenCountKind: String, Codable, Sendable, Hashable {
     /// Counted with the model's own encoding: what the provider will report for this text.
     case exact
-    /// The model's encoding is not available here; the count approximates it.
+    /// The model's encoding is not available here; the count is an upper bound of it
+    /// (`TokenUpperBound`), or a count the provider reported for the same text.
     case estimated
 }
 
@@ -12,7 +13,7 @@ public struct TokenCount: Codable, Sendable, Hashable {
     public var kind: TokenCountKind
     /// The encoding the model uses (`cl100k_base`, `o200k_base`), or `unpublished`/`unknown`.
     public var modelEncoding: String
-    /// What produced `count`: `cl100k_base`, or `utf8_bytes` when no vocabulary was loaded.
+    /// What produced `count`: an encoding's name, or `utf8_bytes_bound` for the upper bound.
     public var countedWith: String
 
     public init(count: Int, kind: TokenCountKind, modelEncoding: String, countedWith: String) {
@@ -29,30 +30,32 @@ public protocol TokenCounting: Sendable {
     func countTokens(_ text: String, provider: String, model: String) -> TokenCount
 }
 
-/// The counter the server uses: exact for cl100k_base models, cl100k_base as the estimate for
-/// everything else (o200k_base and Claude's unpublished tokenizer mostly give fewer tokens for
-/// the same text, so the estimate leans high, which is the safe side for a budget
-/// reservation), and a byte-based bound when no vocabulary is loaded.
+/// The counter the server uses: exact with the model's own encoding when its ranks are
+/// loaded, otherwise `TokenUpperBound`, never a count with another encoding: a cl100k count
+/// is not a bound of an o200k or a Claude count (it is below them on some texts), and an
+/// estimate that admission trusts must not be low.
 public struct ModelTokenCounter: TokenCounting {
-    public let cl100k: Cl100kTokenizer?
+    public let tokenizers: [TokenEncoding: any ExactTokenizer]
+
+    public init(tokenizers: [TokenEncoding: any ExactTokenizer]) {
+        self.tokenizers = tokenizers
+    }
 
     public init(cl100k: Cl100kTokenizer?) {
-        self.cl100k = cl100k
+        self.init(tokenizers: cl100k.map { [.cl100kBase: $0] } ?? [:])
     }
 
     public func countTokens(_ text: String, provider: String, model: String) -> TokenCount {
         let encoding = Self.encoding(provider: provider, model: model)
-        guard let cl100k else {
-            return TokenCount(count: Self.byteEstimate(text), kind: .estimated, modelEncoding: encoding, countedWith: "utf8_bytes")
+        if let known = TokenEncoding(rawValue: encoding), let tokenizer = tokenizers[known] {
+            return TokenCount(count: tokenizer.count(text), kind: .exact, modelEncoding: encoding, countedWith: encoding)
         }
-        return TokenCount(
-            count: cl100k.count(text), kind: encoding == Cl100kTokenizer.encodingName ? .exact : .estimated,
-            modelEncoding: encoding, countedWith: Cl100kTokenizer.encodingName
-        )
+        return TokenCount(count: TokenUpperBound.count(text), kind: .estimated, modelEncoding: encoding,
+                          countedWith: TokenUpperBound.name)
     }
 
-    /// The encoding of an OpenAI model by its family (tiktoken's model table has the same
-    /// families); OpenRouter ids (`openai/gpt-4o`) are read through their vendor prefix.
+    /// The encoding of a model by its vendor and family (tiktoken's model table has the same
+    /// OpenAI families); OpenRouter ids (`openai/gpt-4o`) are read through their vendor prefix.
     public static func encoding(provider: String, model: String) -> String {
         var vendor = provider
         var name = model
@@ -62,11 +65,7 @@ public struct ModelTokenCounter: TokenCounting {
         }
         switch vendor {
         case "openai":
-            let o200k = ["gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-image", "gpt-oss"]
-            if o200k.contains(where: name.hasPrefix) { return "o200k_base" }
-            let cl100k = ["gpt-4", "gpt-3.5", "gpt-35", "text-embedding-"]
-            if cl100k.contains(where: name.hasPrefix) { return Cl100kTokenizer.encodingName }
-            return "unknown"
+            return openAIEncoding(name)?.rawValue ?? "unknown"
         case "anthropic":
             return "unpublished"
         default:
@@ -74,16 +73,14 @@ public struct ModelTokenCounter: TokenCounting {
         }
     }
 
-    /// Without a vocabulary: a quarter of the UTF-8 bytes (English averages about four bytes a
-    /// token), but at least one per non-ASCII scalar, since CJK and emoji often take one or more
-    /// tokens each.
-    static func byteEstimate(_ text: String) -> Int {
-        var bytes = 0
-        var nonASCII = 0
-        for scalar in text.unicodeScalars {
-            bytes += UTF8.width(scalar)
-            if !scalar.isASCII { nonASCII += 1 }
-        }
-        return max((bytes + 3) / 4, nonASCII)
+    /// tiktoken's prefixes: every chat, reasoning, image and embedding family OpenAI sells
+    /// since GPT-4o is o200k_base; GPT-4, GPT-3.5 and the v2/v3 embeddings are cl100k_base.
+    public static func openAIEncoding(_ model: String) -> TokenEncoding? {
+        let o200k = ["gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-image", "gpt-oss",
+                     "gpt-realtime", "gpt-audio", "codex-", "computer-use-"]
+        if o200k.contains(where: model.hasPrefix) { return .o200kBase }
+        let cl100k = ["gpt-4", "gpt-3.5", "gpt-35", "text-embedding-"]
+        if cl100k.contains(where: model.hasPrefix) { return .cl100kBase }
+        return nil
     }
 }
