@@ -24,6 +24,9 @@ struct ServerEnvironment: Sendable {
     /// Threads for provider calls, so none runs on an HTTP thread; key checks run here.
     let providerWork: WorkQueue
     let keyChecks: KeyChecks
+    /// Issue #14's router: provider configurations, and the planner, health and rate state the engine uses.
+    let providerConfigs: ProviderConfigService
+    let router: ProviderRouter
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -55,6 +58,19 @@ struct ServerEnvironment: Sendable {
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
+        let providerConfigStore = PostgresProviderConfigStore(pool: pool)
+        let ledger = PostgresBudgetLedger(pool: pool)
+        let router = ProviderRouter(
+            configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool), rates: PostgresRateLimitStore(pool: pool),
+            catalog: { providers.catalog() },
+            usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
+            providerBudgetRemaining: { identity in
+                var remaining: [ProviderID: Money] = [:]
+                for scope in try ledger.scopeTotals(claimsJSON: identity.claimsJSON) {
+                    if case .provider(let provider) = scope.scope, let left = scope.remaining { remaining[provider] = left }
+                }
+                return remaining
+            })
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -70,7 +86,9 @@ struct ServerEnvironment: Sendable {
             providerWork: providerWork,
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
-                                 logger: providerLogger))
+                                 logger: providerLogger),
+            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() }),
+            router: router)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
