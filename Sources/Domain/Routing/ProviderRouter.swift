@@ -57,7 +57,8 @@ public struct ProviderRouter: Sendable {
     }
 
     /// After every answer that carried rate-limit news: a success's `GenerationOutput.rateLimits`,
-    /// or a 429's `ProviderError.retryAfter` (adapters surface no other header on errors yet).
+    /// or a failure's `ProviderError.rateLimitHeaders` (with `retryAfter` as a fallback for
+    /// errors made without headers, such as Veo's RESOURCE_EXHAUSTED delay).
     public func observe(headers: [String: String], retryAfter: Double? = nil, provider: ProviderID, requestsPerMinute: Int?,
                         claimsJSON: String, at now: Date) throws {
         var observation = RateLimitHeaders.observation(headers, at: now)
@@ -65,5 +66,11 @@ public struct ProviderRouter: Sendable {
             observation.retryAt = now.addingTimeInterval(min(max(0, retryAfter), RateLimitHeaders.maximumWait))
         }
         try rates.observe(observation, provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: claimsJSON)
+    }
+
+    /// After a failed attempt: what its answer said (a 429's or 503's headers and retry-after).
+    public func observe(_ error: ProviderError, requestsPerMinute: Int?, claimsJSON: String, at now: Date) throws {
+        try observe(headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, provider: error.provider,
+                    requestsPerMinute: requestsPerMinute, claimsJSON: claimsJSON, at: now)
     }
 }
