@@ -277,4 +277,63 @@ final class LedgerScopeTests: XCTestCase {
             XCTAssertEqual($0 as? PostgresBudgetLedger.Refusal, .alreadyReserved)
         }
     }
+
+    func testAWatcherNeverSeesAScopeOverItsLimitWhileReservationsComeAndGo() throws {
+        // 30 workers each reserve 1.00 on a 10.00 provider budget, then settle at 0.50 or release;
+        // a watcher reads the summary row in one statement throughout: spent + reserved ≤ 10 always.
+        try providerBudget(alice, .runway, "10.00")
+        let target = try project(of: alice)
+        let attempts = 30
+        let connections = try (0..<attempts).map { _ in try PostgresConnection(url: authenticatorURL) }
+        let watcher = try PostgresConnection(url: url)
+        let start = DispatchSemaphore(value: 0)
+        let failures = Mutex<[String]>([])
+        let admitted = Mutex(0)
+        let done = Atomic<Bool>(false)
+        let group = DispatchGroup()
+        let claimsText = claims(alice)
+        for (index, connection) in connections.enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                start.wait()
+                do {
+                    let generation = UUID()
+                    try connection.query("begin")
+                    try connection.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claimsText), true)")
+                    let row = try connection.query("""
+                        select admitted from app_ledger.reserve(\(target), \(generation), 1.00, 'runway') where scope = 'project'
+                        """)[0]
+                    try connection.query("commit")
+                    guard try row.decode("admitted", as: Bool.self) else { return }
+                    admitted.withLock { $0 += 1 }
+                    try connection.query("begin")
+                    try connection.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claimsText), true)")
+                    try connection.query(index % 2 == 0 ? "select 1 from app_ledger.settle(\(generation), 0.50, null)"
+                                                         : "select 1 from app_ledger.release_scoped(\(generation))")
+                    try connection.query("commit")
+                } catch {
+                    failures.withLock { $0.append(String(reflecting: error)) }
+                }
+            }
+        }
+        var readings = 0
+        var worst: Decimal = 0
+        for _ in 0..<attempts { start.signal() }
+        let finished = DispatchSemaphore(value: 0)
+        group.notify(queue: .global()) { done.store(true, ordering: .sequentiallyConsistent); finished.signal() }
+        repeat {
+            let rows = try watcher.query("select spent + reserved as used from public.budget_scope_totals where scope = 'provider:runway'")
+            if let used = try rows.first?.decode("used", as: Decimal.self) {
+                readings += 1
+                worst = max(worst, used)
+            }
+        } while !done.load(ordering: .sequentiallyConsistent)
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        XCTAssertGreaterThan(readings, 0, "the watcher read the summary while work was in flight")
+        XCTAssertLessThanOrEqual(worst, 10, "spent + reserved never exceeded the limit")
+        XCTAssertGreaterThanOrEqual(admitted.withLock { $0 }, 10, "ten fit at once; settled ones make room for more")
+        try assertSummariesMatchEntries()
+    }
 }
