@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -93,5 +94,34 @@ final class ProviderConfigTests: XCTestCase {
         let stranger = try server.signUp("health-stranger@example.com")
         let theirs = try XCTUnwrap(try server.get("/v1/providers", token: stranger.accessToken).json()["data"] as? [[String: Any]])
         XCTAssertTrue(theirs.allSatisfy { ($0["health"] as? [String: Any])?["status"] as? String == "healthy" }, "health is per user")
+    }
+
+    func testAConfigurationShowsThisMonthsSpendOnItsProvider() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let session = try server.signUp("configs-usage@example.com")
+        let token = session.accessToken
+        XCTAssertEqual(try server.send("PUT", "/v1/provider-configs/fal", ["monthly_budget": "5.00"], token: token).status, 200)
+        let fresh = try XCTUnwrap(try server.send("GET", "/v1/provider-configs/fal", token: token).json()["usage"] as? [String: Any])
+        XCTAssertEqual(fresh["spent"] as? String, "0.00")
+        XCTAssertEqual(fresh["remaining"] as? String, "5.00")
+
+        let project = try XCTUnwrap(UUID(uuidString: try XCTUnwrap(try server.createProject(["name": "p"], token: token)["id"] as? String)))
+        let claims = #"{"sub":"\#(session.userID)","role":"authenticated","aud":"authenticated"}"#
+        let ledger = PostgresBudgetLedger(pool: server.environment.pool)
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: project, generation: generation, amount: try Money(parsing: "2"), provider: .fal,
+                                         claimsJSON: claims).admitted)
+        _ = try ledger.settle(generation: generation, cost: try Money(parsing: "1.25"), provider: nil, claimsJSON: claims)
+        XCTAssertTrue(try ledger.reserve(project: project, generation: UUID(), amount: try Money(parsing: "0.5"), provider: .fal,
+                                         claimsJSON: claims).admitted)
+
+        let listed = try XCTUnwrap(try server.send("GET", "/v1/provider-configs", token: token).json()["data"] as? [[String: Any]])
+        let usage = try XCTUnwrap(listed.first { $0["provider"] as? String == "fal" }?["usage"] as? [String: Any])
+        XCTAssertEqual(usage["spent"] as? String, "1.25")
+        XCTAssertEqual(usage["reserved"] as? String, "0.50")
+        XCTAssertEqual(usage["remaining"] as? String, "3.25")
+        let openai = try XCTUnwrap(listed.first { $0["provider"] as? String == "openai" }?["usage"] as? [String: Any])
+        XCTAssertTrue(openai["remaining"] is NSNull, "no monthly budget, no remaining")
     }
 }

@@ -9,12 +9,14 @@ struct ProviderConfigHandlers: Sendable {
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        return try .json(ProviderConfigListBody(data: try service.list(as: identity).map(ProviderConfigBody.init)))
+        let usage = try service.monthlyUsage(as: identity)
+        return try .json(ProviderConfigListBody(data: try service.list(as: identity).map { ProviderConfigBody($0, usage: usage[$0.provider]) }))
     }
 
     func get(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        return try Self.respond(try service.get(provider: request.pathParameters["provider"] ?? "", as: identity))
+        let config = try service.get(provider: request.pathParameters["provider"] ?? "", as: identity)
+        return try Self.respond(config, usage: try service.monthlyUsage(as: identity)[config.provider])
     }
 
     func put(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -28,11 +30,13 @@ struct ProviderConfigHandlers: Sendable {
         }
         // The members as sent (null kept apart from absent); `decodeBody` refuses any other member.
         let body = try request.decodeBody(ProjectFields<ProviderConfigKeys>.self).members
-        return try Self.respond(try service.put(provider: request.pathParameters["provider"] ?? "", body, ifMatch: ifMatch, as: identity))
+        let config = try service.put(provider: request.pathParameters["provider"] ?? "", body, ifMatch: ifMatch, as: identity)
+        return try Self.respond(config, usage: try service.monthlyUsage(as: identity)[config.provider])
     }
 
-    private static func respond(_ config: ProviderConfig) throws -> HTTPResponse {
-        var response = try HTTPResponse.json(ProviderConfigBody(config))
+    /// The ETag covers the stored configuration only: spend moves without a new version.
+    private static func respond(_ config: ProviderConfig, usage: ScopeFigures?) throws -> HTTPResponse {
+        var response = try HTTPResponse.json(ProviderConfigBody(config, usage: usage))
         response.headers.append(("ETag", config.etag.header))
         return response
     }
@@ -60,8 +64,10 @@ struct ProviderConfigBody: Encodable {
     let defaultModels: [String: String]
     let version: Int64
     let updatedAt: Date?
+    let usage: MonthlyUsageBody
 
-    init(_ config: ProviderConfig) {
+    init(_ config: ProviderConfig, usage: ScopeFigures?) {
+        self.usage = MonthlyUsageBody(limit: config.monthlyBudget, spent: usage?.spent ?? .zero, reserved: usage?.reserved ?? .zero)
         provider = config.provider.rawValue
         enabled = config.enabled
         priority = config.priority
@@ -82,9 +88,35 @@ struct ProviderConfigBody: Encodable {
         try container.encode(defaultModels, forKey: .defaultModels)
         try container.encode(version, forKey: .version)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(usage, forKey: .usage)
     }
 
     enum CodingKeys: String, CodingKey {
-        case provider, enabled, priority, requestsPerMinute, monthlyBudget, defaultModels, version, updatedAt
+        case provider, enabled, priority, requestsPerMinute, monthlyBudget, defaultModels, version, updatedAt, usage
+    }
+}
+
+/// This UTC month's spend on the provider across projects, from the ledger.
+struct MonthlyUsageBody: Encodable {
+    let spent: Money
+    let reserved: Money
+    /// limit − spent − reserved; null without a monthly budget.
+    let remaining: Money?
+
+    init(limit: Money?, spent: Money, reserved: Money) {
+        self.spent = spent
+        self.reserved = reserved
+        remaining = limit.map { $0 - spent - reserved }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(spent, forKey: .spent)
+        try container.encode(reserved, forKey: .reserved)
+        try container.encode(remaining, forKey: .remaining)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case spent, reserved, remaining
     }
 }

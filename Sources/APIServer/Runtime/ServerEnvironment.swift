@@ -87,7 +87,13 @@ struct ServerEnvironment: Sendable {
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                  logger: providerLogger),
-            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() }),
+            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() }, usage: { identity in
+                var usage: [ProviderID: ScopeFigures] = [:]
+                for scope in try ledger.scopeTotals(claimsJSON: identity.claimsJSON) {
+                    if case .provider(let provider) = scope.scope { usage[provider] = scope }
+                }
+                return usage
+            }),
             router: router)
     }
 

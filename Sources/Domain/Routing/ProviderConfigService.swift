@@ -6,10 +6,14 @@ import Foundation
 public struct ProviderConfigService: Sendable {
     let store: any ProviderConfigStore
     let catalog: @Sendable () -> [ProviderCapabilities]
+    /// This month's spent and reserved per provider scope, from the ledger's summary rows.
+    let usage: @Sendable (AuthenticatedIdentity) throws -> [ProviderID: ScopeFigures]
 
-    public init(store: any ProviderConfigStore, catalog: @escaping @Sendable () -> [ProviderCapabilities]) {
+    public init(store: any ProviderConfigStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
+                usage: @escaping @Sendable (AuthenticatedIdentity) throws -> [ProviderID: ScopeFigures] = { _ in [:] }) {
         self.store = store
         self.catalog = catalog
+        self.usage = usage
     }
 
     /// One per catalog provider, in catalog order.
@@ -21,6 +25,11 @@ public struct ProviderConfigService: Sendable {
     public func get(provider rawProvider: String, as identity: AuthenticatedIdentity) throws -> ProviderConfig {
         let provider = try capabilities(rawProvider).provider
         return try store.configs(as: identity).first { $0.provider == provider } ?? .defaults(for: provider)
+    }
+
+    /// This month's spend on each provider scope (absent: nothing spent or reserved yet).
+    public func monthlyUsage(as identity: AuthenticatedIdentity) throws -> [ProviderID: ScopeFigures] {
+        try usage(identity)
     }
 
     public func put(provider rawProvider: String, _ body: [String: JSON], ifMatch: IfMatch?,
