@@ -136,6 +136,9 @@ final class RoutePlannerTests: XCTestCase {
         // Exactly the remaining budget fits (spent + reserved + estimate ≤ limit); an exhausted one with no estimate does too.
         let exact = RoutePlanner.plan(text { provider, _ in provider == .anthropic ? nil : cost }, state(remaining: [.openai: cost, .anthropic: .zero]))
         XCTAssertEqual(exact.candidates.map(\.provider), [.openai, .anthropic, .local])
+        // A configured budget with no ledger figures yet is all remaining.
+        let unused = RoutePlanner.plan(text { _, _ in cost }, state(configs: [ProviderConfig(provider: .openai, monthlyBudget: try Money(parsing: "0.25"))]))
+        XCTAssertEqual(unused.options.first?.skipReasons, [.overProviderBudget(remaining: try Money(parsing: "0.25"), estimate: cost)])
     }
 
     func testEveryReasonIsReportedAtOnce() {

@@ -64,13 +64,7 @@ struct ServerEnvironment: Sendable {
             configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool), rates: PostgresRateLimitStore(pool: pool),
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
-            providerBudgetRemaining: { identity in
-                var remaining: [ProviderID: Money] = [:]
-                for scope in try ledger.scopeTotals(claimsJSON: identity.claimsJSON) {
-                    if case .provider(let provider) = scope.scope, let left = scope.remaining { remaining[provider] = left }
-                }
-                return remaining
-            })
+            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -87,13 +81,8 @@ struct ServerEnvironment: Sendable {
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                  logger: providerLogger),
-            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() }, usage: { identity in
-                var usage: [ProviderID: ScopeFigures] = [:]
-                for scope in try ledger.scopeTotals(claimsJSON: identity.claimsJSON) {
-                    if case .provider(let provider) = scope.scope { usage[provider] = scope }
-                }
-                return usage
-            }),
+            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() },
+                                                   usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),
             router: router)
     }
 

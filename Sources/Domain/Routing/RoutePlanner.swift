@@ -37,7 +37,8 @@ public struct RoutingState: Sendable {
     /// Providers for which the user has a usable (not invalid) key.
     public var usableKeys: Set<ProviderID>
     public var buckets: [ProviderID: TokenBucket]
-    /// limit − spent − reserved of the provider's monthly budget, for providers that have one.
+    /// limit − spent − reserved of the provider's monthly budget, for providers whose budget has
+    /// ledger figures (otherwise the configured budget is all remaining).
     public var providerBudgetRemaining: [ProviderID: Money]
     public var now: Date
 
@@ -156,7 +157,8 @@ public enum RoutePlanner {
         if available > state.now { reasons.append(.rateLimited(until: available)) }
 
         let estimate = chosen.flatMap { request.estimate(provider, $0.id) }
-        if let remaining = state.providerBudgetRemaining[provider], (estimate ?? .zero) > remaining {
+        // A budget never drawn on has no ledger figures yet: all of it remains.
+        if let remaining = state.providerBudgetRemaining[provider] ?? config.monthlyBudget, (estimate ?? .zero) > remaining {
             reasons.append(.overProviderBudget(remaining: remaining, estimate: estimate ?? .zero))
         }
         if let maxCost = request.maxCost, let estimate, estimate > maxCost {

@@ -47,6 +47,15 @@ extension PostgresBudgetLedger {
         return try rows.map { try Self.figures($0) }
     }
 
+    /// The provider scopes of `scopeTotals`, by provider (absent: nothing spent or reserved yet).
+    public func providerScopes(claimsJSON: String) throws -> [ProviderID: ScopeFigures] {
+        var result: [ProviderID: ScopeFigures] = [:]
+        for figures in try scopeTotals(claimsJSON: claimsJSON) {
+            if case .provider(let provider) = figures.scope { result[provider] = figures }
+        }
+        return result
+    }
+
     /// Sets (or with nil clears) the user's own monthly limit across all projects.
     public func setUserMonthlyLimit(_ limit: Money?, claimsJSON: String) throws {
         try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
