@@ -106,4 +106,17 @@ final class ProviderHealthStateTests: XCTestCase {
         XCTAssertEqual(clamped.cooldown, 0)
         XCTAssertEqual(clamped.latencyWeight, 1)
     }
+
+    func testOnlyAHalfOpenCircuitGivesATrialWhichHoldsItOpenMeanwhile() throws {
+        XCTAssertNil(ProviderHealthState.unknown.claimingTrial(at: start, policy: policy), "closed: no trial needed")
+        let open = failing(3)
+        XCTAssertNil(open.claimingTrial(at: at(29), policy: policy), "open: none allowed")
+        let trial = try XCTUnwrap(open.claimingTrial(at: at(31), policy: policy))
+        XCTAssertEqual(trial.circuit(at: at(31)), .open, "nobody else is sent while the trial runs")
+        XCTAssertNil(trial.claimingTrial(at: at(32), policy: policy), "a second trial is refused")
+        XCTAssertEqual(trial.recordingSuccess(latency: 1, at: at(33), policy: policy).circuit(at: at(33)), .closed)
+        XCTAssertEqual(trial.recordingFailure(code: "timeout", retryable: true, at: at(33), policy: policy).reopenAt, at(61),
+                       "a failed trial leaves it open for the cooldown from the claim")
+        XCTAssertEqual(trial.circuit(at: at(61)), .halfOpen, "a trial whose holder vanished half-opens again")
+    }
 }

@@ -24,6 +24,9 @@ final class ProviderRouterTests: XCTestCase {
             return (healthRows[provider] ?? .unknown).recording(outcome, at: now)
         }
         func health(claimsJSON: String) throws -> [ProviderID: ProviderHealthState] { healthRows }
+        func claimTrial(provider: ProviderID, at now: Date, claimsJSON: String) throws -> Bool {
+            (healthRows[provider] ?? .unknown).claimingTrial(at: now) != nil
+        }
         func acquire(provider: ProviderID, requestsPerMinute: Int?, at now: Date, claimsJSON: String) throws -> TokenBucket.Acquisition {
             .granted(.fresh(requestsPerMinute: requestsPerMinute, at: now))
         }

@@ -115,6 +115,32 @@ final class ProviderRoutingStoreTests: XCTestCase {
         XCTAssertEqual(try store.health(claimsJSON: claims(alice))[.fal]?.consecutiveFailures, 50, "no update lost")
     }
 
+    func testExactlyOneOfManyConcurrentCallersGetsTheHalfOpenTrial() throws {
+        let policy = HealthPolicy(failureThreshold: 1, cooldown: 30, latencyWeight: 0.2)
+        let wide = ConnectionPool(.init(url: authenticatorURL, maximumConnections: 8))
+        defer { wide.close() }
+        let store = PostgresProviderHealthStore(pool: wide, policy: policy)
+        let opened = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = try store.record(.failure(code: "timeout", retryable: true), provider: .runway, at: opened, claimsJSON: claims(alice))
+        XCTAssertFalse(try store.claimTrial(provider: .runway, at: opened.addingTimeInterval(10), claimsJSON: claims(alice)), "still open")
+        let later = opened.addingTimeInterval(31)
+        let claimsText = claims(alice)
+        let winners = Mutex(0)
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 20) { _ in
+            do {
+                if try store.claimTrial(provider: .runway, at: later, claimsJSON: claimsText) { winners.withLock { $0 += 1 } }
+            } catch {
+                failures.withLock { $0.append(String(reflecting: error)) }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        XCTAssertEqual(winners.withLock { $0 }, 1)
+        let state = try XCTUnwrap(try store.health(claimsJSON: claims(alice))[.runway])
+        XCTAssertEqual(state.circuit(at: later), .open, "held open while the trial runs")
+        XCTAssertFalse(try store.claimTrial(provider: .fal, at: later, claimsJSON: claims(alice)), "no row: closed, no trial")
+    }
+
     func testTwoProcessesDrawFromOneBucket() throws {
         // Two pools stand for two processes: 6 requests per minute admit 6 in total, not 6 each.
         let first = PostgresRateLimitStore(pool: pool)

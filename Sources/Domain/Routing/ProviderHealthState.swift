@@ -112,6 +112,17 @@ public struct ProviderHealthState: Sendable, Equatable {
         return next
     }
 
+    /// Takes the one trial a half-open circuit allows: the circuit is open again for a cooldown
+    /// while the trial runs, so no other attempt (in any process) is sent meanwhile; the trial's
+    /// success closes it, and if its holder never reports, it half-opens again after the cooldown.
+    /// nil when the circuit is not half-open (closed: no trial needed; open: none allowed).
+    public func claimingTrial(at now: Date, policy: HealthPolicy = .standard) -> ProviderHealthState? {
+        guard circuit(at: now) == .halfOpen else { return nil }
+        var next = self
+        next.reopenAt = now.addingTimeInterval(policy.cooldown)
+        return next
+    }
+
     /// The stored column's bound.
     public static let maximumCodeLength = 64
 }
@@ -140,6 +151,9 @@ extension ProviderHealthState {
 public protocol ProviderHealthStore: Sendable {
     /// Applies one attempt's outcome atomically (one statement) and returns the new state.
     func record(_ outcome: AttemptOutcome, provider: ProviderID, at now: Date, claimsJSON: String) throws -> ProviderHealthState
+    /// Takes a half-open circuit's single trial atomically (see `ProviderHealthState.claimingTrial`);
+    /// false when the circuit is not half-open, e.g. another process took the trial first.
+    func claimTrial(provider: ProviderID, at now: Date, claimsJSON: String) throws -> Bool
     /// Every provider the user has a health row for.
     func health(claimsJSON: String) throws -> [ProviderID: ProviderHealthState]
 }

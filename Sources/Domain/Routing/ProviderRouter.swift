@@ -50,6 +50,12 @@ public struct ProviderRouter: Sendable {
         try rates.acquire(provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: identity.claimsJSON)
     }
 
+    /// Before an attempt on an option whose circuit is half-open: true for exactly one caller
+    /// across all processes (that attempt is the trial); the others move on to the next candidate.
+    public func claimTrial(_ provider: ProviderID, claimsJSON: String, at now: Date) throws -> Bool {
+        try health.claimTrial(provider: provider, at: now, claimsJSON: claimsJSON)
+    }
+
     /// After every attempt: the outcome on the provider's health (one statement).
     @discardableResult
     public func record(_ outcome: AttemptOutcome, provider: ProviderID, claimsJSON: String, at now: Date) throws -> ProviderHealthState {

@@ -53,6 +53,17 @@ public struct PostgresProviderHealthStore: ProviderHealthStore {
         return try Self.state(from: row)
     }
 
+    public func claimTrial(provider: ProviderID, at now: Date, claimsJSON: String) throws -> Bool {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) {
+            try $0.query("""
+                update public.provider_health set reopen_at = \(now.addingTimeInterval(policy.cooldown))::timestamptz, updated_at = \(now)::timestamptz
+                where provider = \(provider.rawValue) and reopen_at is not null and reopen_at <= \(now)::timestamptz
+                returning 1
+                """)
+        }
+        return !rows.isEmpty
+    }
+
     public func health(claimsJSON: String) throws -> [ProviderID: ProviderHealthState] {
         let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) {
             try $0.query("select \(Self.columns) from public.provider_health")
