@@ -153,8 +153,16 @@ final class RoutePlannerTests: XCTestCase {
     func testTheSkipReasonCodesAreStable() {
         let reasons: [SkipReason] = [.disabled, .noApiKey, .unsupportedKind, .unknownModel("m"), .unsupportedParameters([]),
                                      .circuitOpen(until: now), .rateLimited(until: now), .overProviderBudget(remaining: .zero, estimate: .zero),
-                                     .overMaxCost(maxCost: .zero, estimate: .zero)]
+                                     .overMaxCost(maxCost: .zero, estimate: .zero), .unpriced]
         XCTAssertEqual(reasons.map(\.code), ["disabled", "no_api_key", "unsupported_kind", "unknown_model", "unsupported_parameters",
-                                             "circuit_open", "rate_limited", "over_provider_budget", "over_max_cost"])
+                                             "circuit_open", "rate_limited", "over_provider_budget", "over_max_cost", "unpriced"])
+    }
+
+    func testAnUnpricedModelIsSkippedOnlyWhenAPriceIsRequired() {
+        let priced: @Sendable (ProviderID, String) -> Money? = { provider, _ in provider == .anthropic ? nil : .zero }
+        let strict = RoutePlanner.plan(RouteRequest(kind: .text, prompt: "p", requirePrice: true, estimate: priced), state())
+        XCTAssertEqual(strict.options.map { $0.skipReasons.map(\.code) }, [[], ["unpriced"], ["unsupported_kind"], []])
+        let lenient = RoutePlanner.plan(RouteRequest(kind: .text, prompt: "p", estimate: priced), state())
+        XCTAssertEqual(lenient.candidates.map(\.provider), [.openai, .anthropic, .local], "opted into unpriced spend")
     }
 }

@@ -11,12 +11,16 @@ public struct RouteRequest: Sendable {
     public var model: String?
     /// The request's `max_cost_usd`: no candidate whose estimate exceeds it.
     public var maxCost: Money?
-    /// The estimated cost on one provider and model; nil when it cannot be estimated.
+    /// The estimated cost on one provider and model; nil when it cannot be estimated (unpriced).
     public var estimate: @Sendable (ProviderID, String) -> Money?
+    /// Skip candidates without an estimate (`unpriced`): nothing honest could be reserved for
+    /// them. False when the project opts into unpriced spend.
+    public var requirePrice: Bool
 
     public init(kind: MediaKind, prompt: String, parameters: GenerationParameters = GenerationParameters(),
-                provider: ProviderID? = nil, model: String? = nil, maxCost: Money? = nil,
+                provider: ProviderID? = nil, model: String? = nil, maxCost: Money? = nil, requirePrice: Bool = false,
                 estimate: @escaping @Sendable (ProviderID, String) -> Money? = { _, _ in nil }) {
+        self.requirePrice = requirePrice
         self.kind = kind
         self.prompt = prompt
         self.parameters = parameters
@@ -69,6 +73,8 @@ public enum SkipReason: Sendable, Equatable {
     case rateLimited(until: Date)
     case overProviderBudget(remaining: Money, estimate: Money)
     case overMaxCost(maxCost: Money, estimate: Money)
+    /// No price for the model, and the request requires one.
+    case unpriced
 
     /// Stable snake_case code for the API and events.
     public var code: String {
@@ -82,6 +88,7 @@ public enum SkipReason: Sendable, Equatable {
         case .rateLimited: "rate_limited"
         case .overProviderBudget: "over_provider_budget"
         case .overMaxCost: "over_max_cost"
+        case .unpriced: "unpriced"
         }
     }
 }
@@ -164,6 +171,7 @@ public enum RoutePlanner {
         if let maxCost = request.maxCost, let estimate, estimate > maxCost {
             reasons.append(.overMaxCost(maxCost: maxCost, estimate: estimate))
         }
+        if request.requirePrice, chosen != nil, estimate == nil { reasons.append(.unpriced) }
         return RouteOption(provider: provider, model: chosen?.id, priority: config.priority, estimate: estimate, skipReasons: reasons)
     }
 }
