@@ -107,8 +107,9 @@ final class RoutePlannerTests: XCTestCase {
         XCTAssertEqual(RoutePlanner.plan(text(), state(health: [.openai: open])).options.first?.skipReasons,
                        [.circuitOpen(until: now.addingTimeInterval(10))])
         let halfOpen = ProviderHealthState(consecutiveFailures: 5, reopenAt: now)
-        XCTAssertEqual(RoutePlanner.plan(text(), state(health: [.openai: halfOpen])).candidates.first?.provider, .openai,
-                       "a half-open circuit admits the trial")
+        let trial = RoutePlanner.plan(text(), state(health: [.openai: halfOpen])).candidates.first
+        XCTAssertEqual(trial?.provider, .openai, "a half-open circuit admits the trial")
+        XCTAssertEqual(trial?.circuit, .halfOpen, "the engine claims the trial before attempting")
     }
 
     func testAnEmptyBucketOrAProviderBlockIsRateLimited() {
@@ -119,7 +120,9 @@ final class RoutePlannerTests: XCTestCase {
         let blocked = TokenBucket(tokens: 0, updatedAt: now, blockedUntil: now.addingTimeInterval(30))
         XCTAssertEqual(RoutePlanner.plan(text(), state(buckets: [.anthropic: blocked])).options.map(\.skipReasons),
                        [[], [.rateLimited(until: now.addingTimeInterval(30))], [.unsupportedKind], []])
-        XCTAssertEqual(RoutePlanner.plan(text(), state(configs: configs)).candidates.first?.provider, .openai, "a bucket never used is full")
+        let fresh = RoutePlanner.plan(text(), state(configs: configs)).candidates.first
+        XCTAssertEqual(fresh?.provider, .openai, "a bucket never used is full")
+        XCTAssertEqual(fresh?.requestsPerMinute, 6, "the rate the engine acquires with")
     }
 
     func testTheProviderBudgetAndMaxCostSkipWhatTheEstimateExceeds() throws {

@@ -101,6 +101,10 @@ public struct RouteOption: Sendable, Equatable {
     public let priority: Int
     public let estimate: Money?
     public let skipReasons: [SkipReason]
+    /// The configured rate, to pass to `ProviderRouter.acquire` before the attempt.
+    public let requestsPerMinute: Int?
+    /// `.halfOpen`: call `ProviderRouter.claimTrial` first; only its winner may attempt.
+    public let circuit: CircuitState
 
     public var isCandidate: Bool { skipReasons.isEmpty }
 }
@@ -172,6 +176,7 @@ public enum RoutePlanner {
             reasons.append(.overMaxCost(maxCost: maxCost, estimate: estimate))
         }
         if request.requirePrice, chosen != nil, estimate == nil { reasons.append(.unpriced) }
-        return RouteOption(provider: provider, model: chosen?.id, priority: config.priority, estimate: estimate, skipReasons: reasons)
+        return RouteOption(provider: provider, model: chosen?.id, priority: config.priority, estimate: estimate, skipReasons: reasons,
+                           requestsPerMinute: config.requestsPerMinute, circuit: health.circuit(at: state.now))
     }
 }
