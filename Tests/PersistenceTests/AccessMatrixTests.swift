@@ -45,7 +45,31 @@ final class AccessMatrixTests: XCTestCase {
                               .update: (.allowed, .invisible), .delete: (.allowed, .invisible)],
             "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
         ],
+        // Migration 020: the router's per-user state; no row is ever deleted by the API.
+        "provider_configs": userWritable,
+        "provider_health": userWritable,
+        "provider_rate_limits": userWritable,
+        // Migration 021: the user's monthly limit, and the scope ledger only the ledger functions write.
+        "user_budgets": userWritable,
+        "budget_scope_entries": readOnly,
+        "budget_scope_totals": readOnly,
     ]
+
+    private static let userWritable: [String: [Operation: (own: Outcome, other: Outcome)]] = [
+        "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
+                          .update: (.allowed, .invisible), .delete: (.denied, .denied)],
+            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+    ]
+
+    private static let readOnly: [String: [Operation: (own: Outcome, other: Outcome)]] = [
+        "authenticated": [.select: (.allowed, .invisible), .insert: (.denied, .denied),
+                          .update: (.denied, .denied), .delete: (.denied, .denied)],
+            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+    ]
+
+    /// Tables with one row per user (or per user and provider), addressed by user_id rather than id.
+    private static let keyedByUser: Set<String> = ["provider_configs", "provider_health", "provider_rate_limits", "user_budgets",
+                                                   "budget_scope_totals"]
 
     override func setUpWithError() throws {
         let url = try TestPostgresCluster.shared.createDatabase(prefix: "matrix")
@@ -65,16 +89,48 @@ final class AccessMatrixTests: XCTestCase {
                 insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
                 values (gen_random_uuid(), \(user), 'openai', 'k', '\\x00', 1, 'sk-', 'abcd', \(Data(user.uuidString.utf8))) returning id
                 """)[0].decode("id", as: UUID.self)
-            if user == alice { rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key] }
+            try admin.query("insert into public.provider_configs (user_id, provider) values (\(user), 'openai')")
+            try admin.query("insert into public.provider_health (user_id, provider) values (\(user), 'openai')")
+            try admin.query("insert into public.provider_rate_limits (user_id, provider) values (\(user), 'openai')")
+            try admin.query("insert into public.user_budgets (user_id, monthly_limit) values (\(user), 10)")
+            try admin.query("insert into public.budget_scope_totals (user_id, scope, period_start) values (\(user), 'user', now())")
+            let scopeEntry = try admin.query("""
+                insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+                values (\(user), 'user', 'charge', 1, gen_random_uuid()) returning id
+                """)[0].decode("id", as: UUID.self)
+            if user == alice {
+                rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry]
+                for table in Self.keyedByUser { rows[table] = alice }
+            }
         }
     }
 
     /// The statement for one cell. `owner` is whose row it targets (or, for insert, whom the new row is for).
     private func statement(_ table: String, _ operation: Operation, owner: UUID) throws -> SQL {
         let target = owner == alice ? try XCTUnwrap(rows[table]) : try ownRow(of: bob, in: table)
+        let key: SQL = Self.keyedByUser.contains(table) ? "user_id" : "id"
         switch (table, operation) {
-        case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where id = \(target)"
-        case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where id = \(target) returning 1"
+        case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where \(key) = \(target)"
+        case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where \(key) = \(target) returning 1"
+        case ("provider_configs", .insert), ("provider_health", .insert), ("provider_rate_limits", .insert):
+            // user_id is not insertable: a row is always the caller's.
+            return owner == alice ? "insert into public.\(SQL(unsafeRaw: table)) (provider) values ('anthropic') returning 1"
+                : "insert into public.\(SQL(unsafeRaw: table)) (user_id, provider) values (\(owner), 'anthropic') returning 1"
+        case ("provider_configs", .update): return "update public.provider_configs set priority = 5 where user_id = \(target) returning 1"
+        case ("provider_health", .update): return "update public.provider_health set consecutive_failures = 3 where user_id = \(target) returning 1"
+        case ("provider_rate_limits", .update): return "update public.provider_rate_limits set tokens = 3 where user_id = \(target) returning 1"
+        case ("user_budgets", .insert):
+            // Alice has her row already: the upsert the API runs.
+            return owner == alice
+                ? "insert into public.user_budgets (monthly_limit) values (5) on conflict (user_id) do update set monthly_limit = 5 returning 1"
+                : "insert into public.user_budgets (user_id, monthly_limit) values (\(owner), 5) returning 1"
+        case ("user_budgets", .update): return "update public.user_budgets set monthly_limit = 3 where user_id = \(target) returning 1"
+        case ("budget_scope_entries", .insert):
+            return "insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id) values (\(owner), 'user', 'charge', 0, gen_random_uuid()) returning 1"
+        case ("budget_scope_entries", .update): return "update public.budget_scope_entries set amount = 0 where id = \(target) returning 1"
+        case ("budget_scope_totals", .insert):
+            return "insert into public.budget_scope_totals (user_id, scope, period_start) values (\(owner), 'provider:fal', now()) returning 1"
+        case ("budget_scope_totals", .update): return "update public.budget_scope_totals set spent = 0 where user_id = \(target) returning 1"
         case ("projects", .insert):
             // user_id is not insertable: a row is always the caller's (its default, auth.uid()).
             return owner == alice ? "insert into public.projects (name) values ('n') returning 1"
@@ -95,7 +151,8 @@ final class AccessMatrixTests: XCTestCase {
     }
 
     private func ownRow(of user: UUID, in table: String) throws -> UUID {
-        try admin.query("select id from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0].decode("id", as: UUID.self)
+        if Self.keyedByUser.contains(table) { return user }
+        return try admin.query("select id from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0].decode("id", as: UUID.self)
     }
 
     /// Runs `sql` as `role` acting for Alice, in a transaction that is always rolled back.
@@ -132,7 +189,7 @@ final class AccessMatrixTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(actual.count, 3 * 2 * 4 * 2)
+        XCTAssertEqual(actual.count, Self.expected.count * 2 * 4 * 2)
         XCTAssertEqual(actual, wanted)
     }
 

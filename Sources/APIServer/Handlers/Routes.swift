@@ -8,7 +8,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
         clientAddress: environment.clientAddress)
-    let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
+    let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
+    let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
@@ -27,6 +28,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
         Route("GET", "/v1/providers", "listProviders", providers.list),
+        Route("GET", "/v1/provider-configs", "listProviderConfigs", providerConfigs.list),
+        Route("GET", "/v1/provider-configs/{provider}", "getProviderConfig", providerConfigs.get),
+        Route("PUT", "/v1/provider-configs/{provider}", "putProviderConfig", providerConfigs.put),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
         Route("POST", "/v1/quotes", "createQuote", quotes.create),
         Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),

@@ -2,13 +2,15 @@ import Domain
 import Foundation
 import Providers
 
-/// `GET /v1/providers`: every provider, what it can make, with which models and parameters.
+/// `GET /v1/providers`: every provider, what it can make, with which models and parameters, and
+/// its health as the caller's own attempts saw it.
 struct ProviderHandlers: Sendable {
     let registry: ProviderRegistry
     let authenticator: Authenticator
+    let router: ProviderRouter
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
-        _ = try authenticator.identity(of: request)
+        let identity = try authenticator.identity(of: request)
         var catalog = registry.catalog()
         if let kind = request.query["kind"] {
             guard let wanted = MediaKind(rawValue: kind) else {
@@ -17,7 +19,50 @@ struct ProviderHandlers: Sendable {
             }
             catalog = catalog.filter { $0.supports(wanted) }
         }
-        return try .json(ProviderCatalogBody(data: catalog.map(ProviderBody.init)))
+        let health = try router.health(for: identity)
+        let now = Date()
+        return try .json(ProviderCatalogBody(data: catalog.map {
+            ProviderBody($0, health: HealthBody(health[$0.provider] ?? .unknown, at: now))
+        }))
+    }
+}
+
+/// The caller's view of one provider's health; every key always present (null when unknown).
+private struct HealthBody: Encodable {
+    let status: String
+    let circuit: String
+    let consecutiveFailures: Int
+    let lastErrorCode: String?
+    let lastErrorAt: Date?
+    let lastSuccessAt: Date?
+    let latencyMs: Double?
+    let reopenAt: Date?
+
+    init(_ health: ProviderHealthState, at now: Date) {
+        status = health.status(at: now).rawValue
+        circuit = health.circuit(at: now).rawValue
+        consecutiveFailures = health.consecutiveFailures
+        lastErrorCode = health.lastErrorCode
+        lastErrorAt = health.lastErrorAt
+        lastSuccessAt = health.lastSuccessAt
+        latencyMs = health.latencyMilliseconds.map { ($0 * 10).rounded() / 10 }
+        reopenAt = health.reopenAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(circuit, forKey: .circuit)
+        try container.encode(consecutiveFailures, forKey: .consecutiveFailures)
+        try container.encode(lastErrorCode, forKey: .lastErrorCode)
+        try container.encode(lastErrorAt, forKey: .lastErrorAt)
+        try container.encode(lastSuccessAt, forKey: .lastSuccessAt)
+        try container.encode(latencyMs, forKey: .latencyMs)
+        try container.encode(reopenAt, forKey: .reopenAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, circuit, consecutiveFailures, lastErrorCode, lastErrorAt, lastSuccessAt, latencyMs, reopenAt
     }
 }
 
@@ -34,8 +79,10 @@ private struct ProviderBody: Encodable {
     let kinds: [String]
     let models: [ModelBody]
     let notes: [String]
+    let health: HealthBody
 
-    init(_ capabilities: ProviderCapabilities) {
+    init(_ capabilities: ProviderCapabilities, health: HealthBody) {
+        self.health = health
         id = capabilities.provider.rawValue
         displayName = capabilities.displayName
         requiresKey = capabilities.requiresKey

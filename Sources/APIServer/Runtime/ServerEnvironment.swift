@@ -26,6 +26,9 @@ struct ServerEnvironment: Sendable {
     let keyChecks: KeyChecks
     /// Exact counts for the encodings whose ranks are configured, upper bounds otherwise.
     let tokenCounter: ModelTokenCounter
+    /// Issue #14's router: provider configurations, and the planner, health and rate state the engine uses.
+    let providerConfigs: ProviderConfigService
+    let router: ProviderRouter
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -53,6 +56,13 @@ struct ServerEnvironment: Sendable {
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
+        let providerConfigStore = PostgresProviderConfigStore(pool: pool)
+        let ledger = PostgresBudgetLedger(pool: pool)
+        let router = ProviderRouter(
+            configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool), rates: PostgresRateLimitStore(pool: pool),
+            catalog: { providers.catalog() },
+            usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
+            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -69,7 +79,10 @@ struct ServerEnvironment: Sendable {
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                  logger: providerLogger),
-            tokenCounter: tokenCounter)
+            tokenCounter: tokenCounter,
+            providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() },
+                                                   usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),
+            router: router)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the

@@ -43,10 +43,13 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
     /// Set when the provider said explicitly whether to retry (OpenAI `x-should-retry`, a
     /// `Retry-After` on OpenRouter's 402); otherwise `kind` decides.
     public let retryOverride: Bool?
+    /// The answer's rate-limit headers (`x-ratelimit-*`, `anthropic-ratelimit-*`, `retry-after`),
+    /// names lowercased, for the router's rate-limit view; nil when it sent none.
+    public let rateLimitHeaders: [String: String]?
 
     public init(_ kind: Kind, provider: ProviderID, message: String, httpStatus: Int? = nil,
                 providerCode: String? = nil, providerRequestID: String? = nil, retryOverride: Bool? = nil,
-                scrubbing secrets: [String] = []) {
+                rateLimitHeaders: [String: String]? = nil, scrubbing secrets: [String] = []) {
         self.kind = kind
         self.provider = provider
         self.message = SecretScrubber.scrub(message, secrets: secrets)
@@ -54,6 +57,7 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
         self.providerCode = providerCode.map { SecretScrubber.scrub($0, secrets: secrets) }
         self.providerRequestID = providerRequestID
         self.retryOverride = retryOverride
+        self.rateLimitHeaders = rateLimitHeaders
     }
 
     /// Whether trying again (here or at another provider) may succeed. The router records
@@ -103,6 +107,7 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
     /// The same error under another kind, everything else kept (e.g. a 400 that is really a refusal).
     public func with(kind newKind: Kind) -> ProviderError {
         ProviderError(newKind, provider: provider, message: message, httpStatus: httpStatus,
-                      providerCode: providerCode, providerRequestID: providerRequestID, retryOverride: retryOverride)
+                      providerCode: providerCode, providerRequestID: providerRequestID, retryOverride: retryOverride,
+                      rateLimitHeaders: rateLimitHeaders)
     }
 }

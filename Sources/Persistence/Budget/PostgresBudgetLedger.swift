@@ -57,10 +57,13 @@ public struct PostgresBudgetLedger: Sendable {
     }
 
     private func call(_ claimsJSON: String, _ statement: SQL) throws -> PostgresRow {
+        guard let row = try callRows(claimsJSON, statement).first else { throw Refusal.notFound }
+        return row
+    }
+
+    func callRows(_ claimsJSON: String, _ statement: SQL) throws -> [PostgresRow] {
         do {
-            let rows = try pool.withUserScope(claimsJSON: claimsJSON) { try $0.query(statement) }
-            guard let row = rows.first else { throw Refusal.notFound }
-            return row
+            return try pool.withUserScope(claimsJSON: claimsJSON) { try $0.query(statement) }
         } catch let error as DatabaseError {
             switch error.sqlState {
             case "P0002": throw Refusal.notFound

@@ -86,7 +86,7 @@ public struct SchemaAllowlist: Sendable {
     /// The roles whose privileges are audited: the two a client API hands to callers.
     public static let auditedRoles = ["anon", "authenticated"]
 
-    /// The application's allowlist (migrations 002–008).
+    /// The application's allowlist (migrations 002–008, 020–021).
     public static let application: SchemaAllowlist = {
         let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period"]),
                                   update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
@@ -97,17 +97,43 @@ public struct SchemaAllowlist: Sendable {
             insert: .only(["id", "user_id", "provider", "label", "ciphertext", "key_version", "mask_prefix", "last4", "fingerprint",
                            "created_at", "updated_at"]),
             update: .only(["status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
+        // Migration 020: the router's per-user state. Configs carry a trigger-kept version; health and
+        // rate buckets are upserted by the engine in the user's scope.
+        let providerConfigs = TableGrant(select: .all,
+                                         insert: .only(["provider", "enabled", "priority", "requests_per_minute", "monthly_budget", "default_models"]),
+                                         update: .only(["enabled", "priority", "requests_per_minute", "monthly_budget", "default_models"]))
+        let healthColumns: Set<String> = ["consecutive_failures", "last_error_code", "last_error_at", "last_success_at", "latency_ms",
+                                          "reopen_at", "updated_at"]
+        let providerHealth = TableGrant(select: .all, insert: .only(healthColumns.union(["provider"])), update: .only(healthColumns))
+        let rateLimits = TableGrant(select: .all, insert: .only(["provider", "tokens", "blocked_until", "updated_at"]),
+                                    update: .only(["tokens", "blocked_until", "updated_at"]))
+        // Migration 021: the per-user monthly limit, and the scope ledger (read-only to users).
+        let userBudgets = TableGrant(select: .all, insert: .only(["monthly_limit", "updated_at"]), update: .only(["monthly_limit", "updated_at"]))
+        let scopeLedger = TableGrant(select: .all)
         return SchemaAllowlist(
             schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "meta"],
             userSchemas: ["public"],
             tables: ["authenticated": ["public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
-                                       "pricing.versions": TableGrant(select: .all)]],
+                                       "pricing.versions": TableGrant(select: .all),
+                                       "public.provider_configs": providerConfigs, "public.provider_health": providerHealth,
+                                       "public.provider_rate_limits": rateLimits, "public.user_budgets": userBudgets,
+                                       "public.budget_scope_entries": scopeLedger, "public.budget_scope_totals": scopeLedger]],
             policies: [
                 "public.projects": ownerPolicies(for: projects),
                 "public.user_api_keys": ownerPolicies(for: apiKeys),
                 // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
                 "public.budget_ledger": ownerPolicies(for: ledger)
                     + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+                "public.provider_configs": ownerPolicies(for: providerConfigs),
+                "public.provider_health": ownerPolicies(for: providerHealth),
+                "public.provider_rate_limits": ownerPolicies(for: rateLimits),
+                "public.user_budgets": ownerPolicies(for: userBudgets),
+                // As budget_ledger: users read, only the ledger functions append and keep the totals.
+                "public.budget_scope_entries": ownerPolicies(for: scopeLedger)
+                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+                "public.budget_scope_totals": ownerPolicies(for: scopeLedger)
+                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression),
+                       Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
                 // Pricing is reference data, the same for every user: no per-user rule applies.
                 "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
             ],
@@ -115,7 +141,8 @@ public struct SchemaAllowlist: Sendable {
             functions: [
                 "anon": ["auth.uid", "auth.role", "auth.email", "auth.jwt"],
                 "authenticated": ["auth.uid", "auth.role", "auth.email", "auth.jwt",
-                                  "app_ledger.reserve", "app_ledger.settle", "app_ledger.release"],
+                                  "app_ledger.reserve", "app_ledger.settle", "app_ledger.release",
+                                  "app_ledger.release_scoped"],
             ])
     }()
 

@@ -37,7 +37,16 @@ public struct ErrorResponse: Sendable {
         let fallback = text.isEmpty ? "HTTP \(status)" : text
         return ProviderError(kind, provider: provider, message: message ?? fallback, httpStatus: status,
                              providerCode: code, providerRequestID: providerRequestID,
-                             retryOverride: retryOverride, scrubbing: secrets)
+                             retryOverride: retryOverride, rateLimitHeaders: rateLimitHeaders, scrubbing: secrets)
+    }
+
+    /// What the router learns rate limits from: the rate-limit families and the retry headers.
+    var rateLimitHeaders: [String: String]? {
+        var found = headers.rateLimits
+        for name in ["retry-after", "retry-after-ms"] {
+            if let value = headers[name] { found[name] = value }
+        }
+        return found.isEmpty ? nil : found
     }
 
     /// The classification shared by every provider for statuses it does not single out

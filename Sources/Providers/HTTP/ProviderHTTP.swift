@@ -85,7 +85,7 @@ public struct ProviderHTTP: Sendable {
         guard let value = headers["x-should-retry"]?.lowercased(), value == "true" || value == "false" else { return error }
         return ProviderError(error.kind, provider: error.provider, message: error.message, httpStatus: error.httpStatus,
                              providerCode: error.providerCode, providerRequestID: error.providerRequestID,
-                             retryOverride: value == "true")
+                             retryOverride: value == "true", rateLimitHeaders: error.rateLimitHeaders)
     }
 
     func transportFailure(_ transport: TransportError, secrets: [String]) -> ProviderError {

@@ -157,4 +157,16 @@ final class ErrorMappingTests: XCTestCase {
         check(fal(504, "gateway timeout"), .providerDown, retryable: true)
         XCTAssertEqual(fal(500, "x", headers: [("x-fal-error-type", "runner_error")]).providerCode, "runner_error")
     }
+
+    func testRateLimitHeadersTravelWithTheErrorForTheRouter() {
+        let limited = map(OpenAIErrors.map, .openai, 429, #"{"error":{"message":"m","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+                          headers: [("Retry-After", "7"), ("X-RateLimit-Remaining-Requests", "0"), ("x-ratelimit-reset-requests", "6m0s"),
+                                    ("x-should-retry", "true"), ("content-type", "application/json")])
+        XCTAssertEqual(limited.rateLimitHeaders, ["retry-after": "7", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"],
+                       "kept through x-should-retry, names lowercased, nothing else")
+        let overloaded = map(AnthropicErrors.map, .anthropic, 529, #"{"type":"error","error":{"type":"overloaded_error","message":"o"}}"#,
+                             headers: [("anthropic-ratelimit-requests-remaining", "3")])
+        XCTAssertEqual(overloaded.rateLimitHeaders, ["anthropic-ratelimit-requests-remaining": "3"])
+        XCTAssertNil(map(OpenAIErrors.map, .openai, 500, "oops").rateLimitHeaders)
+    }
 }

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The router as the generation engine uses it: gather the caller's routing state and plan
+/// (`plan`), take a rate token right before each attempt (`acquire`), and report every attempt's
+/// outcome and the provider's rate-limit word afterwards (`record`, `observe`). Every piece of
+/// state is read from and written to shared stores, so all processes route alike.
+public struct ProviderRouter: Sendable {
+    let configs: any ProviderConfigStore
+    let health: any ProviderHealthStore
+    let rates: any RateLimitStore
+    let catalog: @Sendable () -> [ProviderCapabilities]
+    /// Providers with a key that is not known to be invalid.
+    let usableKeys: @Sendable (AuthenticatedIdentity) throws -> Set<ProviderID>
+    /// limit − spent − reserved of each provider scope that has a monthly budget.
+    let providerBudgetRemaining: @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money]
+
+    public init(configs: any ProviderConfigStore, health: any ProviderHealthStore, rates: any RateLimitStore,
+                catalog: @escaping @Sendable () -> [ProviderCapabilities],
+                usableKeys: @escaping @Sendable (AuthenticatedIdentity) throws -> Set<ProviderID>,
+                providerBudgetRemaining: @escaping @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money]) {
+        self.configs = configs
+        self.health = health
+        self.rates = rates
+        self.catalog = catalog
+        self.usableKeys = usableKeys
+        self.providerBudgetRemaining = providerBudgetRemaining
+    }
+
+    /// The caller's routing state now (five reads: configs, health, buckets, keys, provider budgets).
+    public func state(for identity: AuthenticatedIdentity, at now: Date) throws -> RoutingState {
+        RoutingState(catalog: catalog(), configs: Dictionary(try configs.configs(as: identity).map { ($0.provider, $0) }) { first, _ in first },
+                     health: try health.health(claimsJSON: identity.claimsJSON), usableKeys: try usableKeys(identity),
+                     buckets: try rates.buckets(claimsJSON: identity.claimsJSON),
+                     providerBudgetRemaining: try providerBudgetRemaining(identity), now: now)
+    }
+
+    public func plan(_ request: RouteRequest, for identity: AuthenticatedIdentity, at now: Date) throws -> RoutePlan {
+        RoutePlanner.plan(request, try state(for: identity, at: now))
+    }
+
+    /// The caller's health rows (providers never attempted are absent: `.unknown`).
+    public func health(for identity: AuthenticatedIdentity) throws -> [ProviderID: ProviderHealthState] {
+        try health.health(claimsJSON: identity.claimsJSON)
+    }
+
+    /// Takes the credential's rate token for one attempt; `.refused` means: fall through to the
+    /// next candidate (or wait until `retryAt`). `requestsPerMinute` is the option's config value.
+    public func acquire(_ provider: ProviderID, requestsPerMinute: Int?, for identity: AuthenticatedIdentity,
+                        at now: Date) throws -> TokenBucket.Acquisition {
+        try rates.acquire(provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: identity.claimsJSON)
+    }
+
+    /// Before an attempt on an option whose circuit is half-open: true for exactly one caller
+    /// across all processes (that attempt is the trial); the others move on to the next candidate.
+    public func claimTrial(_ provider: ProviderID, claimsJSON: String, at now: Date) throws -> Bool {
+        try health.claimTrial(provider: provider, at: now, claimsJSON: claimsJSON)
+    }
+
+    /// After every attempt: the outcome on the provider's health (one statement).
+    @discardableResult
+    public func record(_ outcome: AttemptOutcome, provider: ProviderID, claimsJSON: String, at now: Date) throws -> ProviderHealthState {
+        try health.record(outcome, provider: provider, at: now, claimsJSON: claimsJSON)
+    }
+
+    /// After every answer that carried rate-limit news: a success's `GenerationOutput.rateLimits`,
+    /// or a failure's `ProviderError.rateLimitHeaders` (with `retryAfter` as a fallback for
+    /// errors made without headers, such as Veo's RESOURCE_EXHAUSTED delay).
+    public func observe(headers: [String: String], retryAfter: Double? = nil, provider: ProviderID, requestsPerMinute: Int?,
+                        claimsJSON: String, at now: Date) throws {
+        var observation = RateLimitHeaders.observation(headers, at: now)
+        if observation.retryAt == nil, let retryAfter, retryAfter.isFinite {
+            observation.retryAt = now.addingTimeInterval(min(max(0, retryAfter), RateLimitHeaders.maximumWait))
+        }
+        try rates.observe(observation, provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: claimsJSON)
+    }
+
+    /// After a failed attempt: what its answer said (a 429's or 503's headers and retry-after).
+    public func observe(_ error: ProviderError, requestsPerMinute: Int?, claimsJSON: String, at now: Date) throws {
+        try observe(headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, provider: error.provider,
+                    requestsPerMinute: requestsPerMinute, claimsJSON: claimsJSON, at: now)
+    }
+}
