@@ -7,6 +7,8 @@ public enum PriceUnit: String, Codable, CaseIterable, Sendable, Hashable, Compar
     case cachedInputTokenWrite = "cached_input_token_write"
     /// Anthropic's 1-hour cache write, priced at 2× input (providers.md §9.1).
     case cachedInputTokenWrite1h = "cached_input_token_write_1h"
+    /// OpenAI's 12-hour cache write (LiteLLM `cache_creation_input_token_cost_above_12hr`).
+    case cachedInputTokenWrite12h = "cached_input_token_write_12h"
     /// Output tokens, reasoning tokens included (OpenAI counts them inside `completion_tokens`).
     case outputToken = "output_token"
     /// gpt-image input images, as tokens.
@@ -35,7 +37,7 @@ public enum PriceUnit: String, Codable, CaseIterable, Sendable, Hashable, Compar
     /// Token units, for which a long-context tier may apply.
     public var isToken: Bool {
         switch self {
-        case .inputToken, .cachedInputTokenRead, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .outputToken,
+        case .inputToken, .cachedInputTokenRead, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .cachedInputTokenWrite12h, .outputToken,
              .imageInputToken, .imageOutputToken, .audioInputToken, .audioOutputToken:
             true
         case .image, .videoSecond, .characters1k, .megapixel, .request, .credit:
