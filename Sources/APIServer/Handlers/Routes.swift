@@ -11,6 +11,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
+    let costs = CostHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     return [
@@ -25,6 +26,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/providers", "listProviders", providers.list),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
         Route("POST", "/v1/quotes", "createQuote", quotes.create),
+        Route("POST", "/v1/costs", "calculateCost", costs.create),
         Route("GET", "/v1/projects", "listProjects", projects.list),
         Route("POST", "/v1/projects", "createProject", projects.create),
         Route("GET", "/v1/projects/{id}", "getProject", projects.get),

@@ -71,7 +71,7 @@ public struct Usage: Codable, Sendable, Hashable {
                             cachedInputWriteTwelveHourTokens])
     }
 
-    static func saturatingSum(_ values: [Int]) -> Int {
+    public static func saturatingSum(_ values: [Int]) -> Int {
         var total = 0
         for value in values {
             let (sum, overflow) = total.addingReportingOverflow(value)
