@@ -36,7 +36,7 @@ enum TestCatalog {
 final class CatalogTests: XCTestCase {
     func testShippedCatalogLoadsAndCoversEveryProvider() throws {
         let version = try TestCatalog.load()
-        XCTAssertEqual(version.id, "2026-11-24.1")
+        XCTAssertEqual(version.id, "2026-12-01.1")
         XCTAssertEqual(version.currency, "USD")
         XCTAssertEqual(Set(version.models.map(\.provider)),
                        ["openai", "anthropic", "openrouter", "elevenlabs", "runway", "veo", "fal", "local"])

@@ -32,7 +32,7 @@ final class CostCalculatorTests: XCTestCase {
         assertTotal(breakdown, "0.00575")
         XCTAssertEqual(breakdown.lines.map(\.unit), [.inputToken, .cachedInputTokenRead, .outputToken])
         XCTAssertEqual(breakdown.lines.map(\.subtotal), ["0.0025", "0.00025", "0.003"].map(TestCatalog.money))
-        XCTAssertEqual(breakdown.pricingVersionId, "2026-11-24.1")
+        XCTAssertEqual(breakdown.pricingVersionId, "2026-12-01.1")
     }
 
     func testOpenAILongContextTier() throws {
@@ -260,7 +260,7 @@ final class CostCalculatorTests: XCTestCase {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(breakdown), as: UTF8.self)
-        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-11-24.1""#), json)
+        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-12-01.1""#), json)
         XCTAssertTrue(json.contains(#""total":"0.0026""#), json)
         XCTAssertTrue(json.contains(#""subtotal":"0.0025""#), json)
         XCTAssertTrue(json.contains(#""status":"priced""#), json)

@@ -64,12 +64,21 @@ final class LiteLLMFileTests: XCTestCase {
     func testPerImagePerPixelAndCachePrices() throws {
         let result = try Self.imported()
         let version = result.version
-        // gpt-image-1.5's per-image prices are LiteLLM's `input_cost_per_image` on sized image entries.
-        XCTAssertEqual(price(version, "openai", "gpt-image-1.5", .image, PriceDimension(size: "1024x1536", quality: "high")), "0.20/1")
-        // gpt-image-1's are per pixel (1.59263611e-07 × 1,048,576 = 0.167000000167936, rounded up to 10 decimals), quoting only: tokens charge.
+        // gpt-image-1.5's per-image prices are LiteLLM's `input_cost_per_image` on sized image entries; the
+        // model is billed by tokens, so they quote only.
+        XCTAssertEqual(price(version, "openai", "gpt-image-1.5", .image, PriceDimension(size: "1024x1536", quality: "high"),
+                             purpose: .estimate), "0.20/1")
+        XCTAssertNil(price(version, "openai", "gpt-image-1.5", .image, PriceDimension(size: "1024x1536", quality: "high")))
+        // gpt-image-1's per-pixel figure (1.59263611e-07, 9 significant digits) × 1,048,576 pixels = 0.167000000167936,
+        // kept to 9 significant digits: 0.167, the same as its `input_cost_per_image`, so reported as the same price.
         XCTAssertEqual(price(version, "openai", "gpt-image-1", .image, PriceDimension(size: "1024x1024", quality: "high"), purpose: .estimate),
-                       "0.1670000002/1")
-        XCTAssertNil(price(version, "openai", "gpt-image-1", .image, PriceDimension(size: "1024x1024", quality: "high")))
+                       "0.167/1")
+        let gptImage1 = try report(result, "openai", "gpt-image-1")
+        XCTAssertTrue(gptImage1.skipped.contains {
+            $0.key == "high/1024-x-1024/gpt-image-1" && $0.field == "input_cost_per_pixel" && $0.reason == "same price as input_cost_per_image"
+        }, "\(gptImage1.skipped)")
+        XCTAssertEqual(price(version, "openai", "gpt-image-1", .image, PriceDimension(size: "1024x1536", quality: "low"), purpose: .estimate),
+                       "0.016/1")
         // FLUX dev: 2.384185791015625e-08 per pixel = $0.025 per billable megapixel of 2^20 pixels.
         XCTAssertEqual(price(version, "fal", "fal-ai/flux/dev", .megapixel), "0.025/1")
         XCTAssertEqual(price(version, "anthropic", "claude-opus-4-6", .cachedInputTokenWrite), "6.25/1000000")
@@ -90,7 +99,9 @@ final class LiteLLMFileTests: XCTestCase {
             $0.field == "input_cost_per_token_priority" && $0.reason == "service tier priority is not one our adapters request"
         }, "\(gpt54.skipped)")
         let flux = try report(result, "fal", "fal-ai/flux/dev")
+        XCTAssertEqual(flux.used.map(\.field), ["output_cost_per_pixel"])
         XCTAssertEqual(flux.used.first?.note, "per pixel × 1,048,576 pixels in a billable megapixel")
+        XCTAssertTrue(flux.skipped.contains { $0.field == "output_cost_per_image" }, "priced by pixel, never also per image: \(flux.skipped)")
         XCTAssertTrue(result.skippedEntries.contains { $0.key == "text-embedding-3-small" && $0.field == "mode" })
         XCTAssertTrue(result.models.allSatisfy { $0.imported }, "\(result.models.filter { !$0.imported })")
     }

@@ -28,7 +28,15 @@ extension LiteLLMCatalog {
                 if case .resolutionPrice(let unit, _, _, _) = priceField(field) { return unit }
                 return nil
             })
+            // LiteLLM's fal calculator prices by pixel when an entry has a per-pixel price; its
+            // per-image price is then only the fallback, and charging both would bill an image twice.
+            let pricedByPixel: Bool
+            if case .number(let perPixel)? = fields["output_cost_per_pixel"] { pricedByPixel = !perPixel.isZero } else { pricedByPixel = false }
             for field in fields.keys.sorted() {
+                if pricedByPixel, field == "output_cost_per_image" {
+                    skipped.append(Skipped(key: key, field: field, reason: "priced by pixel (output_cost_per_pixel); the per-image price is LiteLLM's fallback"))
+                    continue
+                }
                 guard case .number(let value)? = fields[field] else {
                     if case .object? = fields[field], field.contains("cost") {
                         skipped.append(Skipped(key: key, field: field, reason: "tool prices per query are not metered"))
@@ -58,13 +66,11 @@ extension LiteLLMCatalog {
                         skipped.append(Skipped(key: key, field: field, reason: "a per-pixel price needs an image entry with a size"))
                         continue
                     }
-                    // LiteLLM's own per-image figures, written per pixel with 9 significant digits: rounded
-                    // up to our 10 decimals, an estimate that never falls below LiteLLM's.
-                    var perImage = value * pixels
-                    var rounded = Decimal()
-                    NSDecimalRound(&rounded, &perImage, Money.maximumScale, .up)
-                    addRow(key, field, unit: .image, dimension: dimension, amount: rounded, per: 1, above: nil,
-                           note: "per pixel × \(dimension.size ?? "") pixels, rounded up to 10 decimals")
+                    // LiteLLM derived these per-pixel figures from per-image prices and cut them to a few
+                    // significant digits; the product keeps only as many, which gives the per-image price back.
+                    let perImage = Self.rounded(value * pixels, significantDigits: Self.significantDigits(of: value))
+                    addRow(key, field, unit: .image, dimension: dimension, amount: perImage, per: 1, above: nil,
+                           note: "per pixel × \(dimension.size ?? "") pixels, to the per-pixel figure's \(Self.significantDigits(of: value)) significant digits")
                 case .inputPerImage:
                     guard mode == "image_generation" else {
                         skipped.append(Skipped(key: key, field: field, reason: "input images are not metered apart"))
@@ -78,6 +84,26 @@ extension LiteLLMCatalog {
                     continue
                 }
             }
+        }
+
+        /// Digits of the decimal's mantissa without trailing zeros (`1.59263611e-07` → 9).
+        static func significantDigits(of value: Decimal) -> Int {
+            var digits = Array(value.magnitude.description.filter(\.isASCIIDigit).drop { $0 == "0" })
+            while digits.last == "0" { digits.removeLast() }
+            return max(1, min(digits.count, 20))
+        }
+
+        /// `value` rounded half-up to `significantDigits`, never beyond Money's 10 decimals.
+        static func rounded(_ value: Decimal, significantDigits: Int) -> Decimal {
+            guard value > 0 else { return value }
+            var exponent = 0
+            var probe = value
+            while probe >= 10, exponent < 40 { probe /= 10; exponent += 1 }
+            while probe < 1, exponent > -40 { probe *= 10; exponent -= 1 }
+            var input = value
+            var result = Decimal()
+            NSDecimalRound(&result, &input, min(Money.maximumScale, significantDigits - 1 - exponent), .plain)
+            return result
         }
 
         mutating func addRow(_ key: String, _ field: String, unit: PriceUnit, dimension: PriceDimension, amount: Decimal, per: Int,
