@@ -85,7 +85,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(version.price(provider: "openai", model: "gpt-5.4", unit: .inputToken, inputTokens: 272_001)?.price,
                        TestCatalog.money("5.00"))
         XCTAssertEqual(version.price(provider: "openai", model: "gpt-5.4", unit: .outputToken, inputTokens: 300_000)?.price,
-                       TestCatalog.money("15.00"))
+                       TestCatalog.money("22.50"), "output has its own tier (OpenAI: 1.5× above 272k)")
         // The provider's * entry prices credits for every model.
         XCTAssertEqual(version.price(provider: "runway", model: "gen4_turbo", unit: .credit)?.price, TestCatalog.money("0.01"))
         // Dated snapshots fall back to their model.

@@ -37,9 +37,10 @@ final class CostCalculatorTests: XCTestCase {
 
     func testOpenAILongContextTier() throws {
         // gpt-5.4, 300,000 prompt tokens (> 272k) of which 100,000 cached; 1,000 output.
-        // input 200,000 × 5.00/1M = 1.00 (tier); cached 100,000 × 0.25/1M = 0.025; output 1,000 × 15/1M = 0.015 → 1.04
+        // Every price at its tier: input 200,000 × 5.00/1M = 1.00; cached 100,000 × 0.50/1M = 0.05;
+        // output 1,000 × 22.50/1M = 0.0225 → 1.0725
         let usage = try Usage.openAIChat(promptTokens: 300_000, cachedTokens: 100_000, completionTokens: 1_000)
-        assertTotal(cost(usage, "openai", "gpt-5.4"), "1.04")
+        assertTotal(cost(usage, "openai", "gpt-5.4"), "1.0725")
         // Exactly 272,000 prompt tokens is not above the threshold, so the base price applies:
         // 200,000 × 2.50/1M = 0.5; 72,000 × 0.25/1M = 0.018; 1,000 × 15/1M = 0.015 → 0.533
         let small = try Usage.openAIChat(promptTokens: 272_000, cachedTokens: 72_000, completionTokens: 1_000)

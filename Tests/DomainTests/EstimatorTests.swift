@@ -52,10 +52,10 @@ final class EstimatorTests: XCTestCase {
     }
 
     func testLongPromptsQuoteAtTheLongContextPrice() {
-        // gpt-5.5: 300,000 given tokens > 272k → 10.00/1M = 3.00; 1,000 × 30/1M = 0.03 → 3.03
+        // gpt-5.5: 300,000 given tokens > 272k → 10.00/1M = 3.00; output at its tier 1,000 × 45/1M = 0.045 → 3.045
         let estimate = estimator.estimate(.text(input: .tokens(300_000, kind: .exact), maxOutputTokens: 1_000),
                                           provider: "openai", model: "gpt-5.5")
-        assertQuote(estimate, "3.03")
+        assertQuote(estimate, "3.045")
     }
 
     func testImagesBySizeAndQualityWithAutoAtTheDearest() {
