@@ -156,7 +156,7 @@ extension LiteLLMCatalog {
                     skipped.append(Skipped(
                         key: origin.count > 2 ? String(origin[1]) : model.model,
                         field: origin.last.map { String($0.dropFirst()) },
-                        reason: "a \(unit.rawValue) price without \(keys) beside prices by \(keys): a fallback, not applied"))
+                        reason: "\(unit.rawValue) priced without \(keys) beside prices by \(keys): a fallback, not applied"))
                 }
             }
         }
