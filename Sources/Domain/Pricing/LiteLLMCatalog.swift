@@ -23,8 +23,11 @@ public enum LiteLLMCatalog {
         }
     }
 
+    /// The modes our adapters can call. `responses` (models served only on `/v1/responses`, such
+    /// as gpt-5.4-pro) and `completion` (legacy `/v1/completions`) are not: pricing them would offer
+    /// models every call to which fails.
     public static let supportedModes: Set<String> = [
-        "chat", "completion", "responses", "image_generation", "audio_speech", "video_generation",
+        "chat", "image_generation", "audio_speech", "video_generation",
     ]
 
     /// `litellm_provider` → ours, after providers.md's provider list.
