@@ -20,8 +20,6 @@ struct PricingImport {
         let skippedEntries: [LiteLLMCatalog.Skipped]
         let mergeNotes: [String]
 
-        var skipped: Int { skippedEntries.count + models.reduce(0) { $0 + $1.skipped.count } }
-
         var lines: [String] {
             var lines = [imported
                 ? "imported pricing version \(version.id) (\(version.models.count) models, \(version.rows.count) prices), now current"
@@ -70,6 +68,12 @@ struct PricingImport {
             let merged = PricingMerge.merge(version, into: previous)
             version = merged.version
             notes = merged.notes
+        }
+        if isLiteLLM {
+            // Two imports in one second (an update, then --replace) must not share an id: the
+            // prices' fingerprint tells them apart.
+            version = PricingVersion(id: "\(version.id)-\(version.fingerprint.prefix(8))", label: version.label,
+                                     effectiveFrom: version.effectiveFrom, currency: version.currency, models: version.models)
         }
         let imported = try store.importVersion(version)
         return Report(version: version, imported: imported, diff: previous.map { PricingDiff(old: $0, new: version) },
