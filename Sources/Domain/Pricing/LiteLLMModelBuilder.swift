@@ -143,7 +143,7 @@ extension LiteLLMCatalog {
                     return use
                 }
             }
-            for unit in Set(model.prices.map(\.unit)) {
+            for unit in Set(model.prices.map(\.unit)).sorted() {
                 let rows = model.prices.filter { $0.unit == unit }
                 let widest = rows.map(\.dimension.keys.count).max() ?? 0
                 let dropped = rows.filter { $0.dimension.keys.count < widest }
