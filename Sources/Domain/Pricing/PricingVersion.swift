@@ -112,6 +112,7 @@ public struct PricingVersion: Codable, Sendable, Hashable {
         let needed = first.dimension.keys
         let missing = needed.subtracting(dimension.keys)
         guard missing.isEmpty else { return .missingDimension(missing) }
+        // Rows naming the request's values win; a `*` row answers only when none does.
         let exact = candidates.filter { $0.dimension.selects(dimension) }
         let matching = exact.contains { $0.aboveInputTokens == nil }
             ? exact : candidates.filter { $0.dimension.selectsAsFallback(dimension) }
