@@ -54,3 +54,42 @@ final class PricingTests: XCTestCase {
         XCTAssertEqual(stored, 2)
     }
 }
+
+final class PricingImportModeTests: XCTestCase {
+    private static let catalog = TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json")
+    private static let litellm = TestServer.repositoryRoot.appendingPathComponent("Tests/Fixtures/litellm-model-prices-trimmed.json")
+
+    func testALiteLLMImportUpdatesWhatItNamesAndReplaceRemovesTheRest() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let token = try server.signUp("import-modes@example.com").accessToken
+        let importer = PricingImport(store: server.environment.pricing)
+        let shipped = try importer.run(file: Self.catalog)
+
+        // LiteLLM's real file, unmodified: imported, with a per-model report of fields used and skipped.
+        let update = try importer.run(file: Self.litellm, today: Date(timeIntervalSince1970: 1_800_000_000))
+        XCTAssertTrue(update.imported)
+        XCTAssertFalse(update.replaced)
+        XCTAssertTrue(update.lines.contains("openai gpt-5.4 from 1 entry"), "\(update.lines.prefix(40))")
+        XCTAssertTrue(update.lines.contains { $0.hasPrefix("  used    gpt-5.4.output_cost_per_token_above_272k_tokens → output_token above 272000") })
+        XCTAssertTrue(update.lines.contains { $0.hasPrefix("  skipped fal_ai/openai/gpt-image-2.output_cost_per_image: ") })
+        XCTAssertEqual(update.diff?.modelsRemoved, [], "an update keeps every model it does not name")
+        XCTAssertEqual(update.diff?.removed, [])
+        for provider in ["local", "openrouter"] {
+            let rows = try XCTUnwrap(try server.get("/v1/pricing?provider=\(provider)", token: token).json()["data"] as? [[String: Any]])
+            XCTAssertFalse(rows.isEmpty, "\(provider) kept")
+        }
+
+        // --replace: the file as it stands; the report lists what it removes.
+        let replaced = try importer.run(file: Self.litellm, replace: true, today: Date(timeIntervalSince1970: 1_800_000_100))
+        XCTAssertTrue(replaced.imported)
+        XCTAssertTrue(replaced.lines.contains("  removed model local/*"), "\(replaced.lines.suffix(30))")
+        let local = try XCTUnwrap(try server.get("/v1/pricing?provider=local", token: token).json()["data"] as? [[String: Any]])
+        XCTAssertTrue(local.isEmpty)
+
+        // Old versions stay: a cost can still be computed against the shipped one.
+        let old = try server.post("/v1/costs", ["provider": "local", "model": "espeak", "pricing_version": shipped.version.id,
+                                                "usage": ["characters": 100]], token: token)
+        XCTAssertEqual(try old.json()["status"] as? String, "free", old.text)
+    }
+}

@@ -33,3 +33,24 @@ final class ProviderCatalogTests: XCTestCase {
         XCTAssertEqual(bad.status, 422)
     }
 }
+
+final class PricedModelCatalogTests: XCTestCase {
+    func testTheCatalogListsEveryModelThePriceListPricesForAModelIndependentAdapter() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let token = try server.signUp("priced-models@example.com").accessToken
+        func models(_ provider: String) throws -> [String] {
+            let data = try XCTUnwrap(try server.get("/v1/providers", token: token).json()["data"] as? [[String: Any]])
+            let entry = try XCTUnwrap(data.first { $0["id"] as? String == provider })
+            return ((entry["models"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        XCTAssertFalse(try models("openai").contains("gpt-5.4"), "no price list yet: the adapter's own list only")
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let openAI = try models("openai")
+        XCTAssertTrue(["gpt-5.4", "gpt-5.5", "o3", "gpt-image-2"].allSatisfy(openAI.contains), "\(openAI)")
+        XCTAssertTrue(try models("veo").contains("veo-3.1-generate-preview"))
+        XCTAssertTrue(try models("elevenlabs").contains("eleven_v4"))
+        XCTAssertTrue(try models("anthropic").contains("claude-opus-4-8"))
+        XCTAssertTrue(try models("fal").contains("fal-ai/nano-banana"))
+    }
+}

@@ -36,7 +36,7 @@ enum TestCatalog {
 final class CatalogTests: XCTestCase {
     func testShippedCatalogLoadsAndCoversEveryProvider() throws {
         let version = try TestCatalog.load()
-        XCTAssertEqual(version.id, "2026-11-24.1")
+        XCTAssertEqual(version.id, "2026-12-01.1")
         XCTAssertEqual(version.currency, "USD")
         XCTAssertEqual(Set(version.models.map(\.provider)),
                        ["openai", "anthropic", "openrouter", "elevenlabs", "runway", "veo", "fal", "local"])
@@ -85,7 +85,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(version.price(provider: "openai", model: "gpt-5.4", unit: .inputToken, inputTokens: 272_001)?.price,
                        TestCatalog.money("5.00"))
         XCTAssertEqual(version.price(provider: "openai", model: "gpt-5.4", unit: .outputToken, inputTokens: 300_000)?.price,
-                       TestCatalog.money("15.00"))
+                       TestCatalog.money("22.50"), "output has its own tier (OpenAI: 1.5× above 272k)")
         // The provider's * entry prices credits for every model.
         XCTAssertEqual(version.price(provider: "runway", model: "gen4_turbo", unit: .credit)?.price, TestCatalog.money("0.01"))
         // Dated snapshots fall back to their model.

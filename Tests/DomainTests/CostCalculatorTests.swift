@@ -32,14 +32,15 @@ final class CostCalculatorTests: XCTestCase {
         assertTotal(breakdown, "0.00575")
         XCTAssertEqual(breakdown.lines.map(\.unit), [.inputToken, .cachedInputTokenRead, .outputToken])
         XCTAssertEqual(breakdown.lines.map(\.subtotal), ["0.0025", "0.00025", "0.003"].map(TestCatalog.money))
-        XCTAssertEqual(breakdown.pricingVersionId, "2026-11-24.1")
+        XCTAssertEqual(breakdown.pricingVersionId, "2026-12-01.1")
     }
 
     func testOpenAILongContextTier() throws {
         // gpt-5.4, 300,000 prompt tokens (> 272k) of which 100,000 cached; 1,000 output.
-        // input 200,000 × 5.00/1M = 1.00 (tier); cached 100,000 × 0.25/1M = 0.025; output 1,000 × 15/1M = 0.015 → 1.04
+        // Every price at its tier: input 200,000 × 5.00/1M = 1.00; cached 100,000 × 0.50/1M = 0.05;
+        // output 1,000 × 22.50/1M = 0.0225 → 1.0725
         let usage = try Usage.openAIChat(promptTokens: 300_000, cachedTokens: 100_000, completionTokens: 1_000)
-        assertTotal(cost(usage, "openai", "gpt-5.4"), "1.04")
+        assertTotal(cost(usage, "openai", "gpt-5.4"), "1.0725")
         // Exactly 272,000 prompt tokens is not above the threshold, so the base price applies:
         // 200,000 × 2.50/1M = 0.5; 72,000 × 0.25/1M = 0.018; 1,000 × 15/1M = 0.015 → 0.533
         let small = try Usage.openAIChat(promptTokens: 272_000, cachedTokens: 72_000, completionTokens: 1_000)
@@ -260,7 +261,7 @@ final class CostCalculatorTests: XCTestCase {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(breakdown), as: UTF8.self)
-        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-11-24.1""#), json)
+        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-12-01.1""#), json)
         XCTAssertTrue(json.contains(#""total":"0.0026""#), json)
         XCTAssertTrue(json.contains(#""subtotal":"0.0025""#), json)
         XCTAssertTrue(json.contains(#""status":"priced""#), json)

@@ -62,6 +62,7 @@ final class CostPropertyTests: XCTestCase {
             case .cachedInputTokenRead: usage.cachedInputReadTokens = tokens
             case .cachedInputTokenWrite: usage.cachedInputWriteTokens = tokens / 4
             case .cachedInputTokenWrite1h: usage.cachedInputWriteOneHourTokens = tokens / 8
+            case .cachedInputTokenWrite12h: usage.cachedInputWriteTwelveHourTokens = tokens / 8
             case .outputToken: usage.outputTokens = tokens / 10
             case .imageInputToken: usage.imageInputTokens = tokens / 10
             case .imageOutputToken: usage.imageOutputTokens = tokens / 10

@@ -52,10 +52,10 @@ final class EstimatorTests: XCTestCase {
     }
 
     func testLongPromptsQuoteAtTheLongContextPrice() {
-        // gpt-5.5: 300,000 given tokens > 272k → 10.00/1M = 3.00; 1,000 × 30/1M = 0.03 → 3.03
+        // gpt-5.5: 300,000 given tokens > 272k → 10.00/1M = 3.00; output at its tier 1,000 × 45/1M = 0.045 → 3.045
         let estimate = estimator.estimate(.text(input: .tokens(300_000, kind: .exact), maxOutputTokens: 1_000),
                                           provider: "openai", model: "gpt-5.5")
-        assertQuote(estimate, "3.03")
+        assertQuote(estimate, "3.045")
     }
 
     func testImagesBySizeAndQualityWithAutoAtTheDearest() {
@@ -183,16 +183,17 @@ final class EveryUnitTests: XCTestCase {
         """))
         let usage = Usage(
             inputTokens: 1_000_000, cachedInputReadTokens: 1_000_000, cachedInputWriteTokens: 1_000_000,
-            cachedInputWriteOneHourTokens: 1_000_000, outputTokens: 1_000_000, imageInputTokens: 1_000_000,
+            cachedInputWriteOneHourTokens: 1_000_000, cachedInputWriteTwelveHourTokens: 1_000_000, outputTokens: 1_000_000,
+            imageInputTokens: 1_000_000,
             imageOutputTokens: 1_000_000, audioInputTokens: 1_000_000, audioOutputTokens: 1_000_000,
             images: [ImageQuantity(count: 2)], video: [VideoQuantity(seconds: 3)], characters: 4_000,
             megapixels: 5, requests: 6, credits: 7
         )
         let breakdown = CostCalculator.cost(of: usage, provider: "acme", model: "all", pricing: pricing)
         XCTAssertEqual(Set(breakdown.lines.compactMap(\.unit)), Set(PriceUnit.allCases))
-        // 9 token units × 1,000,000 × 1.00/1M = 9.00; images 2 × 0.01, video 3 × 0.01, characters 4 × 0.01,
-        // megapixels 5 × 0.01, requests 6 × 0.01, credits 7 × 0.01 → 0.27; total 9.27
-        XCTAssertEqual(breakdown.total, TestCatalog.money("9.27"))
+        // 10 token units × 1,000,000 × 1.00/1M = 10.00; images 2 × 0.01, video 3 × 0.01, characters 4 × 0.01,
+        // megapixels 5 × 0.01, requests 6 × 0.01, credits 7 × 0.01 → 0.27; total 10.27
+        XCTAssertEqual(breakdown.total, TestCatalog.money("10.27"))
         XCTAssertEqual(breakdown.lines.first { $0.unit == .characters1k }?.quantity, 4)
     }
 }

@@ -17,7 +17,7 @@ final class VersioningTests: XCTestCase {
         models.append(["provider": "openai", "model": "gpt-6", "mode": "priced", "source": "test",
                        "prices": [["unit": "input_token", "per": 1_000_000, "price": "9.00"]]])
         document["models"] = models
-        document["version"] = "2026-12-01.1"
+        document["version"] = "2026-12-08.1"
         return try PricingCatalog.load(JSONSerialization.data(withJSONObject: document))
     }
 
@@ -34,8 +34,8 @@ final class VersioningTests: XCTestCase {
         let after = CostCalculator.cost(of: usage, provider: "openai", model: "gpt-4o", pricing: new)
         // 1,000,000 × 3.00/1M = 3.00
         XCTAssertEqual(after.total, TestCatalog.money("3.00"))
-        XCTAssertEqual(after.pricingVersionId, "2026-12-01.1")
-        XCTAssertEqual(before.pricingVersionId, "2026-11-24.1")
+        XCTAssertEqual(after.pricingVersionId, "2026-12-08.1")
+        XCTAssertEqual(before.pricingVersionId, "2026-12-01.1")
         XCTAssertNotEqual(new.fingerprint, old.fingerprint)
         // tts-1 is gone from the new version: unpriced there, still priced in the old one.
         XCTAssertEqual(CostCalculator.cost(of: Usage(characters: 1000), provider: "openai", model: "tts-1", pricing: new).status, .unpriced)

@@ -12,6 +12,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
+    let costs = CostHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
     let tokens = TokenCountHandlers(
         counter: environment.tokenCounter, authenticator: environment.authenticator, queue: environment.providerWork,
@@ -34,6 +35,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
         Route("POST", "/v1/quotes", "createQuote", quotes.create),
         Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),
+        Route("POST", "/v1/costs", "calculateCost", costs.create),
         Route("GET", "/v1/projects", "listProjects", projects.list),
         Route("POST", "/v1/projects", "createProject", projects.create),
         Route("GET", "/v1/projects/{id}", "getProject", projects.get),

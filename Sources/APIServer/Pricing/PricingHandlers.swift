@@ -36,6 +36,8 @@ private struct PricingBody: Encodable {
     let effectiveFrom: String
     let currency: String
     let fingerprint: String
+    /// What each unit counts, so a client can compute a cost from the rows alone.
+    let units: [UnitBody]
     let data: [ModelPrices]
 
     init(version: PricingVersion, models: [PricedModel]) {
@@ -44,7 +46,20 @@ private struct PricingBody: Encodable {
         effectiveFrom = version.effectiveFrom
         currency = version.currency
         fingerprint = version.fingerprint
+        units = PriceUnit.allCases.map(UnitBody.init)
         data = models.map(ModelPrices.init)
+    }
+}
+
+private struct UnitBody: Encodable {
+    let unit: String
+    let definition: String
+    let isToken: Bool
+
+    init(_ unit: PriceUnit) {
+        self.unit = unit.rawValue
+        definition = unit.definition
+        isToken = unit.isToken
     }
 }
 
@@ -53,13 +68,34 @@ private struct ModelPrices: Encodable {
     let model: String
     let mode: String
     let source: String
+    /// The most output tokens one request may produce (the estimator's worst case).
+    let maxOutputTokens: Int?
+    /// Units the provider reports that this model is not charged by.
+    let informationalUnits: [String]
+    /// Per unit, the request fields its prices select on (empty: one price for any request).
+    let selectsOn: [Selection]
+    /// Prompt sizes above which other prices apply (long-context tiers), ascending.
+    let tierThresholds: [Int]
     let prices: [Price]
+
+    struct Selection: Encodable {
+        let unit: String
+        let fields: [String]
+    }
 
     init(_ priced: PricedModel) {
         provider = priced.provider
         model = priced.model
         mode = priced.mode.rawValue
         source = priced.source
+        maxOutputTokens = priced.maxOutputTokens
+        informationalUnits = priced.informationalUnits.map(\.rawValue)
+        let units = Set(priced.prices.map(\.unit)).sorted()
+        selectsOn = units.map { unit in
+            let keys = priced.prices.first { $0.unit == unit }?.dimension.keys ?? []
+            return Selection(unit: unit.rawValue, fields: PriceDimension.Key.allCases.filter(keys.contains).map(\.rawValue))
+        }
+        tierThresholds = Set(priced.prices.compactMap(\.aboveInputTokens)).sorted()
         prices = priced.prices.map(Price.init)
     }
 }
@@ -74,7 +110,12 @@ private struct Price: Encodable {
     let quality: String?
     let resolution: String?
     let audio: String?
+    /// Applies instead of the base price when the prompt has more input tokens than this.
+    let aboveInputTokens: Int?
+    /// A per-task minimum in units: fewer are billed as this many.
+    let minimumQuantity: String?
     let estimateOnly: Bool
+    let effectiveFrom: String
     let source: String
     let confidence: String
 
@@ -87,7 +128,10 @@ private struct Price: Encodable {
         quality = row.dimension.quality
         resolution = row.dimension.resolution
         audio = row.dimension.audio
+        aboveInputTokens = row.aboveInputTokens
+        minimumQuantity = row.minimumQuantity.map { "\($0)" }
         estimateOnly = row.estimateOnly
+        effectiveFrom = row.effectiveFrom
         source = row.source
         confidence = row.confidence.rawValue
     }

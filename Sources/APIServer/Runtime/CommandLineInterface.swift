@@ -19,9 +19,11 @@ enum CommandLineInterface {
           migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each; then load
                       PRICING_CATALOG (default ./pricing/catalog.json) when no pricing version exists yet;
                       refuses to start (exit 1) when that file is missing or invalid
-          pricing import FILE
-                      store FILE (our catalog format, or LiteLLM's model_prices_and_context_window.json)
-                      as the new current pricing version and report what changed
+          pricing import [--replace] FILE
+                      store FILE (our catalog format, or LiteLLM's model_prices_and_context_window.json
+                      unmodified) as the new current pricing version and report, per model, each field
+                      used and skipped and what changed; a LiteLLM file updates the models it names and
+                      keeps every other row unless --replace is given
           rotate-encryption-key [--batch-size=N]
                       re-encrypt every stored provider key under APP_ENCRYPTION_SECRET, opening old ones with
                       APP_ENCRYPTION_SECRET_PREVIOUS; batches of N (default 100), each its own transaction, so
@@ -41,11 +43,14 @@ enum CommandLineInterface {
         case "migrate":
             return withConfig(environment, requireSecrets: false) { migrate($0) }
         case "pricing":
-            guard arguments.count == 3, arguments[1] == "import" else {
-                printError("apiserver: usage: apiserver pricing import FILE")
+            let replace = arguments.count == 4 && arguments[2] == "--replace"
+            guard arguments.count == (replace ? 4 : 3), arguments[1] == "import" else {
+                printError("apiserver: usage: apiserver pricing import [--replace] FILE")
                 return 2
             }
-            return withConfig(environment, requireSecrets: false) { importPricing($0, file: arguments[2]) }
+            return withConfig(environment, requireSecrets: false) {
+                importPricing($0, file: arguments[arguments.count - 1], replace: replace)
+            }
         case "rotate-encryption-key":
             return withConfig(environment, requireSecrets: false) { rotateEncryptionKey($0, options: Array(arguments.dropFirst())) }
         case "--help", "-h", "help":
@@ -132,7 +137,7 @@ enum CommandLineInterface {
         // The catalog is checked before anything is applied: a deployment without its prices
         // would quote every model as unpriced, so a missing file stops migrate instead of
         // being skipped.
-        let catalog: (version: PricingVersion, skipped: Int)
+        let catalog: PricingImport.Parsed
         do {
             catalog = try PricingImport.load(file: URL(fileURLWithPath: config.pricingCatalogPath))
         } catch {
@@ -150,7 +155,7 @@ enum CommandLineInterface {
             logger.info("migrations complete", ["applied": .int(applied.count), "known": .int(runner.files.count)])
             let store = PostgresPricingStore(pool: pool)
             if try store.currentVersion() == nil {
-                let report = try PricingImport(store: store).importVersion(catalog.version, skipped: catalog.skipped)
+                let report = try PricingImport(store: store).importParsed(catalog, replace: false)
                 report.lines.forEach { logger.info($0) }
             }
             return 0
@@ -163,11 +168,11 @@ enum CommandLineInterface {
         }
     }
 
-    private static func importPricing(_ config: AppConfig, file: String) -> Int32 {
+    private static func importPricing(_ config: AppConfig, file: String, replace: Bool) -> Int32 {
         let pool = ConnectionPool(.init(url: config.migrationDatabaseURL, maximumConnections: 1))
         defer { pool.close() }
         do {
-            let report = try PricingImport(store: PostgresPricingStore(pool: pool)).run(file: URL(fileURLWithPath: file))
+            let report = try PricingImport(store: PostgresPricingStore(pool: pool)).run(file: URL(fileURLWithPath: file), replace: replace)
             report.lines.forEach { print($0) }
             return 0
         } catch let error as DomainError {

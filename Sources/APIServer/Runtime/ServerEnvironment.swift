@@ -48,7 +48,8 @@ struct ServerEnvironment: Sendable {
                        fields: record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
         }
         let providers = ProviderRegistry.standard(
-            endpoints: config.providerEndpoints, context: AdapterContext(client: CurlClient(), logger: providerLogger))
+            endpoints: config.providerEndpoints,
+            context: AdapterContext(client: CurlClient(), logger: providerLogger, priceList: PriceListCache(store: pricing).current))
         let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
         let metrics = Metrics()
         metrics.watch(providerWork)

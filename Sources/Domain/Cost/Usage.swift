@@ -16,7 +16,11 @@ public struct Usage: Codable, Sendable, Hashable {
     /// 5-minute cache writes (Anthropic's default).
     public var cachedInputWriteTokens: Int
     public var cachedInputWriteOneHourTokens: Int
+    /// OpenAI's 12-hour cache writes.
+    public var cachedInputWriteTwelveHourTokens: Int
     public var outputTokens: Int
+    /// The reasoning part of `outputTokens`: reported for reconciliation, never priced again.
+    public var reasoningTokens: Int
     public var imageInputTokens: Int
     public var imageOutputTokens: Int
     public var audioInputTokens: Int
@@ -34,7 +38,8 @@ public struct Usage: Codable, Sendable, Hashable {
 
     public init(
         inputTokens: Int = 0, cachedInputReadTokens: Int = 0, cachedInputWriteTokens: Int = 0,
-        cachedInputWriteOneHourTokens: Int = 0, outputTokens: Int = 0, imageInputTokens: Int = 0,
+        cachedInputWriteOneHourTokens: Int = 0, cachedInputWriteTwelveHourTokens: Int = 0, outputTokens: Int = 0,
+        reasoningTokens: Int = 0, imageInputTokens: Int = 0,
         imageOutputTokens: Int = 0, audioInputTokens: Int = 0, audioOutputTokens: Int = 0,
         images: [ImageQuantity] = [], video: [VideoQuantity] = [], characters: Int = 0,
         megapixels: Decimal = 0, requests: Int = 0, credits: Decimal = 0, providerReportedCost: Money? = nil
@@ -43,7 +48,9 @@ public struct Usage: Codable, Sendable, Hashable {
         self.cachedInputReadTokens = cachedInputReadTokens
         self.cachedInputWriteTokens = cachedInputWriteTokens
         self.cachedInputWriteOneHourTokens = cachedInputWriteOneHourTokens
+        self.cachedInputWriteTwelveHourTokens = cachedInputWriteTwelveHourTokens
         self.outputTokens = outputTokens
+        self.reasoningTokens = reasoningTokens
         self.imageInputTokens = imageInputTokens
         self.imageOutputTokens = imageOutputTokens
         self.audioInputTokens = audioInputTokens
@@ -60,10 +67,11 @@ public struct Usage: Codable, Sendable, Hashable {
     /// All prompt tokens, cached or not: what long-context tiers are decided on.
     /// Saturates at `Int.max` instead of trapping; `validationErrors` refuses counts that could get there.
     public var promptTokens: Int {
-        Self.saturatingSum([inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens])
+        Self.saturatingSum([inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens,
+                            cachedInputWriteTwelveHourTokens])
     }
 
-    static func saturatingSum(_ values: [Int]) -> Int {
+    public static func saturatingSum(_ values: [Int]) -> Int {
         var total = 0
         for value in values {
             let (sum, overflow) = total.addingReportingOverflow(value)
@@ -88,6 +96,7 @@ public struct Usage: Codable, Sendable, Hashable {
         add(.cachedInputTokenRead, Decimal(cachedInputReadTokens))
         add(.cachedInputTokenWrite, Decimal(cachedInputWriteTokens))
         add(.cachedInputTokenWrite1h, Decimal(cachedInputWriteOneHourTokens))
+        add(.cachedInputTokenWrite12h, Decimal(cachedInputWriteTwelveHourTokens))
         add(.outputToken, Decimal(outputTokens))
         add(.imageInputToken, Decimal(imageInputTokens))
         add(.imageOutputToken, Decimal(imageOutputTokens))
@@ -113,7 +122,8 @@ public struct Usage: Codable, Sendable, Hashable {
         let counts: [(String, Int)] = [
             ("input_tokens", inputTokens), ("cached_input_read_tokens", cachedInputReadTokens),
             ("cached_input_write_tokens", cachedInputWriteTokens), ("cached_input_write_one_hour_tokens", cachedInputWriteOneHourTokens),
-            ("output_tokens", outputTokens), ("image_input_tokens", imageInputTokens), ("image_output_tokens", imageOutputTokens),
+            ("cached_input_write_twelve_hour_tokens", cachedInputWriteTwelveHourTokens),
+            ("output_tokens", outputTokens), ("reasoning_tokens", reasoningTokens), ("image_input_tokens", imageInputTokens), ("image_output_tokens", imageOutputTokens),
             ("audio_input_tokens", audioInputTokens), ("audio_output_tokens", audioOutputTokens),
             ("characters", characters), ("requests", requests),
         ]
@@ -137,6 +147,10 @@ public struct Usage: Codable, Sendable, Hashable {
         }
         if ReportedNumbers.amount(credits) == nil && credits >= 0 {
             errors.append(FieldError(field: "credits", code: "out_of_range", message: "Must be at most \(ReportedNumbers.maximumAmount)."))
+        }
+        if reasoningTokens > outputTokens, reasoningTokens >= 0, outputTokens >= 0 {
+            errors.append(FieldError(field: "reasoning_tokens", code: "inconsistent_usage",
+                                     message: "Reasoning tokens are part of output_tokens, so at most output_tokens."))
         }
         if megapixels < 0 { errors.append(FieldError(field: "megapixels", code: "negative_quantity", message: "Must not be negative.")) }
         if credits < 0 { errors.append(FieldError(field: "credits", code: "negative_quantity", message: "Must not be negative.")) }
@@ -193,7 +207,8 @@ public struct MeteredQuantity: Codable, Sendable, Hashable {
 
 extension Usage {
     private enum CodingKeys: String, CodingKey {
-        case inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens, outputTokens
+        case inputTokens, cachedInputReadTokens, cachedInputWriteTokens, cachedInputWriteOneHourTokens, cachedInputWriteTwelveHourTokens
+        case outputTokens, reasoningTokens
         case imageInputTokens, imageOutputTokens, audioInputTokens, audioOutputTokens
         case images, video, characters, megapixels, requests, credits, providerReportedCost
     }
@@ -206,7 +221,9 @@ extension Usage {
             cachedInputReadTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputReadTokens) ?? 0,
             cachedInputWriteTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWriteTokens) ?? 0,
             cachedInputWriteOneHourTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWriteOneHourTokens) ?? 0,
+            cachedInputWriteTwelveHourTokens: try c.decodeIfPresent(Int.self, forKey: .cachedInputWriteTwelveHourTokens) ?? 0,
             outputTokens: try c.decodeIfPresent(Int.self, forKey: .outputTokens) ?? 0,
+            reasoningTokens: try c.decodeIfPresent(Int.self, forKey: .reasoningTokens) ?? 0,
             imageInputTokens: try c.decodeIfPresent(Int.self, forKey: .imageInputTokens) ?? 0,
             imageOutputTokens: try c.decodeIfPresent(Int.self, forKey: .imageOutputTokens) ?? 0,
             audioInputTokens: try c.decodeIfPresent(Int.self, forKey: .audioInputTokens) ?? 0,

@@ -1,13 +1,14 @@
 import Foundation
 
-/// Imports LiteLLM's `model_prices_and_context_window.json` (BerriAI/litellm; the field names
-/// are those of its `sample_spec` entry and of the entries themselves). Only facts carry over:
-/// which field holds which price, per token / per image / per character / per second.
+/// Imports LiteLLM's `model_prices_and_context_window.json` (BerriAI/litellm; shipped in the PyPI
+/// wheel as `litellm/model_prices_and_context_window_backup.json`) unmodified. Only facts carry
+/// over: which field holds which price, per token / image / character / second / pixel.
 ///
-/// Numbers are decoded as `Decimal` by `JSONDecoder`, which reads them from their digits (a
-/// test holds it to 21 significant digits, which a `Double` could not carry), so an imported
-/// `2.5e-06` is exactly 0.0000025. Token prices are stored per 1M tokens and character prices
-/// per 1k characters, which keeps them within Money's 10 decimals.
+/// An entry or a field the importer cannot use is skipped and reported, never a reason to refuse
+/// the rest of the file: a model whose prices would not validate is left out whole, with the
+/// reasons. Numbers are decoded as `Decimal` from their digits (a test holds it to 21
+/// significant digits), so an imported `2.5e-06` is exactly 0.0000025. Token prices are stored
+/// per 1M tokens and character prices per 1k characters, which keeps them within 10 decimals.
 public enum LiteLLMCatalog {
     public struct ProviderMapping: Sendable, Hashable {
         public var provider: String
@@ -22,8 +23,11 @@ public enum LiteLLMCatalog {
         }
     }
 
+    /// The modes our adapters can call. `responses` (models served only on `/v1/responses`, such
+    /// as gpt-5.4-pro) and `completion` (legacy `/v1/completions`) are not: pricing them would offer
+    /// models every call to which fails.
     public static let supportedModes: Set<String> = [
-        "chat", "completion", "responses", "image_generation", "audio_speech", "video_generation",
+        "chat", "image_generation", "audio_speech", "video_generation",
     ]
 
     /// `litellm_provider` → ours, after providers.md's provider list.
@@ -63,34 +67,38 @@ public enum LiteLLMCatalog {
         public var reason: String
     }
 
-    public struct Result: Sendable {
-        public var version: PricingVersion
-        public var skipped: [Skipped]
+    /// A field that became a price row.
+    public struct UsedField: Sendable, Hashable, Codable {
+        public var key: String
+        public var field: String
+        public var row: PriceKey
+        public var price: String
+        public var per: Int
+        /// How the price was derived when it is not the field's value rescaled.
+        public var note: String?
     }
 
-    /// Fields that price something we do not charge, imported as nothing but reported.
-    static let knownIgnored: [String: String] = [
-        "output_cost_per_reasoning_token": "reasoning tokens are inside output tokens",
-        "input_cost_per_pixel": "per-pixel prices are not supported",
-        "output_cost_per_pixel": "per-pixel prices are not supported",
-    ]
+    /// What became of one model: the entries that named it, each field used and each skipped.
+    public struct ModelReport: Sendable, Hashable, Codable {
+        public var provider: String
+        public var model: String
+        public var entries: [String]
+        public var used: [UsedField]
+        public var skipped: [Skipped]
+        /// False when the model was left out whole (its `skipped` says why).
+        public var imported: Bool
+    }
 
-    static let fieldUnits: [String: (unit: PriceUnit, per: Int, scale: Decimal)] = [
-        "input_cost_per_token": (.inputToken, 1_000_000, 1_000_000),
-        "output_cost_per_token": (.outputToken, 1_000_000, 1_000_000),
-        "cache_read_input_token_cost": (.cachedInputTokenRead, 1_000_000, 1_000_000),
-        "cache_creation_input_token_cost": (.cachedInputTokenWrite, 1_000_000, 1_000_000),
-        "cache_creation_input_token_cost_above_1hr": (.cachedInputTokenWrite1h, 1_000_000, 1_000_000),
-        "input_cost_per_audio_token": (.audioInputToken, 1_000_000, 1_000_000),
-        "output_cost_per_audio_token": (.audioOutputToken, 1_000_000, 1_000_000),
-        "input_cost_per_image_token": (.imageInputToken, 1_000_000, 1_000_000),
-        "output_cost_per_image_token": (.imageOutputToken, 1_000_000, 1_000_000),
-        "output_cost_per_image": (.image, 1, 1),
-        "input_cost_per_character": (.characters1k, 1, 1_000),
-        "output_cost_per_second": (.videoSecond, 1, 1),
-        "output_cost_per_video_per_second": (.videoSecond, 1, 1),
-        "input_cost_per_request": (.request, 1, 1),
-    ]
+    public struct Result: Sendable {
+        public var version: PricingVersion
+        /// Per model of our providers, in provider and model order.
+        public var models: [ModelReport]
+        /// Entries of our providers that named no importable model (wrong mode, not an object).
+        public var skippedEntries: [Skipped]
+
+        /// Every skipped entry and field, entry-level first.
+        public var skipped: [Skipped] { skippedEntries + models.flatMap(\.skipped) }
+    }
 
     public static func decode(_ data: Data, options: Options) throws(DomainError) -> Result {
         let entries: [String: Value]
@@ -99,94 +107,56 @@ public enum LiteLLMCatalog {
         } catch {
             throw .validation([FieldError(decodingError: error)])
         }
-        var skipped: [Skipped] = []
-        var models: [ModelKey: PricedModel] = [:]
+        let optionErrors = PricingValidation.errors(in: [], currency: options.currency, effectiveFrom: options.effectiveFrom)
+        guard optionErrors.isEmpty else { throw .validation(optionErrors) }
+
+        var skippedEntries: [Skipped] = []
+        var builders: [ModelKey: ModelBuilder] = [:]
         for key in entries.keys.sorted() where key != "sample_spec" {
             guard case .object(let fields) = entries[key] else {
-                skipped.append(Skipped(key: key, field: nil, reason: "not an object"))
+                skippedEntries.append(Skipped(key: key, field: nil, reason: "not an object"))
                 continue
             }
             guard case .string(let litellmProvider)? = fields["litellm_provider"],
                   let mapping = options.providers[litellmProvider] else { continue }
             guard case .string(let mode)? = fields["mode"], mapping.modes.contains(mode) else {
-                skipped.append(Skipped(key: key, field: "mode", reason: "mode not imported for \(litellmProvider)"))
+                skippedEntries.append(Skipped(key: key, field: "mode", reason: "mode not imported for \(litellmProvider)"))
                 continue
             }
             let (modelName, dimension) = parseKey(key, litellmProvider: litellmProvider)
             let modelKey = ModelKey(provider: mapping.provider, model: modelName)
-            var entry = models[modelKey] ?? PricedModel(
-                provider: mapping.provider, model: modelName, mode: mapping.pricingMode,
-                source: "LiteLLM model_prices_and_context_window.json \"\(key)\"", prices: []
-            )
-            if case .number(let maxOutput)? = fields["max_output_tokens"], let value = Int(maxOutput.description) {
-                entry.maxOutputTokens = value
-            }
-            for field in fields.keys.sorted() {
-                guard case .number(let value)? = fields[field] else { continue }
-                switch priceField(field) {
-                case .price(let unit, let per, let scale, let above):
-                    let amount = value * scale
-                    guard let price = try? Money(exactly: amount), !price.isNegative else {
-                        skipped.append(Skipped(key: key, field: field, reason: "price \(amount) is negative or finer than 10 decimals"))
-                        continue
-                    }
-                    let row = PriceRow(
-                        provider: mapping.provider, model: modelName, unit: unit, dimension: dimension, price: price, per: per,
-                        currency: options.currency, effectiveFrom: options.effectiveFrom,
-                        source: "LiteLLM model_prices_and_context_window.json \"\(key)\".\(field)", confidence: .litellm,
-                        estimateOnly: mapping.pricingMode == .providerReported, aboveInputTokens: above
-                    )
-                    if entry.prices.contains(where: { $0.key == row.key }) {
-                        skipped.append(Skipped(key: key, field: field, reason: "duplicate of \(row.key)"))
-                    } else {
-                        entry.prices.append(row)
-                    }
-                case .ignored(let reason):
-                    skipped.append(Skipped(key: key, field: field, reason: reason))
-                case .notAPrice:
-                    continue
-                }
-            }
-            models[modelKey] = entry
+            var builder = builders[modelKey] ?? ModelBuilder(
+                model: PricedModel(provider: mapping.provider, model: modelName, mode: mapping.pricingMode,
+                                   source: "LiteLLM model_prices_and_context_window.json \"\(key)\"", prices: []),
+                options: options, estimateOnly: mapping.pricingMode == .providerReported)
+            builder.add(entry: key, fields: fields, mode: mode, dimension: dimension)
+            builders[modelKey] = builder
         }
-        var result = models.values.map(quotingImagesOfTokenPricedModels)
-        result.removeAll { $0.prices.isEmpty && $0.mode == .priced }
+
+        var reports: [ModelReport] = []
+        var models: [PricedModel] = []
+        for key in builders.keys.sorted(by: { ($0.provider, $0.model) < ($1.provider, $1.model) }) {
+            guard var builder = builders[key] else { continue }
+            builder.finish()
+            let errors = PricingValidation.errors(in: [builder.model], currency: options.currency, effectiveFrom: options.effectiveFrom)
+            var imported = errors.isEmpty
+            if !errors.isEmpty {
+                builder.skipped += errors.map {
+                    Skipped(key: builder.entries.first ?? key.model, field: nil, reason: "model left out: \($0.code): \($0.message)")
+                }
+            } else if builder.model.prices.isEmpty && builder.model.mode == .priced {
+                imported = false
+                builder.skipped.append(Skipped(key: builder.entries.first ?? key.model, field: nil, reason: "model left out: no importable price"))
+            }
+            if imported { models.append(builder.model) }
+            reports.append(ModelReport(provider: key.provider, model: key.model, entries: builder.entries,
+                                       used: imported ? builder.used : [], skipped: builder.skipped, imported: imported))
+        }
         let version = PricingVersion(
             id: options.versionId, label: options.label, effectiveFrom: options.effectiveFrom,
-            currency: options.currency, models: result
+            currency: options.currency, models: models
         )
-        let errors = PricingValidation.errors(in: version.models, currency: options.currency, effectiveFrom: options.effectiveFrom)
-        guard errors.isEmpty else { throw .validation(errors) }
-        return Result(version: version, skipped: skipped)
-    }
-
-    enum FieldKind: Equatable {
-        case price(PriceUnit, per: Int, scale: Decimal, above: Int?)
-        case ignored(String)
-        case notAPrice
-    }
-
-    /// `input_cost_per_token_above_200k_tokens` is the long-context tier of
-    /// `input_cost_per_token`; service tiers (`_priority`, `_flex`, `_batches`) are not ours.
-    static func priceField(_ field: String) -> FieldKind {
-        if let mapped = fieldUnits[field] {
-            return .price(mapped.unit, per: mapped.per, scale: mapped.scale, above: nil)
-        }
-        if let range = field.range(of: "_above_", options: .backwards), field.hasSuffix("k_tokens"),
-           let base = fieldUnits[String(field[..<range.lowerBound])],
-           let thousands = Int(field[range.upperBound...].dropLast("k_tokens".count)) {
-            // The size comes from a field name in a downloaded file: bounded, never multiplied blindly.
-            let (above, overflow) = thousands.multipliedReportingOverflow(by: 1_000)
-            guard !overflow, (1...PricingValidation.maximumTierTokens).contains(above) else {
-                return .ignored("tier size out of range")
-            }
-            return base.unit.isToken
-                ? .price(base.unit, per: base.per, scale: base.scale, above: above)
-                : .ignored("tiers apply to token prices only")
-        }
-        if let reason = knownIgnored[field] { return .ignored(reason) }
-        if field.contains("cost") { return .ignored("not a price this catalog models") }
-        return .notAPrice
+        return Result(version: version, models: reports, skippedEntries: skippedEntries)
     }
 
     /// `openrouter/openai/gpt-4o` → `openai/gpt-4o`; `medium/1024-x-1024/gpt-image-1` →
@@ -195,26 +165,13 @@ public enum LiteLLMCatalog {
         var parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if parts.count > 1, parts[0] == litellmProvider { parts.removeFirst() }
         var dimension = PriceDimension()
-        if parts.count > 1, ["low", "medium", "high", "standard", "hd"].contains(parts[0]) {
+        if parts.count > 1, ["low", "medium", "high", "standard", "hd", "xhigh", "max", "auto"].contains(parts[0]) {
             dimension.quality = parts.removeFirst()
         }
         if parts.count > 1, parts[0].contains("-x-"), parts[0].split(separator: "-x-").allSatisfy({ Int($0) != nil }) {
             dimension.size = parts.removeFirst().replacingOccurrences(of: "-x-", with: "x")
         }
         return (parts.joined(separator: "/"), dimension)
-    }
-
-    /// A model billed by tokens keeps per-image prices for quoting only, so that an image
-    /// reported beside its tokens is not charged twice.
-    static func quotingImagesOfTokenPricedModels(_ model: PricedModel) -> PricedModel {
-        guard model.prices.contains(where: { $0.unit.isToken }) else { return model }
-        var result = model
-        result.prices = model.prices.map { row in
-            var row = row
-            if row.unit == .image { row.estimateOnly = true }
-            return row
-        }
-        return result
     }
 
     /// The JSON values LiteLLM uses; numbers keep their exact decimal value.

@@ -6,7 +6,9 @@
 /// all rows of one model and unit declare the same set of fields (the catalog validator
 /// enforces it). A row matches when every field it declares equals the request's; fields the
 /// rows do not declare are ignored, so a flat per-second price matches any resolution. A
-/// request that lacks a field the rows need is unpriced, never guessed.
+/// request that lacks a field the rows need is unpriced, never guessed. A row whose field is
+/// ``anyOther`` (`*`) prices every value of that field no other row names (LiteLLM's flat
+/// `output_cost_per_second` beside `output_cost_per_second_4k`); the request must still give it.
 public struct PriceDimension: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
     /// `WIDTHxHEIGHT` as the provider spells it: `1024x1024`, `1536x1024`.
     public var size: String?
@@ -18,6 +20,8 @@ public struct PriceDimension: Codable, Sendable, Hashable, Comparable, CustomStr
     public var audio: String?
 
     public static let none = PriceDimension()
+    /// The value that matches whatever the request gives when no row names that value.
+    public static let anyOther = "*"
 
     public init(size: String? = nil, quality: String? = nil, resolution: String? = nil, audio: String? = nil) {
         self.size = size
@@ -57,6 +61,14 @@ public struct PriceDimension: Codable, Sendable, Hashable, Comparable, CustomStr
     /// True when every field `self` (a row) declares has the same value in `request`.
     public func selects(_ request: PriceDimension) -> Bool {
         Key.allCases.allSatisfy { key in self[key] == nil || self[key] == request[key] }
+    }
+
+    /// True when every field `self` declares equals the request's or is ``anyOther`` with the
+    /// request giving some value: the fallback match, used only when no exact row matches.
+    public func selectsAsFallback(_ request: PriceDimension) -> Bool {
+        Key.allCases.allSatisfy { key in
+            self[key] == nil || self[key] == request[key] || (self[key] == Self.anyOther && request[key] != nil)
+        }
     }
 
     /// The request restricted to the given fields, for reporting what was looked for.

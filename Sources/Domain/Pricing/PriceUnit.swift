@@ -7,6 +7,8 @@ public enum PriceUnit: String, Codable, CaseIterable, Sendable, Hashable, Compar
     case cachedInputTokenWrite = "cached_input_token_write"
     /// Anthropic's 1-hour cache write, priced at 2× input (providers.md §9.1).
     case cachedInputTokenWrite1h = "cached_input_token_write_1h"
+    /// OpenAI's 12-hour cache write (LiteLLM `cache_creation_input_token_cost_above_12hr`).
+    case cachedInputTokenWrite12h = "cached_input_token_write_12h"
     /// Output tokens, reasoning tokens included (OpenAI counts them inside `completion_tokens`).
     case outputToken = "output_token"
     /// gpt-image input images, as tokens.
@@ -35,7 +37,7 @@ public enum PriceUnit: String, Codable, CaseIterable, Sendable, Hashable, Compar
     /// Token units, for which a long-context tier may apply.
     public var isToken: Bool {
         switch self {
-        case .inputToken, .cachedInputTokenRead, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .outputToken,
+        case .inputToken, .cachedInputTokenRead, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .cachedInputTokenWrite12h, .outputToken,
              .imageInputToken, .imageOutputToken, .audioInputToken, .audioOutputToken:
             true
         case .image, .videoSecond, .characters1k, .megapixel, .request, .credit:
@@ -63,4 +65,28 @@ public enum PriceConfidence: String, Codable, Sendable, Hashable {
     case litellm
     /// [?]: not fully verified, or derived by us; the source note says how.
     case unverified
+}
+
+extension PriceUnit {
+    /// What one unit is, as `GET /v1/pricing` explains it.
+    public var definition: String {
+        switch self {
+        case .inputToken: "one input token not read from or written to a prompt cache"
+        case .cachedInputTokenRead: "one input token read from the provider's prompt cache"
+        case .cachedInputTokenWrite: "one input token written to the prompt cache with the default 5-minute lifetime"
+        case .cachedInputTokenWrite1h: "one input token written to the prompt cache with a 1-hour lifetime"
+        case .cachedInputTokenWrite12h: "one input token written to the prompt cache with a 12-hour lifetime"
+        case .outputToken: "one output token, reasoning tokens included"
+        case .imageInputToken: "one image input token (gpt-image)"
+        case .imageOutputToken: "one generated image token (gpt-image)"
+        case .audioInputToken: "one audio input token"
+        case .audioOutputToken: "one generated audio token"
+        case .image: "one generated image"
+        case .videoSecond: "one second of generated video, per clip"
+        case .characters1k: "1,000 characters of input text (Unicode scalars), pro rata"
+        case .megapixel: "one billable megapixel: each image's width × height divided by 1,048,576 and rounded up to a whole number (FAL's rule as LiteLLM applies it)"
+        case .request: "one request"
+        case .credit: "one credit the provider reports it charged"
+        }
+    }
 }

@@ -112,7 +112,10 @@ public struct PricingVersion: Codable, Sendable, Hashable {
         let needed = first.dimension.keys
         let missing = needed.subtracting(dimension.keys)
         guard missing.isEmpty else { return .missingDimension(missing) }
-        let matching = candidates.filter { $0.dimension.selects(dimension) }
+        // Rows naming the request's values win; a `*` row answers only when none does.
+        let exact = candidates.filter { $0.dimension.selects(dimension) }
+        let matching = exact.contains { $0.aboveInputTokens == nil }
+            ? exact : candidates.filter { $0.dimension.selectsAsFallback(dimension) }
         guard let base = matching.first(where: { $0.aboveInputTokens == nil }) else { return .noMatchingDimension }
         guard let inputTokens else { return .found(base) }
         let tier = matching

@@ -33,9 +33,18 @@ public protocol MediaProvider: Sendable {
 
     /// Voices the key can use, for speech providers with per-account voices (ElevenLabs).
     func voices(key: ProviderAPIKey?) throws(ProviderError) -> [VoiceOption]
+
+    /// See the extension: adapters that accept ids they do not list answer for those too.
+    func capability(for model: String, kind: MediaKind) -> ModelCapability?
 }
 
 extension MediaProvider {
+    /// The capability for one model and kind: listed in `capabilities()`, or, for providers that
+    /// route any model id (OpenRouter, FAL's queue), one built for the id. Nil when not offered.
+    public func capability(for model: String, kind: MediaKind) -> ModelCapability? {
+        capabilities().model(model, kind: kind)
+    }
+
     public func countInputTokens(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> Int? {
         nil
     }

@@ -39,6 +39,19 @@ public struct ProviderCapabilities: Sendable, Codable, Equatable {
     }
 }
 
+extension ProviderCapabilities {
+    /// These capabilities with `more` models added after the listed ones; a model already
+    /// listed for a kind keeps its own entry (the adapter's list knows its parameters best).
+    public func adding(_ more: [ModelCapability], notes moreNotes: [String] = []) -> ProviderCapabilities {
+        var models = self.models
+        for model in more where !models.contains(where: { $0.id == model.id && $0.kind == model.kind }) {
+            models.append(model)
+        }
+        return ProviderCapabilities(provider: provider, requiresKey: requiresKey, isOffline: isOffline, models: models,
+                                    notes: notes + moreNotes)
+    }
+}
+
 /// One model for one media kind, with the parameters it accepts and their allowed values.
 public struct ModelCapability: Sendable, Codable, Equatable {
     public let id: String

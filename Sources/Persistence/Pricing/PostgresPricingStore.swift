@@ -23,6 +23,18 @@ public struct PostgresPricingStore: PricingStore {
         }
     }
 
+    public func version(id: String) throws -> PricingVersion? {
+        let rows = try pool.withSharedReadScope { transaction in
+            try transaction.query("select document::text as document from pricing.versions where id = \(id)")
+        }
+        guard let text = try rows.first?.decode("document", as: String.self) else { return nil }
+        do {
+            return try PricingCatalog.load(Data(text.utf8))
+        } catch {
+            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "stored pricing version \(id) does not load: \(error)")
+        }
+    }
+
     public func importVersion(_ version: PricingVersion) throws -> Bool {
         let document = String(decoding: PricingCatalog.encode(version), as: UTF8.self)
         return try pool.withServiceRole { transaction -> Bool in

@@ -39,8 +39,7 @@ public struct ProviderRegistry: Sendable {
     /// user's priorities on top).
     public func providers(offering kind: MediaKind, model: String? = nil) -> [any MediaProvider] {
         ProviderID.allCases.compactMap { byID[$0] }.filter { provider in
-            let capabilities = provider.capabilities()
-            return model.map { capabilities.model($0, kind: kind) != nil } ?? capabilities.supports(kind)
+            model.map { provider.capability(for: $0, kind: kind) != nil } ?? provider.capabilities().supports(kind)
         }
     }
 }

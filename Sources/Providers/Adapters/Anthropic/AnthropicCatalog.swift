@@ -13,6 +13,17 @@ enum AnthropicCatalog {
         model("claude-opus-5", maxOutput: 128_000),
     ])
 
+    /// The listed models plus every Claude model the price list prices (messages are the same for all).
+    static func capabilities(priceList: PricingVersion?) -> ProviderCapabilities {
+        let priced = priceList?.models(provider: ProviderID.anthropic.rawValue) ?? []
+        return capabilities.adding(priced.filter { $0.impliedKinds == [.text] }.map {
+            model($0.model, maxOutput: $0.maxOutputTokens ?? defaultMaxOutput)
+        })
+    }
+
+    /// The smallest output ceiling among current Claude models, for an entry that states none.
+    static let defaultMaxOutput = 64_000
+
     /// `max_tokens` is required by the API; the adapter sends this when the request has none.
     static let defaultMaxTokens = 1024
 

@@ -7,13 +7,15 @@ public struct AnthropicProvider: MediaProvider {
     static let apiVersion = "2023-06-01"
     let baseURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.anthropic, mapError: AnthropicErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { AnthropicCatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { AnthropicCatalog.capabilities(priceList: priceList()) }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-api-key", key.plaintext), RequestHeader("anthropic-version", Self.apiVersion)]

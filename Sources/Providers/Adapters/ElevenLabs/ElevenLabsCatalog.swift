@@ -15,15 +15,24 @@ enum ElevenLabsCatalog {
 
     static let capabilities = ProviderCapabilities(
         provider: .elevenlabs,
-        models: ["eleven_multilingual_v2", "eleven_v3", "eleven_flash_v2_5", "eleven_turbo_v2_5"].map { id in
-            ModelCapability(id: id, kind: .audio, parameters: [
-                ParameterSpec(.voice, .text(maxLength: 64)),
-                ParameterSpec(.voiceSettings, .voiceSettings),
-                ParameterSpec(.outputFormat, .oneOf(outputFormats), default: defaultFormat),
-                ParameterSpec(.seed, .integerRange(min: 0, max: 4_294_967_295)),
-            ])
-        },
+        models: ["eleven_multilingual_v2", "eleven_v3", "eleven_flash_v2_5", "eleven_turbo_v2_5"].map(model),
         notes: ["voices are per account: list them with the key; without a voice the account's first voice is used"])
+
+    static func model(_ id: String) -> ModelCapability {
+        ModelCapability(id: id, kind: .audio, parameters: [
+            ParameterSpec(.voice, .text(maxLength: 64)),
+            ParameterSpec(.voiceSettings, .voiceSettings),
+            ParameterSpec(.outputFormat, .oneOf(outputFormats), default: defaultFormat),
+            ParameterSpec(.seed, .integerRange(min: 0, max: 4_294_967_295)),
+        ])
+    }
+
+    /// The listed models plus every speech model the price list prices (text-to-speech takes the
+    /// model id in the body; the request is the same for all).
+    static func capabilities(priceList: PricingVersion?) -> ProviderCapabilities {
+        let priced = priceList?.models(provider: ProviderID.elevenlabs.rawValue) ?? []
+        return capabilities.adding(priced.filter { $0.impliedKinds == [.audio] }.map { model($0.model) })
+    }
 
     /// File extension and MIME type for an `output_format` value.
     static func file(for format: String) -> (ext: String, mime: String) {

@@ -7,13 +7,15 @@ public struct ElevenLabsProvider: MediaProvider {
     public let id = ProviderID.elevenlabs
     let baseURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.elevenlabs, mapError: ElevenLabsErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { ElevenLabsCatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { ElevenLabsCatalog.capabilities(priceList: priceList()) }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("xi-api-key", key.plaintext)]

@@ -8,14 +8,22 @@ public struct FALProvider: MediaProvider {
     let queueURL: String
     let apiURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(queueURL: String, apiURL: String, context: AdapterContext) {
         self.queueURL = queueURL
         self.apiURL = apiURL
         self.http = context.http(.fal, mapError: FALErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { FALCatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { FALCatalog.capabilities(priceList: priceList()) }
+
+    /// The queue takes any endpoint id: one the lists do not know is offered with FAL's common
+    /// inputs, unpriced (admitted only where the project accepts unpriced spend).
+    public func capability(for model: String, kind: MediaKind) -> ModelCapability? {
+        capabilities().model(model, kind: kind) ?? (FALCatalog.isEndpointID(model) ? FALCatalog.generic(model, kind: kind) : nil)
+    }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("Authorization", "Key \(key.plaintext)")]
@@ -38,7 +46,8 @@ public struct FALProvider: MediaProvider {
 
     public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
-        let model = try AdapterSupport.validated(request, against: capabilities())
+        let offered = capability(for: request.model, kind: request.kind).map { [$0] } ?? []
+        let model = try AdapterSupport.validated(request, against: capabilities().adding(offered))
         let secrets = [key.plaintext]
         let parameters = request.parameters
         var input = WireJSONObject()

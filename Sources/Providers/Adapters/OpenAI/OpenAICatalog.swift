@@ -6,6 +6,31 @@ import Foundation
 enum OpenAICatalog {
     static let capabilities = ProviderCapabilities(provider: .openai, models: chat + images + speech)
 
+    /// The listed models plus every OpenAI model the price list prices: chat models by tokens,
+    /// gpt-image models by image, speech models by characters (the wire format is the same for all).
+    static func capabilities(priceList: PricingVersion?) -> ProviderCapabilities {
+        let priced = priceList?.models(provider: ProviderID.openai.rawValue) ?? []
+        return capabilities.adding(priced.flatMap { model in
+            model.impliedKinds.compactMap { kind -> ModelCapability? in
+                switch kind {
+                case .text: chatModel(model.model, maxOutput: model.maxOutputTokens ?? defaultMaxOutput, reasoning: isReasoning(model.model))
+                case .image where model.model.hasPrefix("gpt-image"): imageModel(model.model)
+                case .audio where model.model.contains("tts"): speechModel(model.model, voices: allVoices)
+                default: nil
+                }
+            }
+        })
+    }
+
+    /// The smallest `max_completion_tokens` ceiling among OpenAI's chat models, for a priced model
+    /// whose price list entry does not state one.
+    static let defaultMaxOutput = 16_384
+
+    /// gpt-5 and the o-series reason, and then accept only the default temperature.
+    static func isReasoning(_ id: String) -> Bool {
+        id.hasPrefix("gpt-5") || (id.first == "o" && id.dropFirst().first?.isNumber == true)
+    }
+
     static let chat: [ModelCapability] = [
         chatModel("gpt-4o-mini", maxOutput: 16_384, reasoning: false),
         chatModel("gpt-4o", maxOutput: 16_384, reasoning: false),
@@ -29,7 +54,9 @@ enum OpenAICatalog {
         return ModelCapability(id: id, kind: .text, parameters: parameters)
     }
 
-    static let images: [ModelCapability] = ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"].map { id in
+    static let images: [ModelCapability] = ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"].map(imageModel)
+
+    static func imageModel(_ id: String) -> ModelCapability {
         ModelCapability(id: id, kind: .image, parameters: [
             ParameterSpec(.size, .oneOf(["1024x1024", "1536x1024", "1024x1536", "auto"]), default: "1024x1024"),
             ParameterSpec(.quality, .oneOf(["low", "medium", "high", "auto"]), default: "auto"),

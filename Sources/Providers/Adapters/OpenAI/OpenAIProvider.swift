@@ -6,13 +6,15 @@ public struct OpenAIProvider: MediaProvider {
     public let id = ProviderID.openai
     let baseURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.openai, mapError: OpenAIErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { OpenAICatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { OpenAICatalog.capabilities(priceList: priceList()) }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("Authorization", "Bearer \(key.plaintext)")]

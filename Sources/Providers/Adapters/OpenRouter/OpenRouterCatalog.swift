@@ -20,11 +20,23 @@ enum OpenRouterCatalog {
         ])
     }
 
+    /// The listed models plus the OpenRouter models the price list knows.
+    static func capabilities(priceList: PricingVersion?) -> ProviderCapabilities {
+        let priced = priceList?.models(provider: ProviderID.openrouter.rawValue) ?? []
+        return capabilities.adding(priced.filter { $0.impliedKinds == [.text] || $0.mode == .providerReported && $0.prices.isEmpty }
+            .map { model($0.model) })
+    }
+
     /// The capability for `id`: listed, or generic for any well-formed `vendor/model[:variant]`.
     static func capabilities(including id: String) -> ProviderCapabilities {
-        let parts = id.split(separator: "/")
-        guard !listed.contains(id), parts.count == 2, parts.allSatisfy({ !$0.isEmpty }),
-              id.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:".contains($0) }) else { return capabilities }
+        guard !listed.contains(id), isModelID(id) else { return capabilities }
         return ProviderCapabilities(provider: .openrouter, models: capabilities.models + [model(id)], notes: capabilities.notes)
+    }
+
+    /// `vendor/model[:variant]` with OpenRouter's characters.
+    static func isModelID(_ id: String) -> Bool {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty } && id.utf8.count <= 200
+            && id.allSatisfy { $0.isLetter || $0.isNumber || "-_./:".contains($0) }
     }
 }

@@ -7,13 +7,22 @@ public struct OpenRouterProvider: MediaProvider {
     public let id = ProviderID.openrouter
     let baseURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.openrouter, mapError: OpenRouterErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { OpenRouterCatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { OpenRouterCatalog.capabilities(priceList: priceList()) }
+
+    /// Any well-formed `vendor/model` id is routed, priced or not (unpriced ones are admitted only
+    /// where the project accepts unpriced spend).
+    public func capability(for model: String, kind: MediaKind) -> ModelCapability? {
+        capabilities().model(model, kind: kind)
+            ?? (kind == .text && OpenRouterCatalog.isModelID(model) ? OpenRouterCatalog.model(model) : nil)
+    }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("Authorization", "Bearer \(key.plaintext)")]
@@ -45,7 +54,8 @@ public struct OpenRouterProvider: MediaProvider {
     /// actually charged, read from the JSON number's text so it stays exact.
     public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
-        _ = try AdapterSupport.validated(request, against: OpenRouterCatalog.capabilities(including: request.model))
+        let offered = capability(for: request.model, kind: request.kind).map { [$0] } ?? []
+        _ = try AdapterSupport.validated(request, against: capabilities().adding(offered))
         let secrets = [key.plaintext]
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key),
                                               body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"),

@@ -7,13 +7,15 @@ public struct VeoProvider: MediaProvider {
     public let id = ProviderID.veo
     let baseURL: String
     let http: ProviderHTTP
+    let priceList: @Sendable () -> PricingVersion?
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.veo, mapError: VeoErrors.map)
+        self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { VeoCatalog.capabilities }
+    public func capabilities() -> ProviderCapabilities { VeoCatalog.capabilities(priceList: priceList()) }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-goog-api-key", key.plaintext)]
