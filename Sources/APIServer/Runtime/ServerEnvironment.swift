@@ -102,7 +102,8 @@ struct ServerEnvironment: Sendable {
 
     /// Builds the server over the route table (tests may pass a table of their own).
     func makeServer(routes: [Route]? = nil) -> HTTPServer {
-        let application = Application(router: Router(routes ?? makeRoutes(self)), cors: CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins)),
+        let application = Application(router: Router(routes ?? makeRoutes(self)), cors: CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins),
+                                                                                            allowsLoopbackOrigins: config.environment == .development),
                                       logger: logger, metrics: metrics, maximumBodyBytes: config.maximumBodyBytes)
         return HTTPServer(application: application, limits: .init(
             threads: config.httpThreads, connectionTimeoutSeconds: config.connectionTimeoutSeconds,

@@ -96,7 +96,7 @@ public struct SchemaAllowlist: Sendable {
                            "last_checked_at", "last_used_at", "created_at", "updated_at"]),
             insert: .only(["id", "user_id", "provider", "label", "ciphertext", "key_version", "mask_prefix", "last4", "fingerprint",
                            "created_at", "updated_at"]),
-            update: .only(["status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
+            update: .only(["label", "status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
         return SchemaAllowlist(
             schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "meta"],
             userSchemas: ["public"],
