@@ -44,6 +44,16 @@ final class RunScriptTests: XCTestCase {
         return child
     }
 
+    /// `scripts/apiserver.sh ARGS` with the same data folder and ports.
+    private func cli(_ arguments: [String], pgPort: Int) throws -> (status: Int32?, output: String) {
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(["APISERVER_BIN": binary, "RUN_DATA_DIR": dataDirectory, "PG_PORT": String(pgPort)]) { $1 }
+        let child = try ChildProcess("/bin/bash", [TestServer.repositoryRoot.appendingPathComponent("scripts/apiserver.sh").path] + arguments,
+                                     environment: environment)
+        started.append(child)
+        return (child.wait(timeout: 60), child.output)
+    }
+
     private func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
@@ -75,6 +85,11 @@ final class RunScriptTests: XCTestCase {
         XCTAssertTrue(isListening(port), "the banner comes after the server listens")
         XCTAssertTrue(isListening(pgPort))
 
+        // The CLI against the same embedded default, beside the running server.
+        let migrate = try cli(["migrate"], pgPort: pgPort)
+        XCTAssertEqual(migrate.status, 0, migrate.output)
+        XCTAssertTrue(isListening(pgPort), "the CLI leaves run.sh's cluster running")
+
         let second = try runScript(port: port, pgPort: pgPort)
         XCTAssertEqual(second.wait(timeout: 60), 1, second.output)
         XCTAssertTrue(second.output.contains("another run.sh is already using"), second.output)
@@ -86,6 +101,18 @@ final class RunScriptTests: XCTestCase {
         XCTAssertFalse(isListening(port), "nothing is left on the API port")
         XCTAssertFalse(isListening(pgPort), "the cluster run.sh started is stopped")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dataDirectory + "/postgres/data/postmaster.pid"))
+
+        // Without run.sh the CLI starts the cluster for the command and stops it again.
+        let imported = try cli(["pricing", "import", TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json").path],
+                               pgPort: pgPort)
+        XCTAssertEqual(imported.status, 0, imported.output)
+        XCTAssertFalse(isListening(pgPort), "the cluster the CLI started is stopped")
+    }
+
+    func testTheCLIScriptNeedsRunShsSecrets() throws {
+        let result = try cli(["migrate"], pgPort: try freeLoopbackPort())
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("run scripts/run.sh once first"), result.output)
     }
 
     func testAPortHeldByAnotherProgramIsRefusedBeforeAnythingStarts() throws {
