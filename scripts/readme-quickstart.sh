@@ -42,11 +42,11 @@ trap finish EXIT
 RUN_DATA_DIR="$WORK/data" PORT=$PORT PG_PORT=$(free_port) HOST=127.0.0.1 bash "$ROOT/scripts/run.sh" > "$WORK/run.log" 2>&1 &
 RUN_PID=$!
 for _ in $(seq 1200); do
-  grep -q "serving on" "$WORK/run.log" && break
+  grep -qs "serving on" "$WORK/run.log" && break
   kill -0 "$RUN_PID" 2>/dev/null || { log "readme-quickstart: run.sh stopped before serving"; exit 1; }
   sleep 0.1
 done
-grep -q "serving on" "$WORK/run.log" || { log "readme-quickstart: the server did not start within 120 s"; exit 1; }
+grep -qs "serving on" "$WORK/run.log" || { log "readme-quickstart: the server did not start within 120 s"; exit 1; }
 
 API="http://127.0.0.1:$PORT" bash "$WORK/quickstart.sh"
 log "readme-quickstart: the README quickstart ran verbatim against http://127.0.0.1:$PORT"
