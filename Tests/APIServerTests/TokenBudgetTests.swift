@@ -55,3 +55,21 @@ final class TokenBudgetTests: XCTestCase {
         }
     }
 }
+
+/// The metadata limit assumes the longest issuer the configuration accepts, written as is in JSON.
+final class IssuerBoundTests: XCTestCase {
+    private func load(issuer: String) -> Result<AppConfig, ConfigError> {
+        AppConfig.load(from: ["DATABASE_URL": "postgresql://localhost/db", "APP_ENV": "development",
+                              "JWT_SECRET": String(repeating: "s", count: 32), "APP_ENCRYPTION_SECRET": String(repeating: "e", count: 32),
+                              "JWT_ISSUER": issuer])
+    }
+
+    func testTheIssuerIsBoundedAndNeedsNoEscaping() throws {
+        let longest = "https://" + String(repeating: "a", count: JWTAccessTokenIssuer.maximumIssuerBytes - 8)
+        XCTAssertEqual(try load(issuer: longest).get().jwtIssuer, longest)
+        for refused in [longest + "a", "https://x\"y", "https://x\\y", "https://x\ny"] {
+            guard case .failure(let error) = load(issuer: refused) else { return XCTFail("accepted \(refused.debugDescription)") }
+            XCTAssertTrue(String(describing: error).contains("JWT_ISSUER"), "\(error)")
+        }
+    }
+}
