@@ -109,6 +109,24 @@ final class SignUpAtomicityTests: XCTestCase {
         XCTAssertEqual(try server.put("/auth/v1/user", ["data": ["a": NSNull(), "b": half]], token: session.accessToken).status, 200)
     }
 
+    /// What a strict client (Swift `Int`, Go `int64` claims) decodes from the token sign-up hands out.
+    func testTheIssuedTokensTimesAreIntegers() throws {
+        struct StrictClaims: Decodable {
+            struct Method: Decodable { let timestamp: Int64 }
+            let exp: Int64
+            let iat: Int64
+            let amr: [Method]
+        }
+        let session = try server.signUp("times@example.com")
+        let segments = session.accessToken.split(separator: ".")
+        XCTAssertEqual(segments.count, 3)
+        var payload = segments[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
+        let claims = try JSONDecoder().decode(StrictClaims.self, from: try XCTUnwrap(Data(base64Encoded: payload)))
+        XCTAssertEqual(claims.exp - claims.iat, 3600)
+        XCTAssertEqual(claims.amr.first?.timestamp, claims.iat)
+    }
+
     func testIntegersBeyondTwoToThe53AreRefused() throws {
         let response = try server.connect().request("POST", "/auth/v1/signup", headers: ["Content-Type": "application/json"],
                                                      body: Data(#"{"email":"n@example.com","password":"correct horse battery","data":{"n":9007199254740993}}"#.utf8))
