@@ -2,7 +2,7 @@
 import PackageDescription
 
 // No package dependencies by design: the only external code is the system's C libraries,
-// reached through the `C*` system-library targets below (see ../shared/DESIGN.md).
+// reached through the `C*` system-library targets below (see docs/architecture.md).
 let package = Package(
     name: "MediaWorkspace",
     products: [

@@ -37,6 +37,9 @@ export CRYPTO_SLOW_TESTS=1
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | grep -E "warning:|error:|Build complete" | sort -u
 
+log "running the README quickstart verbatim against a throwaway server"
+APISERVER_BIN="$(swift build --show-bin-path)/apiserver" bash "$ROOT/scripts/readme-quickstart.sh"
+
 log "running the Swift test suite"
 # Every response the in-process test servers send is recorded here, for the contract check below.
 CONTRACT_RECORD="$ROOT/.build/contract-responses.jsonl"

@@ -62,6 +62,15 @@ public struct JWTSigner: Sendable {
     /// `{"alg":"HS256","typ":"JWT"}`, the header GoTrue writes.
     static let headerSegment = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
 
+    /// The longest claims JSON, in UTF-8 bytes, that `sign` turns into a token no longer than
+    /// `JWTVerificationOptions.defaultMaximumTokenLength`: what is left after the header, two dots
+    /// and the 43-character signature, in unpadded base64url (4 characters per 3 bytes, and 2 or 3
+    /// characters for a last 1 or 2 bytes).
+    public static var maximumClaimsBytes: Int {
+        let room = JWTVerificationOptions.defaultMaximumTokenLength - headerSegment.utf8.count - 2 - 43
+        return room / 4 * 3 + max(0, room % 4 - 1)
+    }
+
     public func sign(_ claims: JWTClaims) throws -> String {
         let signingInput = Self.headerSegment + "." + Base64URL.encode(Array(try claims.jsonString().utf8))
         let token = signingInput + "." + (try signature(for: signingInput))

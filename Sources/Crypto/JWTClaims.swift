@@ -66,9 +66,9 @@ public struct JWTClaims: Sendable, Equatable {
         if let audience {
             object["aud"] = audience.count == 1 ? .string(audience[0]) : .array(audience.map(JSONValue.string))
         }
-        put("exp", expiresAt.map { .number($0.timeIntervalSince1970) })
-        put("nbf", notBefore.map { .number($0.timeIntervalSince1970) })
-        put("iat", issuedAt.map { .number($0.timeIntervalSince1970) })
+        put("exp", expiresAt.map(Self.numericDate))
+        put("nbf", notBefore.map(Self.numericDate))
+        put("iat", issuedAt.map(Self.numericDate))
         put("jti", jwtID.map(JSONValue.string))
         put("role", role.map(JSONValue.string))
         put("email", email.map(JSONValue.string))
@@ -78,6 +78,13 @@ public struct JWTClaims: Sendable, Equatable {
         put("app_metadata", appMetadata.map(JSONValue.object))
         put("user_metadata", userMetadata.map(JSONValue.object))
         return object
+    }
+
+    /// A NumericDate as GoTrue writes it: whole seconds, rounded down. RFC 7519 allows fractions,
+    /// but strict decoders (Go's `int64` claims, Swift's `Int` fields) refuse them, and a token valid
+    /// a fraction of a second longer than its whole-second `exp` would gain nothing.
+    public static func numericDate(_ date: Date) -> JSONValue {
+        .number(date.timeIntervalSince1970.rounded(.down))
     }
 
     /// Compact JSON with sorted keys, for example for `request.jwt.claims` when no token is at hand

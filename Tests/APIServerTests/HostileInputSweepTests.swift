@@ -63,8 +63,9 @@ final class HostileInputSweepTests: XCTestCase {
             }
             targets.append(target(route, operation))
         }
-        // Changing the password and ending sessions last, so no other operation runs with a revoked session.
-        let last = ["updateUser": 1, "logOut": 2]
+        // Changing the password and ending sessions last, so no other operation runs with a revoked
+        // session, and deleting the account after everything else.
+        let last = ["updateUser": 1, "logOut": 2, "deleteUser": 3]
         targets.sort { last[$0.route.operationId, default: 0] < last[$1.route.operationId, default: 0] }
         var covered: Set<String> = []
         let started = Date()

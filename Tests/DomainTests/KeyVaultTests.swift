@@ -116,6 +116,7 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
         var fingerprint: Data
         var order: Int
         var status: ApiKeyStatus = .unchecked
+        var label: String?
     }
     private let rows = Mutex<[UUID: Row]>([:])
 
@@ -128,7 +129,7 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
     }
 
     private func record(_ row: Row) -> ApiKeyRecord {
-        ApiKeyRecord(id: row.key.id, provider: row.key.provider, label: row.key.label, mask: row.key.maskPrefix + "…" + row.key.last4,
+        ApiKeyRecord(id: row.key.id, provider: row.key.provider, label: row.label ?? row.key.label, mask: row.key.maskPrefix + "…" + row.key.last4,
                      status: row.status, lastCheckedAt: nil, lastUsedAt: nil, createdAt: row.key.now, updatedAt: row.key.now)
     }
 
@@ -150,6 +151,13 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
 
     func delete(id: UUID, claimsJSON: String) throws -> Bool {
         rows.withLock { $0.removeValue(forKey: id) != nil }
+    }
+
+    func relabel(id: UUID, label: String, claimsJSON: String, now: Date) throws -> ApiKeyRecord? {
+        rows.withLock { rows in
+            rows[id]?.label = label
+            return rows[id].map(record)
+        }
     }
 
     func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {

@@ -31,7 +31,7 @@ final class SecurityModelTests: XCTestCase {
         #"{"sub":"\#(user.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
     }
 
-    /// A table written exactly as every user table must be (DESIGN.md).
+    /// A table written exactly as every user table must be (docs/security.md).
     private func createNotesTable() throws {
         try admin.executeScript("""
             create table public.notes (id uuid primary key default gen_random_uuid(), user_id uuid not null default auth.uid(),

@@ -69,6 +69,13 @@ struct AuthHandlers: Sendable {
         return try .json(UserBody(try service.updateUser(identity, password: body.password, metadata: body.data)))
     }
 
+    /// Deletes the caller's account and everything it owns, in one transaction. A live session is
+    /// required, so a token that outlived its sign-out cannot delete the account.
+    func deleteUser(_ request: HTTPRequest) throws -> HTTPResponse {
+        try service.deleteAccount(try authenticator.liveIdentity(of: request))
+        return .noContent()
+    }
+
     private func limit(_ limiter: RateLimiter, _ request: HTTPRequest) throws {
         if let wait = limiter.take(clientAddress(request)) {
             throw AuthError.rateLimited(retryAfterSeconds: wait)

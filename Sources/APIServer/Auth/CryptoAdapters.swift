@@ -26,23 +26,47 @@ struct BcryptPasswordHasher: PasswordHasher {
     }
 }
 
-/// Access tokens with Supabase's claims (../shared/supabase.md §2.3).
+/// Access tokens with Supabase's claims (docs/security.md, "Access tokens").
 struct JWTAccessTokenIssuer: AccessTokenIssuer {
     let signer: JWTSigner
     let issuer: String
     let lifetime: TimeInterval
 
+    /// The longest `JWT_ISSUER` the configuration accepts; the metadata limit assumes it, so the
+    /// documented limit is the same for every deployment.
+    static let maximumIssuerBytes = 256
+    /// What every access token can carry as `user_metadata`, computed from the token's size limit:
+    /// the claims budget less every other claim at its largest (a 254-character email, the longest
+    /// issuer, ten-digit times), rounded down to a multiple of 256 so it reads as a plain number.
+    static let userMetadataBudget: Int = {
+        let widest = AuthUser(id: UUID(), email: String(repeating: "e", count: AuthRules.maximumEmailLength), role: "authenticated",
+                              audience: "authenticated", emailConfirmedAt: nil, lastSignInAt: nil,
+                              appMetadata: ["provider": .string("email"), "providers": .array([.string("email")])],
+                              userMetadata: [:], createdAt: Date(), updatedAt: Date(), isAnonymous: false)
+        let farFuture = Date(timeIntervalSince1970: 9_999_999_999)
+        let widestClaims = Self.claims(for: widest, sessionID: UUID(), issuedAt: farFuture, lifetime: 0,
+                            issuer: String(repeating: "i", count: maximumIssuerBytes))
+        // `{}` stands where the metadata will be, so it is not counted twice.
+        guard let fixed = (try? widestClaims.jsonString())?.utf8.count else { return 0 }
+        return max(0, JWTSigner.maximumClaimsBytes - (fixed - 2)) / 256 * 256
+    }()
+
+    var maximumUserMetadataBytes: Int { Self.userMetadataBudget }
+
     func issue(user: AuthUser, sessionID: UUID, issuedAt: Date) throws -> String {
-        let claims = JWTClaims(
+        try signer.sign(Self.claims(for: user, sessionID: sessionID, issuedAt: issuedAt, lifetime: lifetime, issuer: issuer))
+    }
+
+    static func claims(for user: AuthUser, sessionID: UUID, issuedAt: Date, lifetime: TimeInterval, issuer: String) -> JWTClaims {
+        JWTClaims(
             issuer: issuer, subject: user.id.uuidString.lowercased(), audience: [user.audience],
             expiresAt: issuedAt.addingTimeInterval(lifetime), issuedAt: issuedAt, role: user.role, email: user.email,
             sessionID: sessionID.uuidString.lowercased(), authenticatorAssuranceLevel: "aal1", isAnonymous: user.isAnonymous,
             appMetadata: user.appMetadata.mapValues(JSONValue.init), userMetadata: user.userMetadata.mapValues(JSONValue.init),
             additional: [
                 "phone": .string(""),
-                "amr": .array([.object(["method": .string("password"), "timestamp": .number(issuedAt.timeIntervalSince1970.rounded(.down))])]),
+                "amr": .array([.object(["method": .string("password"), "timestamp": JWTClaims.numericDate(issuedAt)])]),
             ])
-        return try signer.sign(claims)
     }
 }
 

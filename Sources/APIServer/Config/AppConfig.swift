@@ -115,7 +115,13 @@ struct AppConfig: Sendable {
             migrationDatabaseURL: migrationDatabaseURL,
             // At most a day: `/v1/*` trusts an access token until it expires, even after sign-out.
             jwtLifetimeSeconds: reader.integer("JWT_EXPIRY_SECONDS", default: 3600, range: 30...86_400),
-            jwtIssuer: reader.string("JWT_ISSUER", default: "http://\(host):\(port)/auth/v1") { _ in nil },
+            // Bounded and free of characters JSON escapes, so the metadata limit (computed for the
+            // longest issuer) holds for every token (JWTAccessTokenIssuer.userMetadataBudget).
+            jwtIssuer: reader.string("JWT_ISSUER", default: "http://\(host):\(port)/auth/v1") { issuer in
+                issuer.utf8.count <= JWTAccessTokenIssuer.maximumIssuerBytes
+                    && issuer.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7f })
+                    ? nil : "must be at most \(JWTAccessTokenIssuer.maximumIssuerBytes) bytes without quotes, backslashes or control characters"
+            },
             passwordMinimumLength: reader.integer("PASSWORD_MIN_LENGTH", default: 8, range: 6...72),
             bcryptCost: reader.integer("BCRYPT_COST", default: 10, range: 4...15),
             trustedProxyHeader: reader.optionalString("TRUSTED_PROXY_HEADER")?.lowercased(),

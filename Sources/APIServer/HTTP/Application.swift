@@ -178,6 +178,10 @@ final class Application: Sendable {
         case let error as DatabaseError where error.sqlState == "42501":
             // A row-level security or privilege refusal: the caller is authenticated but not allowed.
             return Problem(status: 403, code: "forbidden", title: "Forbidden", detail: "You may not do this.")
+        case let error as DatabaseError where error.sqlState == "23503":
+            // A row that names a missing owner: user rows reference auth.users, and an access token
+            // is trusted until `exp`, so a token that outlived its deleted account ends up here.
+            return Problem(auth: .userNotFound)
         case let error as DatabaseError where error.isConnectionFailure:
             logger.warn("database unavailable", ["operation": .string(operation), "request_id": .string(request.requestID),
                                                  "error": .string(String(reflecting: error))])

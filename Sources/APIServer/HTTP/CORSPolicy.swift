@@ -2,15 +2,33 @@ import Foundation
 
 /// Which browser origins may call the API. Origins are compared exactly (scheme, host, port);
 /// `*` allows any origin, which is safe here because the API uses bearer tokens, not cookies.
+///
+/// In `APP_ENV=development` any `http://localhost:PORT` and `http://127.0.0.1:PORT` origin is
+/// allowed as well, so a front end on its dev server works without configuration; the
+/// composition root never sets `allowsLoopbackOrigins` in production or test.
 struct CORSPolicy: Sendable {
     let allowedOrigins: Set<String>
+    var allowsLoopbackOrigins = false
     static let allowedHeaders = ["authorization", "content-type", "x-request-id", "idempotency-key", "if-match",
                                  "prefer", "apikey", "x-client-info", "x-supabase-api-version"]
     static let exposedHeaders = "ETag, X-Request-Id, Retry-After, Location"
     static let maxAgeSeconds = 600
 
     func allows(_ origin: String) -> Bool {
-        allowedOrigins.contains("*") || allowedOrigins.contains(origin)
+        allowedOrigins.contains("*") || allowedOrigins.contains(origin) || (allowsLoopbackOrigins && Self.isLoopbackOrigin(origin))
+    }
+
+    /// `http://localhost` or `http://127.0.0.1`, with or without a port of 1–5 digits: exactly,
+    /// so `http://localhost.evil.example` or `http://127.0.0.1@evil.example` never match.
+    static func isLoopbackOrigin(_ origin: String) -> Bool {
+        for host in ["http://localhost", "http://127.0.0.1"] where origin.hasPrefix(host) {
+            let rest = origin.dropFirst(host.count)
+            if rest.isEmpty { return true }
+            guard rest.first == ":" else { return false }
+            let port = rest.dropFirst()
+            return (1...5).contains(port.count) && port.allSatisfy { $0.isASCII && $0.isNumber } && (Int(port) ?? 0) <= 65535
+        }
+        return false
     }
 
     /// Headers for an ordinary response to an allowed origin.

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// The libmicrohttpd daemon: epoll with an internal thread pool, limits on connections, time and
-/// memory, and a graceful stop. Handlers run synchronously on MHD's threads (see DESIGN.md);
+/// memory, and a graceful stop. Handlers run synchronously on MHD's threads (see docs/architecture.md);
 /// deferred routes suspend their connection while their work runs on a work queue.
 final class HTTPServer: @unchecked Sendable {
     struct Limits: Sendable {

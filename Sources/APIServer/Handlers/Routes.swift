@@ -28,6 +28,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/auth/v1/logout", "logOut", auth.logout),
         Route("GET", "/auth/v1/user", "getUser", auth.getUser),
         Route("PUT", "/auth/v1/user", "updateUser", auth.updateUser),
+        Route("DELETE", "/auth/v1/user", "deleteUser", auth.deleteUser),
         Route("GET", "/v1/providers", "listProviders", providers.list),
         Route("GET", "/v1/provider-configs", "listProviderConfigs", providerConfigs.list),
         Route("GET", "/v1/provider-configs/{provider}", "getProviderConfig", providerConfigs.get),
@@ -43,6 +44,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("DELETE", "/v1/projects/{id}", "deleteProject", projects.delete),
         Route("POST", "/v1/api-keys", "createApiKey", apiKeys.create),
         Route("GET", "/v1/api-keys", "listApiKeys", apiKeys.list),
+        Route("PATCH", "/v1/api-keys/{id}", "updateApiKey", apiKeys.update),
         Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
         Route("POST", "/v1/api-keys/{id}/test", "testApiKey", deferred: apiKeys.test),
     ]

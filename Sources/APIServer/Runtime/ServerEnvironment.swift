@@ -113,9 +113,14 @@ struct ServerEnvironment: Sendable {
         return request.socketAddress
     }
 
+    /// `CORS_ALLOWED_ORIGINS`, plus any loopback origin in development only.
+    var corsPolicy: CORSPolicy {
+        CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins), allowsLoopbackOrigins: config.environment == .development)
+    }
+
     /// Builds the server over the route table (tests may pass a table of their own).
     func makeServer(routes: [Route]? = nil) -> HTTPServer {
-        let application = Application(router: Router(routes ?? makeRoutes(self)), cors: CORSPolicy(allowedOrigins: Set(config.corsAllowedOrigins)),
+        let application = Application(router: Router(routes ?? makeRoutes(self)), cors: corsPolicy,
                                       logger: logger, metrics: metrics, maximumBodyBytes: config.maximumBodyBytes)
         return HTTPServer(application: application, limits: .init(
             threads: config.httpThreads, connectionTimeoutSeconds: config.connectionTimeoutSeconds,

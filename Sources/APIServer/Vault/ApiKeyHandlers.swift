@@ -28,6 +28,17 @@ struct ApiKeyHandlers: Sendable {
         return try .json(ApiKeyList(data: try vault.list(identity).map(ApiKeyBody.init)))
     }
 
+    private struct UpdateBody: Decodable {
+        let label: String?
+    }
+
+    /// `PATCH /v1/api-keys/{id}`: the label only (any other member is 422 `unknown_field`).
+    func update(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        let body = try request.decodeBody(UpdateBody.self)
+        return try .json(ApiKeyBody(try vault.relabel(identity, id: request.pathParameters["id"] ?? "", label: body.label)))
+    }
+
     func delete(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
         try vault.delete(identity, id: request.pathParameters["id"] ?? "")

@@ -1,4 +1,4 @@
-/// Auth failures, each with GoTrue's error code (../shared/supabase.md §2.7).
+/// Auth failures, each with GoTrue's error code (docs/security.md, "Accounts and tokens"; GoTrue's `internal/api/apierrors`).
 public enum AuthError: Error, Equatable, Sendable {
     case validationFailed(String)
     case weakPassword(reasons: [String], message: String)

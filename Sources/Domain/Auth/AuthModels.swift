@@ -102,6 +102,45 @@ public struct IssuedSession: Sendable {
     public let refreshToken: String
     public let user: AuthUser
     public let sessionID: UUID
+
+    public init(accessToken: String, expiresIn: Int, expiresAt: Int, refreshToken: String, user: AuthUser, sessionID: UUID) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.expiresAt = expiresAt
+        self.refreshToken = refreshToken
+        self.user = user
+        self.sessionID = sessionID
+    }
+}
+
+/// An account about to be created by sign-up; `now` is its creation and first sign-in time.
+public struct NewAccount: Sendable {
+    public let id: UUID
+    public let email: String
+    public let passwordHash: String
+    public let userMetadata: [String: JSON]
+    public let now: Date
+
+    public init(id: UUID, email: String, passwordHash: String, userMetadata: [String: JSON], now: Date) {
+        self.id = id
+        self.email = email
+        self.passwordHash = passwordHash
+        self.userMetadata = userMetadata
+        self.now = now
+    }
+}
+
+/// A session about to be started, with the hash of its first refresh token.
+public struct NewSession: Sendable {
+    public let id: UUID
+    public let refreshTokenHash: String
+    public let userAgent: String?
+
+    public init(id: UUID, refreshTokenHash: String, userAgent: String?) {
+        self.id = id
+        self.refreshTokenHash = refreshTokenHash
+        self.userAgent = userAgent
+    }
 }
 
 public enum LogoutScope: String, Sendable {

@@ -1,15 +1,22 @@
 import Foundation
 
-/// Input rules for accounts: email normalisation and validation, password policy.
+/// Input rules for accounts: email normalisation and validation, password policy, metadata bounds.
 public struct AuthRules: Sendable {
     public var minimumPasswordLength: Int
+    /// `user_metadata` travels in every access token, so it may be no larger than a token has room
+    /// for: `AuthService` lowers this to `AccessTokenIssuer.maximumUserMetadataBytes`. Measured as
+    /// the compact JSON text (`JSON.text`) in UTF-8 bytes.
+    public var maximumMetadataBytes: Int
     /// bcrypt reads only the first 72 bytes, so longer passwords are refused rather than truncated.
     public static let maximumPasswordBytes = 72
     public static let maximumEmailLength = 254
-    public static let maximumMetadataBytes = 16 * 1024
+    /// 2^53: beyond it a JSON number loses digits in the access token (its claims hold numbers as
+    /// doubles, as JavaScript and Go's `interface{}` do) and is written longer than it was sent.
+    public static let maximumMetadataInteger: Int64 = 9_007_199_254_740_992
 
-    public init(minimumPasswordLength: Int = 8) {
+    public init(minimumPasswordLength: Int = 8, maximumMetadataBytes: Int = 16 * 1024) {
         self.minimumPasswordLength = minimumPasswordLength
+        self.maximumMetadataBytes = maximumMetadataBytes
     }
 
     /// Trimmed and lower-cased; throws `validationFailed` for anything that is not one plausible address.
@@ -38,14 +45,28 @@ public struct AuthRules: Sendable {
 
     public func checkMetadata(_ metadata: [String: JSON]?) throws -> [String: JSON] {
         let value = metadata ?? [:]
-        if JSON.object(value).text.utf8.count > Self.maximumMetadataBytes {
-            throw AuthError.validationFailed("User metadata is larger than \(Self.maximumMetadataBytes) bytes")
+        let size = JSON.object(value).text.utf8.count
+        if size > maximumMetadataBytes {
+            throw AuthError.validationFailed(
+                "User metadata would be \(size) bytes as JSON; at most \(maximumMetadataBytes) fit in an access token")
+        }
+        if Self.containsUnsafeInteger(.object(value)) {
+            throw AuthError.validationFailed("Numbers in user metadata must lie within ±2^53 (\(Self.maximumMetadataInteger))")
         }
         // PostgreSQL's jsonb refuses \u0000 in any string or key; refused here, it is a 422, not a failed insert.
         if Self.containsNUL(.object(value)) {
             throw AuthError.validationFailed("User metadata cannot contain the NUL character (\\u0000)")
         }
         return value
+    }
+
+    private static func containsUnsafeInteger(_ value: JSON) -> Bool {
+        switch value {
+        case .integer(let number): return number.magnitude > maximumMetadataInteger.magnitude
+        case .array(let items): return items.contains(where: containsUnsafeInteger)
+        case .object(let members): return members.values.contains(where: containsUnsafeInteger)
+        case .null, .bool, .string, .number: return false
+        }
     }
 
     /// Recurses as deep as the metadata nests, which the JSON decoder already bounded.

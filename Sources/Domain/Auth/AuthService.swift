@@ -20,21 +20,28 @@ public struct AuthService: Sendable {
         self.hasher = hasher
         self.tokens = tokens
         self.refreshTokens = refreshTokens
+        var rules = rules
+        // Metadata that no token can carry would lock the account out at its next sign-in.
+        rules.maximumMetadataBytes = min(rules.maximumMetadataBytes, tokens.maximumUserMetadataBytes)
         self.rules = rules
         self.refreshReuseInterval = refreshReuseInterval
         self.now = now
         self.dummyHash = try hasher.hash(UUID().uuidString)
     }
 
+    /// Everything is checked before anything is stored; the account, its session, its refresh
+    /// token and the signed access token are then made in one transaction (`createAccount`).
     public func signUp(email rawEmail: String?, password rawPassword: String?, metadata: [String: JSON]?, userAgent: String?) throws -> IssuedSession {
         let email = try rules.normaliseEmail(rawEmail)
         let password = try rules.checkPassword(rawPassword)
         let metadata = try rules.checkMetadata(metadata)
         let hash = try hasher.hash(password)
         let time = now()
-        let user = try store.createUser(id: UUID(), email: email, passwordHash: hash, userMetadata: metadata, now: time)
-        try store.recordSignIn(userID: user.id, now: time, rehashedPassword: nil)
-        return try startSession(for: store.user(id: user.id) ?? user, at: time, userAgent: userAgent)
+        let refreshToken = try refreshTokens.newToken()
+        let account = NewAccount(id: UUID(), email: email, passwordHash: hash, userMetadata: metadata, now: time)
+        return try store.createAccount(account, session: newSession(refreshToken: refreshToken, userAgent: userAgent)) { user, session in
+            try issue(user: user, sessionID: session.id, refreshToken: refreshToken, at: time)
+        }
     }
 
     public func signIn(email rawEmail: String?, password: String?, userAgent: String?) throws -> IssuedSession {
@@ -54,8 +61,14 @@ public struct AuthService: Sendable {
         // Checked after the password (GoTrue checks before it), so a ban is news only to its owner.
         if let bannedUntil = stored.bannedUntil, time < bannedUntil { throw AuthError.userBanned(.passwordGrant) }
         let rehashed = hasher.needsRehash(stored.passwordHash) ? try hasher.hash(password) : nil
-        try store.recordSignIn(userID: stored.user.id, now: time, rehashedPassword: rehashed)
-        return try startSession(for: store.user(id: stored.user.id) ?? stored.user, at: time, userAgent: userAgent)
+        let refreshToken = try refreshTokens.newToken()
+        let started = try store.startSession(userID: stored.user.id, session: newSession(refreshToken: refreshToken, userAgent: userAgent),
+                                             now: time, rehashedPassword: rehashed) { user, session in
+            try issue(user: user, sessionID: session.id, refreshToken: refreshToken, at: time)
+        }
+        // Deleted between the password check and the session: as if it had never existed.
+        guard let started else { throw AuthError.invalidCredentials }
+        return started
     }
 
     public func refresh(token: String?) throws -> IssuedSession {
@@ -110,18 +123,24 @@ public struct AuthService: Sendable {
     public func updateUser(_ identity: AuthenticatedIdentity, password rawPassword: String?, metadata: [String: JSON]?) throws -> AuthUser {
         let hash = try rawPassword.map { try hasher.hash(try rules.checkPassword($0)) }
         let checkedMetadata = try metadata.map { try rules.checkMetadata($0) }
-        let user = try store.updateUser(id: identity.userID, passwordHash: hash, userMetadata: checkedMetadata, now: now())
+        // The patch fits; the merged metadata must fit too, decided on what the transaction wrote.
+        let user = try store.updateUser(id: identity.userID, passwordHash: hash, userMetadata: checkedMetadata, now: now()) { updated in
+            _ = try rules.checkMetadata(updated.userMetadata)
+        }
         if hash != nil {
             try store.revokeSessions(userID: identity.userID, currentSession: identity.sessionID, scope: .others)
         }
         return user
     }
 
-    private func startSession(for user: AuthUser, at time: Date, userAgent: String?) throws -> IssuedSession {
-        let refreshToken = try refreshTokens.newToken()
-        let session = try store.createSession(id: UUID(), userID: user.id, refreshTokenHash: refreshTokens.hash(refreshToken),
-                                              now: time, userAgent: userAgent.map { String($0.prefix(512)) })
-        return try issue(user: user, sessionID: session.id, refreshToken: refreshToken, at: time)
+    /// Deletes the caller's account and everything it owns, in one transaction. The caller has
+    /// checked the session (`requireLiveSession`), so a signed-out token cannot delete an account.
+    public func deleteAccount(_ identity: AuthenticatedIdentity) throws {
+        guard try store.deleteUser(id: identity.userID) else { throw AuthError.userNotFound }
+    }
+
+    private func newSession(refreshToken: String, userAgent: String?) -> NewSession {
+        NewSession(id: UUID(), refreshTokenHash: refreshTokens.hash(refreshToken), userAgent: userAgent.map { String($0.prefix(512)) })
     }
 
     private func issue(user: AuthUser, sessionID: UUID, refreshToken: String, at time: Date) throws -> IssuedSession {

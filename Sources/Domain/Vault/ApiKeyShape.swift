@@ -1,6 +1,6 @@
 import Foundation
 
-/// The shape each provider's keys have (../shared/providers.md and the providers' own docs).
+/// The shape each provider's keys have (docs/providers.md and the providers' own docs).
 /// Pure and deliberately loose where a provider documents no format: it catches pasting the wrong
 /// thing (another provider's key, a truncated key, whitespace) without rejecting keys a provider
 /// may issue tomorrow. The message never repeats the key.

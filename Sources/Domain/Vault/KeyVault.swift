@@ -31,12 +31,7 @@ public struct KeyVault: Sendable {
             let known = ProviderID.allCases.filter { $0 != .local }.map(\.rawValue).joined(separator: ", ")
             errors.append(FieldError(field: "provider", code: "invalid", message: "must be one of \(known)"))
         }
-        let label = (rawLabel ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if label.isEmpty {
-            errors.append(FieldError(field: "label", code: "required", message: "is required"))
-        } else if label.unicodeScalars.count > Self.maximumLabelLength {
-            errors.append(FieldError(field: "label", code: "too_long", message: "must be at most \(Self.maximumLabelLength) characters"))
-        }
+        let label = Self.checkedLabel(rawLabel, into: &errors)
         let keyText = rawKey ?? ""
         if rawKey == nil {
             errors.append(FieldError(field: "key", code: "required", message: "is required"))
@@ -55,6 +50,29 @@ public struct KeyVault: Sendable {
             keyVersion: sealed.keyVersion, maskPrefix: String(characters.prefix(3)), last4: String(characters.suffix(4)),
             fingerprint: fingerprints[0], now: now())
         return try store.insert(record, claimsJSON: identity.claimsJSON, otherFingerprints: Array(fingerprints.dropFirst()))
+    }
+
+    /// Trimmed; 1 to `maximumLabelLength` Unicode scalars, else a field error.
+    private static func checkedLabel(_ rawLabel: String?, into errors: inout [FieldError]) -> String {
+        let label = (rawLabel ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if label.isEmpty {
+            errors.append(FieldError(field: "label", code: "required", message: "is required"))
+        } else if label.unicodeScalars.count > Self.maximumLabelLength {
+            errors.append(FieldError(field: "label", code: "too_long", message: "must be at most \(Self.maximumLabelLength) characters"))
+        }
+        return label
+    }
+
+    /// Renames a stored key: the label is the only thing about a stored key that can change.
+    public func relabel(_ identity: AuthenticatedIdentity, id rawID: String, label rawLabel: String?) throws -> ApiKeyRecord {
+        guard let id = UUID(uuidString: rawID) else { throw DomainError.notFound(resource: "API key") }
+        var errors: [FieldError] = []
+        let label = Self.checkedLabel(rawLabel, into: &errors)
+        guard errors.isEmpty else { throw DomainError.validation(errors) }
+        guard let record = try store.relabel(id: id, label: label, claimsJSON: identity.claimsJSON, now: now()) else {
+            throw DomainError.notFound(resource: "API key")
+        }
+        return record
     }
 
     public func list(_ identity: AuthenticatedIdentity) throws -> [ApiKeyRecord] {

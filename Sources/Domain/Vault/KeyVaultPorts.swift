@@ -21,6 +21,8 @@ public protocol ApiKeyStore: Sendable {
     func list(claimsJSON: String) throws -> [ApiKeyRecord]
     /// false when no such row is visible to the caller.
     func delete(id: UUID, claimsJSON: String) throws -> Bool
+    /// Changes the label of the caller's key; nil when the caller has no such key.
+    func relabel(id: UUID, label: String, claimsJSON: String, now: Date) throws -> ApiKeyRecord?
     /// The caller's keys for one provider that are not known to be invalid, best first
     /// (valid before unchecked, newest first), at most `limit` of them: the router needs one, the
     /// rest only as fallbacks past a key that does not open.

@@ -16,20 +16,25 @@ public struct PostgresAuthStore: AuthStore {
         coalesce(raw_user_meta_data, '{}')::text as user_metadata, created_at, updated_at, is_anonymous
         """
 
-    public func createUser(id: UUID, email: String, passwordHash: String, userMetadata: [String: JSON], now: Date) throws -> AuthUser {
+    public func createAccount(_ account: NewAccount, session: NewSession,
+                              finish: (_ user: AuthUser, _ session: AuthSessionRecord) throws -> IssuedSession) throws -> IssuedSession {
         // Emails are confirmed at sign-up: this deployment sends no confirmation mail (see README).
         let appMetadata = JSON.object(["provider": .string("email"), "providers": .array([.string("email")])]).text
+        let now = account.now
         do {
-            let rows = try pool.withServiceRole { transaction in
-                try transaction.query("""
-                    insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data,
-                                            raw_user_meta_data, created_at, updated_at, is_anonymous)
-                    values (\(id), \(audience), \(audience), \(email), \(passwordHash), \(now), \(appMetadata)::jsonb,
-                            \(JSON.object(userMetadata).text)::jsonb, \(now), \(now), false)
+            return try pool.withServiceRole { transaction in
+                let rows = try transaction.query("""
+                    insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, last_sign_in_at,
+                                            raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_anonymous)
+                    values (\(account.id), \(audience), \(audience), \(account.email), \(account.passwordHash), \(now), \(now),
+                            \(appMetadata)::jsonb, \(JSON.object(account.userMetadata).text)::jsonb, \(now), \(now), false)
                     returning \(Self.userColumns)
                     """)
+                guard let row = rows.first else { throw DatabaseError(step: .statement, sqlState: "P0002", serverMessage: "insert into auth.users returned no row") }
+                let user = try Self.user(from: row)
+                let record = try insertSession(transaction, session, userID: user.id, now: now)
+                return try finish(user, record)
             }
-            return try Self.user(from: rows[0])
         } catch let error as DatabaseError where error.sqlState == "23505" {
             throw AuthError.userAlreadyExists
         }
@@ -54,15 +59,27 @@ public struct PostgresAuthStore: AuthStore {
         return try rows.first.map(Self.user(from:))
     }
 
-    public func createSession(id: UUID, userID: UUID, refreshTokenHash: String, now: Date, userAgent: String?) throws -> AuthSessionRecord {
-        try pool.withServiceRole { transaction in
-            try transaction.query("""
-                insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent)
-                values (\(id), \(userID), \(now), \(now), 'aal1', \(userAgent))
+    public func startSession(userID: UUID, session: NewSession, now: Date, rehashedPassword: String?,
+                             finish: (_ user: AuthUser, _ session: AuthSessionRecord) throws -> IssuedSession) throws -> IssuedSession? {
+        try pool.withServiceRole { transaction -> IssuedSession? in
+            let rows = try transaction.query("""
+                update auth.users set last_sign_in_at = \(now), encrypted_password = coalesce(\(rehashedPassword), encrypted_password)
+                where id = \(userID) and deleted_at is null
+                returning \(Self.userColumns)
                 """)
-            try insertRefreshToken(transaction, id: nil, hash: refreshTokenHash, userID: userID, sessionID: id, parent: nil, now: now)
+            guard let row = rows.first else { return nil }
+            let user = try Self.user(from: row)
+            return try finish(user, try insertSession(transaction, session, userID: userID, now: now))
         }
-        return AuthSessionRecord(id: id, userID: userID, createdAt: now)
+    }
+
+    private func insertSession(_ transaction: borrowing Transaction, _ session: NewSession, userID: UUID, now: Date) throws -> AuthSessionRecord {
+        try transaction.query("""
+            insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent)
+            values (\(session.id), \(userID), \(now), \(now), 'aal1', \(session.userAgent))
+            """)
+        try insertRefreshToken(transaction, id: nil, hash: session.refreshTokenHash, userID: userID, sessionID: session.id, parent: nil, now: now)
+        return AuthSessionRecord(id: session.id, userID: userID, createdAt: now)
     }
 
     public func rotateRefreshToken(presentedHash: String, now: Date, reuseInterval: TimeInterval,
@@ -163,20 +180,12 @@ public struct PostgresAuthStore: AuthStore {
         }
     }
 
-    public func recordSignIn(userID: UUID, now: Date, rehashedPassword: String?) throws {
-        try pool.withServiceRole { transaction in
-            try transaction.query("""
-                update auth.users set last_sign_in_at = \(now), encrypted_password = coalesce(\(rehashedPassword), encrypted_password)
-                where id = \(userID)
-                """)
-        }
-    }
-
-    public func updateUser(id: UUID, passwordHash: String?, userMetadata: [String: JSON]?, now: Date) throws -> AuthUser {
+    public func updateUser(id: UUID, passwordHash: String?, userMetadata: [String: JSON]?, now: Date,
+                           accept: (_ updated: AuthUser) throws -> Void) throws -> AuthUser {
         // GoTrue merges `data` into user_metadata key by key; a key sent as null is removed.
         let patch = userMetadata.map { JSON.object($0).text }
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        return try pool.withServiceRole { transaction in
+            let rows = try transaction.query("""
                 update auth.users set
                     encrypted_password = coalesce(\(passwordHash), encrypted_password),
                     raw_user_meta_data = case when \(patch)::jsonb is null then raw_user_meta_data else
@@ -187,9 +196,20 @@ public struct PostgresAuthStore: AuthStore {
                 where id = \(id) and deleted_at is null
                 returning \(Self.userColumns)
                 """)
+            guard let row = rows.first else { throw AuthError.userNotFound }
+            let user = try Self.user(from: row)
+            try accept(user)
+            return user
         }
-        guard let row = rows.first else { throw AuthError.userNotFound }
-        return try Self.user(from: row)
+    }
+
+    public func deleteUser(id: UUID) throws -> Bool {
+        try pool.withServiceRole { transaction in
+            // Sessions, projects, ledger entries and stored keys go by their foreign keys' cascades;
+            // refresh tokens keep the user id as text without a foreign key (GoTrue's schema).
+            try transaction.query("delete from auth.refresh_tokens where user_id = \(id.uuidString.lowercased())")
+            return !(try transaction.query("delete from auth.users where id = \(id) returning id")).isEmpty
+        }
     }
 
     /// `id` nil takes the next serial; a child passes the serial its token was derived from.

@@ -96,7 +96,7 @@ public struct SchemaAllowlist: Sendable {
                            "last_checked_at", "last_used_at", "created_at", "updated_at"]),
             insert: .only(["id", "user_id", "provider", "label", "ciphertext", "key_version", "mask_prefix", "last4", "fingerprint",
                            "created_at", "updated_at"]),
-            update: .only(["status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
+            update: .only(["label", "status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
         // Migration 020: the router's per-user state. Configs carry a trigger-kept version; health and
         // rate buckets are upserted by the engine in the user's scope.
         let providerConfigs = TableGrant(select: .all,

@@ -55,6 +55,16 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         }
     }
 
+    public func relabel(id: UUID, label: String, claimsJSON: String, now: Date) throws -> ApiKeyRecord? {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                update public.user_api_keys set label = \(label), updated_at = \(now)
+                where id = \(id)
+                returning \(Self.recordColumns)
+                """)
+        }.first.map(Self.record(from:))
+    }
+
     public func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {
         try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
             try transaction.query("""
