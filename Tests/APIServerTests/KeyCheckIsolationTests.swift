@@ -137,6 +137,27 @@ final class KeyCheckIsolationTests: XCTestCase {
         try waitUntil("the abandoned check finished") { work.statistics.running == 0 }
     }
 
+    /// Token counting is queued work too (Anthropic's count_tokens may be asked): with the one
+    /// provider thread held by a hanging key check and no queue, a count is refused at once.
+    func testTokenCountingIsRefusedWithBusyWhenTheProviderQueueIsFull() throws {
+        let provider = try SilentServer()
+        defer { provider.stop() }
+        let settings = ["PROVIDER_THREADS": "1", "PROVIDER_QUEUE_LIMIT": "0", "OPENAI_BASE_URL": provider.baseURL + "/v1"]
+        let server = try TestServer(environment: Self.settings.merging(settings) { $1 })
+        defer { server.stop() }
+        let user = try server.signUp("busy-count@example.com")
+        let keyID = try storeKey(server, token: user.accessToken)
+        let connection = try HTTPTestConnection(port: server.port, timeoutSeconds: 30)
+        try connection.send(checkRequest(keyID, token: user.accessToken))
+        try waitUntil("the check reached the provider") { provider.acceptedConnections == 1 }
+
+        let count = try server.post("/v1/tokens/count", ["model": "gpt-4o", "text": "hello"], token: user.accessToken)
+        XCTAssertEqual(count.status, 503, count.text)
+        XCTAssertEqual(try count.json()["code"] as? String, "busy")
+        XCTAssertNotNil(count.header("retry-after"))
+        XCTAssertEqual(try connection.readResponse().status, 200, "the hanging check still ends with its verdict")
+    }
+
     // MARK: - Helpers
 
     func storeKey(_ server: TestServer, token: String) throws -> String {
