@@ -62,6 +62,8 @@ export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@12
 export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
 export HOST=${HOST:-127.0.0.1}
 export PORT=${PORT:-8080}
+# Generation outputs (content-addressed files).
+export STORAGE_DIR=${STORAGE_DIR:-$ROOT/data/storage}
 
 "$BIN" migrate
 log "serving on http://$HOST:$PORT  (Ctrl-C stops it)"

@@ -30,6 +30,8 @@ final class TestServer: @unchecked Sendable {
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
             "HTTP_MAX_BODY_BYTES": "65536",
             "DB_POOL_TIMEOUT_MS": "1000",
+            // Generation outputs of this server only, removed with the temporary folder.
+            "STORAGE_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path,
         ]
         // The test script provides the cl100k ranks file; without it counts are marked estimated.
         if let ranks = ProcessInfo.processInfo.environment["TIKTOKEN_CL100K_PATH"] { variables["TIKTOKEN_CL100K_PATH"] = ranks }

@@ -45,7 +45,24 @@ final class AccessMatrixTests: XCTestCase {
                               .update: (.allowed, .invisible), .delete: (.allowed, .invisible)],
             "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
         ],
+    ].merging(engineTables.map { ($0, readOnly) }) { first, _ in first }
+
+    /// Generations and what hangs off them (migration 010): readable by their owner, written only
+    /// by the `app_engine` functions, so a user cannot mark a generation succeeded or change its cost.
+    private static let engineTables = ["generations", "generation_attempts", "assets", "generation_events", "idempotency_keys"]
+    private static let readOnly: [String: [Operation: (own: Outcome, other: Outcome)]] = [
+        "authenticated": [.select: (.allowed, .invisible), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
     ]
+
+    /// The column a table's test rows are found by (events have bigint ids, idempotency keys none).
+    private static func keyColumn(_ table: String) -> String {
+        switch table {
+        case "generation_events": "generation_id"
+        case "idempotency_keys": "user_id"
+        default: "id"
+        }
+    }
 
     override func setUpWithError() throws {
         let url = try TestPostgresCluster.shared.createDatabase(prefix: "matrix")
@@ -65,7 +82,24 @@ final class AccessMatrixTests: XCTestCase {
                 insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint)
                 values (gen_random_uuid(), \(user), 'openai', 'k', '\\x00', 1, 'sk-', 'abcd', \(Data(user.uuidString.utf8))) returning id
                 """)[0].decode("id", as: UUID.self)
-            if user == alice { rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key] }
+            let generation = try admin.query("""
+                insert into public.generations (user_id, project_id, kind, prompt, pricing_version) values (\(user), \(project), 'text', 'p', 'v')
+                returning id
+                """)[0].decode("id", as: UUID.self)
+            let attempt = try admin.query("""
+                insert into public.generation_attempts (user_id, generation_id, number, provider, model, status)
+                values (\(user), \(generation), 1, 'local', 'm', 'failed') returning id
+                """)[0].decode("id", as: UUID.self)
+            let asset = try admin.query("""
+                insert into public.assets (user_id, project_id, generation_id, kind, content_type, bytes, sha256, storage_key)
+                values (\(user), \(project), \(generation), 'text', 'text/plain', 1, \(String(repeating: "a", count: 64)), 'k') returning id
+                """)[0].decode("id", as: UUID.self)
+            try admin.query("insert into public.generation_events (user_id, generation_id, type) values (\(user), \(generation), 'queued')")
+            try admin.query("insert into public.idempotency_keys (user_id, key, request_hash) values (\(user), 'k', 'h')")
+            if user == alice {
+                rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "generations": generation,
+                        "generation_attempts": attempt, "assets": asset, "generation_events": generation, "idempotency_keys": alice]
+            }
         }
     }
 
@@ -73,8 +107,8 @@ final class AccessMatrixTests: XCTestCase {
     private func statement(_ table: String, _ operation: Operation, owner: UUID) throws -> SQL {
         let target = owner == alice ? try XCTUnwrap(rows[table]) : try ownRow(of: bob, in: table)
         switch (table, operation) {
-        case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where id = \(target)"
-        case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where id = \(target) returning 1"
+        case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where \(SQL(unsafeRaw: Self.keyColumn(table))) = \(target)"
+        case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where \(SQL(unsafeRaw: Self.keyColumn(table))) = \(target) returning 1"
         case ("projects", .insert):
             // user_id is not insertable: a row is always the caller's (its default, auth.uid()).
             return owner == alice ? "insert into public.projects (name) values ('n') returning 1"
@@ -90,12 +124,43 @@ final class AccessMatrixTests: XCTestCase {
                 values (gen_random_uuid(), \(owner), 'openai', 'new', '\\x01', 1, 'sk-', 'wxyz', '\\x02') returning 1
                 """
         case ("user_api_keys", .update): return "update public.user_api_keys set last_used_at = now() where id = \(target) returning 1"
+        case ("generations", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.generations (user_id, project_id, kind, prompt, pricing_version, status, actual_cost)
+                values (\(owner), \(project), 'text', 'p', 'v', 'succeeded', 0) returning 1
+                """
+        case ("generations", .update): return "update public.generations set status = 'succeeded', actual_cost = 0 where id = \(target) returning 1"
+        case ("generation_attempts", .insert):
+            let generation = try admin.query("select id from public.generations where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.generation_attempts (user_id, generation_id, number, provider, model, status)
+                values (\(owner), \(generation), 9, 'local', 'm', 'succeeded') returning 1
+                """
+        case ("generation_attempts", .update): return "update public.generation_attempts set status = 'succeeded' where id = \(target) returning 1"
+        case ("assets", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.assets (user_id, project_id, kind, content_type, bytes, sha256, storage_key)
+                values (\(owner), \(project), 'text', 'text/plain', 1, \(String(repeating: "b", count: 64)), '../../etc/passwd') returning 1
+                """
+        case ("assets", .update): return "update public.assets set storage_key = '../x' where id = \(target) returning 1"
+        case ("generation_events", .insert):
+            let generation = try admin.query("select id from public.generations where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return "insert into public.generation_events (user_id, generation_id, type) values (\(owner), \(generation), 'succeeded') returning 1"
+        case ("generation_events", .update): return "update public.generation_events set type = 'succeeded' where generation_id = \(target) returning 1"
+        case ("idempotency_keys", .insert):
+            return "insert into public.idempotency_keys (user_id, key, request_hash) values (\(owner), 'other', 'h') returning 1"
+        case ("idempotency_keys", .update):
+            return "update public.idempotency_keys set response_status = 200, response_body = '{}' where user_id = \(target) returning 1"
         default: throw TestSupportError("no statement for \(table) \(operation)")
         }
     }
 
     private func ownRow(of user: UUID, in table: String) throws -> UUID {
-        try admin.query("select id from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0].decode("id", as: UUID.self)
+        let column = SQL(unsafeRaw: Self.keyColumn(table))
+        return try admin.query("select \(column) as key from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0]
+            .decode("key", as: UUID.self)
     }
 
     /// Runs `sql` as `role` acting for Alice, in a transaction that is always rolled back.
@@ -132,7 +197,7 @@ final class AccessMatrixTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(actual.count, 3 * 2 * 4 * 2)
+        XCTAssertEqual(actual.count, 8 * 2 * 4 * 2)
         XCTAssertEqual(actual, wanted)
     }
 

@@ -24,6 +24,8 @@ struct ServerEnvironment: Sendable {
     /// Threads for provider calls, so none runs on an HTTP thread; key checks run here.
     let providerWork: WorkQueue
     let keyChecks: KeyChecks
+    /// Generations: admission, the executor on `providerWork`, storage and the worker loop.
+    let generations: GenerationComponents
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -55,6 +57,11 @@ struct ServerEnvironment: Sendable {
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
+        let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
+                                  tokenCounter: ModelTokenCounter(cl100k: tokenizer),
+                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) })
+        let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, pricing: pricing, providers: providers,
+                                                        vault: vault, queue: providerWork, logger: logger)
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -62,15 +69,14 @@ struct ServerEnvironment: Sendable {
             providers: providers,
             pricing: pricing,
             projects: projects,
-            quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
-                                 tokenCounter: ModelTokenCounter(cl100k: tokenizer),
-                                 hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) }),
+            quotes: quotes,
             vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance,
             providerWork: providerWork,
             keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
-                                 logger: providerLogger))
+                                 logger: providerLogger),
+            generations: generations)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the

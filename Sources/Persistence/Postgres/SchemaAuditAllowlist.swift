@@ -86,7 +86,7 @@ public struct SchemaAllowlist: Sendable {
     /// The roles whose privileges are audited: the two a client API hands to callers.
     public static let auditedRoles = ["anon", "authenticated"]
 
-    /// The application's allowlist (migrations 002–008).
+    /// The application's allowlist (migrations 002–010).
     public static let application: SchemaAllowlist = {
         let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period"]),
                                   update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
@@ -97,25 +97,50 @@ public struct SchemaAllowlist: Sendable {
             insert: .only(["id", "user_id", "provider", "label", "ciphertext", "key_version", "mask_prefix", "last4", "fingerprint",
                            "created_at", "updated_at"]),
             update: .only(["status", "last_check_reason", "last_checked_at", "last_used_at", "updated_at"]), delete: true)
+        // Generations and what hangs off them (migration 010): users read, the engine functions write.
+        let engineTables = ["public.generations", "public.generation_attempts", "public.assets", "public.generation_events",
+                            "public.idempotency_keys"]
+        let engineRead = TableGrant(select: .all)
+        func enginePolicies(_ table: String) -> [Policy] {
+            var policies = ownerPolicies(for: engineRead)
+                + [Policy(role: "app_engine_writer", command: "INSERT", using: nil, check: ownerExpression)]
+            if table == "public.generations" || table == "public.idempotency_keys" {
+                policies.append(Policy(role: "app_engine_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression))
+            }
+            if table == "public.idempotency_keys" {
+                policies.append(Policy(role: "app_engine_writer", command: "DELETE", using: ownerExpression, check: nil))
+            }
+            return policies
+        }
+        var authenticatedTables: [String: TableGrant] = [
+            "public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
+            "pricing.versions": TableGrant(select: .all),
+        ]
+        var policies: [String: [Policy]] = [
+            "public.projects": ownerPolicies(for: projects),
+            "public.user_api_keys": ownerPolicies(for: apiKeys),
+            // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
+            "public.budget_ledger": ownerPolicies(for: ledger)
+                + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+            // Pricing is reference data, the same for every user: no per-user rule applies.
+            "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
+        ]
+        for table in engineTables {
+            authenticatedTables[table] = engineRead
+            policies[table] = enginePolicies(table)
+        }
         return SchemaAllowlist(
-            schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "meta"],
+            schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "app_engine", "meta"],
             userSchemas: ["public"],
-            tables: ["authenticated": ["public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
-                                       "pricing.versions": TableGrant(select: .all)]],
-            policies: [
-                "public.projects": ownerPolicies(for: projects),
-                "public.user_api_keys": ownerPolicies(for: apiKeys),
-                // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
-                "public.budget_ledger": ownerPolicies(for: ledger)
-                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
-                // Pricing is reference data, the same for every user: no per-user rule applies.
-                "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
-            ],
-            schemaUsage: ["anon": ["public", "auth"], "authenticated": ["public", "auth", "pricing", "app_ledger"]],
+            tables: ["authenticated": authenticatedTables],
+            policies: policies,
+            schemaUsage: ["anon": ["public", "auth"], "authenticated": ["public", "auth", "pricing", "app_ledger", "app_engine"]],
             functions: [
                 "anon": ["auth.uid", "auth.role", "auth.email", "auth.jwt"],
                 "authenticated": ["auth.uid", "auth.role", "auth.email", "auth.jwt",
-                                  "app_ledger.reserve", "app_ledger.settle", "app_ledger.release"],
+                                  "app_ledger.reserve", "app_ledger.settle", "app_ledger.release",
+                                  "app_engine.create_generation", "app_engine.advance", "app_engine.record_attempt",
+                                  "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key"],
             ])
     }()
 

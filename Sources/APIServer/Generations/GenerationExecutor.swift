@@ -1,0 +1,102 @@
+import Domain
+import Foundation
+
+/// Runs generations on the provider work queue, never on an HTTP thread: each runner step is one
+/// job; a pending provider task is polled again by a timer that queues the next step, so a long
+/// job holds no thread between polls. Whoever waits for a generation (`Prefer: wait`) is woken
+/// through `board` when it ends.
+final class GenerationExecutor: Sendable {
+    let runner: GenerationRunner
+    let queue: WorkQueue
+    let board: SignalBoard<UUID>
+    let logger: Logger
+
+    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger) {
+        self.runner = runner
+        self.queue = queue
+        self.board = board
+        self.logger = logger
+    }
+
+    /// Claims for background work on a user's behalf: RLS then sees that user, as for a request.
+    static func claims(for userID: UUID) -> String {
+        #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    /// Queues the next step of `id` after `delay` seconds. With the queue full it tries again a
+    /// little later; the lease keeps other workers off meanwhile, and if this process dies the
+    /// lease expires and a worker takes the generation over.
+    func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0) {
+        let enqueue: @Sendable () -> Void = { [self] in
+            guard let slot = queue.reserve() else {
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures)
+                return
+            }
+            slot.run { [self] in step(id, userID: userID, claimsJSON: claimsJSON, failures: failures) }
+        }
+        if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
+    }
+
+    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) {
+        do {
+            switch try runner.step(id, userID: userID, claimsJSON: claimsJSON) {
+            case .finished:
+                board.signal(id)
+            case .pollAgain(let seconds):
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: seconds)
+            }
+        } catch {
+            // The database failed us, not the provider: try again a few times, then leave it to
+            // the workers (the lease expires).
+            logger.warn("generation step failed", ["generation_id": .string(id.uuidString.lowercased()),
+                                                   "error": .string(String(reflecting: error))])
+            if failures < 5 {
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
+            }
+        }
+    }
+}
+
+/// The worker loop (`apiserver worker`, and inside `serve`): claims queued and expired-lease
+/// generations with `FOR UPDATE SKIP LOCKED` and runs them like freshly admitted ones.
+final class GenerationWorker: Sendable {
+    let store: any GenerationStore
+    let executor: GenerationExecutor
+    let owner: String
+    let leaseSeconds: Int
+    let intervalSeconds: Double
+
+    init(store: any GenerationStore, executor: GenerationExecutor, owner: String, leaseSeconds: Int, intervalSeconds: Double) {
+        self.store = store
+        self.executor = executor
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.intervalSeconds = intervalSeconds
+    }
+
+    /// Claims one batch and schedules it; returns how many were claimed.
+    @discardableResult
+    func claimOnce(limit: Int = 16) -> Int {
+        do {
+            let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
+            for work in claimed {
+                executor.schedule(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID))
+            }
+            return claimed.count
+        } catch {
+            executor.logger.warn("claiming generations failed", ["error": .string(String(reflecting: error))])
+            return 0
+        }
+    }
+
+    /// Runs on a thread of its own until the process ends.
+    func start() {
+        let thread = Thread { [self] in
+            while true {
+                if claimOnce() == 0 { Thread.sleep(forTimeInterval: intervalSeconds) }
+            }
+        }
+        thread.name = "generation-worker"
+        thread.start()
+    }
+}

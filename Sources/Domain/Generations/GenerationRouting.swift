@@ -1,0 +1,62 @@
+import Foundation
+
+/// Chooses where a generation may run: candidates in the order to try them, and why the others
+/// were skipped. The first implementation reuses the quote; the route planner (provider
+/// configurations, health, circuits, rate limits) replaces it behind this protocol.
+public protocol GenerationRouting: Sendable {
+    func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> RoutePlan
+}
+
+public struct RoutePlan: Sendable {
+    public struct Skipped: Sendable, Equatable {
+        public let provider: ProviderID
+        public let model: String
+        public let reasons: [String]
+    }
+
+    /// The pricing version every estimate (and later the actual cost) is priced with.
+    public let pricing: PricingVersion
+    public let candidates: [GenerationCandidate]
+    public let skipped: [Skipped]
+    public let budget: BudgetSummary?
+
+    public init(pricing: PricingVersion, candidates: [GenerationCandidate], skipped: [Skipped], budget: BudgetSummary?) {
+        self.pricing = pricing
+        self.candidates = candidates
+        self.skipped = skipped
+        self.budget = budget
+    }
+}
+
+/// Routing by the quote: the quote's candidates in its order, those it admits taken. The
+/// project-budget reason is left to the reservation, which decides atomically.
+public struct QuoteRouting: GenerationRouting {
+    let quotes: QuoteService
+
+    public init(quotes: QuoteService) {
+        self.quotes = quotes
+    }
+
+    public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> RoutePlan {
+        // The quote names its version; the same version object prices the actual cost later.
+        for _ in 0..<3 {
+            guard let version = try quotes.pricing.currentVersion() else {
+                throw DomainError.unavailable(code: "pricing_unavailable", detail: "No pricing version is loaded.")
+            }
+            let quote = try quotes.quote(request, as: identity)
+            guard quote.pricingVersionID == version.id else { continue }
+            var candidates: [GenerationCandidate] = []
+            var skipped: [RoutePlan.Skipped] = []
+            for candidate in quote.candidates {
+                let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
+                if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
+                    candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
+                } else {
+                    skipped.append(RoutePlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
+                }
+            }
+            return RoutePlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
+        }
+        throw DomainError.unavailable(code: "pricing_changing", detail: "The pricing version changed while routing; retry.")
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+
+/// What a new generation is created with; the store adds the owner, status and lease.
+public struct NewGeneration: Sendable {
+    public let id: UUID
+    public let projectID: UUID
+    public let kind: MediaKind
+    public let prompt: String
+    public let settings: GenerationSettings
+    public let requestedProvider: ProviderID?
+    public let requestedModel: String?
+    public let candidates: [GenerationCandidate]
+    public let estimate: Money
+    public let maxCost: Money?
+    public let pricingVersion: String
+
+    public init(id: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
+                requestedProvider: ProviderID?, requestedModel: String?, candidates: [GenerationCandidate], estimate: Money,
+                maxCost: Money?, pricingVersion: String) {
+        self.id = id
+        self.projectID = projectID
+        self.kind = kind
+        self.prompt = prompt
+        self.settings = settings
+        self.requestedProvider = requestedProvider
+        self.requestedModel = requestedModel
+        self.candidates = candidates
+        self.estimate = estimate
+        self.maxCost = maxCost
+        self.pricingVersion = pricingVersion
+    }
+}
+
+/// Columns a lifecycle step may set. Cost columns are taken only with `succeeded`.
+public struct GenerationChanges: Sendable {
+    public var provider: ProviderID?
+    public var model: String?
+    public var providerTask: ProviderTask?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var outputText: String?
+    public var actualCost: Money?
+    public var providerReportedCost: Money?
+    public var costBreakdown: CostBreakdown?
+    public var usage: Usage?
+    public var leaseOwner: String?
+    public var leaseSeconds: Int?
+    public var cancelRequested: Bool?
+
+    public init(provider: ProviderID? = nil, model: String? = nil, providerTask: ProviderTask? = nil, errorCode: String? = nil,
+                errorMessage: String? = nil, outputText: String? = nil, actualCost: Money? = nil,
+                providerReportedCost: Money? = nil, costBreakdown: CostBreakdown? = nil, usage: Usage? = nil,
+                leaseOwner: String? = nil, leaseSeconds: Int? = nil, cancelRequested: Bool? = nil) {
+        self.provider = provider
+        self.model = model
+        self.providerTask = providerTask
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.outputText = outputText
+        self.actualCost = actualCost
+        self.providerReportedCost = providerReportedCost
+        self.costBreakdown = costBreakdown
+        self.usage = usage
+        self.leaseOwner = leaseOwner
+        self.leaseSeconds = leaseSeconds
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// A lifecycle event (`queued`, `started`, `attempt_failed`, `progress`, `succeeded`, `failed`, `canceled`).
+public struct GenerationEvent: Sendable {
+    public let type: String
+    public let payload: [String: String]
+
+    public init(_ type: String, _ payload: [String: String] = [:]) {
+        self.type = type
+        self.payload = payload
+    }
+}
+
+public struct GenerationFilter: Sendable {
+    public var projectID: UUID?
+    public var status: GenerationStatus?
+    public var kind: MediaKind?
+    public var provider: ProviderID?
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+    /// After this (created_at in microseconds since 1970, id), newest first.
+    public var cursor: GenerationCursor?
+    public var limit: Int
+
+    public init(projectID: UUID? = nil, status: GenerationStatus? = nil, kind: MediaKind? = nil, provider: ProviderID? = nil,
+                createdAfter: Date? = nil, createdBefore: Date? = nil, cursor: GenerationCursor? = nil, limit: Int = 20) {
+        self.projectID = projectID
+        self.status = status
+        self.kind = kind
+        self.provider = provider
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+        self.cursor = cursor
+        self.limit = limit
+    }
+}
+
+/// A position in the newest-first listing: an opaque token to clients.
+public struct GenerationCursor: Sendable, Equatable {
+    public let createdMicroseconds: Int64
+    public let id: UUID
+
+    public init(createdMicroseconds: Int64, id: UUID) {
+        self.createdMicroseconds = createdMicroseconds
+        self.id = id
+    }
+
+    /// `<microseconds>.<uuid>` in base64url; nil for anything this server did not issue.
+    public init?(token: String) {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard token.count <= 128, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let micros = Int64(parts[0]), micros >= 0, micros < 1 << 53, let id = UUID(uuidString: String(parts[1]))
+        else { return nil }
+        self.init(createdMicroseconds: micros, id: id)
+    }
+
+    public var token: String {
+        Data("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// What an Idempotency-Key holds for a request.
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// Nobody answered this key yet: go ahead, then `finishIdempotencyKey`.
+    case claimed
+    /// The same request was answered: give the same answer.
+    case replay(status: Int, body: String)
+    /// The same request is being answered right now.
+    case pending
+    /// The key was used with another request.
+    case mismatch
+}
+
+/// Where generations live. Every call acts as the user whose claims it is given (RLS); only
+/// `claimWork` crosses users, for workers.
+public protocol GenerationStore: Sendable {
+    func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord
+    /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
+    /// lifecycle does not allow it (it already ended, or is not this user's).
+    func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
+                 claimsJSON: String) throws -> GenerationRecord?
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws
+    func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID
+    func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord?
+    func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail?
+    /// A page newest first, and the cursor of the next page when there is one.
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?)
+    func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord?
+    func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim
+    /// Stores the answer; `status` nil gives the key up so a retry runs again.
+    func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws
+    /// Workers: leases up to `limit` queued or expired-lease generations of any user to `owner`
+    /// (`FOR UPDATE SKIP LOCKED`); returns their ids and owners.
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)]
+}
+
+/// A stored blob: where it is and what it is.
+public struct StoredBlob: Sendable, Equatable {
+    public let key: String
+    public let sha256: String
+    public let bytes: Int64
+
+    public init(key: String, sha256: String, bytes: Int64) {
+        self.key = key
+        self.sha256 = sha256
+        self.bytes = bytes
+    }
+}
+
+/// The storage port: local files now, S3 later (issue #17). Keys are made by the store, never
+/// from user input.
+public protocol BlobStore: Sendable {
+    /// Moves or copies the file at `path` into the store, durably, before returning.
+    func put(fileAt path: String) throws -> StoredBlob
+    func put(_ data: Data) throws -> StoredBlob
+    /// The stored bytes, or nil for an unknown key.
+    func read(_ key: String) throws -> Data?
+    func delete(_ key: String) throws
+    /// A scratch folder for a provider to write one generation's outputs into; removed by the caller.
+    func scratchDirectory(for generation: UUID) throws -> String
+    /// Removes that folder and whatever is left in it.
+    func delete(scratchOf generation: UUID) throws
+}
+
+/// The budget ledger as the engine uses it: one call per step, each atomic in the database.
+public protocol BudgetReservations: Sendable {
+    func reserve(project: UUID, generation: UUID, amount: Money, claimsJSON: String) throws -> ReservationOutcome
+    func settle(generation: UUID, cost: Money, claimsJSON: String) throws
+    func release(generation: UUID, claimsJSON: String) throws
+}
+
+public struct ReservationOutcome: Sendable, Equatable {
+    public let admitted: Bool
+    public let scope: String
+    public let limit: Money?
+    public let spent: Money
+    public let reserved: Money
+
+    public init(admitted: Bool, scope: String, limit: Money?, spent: Money, reserved: Money) {
+        self.admitted = admitted
+        self.scope = scope
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+    }
+}
