@@ -100,7 +100,8 @@ final class GenerationProviderTests: XCTestCase {
     func testRateLimitAndServerErrorFallThroughToTheNextCandidate() throws {
         for behavior in ["rate_limited:0", "server_error"] {
             let project = try project(limit: "5")
-            try script("openai", behavior)
+            // More times than the adapter's own retries, so the failure reaches the engine.
+            try script("openai", behavior, times: 5)
             let body = try server.generate(Self.text(project), token: token, wait: 30).json()
             XCTAssertEqual(body["status"] as? String, "succeeded", "\(behavior): \(body)")
             XCTAssertEqual(body["provider"] as? String, "anthropic", "\(behavior): the next candidate took it")
@@ -114,10 +115,15 @@ final class GenerationProviderTests: XCTestCase {
     }
 
     func testBadRequestAndRefusalEndTheGenerationWithoutFallbackAndWithoutCharge() throws {
-        for behavior in ["bad_request", "refused"] {
-            let project = try project(limit: "5")
-            try script("openai", behavior)
-            let body = try server.generate(Self.text(project), token: token, wait: 30).json()
+        // A refusal here is Runway's task FAILED `SAFETY.INPUT.TEXT` (a refusal inside a 200 chat
+        // answer is billed, so that one is a finished, charged generation instead); the offline
+        // provider, which would take the video, is not tried.
+        for (behavior, request) in [("bad_request", Self.text(try project(limit: "5"))),
+                                    ("refused", ["project_id": try project(limit: "50"), "type": "video", "prompt": "[fake:refused] waves",
+                                                 "parameters": ["duration_seconds": 5]] as [String: Any])] {
+            let project = try XCTUnwrap(request["project_id"] as? String)
+            if behavior == "bad_request" { try script("openai", behavior, times: 5) }
+            let body = try server.generate(request, token: token, wait: 30).json()
             XCTAssertEqual(body["status"] as? String, "failed", "\(behavior): \(body)")
             let attempts = try XCTUnwrap(body["attempts"] as? [[String: Any]])
             XCTAssertEqual(attempts.count, 1, "\(behavior): no other provider was tried")
@@ -141,15 +147,18 @@ final class GenerationProviderTests: XCTestCase {
 
     func testTwoHundredConcurrentAdmissionsAgainstABudgetForTenAdmitExactlyTenAndNeverOverspend() throws {
         let probe = try project()
-        let quote = try server.post("/v1/quotes", Self.text(probe, provider: "openai"), token: token).json()
+        let prompt = "[fake:slow:8] Write a haiku about the sea."
+        let quote = try server.post("/v1/quotes", Self.text(probe, prompt: prompt, provider: "openai"), token: token).json()
         let estimate = try Money(parsing: try XCTUnwrap((quote["candidates"] as? [[String: Any]])?.first?["total"] as? String))
         let limit = (1...10).reduce(Money.zero) { total, _ in total + estimate }
         let project = try project(limit: limit.jsonString)
         let statuses = LockedList<Int>()
         let ids = LockedList<String>()
         let (server, token) = (self.server!, self.token)
+        // Slow at the provider, so the admitted ones still hold their reservations while the rest arrive.
         DispatchQueue.concurrentPerform(iterations: 200) { _ in
-            guard let response = try? server.generate(Self.text(project, provider: "openai"), token: token) else { statuses.append(-1); return }
+            let body = Self.text(project, prompt: prompt, provider: "openai")
+            guard let response = try? server.generate(body, token: token) else { statuses.append(-1); return }
             statuses.append(response.status)
             if response.status == 202, let id = (try? response.json())?["id"] as? String { ids.append(id) }
             if response.status == 402 {

@@ -8,8 +8,8 @@ public enum AdmissionRefusal: Error, Sendable, Equatable {
     case noCandidate(unpriced: Bool, skipped: [RoutePlan.Skipped])
 }
 
-/// `POST /v1/generations` up to the 202: validate and route as a quote does, reserve the first
-/// candidate's estimate, and create the generation already leased to this process.
+/// `POST /v1/generations` up to the 202: validate and route as a quote does, reserve the estimate
+/// of the dearest candidate it may run on, and create the generation already leased to this process.
 public struct GenerationAdmission: Sendable {
     public let routing: any GenerationRouting
     public let store: any GenerationStore
@@ -33,21 +33,29 @@ public struct GenerationAdmission: Sendable {
             let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }
             throw AdmissionRefusal.noCandidate(unpriced: unpriced, skipped: plan.skipped)
         }
-        // The reservation covers the first candidate; a fallback may only cost as much, so what
-        // is spent never exceeds what was reserved at admission.
-        let candidates = plan.candidates.filter { $0.estimate <= first.estimate }
+        // The reservation covers every candidate the generation may fall back to, so what is spent
+        // never exceeds what was reserved. When the budget cannot hold the dearest, the dearest
+        // fallbacks are dropped (never the first candidate) and the rest is tried.
+        var candidates = plan.candidates
         let id = UUID()
-        let outcome = try ledger.reserve(project: projectID, generation: id, amount: first.estimate, claimsJSON: identity.claimsJSON)
-        guard outcome.admitted else {
-            let limit = outcome.limit ?? .zero
-            let shortfall = outcome.spent + outcome.reserved + first.estimate - limit
-            throw AdmissionRefusal.budgetExceeded(scope: outcome.scope, limit: limit, spent: outcome.spent, reserved: outcome.reserved,
-                                                  needed: first.estimate, shortfall: shortfall)
+        var amount = candidates.map(\.estimate).max() ?? first.estimate
+        while true {
+            let outcome = try ledger.reserve(project: projectID, generation: id, amount: amount, claimsJSON: identity.claimsJSON)
+            if outcome.admitted { break }
+            let cheaper = candidates.filter { $0.estimate < amount }
+            guard first.estimate < amount, !cheaper.isEmpty else {
+                let limit = outcome.limit ?? .zero
+                let shortfall = outcome.spent + outcome.reserved + amount - limit
+                throw AdmissionRefusal.budgetExceeded(scope: outcome.scope, limit: limit, spent: outcome.spent, reserved: outcome.reserved,
+                                                      needed: amount, shortfall: shortfall)
+            }
+            candidates = cheaper
+            amount = candidates.map(\.estimate).max() ?? first.estimate
         }
         do {
             return try store.create(NewGeneration(
                 id: id, projectID: projectID, kind: request.kind, prompt: request.prompt, settings: settings,
-                requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: first.estimate,
+                requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: amount,
                 maxCost: request.maxCost, pricingVersion: plan.pricing.id), leaseOwner: leaseOwner, leaseSeconds: leaseSeconds,
                 claimsJSON: identity.claimsJSON)
         } catch {
