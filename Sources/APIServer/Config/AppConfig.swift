@@ -51,6 +51,8 @@ struct AppConfig: Sendable {
     var tokenizerRanksPath: String?
     /// Where generation outputs are stored (the local-files BlobStore).
     var storageDirectory: String
+    /// How long a process holds a generation without renewing before a worker may take it over.
+    var generationLeaseSeconds: Int
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -61,7 +63,7 @@ struct AppConfig: Sendable {
         "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG", "TIKTOKEN_CL100K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
-        "STORAGE_DIR",
+        "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -132,7 +134,8 @@ struct AppConfig: Sendable {
             providerEndpoints: reader.providerEndpoints(requireHTTPS: environment == .production),
             pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH"),
-            storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil }
+            storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil },
+            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -12,14 +12,13 @@ struct GenerationComponents: Sendable {
     let executor: GenerationExecutor
     let worker: GenerationWorker
 
-    /// How long a process holds a generation before another worker may take it over; every step
-    /// renews it.
-    static let leaseSeconds = 300
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
 
     static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, pricing: PostgresPricingStore,
                      providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
+        // How long a process holds a generation before another worker may take it over; every step renews it.
+        let leaseSeconds = config.generationLeaseSeconds
         let store = PostgresGenerationStore(pool: pool)
         let blobs: any BlobStore
         do {

@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import Synchronization
 
 /// Runs generations on the provider work queue, never on an HTTP thread: each runner step is one
 /// job; a pending provider task is polled again by a timer that queues the next step, so a long
@@ -10,6 +11,9 @@ final class GenerationExecutor: Sendable {
     let queue: WorkQueue
     let board: SignalBoard<UUID>
     let logger: Logger
+    /// Generations this process is running, so a worker claim of one whose lease lapsed while
+    /// it ran here does not start a second loop for it.
+    private let active = Mutex<Set<UUID>>([])
 
     init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger) {
         self.runner = runner
@@ -23,10 +27,16 @@ final class GenerationExecutor: Sendable {
         #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
     }
 
+    /// Starts running `id` here unless this process already runs it.
+    func start(_ id: UUID, userID: UUID, claimsJSON: String) {
+        guard active.withLock({ $0.insert(id).inserted }) else { return }
+        schedule(id, userID: userID, claimsJSON: claimsJSON)
+    }
+
     /// Queues the next step of `id` after `delay` seconds. With the queue full it tries again a
     /// little later; the lease keeps other workers off meanwhile, and if this process dies the
     /// lease expires and a worker takes the generation over.
-    func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0) {
+    private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0) {
         let enqueue: @Sendable () -> Void = { [self] in
             guard let slot = queue.reserve() else {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures)
@@ -41,6 +51,7 @@ final class GenerationExecutor: Sendable {
         do {
             switch try runner.step(id, userID: userID, claimsJSON: claimsJSON) {
             case .finished:
+                active.withLock { _ = $0.remove(id) }
                 board.signal(id)
             case .pollAgain(let seconds):
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: seconds)
@@ -52,6 +63,8 @@ final class GenerationExecutor: Sendable {
                                                    "error": .string(String(reflecting: error))])
             if failures < 5 {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
+            } else {
+                active.withLock { _ = $0.remove(id) }
             }
         }
     }
@@ -80,7 +93,7 @@ final class GenerationWorker: Sendable {
         do {
             let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
             for work in claimed {
-                executor.schedule(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID))
+                executor.start(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID))
             }
             return claimed.count
         } catch {

@@ -103,12 +103,12 @@ struct GenerationHandlers: Sendable {
                          accepted: HTTPResponse? = nil) throws -> AwaitedResponse {
         let first = try accepted ?? Self.accepted(record)
         guard let wait, wait > 0 else {
-            executor.schedule(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+            executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
             return .now(first)
         }
         // Registered before the work starts, so an instant finish still wakes this request.
         let signal = executor.board.wait(for: record.id)
-        executor.schedule(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
         let store = self.store
         let board = executor.board
         let requestID = request.requestID

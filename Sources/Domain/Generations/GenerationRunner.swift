@@ -55,6 +55,11 @@ public struct GenerationRunner: Sendable {
         return try submit(record, userID: userID, claimsJSON: claimsJSON)
     }
 
+    /// A lease that outlives the wait for the next poll, so a live process keeps its generation.
+    private func lease(until task: ProviderTask) -> Int {
+        leaseSeconds + Int(min(3600, max(0, task.pollAfterSeconds)).rounded(.up))
+    }
+
     private func currentStatus(_ id: UUID, _ claimsJSON: String) throws -> GenerationStatus {
         try store.get(id, claimsJSON: claimsJSON)?.status ?? .failed
     }
@@ -96,7 +101,7 @@ public struct GenerationRunner: Sendable {
                 return try complete(record, candidate: candidate, output: output, claimsJSON: claimsJSON)
             case .pending(let task):
                 // Stored before the first poll: a restarted worker polls this task, never submits again.
-                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: task, leaseSeconds: leaseSeconds),
+                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: task, leaseSeconds: lease(until: task)),
                                         event: GenerationEvent("progress", ["provider_status": task.providerStatus ?? "submitted"]),
                                         claimsJSON: claimsJSON) != nil
                 else {
@@ -130,7 +135,7 @@ public struct GenerationRunner: Sendable {
                 let changed = next.providerStatus != task.providerStatus || next.progress != task.progress
                 var payload = ["provider_status": next.providerStatus ?? ""]
                 if let progress = next.progress { payload["progress"] = String(progress) }
-                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: next, leaseSeconds: leaseSeconds),
+                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: next, leaseSeconds: lease(until: next)),
                                         event: changed ? GenerationEvent("progress", payload) : nil, claimsJSON: claimsJSON) != nil
                 else { return .finished(try currentStatus(record.id, claimsJSON)) }
                 return .pollAgain(afterSeconds: max(0.05, next.pollAfterSeconds))
