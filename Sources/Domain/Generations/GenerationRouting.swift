@@ -38,25 +38,17 @@ public struct QuoteRouting: GenerationRouting {
     }
 
     public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> RoutePlan {
-        // The quote names its version; the same version object prices the actual cost later.
-        for _ in 0..<3 {
-            guard let version = try quotes.pricing.currentVersion() else {
-                throw DomainError.unavailable(code: "pricing_unavailable", detail: "No pricing version is loaded.")
+        let (quote, version) = try quotes.pricedQuote(request, as: identity)
+        var candidates: [GenerationCandidate] = []
+        var skipped: [RoutePlan.Skipped] = []
+        for candidate in quote.candidates {
+            let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
+            if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
+                candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
+            } else {
+                skipped.append(RoutePlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
             }
-            let quote = try quotes.quote(request, as: identity)
-            guard quote.pricingVersionID == version.id else { continue }
-            var candidates: [GenerationCandidate] = []
-            var skipped: [RoutePlan.Skipped] = []
-            for candidate in quote.candidates {
-                let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
-                if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
-                    candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
-                } else {
-                    skipped.append(RoutePlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
-                }
-            }
-            return RoutePlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
         }
-        throw DomainError.unavailable(code: "pricing_changing", detail: "The pricing version changed while routing; retry.")
+        return RoutePlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
     }
 }
