@@ -211,21 +211,47 @@ final class GenerationProviderTests: XCTestCase {
         XCTAssertTrue(counters.contains("image_to_video") || counters.contains("text_to_video"), counters)
     }
 
-    func testCancelOfARunningVideoJobReleasesTheReservationAndChargesNothing() throws {
-        let project = try project(limit: "50")
-        try script("runway", "slow:20")
-        let response = try server.generate(["project_id": project, "type": "video", "prompt": "slow waves", "provider": "runway",
-                                            "parameters": ["duration_seconds": 5]], token: token)
+    func testCancelOfARunningVideoJobReleasesTheReservationChargesNothingAndCancelsAtTheProvider() throws {
+        // Once while the task waits for its next poll, once while the submit itself is still in
+        // flight (the task is then cancelled as soon as the provider names it).
+        for (slowSubmit, deletes) in [(false, 1), (true, 2)] {
+            let project = try project(limit: "50")
+            if slowSubmit { try script("runway", "slow:2") }
+            let response = try server.generate(["project_id": project, "type": "video", "prompt": "waves", "provider": "runway",
+                                                "parameters": ["duration_seconds": 5]], token: token)
+            let id = try XCTUnwrap(try response.json()["id"] as? String)
+            usleep(500_000)
+            XCTAssertGreaterThan(try server.budget(of: project, token: token).reserved, .zero, "held while it runs")
+            let cancel = try server.post("/v1/generations/\(id)/cancel", [:], token: token)
+            XCTAssertEqual(cancel.status, 200, cancel.text)
+            XCTAssertEqual(try cancel.json()["status"] as? String, "canceled")
+            let budget = try server.budget(of: project, token: token)
+            XCTAssertEqual(budget.reserved, .zero, "released on cancel")
+            XCTAssertEqual(budget.spent, .zero, "nothing charged")
+            var routes: [String: Any] = [:]
+            let deadline = Date().addingTimeInterval(6)
+            repeat {
+                usleep(100_000)
+                let counters = try HTTPTestConnection(port: fakePort).request("GET", "/_fake/counters").json()
+                routes = (((counters["providers"] as? [String: Any])?["runway"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
+            } while routes["DELETE /v1/tasks/{id}"] as? Int != deletes && Date() < deadline
+            XCTAssertEqual(routes["DELETE /v1/tasks/{id}"] as? Int, deletes, "cancelled at the provider too: \(routes)")
+            XCTAssertEqual(try server.finished(id, token: token)["status"] as? String, "canceled", "it stays canceled whatever the provider does")
+            XCTAssertEqual(try server.budget(of: project, token: token).spent, .zero)
+        }
+    }
+
+    func testPreferWaitAnswers202WithTheCurrentStateWhenTheGenerationOutlastsTheWait() throws {
+        let project = try project(limit: "5")
+        let started = Date()
+        let response = try server.generate(Self.text(project, prompt: "[fake:slow:4] a slow haiku", provider: "openai"), token: token, wait: 1)
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertEqual(response.status, 202, response.text)
+        XCTAssertEqual(response.header("preference-applied"), "wait=1")
+        XCTAssertEqual(try response.json()["status"] as? String, "running")
+        XCTAssertGreaterThanOrEqual(waited, 0.9, "it waited")
+        XCTAssertLessThan(waited, 3, "and no longer than asked")
         let id = try XCTUnwrap(try response.json()["id"] as? String)
-        usleep(300_000)
-        XCTAssertGreaterThan(try server.budget(of: project, token: token).reserved, .zero, "held while it runs")
-        let cancel = try server.post("/v1/generations/\(id)/cancel", [:], token: token)
-        XCTAssertEqual(cancel.status, 200, cancel.text)
-        XCTAssertEqual(try cancel.json()["status"] as? String, "canceled")
-        let budget = try server.budget(of: project, token: token)
-        XCTAssertEqual(budget.reserved, .zero, "released on cancel")
-        XCTAssertEqual(budget.spent, .zero, "nothing charged")
-        sleep(1)
-        XCTAssertEqual(try server.finished(id, token: token)["status"] as? String, "canceled", "it stays canceled whatever the provider does")
+        XCTAssertEqual(try server.finished(id, token: token)["status"] as? String, "succeeded")
     }
 }
