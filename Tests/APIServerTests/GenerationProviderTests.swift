@@ -180,6 +180,17 @@ final class GenerationProviderTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    func testMaxCostCapsEveryCandidate() throws {
+        let project = try project(limit: "5")
+        var body = Self.text(project, provider: "openai")
+        body["max_cost_usd"] = "0.0000001"
+        let response = try server.generate(body, token: token)
+        XCTAssertEqual(response.status, 422, response.text)
+        XCTAssertEqual(try response.json()["code"] as? String, "no_admissible_provider")
+        XCTAssertTrue(response.text.contains("over_max_cost"), response.text)
+        XCTAssertEqual(try server.budget(of: project, token: token).reserved, .zero, "nothing reserved")
+    }
+
     func testBudgetRefusalNamesTheScopeItsLimitAndTheShortfall() throws {
         let project = try project(limit: "0.0000001")
         let response = try server.generate(Self.text(project, provider: "openai"), token: token)

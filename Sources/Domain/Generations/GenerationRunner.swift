@@ -89,9 +89,10 @@ public struct GenerationRunner: Sendable {
                 lastError = error
                 if error.isRetryable { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
-            } catch {
-                // No usable key (or no scratch space): this candidate cannot run; the next may.
-                let failure = ProviderError(.invalidKey, provider: candidate.provider, message: "No usable key for \(candidate.provider.rawValue).")
+            } catch let error as KeyVaultError {
+                // No usable key (deleted since admission, or unopenable): this candidate cannot run; the next may.
+                let reason = if case .unopenable = error { "The stored key does not open." } else { "No usable key." }
+                let failure = ProviderError(.invalidKey, provider: candidate.provider, message: reason)
                 try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: failure, claimsJSON: claimsJSON)
                 lastError = failure
                 continue
