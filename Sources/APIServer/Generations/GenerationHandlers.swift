@@ -15,6 +15,8 @@ struct GenerationHandlers: Sendable {
     static let maximumWaitSeconds = 60
     /// An Idempotency-Key claimed by a request that never answered is free again after this.
     static let idempotencyStaleSeconds = 60
+    /// How long a duplicate waits for the first request with its key before 409.
+    static let duplicateWaitSeconds: Double = 5
 
     private struct Body: Decodable {
         struct Parameters: Decodable {
@@ -44,17 +46,34 @@ struct GenerationHandlers: Sendable {
             return try respond(admit(quoteRequest, settings, identity), wait: wait, identity: identity, request: request)
         }
         let hash = Self.requestHash(request)
-        switch try claim(key, hash: hash, identity: identity) {
-        case .replay(let status, let body):
-            return .now(HTTPResponse(status: status, headers: [("Content-Type", status < 300 ? "application/json" : "application/problem+json"),
-                                                               ("Idempotent-Replayed", "true")], body: Data(body.utf8)))
-        case .mismatch:
-            throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
-                          detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
+        let claimed = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                    claimsJSON: identity.claimsJSON)
+        switch claimed {
+        case .replay, .mismatch:
+            return .now(try Self.answer(claimed))
         case .pending:
-            throw Problem(status: 409, code: "idempotency_in_progress", title: "Conflict",
-                          detail: "A request with this Idempotency-Key is still being answered; retry shortly.",
-                          headers: [("Retry-After", "1")])
+            // The first request with this key is being admitted (milliseconds): wait for its
+            // answer with the connection suspended, woken when it is stored here, or at the deadline.
+            let board = executor.board
+            let waitKey = Self.idempotencyWaitKey(identity.userID, key)
+            let signal = board.wait(for: waitKey)
+            let store = self.store
+            let requestID = request.requestID
+            return .later(signal, deadline: Self.duplicateWaitSeconds, respond: { _ in
+                board.forget(signal, for: waitKey)
+                do {
+                    let now = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                            claimsJSON: identity.claimsJSON)
+                    // The first request failed and gave the key up, and this wait just took it:
+                    // give it back, so the client's retry runs the request.
+                    if now == .claimed { try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON) }
+                    return try Self.answer(now)
+                } catch let problem as Problem {
+                    return problem.response(requestID: requestID)
+                } catch {
+                    return Problem.internalError().response(requestID: requestID)
+                }
+            })
         case .claimed:
             let first: HTTPResponse
             let record: GenerationRecord
@@ -65,28 +84,43 @@ struct GenerationHandlers: Sendable {
                 let problem = Self.problem(error)
                 try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
                                                claimsJSON: identity.claimsJSON)
+                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
                 throw problem
             } catch {
                 try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
+                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
                 throw error
             }
             try store.finishIdempotencyKey(key, status: first.status, body: Self.bodyText(first), claimsJSON: identity.claimsJSON)
+            executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
             return try respond(record, wait: wait, identity: identity, request: request, accepted: first)
         }
     }
 
-    /// A duplicate arriving while the first is admitted (milliseconds) waits for its answer briefly.
-    private func claim(_ key: String, hash: String, identity: AuthenticatedIdentity) throws -> IdempotencyClaim {
-        var outcome = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
-                                                    claimsJSON: identity.claimsJSON)
-        var tries = 0
-        while outcome == .pending, tries < 100 {
-            Thread.sleep(forTimeInterval: 0.02)
-            tries += 1
-            outcome = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
-                                                    claimsJSON: identity.claimsJSON)
+    /// A stored answer replayed, or the refusal of a reused or still-pending key.
+    private static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
+        switch claim {
+        case .replay(let status, let body):
+            return HTTPResponse(status: status, headers: [("Content-Type", status < 300 ? "application/json" : "application/problem+json"),
+                                                          ("Idempotent-Replayed", "true")], body: Data(body.utf8))
+        case .mismatch:
+            throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
+                          detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
+        case .pending, .claimed:
+            throw Problem(status: 409, code: "idempotency_in_progress", title: "Conflict",
+                          detail: "A request with this Idempotency-Key is still being answered; retry shortly.",
+                          headers: [("Retry-After", "1")])
         }
-        return outcome
+    }
+
+    /// Where a duplicate waits for the first request with its key: keyed by user and key, in the
+    /// same board as generations (the key's text cannot collide with a UUID's).
+    static func idempotencyWaitKey(_ userID: UUID, _ key: String) -> UUID {
+        let digest = (try? SHA256.hash(Data("idempotency \(userID.uuidString) \(key)".utf8))) ?? []
+        var bytes = Array(digest.prefix(16))
+        while bytes.count < 16 { bytes.append(0) }
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
     private func admit(_ request: QuoteRequest, _ settings: GenerationSettings, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
