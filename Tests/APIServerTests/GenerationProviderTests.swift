@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -111,6 +112,12 @@ final class GenerationProviderTests: XCTestCase {
             XCTAssertEqual(attempts.first?["retryable"] as? Bool, true)
             let actual = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String))
             XCTAssertEqual(try server.budget(of: project, token: token).spent, actual, "charged once, for the attempt that worked")
+            let id = try XCTUnwrap(UUID(uuidString: try XCTUnwrap(body["id"] as? String)))
+            let events = try server.environment.pool.withServiceRole { transaction in
+                try transaction.query("select type from public.generation_events where generation_id = \(id) order by id")
+                    .map { try $0.decode("type", as: String.self) }
+            }
+            XCTAssertEqual(events, ["queued", "started", "attempt_failed", "succeeded"], "an event at every state change")
         }
     }
 
@@ -147,7 +154,7 @@ final class GenerationProviderTests: XCTestCase {
 
     func testTwoHundredConcurrentAdmissionsAgainstABudgetForTenAdmitExactlyTenAndNeverOverspend() throws {
         let probe = try project()
-        let prompt = "[fake:slow:8] Write a haiku about the sea."
+        let prompt = "[fake:slow:30] Write a haiku about the sea."
         let quote = try server.post("/v1/quotes", Self.text(probe, prompt: prompt, provider: "openai"), token: token).json()
         let estimate = try Money(parsing: try XCTUnwrap((quote["candidates"] as? [[String: Any]])?.first?["total"] as? String))
         let limit = (1...10).reduce(Money.zero) { total, _ in total + estimate }
@@ -155,6 +162,18 @@ final class GenerationProviderTests: XCTestCase {
         let statuses = LockedList<Int>()
         let ids = LockedList<String>()
         let (server, token) = (self.server!, self.token)
+        // A watcher reads the budget all along: spent + reserved never exceeds the limit.
+        let overruns = LockedList<String>()
+        let watching = LockedList<Bool>()
+        let watcher = Thread {
+            while watching.all.isEmpty {
+                if let budget = try? server.budget(of: project, token: token), budget.spent + budget.reserved > limit {
+                    overruns.append("\(budget.spent.jsonString) + \(budget.reserved.jsonString)")
+                }
+                usleep(20_000)
+            }
+        }
+        watcher.start()
         // Slow at the provider, so the admitted ones still hold their reservations while the rest arrive.
         DispatchQueue.concurrentPerform(iterations: 200) { _ in
             let body = Self.text(project, prompt: prompt, provider: "openai")
@@ -170,10 +189,12 @@ final class GenerationProviderTests: XCTestCase {
         XCTAssertEqual(statuses.all.filter { $0 == 402 }.count, 190)
         var charged = Money.zero
         for id in ids.all {
-            let done = try server.finished(id, token: token)
+            let done = try server.finished(id, token: token, timeout: 90)
             XCTAssertEqual(done["status"] as? String, "succeeded", "\(done)")
             charged += try Money(parsing: try XCTUnwrap(done["actual_cost_usd"] as? String))
         }
+        watching.append(true)
+        XCTAssertEqual(overruns.all, [], "spent + reserved stayed within the limit at every reading")
         let budget = try server.budget(of: project, token: token)
         XCTAssertEqual(budget.spent, charged, "exactly the admitted ones were charged")
         XCTAssertLessThanOrEqual(budget.spent, limit, "never overspent")
