@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -158,4 +159,47 @@ final class LockedList<Element: Sendable>: @unchecked Sendable {
     private var items: [Element] = []
     func append(_ item: Element) { lock.lock(); items.append(item); lock.unlock() }
     var all: [Element] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// Reservations a crash left open are ended by the workers: an ended generation's charge is
+/// settled, a failed one's (or one never created) released, so `reserved` cannot drift.
+final class LeftoverReservationTests: XCTestCase {
+    func testTheWorkerEndsReservationsACrashLeftOpen() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let session = try server.signUp("leftovers@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Crashes"], token: session.accessToken)["id"] as? String)
+        let projectID = try XCTUnwrap(UUID(uuidString: project))
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let engine = server.environment.generations
+        let ledger = engine.executor.runner.ledger
+        let half = try Money(parsing: "0.5")
+
+        func generation(ending status: GenerationStatus?, cost: Money? = nil) throws -> UUID {
+            let id = UUID()
+            XCTAssertTrue(try ledger.reserve(project: projectID, generation: id, amount: half, claimsJSON: claims).admitted)
+            guard let status else { return id }
+            _ = try engine.store.create(NewGeneration(id: id, projectID: projectID, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                                      requestedProvider: nil, requestedModel: nil, candidates: [], estimate: half,
+                                                      maxCost: nil, pricingVersion: "v"),
+                                        leaseOwner: "dead", leaseSeconds: 60, claimsJSON: claims)
+            _ = try engine.store.advance(id, to: .running, changes: GenerationChanges(), event: nil, claimsJSON: claims)
+            XCTAssertNotNil(try engine.store.advance(id, to: status, changes: GenerationChanges(actualCost: cost), event: nil, claimsJSON: claims))
+            return id
+        }
+        let succeeded = try generation(ending: .succeeded, cost: try Money(parsing: "0.2"))
+        let failed = try generation(ending: .failed)
+        let neverCreated = try generation(ending: nil)
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "nothing is touched within the grace period")
+        // The process died a while ago: move the clocks back (as the owner role; the ledger is append-only for the API roles).
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where id in (\(succeeded), \(failed))")
+        try admin.query("update public.budget_ledger set created_at = now() - interval '10 minutes' where generation_id = \(neverCreated)")
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 3)
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "each is ended once")
+        let budget = try server.budget(of: project, token: session.accessToken)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, try Money(parsing: "0.2"), "the succeeded one is charged its actual cost, the others nothing")
+    }
 }

@@ -102,10 +102,41 @@ final class GenerationWorker: Sendable {
         }
     }
 
+    /// Ends the reservations a crash left open: settles an ended generation's charge, releases
+    /// the rest, each as its owner. Returns how many it ended.
+    @discardableResult
+    func endLeftoverReservations(limit: Int = 50) -> Int {
+        do {
+            var ended = 0
+            for leftover in try store.unendedReservations(limit: limit) {
+                let claims = GenerationExecutor.claims(for: leftover.userID)
+                do {
+                    if let cost = leftover.cost {
+                        try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, claimsJSON: claims)
+                    } else {
+                        try executor.runner.ledger.release(generation: leftover.generationID, claimsJSON: claims)
+                    }
+                    ended += 1
+                } catch {
+                    // Another worker ended it first, or the project is gone: nothing is left to end.
+                    executor.logger.debug("leftover reservation not ended", ["generation_id": .string(leftover.generationID.uuidString.lowercased()),
+                                                                            "error": .string(String(reflecting: error))])
+                }
+            }
+            return ended
+        } catch {
+            executor.logger.warn("finding leftover reservations failed", ["error": .string(String(reflecting: error))])
+            return 0
+        }
+    }
+
     /// Runs on a thread of its own until the process ends.
     func start() {
         let thread = Thread { [self] in
+            var rounds = 0
             while true {
+                if rounds % 60 == 0 { endLeftoverReservations() }
+                rounds += 1
                 if claimOnce() == 0 { Thread.sleep(forTimeInterval: intervalSeconds) }
             }
         }

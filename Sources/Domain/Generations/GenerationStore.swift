@@ -162,6 +162,22 @@ public protocol GenerationStore: Sendable {
     /// Workers: leases up to `limit` queued or expired-lease generations of any user to `owner`
     /// (`FOR UPDATE SKIP LOCKED`); returns their ids and owners.
     func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)]
+    /// Workers: reservations a crash left open (any user) — of a generation that ended, or of one
+    /// never created (the process died between reserving and creating). `cost` is what the ended
+    /// generation is to be charged (nil: release).
+    func unendedReservations(limit: Int) throws -> [UnendedReservation]
+}
+
+public struct UnendedReservation: Sendable, Equatable {
+    public let generationID: UUID
+    public let userID: UUID
+    public let cost: Money?
+
+    public init(generationID: UUID, userID: UUID, cost: Money?) {
+        self.generationID = generationID
+        self.userID = userID
+        self.cost = cost
+    }
 }
 
 /// A stored blob: where it is and what it is.

@@ -153,4 +153,28 @@ public struct PostgresGenerationStore: GenerationStore {
         }
         return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
     }
+
+    public func unendedReservations(limit: Int) throws -> [UnendedReservation] {
+        // A minute's grace after the end (the ending process settles at once), five minutes for a
+        // reservation without a generation (admission creates it in the next statement).
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                select l.generation_id, l.user_id, g.status, g.actual_cost
+                from public.budget_ledger l
+                left join public.generations g on g.id = l.generation_id
+                where l.kind = 'reservation' and l.generation_id is not null
+                  and not exists (select from public.budget_ledger e
+                                  where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))
+                  and ((g.id is null and l.created_at < now() - interval '5 minutes')
+                       or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'))
+                order by l.created_at limit \(limit)
+                """)
+        }
+        return try rows.map { row in
+            let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
+            return UnendedReservation(
+                generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
+                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil)
+        }
+    }
 }
