@@ -78,57 +78,6 @@ public struct GenerationEvent: Sendable {
     }
 }
 
-public struct GenerationFilter: Sendable {
-    public var projectID: UUID?
-    public var status: GenerationStatus?
-    public var kind: MediaKind?
-    public var provider: ProviderID?
-    public var createdAfter: Date?
-    public var createdBefore: Date?
-    /// After this (created_at in microseconds since 1970, id), newest first.
-    public var cursor: GenerationCursor?
-    public var limit: Int
-
-    public init(projectID: UUID? = nil, status: GenerationStatus? = nil, kind: MediaKind? = nil, provider: ProviderID? = nil,
-                createdAfter: Date? = nil, createdBefore: Date? = nil, cursor: GenerationCursor? = nil, limit: Int = 20) {
-        self.projectID = projectID
-        self.status = status
-        self.kind = kind
-        self.provider = provider
-        self.createdAfter = createdAfter
-        self.createdBefore = createdBefore
-        self.cursor = cursor
-        self.limit = limit
-    }
-}
-
-/// A position in the newest-first listing: an opaque token to clients.
-public struct GenerationCursor: Sendable, Equatable {
-    public let createdMicroseconds: Int64
-    public let id: UUID
-
-    public init(createdMicroseconds: Int64, id: UUID) {
-        self.createdMicroseconds = createdMicroseconds
-        self.id = id
-    }
-
-    /// `<microseconds>.<uuid>` in base64url; nil for anything this server did not issue.
-    public init?(token: String) {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard token.count <= 128, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let micros = Int64(parts[0]), micros >= 0, micros < 1 << 53, let id = UUID(uuidString: String(parts[1]))
-        else { return nil }
-        self.init(createdMicroseconds: micros, id: id)
-    }
-
-    public var token: String {
-        Data("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-}
-
 /// What an Idempotency-Key holds for a request.
 public enum IdempotencyClaim: Sendable, Equatable {
     /// Nobody answered this key yet: go ahead, then `finishIdempotencyKey`.
@@ -177,56 +126,5 @@ public struct UnendedReservation: Sendable, Equatable {
         self.generationID = generationID
         self.userID = userID
         self.cost = cost
-    }
-}
-
-/// A stored blob: where it is and what it is.
-public struct StoredBlob: Sendable, Equatable {
-    public let key: String
-    public let sha256: String
-    public let bytes: Int64
-
-    public init(key: String, sha256: String, bytes: Int64) {
-        self.key = key
-        self.sha256 = sha256
-        self.bytes = bytes
-    }
-}
-
-/// The storage port: local files now, S3 later (issue #17). Keys are made by the store, never
-/// from user input.
-public protocol BlobStore: Sendable {
-    /// Moves or copies the file at `path` into the store, durably, before returning.
-    func put(fileAt path: String) throws -> StoredBlob
-    func put(_ data: Data) throws -> StoredBlob
-    /// The stored bytes, or nil for an unknown key.
-    func read(_ key: String) throws -> Data?
-    func delete(_ key: String) throws
-    /// A scratch folder for a provider to write one generation's outputs into; removed by the caller.
-    func scratchDirectory(for generation: UUID) throws -> String
-    /// Removes that folder and whatever is left in it.
-    func delete(scratchOf generation: UUID) throws
-}
-
-/// The budget ledger as the engine uses it: one call per step, each atomic in the database.
-public protocol BudgetReservations: Sendable {
-    func reserve(project: UUID, generation: UUID, amount: Money, claimsJSON: String) throws -> ReservationOutcome
-    func settle(generation: UUID, cost: Money, claimsJSON: String) throws
-    func release(generation: UUID, claimsJSON: String) throws
-}
-
-public struct ReservationOutcome: Sendable, Equatable {
-    public let admitted: Bool
-    public let scope: String
-    public let limit: Money?
-    public let spent: Money
-    public let reserved: Money
-
-    public init(admitted: Bool, scope: String, limit: Money?, spent: Money, reserved: Money) {
-        self.admitted = admitted
-        self.scope = scope
-        self.limit = limit
-        self.spent = spent
-        self.reserved = reserved
     }
 }
