@@ -130,6 +130,8 @@ export APP_ENV=${APP_ENV:-development}
 # migrations run as the database owner.
 export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
 export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
+# Generation outputs (content-addressed files).
+export STORAGE_DIR=${STORAGE_DIR:-$ROOT/data/storage}
 
 "$BIN" migrate
 

@@ -30,7 +30,15 @@ final class TestServer: @unchecked Sendable {
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
             "HTTP_MAX_BODY_BYTES": "65536",
             "DB_POOL_TIMEOUT_MS": "1000",
+            // Generation outputs of this server only, removed with the temporary folder.
+            "STORAGE_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path,
         ]
+        // Tests never reach the internet: every provider's base URL is a closed local port unless
+        // a test points it at fake-providers (connections are refused at once: a retryable failure).
+        for name in ["OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OPENROUTER_BASE_URL", "ELEVENLABS_BASE_URL", "RUNWAY_BASE_URL",
+                     "GEMINI_BASE_URL", "FAL_QUEUE_BASE_URL", "FAL_API_BASE_URL"] {
+            variables[name] = "http://127.0.0.1:9"
+        }
         // The test script provides the cl100k ranks file; without it counts are marked estimated.
         if let ranks = ProcessInfo.processInfo.environment["TIKTOKEN_CL100K_PATH"] { variables["TIKTOKEN_CL100K_PATH"] = ranks }
         variables.merge(overrides) { $1 }

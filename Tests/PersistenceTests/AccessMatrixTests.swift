@@ -53,23 +53,33 @@ final class AccessMatrixTests: XCTestCase {
         "user_budgets": userWritable,
         "budget_scope_entries": readOnly,
         "budget_scope_totals": readOnly,
-    ]
+    ].merging(engineTables.map { ($0, readOnly) }) { first, _ in first }
+
+    /// Generations and what hangs off them (migration 010): readable by their owner, written only
+    /// by the `app_engine` functions, so a user cannot mark a generation succeeded or change its cost.
+    private static let engineTables = ["generations", "generation_attempts", "assets", "generation_events", "idempotency_keys"]
 
     private static let userWritable: [String: [Operation: (own: Outcome, other: Outcome)]] = [
         "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
                           .update: (.allowed, .invisible), .delete: (.denied, .denied)],
-            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
     ]
 
     private static let readOnly: [String: [Operation: (own: Outcome, other: Outcome)]] = [
         "authenticated": [.select: (.allowed, .invisible), .insert: (.denied, .denied),
                           .update: (.denied, .denied), .delete: (.denied, .denied)],
-            "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
+        "anon": [.select: (.denied, .denied), .insert: (.denied, .denied), .update: (.denied, .denied), .delete: (.denied, .denied)],
     ]
 
     /// Tables with one row per user (or per user and provider), addressed by user_id rather than id.
     private static let keyedByUser: Set<String> = ["provider_configs", "provider_health", "provider_rate_limits", "user_budgets",
-                                                   "budget_scope_totals"]
+                                                   "budget_scope_totals", "idempotency_keys"]
+
+    /// The column a table's test rows are found by (events have bigint ids, per-user rows none of their own).
+    private static func keyColumn(_ table: String) -> String {
+        if keyedByUser.contains(table) { return "user_id" }
+        return table == "generation_events" ? "generation_id" : "id"
+    }
 
     override func setUpWithError() throws {
         let url = try TestPostgresCluster.shared.createDatabase(prefix: "matrix")
@@ -98,8 +108,23 @@ final class AccessMatrixTests: XCTestCase {
                 insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
                 values (\(user), 'user', 'charge', 1, gen_random_uuid()) returning id
                 """)[0].decode("id", as: UUID.self)
+            let generation = try admin.query("""
+                insert into public.generations (user_id, project_id, kind, prompt, pricing_version) values (\(user), \(project), 'text', 'p', 'v')
+                returning id
+                """)[0].decode("id", as: UUID.self)
+            let attempt = try admin.query("""
+                insert into public.generation_attempts (user_id, generation_id, number, provider, model, status)
+                values (\(user), \(generation), 1, 'local', 'm', 'failed') returning id
+                """)[0].decode("id", as: UUID.self)
+            let asset = try admin.query("""
+                insert into public.assets (user_id, project_id, generation_id, kind, content_type, bytes, sha256, storage_key)
+                values (\(user), \(project), \(generation), 'text', 'text/plain', 1, \(String(repeating: "a", count: 64)), 'k') returning id
+                """)[0].decode("id", as: UUID.self)
+            try admin.query("insert into public.generation_events (user_id, generation_id, type) values (\(user), \(generation), 'queued')")
+            try admin.query("insert into public.idempotency_keys (user_id, key, request_hash) values (\(user), 'k', 'h')")
             if user == alice {
-                rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry]
+                rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry,
+                        "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation]
                 for table in Self.keyedByUser { rows[table] = alice }
             }
         }
@@ -108,7 +133,7 @@ final class AccessMatrixTests: XCTestCase {
     /// The statement for one cell. `owner` is whose row it targets (or, for insert, whom the new row is for).
     private func statement(_ table: String, _ operation: Operation, owner: UUID) throws -> SQL {
         let target = owner == alice ? try XCTUnwrap(rows[table]) : try ownRow(of: bob, in: table)
-        let key: SQL = Self.keyedByUser.contains(table) ? "user_id" : "id"
+        let key = SQL(unsafeRaw: Self.keyColumn(table))
         switch (table, operation) {
         case (_, .select): return "select 1 from public.\(SQL(unsafeRaw: table)) where \(key) = \(target)"
         case (_, .delete): return "delete from public.\(SQL(unsafeRaw: table)) where \(key) = \(target) returning 1"
@@ -146,13 +171,43 @@ final class AccessMatrixTests: XCTestCase {
                 values (gen_random_uuid(), \(owner), 'openai', 'new', '\\x01', 1, 'sk-', 'wxyz', '\\x02') returning 1
                 """
         case ("user_api_keys", .update): return "update public.user_api_keys set last_used_at = now() where id = \(target) returning 1"
+        case ("generations", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.generations (user_id, project_id, kind, prompt, pricing_version, status, actual_cost)
+                values (\(owner), \(project), 'text', 'p', 'v', 'succeeded', 0) returning 1
+                """
+        case ("generations", .update): return "update public.generations set status = 'succeeded', actual_cost = 0 where id = \(target) returning 1"
+        case ("generation_attempts", .insert):
+            let generation = try admin.query("select id from public.generations where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.generation_attempts (user_id, generation_id, number, provider, model, status)
+                values (\(owner), \(generation), 9, 'local', 'm', 'succeeded') returning 1
+                """
+        case ("generation_attempts", .update): return "update public.generation_attempts set status = 'succeeded' where id = \(target) returning 1"
+        case ("assets", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.assets (user_id, project_id, kind, content_type, bytes, sha256, storage_key)
+                values (\(owner), \(project), 'text', 'text/plain', 1, \(String(repeating: "b", count: 64)), '../../etc/passwd') returning 1
+                """
+        case ("assets", .update): return "update public.assets set storage_key = '../x' where id = \(target) returning 1"
+        case ("generation_events", .insert):
+            let generation = try admin.query("select id from public.generations where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return "insert into public.generation_events (user_id, generation_id, type) values (\(owner), \(generation), 'succeeded') returning 1"
+        case ("generation_events", .update): return "update public.generation_events set type = 'succeeded' where generation_id = \(target) returning 1"
+        case ("idempotency_keys", .insert):
+            return "insert into public.idempotency_keys (user_id, key, request_hash) values (\(owner), 'other', 'h') returning 1"
+        case ("idempotency_keys", .update):
+            return "update public.idempotency_keys set response_status = 200, response_body = '{}' where user_id = \(target) returning 1"
         default: throw TestSupportError("no statement for \(table) \(operation)")
         }
     }
 
     private func ownRow(of user: UUID, in table: String) throws -> UUID {
-        if Self.keyedByUser.contains(table) { return user }
-        return try admin.query("select id from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0].decode("id", as: UUID.self)
+        let column = SQL(unsafeRaw: Self.keyColumn(table))
+        return try admin.query("select \(column) as key from public.\(SQL(unsafeRaw: table)) where user_id = \(user) limit 1")[0]
+            .decode("key", as: UUID.self)
     }
 
     /// Runs `sql` as `role` acting for Alice, in a transaction that is always rolled back.

@@ -50,6 +50,10 @@ struct AppConfig: Sendable {
     var pricingCatalogPath: String
     var tokenizerRanksPath: String?
     var o200kRanksPath: String?
+    /// Where generation outputs are stored (the local-files BlobStore).
+    var storageDirectory: String
+    /// How long a process holds a generation without renewing before a worker may take it over.
+    var generationLeaseSeconds: Int
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -61,6 +65,7 @@ struct AppConfig: Sendable {
         "TIKTOKEN_O200K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
+        "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -137,7 +142,9 @@ struct AppConfig: Sendable {
             providerEndpoints: reader.providerEndpoints(requireHTTPS: environment == .production),
             pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH"),
-            o200kRanksPath: reader.optionalString("TIKTOKEN_O200K_PATH")
+            o200kRanksPath: reader.optionalString("TIKTOKEN_O200K_PATH"),
+            storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil },
+            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -65,6 +65,8 @@ final class Application: Sendable {
                 return finish(invoke(route, request) { try handler(request) }, to: request, routeLabel: route.template, startedAt: startedAt)
             case .deferred(let handler):
                 return start(route, handler, request, startedAt: startedAt, suspension: suspension)
+            case .awaiting(let handler):
+                return awaitSignal(route, handler, request, startedAt: startedAt, suspension: suspension)
             }
         }
     }
@@ -146,6 +148,31 @@ final class Application: Sendable {
             suspension.resume(with: finish(response, to: request, routeLabel: route.template, startedAt: startedAt))
         }
         return nil
+    }
+
+    /// An awaiting route: answered at once, or suspended until its signal fires or its deadline
+    /// passes. No thread waits: the signaller's thread (or a timer's) makes and hands over the answer.
+    private func awaitSignal(_ route: Route, _ handler: AwaitingHandler, _ request: HTTPRequest, startedAt: UInt64,
+                       suspension: any ResponseSuspension) -> HTTPResponse? {
+        let awaited: AwaitedResponse
+        do {
+            try checkContentType(request)
+            awaited = try handler(request)
+        } catch {
+            let problem = problem(for: error, request: request, operation: route.operationId)
+            return finish(problem.response(requestID: request.requestID), to: request, routeLabel: route.template, startedAt: startedAt)
+        }
+        switch awaited {
+        case .now(let response):
+            return finish(response, to: request, routeLabel: route.template, startedAt: startedAt)
+        case .later(let signal, let deadline, let respond):
+            suspension.suspend()
+            signal.onFire { [self] signalled in
+                suspension.resume(with: finish(respond(signalled), to: request, routeLabel: route.template, startedAt: startedAt))
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline)) { signal.expire() }
+            return nil
+        }
     }
 
     /// OPTIONS: a CORS preflight gets the CORS answer; a plain OPTIONS gets `Allow`.

@@ -14,6 +14,8 @@ struct Problem: Error, Sendable {
     var headers: [(String, String)] = []
     /// GoTrue's `weak_password.reasons`, which Supabase clients read on 422 weak_password.
     var weakPasswordReasons: [String]? = nil
+    /// `budget_exceeded`: the scope, its limit and the shortfall.
+    var budget: ProblemBudget? = nil
 
     static func notFound(_ detail: String = "No resource at this path.") -> Problem {
         Problem(status: 404, code: "not_found", title: "Not Found", detail: detail)
@@ -62,7 +64,7 @@ struct Problem: Error, Sendable {
     func response(requestID: String) -> HTTPResponse {
         let body = ProblemBody(type: "/problems/\(code)", title: title, status: status, detail: detail,
                                code: code, message: detail, requestId: requestID, errors: errors,
-                               weakPassword: weakPasswordReasons.map { WeakPassword(reasons: $0) })
+                               weakPassword: weakPasswordReasons.map { WeakPassword(reasons: $0) }, budget: budget)
         let data = (try? JSONCoding.encoder.encode(body)) ?? Data()
         // `x-sb-error-code` is how GoTrue names the error in a header; Supabase clients look for it.
         return HTTPResponse(status: status, headers: [("Content-Type", "application/problem+json"), ("x-sb-error-code", code)] + headers,
@@ -80,6 +82,17 @@ private struct ProblemBody: Encodable {
     let requestId: String
     let errors: [FieldError]?
     let weakPassword: WeakPassword?
+    let budget: ProblemBudget?
+}
+
+/// The budget a refused admission would have overrun (amounts in USD, as decimal strings).
+struct ProblemBudget: Encodable, Sendable {
+    let scope: String
+    let limit: String
+    let spent: String
+    let reserved: String
+    let required: String
+    let shortfall: String
 }
 
 private struct WeakPassword: Encodable {

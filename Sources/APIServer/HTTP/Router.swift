@@ -10,6 +10,8 @@ final class Route: Sendable {
         case immediate(Handler)
         /// Answers later from a work queue; the transport suspends the connection meanwhile.
         case deferred(DeferringHandler)
+        /// Answers now or once signalled (or at a deadline); the connection is suspended meanwhile.
+        case awaiting(AwaitingHandler)
     }
 
     let method: String
@@ -24,6 +26,10 @@ final class Route: Sendable {
 
     convenience init(_ method: String, _ template: String, _ operationId: String, deferred handler: @escaping DeferringHandler) {
         self.init(method, template, operationId, action: .deferred(handler))
+    }
+
+    convenience init(_ method: String, _ template: String, _ operationId: String, awaiting handler: @escaping AwaitingHandler) {
+        self.init(method, template, operationId, action: .awaiting(handler))
     }
 
     init(_ method: String, _ template: String, _ operationId: String, action: Action) {

@@ -19,6 +19,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         anthropic: AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
                                         perUser: environment.config.keyChecksPerUser))
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
+    let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
+                                         store: environment.generations.store, blobs: environment.generations.blobs,
+                                         authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -47,5 +50,10 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("PATCH", "/v1/api-keys/{id}", "updateApiKey", apiKeys.update),
         Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
         Route("POST", "/v1/api-keys/{id}/test", "testApiKey", deferred: apiKeys.test),
+        Route("POST", "/v1/generations", "createGeneration", awaiting: generations.create),
+        Route("GET", "/v1/generations", "listGenerations", generations.list),
+        Route("GET", "/v1/generations/{id}", "getGeneration", generations.get),
+        Route("POST", "/v1/generations/{id}/cancel", "cancelGeneration", generations.cancel),
+        Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
     ]
 }

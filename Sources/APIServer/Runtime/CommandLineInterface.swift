@@ -15,7 +15,8 @@ enum CommandLineInterface {
 
         commands:
           serve       run the HTTP API (configuration from the environment; see .env.example)
-          worker      run background work only (no job kinds exist yet: it connects and waits for SIGTERM)
+          worker      run background work only: claims queued generations and those whose process died
+                      (expired lease) and runs them; stops on SIGTERM
           migrate     apply pending migrations from MIGRATIONS_DIR (default ./migrations), once each; then load
                       PRICING_CATALOG (default ./pricing/catalog.json) when no pricing version exists yet;
                       refuses to start (exit 1) when that file is missing or invalid
@@ -106,6 +107,8 @@ enum CommandLineInterface {
                 logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
             }
         }.start()
+        // Generations whose process died (or that found the queue full) are taken over here too.
+        environment.generations.worker.start()
         signals.wait()
         logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
                                       "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed))])
@@ -118,16 +121,19 @@ enum CommandLineInterface {
     private static func worker(_ config: AppConfig) -> Int32 {
         let logger = Logger(minimumLevel: config.logLevel)
         let signals = ShutdownSignal()
-        let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: 2))
+        CurlRuntime.initialise()
+        let environment: ServerEnvironment
         do {
-            try pool.withConnection { try $0.query("select 1") }
+            environment = try ServerEnvironment.live(config: config, logger: logger)
+            try environment.pool.withConnection { try $0.query("select 1") }
         } catch {
-            logger.error("worker cannot reach the database", ["error": .string(String(describing: error))])
+            logger.error("worker cannot start", ["error": .string(String(describing: error))])
             return 1
         }
-        logger.info("worker started", ["job_kinds": .int(0)])
+        logger.info("worker started", ["job_kinds": .int(1)])
+        environment.generations.worker.start()
         signals.wait()
-        pool.close()
+        environment.pool.close()
         logger.info("worker stopped")
         return 0
     }

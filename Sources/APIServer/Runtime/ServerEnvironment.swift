@@ -29,6 +29,8 @@ struct ServerEnvironment: Sendable {
     /// Issue #14's router: provider configurations, and the planner, health and rate state the engine uses.
     let providerConfigs: ProviderConfigService
     let router: ProviderRouter
+    /// Generations: admission, the executor on `providerWork`, storage and the worker loop.
+    let generations: GenerationComponents
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
@@ -64,6 +66,11 @@ struct ServerEnvironment: Sendable {
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
+        let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
+                                  tokenCounter: tokenCounter,
+                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) })
+        let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, pricing: pricing, providers: providers,
+                                                        vault: vault, queue: providerWork, logger: logger)
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -71,9 +78,7 @@ struct ServerEnvironment: Sendable {
             providers: providers,
             pricing: pricing,
             projects: projects,
-            quotes: QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
-                                 tokenCounter: tokenCounter,
-                                 hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) }),
+            quotes: quotes,
             vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance,
             providerWork: providerWork,
@@ -83,7 +88,8 @@ struct ServerEnvironment: Sendable {
             tokenCounter: tokenCounter,
             providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() },
                                                    usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),
-            router: router)
+            router: router,
+            generations: generations)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the

@@ -20,6 +20,12 @@ public struct QuoteService: Sendable {
     }
 
     public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
+        try pricedQuote(request, as: identity).quote
+    }
+
+    /// The quote with the pricing version it was priced with, for admission (which prices the
+    /// actual cost with the same version later).
+    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> (quote: Quote, pricing: PricingVersion) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         let project = try projects.get(id: request.projectID, as: identity)
@@ -63,7 +69,7 @@ public struct QuoteService: Sendable {
         let impact = Quote.BudgetImpact(scope: "project", projectID: project.id, budget: project.budget,
                                         remainingAfter: remaining.map { left in taken?.estimate.breakdown.total.map { left - $0 } ?? left },
                                         admittedCandidateRank: taken?.rank)
-        return Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact])
+        return (Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact]), version)
     }
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)

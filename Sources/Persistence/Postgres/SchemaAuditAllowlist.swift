@@ -86,7 +86,7 @@ public struct SchemaAllowlist: Sendable {
     /// The roles whose privileges are audited: the two a client API hands to callers.
     public static let auditedRoles = ["anon", "authenticated"]
 
-    /// The application's allowlist (migrations 002–008, 020–021).
+    /// The application's allowlist (migrations 002–010, 020–021, 030).
     public static let application: SchemaAllowlist = {
         let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period"]),
                                   update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
@@ -110,39 +110,64 @@ public struct SchemaAllowlist: Sendable {
         // Migration 021: the per-user monthly limit, and the scope ledger (read-only to users).
         let userBudgets = TableGrant(select: .all, insert: .only(["monthly_limit", "updated_at"]), update: .only(["monthly_limit", "updated_at"]))
         let scopeLedger = TableGrant(select: .all)
+        // Generations and what hangs off them (migration 010): users read, the engine functions write.
+        let engineTables = ["public.generations", "public.generation_attempts", "public.assets", "public.generation_events",
+                            "public.idempotency_keys"]
+        let engineRead = TableGrant(select: .all)
+        func enginePolicies(_ table: String) -> [Policy] {
+            var policies = ownerPolicies(for: engineRead)
+                + [Policy(role: "app_engine_writer", command: "INSERT", using: nil, check: ownerExpression)]
+            if table == "public.generations" || table == "public.idempotency_keys" {
+                policies.append(Policy(role: "app_engine_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression))
+            }
+            if table == "public.idempotency_keys" {
+                policies.append(Policy(role: "app_engine_writer", command: "DELETE", using: ownerExpression, check: nil))
+            }
+            return policies
+        }
+        var authenticatedTables: [String: TableGrant] = [
+            "public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
+            "pricing.versions": TableGrant(select: .all),
+            "public.provider_configs": providerConfigs, "public.provider_health": providerHealth,
+            "public.provider_rate_limits": rateLimits, "public.user_budgets": userBudgets,
+            "public.budget_scope_entries": scopeLedger, "public.budget_scope_totals": scopeLedger,
+        ]
+        var policies: [String: [Policy]] = [
+            "public.projects": ownerPolicies(for: projects),
+            "public.user_api_keys": ownerPolicies(for: apiKeys),
+            // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
+            "public.budget_ledger": ownerPolicies(for: ledger)
+                + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+            "public.provider_configs": ownerPolicies(for: providerConfigs),
+            "public.provider_health": ownerPolicies(for: providerHealth),
+            "public.provider_rate_limits": ownerPolicies(for: rateLimits),
+            "public.user_budgets": ownerPolicies(for: userBudgets),
+            // As budget_ledger: users read, only the ledger functions append and keep the totals.
+            "public.budget_scope_entries": ownerPolicies(for: scopeLedger)
+                + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
+            "public.budget_scope_totals": ownerPolicies(for: scopeLedger)
+                + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression),
+                   Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
+            // Pricing is reference data, the same for every user: no per-user rule applies.
+            "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
+        ]
+        for table in engineTables {
+            authenticatedTables[table] = engineRead
+            policies[table] = enginePolicies(table)
+        }
         return SchemaAllowlist(
-            schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "meta"],
+            schemas: ["public", "auth", "pricing", "app_private", "app_ledger", "app_engine", "meta"],
             userSchemas: ["public"],
-            tables: ["authenticated": ["public.projects": projects, "public.budget_ledger": ledger, "public.user_api_keys": apiKeys,
-                                       "pricing.versions": TableGrant(select: .all),
-                                       "public.provider_configs": providerConfigs, "public.provider_health": providerHealth,
-                                       "public.provider_rate_limits": rateLimits, "public.user_budgets": userBudgets,
-                                       "public.budget_scope_entries": scopeLedger, "public.budget_scope_totals": scopeLedger]],
-            policies: [
-                "public.projects": ownerPolicies(for: projects),
-                "public.user_api_keys": ownerPolicies(for: apiKeys),
-                // Users read their entries; only the ledger functions (running as app_ledger_writer) append.
-                "public.budget_ledger": ownerPolicies(for: ledger)
-                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
-                "public.provider_configs": ownerPolicies(for: providerConfigs),
-                "public.provider_health": ownerPolicies(for: providerHealth),
-                "public.provider_rate_limits": ownerPolicies(for: rateLimits),
-                "public.user_budgets": ownerPolicies(for: userBudgets),
-                // As budget_ledger: users read, only the ledger functions append and keep the totals.
-                "public.budget_scope_entries": ownerPolicies(for: scopeLedger)
-                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
-                "public.budget_scope_totals": ownerPolicies(for: scopeLedger)
-                    + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression),
-                       Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
-                // Pricing is reference data, the same for every user: no per-user rule applies.
-                "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
-            ],
-            schemaUsage: ["anon": ["public", "auth"], "authenticated": ["public", "auth", "pricing", "app_ledger"]],
+            tables: ["authenticated": authenticatedTables],
+            policies: policies,
+            schemaUsage: ["anon": ["public", "auth"], "authenticated": ["public", "auth", "pricing", "app_ledger", "app_engine"]],
             functions: [
                 "anon": ["auth.uid", "auth.role", "auth.email", "auth.jwt"],
                 "authenticated": ["auth.uid", "auth.role", "auth.email", "auth.jwt",
                                   "app_ledger.reserve", "app_ledger.settle", "app_ledger.release",
-                                  "app_ledger.release_scoped"],
+                                  "app_ledger.release_scoped",
+                                  "app_engine.create_generation", "app_engine.advance", "app_engine.record_attempt",
+                                  "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key"],
             ])
     }()
 

@@ -1,0 +1,49 @@
+import Crypto
+import Domain
+import Foundation
+import Persistence
+import Providers
+
+/// The generation engine's parts, built once in the composition root.
+struct GenerationComponents: Sendable {
+    let store: any GenerationStore
+    let blobs: any BlobStore
+    let admission: GenerationAdmission
+    let executor: GenerationExecutor
+    let worker: GenerationWorker
+
+    /// How long a provider task may stay pending (long video jobs take minutes).
+    static let pollDeadlineSeconds: Double = 3600
+
+    static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, pricing: PostgresPricingStore,
+                     providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
+        // How long a process holds a generation before another worker may take it over; every step renews it.
+        let leaseSeconds = config.generationLeaseSeconds
+        let store = PostgresGenerationStore(pool: pool)
+        let blobs: any BlobStore
+        do {
+            blobs = try LocalBlobStore(root: config.storageDirectory, digest: { try SHA256.hash($0) })
+        } catch {
+            throw ServerStartError("STORAGE_DIR \(config.storageDirectory): \(error)")
+        }
+        let ledger = LedgerReservations(ledger: PostgresBudgetLedger(pool: pool))
+        // One lease owner per process: host, pid and a random part (pids repeat across containers).
+        let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+        let catalog = providers.catalog()
+        let keyless = Set(catalog.filter { !$0.requiresKey }.map(\.provider))
+        let runner = GenerationRunner(
+            store: store, ledger: ledger, blobs: blobs, provider: { providers.provider($0) },
+            key: { userID, claims, provider in
+                keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
+            },
+            pricing: { id in try pricing.version(id: id) },
+            pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
+        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
+        return GenerationComponents(
+            store: store, blobs: blobs,
+            admission: GenerationAdmission(routing: QuoteRouting(quotes: quotes), store: store, ledger: ledger,
+                                           leaseOwner: owner, leaseSeconds: leaseSeconds),
+            executor: executor,
+            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1))
+    }
+}

@@ -1,0 +1,146 @@
+import Domain
+import Foundation
+import Synchronization
+
+/// Runs generations on the provider work queue, never on an HTTP thread: each runner step is one
+/// job; a pending provider task is polled again by a timer that queues the next step, so a long
+/// job holds no thread between polls. Whoever waits for a generation (`Prefer: wait`) is woken
+/// through `board` when it ends.
+final class GenerationExecutor: Sendable {
+    let runner: GenerationRunner
+    let queue: WorkQueue
+    let board: SignalBoard<UUID>
+    let logger: Logger
+    /// Generations this process is running, so a worker claim of one whose lease lapsed while
+    /// it ran here does not start a second loop for it.
+    private let active = Mutex<Set<UUID>>([])
+
+    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger) {
+        self.runner = runner
+        self.queue = queue
+        self.board = board
+        self.logger = logger
+    }
+
+    /// Claims for background work on a user's behalf: RLS then sees that user, as for a request.
+    static func claims(for userID: UUID) -> String {
+        #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    /// Starts running `id` here unless this process already runs it.
+    func start(_ id: UUID, userID: UUID, claimsJSON: String) {
+        guard active.withLock({ $0.insert(id).inserted }) else { return }
+        schedule(id, userID: userID, claimsJSON: claimsJSON)
+    }
+
+    /// Queues the next step of `id` after `delay` seconds. With the queue full it tries again a
+    /// little later; the lease keeps other workers off meanwhile, and if this process dies the
+    /// lease expires and a worker takes the generation over.
+    private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0) {
+        let enqueue: @Sendable () -> Void = { [self] in
+            guard let slot = queue.reserve() else {
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures)
+                return
+            }
+            slot.run { [self] in step(id, userID: userID, claimsJSON: claimsJSON, failures: failures) }
+        }
+        if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
+    }
+
+    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) {
+        do {
+            switch try runner.step(id, userID: userID, claimsJSON: claimsJSON) {
+            case .finished:
+                active.withLock { _ = $0.remove(id) }
+                board.signal(id)
+            case .pollAgain(let seconds):
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: seconds)
+            }
+        } catch {
+            // The database failed us, not the provider: try again a few times, then leave it to
+            // the workers (the lease expires).
+            logger.warn("generation step failed", ["generation_id": .string(id.uuidString.lowercased()),
+                                                   "error": .string(String(reflecting: error))])
+            if failures < 5 {
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
+            } else {
+                active.withLock { _ = $0.remove(id) }
+            }
+        }
+    }
+}
+
+/// The worker loop (`apiserver worker`, and inside `serve`): claims queued and expired-lease
+/// generations with `FOR UPDATE SKIP LOCKED` and runs them like freshly admitted ones.
+final class GenerationWorker: Sendable {
+    let store: any GenerationStore
+    let executor: GenerationExecutor
+    let owner: String
+    let leaseSeconds: Int
+    let intervalSeconds: Double
+
+    init(store: any GenerationStore, executor: GenerationExecutor, owner: String, leaseSeconds: Int, intervalSeconds: Double) {
+        self.store = store
+        self.executor = executor
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.intervalSeconds = intervalSeconds
+    }
+
+    /// Claims one batch and schedules it; returns how many were claimed.
+    @discardableResult
+    func claimOnce(limit: Int = 16) -> Int {
+        do {
+            let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
+            for work in claimed {
+                executor.start(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID))
+            }
+            return claimed.count
+        } catch {
+            executor.logger.warn("claiming generations failed", ["error": .string(String(reflecting: error))])
+            return 0
+        }
+    }
+
+    /// Ends the reservations a crash left open: settles an ended generation's charge, releases
+    /// the rest, each as its owner. Returns how many it ended.
+    @discardableResult
+    func endLeftoverReservations(limit: Int = 50) -> Int {
+        do {
+            var ended = 0
+            for leftover in try store.unendedReservations(limit: limit) {
+                let claims = GenerationExecutor.claims(for: leftover.userID)
+                do {
+                    if let cost = leftover.cost {
+                        try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, claimsJSON: claims)
+                    } else {
+                        try executor.runner.ledger.release(generation: leftover.generationID, claimsJSON: claims)
+                    }
+                    ended += 1
+                } catch {
+                    // Another worker ended it first, or the project is gone: nothing is left to end.
+                    executor.logger.debug("leftover reservation not ended", ["generation_id": .string(leftover.generationID.uuidString.lowercased()),
+                                                                            "error": .string(String(reflecting: error))])
+                }
+            }
+            return ended
+        } catch {
+            executor.logger.warn("finding leftover reservations failed", ["error": .string(String(reflecting: error))])
+            return 0
+        }
+    }
+
+    /// Runs on a thread of its own until the process ends.
+    func start() {
+        let thread = Thread { [self] in
+            var rounds = 0
+            while true {
+                if rounds % 60 == 0 { endLeftoverReservations() }
+                rounds += 1
+                if claimOnce() == 0 { Thread.sleep(forTimeInterval: intervalSeconds) }
+            }
+        }
+        thread.name = "generation-worker"
+        thread.start()
+    }
+}

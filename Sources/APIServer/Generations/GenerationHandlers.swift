@@ -1,0 +1,178 @@
+import Crypto
+import Domain
+import Foundation
+
+/// `/v1/generations` and `/v1/assets/{id}/content`: decode, one use case, encode. Admission runs
+/// on the HTTP thread (database work only); the generation itself runs on the provider queue.
+struct GenerationHandlers: Sendable {
+    let admission: GenerationAdmission
+    let executor: GenerationExecutor
+    let store: any GenerationStore
+    let blobs: any BlobStore
+    let authenticator: Authenticator
+
+    /// `Prefer: wait=N` waits at most this long.
+    static let maximumWaitSeconds = 60
+    /// An Idempotency-Key claimed by a request that never answered is free again after this.
+    static let idempotencyStaleSeconds = 60
+    /// How long a duplicate waits for the first request with its key before 409.
+    static let duplicateWaitSeconds: Double = 5
+
+    func create(_ request: HTTPRequest) throws -> AwaitedResponse {
+        let identity = try authenticator.liveIdentity(of: request)
+        let (quoteRequest, settings) = try Self.decode(request)
+        let wait = try Self.waitSeconds(request)
+        guard let key = try Self.idempotencyKey(request) else {
+            return try respond(admit(quoteRequest, settings, identity), wait: wait, identity: identity, request: request)
+        }
+        let hash = Self.requestHash(request)
+        let claimed = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                    claimsJSON: identity.claimsJSON)
+        switch claimed {
+        case .replay, .mismatch:
+            return .now(try Self.answer(claimed))
+        case .pending:
+            // The first request with this key is being admitted (milliseconds): wait for its
+            // answer with the connection suspended, woken when it is stored here, or at the deadline.
+            let board = executor.board
+            let waitKey = Self.idempotencyWaitKey(identity.userID, key)
+            let signal = board.wait(for: waitKey)
+            let store = self.store
+            let requestID = request.requestID
+            return .later(signal, deadline: Self.duplicateWaitSeconds, respond: { _ in
+                board.forget(signal, for: waitKey)
+                do {
+                    let now = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                            claimsJSON: identity.claimsJSON)
+                    // The first request failed and gave the key up, and this wait just took it:
+                    // give it back, so the client's retry runs the request.
+                    if now == .claimed { try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON) }
+                    return try Self.answer(now)
+                } catch let problem as Problem {
+                    return problem.response(requestID: requestID)
+                } catch {
+                    return Problem.internalError().response(requestID: requestID)
+                }
+            })
+        case .claimed:
+            let first: HTTPResponse
+            let record: GenerationRecord
+            do {
+                record = try admit(quoteRequest, settings, identity)
+                first = try Self.accepted(record)
+            } catch let error as AdmissionRefusal {
+                let problem = Self.problem(error)
+                try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
+                                               claimsJSON: identity.claimsJSON)
+                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                throw problem
+            } catch {
+                try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
+                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                throw error
+            }
+            try store.finishIdempotencyKey(key, status: first.status, body: Self.bodyText(first), claimsJSON: identity.claimsJSON)
+            executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+            return try respond(record, wait: wait, identity: identity, request: request, accepted: first)
+        }
+    }
+
+    /// A stored answer replayed, or the refusal of a reused or still-pending key.
+    private static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
+        switch claim {
+        case .replay(let status, let body):
+            return HTTPResponse(status: status, headers: [("Content-Type", status < 300 ? "application/json" : "application/problem+json"),
+                                                          ("Idempotent-Replayed", "true")], body: Data(body.utf8))
+        case .mismatch:
+            throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
+                          detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
+        case .pending, .claimed:
+            throw Problem(status: 409, code: "idempotency_in_progress", title: "Conflict",
+                          detail: "A request with this Idempotency-Key is still being answered; retry shortly.",
+                          headers: [("Retry-After", "1")])
+        }
+    }
+
+    /// Where a duplicate waits for the first request with its key: keyed by user and key, in the
+    /// same board as generations (the key's text cannot collide with a UUID's).
+    static func idempotencyWaitKey(_ userID: UUID, _ key: String) -> UUID {
+        let digest = (try? SHA256.hash(Data("idempotency \(userID.uuidString) \(key)".utf8))) ?? []
+        var bytes = Array(digest.prefix(16))
+        while bytes.count < 16 { bytes.append(0) }
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    private func admit(_ request: QuoteRequest, _ settings: GenerationSettings, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
+        do {
+            return try admission.admit(request, settings: settings, as: identity)
+        } catch let refusal as AdmissionRefusal {
+            throw Self.problem(refusal)
+        }
+    }
+
+    /// Starts the admitted generation and answers: 202 at once, or with `Prefer: wait` once it
+    /// ends (200) or the wait is over (202 with its state then).
+    private func respond(_ record: GenerationRecord, wait: Int?, identity: AuthenticatedIdentity, request: HTTPRequest,
+                         accepted: HTTPResponse? = nil) throws -> AwaitedResponse {
+        let first = try accepted ?? Self.accepted(record)
+        guard let wait, wait > 0 else {
+            executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+            return .now(first)
+        }
+        // Registered before the work starts, so an instant finish still wakes this request.
+        let signal = executor.board.wait(for: record.id)
+        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        let store = self.store
+        let board = executor.board
+        let requestID = request.requestID
+        return .later(signal, deadline: Double(wait), respond: { _ in
+            board.forget(signal, for: record.id)
+            do {
+                guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
+                var response = try HTTPResponse.json(GenerationBody(detail), status: detail.generation.status.isTerminal ? 200 : 202)
+                response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
+                response.headers.append(("Preference-Applied", "wait=\(wait)"))
+                return response
+            } catch {
+                return Problem.internalError().response(requestID: requestID)
+            }
+        })
+    }
+
+    func get(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)),
+              let detail = try store.detail(id, claimsJSON: identity.claimsJSON)
+        else { throw DomainError.notFound(resource: "generation") }
+        return try .json(GenerationBody(detail))
+    }
+
+    func list(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        let filter = try Self.filter(request.query)
+        let page = try store.list(filter, claimsJSON: identity.claimsJSON)
+        return try .json(GenerationPageBody(data: page.items.map { GenerationBody($0) }, nextCursor: page.next?.token))
+    }
+
+    func cancel(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.liveIdentity(of: request)
+        guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)) else { throw DomainError.notFound(resource: "generation") }
+        let (record, providerCancel) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        // Stopping the task at the provider is an outbound call: on the provider queue, best effort.
+        if let providerCancel, let slot = executor.queue.reserve() { slot.run(providerCancel) }
+        executor.board.signal(id)
+        guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }
+        return try .json(GenerationBody(detail))
+    }
+
+    func assetContent(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)),
+              let asset = try store.asset(id, claimsJSON: identity.claimsJSON),
+              let bytes = try blobs.read(asset.storageKey)
+        else { throw DomainError.notFound(resource: "asset") }
+        return HTTPResponse(status: 200, headers: [("Content-Type", asset.contentType), ("ETag", "\"\(asset.sha256)\""),
+                                                   ("Cache-Control", "private, max-age=3600")], body: bytes)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Synchronization
+
+/// Responses that wait for an event (a generation ending, for `Prefer: wait`) with the connection
+/// suspended, never a thread: the handler returns a `ResponseSignal` and a deadline; whoever
+/// causes the event calls `signal`, and a timer answers at the deadline if nobody did first.
+/// Thousands of waiters cost a suspended connection and a pending timer each.
+
+/// A handler that may answer now or once signalled.
+typealias AwaitingHandler = @Sendable (HTTPRequest) throws -> AwaitedResponse
+
+enum AwaitedResponse: Sendable {
+    case now(HTTPResponse)
+    /// Suspend until `signal` fires or `deadline` (seconds from now) passes; `respond` makes the
+    /// answer in either case (`true` when signalled), on the signalling or the timer's thread.
+    case later(ResponseSignal, deadline: Double, respond: @Sendable (_ signalled: Bool) -> HTTPResponse)
+}
+
+/// Fires once. A listener added after it fired runs at once, so a signal that arrives before
+/// the connection is suspended is not lost.
+final class ResponseSignal: Sendable {
+    private enum State {
+        case waiting([@Sendable (Bool) -> Void])
+        case fired(Bool)
+    }
+
+    private let state = Mutex(State.waiting([]))
+
+    init() {}
+
+    /// The event happened.
+    func signal() { fire(true) }
+
+    /// Nobody will signal any more (deadline, shutdown).
+    func expire() { fire(false) }
+
+    private func fire(_ signalled: Bool) {
+        let listeners = state.withLock { state -> [@Sendable (Bool) -> Void] in
+            guard case .waiting(let listeners) = state else { return [] }
+            state = .fired(signalled)
+            return listeners
+        }
+        listeners.forEach { $0(signalled) }
+    }
+
+    func onFire(_ listener: @escaping @Sendable (Bool) -> Void) {
+        let fired = state.withLock { state -> Bool? in
+            switch state {
+            case .waiting(let listeners):
+                state = .waiting(listeners + [listener])
+                return nil
+            case .fired(let signalled):
+                return signalled
+            }
+        }
+        if let fired { listener(fired) }
+    }
+
+    var hasFired: Bool {
+        state.withLock { if case .fired = $0 { true } else { false } }
+    }
+}
+
+/// Signals by key (a generation id): every waiter for a key is woken when it is signalled.
+final class SignalBoard<Key: Hashable & Sendable>: Sendable {
+    private let waiters = Mutex<[Key: [ResponseSignal]]>([:])
+
+    init() {}
+
+    /// A signal fired by the next `signal(key)`. Remove it with `forget` when it expires.
+    func wait(for key: Key) -> ResponseSignal {
+        let signal = ResponseSignal()
+        waiters.withLock { $0[key, default: []].append(signal) }
+        return signal
+    }
+
+    func signal(_ key: Key) {
+        let signals = waiters.withLock { $0.removeValue(forKey: key) ?? [] }
+        signals.forEach { $0.signal() }
+    }
+
+    func forget(_ signal: ResponseSignal, for key: Key) {
+        waiters.withLock { waiters in
+            waiters[key]?.removeAll { $0 === signal }
+            if waiters[key]?.isEmpty == true { waiters.removeValue(forKey: key) }
+        }
+    }
+
+    var waitingCount: Int { waiters.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Why a generation was not admitted.
+public enum AdmissionRefusal: Error, Sendable, Equatable {
+    /// The reservation would take `scope` past its limit by `shortfall`.
+    case budgetExceeded(scope: String, limit: Money, spent: Money, reserved: Money, needed: Money, shortfall: Money)
+    /// No candidate can run it; each skipped one with its reasons (`unpriced`, `no_api_key`, ...).
+    case noCandidate(unpriced: Bool, skipped: [GenerationPlan.Skipped])
+}
+
+/// `POST /v1/generations` up to the 202: validate and route as a quote does, reserve the estimate
+/// of the dearest candidate it may run on, and create the generation already leased to this process.
+public struct GenerationAdmission: Sendable {
+    public let routing: any GenerationRouting
+    public let store: any GenerationStore
+    public let ledger: any BudgetReservations
+    public let leaseOwner: String
+    public let leaseSeconds: Int
+
+    public init(routing: any GenerationRouting, store: any GenerationStore, ledger: any BudgetReservations,
+                leaseOwner: String, leaseSeconds: Int) {
+        self.routing = routing
+        self.store = store
+        self.ledger = ledger
+        self.leaseOwner = leaseOwner
+        self.leaseSeconds = leaseSeconds
+    }
+
+    public func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity) throws -> GenerationRecord {
+        let plan = try routing.plan(request, as: identity)
+        guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
+        guard let first = plan.candidates.first else {
+            let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }
+            throw AdmissionRefusal.noCandidate(unpriced: unpriced, skipped: plan.skipped)
+        }
+        // The reservation covers every candidate the generation may fall back to, so what is spent
+        // never exceeds what was reserved. When the budget cannot hold the dearest, the dearest
+        // fallbacks are dropped (never the first candidate) and the rest is tried.
+        var candidates = plan.candidates
+        let id = UUID()
+        var amount = candidates.map(\.estimate).max() ?? first.estimate
+        while true {
+            let outcome = try ledger.reserve(project: projectID, generation: id, amount: amount, claimsJSON: identity.claimsJSON)
+            if outcome.admitted { break }
+            let cheaper = candidates.filter { $0.estimate < amount }
+            guard first.estimate < amount, !cheaper.isEmpty else {
+                let limit = outcome.limit ?? .zero
+                let shortfall = outcome.spent + outcome.reserved + amount - limit
+                throw AdmissionRefusal.budgetExceeded(scope: outcome.scope, limit: limit, spent: outcome.spent, reserved: outcome.reserved,
+                                                      needed: amount, shortfall: shortfall)
+            }
+            candidates = cheaper
+            amount = candidates.map(\.estimate).max() ?? first.estimate
+        }
+        do {
+            return try store.create(NewGeneration(
+                id: id, projectID: projectID, kind: request.kind, prompt: request.prompt, settings: settings,
+                requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: amount,
+                maxCost: request.maxCost, pricingVersion: plan.pricing.id), leaseOwner: leaseOwner, leaseSeconds: leaseSeconds,
+                claimsJSON: identity.claimsJSON)
+        } catch {
+            // Nothing will run, so nothing stays held.
+            try? ledger.release(generation: id, claimsJSON: identity.claimsJSON)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Which generations `GET /v1/generations` lists, newest first.
+public struct GenerationFilter: Sendable {
+    public var projectID: UUID?
+    public var status: GenerationStatus?
+    public var kind: MediaKind?
+    public var provider: ProviderID?
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+    /// After this (created_at in microseconds since 1970, id), newest first.
+    public var cursor: GenerationCursor?
+    public var limit: Int
+
+    public init(projectID: UUID? = nil, status: GenerationStatus? = nil, kind: MediaKind? = nil, provider: ProviderID? = nil,
+                createdAfter: Date? = nil, createdBefore: Date? = nil, cursor: GenerationCursor? = nil, limit: Int = 20) {
+        self.projectID = projectID
+        self.status = status
+        self.kind = kind
+        self.provider = provider
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+        self.cursor = cursor
+        self.limit = limit
+    }
+}
+
+/// A position in the newest-first listing: an opaque token to clients.
+public struct GenerationCursor: Sendable, Equatable {
+    public let createdMicroseconds: Int64
+    public let id: UUID
+
+    public init(createdMicroseconds: Int64, id: UUID) {
+        self.createdMicroseconds = createdMicroseconds
+        self.id = id
+    }
+
+    /// `<microseconds>.<uuid>` in base64url; nil for anything this server did not issue.
+    public init?(token: String) {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard token.count <= 128, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let micros = Int64(parts[0]), micros >= 0, micros < 1 << 53, let id = UUID(uuidString: String(parts[1]))
+        else { return nil }
+        self.init(createdMicroseconds: micros, id: id)
+    }
+
+    public var token: String {
+        Data("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Chooses where a generation may run: candidates in the order to try them, and why the others
+/// were skipped. The first implementation reuses the quote; the route planner (provider
+/// configurations, health, circuits, rate limits) replaces it behind this protocol.
+public protocol GenerationRouting: Sendable {
+    func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan
+}
+
+public struct GenerationPlan: Sendable {
+    public struct Skipped: Sendable, Equatable {
+        public let provider: ProviderID
+        public let model: String
+        public let reasons: [String]
+    }
+
+    /// The pricing version every estimate (and later the actual cost) is priced with.
+    public let pricing: PricingVersion
+    public let candidates: [GenerationCandidate]
+    public let skipped: [Skipped]
+    public let budget: BudgetSummary?
+
+    public init(pricing: PricingVersion, candidates: [GenerationCandidate], skipped: [Skipped], budget: BudgetSummary?) {
+        self.pricing = pricing
+        self.candidates = candidates
+        self.skipped = skipped
+        self.budget = budget
+    }
+}
+
+/// Routing by the quote: the quote's candidates in its order, those it admits taken. The
+/// project-budget reason is left to the reservation, which decides atomically.
+public struct QuoteRouting: GenerationRouting {
+    let quotes: QuoteService
+
+    public init(quotes: QuoteService) {
+        self.quotes = quotes
+    }
+
+    public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan {
+        let (quote, version) = try quotes.pricedQuote(request, as: identity)
+        var candidates: [GenerationCandidate] = []
+        var skipped: [GenerationPlan.Skipped] = []
+        for candidate in quote.candidates {
+            let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
+            if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
+                candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
+            } else {
+                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
+            }
+        }
+        return GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
+    }
+}

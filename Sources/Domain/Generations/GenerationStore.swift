@@ -1,0 +1,130 @@
+import Foundation
+
+/// What a new generation is created with; the store adds the owner, status and lease.
+public struct NewGeneration: Sendable {
+    public let id: UUID
+    public let projectID: UUID
+    public let kind: MediaKind
+    public let prompt: String
+    public let settings: GenerationSettings
+    public let requestedProvider: ProviderID?
+    public let requestedModel: String?
+    public let candidates: [GenerationCandidate]
+    public let estimate: Money
+    public let maxCost: Money?
+    public let pricingVersion: String
+
+    public init(id: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
+                requestedProvider: ProviderID?, requestedModel: String?, candidates: [GenerationCandidate], estimate: Money,
+                maxCost: Money?, pricingVersion: String) {
+        self.id = id
+        self.projectID = projectID
+        self.kind = kind
+        self.prompt = prompt
+        self.settings = settings
+        self.requestedProvider = requestedProvider
+        self.requestedModel = requestedModel
+        self.candidates = candidates
+        self.estimate = estimate
+        self.maxCost = maxCost
+        self.pricingVersion = pricingVersion
+    }
+}
+
+/// Columns a lifecycle step may set. Cost columns are taken only with `succeeded`.
+public struct GenerationChanges: Sendable {
+    public var provider: ProviderID?
+    public var model: String?
+    public var providerTask: ProviderTask?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var outputText: String?
+    public var actualCost: Money?
+    public var providerReportedCost: Money?
+    public var costBreakdown: CostBreakdown?
+    public var usage: Usage?
+    public var leaseOwner: String?
+    public var leaseSeconds: Int?
+    public var cancelRequested: Bool?
+
+    public init(provider: ProviderID? = nil, model: String? = nil, providerTask: ProviderTask? = nil, errorCode: String? = nil,
+                errorMessage: String? = nil, outputText: String? = nil, actualCost: Money? = nil,
+                providerReportedCost: Money? = nil, costBreakdown: CostBreakdown? = nil, usage: Usage? = nil,
+                leaseOwner: String? = nil, leaseSeconds: Int? = nil, cancelRequested: Bool? = nil) {
+        self.provider = provider
+        self.model = model
+        self.providerTask = providerTask
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.outputText = outputText
+        self.actualCost = actualCost
+        self.providerReportedCost = providerReportedCost
+        self.costBreakdown = costBreakdown
+        self.usage = usage
+        self.leaseOwner = leaseOwner
+        self.leaseSeconds = leaseSeconds
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// A lifecycle event (`queued`, `started`, `attempt_failed`, `progress`, `succeeded`, `failed`, `canceled`).
+public struct GenerationEvent: Sendable {
+    public let type: String
+    public let payload: [String: String]
+
+    public init(_ type: String, _ payload: [String: String] = [:]) {
+        self.type = type
+        self.payload = payload
+    }
+}
+
+/// What an Idempotency-Key holds for a request.
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// Nobody answered this key yet: go ahead, then `finishIdempotencyKey`.
+    case claimed
+    /// The same request was answered: give the same answer.
+    case replay(status: Int, body: String)
+    /// The same request is being answered right now.
+    case pending
+    /// The key was used with another request.
+    case mismatch
+}
+
+/// Where generations live. Every call acts as the user whose claims it is given (RLS); only
+/// `claimWork` crosses users, for workers.
+public protocol GenerationStore: Sendable {
+    func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord
+    /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
+    /// lifecycle does not allow it (it already ended, or is not this user's).
+    func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
+                 claimsJSON: String) throws -> GenerationRecord?
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws
+    func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID
+    func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord?
+    func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail?
+    /// A page newest first, and the cursor of the next page when there is one.
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?)
+    func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord?
+    func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim
+    /// Stores the answer; `status` nil gives the key up so a retry runs again.
+    func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws
+    /// Workers: leases up to `limit` queued or expired-lease generations of any user to `owner`
+    /// (`FOR UPDATE SKIP LOCKED`); returns their ids and owners.
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)]
+    /// Workers: reservations a crash left open (any user) — of a generation that ended, or of one
+    /// never created (the process died between reserving and creating). `cost` is what the ended
+    /// generation is to be charged (nil: release).
+    func unendedReservations(limit: Int) throws -> [UnendedReservation]
+}
+
+public struct UnendedReservation: Sendable, Equatable {
+    public let generationID: UUID
+    public let userID: UUID
+    public let cost: Money?
+
+    public init(generationID: UUID, userID: UUID, cost: Money?) {
+        self.generationID = generationID
+        self.userID = userID
+        self.cost = cost
+    }
+}

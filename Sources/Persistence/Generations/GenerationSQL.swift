@@ -1,0 +1,112 @@
+import Domain
+import Foundation
+
+/// The columns and row mapping behind `PostgresGenerationStore`.
+enum GenerationSQL {
+    static let columns: SQL = """
+        g.id, g.user_id, g.project_id, g.kind, g.prompt, g.parameters::text as parameters, g.requested_provider, g.requested_model,
+        g.provider, g.model, g.candidates::text as candidates, g.status, g.estimate, g.actual_cost, g.provider_reported_cost,
+        g.cost_lines::text as cost_lines, g.max_cost, g.pricing_version, g.error_code, g.error_message, g.output_text,
+        g.provider_task::text as provider_task, g.cancel_requested, g.created_at, g.updated_at, g.started_at, g.finished_at
+        """
+
+    static let assetColumns: SQL = """
+        a.id, a.project_id, a.generation_id, a.kind, a.content_type, a.bytes, a.sha256, a.storage_key, a.created_at
+        """
+
+    static func record(_ row: PostgresRow) throws -> GenerationRecord {
+        func money(_ column: String) throws -> Money? {
+            try row.decodeIfPresent(column, as: Decimal.self).map(Money.init(roundingToMaximumScale:))
+        }
+        return GenerationRecord(
+            id: try row.decode("id"), userID: try row.decode("user_id"), projectID: try row.decode("project_id"),
+            kind: try enumValue(row, "kind"), prompt: try row.decode("prompt"),
+            settings: try GenerationJSON.decode(GenerationSettings.self, try row.decode("parameters")),
+            requestedProvider: try row.decodeIfPresent("requested_provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
+            requestedModel: try row.decodeIfPresent("requested_model"),
+            provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
+            model: try row.decodeIfPresent("model"),
+            candidates: try GenerationJSON.decode([GenerationCandidate].self, try row.decode("candidates")),
+            status: try enumValue(row, "status"), estimate: try money("estimate"), actualCost: try money("actual_cost"),
+            providerReportedCost: try money("provider_reported_cost"),
+            costBreakdown: try row.decodeIfPresent("cost_lines", as: String.self).map { try GenerationJSON.decode(CostBreakdown.self, $0) },
+            maxCost: try money("max_cost"), pricingVersion: try row.decode("pricing_version"),
+            errorCode: try row.decodeIfPresent("error_code"), errorMessage: try row.decodeIfPresent("error_message"),
+            outputText: try row.decodeIfPresent("output_text"),
+            providerTask: try row.decodeIfPresent("provider_task", as: String.self).map { try GenerationJSON.decode(ProviderTask.self, $0) },
+            cancelRequested: try row.decode("cancel_requested"), createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
+            finishedAt: try row.decodeIfPresent("finished_at"))
+    }
+
+    static func attempt(_ row: PostgresRow) throws -> GenerationAttempt {
+        GenerationAttempt(number: try row.decode("number"), provider: try row.decode("provider"), model: try row.decode("model"),
+                          succeeded: try row.decode("status", as: String.self) == "succeeded",
+                          errorCode: try row.decodeIfPresent("error_code"), errorMessage: try row.decodeIfPresent("error_message"),
+                          httpStatus: try row.decodeIfPresent("http_status"), retryable: try row.decodeIfPresent("retryable"),
+                          createdAt: try row.decode("created_at"))
+    }
+
+    static func asset(_ row: PostgresRow) throws -> AssetRecord {
+        AssetRecord(id: try row.decode("id"), projectID: try row.decode("project_id"), generationID: try row.decodeIfPresent("generation_id"),
+                    kind: try enumValue(row, "kind"), contentType: try row.decode("content_type"), bytes: try row.decode("bytes"),
+                    sha256: try row.decode("sha256"), storageKey: try row.decode("storage_key"), createdAt: try row.decode("created_at"))
+    }
+
+    private static func enumValue<T: RawRepresentable>(_ row: PostgresRow, _ column: String) throws -> T where T.RawValue == String {
+        let text = try row.decode(column, as: String.self)
+        guard let value = T(rawValue: text) else {
+            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "unexpected \(column) \(text)")
+        }
+        return value
+    }
+}
+
+/// JSON for the jsonb columns: the engine's own types, with a fixed encoding.
+enum GenerationJSON {
+    static func text<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// The `changes` argument of `app_engine.advance`: only the keys that are set.
+    static func changes(_ changes: GenerationChanges) throws -> String {
+        var object: [String: JSONFragment] = [:]
+        if let provider = changes.provider { object["provider"] = .string(provider.rawValue) }
+        if let model = changes.model { object["model"] = .string(model) }
+        if let task = changes.providerTask {
+            object["provider_task"] = .raw(try text(task))
+            object["provider_task_id"] = .string(task.id)
+        }
+        if let code = changes.errorCode { object["error_code"] = .string(code) }
+        if let message = changes.errorMessage { object["error_message"] = .string(String(message.prefix(2000))) }
+        if let output = changes.outputText { object["output_text"] = .string(output) }
+        if let cost = changes.actualCost { object["actual_cost"] = .string(cost.jsonString) }
+        if let cost = changes.providerReportedCost { object["provider_reported_cost"] = .string(cost.jsonString) }
+        if let breakdown = changes.costBreakdown { object["cost_lines"] = .raw(try text(breakdown)) }
+        if let usage = changes.usage { object["usage"] = .raw(try text(usage)) }
+        if let owner = changes.leaseOwner { object["lease_owner"] = .string(owner) }
+        if let seconds = changes.leaseSeconds { object["lease_seconds"] = .string(String(seconds)) }
+        if let cancel = changes.cancelRequested { object["cancel_requested"] = .string(cancel ? "true" : "false") }
+        let members = try object.sorted { $0.key < $1.key }.map { key, value -> String in
+            switch value {
+            case .string(let string): return try text(key) + ":" + text(string)
+            case .raw(let json): return try text(key) + ":" + json
+            }
+        }
+        return "{" + members.joined(separator: ",") + "}"
+    }
+
+    private enum JSONFragment {
+        case string(String)
+        case raw(String)
+    }
+}

@@ -1,0 +1,180 @@
+import Domain
+import Foundation
+
+/// `GenerationStore` on the tables of migration 010. Reads run in the user's scope (RLS); every
+/// write is one call of an `app_engine` function, which allows only the lifecycle's transitions.
+public struct PostgresGenerationStore: GenerationStore {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
+        let settings = try GenerationJSON.text(generation.settings)
+        let candidates = try GenerationJSON.text(generation.candidates)
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                select \(GenerationSQL.columns) from app_engine.create_generation(
+                    \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
+                    \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
+                    \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
+                    \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds)) g
+                """)
+        }
+        guard let row = rows.first else { throw DomainError.notFound(resource: "project") }
+        return try GenerationSQL.record(row)
+    }
+
+    public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
+                        claimsJSON: String) throws -> GenerationRecord? {
+        let changesJSON = try GenerationJSON.changes(changes)
+        let payload = try event.map { try GenerationJSON.text($0.payload) }
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                select \(GenerationSQL.columns) from app_engine.advance(\(id), \(status?.rawValue), \(event?.type), \(changesJSON)::jsonb,
+                                                                    \(payload)::jsonb) g
+                """)
+        }
+        return try rows.first.map(GenerationSQL.record)
+    }
+
+    public func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws {
+        let message = error.map { String($0.message.prefix(2000)) }
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                select app_engine.record_attempt(\(id), \(provider.rawValue), \(model), \(error == nil ? "succeeded" : "failed"),
+                                                 \(error?.code), \(message), \(error?.httpStatus), \(error?.isRetryable), \(error?.providerRequestID))
+                """)
+        }
+    }
+
+    public func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                select app_engine.add_asset(\(id), \(kind.rawValue), \(contentType), \(blob.bytes), \(blob.sha256), \(blob.key)) as id
+                """)
+        }
+        guard let row = rows.first else { throw DomainError.notFound(resource: "generation") }
+        return try row.decode("id")
+    }
+
+    public func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select \(GenerationSQL.columns) from public.generations g where g.id = \(id)")
+        }
+        return try rows.first.map(GenerationSQL.record)
+    }
+
+    public func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction -> GenerationDetail? in
+            guard let row = try transaction.query("select \(GenerationSQL.columns) from public.generations g where g.id = \(id)").first
+            else { return nil }
+            let attempts = try transaction.query("""
+                select number, provider, model, status, error_code, error_message, http_status, retryable, created_at
+                from public.generation_attempts where generation_id = \(id) order by number
+                """).map(GenerationSQL.attempt)
+            let assets = try transaction.query("""
+                select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = \(id) order by a.created_at, a.id
+                """).map(GenerationSQL.asset)
+            return GenerationDetail(generation: try GenerationSQL.record(row), attempts: attempts, assets: assets)
+        }
+    }
+
+    public func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
+        var condition: SQL = "true"
+        if let project = filter.projectID { condition = "\(condition) and g.project_id = \(project)" }
+        if let status = filter.status { condition = "\(condition) and g.status = \(status.rawValue)" }
+        if let kind = filter.kind { condition = "\(condition) and g.kind = \(kind.rawValue)" }
+        if let provider = filter.provider { condition = "\(condition) and g.provider = \(provider.rawValue)" }
+        if let after = filter.createdAfter { condition = "\(condition) and g.created_at >= \(after)" }
+        if let before = filter.createdBefore { condition = "\(condition) and g.created_at < \(before)" }
+        if let cursor = filter.cursor {
+            condition = """
+                \(condition) and (g.created_at, g.id) < (timestamptz 'epoch' + \(cursor.createdMicroseconds)::bigint * interval '1 microsecond', \(cursor.id))
+                """
+        }
+        let limit = max(1, min(filter.limit, 100))
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("""
+                select \(GenerationSQL.columns), (extract(epoch from g.created_at) * 1000000)::bigint as created_key
+                from public.generations g where \(condition) order by g.created_at desc, g.id desc limit \(limit + 1)
+                """)
+        }
+        let page = Array(rows.prefix(limit))
+        var next: GenerationCursor?
+        if rows.count > limit, let last = page.last {
+            next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
+        }
+        return (try page.map(GenerationSQL.record), next)
+    }
+
+    public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
+        }
+        return try rows.first.map(GenerationSQL.asset)
+    }
+
+    public func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("""
+                select state, response_status, response_body from app_engine.claim_idempotency_key(\(key), \(requestHash), \(staleAfterSeconds))
+                """)
+        }
+        guard let row = rows.first else { return .pending }
+        switch try row.decode("state", as: String.self) {
+        case "claimed": return .claimed
+        case "mismatch": return .mismatch
+        case "replay":
+            return .replay(status: try row.decode("response_status"), body: try row.decodeIfPresent("response_body") ?? "")
+        default: return .pending
+        }
+    }
+
+    public func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            try transaction.query("select app_engine.finish_idempotency_key(\(key), \(status), \(body))")
+        }
+    }
+
+    public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+        // Cross-user by nature: the worker then acts for each owner in the owner's scope.
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                update public.generations g set lease_owner = \(owner),
+                       lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
+                where g.id in (
+                    select c.id from public.generations c
+                    where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
+                    order by c.created_at limit \(limit) for update skip locked)
+                returning g.id, g.user_id
+                """)
+        }
+        return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
+    }
+
+    public func unendedReservations(limit: Int) throws -> [UnendedReservation] {
+        // A minute's grace after the end (the ending process settles at once), five minutes for a
+        // reservation without a generation (admission creates it in the next statement).
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                select l.generation_id, l.user_id, g.status, g.actual_cost
+                from public.budget_ledger l
+                left join public.generations g on g.id = l.generation_id
+                where l.kind = 'reservation' and l.generation_id is not null
+                  and not exists (select from public.budget_ledger e
+                                  where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))
+                  and ((g.id is null and l.created_at < now() - interval '5 minutes')
+                       or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'))
+                order by l.created_at limit \(limit)
+                """)
+        }
+        return try rows.map { row in
+            let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
+            return UnendedReservation(
+                generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
+                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil)
+        }
+    }
+}

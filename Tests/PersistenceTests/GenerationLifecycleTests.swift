@@ -1,0 +1,108 @@
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// The `app_engine` functions allow only the lifecycle's transitions, take cost columns only with
+/// `succeeded`, and act only for the owner: what a user could try behind PostgREST gets nowhere.
+final class GenerationLifecycleTests: XCTestCase {
+    private var pool: ConnectionPool!
+    private var store: PostgresGenerationStore!
+    private let alice = UUID()
+    private let bob = UUID()
+    private var project = UUID()
+
+    private func claims(_ user: UUID) -> String {
+        #"{"sub":"\#(user.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+    }
+
+    override func setUpWithError() throws {
+        let url = try TestPostgresCluster.shared.createDatabase(prefix: "lifecycle")
+        let admin = try PostgresConnection(url: url)
+        try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: admin)
+        for user in [alice, bob] {
+            try admin.query("insert into auth.users (id, email) values (\(user), \(user.uuidString.lowercased() + "@example.com"))")
+        }
+        project = try admin.query("insert into public.projects (user_id, name) values (\(alice), 'p') returning id")[0].decode("id")
+        pool = ConnectionPool(.init(url: url.replacingOccurrences(of: "postgres@", with: "authenticator@"), maximumConnections: 2))
+        store = PostgresGenerationStore(pool: pool)
+    }
+
+    override func tearDown() {
+        pool?.close()
+    }
+
+    private func create() throws -> GenerationRecord {
+        try store.create(NewGeneration(id: UUID(), projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                       requestedProvider: nil, requestedModel: nil,
+                                       candidates: [GenerationCandidate(provider: .local, model: "offline-text", estimate: .zero)],
+                                       estimate: .zero, maxCost: nil, pricingVersion: "v1"),
+                         leaseOwner: "test", leaseSeconds: 60, claimsJSON: claims(alice))
+    }
+
+    func testOnlyTheLifecyclesTransitionsAreAllowedAndTerminalStatesNeverChange() throws {
+        let generation = try create()
+        XCTAssertEqual(generation.status, .queued)
+        XCTAssertNil(try store.advance(generation.id, to: .running, changes: GenerationChanges(), event: nil, claimsJSON: claims(bob)),
+                     "another user cannot move it")
+        let running = try XCTUnwrap(try store.advance(generation.id, to: .running, changes: GenerationChanges(),
+                                                      event: GenerationEvent("started"), claimsJSON: claims(alice)))
+        XCTAssertEqual(running.status, .running)
+        XCTAssertNotNil(running.startedAt)
+        let failed = try XCTUnwrap(try store.advance(generation.id, to: .failed, changes: GenerationChanges(errorCode: "x", actualCost: try Money(parsing: "5")),
+                                                     event: GenerationEvent("failed"), claimsJSON: claims(alice)))
+        XCTAssertEqual(failed.status, .failed)
+        XCTAssertNil(failed.actualCost, "cost columns are taken only with succeeded")
+        for status in [GenerationStatus.running, .succeeded, .queued, .canceled] {
+            XCTAssertNil(try store.advance(generation.id, to: status, changes: GenerationChanges(actualCost: .zero), event: nil, claimsJSON: claims(alice)),
+                         "failed is final, not \(status)")
+        }
+        XCTAssertNil(try store.advance(generation.id, to: nil, changes: GenerationChanges(outputText: "late"), event: nil, claimsJSON: claims(alice)))
+        XCTAssertEqual(try store.get(generation.id, claimsJSON: claims(alice))?.status, .failed)
+        XCTAssertThrowsError(try store.addAsset(generation.id, kind: .text, contentType: "text/plain",
+                                                blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
+                                                claimsJSON: claims(alice)), "no output after the end")
+        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, claimsJSON: claims(alice)))
+    }
+
+    func testAnotherUserSeesAndTouchesNothing() throws {
+        let generation = try create()
+        XCTAssertNil(try store.get(generation.id, claimsJSON: claims(bob)))
+        XCTAssertNil(try store.detail(generation.id, claimsJSON: claims(bob)))
+        XCTAssertEqual(try store.list(GenerationFilter(), claimsJSON: claims(bob)).items.count, 0)
+        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, claimsJSON: claims(bob)))
+        XCTAssertThrowsError(try store.addAsset(generation.id, kind: .text, contentType: "text/plain",
+                                                blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
+                                                claimsJSON: claims(bob)))
+        // Bob cannot create a generation in Alice's project either (the composite foreign key).
+        XCTAssertThrowsError(try store.create(NewGeneration(id: UUID(), projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                                            requestedProvider: nil, requestedModel: nil, candidates: [], estimate: .zero,
+                                                            maxCost: nil, pricingVersion: "v1"),
+                                              leaseOwner: "x", leaseSeconds: 60, claimsJSON: claims(bob)))
+    }
+
+    func testIdempotencyKeysAreClaimedOnceAndMismatchesAreReported() throws {
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h1", staleAfterSeconds: 60, claimsJSON: claims(alice)), .claimed)
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h1", staleAfterSeconds: 60, claimsJSON: claims(alice)), .pending)
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h2", staleAfterSeconds: 60, claimsJSON: claims(alice)), .mismatch)
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h1", staleAfterSeconds: 60, claimsJSON: claims(bob)), .claimed,
+                       "keys are per user")
+        try store.finishIdempotencyKey("k", status: 202, body: "{}", claimsJSON: claims(alice))
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h1", staleAfterSeconds: 60, claimsJSON: claims(alice)),
+                       .replay(status: 202, body: "{}"))
+        try store.finishIdempotencyKey("k", status: 500, body: "changed", claimsJSON: claims(alice))
+        XCTAssertEqual(try store.claimIdempotencyKey("k", requestHash: "h1", staleAfterSeconds: 60, claimsJSON: claims(alice)),
+                       .replay(status: 202, body: "{}"), "the first answer is kept")
+    }
+
+    func testWorkersClaimQueuedAndExpiredLeasesOnlyOnce() throws {
+        let generation = try create()
+        XCTAssertTrue(try store.claimWork(owner: "w1", leaseSeconds: 60, limit: 10).isEmpty, "a live lease is not taken")
+        try pool.withServiceRole { try $0.query("update public.generations set lease_expires_at = now() - interval '1 second' where id = \(generation.id)") }
+        let claimed = try store.claimWork(owner: "w1", leaseSeconds: 60, limit: 10)
+        XCTAssertEqual(claimed.map(\.id), [generation.id])
+        XCTAssertEqual(claimed.map(\.userID), [alice])
+        XCTAssertTrue(try store.claimWork(owner: "w2", leaseSeconds: 60, limit: 10).isEmpty, "claimed once")
+    }
+}

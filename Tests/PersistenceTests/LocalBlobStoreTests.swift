@@ -1,0 +1,64 @@
+import Domain
+import Foundation
+import Persistence
+import XCTest
+
+/// The local-files storage port: content-addressed, durable before it answers, and no key that
+/// did not come from the store reaches the file system.
+final class LocalBlobStoreTests: XCTestCase {
+    private var root = ""
+    private var store: LocalBlobStore!
+
+    /// A stand-in digest (Persistence does not link Crypto): distinct for distinct inputs here.
+    private static func digest(_ data: Data) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for (index, byte) in data.enumerated() { bytes[index % 32] = bytes[index % 32] &* 31 &+ byte &+ UInt8(truncatingIfNeeded: index) }
+        bytes[0] ^= UInt8(truncatingIfNeeded: data.count)
+        return bytes
+    }
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)").path
+        store = try LocalBlobStore(root: root, digest: { Self.digest($0) })
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func testPutReadAndDeleteByContentAddress() throws {
+        let blob = try store.put(Data("hello".utf8))
+        XCTAssertEqual(blob.bytes, 5)
+        XCTAssertEqual(blob.sha256.count, 64)
+        XCTAssertEqual(blob.key, "sha256/\(blob.sha256.prefix(2))/\(blob.sha256.dropFirst(2).prefix(2))/\(blob.sha256)")
+        XCTAssertEqual(try store.read(blob.key), Data("hello".utf8))
+        XCTAssertEqual(try store.put(Data("hello".utf8)), blob, "the same bytes are the same blob")
+        try store.delete(blob.key)
+        XCTAssertNil(try store.read(blob.key))
+        let temporary = try FileManager.default.contentsOfDirectory(atPath: root + "/tmp")
+        XCTAssertEqual(temporary, [], "no temporary file is left behind")
+    }
+
+    func testAFileIsCopiedInAndTheScratchFolderRemoved() throws {
+        let scratch = try store.scratchDirectory(for: UUID())
+        let file = scratch + "/out.png"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file))
+        let blob = try store.put(fileAt: file)
+        XCTAssertEqual(try store.read(blob.key), Data([1, 2, 3]))
+        let id = UUID()
+        let folder = try store.scratchDirectory(for: id)
+        try store.delete(scratchOf: id)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
+    }
+
+    func testKeysNotShapedByTheStoreReachNoFile() throws {
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: root + "/outside.txt"))
+        let blob = try store.put(Data("x".utf8))
+        for key in ["../outside.txt", "/etc/passwd", "outside.txt", "sha256/../../outside.txt", "sha256/aa/bb/" + String(repeating: "a", count: 64),
+                    blob.key.uppercased(), blob.key + "/..", "sha256/zz/zz/\(blob.sha256)"] {
+            XCTAssertNil(try store.read(key), key)
+        }
+        try store.delete("../outside.txt")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/outside.txt"), "delete ignores keys it did not make")
+    }
+}
