@@ -129,7 +129,8 @@ entries = re.split(r"^@@\d+@@ ", text, flags=re.M)[1:]
 statements = []
 for entry in entries:
     if entry.startswith("LOG:  execute <unnamed>: "):
-        statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n"), {}])
+        # The log indents continuation lines with a tab; the statement had none.
+        statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n").replace("\n\t", "\n"), {}])
     elif entry.startswith("DETAIL:  Parameters: ") and statements:
         for number, value in re.findall(r"\$(\d+) = (NULL|'(?:[^']|'')*')", entry):
             statements[-1][1][int(number)] = None if value == "NULL" else value[1:-1].replace("''", "'")
@@ -180,11 +181,51 @@ measure apikeys "/v1/api-keys"
 PROFILE_TEXT=""
 if [ "${PROFILE:-0}" = 1 ]; then
   wrk -t2 -c"$CLIENTS" -d"$((DURATION + 2))s" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/v1/projects?limit=20" >/dev/null &
+  WRK_PID=$!
   sleep 1
   perf record -q -F 999 -g -p "$API_PID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1
-  wait
-  PROFILE_TEXT=$(perf report -i "$WORK/perf.data" --no-children --sort symbol --percent-limit 1 --stdio -g none 2>/dev/null |
-    grep -E '^ +[0-9]' | head -25)
+  wait "$WRK_PID"
+  # perf report does not resolve this binary's symbols here, so samples are mapped with nm.
+  PROFILE_TEXT=$(python3 - "$WORK/perf.data" "$BIN" <<'PY'
+import bisect, collections, subprocess, sys
+data, binary = sys.argv[1], sys.argv[2]
+symbols = []
+for line in subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True).stdout.splitlines():
+    parts = line.split(" ", 2)
+    if len(parts) == 3 and parts[1] in "tTwW":
+        symbols.append((int(parts[0], 16), parts[2]))
+starts = [address for address, _ in symbols]
+script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"], capture_output=True, text=True).stdout
+own, inclusive, samples, stack = collections.Counter(), collections.Counter(), 0, []
+for line in script.splitlines() + [""]:
+    line = line.strip()
+    if line:
+        ip, rest = line.split(" ", 1)
+        sym, _, dso = rest.rpartition(" (")
+        dso = dso.rstrip(")")
+        if dso == binary or dso.endswith("/" + binary.split("/")[-1]):
+            index = bisect.bisect_right(starts, int(ip, 16)) - 1
+            stack.append(symbols[index][1] if index >= 0 else ip)
+        else:
+            stack.append((sym.strip() if sym.strip() not in ("", "[unknown]") else ip) + " [" + dso.split("/")[-1] + "]")
+        continue
+    if stack:
+        samples += 1
+        own[stack[0]] += 1
+        for name in set(stack):
+            inclusive[name] += 1
+    stack = []
+names = sorted(set(own) | set(inclusive))
+plain = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(names), capture_output=True, text=True).stdout.splitlines()
+readable = dict(zip(names, plain)) if len(plain) == len(names) else {}
+print(f"{samples} samples. Self time:")
+for name, count in own.most_common(20):
+    print(f"{100 * count / samples:5.1f} %  {readable.get(name, name)[:140]}")
+print("Inclusive (callees counted):")
+for name, count in inclusive.most_common(70):
+    print(f"{100 * count / samples:5.1f} %  {readable.get(name, name)[:140]}")
+PY
+)
   echo "$PROFILE_TEXT" >&2
 fi
 
@@ -254,5 +295,5 @@ else:
 open(path, "w").write(text)
 print(section)
 if profile:
-    print("perf (self time, symbols above 1 %):\n" + profile)
+    print("perf record of the server under the projects load:\n" + profile)
 PY

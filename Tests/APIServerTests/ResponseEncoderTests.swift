@@ -173,6 +173,29 @@ final class ResponseEncoderTests: XCTestCase {
         try assertSame(amounts, #"["0.00","12.50","-3.00","0.0000000001","99999999999.99"]"#)
     }
 
+    /// Money has its own writer (see `JSONStreamWriter.writeMoney`): it must print `jsonString`.
+    func testMoneyWriterPrintsJSONStringForEveryShapeOfDecimal() throws {
+        var amounts: [Money] = try ["0", "0.00", "1", "-1", "0.5", "12.50", "-0.0000000001", "1000", "99999999999.99"].map {
+            try Money(parsing: $0, allowNegative: true)
+        }
+        amounts += try [Decimal(sign: .plus, exponent: -3, significand: 12500), Decimal(sign: .minus, exponent: 2, significand: 7),
+                        Decimal(sign: .plus, exponent: -10, significand: 1), Decimal(sign: .plus, exponent: -4, significand: 25),
+                        Decimal(sign: .plus, exponent: 0, significand: 0)].map { try Money(exactly: $0) }
+        amounts.append(Money(roundingToMaximumScale: Decimal(string: "123456789012345678901234567.123456789")!))
+        amounts.append(Money(roundingToMaximumScale: Decimal(string: "-18446744073709551616.5")!))
+        amounts.append(Money(roundingToMaximumScale: Decimal(string: "18446744073709551615")!))
+        var generator = SplitMix(seed: 42)
+        for _ in 0..<3000 {
+            let units = Int64.random(in: -999_999_999_999_999...999_999_999_999_999, using: &generator)
+            let a = try Money(units: units, scale: Int.random(in: 0...10, using: &generator))
+            let b = try Money(units: Int64.random(in: 0...99_999, using: &generator), scale: Int.random(in: 0...6, using: &generator))
+            amounts += [a, a - b, a + b, Money(roundingToMaximumScale: a.amount / 3)]
+        }
+        let written = try ours(amounts)
+        XCTAssertEqual(written, "[" + amounts.map { "\"\($0.jsonString)\"" }.joined(separator: ",") + "]")
+        XCTAssertEqual(written, try foundation(amounts))
+    }
+
     func testNonConformingNumbersFailAsFoundationDoes() throws {
         XCTAssertThrowsError(try JSONCoding.encoder.encode(["x": Double.nan]))
         XCTAssertThrowsError(try JSONCoding.encoder.encode([Double.infinity]))

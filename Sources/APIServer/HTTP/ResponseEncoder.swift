@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// The response encoder: the same bytes as `JSONCoding.foundationEncoder` (snake_case keys, sorted
@@ -63,16 +64,20 @@ final class JSONStreamWriter {
 
     func writeTopLevel<T: Encodable>(_ value: T) throws {
         // Foundation refuses a top-level value that writes nothing; the fallback says so.
-        guard try writeValue(value, key: nil, parent: nil) else { throw StreamUnsupported() }
+        guard try writeValue(value) else { throw StreamUnsupported() }
     }
 
     /// Writes one value at `depth + 1`. Returns false when it wrote nothing (only possible for a
     /// value whose `encode(to:)` touched no container), after writing `{}` as Foundation does for
     /// a nested value.
     @discardableResult
-    func writeValue<T: Encodable>(_ value: T, key: (any CodingKey)?, parent: StreamEncoder?) throws -> Bool {
+    func writeValue<T: Encodable>(_ value: T) throws -> Bool {
         if T.self == String.self {
             writeString(withUnsafePointer(to: value) { $0.withMemoryRebound(to: String.self, capacity: 1) { $0.pointee } })
+            return true
+        }
+        if T.self == Money.self {
+            writeMoney(withUnsafePointer(to: value) { $0.withMemoryRebound(to: Money.self, capacity: 1) { $0.pointee } })
             return true
         }
         if T.self == Date.self {
@@ -105,7 +110,7 @@ final class JSONStreamWriter {
         }
         depth += 1
         defer { depth -= 1 }
-        let encoder = takeEncoder(key: key, parent: parent)
+        let encoder = takeEncoder()
         defer { returnEncoder(encoder) }
         try value.encode(to: encoder)
         guard depth == encoder.depth else { throw StreamUnsupported() }
@@ -240,6 +245,30 @@ final class JSONStreamWriter {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
+    /// `Money.jsonString` in quotes, padded here on the bytes of `Decimal.description` (at least
+    /// two decimals): amounts are most of a project list's values, and `jsonString` pads through a
+    /// split, a repeated String and several copies per amount.
+    func writeMoney(_ money: Money) {
+        var text = money.amount.description
+        text.withUTF8 { digits in
+            guard digits.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+            else {
+                writeString(money.jsonString)
+                return
+            }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: digits)
+            let fraction = digits.firstIndex(of: UInt8(ascii: ".")).map { digits.count - $0 - 1 }
+            switch fraction {
+            case nil: writeLiteral(".00")
+            case 0: writeLiteral("00")
+            case 1: bytes.append(UInt8(ascii: "0"))
+            default: break
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
     func writeDate(_ date: Date) {
         bytes.append(UInt8(ascii: "\""))
         Timestamp.appendRFC3339(date, to: &bytes)
@@ -285,7 +314,7 @@ final class JSONStreamWriter {
 
     // MARK: Encoders
 
-    private func takeEncoder(key: (any CodingKey)?, parent: StreamEncoder?) -> StreamEncoder {
+    private func takeEncoder() -> StreamEncoder {
         let encoder: StreamEncoder
         if depth < spareEncoders.count, let spare = spareEncoders[depth] {
             spareEncoders[depth] = nil
@@ -294,8 +323,6 @@ final class JSONStreamWriter {
             encoder = StreamEncoder(writer: self)
         }
         encoder.depth = depth
-        encoder.key = key
-        encoder.parent = parent
         encoder.state = .empty
         return encoder
     }
@@ -303,8 +330,6 @@ final class JSONStreamWriter {
     /// Keeps the encoder for the next value at this depth unless the value held on to it.
     private func returnEncoder(_ encoder: StreamEncoder) {
         var encoder = encoder
-        encoder.parent = nil
-        encoder.key = nil
         guard isKnownUniquelyReferenced(&encoder) else { return }
         while spareEncoders.count <= encoder.depth { spareEncoders.append(nil) }
         spareEncoders[encoder.depth] = encoder
@@ -324,17 +349,10 @@ extension Dictionary: StreamableDictionary where Key == String, Value: Encodable
         for (key, value) in self {
             let name = key
             let start = writer.beginMember(name, memberBase: memberBase)
-            try writer.writeValue(value, key: DictionaryKey(stringValue: key), parent: nil)
+            try writer.writeValue(value)
             writer.endMember(name, start: start)
         }
         writer.closeObject(memberBase: memberBase)
     }
 }
 
-/// The key of a dictionary member in a coding path.
-struct DictionaryKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}

@@ -16,22 +16,14 @@ final class StreamEncoder: Encoder {
     unowned(unsafe) let writer: JSONStreamWriter
     @exclusivity(unchecked) var depth = 0
     @exclusivity(unchecked) var state = State.empty
-    @exclusivity(unchecked) var key: (any CodingKey)?
-    @exclusivity(unchecked) var parent: StreamEncoder?
 
     init(writer: JSONStreamWriter) {
         self.writer = writer
     }
 
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var encoder: StreamEncoder? = self
-        while let current = encoder {
-            if let key = current.key { path.append(key) }
-            encoder = current.parent
-        }
-        return path.reversed()
-    }
+    /// Not tracked: keeping it cost a reference count per value, and it only serves errors, which
+    /// Foundation's encoder reports again with the full path.
+    var codingPath: [any CodingKey] { [] }
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -134,7 +126,7 @@ struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) throws { encoder.writeMember(key) { writer.writeInteger(value) } }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try encoder.writeMember(key) { _ = try writer.writeValue(value, key: key, parent: encoder) }
+        try encoder.writeMember(key) { _ = try writer.writeValue(value) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -184,8 +176,7 @@ struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { encoder.writeElement { writer.writeInteger(value) } }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        let index = count
-        try encoder.writeElement { _ = try writer.writeValue(value, key: IndexKey(intValue: index), parent: encoder) }
+        try encoder.writeElement { _ = try writer.writeValue(value) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -230,15 +221,8 @@ struct StreamSingleValueContainer: SingleValueEncodingContainer {
         try encoder.writeSingle {
             writer.depth -= 1
             defer { writer.depth += 1 }
-            _ = try writer.writeValue(value, key: nil, parent: encoder.parent)
+            _ = try writer.writeValue(value)
         }
     }
 }
 
-/// The key of an array element in a coding path.
-struct IndexKey: CodingKey {
-    let intValue: Int?
-    var stringValue: String { intValue.map(String.init) ?? "" }
-    init(intValue: Int) { self.intValue = intValue }
-    init?(stringValue: String) { nil }
-}
