@@ -37,6 +37,8 @@ struct StreamUnsupported: Error {}
 /// One member of an object being written: its converted key and where `"key":value` lies in `bytes`.
 struct StreamMember {
     let key: String
+    /// The key's first eight bytes, big-endian: orders most pairs of keys without reading them.
+    let prefix: UInt64
     let start: Int
     let end: Int
 }
@@ -141,7 +143,18 @@ final class JSONStreamWriter {
     }
 
     func endMember(_ key: String, start: Int) {
-        members.append(StreamMember(key: key, start: start, end: bytes.count))
+        members.append(StreamMember(key: key, prefix: Self.prefix(of: key), start: start, end: bytes.count))
+    }
+
+    static func prefix(of key: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var count = 0
+        for byte in key.utf8 {
+            prefix = prefix << 8 | UInt64(byte)
+            count += 1
+            if count == 8 { break }
+        }
+        return count == 8 ? prefix : prefix << (8 * UInt64(8 - count))
     }
 
     /// Puts the members written since `memberBase` in Foundation's order (UTF-8 bytes of the key;
@@ -158,7 +171,7 @@ final class JSONStreamWriter {
         while index < members.count {
             let member = members[index]
             var hole = index
-            while hole > memberBase, Self.precedes(member.key, members[hole - 1].key) {
+            while hole > memberBase, Self.precedes(member, members[hole - 1]) {
                 members[hole] = members[hole - 1]
                 hole -= 1
             }
@@ -178,17 +191,24 @@ final class JSONStreamWriter {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: bytes[objectStart...])
         bytes.removeSubrange(objectStart...)
-        var first = true
-        for index in memberBase..<members.count {
-            let member = members[index]
-            if index + 1 < members.count, members[index + 1].key == member.key { continue }
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            bytes.append(contentsOf: scratch[(member.start - objectStart)..<(member.end - objectStart)])
+        scratch.withUnsafeBufferPointer { saved in
+            var first = true
+            for index in memberBase..<members.count {
+                let member = members[index]
+                if index + 1 < members.count, members[index + 1].key == member.key { continue }
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: saved[(member.start - objectStart)..<(member.end - objectStart)]))
+            }
         }
     }
 
-    /// UTF-8 byte order, as Foundation sorts keys on Linux.
+    /// UTF-8 byte order of the keys, as Foundation sorts them on Linux.
+    static func precedes(_ a: StreamMember, _ b: StreamMember) -> Bool {
+        if a.prefix != b.prefix { return a.prefix < b.prefix }
+        return precedes(a.key, b.key)
+    }
+
     static func precedes(_ a: String, _ b: String) -> Bool {
         var a = a
         var b = b
@@ -207,38 +227,42 @@ final class JSONStreamWriter {
     // MARK: Scalars
 
     func writeString(_ string: String) {
-        var string = string
-        string.withUTF8 { utf8 in
-            bytes.append(UInt8(ascii: "\""))
-            var runStart = 0
-            for (index, byte) in utf8.enumerated() {
-                let escape: (UInt8, UInt8)?
-                switch byte {
-                case UInt8(ascii: "\""): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\\"))
-                case 0x08: escape = (UInt8(ascii: "\\"), UInt8(ascii: "b"))
-                case 0x0C: escape = (UInt8(ascii: "\\"), UInt8(ascii: "f"))
-                case 0x0A: escape = (UInt8(ascii: "\\"), UInt8(ascii: "n"))
-                case 0x0D: escape = (UInt8(ascii: "\\"), UInt8(ascii: "r"))
-                case 0x09: escape = (UInt8(ascii: "\\"), UInt8(ascii: "t"))
-                case 0x00..<0x20: escape = nil
-                default: continue
-                }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                if let (first, second) = escape {
-                    bytes.append(first)
-                    bytes.append(second)
-                } else {
-                    // \u00XX with lower-case hex digits, as Foundation writes other control characters.
-                    writeLiteral("\\u00")
-                    bytes.append(Self.hexDigit(byte >> 4))
-                    bytes.append(Self.hexDigit(byte & 0x0F))
-                }
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            bytes.append(UInt8(ascii: "\""))
+        if string.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) == nil {
+            var copy = string
+            copy.withUTF8 { writeString(utf8: $0) }
         }
+    }
+
+    private func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() {
+            let escape: (UInt8, UInt8)?
+            switch byte {
+            case UInt8(ascii: "\""): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+            case 0x08: escape = (UInt8(ascii: "\\"), UInt8(ascii: "b"))
+            case 0x0C: escape = (UInt8(ascii: "\\"), UInt8(ascii: "f"))
+            case 0x0A: escape = (UInt8(ascii: "\\"), UInt8(ascii: "n"))
+            case 0x0D: escape = (UInt8(ascii: "\\"), UInt8(ascii: "r"))
+            case 0x09: escape = (UInt8(ascii: "\\"), UInt8(ascii: "t"))
+            case 0x00..<0x20: escape = nil
+            default: continue
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            if let (first, second) = escape {
+                bytes.append(first)
+                bytes.append(second)
+            } else {
+                // \u00XX with lower-case hex digits, as Foundation writes other control characters.
+                writeLiteral("\\u00")
+                bytes.append(Self.hexDigit(byte >> 4))
+                bytes.append(Self.hexDigit(byte & 0x0F))
+            }
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {

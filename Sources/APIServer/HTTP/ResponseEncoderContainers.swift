@@ -97,7 +97,7 @@ final class StreamEncoder: Encoder {
             writer.unsupported = true
             return
         }
-        let name = SnakeCaseKeys.shared.converted(key.stringValue)
+        let name = SnakeCaseKeys.converted(key.stringValue)
         let start = writer.beginMember(name, memberBase: memberBase)
         try write()
         writer.endMember(name, start: start)
@@ -105,7 +105,8 @@ final class StreamEncoder: Encoder {
 }
 
 struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let encoder: StreamEncoder
+    /// Unowned: the encoder lives while its value is written, and containers do not outlive that.
+    unowned(unsafe) let encoder: StreamEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
     private var writer: JSONStreamWriter { encoder.writer }
 
@@ -151,7 +152,8 @@ struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 }
 
 struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
-    let encoder: StreamEncoder
+    /// Unowned: the encoder lives while its value is written, and containers do not outlive that.
+    unowned(unsafe) let encoder: StreamEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
     var count: Int {
         if case .array(let count) = encoder.state { return count }
@@ -196,7 +198,8 @@ struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
 }
 
 struct StreamSingleValueContainer: SingleValueEncodingContainer {
-    let encoder: StreamEncoder
+    /// Unowned: the encoder lives while its value is written, and containers do not outlive that.
+    unowned(unsafe) let encoder: StreamEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
     private var writer: JSONStreamWriter { encoder.writer }
 

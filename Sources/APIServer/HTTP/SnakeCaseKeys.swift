@@ -9,13 +9,12 @@ import Synchronization
 /// snake_case. Any other key is converted by Foundation itself the first time it is seen, so the
 /// result is Foundation's by construction, and kept; the cache is bounded because a key type
 /// built from input could otherwise grow it without end.
-final class SnakeCaseKeys: Sendable {
-    static let shared = SnakeCaseKeys()
+enum SnakeCaseKeys {
     static let capacity = 4096
 
-    private let cache = Mutex<[String: String]>([:])
+    private static let cache = Mutex<[String: String]>([:])
 
-    func converted(_ key: String) -> String {
+    static func converted(_ key: String) -> String {
         if Self.isOwnConversion(key) { return key }
         if let known = cache.withLock({ $0[key] }) { return known }
         let result = Self.foundationConversion(of: key)
