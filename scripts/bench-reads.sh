@@ -131,7 +131,7 @@ for entry in entries:
     if entry.startswith("LOG:  execute <unnamed>: "):
         # The log indents continuation lines with a tab; the statement had none.
         statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n").replace("\n\t", "\n"), {}])
-    elif entry.startswith("DETAIL:  Parameters: ") and statements:
+    elif entry.lower().startswith("detail:  parameters: ") and statements:
         for number, value in re.findall(r"\$(\d+) = (NULL|'(?:[^']|'')*')", entry):
             statements[-1][1][int(number)] = None if value == "NULL" else value[1:-1].replace("''", "'")
 begin = max(i for i, (sql, _) in enumerate(statements) if sql.startswith("begin"))
@@ -150,6 +150,7 @@ PY
 capture projects "/v1/projects?limit=20"
 capture apikeys "/v1/api-keys"
 "${PSQL[@]}" -c "alter system reset log_statement" -c "alter system reset log_line_prefix" -c "select pg_reload_conf()" >/dev/null
+grep -q "request.jwt.claims" "$WORK/projects.sql" && [ -s "$WORK/projects.vars" ] || { echo "no parameters captured" >&2; exit 1; }
 ROWS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]))' "$WORK/projects.json")
 [ "$ROWS" -eq 20 ] || { echo "expected 20 projects in the page, got $ROWS" >&2; exit 1; }
 log "the API's transaction for GET /v1/projects?limit=20:"; cat "$WORK/projects.sql" >&2
@@ -163,8 +164,14 @@ api_rps() {  # api_rps PATH → requests/s (fails on any non-2xx answer)
 db_tps() {  # db_tps NAME → transactions/s of the captured transaction
   local defines=()
   while IFS= read -r line; do [ -n "$line" ] && defines+=(-D "$line"); done <"$WORK/$1.vars"
-  "$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.sql" "${defines[@]}" \
-    -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1 | awk '/^tps = / {print $3}'
+  local out
+  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.sql" "${defines[@]}" \
+    -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
+  # Every transaction must have run as the API's did: no aborted client, no failed transaction.
+  if grep -qiE "aborted|error" <<<"$out" || ! grep -qE "number of failed transactions: 0 " <<<"$out"; then
+    echo "pgbench did not run the transaction cleanly: $out" >&2; exit 1
+  fi
+  awk '/^tps = / {print $3}' <<<"$out"
 }
 measure() {  # measure NAME PATH → appends "api db" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
