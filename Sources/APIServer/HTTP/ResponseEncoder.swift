@@ -6,8 +6,8 @@ import Foundation
 /// straight into one buffer.
 ///
 /// Foundation's encoder builds a tree of dictionaries, converts every key to snake_case on every
-/// encode and casts each value against a dozen types; under a list of 20 projects that was about
-/// 40 % of the server's CPU. Here keys are converted once and cached (`SnakeCaseKeys`), each
+/// encode and casts each value against a dozen types; under a list of 20 projects that was more
+/// than half of the server's CPU (BENCHMARKS.md, "Reads"). Here keys are converted once and cached (`SnakeCaseKeys`), each
 /// object's members are written in the order they are encoded and reordered in place when the
 /// object ends, and values are dispatched on their static type.
 ///
@@ -115,7 +115,6 @@ final class JSONStreamWriter {
         let encoder = takeEncoder()
         defer { returnEncoder(encoder) }
         try value.encode(to: encoder)
-        guard depth == encoder.depth else { throw StreamUnsupported() }
         switch encoder.state {
         case .empty:
             writeLiteral("{}")
