@@ -236,9 +236,24 @@ final class ResponseEncoderTests: XCTestCase {
         }
     }
 
+    private struct UsesSuperEncoder: Encodable {
+        enum Keys: String, CodingKey { case ownValue, inheritedValue }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .ownValue)
+            var inherited = container.superEncoder().container(keyedBy: Keys.self)
+            try inherited.encode(2, forKey: .inheritedValue)
+            var list = container.nestedUnkeyedContainer(forKey: .inheritedValue)
+            try list.encode(3)
+        }
+    }
+
     func testNestedContainersGoToFoundationAndGiveItsBytes() throws {
         XCTAssertNil(try streamed(UsesNestedContainers()), "a nested container written out of order cannot be streamed")
         try assertSame(UsesNestedContainers(), #"{"first_part":{"deep_value":7},"second":"after"}"#)
+        XCTAssertNil(try streamed(UsesSuperEncoder()), "a super encoder cannot be streamed")
+        try assertSame(UsesSuperEncoder())
     }
 
     func testOurBodiesAreStreamedWithoutTheFallback() throws {

@@ -58,6 +58,14 @@ final class JSONStreamWriter {
     /// Set when a value used Codable in a way the stream cannot follow; the result is discarded.
     @exclusivity(unchecked) var unsupported = false
     @exclusivity(unchecked) private var spareEncoders: [StreamEncoder?] = []
+    /// The encoder behind the containers handed out for what a stream cannot follow (nested
+    /// containers, super encoders): never current, so whatever they are given marks the value
+    /// `unsupported`. Owned here because containers do not keep their encoder alive.
+    private(set) lazy var inertEncoder: StreamEncoder = {
+        let encoder = StreamEncoder(writer: self)
+        encoder.depth = -1
+        return encoder
+    }()
 
     init() {
         bytes.reserveCapacity(2048)

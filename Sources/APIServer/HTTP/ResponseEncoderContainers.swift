@@ -132,22 +132,22 @@ struct StreamKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         writer.unsupported = true
-        return StreamEncoder(writer: writer).container(keyedBy: keyType)
+        return writer.inertEncoder.container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         writer.unsupported = true
-        return StreamEncoder(writer: writer).unkeyedContainer()
+        return writer.inertEncoder.unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
         writer.unsupported = true
-        return StreamEncoder(writer: writer)
+        return writer.inertEncoder
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         writer.unsupported = true
-        return StreamEncoder(writer: writer)
+        return writer.inertEncoder
     }
 }
 
@@ -183,17 +183,17 @@ struct StreamUnkeyedContainer: UnkeyedEncodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         writer.unsupported = true
-        return StreamEncoder(writer: writer).container(keyedBy: keyType)
+        return writer.inertEncoder.container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         writer.unsupported = true
-        return StreamEncoder(writer: writer).unkeyedContainer()
+        return writer.inertEncoder.unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
         writer.unsupported = true
-        return StreamEncoder(writer: writer)
+        return writer.inertEncoder
     }
 }
 
