@@ -2,7 +2,13 @@ import Foundation
 
 /// The API's one JSON dialect: snake_case keys and RFC 3339 UTC timestamps.
 enum JSONCoding {
-    static let encoder: JSONEncoder = {
+    /// What every response is written with: `foundationEncoder`'s bytes, written without its costs
+    /// (see `ResponseEncoder`).
+    static let encoder = ResponseEncoder(fallback: foundationEncoder)
+
+    /// The dialect as Foundation's encoder: the definition `encoder` must match byte for byte, and
+    /// its fallback for values a stream cannot write.
+    static let foundationEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .custom { date, encoder in

@@ -35,7 +35,19 @@ struct VaultKeyMaterial: Sendable {
         }
         let keyring = try Keyring(currentVersion: current.number,
                                   keys: Dictionary(uniqueKeysWithValues: versions.map { ($0.number, $0.encryptionKey) }))
+        releaseFreedMemory()
         return VaultKeyMaterial(keyring: keyring, versions: versions)
+    }
+
+    /// scrypt's working set (32 MiB at the default cost) is freed when each derivation ends; hand
+    /// the freed pages back to the system so that a server at rest does not keep them. glibc
+    /// already unmaps a block that large, but a smaller cost, or the heap the start-up left behind
+    /// in the arenas, stays resident until trimmed.
+    private static func releaseFreedMemory() {
+        // glibc's `malloc_trim`, looked up because no module map here exports <malloc.h>.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
     }
 
     private static func version(of secret: String, salt: Data, parameters: ScryptParameters) throws -> Version {

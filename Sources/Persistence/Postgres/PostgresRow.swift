@@ -51,14 +51,14 @@ extension String: PostgresDecodable {
 
 extension Int: PostgresDecodable {
     public init(postgresText text: String) throws {
-        guard let value = Int(text) else { throw UnreadableText() }
-        self = value
+        guard let value = PostgresText.integer(text) else { throw UnreadableText() }
+        self = Int(value)
     }
 }
 
 extension Int64: PostgresDecodable {
     public init(postgresText text: String) throws {
-        guard let value = Int64(text) else { throw UnreadableText() }
+        guard let value = PostgresText.integer(text) else { throw UnreadableText() }
         self = value
     }
 }
@@ -75,14 +75,19 @@ extension Bool: PostgresDecodable {
 
 extension Decimal: PostgresDecodable {
     public init(postgresText text: String) throws {
-        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { throw UnreadableText() }
+        if let value = PostgresText.decimal(text) {
+            self = value
+            return
+        }
+        // Exponents, NaN and more digits than a Decimal holds: Foundation's reading, rounding included.
+        guard let value = Decimal(string: text, locale: PostgresText.posix) else { throw UnreadableText() }
         self = value
     }
 }
 
 extension UUID: PostgresDecodable {
     public init(postgresText text: String) throws {
-        guard let value = UUID(uuidString: text) else { throw UnreadableText() }
+        guard let value = PostgresText.uuid(text) ?? UUID(uuidString: text) else { throw UnreadableText() }
         self = value
     }
 }

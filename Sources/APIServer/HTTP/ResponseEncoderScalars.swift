@@ -1,0 +1,163 @@
+import Domain
+import Foundation
+
+/// The scalar values of `JSONStreamWriter`, each written as Foundation's encoder writes it in the
+/// API's dialect (`JSONCoding.foundationEncoder`).
+extension JSONStreamWriter {
+    func writeString(_ string: String) {
+        if string.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) == nil {
+            var copy = string
+            copy.withUTF8 { writeString(utf8: $0) }
+        }
+    }
+
+    private func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() {
+            let escape: (UInt8, UInt8)?
+            switch byte {
+            case UInt8(ascii: "\""): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+            case 0x08: escape = (UInt8(ascii: "\\"), UInt8(ascii: "b"))
+            case 0x0C: escape = (UInt8(ascii: "\\"), UInt8(ascii: "f"))
+            case 0x0A: escape = (UInt8(ascii: "\\"), UInt8(ascii: "n"))
+            case 0x0D: escape = (UInt8(ascii: "\\"), UInt8(ascii: "r"))
+            case 0x09: escape = (UInt8(ascii: "\\"), UInt8(ascii: "t"))
+            case 0x00..<0x20: escape = nil
+            default: continue
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            if let (first, second) = escape {
+                bytes.append(first)
+                bytes.append(second)
+            } else {
+                // \u00XX with lower-case hex digits, as Foundation writes other control characters.
+                writeLiteral("\\u00")
+                bytes.append(Self.hexDigit(byte >> 4))
+                bytes.append(Self.hexDigit(byte & 0x0F))
+            }
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+
+    /// `Money.jsonString` in quotes: the digits of the amount (`Decimal.description`) with at least
+    /// two decimals. Amounts are most of a project list's values, and `description` costs
+    /// microseconds each (a 200-byte buffer, a division per digit, a String), so the digits are
+    /// taken from the significand as an integer and the point placed by the exponent; the tests
+    /// hold this to `jsonString`. A significand beyond 64 bits takes `description`.
+    func writeMoney(_ money: Money) {
+        let amount = money.amount
+        guard !amount.isZero else {
+            writeLiteral("\"0.00\"")
+            return
+        }
+        let significand = amount.significand
+        guard !amount.isNaN, significand < Self.largestSignificand else {
+            writeMoneyText(amount.description, fallback: money)
+            return
+        }
+        var mantissa = NSDecimalNumber(decimal: significand).uint64Value
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(mantissa % 10)
+                mantissa /= 10
+                count += 1
+            } while mantissa > 0
+            bytes.append(UInt8(ascii: "\""))
+            if amount.sign == .minus { bytes.append(UInt8(ascii: "-")) }
+            let exponent = amount.exponent
+            if exponent >= 0 {
+                for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+                for _ in 0..<exponent { bytes.append(UInt8(ascii: "0")) }
+                writeLiteral(".00")
+            } else {
+                let fraction = -exponent
+                if count > fraction {
+                    for index in stride(from: count - 1, through: fraction, by: -1) { bytes.append(buffer[index]) }
+                } else {
+                    bytes.append(UInt8(ascii: "0"))
+                }
+                bytes.append(UInt8(ascii: "."))
+                for _ in count..<max(count, fraction) { bytes.append(UInt8(ascii: "0")) }
+                for index in stride(from: min(count, fraction) - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+                if fraction < 2 { bytes.append(UInt8(ascii: "0")) }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    private static let largestSignificand = Decimal(UInt64.max)
+
+    /// `Decimal.description` padded to two decimals, as `Money.plainString` does.
+    private func writeMoneyText(_ text: String, fallback money: Money) {
+        var text = text
+        text.withUTF8 { digits in
+            guard digits.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+            else {
+                writeString(money.jsonString)
+                return
+            }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: digits)
+            switch digits.firstIndex(of: UInt8(ascii: ".")).map({ digits.count - $0 - 1 }) {
+            case nil: writeLiteral(".00")
+            case 0: writeLiteral("00")
+            case 1: bytes.append(UInt8(ascii: "0"))
+            default: break
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    func writeDate(_ date: Date) {
+        bytes.append(UInt8(ascii: "\""))
+        Timestamp.appendRFC3339(date, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    func writeBool(_ value: Bool) {
+        writeLiteral(value ? "true" : "false")
+    }
+
+    func writeNull() {
+        writeLiteral("null")
+    }
+
+    func writeLiteral(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    func writeInteger<I: BinaryInteger>(_ value: I) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = UInt64(value.magnitude)
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    func writeFloatingPoint<F: BinaryFloatingPoint & CustomStringConvertible>(_ value: F) throws {
+        // Foundation throws for these under its default strategy; the fallback gives its error.
+        guard value.isFinite else { throw StreamUnsupported() }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        bytes.append(contentsOf: text.utf8)
+    }
+}
