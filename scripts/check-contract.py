@@ -142,6 +142,14 @@ def media_type(content_type):
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def matching_media(media, content):
+    """The documented media range a response's type falls under: exact first, then `type/*`, `*/*`."""
+    for candidate in (media, media.split("/")[0] + "/*", "*/*"):
+        if candidate in content:
+            return candidate
+    return None
+
+
 def is_json(media):
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
@@ -188,11 +196,12 @@ def check(spec, records):
                 problems[f"{where}: documented without a body, answered {record.get('content_type')} "
                          f"({record.get('body_bytes')} bytes)"].append(record["path"])
             continue
-        if media not in content:
+        documented = matching_media(media, content)
+        if documented is None:
             problems[f"{where}: content type {record.get('content_type')!r} not documented "
                      f"(documented: {', '.join(sorted(content))})"].append(record["path"])
             continue
-        if not is_json(media) or "schema" not in content[media]:
+        if not is_json(media) or "schema" not in content[documented]:
             continue
         body = record.get("body")
         try:

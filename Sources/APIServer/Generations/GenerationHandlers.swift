@@ -81,8 +81,13 @@ struct GenerationHandlers: Sendable {
     private static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
         switch claim {
         case .replay(let status, let body):
-            return HTTPResponse(status: status, headers: [("Content-Type", status < 300 ? "application/json" : "application/problem+json"),
-                                                          ("Idempotent-Replayed", "true")], body: Data(body.utf8))
+            var headers = [("Content-Type", status < 300 ? "application/json" : "application/problem+json"), ("Idempotent-Replayed", "true")]
+            // The first answer named its generation in `Location`; the replay names the same one.
+            if status < 300, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+               let id = object["id"] as? String, UUID(uuidString: id) != nil {
+                headers.append(("Location", "/v1/generations/\(id.lowercased())"))
+            }
+            return HTTPResponse(status: status, headers: headers, body: Data(body.utf8))
         case .mismatch:
             throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
                           detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
