@@ -74,7 +74,7 @@ final class Application: Sendable {
     /// The headers every response carries, the metrics and the access log line: applied once
     /// per request, on whichever thread the response was made.
     private func finish(_ response: HTTPResponse, to request: HTTPRequest, routeLabel: String, startedAt: UInt64) -> HTTPResponse {
-        var response = response
+        var response = ConditionalGet.notModified(response, method: request.method, ifNoneMatch: request.header("if-none-match")) ?? response
         response.headers.reserveCapacity(response.headers.count + 6)
         response.headers.append(("X-Request-Id", request.requestID))
         response.headers.append(("X-Content-Type-Options", "nosniff"))
