@@ -38,7 +38,10 @@ public struct ProjectCursor: Sendable, Equatable {
 
     /// base64url (no padding) of a small JSON object; opaque to clients.
     public var token: String {
-        let data = (try? JSONEncoder().encode(Wire(s: sort.rawValue, k: key, i: id.uuidString.lowercased()))) ?? Data()
+        // Sorted keys: every process writes the same cursor text for the same position.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(Wire(s: sort.rawValue, k: key, i: id.uuidString.lowercased()))) ?? Data()
         return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
