@@ -254,3 +254,48 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(try other.json()["code"] as? String, "idempotency_key_reused")
     }
 }
+
+/// A batch whose process died: the workers' leftover sweep settles its one reservation with the
+/// sum of the succeeded items' costs once every item has ended, and never while one still runs.
+final class LeftoverBatchReservationTests: XCTestCase {
+    func testTheSweepSettlesADeadBatchOnceItsItemsEndedAndLeavesARunningOneAlone() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-leftovers@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Crashes"], token: session.accessToken)["id"] as? String)
+        let projectID = try XCTUnwrap(UUID(uuidString: project))
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let items = (0..<2).map { index in
+            BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .text, prompt: "item \(index)", provider: .local, maxOutputTokens: 50),
+                             settings: GenerationSettings(maxOutputTokens: 50), idempotencyKey: nil)
+        }
+        // Admitted, never started: the process died right after.
+        let (ended, endedItems) = try engine.batchAdmission.admit(project: projectID, items: items, itemLeaseSeconds: 60, as: identity)
+        let (running, _) = try engine.batchAdmission.admit(project: projectID, items: items, itemLeaseSeconds: 60, as: identity)
+        let cost = try Money(parsing: "0.2")
+        for (record, status) in zip(endedItems, [GenerationStatus.succeeded, .failed]) {
+            _ = try engine.store.advance(record.id, to: .running, changes: GenerationChanges(), event: nil, claimsJSON: claims)
+            XCTAssertNotNil(try engine.store.advance(record.id, to: status, changes: GenerationChanges(actualCost: cost), event: nil,
+                                                     claimsJSON: claims))
+        }
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "nothing is touched within the grace period")
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where finished_at is not null")
+        try admin.query("update public.generation_batches set created_at = now() - interval '10 minutes'")
+        try admin.query("update public.budget_ledger set created_at = now() - interval '10 minutes'")
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 1, "only the batch whose items all ended")
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "ended once")
+        let budget = try server.budget(of: project, token: session.accessToken)
+        XCTAssertEqual(budget.spent, cost, "charged the succeeded item's cost, the failed one nothing")
+        XCTAssertEqual(budget.reserved, running.estimate, "the batch with items still queued keeps its reservation")
+        XCTAssertFalse(try engine.batches.reservationEnded(running.id, claimsJSON: claims), "a batch with items still queued is left alone")
+        XCTAssertTrue(try engine.batches.reservationEnded(ended.id, claimsJSON: claims))
+        let read = try server.get("/v1/generations/batch/\(ended.id.uuidString.lowercased())", token: session.accessToken).json()
+        XCTAssertEqual(read["status"] as? String, "finished", "reading it records its end: \(read)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(read["charged_usd"] as? String)), cost)
+    }
+}
