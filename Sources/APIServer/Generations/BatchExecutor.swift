@@ -70,6 +70,28 @@ final class BatchExecutor: Sendable {
             return starting
         }
         for (id, lane) in first { schedule(id, lane: lane, run: run) }
+        renewWaitingLeases(run)
+    }
+
+    /// Items waiting their turn stay leased to this process (a step renews the lease of a running
+    /// one), so no worker takes one over and runs it past the bound while this process lives; if
+    /// it dies, the leases lapse and the workers run the items.
+    private func renewWaitingLeases(_ run: Run) {
+        let seconds = runner.leaseSeconds
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(max(1, seconds / 3))) { [self] in
+            let waiting = run.state.withLock { $0.waiting.values.flatMap { $0 } }
+            guard !waiting.isEmpty else { return }
+            for id in waiting {
+                do {
+                    _ = try runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: seconds), event: nil,
+                                                 claimsJSON: run.claimsJSON)
+                } catch {
+                    logger.warn("renewing a waiting batch item's lease failed", ["generation_id": .string(id.uuidString.lowercased()),
+                                                                                "error": .string(String(reflecting: error))])
+                }
+            }
+            renewWaitingLeases(run)
+        }
     }
 
     private func schedule(_ id: UUID, lane: String, run: Run, after delay: Double = 0, failures: Int = 0) {

@@ -40,12 +40,10 @@ struct BatchHandlers: Sendable {
     }
 
     private func admit(_ project: UUID, _ items: [BatchItemRequest], _ identity: AuthenticatedIdentity) throws -> HTTPResponse {
-        // Items wait behind the per-provider bound: their lease covers the rounds before their turn.
-        let rounds = (items.count + executor.perProvider - 1) / executor.perProvider
+        // Items waiting behind the per-provider bound have their leases renewed by the executor.
         let (batch, records): (GenerationBatchRecord, [GenerationRecord])
         do {
-            (batch, records) = try admission.admit(project: project, items: items, itemLeaseSeconds: leaseSeconds * (rounds + 1),
-                                                   as: identity)
+            (batch, records) = try admission.admit(project: project, items: items, itemLeaseSeconds: leaseSeconds, as: identity)
         } catch let refusal as BatchRefusal {
             throw Self.problem(refusal)
         }

@@ -25,9 +25,8 @@ public struct BatchAdmission: Sendable {
         self.leaseSeconds = leaseSeconds
     }
 
-    /// `itemLeaseSeconds` is how long an item waits leased to this process before a worker may
-    /// take it over: items wait their turn behind the batch's concurrency bound, so it is longer
-    /// than a single generation's.
+    /// The items are created leased to this process for `itemLeaseSeconds` (at least a single
+    /// generation's lease); whoever runs them renews the leases of those waiting their turn.
     public func admit(project projectID: UUID, items: [BatchItemRequest], itemLeaseSeconds: Int,
                       as identity: AuthenticatedIdentity) throws -> (GenerationBatchRecord, [GenerationRecord]) {
         var planned: [(item: BatchItemRequest, plan: GenerationPlan, estimate: Money)] = []
