@@ -35,17 +35,22 @@ final class GenerationBatchTests: XCTestCase {
         }
         guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
         let origin = "http://127.0.0.1:\(fakePort)"
-        server = try TestServer(environment: [
+        server = try Self.server(fakeOrigin: origin)
+        token = try server.signUp("batches@example.com").accessToken
+        let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
+        XCTAssertEqual(stored.status, 201, stored.text)
+    }
+
+    private static func server(fakeOrigin origin: String, environment: [String: String] = [:]) throws -> TestServer {
+        let server = try TestServer(environment: [
             "OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
             "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
             "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
             "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1",
             "DB_POOL_TIMEOUT_MS": "10000",
-        ])
+        ].merging(environment) { _, override in override })
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        token = try server.signUp("batches@example.com").accessToken
-        let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
-        XCTAssertEqual(stored.status, 201, stored.text)
+        return server
     }
 
     override func tearDown() {
@@ -227,6 +232,25 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(try again.json()["code"] as? String, "batch_finished")
         let stranger = try server.signUp("batch-stranger@example.com").accessToken
         XCTAssertEqual(try server.get("/v1/generations/batch/\(id)", token: stranger).status, 404, "another user's batch is not found")
+    }
+
+    func testItemsWaitingTheirTurnStayLeasedToTheProcessPastTheirFirstLease() throws {
+        server.stop()
+        server = try Self.server(fakeOrigin: "http://127.0.0.1:\(fakePort)", environment: ["GENERATION_LEASE_SECONDS": "5"])
+        token = try server.signUp("batch-leases@example.com").accessToken
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
+                                       token: token).status, 201)
+        let project = try project(limit: "5")
+        let response = try batch(project, (0..<6).map { Self.item("[fake:slow:15] item \($0)") })
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        sleep(7)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        let waiting = try admin.query("""
+            select count(*)::integer as n from public.generations where status = 'queued' and lease_expires_at > now()
+            """)[0].decode("n", as: Int.self)
+        XCTAssertEqual(waiting, 2, "the two items behind the bound are still leased here, past their first 5 s lease")
+        XCTAssertEqual(try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token).status, 200)
     }
 
     func testTheSameIdempotencyKeyReplaysTheBatchAndReservesNothingAgain() throws {
