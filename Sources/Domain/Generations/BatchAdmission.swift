@@ -31,7 +31,13 @@ public struct BatchAdmission: Sendable {
                       as identity: AuthenticatedIdentity) throws -> (GenerationBatchRecord, [GenerationRecord]) {
         var planned: [(item: BatchItemRequest, plan: GenerationPlan, estimate: Money)] = []
         for (index, item) in items.enumerated() {
-            let plan = try routing.plan(item.quote, as: identity)
+            let plan: GenerationPlan
+            do {
+                plan = try routing.plan(item.quote, as: identity)
+            } catch DomainError.validation(let errors) {
+                // Named by the item, as the client wrote it: `items[3].parameters.size`.
+                throw DomainError.validation(errors.map { FieldError(field: "items[\(index)].\($0.field)", code: $0.code, message: $0.message) })
+            }
             guard !plan.candidates.isEmpty else {
                 let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }
                 throw BatchRefusal.item(index: index, .noCandidate(unpriced: unpriced, skipped: plan.skipped))
