@@ -205,6 +205,8 @@ final class GenerationBatchTests: XCTestCase {
         let listed = try server.get("/v1/generations?project_id=\(project)", token: token).json()
         XCTAssertEqual((listed["data"] as? [Any])?.count, 0, "nothing was created: \(listed)")
         XCTAssertEqual(try batch(project, (0..<100).map { Self.item("Item \($0)", provider: "local") }).status, 202, "100 is allowed")
+        let nobodys = try batch(UUID().uuidString.lowercased(), [Self.item("a", provider: "local")])
+        XCTAssertEqual(nobodys.status, 404, "an unknown project: \(nobodys.text)")
     }
 
     func testItemsInFlightPerProviderAreBoundedAndCancelRemainingCancelsTheRestChargingNothing() throws {
