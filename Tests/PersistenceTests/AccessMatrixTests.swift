@@ -57,7 +57,8 @@ final class AccessMatrixTests: XCTestCase {
 
     /// Generations and what hangs off them (migration 010): readable by their owner, written only
     /// by the `app_engine` functions, so a user cannot mark a generation succeeded or change its cost.
-    private static let engineTables = ["generations", "generation_attempts", "assets", "generation_events", "idempotency_keys"]
+    private static let engineTables = ["generations", "generation_attempts", "assets", "generation_events", "idempotency_keys",
+                                               "generation_batches"]
 
     private static let userWritable: [String: [Operation: (own: Outcome, other: Outcome)]] = [
         "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
@@ -122,9 +123,13 @@ final class AccessMatrixTests: XCTestCase {
                 """)[0].decode("id", as: UUID.self)
             try admin.query("insert into public.generation_events (user_id, generation_id, type) values (\(user), \(generation), 'queued')")
             try admin.query("insert into public.idempotency_keys (user_id, key, request_hash) values (\(user), 'k', 'h')")
+            let batch = try admin.query("""
+                insert into public.generation_batches (id, user_id, project_id, estimate, items)
+                values (gen_random_uuid(), \(user), \(project), 1, '[]') returning id
+                """)[0].decode("id", as: UUID.self)
             if user == alice {
                 rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry,
-                        "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation]
+                        "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation, "generation_batches": batch]
                 for table in Self.keyedByUser { rows[table] = alice }
             }
         }
@@ -200,6 +205,13 @@ final class AccessMatrixTests: XCTestCase {
             return "insert into public.idempotency_keys (user_id, key, request_hash) values (\(owner), 'other', 'h') returning 1"
         case ("idempotency_keys", .update):
             return "update public.idempotency_keys set response_status = 200, response_body = '{}' where user_id = \(target) returning 1"
+        case ("generation_batches", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.generation_batches (id, user_id, project_id, estimate, charged, items, status)
+                values (gen_random_uuid(), \(owner), \(project), 1, 0, '[]', 'finished') returning 1
+                """
+        case ("generation_batches", .update): return "update public.generation_batches set charged = 0, status = 'finished' where id = \(target) returning 1"
         default: throw TestSupportError("no statement for \(table) \(operation)")
         }
     }

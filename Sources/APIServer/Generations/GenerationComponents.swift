@@ -11,6 +11,10 @@ struct GenerationComponents: Sendable {
     let admission: GenerationAdmission
     let executor: GenerationExecutor
     let worker: GenerationWorker
+    let batches: any GenerationBatchStore
+    let batchAdmission: BatchAdmission
+    let batchExecutor: BatchExecutor
+    let leaseSeconds: Int
 
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
@@ -39,11 +43,21 @@ struct GenerationComponents: Sendable {
             pricing: { id in try pricing.version(id: id) },
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
+        // A batch's items share the batch's one reservation: their runner settles nothing itself.
+        let batches = PostgresGenerationBatchStore(pool: pool)
+        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, provider: runner.provider, key: runner.key,
+                                          pricing: runner.pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
+        let batchExecutor = BatchExecutor(runner: itemRunner, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
+                                          queue: queue, board: executor.board, logger: logger)
         return GenerationComponents(
             store: store, blobs: blobs,
             admission: GenerationAdmission(routing: QuoteRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
-            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1))
+            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1),
+            batches: batches,
+            batchAdmission: BatchAdmission(routing: QuoteRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
+                                           leaseOwner: owner, leaseSeconds: leaseSeconds),
+            batchExecutor: batchExecutor, leaseSeconds: leaseSeconds)
     }
 }

@@ -78,7 +78,7 @@ struct GenerationHandlers: Sendable {
     }
 
     /// A stored answer replayed, or the refusal of a reused or still-pending key.
-    private static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
+    static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
         switch claim {
         case .replay(let status, let body):
             var headers = [("Content-Type", status < 300 ? "application/json" : "application/problem+json"), ("Idempotent-Replayed", "true")]

@@ -22,6 +22,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, blobs: environment.generations.blobs,
                                          authenticator: environment.authenticator)
+    let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
+                                store: environment.generations.store, batches: environment.generations.batches,
+                                authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -54,6 +57,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/generations", "listGenerations", generations.list),
         Route("GET", "/v1/generations/{id}", "getGeneration", generations.get),
         Route("POST", "/v1/generations/{id}/cancel", "cancelGeneration", generations.cancel),
+        Route("POST", "/v1/generations/batch", "createGenerationBatch", batches.create),
+        Route("GET", "/v1/generations/batch/{id}", "getGenerationBatch", batches.get),
+        Route("POST", "/v1/generations/batch/{id}/cancel", "cancelGenerationBatch", batches.cancel),
         Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
     ]
 }

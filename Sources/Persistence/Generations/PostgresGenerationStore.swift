@@ -158,16 +158,34 @@ public struct PostgresGenerationStore: GenerationStore {
         // A minute's grace after the end (the ending process settles at once), five minutes for a
         // reservation without a generation (admission creates it in the next statement).
         let rows = try pool.withServiceRole { transaction in
+            // A batch's reservation (migration 060) is keyed by the batch, not a generation: it
+            // ends once every item has ended, charged with the sum of the succeeded items' costs.
             try transaction.query("""
-                select l.generation_id, l.user_id, g.status, g.actual_cost
-                from public.budget_ledger l
-                left join public.generations g on g.id = l.generation_id
-                where l.kind = 'reservation' and l.generation_id is not null
-                  and not exists (select from public.budget_ledger e
-                                  where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))
-                  and ((g.id is null and l.created_at < now() - interval '5 minutes')
-                       or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'))
-                order by l.created_at limit \(limit)
+                select * from (
+                    select l.generation_id, l.user_id, g.status, g.actual_cost, l.created_at
+                    from public.budget_ledger l
+                    left join public.generations g on g.id = l.generation_id
+                    where l.kind = 'reservation' and l.generation_id is not null
+                      and not exists (select from public.budget_ledger e
+                                      where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))
+                      and ((g.id is null and l.created_at < now() - interval '5 minutes'
+                            and not exists (select from public.generation_batches b where b.id = l.generation_id))
+                           or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'))
+                    union all
+                    select b.id, b.user_id, 'succeeded'::text,
+                           (select coalesce(sum(i.actual_cost), 0) from public.generations i
+                            where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
+                              and i.status = 'succeeded'),
+                           b.created_at
+                    from public.generation_batches b
+                    where b.created_at < now() - interval '1 minute'
+                      and exists (select from public.budget_ledger l where l.generation_id = b.id and l.kind = 'reservation')
+                      and not exists (select from public.budget_ledger e where e.generation_id = b.id and e.kind in ('release', 'charge'))
+                      and not exists (select from public.generations i
+                                      where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
+                                        and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'))
+                ) u
+                order by u.created_at limit \(limit)
                 """)
         }
         return try rows.map { row in

@@ -112,12 +112,12 @@ public struct SchemaAllowlist: Sendable {
         let scopeLedger = TableGrant(select: .all)
         // Generations and what hangs off them (migration 010): users read, the engine functions write.
         let engineTables = ["public.generations", "public.generation_attempts", "public.assets", "public.generation_events",
-                            "public.idempotency_keys"]
+                            "public.idempotency_keys", "public.generation_batches"]
         let engineRead = TableGrant(select: .all)
         func enginePolicies(_ table: String) -> [Policy] {
             var policies = ownerPolicies(for: engineRead)
                 + [Policy(role: "app_engine_writer", command: "INSERT", using: nil, check: ownerExpression)]
-            if table == "public.generations" || table == "public.idempotency_keys" {
+            if table == "public.generations" || table == "public.idempotency_keys" || table == "public.generation_batches" {
                 policies.append(Policy(role: "app_engine_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression))
             }
             if table == "public.idempotency_keys" {
@@ -167,7 +167,8 @@ public struct SchemaAllowlist: Sendable {
                                   "app_ledger.reserve", "app_ledger.settle", "app_ledger.release",
                                   "app_ledger.release_scoped",
                                   "app_engine.create_generation", "app_engine.advance", "app_engine.record_attempt",
-                                  "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key"],
+                                  "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key",
+                                  "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch"],
             ])
     }()
 

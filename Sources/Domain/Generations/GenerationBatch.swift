@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where a batch is: running until every item has ended, then finished (or canceled when
+/// cancel-remaining was asked for).
+public enum BatchStatus: String, Sendable, Codable, CaseIterable {
+    case running, finished, canceled
+}
+
+/// One item of a batch: its generation and the client's key for it.
+public struct BatchItemRef: Sendable, Codable, Equatable {
+    public let generationID: UUID
+    public let idempotencyKey: String?
+
+    public init(generationID: UUID, idempotencyKey: String?) {
+        self.generationID = generationID
+        self.idempotencyKey = idempotencyKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case generationID = "generation_id", idempotencyKey = "idempotency_key"
+    }
+}
+
+/// A stored batch. Its id is the ledger key of its one reservation.
+public struct GenerationBatchRecord: Sendable, Equatable {
+    public let id: UUID
+    public let userID: UUID
+    public let projectID: UUID
+    public let status: BatchStatus
+    public let estimate: Money
+    public let charged: Money?
+    public let items: [BatchItemRef]
+    public let cancelRequested: Bool
+    public let createdAt: Date
+    public let finishedAt: Date?
+
+    public init(id: UUID, userID: UUID, projectID: UUID, status: BatchStatus, estimate: Money, charged: Money?,
+                items: [BatchItemRef], cancelRequested: Bool, createdAt: Date, finishedAt: Date?) {
+        self.id = id
+        self.userID = userID
+        self.projectID = projectID
+        self.status = status
+        self.estimate = estimate
+        self.charged = charged
+        self.items = items
+        self.cancelRequested = cancelRequested
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// Where batches live; every call acts as the user whose claims it is given (RLS).
+public protocol GenerationBatchStore: Sendable {
+    func createBatch(id: UUID, projectID: UUID, estimate: Money, items: [BatchItemRef], claimsJSON: String) throws -> GenerationBatchRecord
+    func batch(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord?
+    /// Nil when the batch already ended (or is not the caller's).
+    func requestCancel(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord?
+    /// Nil when the batch already ended (or is not the caller's).
+    func endBatch(_ id: UUID, charged: Money, claimsJSON: String) throws -> GenerationBatchRecord?
+    /// Whether the ledger holds the end (charge or release) of the batch's reservation.
+    func reservationEnded(_ id: UUID, claimsJSON: String) throws -> Bool
+}
+
+/// One item as the client asked for it.
+public struct BatchItemRequest: Sendable {
+    public let quote: QuoteRequest
+    public let settings: GenerationSettings
+    public let idempotencyKey: String?
+
+    public init(quote: QuoteRequest, settings: GenerationSettings, idempotencyKey: String?) {
+        self.quote = quote
+        self.settings = settings
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// Why a batch was not admitted: nothing of it was.
+public enum BatchRefusal: Error, Sendable, Equatable {
+    /// Item `index` cannot be admitted on its own (no candidate, unpriced).
+    case item(index: Int, AdmissionRefusal)
+    /// The sum of the items' estimates does not fit the budget.
+    case budget(AdmissionRefusal)
+}
+
+/// The items of a batch hold no reservation of their own: the batch's one reservation covers
+/// them, and their costs (each item's `actual_cost`) are charged together when the batch ends.
+/// So the runner's per-generation settle and release are no-ops for them.
+public struct BatchItemReservations: BudgetReservations {
+    public init() {}
+
+    public func reserve(project: UUID, generation: UUID, amount: Money, claimsJSON: String) throws -> ReservationOutcome {
+        throw DomainError.conflict(code: "batch_item", detail: "A batch item is covered by its batch's reservation.")
+    }
+
+    public func settle(generation: UUID, cost: Money, claimsJSON: String) throws {}
+
+    public func release(generation: UUID, claimsJSON: String) throws {}
+}

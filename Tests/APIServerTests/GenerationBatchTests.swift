@@ -1,0 +1,327 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// `POST /v1/generations/batch` against the `fake-providers` executable (and the offline
+/// provider): one reservation for the whole batch, each item charged at its cost, the rest
+/// released, all-or-nothing admission, cancel-remaining, idempotent replay.
+final class GenerationBatchTests: XCTestCase {
+    private var fake: ChildProcess?
+    private var fakePort = 0
+    private var server: TestServer!
+    private var token = ""
+
+    private static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
+    }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
+        }
+        let child = try ChildProcess(Self.binary, ["--port", "0", "--slow-seconds", "5"])
+        fake = child
+        let deadline = Date().addingTimeInterval(10)
+        while fakePort == 0 && Date() < deadline {
+            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
+               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
+                fakePort = number
+            } else {
+                usleep(5_000)
+            }
+        }
+        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
+        let origin = "http://127.0.0.1:\(fakePort)"
+        server = try Self.server(fakeOrigin: origin)
+        token = try server.signUp("batches@example.com").accessToken
+        let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
+        XCTAssertEqual(stored.status, 201, stored.text)
+    }
+
+    private static func server(fakeOrigin origin: String, environment: [String: String] = [:]) throws -> TestServer {
+        let server = try TestServer(environment: [
+            "OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
+            "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
+            "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
+            "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1",
+            "DB_POOL_TIMEOUT_MS": "10000",
+        ].merging(environment) { _, override in override })
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        return server
+    }
+
+    override func tearDown() {
+        server?.stop()
+        if let fake {
+            fake.signal(SIGTERM)
+            _ = fake.wait(timeout: 5)
+            try? FileManager.default.removeItem(atPath: fake.outputPath)
+        }
+    }
+
+    private func project(limit: String? = nil) throws -> String {
+        var body: [String: Any] = ["name": "Batches", "budget_period": "total"]
+        if let limit { body["budget_limit"] = limit }
+        return try XCTUnwrap(try server.createProject(body, token: token)["id"] as? String)
+    }
+
+    private static func item(_ prompt: String, provider: String = "openai", key: String? = nil) -> [String: Any] {
+        var item: [String: Any] = ["type": "text", "prompt": prompt, "provider": provider, "parameters": ["max_output_tokens": 100]]
+        if let key { item["idempotency_key"] = key }
+        return item
+    }
+
+    private func batch(_ project: String, _ items: [[String: Any]], headers: [String: String] = [:]) throws -> HTTPTestConnection.Response {
+        var all = headers
+        all["Content-Type"] = "application/json"
+        all["Authorization"] = "Bearer \(token)"
+        return try HTTPTestConnection(port: server.port, timeoutSeconds: 60).request(
+            "POST", "/v1/generations/batch", headers: all,
+            body: try JSONSerialization.data(withJSONObject: ["project_id": project, "items": items]))
+    }
+
+    /// Polls the batch until it is no longer running.
+    private func ended(_ id: String, timeout: Double = 60) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let body = try server.get("/v1/generations/batch/\(id)", token: token).json()
+            if body["status"] as? String != "running" || Date() > deadline { return body }
+            usleep(100_000)
+        }
+    }
+
+    private static func items(_ body: [String: Any]) throws -> [[String: Any]] {
+        try XCTUnwrap(body["items"] as? [[String: Any]], "\(body)")
+    }
+
+    private static func generation(_ item: [String: Any]) throws -> [String: Any] {
+        try XCTUnwrap(item["generation"] as? [String: Any])
+    }
+
+    private static func money(_ value: Any?) throws -> Money {
+        try Money(parsing: try XCTUnwrap(value as? String))
+    }
+
+    /// The sum of the succeeded items' actual costs.
+    private static func succeededCost(_ body: [String: Any]) throws -> Money {
+        try items(body).map(generation).filter { $0["status"] as? String == "succeeded" }
+            .reduce(Money.zero) { $0 + (try money($1["actual_cost_usd"])) }
+    }
+
+    func testABatchOfTextItemsAllSucceedAndTheLedgerChargesExactlyTheSumOfTheirCosts() throws {
+        let project = try project(limit: "5")
+        let response = try batch(project, (0..<6).map { Self.item("Write haiku number \($0).", key: "item-\($0)") })
+        XCTAssertEqual(response.status, 202, response.text)
+        let admitted = try response.json()
+        let id = try XCTUnwrap(admitted["id"] as? String)
+        XCTAssertEqual(response.header("location"), "/v1/generations/batch/\(id)")
+        let estimate = try Self.money(admitted["estimate_usd"])
+        let itemEstimates = try Self.items(admitted).map(Self.generation).reduce(Money.zero) { $0 + (try Self.money($1["estimate_usd"])) }
+        XCTAssertEqual(estimate, itemEstimates, "one reservation for the sum of the items' estimates")
+        XCTAssertEqual(try server.budget(of: project, token: token).reserved, estimate, "held as one reservation while it runs")
+
+        let body = try ended(id)
+        XCTAssertEqual(body["status"] as? String, "finished", "\(body)")
+        let items = try Self.items(body)
+        XCTAssertEqual(items.count, 6)
+        XCTAssertEqual(items.map { $0["idempotency_key"] as? String }, (0..<6).map { "item-\($0)" }, "results in request order with their keys")
+        XCTAssertEqual(try items.map(Self.generation).map { $0["status"] as? String }, Array(repeating: "succeeded", count: 6))
+        XCTAssertEqual((body["counts"] as? [String: Any])?["succeeded"] as? Int, 6)
+        let sum = try Self.succeededCost(body)
+        XCTAssertGreaterThan(sum, .zero)
+        XCTAssertEqual(try Self.money(body["charged_usd"]), sum)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, sum, "the ledger charged exactly the sum of the item costs")
+        XCTAssertEqual(budget.reserved, .zero, "nothing is left reserved")
+    }
+
+    func testABatchOfOfflineItemsSucceedsWithoutKeys() throws {
+        let project = try project()
+        let response = try batch(project, (0..<3).map { Self.item("Offline \($0)", provider: "local") })
+        XCTAssertEqual(response.status, 202, response.text)
+        let body = try ended(try XCTUnwrap(try response.json()["id"] as? String))
+        XCTAssertEqual(body["status"] as? String, "finished", "\(body)")
+        XCTAssertEqual((body["counts"] as? [String: Any])?["succeeded"] as? Int, 3, "\(body)")
+        for item in try Self.items(body) {
+            XCTAssertFalse((try Self.generation(item)["text"] as? String ?? "").isEmpty, "each item has its result")
+        }
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, try Self.succeededCost(body))
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
+    func testPartialFailuresChargeOnlyTheSuccessesAndReleaseTheRest() throws {
+        let project = try project(limit: "5")
+        let prompts = ["A fine haiku.", "[fake:server_error] fails", "Another haiku.", "[fake:bad_request] fails too"]
+        let response = try batch(project, prompts.map { Self.item($0) })
+        XCTAssertEqual(response.status, 202, response.text)
+        let estimate = try Self.money(try response.json()["estimate_usd"])
+        let body = try ended(try XCTUnwrap(try response.json()["id"] as? String))
+        XCTAssertEqual(body["status"] as? String, "finished", "\(body)")
+        let statuses = try Self.items(body).map(Self.generation).map { $0["status"] as? String }
+        XCTAssertEqual(statuses, ["succeeded", "failed", "succeeded", "failed"])
+        for failed in try Self.items(body).map(Self.generation) where failed["status"] as? String == "failed" {
+            XCTAssertNil(failed["actual_cost_usd"], "a failed item costs nothing")
+        }
+        let sum = try Self.succeededCost(body)
+        XCTAssertGreaterThan(sum, .zero)
+        XCTAssertLessThan(sum, estimate)
+        XCTAssertEqual(try Self.money(body["charged_usd"]), sum)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, sum, "only the successes are charged")
+        XCTAssertEqual(budget.reserved, .zero, "the rest of the reservation is released")
+    }
+
+    func testABatchLargerThanTheBudgetIsRefusedWholeAndNothingIsAdmitted() throws {
+        let probe = try project()
+        let one = try XCTUnwrap(try batch(probe, [Self.item("Probe.")]).json()["estimate_usd"] as? String)
+        let estimate = try Money(parsing: one)
+        // Room for three items, not four.
+        let limit = estimate + estimate + estimate + estimate - (try Money(units: 1, scale: 10))
+        let project = try project(limit: limit.jsonString)
+        let response = try batch(project, (0..<4).map { Self.item("Item \($0).") })
+        XCTAssertEqual(response.status, 402, response.text)
+        XCTAssertEqual(try response.json()["code"] as? String, "budget_exceeded")
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.reserved, .zero, "nothing is reserved")
+        XCTAssertEqual(budget.spent, .zero)
+        let listed = try server.get("/v1/generations?project_id=\(project)", token: token).json()
+        XCTAssertEqual((listed["data"] as? [Any])?.count, 0, "no item was created: \(listed)")
+        XCTAssertEqual(try batch(project, (0..<3).map { Self.item("Item \($0).") }).status, 202, "three fit")
+    }
+
+    func testMoreThanAHundredItemsNoItemsOrADuplicateItemKeyAre422() throws {
+        let project = try project()
+        let tooMany = try batch(project, (0...100).map { Self.item("Item \($0)", provider: "local") })
+        XCTAssertEqual(tooMany.status, 422, tooMany.text)
+        XCTAssertEqual(try tooMany.json()["code"] as? String, "validation_failed")
+        XCTAssertEqual(try batch(project, []).status, 422)
+        let duplicate = try batch(project, [Self.item("a", provider: "local", key: "k"), Self.item("b", provider: "local", key: "k")])
+        XCTAssertEqual(duplicate.status, 422, duplicate.text)
+        XCTAssertTrue(duplicate.text.contains("items[1].idempotency_key"), duplicate.text)
+        let listed = try server.get("/v1/generations?project_id=\(project)", token: token).json()
+        XCTAssertEqual((listed["data"] as? [Any])?.count, 0, "nothing was created: \(listed)")
+        XCTAssertEqual(try batch(project, (0..<100).map { Self.item("Item \($0)", provider: "local") }).status, 202, "100 is allowed")
+        let nobodys = try batch(UUID().uuidString.lowercased(), [Self.item("a", provider: "local")])
+        XCTAssertEqual(nobodys.status, 404, "an unknown project: \(nobodys.text)")
+    }
+
+    func testItemsInFlightPerProviderAreBoundedAndCancelRemainingCancelsTheRestChargingNothing() throws {
+        let project = try project(limit: "5")
+        let response = try batch(project, (0..<7).map { Self.item("[fake:slow:30] item \($0)") })
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        usleep(1_500_000)
+        let counters = try HTTPTestConnection(port: fakePort).request("GET", "/_fake/counters").json()
+        let routes = (((counters["providers"] as? [String: Any])?["openai"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
+        let calls = routes.values.compactMap { $0 as? Int }.reduce(0, +)
+        XCTAssertEqual(calls, BatchExecutor.defaultPerProvider, "at most \(BatchExecutor.defaultPerProvider) items in flight on one credential: \(routes)")
+
+        let cancel = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        let canceled = try cancel.json()
+        XCTAssertEqual(canceled["status"] as? String, "canceled", "\(canceled)")
+        XCTAssertEqual(try Self.items(canceled).map(Self.generation).map { $0["status"] as? String }, Array(repeating: "canceled", count: 7))
+        XCTAssertEqual(try Self.money(canceled["charged_usd"]), .zero)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.reserved, .zero, "the reservation ended")
+        XCTAssertEqual(budget.spent, .zero, "canceled items cost nothing")
+        let again = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
+        XCTAssertEqual(again.status, 409, again.text)
+        XCTAssertEqual(try again.json()["code"] as? String, "batch_finished")
+        let stranger = try server.signUp("batch-stranger@example.com").accessToken
+        XCTAssertEqual(try server.get("/v1/generations/batch/\(id)", token: stranger).status, 404, "another user's batch is not found")
+    }
+
+    func testItemsWaitingTheirTurnStayLeasedToTheProcessPastTheirFirstLease() throws {
+        server.stop()
+        server = try Self.server(fakeOrigin: "http://127.0.0.1:\(fakePort)", environment: ["GENERATION_LEASE_SECONDS": "5"])
+        token = try server.signUp("batch-leases@example.com").accessToken
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
+                                       token: token).status, 201)
+        let project = try project(limit: "5")
+        let response = try batch(project, (0..<6).map { Self.item("[fake:slow:15] item \($0)") })
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        sleep(7)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        let waiting = try admin.query("""
+            select count(*)::integer as n from public.generations where status = 'queued' and lease_expires_at > now()
+            """)[0].decode("n", as: Int.self)
+        XCTAssertEqual(waiting, 2, "the two items behind the bound are still leased here, past their first 5 s lease")
+        XCTAssertEqual(try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token).status, 200)
+    }
+
+    func testTheSameIdempotencyKeyReplaysTheBatchAndReservesNothingAgain() throws {
+        let project = try project(limit: "5")
+        let items = (0..<3).map { Self.item("Replay \($0).", key: "r\($0)") }
+        let first = try batch(project, items, headers: ["Idempotency-Key": "batch-1"])
+        XCTAssertEqual(first.status, 202, first.text)
+        let id = try XCTUnwrap(try first.json()["id"] as? String)
+        let firstItems = try Self.items(try first.json()).map(Self.generation).map { $0["id"] as? String }
+        let body = try ended(id)
+        let spent = try server.budget(of: project, token: token).spent
+        XCTAssertEqual(spent, try Self.succeededCost(body))
+
+        let replay = try batch(project, items, headers: ["Idempotency-Key": "batch-1"])
+        XCTAssertEqual(replay.status, 202, replay.text)
+        XCTAssertEqual(replay.header("idempotent-replayed"), "true")
+        XCTAssertEqual(try replay.json()["id"] as? String, id, "the same batch")
+        XCTAssertEqual(try Self.items(try replay.json()).map(Self.generation).map { $0["id"] as? String }, firstItems, "the same items")
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, spent, "nothing ran or was charged again")
+        XCTAssertEqual(budget.reserved, .zero)
+
+        let other = try batch(project, [Self.item("Something else.")], headers: ["Idempotency-Key": "batch-1"])
+        XCTAssertEqual(other.status, 422, other.text)
+        XCTAssertEqual(try other.json()["code"] as? String, "idempotency_key_reused")
+    }
+}
+
+/// A batch whose process died: the workers' leftover sweep settles its one reservation with the
+/// sum of the succeeded items' costs once every item has ended, and never while one still runs.
+final class LeftoverBatchReservationTests: XCTestCase {
+    func testTheSweepSettlesADeadBatchOnceItsItemsEndedAndLeavesARunningOneAlone() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-leftovers@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Crashes"], token: session.accessToken)["id"] as? String)
+        let projectID = try XCTUnwrap(UUID(uuidString: project))
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let items = (0..<2).map { index in
+            BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .text, prompt: "item \(index)", provider: .local, maxOutputTokens: 50),
+                             settings: GenerationSettings(maxOutputTokens: 50), idempotencyKey: nil)
+        }
+        // Admitted, never started: the process died right after.
+        let (ended, endedItems) = try engine.batchAdmission.admit(project: projectID, items: items, itemLeaseSeconds: 60, as: identity)
+        let (running, _) = try engine.batchAdmission.admit(project: projectID, items: items, itemLeaseSeconds: 60, as: identity)
+        let cost = try Money(parsing: "0.2")
+        for (record, status) in zip(endedItems, [GenerationStatus.succeeded, .failed]) {
+            _ = try engine.store.advance(record.id, to: .running, changes: GenerationChanges(), event: nil, claimsJSON: claims)
+            XCTAssertNotNil(try engine.store.advance(record.id, to: status, changes: GenerationChanges(actualCost: cost), event: nil,
+                                                     claimsJSON: claims))
+        }
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "nothing is touched within the grace period")
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where finished_at is not null")
+        try admin.query("update public.generation_batches set created_at = now() - interval '10 minutes'")
+        try admin.query("update public.budget_ledger set created_at = now() - interval '10 minutes'")
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 1, "only the batch whose items all ended")
+        XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "ended once")
+        let budget = try server.budget(of: project, token: session.accessToken)
+        XCTAssertEqual(budget.spent, cost, "charged the succeeded item's cost, the failed one nothing")
+        XCTAssertEqual(budget.reserved, running.estimate, "the batch with items still queued keeps its reservation")
+        XCTAssertFalse(try engine.batches.reservationEnded(running.id, claimsJSON: claims), "a batch with items still queued is left alone")
+        XCTAssertTrue(try engine.batches.reservationEnded(ended.id, claimsJSON: claims))
+        let read = try server.get("/v1/generations/batch/\(ended.id.uuidString.lowercased())", token: session.accessToken).json()
+        XCTAssertEqual(read["status"] as? String, "finished", "reading it records its end: \(read)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(read["charged_usd"] as? String)), cost)
+    }
+}
