@@ -15,7 +15,7 @@ struct GenerationComponents: Sendable {
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
 
-    static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, pricing: PostgresPricingStore,
+    static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, router: ProviderRouter, pricing: PostgresPricingStore,
                      providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
@@ -32,7 +32,7 @@ struct GenerationComponents: Sendable {
         let catalog = providers.catalog()
         let keyless = Set(catalog.filter { !$0.requiresKey }.map(\.provider))
         let runner = GenerationRunner(
-            store: store, ledger: ledger, blobs: blobs, provider: { providers.provider($0) },
+            store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router), provider: { providers.provider($0) },
             key: { userID, claims, provider in
                 keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
             },
@@ -41,7 +41,7 @@ struct GenerationComponents: Sendable {
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
         return GenerationComponents(
             store: store, blobs: blobs,
-            admission: GenerationAdmission(routing: QuoteRouting(quotes: quotes), store: store, ledger: ledger,
+            admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
             worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1))

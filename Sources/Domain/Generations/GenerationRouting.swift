@@ -1,8 +1,7 @@
 import Foundation
 
 /// Chooses where a generation may run: candidates in the order to try them, and why the others
-/// were skipped. The first implementation reuses the quote; the route planner (provider
-/// configurations, health, circuits, rate limits) replaces it behind this protocol.
+/// were skipped.
 public protocol GenerationRouting: Sendable {
     func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan
 }
@@ -28,9 +27,11 @@ public struct GenerationPlan: Sendable {
     }
 }
 
-/// Routing by the quote: the quote's candidates in its order, those it admits taken. The
-/// project-budget reason is left to the reservation, which decides atomically.
-public struct QuoteRouting: GenerationRouting {
+/// Routing by the route planner, through the quote (which the planner orders and filters:
+/// provider configurations, keys, parameters, circuits, rate limits, provider budgets, max cost,
+/// prices), so a quote and the generation after it agree on providers, order and models. The
+/// project-budget reason is left to the reservation, which decides atomically on every scope.
+public struct PlannedRouting: GenerationRouting {
     let quotes: QuoteService
 
     public init(quotes: QuoteService) {

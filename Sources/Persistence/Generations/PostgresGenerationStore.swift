@@ -159,7 +159,7 @@ public struct PostgresGenerationStore: GenerationStore {
         // reservation without a generation (admission creates it in the next statement).
         let rows = try pool.withServiceRole { transaction in
             try transaction.query("""
-                select l.generation_id, l.user_id, g.status, g.actual_cost
+                select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider
                 from public.budget_ledger l
                 left join public.generations g on g.id = l.generation_id
                 where l.kind = 'reservation' and l.generation_id is not null
@@ -174,7 +174,8 @@ public struct PostgresGenerationStore: GenerationStore {
             let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
             return UnendedReservation(
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
-                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil)
+                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil,
+                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)))
         }
     }
 }
