@@ -63,8 +63,10 @@ public struct QuoteService: Sendable {
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
             guard let modelID = option.model, let model = capabilities[option.provider]?.model(modelID, kind: request.kind) else { continue }
             let estimate = estimator.estimate(estimated, provider: option.provider.rawValue, model: modelID)
-            var reasons = Set(option.skipReasons.map(\.code))
-            // The quote's own parameter check as well: it knows the parameters the planner's request does not carry (audio).
+            // Parameters are judged by the quote's own check (its wire names; `quality` only where a
+            // model declares it, as a model without it makes one quality at one price), the rule
+            // quotes and admission always had; the planner's check only chose the model.
+            var reasons = Set(option.skipReasons.filter { if case .unsupportedParameters = $0 { false } else { true } }.map(\.code))
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
                 if let remaining, total > remaining { reasons.insert("over_project_budget") }
