@@ -40,10 +40,15 @@ public struct PlannedRouting: GenerationRouting {
 
     public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan {
         let (quote, version) = try quotes.pricedQuote(request, as: identity)
+        // A provider over its own budget is passed over for the next; only when every candidate
+        // is, the reservation refuses (402 naming `provider:<id>`) rather than "no provider".
+        let budgetReasons: Set<String> = ["over_project_budget", "over_provider_budget"]
+        let withinProviderBudgets = quote.candidates.contains { Set($0.reasons).subtracting(["over_project_budget"]).isEmpty }
+        let leftToLedger: Set<String> = withinProviderBudgets ? ["over_project_budget"] : budgetReasons
         var candidates: [GenerationCandidate] = []
         var skipped: [GenerationPlan.Skipped] = []
         for candidate in quote.candidates {
-            let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
+            let reasons = candidate.reasons.filter { !leftToLedger.contains($0) }
             if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
                 candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
             } else {
