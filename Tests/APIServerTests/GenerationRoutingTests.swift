@@ -143,6 +143,17 @@ final class GenerationRoutingTests: XCTestCase {
         XCTAssertEqual(try served(project)["provider"] as? String, "anthropic")
     }
 
+    func testARateTokenIsTakenPerAttemptAndAnEmptyBucketPassesTheProviderOver() throws {
+        let project = try project()
+        try configure("openai", ["requests_per_minute": 1])
+        XCTAssertEqual(try served(project)["provider"] as? String, "openai", "the minute's one token")
+        let quote = try XCTUnwrap(try server.send("POST", "/v1/quotes", text(project), token: token).json()["candidates"] as? [[String: Any]])
+        XCTAssertEqual(quote.first { $0["provider"] as? String == "openai" }?["reasons"] as? [String], ["rate_limited"])
+        _ = try fakeControl("POST", "/_fake/reset")
+        XCTAssertEqual(try served(project)["provider"] as? String, "anthropic", "no token left this minute")
+        XCTAssertEqual(try calls("openai"), 0)
+    }
+
     func testAFallbackChargesTheServingProvidersScope() throws {
         let project = try project()
         // Monthly budgets give both providers a scope; openai's is reserved on, anthropic serves.

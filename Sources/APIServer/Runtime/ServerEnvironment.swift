@@ -68,7 +68,6 @@ struct ServerEnvironment: Sendable {
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) },
                                   route: { request, identity in try router.plan(request, for: identity, at: Date()) })
         let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, router: router, pricing: pricing, providers: providers,
                                                         vault: vault, queue: providerWork, logger: logger)

@@ -9,19 +9,16 @@ public struct QuoteService: Sendable {
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
     public let tokenCounter: any TokenCounting
-    /// Whether the caller holds a usable key for a provider (the vault, without decrypting).
-    public let hasKey: @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool
     /// The route planner over the caller's routing state (`ProviderRouter.plan`).
     public let route: @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan
 
     public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
-                tokenCounter: any TokenCounting, hasKey: @escaping @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool,
+                tokenCounter: any TokenCounting,
                 route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan) {
         self.projects = projects
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
-        self.hasKey = hasKey
         self.route = route
     }
 
