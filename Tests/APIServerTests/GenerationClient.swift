@@ -33,4 +33,16 @@ extension TestServer {
         let budget = try XCTUnwrap(try get("/v1/projects/\(project)", token: token).json()["budget"] as? [String: Any])
         return (try Money(parsing: try XCTUnwrap(budget["spent"] as? String)), try Money(parsing: try XCTUnwrap(budget["reserved"] as? String)))
     }
+
+    /// The budget once nothing is reserved: a generation shows `succeeded` a moment before its
+    /// runner settles the ledger (on every scope), so a poller may look in between.
+    func settledBudget(of project: String, token: String, timeout: TimeInterval = 10) throws -> (spent: Money, reserved: Money) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var budget = try self.budget(of: project, token: token)
+        while budget.reserved != .zero, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            budget = try self.budget(of: project, token: token)
+        }
+        return budget
+    }
 }

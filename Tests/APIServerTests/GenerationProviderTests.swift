@@ -238,7 +238,7 @@ final class GenerationProviderTests: XCTestCase {
         XCTAssertEqual(output["content_type"] as? String, "video/mp4")
         XCTAssertEqual(try server.get(try XCTUnwrap(output["url"] as? String), token: token).status, 200)
         let actual = try Money(parsing: try XCTUnwrap(done["actual_cost_usd"] as? String))
-        XCTAssertEqual(try server.budget(of: project, token: token).spent, actual)
+        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent, actual)
         let counters = try HTTPTestConnection(port: fakePort).request("GET", "/_fake/counters").text
         XCTAssertTrue(counters.contains("image_to_video") || counters.contains("text_to_video"), counters)
     }

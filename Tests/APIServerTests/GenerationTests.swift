@@ -178,7 +178,7 @@ final class LeftoverReservationTests: XCTestCase {
 
         func generation(ending status: GenerationStatus?, cost: Money? = nil) throws -> UUID {
             let id = UUID()
-            XCTAssertTrue(try ledger.reserve(project: projectID, generation: id, amount: half, claimsJSON: claims).admitted)
+            XCTAssertTrue(try ledger.reserve(project: projectID, generation: id, amount: half, provider: nil, claimsJSON: claims).admitted)
             guard let status else { return id }
             _ = try engine.store.create(NewGeneration(id: id, projectID: projectID, kind: .text, prompt: "p", settings: GenerationSettings(),
                                                       requestedProvider: nil, requestedModel: nil, candidates: [], estimate: half,

@@ -1,4 +1,5 @@
 import Crypto
+import Domain
 import Foundation
 import Providers
 
@@ -54,6 +55,8 @@ struct AppConfig: Sendable {
     var storageDirectory: String
     /// How long a process holds a generation without renewing before a worker may take it over.
     var generationLeaseSeconds: Int
+    /// When a provider's circuit opens (consecutive retryable failures) and how long it stays open.
+    var healthPolicy: HealthPolicy = .standard
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -66,6 +69,7 @@ struct AppConfig: Sendable {
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
+        "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -144,7 +148,12 @@ struct AppConfig: Sendable {
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH"),
             o200kRanksPath: reader.optionalString("TIKTOKEN_O200K_PATH"),
             storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil },
-            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600)
+            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600),
+            healthPolicy: HealthPolicy(
+                failureThreshold: reader.integer("PROVIDER_CIRCUIT_FAILURES", default: HealthPolicy.standard.failureThreshold, range: 1...100),
+                cooldown: TimeInterval(reader.integer("PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
+                                                      default: Int(HealthPolicy.standard.cooldown), range: 1...3600)),
+                latencyWeight: HealthPolicy.standard.latencyWeight)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

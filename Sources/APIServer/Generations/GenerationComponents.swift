@@ -19,7 +19,7 @@ struct GenerationComponents: Sendable {
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
 
-    static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, pricing: PostgresPricingStore,
+    static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, router: ProviderRouter, pricing: PostgresPricingStore,
                      providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
@@ -36,7 +36,7 @@ struct GenerationComponents: Sendable {
         let catalog = providers.catalog()
         let keyless = Set(catalog.filter { !$0.requiresKey }.map(\.provider))
         let runner = GenerationRunner(
-            store: store, ledger: ledger, blobs: blobs, provider: { providers.provider($0) },
+            store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router), provider: { providers.provider($0) },
             key: { userID, claims, provider in
                 keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
             },
@@ -45,18 +45,18 @@ struct GenerationComponents: Sendable {
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
         // A batch's items share the batch's one reservation: their runner settles nothing itself.
         let batches = PostgresGenerationBatchStore(pool: pool)
-        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, provider: runner.provider, key: runner.key,
+        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
                                           pricing: runner.pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
         let batchExecutor = BatchExecutor(runner: itemRunner, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
                                           queue: queue, board: executor.board, logger: logger)
         return GenerationComponents(
             store: store, blobs: blobs,
-            admission: GenerationAdmission(routing: QuoteRouting(quotes: quotes), store: store, ledger: ledger,
+            admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
             worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1),
             batches: batches,
-            batchAdmission: BatchAdmission(routing: QuoteRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
+            batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             batchExecutor: batchExecutor, leaseSeconds: leaseSeconds)
     }

@@ -112,7 +112,7 @@ final class GenerationWorker: Sendable {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
                     if let cost = leftover.cost {
-                        try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, claimsJSON: claims)
+                        try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, provider: leftover.provider, claimsJSON: claims)
                     } else {
                         try executor.runner.ledger.release(generation: leftover.generationID, claimsJSON: claims)
                     }

@@ -62,14 +62,14 @@ struct ServerEnvironment: Sendable {
         let providerConfigStore = PostgresProviderConfigStore(pool: pool)
         let ledger = PostgresBudgetLedger(pool: pool)
         let router = ProviderRouter(
-            configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool), rates: PostgresRateLimitStore(pool: pool),
+            configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool, policy: config.healthPolicy), rates: PostgresRateLimitStore(pool: pool),
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  hasKey: { identity, provider in try vault.hasUsableKey(identity, provider: provider) })
-        let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, pricing: pricing, providers: providers,
+                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) })
+        let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, router: router, pricing: pricing, providers: providers,
                                                         vault: vault, queue: providerWork, logger: logger)
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,

@@ -48,7 +48,9 @@ public struct BatchAdmission: Sendable {
         }
         let total = planned.reduce(Money.zero) { $0 + $1.estimate }
         let batchID = UUID()
-        let outcome = try ledger.reserve(project: projectID, generation: batchID, amount: total, claimsJSON: identity.claimsJSON)
+        // Items may be served by different providers, so the batch holds its total on the project and
+        // user scopes; provider monthly budgets are not reserved for batch items (README).
+        let outcome = try ledger.reserve(project: projectID, generation: batchID, amount: total, provider: nil, claimsJSON: identity.claimsJSON)
         guard outcome.admitted else {
             let limit = outcome.limit ?? .zero
             throw BatchRefusal.budget(.budgetExceeded(scope: outcome.scope, limit: limit, spent: outcome.spent, reserved: outcome.reserved,
@@ -103,7 +105,7 @@ public struct BatchSettlement: Sendable {
             if item.status == .succeeded { charged = charged + (item.actualCost ?? .zero) }
         }
         do {
-            try ledger.settle(generation: batchID, cost: charged, claimsJSON: claimsJSON)
+            try ledger.settle(generation: batchID, cost: charged, provider: nil, claimsJSON: claimsJSON)
         } catch {
             // Already ended by a concurrent finisher (or a worker's leftover sweep): the batch
             // still records its end below. Any other failure leaves it running, for a retry.

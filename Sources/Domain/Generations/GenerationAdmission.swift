@@ -40,7 +40,9 @@ public struct GenerationAdmission: Sendable {
         let id = UUID()
         var amount = candidates.map(\.estimate).max() ?? first.estimate
         while true {
-            let outcome = try ledger.reserve(project: projectID, generation: id, amount: amount, claimsJSON: identity.claimsJSON)
+            // The provider scope held is the first candidate's; a fallback's charge moves to the one that served.
+            let outcome = try ledger.reserve(project: projectID, generation: id, amount: amount, provider: first.provider,
+                                             claimsJSON: identity.claimsJSON)
             if outcome.admitted { break }
             let cheaper = candidates.filter { $0.estimate < amount }
             guard first.estimate < amount, !cheaper.isEmpty else {

@@ -88,11 +88,11 @@ public enum BatchRefusal: Error, Sendable, Equatable {
 public struct BatchItemReservations: BudgetReservations {
     public init() {}
 
-    public func reserve(project: UUID, generation: UUID, amount: Money, claimsJSON: String) throws -> ReservationOutcome {
+    public func reserve(project: UUID, generation: UUID, amount: Money, provider: ProviderID?, claimsJSON: String) throws -> ReservationOutcome {
         throw DomainError.conflict(code: "batch_item", detail: "A batch item is covered by its batch's reservation.")
     }
 
-    public func settle(generation: UUID, cost: Money, claimsJSON: String) throws {}
+    public func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {}
 
     public func release(generation: UUID, claimsJSON: String) throws {}
 }

@@ -1,8 +1,7 @@
 import Foundation
 
 /// Chooses where a generation may run: candidates in the order to try them, and why the others
-/// were skipped. The first implementation reuses the quote; the route planner (provider
-/// configurations, health, circuits, rate limits) replaces it behind this protocol.
+/// were skipped.
 public protocol GenerationRouting: Sendable {
     func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan
 }
@@ -28,9 +27,11 @@ public struct GenerationPlan: Sendable {
     }
 }
 
-/// Routing by the quote: the quote's candidates in its order, those it admits taken. The
-/// project-budget reason is left to the reservation, which decides atomically.
-public struct QuoteRouting: GenerationRouting {
+/// Routing by the route planner, through the quote (which the planner orders and filters:
+/// provider configurations, keys, parameters, circuits, rate limits, provider budgets, max cost,
+/// prices), so a quote and the generation after it agree on providers, order and models. The
+/// project-budget reason is left to the reservation, which decides atomically on every scope.
+public struct PlannedRouting: GenerationRouting {
     let quotes: QuoteService
 
     public init(quotes: QuoteService) {
@@ -39,10 +40,15 @@ public struct QuoteRouting: GenerationRouting {
 
     public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan {
         let (quote, version) = try quotes.pricedQuote(request, as: identity)
+        // A provider over its own budget is passed over for the next; only when every candidate
+        // is, the reservation refuses (402 naming `provider:<id>`) rather than "no provider".
+        let budgetReasons: Set<String> = ["over_project_budget", "over_provider_budget"]
+        let withinProviderBudgets = quote.candidates.contains { Set($0.reasons).subtracting(["over_project_budget"]).isEmpty }
+        let leftToLedger: Set<String> = withinProviderBudgets ? ["over_project_budget"] : budgetReasons
         var candidates: [GenerationCandidate] = []
         var skipped: [GenerationPlan.Skipped] = []
         for candidate in quote.candidates {
-            let reasons = candidate.reasons.filter { $0 != "over_project_budget" }
+            let reasons = candidate.reasons.filter { !leftToLedger.contains($0) }
             if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
                 candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
             } else {

@@ -15,6 +15,8 @@ public struct GenerationRunner: Sendable {
     public let store: any GenerationStore
     public let ledger: any BudgetReservations
     public let blobs: any BlobStore
+    /// Circuit, rate token and health around each attempt.
+    public let gate: any AttemptGate
     public let provider: @Sendable (ProviderID) -> (any MediaProvider)?
     /// The user's key for a provider (nil for providers that need none).
     public let key: @Sendable (_ userID: UUID, _ claimsJSON: String, ProviderID) throws -> ProviderAPIKey?
@@ -24,13 +26,14 @@ public struct GenerationRunner: Sendable {
     public let pollDeadlineSeconds: Double
     public let leaseSeconds: Int
 
-    public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore,
+    public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore, gate: any AttemptGate = OpenAttemptGate(),
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int) {
         self.store = store
         self.ledger = ledger
         self.blobs = blobs
+        self.gate = gate
         self.provider = provider
         self.key = key
         self.pricing = pricing
@@ -69,6 +72,7 @@ public struct GenerationRunner: Sendable {
     private func submit(_ record: GenerationRecord, userID: UUID, claimsJSON: String) throws -> Step {
         let start = record.candidates.firstIndex { $0.provider == record.provider && $0.model == record.model } ?? 0
         var lastError: ProviderError?
+        var skipped = false
         for candidate in record.candidates.dropFirst(start) {
             guard let adapter = provider(candidate.provider) else { continue }
             if record.provider != candidate.provider || record.model != candidate.model {
@@ -77,7 +81,18 @@ public struct GenerationRunner: Sendable {
                                         event: nil, claimsJSON: claimsJSON) != nil
                 else { return .finished(try currentStatus(record.id, claimsJSON)) }
             }
+            if let reason = try gate.clear(candidate.provider, userID: userID, claimsJSON: claimsJSON, at: Date()) {
+                // Not called: the skip is an event, not an attempt, and says nothing of the provider's health.
+                guard try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds),
+                                        event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
+                                                                          "model": candidate.model, "reason": reason]),
+                                        claimsJSON: claimsJSON) != nil
+                else { return .finished(try currentStatus(record.id, claimsJSON)) }
+                skipped = true
+                continue
+            }
             let result: ProviderResult
+            let started = Date()
             do {
                 let providerKey = try key(userID, claimsJSON, candidate.provider)
                 let request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
@@ -85,6 +100,8 @@ public struct GenerationRunner: Sendable {
                                                 outputDirectory: try blobs.scratchDirectory(for: record.id))
                 result = try Self.call { () throws(ProviderError) in try adapter.submit(request, key: providerKey) }
             } catch let error as ProviderError {
+                report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
+                       userID: userID, claimsJSON: claimsJSON)
                 try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error, claimsJSON: claimsJSON)
                 lastError = error
                 if error.isRetryable { continue }
@@ -97,6 +114,9 @@ public struct GenerationRunner: Sendable {
                 lastError = failure
                 continue
             }
+            let headers: [String: String] = if case .finished(let output) = result { output.rateLimits } else { [:] }
+            report(candidate.provider, .success(latency: Date().timeIntervalSince(started)), headers: headers, retryAfter: nil,
+                   userID: userID, claimsJSON: claimsJSON)
             switch result {
             case .finished(let output):
                 return try complete(record, candidate: candidate, output: output, claimsJSON: claimsJSON)
@@ -113,8 +133,17 @@ public struct GenerationRunner: Sendable {
             }
         }
         return try fail(record, code: lastError == nil ? "no_provider" : "providers_exhausted",
-                        message: lastError.map { "Every candidate failed; the last: \($0.description)" } ?? "No candidate provider is available.",
+                        message: lastError.map { "Every candidate failed; the last: \($0.description)" }
+                            ?? (skipped ? "Every candidate was skipped (open circuit or rate limit)." : "No candidate provider is available."),
                         claimsJSON: claimsJSON)
+    }
+
+    /// Health and rate-limit bookkeeping must never lose an attempt's result (a paid output, a
+    /// failure to fall through from), so its own failure is ignored: the next attempt reports again.
+    private func report(_ provider: ProviderID, _ outcome: AttemptOutcome, headers: [String: String], retryAfter: Double?,
+                        userID: UUID, claimsJSON: String) {
+        try? gate.report(provider, outcome: outcome, headers: headers, retryAfter: retryAfter, userID: userID,
+                         claimsJSON: claimsJSON, at: Date())
     }
 
     private func poll(_ record: GenerationRecord, task: ProviderTask, userID: UUID, claimsJSON: String) throws -> Step {
@@ -180,7 +209,8 @@ public struct GenerationRunner: Sendable {
             // Canceled meanwhile: the cancel released the reservation.
             return .finished(try currentStatus(record.id, claimsJSON))
         }
-        try ledger.settle(generation: record.id, cost: cost, claimsJSON: claimsJSON)
+        // Charged to the provider that served, which after a fallback is not the one reserved on.
+        try ledger.settle(generation: record.id, cost: cost, provider: candidate.provider, claimsJSON: claimsJSON)
         return .finished(.succeeded)
     }
 

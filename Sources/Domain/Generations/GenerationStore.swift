@@ -121,10 +121,13 @@ public struct UnendedReservation: Sendable, Equatable {
     public let generationID: UUID
     public let userID: UUID
     public let cost: Money?
+    /// The provider that served (the one the charge goes to); nil: the one reserved on.
+    public let provider: ProviderID?
 
-    public init(generationID: UUID, userID: UUID, cost: Money?) {
+    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil) {
         self.generationID = generationID
         self.userID = userID
         self.cost = cost
+        self.provider = provider
     }
 }

@@ -1,22 +1,25 @@
 import Foundation
 
 /// `POST /v1/quotes`: estimates a request with every candidate provider, in routing order,
-/// against the project's budget, without reserving or writing anything.
+/// against the project's budget, without reserving or writing anything. The order, the model of
+/// each provider and the reasons come from the route planner (the user's provider configurations,
+/// health, rate limits, provider budgets), the same plan a generation is admitted with.
 public struct QuoteService: Sendable {
     public let projects: ProjectService
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
     public let tokenCounter: any TokenCounting
-    /// Whether the caller holds a usable key for a provider (the vault, without decrypting).
-    public let hasKey: @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool
+    /// The route planner over the caller's routing state (`ProviderRouter.plan`).
+    public let route: @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan
 
     public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
-                tokenCounter: any TokenCounting, hasKey: @escaping @Sendable (AuthenticatedIdentity, ProviderID) throws -> Bool) {
+                tokenCounter: any TokenCounting,
+                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan) {
         self.projects = projects
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
-        self.hasKey = hasKey
+        self.route = route
     }
 
     public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
@@ -47,22 +50,35 @@ public struct QuoteService: Sendable {
         }
         let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
         let remaining = project.budget.remaining
-        let needsKey = Dictionary(catalog().map { ($0.provider, $0.requiresKey) }, uniquingKeysWith: { first, _ in first })
+        let estimated = estimateRequest(request)
+        let plan = try route(routeRequest(request) { provider, model in
+            estimator.estimate(estimated, provider: provider.rawValue, model: model).breakdown.total
+        }, identity)
+        let capabilities = Dictionary(catalog().map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
         var quoted: [Quote.Candidate] = []
-        for (index, (provider, model)) in candidates.enumerated() {
-            let estimate = estimator.estimate(estimateRequest(request), provider: provider.rawValue, model: model.id)
-            var reasons: [String] = []
-            if !request.unsupportedParameters(for: model).isEmpty { reasons.append("unsupported_parameters") }
-            if needsKey[provider] ?? true, try !hasKey(identity, provider) { reasons.append("no_api_key") }
+        // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
+        for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
+            guard let modelID = option.model, let model = capabilities[option.provider]?.model(modelID, kind: request.kind) else { continue }
+            let estimate = estimator.estimate(estimated, provider: option.provider.rawValue, model: modelID)
+            // Parameters are judged by the quote's own check (its wire names; `quality` only where a
+            // model declares it, as a model without it makes one quality at one price), the rule
+            // quotes and admission always had; the planner's check only chose the model.
+            var reasons = Set(option.skipReasons.filter { if case .unsupportedParameters = $0 { false } else { true } }.map(\.code))
+            if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
-                if let maxCost = request.maxCost, total > maxCost { reasons.append("over_max_cost") }
-                if let remaining, total > remaining { reasons.append("over_project_budget") }
+                if let remaining, total > remaining { reasons.insert("over_project_budget") }
             } else {
                 // Without a price nothing can be reserved, so the request cannot be admitted honestly.
-                reasons.append("unpriced")
+                reasons.insert(SkipReason.unpriced.code)
             }
-            quoted.append(Quote.Candidate(rank: index + 1, provider: provider, model: model.id, estimate: estimate,
-                                          admitted: reasons.isEmpty, reasons: reasons))
+            let ordered = reasons.sorted { (Self.reasonOrder.firstIndex(of: $0) ?? Int.max) < (Self.reasonOrder.firstIndex(of: $1) ?? Int.max) }
+            quoted.append(Quote.Candidate(rank: quoted.count + 1, provider: option.provider, model: modelID, estimate: estimate,
+                                          admitted: ordered.isEmpty, reasons: ordered))
+        }
+        guard !quoted.isEmpty else {
+            throw DomainError.validation([FieldError(field: "model", code: "no_provider",
+                                                     message: "No enabled provider configuration offers \(request.kind.rawValue)"
+                                                        + (request.model.map { " with model \($0)" } ?? ""))])
         }
         // The router takes the first admitted candidate in routing order, so that is the charge to show.
         let taken = quoted.first(where: \.admitted)
@@ -70,6 +86,21 @@ public struct QuoteService: Sendable {
                                         remainingAfter: remaining.map { left in taken?.estimate.breakdown.total.map { left - $0 } ?? left },
                                         admittedCandidateRank: taken?.rank)
         return (Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact]), version)
+    }
+
+    /// The order reasons are listed in (the quote's order before the planner, its new reasons between).
+    static let reasonOrder = ["disabled", "unknown_model", "unsupported_parameters", "no_api_key", "circuit_open", "rate_limited",
+                              "over_provider_budget", "over_max_cost", "over_project_budget", "unpriced"]
+
+    /// The request as the planner takes it. Unpriced options are reported, not dropped, so the
+    /// planner does not require a price; the quote adds `unpriced` itself.
+    private func routeRequest(_ request: QuoteRequest, estimate: @escaping @Sendable (ProviderID, String) -> Money?) -> RouteRequest {
+        let parameters = GenerationParameters(maxOutputTokens: request.maxOutputTokens, size: request.size, quality: request.quality,
+                                              count: request.count,
+                                              durationSeconds: request.durationSeconds.map { NSDecimalNumber(decimal: $0).intValue },
+                                              resolution: request.resolution)
+        return RouteRequest(kind: request.kind, prompt: request.prompt, parameters: parameters, provider: request.provider,
+                            model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
     }
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)

@@ -1,7 +1,8 @@
 import Domain
 import Foundation
 
-/// The engine's ledger port on `PostgresBudgetLedger` (the `app_ledger` functions of migration 007).
+/// The engine's ledger port on `PostgresBudgetLedger`'s all-scopes functions (migration 021):
+/// project, user monthly limit and provider monthly budget reserved, settled and released together.
 public struct LedgerReservations: BudgetReservations {
     let ledger: PostgresBudgetLedger
 
@@ -9,20 +10,28 @@ public struct LedgerReservations: BudgetReservations {
         self.ledger = ledger
     }
 
-    public func reserve(project: UUID, generation: UUID, amount: Money, claimsJSON: String) throws -> ReservationOutcome {
+    public func reserve(project: UUID, generation: UUID, amount: Money, provider: ProviderID?, claimsJSON: String) throws -> ReservationOutcome {
+        let reservation: ScopedReservation
         do {
-            let (admitted, outcome) = try ledger.reserve(project: project, generation: generation, amount: amount, claimsJSON: claimsJSON)
-            return ReservationOutcome(admitted: admitted, scope: "project", limit: outcome.limit, spent: outcome.spent, reserved: outcome.reserved)
+            reservation = try ledger.reserve(project: project, generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
         } catch PostgresBudgetLedger.Refusal.notFound {
             throw DomainError.notFound(resource: "project")
         }
+        if let shortfall = reservation.shortfall {
+            return ReservationOutcome(admitted: false, scope: shortfall.scope.description, limit: shortfall.limit,
+                                      spent: shortfall.spent, reserved: shortfall.reserved)
+        }
+        // Admitted (or refused without a named limit, which the ledger does not produce): the project's figures.
+        let project = reservation.scopes.first { $0.scope == .project } ?? reservation.scopes.first
+        return ReservationOutcome(admitted: reservation.admitted, scope: (project?.scope ?? .project).description, limit: project?.limit,
+                                  spent: project?.spent ?? .zero, reserved: project?.reserved ?? .zero)
     }
 
-    public func settle(generation: UUID, cost: Money, claimsJSON: String) throws {
-        _ = try ledger.settle(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    public func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {
+        _ = try ledger.settle(generation: generation, cost: cost, provider: provider, claimsJSON: claimsJSON)
     }
 
     public func release(generation: UUID, claimsJSON: String) throws {
-        _ = try ledger.release(generation: generation, claimsJSON: claimsJSON)
+        _ = try ledger.releaseAll(generation: generation, claimsJSON: claimsJSON)
     }
 }

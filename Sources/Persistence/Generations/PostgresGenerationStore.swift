@@ -162,7 +162,7 @@ public struct PostgresGenerationStore: GenerationStore {
             // ends once every item has ended, charged with the sum of the succeeded items' costs.
             try transaction.query("""
                 select * from (
-                    select l.generation_id, l.user_id, g.status, g.actual_cost, l.created_at
+                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at
                     from public.budget_ledger l
                     left join public.generations g on g.id = l.generation_id
                     where l.kind = 'reservation' and l.generation_id is not null
@@ -176,6 +176,8 @@ public struct PostgresGenerationStore: GenerationStore {
                            (select coalesce(sum(i.actual_cost), 0) from public.generations i
                             where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
                               and i.status = 'succeeded'),
+                           -- Items may have been served by several providers; the batch settles on its own scopes.
+                           null::text,
                            b.created_at
                     from public.generation_batches b
                     where b.created_at < now() - interval '1 minute'
@@ -192,7 +194,8 @@ public struct PostgresGenerationStore: GenerationStore {
             let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
             return UnendedReservation(
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
-                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil)
+                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil,
+                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)))
         }
     }
 }
