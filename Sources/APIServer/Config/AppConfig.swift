@@ -54,6 +54,9 @@ struct AppConfig: Sendable {
     var storageDirectory: String
     /// How long a process holds a generation without renewing before a worker may take it over.
     var generationLeaseSeconds: Int
+    /// The contract served at `/openapi.yaml` and its generated reference page at `/docs`.
+    var openAPIPath: String
+    var apiDocsPath: String
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -66,6 +69,7 @@ struct AppConfig: Sendable {
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
+        "OPENAPI_PATH", "API_DOCS_PATH",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -144,7 +148,9 @@ struct AppConfig: Sendable {
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH"),
             o200kRanksPath: reader.optionalString("TIKTOKEN_O200K_PATH"),
             storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil },
-            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600)
+            generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600),
+            openAPIPath: reader.string("OPENAPI_PATH", default: "openapi.yaml") { _ in nil },
+            apiDocsPath: reader.string("API_DOCS_PATH", default: "docs/api.html") { _ in nil }
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {
