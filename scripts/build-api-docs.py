@@ -2,6 +2,7 @@
 """Writes docs/api.html, the API reference the server serves at GET /docs, from openapi.yaml.
 
 Usage: build-api-docs.py [OPENAPI.yaml] [OUTPUT.html]   (defaults: openapi.yaml, docs/api.html)
+       build-api-docs.py --self-test                    (shows that spec text is escaped)
 
 Run it after every change to openapi.yaml and commit the result: scripts/test.sh regenerates the
 page into a temporary file and fails when it differs from the committed one. Needs PyYAML (the
@@ -239,7 +240,26 @@ def render(document, digest):
     return "\n".join(part for part in out if part)
 
 
+def self_test():
+    """Spec text reaches the page escaped: no element, attribute or entity of its own survives."""
+    hostile = '<script>alert(1)</script>"&\''
+    document = {"openapi": "3.1.0", "info": {"title": hostile, "version": "1", "description": f"- `{hostile}`"},
+                "tags": [{"name": "t", "description": hostile}],
+                "paths": {"/x/" + hostile: {"get": {"operationId": "op" + hostile, "tags": ["t"], "summary": hostile,
+                          "parameters": [{"name": hostile, "in": "query", "schema": {"type": "string", "pattern": hostile}}],
+                          "responses": {"200": {"description": hostile, "content": {"application/json": {"schema": {"enum": [hostile]}}}}}}}},
+                "components": {"schemas": {"S": {"type": "object", "properties": {hostile: {"description": hostile}}}}}}
+    page = render(document, "0" * 64)
+    assert "<script" not in page and "alert(1)</" not in page, "spec text must be escaped"
+    assert page.count("&lt;script&gt;") >= 8, "the hostile text is shown, escaped"
+    assert 'id="op&lt;script&gt;' in page, "anchors are escaped too"
+    print("build-api-docs: self-test passed")
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        return
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "openapi.yaml")
     target = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/api.html")
     raw = source.read_bytes()

@@ -16,6 +16,7 @@ VENV="$ROOT/.build/venv"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
 # docs/api.html (served at /docs) is generated from openapi.yaml and committed: it must be current.
+"$VENV/bin/python" scripts/build-api-docs.py --self-test
 API_DOCS_FRESH="$(mktemp)"
 "$VENV/bin/python" scripts/build-api-docs.py openapi.yaml "$API_DOCS_FRESH"
 if ! cmp -s "$API_DOCS_FRESH" docs/api.html; then
