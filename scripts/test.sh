@@ -15,6 +15,16 @@ VENV="$ROOT/.build/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
+# docs/api.html (served at /docs) is generated from openapi.yaml and committed: it must be current.
+"$VENV/bin/python" scripts/build-api-docs.py --self-test
+API_DOCS_FRESH="$(mktemp)"
+"$VENV/bin/python" scripts/build-api-docs.py openapi.yaml "$API_DOCS_FRESH"
+if ! cmp -s "$API_DOCS_FRESH" docs/api.html; then
+  rm -f "$API_DOCS_FRESH"
+  echo "docs/api.html is out of date with openapi.yaml: run \`python3 scripts/build-api-docs.py\` and commit docs/api.html" >&2
+  exit 1
+fi
+rm -f "$API_DOCS_FRESH"
 # The contract checker run after the tests must be able to fail: it shows it on a small spec first.
 "$VENV/bin/python" scripts/check-contract.py --self-test
 # The contract as JSON for the tests that read it (contract, hostile-input sweep).

@@ -27,6 +27,8 @@ final class TestServer: @unchecked Sendable {
             "HOST": "127.0.0.1",
             "PORT": "0",
             "MIGRATIONS_DIR": Self.repositoryRoot.appendingPathComponent("migrations").path,
+            "OPENAPI_PATH": Self.repositoryRoot.appendingPathComponent("openapi.yaml").path,
+            "API_DOCS_PATH": Self.repositoryRoot.appendingPathComponent("docs/api.html").path,
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
             "HTTP_MAX_BODY_BYTES": "65536",
             "DB_POOL_TIMEOUT_MS": "1000",

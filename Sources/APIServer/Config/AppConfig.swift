@@ -57,6 +57,9 @@ struct AppConfig: Sendable {
     var generationLeaseSeconds: Int
     /// When a provider's circuit opens (consecutive retryable failures) and how long it stays open.
     var healthPolicy: HealthPolicy = .standard
+    /// The contract served at `/openapi.yaml` and its generated reference page at `/docs`.
+    var openAPIPath: String
+    var apiDocsPath: String
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -70,6 +73,7 @@ struct AppConfig: Sendable {
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
+        "OPENAPI_PATH", "API_DOCS_PATH",
     ]
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -153,7 +157,9 @@ struct AppConfig: Sendable {
                 failureThreshold: reader.integer("PROVIDER_CIRCUIT_FAILURES", default: HealthPolicy.standard.failureThreshold, range: 1...100),
                 cooldown: TimeInterval(reader.integer("PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
                                                       default: Int(HealthPolicy.standard.cooldown), range: 1...3600)),
-                latencyWeight: HealthPolicy.standard.latencyWeight)
+                latencyWeight: HealthPolicy.standard.latencyWeight),
+            openAPIPath: reader.string("OPENAPI_PATH", default: "openapi.yaml") { _ in nil },
+            apiDocsPath: reader.string("API_DOCS_PATH", default: "docs/api.html") { _ in nil }
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -29,6 +29,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
         Route("GET", "/metrics", "getMetrics", health.metricsText),
+        Route("GET", "/openapi.yaml", "getOpenAPI", environment.documents.specification.respond),
+        Route("GET", "/docs", "getDocs", environment.documents.reference.respond),
         Route("POST", "/auth/v1/signup", "signUp", auth.signUp),
         Route("POST", "/auth/v1/token", "issueToken", auth.token),
         Route("POST", "/auth/v1/logout", "logOut", auth.logout),

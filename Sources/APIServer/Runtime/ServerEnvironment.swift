@@ -31,9 +31,16 @@ struct ServerEnvironment: Sendable {
     let router: ProviderRouter
     /// Generations: admission, the executor on `providerWork`, storage and the worker loop.
     let generations: GenerationComponents
+    /// `openapi.yaml` and its reference page, read at start-up and served as they are.
+    let documents: APIDocuments
 
     static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
+        let documents = try APIDocuments.load(specificationPath: config.openAPIPath, referencePath: config.apiDocsPath)
+        if !documents.referenceMatchesSpecification {
+            logger.warn("docs/api.html was generated from another openapi.yaml; /docs is out of date",
+                        ["fix": .string("python3 scripts/build-api-docs.py"), "path": .string(config.apiDocsPath)])
+        }
         let pool = ConnectionPool(.init(url: config.databaseURL, maximumConnections: config.databasePoolSize,
                                         acquireTimeout: Double(config.databasePoolTimeoutMilliseconds) / 1000))
         let signer = try JWTSigner(secret: SecretBytes(utf8: config.jwtSecret ?? ""))
@@ -89,7 +96,8 @@ struct ServerEnvironment: Sendable {
             providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() },
                                                    usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),
             router: router,
-            generations: generations)
+            generations: generations,
+            documents: documents)
     }
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
