@@ -41,7 +41,11 @@ final class HTTPServer: @unchecked Sendable {
         }
         let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ITC.rawValue | MHD_USE_TURBO.rawValue
-        let context = Unmanaged.passUnretained(self).toOpaque()
+        // MHD's threads reach the server through this pointer until the daemon stops, so the daemon
+        // holds a reference: a server dropped without `stop` leaks instead of being called after
+        // it is freed (which took a whole test run down once).
+        let retained = Unmanaged.passRetained(self)
+        let context = retained.toOpaque()
         daemon = withUnsafePointer(to: &address) { addressPointer in
             let options = [
                 MHD_OptionItem(option: .THREAD_POOL_SIZE, value: limits.threads, ptr_value: nil),
@@ -59,6 +63,7 @@ final class HTTPServer: @unchecked Sendable {
             }
         }
         guard let daemon else {
+            retained.release()
             throw ServerStartError("could not listen on \(host):\(requestedPort) (in use, or not permitted)")
         }
         port = Int(cmhd_bound_port(daemon))
@@ -85,6 +90,7 @@ final class HTTPServer: @unchecked Sendable {
         for request in suspended.withLock({ Array($0.values) }) { request.abandon() }
         MHD_stop_daemon(daemon)
         self.daemon = nil
+        Unmanaged.passUnretained(self).release()
         return unfinished
     }
 }
