@@ -11,6 +11,9 @@ struct GenerationComponents: Sendable {
     let admission: GenerationAdmission
     let executor: GenerationExecutor
     let worker: GenerationWorker
+    /// Event streams (SSE): the open streams and their wake-ups, and the `events_url` tokens.
+    let eventHub: EventStreamHub
+    let eventTokens: EventStreamTokens
 
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
@@ -38,12 +41,15 @@ struct GenerationComponents: Sendable {
             },
             pricing: { id in try pricing.version(id: id) },
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
-        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
+        let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
+                                      heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
+        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub)
         return GenerationComponents(
             store: store, blobs: blobs,
             admission: GenerationAdmission(routing: QuoteRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
-            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1))
+            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1),
+            eventHub: eventHub, eventTokens: try EventStreamTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")))
     }
 }

@@ -21,7 +21,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, blobs: environment.generations.blobs,
-                                         authenticator: environment.authenticator)
+                                         authenticator: environment.authenticator, eventTokens: environment.generations.eventTokens)
+    let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
+                                                   tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -54,6 +56,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/generations", "listGenerations", generations.list),
         Route("GET", "/v1/generations/{id}", "getGeneration", generations.get),
         Route("POST", "/v1/generations/{id}/cancel", "cancelGeneration", generations.cancel),
+        Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
+        Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
         Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
     ]
 }
