@@ -12,7 +12,7 @@ final class ResponseStream: Sendable {
         /// The client went away or the transport dropped the response: writes are discarded.
         var closed = false
         var suspended = false
-        var connection: OpaquePointer?
+        var connection: ConnectionHandle?
         var onClose: [@Sendable () -> Void] = []
     }
 
@@ -53,13 +53,14 @@ final class ResponseStream: Sendable {
     private static func resumeIfSuspended(_ state: inout State) {
         guard state.suspended, let connection = state.connection else { return }
         state.suspended = false
-        MHD_resume_connection(connection)
+        MHD_resume_connection(connection.raw)
     }
 
     // MARK: transport side (MHDStreaming.swift)
 
     func attach(_ connection: OpaquePointer) {
-        state.withLock { $0.connection = connection }
+        let handle = ConnectionHandle(raw: connection)
+        state.withLock { $0.connection = handle }
     }
 
     /// What MHD's reader callback returns: bytes copied into `buffer`, end of stream (-1), or 0
@@ -76,7 +77,7 @@ final class ResponseStream: Sendable {
             if state.finished || state.closed { return -1 }
             guard let connection = state.connection else { return -1 }
             state.suspended = true
-            MHD_suspend_connection(connection)
+            MHD_suspend_connection(connection.raw)
             return 0
         }
     }
@@ -92,4 +93,10 @@ final class ResponseStream: Sendable {
         }
         actions.forEach { $0() }
     }
+}
+
+/// An MHD connection pointer handed between threads: MHD allows resuming a connection from any
+/// thread, and the stream's lock orders every use.
+struct ConnectionHandle: @unchecked Sendable {
+    let raw: OpaquePointer
 }
