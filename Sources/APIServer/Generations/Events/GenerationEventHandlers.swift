@@ -66,7 +66,7 @@ struct GenerationEventHandlers: Sendable {
         let text: String
         if let header = request.header("last-event-id"), !header.isEmpty {
             (field, text) = ("Last-Event-ID", header.trimmingCharacters(in: .whitespaces))
-        } else if let query = request.query["last_event_id"], !query.isEmpty {
+        } else if let query = request.query["last_event_id"] {
             (field, text) = ("last_event_id", query)
         } else {
             return nil
