@@ -160,6 +160,31 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertLessThan(Self.threadCount() - before, 20, "no thread per stream")
     }
 
+    func testEventsWrittenByAnotherProcessReachAnOpenStreamThroughThePoll() throws {
+        // Written through a store of its own, as a worker process would: nothing here notifies the hub.
+        let session = try server.signUp("worker-events@example.com")
+        let projectID = try XCTUnwrap(UUID(uuidString: try XCTUnwrap(
+            try server.createProject(["name": "Elsewhere"], token: session.accessToken)["id"] as? String)))
+        let claims = GenerationExecutor.claims(for: try XCTUnwrap(UUID(uuidString: session.userID)))
+        let otherProcess = PostgresGenerationStore(pool: server.environment.pool)
+        let id = UUID()
+        _ = try otherProcess.create(NewGeneration(id: id, projectID: projectID, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                                  requestedProvider: nil, requestedModel: nil, candidates: [], estimate: .zero,
+                                                  maxCost: nil, pricingVersion: "v"),
+                                    leaseOwner: "elsewhere", leaseSeconds: 60, claimsJSON: claims)
+        let client = try SSEClient(port: server.port, path: "/v1/generations/\(id.uuidString.lowercased())/events",
+                                   headers: ["Authorization": "Bearer \(session.accessToken)"])
+        XCTAssertEqual(client.events(timeout: 5) { $0.count == 1 }.map(\.name), ["queued"])
+        XCTAssertNotNil(try otherProcess.advance(id, to: .running, changes: GenerationChanges(), event: GenerationEvent("started"), claimsJSON: claims))
+        XCTAssertNotNil(try otherProcess.advance(id, to: .failed, changes: GenerationChanges(errorCode: "x"), event: GenerationEvent("failed", ["code": "x"]),
+                                                 claimsJSON: claims))
+        let started = Date()
+        let rest = client.events(timeout: 10)
+        XCTAssertEqual(rest.map(\.name), ["started", "failed"])
+        XCTAssertTrue(client.ended)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "found by the once-a-second poll")
+    }
+
     private static func generationID(_ event: SSEClient.Event) -> String? {
         (try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])?["generation_id"] as? String
     }
