@@ -185,6 +185,23 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "found by the once-a-second poll")
     }
 
+    func testHeartbeatsKeepAnIdleStreamOpenPastTheConnectionTimeoutAndAGoneClientIsDropped() throws {
+        server.stop()
+        server = try TestServer(environment: ["HTTP_CONNECTION_TIMEOUT_SECONDS": "3"])
+        let session = try server.signUp("heartbeats@example.com")
+        XCTAssertEqual(server.environment.generations.eventHub.heartbeatSeconds, 1)
+        var client: SSEClient? = try SSEClient(port: server.port, path: "/v1/events", headers: ["Authorization": "Bearer \(session.accessToken)"])
+        let events = client?.events(timeout: 5) ?? []
+        XCTAssertEqual(events, [])
+        XCTAssertGreaterThanOrEqual(client?.comments ?? 0, 3, "a heartbeat every second")
+        XCTAssertEqual(client?.ended, false, "still open after more than the 3 s connection timeout")
+        XCTAssertEqual(server.environment.generations.eventHub.openStreams, 1)
+        client = nil
+        let deadline = Date().addingTimeInterval(5)
+        while server.environment.generations.eventHub.openStreams > 0 && Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(server.environment.generations.eventHub.openStreams, 0, "the next heartbeat finds the client gone")
+    }
+
     private static func generationID(_ event: SSEClient.Event) -> String? {
         (try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])?["generation_id"] as? String
     }

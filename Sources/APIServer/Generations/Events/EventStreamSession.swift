@@ -49,28 +49,24 @@ final class EventStreamSession: Sendable {
 
     /// Reads new events on the hub's queue (once more if woken while reading).
     func wake() {
+        startReading()
+        if !endsAtTerminalEvent {
+            // A stream over many generations sends an event only once it has settled (see
+            // PostgresGenerationEventLog), so it looks once more after that, whatever it found now.
+            hub.fetchQueue.asyncAfter(deadline: .now() + Double(PostgresGenerationEventLog.crossGenerationSettleSeconds) + 0.5) {
+                [self] in startReading()
+            }
+        }
+    }
+
+    private func startReading() {
         let start = state.withLock { state -> Bool in
             guard !state.done else { return false }
             if state.fetching { state.again = true; return false }
             state.fetching = true
             return true
         }
-        guard start else { return }
-        hub.fetchQueue.async { [self] in pump() }
-        if !endsAtTerminalEvent {
-            // A stream over many generations sends an event only once it has settled (see
-            // PostgresGenerationEventLog), so look once more after that.
-            hub.fetchQueue.asyncAfter(deadline: .now() + Double(PostgresGenerationEventLog.crossGenerationSettleSeconds) + 0.5) { [self] in wakeAgainLater() }
-        }
-    }
-
-    private func wakeAgainLater() {
-        let start = state.withLock { state -> Bool in
-            guard !state.done, !state.fetching else { return false }
-            state.fetching = true
-            return true
-        }
-        if start { pump() }
+        if start { hub.fetchQueue.async { [self] in pump() } }
     }
 
     func heartbeat() {
