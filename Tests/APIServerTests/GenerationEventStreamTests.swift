@@ -117,6 +117,9 @@ final class GenerationEventStreamTests: XCTestCase {
                                     headers: ["Origin": origin])
         XCTAssertEqual(refused.status, 401)
         XCTAssertEqual(refused.headers["access-control-allow-origin"], origin)
+        let refusedUserStream = try SSEClient(port: server.port, path: "/v1/events", headers: ["Origin": origin])
+        XCTAssertEqual(refusedUserStream.status, 401)
+        XCTAssertEqual(refusedUserStream.headers["access-control-allow-origin"], origin)
 
         let preflight = try HTTPTestConnection(port: server.port).request("OPTIONS", "/v1/no-such-path", headers: [
             "Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "last-event-id"])
