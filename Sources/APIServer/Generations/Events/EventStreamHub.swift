@@ -65,9 +65,17 @@ final class EventStreamHub: Sendable {
     }
 
     private func startTicking() {
+        // The thread ends when the last stream closes; the next stream starts another.
         let thread = Thread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: min(pollSeconds, heartbeatSeconds))
+                let idle = state.withLock { state -> Bool in
+                    guard state.sessions.isEmpty else { return false }
+                    state.started = false
+                    state.lastSeenID = nil
+                    return true
+                }
+                if idle { return }
                 tick()
             }
         }
