@@ -195,7 +195,9 @@ final class GenerationProviderTests: XCTestCase {
         }
         watching.append(true)
         XCTAssertEqual(overruns.all, [], "spent + reserved stayed within the limit at every reading")
-        let budget = try server.budget(of: project, token: token)
+        // A generation reads `succeeded` a moment before its settlement commits (the order that
+        // survives a crash): wait for the last settlement.
+        let budget = try server.settledBudget(of: project, token: token)
         XCTAssertEqual(budget.spent, charged, "exactly the admitted ones were charged")
         XCTAssertLessThanOrEqual(budget.spent, limit, "never overspent")
         XCTAssertEqual(budget.reserved, .zero)

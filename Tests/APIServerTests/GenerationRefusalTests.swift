@@ -45,4 +45,35 @@ final class GenerationRefusalTests: XCTestCase {
         let list = try server.get("/v1/generations?project_id=\(project)", token: token).json()
         XCTAssertEqual((list["data"] as? [Any])?.count, 0, "the duplicate admitted nothing")
     }
+
+    func testWithoutAPriceListNoBatchIsAdmitted() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let token = try server.signUp("no-prices-batch@example.com").accessToken
+        let project = try XCTUnwrap(try server.createProject(["name": "Unpriced batch"], token: token)["id"] as? String)
+        let response = try server.post("/v1/generations/batch", ["project_id": project, "items": [["type": "text", "prompt": "Hi"]]], token: token)
+        XCTAssertEqual(response.status, 503, response.text)
+        XCTAssertEqual(try response.json()["code"] as? String, "pricing_unavailable")
+    }
+
+    /// A batch with a key whose first request is still being admitted is refused at once.
+    func testABatchWithAKeyStillBeingAdmittedIsAConflict() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let token = try server.signUp("pending-batch@example.com").accessToken
+        let project = try XCTUnwrap(try server.createProject(["name": "Pending batch"], token: token)["id"] as? String)
+        let body = try JSONSerialization.data(withJSONObject: ["project_id": project, "items": [["type": "text", "prompt": "Once"]]])
+        let hash = GenerationHandlers.requestHash(HTTPRequest(method: "POST", path: "/v1/generations/batch", query: [:], headers: [:],
+                                                              body: body, requestID: "test"))
+        _ = try PostgresConnection(url: server.environment.config.migrationDatabaseURL).query("""
+            insert into public.idempotency_keys (user_id, key, request_hash)
+            select id, 'pending-batch', \(hash) from auth.users where email = 'pending-batch@example.com'
+            """)
+        let response = try HTTPTestConnection(port: server.port, timeoutSeconds: 30).request("POST", "/v1/generations/batch", headers: [
+            "Content-Type": "application/json", "Authorization": "Bearer \(token)", "Idempotency-Key": "pending-batch",
+        ], body: body)
+        XCTAssertEqual(response.status, 409, response.text)
+        XCTAssertEqual(try response.json()["code"] as? String, "idempotency_in_progress")
+    }
 }

@@ -253,10 +253,22 @@ final class HostileInputSweepTests: XCTestCase {
         headers["Authorization"] = "Bearer " + (target.route.operationId == "logOut" ? logoutToken : token)
         if body != nil { headers["Content-Type"] = "application/json" }
         do {
+            if Self.streams(target.operation) {
+                // An event stream stays open: read its head (and a refusal's body), never to the end.
+                let stream = try SSEClient(port: server.port, path: path, headers: headers)
+                let text = stream.status == 200 ? "" : stream.readWholeBody()
+                return .response(HTTPTestConnection.Response(status: stream.status, headers: stream.headers, body: Data(text.utf8)))
+            }
             return .response(try server.connect().request(method, path, headers: headers, body: body))
         } catch {
             return .dropped("\(error)")
         }
+    }
+
+    /// Whether the operation answers 200 with `text/event-stream`.
+    private static func streams(_ operation: [String: Any]) -> Bool {
+        let ok = (operation["responses"] as? [String: Any])?["200"] as? [String: Any]
+        return (ok?["content"] as? [String: Any])?["text/event-stream"] != nil
     }
 
     private func judge(_ target: Target, _ what: String, _ outcome: Outcome, admitted: Bool) {

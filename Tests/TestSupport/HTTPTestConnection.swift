@@ -8,6 +8,12 @@ public final class HTTPTestConnection {
         public let headers: [String: String]
         public let body: Data
 
+        public init(status: Int, headers: [String: String], body: Data) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
         public var text: String { String(decoding: body, as: UTF8.self) }
         public func json() throws -> [String: Any] {

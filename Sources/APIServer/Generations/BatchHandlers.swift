@@ -21,7 +21,7 @@ struct BatchHandlers: Sendable {
         let claimed = try store.claimIdempotencyKey(key, requestHash: GenerationHandlers.requestHash(request),
                                                     staleAfterSeconds: GenerationHandlers.idempotencyStaleSeconds,
                                                     claimsJSON: identity.claimsJSON)
-        guard claimed == .claimed else { return try GenerationHandlers.answer(claimed) }
+        guard claimed == .claimed else { return try GenerationHandlers.answer(claimed, collection: "/v1/generations/batch") }
         let response: HTTPResponse
         do {
             response = try admit(project, items, identity)

@@ -68,6 +68,8 @@ struct GenerationBody: Encodable {
     let updatedAt: String
     let startedAt: String?
     let finishedAt: String?
+    /// The event stream with a token for `EventSource` (single generation views only).
+    var eventsUrl: String?
 
     init(_ generation: GenerationRecord, attempts: [GenerationAttempt] = [], assets: [AssetRecord] = []) {
         id = generation.id.uuidString.lowercased()
@@ -108,8 +110,9 @@ struct GenerationBody: Encodable {
         finishedAt = generation.finishedAt.map(Timestamp.rfc3339)
     }
 
-    init(_ detail: GenerationDetail) {
+    init(_ detail: GenerationDetail, eventsURL: String? = nil) {
         self.init(detail.generation, attempts: detail.attempts, assets: detail.assets)
+        eventsUrl = eventsURL
     }
 }
 

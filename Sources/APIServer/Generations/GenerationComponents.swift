@@ -15,6 +15,9 @@ struct GenerationComponents: Sendable {
     let batchAdmission: BatchAdmission
     let batchExecutor: BatchExecutor
     let leaseSeconds: Int
+    /// Event streams (SSE): the open streams and their wake-ups, and the `events_url` tokens.
+    let eventHub: EventStreamHub
+    let eventTokens: EventStreamTokens
 
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
@@ -42,7 +45,9 @@ struct GenerationComponents: Sendable {
             },
             pricing: { id in try pricing.version(id: id) },
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
-        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger)
+        let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
+                                      heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
+        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub)
         // A batch's items share the batch's one reservation: their runner settles nothing itself.
         let batches = PostgresGenerationBatchStore(pool: pool)
         let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
@@ -58,6 +63,7 @@ struct GenerationComponents: Sendable {
             batches: batches,
             batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
-            batchExecutor: batchExecutor, leaseSeconds: leaseSeconds)
+            batchExecutor: batchExecutor, leaseSeconds: leaseSeconds,
+            eventHub: eventHub, eventTokens: try EventStreamTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")))
     }
 }

@@ -11,15 +11,18 @@ final class GenerationExecutor: Sendable {
     let queue: WorkQueue
     let board: SignalBoard<UUID>
     let logger: Logger
+    /// Woken after every step, since a step may append events that open streams wait for.
+    let events: EventStreamHub?
     /// Generations this process is running, so a worker claim of one whose lease lapsed while
     /// it ran here does not start a second loop for it.
     private let active = Mutex<Set<UUID>>([])
 
-    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger) {
+    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil) {
         self.runner = runner
         self.queue = queue
         self.board = board
         self.logger = logger
+        self.events = events
     }
 
     /// Claims for background work on a user's behalf: RLS then sees that user, as for a request.
@@ -48,6 +51,7 @@ final class GenerationExecutor: Sendable {
     }
 
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) {
+        defer { events?.notify(user: userID) }
         do {
             switch try runner.step(id, userID: userID, claimsJSON: claimsJSON) {
             case .finished:

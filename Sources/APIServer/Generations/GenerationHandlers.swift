@@ -10,6 +10,7 @@ struct GenerationHandlers: Sendable {
     let store: any GenerationStore
     let blobs: any BlobStore
     let authenticator: Authenticator
+    let eventTokens: EventStreamTokens
 
     /// `Prefer: wait=N` waits at most this long.
     static let maximumWaitSeconds = 60
@@ -59,7 +60,7 @@ struct GenerationHandlers: Sendable {
             let record: GenerationRecord
             do {
                 record = try admit(quoteRequest, settings, identity)
-                first = try Self.accepted(record)
+                first = try Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
             } catch let error as AdmissionRefusal {
                 let problem = Self.problem(error)
                 try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
@@ -78,14 +79,14 @@ struct GenerationHandlers: Sendable {
     }
 
     /// A stored answer replayed, or the refusal of a reused or still-pending key.
-    static func answer(_ claim: IdempotencyClaim) throws -> HTTPResponse {
+    static func answer(_ claim: IdempotencyClaim, collection: String = "/v1/generations") throws -> HTTPResponse {
         switch claim {
         case .replay(let status, let body):
             var headers = [("Content-Type", status < 300 ? "application/json" : "application/problem+json"), ("Idempotent-Replayed", "true")]
             // The first answer named its generation in `Location`; the replay names the same one.
             if status < 300, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
                let id = object["id"] as? String, UUID(uuidString: id) != nil {
-                headers.append(("Location", "/v1/generations/\(id.lowercased())"))
+                headers.append(("Location", "\(collection)/\(id.lowercased())"))
             }
             return HTTPResponse(status: status, headers: headers, body: Data(body.utf8))
         case .mismatch:
@@ -120,7 +121,7 @@ struct GenerationHandlers: Sendable {
     /// ends (200) or the wait is over (202 with its state then).
     private func respond(_ record: GenerationRecord, wait: Int?, identity: AuthenticatedIdentity, request: HTTPRequest,
                          accepted: HTTPResponse? = nil) throws -> AwaitedResponse {
-        let first = try accepted ?? Self.accepted(record)
+        let first = try accepted ?? Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
         guard let wait, wait > 0 else {
             executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
             return .now(first)
@@ -130,12 +131,13 @@ struct GenerationHandlers: Sendable {
         executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
         let store = self.store
         let board = executor.board
+        let tokens = eventTokens
         let requestID = request.requestID
         return .later(signal, deadline: Double(wait), respond: { _ in
             board.forget(signal, for: record.id)
             do {
                 guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
-                var response = try HTTPResponse.json(GenerationBody(detail), status: detail.generation.status.isTerminal ? 200 : 202)
+                var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)), status: detail.generation.status.isTerminal ? 200 : 202)
                 response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
                 response.headers.append(("Preference-Applied", "wait=\(wait)"))
                 return response
@@ -150,7 +152,7 @@ struct GenerationHandlers: Sendable {
         guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)),
               let detail = try store.detail(id, claimsJSON: identity.claimsJSON)
         else { throw DomainError.notFound(resource: "generation") }
-        return try .json(GenerationBody(detail))
+        return try .json(GenerationBody(detail, eventsURL: eventTokens.eventsURL(for: detail.generation)))
     }
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -167,6 +169,7 @@ struct GenerationHandlers: Sendable {
         // Stopping the task at the provider is an outbound call: on the provider queue, best effort.
         if let providerCancel, let slot = executor.queue.reserve() { slot.run(providerCancel) }
         executor.board.signal(id)
+        executor.events?.notify(user: identity.userID)
         guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }
         return try .json(GenerationBody(detail))
     }

@@ -98,8 +98,10 @@ extension GenerationHandlers {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
-    static func accepted(_ record: GenerationRecord) throws -> HTTPResponse {
-        var response = try HTTPResponse.json(GenerationBody(record), status: 202)
+    static func accepted(_ record: GenerationRecord, eventsURL: String?) throws -> HTTPResponse {
+        var body = GenerationBody(record)
+        body.eventsUrl = eventsURL
+        var response = try HTTPResponse.json(body, status: 202)
         response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
         return response
     }

@@ -178,7 +178,12 @@ final class Application: Sendable {
     /// OPTIONS: a CORS preflight gets the CORS answer; a plain OPTIONS gets `Allow`.
     private func options(_ request: HTTPRequest) -> HTTPResponse {
         let methods = router.methods(for: request.path)
-        guard !methods.isEmpty else { return Problem.notFound().response(requestID: request.requestID) }
+        guard !methods.isEmpty else {
+            // With CORS headers, so a browser's preflight of a wrong path shows the 404, not a CORS error.
+            var response = Problem.notFound().response(requestID: request.requestID)
+            response.headers.append(contentsOf: cors.responseHeaders(origin: request.header("origin")))
+            return response
+        }
         guard let origin = request.header("origin"), let requested = request.header("access-control-request-method") else {
             return HTTPResponse(status: 204, headers: [("Allow", (methods + ["OPTIONS"]).joined(separator: ", "))])
         }

@@ -10,7 +10,8 @@ struct CORSPolicy: Sendable {
     let allowedOrigins: Set<String>
     var allowsLoopbackOrigins = false
     static let allowedHeaders = ["authorization", "content-type", "x-request-id", "idempotency-key", "if-match",
-                                 "prefer", "apikey", "x-client-info", "x-supabase-api-version"]
+                                 "prefer", "apikey", "x-client-info", "x-supabase-api-version",
+                                 "last-event-id"]
     static let exposedHeaders = "ETag, X-Request-Id, Retry-After, Location"
     static let maxAgeSeconds = 600
 

@@ -27,11 +27,14 @@ struct HTTPResponse: Sendable {
     var status: Int
     var headers: [(String, String)]
     var body: Data
+    /// A body written over time instead of `body` (Server-Sent Events).
+    var stream: ResponseStream?
 
-    init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
+    init(status: Int, headers: [(String, String)] = [], body: Data = Data(), stream: ResponseStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 
     static func json(_ value: some Encodable, status: Int = 200) throws -> HTTPResponse {

@@ -25,6 +25,8 @@ final class HTTPServer: @unchecked Sendable {
     /// Requests waiting for deferred work, so a stop can release them (MHD aborts on a stop
     /// with connections still suspended).
     private let suspended = Mutex<[ObjectIdentifier: RequestState]>([:])
+    /// Open event streams, ended first on a stop so their clients see a clean end.
+    private let streams = Mutex<[ObjectIdentifier: ResponseStream]>([:])
 
     init(application: Application, limits: Limits) {
         self.application = application
@@ -82,6 +84,7 @@ final class HTTPServer: @unchecked Sendable {
         let listener = MHD_quiesce_daemon(daemon)
         if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)) }
         defer { if listener >= 0 { close(listener) } }
+        for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
         let deadline = Date().addingTimeInterval(grace)
         while application.metrics.inFlight.load(ordering: .acquiring) > 0 && Date() < deadline {
             usleep(5_000)
@@ -102,6 +105,14 @@ extension HTTPServer {
 
     func untrackSuspended(_ request: RequestState) {
         suspended.withLock { $0[ObjectIdentifier(request)] = nil }
+    }
+
+    func trackStream(_ stream: ResponseStream) {
+        streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+    }
+
+    func untrackStream(_ stream: ResponseStream) {
+        streams.withLock { $0[ObjectIdentifier(stream)] = nil }
     }
 }
 

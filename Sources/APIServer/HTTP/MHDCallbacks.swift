@@ -144,6 +144,9 @@ private func queue(_ response: HTTPResponse, _ server: HTTPServer, _ connection:
     if closeAfter || server.shuttingDown.load(ordering: .relaxed) {
         response.headers.append(("Connection", "close"))
     }
+    if let stream = response.stream {
+        return queueStream(stream, response, server, connection)
+    }
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
     }

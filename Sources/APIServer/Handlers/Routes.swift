@@ -21,10 +21,12 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, blobs: environment.generations.blobs,
-                                         authenticator: environment.authenticator)
+                                         authenticator: environment.authenticator, eventTokens: environment.generations.eventTokens)
     let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
                                 store: environment.generations.store, batches: environment.generations.batches,
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
+    let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
+                                                   tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -62,6 +64,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/v1/generations/batch", "createGenerationBatch", batches.create),
         Route("GET", "/v1/generations/batch/{id}", "getGenerationBatch", batches.get),
         Route("POST", "/v1/generations/batch/{id}/cancel", "cancelGenerationBatch", batches.cancel),
+        Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
+        Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
         Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
     ]
 }

@@ -1,0 +1,53 @@
+import Crypto
+import Domain
+import Foundation
+
+/// The token in a generation's `events_url`. A browser's `EventSource` cannot send an
+/// Authorization header, and the long-lived JWT must never sit in a URL (logs, history,
+/// Referer), so the URL carries a token that opens only that one generation's event stream, for
+/// that user, until a fixed time. Form: `<user id>.<expiry, Unix seconds>.<HMAC-SHA256, base64url>`
+/// under a key derived from `JWT_SECRET` (HKDF, its own label), never the secret itself.
+struct EventStreamTokens: Sendable {
+    private let key: SecretBytes
+
+    /// Valid this long after the generation was created: its longest life (the provider poll
+    /// deadline) plus a margin, so an `EventSource` keeps reconnecting while the generation runs.
+    static let lifetimeSeconds: TimeInterval = GenerationComponents.pollDeadlineSeconds + 3600
+
+    init(secret: SecretBytes) throws {
+        key = try HKDFSHA256.deriveKey(inputKeyMaterial: secret, salt: [UInt8](), info: Array("generation-events-token-v1".utf8),
+                                       outputByteCount: SHA256.byteCount)
+    }
+
+    func token(generation: UUID, user: UUID, expires: Date) throws -> String {
+        let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
+        let mac = try HMACSHA256.mac(for: Self.message(generation, user, expiry), key: key)
+        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+    }
+
+    /// The user a token opens `generation`'s stream for, or nil when it is malformed, forged,
+    /// for another generation or expired.
+    func user(in token: String, generation: UUID, now: Date) -> UUID? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let user = UUID(uuidString: String(parts[0])), let expiry = Int64(parts[1]),
+              let mac = Base64URL.decode(String(parts[2])), mac.count == HMACSHA256.byteCount,
+              (try? HMACSHA256.isValid(mac, for: Self.message(generation, user, expiry), key: key)) == true,
+              Double(expiry) > now.timeIntervalSince1970
+        else { return nil }
+        return user
+    }
+
+    /// `GET /v1/generations/{id}/events` with a token for the generation's owner.
+    func eventsURL(for record: GenerationRecord) -> String? {
+        let id = record.id.uuidString.lowercased()
+        guard let token = try? token(generation: record.id, user: record.userID,
+                                     expires: record.createdAt.addingTimeInterval(Self.lifetimeSeconds))
+        else { return nil }
+        return "/v1/generations/\(id)/events?token=\(token)"
+    }
+
+    /// The signed text: fixed label, then fields that cannot run into each other (UUIDs and digits).
+    private static func message(_ generation: UUID, _ user: UUID, _ expiry: Int64) -> [UInt8] {
+        Array("generation-events-v1|\(generation.uuidString.lowercased())|\(user.uuidString.lowercased())|\(expiry)".utf8)
+    }
+}

@@ -1,0 +1,79 @@
+import Domain
+import Foundation
+
+/// `GET /v1/generations/{id}/events` and `GET /v1/events`: Server-Sent Events from a suspended
+/// connection. The handler checks the caller and the resume point on the HTTP thread (one or two
+/// indexed reads), then hands the connection a stream that the hub fills as events are written.
+struct GenerationEventHandlers: Sendable {
+    let store: any GenerationStore
+    let hub: EventStreamHub
+    let tokens: EventStreamTokens
+    let authenticator: Authenticator
+
+    /// One generation's events; ends after its terminal event.
+    func generationEvents(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)) else { throw DomainError.notFound(resource: "generation") }
+        let (userID, claims) = try caller(of: request, generation: id)
+        let cursor = try Self.cursor(request)
+        guard let generation = try store.get(id, claimsJSON: claims) else { throw DomainError.notFound(resource: "generation") }
+        let scope = GenerationEventScope(generationID: id)
+        // A resume after the terminal event: 204 is the one answer that stops EventSource from reconnecting.
+        if let cursor, generation.status.isTerminal, try hub.log.events(scope, after: cursor, limit: 1, claimsJSON: claims).isEmpty {
+            return HTTPResponse(status: 204)
+        }
+        return open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+    }
+
+    /// Every event of the caller's generations (optionally one project's); stays open.
+    func allEvents(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        var scope = GenerationEventScope()
+        if let value = request.query["project_id"] {
+            guard let project = UUID(uuidString: value) else {
+                throw Problem.validation([FieldError(field: "project_id", code: "invalid_uuid", message: "Must be a UUID.")])
+            }
+            scope.projectID = project
+        }
+        let cursor = try Self.cursor(request)
+        return open(scope, userID: identity.userID, claims: identity.claimsJSON, cursor: cursor ?? 0)
+    }
+
+    private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: Int64) -> HTTPResponse {
+        let stream = ResponseStream()
+        stream.write(Array(ServerSentEvents.preamble.utf8))
+        EventStreamSession(userID: userID, scope: scope, claimsJSON: claims, cursor: cursor, stream: stream, hub: hub).open()
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-store"),
+                                                   ("X-Accel-Buffering", "no")], stream: stream)
+    }
+
+    /// The `token` of an `events_url` (for `EventSource`), else the Bearer header (for `fetch`).
+    private func caller(of request: HTTPRequest, generation: UUID) throws -> (UUID, String) {
+        guard let token = request.query["token"] else {
+            let identity = try authenticator.identity(of: request)
+            return (identity.userID, identity.claimsJSON)
+        }
+        guard let user = tokens.user(in: token, generation: generation, now: Date()) else {
+            throw Problem(status: 401, code: "invalid_events_token", title: "Unauthorized",
+                          detail: "This events token is invalid, expired or for another generation; fetch the generation for a fresh events_url.",
+                          headers: [("WWW-Authenticate", "Bearer")])
+        }
+        return (user, GenerationExecutor.claims(for: user))
+    }
+
+    /// Where to resume: the `Last-Event-ID` header, else the `last_event_id` query parameter.
+    static func cursor(_ request: HTTPRequest) throws -> Int64? {
+        let field: String
+        let text: String
+        if let header = request.header("last-event-id"), !header.isEmpty {
+            (field, text) = ("Last-Event-ID", header.trimmingCharacters(in: .whitespaces))
+        } else if let query = request.query["last_event_id"] {
+            (field, text) = ("last_event_id", query)
+        } else {
+            return nil
+        }
+        guard text.count <= 19, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(text) else {
+            throw Problem.validation([FieldError(field: field, code: "invalid_event_id", message: "Must be an event id from this stream (digits).")])
+        }
+        return value
+    }
+}

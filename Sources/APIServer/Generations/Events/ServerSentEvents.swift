@@ -1,0 +1,29 @@
+import Domain
+import Foundation
+
+/// The `text/event-stream` wire format (WHATWG HTML §9.2) of generation events.
+enum ServerSentEvents {
+    /// How long an `EventSource` waits before reconnecting, sent first on every stream.
+    static let retryMilliseconds = 3000
+
+    static var preamble: String { "retry: \(retryMilliseconds)\n\n" }
+
+    /// `id:` the event's id (the `Last-Event-ID` to resume after), `event:` its type, `data:` one
+    /// line of JSON: the event's id, generation, project, type, time and the engine's payload.
+    static func format(_ event: StoredGenerationEvent) -> String {
+        "id: \(event.id)\nevent: \(event.type)\ndata: \(data(event))\n\n"
+    }
+
+    static func data(_ event: StoredGenerationEvent) -> String {
+        // The payload is a jsonb object's text (never a raw line break); anything else is sent as {}.
+        let payload = event.payloadJSON.hasPrefix("{") && !event.payloadJSON.contains("\n") ? event.payloadJSON : "{}"
+        return "{\"id\":\(event.id),\"generation_id\":\"\(event.generationID.uuidString.lowercased())\","
+            + "\"project_id\":\"\(event.projectID.uuidString.lowercased())\",\"type\":\(quoted(event.type)),"
+            + "\"created_at\":\"\(Timestamp.rfc3339(event.createdAt))\",\"payload\":\(payload)}"
+    }
+
+    private static func quoted(_ text: String) -> String {
+        let encoded = try? JSONEncoder().encode(text)
+        return encoded.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+    }
+}

@@ -1,0 +1,215 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// `GET /v1/generations/{id}/events` and `GET /v1/events` over real HTTP, read the way a browser's
+/// EventSource reads them: whole history, resume rules, events_url tokens, CORS, many open streams.
+final class GenerationEventStreamTests: XCTestCase {
+    private var server: TestServer!
+    private var token = ""
+    private var project = ""
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("events@example.com").accessToken
+        project = try XCTUnwrap(try server.createProject(["name": "Streams"], token: token)["id"] as? String)
+    }
+
+    override func tearDown() {
+        server.stop()
+    }
+
+    private func generate(wait: Int? = nil) throws -> [String: Any] {
+        let response = try server.generate(["project_id": project, "type": "text", "prompt": "A lighthouse at dusk"], token: token, wait: wait)
+        XCTAssertTrue([200, 202].contains(response.status), response.text)
+        return try response.json()
+    }
+
+    private func stream(_ path: String, headers: [String: String] = [:], bearer: Bool = true) throws -> SSEClient {
+        var all = headers
+        if bearer { all["Authorization"] = "Bearer \(token)" }
+        return try SSEClient(port: server.port, path: path, headers: all)
+    }
+
+    private static let terminal: Set<String> = ["succeeded", "failed", "canceled", "expired"]
+
+    func testALocalGenerationStreamsToItsTerminalEventAndTheServerCloses() throws {
+        let id = try XCTUnwrap(try generate()["id"] as? String)
+        let client = try stream("/v1/generations/\(id)/events")
+        XCTAssertEqual(client.status, 200)
+        XCTAssertEqual(client.headers["content-type"], "text/event-stream; charset=utf-8")
+        let events = client.events(timeout: 20)
+        XCTAssertTrue(client.ended, "the server ends the stream after the terminal event")
+        XCTAssertEqual(client.retry, ServerSentEvents.retryMilliseconds)
+        XCTAssertEqual(events.first?.name, "queued")
+        XCTAssertEqual(events.last?.name, "succeeded")
+        XCTAssertTrue(events.map(\.name).contains("started"))
+        XCTAssertFalse(events.contains { $0.name == "error" })
+        let ids = events.compactMap { $0.id.flatMap(Int64.init) }
+        XCTAssertEqual(ids.count, events.count, "every event has a numeric id")
+        XCTAssertEqual(ids, ids.sorted())
+        XCTAssertEqual(Set(ids).count, ids.count)
+        let data = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(events.last).data.utf8)) as? [String: Any])
+        XCTAssertEqual(data["generation_id"] as? String, id)
+        XCTAssertEqual(data["type"] as? String, "succeeded")
+        XCTAssertNotNil(data["payload"] as? [String: Any])
+    }
+
+    func testALateConnectionGetsTheWholeHistoryIncludingTheTerminalEvent() throws {
+        let id = try XCTUnwrap(try generate(wait: 30)["id"] as? String)
+        XCTAssertEqual(try server.finished(id, token: token)["status"] as? String, "succeeded")
+        let events = try stream("/v1/generations/\(id)/events").events()
+        XCTAssertEqual(events.first?.name, "queued")
+        XCTAssertEqual(events.last?.name, "succeeded")
+    }
+
+    func testResumingWithLastEventIDGetsExactlyTheRestByHeaderAndByQuery() throws {
+        let id = try XCTUnwrap(try generate(wait: 30)["id"] as? String)
+        let all = try stream("/v1/generations/\(id)/events").events()
+        XCTAssertGreaterThanOrEqual(all.count, 3, "queued, started, succeeded")
+        let cut = try XCTUnwrap(all.first?.id)
+        let byHeader = try stream("/v1/generations/\(id)/events", headers: ["Last-Event-ID": cut]).events()
+        XCTAssertEqual(byHeader, Array(all.dropFirst()))
+        let byQuery = try stream("/v1/generations/\(id)/events?last_event_id=\(cut)").events()
+        XCTAssertEqual(byQuery, Array(all.dropFirst()))
+    }
+
+    func testAResumeAfterTheTerminalEventGets204() throws {
+        let id = try XCTUnwrap(try generate(wait: 30)["id"] as? String)
+        let all = try stream("/v1/generations/\(id)/events").events()
+        let last = try XCTUnwrap(all.last)
+        XCTAssertTrue(Self.terminal.contains(last.name ?? ""))
+        let resumed = try stream("/v1/generations/\(id)/events", headers: ["Last-Event-ID": try XCTUnwrap(last.id)])
+        XCTAssertEqual(resumed.status, 204)
+    }
+
+    func testTheEventsURLTokenWorksWithoutAuthorizationAndATokenForAnotherGenerationIsRefused() throws {
+        let first = try generate(wait: 30)
+        let second = try generate(wait: 30)
+        let url = try XCTUnwrap(first["events_url"] as? String)
+        XCTAssertFalse(url.contains(token), "never the JWT in a URL")
+        let viaToken = try stream(url, bearer: false)
+        XCTAssertEqual(viaToken.status, 200)
+        XCTAssertEqual(viaToken.events().last?.name, "succeeded")
+
+        let fetched = try server.get("/v1/generations/\(try XCTUnwrap(first["id"] as? String))", token: token).json()
+        XCTAssertNotNil(fetched["events_url"] as? String)
+
+        let otherToken = try XCTUnwrap(URLComponents(string: try XCTUnwrap(second["events_url"] as? String))?
+            .queryItems?.first { $0.name == "token" }?.value)
+        let forged = try stream("/v1/generations/\(try XCTUnwrap(first["id"] as? String))/events?token=\(otherToken)", bearer: false)
+        XCTAssertEqual(forged.status, 401)
+        XCTAssertTrue(forged.readWholeBody().contains("invalid_events_token"))
+
+        let intruder = try server.signUp("intruder@example.com").accessToken
+        let foreign = try SSEClient(port: server.port, path: "/v1/generations/\(try XCTUnwrap(first["id"] as? String))/events",
+                                    headers: ["Authorization": "Bearer \(intruder)"])
+        XCTAssertEqual(foreign.status, 404, "another user's generation does not exist for them")
+    }
+
+    func testCORSHeadersAreOnA401EventsResponseAndOnAPreflightOfAnUnknownPath() throws {
+        let origin = "https://app.example.com"
+        let refused = try SSEClient(port: server.port, path: "/v1/generations/\(UUID().uuidString.lowercased())/events",
+                                    headers: ["Origin": origin])
+        XCTAssertEqual(refused.status, 401)
+        XCTAssertEqual(refused.headers["access-control-allow-origin"], origin)
+        let refusedUserStream = try SSEClient(port: server.port, path: "/v1/events", headers: ["Origin": origin])
+        XCTAssertEqual(refusedUserStream.status, 401)
+        XCTAssertEqual(refusedUserStream.headers["access-control-allow-origin"], origin)
+
+        let preflight = try HTTPTestConnection(port: server.port).request("OPTIONS", "/v1/no-such-path", headers: [
+            "Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "last-event-id"])
+        XCTAssertEqual(preflight.status, 404)
+        XCTAssertEqual(preflight.header("access-control-allow-origin"), origin)
+
+        let eventsPreflight = try HTTPTestConnection(port: server.port).request("OPTIONS", "/v1/events", headers: [
+            "Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization, last-event-id"])
+        XCTAssertEqual(eventsPreflight.status, 204)
+        XCTAssertTrue(eventsPreflight.header("access-control-allow-headers")?.contains("last-event-id") == true)
+    }
+
+    func testTheUserStreamCarriesEveryGenerationAndResumesAfterAnID() throws {
+        let client = try stream("/v1/events?project_id=\(project)")
+        XCTAssertEqual(client.status, 200)
+        let first = try XCTUnwrap(try generate()["id"] as? String)
+        let second = try XCTUnwrap(try generate()["id"] as? String)
+        let events = client.events(timeout: 20) { events in
+            Set(events.filter { $0.name == "succeeded" }.compactMap { Self.generationID($0) }) == [first, second]
+        }
+        XCTAssertEqual(Set(events.filter { $0.name == "succeeded" }.compactMap { Self.generationID($0) }), [first, second])
+        let ids = events.compactMap { $0.id.flatMap(Int64.init) }
+        XCTAssertEqual(ids, ids.sorted(), "one global order")
+        let cut = try XCTUnwrap(events.first?.id)
+        let resumed = try stream("/v1/events", headers: ["Last-Event-ID": cut]).events(timeout: 10) { $0.count >= events.count - 1 }
+        XCTAssertEqual(resumed, Array(events.dropFirst()))
+    }
+
+    func testTwoHundredOpenStreamsHoldNoThreadAndHealthzStaysFast() throws {
+        let before = Self.threadCount()
+        // User streams resumed past every event: open, idle, each waiting on a suspended connection.
+        var clients: [SSEClient] = []
+        for _ in 0..<200 { clients.append(try stream("/v1/events", headers: ["Last-Event-ID": "\(Int64.max / 2)"])) }
+        XCTAssertEqual(clients.filter { $0.status == 200 }.count, 200)
+        XCTAssertEqual(server.environment.generations.eventHub.openStreams, 200)
+        let started = Date()
+        let health = try HTTPTestConnection(port: server.port).request("GET", "/healthz")
+        let seconds = Date().timeIntervalSince(started)
+        XCTAssertEqual(health.status, 200)
+        XCTAssertLessThan(seconds, 0.5, "healthz answers while 200 streams are open")
+        XCTAssertLessThan(Self.threadCount() - before, 20, "no thread per stream")
+    }
+
+    func testEventsWrittenByAnotherProcessReachAnOpenStreamThroughThePoll() throws {
+        // Written through a store of its own, as a worker process would: nothing here notifies the hub.
+        let session = try server.signUp("worker-events@example.com")
+        let projectID = try XCTUnwrap(UUID(uuidString: try XCTUnwrap(
+            try server.createProject(["name": "Elsewhere"], token: session.accessToken)["id"] as? String)))
+        let claims = GenerationExecutor.claims(for: try XCTUnwrap(UUID(uuidString: session.userID)))
+        let otherProcess = PostgresGenerationStore(pool: server.environment.pool)
+        let id = UUID()
+        _ = try otherProcess.create(NewGeneration(id: id, projectID: projectID, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                                  requestedProvider: nil, requestedModel: nil, candidates: [], estimate: .zero,
+                                                  maxCost: nil, pricingVersion: "v"),
+                                    leaseOwner: "elsewhere", leaseSeconds: 60, claimsJSON: claims)
+        let client = try SSEClient(port: server.port, path: "/v1/generations/\(id.uuidString.lowercased())/events",
+                                   headers: ["Authorization": "Bearer \(session.accessToken)"])
+        XCTAssertEqual(client.events(timeout: 5) { $0.count == 1 }.map(\.name), ["queued"])
+        XCTAssertNotNil(try otherProcess.advance(id, to: .running, changes: GenerationChanges(), event: GenerationEvent("started"), claimsJSON: claims))
+        XCTAssertNotNil(try otherProcess.advance(id, to: .failed, changes: GenerationChanges(errorCode: "x"), event: GenerationEvent("failed", ["code": "x"]),
+                                                 claimsJSON: claims))
+        let started = Date()
+        let rest = client.events(timeout: 10)
+        XCTAssertEqual(rest.map(\.name), ["started", "failed"])
+        XCTAssertTrue(client.ended)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "found by the once-a-second poll")
+    }
+
+    func testHeartbeatsKeepAnIdleStreamOpenPastTheConnectionTimeoutAndAGoneClientIsDropped() throws {
+        server.stop()
+        server = try TestServer(environment: ["HTTP_CONNECTION_TIMEOUT_SECONDS": "3"])
+        let session = try server.signUp("heartbeats@example.com")
+        XCTAssertEqual(server.environment.generations.eventHub.heartbeatSeconds, 1)
+        var client: SSEClient? = try SSEClient(port: server.port, path: "/v1/events", headers: ["Authorization": "Bearer \(session.accessToken)"])
+        let events = client?.events(timeout: 5) ?? []
+        XCTAssertEqual(events, [])
+        XCTAssertGreaterThanOrEqual(client?.comments ?? 0, 3, "a heartbeat every second")
+        XCTAssertEqual(client?.ended, false, "still open after more than the 3 s connection timeout")
+        XCTAssertEqual(server.environment.generations.eventHub.openStreams, 1)
+        client = nil
+        let deadline = Date().addingTimeInterval(5)
+        while server.environment.generations.eventHub.openStreams > 0 && Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(server.environment.generations.eventHub.openStreams, 0, "the next heartbeat finds the client gone")
+    }
+
+    private static func generationID(_ event: SSEClient.Event) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])?["generation_id"] as? String
+    }
+
+    private static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+}
