@@ -189,8 +189,12 @@ final class LedgerScopeTests: XCTestCase {
         for (index, connection) in connections.enumerated() {
             let statement: SQL
             switch index % 4 {
-            // Generations 0–3 are settled (on Anthropic, whatever they reserved), 4–7 released.
-            case 0 where index / 4 < 4: statement = "select 1 from app_ledger.settle(\(held[index / 4]), 0.25, 'anthropic')"
+            // Generations 0–3 are settled on the provider each reserved on, 4–7 released. (Settling on
+            // a provider that was not reserved, as a fallback would, can overrun that provider's
+            // budget: a known gap, documented in the README, until fallbacks reserve first.)
+            case 0 where index / 4 < 4:
+                let provider = index / 4 % 2 == 0 ? "openai" : "anthropic"
+                statement = "select 1 from app_ledger.settle(\(held[index / 4]), 0.25, \(provider))"
             case 1 where index / 4 < 4: statement = "select 1 from app_ledger.release_scoped(\(held[index / 4 + 4]))"
             default:
                 statement = "select 1 from app_ledger.reserve(\(projects[index % 2]), \(UUID()), 0.75, \(index % 3 == 0 ? "openai" : "anthropic"))"
