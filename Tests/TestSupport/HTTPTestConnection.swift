@@ -40,13 +40,14 @@ public final class HTTPTestConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+        // No close here: `deinit` runs for an object whose init throws after every property is set,
+        // and closing twice could close a descriptor another thread (an MHD listener) has reused.
         guard connected == 0 else {
-            close(fd)
             throw TestSupportError("connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(errno)))")
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     public func send(_ data: Data) throws {
         var offset = 0
