@@ -97,9 +97,16 @@ final class GenerationDurabilityTests: XCTestCase {
         let runway = try XCTUnwrap((counters["providers"] as? [String: Any])?["runway"] as? [String: Any])
         let routes = try XCTUnwrap(runway["routes"] as? [String: Any])
         XCTAssertEqual(routes["POST /v1/text_to_video"] as? Int, 1, "submitted once, polled by whoever held the lease: \(routes)")
-        let ledger = try database.query("""
-            select kind, amount from public.budget_ledger where generation_id = \(UUID(uuidString: id)) order by created_at, kind
-            """).map { "\(try $0.decode("kind", as: String.self))" }
+        // The status reads `succeeded` a moment before the settlement commits (the order that survives
+        // a crash), so the ledger is read once it has settled or after a generous wait.
+        func ledgerKinds() throws -> [String] {
+            try database.query("""
+                select kind, amount from public.budget_ledger where generation_id = \(UUID(uuidString: id)) order by created_at, kind
+                """).map { "\(try $0.decode("kind", as: String.self))" }
+        }
+        let settling = Date()
+        while try ledgerKinds().count < 3 && Date().timeIntervalSince(settling) < 15 { usleep(50_000) }
+        let ledger = try ledgerKinds()
         XCTAssertEqual(ledger.sorted(), ["charge", "release", "reservation"], "reserved once, settled once")
         let charge = try database.query("""
             select amount from public.budget_ledger where generation_id = \(UUID(uuidString: id)) and kind = 'charge'
