@@ -6,56 +6,12 @@ struct QuoteHandlers: Sendable {
     let service: QuoteService
     let authenticator: Authenticator
 
-    private struct Body: Decodable {
-        struct Parameters: Decodable {
-            let maxOutputTokens: Int?
-            let size: String?
-            let quality: String?
-            let n: Int?
-            let durationSeconds: Int?
-            let resolution: String?
-            let audio: Bool?
-        }
-
-        let projectId: String?
-        let type: String?
-        let prompt: String?
-        let provider: String?
-        let model: String?
-        let parameters: Parameters?
-        let maxCostUsd: String?
-    }
-
+    /// A quote reads exactly the body `POST /v1/generations` takes, through the same decoder, so
+    /// the two cannot drift apart in names, checks or messages.
     func create(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        let body = try request.decodeBody(Body.self)
-        var errors: [FieldError] = []
-        let kind = body.type.flatMap(MediaKind.init(rawValue:))
-        if kind == nil {
-            errors.append(FieldError(field: "type", code: "invalid",
-                                     message: "type must be one of \(MediaKind.allCases.map(\.rawValue).joined(separator: ", "))"))
-        }
-        if body.projectId == nil { errors.append(FieldError(field: "project_id", code: "required", message: "project_id is required")) }
-        if body.prompt == nil { errors.append(FieldError(field: "prompt", code: "required", message: "prompt is required")) }
-        let provider = body.provider.flatMap(ProviderID.init(rawValue:))
-        if body.provider != nil, provider == nil {
-            errors.append(FieldError(field: "provider", code: "invalid",
-                                     message: "provider must be one of \(ProviderID.allCases.map(\.rawValue).joined(separator: ", "))"))
-        }
-        var maxCost: Money?
-        if let text = body.maxCostUsd {
-            do { maxCost = try Money(parsing: text) } catch { errors.append(error.fieldError("max_cost_usd")) }
-        }
-        guard errors.isEmpty, let kind, let projectID = body.projectId, let prompt = body.prompt else {
-            throw DomainError.validation(errors)
-        }
-        let parameters = body.parameters
-        let quote = try service.quote(QuoteRequest(
-            projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: body.model,
-            maxOutputTokens: parameters?.maxOutputTokens, size: parameters?.size, quality: parameters?.quality,
-            count: parameters?.n, durationSeconds: parameters?.durationSeconds.map { Decimal($0) },
-            resolution: parameters?.resolution, audio: parameters?.audio, maxCost: maxCost), as: identity)
-        return try .json(QuoteBody(quote))
+        let (quoteRequest, _) = try GenerationHandlers.decode(request)
+        return try .json(QuoteBody(try service.quote(quoteRequest, as: identity)))
     }
 }
 
