@@ -110,7 +110,7 @@ final class KeyCheckIsolationTests: XCTestCase {
         let keyID = try storeKey(server, token: user.accessToken)
         let connection = try HTTPTestConnection(port: server.port)
         try connection.send(checkRequest(keyID, token: user.accessToken))
-        try waitUntil("the check reached the provider") { provider.acceptedConnections == 1 }
+        try waitForTheCheck(reaching: provider)
 
         XCTAssertEqual(server.server.stop(grace: 10), 0, "the stop waited for the check")
         let answer = try connection.readResponse()
@@ -129,7 +129,7 @@ final class KeyCheckIsolationTests: XCTestCase {
         let keyID = try storeKey(server, token: user.accessToken)
         let connection = try HTTPTestConnection(port: server.port)
         try connection.send(checkRequest(keyID, token: user.accessToken))
-        try waitUntil("the check reached the provider") { provider.acceptedConnections == 1 }
+        try waitForTheCheck(reaching: provider)
 
         XCTAssertEqual(server.server.stop(grace: 0.05), 1, "one request was still running")
         XCTAssertThrowsError(try connection.readResponse(), "the connection closes without an answer")
@@ -149,7 +149,7 @@ final class KeyCheckIsolationTests: XCTestCase {
         let keyID = try storeKey(server, token: user.accessToken)
         let connection = try HTTPTestConnection(port: server.port, timeoutSeconds: 30)
         try connection.send(checkRequest(keyID, token: user.accessToken))
-        try waitUntil("the check reached the provider") { provider.acceptedConnections == 1 }
+        try waitForTheCheck(reaching: provider)
 
         let count = try server.post("/v1/tokens/count", ["model": "gpt-4o", "text": "hello"], token: user.accessToken)
         XCTAssertEqual(count.status, 503, count.text)
@@ -177,6 +177,14 @@ final class KeyCheckIsolationTests: XCTestCase {
         return (value, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
     }
 
+    /// Waits until the key check has connected to the silent provider, saying what was seen if not.
+    func waitForTheCheck(reaching provider: SilentServer) throws {
+        guard eventually(seconds: 10, { provider.acceptedConnections >= 1 }) else {
+            throw TestSupportError("timed out waiting until the check reached the provider "
+                + "(provider accepted \(provider.acceptedConnections), listener: \(provider.failure ?? "listening"))")
+        }
+    }
+
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) throws {
         guard eventually(seconds: seconds, condition) else { throw TestSupportError("timed out waiting until \(what)") }
     }
@@ -200,30 +208,51 @@ final class KeyCheckIsolationTests: XCTestCase {
 }
 
 /// A "provider" that accepts connections, reads nothing and never answers.
+///
+/// Descriptor discipline matters here because the whole suite shares one process: the listener
+/// is only shut down by `stop` and closed by the accept thread once it has left `accept`, and
+/// accepted sockets are closed under the lock that records them, so neither can close or shut
+/// down a descriptor number that another test has since been given.
 final class SilentServer: Sendable {
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)" }
     private let listener: Int32
-    private let accepted = Mutex<[Int32]>([])
-    private let stopped = Atomic<Bool>(false)
+    private let state = Mutex<(accepted: [Int32], stopped: Bool, failure: String?)>(([], false, nil))
 
     init() throws {
         (listener, port) = try listenOnLoopback(backlog: 256)
         Thread.detachNewThread { [self] in
-            while !stopped.load(ordering: .relaxed) {
+            while true {
                 let client = accept(listener, nil, nil)
-                if client < 0 { break }
-                accepted.withLock { $0.append(client) }
+                if client < 0 {
+                    let error = errno
+                    if error == EINTR || error == ECONNABORTED { continue }
+                    state.withLock { if !$0.stopped { $0.failure = "accept failed: \(String(cString: strerror(error)))" } }
+                    break
+                }
+                let kept = state.withLock { state -> Bool in
+                    guard !state.stopped else { return false }
+                    state.accepted.append(client)
+                    return true
+                }
+                if !kept { close(client); break }
             }
+            close(listener)
         }
     }
 
-    var acceptedConnections: Int { accepted.withLock { $0.count } }
+    var acceptedConnections: Int { state.withLock { $0.accepted.count } }
+
+    /// Why the accept loop ended before `stop`, if it did (shown when a test times out).
+    var failure: String? { state.withLock { $0.failure } }
 
     func stop() {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        state.withLock { state in
+            guard !state.stopped else { return }
+            state.stopped = true
+            for client in state.accepted { close(client) }
+            state.accepted.removeAll()
+        }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for client in accepted.withLock({ $0 }) { close(client) }
     }
 }

@@ -111,13 +111,15 @@ public final class FakeHTTPServer: Sendable {
     }
 
     public func stop() {
-        let sockets = state.withLock { state -> Set<Int32> in
-            guard !state.stopped else { return [] }
+        // Under the lock: a serving thread removes its socket under the same lock before it
+        // closes it, so a socket shut down here has not been closed and its number reused.
+        let first = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
             state.stopped = true
-            return state.openSockets
+            for socket in state.openSockets { shutdown(socket, Int32(SHUT_RDWR)) }
+            return true
         }
-        shutdown(listener, Int32(SHUT_RDWR))
-        for socket in sockets { shutdown(socket, Int32(SHUT_RDWR)) }
+        if first { shutdown(listener, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {
