@@ -18,7 +18,7 @@ let package = Package(
         .systemLibrary(name: "CXCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         .target(name: "Domain"),
-        .target(name: "Crypto", dependencies: ["COpenSSL", "CXCrypt"]),
+        .target(name: "Crypto", dependencies: ["Domain", "COpenSSL", "CXCrypt"]),
         .target(name: "Persistence", dependencies: ["Domain", "CLibPQ"]),
         .target(name: "Providers", dependencies: ["Domain", "CCurl"]),
         .executableTarget(
@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Persistence"], path: "Tests/TestSupport"),
 
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
-        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Domain"]),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "TestSupport"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "Persistence", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Why a token was refused. The auth layer maps all of them to one client answer (GoTrue's

@@ -1,5 +1,6 @@
 @testable import APIServer
 import Crypto
+import Domain
 import Foundation
 import TestSupport
 import XCTest

@@ -1,4 +1,5 @@
 @testable import Crypto
+import Domain
 import Foundation
 import XCTest
 

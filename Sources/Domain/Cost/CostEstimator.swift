@@ -177,9 +177,6 @@ public struct CostEstimator: Sendable {
             "portrait_16_9": (576, 1024), "landscape_4_3": (1024, 768), "landscape_16_9": (1024, 576),
         ]
         if let preset = presets[size] { return preset }
-        let parts = size.split(separator: "x")
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
-              (1...maximumSidePixels).contains(width), (1...maximumSidePixels).contains(height) else { return nil }
-        return (width, height)
+        return PixelSize.parse(size, maximumSide: maximumSidePixels)
     }
 }

@@ -37,9 +37,7 @@ public struct GenerationCursor: Sendable, Equatable {
 
     /// `<microseconds>.<uuid>` in base64url; nil for anything this server did not issue.
     public init?(token: String) {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard token.count <= 128, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        guard token.count <= 128, let bytes = Base64URL.decode(token), let text = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let micros = Int64(parts[0]), micros >= 0, micros < 1 << 53, let id = UUID(uuidString: String(parts[1]))
         else { return nil }
@@ -47,7 +45,6 @@ public struct GenerationCursor: Sendable, Equatable {
     }
 
     public var token: String {
-        Data("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        Base64URL.encode("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8)
     }
 }

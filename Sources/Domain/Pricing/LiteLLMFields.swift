@@ -112,9 +112,7 @@ extension LiteLLMCatalog {
 
     /// `1024x1536` → 1,572,864 pixels; nil for anything else.
     static func pixels(ofSize size: String?) -> Decimal? {
-        guard let parts = size?.split(separator: "x"), parts.count == 2,
-              let width = Int(parts[0]), let height = Int(parts[1]),
-              (1...100_000).contains(width), (1...100_000).contains(height) else { return nil }
-        return Decimal(width * height)
+        guard let size, let (width, height) = PixelSize.parse(size, maximumSide: 100_000) else { return nil }
+        return Decimal(width) * Decimal(height)
     }
 }

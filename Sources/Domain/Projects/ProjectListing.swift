@@ -42,17 +42,14 @@ public struct ProjectCursor: Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(Wire(s: sort.rawValue, k: key, i: id.uuidString.lowercased()))) ?? Data()
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(data)
     }
 
     public init(token: String, sort expected: ProjectSort) throws(Invalid) {
         guard token.count <= 1_024, token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw Invalid()
         }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let wire = try? JSONDecoder().decode(Wire.self, from: data),
+        guard let bytes = Base64URL.decode(token), let wire = try? JSONDecoder().decode(Wire.self, from: Data(bytes)),
               wire.s == expected.rawValue, let id = UUID(uuidString: wire.i) else { throw Invalid() }
         switch expected {
         case .updatedAt:

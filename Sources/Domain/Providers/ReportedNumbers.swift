@@ -44,8 +44,6 @@ public enum ReportedNumbers {
 
     /// `WIDTHxHEIGHT` with both sides in range.
     public static func dimensions(_ size: String) -> (width: Int, height: Int)? {
-        let parts = size.lowercased().split(separator: "x")
-        guard parts.count == 2, let width = pixelSide(Int(parts[0])), let height = pixelSide(Int(parts[1])) else { return nil }
-        return (width, height)
+        PixelSize.parse(size, maximumSide: maximumPixelSide)
     }
 }

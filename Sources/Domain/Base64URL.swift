@@ -49,7 +49,7 @@ public enum Base64URL {
         decode(utf8: Array(text.utf8)[...])
     }
 
-    static func decode(utf8 text: ArraySlice<UInt8>) -> [UInt8]? {
+    public static func decode(utf8 text: ArraySlice<UInt8>) -> [UInt8]? {
         let remainder = text.count % 4
         guard remainder != 1 else { return nil }
         var out: [UInt8] = []
