@@ -111,6 +111,46 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertEqual(foreign.status, 404, "another user's generation does not exist for them")
     }
 
+    func testTheUserStreamTokenOpensOnlyTheUserStreamWithoutAuthorization() throws {
+        let minted = try server.post("/v1/events/token", [:], token: token)
+        XCTAssertEqual(minted.status, 201, minted.text)
+        let url = try XCTUnwrap(try minted.json()["events_url"] as? String)
+        XCTAssertTrue(url.hasPrefix("/v1/events?token="), url)
+        XCTAssertFalse(url.contains(token), "never the JWT in a URL")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let expiresText = try XCTUnwrap(try minted.json()["expires_at"] as? String)
+        let expires = try XCTUnwrap(formatter.date(from: expiresText), expiresText)
+        XCTAssertEqual(expires.timeIntervalSinceNow, 12 * 3600, accuracy: 60)
+
+        let client = try stream(url + "&project_id=\(project)", bearer: false)
+        XCTAssertEqual(client.status, 200)
+        let generation = try generate()
+        let id = try XCTUnwrap(generation["id"] as? String)
+        let events = client.events(timeout: 20) { $0.contains { $0.name == "succeeded" && Self.generationID($0) == id } }
+        XCTAssertTrue(events.contains { $0.name == "succeeded" && Self.generationID($0) == id }, "\(events)")
+
+        // Neither kind of token opens the other kind of stream; an altered one opens nothing.
+        let userToken = String(url.dropFirst("/v1/events?token=".count))
+        let generationToken = try XCTUnwrap(URLComponents(string: try XCTUnwrap(generation["events_url"] as? String))?
+            .queryItems?.first { $0.name == "token" }?.value)
+        var tampered = Array(userToken)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
+        for path in ["/v1/events?token=\(generationToken)", "/v1/generations/\(id)/events?token=\(userToken)",
+                     "/v1/events?token=\(String(tampered))"] {
+            let refused = try stream(path, bearer: false)
+            XCTAssertEqual(refused.status, 401, path)
+            XCTAssertTrue(refused.readWholeBody().contains("invalid_events_token"), path)
+        }
+
+        // A signed-out session cannot mint one.
+        XCTAssertEqual(try server.post("/auth/v1/logout", [:], token: token).status, 204)
+        let afterLogout = try server.post("/v1/events/token", [:], token: token)
+        XCTAssertEqual(afterLogout.status, 403, afterLogout.text)
+        XCTAssertEqual(try afterLogout.json()["code"] as? String, "session_not_found")
+        XCTAssertEqual(try server.post("/v1/events/token", [:], token: nil).status, 401)
+    }
+
     func testCORSHeadersAreOnA401EventsResponseAndOnAPreflightOfAnUnknownPath() throws {
         let origin = "https://app.example.com"
         let refused = try SSEClient(port: server.port, path: "/v1/generations/\(UUID().uuidString.lowercased())/events",

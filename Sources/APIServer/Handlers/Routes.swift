@@ -66,6 +66,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/v1/generations/batch/{id}/cancel", "cancelGenerationBatch", batches.cancel),
         Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
         Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
+        Route("POST", "/v1/events/token", "createEventsToken", generationEvents.createUserStreamToken),
         Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
     ]
 }

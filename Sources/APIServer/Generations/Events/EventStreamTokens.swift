@@ -46,6 +46,35 @@ struct EventStreamTokens: Sendable {
         return "/v1/generations/\(id)/events?token=\(token)"
     }
 
+    /// How long a token for the caller's whole stream (`GET /v1/events`) is valid: long enough for
+    /// a working day of automatic reconnects, short enough that a leaked URL soon stops working.
+    static let userStreamLifetimeSeconds: TimeInterval = 12 * 3600
+
+    /// A token that opens `GET /v1/events` for `user` until `expires`. Signed under its own label,
+    /// so a generation's token never opens the user stream and the other way round.
+    func userStreamToken(user: UUID, expires: Date) throws -> String {
+        let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
+        let mac = try HMACSHA256.mac(for: Self.userStreamMessage(user, expiry), key: key)
+        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+    }
+
+    /// The user a user-stream token opens `GET /v1/events` for, or nil when it is malformed,
+    /// forged, a generation's token, or expired.
+    func user(inUserStreamToken token: String, now: Date) -> UUID? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard token.utf8.count <= 256, parts.count == 3, let user = UUID(uuidString: String(parts[0])),
+              parts[1].count <= 12, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let expiry = Int64(parts[1]),
+              let mac = Base64URL.decode(String(parts[2])), mac.count == HMACSHA256.byteCount,
+              (try? HMACSHA256.isValid(mac, for: Self.userStreamMessage(user, expiry), key: key)) == true,
+              Double(expiry) > now.timeIntervalSince1970
+        else { return nil }
+        return user
+    }
+
+    private static func userStreamMessage(_ user: UUID, _ expiry: Int64) -> [UInt8] {
+        Array("user-events-v1|\(user.uuidString.lowercased())|\(expiry)".utf8)
+    }
+
     /// The signed text: fixed label, then fields that cannot run into each other (UUIDs and digits).
     private static func message(_ generation: UUID, _ user: UUID, _ expiry: Int64) -> [UInt8] {
         Array("generation-events-v1|\(generation.uuidString.lowercased())|\(user.uuidString.lowercased())|\(expiry)".utf8)

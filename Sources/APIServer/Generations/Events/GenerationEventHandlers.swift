@@ -26,7 +26,7 @@ struct GenerationEventHandlers: Sendable {
 
     /// Every event of the caller's generations (optionally one project's); stays open.
     func allEvents(_ request: HTTPRequest) throws -> HTTPResponse {
-        let identity = try authenticator.identity(of: request)
+        let (userID, claims) = try userStreamCaller(of: request)
         var scope = GenerationEventScope()
         if let value = request.query["project_id"] {
             guard let project = UUID(uuidString: value) else {
@@ -35,7 +35,17 @@ struct GenerationEventHandlers: Sendable {
             scope.projectID = project
         }
         let cursor = try Self.cursor(request)
-        return open(scope, userID: identity.userID, claims: identity.claimsJSON, cursor: cursor ?? 0)
+        return open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+    }
+
+    /// `POST /v1/events/token`: an `events_url` for `GET /v1/events` that `EventSource` can open
+    /// without an Authorization header. Minting needs a live session (a signed-out session's JWT
+    /// may not outlive itself as a URL).
+    func createUserStreamToken(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.liveIdentity(of: request)
+        let expires = Date().addingTimeInterval(EventStreamTokens.userStreamLifetimeSeconds).roundedDownToSeconds
+        let token = try tokens.userStreamToken(user: identity.userID, expires: expires)
+        return try .json(UserStreamTokenBody(eventsUrl: "/v1/events?token=\(token)", expiresAt: expires), status: 201)
     }
 
     private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: Int64) -> HTTPResponse {
@@ -60,6 +70,20 @@ struct GenerationEventHandlers: Sendable {
         return (user, GenerationExecutor.claims(for: user))
     }
 
+    /// The `token` of a user-stream `events_url`, else the Bearer header.
+    private func userStreamCaller(of request: HTTPRequest) throws -> (UUID, String) {
+        guard let token = request.query["token"] else {
+            let identity = try authenticator.identity(of: request)
+            return (identity.userID, identity.claimsJSON)
+        }
+        guard let user = tokens.user(inUserStreamToken: token, now: Date()) else {
+            throw Problem(status: 401, code: "invalid_events_token", title: "Unauthorized",
+                          detail: "This events token is invalid or expired; ask POST /v1/events/token for a fresh events_url.",
+                          headers: [("WWW-Authenticate", "Bearer")])
+        }
+        return (user, GenerationExecutor.claims(for: user))
+    }
+
     /// Where to resume: the `Last-Event-ID` header, else the `last_event_id` query parameter.
     static func cursor(_ request: HTTPRequest) throws -> Int64? {
         let field: String
@@ -76,4 +100,15 @@ struct GenerationEventHandlers: Sendable {
         }
         return value
     }
+}
+
+/// The answer of `POST /v1/events/token`.
+struct UserStreamTokenBody: Encodable {
+    let eventsUrl: String
+    let expiresAt: Date
+}
+
+extension Date {
+    /// Whole seconds, so the `expires_at` shown is exactly the expiry the token signs.
+    fileprivate var roundedDownToSeconds: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
 }
