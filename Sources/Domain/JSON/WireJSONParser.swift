@@ -6,35 +6,65 @@ public struct WireJSONError: Error, Sendable, CustomStringConvertible {
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-extension WireJSON {
-    /// Parses a complete JSON document (RFC 8259). Numbers keep their literal text.
-    public static func parse(_ data: Data) throws(WireJSONError) -> WireJSON {
-        let bytes = [UInt8](data)
-        var parser = JSONByteParser(bytes: bytes)
-        return try parser.parseDocument()
+/// How strictly `WireJSON.parse` reads. One RFC 8259 parser serves every JSON this server reads;
+/// the options are where their rules differ.
+public struct WireJSONParseOptions: Sendable {
+    /// Deeper nesting is refused, so a hostile `[[[[…` cannot exhaust the stack.
+    public var maximumDepth: Int
+    /// Refuse a key given twice in one object (which of the two would win is otherwise the
+    /// parser's secret; RFC 7515 §5.2 requires refusing them in a JOSE header).
+    public var rejectsDuplicateKeys: Bool
+    /// Refuse bytes that are not UTF-8 instead of reading them as U+FFFD.
+    public var requiresValidUTF8: Bool
+
+    public init(maximumDepth: Int, rejectsDuplicateKeys: Bool, requiresValidUTF8: Bool) {
+        self.maximumDepth = maximumDepth
+        self.rejectsDuplicateKeys = rejectsDuplicateKeys
+        self.requiresValidUTF8 = requiresValidUTF8
     }
 
-    public static func parse(_ text: String) throws(WireJSONError) -> WireJSON {
-        try parse(Data(text.utf8))
+    /// Provider responses: read what the provider sent (a stray invalid byte in a completion is
+    /// the provider's, not a reason to lose the answer); the depth only stops a hostile body.
+    public static let providerResponse = WireJSONParseOptions(maximumDepth: 256, rejectsDuplicateKeys: false, requiresValidUTF8: false)
+
+    /// Untrusted input (request bodies, token segments): nothing ambiguous gets through.
+    public static func strict(maximumDepth: Int) -> WireJSONParseOptions {
+        WireJSONParseOptions(maximumDepth: maximumDepth, rejectsDuplicateKeys: true, requiresValidUTF8: true)
+    }
+}
+
+extension WireJSON {
+    /// Parses a complete JSON document (RFC 8259). Numbers keep their literal text.
+    public static func parse(_ data: Data, options: WireJSONParseOptions = .providerResponse) throws(WireJSONError) -> WireJSON {
+        try parse(bytes: [UInt8](data), options: options)
+    }
+
+    public static func parse(_ text: String, options: WireJSONParseOptions = .providerResponse) throws(WireJSONError) -> WireJSON {
+        try parse(bytes: Array(text.utf8), options: options)
+    }
+
+    public static func parse(bytes: [UInt8], options: WireJSONParseOptions = .providerResponse) throws(WireJSONError) -> WireJSON {
+        var parser = JSONByteParser(bytes: bytes, options: options)
+        return try parser.parseDocument()
     }
 }
 
 private struct JSONByteParser {
     let bytes: [UInt8]
+    let options: WireJSONParseOptions
     var index = 0
     var depth = 0
-    /// Provider responses are shallow; the limit only stops a hostile body from exhausting the stack.
-    static let maximumDepth = 256
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], options: WireJSONParseOptions) {
         self.bytes = bytes
+        self.options = options
     }
 
     mutating func parseDocument() throws(WireJSONError) -> WireJSON {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
-        guard index == bytes.count else { throw fail("trailing characters") }
+        guard index == bytes.count else { throw fail("unexpected data after the JSON value") }
         return value
     }
 
@@ -65,16 +95,20 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func expectLiteral(_ literal: String) throws(WireJSONError) {
-        for byte in literal.utf8 {
-            guard index < bytes.count, bytes[index] == byte else { throw fail("invalid literal") }
-            index += 1
+    mutating func expectLiteral(_ literal: StaticString) throws(WireJSONError) {
+        var matched = true
+        literal.withUTF8Buffer { word in
+            for byte in word {
+                guard index < bytes.count, bytes[index] == byte else { matched = false; return }
+                index += 1
+            }
         }
+        guard matched else { throw fail("invalid literal") }
     }
 
     mutating func enter() throws(WireJSONError) {
         depth += 1
-        if depth > Self.maximumDepth { throw fail("nesting too deep") }
+        if depth > options.maximumDepth { throw fail("nesting deeper than \(options.maximumDepth)") }
     }
 
     mutating func parseObject() throws(WireJSONError) -> WireJSON {
@@ -89,13 +123,18 @@ private struct JSONByteParser {
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected key") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+            let keyOffset = index
             let key = try parseString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            let value = try parseValue()
+            if options.rejectsDuplicateKeys, object[key] != nil {
+                throw WireJSONError(offset: keyOffset, reason: "duplicate member name")
+            }
+            object[key] = value
             skipWhitespace()
             guard index < bytes.count else { throw fail("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -150,6 +189,15 @@ private struct JSONByteParser {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+    /// The text of the UTF-8 bytes, refusing invalid ones when the options say so.
+    func text(_ utf8: some Collection<UInt8>) throws(WireJSONError) -> String {
+        if options.requiresValidUTF8 {
+            guard let text = String(validating: utf8, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+            return text
+        }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
     mutating func parseString() throws(WireJSONError) -> String {
         index += 1
         let start = index
@@ -157,24 +205,25 @@ private struct JSONByteParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                let result = try text(bytes[start..<index])
                 index += 1
-                return text
+                return result
             }
             if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw fail("control character in string") }
+            if byte < 0x20 { throw fail("control character in a string") }
             index += 1
         }
-        var scalars = [UInt8](bytes[start..<index])
+        var utf8 = [UInt8](bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                let result = try text(utf8)
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return result
             }
-            if byte < 0x20 { throw fail("control character in string") }
+            if byte < 0x20 { throw fail("control character in a string") }
             if byte != UInt8(ascii: "\\") {
-                scalars.append(byte)
+                utf8.append(byte)
                 index += 1
                 continue
             }
@@ -183,14 +232,14 @@ private struct JSONByteParser {
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append(0x22)
-            case UInt8(ascii: "\\"): scalars.append(0x5C)
-            case UInt8(ascii: "/"): scalars.append(0x2F)
-            case UInt8(ascii: "b"): scalars.append(0x08)
-            case UInt8(ascii: "f"): scalars.append(0x0C)
-            case UInt8(ascii: "n"): scalars.append(0x0A)
-            case UInt8(ascii: "r"): scalars.append(0x0D)
-            case UInt8(ascii: "t"): scalars.append(0x09)
+            case UInt8(ascii: "\""): utf8.append(0x22)
+            case UInt8(ascii: "\\"): utf8.append(0x5C)
+            case UInt8(ascii: "/"): utf8.append(0x2F)
+            case UInt8(ascii: "b"): utf8.append(0x08)
+            case UInt8(ascii: "f"): utf8.append(0x0C)
+            case UInt8(ascii: "n"): utf8.append(0x0A)
+            case UInt8(ascii: "r"): utf8.append(0x0D)
+            case UInt8(ascii: "t"): utf8.append(0x09)
             case UInt8(ascii: "u"):
                 var code = try parseHex4()
                 if (0xD800...0xDBFF).contains(code) {
@@ -204,7 +253,7 @@ private struct JSONByteParser {
                     throw fail("lone surrogate")
                 }
                 guard let scalar = Unicode.Scalar(code) else { throw fail("invalid code point") }
-                scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
             default:
                 throw fail("invalid escape")
             }

@@ -1,5 +1,5 @@
+import Domain
 import Foundation
-@testable import Providers
 import XCTest
 
 final class WireJSONTests: XCTestCase {

@@ -82,9 +82,11 @@ public enum WireJSON: Sendable, Equatable {
 }
 
 /// A JSON object with its keys in insertion order. Assigning nil removes a key, which keeps
-/// request builders free of `if let` ladders for optional fields.
-public struct WireJSONObject: Sendable, Equatable {
+/// request builders free of `if let` ladders for optional fields. Lookups go through an index,
+/// so a body with many members costs linear time to read, not quadratic.
+public struct WireJSONObject: Sendable, Equatable, Sequence {
     public private(set) var entries: [(key: String, value: WireJSON)] = []
+    private var positions: [String: Int] = [:]
 
     public init() {}
 
@@ -93,17 +95,30 @@ public struct WireJSONObject: Sendable, Equatable {
     }
 
     public subscript(key: String) -> WireJSON? {
-        get { entries.first { $0.key == key }?.value }
+        get { positions[key].map { entries[$0].value } }
         set {
-            if let index = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+            if let index = positions[key] {
+                if let newValue {
+                    entries[index].value = newValue
+                } else {
+                    entries.remove(at: index)
+                    positions[key] = nil
+                    for later in index..<entries.count { positions[entries[later].key] = later }
+                }
             } else if let newValue {
+                positions[key] = entries.count
                 entries.append((key, newValue))
             }
         }
     }
 
     public var keys: [String] { entries.map(\.key) }
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: WireJSON)]> {
+        entries.makeIterator()
+    }
 
     public static func == (lhs: WireJSONObject, rhs: WireJSONObject) -> Bool {
         lhs.entries.count == rhs.entries.count
