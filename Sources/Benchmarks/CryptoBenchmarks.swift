@@ -1,3 +1,4 @@
+import Domain
 import COpenSSL
 import Crypto
 import Foundation
@@ -92,7 +93,7 @@ private struct CryptoBenchmarks {
             authenticatorAssuranceLevel: "aal1", isAnonymous: false,
             appMetadata: ["provider": .string("email"), "providers": .array([.string("email")])],
             userMetadata: ["name": .string("Ada Lovelace")],
-            additional: ["amr": .array([.object(["method": .string("password"), "timestamp": .number(1_767_222_000)])]),
+            additional: ["amr": .array([.object(["method": .string("password"), "timestamp": .number("1767222000")])]),
                          "phone": .string("")])
         let token = try signer.sign(claims)
         let options = JWTVerificationOptions(audience: "authenticated")

@@ -82,6 +82,21 @@ public struct JWTSigner: Sendable {
         return token
     }
 
+    /// How a token's JSON is read: the one parser, at its strictest (duplicate members, which
+    /// RFC 7515 §5.2 says must not be guessed between, invalid UTF-8 and numbers no double holds
+    /// are refused), with nesting bounded far below what any claims set needs.
+    static let segmentParsing: WireJSONParseOptions = {
+        var options = WireJSONParseOptions.strict(maximumDepth: 32)
+        options.rejectsNonFiniteNumbers = true
+        return options
+    }()
+
+    /// A JOSE header or claims set: a JSON object, nothing else.
+    static func parseObject(_ bytes: [UInt8]) throws -> WireJSONObject {
+        guard case .object(let members) = try WireJSON.parse(bytes: bytes, options: segmentParsing) else { throw JWTError.malformed }
+        return members
+    }
+
     func signature(for signingInput: String) throws -> String {
         Base64URL.encode(try HMACSHA256.mac(for: Array(signingInput.utf8), key: secret))
     }
@@ -108,8 +123,8 @@ public struct JWTSigner: Sendable {
               let signatureBytes = Base64URL.decode(utf8: bytes[(dots[1] + 1)...])
         else { throw JWTError.malformed }
 
-        let header: [String: JSONValue]
-        do { header = try JSONParser.parseObject(headerBytes) } catch { throw JWTError.malformed }
+        let header: WireJSONObject
+        do { header = try Self.parseObject(headerBytes) } catch { throw JWTError.malformed }
         guard case .string(let algorithm)? = header["alg"] else { throw JWTError.malformed }
         // Byte comparison: Swift's == would also accept canonically equivalent spellings.
         guard algorithm.utf8.elementsEqual("HS256".utf8) else { throw JWTError.unsupportedAlgorithm }
@@ -124,8 +139,8 @@ public struct JWTSigner: Sendable {
               try HMACSHA256.isValid(signatureBytes, for: bytes[..<dots[1]], key: secret)
         else { throw JWTError.badSignature }
 
-        let members: [String: JSONValue]
-        do { members = try JSONParser.parseObject(payloadBytes) } catch { throw JWTError.malformed }
+        let members: WireJSONObject
+        do { members = try Self.parseObject(payloadBytes) } catch { throw JWTError.malformed }
         let claims = try JWTClaims(decoding: members)
 
         let seconds = now.timeIntervalSince1970

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// The claims of a Supabase/GoTrue access token, typed where the project reads them, with every
@@ -22,17 +23,17 @@ public struct JWTClaims: Sendable, Equatable {
     /// `aal`: "aal1" or "aal2".
     public var authenticatorAssuranceLevel: String?
     public var isAnonymous: Bool?
-    public var appMetadata: [String: JSONValue]?
-    public var userMetadata: [String: JSONValue]?
+    public var appMetadata: WireJSONObject?
+    public var userMetadata: WireJSONObject?
     /// Every member without a field above. Keys that do have a field are ignored here when signing.
-    public var additional: [String: JSONValue]
+    public var additional: WireJSONObject
 
     public init(issuer: String? = nil, subject: String? = nil, audience: [String]? = nil,
                 expiresAt: Date? = nil, notBefore: Date? = nil, issuedAt: Date? = nil, jwtID: String? = nil,
                 role: String? = nil, email: String? = nil, sessionID: String? = nil,
                 authenticatorAssuranceLevel: String? = nil, isAnonymous: Bool? = nil,
-                appMetadata: [String: JSONValue]? = nil, userMetadata: [String: JSONValue]? = nil,
-                additional: [String: JSONValue] = [:]) {
+                appMetadata: WireJSONObject? = nil, userMetadata: WireJSONObject? = nil,
+                additional: WireJSONObject = [:]) {
         self.issuer = issuer
         self.subject = subject
         self.audience = audience
@@ -56,45 +57,46 @@ public struct JWTClaims: Sendable, Equatable {
     ]
 
     /// All claims as one JSON object: what `jsonString()` writes and what a signed token carries.
-    public var jsonObject: [String: JSONValue] {
-        var object = additional.filter { !Self.typedKeys.contains($0.key) }
-        func put(_ key: String, _ value: JSONValue?) {
+    public var jsonObject: WireJSONObject {
+        var object = additional.filter { !Self.typedKeys.contains($0) }
+        func put(_ key: String, _ value: WireJSON?) {
             if let value { object[key] = value }
         }
-        put("iss", issuer.map(JSONValue.string))
-        put("sub", subject.map(JSONValue.string))
+        put("iss", issuer.map(WireJSON.string))
+        put("sub", subject.map(WireJSON.string))
         if let audience {
-            object["aud"] = audience.count == 1 ? .string(audience[0]) : .array(audience.map(JSONValue.string))
+            object["aud"] = audience.count == 1 ? .string(audience[0]) : .array(audience.map(WireJSON.string))
         }
         put("exp", expiresAt.map(Self.numericDate))
         put("nbf", notBefore.map(Self.numericDate))
         put("iat", issuedAt.map(Self.numericDate))
-        put("jti", jwtID.map(JSONValue.string))
-        put("role", role.map(JSONValue.string))
-        put("email", email.map(JSONValue.string))
-        put("session_id", sessionID.map(JSONValue.string))
-        put("aal", authenticatorAssuranceLevel.map(JSONValue.string))
-        put("is_anonymous", isAnonymous.map(JSONValue.bool))
-        put("app_metadata", appMetadata.map(JSONValue.object))
-        put("user_metadata", userMetadata.map(JSONValue.object))
+        put("jti", jwtID.map(WireJSON.string))
+        put("role", role.map(WireJSON.string))
+        put("email", email.map(WireJSON.string))
+        put("session_id", sessionID.map(WireJSON.string))
+        put("aal", authenticatorAssuranceLevel.map(WireJSON.string))
+        put("is_anonymous", isAnonymous.map(WireJSON.bool))
+        put("app_metadata", appMetadata.map(WireJSON.object))
+        put("user_metadata", userMetadata.map(WireJSON.object))
         return object
     }
 
     /// A NumericDate as GoTrue writes it: whole seconds, rounded down. RFC 7519 allows fractions,
     /// but strict decoders (Go's `int64` claims, Swift's `Int` fields) refuse them, and a token valid
     /// a fraction of a second longer than its whole-second `exp` would gain nothing.
-    public static func numericDate(_ date: Date) -> JSONValue {
-        .number(date.timeIntervalSince1970.rounded(.down))
+    public static func numericDate(_ date: Date) -> WireJSON {
+        // "%.0f" writes any whole double exactly, so no date can trap an integer conversion.
+        .number(String(format: "%.0f", date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Compact JSON with sorted keys, for example for `request.jwt.claims` when no token is at hand
     /// (the worker acting for a project's owner).
     public func jsonString() throws -> String {
-        try JSONValue.object(jsonObject).serialized()
+        WireJSON.object(jsonObject).withSortedMembers.jsonText
     }
 
-    init(decoding members: [String: JSONValue]) throws {
-        func value(_ key: String) -> JSONValue? {
+    init(decoding members: WireJSONObject) throws {
+        func value(_ key: String) -> WireJSON? {
             if case .null? = members[key] { return nil }
             return members[key]
         }
@@ -108,11 +110,13 @@ public struct JWTClaims: Sendable, Equatable {
         func date(_ key: String) throws -> Date? {
             switch value(key) {
             case nil: return nil
-            case .number(let seconds)?: return Date(timeIntervalSince1970: seconds)
+            case .number(let text)?:
+                guard let seconds = Double(text), seconds.isFinite else { throw JWTError.invalidClaims }
+                return Date(timeIntervalSince1970: seconds)
             default: throw JWTError.invalidClaims
             }
         }
-        func object(_ key: String) throws -> [String: JSONValue]? {
+        func object(_ key: String) throws -> WireJSONObject? {
             switch value(key) {
             case nil: return nil
             case .object(let members)?: return members
@@ -146,6 +150,6 @@ public struct JWTClaims: Sendable, Equatable {
             sessionID: try string("session_id"), authenticatorAssuranceLevel: try string("aal"),
             isAnonymous: isAnonymous, appMetadata: try object("app_metadata"),
             userMetadata: try object("user_metadata"),
-            additional: members.filter { !Self.typedKeys.contains($0.key) })
+            additional: members.filter { !Self.typedKeys.contains($0) })
     }
 }

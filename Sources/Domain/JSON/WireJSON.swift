@@ -84,7 +84,7 @@ public enum WireJSON: Sendable, Equatable {
 /// A JSON object with its keys in insertion order. Assigning nil removes a key, which keeps
 /// request builders free of `if let` ladders for optional fields. Lookups go through an index,
 /// so a body with many members costs linear time to read, not quadratic.
-public struct WireJSONObject: Sendable, Equatable, Sequence {
+public struct WireJSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var entries: [(key: String, value: WireJSON)] = []
     private var positions: [String: Int] = [:]
 
@@ -92,6 +92,15 @@ public struct WireJSONObject: Sendable, Equatable, Sequence {
 
     public init(_ entries: [(String, WireJSON?)]) {
         for (key, value) in entries { self[key] = value }
+    }
+
+    public init(dictionaryLiteral elements: (String, WireJSON)...) {
+        for (key, value) in elements { self[key] = value }
+    }
+
+    /// The members `isIncluded` keeps, in their order.
+    public func filter(_ isIncluded: (String) -> Bool) -> WireJSONObject {
+        WireJSONObject(entries.filter { isIncluded($0.key) }.map { ($0.key, Optional($0.value)) })
     }
 
     public subscript(key: String) -> WireJSON? {

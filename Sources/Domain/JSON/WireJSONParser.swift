@@ -1,8 +1,25 @@
 import Foundation
 
 public struct WireJSONError: Error, Sendable, CustomStringConvertible {
+    /// What was wrong, for callers that word their own message (a request body's 400).
+    public enum Kind: Sendable, Equatable {
+        case syntax
+        case tooDeep(limit: Int)
+        case duplicateMember(String)
+        case invalidUTF8
+        case numberOutOfRange
+    }
+
     public let offset: Int
     public let reason: String
+    public let kind: Kind
+
+    public init(offset: Int, reason: String, kind: Kind = .syntax) {
+        self.offset = offset
+        self.reason = reason
+        self.kind = kind
+    }
+
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
@@ -16,11 +33,14 @@ public struct WireJSONParseOptions: Sendable {
     public var rejectsDuplicateKeys: Bool
     /// Refuse bytes that are not UTF-8 instead of reading them as U+FFFD.
     public var requiresValidUTF8: Bool
+    /// Refuse a number no `Double` holds (`1e400`), for readers that turn every number into one.
+    public var rejectsNonFiniteNumbers: Bool
 
-    public init(maximumDepth: Int, rejectsDuplicateKeys: Bool, requiresValidUTF8: Bool) {
+    public init(maximumDepth: Int, rejectsDuplicateKeys: Bool, requiresValidUTF8: Bool, rejectsNonFiniteNumbers: Bool = false) {
         self.maximumDepth = maximumDepth
         self.rejectsDuplicateKeys = rejectsDuplicateKeys
         self.requiresValidUTF8 = requiresValidUTF8
+        self.rejectsNonFiniteNumbers = rejectsNonFiniteNumbers
     }
 
     /// Provider responses: read what the provider sent (a stray invalid byte in a completion is
@@ -108,7 +128,9 @@ private struct JSONByteParser {
 
     mutating func enter() throws(WireJSONError) {
         depth += 1
-        if depth > options.maximumDepth { throw fail("nesting deeper than \(options.maximumDepth)") }
+        if depth > options.maximumDepth {
+            throw WireJSONError(offset: index, reason: "nesting deeper than \(options.maximumDepth)", kind: .tooDeep(limit: options.maximumDepth))
+        }
     }
 
     mutating func parseObject() throws(WireJSONError) -> WireJSON {
@@ -132,7 +154,7 @@ private struct JSONByteParser {
             skipWhitespace()
             let value = try parseValue()
             if options.rejectsDuplicateKeys, object[key] != nil {
-                throw WireJSONError(offset: keyOffset, reason: "duplicate member name")
+                throw WireJSONError(offset: keyOffset, reason: "duplicate member name", kind: .duplicateMember(key))
             }
             object[key] = value
             skipWhitespace()
@@ -184,7 +206,11 @@ private struct JSONByteParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if options.rejectsNonFiniteNumbers, Double(text)?.isFinite != true {
+            throw WireJSONError(offset: start, reason: "number out of range", kind: .numberOutOfRange)
+        }
+        return .number(text)
     }
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
@@ -192,7 +218,9 @@ private struct JSONByteParser {
     /// The text of the UTF-8 bytes, refusing invalid ones when the options say so.
     func text(_ utf8: some Collection<UInt8>) throws(WireJSONError) -> String {
         if options.requiresValidUTF8 {
-            guard let text = String(validating: utf8, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+            guard let text = String(validating: utf8, as: UTF8.self) else {
+                throw WireJSONError(offset: index, reason: "invalid UTF-8 in a string", kind: .invalidUTF8)
+            }
             return text
         }
         return String(decoding: utf8, as: UTF8.self)

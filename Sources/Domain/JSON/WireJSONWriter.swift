@@ -10,6 +10,17 @@ extension WireJSON {
 
     public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
 
+    /// The same value with every object's members in key order: one canonical text for a value
+    /// whose members were gathered in no particular order (a token's claims).
+    public var withSortedMembers: WireJSON {
+        switch self {
+        case let .array(items): return .array(items.map(\.withSortedMembers))
+        case let .object(object):
+            return .object(WireJSONObject(object.entries.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value.withSortedMembers)) }))
+        default: return self
+        }
+    }
+
     private func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: Array("null".utf8))
@@ -46,6 +57,8 @@ extension WireJSON {
             case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
             case 0..<0x20:
                 out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                         hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
