@@ -13,7 +13,7 @@ extension HTTPRequest {
     /// Members are matched by their snake_case wire names only (`project_id`, never `projectId`).
     func decodeBody<T: Decodable>(_ type: T.Type) throws -> T {
         guard !body.isEmpty else { throw Problem.badJSON("The request needs a JSON body.") }
-        let tree: BodyJSON
+        let tree: WireJSON
         do {
             tree = try BodyJSONParser.parse(body)
         } catch {
@@ -71,7 +71,7 @@ extension Problem {
     }
 }
 
-/// A `Decoder` over `BodyJSON` that names fields by their wire names and remembers every member
+/// A `Decoder` over `WireJSON` that names fields by their wire names and remembers every member
 /// the decoded type asked for, so the members it never asked for can be reported afterwards.
 struct StrictBodyDecoder: Decoder {
     /// The members asked for, by path. A class because every nested container shares it.
@@ -80,13 +80,13 @@ struct StrictBodyDecoder: Decoder {
         /// Paths decoded as free-form JSON (`JSON`, `[String: JSON]`): everything under them is read.
         var wholesale: Set<String> = []
 
-        func unknownPaths(in tree: BodyJSON) -> [String] {
+        func unknownPaths(in tree: WireJSON) -> [String] {
             var unknown: [String] = []
             collect(tree, path: "", into: &unknown)
             return unknown
         }
 
-        private func collect(_ node: BodyJSON, path: String, into unknown: inout [String]) {
+        private func collect(_ node: WireJSON, path: String, into unknown: inout [String]) {
             guard !wholesale.contains(path) else { return }
             switch node {
             case .object(let members):
@@ -141,7 +141,7 @@ struct StrictBodyDecoder: Decoder {
         }
     }
 
-    let value: BodyJSON
+    let value: WireJSON
     let codingPath: [any CodingKey]
     let ledger: Ledger
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -162,7 +162,7 @@ struct StrictBodyDecoder: Decoder {
         Single(decoder: self)
     }
 
-    func child(_ value: BodyJSON, key: any CodingKey) -> StrictBodyDecoder {
+    func child(_ value: WireJSON, key: any CodingKey) -> StrictBodyDecoder {
         StrictBodyDecoder(value: value, codingPath: codingPath + [key], ledger: ledger)
     }
 
@@ -251,7 +251,7 @@ struct StrictBodyDecoder: Decoder {
 
     /// Free-form JSON, for fields that carry user data (metadata). Integers stay exact; a number
     /// that no `Double` can hold is refused rather than turned into infinity.
-    func json(_ node: BodyJSON, at path: String? = nil) throws -> JSON {
+    func json(_ node: WireJSON, at path: String? = nil) throws -> JSON {
         switch node {
         case .null: return .null
         case .bool(let flag): return .bool(flag)
@@ -321,7 +321,7 @@ struct StrictBodyDecoder: Decoder {
     }
 
     /// Paths of every string or key that holds U+0000, which PostgreSQL text cannot store.
-    static func pathsWithNUL(in node: BodyJSON, path: String = "") -> [String] {
+    static func pathsWithNUL(in node: WireJSON, path: String = "") -> [String] {
         switch node {
         case .string(let text):
             return text.utf8.contains(0) ? [path] : []

@@ -1,10 +1,11 @@
+import Domain
 import Foundation
 
 /// The containers of `StrictBodyDecoder`. Every primitive `decode` goes through
 /// `StrictBodyDecoder.decodeValue`, so there is one rule per type whichever container asks.
 extension StrictBodyDecoder {
     struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let members: [String: BodyJSON]
+        let members: WireJSONObject
         let decoder: StrictBodyDecoder
 
         var codingPath: [any CodingKey] { decoder.codingPath }
@@ -90,11 +91,11 @@ extension StrictBodyDecoder {
     }
 
     struct Unkeyed: UnkeyedDecodingContainer {
-        let elements: [BodyJSON]
+        let elements: [WireJSON]
         let decoder: StrictBodyDecoder
         private(set) var currentIndex = 0
 
-        init(elements: [BodyJSON], decoder: StrictBodyDecoder) {
+        init(elements: [WireJSON], decoder: StrictBodyDecoder) {
             self.elements = elements
             self.decoder = decoder
         }
