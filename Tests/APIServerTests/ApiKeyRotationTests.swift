@@ -1,4 +1,5 @@
 @testable import APIServer
+import Crypto
 import Domain
 import Foundation
 import Persistence

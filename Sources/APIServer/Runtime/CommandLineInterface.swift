@@ -1,7 +1,7 @@
+import Crypto
 import Domain
 import Foundation
 import Persistence
-import Domain
 import Providers
 
 /// `apiserver serve | worker | migrate | --help | --version`. Returns the process exit status.

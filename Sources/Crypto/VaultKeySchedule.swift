@@ -1,4 +1,3 @@
-import Crypto
 import Domain
 import Foundation
 import Synchronization
@@ -11,18 +10,18 @@ import Synchronization
 /// on its version without coordination, and each envelope names the secret that sealed it: a
 /// rotation that crashes half-way leaves rows under two versions, both of which open while the
 /// keyring holds both secrets.
-struct VaultKeyMaterial: Sendable {
-    struct Version: Sendable {
-        let number: UInt32
-        let encryptionKey: EncryptionKey
-        let fingerprintKey: SecretBytes
+public struct VaultKeyMaterial: Sendable {
+    public struct Version: Sendable {
+        public let number: UInt32
+        public let encryptionKey: EncryptionKey
+        public let fingerprintKey: SecretBytes
     }
 
-    let keyring: Keyring
+    public let keyring: Keyring
     /// Current first.
-    let versions: [Version]
+    public let versions: [Version]
 
-    static func derive(secret: String, previous: String?, salt: Data, parameters: ScryptParameters) throws -> VaultKeyMaterial {
+    public static func derive(secret: String, previous: String?, salt: Data, parameters: ScryptParameters) throws -> VaultKeyMaterial {
         let current = try version(of: secret, salt: salt, parameters: parameters)
         var versions = [current]
         if let previous, previous != secret {
@@ -65,15 +64,15 @@ struct VaultKeyMaterial: Sendable {
 
 /// Derives the key material once, on first use, and keeps it. Lazy because the salt lives in the
 /// database, which may not be migrated yet when the process starts; `serve` asks for it eagerly.
-final class VaultKeySource: Sendable {
+public final class VaultKeySource: Sendable {
     private let state = Mutex<VaultKeyMaterial?>(nil)
     private let load: @Sendable () throws -> VaultKeyMaterial
 
-    init(load: @escaping @Sendable () throws -> VaultKeyMaterial) {
+    public init(load: @escaping @Sendable () throws -> VaultKeyMaterial) {
         self.load = load
     }
 
-    func material() throws -> VaultKeyMaterial {
+    public func material() throws -> VaultKeyMaterial {
         try state.withLock { cached in
             if let cached { return cached }
             let loaded = try load()
@@ -84,19 +83,23 @@ final class VaultKeySource: Sendable {
 }
 
 /// `ApiKeySealer` over AES-256-GCM envelopes and HMAC-SHA256 fingerprints.
-struct CryptoApiKeySealer: ApiKeySealer {
-    let keys: VaultKeySource
+public struct CryptoApiKeySealer: ApiKeySealer {
+    public let keys: VaultKeySource
 
-    func currentKeyVersion() throws -> UInt32 {
+    public init(keys: VaultKeySource) {
+        self.keys = keys
+    }
+
+    public func currentKeyVersion() throws -> UInt32 {
         try keys.material().keyring.currentVersion
     }
 
-    func seal(_ key: ProviderAPIKey, binding: ApiKeyBinding) throws -> (ciphertext: Data, keyVersion: UInt32) {
+    public func seal(_ key: ProviderAPIKey, binding: ApiKeyBinding) throws -> (ciphertext: Data, keyVersion: UInt32) {
         let envelope = try keys.material().keyring.seal(SecretBytes(utf8: key.plaintext), associatedData: binding.associatedData)
         return (Data(envelope.bytes), envelope.keyVersion)
     }
 
-    func open(_ ciphertext: Data, binding: ApiKeyBinding) throws -> ProviderAPIKey {
+    public func open(_ ciphertext: Data, binding: ApiKeyBinding) throws -> ProviderAPIKey {
         let keyring = try keys.material().keyring
         do {
             let plaintext = try keyring.open(SealedEnvelope(bytes: [UInt8](ciphertext)), associatedData: binding.associatedData)
@@ -107,21 +110,9 @@ struct CryptoApiKeySealer: ApiKeySealer {
         }
     }
 
-    func fingerprints(of key: ProviderAPIKey, provider: ProviderID) throws -> [Data] {
+    public func fingerprints(of key: ProviderAPIKey, provider: ProviderID) throws -> [Data] {
         // The provider is part of the message so one string pasted for two providers gives two fingerprints.
         let message = Array("\(provider.rawValue)|".utf8) + Array(key.plaintext.utf8)
         return try keys.material().versions.map { Data(try HMACSHA256.mac(for: message, key: $0.fingerprintKey)) }
-    }
-}
-
-enum VaultConfigurationError: Error, CustomStringConvertible {
-    case noSecret
-    case badStoredParameters(String)
-
-    var description: String {
-        switch self {
-        case .noSecret: "APP_ENCRYPTION_SECRET is not set, so stored provider keys cannot be sealed or opened"
-        case .badStoredParameters(let text): "app_private.vault_settings holds unreadable scrypt parameters \"\(text)\""
-        }
     }
 }
