@@ -49,6 +49,7 @@ extension S3BlobStore {
     /// Every key of the store's shape in the bucket (ListObjectsV2 under `sha256/`, page by
     /// page); other objects in the bucket are left out.
     public func keys() throws -> [String] {
+        let pageSize = max(1, min(1000, settings.listPageSize))
         var keys: [String] = []
         var token: String?
         var pages = 0
@@ -58,7 +59,7 @@ extension S3BlobStore {
             guard pages <= Self.maximumListPages else {
                 throw S3StoreError.invalidResponse(operation: operation, detail: "more than \(Self.maximumListPages) pages")
             }
-            var query = [(name: "list-type", value: "2"), (name: "prefix", value: S3ObjectKey.prefix), (name: "max-keys", value: "1000")]
+            var query = [(name: "list-type", value: "2"), (name: "prefix", value: S3ObjectKey.prefix), (name: "max-keys", value: String(pageSize))]
             if let token { query.append((name: "continuation-token", value: token)) }
             let response = try requester.send(operation, method: "GET", key: nil, query: query,
                                               payloadHash: Self.emptyPayloadHash, maxResponseBytes: 8 << 20)
@@ -67,8 +68,8 @@ extension S3BlobStore {
                 throw S3StoreError.invalidResponse(operation: operation, detail: "not a ListBucketResult")
             }
             let contents = S3XML.blocks("Contents", in: text)
-            guard contents.count <= 1000 else {
-                throw S3StoreError.invalidResponse(operation: operation, detail: "\(contents.count) keys in one page (asked for 1000)")
+            guard contents.count <= pageSize else {
+                throw S3StoreError.invalidResponse(operation: operation, detail: "\(contents.count) keys in one page (asked for \(pageSize))")
             }
             keys += contents.compactMap { S3XML.first("Key", in: $0) }.filter(S3ObjectKey.isValid)
             let truncated = S3XML.first("IsTruncated", in: text) == "true"

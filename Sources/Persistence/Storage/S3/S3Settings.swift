@@ -30,6 +30,8 @@ public struct S3Settings: Sendable, CustomStringConvertible {
     public var connectTimeoutSeconds: Int = 10
     /// One request's whole time limit (a 64 MiB part on a slow link needs minutes).
     public var requestTimeoutSeconds: Int = 600
+    /// Keys per ListObjectsV2 page (S3's maximum is 1,000).
+    public var listPageSize: Int = 1000
     /// `read(_:)` returns the whole object in memory; objects above this are refused there.
     public var maxInMemoryReadBytes: Int64 = 256 << 20
 
