@@ -64,6 +64,13 @@ final class S3MotoServer: Sendable {
         return found
     }
 
+    /// The Python beside moto_server (its venv has botocore, which moto depends on).
+    static func python() throws -> String {
+        let python = URL(fileURLWithPath: try motoExecutable()).deletingLastPathComponent().appendingPathComponent("python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw TestSupportError("no python beside moto_server at \(python)") }
+        return python
+    }
+
     private static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
