@@ -49,7 +49,7 @@ extension S3BlobStore {
     /// Every key of the store's shape in the bucket (ListObjectsV2 under `sha256/`, page by
     /// page); other objects in the bucket are left out.
     public func keys() throws -> [String] {
-        let pageSize = max(1, min(1000, settings.listPageSize))
+        let pageSize = settings.listPageSize
         var keys: [String] = []
         var token: String?
         var pages = 0

@@ -19,6 +19,7 @@ public struct S3BlobStore: BlobStore {
     public init(settings: S3Settings, primitives: SigV4Primitives, scratchDirectory: String,
                 now: @escaping @Sendable () -> Date = { Date() },
                 sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }) throws {
+        let settings = settings.clamped
         self.settings = settings
         self.primitives = primitives
         self.scratchRoot = URL(fileURLWithPath: scratchDirectory, isDirectory: true).standardizedFileURL

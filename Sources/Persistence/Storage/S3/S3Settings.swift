@@ -38,6 +38,21 @@ public struct S3Settings: Sendable, CustomStringConvertible {
     public static let partSizeRange = (5 << 20)...(512 << 20)
     public static let singlePutLimitRange: ClosedRange<Int64> = 1...(5 << 30)
 
+    /// The tunables brought into S3's limits and sane bounds, whatever code set them to.
+    var clamped: S3Settings {
+        var copy = self
+        copy.singlePutLimit = min(max(singlePutLimit, Self.singlePutLimitRange.lowerBound), Self.singlePutLimitRange.upperBound)
+        copy.partSize = min(max(partSize, Self.partSizeRange.lowerBound), Self.partSizeRange.upperBound)
+        copy.maxAttempts = min(max(maxAttempts, 1), 10)
+        copy.initialBackoffSeconds = min(max(initialBackoffSeconds, 0), 10)
+        copy.maxBackoffSeconds = min(max(maxBackoffSeconds, copy.initialBackoffSeconds), 60)
+        copy.connectTimeoutSeconds = min(max(connectTimeoutSeconds, 1), 300)
+        copy.requestTimeoutSeconds = min(max(requestTimeoutSeconds, 1), 24 * 3600)
+        copy.listPageSize = min(max(listPageSize, 1), 1000)
+        copy.maxInMemoryReadBytes = min(max(maxInMemoryReadBytes, 0), 4 << 30)
+        return copy
+    }
+
     public var description: String {
         "S3Settings(\(scheme)://\(authority), region: \(region), bucket: \(bucket), addressing: \(addressing.rawValue), "
             + "accessKeyID: \(credentials.accessKeyID), secretAccessKey: ***)"
