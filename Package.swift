@@ -19,7 +19,7 @@ let package = Package(
 
         .target(name: "Domain"),
         .target(name: "Crypto", dependencies: ["Domain", "COpenSSL", "CXCrypt"]),
-        .target(name: "Persistence", dependencies: ["Domain", "CLibPQ"]),
+        .target(name: "Persistence", dependencies: ["Domain", "CLibPQ", "CCurl"]),
         .target(name: "Providers", dependencies: ["Domain", "CCurl"]),
         .executableTarget(
             name: "APIServer",
@@ -34,7 +34,7 @@ let package = Package(
 
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Domain"]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "TestSupport"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Crypto", "TestSupport"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "Persistence", "TestSupport"]),
     ]

@@ -44,6 +44,18 @@ export TIKTOKEN_CL100K_PATH TIKTOKEN_O200K_PATH TOKEN_CORPUS_JSON TOKEN_CORPUS_O
 # RFC 7914's 1 GiB scrypt vector (about 5 s): opt-in for quick runs, always run here, so the suite skips nothing.
 export CRYPTO_SLOW_TESTS=1
 
+log "starting moto's S3 server (PyPI moto[server]) for the S3 storage adapter tests"
+"$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]'
+S3_TEST_MOTO_SERVER="$VENV/bin/moto_server"
+S3_TEST_PORT="$(free_port)"
+# A watchdog stops moto once this script is gone, however it ends. The S3 tests fail (never skip)
+# when no server answers; run by filter without S3_TEST_ENDPOINT they start .build/venv's moto.
+( "$S3_TEST_MOTO_SERVER" -H 127.0.0.1 -p "$S3_TEST_PORT" >"$ROOT/.build/moto.log" 2>&1 & moto=$!
+  while kill -0 $$ 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 1; done; kill $moto 2>/dev/null ) >/dev/null 2>&1 &
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$S3_TEST_PORT/" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$S3_TEST_PORT/" >/dev/null || { echo "moto_server did not start; see .build/moto.log" >&2; exit 1; }
+export S3_TEST_ENDPOINT="http://127.0.0.1:$S3_TEST_PORT" S3_TEST_MOTO_SERVER
+
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | grep -E "warning:|error:|Build complete" | sort -u
 

@@ -53,6 +53,8 @@ struct AppConfig: Sendable {
     var o200kRanksPath: String?
     /// Where generation outputs are stored (the local-files BlobStore).
     var storageDirectory: String
+    /// Local files under `storageDirectory`, or an S3 bucket (StorageBackend.swift).
+    var storageBackend: StorageBackend = .local
     /// How long a process holds a generation without renewing before a worker may take it over.
     var generationLeaseSeconds: Int
     /// When a provider's circuit opens (consecutive retryable failures) and how long it stays open.
@@ -74,7 +76,7 @@ struct AppConfig: Sendable {
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
-    ]
+    ] + StorageBackend.variableNames
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
     static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
@@ -96,6 +98,8 @@ struct AppConfig: Sendable {
                 reader.problems.append("APP_ENCRYPTION_SCRYPT_N must be a power of two from 2 to \(ScryptParameters.maximumN) (got \"\(text)\")")
             }
         }
+        let (storageBackend, storageProblems) = StorageBackend.load(from: env, requireHTTPS: environment == .production)
+        reader.problems += storageProblems
         let config = AppConfig(
             environment: environment,
             databaseURL: databaseURL,
@@ -152,6 +156,7 @@ struct AppConfig: Sendable {
             tokenizerRanksPath: reader.optionalString("TIKTOKEN_CL100K_PATH"),
             o200kRanksPath: reader.optionalString("TIKTOKEN_O200K_PATH"),
             storageDirectory: reader.string("STORAGE_DIR", default: "./data/storage") { $0.isEmpty ? "must not be empty" : nil },
+            storageBackend: storageBackend,
             generationLeaseSeconds: reader.integer("GENERATION_LEASE_SECONDS", default: 300, range: 5...3600),
             healthPolicy: HealthPolicy(
                 failureThreshold: reader.integer("PROVIDER_CIRCUIT_FAILURES", default: HealthPolicy.standard.failureThreshold, range: 1...100),
