@@ -10,7 +10,7 @@ final class LocalBlobStoreTests: XCTestCase {
     private var store: LocalBlobStore!
 
     /// A stand-in digest (Persistence does not link Crypto): distinct for distinct inputs here.
-    private static func digest(_ data: Data) -> [UInt8] {
+    static func digest(_ data: Data) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 32)
         for (index, byte) in data.enumerated() { bytes[index % 32] = bytes[index % 32] &* 31 &+ byte &+ UInt8(truncatingIfNeeded: index) }
         bytes[0] ^= UInt8(truncatingIfNeeded: data.count)
@@ -19,7 +19,7 @@ final class LocalBlobStoreTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)").path
-        store = try LocalBlobStore(root: root, digest: { Self.digest($0) })
+        store = try LocalBlobStore(root: root, digest: { Self.digest($0) }, streamingDigest: { GatheringDigest(LocalBlobStoreTests.digest) })
     }
 
     override func tearDown() {
@@ -61,4 +61,16 @@ final class LocalBlobStoreTests: XCTestCase {
         try store.delete("../outside.txt")
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/outside.txt"), "delete ignores keys it did not make")
     }
+}
+
+/// The stand-in digest fed piece by piece: gathers the pieces, so a file hashes as its bytes do.
+final class GatheringDigest: StreamingDigest {
+    private var gathered = Data()
+    private let digest: (Data) -> [UInt8]
+
+    init(_ digest: @escaping (Data) -> [UInt8]) { self.digest = digest }
+
+    func update(_ bytes: UnsafeRawBufferPointer) throws { gathered.append(contentsOf: bytes) }
+
+    func finish() throws -> [UInt8] { digest(gathered) }
 }

@@ -29,7 +29,7 @@ struct GenerationComponents: Sendable {
         let store = PostgresGenerationStore(pool: pool)
         let blobs: any BlobStore
         do {
-            blobs = try LocalBlobStore(root: config.storageDirectory, digest: { try SHA256.hash($0) })
+            blobs = try LocalBlobStore(root: config.storageDirectory, digest: { try SHA256.hash($0) }, streamingDigest: { try SHA256Stream() })
         } catch {
             throw ServerStartError("STORAGE_DIR \(config.storageDirectory): \(error)")
         }

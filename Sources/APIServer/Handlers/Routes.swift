@@ -27,6 +27,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
                                                    tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
+    let assets = AssetHandlers(components: environment.assets, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -66,6 +67,15 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("POST", "/v1/generations/batch/{id}/cancel", "cancelGenerationBatch", batches.cancel),
         Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
         Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
-        Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
+        Route("POST", "/v1/assets", "uploadAsset", upload: assets.upload),
+        Route("GET", "/v1/assets", "listAssets", assets.list),
+        Route("POST", "/v1/assets/bulk", "bulkAssets", assets.bulk),
+        Route("GET", "/v1/assets/{id}", "getAsset", assets.get),
+        Route("PATCH", "/v1/assets/{id}", "updateAsset", assets.update),
+        Route("DELETE", "/v1/assets/{id}", "deleteAsset", assets.delete),
+        Route("GET", "/v1/assets/{id}/content", "getAssetContent", assets.content),
+        Route("GET", "/v1/assets/{id}/thumbnail", "getAssetThumbnail", assets.thumbnail),
+        Route("POST", "/v1/assets/{id}/signed-url", "createAssetSignedURL", assets.signedURL),
+        Route("GET", "/v1/assets/{id}/lineage", "getAssetLineage", assets.lineage),
     ]
 }
