@@ -46,10 +46,20 @@ struct AssetHandlers: Sendable {
         let changes = try request.decodeBody(AssetPatchRequest.self).changes
         try AssetQueries.validate(changes)
         var expected: Int?
-        if let header = request.header("if-match") {
-            // Our ETags are "v<version>-<id prefix>"; anything else cannot match.
-            guard let version = AssetQueries.version(inEntityTag: header, id: id) else { throw DomainError.preconditionFailed }
-            expected = version
+        let condition: IfMatch?
+        do {
+            condition = try IfMatch.parse(request.header("if-match"))
+        } catch {
+            throw Problem(status: 400, code: "invalid_if_match", title: "Bad Request",
+                          detail: "If-Match must be * or a comma-separated list of quoted entity tags.")
+        }
+        if case .tags = condition {
+            // Checked against the current row, then the write is made conditional on that version.
+            guard let current = try store.asset(id, claimsJSON: identity.claimsJSON) else { throw DomainError.notFound(resource: "asset") }
+            guard condition?.isSatisfied(by: EntityTag(String(current.entityTag.dropFirst().dropLast()))) == true else {
+                throw DomainError.preconditionFailed
+            }
+            expected = current.version
         }
         guard let asset = try store.update(id, expectedVersion: expected, changes: changes, claimsJSON: identity.claimsJSON) else {
             throw DomainError.notFound(resource: "asset")

@@ -68,7 +68,7 @@ enum AssetQueries {
         filter.favourite = flag("favourite")
         filter.archived = flag("archived") ?? false
         if let value = query["q"] {
-            if (1...200).contains(value.count) { filter.query = value } else {
+            if (1...200).contains(value.unicodeScalars.count) { filter.query = value } else {
                 errors.append(FieldError(field: "q", code: "out_of_range", message: "q must be 1 to 200 characters"))
             }
         }
@@ -104,7 +104,7 @@ enum AssetQueries {
     /// A tag as stored: trimmed, 1 to 64 characters, no control characters.
     static func normalisedTag(_ raw: String) -> String? {
         let tag = raw.trimmingCharacters(in: .whitespaces)
-        guard (1...maximumTagLength).contains(tag.count),
+        guard (1...maximumTagLength).contains(tag.unicodeScalars.count),
               !tag.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) })
         else { return nil }
         return tag
@@ -112,11 +112,11 @@ enum AssetQueries {
 
     static func validate(_ changes: AssetChanges) throws {
         var errors: [FieldError] = []
-        if let name = changes.name, !(1...255).contains(name.trimmingCharacters(in: .whitespaces).count)
+        if let name = changes.name, !(1...255).contains(name.unicodeScalars.count) || name.trimmingCharacters(in: .whitespaces).isEmpty
             || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             errors.append(FieldError(field: "name", code: "invalid", message: "name must be 1 to 255 characters without control characters"))
         }
-        if case .some(.some(let description)) = changes.description, description.count > 2000 {
+        if case .some(.some(let description)) = changes.description, description.unicodeScalars.count > 2000 {
             errors.append(FieldError(field: "description", code: "too_long", message: "description must be at most 2000 characters"))
         }
         for (field, tags) in [("tags", changes.tags), ("tags", changes.addTags), ("tags", changes.removeTags)] {
@@ -127,14 +127,6 @@ enum AssetQueries {
             }
         }
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-    }
-
-    /// The version an `If-Match` ETag names, when it is one of this asset's.
-    static func version(inEntityTag header: String, id: UUID) -> Int? {
-        let tag = header.trimmingCharacters(in: .whitespaces)
-        let suffix = "-\(id.uuidString.lowercased().prefix(8))\""
-        guard tag.hasPrefix("\"v"), tag.hasSuffix(suffix) else { return nil }
-        return Int(tag.dropFirst(2).dropLast(suffix.count))
     }
 
     enum BulkAction {
