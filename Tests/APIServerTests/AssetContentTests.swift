@@ -9,12 +9,13 @@ final class AssetContentTests: XCTestCase {
     private var token = ""
     private var project = ""
     private var assetID = ""
-    private let bytes = Data((0..<100).map { UInt8($0) })
+    /// 100 bytes that are an MP4 by their magic number, every byte distinct after the head.
+    private let bytes = MediaSamples.mp4Head() + Data((0..<76).map { UInt8($0) })
 
     override func setUpWithError() throws {
         server = try TestServer()
         (token, project) = try server.assetUser("content@example.com")
-        assetID = try XCTUnwrap(try server.uploadAsset(bytes, type: "text/plain", project: project, token: token)["id"] as? String)
+        assetID = try XCTUnwrap(try server.uploadAsset(bytes, type: "video/mp4", project: project, token: token)["id"] as? String)
     }
 
     override func tearDown() {

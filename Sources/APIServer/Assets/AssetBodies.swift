@@ -11,6 +11,21 @@ struct AssetBody: Encodable {
         /// `ready`, `pending` or `unavailable`.
         let thumbnail: String
         let thumbnailUrl: String?
+
+        enum CodingKeys: CodingKey {
+            case width, height, durationMs, text, thumbnail, thumbnailUrl
+        }
+
+        // Every member, null included (the synthesised encoding would leave nil out).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(width, forKey: .width)
+            try container.encode(height, forKey: .height)
+            try container.encode(durationMs, forKey: .durationMs)
+            try container.encode(text, forKey: .text)
+            try container.encode(thumbnail, forKey: .thumbnail)
+            try container.encode(thumbnailUrl, forKey: .thumbnailUrl)
+        }
     }
 
     let id: String
@@ -59,11 +74,50 @@ struct AssetBody: Encodable {
         createdAt = Timestamp.rfc3339(asset.createdAt)
         updatedAt = Timestamp.rfc3339(asset.updatedAt)
     }
+
+    enum CodingKeys: CodingKey {
+        case id, projectId, generationId, source, kind, contentType, bytes, sha256, name, description, tags, favourite, archived,
+             originalFilename, prompt, preview, contentUrl, version, createdAt, updatedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(projectId, forKey: .projectId)
+        try container.encode(generationId, forKey: .generationId)
+        try container.encode(source, forKey: .source)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(contentType, forKey: .contentType)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(name, forKey: .name)
+        try container.encode(description, forKey: .description)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(favourite, forKey: .favourite)
+        try container.encode(archived, forKey: .archived)
+        try container.encode(originalFilename, forKey: .originalFilename)
+        try container.encode(prompt, forKey: .prompt)
+        try container.encode(preview, forKey: .preview)
+        try container.encode(contentUrl, forKey: .contentUrl)
+        try container.encode(version, forKey: .version)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
 }
 
 struct AssetPageBody: Encodable {
     let data: [AssetBody]
     let nextCursor: String?
+
+    enum CodingKeys: CodingKey {
+        case data, nextCursor
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
 }
 
 struct AssetLineageBody: Encodable {
@@ -71,6 +125,18 @@ struct AssetLineageBody: Encodable {
     let generationId: String?
     let parents: [String]
     let children: [String]
+
+    enum CodingKeys: CodingKey {
+        case assetId, generationId, parents, children
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(assetId, forKey: .assetId)
+        try container.encode(generationId, forKey: .generationId)
+        try container.encode(parents, forKey: .parents)
+        try container.encode(children, forKey: .children)
+    }
 }
 
 struct SignedURLBody: Encodable {

@@ -25,12 +25,17 @@ public struct PostgresAssetStore: AssetStore {
             }
             let upload = try put()
             try transaction.query(Self.lockKey(upload.blob.key))
-            let created = try transaction.query("""
+            let created: [PostgresRow]
+            do {
+                created = try transaction.query("""
                 select id from app_engine.create_upload(\(upload.id), \(upload.projectID), \(upload.kind.rawValue), \(upload.contentType),
                     \(upload.blob.bytes), \(upload.blob.sha256), \(upload.blob.key), \(upload.name), \(upload.originalFilename),
                     \(upload.metadata.width), \(upload.metadata.height), \(upload.metadata.durationMilliseconds),
                     \(upload.metadata.previewText), \(upload.thumbnailState.rawValue), \(AssetSQL.uuidArray(upload.parents))::uuid[])
                 """)
+            } catch let error as DatabaseError where error.sqlState == "P0002" {
+                throw DomainError.notFound(resource: "parent asset")
+            }
             guard created.count == 1 else { throw DomainError.notFound(resource: "asset") }
             guard let row = try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where a.id = \(upload.id)").first else {
                 throw DomainError.notFound(resource: "asset")
