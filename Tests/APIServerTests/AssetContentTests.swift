@@ -62,6 +62,8 @@ final class AssetContentTests: XCTestCase {
         XCTAssertEqual(try content(["If-None-Match": etag, "Range": "bytes=0-1"]).status, 304, "If-None-Match is judged before Range")
         XCTAssertEqual(try content(["If-Range": "\"other\"", "Range": "bytes=0-1"]).status, 200, "a stale If-Range gets the whole content")
         XCTAssertEqual(try content(["If-Range": etag, "Range": "bytes=0-1"]).status, 206)
+        let sideways = try content([:], query: "?disposition=sideways")
+        XCTAssertEqual(sideways.status, 422, sideways.text)
         let head = try server.connect().request("HEAD", "/v1/assets/\(assetID)/content", headers: ["Authorization": "Bearer \(token)"])
         XCTAssertEqual(head.status, 200)
         XCTAssertEqual(head.header("content-length"), "100")

@@ -33,7 +33,7 @@ struct AssetIngest {
             return NewUpload(id: opened.uploadID, projectID: opened.projectID, kind: declared.kind, contentType: declared.storedContentType,
                              blob: blob, name: name, originalFilename: opened.filename, metadata: metadata,
                              thumbnailState: thumbnails ? .pending : .unavailable, parents: opened.parents)
-        }
+        } stillStored: { try blobs.exists($0) }
         if thumbnails { scheduleThumbnail(asset) }
         var response = try HTTPResponse.json(AssetBody(asset), status: 201)
         response.headers.append(("Location", "/v1/assets/\(asset.id.uuidString.lowercased())"))

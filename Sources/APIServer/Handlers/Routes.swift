@@ -7,7 +7,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         // GoTrue's defaults: /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
-        clientAddress: environment.clientAddress)
+        clientAddress: environment.clientAddress, blobRemoval: AccountBlobRemoval(components: environment.assets))
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)

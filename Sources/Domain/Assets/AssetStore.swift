@@ -103,9 +103,9 @@ public struct ReleasedBlobs: Sendable, Equatable {
 
 /// Storage of asset rows, always as the user (`claimsJSON`), except the maintenance calls.
 public protocol AssetStore: Sendable {
-    /// Stores the blob (through `put`, inside the row's transaction, so a concurrent delete of the
-    /// same content cannot remove it between the two) and writes the row.
-    func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload) throws -> Asset
+    /// Stores the blob (through `put`), takes the blob key's lock, checks with `stillStored` that no
+    /// concurrent delete of the same content removed it meanwhile (else 503, retry), and writes the row.
+    func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset?
     func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?)
     /// Nil for an unknown asset; throws `DomainError.preconditionFailed` for a stale version.
@@ -119,6 +119,9 @@ public protocol AssetStore: Sendable {
 
     // Maintenance (service role): every storage key rows name, and deletion of a user's blobs.
     func referencedKeys() throws -> Set<String>
+    /// Deletes the blob (through `deleteBlob`) when no row of anyone names it, under the key's lock; true when deleted.
+    @discardableResult
+    func deleteIfUnreferenced(_ key: String, deleteBlob: (String) throws -> Void) throws -> Bool
     /// Keys only this user's rows name (removed with their account).
     func keysOnlyNamed(byUser user: UUID) throws -> [String]
 }

@@ -17,7 +17,8 @@ public struct PostgresAssetStore: AssetStore {
         "select pg_advisory_xact_lock(hashtextextended(\(storageKey), 17))"
     }
 
-    public func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload) throws -> Asset {
+    public func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload,
+                             stillStored: (String) throws -> Bool) throws -> Asset {
         try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
             // The project first: an unknown project fails before any bytes are placed.
             guard try !transaction.query("select 1 from public.projects p where p.id = \(project)").isEmpty else {
@@ -25,6 +26,10 @@ public struct PostgresAssetStore: AssetStore {
             }
             let upload = try put()
             try transaction.query(Self.lockKey(upload.blob.key))
+            // A delete of the last other asset with these bytes may have removed the blob between put and lock.
+            guard try stillStored(upload.blob.key) else {
+                throw DomainError.unavailable(code: "storage_conflict", detail: "The same content was being deleted; send the upload again.")
+            }
             let created: [PostgresRow]
             do {
                 created = try transaction.query("""
@@ -137,19 +142,22 @@ public struct PostgresAssetStore: AssetStore {
         } catch let missing as MissingAssets {
             return .failure(missing)
         }
-        for key in Set(released.flatMap(\.1)) { try releaseBlob(key, deleteBlob: deleteBlob) }
+        for key in Set(released.flatMap(\.1)) { try deleteIfUnreferenced(key, deleteBlob: deleteBlob) }
         return .success(released.map(\.0))
     }
 
     /// Deletes the blob when no row of anyone names it, holding the key's lock so an upload of the
     /// same bytes cannot name it meanwhile.
-    func releaseBlob(_ key: String, deleteBlob: (String) throws -> Void) throws {
+    @discardableResult
+    public func deleteIfUnreferenced(_ key: String, deleteBlob: (String) throws -> Void) throws -> Bool {
         try pool.withServiceRole { transaction in
             try transaction.query(Self.lockKey(key))
             let named = try transaction.query("""
                 select 1 from public.assets a where a.storage_key = \(key) or a.thumbnail_key = \(key) limit 1
                 """)
-            if named.isEmpty { try deleteBlob(key) }
+            guard named.isEmpty else { return false }
+            try deleteBlob(key)
+            return true
         }
     }
 
