@@ -74,3 +74,51 @@ final class GatheringDigest: StreamingDigest {
 
     func finish() throws -> [UInt8] { digest(gathered) }
 }
+
+/// The port's piecewise reads, listing and file puts on local files.
+final class LocalBlobStoreStreamingTests: XCTestCase {
+    private var root = ""
+    private var store: LocalBlobStore!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)").path
+        store = try LocalBlobStore(root: root, digest: { LocalBlobStoreTests.digest($0) },
+                                   streamingDigest: { GatheringDigest(LocalBlobStoreTests.digest) })
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func testAFilePutIsTheSameBlobAsItsBytesAndReadsBackInPieces() throws {
+        let bytes = Data((0..<(3 * LocalBlobStore.chunkBytes + 17)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let outside = root + "-source"
+        try bytes.write(to: URL(fileURLWithPath: outside))
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let fromFile = try store.put(fileAt: outside)
+        XCTAssertEqual(fromFile, try store.put(bytes), "hashing while copying gives the same key as hashing the bytes")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: outside), "a file outside the store is copied, not moved")
+        let reader = try XCTUnwrap(try store.reader(fromFile.key))
+        XCTAssertEqual(reader.size, Int64(bytes.count))
+        XCTAssertEqual(try reader.read(offset: 5, count: 10), bytes[5..<15])
+        XCTAssertEqual(try reader.read(offset: Int64(bytes.count - 3), count: 100), bytes.suffix(3), "a read past the end is cut short")
+        XCTAssertEqual(try reader.read(offset: Int64(bytes.count) + 10, count: 5), Data())
+        XCTAssertTrue(try store.exists(fromFile.key))
+        XCTAssertEqual(try store.keys(), [fromFile.key])
+        XCTAssertNil(try store.presignedURL(fromFile.key, expiresInSeconds: 60, contentType: "x/y", contentDisposition: "inline"))
+    }
+
+    func testAScratchFileIsMovedInAndForeignKeysReachNothing() throws {
+        let scratch = try store.scratchDirectory(for: UUID())
+        let path = scratch + "/upload"
+        try Data("scratch bytes".utf8).write(to: URL(fileURLWithPath: path))
+        let blob = try store.put(fileAt: path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "a scratch file is renamed into place")
+        XCTAssertEqual(try store.read(blob.key), Data("scratch bytes".utf8))
+        for key in ["../etc/passwd", "sha256/../../x", "sha256/ab/cd/" + String(repeating: "g", count: 64), ""] {
+            XCTAssertNil(try store.reader(key), key)
+            XCTAssertFalse(try store.exists(key), key)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
+    }
+}

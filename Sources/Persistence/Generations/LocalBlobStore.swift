@@ -13,7 +13,7 @@ public struct LocalBlobStore: BlobStore {
     let streamingDigest: @Sendable () throws -> any StreamingDigest
 
     /// Bytes per read or write when a file is copied or hashed.
-    static let chunkBytes = 1 << 20
+    public static let chunkBytes = 1 << 20
 
     public init(root: String, digest: @escaping @Sendable (Data) throws -> [UInt8],
                 streamingDigest: @escaping @Sendable () throws -> any StreamingDigest) throws {
