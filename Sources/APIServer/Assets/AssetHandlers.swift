@@ -11,18 +11,32 @@ struct AssetHandlers: Sendable {
 
     // MARK: upload
 
-    /// Runs on the headers alone: who, where, what type, how large at most.
+    /// Runs on the headers alone: who, where, what type, how large at most. A form
+    /// (`multipart/form-data`) names its file's type in the file part, read as it arrives.
     func upload(_ request: HTTPRequest) throws -> any UploadReceiver {
         let identity = try authenticator.liveIdentity(of: request)
         let declaredText = request.header("content-type")
+        let length = request.header("content-length").flatMap(Int64.init)
+        let components = self.components
+        let requestID = request.requestID
+        if let declaredText, declaredText.lowercased().hasPrefix("multipart/form-data") {
+            let largest = [MediaKind.image, .audio, .video, .text].map(components.limits.limit(for:)).max() ?? 0
+            if let length, length > largest { throw AssetProblems.tooLarge(limit: largest, kind: .video) }
+            let query = try AssetQueries.upload(request.query)
+            guard let receiver = MultipartUploadReceiver(contentType: declaredText, open: { declared, filename in
+                let opened = AssetUploadReceiver.Opened(uploadID: UUID(), identity: identity, projectID: query.project, declared: declared,
+                                                        limit: components.limits.limit(for: declared.kind),
+                                                        filename: query.filename ?? filename, parents: query.parents, requestID: requestID)
+                return try AssetUploadReceiver(opened, components: components)
+            }) else { throw MultipartUploadReceiver.malformed("multipart/form-data needs a boundary parameter.") }
+            return receiver
+        }
         guard let declared = declaredText.flatMap(UploadMediaType.init(declared:)) else { throw AssetProblems.unsupportedType(declaredText) }
         let limit = components.limits.limit(for: declared.kind)
-        if let length = request.header("content-length").flatMap(Int64.init), length > limit {
-            throw AssetProblems.tooLarge(limit: limit, kind: declared.kind)
-        }
+        if let length, length > limit { throw AssetProblems.tooLarge(limit: limit, kind: declared.kind) }
         let query = try AssetQueries.upload(request.query)
         let opened = AssetUploadReceiver.Opened(uploadID: UUID(), identity: identity, projectID: query.project, declared: declared, limit: limit,
-                                                filename: query.filename, parents: query.parents, requestID: request.requestID)
+                                                filename: query.filename, parents: query.parents, requestID: requestID)
         return try AssetUploadReceiver(opened, components: components)
     }
 
