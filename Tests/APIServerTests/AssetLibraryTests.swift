@@ -140,6 +140,8 @@ final class AssetLibraryTests: XCTestCase {
         let foreignParent = try server.upload(Data("x".utf8), type: "text/plain", project: other.project, query: "&parent_ids=\(parent)",
                                               token: other.token)
         XCTAssertEqual(foreignParent.status, 404, "another user's asset cannot be a parent")
+        let sweep = StorageSweep(store: server.environment.assets.store, blobs: server.environment.assets.blobs)
+        XCTAssertEqual(try sweep.run(delete: false).orphanBlobs, [], "the refused upload's blob was removed again")
         XCTAssertEqual(try server.get("/v1/assets/\(UUID().uuidString)/lineage", token: token).status, 404)
     }
 

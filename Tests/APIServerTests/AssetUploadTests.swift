@@ -52,6 +52,12 @@ final class AssetUploadTests: XCTestCase {
         let note = try server.uploadAsset(Data(text.utf8), type: "text/markdown; charset=utf-8", project: project, token: token)
         XCTAssertEqual(note["content_type"] as? String, "text/markdown; charset=utf-8")
         XCTAssertEqual((note["preview"] as? [String: Any])?["text"] as? String, String(text.prefix(200)))
+        // Each character a letter with 20 combining marks: 200 graphemes would be 4,200 scalars.
+        let zalgo = String(repeating: "a" + String(repeating: "\u{0301}", count: 20), count: 300)
+        let heavy = try server.uploadAsset(Data(zalgo.utf8), type: "text/plain", project: project,
+                                           query: "&filename=" + String(repeating: "e%CC%81", count: 130), token: token)
+        XCTAssertEqual(((heavy["preview"] as? [String: Any])?["text"] as? String)?.unicodeScalars.count, 200)
+        XCTAssertEqual((heavy["name"] as? String)?.unicodeScalars.count, 255)
         let json = try server.uploadAsset(Data(#"{"a": [1, 2]}"#.utf8), type: "application/json", project: project, token: token)
         XCTAssertEqual(json["kind"] as? String, "text")
     }
@@ -145,6 +151,9 @@ final class AssetUploadTests: XCTestCase {
             XCTAssertEqual(response.status, 400, "\(type): \(response.text)")
             XCTAssertEqual(try response.json()["code"] as? String, "bad_multipart")
         }
+        // The accepted PNGs' thumbnails are made in scratch folders too, after the answer: wait for them.
+        let deadline = Date().addingTimeInterval(20)
+        while try !scratchEntries().isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         XCTAssertEqual(try scratchEntries(), [], "refused forms leave no scratch files")
     }
 

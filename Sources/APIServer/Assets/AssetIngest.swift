@@ -28,12 +28,22 @@ struct AssetIngest {
         let thumbnails = components.tools.ffmpeg != nil && (declared.kind == .image || declared.kind == .video)
         let name = opened.filename ?? "upload-\(opened.uploadID.uuidString.lowercased().prefix(8))"
         let blobs = components.blobs
-        let asset = try components.store.createUpload(project: opened.projectID, claimsJSON: opened.identity.claimsJSON) {
-            let blob = try blobs.put(fileAt: path)
-            return NewUpload(id: opened.uploadID, projectID: opened.projectID, kind: declared.kind, contentType: declared.storedContentType,
-                             blob: blob, name: name, originalFilename: opened.filename, metadata: metadata,
-                             thumbnailState: thumbnails ? .pending : .unavailable, parents: opened.parents)
-        } stillStored: { try blobs.exists($0) }
+        var placed: String?
+        let asset: Asset
+        do {
+            asset = try components.store.createUpload(project: opened.projectID, claimsJSON: opened.identity.claimsJSON, put: {
+                let blob = try blobs.put(fileAt: path)
+                placed = blob.key
+                return NewUpload(id: opened.uploadID, projectID: opened.projectID, kind: declared.kind, contentType: declared.storedContentType,
+                                 blob: blob, name: name, originalFilename: opened.filename, metadata: metadata,
+                                 thumbnailState: thumbnails ? .pending : .unavailable, parents: opened.parents)
+            }, stillStored: { try blobs.exists($0) })
+        } catch {
+            // The row was not written (a parent not the caller's, the database gone): the blob goes
+            // again unless another asset names the same bytes.
+            if let placed { _ = try? components.store.deleteIfUnreferenced(placed, deleteBlob: { try blobs.delete($0) }) }
+            throw error
+        }
         if thumbnails { scheduleThumbnail(asset) }
         var response = try HTTPResponse.json(AssetBody(asset), status: 201)
         response.headers.append(("Location", "/v1/assets/\(asset.id.uuidString.lowercased())"))

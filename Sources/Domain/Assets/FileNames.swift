@@ -21,7 +21,8 @@ public enum FileNames {
         while name.hasPrefix(".") { name.removeFirst() }
         name = name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { return nil }
-        if name.count > maximumLength { name = String(name.prefix(maximumLength)) }
+        // Scalars, as the database counts characters.
+        if name.unicodeScalars.count > maximumLength { name = String(String.UnicodeScalarView(name.unicodeScalars.prefix(maximumLength))) }
         return name
     }
 

@@ -23,7 +23,7 @@ public enum HeaderMetadata {
         }
     }
 
-    /// The first characters of a text, whole characters only.
+    /// The first characters (Unicode scalars) of a text.
     public static let previewCharacters = 200
 
     static func preview(_ read: Read) throws -> String? {
@@ -31,7 +31,8 @@ public enum HeaderMetadata {
         var text = String(decoding: head, as: UTF8.self)
         // A character cut at the end of the read decodes as U+FFFD: drop it.
         if head.count == previewCharacters * 4, text.hasSuffix("\u{FFFD}") { text.removeLast() }
-        let preview = String(text.prefix(previewCharacters))
+        // Counted in Unicode scalars, as the database counts characters (a grapheme may hold many).
+        let preview = String(String.UnicodeScalarView(text.unicodeScalars.prefix(previewCharacters)))
         return preview.isEmpty ? nil : preview
     }
 
