@@ -49,9 +49,11 @@ with open(sys.argv[1], "wb") as out:
         out.write(os.urandom(1 << 20))
 PY
 
-python3 - "$API_PORT" "$API_PID" "$WORK" "$ROUNDS" "$SIZE_MB" <<'PY'
+BUILD_KIND=${APISERVER_BIN:+"the binary at APISERVER_BIN ($APISERVER_BIN)"}
+BUILD_KIND=${BUILD_KIND:-"release build"}
+python3 - "$API_PORT" "$API_PID" "$WORK" "$ROUNDS" "$SIZE_MB" "$BUILD_KIND" <<'PY'
 import json, os, re, statistics, subprocess, sys, threading, time, urllib.request
-port, pid, work, rounds, size_mb = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+port, pid, work, rounds, size_mb, build = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 base = f"http://127.0.0.1:{port}"
 source = os.path.join(work, "input.mp4")
 size = os.path.getsize(source)
@@ -124,7 +126,7 @@ rate = {name: mib / statistics.median(values) for name, values in results.items(
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 section = f"""## Assets
 
-Command: `bash scripts/bench-assets.sh` (release build; SIZE_MB={size_mb}, ROUNDS={rounds}, orders alternated).
+Command: `bash scripts/bench-assets.sh` ({build}; SIZE_MB={size_mb}, ROUNDS={rounds}, orders alternated).
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}, 2 cores shared with other work; loopback, one client (curl).
 One {mib:.0f} MiB file (random bytes after an MP4 head) against `cp` of the same file on the same disk followed by
 `sync` of the copy (an upload is synced before it answers). Throughput is the median of the rounds (MiB/s; ratio =
