@@ -123,11 +123,12 @@ for round in range(rounds):
             call("DELETE", f"/v1/assets/{asset['id']}", token=token)  # the next upload stores the blob anew
 mib = size / (1 << 20)
 rate = {name: mib / statistics.median(values) for name, values in results.items()}
+load = open("/proc/loadavg").read().split()[0]
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 section = f"""## Assets
 
 Command: `bash scripts/bench-assets.sh` ({build}; SIZE_MB={size_mb}, ROUNDS={rounds}, orders alternated).
-Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}, 2 cores shared with other work; loopback, one client (curl).
+Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}, 2 cores shared with other work (load average {load} when it ended); loopback, one client (curl).
 One {mib:.0f} MiB file (random bytes after an MP4 head) against `cp` of the same file on the same disk followed by
 `sync` of the copy (an upload is synced before it answers). Throughput is the median of the rounds (MiB/s; ratio =
 ours / cp, higher is better). RSS is the server's VmRSS, sampled every 20 ms during the transfer.
