@@ -58,7 +58,7 @@ final class AccessMatrixTests: XCTestCase {
     /// Generations and what hangs off them (migration 010): readable by their owner, written only
     /// by the `app_engine` functions, so a user cannot mark a generation succeeded or change its cost.
     private static let engineTables = ["generations", "generation_attempts", "assets", "generation_events", "idempotency_keys",
-                                               "generation_batches"]
+                                               "generation_batches", "asset_parents"]
 
     private static let userWritable: [String: [Operation: (own: Outcome, other: Outcome)]] = [
         "authenticated": [.select: (.allowed, .invisible), .insert: (.allowed, .denied),
@@ -121,6 +121,13 @@ final class AccessMatrixTests: XCTestCase {
                 insert into public.assets (user_id, project_id, generation_id, kind, content_type, bytes, sha256, storage_key)
                 values (\(user), \(project), \(generation), 'text', 'text/plain', 1, \(String(repeating: "a", count: 64)), 'k') returning id
                 """)[0].decode("id", as: UUID.self)
+            let child = try admin.query("""
+                insert into public.assets (user_id, project_id, kind, content_type, bytes, sha256, storage_key, source)
+                values (\(user), \(project), 'text', 'text/plain', 1, \(String(repeating: "c", count: 64)), 'k2', 'uploaded') returning id
+                """)[0].decode("id", as: UUID.self)
+            let lineage = try admin.query("""
+                insert into public.asset_parents (user_id, asset_id, parent_id) values (\(user), \(child), \(asset)) returning id
+                """)[0].decode("id", as: UUID.self)
             try admin.query("insert into public.generation_events (user_id, generation_id, type) values (\(user), \(generation), 'queued')")
             try admin.query("insert into public.idempotency_keys (user_id, key, request_hash) values (\(user), 'k', 'h')")
             let batch = try admin.query("""
@@ -129,7 +136,8 @@ final class AccessMatrixTests: XCTestCase {
                 """)[0].decode("id", as: UUID.self)
             if user == alice {
                 rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry,
-                        "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation, "generation_batches": batch]
+                        "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation, "generation_batches": batch,
+                        "asset_parents": lineage]
                 for table in Self.keyedByUser { rows[table] = alice }
             }
         }
@@ -197,6 +205,13 @@ final class AccessMatrixTests: XCTestCase {
                 values (\(owner), \(project), 'text', 'text/plain', 1, \(String(repeating: "b", count: 64)), '../../etc/passwd') returning 1
                 """
         case ("assets", .update): return "update public.assets set storage_key = '../x' where id = \(target) returning 1"
+        case ("asset_parents", .insert):
+            let assets = try admin.query("select id from public.assets where user_id = \(owner) order by created_at limit 2")
+            return """
+                insert into public.asset_parents (user_id, asset_id, parent_id)
+                values (\(owner), \(try assets[1].decode("id", as: UUID.self)), \(try assets[0].decode("id", as: UUID.self))) returning 1
+                """
+        case ("asset_parents", .update): return "update public.asset_parents set created_at = now() where id = \(target) returning 1"
         case ("generation_events", .insert):
             let generation = try admin.query("select id from public.generations where user_id = \(owner)")[0].decode("id", as: UUID.self)
             return "insert into public.generation_events (user_id, generation_id, type) values (\(owner), \(generation), 'succeeded') returning 1"

@@ -10,7 +10,7 @@ final class LocalBlobStoreTests: XCTestCase {
     private var store: LocalBlobStore!
 
     /// A stand-in digest (Persistence does not link Crypto): distinct for distinct inputs here.
-    private static func digest(_ data: Data) -> [UInt8] {
+    static func digest(_ data: Data) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 32)
         for (index, byte) in data.enumerated() { bytes[index % 32] = bytes[index % 32] &* 31 &+ byte &+ UInt8(truncatingIfNeeded: index) }
         bytes[0] ^= UInt8(truncatingIfNeeded: data.count)
@@ -19,7 +19,7 @@ final class LocalBlobStoreTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)").path
-        store = try LocalBlobStore(root: root, digest: { Self.digest($0) })
+        store = try LocalBlobStore(root: root, digest: { Self.digest($0) }, streamingDigest: { GatheringDigest(LocalBlobStoreTests.digest) })
     }
 
     override func tearDown() {
@@ -60,5 +60,65 @@ final class LocalBlobStoreTests: XCTestCase {
         }
         try store.delete("../outside.txt")
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/outside.txt"), "delete ignores keys it did not make")
+    }
+}
+
+/// The stand-in digest fed piece by piece: gathers the pieces, so a file hashes as its bytes do.
+final class GatheringDigest: StreamingDigest {
+    private var gathered = Data()
+    private let digest: (Data) -> [UInt8]
+
+    init(_ digest: @escaping (Data) -> [UInt8]) { self.digest = digest }
+
+    func update(_ bytes: UnsafeRawBufferPointer) throws { gathered.append(contentsOf: bytes) }
+
+    func finish() throws -> [UInt8] { digest(gathered) }
+}
+
+/// The port's piecewise reads, listing and file puts on local files.
+final class LocalBlobStoreStreamingTests: XCTestCase {
+    private var root = ""
+    private var store: LocalBlobStore!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("blobs-\(UUID().uuidString)").path
+        store = try LocalBlobStore(root: root, digest: { LocalBlobStoreTests.digest($0) },
+                                   streamingDigest: { GatheringDigest(LocalBlobStoreTests.digest) })
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func testAFilePutIsTheSameBlobAsItsBytesAndReadsBackInPieces() throws {
+        let bytes = Data((0..<(3 * LocalBlobStore.chunkBytes + 17)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let outside = root + "-source"
+        try bytes.write(to: URL(fileURLWithPath: outside))
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let fromFile = try store.put(fileAt: outside)
+        XCTAssertEqual(fromFile, try store.put(bytes), "hashing while copying gives the same key as hashing the bytes")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: outside), "a file outside the store is copied, not moved")
+        let reader = try XCTUnwrap(try store.reader(fromFile.key))
+        XCTAssertEqual(reader.size, Int64(bytes.count))
+        XCTAssertEqual(try reader.read(offset: 5, count: 10), bytes[5..<15])
+        XCTAssertEqual(try reader.read(offset: Int64(bytes.count - 3), count: 100), bytes.suffix(3), "a read past the end is cut short")
+        XCTAssertEqual(try reader.read(offset: Int64(bytes.count) + 10, count: 5), Data())
+        XCTAssertTrue(try store.exists(fromFile.key))
+        XCTAssertEqual(try store.keys(), [fromFile.key])
+        XCTAssertNil(try store.presignedURL(fromFile.key, expiresInSeconds: 60, contentType: "x/y", contentDisposition: "inline"))
+    }
+
+    func testAScratchFileIsMovedInAndForeignKeysReachNothing() throws {
+        let scratch = try store.scratchDirectory(for: UUID())
+        let path = scratch + "/upload"
+        try Data("scratch bytes".utf8).write(to: URL(fileURLWithPath: path))
+        let blob = try store.put(fileAt: path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "a scratch file is renamed into place")
+        XCTAssertEqual(try store.read(blob.key), Data("scratch bytes".utf8))
+        for key in ["../etc/passwd", "sha256/../../x", "sha256/ab/cd/" + String(repeating: "g", count: 64), ""] {
+            XCTAssertNil(try store.reader(key), key)
+            XCTAssertFalse(try store.exists(key), key)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [])
     }
 }

@@ -57,7 +57,7 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testKeysAreLaidOutExactlyAsTheLocalStoreLaysThemOut() throws {
         let store = try makeStore()
-        let local = try LocalBlobStore(root: scratch + "/local", digest: { try SHA256.hash($0) })
+        let local = try LocalBlobStore(root: scratch + "/local", digest: { try SHA256.hash($0) }, streamingDigest: { try SHA256Stream() })
         let data = Data("same layout".utf8)
         XCTAssertEqual(try store.put(data), try local.put(data))
     }

@@ -8,6 +8,8 @@ struct AuthHandlers: Sendable {
     let tokenLimiter: RateLimiter
     let signupLimiter: RateLimiter
     let clientAddress: @Sendable (HTTPRequest) -> String
+    /// Removes the account's stored files after its rows (issue #17); nil where no storage is wired.
+    var blobRemoval: AccountBlobRemoval? = nil
 
     private struct Credentials: Decodable {
         let email: String?
@@ -72,7 +74,12 @@ struct AuthHandlers: Sendable {
     /// Deletes the caller's account and everything it owns, in one transaction. A live session is
     /// required, so a token that outlived its sign-out cannot delete the account.
     func deleteUser(_ request: HTTPRequest) throws -> HTTPResponse {
-        try service.deleteAccount(try authenticator.liveIdentity(of: request))
+        let identity = try authenticator.liveIdentity(of: request)
+        if let blobRemoval {
+            try blobRemoval.deleting(identity.userID) { try service.deleteAccount(identity) }
+        } else {
+            try service.deleteAccount(identity)
+        }
         return .noContent()
     }
 

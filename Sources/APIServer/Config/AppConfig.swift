@@ -62,6 +62,8 @@ struct AppConfig: Sendable {
     /// The contract served at `/openapi.yaml` and its generated reference page at `/docs`.
     var openAPIPath: String
     var apiDocsPath: String
+    /// `POST /v1/assets`: the largest upload per kind (ASSET_MAX_*_BYTES).
+    var assetUploadLimits: UploadLimits = .standard
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -76,6 +78,7 @@ struct AppConfig: Sendable {
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
+        "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES",
     ] + StorageBackend.variableNames
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -164,7 +167,12 @@ struct AppConfig: Sendable {
                                                       default: Int(HealthPolicy.standard.cooldown), range: 1...3600)),
                 latencyWeight: HealthPolicy.standard.latencyWeight),
             openAPIPath: reader.string("OPENAPI_PATH", default: "openapi.yaml") { _ in nil },
-            apiDocsPath: reader.string("API_DOCS_PATH", default: "docs/api.html") { _ in nil }
+            apiDocsPath: reader.string("API_DOCS_PATH", default: "docs/api.html") { _ in nil },
+            assetUploadLimits: UploadLimits(
+                image: Int64(reader.integer("ASSET_MAX_IMAGE_BYTES", default: Int(UploadLimits.standard.image), range: 1...(1 << 40))),
+                audio: Int64(reader.integer("ASSET_MAX_AUDIO_BYTES", default: Int(UploadLimits.standard.audio), range: 1...(1 << 40))),
+                video: Int64(reader.integer("ASSET_MAX_VIDEO_BYTES", default: Int(UploadLimits.standard.video), range: 1...(1 << 40))),
+                text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40))))
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -53,7 +53,7 @@ enum StorageBackend: Sendable, CustomStringConvertible {
     func makeBlobStore(storageDirectory: String) throws -> any BlobStore {
         switch self {
         case .local:
-            return try LocalBlobStore(root: storageDirectory, digest: { try SHA256.hash($0) })
+            return try LocalBlobStore(root: storageDirectory, digest: { try SHA256.hash($0) }, streamingDigest: { try SHA256Stream() })
         case let .s3(settings):
             return try S3BlobStore(settings: settings, primitives: .crypto, scratchDirectory: storageDirectory)
         }

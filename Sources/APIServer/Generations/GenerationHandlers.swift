@@ -2,7 +2,7 @@ import Crypto
 import Domain
 import Foundation
 
-/// `/v1/generations` and `/v1/assets/{id}/content`: decode, one use case, encode. Admission runs
+/// `/v1/generations`: decode, one use case, encode. Admission runs
 /// on the HTTP thread (database work only); the generation itself runs on the provider queue.
 struct GenerationHandlers: Sendable {
     let admission: GenerationAdmission
@@ -172,15 +172,5 @@ struct GenerationHandlers: Sendable {
         executor.events?.notify(user: identity.userID)
         guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }
         return try .json(GenerationBody(detail))
-    }
-
-    func assetContent(_ request: HTTPRequest) throws -> HTTPResponse {
-        let identity = try authenticator.identity(of: request)
-        guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)),
-              let asset = try store.asset(id, claimsJSON: identity.claimsJSON),
-              let bytes = try blobs.read(asset.storageKey)
-        else { throw DomainError.notFound(resource: "asset") }
-        return HTTPResponse(status: 200, headers: [("Content-Type", asset.contentType), ("ETag", "\"\(asset.sha256)\""),
-                                                   ("Cache-Control", "private, max-age=3600")], body: bytes)
     }
 }

@@ -67,18 +67,23 @@ final class Application: Sendable {
                 return start(route, handler, request, startedAt: startedAt, suspension: suspension)
             case .awaiting(let handler):
                 return awaitSignal(route, handler, request, startedAt: startedAt, suspension: suspension)
+            case .upload:
+                // The transport opens upload routes itself (`openUpload`); this is not reached.
+                return finish(Problem.internalError().response(requestID: request.requestID), to: request, routeLabel: route.template,
+                              startedAt: startedAt)
             }
         }
     }
 
     /// The headers every response carries, the metrics and the access log line: applied once
     /// per request, on whichever thread the response was made.
-    private func finish(_ response: HTTPResponse, to request: HTTPRequest, routeLabel: String, startedAt: UInt64) -> HTTPResponse {
+    func finish(_ response: HTTPResponse, to request: HTTPRequest, routeLabel: String, startedAt: UInt64) -> HTTPResponse {
         var response = ConditionalGet.notModified(response, method: request.method, ifNoneMatch: request.header("if-none-match")) ?? response
         response.headers.reserveCapacity(response.headers.count + 6)
         response.headers.append(("X-Request-Id", request.requestID))
         response.headers.append(("X-Content-Type-Options", "nosniff"))
-        if request.method != "OPTIONS" {
+        // A response that carries its own CORS answer (a signed asset URL, open to any origin) keeps it.
+        if request.method != "OPTIONS", response.header("Access-Control-Allow-Origin") == nil {
             response.headers.append(contentsOf: cors.responseHeaders(origin: request.header("origin")))
         }
         if let version = request.header("x-supabase-api-version"), version.count <= 32 {
@@ -121,7 +126,7 @@ final class Application: Sendable {
 
     /// A deferred route: the handler's quick checks run here; its work is queued only once the
     /// queue has promised room, and the connection is suspended before the work can finish.
-    private func start(_ route: Route, _ handler: DeferringHandler, _ request: HTTPRequest, startedAt: UInt64,
+    func start(_ route: Route, _ handler: DeferringHandler, _ request: HTTPRequest, startedAt: UInt64,
                        suspension: any ResponseSuspension) -> HTTPResponse? {
         let work: DeferredWork
         do {
@@ -197,7 +202,7 @@ final class Application: Sendable {
         return HTTPResponse(status: 204, headers: headers)
     }
 
-    private func problem(for error: any Error, request: HTTPRequest, operation: String) -> Problem {
+    func problem(for error: any Error, request: HTTPRequest, operation: String) -> Problem {
         switch error {
         case let problem as Problem:
             return problem

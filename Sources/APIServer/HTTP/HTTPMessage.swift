@@ -29,12 +29,15 @@ struct HTTPResponse: Sendable {
     var body: Data
     /// A body written over time instead of `body` (Server-Sent Events).
     var stream: ResponseStream?
+    /// A body of known length read from storage as it is sent (asset downloads) instead of `body`.
+    var blob: BlobBody?
 
-    init(status: Int, headers: [(String, String)] = [], body: Data = Data(), stream: ResponseStream? = nil) {
+    init(status: Int, headers: [(String, String)] = [], body: Data = Data(), stream: ResponseStream? = nil, blob: BlobBody? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
         self.stream = stream
+        self.blob = blob
     }
 
     static func json(_ value: some Encodable, status: Int = 200) throws -> HTTPResponse {

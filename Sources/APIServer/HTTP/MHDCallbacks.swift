@@ -20,6 +20,10 @@ final class RequestState: @unchecked Sendable {
     /// A query name or value held a NUL or invalid UTF-8: refused as a whole, never read truncated or altered.
     var malformedQuery = false
     var socketAddress = ""
+    /// An upload route's open request: its body goes to the receiver, not to `body`.
+    var upload: OpenUpload?
+    /// Why the upload was refused mid-body (the rest is read and dropped, then this is the answer).
+    var uploadFailure: (any Error)?
 
     /// Where a deferred response stands. The lock makes "resume" happen exactly once, whether the
     /// work finishes first or a stopping server gives up on it first.
@@ -93,6 +97,20 @@ func mhdAccessHandler(
         state.socketAddress = peerAddress(connection)
         requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         server.application.metrics.inFlight.add(1, ordering: .relaxed)
+        // Only POST routes take uploads; every other request skips the extra route lookup.
+        let opening = state.method != "POST" || state.malformedQuery ? .notUpload : server.application.openUpload(
+            HTTPRequest(method: state.method, path: state.path, query: state.query, headers: state.headers, body: Data(),
+                        requestID: RequestID.accept(state.headers["x-request-id"]), socketAddress: state.socketAddress),
+            startedAt: state.startedAt)
+        switch opening {
+        case .notUpload:
+            break
+        case .accepted(let upload):
+            state.upload = upload
+            return .YES
+        case .refused(let response):
+            return queue(response, server, connection, closeAfter: true)
+        }
         if let declared = state.headers["content-length"].flatMap(Int.init), declared > server.limits.maximumBodyBytes {
             state.bodyTooLarge = true
             return respond(server, connection, state, closeAfter: true)
@@ -105,6 +123,18 @@ func mhdAccessHandler(
         // Body chunk. Past the limit the rest is read and dropped, so the client still gets a
         // clean 413 instead of a reset (queuing a response mid-upload fails in MHD 0.9.75).
         let size = uploadSize.pointee
+        if let upload = state.upload {
+            if state.uploadFailure == nil, let uploadData {
+                do {
+                    try upload.receiver.receive(UnsafeRawBufferPointer(start: uploadData, count: size))
+                } catch {
+                    state.uploadFailure = error
+                    upload.receiver.discard()
+                }
+            }
+            uploadSize.pointee = 0
+            return .YES
+        }
         if !state.bodyTooLarge {
             if state.body.count + size > server.limits.maximumBodyBytes {
                 state.bodyTooLarge = true
@@ -118,6 +148,12 @@ func mhdAccessHandler(
     }
     switch state.deferral.withLock({ $0 }) {
     case .none:
+        if let upload = state.upload {
+            guard let response = server.application.finishUpload(upload, failure: state.uploadFailure, startedAt: state.startedAt,
+                                                                 suspension: state)
+            else { return .YES }
+            return queue(response, server, connection, closeAfter: state.uploadFailure != nil)
+        }
         return respond(server, connection, state, closeAfter: state.bodyTooLarge)
     case .answered(let response):
         // Called again after `resume`: the deferred response is ready.
@@ -147,6 +183,9 @@ private func queue(_ response: HTTPResponse, _ server: HTTPServer, _ connection:
     if let stream = response.stream {
         return queueStream(stream, response, server, connection)
     }
+    if let blob = response.blob {
+        return queueBlob(blob, response, connection)
+    }
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
     }
@@ -164,6 +203,8 @@ func mhdRequestCompleted(
     _ requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
 ) {
     guard let requestSlot, let state = requestSlot.pointee else { return }
+    // An upload the client abandoned (or that was refused) leaves nothing behind; after `finish` this does nothing.
+    Unmanaged<RequestState>.fromOpaque(state).takeUnretainedValue().upload?.receiver.discard()
     Unmanaged<RequestState>.fromOpaque(state).release()
     requestSlot.pointee = nil
     if let context {

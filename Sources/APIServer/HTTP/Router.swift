@@ -12,6 +12,8 @@ final class Route: Sendable {
         case deferred(DeferringHandler)
         /// Answers now or once signalled (or at a deadline); the connection is suspended meanwhile.
         case awaiting(AwaitingHandler)
+        /// Takes the body piece by piece as it arrives (StreamedUpload.swift), then finishes on a work queue.
+        case upload(UploadHandler)
     }
 
     let method: String
@@ -30,6 +32,10 @@ final class Route: Sendable {
 
     convenience init(_ method: String, _ template: String, _ operationId: String, awaiting handler: @escaping AwaitingHandler) {
         self.init(method, template, operationId, action: .awaiting(handler))
+    }
+
+    convenience init(_ method: String, _ template: String, _ operationId: String, upload handler: @escaping UploadHandler) {
+        self.init(method, template, operationId, action: .upload(handler))
     }
 
     init(_ method: String, _ template: String, _ operationId: String, action: Action) {

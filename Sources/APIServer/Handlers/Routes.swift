@@ -7,7 +7,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         // GoTrue's defaults: /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
         tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
         signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
-        clientAddress: environment.clientAddress)
+        clientAddress: environment.clientAddress, blobRemoval: AccountBlobRemoval(components: environment.assets))
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
@@ -27,6 +27,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
                                                    tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
+    let assets = AssetHandlers(components: environment.assets, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),
         Route("GET", "/readyz", "getReadiness", health.readiness),
@@ -67,6 +68,15 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
         Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
         Route("POST", "/v1/events/token", "createEventsToken", generationEvents.createUserStreamToken),
-        Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
+        Route("POST", "/v1/assets", "uploadAsset", upload: assets.upload),
+        Route("GET", "/v1/assets", "listAssets", assets.list),
+        Route("POST", "/v1/assets/bulk", "bulkAssets", assets.bulk),
+        Route("GET", "/v1/assets/{id}", "getAsset", assets.get),
+        Route("PATCH", "/v1/assets/{id}", "updateAsset", assets.update),
+        Route("DELETE", "/v1/assets/{id}", "deleteAsset", assets.delete),
+        Route("GET", "/v1/assets/{id}/content", "getAssetContent", assets.content),
+        Route("GET", "/v1/assets/{id}/thumbnail", "getAssetThumbnail", assets.thumbnail),
+        Route("POST", "/v1/assets/{id}/signed-url", "createAssetSignedURL", assets.signedURL),
+        Route("GET", "/v1/assets/{id}/lineage", "getAssetLineage", assets.lineage),
     ]
 }

@@ -29,6 +29,10 @@ enum CommandLineInterface {
                       re-encrypt every stored provider key under APP_ENCRYPTION_SECRET, opening old ones with
                       APP_ENCRYPTION_SECRET_PREVIOUS; batches of N (default 100), each its own transaction, so
                       it can be stopped and run again; exits 1 if any key could not be opened
+          storage gc [--delete]
+                      report stored blobs that no asset names (left by a crash between a blob's write and its
+                      row's commit) and assets whose blob is missing; --delete removes the orphan blobs (each
+                      re-checked under its lock); exits 1 when anything was found and not deleted
           --help      show this text
           --version   print the version
 
@@ -54,6 +58,13 @@ enum CommandLineInterface {
             }
         case "rotate-encryption-key":
             return withConfig(environment, requireSecrets: false) { rotateEncryptionKey($0, options: Array(arguments.dropFirst())) }
+        case "storage":
+            let delete = arguments.count == 3 && arguments[2] == "--delete"
+            guard arguments.count == (delete ? 3 : 2), arguments[1] == "gc" else {
+                printError("apiserver: usage: apiserver storage gc [--delete]")
+                return 2
+            }
+            return withConfig(environment, requireSecrets: true) { storageGC($0, delete: delete) }
         case "--help", "-h", "help":
             print(usage)
             return 0
@@ -116,6 +127,23 @@ enum CommandLineInterface {
         environment.pool.close()
         logger.info("stopped", ["unfinished_requests": .int(unfinished)])
         return 0
+    }
+
+    private static func storageGC(_ config: AppConfig, delete: Bool) -> Int32 {
+        let logger = Logger(minimumLevel: .warn)
+        do {
+            let environment = try ServerEnvironment.live(config: config, logger: logger)
+            defer { environment.pool.close() }
+            let report = try StorageSweep(store: environment.assets.store, blobs: environment.assets.blobs).run(delete: delete)
+            for key in report.orphanBlobs { print("orphan blob (no asset names it)\(report.deleted.contains(key) ? ", deleted" : ""): \(key)") }
+            for key in report.missingBlobs { print("missing blob (an asset names it): \(key)") }
+            print("storage gc: \(report.orphanBlobs.count) orphan blobs (\(report.deleted.count) deleted), \(report.missingBlobs.count) missing blobs")
+            let left = report.orphanBlobs.count - report.deleted.count + report.missingBlobs.count
+            return left == 0 ? 0 : 1
+        } catch {
+            printError("apiserver: storage gc failed: \(error)")
+            return 1
+        }
     }
 
     private static func worker(_ config: AppConfig) -> Int32 {

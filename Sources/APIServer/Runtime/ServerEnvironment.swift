@@ -31,6 +31,8 @@ struct ServerEnvironment: Sendable {
     let router: ProviderRouter
     /// Generations: admission, the executor on `providerWork`, storage and the worker loop.
     let generations: GenerationComponents
+    /// The asset library (issue #17): rows, the same blob store, its work queue and URL signer.
+    let assets: AssetComponents
     /// `openapi.yaml` and its reference page, read at start-up and served as they are.
     let documents: APIDocuments
 
@@ -97,6 +99,7 @@ struct ServerEnvironment: Sendable {
                                                    usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),
             router: router,
             generations: generations,
+            assets: try AssetComponents.live(config: config, pool: pool, blobs: generations.blobs, metrics: metrics, logger: logger),
             documents: documents)
     }
 

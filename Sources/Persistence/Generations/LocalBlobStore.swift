@@ -9,26 +9,71 @@ public struct LocalBlobStore: BlobStore {
     public let root: URL
     /// SHA-256 of the bytes (the Crypto module's; Persistence does not link it).
     let digest: @Sendable (Data) throws -> [UInt8]
+    /// The same, fed piece by piece: files are hashed while they are copied, never read whole.
+    let streamingDigest: @Sendable () throws -> any StreamingDigest
 
-    public init(root: String, digest: @escaping @Sendable (Data) throws -> [UInt8]) throws {
+    /// Bytes per read or write when a file is copied or hashed.
+    public static let chunkBytes = 1 << 20
+
+    public init(root: String, digest: @escaping @Sendable (Data) throws -> [UInt8],
+                streamingDigest: @escaping @Sendable () throws -> any StreamingDigest) throws {
         self.root = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL
         self.digest = digest
+        self.streamingDigest = streamingDigest
         for folder in ["sha256", "tmp", "scratch"] {
             try FileManager.default.createDirectory(at: self.root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
     }
 
+    /// A file in the store's own scratch area (same file system) is hashed in place and renamed;
+    /// any other file is copied into `tmp` while it is hashed. Either way it is synced first.
     public func put(fileAt path: String) throws -> StoredBlob {
-        try put(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let source = URL(fileURLWithPath: path).standardizedFileURL
+        let inScratch = source.path.hasPrefix(root.appendingPathComponent("scratch").path + "/")
+        let input = open(source.path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw BlobStoreError.cannotRead(path) }
+        defer { close(input) }
+        let hasher = try streamingDigest()
+        var staged: URL?
+        var output: Int32 = -1
+        if inScratch {
+            staged = source
+        } else {
+            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
+            output = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard output >= 0 else { throw BlobStoreError.cannotWrite(temporary.lastPathComponent) }
+            staged = temporary
+        }
+        defer { if output >= 0 { close(output) } }
+        var total: Int64 = 0
+        do {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkBytes, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let count = Glibc.read(input, buffer.baseAddress, buffer.count)
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else { throw BlobStoreError.cannotRead(path) }
+                if count == 0 { break }
+                let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                try hasher.update(piece)
+                if output >= 0 { try Self.writeAll(output, piece) }
+                total += Int64(count)
+            }
+            try Self.sync(output >= 0 ? output : input)
+        } catch {
+            if !inScratch, let staged { try? FileManager.default.removeItem(at: staged) }
+            throw error
+        }
+        let hex = try hasher.finish().map { String(format: "%02x", $0) }.joined()
+        guard let staged else { throw BlobStoreError.cannotWrite(path) }
+        return try place(staged, hex: hex, bytes: total)
     }
 
     public func put(_ data: Data) throws -> StoredBlob {
         let hex = try digest(data).map { String(format: "%02x", $0) }.joined()
         let key = Self.key(forHex: hex)
-        let destination = root.appendingPathComponent(key)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
-        if FileManager.default.fileExists(atPath: destination.path) { return blob }
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: root.appendingPathComponent(key).path) { return blob }
         let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else { throw BlobStoreError.cannotWrite(key) }
         do {
@@ -40,9 +85,21 @@ public struct LocalBlobStore: BlobStore {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        // rename(2) is atomic; an identical blob written meanwhile by another writer is the same bytes.
-        guard rename(temporary.path, destination.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
+        return try place(temporary, hex: hex, bytes: Int64(data.count))
+    }
+
+    /// Renames a synced file to its key's path (atomic); an identical blob already there is the same bytes.
+    private func place(_ staged: URL, hex: String, bytes: Int64) throws -> StoredBlob {
+        let key = Self.key(forHex: hex)
+        let destination = root.appendingPathComponent(key)
+        let blob = StoredBlob(key: key, sha256: hex, bytes: bytes)
+        if FileManager.default.fileExists(atPath: destination.path) {
+            try? FileManager.default.removeItem(at: staged)
+            return blob
+        }
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard rename(staged.path, destination.path) == 0 else {
+            try? FileManager.default.removeItem(at: staged)
             throw BlobStoreError.cannotWrite(key)
         }
         Self.syncDirectory(destination.deletingLastPathComponent().path)
@@ -53,6 +110,32 @@ public struct LocalBlobStore: BlobStore {
         guard let url = url(for: key) else { return nil }
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         return try Data(contentsOf: url)
+    }
+
+    public func reader(_ key: String) throws -> (any BlobReader)? {
+        guard let url = url(for: key) else { return nil }
+        return LocalBlobReader(path: url.path)
+    }
+
+    /// Local files have no URL of their own: the API signs its own content URLs.
+    public func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String? {
+        nil
+    }
+
+    public func exists(_ key: String) throws -> Bool {
+        guard let url = url(for: key) else { return false }
+        return FileManager.default.fileExists(atPath: url.path)
+    }
+
+    public func keys() throws -> [String] {
+        let base = root.appendingPathComponent("sha256")
+        guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        var found: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let key = "sha256/" + relative
+            if url(for: key) != nil { found.append(key) }
+        }
+        return found.sorted()
     }
 
     public func delete(_ key: String) throws {
@@ -86,6 +169,20 @@ public struct LocalBlobStore: BlobStore {
         return root.appendingPathComponent(key)
     }
 
+    private static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { throw BlobStoreError.cannotWrite("write failed: errno \(errno)") }
+            offset += written
+        }
+    }
+
+    private static func sync(_ descriptor: Int32) throws {
+        guard fsync(descriptor) == 0 else { throw BlobStoreError.cannotWrite("fsync failed: errno \(errno)") }
+    }
+
     private static func syncDirectory(_ path: String) {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return }
@@ -94,6 +191,45 @@ public struct LocalBlobStore: BlobStore {
     }
 }
 
+/// A local blob read with `pread`: any thread, any offset, one descriptor held while it lives.
+final class LocalBlobReader: BlobReader, @unchecked Sendable {
+    // The descriptor never changes after init and pread has no shared file position.
+    private let descriptor: Int32
+    let size: Int64
+
+    init?(path: String) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+        self.size = Int64(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    func read(offset: Int64, count: Int) throws -> Data {
+        guard offset >= 0, count >= 0 else { throw BlobStoreError.cannotRead("negative range") }
+        let wanted = Int(max(0, min(Int64(count), size - offset)))
+        guard wanted > 0 else { return Data() }
+        var data = Data(count: wanted)
+        var filled = 0
+        try data.withUnsafeMutableBytes { buffer in
+            while filled < wanted {
+                let got = pread(descriptor, buffer.baseAddress.map { $0 + filled }, wanted - filled, off_t(offset) + off_t(filled))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { throw BlobStoreError.cannotRead("pread failed: errno \(errno)") }
+                filled += got
+            }
+        }
+        return data
+    }
+}
+
 public enum BlobStoreError: Error, Equatable {
     case cannotWrite(String)
+    case cannotRead(String)
 }

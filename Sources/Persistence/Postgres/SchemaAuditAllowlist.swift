@@ -112,7 +112,9 @@ public struct SchemaAllowlist: Sendable {
         let scopeLedger = TableGrant(select: .all)
         // Generations and what hangs off them (migration 010): users read, the engine functions write.
         let engineTables = ["public.generations", "public.generation_attempts", "public.assets", "public.generation_events",
-                            "public.idempotency_keys", "public.generation_batches"]
+                            "public.idempotency_keys", "public.generation_batches",
+                            // Migration 070: asset lineage, written only by app_engine.create_upload.
+                            "public.asset_parents"]
         let engineRead = TableGrant(select: .all)
         func enginePolicies(_ table: String) -> [Policy] {
             var policies = ownerPolicies(for: engineRead)
@@ -121,6 +123,11 @@ public struct SchemaAllowlist: Sendable {
                 policies.append(Policy(role: "app_engine_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression))
             }
             if table == "public.idempotency_keys" {
+                policies.append(Policy(role: "app_engine_writer", command: "DELETE", using: ownerExpression, check: nil))
+            }
+            // Migration 070: PATCH, bulk edits and deletes of assets, through app_engine.update_asset / delete_assets.
+            if table == "public.assets" {
+                policies.append(Policy(role: "app_engine_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression))
                 policies.append(Policy(role: "app_engine_writer", command: "DELETE", using: ownerExpression, check: nil))
             }
             return policies
@@ -168,7 +175,9 @@ public struct SchemaAllowlist: Sendable {
                                   "app_ledger.release_scoped",
                                   "app_engine.create_generation", "app_engine.advance", "app_engine.record_attempt",
                                   "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key",
-                                  "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch"],
+                                  "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch",
+                                  "app_engine.create_upload", "app_engine.update_asset", "app_engine.delete_assets",
+                                  "app_engine.set_thumbnail"],
             ])
     }()
 

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Reading without holding an object in memory, presigned downloads, and listing (the orphan
@@ -10,7 +11,7 @@ extension S3BlobStore {
 
     /// HEAD for the size; the reader then fetches ranges. nil when the object is missing or the
     /// key is not one of the store's.
-    public func reader(_ key: String) throws -> S3ObjectReader? {
+    public func reader(_ key: String) throws -> (any BlobReader)? {
         guard S3ObjectKey.isValid(key) else { return nil }
         let operation = "HEAD \(key)"
         let response = try requester.send(operation, method: "HEAD", key: key, payloadHash: Self.emptyPayloadHash, accepting: [404])
@@ -91,7 +92,7 @@ extension S3BlobStore {
 
 /// Ranged reads of one object, for streaming responses and `Range` requests. `size` is the
 /// object's length when it was opened.
-public struct S3ObjectReader: Sendable {
+public struct S3ObjectReader: BlobReader {
     public let key: String
     public let size: Int64
     let requester: S3Requester

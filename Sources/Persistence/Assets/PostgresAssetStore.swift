@@ -1,0 +1,204 @@
+import Domain
+import Foundation
+
+/// `AssetStore` on the tables of migrations 010 and 070. Reads run in the user's scope (RLS);
+/// every write is a call of an `app_engine` function. Blob reference checks span users (content
+/// is stored once), so they run as the service role, under a per-key advisory lock that uploads
+/// of the same content take too.
+public struct PostgresAssetStore: AssetStore {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    /// The advisory lock that orders "store this blob and name it" against "nothing names it, delete it".
+    static func lockKey(_ storageKey: String) -> SQL {
+        "select pg_advisory_xact_lock(hashtextextended(\(storageKey), 17))"
+    }
+
+    public func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload,
+                             stillStored: (String) throws -> Bool) throws -> Asset {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            // The project first: an unknown project fails before any bytes are placed.
+            guard try !transaction.query("select 1 from public.projects p where p.id = \(project)").isEmpty else {
+                throw DomainError.notFound(resource: "project")
+            }
+            let upload = try put()
+            try transaction.query(Self.lockKey(upload.blob.key))
+            // A delete of the last other asset with these bytes may have removed the blob between put and lock.
+            guard try stillStored(upload.blob.key) else {
+                throw DomainError.unavailable(code: "storage_conflict", detail: "The same content was being deleted; send the upload again.")
+            }
+            let created: [PostgresRow]
+            do {
+                created = try transaction.query("""
+                select id from app_engine.create_upload(\(upload.id), \(upload.projectID), \(upload.kind.rawValue), \(upload.contentType),
+                    \(upload.blob.bytes), \(upload.blob.sha256), \(upload.blob.key), \(upload.name), \(upload.originalFilename),
+                    \(upload.metadata.width), \(upload.metadata.height), \(upload.metadata.durationMilliseconds),
+                    \(upload.metadata.previewText), \(upload.thumbnailState.rawValue), \(AssetSQL.uuidArray(upload.parents))::uuid[])
+                """)
+            } catch let error as DatabaseError where error.sqlState == "P0002" {
+                throw DomainError.notFound(resource: "parent asset")
+            }
+            guard created.count == 1 else { throw DomainError.notFound(resource: "asset") }
+            guard let row = try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where a.id = \(upload.id)").first else {
+                throw DomainError.notFound(resource: "asset")
+            }
+            return try AssetSQL.asset(row)
+        }
+    }
+
+    public func asset(_ id: UUID, claimsJSON: String) throws -> Asset? {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where a.id = \(id)")
+        }
+        return try rows.first.map(AssetSQL.asset)
+    }
+
+    public func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?) {
+        var condition: SQL = "a.archived = \(filter.archived)"
+        if let project = filter.projectID { condition = condition + " and a.project_id = \(project)" }
+        if let kind = filter.kind { condition = condition + " and a.kind = \(kind.rawValue)" }
+        if let tag = filter.tag { condition = condition + " and a.tags @> array[\(tag)]::text[]" }
+        if let favourite = filter.favourite { condition = condition + " and a.favourite = \(favourite)" }
+        if let after = filter.createdAfter { condition = condition + " and a.created_at >= \(after)" }
+        if let before = filter.createdBefore { condition = condition + " and a.created_at < \(before)" }
+        if let query = filter.query {
+            condition = condition + """
+                 and strpos(lower(coalesce(a.name, '') || ' ' || coalesce(a.description, '') || ' ' || coalesce(g.prompt, '')), lower(\(query))) > 0
+                """
+        }
+        let ascending = filter.sort == .createdAsc
+        if let cursor = filter.cursor {
+            let position: SQL = "((extract(epoch from a.created_at) * 1000000)::bigint, a.id)"
+            condition = condition + (ascending ? " and \(position) > (\(cursor.createdMicroseconds), \(cursor.id))"
+                                               : " and \(position) < (\(cursor.createdMicroseconds), \(cursor.id))")
+        }
+        let order: SQL = ascending ? "a.created_at, a.id" : "a.created_at desc, a.id desc"
+        let limit = filter.limit
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where \(condition) order by \(order) limit \(limit + 1)")
+        }
+        let page = Array(rows.prefix(limit))
+        var next: GenerationCursor?
+        if rows.count > limit, let last = page.last {
+            next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
+        }
+        return (try page.map(AssetSQL.asset), next)
+    }
+
+    public func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset? {
+        let json = try AssetSQL.changes(changes)
+        return try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            guard try Self.apply(id, expectedVersion: expectedVersion, json: json, transaction) else { return nil }
+            return try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where a.id = \(id)").first.map(AssetSQL.asset)
+        }
+    }
+
+    public func bulkUpdate(_ ids: [UUID], changes: AssetChanges, claimsJSON: String) throws -> Result<[Asset], MissingAssets> {
+        let json = try AssetSQL.changes(changes)
+        do {
+            return .success(try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+                var missing: [UUID] = []
+                for id in ids {
+                    if try !Self.apply(id, expectedVersion: nil, json: json, transaction) { missing.append(id) }
+                }
+                // Throwing rolls every change back: all or nothing.
+                if !missing.isEmpty { throw MissingAssets(ids: missing) }
+                let rows = try transaction.query("""
+                    select \(AssetSQL.columns) from \(AssetSQL.from) where a.id = any(\(AssetSQL.uuidArray(ids))::uuid[])
+                    """)
+                return try rows.map(AssetSQL.asset)
+            })
+        } catch let missing as MissingAssets {
+            return .failure(missing)
+        }
+    }
+
+    private static func apply(_ id: UUID, expectedVersion: Int?, json: String, _ transaction: borrowing Transaction) throws -> Bool {
+        do {
+            return try !transaction.query("select id from app_engine.update_asset(\(id), \(expectedVersion), \(json)::jsonb)").isEmpty
+        } catch let error as DatabaseError where error.sqlState == "AS412" {
+            throw DomainError.preconditionFailed
+        } catch let error as DatabaseError where error.sqlState == "23503" {
+            // The target project is not the caller's (the (user_id, project_id) foreign key).
+            throw DomainError.notFound(resource: "project")
+        }
+    }
+
+    public func delete(_ ids: [UUID], claimsJSON: String, deleteBlob: (String) throws -> Void) throws -> Result<[UUID], MissingAssets> {
+        let released: [(UUID, [String])]
+        do {
+            released = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+                let rows = try transaction.query("select id, storage_key, thumbnail_key from app_engine.delete_assets(\(AssetSQL.uuidArray(ids))::uuid[])")
+                let deleted = try rows.map { row -> (UUID, [String]) in
+                    (try row.decode("id"), [try row.decode("storage_key")] + [try row.decodeIfPresent("thumbnail_key", as: String.self)].compactMap { $0 })
+                }
+                let missing = ids.filter { id in !deleted.contains { $0.0 == id } }
+                if !missing.isEmpty { throw MissingAssets(ids: missing) }
+                return deleted
+            }
+        } catch let missing as MissingAssets {
+            return .failure(missing)
+        }
+        for key in Set(released.flatMap(\.1)) { try deleteIfUnreferenced(key, deleteBlob: deleteBlob) }
+        return .success(released.map(\.0))
+    }
+
+    /// Deletes the blob when no row of anyone names it, holding the key's lock so an upload of the
+    /// same bytes cannot name it meanwhile.
+    @discardableResult
+    public func deleteIfUnreferenced(_ key: String, deleteBlob: (String) throws -> Void) throws -> Bool {
+        try pool.withServiceRole { transaction in
+            try transaction.query(Self.lockKey(key))
+            let named = try transaction.query("""
+                select 1 from public.assets a where a.storage_key = \(key) or a.thumbnail_key = \(key) limit 1
+                """)
+            guard named.isEmpty else { return false }
+            try deleteBlob(key)
+            return true
+        }
+    }
+
+    public func lineage(_ id: UUID, claimsJSON: String) throws -> AssetLineage? {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            guard let row = try transaction.query("select a.generation_id from public.assets a where a.id = \(id)").first else { return nil }
+            let parents = try transaction.query("""
+                select p.parent_id as id from public.asset_parents p where p.asset_id = \(id) order by p.created_at, p.parent_id
+                """).map { try $0.decode("id", as: UUID.self) }
+            let children = try transaction.query("""
+                select p.asset_id as id from public.asset_parents p where p.parent_id = \(id) order by p.created_at, p.asset_id
+                """).map { try $0.decode("id", as: UUID.self) }
+            return AssetLineage(generationID: try row.decodeIfPresent("generation_id"), parents: parents, children: children)
+        }
+    }
+
+    public func setThumbnail(_ id: UUID, state: ThumbnailState, key: String?, claimsJSON: String) throws {
+        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            if let key { try transaction.query(Self.lockKey(key)) }
+            try transaction.query("select app_engine.set_thumbnail(\(id), \(state.rawValue), \(key))")
+        }
+    }
+
+    public func referencedKeys() throws -> Set<String> {
+        try pool.withServiceRole { transaction in
+            let rows = try transaction.query("""
+                select storage_key as key from public.assets union select thumbnail_key from public.assets where thumbnail_key is not null
+                """)
+            return Set(try rows.map { try $0.decode("key", as: String.self) })
+        }
+    }
+
+    public func keysOnlyNamed(byUser user: UUID) throws -> [String] {
+        try pool.withServiceRole { transaction in
+            let rows = try transaction.query("""
+                select k.key from (select storage_key as key from public.assets where user_id = \(user)
+                                   union select thumbnail_key from public.assets where user_id = \(user) and thumbnail_key is not null) k
+                where not exists (select 1 from public.assets o where o.user_id <> \(user) and (o.storage_key = k.key or o.thumbnail_key = k.key))
+                order by 1
+                """)
+            return try rows.map { try $0.decode("key", as: String.self) }
+        }
+    }
+}

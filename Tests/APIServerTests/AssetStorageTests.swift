@@ -1,0 +1,61 @@
+@testable import APIServer
+import Foundation
+import TestSupport
+import XCTest
+
+/// What outlives rows and blobs: `storage gc` finds blobs without rows (a crash between the blob's
+/// write and its row's commit) and rows without blobs; deleting an account removes its blobs.
+final class AssetStorageTests: XCTestCase {
+    private var server: TestServer!
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+    }
+
+    override func tearDown() {
+        server?.stop()
+    }
+
+    func testGarbageCollectionReportsBothKindsOfOrphanAndDeletesOnlyUnnamedBlobs() throws {
+        let (token, project) = try server.assetUser("gc@example.com")
+        let kept = try server.uploadAsset(Data("kept".utf8), type: "text/plain", project: project, token: token)
+        let lost = try server.uploadAsset(Data("lost".utf8), type: "text/plain", project: project, token: token)
+        let blobs = server.environment.assets.blobs
+        // The crash: a blob stored whose row never committed.
+        let orphan = try blobs.put(Data("written, never named".utf8))
+        // And the other way: a row whose blob went missing.
+        let lostKey = try XCTUnwrap(try blobs.keys().first { $0.hasSuffix(lost["sha256"] as? String ?? "-") })
+        try blobs.delete(lostKey)
+        let sweep = StorageSweep(store: server.environment.assets.store, blobs: blobs)
+        let report = try sweep.run(delete: false)
+        XCTAssertEqual(report.orphanBlobs, [orphan.key])
+        XCTAssertEqual(report.missingBlobs, [lostKey])
+        XCTAssertEqual(report.deleted, [])
+        XCTAssertTrue(try blobs.exists(orphan.key), "a report alone deletes nothing")
+        let deleting = try sweep.run(delete: true)
+        XCTAssertEqual(deleting.deleted, [orphan.key])
+        XCTAssertFalse(try blobs.exists(orphan.key))
+        let keptKey = try XCTUnwrap(try blobs.keys().first { $0.hasSuffix(kept["sha256"] as? String ?? "-") })
+        XCTAssertTrue(try blobs.exists(keptKey), "a named blob is never collected")
+        XCTAssertEqual(try sweep.run(delete: false).orphanBlobs, [])
+    }
+
+    func testDeletingAnAccountRemovesTheBlobsOnlyItUsed() throws {
+        let leaving = try server.assetUser("leaving@example.com")
+        let staying = try server.assetUser("staying@example.com")
+        let own = try server.uploadAsset(Data("only mine".utf8), type: "text/plain", project: leaving.project, token: leaving.token)
+        let shared = try server.uploadAsset(Data("both of us".utf8), type: "text/plain", project: leaving.project, token: leaving.token)
+        _ = try server.uploadAsset(Data("both of us".utf8), type: "text/plain", project: staying.project, token: staying.token)
+        let blobs = server.environment.assets.blobs
+        func key(_ asset: [String: Any]) throws -> String {
+            try XCTUnwrap(try blobs.keys().first { $0.hasSuffix(asset["sha256"] as? String ?? "-") })
+        }
+        let ownKey = try key(own)
+        let sharedKey = try key(shared)
+        let deleted = try server.connect().request("DELETE", "/auth/v1/user", headers: ["Authorization": "Bearer \(leaving.token)"])
+        XCTAssertEqual(deleted.status, 204, deleted.text)
+        XCTAssertFalse(try blobs.exists(ownKey), "the account's own content is gone")
+        XCTAssertTrue(try blobs.exists(sharedKey), "content another account still uses stays")
+        XCTAssertEqual(try server.get("/v1/assets", token: staying.token).json()["data"].map { ($0 as? [Any])?.count }, 1)
+    }
+}
