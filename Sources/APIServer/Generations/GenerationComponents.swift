@@ -48,9 +48,10 @@ struct GenerationComponents: Sendable {
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub)
-        // A batch's items share the batch's one reservation: their runner settles nothing itself.
+        // A batch's items share the batch's one project and user reservation; each holds only its
+        // provider's scope while it runs.
         let batches = PostgresGenerationBatchStore(pool: pool)
-        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
+        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
                                           pricing: runner.pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
         let batchExecutor = BatchExecutor(runner: itemRunner, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
                                           queue: queue, board: executor.board, logger: logger)

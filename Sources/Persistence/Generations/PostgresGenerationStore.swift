@@ -175,7 +175,7 @@ public struct PostgresGenerationStore: GenerationStore {
                     select b.id, b.user_id, 'succeeded'::text,
                            (select coalesce(sum(i.actual_cost), 0) from public.generations i
                             where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
-                              and i.status = 'succeeded'),
+                              and i.actual_cost is not null),
                            -- Items may have been served by several providers; the batch settles on its own scopes.
                            null::text,
                            b.created_at
@@ -191,10 +191,10 @@ public struct PostgresGenerationStore: GenerationStore {
                 """)
         }
         return try rows.map { row in
-            let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
-            return UnendedReservation(
+            // Only a charged end (succeeded, or failed after the provider billed it) carries a cost.
+            UnendedReservation(
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
-                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil,
+                cost: try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)),
                 provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)))
         }
     }
