@@ -163,4 +163,5 @@ private struct FrozenAfterStart: GenerationStore {
         try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
     }
     func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }
+    func nextLeaseExpiry() throws -> Date? { try base.nextLeaseExpiry() }
 }

@@ -60,7 +60,9 @@ struct GenerationComponents: Sendable {
             admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
-            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1),
+            // Woken by NOTIFY; the 5 s timer only covers a lost LISTEN connection.
+            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 5,
+                                     listener: GenerationWorkListener(url: config.databaseURL)),
             batches: batches,
             batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),

@@ -115,6 +115,9 @@ public protocol GenerationStore: Sendable {
     /// never created (the process died between reserving and creating). `cost` is what the ended
     /// generation is to be charged (nil: release).
     func unendedReservations(limit: Int) throws -> [UnendedReservation]
+    /// Workers: when the earliest lease of a queued or running generation (any user) runs out,
+    /// so an idle worker wakes then to take it over; nil when none is leased.
+    func nextLeaseExpiry() throws -> Date?
 }
 
 public struct UnendedReservation: Sendable, Equatable {

@@ -154,6 +154,16 @@ public struct PostgresGenerationStore: GenerationStore {
         return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
     }
 
+    public func nextLeaseExpiry() throws -> Date? {
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                select min(g.lease_expires_at) as next from public.generations g
+                where g.status in ('queued', 'running') and g.lease_expires_at > now()
+                """)
+        }
+        return try rows.first?.decodeIfPresent("next", as: Date.self)
+    }
+
     public func unendedReservations(limit: Int) throws -> [UnendedReservation] {
         // A minute's grace after the end (the ending process settles at once), five minutes for a
         // reservation without a generation (admission creates it in the next statement).
