@@ -142,7 +142,9 @@ final class GenerationWorker: Sendable {
             for leftover in try store.unendedReservations(limit: limit) {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
-                    if let cost = leftover.cost {
+                    if leftover.providerScopeOnly {
+                        try executor.runner.ledger.endProviderScope(generation: leftover.generationID, cost: leftover.cost, claimsJSON: claims)
+                    } else if let cost = leftover.cost {
                         try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, provider: leftover.provider, claimsJSON: claims)
                     } else {
                         try executor.runner.ledger.release(generation: leftover.generationID, claimsJSON: claims)

@@ -126,11 +126,14 @@ public struct UnendedReservation: Sendable, Equatable {
     public let cost: Money?
     /// The provider that served (the one the charge goes to); nil: the one reserved on.
     public let provider: ProviderID?
+    /// Only a provider-scope hold (a batch item's, `holdProvider`): ended with `endProviderScope`.
+    public let providerScopeOnly: Bool
 
-    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil) {
+    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil, providerScopeOnly: Bool = false) {
         self.generationID = generationID
         self.userID = userID
         self.cost = cost
         self.provider = provider
+        self.providerScopeOnly = providerScopeOnly
     }
 }

@@ -172,7 +172,7 @@ public struct PostgresGenerationStore: GenerationStore {
             // ends once every item has ended, charged with the sum of the succeeded items' costs.
             try transaction.query("""
                 select * from (
-                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at
+                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at, false as scope_only
                     from public.budget_ledger l
                     left join public.generations g on g.id = l.generation_id
                     where l.kind = 'reservation' and l.generation_id is not null
@@ -188,7 +188,7 @@ public struct PostgresGenerationStore: GenerationStore {
                               and i.actual_cost is not null),
                            -- Items may have been served by several providers; the batch settles on its own scopes.
                            null::text,
-                           b.created_at
+                           b.created_at, false
                     from public.generation_batches b
                     where b.created_at < now() - interval '1 minute'
                       and exists (select from public.budget_ledger l where l.generation_id = b.id and l.kind = 'reservation')
@@ -196,6 +196,16 @@ public struct PostgresGenerationStore: GenerationStore {
                       and not exists (select from public.generations i
                                       where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
                                         and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'))
+                    union all
+                    -- A batch item's provider-scope hold (migration 080) whose item ended without ending it.
+                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true
+                    from public.budget_scope_entries e
+                    join public.generations g on g.id = e.generation_id
+                    where e.kind = 'reservation' and e.scope like 'provider:%'
+                      and not exists (select from public.budget_scope_entries r
+                                      where r.generation_id = e.generation_id and r.scope = e.scope and r.kind in ('release', 'charge'))
+                      and not exists (select from public.budget_ledger l where l.generation_id = e.generation_id)
+                      and g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
                 ) u
                 order by u.created_at limit \(limit)
                 """)
@@ -205,7 +215,8 @@ public struct PostgresGenerationStore: GenerationStore {
             UnendedReservation(
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
                 cost: try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)),
-                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)))
+                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
+                providerScopeOnly: try row.decode("scope_only"))
         }
     }
 }
