@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -254,6 +255,27 @@ final class GenerationRoutingTests: XCTestCase {
         }
         XCTAssertEqual(try server.budget(of: project, token: token).spent, .zero)
         XCTAssertEqual(try server.budget(of: project, token: token).reserved, .zero)
+    }
+
+    func testAFailingProviderDueForItsTrialIsReTestedWithTheFreeKeyCheckAndItsCircuitCloses() throws {
+        let claims = GenerationExecutor.claims(for: userID)
+        for _ in 0..<2 {
+            _ = try server.environment.router.record(.failure(code: "provider_down", retryable: true), provider: .openai,
+                                                     claimsJSON: claims, at: Date())
+        }
+        let failing = PostgresFailingProviders(pool: server.environment.pool)
+        XCTAssertTrue(try failing.due(limit: 4).isEmpty, "not due while the cooldown runs")
+        Thread.sleep(forTimeInterval: Self.cooldownSeconds + 0.2)
+        let due = try failing.due(limit: 4)
+        XCTAssertEqual(due.map(\.provider), [.openai])
+        _ = try fakeControl("POST", "/_fake/reset")
+        ProviderRetest.check(.openai, userID: userID, vault: server.environment.vault, checks: server.environment.keyChecks,
+                             router: server.environment.router)
+        XCTAssertGreaterThan(try calls("openai"), 0, "the key check reached the provider")
+        let health = try XCTUnwrap(try server.environment.router.health(for: try identity())[.openai])
+        XCTAssertNil(health.reopenAt, "the circuit closed: \(health)")
+        XCTAssertEqual(health.consecutiveFailures, 0)
+        XCTAssertTrue(try failing.due(limit: 4).isEmpty)
     }
 
     /// The engine acts as the generation's owner through the owner's claims alone.

@@ -23,7 +23,8 @@ struct GenerationComponents: Sendable {
     static let pollDeadlineSeconds: Double = 3600
 
     static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, router: ProviderRouter, pricing: PostgresPricingStore,
-                     providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
+                     providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger,
+                     keyChecks: KeyChecks) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
         let store = PostgresGenerationStore(pool: pool)
@@ -62,7 +63,9 @@ struct GenerationComponents: Sendable {
             executor: executor,
             // Woken by NOTIFY; the 5 s timer only covers a lost LISTEN connection.
             worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 5,
-                                     listener: GenerationWorkListener(url: config.databaseURL)),
+                                     listener: GenerationWorkListener(url: config.databaseURL),
+                                     retest: ProviderRetest(failing: PostgresFailingProviders(pool: pool), vault: vault, checks: keyChecks,
+                                                            router: router)),
             batches: batches,
             batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),

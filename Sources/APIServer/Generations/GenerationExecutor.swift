@@ -106,10 +106,14 @@ final class GenerationWorker: Sendable {
     let leaseSeconds: Int
     let intervalSeconds: Double
     let listener: GenerationWorkListener?
+    /// Failing providers re-tested with the free key check, every `retestSeconds`.
+    let retest: ProviderRetest?
     static let claimLimit = 16
+    static let retestSeconds = 30.0
 
     init(store: any GenerationStore, executor: GenerationExecutor, owner: String, leaseSeconds: Int, intervalSeconds: Double,
-         listener: GenerationWorkListener? = nil) {
+         listener: GenerationWorkListener? = nil, retest: ProviderRetest? = nil) {
+        self.retest = retest
         self.store = store
         self.executor = executor
         self.owner = owner
@@ -167,10 +171,15 @@ final class GenerationWorker: Sendable {
     func start() {
         let thread = Thread { [self] in
             var lastSweep = Date.distantPast
+            var lastRetest = Date.distantPast
             while true {
                 if Date().timeIntervalSince(lastSweep) >= 60 {
                     endLeftoverReservations()
                     lastSweep = Date()
+                }
+                if let retest, Date().timeIntervalSince(lastRetest) >= Self.retestSeconds {
+                    retest.runOnce()
+                    lastRetest = Date()
                 }
                 // A full claim may have left more behind: claim again at once.
                 if claimOnce() >= Self.claimLimit { continue }
