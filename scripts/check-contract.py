@@ -59,10 +59,7 @@ def answered_by_transport(record):
 
 # (operationId, status) pairs documented but not produced by any test, each with the reason it
 # cannot be produced there. Keep this short: a missing test belongs in the suite, not here.
-EXEMPT = {
-    ("deleteProject", 409): "project_busy needs generations in flight, and no generation exists yet "
-                            "(ProjectService.delete cannot answer it until the generation engine lands)",
-}
+EXEMPT = {}
 
 
 def pointer_escape(segment):

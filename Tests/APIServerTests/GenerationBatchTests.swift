@@ -305,7 +305,9 @@ final class LeftoverBatchReservationTests: XCTestCase {
         let cost = try Money(parsing: "0.2")
         for (record, status) in zip(endedItems, [GenerationStatus.succeeded, .failed]) {
             _ = try engine.store.advance(record.id, to: .running, changes: GenerationChanges(), event: nil, claimsJSON: claims)
-            XCTAssertNotNil(try engine.store.advance(record.id, to: status, changes: GenerationChanges(actualCost: cost), event: nil,
+            // A failure the provider did not bill carries no cost (a charged failure would, migration 081).
+            XCTAssertNotNil(try engine.store.advance(record.id, to: status, changes: GenerationChanges(actualCost: status == .succeeded ? cost : nil),
+                                                     event: nil,
                                                      claimsJSON: claims))
         }
         XCTAssertEqual(engine.worker.endLeftoverReservations(), 0, "nothing is touched within the grace period")
@@ -323,5 +325,34 @@ final class LeftoverBatchReservationTests: XCTestCase {
         let read = try server.get("/v1/generations/batch/\(ended.id.uuidString.lowercased())", token: session.accessToken).json()
         XCTAssertEqual(read["status"] as? String, "finished", "reading it records its end: \(read)")
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(read["charged_usd"] as? String)), cost)
+    }
+
+    func testTheSweepEndsABatchItemsProviderScopeHoldThatACrashLeftOpen() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-item-holds@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Holds"], token: session.accessToken)["id"] as? String)
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let item = BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .text, prompt: "held", provider: .local, maxOutputTokens: 50),
+                                    settings: GenerationSettings(maxOutputTokens: 50), idempotencyKey: nil)
+        let (_, items) = try engine.batchAdmission.admit(project: try XCTUnwrap(UUID(uuidString: project)), items: [item],
+                                                         itemLeaseSeconds: 60, as: identity)
+        let record = try XCTUnwrap(items.first)
+        // The item's runner held its provider scope, then the process died after the item ended.
+        let amount = try Money(parsing: "0.5")
+        XCTAssertTrue(try engine.executor.runner.ledger.holdProvider(generation: record.id, amount: amount, provider: .local,
+                                                                     claimsJSON: claims).admitted)
+        _ = try engine.store.advance(record.id, to: .failed, changes: GenerationChanges(errorCode: "x"), event: nil, claimsJSON: claims)
+        let ledger = PostgresBudgetLedger(pool: server.environment.pool)
+        XCTAssertEqual(try ledger.providerScopes(claimsJSON: claims)[.local]?.reserved, amount)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where id = \(record.id)")
+        XCTAssertGreaterThanOrEqual(engine.worker.endLeftoverReservations(), 1)
+        XCTAssertEqual(try ledger.providerScopes(claimsJSON: claims)[.local]?.reserved, .zero, "the hold is released")
+        XCTAssertEqual(try ledger.providerScopes(claimsJSON: claims)[.local]?.spent, .zero, "and nothing charged for a failure")
     }
 }

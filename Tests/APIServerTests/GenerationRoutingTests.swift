@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -172,6 +173,7 @@ final class GenerationRoutingTests: XCTestCase {
         XCTAssertEqual(try usage("openai").spent, .zero, "the one reserved on, which failed, is not")
         XCTAssertEqual(try usage("openai").reserved, .zero, "and its reservation is released")
         XCTAssertEqual(try usage("anthropic").reserved, .zero)
+        XCTAssertLessThanOrEqual(try usage("anthropic").spent + usage("anthropic").reserved, try Money(parsing: "10"))
         XCTAssertEqual(try server.budget(of: project, token: token).spent, actual)
     }
 
@@ -221,6 +223,59 @@ final class GenerationRoutingTests: XCTestCase {
                 .map { "\(try $0.decode("type", as: String.self)) \(try $0.decodeIfPresent("reason", as: String.self) ?? "")" }
         }
         XCTAssertTrue(events.contains("skipped circuit_open"), "\(events)")
+    }
+
+    func testAFallbackWhoseProviderBudgetHasNoRoomIsSkippedUncalledAndTheNextServes() throws {
+        let project = try project()
+        try configure("openai", ["monthly_budget": "10"])
+        try configure("anthropic", ["monthly_budget": "10"])
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .text, prompt: "hello", maxOutputTokens: 100),
+            settings: GenerationSettings(maxOutputTokens: 100), as: try identity())
+        XCTAssertEqual(record.candidates.map(\.provider), [.openai, .anthropic, .local], "\(record.candidates)")
+        // Between admission and the fallback, anthropic's budget is spent elsewhere: no room left.
+        let lowered = try server.send("PUT", "/v1/provider-configs/anthropic", ["monthly_budget": "0"], token: token, headers: ["If-Match": "*"])
+        XCTAssertEqual(lowered.status, 200, lowered.text)
+        _ = try fakeControl("POST", "/_fake/reset")
+        _ = try fakeControl("POST", "/_fake/script", ["provider": "openai", "behavior": "server_error", "times": 5])
+        let claims = GenerationExecutor.claims(for: userID)
+        let step = try server.environment.generations.executor.runner.step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(step, .finished(.succeeded))
+        XCTAssertEqual(try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()["provider"] as? String, "local")
+        XCTAssertEqual(try calls("anthropic"), 0, "a fallback its budget cannot hold is never called")
+        let events = try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("select type, payload->>'reason' as reason from public.generation_events where generation_id = \(record.id) order by id")
+                .map { "\(try $0.decode("type", as: String.self)) \(try $0.decodeIfPresent("reason", as: String.self) ?? "")" }
+        }
+        XCTAssertTrue(events.contains("skipped budget_exceeded"), "\(events)")
+        for provider in ["openai", "anthropic"] {
+            let usage = try XCTUnwrap(try server.send("GET", "/v1/provider-configs/\(provider)", token: token).json()["usage"] as? [String: Any])
+            XCTAssertEqual(try Money(parsing: try XCTUnwrap(usage["spent"] as? String)), .zero, provider)
+            XCTAssertEqual(try Money(parsing: try XCTUnwrap(usage["reserved"] as? String)), .zero, "\(provider): released")
+        }
+        XCTAssertEqual(try server.budget(of: project, token: token).spent, .zero)
+        XCTAssertEqual(try server.budget(of: project, token: token).reserved, .zero)
+    }
+
+    func testAFailingProviderDueForItsTrialIsReTestedWithTheFreeKeyCheckAndItsCircuitCloses() throws {
+        let claims = GenerationExecutor.claims(for: userID)
+        for _ in 0..<2 {
+            _ = try server.environment.router.record(.failure(code: "provider_down", retryable: true), provider: .openai,
+                                                     claimsJSON: claims, at: Date())
+        }
+        let failing = PostgresFailingProviders(pool: server.environment.pool)
+        XCTAssertTrue(try failing.due(limit: 4).isEmpty, "not due while the cooldown runs")
+        Thread.sleep(forTimeInterval: Self.cooldownSeconds + 0.2)
+        let due = try failing.due(limit: 4)
+        XCTAssertEqual(due.map(\.provider), [.openai])
+        _ = try fakeControl("POST", "/_fake/reset")
+        ProviderRetest.check(.openai, userID: userID, vault: server.environment.vault, checks: server.environment.keyChecks,
+                             router: server.environment.router)
+        XCTAssertGreaterThan(try calls("openai"), 0, "the key check reached the provider")
+        let health = try XCTUnwrap(try server.environment.router.health(for: try identity())[.openai])
+        XCTAssertNil(health.reopenAt, "the circuit closed: \(health)")
+        XCTAssertEqual(health.consecutiveFailures, 0)
+        XCTAssertTrue(try failing.due(limit: 4).isEmpty)
     }
 
     /// The engine acts as the generation's owner through the owner's claims alone.

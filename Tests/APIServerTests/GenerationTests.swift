@@ -145,6 +145,26 @@ final class GenerationTests: XCTestCase {
                                            headers: ["Prefer": "wait=soon"]).status, 400)
     }
 
+    func testDeletingAProjectWithAGenerationInFlightIs409UntilItEnds() throws {
+        let session = try server.signUp("busy-project@example.com")
+        let busyProject = try XCTUnwrap(try server.createProject(["name": "Busy"], token: session.accessToken)["id"] as? String)
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        // Admitted and queued, not started here (as if its process waits for a worker).
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: busyProject, kind: .text, prompt: "wait", maxOutputTokens: 50),
+            settings: GenerationSettings(maxOutputTokens: 50),
+            as: AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims))
+        let refused = try server.send("DELETE", "/v1/projects/\(busyProject)", token: session.accessToken)
+        XCTAssertEqual(refused.status, 409, refused.text)
+        XCTAssertEqual(try refused.json()["code"] as? String, "project_busy")
+        XCTAssertEqual(try server.get("/v1/projects/\(busyProject)", token: session.accessToken).status, 200, "still there")
+        let cancel = try server.post("/v1/generations/\(record.id.uuidString.lowercased())/cancel", [:], token: session.accessToken)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        XCTAssertEqual(try server.send("DELETE", "/v1/projects/\(busyProject)", token: session.accessToken).status, 204)
+        XCTAssertEqual(try server.get("/v1/projects/\(busyProject)", token: session.accessToken).status, 404)
+    }
+
     func testCancelOfAFinishedGenerationIsAConflict() throws {
         let done = try server.generate(["project_id": project, "type": "text", "prompt": "quick"], token: token, wait: 30).json()
         let id = try XCTUnwrap(done["id"] as? String)

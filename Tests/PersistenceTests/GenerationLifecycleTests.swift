@@ -50,20 +50,30 @@ final class GenerationLifecycleTests: XCTestCase {
                                                       event: GenerationEvent("started"), claimsJSON: claims(alice)))
         XCTAssertEqual(running.status, .running)
         XCTAssertNotNil(running.startedAt)
-        let failed = try XCTUnwrap(try store.advance(generation.id, to: .failed, changes: GenerationChanges(errorCode: "x", actualCost: try Money(parsing: "5")),
-                                                     event: GenerationEvent("failed"), claimsJSON: claims(alice)))
-        XCTAssertEqual(failed.status, .failed)
-        XCTAssertNil(failed.actualCost, "cost columns are taken only with succeeded")
-        for status in [GenerationStatus.running, .succeeded, .queued, .canceled] {
+        let canceled = try XCTUnwrap(try store.advance(generation.id, to: .canceled, changes: GenerationChanges(errorCode: "x", actualCost: try Money(parsing: "5")),
+                                                       event: GenerationEvent("canceled"), claimsJSON: claims(alice)))
+        XCTAssertEqual(canceled.status, .canceled)
+        XCTAssertNil(canceled.actualCost, "cost columns are taken only with succeeded or failed (a charged failure)")
+        for status in [GenerationStatus.running, .succeeded, .queued, .failed] {
             XCTAssertNil(try store.advance(generation.id, to: status, changes: GenerationChanges(actualCost: .zero), event: nil, claimsJSON: claims(alice)),
-                         "failed is final, not \(status)")
+                         "canceled is final, not \(status)")
         }
         XCTAssertNil(try store.advance(generation.id, to: nil, changes: GenerationChanges(outputText: "late"), event: nil, claimsJSON: claims(alice)))
-        XCTAssertEqual(try store.get(generation.id, claimsJSON: claims(alice))?.status, .failed)
+        XCTAssertEqual(try store.get(generation.id, claimsJSON: claims(alice))?.status, .canceled)
         XCTAssertThrowsError(try store.addAsset(generation.id, kind: .text, contentType: "text/plain",
                                                 blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
                                                 claimsJSON: claims(alice)), "no output after the end")
         XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, claimsJSON: claims(alice)))
+    }
+
+    func testAFailureAfterACharge() throws {
+        // Migration 081: a generation the provider billed but whose outputs were lost ends failed
+        // with its cost recorded.
+        let generation = try create()
+        let failed = try XCTUnwrap(try store.advance(generation.id, to: .failed, changes: GenerationChanges(
+            errorCode: "output_lost", actualCost: try Money(parsing: "0.25")), event: GenerationEvent("failed"), claimsJSON: claims(alice)))
+        XCTAssertEqual(failed.status, .failed)
+        XCTAssertEqual(failed.actualCost, try Money(parsing: "0.25"))
     }
 
     func testAnotherUserSeesAndTouchesNothing() throws {

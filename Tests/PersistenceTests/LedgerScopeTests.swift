@@ -187,27 +187,32 @@ final class LedgerScopeTests: XCTestCase {
         let group = DispatchGroup()
         let claimsText = claims(alice)
         for (index, connection) in connections.enumerated() {
-            let statement: SQL
+            var statements: [SQL] = []
             switch index % 4 {
-            // Generations 0–3 are settled on the provider each reserved on, 4–7 released. (Settling on
-            // a provider that was not reserved, as a fallback would, can overrun that provider's
-            // budget: a known gap, documented in the README, until fallbacks reserve first.)
+            // Generations 0–3 fall back to the other provider (moving their provider reservation
+            // there first, as the runner does) and are settled on it; 4–7 are released.
             case 0 where index / 4 < 4:
-                let provider = index / 4 % 2 == 0 ? "openai" : "anthropic"
-                statement = "select 1 from app_ledger.settle(\(held[index / 4]), 0.25, \(provider))"
-            case 1 where index / 4 < 4: statement = "select 1 from app_ledger.release_scoped(\(held[index / 4 + 4]))"
+                let provider = index / 4 % 2 == 0 ? "anthropic" : "openai"
+                statements = ["select 1 from app_ledger.hold_provider(\(held[index / 4]), 0.5, \(provider))",
+                              // null: the provider scope held now (the fallback's, unless its scope was full).
+                              "select 1 from app_ledger.settle(\(held[index / 4]), 0.25, null)"]
+            case 1 where index / 4 < 4: statements = ["select 1 from app_ledger.release_scoped(\(held[index / 4 + 4]))"]
             default:
-                statement = "select 1 from app_ledger.reserve(\(projects[index % 2]), \(UUID()), 0.75, \(index % 3 == 0 ? "openai" : "anthropic"))"
+                statements = ["select 1 from app_ledger.reserve(\(projects[index % 2]), \(UUID()), 0.75, \(index % 3 == 0 ? "openai" : "anthropic"))"]
             }
+            let steps = statements
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 start.wait()
                 do {
-                    try connection.query("begin")
-                    try connection.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claimsText), true)")
-                    try connection.query(statement)
-                    try connection.query("commit")
+                    // One transaction per ledger call, as the engine makes them.
+                    for statement in steps {
+                        try connection.query("begin")
+                        try connection.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', \(claimsText), true)")
+                        try connection.query(statement)
+                        try connection.query("commit")
+                    }
                 } catch {
                     failures.withLock { $0.append(String(reflecting: error)) }
                 }
@@ -234,6 +239,68 @@ final class LedgerScopeTests: XCTestCase {
         XCTAssertEqual(settled.map(\.scope), [.project, .provider(.anthropic), .provider(.openai), .user])
         XCTAssertEqual(settled.map(\.spent), [try money("1.5"), try money("1.5"), .zero, try money("1.5")])
         XCTAssertEqual(settled.map(\.reserved), [.zero, .zero, .zero, .zero])
+        try assertSummariesMatchEntries()
+    }
+
+    func testAFallbackMovesTheProviderReservationOrIsRefusedWithoutWritingAnything() throws {
+        try providerBudget(alice, .openai, "10")
+        try providerBudget(alice, .anthropic, "3")
+        let target = try project(of: alice)
+        // Another generation already holds 2 of anthropic's 3.
+        XCTAssertTrue(try ledger.reserve(project: target, generation: UUID(), amount: try money("2"), provider: .anthropic,
+                                         claimsJSON: claims(alice)).admitted)
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("1.5"), provider: .openai,
+                                         claimsJSON: claims(alice)).admitted)
+        // The fallback to anthropic needs 1.5 there, and 2 + 1.5 > 3: refused, nothing moves.
+        let refused = try ledger.holdProvider(generation: generation, amount: try money("1.5"), provider: .anthropic, claimsJSON: claims(alice))
+        XCTAssertFalse(refused.admitted)
+        XCTAssertEqual(refused.scopes.map(\.scope), [.provider(.anthropic)])
+        XCTAssertEqual(refused.scopes.first?.fits, false)
+        XCTAssertEqual(refused.scopes.first?.reserved, try money("2"))
+        var totals = try ledger.providerScopes(claimsJSON: claims(alice))
+        XCTAssertEqual(totals[.openai]?.reserved, try money("1.5"), "openai still holds the reservation")
+        XCTAssertEqual(totals[.anthropic]?.reserved, try money("2"))
+
+        // With room (the limit raised), the reservation moves: anthropic holds it, openai lets go.
+        try providerBudget(alice, .anthropic, "4")
+        let moved = try ledger.holdProvider(generation: generation, amount: try money("1.5"), provider: .anthropic, claimsJSON: claims(alice))
+        XCTAssertTrue(moved.admitted)
+        XCTAssertEqual(moved.scopes.map(\.scope), [.provider(.anthropic), .provider(.openai)])
+        totals = try ledger.providerScopes(claimsJSON: claims(alice))
+        XCTAssertEqual(totals[.openai]?.reserved, .zero)
+        XCTAssertEqual(totals[.anthropic]?.reserved, try money("3.5"))
+        // Holding where it already is changes nothing; going back to a scope it left is refused.
+        XCTAssertTrue(try ledger.holdProvider(generation: generation, amount: try money("1.5"), provider: .anthropic, claimsJSON: claims(alice)).admitted)
+        XCTAssertThrowsError(try ledger.holdProvider(generation: generation, amount: try money("1.5"), provider: .openai, claimsJSON: claims(alice)))
+
+        // Settled on the provider that served: charged there, every reservation of it ended once.
+        let settled = try ledger.settle(generation: generation, cost: try money("1.25"), provider: .anthropic, claimsJSON: claims(alice))
+        XCTAssertEqual(settled.map(\.scope), [.project, .provider(.anthropic), .user])
+        totals = try ledger.providerScopes(claimsJSON: claims(alice))
+        XCTAssertEqual(totals[.anthropic]?.spent, try money("1.25"))
+        XCTAssertEqual(totals[.anthropic]?.reserved, try money("2"))
+        XCTAssertEqual(totals[.openai]?.spent, .zero)
+        XCTAssertEqual(totals[.openai]?.reserved, .zero)
+        XCTAssertEqual(try ledger.charge(of: generation, claimsJSON: claims(alice)), try money("1.25"))
+        // After the end, no scope can be taken for it any more.
+        XCTAssertThrowsError(try ledger.holdProvider(generation: generation, amount: try money("1"), provider: .veo, claimsJSON: claims(alice)))
+        try assertSummariesMatchEntries()
+    }
+
+    func testABatchItemHoldsAndEndsOnlyItsProviderScope() throws {
+        try providerBudget(alice, .fal, "1")
+        let item = UUID()
+        XCTAssertTrue(try ledger.holdProvider(generation: item, amount: try money("0.75"), provider: .fal, claimsJSON: claims(alice)).admitted)
+        XCTAssertFalse(try ledger.holdProvider(generation: UUID(), amount: try money("0.5"), provider: .fal, claimsJSON: claims(alice)).admitted,
+                       "0.75 + 0.5 > 1")
+        XCTAssertNil(try ledger.charge(of: item, claimsJSON: claims(alice)))
+        let ended = try ledger.endProviderScope(generation: item, cost: try money("0.5"), claimsJSON: claims(alice))
+        XCTAssertEqual(ended.map(\.scope), [.provider(.fal)])
+        XCTAssertEqual(ended.first?.spent, try money("0.5"))
+        XCTAssertEqual(ended.first?.reserved, .zero)
+        XCTAssertEqual(try ledger.charge(of: item, claimsJSON: claims(alice)), try money("0.5"))
+        XCTAssertEqual(try ledger.endProviderScope(generation: item, cost: nil, claimsJSON: claims(alice)), [], "ended once")
         try assertSummariesMatchEntries()
     }
 

@@ -23,7 +23,8 @@ struct GenerationComponents: Sendable {
     static let pollDeadlineSeconds: Double = 3600
 
     static func live(config: AppConfig, pool: ConnectionPool, quotes: QuoteService, router: ProviderRouter, pricing: PostgresPricingStore,
-                     providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger) throws -> GenerationComponents {
+                     providers: ProviderRegistry, vault: KeyVault, queue: WorkQueue, logger: Logger,
+                     keyChecks: KeyChecks) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
         let store = PostgresGenerationStore(pool: pool)
@@ -48,9 +49,10 @@ struct GenerationComponents: Sendable {
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub)
-        // A batch's items share the batch's one reservation: their runner settles nothing itself.
+        // A batch's items share the batch's one project and user reservation; each holds only its
+        // provider's scope while it runs.
         let batches = PostgresGenerationBatchStore(pool: pool)
-        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
+        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
                                           pricing: runner.pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
         let batchExecutor = BatchExecutor(runner: itemRunner, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
                                           queue: queue, board: executor.board, logger: logger)
@@ -59,7 +61,11 @@ struct GenerationComponents: Sendable {
             admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             executor: executor,
-            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 1),
+            // Woken by NOTIFY; the 5 s timer only covers a lost LISTEN connection.
+            worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 5,
+                                     listener: GenerationWorkListener(url: config.databaseURL),
+                                     retest: ProviderRetest(failing: PostgresFailingProviders(pool: pool), vault: vault, checks: keyChecks,
+                                                            router: router)),
             batches: batches,
             batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),

@@ -1,4 +1,5 @@
 import Domain
+import Persistence
 import Foundation
 import Synchronization
 
@@ -53,7 +54,7 @@ final class GenerationExecutor: Sendable {
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) {
         defer { events?.notify(user: userID) }
         do {
-            switch try runner.step(id, userID: userID, claimsJSON: claimsJSON) {
+            switch try withHeartbeat(id, claimsJSON: claimsJSON, { try runner.step(id, userID: userID, claimsJSON: claimsJSON) }) {
             case .finished:
                 active.withLock { _ = $0.remove(id) }
                 board.signal(id)
@@ -69,31 +70,61 @@ final class GenerationExecutor: Sendable {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
             } else {
                 active.withLock { _ = $0.remove(id) }
+                // Given up here: the lease ends now, which notifies the workers (migration 082).
+                _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: 0), event: nil, claimsJSON: claimsJSON)
             }
         }
+    }
+
+    /// Renews the lease every third of its length while a step runs: a synchronous provider call
+    /// may outlast the lease, and a worker must not take over (and submit again) a generation
+    /// this live process is still waiting on.
+    private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () throws -> T) throws -> T {
+        let runner = self.runner
+        let interval = max(1, Double(runner.leaseSeconds) / 3)
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler {
+            _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: runner.leaseSeconds), event: nil,
+                                          claimsJSON: claimsJSON)
+        }
+        timer.resume()
+        defer { timer.cancel() }
+        return try body()
     }
 }
 
 /// The worker loop (`apiserver worker`, and inside `serve`): claims queued and expired-lease
-/// generations with `FOR UPDATE SKIP LOCKED` and runs them like freshly admitted ones.
+/// generations with `FOR UPDATE SKIP LOCKED` and runs them like freshly admitted ones. Idle, it
+/// sleeps on `LISTEN generation_work` (migration 082) until a generation becomes claimable, the
+/// earliest known lease runs out, or the fallback timer fires (also the only clock without a
+/// listener, or while its connection is down).
 final class GenerationWorker: Sendable {
     let store: any GenerationStore
     let executor: GenerationExecutor
     let owner: String
     let leaseSeconds: Int
     let intervalSeconds: Double
+    let listener: GenerationWorkListener?
+    /// Failing providers re-tested with the free key check, every `retestSeconds`.
+    let retest: ProviderRetest?
+    static let claimLimit = 16
+    static let retestSeconds = 30.0
 
-    init(store: any GenerationStore, executor: GenerationExecutor, owner: String, leaseSeconds: Int, intervalSeconds: Double) {
+    init(store: any GenerationStore, executor: GenerationExecutor, owner: String, leaseSeconds: Int, intervalSeconds: Double,
+         listener: GenerationWorkListener? = nil, retest: ProviderRetest? = nil) {
+        self.retest = retest
         self.store = store
         self.executor = executor
         self.owner = owner
         self.leaseSeconds = leaseSeconds
         self.intervalSeconds = intervalSeconds
+        self.listener = listener
     }
 
     /// Claims one batch and schedules it; returns how many were claimed.
     @discardableResult
-    func claimOnce(limit: Int = 16) -> Int {
+    func claimOnce(limit: Int = GenerationWorker.claimLimit) -> Int {
         do {
             let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
             for work in claimed {
@@ -115,7 +146,9 @@ final class GenerationWorker: Sendable {
             for leftover in try store.unendedReservations(limit: limit) {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
-                    if let cost = leftover.cost {
+                    if leftover.providerScopeOnly {
+                        try executor.runner.ledger.endProviderScope(generation: leftover.generationID, cost: leftover.cost, claimsJSON: claims)
+                    } else if let cost = leftover.cost {
                         try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, provider: leftover.provider, claimsJSON: claims)
                     } else {
                         try executor.runner.ledger.release(generation: leftover.generationID, claimsJSON: claims)
@@ -137,14 +170,42 @@ final class GenerationWorker: Sendable {
     /// Runs on a thread of its own until the process ends.
     func start() {
         let thread = Thread { [self] in
-            var rounds = 0
+            var lastSweep = Date.distantPast
+            var lastRetest = Date.distantPast
             while true {
-                if rounds % 60 == 0 { endLeftoverReservations() }
-                rounds += 1
-                if claimOnce() == 0 { Thread.sleep(forTimeInterval: intervalSeconds) }
+                if Date().timeIntervalSince(lastSweep) >= 60 {
+                    endLeftoverReservations()
+                    lastSweep = Date()
+                }
+                if let retest, Date().timeIntervalSince(lastRetest) >= Self.retestSeconds {
+                    retest.runOnce()
+                    lastRetest = Date()
+                }
+                // A full claim may have left more behind: claim again at once.
+                if claimOnce() >= Self.claimLimit { continue }
+                idle(seconds: nextWake())
             }
         }
         thread.name = "generation-worker"
         thread.start()
+    }
+
+    /// Until the earliest lease runs out (a little after), at most the fallback interval.
+    private func nextWake() -> Double {
+        guard let expiry = try? store.nextLeaseExpiry() else { return intervalSeconds }
+        return min(intervalSeconds, max(0.05, expiry.timeIntervalSinceNow + 0.05))
+    }
+
+    private func idle(seconds: Double) {
+        guard let listener else {
+            Thread.sleep(forTimeInterval: seconds)
+            return
+        }
+        do {
+            _ = try listener.wait(seconds: seconds)
+        } catch {
+            executor.logger.warn("LISTEN connection failed; polling until it is back", ["error": .string(String(reflecting: error))])
+            Thread.sleep(forTimeInterval: seconds)
+        }
     }
 }

@@ -1,3 +1,6 @@
+import Domain
+import Persistence
+
 /// The route table: every operation the API serves, named by its `operationId` in `openapi.yaml`.
 /// A test holds this list and the spec equal, so no route exists without its contract.
 func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
@@ -25,6 +28,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
                                 store: environment.generations.store, batches: environment.generations.batches,
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
+    let userBudget = UserBudgetHandlers(service: UserBudgetService(store: PostgresUserBudgetStore(ledger: PostgresBudgetLedger(pool: environment.pool))),
+                                        authenticator: environment.authenticator)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
                                                    tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
     let assets = AssetHandlers(components: environment.assets, authenticator: environment.authenticator)
@@ -44,6 +49,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/provider-configs", "listProviderConfigs", providerConfigs.list),
         Route("GET", "/v1/provider-configs/{provider}", "getProviderConfig", providerConfigs.get),
         Route("PUT", "/v1/provider-configs/{provider}", "putProviderConfig", providerConfigs.put),
+        Route("GET", "/v1/user-budget", "getUserBudget", userBudget.get),
+        Route("PUT", "/v1/user-budget", "putUserBudget", userBudget.put),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
         Route("POST", "/v1/quotes", "createQuote", quotes.create),
         Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),

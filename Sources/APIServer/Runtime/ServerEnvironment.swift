@@ -78,8 +78,11 @@ struct ServerEnvironment: Sendable {
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
                                   route: { request, identity in try router.plan(request, for: identity, at: Date()) })
+        let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
+                                  timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
+                                  logger: providerLogger)
         let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, router: router, pricing: pricing, providers: providers,
-                                                        vault: vault, queue: providerWork, logger: logger)
+                                                        vault: vault, queue: providerWork, logger: logger, keyChecks: keyChecks)
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
@@ -91,9 +94,7 @@ struct ServerEnvironment: Sendable {
             vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance,
             providerWork: providerWork,
-            keyChecks: KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
-                                 timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
-                                 logger: providerLogger),
+            keyChecks: keyChecks,
             tokenCounter: tokenCounter,
             providerConfigs: ProviderConfigService(store: providerConfigStore, catalog: { providers.catalog() },
                                                    usage: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON) }),

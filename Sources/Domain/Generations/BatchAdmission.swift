@@ -49,7 +49,7 @@ public struct BatchAdmission: Sendable {
         let total = planned.reduce(Money.zero) { $0 + $1.estimate }
         let batchID = UUID()
         // Items may be served by different providers, so the batch holds its total on the project and
-        // user scopes; provider monthly budgets are not reserved for batch items (README).
+        // user scopes; each item holds its provider's monthly budget scope while it runs.
         let outcome = try ledger.reserve(project: projectID, generation: batchID, amount: total, provider: nil, claimsJSON: identity.claimsJSON)
         guard outcome.admitted else {
             let limit = outcome.limit ?? .zero
@@ -102,7 +102,8 @@ public struct BatchSettlement: Sendable {
         for ref in batch.items {
             guard let item = try store.get(ref.generationID, claimsJSON: claimsJSON) else { continue }
             guard item.status.isTerminal else { return batch }
-            if item.status == .succeeded { charged = charged + (item.actualCost ?? .zero) }
+            // Succeeded, or failed after the provider billed it (outputs lost): what was charged.
+            if let cost = item.actualCost { charged = charged + cost }
         }
         do {
             try ledger.settle(generation: batchID, cost: charged, provider: nil, claimsJSON: claimsJSON)

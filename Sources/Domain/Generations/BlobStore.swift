@@ -34,10 +34,13 @@ public protocol BlobStore: Sendable {
     func scratchDirectory(for generation: UUID) throws -> String
     /// Removes that folder and whatever is left in it.
     func delete(scratchOf generation: UUID) throws
-    func reader(_ key: String) throws -> (any BlobReader)?          // nil for an unknown key
-    func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String?  // nil where the store has none (local files)
+    /// nil for an unknown key.
+    func reader(_ key: String) throws -> (any BlobReader)?
+    /// A URL that fetches the blob without this server, or nil where the store has none (local files).
+    func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String?
     func exists(_ key: String) throws -> Bool
-    func keys() throws -> [String]   // every stored blob key, for `storage gc`
+    /// Every stored blob key, for `storage gc`.
+    func keys() throws -> [String]
 }
 
 /// SHA-256 fed piece by piece, for hashing a file while it is copied (the Crypto module's, given

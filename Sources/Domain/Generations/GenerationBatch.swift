@@ -82,17 +82,40 @@ public enum BatchRefusal: Error, Sendable, Equatable {
     case budget(AdmissionRefusal)
 }
 
-/// The items of a batch hold no reservation of their own: the batch's one reservation covers
-/// them, and their costs (each item's `actual_cost`) are charged together when the batch ends.
-/// So the runner's per-generation settle and release are no-ops for them.
+/// The items of a batch hold no project or user reservation of their own: the batch's one
+/// reservation covers them, and their costs (each item's `actual_cost`) are charged together when
+/// the batch ends. Each item does hold its provider's monthly budget scope while it runs
+/// (`holdProvider` before every candidate), charged or released when the item ends.
 public struct BatchItemReservations: BudgetReservations {
-    public init() {}
+    public let ledger: any BudgetReservations
+
+    public init(ledger: any BudgetReservations) {
+        self.ledger = ledger
+    }
 
     public func reserve(project: UUID, generation: UUID, amount: Money, provider: ProviderID?, claimsJSON: String) throws -> ReservationOutcome {
         throw DomainError.conflict(code: "batch_item", detail: "A batch item is covered by its batch's reservation.")
     }
 
-    public func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {}
+    public func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {
+        try ledger.endProviderScope(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    }
 
-    public func release(generation: UUID, claimsJSON: String) throws {}
+    public func release(generation: UUID, claimsJSON: String) throws {
+        try ledger.endProviderScope(generation: generation, cost: nil, claimsJSON: claimsJSON)
+    }
+
+    public func holdProvider(generation: UUID, amount: Money, provider: ProviderID, claimsJSON: String) throws -> ReservationOutcome {
+        try ledger.holdProvider(generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+    }
+
+    public func charge(of generation: UUID, claimsJSON: String) throws -> Money? {
+        try ledger.charge(of: generation, claimsJSON: claimsJSON)
+    }
+
+    public func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws {
+        try ledger.endProviderScope(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    }
+
+    public var firstProviderHeldAtAdmission: Bool { false }
 }

@@ -46,6 +46,8 @@ public struct GenerationRunner: Sendable {
     public func step(_ id: UUID, userID: UUID, claimsJSON: String) throws -> Step {
         guard var record = try store.get(id, claimsJSON: claimsJSON) else { return .finished(.failed) }
         guard !record.status.isTerminal else { return .finished(record.status) }
+        // Running already: another process (or an earlier try of this step) began it.
+        let resumed = record.status == .running
         if record.status == .queued {
             guard let started = try store.advance(id, to: .running, changes: GenerationChanges(leaseSeconds: leaseSeconds),
                                                   event: GenerationEvent("started"), claimsJSON: claimsJSON)
@@ -54,6 +56,13 @@ public struct GenerationRunner: Sendable {
         }
         if let task = record.providerTask {
             return try poll(record, task: task, userID: userID, claimsJSON: claimsJSON)
+        }
+        if resumed, let charged = try ledger.charge(of: id, claimsJSON: claimsJSON) {
+            // A provider success was charged, then the process died (or its storage failed) before
+            // the outputs were recorded: it is never submitted again, and never released as free.
+            return try endCharged(record, cost: charged, breakdown: nil, usage: nil, code: "output_lost",
+                                  message: "The provider's answer was charged, but its outputs were lost before they were stored.",
+                                  claimsJSON: claimsJSON)
         }
         return try submit(record, userID: userID, claimsJSON: claimsJSON)
     }
@@ -73,13 +82,28 @@ public struct GenerationRunner: Sendable {
         let start = record.candidates.firstIndex { $0.provider == record.provider && $0.model == record.model } ?? 0
         var lastError: ProviderError?
         var skipped = false
-        for candidate in record.candidates.dropFirst(start) {
+        for (index, candidate) in record.candidates.enumerated().dropFirst(start) {
             guard let adapter = provider(candidate.provider) else { continue }
             if record.provider != candidate.provider || record.model != candidate.model {
                 guard try store.advance(record.id, to: nil, changes: GenerationChanges(provider: candidate.provider, model: candidate.model,
                                                                                       leaseSeconds: leaseSeconds),
                                         event: nil, claimsJSON: claimsJSON) != nil
                 else { return .finished(try currentStatus(record.id, claimsJSON)) }
+            }
+            // The candidate's provider budget holds the reservation before it is called (and the
+            // previous candidate's lets go), so whoever serves never goes past its monthly budget.
+            if index > 0 || !ledger.firstProviderHeldAtAdmission {
+                let held = try ledger.holdProvider(generation: record.id, amount: record.estimate ?? candidate.estimate,
+                                                   provider: candidate.provider, claimsJSON: claimsJSON)
+                if !held.admitted {
+                    guard try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds),
+                                            event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
+                                                                              "model": candidate.model, "reason": "budget_exceeded"]),
+                                            claimsJSON: claimsJSON) != nil
+                    else { return .finished(try currentStatus(record.id, claimsJSON)) }
+                    skipped = true
+                    continue
+                }
             }
             if let reason = try gate.clear(candidate.provider, userID: userID, claimsJSON: claimsJSON, at: Date()) {
                 // Not called: the skip is an event, not an attempt, and says nothing of the provider's health.
@@ -134,7 +158,7 @@ public struct GenerationRunner: Sendable {
         }
         return try fail(record, code: lastError == nil ? "no_provider" : "providers_exhausted",
                         message: lastError.map { "Every candidate failed; the last: \($0.description)" }
-                            ?? (skipped ? "Every candidate was skipped (open circuit or rate limit)." : "No candidate provider is available."),
+                            ?? (skipped ? "Every candidate was skipped (open circuit, rate limit or provider budget)." : "No candidate provider is available."),
                         claimsJSON: claimsJSON)
     }
 
@@ -180,9 +204,46 @@ public struct GenerationRunner: Sendable {
         }
     }
 
-    /// Stores the outputs, prices the usage with the admission's pricing version, and settles.
+    /// Prices the usage with the admission's pricing version, settles, then stores the outputs.
+    /// The charge comes first: once the provider has billed a success, the ledger says so before
+    /// anything else can fail, so a crash or a storage error afterwards never leads to a second
+    /// submission or a release as if the work were free (`step` ends it failed-but-charged).
     private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput,
                           claimsJSON: String) throws -> Step {
+        let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
+        var breakdown: CostBreakdown?
+        if let version = try pricing(record.pricingVersion) {
+            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
+        }
+        // A cost the catalog cannot price is charged at the reserved estimate, never as $0.
+        let cost = breakdown?.total ?? record.estimate ?? candidate.estimate
+        do {
+            // Charged to the provider that served, whose scope holds the reservation.
+            try ledger.settle(generation: record.id, cost: cost, provider: candidate.provider, claimsJSON: claimsJSON)
+        } catch DomainError.conflict(code: "reservation_ended", _) {
+            // A cancel released the reservation first: the generation is canceled, not charged.
+            try? blobs.delete(scratchOf: record.id)
+            return .finished(try currentStatus(record.id, claimsJSON))
+        }
+        do {
+            try storeOutputs(record, output: output, claimsJSON: claimsJSON)
+        } catch {
+            return try endCharged(record, cost: cost, breakdown: breakdown, usage: usage, code: "output_storage_failed",
+                                  message: "The provider's answer was charged, but storing its outputs failed: \(error)", claimsJSON: claimsJSON)
+        }
+        try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: nil, claimsJSON: claimsJSON)
+        guard try store.advance(record.id, to: .succeeded, changes: GenerationChanges(
+            outputText: output.text, actualCost: cost, providerReportedCost: usage.providerReportedCost,
+            costBreakdown: breakdown, usage: usage), event: GenerationEvent("succeeded", ["actual_cost": cost.jsonString]),
+                                claimsJSON: claimsJSON) != nil
+        else {
+            // Canceled after the provider answered: the charge stands (the provider billed it).
+            return .finished(try currentStatus(record.id, claimsJSON))
+        }
+        return .finished(.succeeded)
+    }
+
+    private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput, claimsJSON: String) throws {
         let assetKind: MediaKind = record.kind == .imageToVideo ? .video : record.kind
         if let text = output.text {
             let blob = try blobs.put(Data(text.utf8))
@@ -193,25 +254,19 @@ public struct GenerationRunner: Sendable {
             _ = try store.addAsset(record.id, kind: assetKind, contentType: file.mimeType, blob: blob, claimsJSON: claimsJSON)
         }
         try? blobs.delete(scratchOf: record.id)
-        let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
-        var breakdown: CostBreakdown?
-        if let version = try pricing(record.pricingVersion) {
-            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
-        }
-        // A cost the catalog cannot price is charged at the reserved estimate, never as $0.
-        let cost = breakdown?.total ?? record.estimate ?? candidate.estimate
-        try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: nil, claimsJSON: claimsJSON)
-        guard try store.advance(record.id, to: .succeeded, changes: GenerationChanges(
-            outputText: output.text, actualCost: cost, providerReportedCost: usage.providerReportedCost,
-            costBreakdown: breakdown, usage: usage), event: GenerationEvent("succeeded", ["actual_cost": cost.jsonString]),
-                                claimsJSON: claimsJSON) != nil
-        else {
-            // Canceled meanwhile: the cancel released the reservation.
-            return .finished(try currentStatus(record.id, claimsJSON))
-        }
-        // Charged to the provider that served, which after a fallback is not the one reserved on.
-        try ledger.settle(generation: record.id, cost: cost, provider: candidate.provider, claimsJSON: claimsJSON)
-        return .finished(.succeeded)
+    }
+
+    /// Ends a generation the provider billed but whose outputs are gone: failed, with the charge
+    /// recorded on it (the ledger was settled already; nothing is released).
+    private func endCharged(_ record: GenerationRecord, cost: Money, breakdown: CostBreakdown?, usage: Usage?, code: String,
+                            message: String, claimsJSON: String) throws -> Step {
+        try? blobs.delete(scratchOf: record.id)
+        guard try store.advance(record.id, to: .failed, changes: GenerationChanges(
+            errorCode: code, errorMessage: message, actualCost: cost, providerReportedCost: usage?.providerReportedCost,
+            costBreakdown: breakdown, usage: usage),
+                                event: GenerationEvent("failed", ["code": code, "actual_cost": cost.jsonString]), claimsJSON: claimsJSON) != nil
+        else { return .finished(try currentStatus(record.id, claimsJSON)) }
+        return .finished(.failed)
     }
 
     private func fail(_ record: GenerationRecord, code: String, message: String, claimsJSON: String) throws -> Step {

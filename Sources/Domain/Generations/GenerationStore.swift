@@ -115,6 +115,9 @@ public protocol GenerationStore: Sendable {
     /// never created (the process died between reserving and creating). `cost` is what the ended
     /// generation is to be charged (nil: release).
     func unendedReservations(limit: Int) throws -> [UnendedReservation]
+    /// Workers: when the earliest lease of a queued or running generation (any user) runs out,
+    /// so an idle worker wakes then to take it over; nil when none is leased.
+    func nextLeaseExpiry() throws -> Date?
 }
 
 public struct UnendedReservation: Sendable, Equatable {
@@ -123,11 +126,14 @@ public struct UnendedReservation: Sendable, Equatable {
     public let cost: Money?
     /// The provider that served (the one the charge goes to); nil: the one reserved on.
     public let provider: ProviderID?
+    /// Only a provider-scope hold (a batch item's, `holdProvider`): ended with `endProviderScope`.
+    public let providerScopeOnly: Bool
 
-    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil) {
+    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil, providerScopeOnly: Bool = false) {
         self.generationID = generationID
         self.userID = userID
         self.cost = cost
         self.provider = provider
+        self.providerScopeOnly = providerScopeOnly
     }
 }

@@ -32,16 +32,21 @@ public struct ProjectService: Sendable {
         case .done(let project): return project
         case .notFound: throw DomainError.notFound(resource: "project")
         case .versionMismatch: throw DomainError.preconditionFailed
+        case .busy: throw Self.busy
         }
     }
 
-    /// Permanent. Once generations exist, a project with work in flight will refuse with 409 project_busy.
+    private static let busy = DomainError.conflict(
+        code: "project_busy", detail: "The project has generations queued or running; cancel them or wait for them to end.")
+
+    /// Permanent. A project with work in flight refuses with 409 project_busy.
     public func delete(id: String, ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws {
         guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
         switch try store.delete(id: uuid, expectedVersion: try expectedVersion(uuid, ifMatch, as: identity), as: identity) {
         case .done: return
         case .notFound: throw DomainError.notFound(resource: "project")
         case .versionMismatch: throw DomainError.preconditionFailed
+        case .busy: throw Self.busy
         }
     }
 

@@ -6,6 +6,9 @@ public enum ProjectWriteOutcome<Value: Sendable>: Sendable {
     case notFound
     /// The row exists but its version is not the one `If-Match` named.
     case versionMismatch
+    /// The project has work in flight (a generation queued or running, or a reservation not
+    /// yet ended), so it cannot be deleted now.
+    case busy
 }
 
 /// Storage of projects, always acting as the given user (RLS decides what is visible).

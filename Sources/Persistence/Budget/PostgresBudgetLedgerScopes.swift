@@ -32,6 +32,39 @@ extension PostgresBudgetLedger {
             """).map { try Self.figures($0) }
     }
 
+    /// Moves the generation's provider-scope reservation to `provider` (migration 080): holds
+    /// `amount` there and releases the provider scope held before, or, refused, writes nothing.
+    /// The first row is the new scope's (`fits`: it had room).
+    public func holdProvider(generation: UUID, amount: Money, provider: ProviderID, claimsJSON: String) throws -> ScopedReservation {
+        let rows = try callRows(claimsJSON, """
+            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.hold_provider(\(generation), \(amount.amount)::numeric, \(provider.rawValue)::text)
+            """)
+        guard let first = rows.first else { throw Refusal.notFound }
+        return ScopedReservation(admitted: try first.decode("admitted"), scopes: try rows.map { try Self.figures($0) }, amount: amount)
+    }
+
+    /// Ends the provider-scope reservation of a generation without a project reservation (a batch
+    /// item), charging `cost` there when given; no rows when it holds none.
+    public func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws -> [ScopeFigures] {
+        try callRows(claimsJSON, """
+            select scope, entry_id, budget_limit, spent, reserved from app_ledger.end_provider(\(generation), \(cost?.amount)::numeric)
+            """).map { try Self.figures($0) }
+    }
+
+    /// The charge of a settled generation: its project charge, or for a batch item its provider
+    /// scope's charge. nil: not charged (yet).
+    public func charge(of generation: UUID, claimsJSON: String) throws -> Money? {
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("""
+                select coalesce((select l.amount from public.budget_ledger l where l.generation_id = \(generation) and l.kind = 'charge'),
+                                (select e.amount from public.budget_scope_entries e
+                                 where e.generation_id = \(generation) and e.kind = 'charge' and e.scope like 'provider:%' limit 1)) as amount
+                """)
+        }
+        return try rows.first?.decodeIfPresent("amount", as: Decimal.self).map(Money.init(roundingToMaximumScale:))
+    }
+
     /// The user and provider scopes' figures this month, from their summary rows in one
     /// statement (spent and reserved of one scope always from the same row version).
     public func scopeTotals(claimsJSON: String) throws -> [ScopeFigures] {

@@ -2,7 +2,8 @@ import Domain
 import Foundation
 
 /// The engine's ledger port on `PostgresBudgetLedger`'s all-scopes functions (migration 021):
-/// project, user monthly limit and provider monthly budget reserved, settled and released together.
+/// project, user monthly limit and provider monthly budget reserved, settled and released together,
+/// and the provider scope moved to each fallback before it is tried (migration 080).
 public struct LedgerReservations: BudgetReservations {
     let ledger: PostgresBudgetLedger
 
@@ -28,10 +29,35 @@ public struct LedgerReservations: BudgetReservations {
     }
 
     public func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {
-        _ = try ledger.settle(generation: generation, cost: cost, provider: provider, claimsJSON: claimsJSON)
+        do {
+            _ = try ledger.settle(generation: generation, cost: cost, provider: provider, claimsJSON: claimsJSON)
+        } catch PostgresBudgetLedger.Refusal.alreadyEnded {
+            throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
+        }
     }
 
     public func release(generation: UUID, claimsJSON: String) throws {
-        _ = try ledger.releaseAll(generation: generation, claimsJSON: claimsJSON)
+        do {
+            _ = try ledger.releaseAll(generation: generation, claimsJSON: claimsJSON)
+        } catch PostgresBudgetLedger.Refusal.alreadyEnded {
+            // Settled first (the provider's success won a race with a cancel): the charge stands.
+        }
     }
+
+    public func holdProvider(generation: UUID, amount: Money, provider: ProviderID, claimsJSON: String) throws -> ReservationOutcome {
+        let held = try ledger.holdProvider(generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+        let scope = held.scopes.first
+        return ReservationOutcome(admitted: held.admitted, scope: (scope?.scope ?? .provider(provider)).description, limit: scope?.limit,
+                                  spent: scope?.spent ?? .zero, reserved: scope?.reserved ?? .zero)
+    }
+
+    public func charge(of generation: UUID, claimsJSON: String) throws -> Money? {
+        try ledger.charge(of: generation, claimsJSON: claimsJSON)
+    }
+
+    public func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws {
+        _ = try ledger.endProviderScope(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    }
+
+    public var firstProviderHeldAtAdmission: Bool { true }
 }

@@ -154,6 +154,16 @@ public struct PostgresGenerationStore: GenerationStore {
         return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
     }
 
+    public func nextLeaseExpiry() throws -> Date? {
+        let rows = try pool.withServiceRole { transaction in
+            try transaction.query("""
+                select min(g.lease_expires_at) as next from public.generations g
+                where g.status in ('queued', 'running') and g.lease_expires_at > now()
+                """)
+        }
+        return try rows.first?.decodeIfPresent("next", as: Date.self)
+    }
+
     public func unendedReservations(limit: Int) throws -> [UnendedReservation] {
         // A minute's grace after the end (the ending process settles at once), five minutes for a
         // reservation without a generation (admission creates it in the next statement).
@@ -162,7 +172,7 @@ public struct PostgresGenerationStore: GenerationStore {
             // ends once every item has ended, charged with the sum of the succeeded items' costs.
             try transaction.query("""
                 select * from (
-                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at
+                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at, false as scope_only
                     from public.budget_ledger l
                     left join public.generations g on g.id = l.generation_id
                     where l.kind = 'reservation' and l.generation_id is not null
@@ -175,10 +185,10 @@ public struct PostgresGenerationStore: GenerationStore {
                     select b.id, b.user_id, 'succeeded'::text,
                            (select coalesce(sum(i.actual_cost), 0) from public.generations i
                             where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
-                              and i.status = 'succeeded'),
+                              and i.actual_cost is not null),
                            -- Items may have been served by several providers; the batch settles on its own scopes.
                            null::text,
-                           b.created_at
+                           b.created_at, false
                     from public.generation_batches b
                     where b.created_at < now() - interval '1 minute'
                       and exists (select from public.budget_ledger l where l.generation_id = b.id and l.kind = 'reservation')
@@ -186,16 +196,27 @@ public struct PostgresGenerationStore: GenerationStore {
                       and not exists (select from public.generations i
                                       where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
                                         and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'))
+                    union all
+                    -- A batch item's provider-scope hold (migration 080) whose item ended without ending it.
+                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true
+                    from public.budget_scope_entries e
+                    join public.generations g on g.id = e.generation_id
+                    where e.kind = 'reservation' and e.scope like 'provider:%'
+                      and not exists (select from public.budget_scope_entries r
+                                      where r.generation_id = e.generation_id and r.scope = e.scope and r.kind in ('release', 'charge'))
+                      and not exists (select from public.budget_ledger l where l.generation_id = e.generation_id)
+                      and g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
                 ) u
                 order by u.created_at limit \(limit)
                 """)
         }
         return try rows.map { row in
-            let succeeded = try row.decodeIfPresent("status", as: String.self) == GenerationStatus.succeeded.rawValue
-            return UnendedReservation(
+            // Only a charged end (succeeded, or failed after the provider billed it) carries a cost.
+            UnendedReservation(
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
-                cost: succeeded ? try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)) : nil,
-                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)))
+                cost: try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)),
+                provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
+                providerScopeOnly: try row.decode("scope_only"))
         }
     }
 }

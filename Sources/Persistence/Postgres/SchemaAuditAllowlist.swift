@@ -172,7 +172,7 @@ public struct SchemaAllowlist: Sendable {
                 "anon": ["auth.uid", "auth.role", "auth.email", "auth.jwt"],
                 "authenticated": ["auth.uid", "auth.role", "auth.email", "auth.jwt",
                                   "app_ledger.reserve", "app_ledger.settle", "app_ledger.release",
-                                  "app_ledger.release_scoped",
+                                  "app_ledger.release_scoped", "app_ledger.hold_provider", "app_ledger.end_provider",
                                   "app_engine.create_generation", "app_engine.advance", "app_engine.record_attempt",
                                   "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key",
                                   "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch",

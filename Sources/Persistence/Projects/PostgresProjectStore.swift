@@ -57,6 +57,17 @@ public struct PostgresProjectStore: ProjectStore {
 
     public func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Void> {
         try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<Void> in
+            // The row lock is the one admission's reservation takes (app_ledger.reserve), so no
+            // reservation can slip in between this check and the delete.
+            let busy = try transaction.query("""
+                select exists (select from public.generations g where g.project_id = p.id and g.status in ('queued', 'running'))
+                       or exists (select from public.budget_ledger l
+                                  where l.project_id = p.id and l.kind = 'reservation'
+                                    and not exists (select from public.budget_ledger e
+                                                    where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))) as busy
+                from public.projects p where p.id = \(id) for update of p
+                """)
+            if let row = busy.first, try row.decode("busy", as: Bool.self) { return .busy }
             let deleted = try transaction.query("""
                 delete from public.projects
                 where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)

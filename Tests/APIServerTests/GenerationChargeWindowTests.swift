@@ -1,0 +1,171 @@
+@testable import APIServer
+import Domain
+import Foundation
+import TestSupport
+import XCTest
+
+/// The windows in which a provider's billed success could be paid twice or recorded as free: a
+/// storage failure after the provider answered, and a process that dies between the provider's
+/// answer and the end of the step. The charge is settled first, so neither re-submits the work
+/// and neither releases the reservation as if nothing had been spent.
+final class GenerationChargeWindowTests: XCTestCase {
+    private var fake: ChildProcess?
+    private var fakePort = 0
+    private var server: TestServer!
+    private var token = ""
+    private var userID = UUID()
+
+    override func setUpWithError() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw TestSupportError("\(binary) is missing: build it with `swift build` (product fake-providers)")
+        }
+        let child = try ChildProcess(binary, ["--port", "0"])
+        fake = child
+        let deadline = Date().addingTimeInterval(10)
+        while fakePort == 0 && Date() < deadline {
+            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
+               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
+                fakePort = number
+            } else {
+                usleep(5_000)
+            }
+        }
+        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
+        server = try TestServer(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:\(fakePort)/openai/v1"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("charge-window@example.com")
+        token = session.accessToken
+        userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
+        XCTAssertEqual(stored.status, 201, stored.text)
+    }
+
+    override func tearDown() {
+        server?.stop()
+        if let fake {
+            fake.signal(SIGTERM)
+            _ = fake.wait(timeout: 5)
+            try? FileManager.default.removeItem(atPath: fake.outputPath)
+        }
+    }
+
+    private var claims: String { GenerationExecutor.claims(for: userID) }
+
+    /// A text generation pinned to openai, admitted but not started.
+    private func admitted() throws -> (project: String, record: GenerationRecord) {
+        let project = try XCTUnwrap(try server.createProject(["name": "Windows", "budget_period": "total", "budget_limit": "5"],
+                                                              token: token)["id"] as? String)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .text, prompt: "hello", provider: .openai, maxOutputTokens: 100),
+            settings: GenerationSettings(maxOutputTokens: 100), as: identity)
+        return (project, record)
+    }
+
+    /// The server's runner with other parts swapped in.
+    private func runner(blobs: (any BlobStore)? = nil, store: (any GenerationStore)? = nil) -> GenerationRunner {
+        let base = server.environment.generations.executor.runner
+        return GenerationRunner(store: store ?? base.store, ledger: base.ledger, blobs: blobs ?? base.blobs, gate: base.gate,
+                                provider: base.provider, key: base.key, pricing: base.pricing,
+                                pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds)
+    }
+
+    private func submissions() throws -> Int {
+        let counters = try HTTPTestConnection(port: fakePort).request("GET", "/_fake/counters").json()
+        return ((counters["providers"] as? [String: Any])?["openai"] as? [String: Any])?["total"] as? Int ?? 0
+    }
+
+    func testAStorageFailureAfterTheProviderAnsweredEndsFailedButChargedNeverReleasedAsFree() throws {
+        let (project, record) = try admitted()
+        let step = try runner(blobs: BrokenBlobStore(scratch: server.environment.generations.blobs))
+            .step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(step, .finished(.failed))
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "failed")
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "output_storage_failed")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "the charge is recorded on it: \(body)"))
+        XCTAssertGreaterThan(charged, .zero)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged, "the provider billed it, so the ledger charged it")
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(try submissions(), 1)
+        // Running it again (a worker taking it over) changes nothing: it ended.
+        XCTAssertEqual(try runner().step(record.id, userID: userID, claimsJSON: claims), .finished(.failed))
+        XCTAssertEqual(try submissions(), 1)
+    }
+
+    func testAProcessThatDiesAfterTheChargeIsResumedWithoutASecondSubmission() throws {
+        let (project, record) = try admitted()
+        // The first process: the provider answers and the charge is settled, then every write to
+        // the generation fails (the process is as good as dead) and the step gives up.
+        let dying = runner(blobs: BrokenBlobStore(scratch: server.environment.generations.blobs),
+                           store: FrozenAfterStart(base: server.environment.generations.store))
+        XCTAssertThrowsError(try dying.step(record.id, userID: userID, claimsJSON: claims))
+        XCTAssertEqual(try submissions(), 1)
+        XCTAssertEqual(try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()["status"] as? String,
+                       "running", "left running, as a crash leaves it")
+        // Another process takes it over once the lease lapses.
+        XCTAssertEqual(try runner().step(record.id, userID: userID, claimsJSON: claims), .finished(.failed))
+        XCTAssertEqual(try submissions(), 1, "never submitted twice")
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "output_lost")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged, "charged once, at the provider's usage")
+        XCTAssertGreaterThan(budget.spent, .zero)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+}
+
+/// Storage that is down: every write fails; scratch folders still work (the provider writes there).
+private struct BrokenBlobStore: BlobStore {
+    struct Down: Error {}
+    let scratch: any BlobStore
+
+    func put(fileAt path: String) throws -> StoredBlob { throw Down() }
+    func put(_ data: Data) throws -> StoredBlob { throw Down() }
+    func read(_ key: String) throws -> Data? { nil }
+    func delete(_ key: String) throws {}
+    func scratchDirectory(for generation: UUID) throws -> String { try scratch.scratchDirectory(for: generation) }
+    func delete(scratchOf generation: UUID) throws { try scratch.delete(scratchOf: generation) }
+    func reader(_ key: String) throws -> (any BlobReader)? { nil }
+    func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String? { nil }
+    func exists(_ key: String) throws -> Bool { false }
+    func keys() throws -> [String] { [] }
+}
+
+/// A store whose writes fail once the generation is running: the database gone after the
+/// provider's answer and the charge.
+private struct FrozenAfterStart: GenerationStore {
+    struct Gone: Error {}
+    let base: any GenerationStore
+
+    func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
+        try base.create(generation, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
+    }
+    func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
+                 claimsJSON: String) throws -> GenerationRecord? {
+        guard status == .running else { throw Gone() }
+        return try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)
+    }
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws { throw Gone() }
+    func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID { throw Gone() }
+    func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? { try base.get(id, claimsJSON: claimsJSON) }
+    func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? { try base.detail(id, claimsJSON: claimsJSON) }
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
+        try base.list(filter, claimsJSON: claimsJSON)
+    }
+    func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? { try base.asset(id, claimsJSON: claimsJSON) }
+    func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim {
+        try base.claimIdempotencyKey(key, requestHash: requestHash, staleAfterSeconds: staleAfterSeconds, claimsJSON: claimsJSON)
+    }
+    func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
+        try base.finishIdempotencyKey(key, status: status, body: body, claimsJSON: claimsJSON)
+    }
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+        try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
+    }
+    func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }
+    func nextLeaseExpiry() throws -> Date? { try base.nextLeaseExpiry() }
+}
