@@ -62,6 +62,9 @@ def answered_by_transport(record):
 EXEMPT = {
     ("deleteProject", 409): "project_busy needs generations in flight, and no generation exists yet "
                             "(ProjectService.delete cannot answer it until the generation engine lands)",
+    ("createChatCompletion", 409): "needs a first request with an Idempotency-Key that fails while a duplicate waits for it; "
+                                   "the fake provider answers too fast to hold the window open",
+    ("createChatCompletion", 504): "the wait before a chat generation is canceled is 600 s",
 }
 
 

@@ -25,6 +25,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
                                 store: environment.generations.store, batches: environment.generations.batches,
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
+    let chat = ChatHandlers.live(environment)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
                                                    tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
     return [
@@ -67,5 +68,6 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/generations/{id}/events", "streamGenerationEvents", generationEvents.generationEvents),
         Route("GET", "/v1/events", "streamEvents", generationEvents.allEvents),
         Route("GET", "/v1/assets/{id}/content", "getAssetContent", generations.assetContent),
+        Route("POST", "/v1/chat/completions", "createChatCompletion", action: .awaiting(chat.create), renderProblem: ChatErrors.response),
     ]
 }
