@@ -112,9 +112,45 @@ if [ "${PROFILE:-0}" = 1 ]; then
   sleep 1
   perf record -q -F 499 -g -p "$API_PID" -o "$WORK/perf.data" -- sleep 10 >/dev/null 2>&1 || true
   wait "$WRK_PID"; WRK_PID=""
+  # Where the server's CPU goes, by library (the kernel's share is mostly sockets and scheduling).
   perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -15 >&2 || true
-  perf report -i "$WORK/perf.data" --no-children --sort sym --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -40 \
-    | swift demangle --simplified --compact >&2 || true
+  # Inclusive time per function of our binary (perf report does not resolve its symbols here, so
+  # the sampled stacks are mapped with nm, as scripts/bench-reads.sh does).
+  python3 - "$WORK/perf.data" "$BIN" >&2 <<'PY' || true
+import bisect, collections, subprocess, sys
+data, binary = sys.argv[1], sys.argv[2]
+symbols = []
+for line in subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True).stdout.splitlines():
+    parts = line.split(" ", 2)
+    if len(parts) == 3 and parts[1] in "tTwW":
+        symbols.append((int(parts[0], 16), parts[2]))
+starts = [address for address, _ in symbols]
+script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"], capture_output=True, text=True).stdout
+inclusive, samples, stack = collections.Counter(), 0, []
+for line in script.splitlines() + [""]:
+    line = line.strip()
+    if line:
+        ip, rest = line.split(" ", 1)
+        sym, _, dso = rest.rpartition(" (")
+        dso = dso.rstrip(")")
+        if dso.endswith("/" + binary.split("/")[-1]):
+            index = bisect.bisect_right(starts, int(ip, 16)) - 1
+            stack.append(symbols[index][1] if index >= 0 else ip)
+        else:
+            stack.append((sym.strip() if sym.strip() not in ("", "[unknown]") else ip) + " [" + dso.split("/")[-1] + "]")
+        continue
+    if stack:
+        samples += 1
+        for name in set(stack):
+            inclusive[name] += 1
+    stack = []
+names = [name for name, _ in inclusive.most_common(60)]
+plain = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(names), capture_output=True, text=True).stdout.splitlines()
+readable = dict(zip(names, plain)) if len(plain) == len(names) else {}
+print(f"{samples} samples. Inclusive:")
+for name in names:
+    print(f"{100 * inclusive[name] / max(samples, 1):5.1f} %  {readable.get(name, name)[:150]}")
+PY
 fi
 
 log "peer harness: upstream, LiteLLM and ours (pid $API_PID)"
