@@ -155,7 +155,8 @@ fi
 
 log "peer harness: upstream, LiteLLM and ours (pid $API_PID)"
 cd "$WORK"
-EXTRA_PID=$API_PID ROUNDS=${ROUNDS:-3} RESULTS_FILE="$ROOT/.build/bench-chat-results.md" \
+# Without our DATABASE_URL: LiteLLM reads it and would try its (unavailable here) database mode.
+env -u DATABASE_URL -u MIGRATION_DATABASE_URL EXTRA_PID=$API_PID ROUNDS=${ROUNDS:-3} RESULTS_FILE="$ROOT/.build/bench-chat-results.md" \
   "$HARNESS/run.sh" ours "http://127.0.0.1:$API_PORT/v1/chat/completions" "Bearer $TOKEN" || status=$?
 log "harness report: $ROOT/.build/bench-chat-results.md; round trips per generation: $ROUND_TRIPS"
 exit "${status:-0}"
