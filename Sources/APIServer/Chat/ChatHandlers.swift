@@ -235,7 +235,7 @@ extension ChatHandlers {
             store: environment.generations.store, authenticator: environment.authenticator,
             defaults: DefaultProjects(store: PostgresDefaultProjects(pool: environment.pool)),
             offers: { model, provider in
-                providers.providers(offering: .text, model: model).contains { provider == nil || $0.id == provider }
+                providers.catalog().contains { (provider == nil || $0.provider == provider) && $0.model(model, kind: .text) != nil }
             })
     }
 }
