@@ -38,7 +38,8 @@ final class ContractTests: XCTestCase {
     private static let withoutClientErrors: Set = ["getHealth", "getReadiness", "getMetrics", "getOpenAPI", "getDocs"]
 
     /// Every operation says what success looks like and how it fails: a 2xx, and at least one
-    /// 4xx answered as `application/problem+json` with the Problem schema.
+    /// 4xx answered as `application/problem+json` with the Problem schema (or, on the
+    /// OpenAI-compatible surface, as OpenAI's error envelope with the code in `error.code`).
     func testEveryOperationDocumentsASuccessAndAProblem() throws {
         let document = try OpenAPIDocument.load()
         let operations = Self.operations(in: document)
@@ -55,7 +56,12 @@ final class ContractTests: XCTestCase {
                 let response = document.resolve(responses[String(status)])
                 let content = response?["content"] as? [String: Any]
                 let schema = document.resolve((content?["application/problem+json"] as? [String: Any])?["schema"])
+                // The OpenAI-compatible surface answers in OpenAI's envelope, whose `error` carries the code.
+                let envelope = document.resolve((content?["application/json"] as? [String: Any])?["schema"])
+                let envelopeError = document.resolve((envelope?["properties"] as? [String: Any])?["error"])
                 return (schema?["required"] as? [String])?.contains("code") == true
+                    || ((envelope?["required"] as? [String])?.contains("error") == true
+                        && (envelopeError?["required"] as? [String])?.contains("code") == true)
             }
             if Self.withoutClientErrors.contains(operation.operationId) {
                 let pathItem = document.paths[operation.path] ?? [:]
@@ -65,7 +71,7 @@ final class ContractTests: XCTestCase {
                     + (pathItem["parameters"] != nil ? ["path parameters"] : [])
                 if !input.isEmpty { missing.append("\(operation): listed as taking no input, but has \(input)") }
             } else if problems.isEmpty {
-                missing.append("\(operation): no 4xx answered as application/problem+json with the Problem schema")
+                missing.append("\(operation): no 4xx answered as application/problem+json with the Problem schema (or ChatError)")
             }
         }
         XCTAssertEqual(missing, [])

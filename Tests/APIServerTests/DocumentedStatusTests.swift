@@ -34,6 +34,14 @@ final class DocumentedStatusTests: XCTestCase {
         func documents(_ status: Int) -> Bool {
             (object["responses"] as? [String: Any])?[String(status)] != nil
         }
+
+        /// Whether this status is documented in OpenAI's error envelope (`ChatError`, the
+        /// OpenAI-compatible surface) rather than as problem+json.
+        func usesOpenAIEnvelope(_ status: Int) -> Bool {
+            let response = (object["responses"] as? [String: Any])?[String(status)] as? [String: Any]
+            let json = (response?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+            return ((json?["schema"] as? [String: Any])?["$ref"] as? String) == "#/components/schemas/ChatError"
+        }
     }
 
     private func operations(documenting status: Int) -> [Operation] {
@@ -74,6 +82,12 @@ final class DocumentedStatusTests: XCTestCase {
     private func assertProblem(_ response: HTTPTestConnection.Response, _ status: Int, _ code: String, _ operation: Operation,
                                file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(response.status, status, "\(operation): \(response.text)", file: file, line: line)
+        if operation.usesOpenAIEnvelope(status) {
+            XCTAssertEqual(response.header("content-type"), "application/json", "\(operation)", file: file, line: line)
+            XCTAssertEqual(((try? response.json())?["error"] as? [String: Any])?["code"] as? String, code, "\(operation): \(response.text)",
+                           file: file, line: line)
+            return
+        }
         XCTAssertEqual(response.header("content-type"), "application/problem+json", "\(operation)", file: file, line: line)
         XCTAssertEqual((try? response.json())?["code"] as? String, code, "\(operation): \(response.text)", file: file, line: line)
     }

@@ -266,10 +266,19 @@ final class HostileInputSweepTests: XCTestCase {
         }
     }
 
-    /// Whether the operation answers 200 with `text/event-stream`.
+    /// Whether the operation answers 200 with `text/event-stream` only (an operation that may also
+    /// answer JSON, such as chat completions, ends its stream and is read whole).
     private static func streams(_ operation: [String: Any]) -> Bool {
         let ok = (operation["responses"] as? [String: Any])?["200"] as? [String: Any]
-        return (ok?["content"] as? [String: Any])?["text/event-stream"] != nil
+        let content = ok?["content"] as? [String: Any]
+        return content?["text/event-stream"] != nil && content?["application/json"] == nil
+    }
+
+    /// Whether the operation documents this status in OpenAI's error envelope (`ChatError`).
+    private static func usesOpenAIEnvelope(_ operation: [String: Any], _ status: Int) -> Bool {
+        let response = (operation["responses"] as? [String: Any])?[String(status)] as? [String: Any]
+        let json = (response?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+        return ((json?["schema"] as? [String: Any])?["$ref"] as? String) == "#/components/schemas/ChatError"
     }
 
     private func judge(_ target: Target, _ what: String, _ outcome: Outcome, admitted: Bool) {
@@ -288,6 +297,11 @@ final class HostileInputSweepTests: XCTestCase {
                 // A request line or header block over HTTP_MAX_HEADER_BYTES: libmicrohttpd refuses it
                 // before the application sees it, with its own body (documented in openapi.yaml's info).
                 break
+            case 400..<500 where Self.usesOpenAIEnvelope(target.operation, response.status):
+                let code = ((try? response.json())?["error"] as? [String: Any])?["code"] as? String
+                if response.header("content-type") != "application/json" || code == nil {
+                    failures.append("\(label): \(response.status) without OpenAI's error envelope")
+                }
             case 400..<500:
                 if response.header("content-type") != "application/problem+json" {
                     failures.append("\(label): \(response.status) without application/problem+json")

@@ -48,7 +48,7 @@ struct GenerationBody: Encodable {
     let type: String
     let status: String
     let prompt: String
-    let parameters: GenerationSettings
+    var parameters: GenerationSettings
     let requestedProvider: String?
     let requestedModel: String?
     let provider: String?
@@ -78,6 +78,8 @@ struct GenerationBody: Encodable {
         status = generation.status.rawValue
         prompt = generation.prompt
         parameters = generation.settings
+        // A chat generation's conversation is its `prompt` (the transcript) here, not a parameter.
+        parameters.chat = nil
         requestedProvider = generation.requestedProvider?.rawValue
         requestedModel = generation.requestedModel
         provider = generation.provider?.rawValue

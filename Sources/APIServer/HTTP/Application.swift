@@ -113,7 +113,7 @@ final class Application: Sendable {
             try checkContentType(request)
             return try body()
         } catch {
-            return problem(for: error, request: request, operation: route.operationId).response(requestID: request.requestID)
+            return render(problem(for: error, request: request, operation: route.operationId), route, request)
         }
     }
 
@@ -134,7 +134,7 @@ final class Application: Sendable {
             work = try handler(request)
         } catch {
             let problem = problem(for: error, request: request, operation: route.operationId)
-            return finish(problem.response(requestID: request.requestID), to: request, routeLabel: route.template, startedAt: startedAt)
+            return finish(render(problem, route, request), to: request, routeLabel: route.template, startedAt: startedAt)
         }
         guard let reservation = work.queue.reserve() else {
             work.finally()
@@ -147,7 +147,7 @@ final class Application: Sendable {
             do {
                 response = try work.run()
             } catch {
-                response = problem(for: error, request: request, operation: route.operationId).response(requestID: request.requestID)
+                response = render(problem(for: error, request: request, operation: route.operationId), route, request)
             }
             work.finally()
             suspension.resume(with: finish(response, to: request, routeLabel: route.template, startedAt: startedAt))
@@ -165,7 +165,7 @@ final class Application: Sendable {
             awaited = try handler(request)
         } catch {
             let problem = problem(for: error, request: request, operation: route.operationId)
-            return finish(problem.response(requestID: request.requestID), to: request, routeLabel: route.template, startedAt: startedAt)
+            return finish(render(problem, route, request), to: request, routeLabel: route.template, startedAt: startedAt)
         }
         switch awaited {
         case .now(let response):
@@ -178,6 +178,11 @@ final class Application: Sendable {
             DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline)) { signal.expire() }
             return nil
         }
+    }
+
+    /// A route's error in the route's own format (problem+json unless it says otherwise).
+    private func render(_ problem: Problem, _ route: Route, _ request: HTTPRequest) -> HTTPResponse {
+        route.renderProblem?(problem, request.requestID) ?? problem.response(requestID: request.requestID)
     }
 
     /// OPTIONS: a CORS preflight gets the CORS answer; a plain OPTIONS gets `Allow`.

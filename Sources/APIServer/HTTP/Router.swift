@@ -20,6 +20,9 @@ final class Route: Sendable {
     let template: String
     let operationId: String
     let action: Action
+    /// How this route's errors are written; nil for problem+json. The OpenAI-compatible surface
+    /// answers in OpenAI's error envelope, which its clients read.
+    let renderProblem: (@Sendable (Problem, _ requestID: String) -> HTTPResponse)?
     fileprivate let segments: [Segment]
 
     convenience init(_ method: String, _ template: String, _ operationId: String, _ handler: @escaping Handler) {
@@ -38,11 +41,13 @@ final class Route: Sendable {
         self.init(method, template, operationId, action: .upload(handler))
     }
 
-    init(_ method: String, _ template: String, _ operationId: String, action: Action) {
+    init(_ method: String, _ template: String, _ operationId: String, action: Action,
+         renderProblem: (@Sendable (Problem, _ requestID: String) -> HTTPResponse)? = nil) {
         self.method = method
         self.template = template
         self.operationId = operationId
         self.action = action
+        self.renderProblem = renderProblem
         self.segments = template.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 return .parameter(String(part.dropFirst().dropLast()))

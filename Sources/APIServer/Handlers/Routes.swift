@@ -30,6 +30,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
                                 authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
     let userBudget = UserBudgetHandlers(service: UserBudgetService(store: PostgresUserBudgetStore(ledger: PostgresBudgetLedger(pool: environment.pool))),
                                         authenticator: environment.authenticator)
+    let chat = ChatHandlers.live(environment)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
                                                    tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
     let assets = AssetHandlers(components: environment.assets, authenticator: environment.authenticator)
@@ -85,5 +86,6 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/assets/{id}/thumbnail", "getAssetThumbnail", assets.thumbnail),
         Route("POST", "/v1/assets/{id}/signed-url", "createAssetSignedURL", assets.signedURL),
         Route("GET", "/v1/assets/{id}/lineage", "getAssetLineage", assets.lineage),
+        Route("POST", "/v1/chat/completions", "createChatCompletion", action: .awaiting(chat.create), renderProblem: ChatErrors.response),
     ]
 }

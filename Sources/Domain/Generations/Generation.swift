@@ -34,6 +34,8 @@ public struct GenerationSettings: Sendable, Codable, Equatable {
     public var durationSeconds: Int?
     public var resolution: String?
     public var audio: Bool?
+    /// The conversation and sampling options of a `/v1/chat/completions` request; nil otherwise.
+    public var chat: ChatOptions?
 
     public init(maxOutputTokens: Int? = nil, size: String? = nil, quality: String? = nil, n: Int? = nil,
                 durationSeconds: Int? = nil, resolution: String? = nil, audio: Bool? = nil) {
@@ -48,12 +50,15 @@ public struct GenerationSettings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case maxOutputTokens = "max_output_tokens", size, quality, n, durationSeconds = "duration_seconds", resolution, audio
+        case chat
     }
 
     /// The provider-neutral parameters an adapter receives.
     public var providerParameters: GenerationParameters {
-        GenerationParameters(maxOutputTokens: maxOutputTokens, size: size, quality: quality, count: n,
-                             durationSeconds: durationSeconds, resolution: resolution)
+        var parameters = GenerationParameters(maxOutputTokens: maxOutputTokens, size: size, quality: quality, count: n,
+                                              durationSeconds: durationSeconds, resolution: resolution)
+        parameters.chat = chat
+        return parameters
     }
 }
 

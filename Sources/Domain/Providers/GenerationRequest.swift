@@ -43,6 +43,8 @@ public struct GenerationParameters: Sendable, Codable, Equatable {
     public var seed: Int?
     public var negativePrompt: String?
     public var inputImage: ImageReference?
+    /// A whole conversation (`/v1/chat/completions`): text adapters send these messages instead of `prompt`.
+    public var chat: ChatOptions? = nil
 
     public init(systemPrompt: String? = nil, maxOutputTokens: Int? = nil, temperature: Decimal? = nil,
                 size: String? = nil, quality: String? = nil, count: Int? = nil, durationSeconds: Int? = nil,

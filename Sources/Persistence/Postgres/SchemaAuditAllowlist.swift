@@ -88,7 +88,7 @@ public struct SchemaAllowlist: Sendable {
 
     /// The application's allowlist (migrations 002–010, 020–021, 030).
     public static let application: SchemaAllowlist = {
-        let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period"]),
+        let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period", "is_default"]),
                                   update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
         let ledger = TableGrant(select: .all)
         let apiKeys = TableGrant(

@@ -6,24 +6,31 @@ import Foundation
 /// maintenance, so it runs as service_role.
 public struct PostgresPricingStore: PricingStore {
     let pool: ConnectionPool
+    /// Shared by copies of this store: versions are immutable, so each is decoded once.
+    let decoded = PricingVersionCache()
 
     public init(pool: ConnectionPool) {
         self.pool = pool
     }
 
+    /// Which version is current is asked every time (an import changes it); its document is only
+    /// read and decoded when that version is not decoded yet.
     public func currentVersion() throws -> PricingVersion? {
         let rows = try pool.withSharedReadScope { transaction in
-            try transaction.query("select document::text as document from pricing.versions where is_current")
+            try transaction.query("select id from pricing.versions where is_current")
         }
-        guard let text = try rows.first?.decode("document", as: String.self) else { return nil }
-        do {
-            return try PricingCatalog.load(Data(text.utf8))
-        } catch {
-            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "stored pricing version does not load: \(error)")
-        }
+        guard let id = try rows.first?.decode("id", as: String.self) else { return nil }
+        return try version(id: id)
     }
 
     public func version(id: String) throws -> PricingVersion? {
+        if let known = decoded.version(id) { return known }
+        guard let version = try load(id: id) else { return nil }
+        decoded.remember(version)
+        return version
+    }
+
+    private func load(id: String) throws -> PricingVersion? {
         let rows = try pool.withSharedReadScope { transaction in
             try transaction.query("select document::text as document from pricing.versions where id = \(id)")
         }

@@ -1,16 +1,22 @@
 import Domain
 import Foundation
+import Synchronization
 
 /// Every provider adapter, built once by the composition root and shared by the router, the
 /// worker and the thin endpoints (`GET /v1/providers` is `catalog()`, the key test is
 /// `provider(id)?.validateKey(key)`).
 public struct ProviderRegistry: Sendable {
     private let byID: [ProviderID: any MediaProvider]
+    /// What the adapters' capabilities are built from that may change (the price list's
+    /// fingerprint); with it, `catalog()` is built once per value instead of on every call.
+    private let catalogKey: (@Sendable () -> String)?
+    private let memo = CatalogMemo()
 
-    public init(_ providers: [any MediaProvider]) {
+    public init(_ providers: [any MediaProvider], catalogKey: (@Sendable () -> String)? = nil) {
         var byID: [ProviderID: any MediaProvider] = [:]
         for provider in providers { byID[provider.id] = provider }
         self.byID = byID
+        self.catalogKey = catalogKey
     }
 
     /// All real providers at `endpoints`, plus the local one.
@@ -25,13 +31,22 @@ public struct ProviderRegistry: Sendable {
             VeoProvider(baseURL: endpoints.gemini, context: context),
             FALProvider(queueURL: endpoints.falQueue, apiURL: endpoints.falAPI, context: context),
             LocalProvider(environment: environment, logger: context.logger),
-        ])
+        ], catalogKey: { context.priceList()?.fingerprint ?? "" })
     }
 
     public func provider(_ id: ProviderID) -> (any MediaProvider)? { byID[id] }
 
     /// Capabilities of every registered provider, in `ProviderID` order.
     public func catalog() -> [ProviderCapabilities] {
+        guard let catalogKey else { return buildCatalog() }
+        let key = catalogKey()
+        if let known = memo.catalog(for: key) { return known }
+        let built = buildCatalog()
+        memo.remember(built, for: key)
+        return built
+    }
+
+    private func buildCatalog() -> [ProviderCapabilities] {
         ProviderID.allCases.compactMap { byID[$0]?.capabilities() }
     }
 
@@ -41,5 +56,19 @@ public struct ProviderRegistry: Sendable {
         ProviderID.allCases.compactMap { byID[$0] }.filter { provider in
             model.map { provider.capability(for: $0, kind: kind) != nil } ?? provider.capabilities().supports(kind)
         }
+    }
+}
+
+/// The last catalog built and the key it was built for. Building it turns every priced model into
+/// capabilities, which took a seventh of a chat generation's CPU when done on every call.
+final class CatalogMemo: Sendable {
+    private let last = Mutex<(key: String, catalog: [ProviderCapabilities])?>(nil)
+
+    func catalog(for key: String) -> [ProviderCapabilities]? {
+        last.withLock { $0?.key == key ? $0?.catalog : nil }
+    }
+
+    func remember(_ catalog: [ProviderCapabilities], for key: String) {
+        last.withLock { $0 = (key, catalog) }
     }
 }

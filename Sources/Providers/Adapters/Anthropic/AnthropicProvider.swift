@@ -44,6 +44,13 @@ public struct AnthropicProvider: MediaProvider {
         // `system` is a top-level field, not a message role, in this API.
         body["system"] = request.parameters.systemPrompt.map(WireJSON.string)
         body["messages"] = [["role": "user", "content": .string(request.prompt)]]
+        if let chat = request.parameters.chat {
+            // A chat conversation: its system (and developer) messages become `system`, the rest stay turns.
+            let system = chat.messages.filter { $0.role == "system" || $0.role == "developer" }.map(\.content)
+            body["system"] = system.isEmpty ? nil : .string(system.joined(separator: "\n\n"))
+            body["messages"] = .array(chat.messages.filter { $0.role == "user" || $0.role == "assistant" }
+                .map { ["role": .string($0.role), "content": .string($0.content)] })
+        }
         if includeMaxTokens {
             body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
         }

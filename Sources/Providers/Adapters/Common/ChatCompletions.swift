@@ -15,6 +15,7 @@ enum ChatCompletions {
     /// `tokenLimitField` is `max_completion_tokens` for OpenAI (reasoning models reject the
     /// deprecated `max_tokens`) and `max_tokens` for OpenRouter.
     static func body(for request: GenerationRequest, tokenLimitField: String) -> WireJSON {
+        if let chat = request.parameters.chat { return body(for: request, chat: chat, tokenLimitField: tokenLimitField) }
         var messages: [WireJSON] = []
         if let system = request.parameters.systemPrompt {
             messages.append(["role": "system", "content": .string(system)])
@@ -26,6 +27,25 @@ enum ChatCompletions {
         body[tokenLimitField] = request.parameters.maxOutputTokens.map(WireJSON.int)
         body["temperature"] = request.parameters.temperature.map(WireJSON.decimal)
         body["seed"] = request.parameters.seed.map(WireJSON.int)
+        return .object(body)
+    }
+
+    /// A `/v1/chat/completions` request passed on: its messages and sampling options as sent.
+    static func body(for request: GenerationRequest, chat: ChatOptions, tokenLimitField: String) -> WireJSON {
+        let messages: [WireJSON] = chat.messages.map { message in
+            .object(WireJSONObject([("role", .string(message.role)), ("content", .string(message.content)),
+                                    ("name", message.name.map(WireJSON.string))]))
+        }
+        var body = WireJSONObject()
+        body["model"] = .string(request.model)
+        body["messages"] = .array(messages)
+        body[tokenLimitField] = request.parameters.maxOutputTokens.map(WireJSON.int)
+        body["temperature"] = chat.temperature.map(WireJSON.decimal)
+        body["top_p"] = chat.topP.map(WireJSON.decimal)
+        body["seed"] = chat.seed.map(WireJSON.int)
+        body["stop"] = chat.stop.map { .array($0.map(WireJSON.string)) }
+        body["presence_penalty"] = chat.presencePenalty.map(WireJSON.decimal)
+        body["frequency_penalty"] = chat.frequencyPenalty.map(WireJSON.decimal)
         return .object(body)
     }
 

@@ -1,0 +1,66 @@
+import Domain
+import Foundation
+
+/// Errors on the OpenAI-compatible surface, in OpenAI's envelope: OpenAI's clients read
+/// `error.message` (and raise by status), so `{"error": {"message", "type", "param", "code"}}`
+/// with our stable snake_case code in `code`, plus `request_id`. Headers (`Retry-After`,
+/// `WWW-Authenticate`) are kept.
+enum ChatErrors {
+    struct Envelope: Encodable {
+        struct Detail: Encodable {
+            let message: String
+            let type: String
+            let param: String?
+            let code: String
+        }
+
+        let error: Detail
+        let requestId: String
+    }
+
+    static func response(_ problem: Problem, requestID: String) -> HTTPResponse {
+        let detail = Envelope.Detail(message: problem.detail, type: type(for: problem.status),
+                                     param: problem.errors?.first?.field, code: problem.code)
+        let data = (try? JSONCoding.encoder.encode(Envelope(error: detail, requestId: requestID))) ?? Data()
+        return HTTPResponse(status: problem.status, headers: [("Content-Type", "application/json")] + problem.headers, body: data)
+    }
+
+    /// OpenAI's `error.type` for a status.
+    static func type(for status: Int) -> String {
+        switch status {
+        case 401: "authentication_error"
+        case 402: "insufficient_quota"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 429: "rate_limit_error"
+        case 500...: "api_error"
+        default: "invalid_request_error"
+        }
+    }
+
+    static func modelNotFound(_ model: String) -> Problem {
+        Problem(status: 404, code: "model_not_found", title: "Not Found",
+                detail: "The model '\(model)' does not exist in the catalog; GET /v1/providers lists the models each provider offers.")
+    }
+
+    /// The generation ended without an answer; nothing was charged (its reservation was released).
+    static func generationFailed(_ record: GenerationRecord) -> Problem {
+        let code = record.errorCode ?? "generation_failed"
+        let message = record.errorMessage ?? "The generation ended without an answer."
+        switch record.status {
+        case .canceled:
+            return Problem(status: 409, code: "generation_canceled", title: "Conflict",
+                           detail: "The generation was canceled before it finished; nothing was charged.")
+        case .expired:
+            return Problem(status: 504, code: code, title: "Gateway Timeout", detail: message + " Nothing was charged.")
+        default:
+            return Problem(status: 502, code: code, title: "Bad Gateway", detail: message + " Nothing was charged.")
+        }
+    }
+
+    /// Still running at the deadline, and canceled then: nothing was charged.
+    static func deadline(seconds: Int) -> Problem {
+        Problem(status: 504, code: "deadline_exceeded", title: "Gateway Timeout",
+                detail: "No answer within \(seconds) s; the generation was canceled and nothing was charged.")
+    }
+}

@@ -1,0 +1,241 @@
+import Domain
+import Persistence
+import Providers
+import Foundation
+
+/// `POST /v1/chat/completions`: OpenAI's chat format on the generation engine. The request is
+/// admitted like `POST /v1/generations` (routing, pricing, a budget reservation on the ledger) on
+/// the HTTP thread, runs on the provider queue through `GenerationExecutor`, and is answered with
+/// the connection suspended once the runner has settled it, so `X-Cost-USD` is what the ledger
+/// charged. An answer after a charge is always 200; refusals and failures charge nothing.
+struct ChatHandlers: Sendable {
+    let admission: GenerationAdmission
+    let executor: GenerationExecutor
+    let store: any GenerationStore
+    let authenticator: Authenticator
+    let defaults: DefaultProjects
+    /// Whether a provider (any, when nil) offers this text model.
+    let offers: @Sendable (_ model: String, _ provider: ProviderID?) -> Bool
+
+    /// How long a request waits for its completion before the generation is canceled (504, no charge).
+    static let maximumWaitSeconds = 600
+    /// An Idempotency-Key whose request never answered is free again after this (past the wait).
+    static let idempotencyStaleSeconds = 660
+    static let maximumProjectHeaderCharacters = 64
+
+    func create(_ request: HTTPRequest) throws -> AwaitedResponse {
+        let identity = try authenticator.liveIdentity(of: request)
+        let chat = try ChatRequest.decode(request)
+        guard offers(chat.modelID, chat.provider) else { throw ChatErrors.modelNotFound(chat.model) }
+        let project = try Self.projectHeader(request)
+        guard let key = try GenerationHandlers.idempotencyKey(request) else {
+            return awaitCompletion(try admit(chat, project: project, identity), chat, identity, request, key: nil)
+        }
+        let hash = GenerationHandlers.requestHash(request)
+        // Registered before the claim, so the first request finishing in between still wakes this one.
+        let board = executor.board
+        let waitKey = GenerationHandlers.idempotencyWaitKey(identity.userID, key)
+        let signal = board.wait(for: waitKey)
+        let claim: IdempotencyClaim
+        do {
+            claim = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                  claimsJSON: identity.claimsJSON)
+        } catch {
+            board.forget(signal, for: waitKey)
+            throw error
+        }
+        if claim != .pending { board.forget(signal, for: waitKey) }
+        switch claim {
+        case .replay(let status, let body):
+            return .now(replay(status: status, body: body, chat, identity, requestID: request.requestID))
+        case .mismatch:
+            throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
+                          detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
+        case .pending:
+            // The first request with this key is running: answer with its answer once it has one.
+            return .later(signal, deadline: Double(Self.maximumWaitSeconds + 5), respond: { [self] _ in
+                board.forget(signal, for: waitKey)
+                return duplicateAnswer(key: key, hash: hash, chat, identity, requestID: request.requestID)
+            })
+        case .claimed:
+            let record: GenerationRecord
+            do {
+                record = try admit(chat, project: project, identity)
+            } catch let problem as Problem where Self.isFinal(problem.status) {
+                // A refusal is the answer to this request: a retry with the key gets it again.
+                let body = String(decoding: ChatErrors.response(problem, requestID: request.requestID).body, as: UTF8.self)
+                try? store.finishIdempotencyKey(key, status: problem.status, body: body, claimsJSON: identity.claimsJSON)
+                board.signal(waitKey)
+                throw problem
+            } catch {
+                try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
+                board.signal(waitKey)
+                throw error
+            }
+            return awaitCompletion(record, chat, identity, request, key: key)
+        }
+    }
+
+    /// Statuses a client may be given again on a retry with the same key (never one it would retry).
+    static func isFinal(_ status: Int) -> Bool {
+        (400..<500).contains(status) && ![408, 409, 429].contains(status)
+    }
+
+    /// `X-Project-Id`, when sent; its value is checked by the admission (404 when not the caller's).
+    static func projectHeader(_ request: HTTPRequest) throws -> String? {
+        guard let value = request.header("x-project-id") else { return nil }
+        guard value.count <= maximumProjectHeaderCharacters, UUID(uuidString: value) != nil else {
+            throw DomainError.notFound(resource: "project")
+        }
+        return value
+    }
+
+    /// Admits on the named project, else on the default one. A remembered default project that
+    /// fails the admission other than by refusal (deleted since) is looked up again, once.
+    private func admit(_ chat: ChatRequest, project: String?, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
+        if let project { return try admit(chat, projectID: project, identity) }
+        let (id, remembered) = try defaults.project(for: identity)
+        do {
+            return try admit(chat, projectID: id.uuidString, identity)
+        } catch let problem as Problem {
+            throw problem
+        } catch where remembered {
+            defaults.forget(identity.userID)
+            let (fresh, _) = try defaults.project(for: identity)
+            guard fresh != id else { throw error }
+            return try admit(chat, projectID: fresh.uuidString, identity)
+        }
+    }
+
+    private func admit(_ chat: ChatRequest, projectID: String, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
+        var settings = GenerationSettings(maxOutputTokens: chat.maxTokens)
+        settings.chat = chat.options
+        let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
+                                 model: chat.modelID, maxOutputTokens: chat.maxTokens)
+        do {
+            return try admission.admit(quote, settings: settings, as: identity)
+        } catch let refusal as AdmissionRefusal {
+            throw GenerationHandlers.problem(refusal)
+        }
+    }
+
+    /// Starts the generation and answers once its runner has ended it (settled or released).
+    private func awaitCompletion(_ record: GenerationRecord, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
+                                 _ request: HTTPRequest, key: String?) -> AwaitedResponse {
+        let board = executor.board
+        // Registered before the work starts, so an instant finish still wakes this request.
+        let signal = board.wait(for: record.id)
+        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        let requestID = request.requestID
+        return .later(signal, deadline: Double(Self.maximumWaitSeconds), respond: { [self] _ in
+            board.forget(signal, for: record.id)
+            let (response, succeeded) = answer(record.id, chat, identity, requestID: requestID, cancelIfRunning: true)
+            if let key {
+                // A completion is remembered by its generation; a failure charged nothing, so the key is given up for a retry.
+                try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? record.id.uuidString.lowercased() : nil,
+                                               claimsJSON: identity.claimsJSON)
+                board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
+            }
+            return response
+        })
+    }
+
+    /// The answer for a generation that ended (or, at the deadline, is canceled first). Returns
+    /// whether it is a completion (charged).
+    private func answer(_ id: UUID, _ chat: ChatRequest, _ identity: AuthenticatedIdentity, requestID: String,
+                        cancelIfRunning: Bool) -> (HTTPResponse, Bool) {
+        guard let record = read(id, identity) else {
+            return (ChatErrors.response(Problem.internalError(), requestID: requestID), false)
+        }
+        switch record.status {
+        case .succeeded:
+            let completion = ChatCompletion(record, requestedModel: chat.modelID)
+            if chat.stream { return (completion.streamResponse(includeUsage: chat.includeUsage), true) }
+            do {
+                return (try completion.jsonResponse(), true)
+            } catch {
+                return (ChatErrors.response(Problem.internalError(), requestID: requestID), true)
+            }
+        case .failed, .canceled, .expired:
+            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), false)
+        case .queued, .running:
+            guard cancelIfRunning else { return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false) }
+            do {
+                _ = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+                executor.board.signal(id)
+                return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false)
+            } catch {
+                // It ended meanwhile (or the cancel failed): answer with what it is now.
+                return answer(id, chat, identity, requestID: requestID, cancelIfRunning: false)
+            }
+        }
+    }
+
+    /// The generation, read again a few times if the database hiccups: after a charge the client
+    /// must get its completion, not a 5xx it would retry.
+    private func read(_ id: UUID, _ identity: AuthenticatedIdentity) -> GenerationRecord? {
+        for attempt in 0..<3 {
+            if let record = try? store.get(id, claimsJSON: identity.claimsJSON) { return record }
+            Thread.sleep(forTimeInterval: 0.1 * Double(attempt + 1))
+        }
+        return nil
+    }
+
+    /// A stored answer given again: a completion is rebuilt from its generation (in the format
+    /// this request asks for), a refusal is repeated as it was.
+    private func replay(status: Int, body: String, _ chat: ChatRequest, _ identity: AuthenticatedIdentity, requestID: String) -> HTTPResponse {
+        var response: HTTPResponse
+        if status == 200, let id = UUID(uuidString: body) {
+            response = answer(id, chat, identity, requestID: requestID, cancelIfRunning: false).0
+        } else {
+            response = HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Data(body.utf8))
+        }
+        response.headers.append(("Idempotent-Replayed", "true"))
+        return response
+    }
+
+    /// A duplicate's answer once the first request with its key has answered (or gave the key up).
+    private func duplicateAnswer(key: String, hash: String, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
+                                 requestID: String) -> HTTPResponse {
+        do {
+            let claim = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                      claimsJSON: identity.claimsJSON)
+            switch claim {
+            case .replay(let status, let body):
+                return replay(status: status, body: body, chat, identity, requestID: requestID)
+            case .claimed:
+                // The first request failed (nothing charged) and gave the key up: give it back for the client's retry.
+                try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
+                return ChatErrors.response(Self.inProgress(), requestID: requestID)
+            case .pending:
+                return ChatErrors.response(Self.inProgress(), requestID: requestID)
+            case .mismatch:
+                return ChatErrors.response(Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
+                                                   detail: "This Idempotency-Key was used with a different request."), requestID: requestID)
+            }
+        } catch {
+            return ChatErrors.response(Problem.databaseUnavailable(), requestID: requestID)
+        }
+    }
+
+    /// Nothing was charged for this key (the first request failed or is still admitting): retry.
+    static func inProgress() -> Problem {
+        Problem(status: 409, code: "idempotency_in_progress", title: "Conflict",
+                detail: "The first request with this Idempotency-Key did not complete; nothing was charged for it. Retry.",
+                headers: [("Retry-After", "1")])
+    }
+}
+
+extension ChatHandlers {
+    /// Built on the engine's parts (the same admission, executor and store as `/v1/generations`).
+    static func live(_ environment: ServerEnvironment) -> ChatHandlers {
+        let providers = environment.providers
+        return ChatHandlers(
+            admission: environment.generations.admission, executor: environment.generations.executor,
+            store: environment.generations.store, authenticator: environment.authenticator,
+            defaults: DefaultProjects(store: PostgresDefaultProjects(pool: environment.pool)),
+            offers: { model, provider in
+                providers.catalog().contains { (provider == nil || $0.provider == provider) && $0.model(model, kind: .text) != nil }
+            })
+    }
+}
