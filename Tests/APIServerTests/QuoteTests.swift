@@ -59,7 +59,7 @@ final class QuoteTests: XCTestCase {
     func testAdmissionSaysWhyNot() throws {
         let tight = try server.createProject(["name": "Tight", "budget_limit": "0.000001", "budget_period": "total"], token: token)
         let response = try quote(["project_id": try XCTUnwrap(tight["id"] as? String), "type": "image", "prompt": "a red kite",
-                                  "parameters": ["n": 2, "size": "1024x1024", "quality": "high"], "max_cost_usd": "0.00001"])
+                                  "parameters": ["count": 2, "size": "1024x1024", "quality": "high"], "max_cost_usd": "0.00001"])
         XCTAssertEqual(response.status, 200, response.text)
         let candidates = try XCTUnwrap(try response.json()["candidates"] as? [[String: Any]])
         // Every candidate, in routing order, with its cost status.

@@ -6,22 +6,12 @@ import Foundation
 /// and the listing's filters.
 extension GenerationHandlers {
     fileprivate struct Body: Decodable {
-        struct Parameters: Decodable {
-            let maxOutputTokens: Int?
-            let size: String?
-            let quality: String?
-            let n: Int?
-            let durationSeconds: Int?
-            let resolution: String?
-            let audio: Bool?
-        }
-
         let projectId: String?
         let type: String?
         let prompt: String?
         let provider: String?
         let model: String?
-        let parameters: Parameters?
+        let parameters: ParametersBody?
         let maxCostUsd: String?
     }
 
@@ -47,15 +37,9 @@ extension GenerationHandlers {
         guard errors.isEmpty, let kind, let projectID = body.projectId, let prompt = body.prompt else {
             throw DomainError.validation(errors)
         }
-        let parameters = body.parameters
-        let settings = GenerationSettings(maxOutputTokens: parameters?.maxOutputTokens, size: parameters?.size, quality: parameters?.quality,
-                                          n: parameters?.n, durationSeconds: parameters?.durationSeconds, resolution: parameters?.resolution,
-                                          audio: parameters?.audio)
-        let quote = QuoteRequest(
-            projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: body.model,
-            maxOutputTokens: settings.maxOutputTokens, size: settings.size, quality: settings.quality, count: settings.n,
-            durationSeconds: settings.durationSeconds.map { Decimal($0) }, resolution: settings.resolution, audio: settings.audio,
-            maxCost: maxCost)
+        let settings = body.parameters?.settings ?? GenerationSettings(parameters: GenerationParameters())
+        let quote = QuoteRequest(projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: body.model,
+                                 parameters: settings.parameters, maxCost: maxCost)
         return (quote, settings)
     }
 

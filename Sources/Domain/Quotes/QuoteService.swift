@@ -50,19 +50,20 @@ public struct QuoteService: Sendable {
         }
         let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
         let remaining = project.budget.remaining
-        let estimated = estimateRequest(request)
-        let plan = try route(routeRequest(request) { provider, model in
-            estimator.estimate(estimated, provider: provider.rawValue, model: model).breakdown.total
-        }, identity)
         let capabilities = Dictionary(catalog().map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
+        // Each model is priced with its own defaults for what the request leaves out.
+        let plan = try route(routeRequest(request) { provider, model in
+            estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
+                               provider: provider.rawValue, model: model).breakdown.total
+        }, identity)
         var quoted: [Quote.Candidate] = []
         // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
             guard let modelID = option.model, let model = capabilities[option.provider]?.model(modelID, kind: request.kind) else { continue }
-            let estimate = estimator.estimate(estimated, provider: option.provider.rawValue, model: modelID)
-            // Parameters are judged by the quote's own check (its wire names; `quality` only where a
-            // model declares it, as a model without it makes one quality at one price), the rule
-            // quotes and admission always had; the planner's check only chose the model.
+            let estimate = estimator.estimate(request.estimateRequest(for: model), provider: option.provider.rawValue, model: modelID)
+            // Parameters are judged by the quote's own check (the catalog's names and values,
+            // without the inputs a quote does not need, such as the image of an image-to-video);
+            // the planner's check only chose the model.
             var reasons = Set(option.skipReasons.filter { if case .unsupportedParameters = $0 { false } else { true } }.map(\.code))
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
@@ -95,12 +96,8 @@ public struct QuoteService: Sendable {
     /// The request as the planner takes it. Unpriced options are reported, not dropped, so the
     /// planner does not require a price; the quote adds `unpriced` itself.
     private func routeRequest(_ request: QuoteRequest, estimate: @escaping @Sendable (ProviderID, String) -> Money?) -> RouteRequest {
-        let parameters = GenerationParameters(maxOutputTokens: request.maxOutputTokens, size: request.size, quality: request.quality,
-                                              count: request.count,
-                                              durationSeconds: request.durationSeconds.map { NSDecimalNumber(decimal: $0).intValue },
-                                              resolution: request.resolution)
-        return RouteRequest(kind: request.kind, prompt: request.prompt, parameters: parameters, provider: request.provider,
-                            model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
+        RouteRequest(kind: request.kind, prompt: request.prompt, parameters: request.parameters, provider: request.provider,
+                     model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
     }
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
@@ -113,19 +110,6 @@ public struct QuoteService: Sendable {
                 return models.first { $0.id == wanted }.map { (capabilities.provider, $0) }
             }
             return models.first.map { (capabilities.provider, $0) }
-        }
-    }
-
-    private func estimateRequest(_ request: QuoteRequest) -> EstimateRequest {
-        switch request.kind {
-        case .text:
-            return .text(input: .text(request.prompt), maxOutputTokens: request.maxOutputTokens)
-        case .image:
-            return .images(count: request.count ?? 1, size: request.size, quality: request.quality, resolution: request.resolution)
-        case .video, .imageToVideo:
-            return .video(seconds: request.durationSeconds ?? 5, resolution: request.resolution, audio: request.audio, count: request.count ?? 1)
-        case .audio:
-            return .speech(text: request.prompt)
         }
     }
 }
