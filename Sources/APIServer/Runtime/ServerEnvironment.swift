@@ -72,10 +72,12 @@ struct ServerEnvironment: Sendable {
             configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool, policy: config.healthPolicy), rates: PostgresRateLimitStore(pool: pool),
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
-            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
+            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
+            unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) })
+                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) },
+                                  unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
         let generations = try GenerationComponents.live(config: config, pool: pool, quotes: quotes, router: router, pricing: pricing, providers: providers,
                                                         vault: vault, queue: providerWork, logger: logger)
         return ServerEnvironment(

@@ -11,15 +11,19 @@ public struct QuoteService: Sendable {
     public let tokenCounter: any TokenCounting
     /// The route planner over the caller's routing state (`ProviderRouter.plan`).
     public let route: @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan
+    /// Models served without being listed (OpenRouter, FAL), for a request that names one.
+    public let unlistedModel: UnlistedModelLookup?
 
     public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
                 tokenCounter: any TokenCounting,
-                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan) {
+                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan,
+                unlistedModel: UnlistedModelLookup? = nil) {
         self.projects = projects
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
         self.route = route
+        self.unlistedModel = unlistedModel
     }
 
     public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
@@ -50,7 +54,7 @@ public struct QuoteService: Sendable {
         }
         let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
         let remaining = project.budget.remaining
-        let capabilities = Dictionary(catalog().map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
+        let capabilities = Dictionary(catalog(for: request).map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
         // Each model is priced with its own defaults for what the request leaves out.
         let plan = try route(routeRequest(request) { provider, model in
             estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
@@ -68,8 +72,9 @@ public struct QuoteService: Sendable {
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
                 if let remaining, total > remaining { reasons.insert("over_project_budget") }
-            } else {
-                // Without a price nothing can be reserved, so the request cannot be admitted honestly.
+            } else if !project.allowUnpriced {
+                // Without a price nothing can be reserved, so the request is admitted only where
+                // the project accepts unpriced spend; it is shown `unpriced` then, never as $0.
                 reasons.insert(SkipReason.unpriced.code)
             }
             let ordered = reasons.sorted { (Self.reasonOrder.firstIndex(of: $0) ?? Int.max) < (Self.reasonOrder.firstIndex(of: $1) ?? Int.max) }
@@ -100,10 +105,15 @@ public struct QuoteService: Sendable {
                      model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
     }
 
+    /// The catalog, with the named model added where a provider serves it unlisted.
+    private func catalog(for request: QuoteRequest) -> [ProviderCapabilities] {
+        catalog().including(model: request.model, kind: request.kind, lookup: unlistedModel)
+    }
+
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
     /// that offer the kind, with the requested model or else each provider's first model for it.
     func candidates(for request: QuoteRequest) -> [(ProviderID, ModelCapability)] {
-        catalog().compactMap { capabilities in
+        catalog(for: request).compactMap { capabilities in
             if let wanted = request.provider, wanted != capabilities.provider { return nil }
             let models = capabilities.models(for: request.kind)
             if let wanted = request.model {
