@@ -4,9 +4,9 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let health = HealthHandlers(pool: environment.pool, migrations: environment.migrations, metrics: environment.metrics)
     let auth = AuthHandlers(
         service: environment.auth, authenticator: environment.authenticator,
-        // GoTrue's defaults: /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
-        tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
-        signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
+        // GoTrue's defaults (production): /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
+        tokenLimiter: RateLimiter(.perFiveMinutes(environment.config.authTokenRequestsPer5Minutes)),
+        signupLimiter: RateLimiter(.perFiveMinutes(environment.config.authSignupRequestsPer5Minutes)),
         clientAddress: environment.clientAddress)
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
