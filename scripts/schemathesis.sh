@@ -50,7 +50,7 @@ curl -fsS -X POST "$API/v1/projects" -H "Authorization: Bearer $TOKEN" -H 'Conte
   -d '{"name":"schemathesis","budget_limit":"5"}' >/dev/null
 
 log "schemathesis: every operation, all checks, ${ST_MAX_EXAMPLES:-5} examples each, at most ${ST_MAX_TIME:-100} s"
-"$SCHEMATHESIS" run openapi.yaml --url "$API" -H "Authorization: Bearer $TOKEN" \
+"$SCHEMATHESIS" --config-file "$ROOT/scripts/schemathesis.toml" run openapi.yaml --url "$API" -H "Authorization: Bearer $TOKEN" \
   --checks all --max-examples "${ST_MAX_EXAMPLES:-5}" --max-time "${ST_MAX_TIME:-100}" \
   --seed 1 --no-shrink --warnings off --request-timeout 20 \
   --exclude-operation-id deleteUser --exclude-operation-id logOut \
