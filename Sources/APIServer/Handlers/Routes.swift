@@ -13,11 +13,14 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let costs = CostHandlers(store: environment.pricing, authenticator: environment.authenticator)
-    let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
+    // One cache of Anthropic's counts for token counting and quotes.
+    let anthropicCounts = AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
+                                               perUser: environment.config.keyChecksPerUser)
+    let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator, queue: environment.providerWork,
+                               anthropic: anthropicCounts)
     let tokens = TokenCountHandlers(
         counter: environment.tokenCounter, authenticator: environment.authenticator, queue: environment.providerWork,
-        anthropic: AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
-                                        perUser: environment.config.keyChecksPerUser))
+        anthropic: anthropicCounts)
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, blobs: environment.generations.blobs,
@@ -44,7 +47,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/provider-configs/{provider}", "getProviderConfig", providerConfigs.get),
         Route("PUT", "/v1/provider-configs/{provider}", "putProviderConfig", providerConfigs.put),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
-        Route("POST", "/v1/quotes", "createQuote", quotes.create),
+        Route("POST", "/v1/quotes", "createQuote", deferred: quotes.create),
         Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),
         Route("POST", "/v1/costs", "calculateCost", costs.create),
         Route("GET", "/v1/projects", "listProjects", projects.list),

@@ -26,13 +26,17 @@ public struct QuoteService: Sendable {
         self.unlistedModel = unlistedModel
     }
 
-    public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
-        try pricedQuote(request, as: identity).quote
+    /// `counting`, when given, counts input tokens instead of the service's counter (a quote may
+    /// ask a provider's own count, on a thread that may wait for it); admission never does, so the
+    /// estimate a reservation holds stays the counter's upper bound.
+    public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity, counting: (any TokenCounting)? = nil) throws -> Quote {
+        try pricedQuote(request, as: identity, counting: counting).quote
     }
 
     /// The quote with the pricing version it was priced with, for admission (which prices the
     /// actual cost with the same version later).
-    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> (quote: Quote, pricing: PricingVersion) {
+    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity,
+                            counting: (any TokenCounting)? = nil) throws -> (quote: Quote, pricing: PricingVersion) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         let project = try projects.get(id: request.projectID, as: identity)
@@ -52,7 +56,7 @@ public struct QuoteService: Sendable {
             let unsupported = request.unsupportedParameters(for: model)
             guard unsupported.isEmpty else { throw DomainError.validation(unsupported) }
         }
-        let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
+        let estimator = CostEstimator(pricing: version, tokenCounter: counting ?? tokenCounter)
         let remaining = project.budget.remaining
         let capabilities = Dictionary(catalog(for: request).map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
         // Each model is priced with its own defaults for what the request leaves out.
