@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs the whole test suite: system packages, the OpenAPI check, the Swift tests
+# Sets up and runs the whole test suite: system packages, the OpenAPI check, schemathesis against a
+# throwaway server, the Swift tests
 # (which start and remove their own throwaway PostgreSQL clusters), and the token-count comparison.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -13,7 +14,7 @@ done
 log "validating openapi.yaml"
 VENV="$ROOT/.build/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator
+"$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator schemathesis
 "$VENV/bin/python" -m openapi_spec_validator openapi.yaml
 # docs/api.html (served at /docs) is generated from openapi.yaml and committed: it must be current.
 "$VENV/bin/python" scripts/build-api-docs.py --self-test
@@ -61,6 +62,15 @@ swift build --build-tests 2>&1 | grep -E "warning:|error:|Build complete" | sort
 
 log "running the README quickstart verbatim against a throwaway server"
 APISERVER_BIN="$(swift build --show-bin-path)/apiserver" bash "$ROOT/scripts/readme-quickstart.sh"
+
+log "running schemathesis against a throwaway server (bounded: about 2 minutes)"
+set +e
+SCHEMATHESIS="$VENV/bin/schemathesis" APISERVER_BIN="$(swift build --show-bin-path)/apiserver" \
+    bash "$ROOT/scripts/schemathesis.sh" >"$ROOT/.build/schemathesis.txt" 2>&1
+schemathesis_status=$?
+set -e
+grep -E "^=+ .* in [0-9.]+s =+$|failures? in|passed in" "$ROOT/.build/schemathesis.txt" | tail -1 | sed 's/^/schemathesis: /' || true
+[ "$schemathesis_status" -eq 0 ] || sed -n '/FAILURES/,/SUMMARY/p' "$ROOT/.build/schemathesis.txt" | head -80 >&2
 
 log "running the Swift test suite"
 # Every response the in-process test servers send is recorded here, for the contract check below.
@@ -111,3 +121,4 @@ else
 fi
 [ "$status" -eq 0 ] || { echo "Swift tests failed (status $status); full output in .build/test-output.txt" >&2; exit "$status"; }
 [ "$contract_status" -eq 0 ] || { echo "contract check failed; full list in .build/contract-check.txt" >&2; exit "$contract_status"; }
+[ "$schemathesis_status" -eq 0 ] || { echo "schemathesis found failures; full report in .build/schemathesis.txt" >&2; exit "$schemathesis_status"; }

@@ -52,12 +52,12 @@ final class QuoteCapabilityTests: XCTestCase {
         XCTAssertTrue(message.contains("landscape_4_3") && message.contains("square_hd"), message)
     }
 
-    func testNamedModelRefusingNAboveItsLimit() throws {
+    func testNamedModelRefusingCountAboveItsLimit() throws {
         let response = try quote(["project_id": projectID, "type": "image", "prompt": "a kite", "provider": "local",
-                                  "model": "offline-image", "parameters": ["size": "512x512", "n": 5]])
+                                  "model": "offline-image", "parameters": ["size": "512x512", "count": 5]])
         XCTAssertEqual(response.status, 422, response.text)
         let error = try XCTUnwrap(try errors(response).first)
-        XCTAssertEqual(error["field"] as? String, "parameters.n")
+        XCTAssertEqual(error["field"] as? String, "parameters.count")
         XCTAssertTrue((error["message"] as? String ?? "").contains("1 and 4"), "\(error)")
     }
 
@@ -112,7 +112,7 @@ final class QuoteCapabilityTests: XCTestCase {
 
     func testNumbersOutsideTheirRangeAreRefusedPerField() throws {
         let cases: [(String, Any, String)] = [
-            ("n", 0, "parameters.n"), ("n", 2_147_483_648, "parameters.n"), ("n", 9_223_372_036_854_775_807, "parameters.n"),
+            ("count", 0, "parameters.count"), ("count", 2_147_483_648, "parameters.count"), ("count", 9_223_372_036_854_775_807, "parameters.count"),
             ("max_output_tokens", -1, "parameters.max_output_tokens"), ("duration_seconds", 100_000, "parameters.duration_seconds"),
             ("size", "0x512", "parameters.size"), ("size", String(repeating: "9", count: 40) + "x1", "parameters.size"),
         ]

@@ -59,12 +59,12 @@ final class QuoteTests: XCTestCase {
     func testAdmissionSaysWhyNot() throws {
         let tight = try server.createProject(["name": "Tight", "budget_limit": "0.000001", "budget_period": "total"], token: token)
         let response = try quote(["project_id": try XCTUnwrap(tight["id"] as? String), "type": "image", "prompt": "a red kite",
-                                  "parameters": ["n": 2, "size": "1024x1024", "quality": "high"], "max_cost_usd": "0.00001"])
+                                  "parameters": ["count": 2, "size": "1024x1024"], "max_cost_usd": "0.00001"])
         XCTAssertEqual(response.status, 200, response.text)
         let candidates = try XCTUnwrap(try response.json()["candidates"] as? [[String: Any]])
         // Every candidate, in routing order, with its cost status.
         XCTAssertEqual(candidates.map { "\($0["provider"] as? String ?? "?") \($0["cost_status"] as? String ?? "?")" },
-                       ["openai priced", "runway unpriced", "fal priced", "local free"], "\(candidates)")
+                       ["openai priced", "runway priced", "fal priced", "local free"], "\(candidates)")
         func reasons(_ provider: String) throws -> Set<String> {
             let candidate = try XCTUnwrap(candidates.first { $0["provider"] as? String == provider })
             XCTAssertEqual(candidate["admitted"] as? Bool, false, "\(candidate)")
@@ -74,13 +74,13 @@ final class QuoteTests: XCTestCase {
         XCTAssertEqual(try reasons("openai"), ["no_api_key", "over_max_cost", "over_project_budget"])
         // Other candidates may also name parameters they cannot take; these reasons are always there.
         XCTAssertTrue(try reasons("fal").isSuperset(of: ["no_api_key", "over_max_cost", "over_project_budget"]))
-        XCTAssertTrue(try reasons("runway").isSuperset(of: ["no_api_key", "unpriced"]))
+        XCTAssertTrue(try reasons("runway").isSuperset(of: ["no_api_key", "unsupported_parameters"]))
         let priced = candidates.filter { $0["cost_status"] as? String == "priced" }
-        XCTAssertEqual(priced.count, 2)
+        XCTAssertEqual(priced.count, 3)
         XCTAssertTrue(priced.allSatisfy { $0["total"] is String }, "\(priced)")
-        // Runway prices images by resolution, which the request leaves out: unknown, never 0.
+        // Runway prices images by tier, which its default ratio (1920:1080) sets: 1080p, 8 credits each, two asked for.
         let runway = try XCTUnwrap(candidates.first { $0["provider"] as? String == "runway" })
-        XCTAssertNil(runway["total"], "an unknown price is never a total of 0")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(runway["total"] as? String, "\(runway)")), try Money(parsing: "0.16"))
         let local = try XCTUnwrap(candidates.last)
         XCTAssertEqual(local["provider"] as? String, "local")
         XCTAssertEqual(local["admitted"] as? Bool, true, "the free offline provider fits any budget")

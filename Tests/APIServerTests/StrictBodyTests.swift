@@ -62,12 +62,12 @@ final class StrictBodyTests: XCTestCase {
     }
 
     func testWrongTypesAndOutOfRangeNumbersAreNamedWithoutSwiftTypeNames() throws {
-        let wrongType = try raw("POST", "/v1/quotes", #"{"project_id":"\#(projectID)","type":"image","prompt":"hi","parameters":{"n":"two"}}"#, token: token)
-        XCTAssertEqual(try fields(wrongType, code: "validation_failed"), ["parameters.n"])
+        let wrongType = try raw("POST", "/v1/quotes", #"{"project_id":"\#(projectID)","type":"image","prompt":"hi","parameters":{"count":"two"}}"#, token: token)
+        XCTAssertEqual(try fields(wrongType, code: "validation_failed"), ["parameters.count"])
         XCTAssertFalse(wrongType.text.contains("Int") || wrongType.text.contains("String"), wrongType.text)
         for number in ["9223372036854775808", "1e309", "2.5", "1e2"] {
-            let response = try raw("POST", "/v1/quotes", #"{"project_id":"\#(projectID)","type":"image","prompt":"hi","parameters":{"n":\#(number)}}"#, token: token)
-            XCTAssertEqual(try fields(response, code: "validation_failed"), ["parameters.n"], number)
+            let response = try raw("POST", "/v1/quotes", #"{"project_id":"\#(projectID)","type":"image","prompt":"hi","parameters":{"count":\#(number)}}"#, token: token)
+            XCTAssertEqual(try fields(response, code: "validation_failed"), ["parameters.count"], number)
         }
         let prompt = try raw("POST", "/v1/quotes", #"{"project_id":"\#(projectID)","type":"text","prompt":12}"#, token: token)
         XCTAssertEqual(try fields(prompt, code: "validation_failed"), ["prompt"])

@@ -28,10 +28,13 @@ final class InputBoundsTests: XCTestCase {
         let model = ModelCapability(id: "m", kind: .image, parameters: [
             ParameterSpec(.size, .oneOf(["512x512"])), ParameterSpec(.count, .integerRange(min: 1, max: 4)),
         ])
-        let fits = QuoteRequest(projectID: "p", kind: .image, prompt: "x", size: "512x512", quality: "high", count: 4)
-        XCTAssertEqual(fits.unsupportedParameters(for: model), [], "quality is not declared, so it cannot change the price")
+        let fits = QuoteRequest(projectID: "p", kind: .image, prompt: "x", size: "512x512", count: 4)
+        XCTAssertEqual(fits.unsupportedParameters(for: model), [])
+        // The adapter refuses a parameter the model does not declare, so the quote does too.
+        let undeclared = QuoteRequest(projectID: "p", kind: .image, prompt: "x", size: "512x512", quality: "high")
+        XCTAssertEqual(undeclared.unsupportedParameters(for: model).map(\.field), ["parameters.quality"])
         let misfit = QuoteRequest(projectID: "p", kind: .image, prompt: "x", size: "1024x1024", count: 5, resolution: "4k")
-        XCTAssertEqual(misfit.unsupportedParameters(for: model).map(\.field), ["parameters.size", "parameters.n", "parameters.resolution"])
+        XCTAssertEqual(misfit.unsupportedParameters(for: model).map(\.field), ["parameters.size", "parameters.count", "parameters.resolution"])
         XCTAssertEqual(misfit.unsupportedParameters(for: model).map(\.code), ["unsupported_value", "unsupported_value", "unsupported_parameter"])
     }
 }

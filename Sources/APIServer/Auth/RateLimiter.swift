@@ -14,6 +14,12 @@ final class RateLimiter: Sendable {
         static func perWindow(_ count: Double, seconds: Double, burst: Double) -> Rule {
             Rule(burst: burst, refillPerSecond: count / seconds)
         }
+
+        /// `count` per 5 minutes with GoTrue's burst of 30, or a fifth of the window when that is more.
+        static func perFiveMinutes(_ count: Int) -> Rule {
+            let requests = Double(max(1, count))
+            return perWindow(requests, seconds: 300, burst: min(requests, max(30, requests / 5)))
+        }
     }
 
     let rule: Rule

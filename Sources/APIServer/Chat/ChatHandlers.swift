@@ -109,7 +109,7 @@ struct ChatHandlers: Sendable {
 
     private func admit(_ chat: ChatRequest, projectID: String, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
         var settings = GenerationSettings(maxOutputTokens: chat.maxTokens)
-        settings.chat = chat.options
+        settings.parameters.chat = chat.options
         let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
                                  model: chat.modelID, maxOutputTokens: chat.maxTokens)
         do {

@@ -46,6 +46,11 @@ struct AppConfig: Sendable {
     /// `POST /v1/api-keys/{id}/test`: the whole check's time limit and how many one user may run at once.
     var keyCheckTimeoutMilliseconds: Int
     var keyChecksPerUser: Int
+    /// Requests per client address per 5 minutes to `/auth/v1/token` and to sign-up (GoTrue's
+    /// limiter). Production and tests keep GoTrue's numbers; development is generous, so a local
+    /// front end or a contract run reaches the logic behind them.
+    var authTokenRequestsPer5Minutes: Int
+    var authSignupRequestsPer5Minutes: Int
     var refreshTokenReuseIntervalSeconds: Int
     var providerEndpoints: ProviderEndpoints
     var pricingCatalogPath: String
@@ -79,6 +84,7 @@ struct AppConfig: Sendable {
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
         "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES",
+        "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
@@ -153,6 +159,10 @@ struct AppConfig: Sendable {
             providerQueueLimit: reader.integer("PROVIDER_QUEUE_LIMIT", default: 64, range: 0...10_000),
             keyCheckTimeoutMilliseconds: reader.integer("KEY_CHECK_TIMEOUT_MS", default: 10_000, range: 100...10_000),
             keyChecksPerUser: reader.integer("KEY_CHECKS_PER_USER", default: 2, range: 1...32),
+            authTokenRequestsPer5Minutes: reader.integer("AUTH_TOKEN_RATE_LIMIT",
+                                                         default: environment == .development ? 10_000 : 150, range: 1...1_000_000),
+            authSignupRequestsPer5Minutes: reader.integer("AUTH_SIGNUP_RATE_LIMIT",
+                                                          default: environment == .development ? 10_000 : 30, range: 1...1_000_000),
             refreshTokenReuseIntervalSeconds: reader.integer("REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", default: 10, range: 0...3600),
             providerEndpoints: reader.providerEndpoints(requireHTTPS: environment == .production),
             pricingCatalogPath: reader.string("PRICING_CATALOG", default: "pricing/catalog.json") { _ in nil },

@@ -7,21 +7,11 @@ import Foundation
 extension BatchHandlers {
     fileprivate struct Body: Decodable {
         struct Item: Decodable {
-            struct Parameters: Decodable {
-                let maxOutputTokens: Int?
-                let size: String?
-                let quality: String?
-                let n: Int?
-                let durationSeconds: Int?
-                let resolution: String?
-                let audio: Bool?
-            }
-
             let type: String?
             let prompt: String?
             let provider: String?
             let model: String?
-            let parameters: Parameters?
+            let parameters: ParametersBody?
             let maxCostUsd: String?
             let idempotencyKey: String?
         }
@@ -72,16 +62,9 @@ extension BatchHandlers {
                 }
             }
             guard let kind, let prompt = item.prompt, let projectID = body.projectId else { continue }
-            let parameters = item.parameters
-            let settings = GenerationSettings(maxOutputTokens: parameters?.maxOutputTokens, size: parameters?.size,
-                                              quality: parameters?.quality, n: parameters?.n,
-                                              durationSeconds: parameters?.durationSeconds, resolution: parameters?.resolution,
-                                              audio: parameters?.audio)
-            let quote = QuoteRequest(
-                projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: item.model,
-                maxOutputTokens: settings.maxOutputTokens, size: settings.size, quality: settings.quality, count: settings.n,
-                durationSeconds: settings.durationSeconds.map { Decimal($0) }, resolution: settings.resolution, audio: settings.audio,
-                maxCost: maxCost)
+            let settings = item.parameters?.settings ?? GenerationSettings(parameters: GenerationParameters())
+            let quote = QuoteRequest(projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: item.model,
+                                     parameters: settings.parameters, maxCost: maxCost)
             requests.append(BatchItemRequest(quote: quote, settings: settings, idempotencyKey: item.idempotencyKey))
         }
         guard errors.isEmpty else { throw DomainError.validation(Array(errors.prefix(Problem.maximumFieldErrors))) }

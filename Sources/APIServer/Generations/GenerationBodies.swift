@@ -79,7 +79,7 @@ struct GenerationBody: Encodable {
         prompt = generation.prompt
         parameters = generation.settings
         // A chat generation's conversation is its `prompt` (the transcript) here, not a parameter.
-        parameters.chat = nil
+        parameters.parameters.chat = nil
         requestedProvider = generation.requestedProvider?.rawValue
         requestedModel = generation.requestedModel
         provider = generation.provider?.rawValue

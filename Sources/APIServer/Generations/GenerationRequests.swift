@@ -6,22 +6,12 @@ import Foundation
 /// and the listing's filters.
 extension GenerationHandlers {
     fileprivate struct Body: Decodable {
-        struct Parameters: Decodable {
-            let maxOutputTokens: Int?
-            let size: String?
-            let quality: String?
-            let n: Int?
-            let durationSeconds: Int?
-            let resolution: String?
-            let audio: Bool?
-        }
-
         let projectId: String?
         let type: String?
         let prompt: String?
         let provider: String?
         let model: String?
-        let parameters: Parameters?
+        let parameters: ParametersBody?
         let maxCostUsd: String?
     }
 
@@ -47,15 +37,9 @@ extension GenerationHandlers {
         guard errors.isEmpty, let kind, let projectID = body.projectId, let prompt = body.prompt else {
             throw DomainError.validation(errors)
         }
-        let parameters = body.parameters
-        let settings = GenerationSettings(maxOutputTokens: parameters?.maxOutputTokens, size: parameters?.size, quality: parameters?.quality,
-                                          n: parameters?.n, durationSeconds: parameters?.durationSeconds, resolution: parameters?.resolution,
-                                          audio: parameters?.audio)
-        let quote = QuoteRequest(
-            projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: body.model,
-            maxOutputTokens: settings.maxOutputTokens, size: settings.size, quality: settings.quality, count: settings.n,
-            durationSeconds: settings.durationSeconds.map { Decimal($0) }, resolution: settings.resolution, audio: settings.audio,
-            maxCost: maxCost)
+        let settings = body.parameters?.settings ?? GenerationSettings(parameters: GenerationParameters())
+        let quote = QuoteRequest(projectID: projectID, kind: kind, prompt: prompt, provider: provider, model: body.model,
+                                 parameters: settings.parameters, maxCost: maxCost)
         return (quote, settings)
     }
 
@@ -72,6 +56,13 @@ extension GenerationHandlers {
             return min(seconds, maximumWaitSeconds)
         }
         return nil
+    }
+
+    /// RFC 3339 with fractional seconds (`format: date-time` allows them).
+    private static var fractionalTime: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 
     static func idempotencyKey(_ request: HTTPRequest) throws -> String? {
@@ -138,7 +129,7 @@ extension GenerationHandlers {
         }
         func date(_ name: String) -> Date? {
             guard let value = query[name] else { return nil }
-            if value.count <= 40, let date = ISO8601DateFormatter().date(from: value) { return date }
+            if value.count <= 40, let date = ISO8601DateFormatter().date(from: value) ?? Self.fractionalTime.date(from: value) { return date }
             errors.append(FieldError(field: name, code: "invalid", message: "\(name) must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
             return nil
         }

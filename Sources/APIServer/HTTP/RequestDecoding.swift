@@ -228,8 +228,15 @@ struct StrictBodyDecoder: Decoder {
         let range = I.bitWidth >= 64 ? "an integer of at most 64 bits" : "an integer from \(I.min) to \(I.max)"
         guard case .number(let text) = value else { throw mismatch(range) }
         if let number = I(text) { return number }
-        // Integral but outside the type, or written with a fraction or exponent: both are refused,
-        // never rounded or wrapped.
+        // JSON Schema counts `134080.0` and `1e2` as integers, so an integral value written with a
+        // fraction or exponent is read exactly; a fraction, or a value outside the type, is
+        // refused, never rounded or wrapped.
+        if text.utf8.count <= 40, let exact = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !exact.isNaN {
+            var whole = Decimal()
+            var copy = exact
+            NSDecimalRound(&whole, &copy, 0, .plain)
+            if whole == exact, let number = I(whole.description) { return number }
+        }
         throw FieldProblem(path: path, code: "out_of_range", message: "must be \(range).")
     }
 

@@ -94,9 +94,15 @@ struct Router: Sendable {
     }
 
     func match(method: String, path: String) -> RouteMatch {
-        if let exact = literalRoutes[path],
-           let route = exact.first(where: { $0.method == method }) ?? exact.first(where: { method == "HEAD" && $0.method == "GET" }) {
-            return .found(route, parameters: [:])
+        if let exact = literalRoutes[path] {
+            if let route = exact.first(where: { $0.method == method }) ?? exact.first(where: { method == "HEAD" && $0.method == "GET" }) {
+                return .found(route, parameters: [:])
+            }
+            // The path names a resource of its own (`/v1/generations/batch`): only its methods
+            // apply, never those of a template whose parameter the literal happens to fit.
+            var allowed = Set(exact.map(\.method))
+            if allowed.contains("GET") { allowed.insert("HEAD") }
+            return .methodNotAllowed(allowed: allowed.sorted())
         }
         var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is a different resource; "/" itself splits to one empty part.

@@ -7,20 +7,23 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let health = HealthHandlers(pool: environment.pool, migrations: environment.migrations, metrics: environment.metrics)
     let auth = AuthHandlers(
         service: environment.auth, authenticator: environment.authenticator,
-        // GoTrue's defaults: /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
-        tokenLimiter: RateLimiter(.perWindow(150, seconds: 300, burst: 30)),
-        signupLimiter: RateLimiter(.perWindow(30, seconds: 300, burst: 30)),
+        // GoTrue's defaults (production): /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
+        tokenLimiter: RateLimiter(.perFiveMinutes(environment.config.authTokenRequestsPer5Minutes)),
+        signupLimiter: RateLimiter(.perFiveMinutes(environment.config.authSignupRequestsPer5Minutes)),
         clientAddress: environment.clientAddress, blobRemoval: AccountBlobRemoval(components: environment.assets))
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
     let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
     let costs = CostHandlers(store: environment.pricing, authenticator: environment.authenticator)
-    let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator)
+    // One cache of Anthropic's counts for token counting and quotes.
+    let anthropicCounts = AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
+                                               perUser: environment.config.keyChecksPerUser)
+    let quotes = QuoteHandlers(service: environment.quotes, authenticator: environment.authenticator, queue: environment.providerWork,
+                               anthropic: anthropicCounts)
     let tokens = TokenCountHandlers(
         counter: environment.tokenCounter, authenticator: environment.authenticator, queue: environment.providerWork,
-        anthropic: AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,
-                                        perUser: environment.config.keyChecksPerUser))
+        anthropic: anthropicCounts)
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, blobs: environment.generations.blobs,
@@ -53,7 +56,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("GET", "/v1/user-budget", "getUserBudget", userBudget.get),
         Route("PUT", "/v1/user-budget", "putUserBudget", userBudget.put),
         Route("GET", "/v1/pricing", "getPricing", pricing.current),
-        Route("POST", "/v1/quotes", "createQuote", quotes.create),
+        Route("POST", "/v1/quotes", "createQuote", deferred: quotes.create),
         Route("POST", "/v1/tokens/count", "countTokens", deferred: tokens.count),
         Route("POST", "/v1/costs", "calculateCost", costs.create),
         Route("GET", "/v1/projects", "listProjects", projects.list),

@@ -10,6 +10,7 @@ struct ProjectBody: Encodable {
     let archived: Bool
     let archivedAt: Date?
     let budget: BudgetBody
+    let allowUnpriced: Bool
     let version: Int64
     let createdAt: Date
     let updatedAt: Date
@@ -21,6 +22,7 @@ struct ProjectBody: Encodable {
         archived = project.archivedAt != nil
         archivedAt = project.archivedAt
         budget = BudgetBody(project.budget)
+        allowUnpriced = project.allowUnpriced
         version = project.version
         createdAt = project.createdAt
         updatedAt = project.updatedAt
@@ -35,13 +37,14 @@ struct ProjectBody: Encodable {
         try container.encode(archived, forKey: .archived)
         try container.encode(archivedAt, forKey: .archivedAt)
         try container.encode(budget, forKey: .budget)
+        try container.encode(allowUnpriced, forKey: .allowUnpriced)
         try container.encode(version, forKey: .version)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, description, archived, archivedAt, budget, version, createdAt, updatedAt
+        case id, name, description, archived, archivedAt, budget, allowUnpriced, version, createdAt, updatedAt
     }
 }
 
@@ -117,6 +120,7 @@ enum NewProjectKeys: String, CodingKey, CaseIterable {
     case name, description
     case budgetLimit = "budget_limit"
     case budgetPeriod = "budget_period"
+    case allowUnpriced = "allow_unpriced"
 }
 
 /// The members of `PATCH /v1/projects/{id}`.
@@ -124,4 +128,5 @@ enum ProjectChangeKeys: String, CodingKey, CaseIterable {
     case name, description, archived
     case budgetLimit = "budget_limit"
     case budgetPeriod = "budget_period"
+    case allowUnpriced = "allow_unpriced"
 }

@@ -135,6 +135,7 @@ private struct ParameterBody: Encodable {
         case .text(let length): type = "text"; maxLength = length
         case .image: type = "image"
         case .voiceSettings: type = "voice_settings"
+        case .boolean: type = "boolean"
         }
         self.values = values
         self.integers = integers

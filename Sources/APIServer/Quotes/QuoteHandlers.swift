@@ -1,17 +1,25 @@
 import Domain
 import Foundation
 
-/// `POST /v1/quotes`: decode, quote, encode. Nothing is reserved or written.
+/// `POST /v1/quotes`: decode, quote, encode. Nothing is reserved or written. A deferred route:
+/// Claude's input may be counted by Anthropic's `count_tokens`, an outbound call that must not
+/// hold an HTTP thread.
 struct QuoteHandlers: Sendable {
     let service: QuoteService
     let authenticator: Authenticator
+    let queue: WorkQueue
+    let anthropic: AnthropicTokenCounts
 
     /// A quote reads exactly the body `POST /v1/generations` takes, through the same decoder, so
     /// the two cannot drift apart in names, checks or messages.
-    func create(_ request: HTTPRequest) throws -> HTTPResponse {
+    func create(_ request: HTTPRequest) throws -> DeferredWork {
         let identity = try authenticator.identity(of: request)
         let (quoteRequest, _) = try GenerationHandlers.decode(request)
-        return try .json(QuoteBody(try service.quote(quoteRequest, as: identity)))
+        let service = self.service
+        let counting = QuoteTokenCounting(base: service.tokenCounter, anthropic: anthropic, identity: identity)
+        return DeferredWork(queue: queue, run: {
+            try .json(QuoteBody(try service.quote(quoteRequest, as: identity, counting: counting)))
+        })
     }
 }
 

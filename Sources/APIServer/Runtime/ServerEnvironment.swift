@@ -74,10 +74,12 @@ struct ServerEnvironment: Sendable {
             configs: providerConfigStore, health: PostgresProviderHealthStore(pool: pool, policy: config.healthPolicy), rates: PostgresRateLimitStore(pool: pool),
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
-            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) })
+            providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
+            unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) })
+                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) },
+                                  unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                   logger: providerLogger)

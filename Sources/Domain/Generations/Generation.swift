@@ -25,40 +25,72 @@ public struct GenerationCandidate: Sendable, Codable, Equatable {
     }
 }
 
-/// The request parameters a generation keeps (the same names and bounds as quotes).
+/// The request parameters a generation keeps, in the catalog's vocabulary (`GET /v1/providers`):
+/// the same names, bounds and values as quotes. Stored and shown keyed by those names.
 public struct GenerationSettings: Sendable, Codable, Equatable {
-    public var maxOutputTokens: Int?
-    public var size: String?
-    public var quality: String?
-    public var n: Int?
-    public var durationSeconds: Int?
-    public var resolution: String?
-    public var audio: Bool?
-    /// The conversation and sampling options of a `/v1/chat/completions` request; nil otherwise.
-    public var chat: ChatOptions?
+    public var parameters: GenerationParameters
 
-    public init(maxOutputTokens: Int? = nil, size: String? = nil, quality: String? = nil, n: Int? = nil,
-                durationSeconds: Int? = nil, resolution: String? = nil, audio: Bool? = nil) {
-        self.maxOutputTokens = maxOutputTokens
-        self.size = size
-        self.quality = quality
-        self.n = n
-        self.durationSeconds = durationSeconds
-        self.resolution = resolution
-        self.audio = audio
+    public init(parameters: GenerationParameters) {
+        self.parameters = parameters
     }
 
-    enum CodingKeys: String, CodingKey {
-        case maxOutputTokens = "max_output_tokens", size, quality, n, durationSeconds = "duration_seconds", resolution, audio
-        case chat
+    public init(maxOutputTokens: Int? = nil, size: String? = nil, quality: String? = nil, count: Int? = nil,
+                durationSeconds: Int? = nil, resolution: String? = nil, audio: Bool? = nil) {
+        parameters = GenerationParameters(maxOutputTokens: maxOutputTokens, size: size, quality: quality, count: count,
+                                          durationSeconds: durationSeconds, resolution: resolution, audio: audio)
     }
 
     /// The provider-neutral parameters an adapter receives.
-    public var providerParameters: GenerationParameters {
-        var parameters = GenerationParameters(maxOutputTokens: maxOutputTokens, size: size, quality: quality, count: n,
-                                              durationSeconds: durationSeconds, resolution: resolution)
-        parameters.chat = chat
-        return parameters
+    public var providerParameters: GenerationParameters { parameters }
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Generations stored before the catalog's names were used kept the image count as `n`.
+    private static let legacyCountKey = Key(stringValue: "n")
+    /// The conversation of a `/v1/chat/completions` request, kept beside the catalog's parameters.
+    private static let chatKey = Key(stringValue: "chat")
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        var parameters = GenerationParameters()
+        for name in ParameterName.allCases {
+            let key = Key(stringValue: name.rawValue)
+            guard container.contains(key), try !container.decodeNil(forKey: key) else { continue }
+            if let text = try? container.decode(String.self, forKey: key) {
+                parameters.set(name, to: .string(text))
+            } else if let flag = try? container.decode(Bool.self, forKey: key) {
+                parameters.set(name, to: .boolean(flag))
+            } else if let number = try? container.decode(Int.self, forKey: key) {
+                parameters.set(name, to: .integer(number))
+            } else if let number = try? container.decode(Decimal.self, forKey: key) {
+                parameters.set(name, to: .decimal(number))
+            }
+        }
+        if parameters.count == nil, let count = try container.decodeIfPresent(Int.self, forKey: Self.legacyCountKey) {
+            parameters.count = count
+        }
+        parameters.chat = try container.decodeIfPresent(ChatOptions.self, forKey: Self.chatKey)
+        self.parameters = parameters
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for name in ParameterName.allCases {
+            let key = Key(stringValue: name.rawValue)
+            switch parameters.value(of: name) {
+            case .string(let text): try container.encode(text, forKey: key)
+            case .integer(let number): try container.encode(number, forKey: key)
+            case .decimal(let number): try container.encode(number, forKey: key)
+            case .boolean(let flag): try container.encode(flag, forKey: key)
+            case .other, nil: continue
+            }
+        }
+        try container.encodeIfPresent(parameters.chat, forKey: Self.chatKey)
     }
 }
 

@@ -52,7 +52,11 @@ public struct PlannedRouting: GenerationRouting {
             if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
                 candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
             } else {
-                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
+                // A candidate the quote admits without a price (the project accepts unpriced spend)
+                // cannot be reserved for yet: it is refused as `unpriced`, never run at $0.
+                let named = candidate.estimate.breakdown.total == nil && !candidate.reasons.contains("unpriced")
+                    ? candidate.reasons + ["unpriced"] : candidate.reasons
+                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: named))
             }
         }
         return GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)

@@ -40,9 +40,12 @@ public struct Project: Sendable, Equatable {
     /// Incremented on every update; the basis of the ETag.
     public let version: Int64
     public let budget: BudgetSummary
+    /// The owner accepts spend the price list cannot price (a model OpenRouter or FAL serves that
+    /// the list does not know): such a candidate is admitted, shown `unpriced`, never as $0.
+    public let allowUnpriced: Bool
 
     public init(id: UUID, name: String, description: String?, archivedAt: Date?, createdAt: Date, updatedAt: Date,
-                version: Int64, budget: BudgetSummary) {
+                version: Int64, budget: BudgetSummary, allowUnpriced: Bool = false) {
         self.id = id
         self.name = name
         self.description = description
@@ -51,6 +54,7 @@ public struct Project: Sendable, Equatable {
         self.updatedAt = updatedAt
         self.version = version
         self.budget = budget
+        self.allowUnpriced = allowUnpriced
     }
 
     /// A strong ETag over the whole representation: the version covers every stored field, the

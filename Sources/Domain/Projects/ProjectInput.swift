@@ -13,6 +13,7 @@ public struct NewProject: Sendable, Equatable {
     public let description: String?
     public let budgetLimit: Money?
     public let budgetPeriod: BudgetPeriod
+    public var allowUnpriced = false
 }
 
 /// A validated `PATCH /v1/projects/{id}` body. Name and period cannot be cleared, only replaced.
@@ -23,8 +24,10 @@ public struct ProjectChanges: Sendable, Equatable {
     public var budgetPeriod: BudgetPeriod?
     /// true archives (keeping the first archive time), false restores.
     public var archived: Bool?
+    public var allowUnpriced: Bool?
 
     public var isEmpty: Bool {
         name == nil && description == .unchanged && budgetLimit == .unchanged && budgetPeriod == nil && archived == nil
+            && allowUnpriced == nil
     }
 }

@@ -22,8 +22,11 @@ public enum ProjectRules {
         if let value = body["budget_period"], value != .null {
             period = validPeriod(value, &errors) ?? .total
         }
+        let allowUnpriced = optionalFlag(body["allow_unpriced"], field: "allow_unpriced", &errors) ?? false
         guard errors.isEmpty, let name else { throw .validation(errors) }
-        return NewProject(name: name, description: description, budgetLimit: limit, budgetPeriod: period)
+        var project = NewProject(name: name, description: description, budgetLimit: limit, budgetPeriod: period)
+        project.allowUnpriced = allowUnpriced
+        return project
     }
 
     public static func changes(_ body: [String: JSON]) throws(DomainError) -> ProjectChanges {
@@ -52,8 +55,20 @@ public enum ProjectRules {
                 errors.append(FieldError(field: "archived", code: "invalid_type", message: "Archived must be true or false."))
             }
         }
+        changes.allowUnpriced = optionalFlag(body["allow_unpriced"], field: "allow_unpriced", &errors)
         guard errors.isEmpty else { throw .validation(errors) }
         return changes
+    }
+
+    /// A boolean member; absent or null leaves it as it is.
+    private static func optionalFlag(_ value: JSON?, field: String, _ errors: inout [FieldError]) -> Bool? {
+        switch value {
+        case nil, .null?: return nil
+        case .bool(let flag)?: return flag
+        case _?:
+            errors.append(FieldError(field: field, code: "invalid_type", message: "\(field) must be true or false."))
+            return nil
+        }
     }
 
     /// Trimmed, so "  " is empty and stored names never carry stray spaces.

@@ -39,15 +39,16 @@ extension ModelCapability {
 }
 
 /// A parameter value reduced to what `AllowedValues` can check.
-enum ParameterValue {
+public enum ParameterValue: Sendable, Equatable {
     case string(String)
     case integer(Int)
     case decimal(Decimal)
+    case boolean(Bool)
     case other
 }
 
 extension GenerationParameters {
-    func value(of name: ParameterName) -> ParameterValue? {
+    public func value(of name: ParameterName) -> ParameterValue? {
         switch name {
         case .systemPrompt: systemPrompt.map(ParameterValue.string)
         case .maxOutputTokens: maxOutputTokens.map(ParameterValue.integer)
@@ -65,12 +66,51 @@ extension GenerationParameters {
         case .seed: seed.map(ParameterValue.integer)
         case .negativePrompt: negativePrompt.map(ParameterValue.string)
         case .inputImage: inputImage.map { _ in .other }
+        case .audio: audio.map(ParameterValue.boolean)
+        }
+    }
+
+    /// Sets `name` to `value` when the value has the parameter's type; structured parameters
+    /// (images, voice settings) have no scalar value and are left alone.
+    mutating func set(_ name: ParameterName, to value: ParameterValue) {
+        switch (name, value) {
+        case (.systemPrompt, .string(let text)): systemPrompt = text
+        case (.maxOutputTokens, .integer(let number)): maxOutputTokens = number
+        case (.temperature, .decimal(let number)): temperature = number
+        case (.temperature, .integer(let number)): temperature = Decimal(number)
+        case (.size, .string(let text)): size = text
+        case (.quality, .string(let text)): quality = text
+        case (.count, .integer(let number)): count = number
+        case (.durationSeconds, .integer(let number)): durationSeconds = number
+        case (.resolution, .string(let text)): resolution = text
+        case (.aspectRatio, .string(let text)): aspectRatio = text
+        case (.voice, .string(let text)): voice = text
+        case (.speed, .decimal(let number)): speed = number
+        case (.speed, .integer(let number)): speed = Decimal(number)
+        case (.outputFormat, .string(let text)): outputFormat = text
+        case (.seed, .integer(let number)): seed = number
+        case (.negativePrompt, .string(let text)): negativePrompt = text
+        case (.audio, .boolean(let flag)): audio = flag
+        default: break
         }
     }
 }
 
+extension ModelCapability {
+    /// `parameters` with every parameter this model declares a default for and the request
+    /// leaves out set to that default: what the model will be asked for, and so what is priced.
+    public func withDefaults(_ parameters: GenerationParameters) -> GenerationParameters {
+        var resolved = parameters
+        for spec in self.parameters where parameters.value(of: spec.name) == nil {
+            if let value = spec.defaultParameterValue { resolved.set(spec.name, to: value) }
+        }
+        return resolved
+    }
+}
+
 extension AllowedValues {
-    func problem(with value: ParameterValue) -> String? {
+    /// Why `value` is not allowed, naming what is; nil when it is.
+    public func problem(with value: ParameterValue) -> String? {
         switch (self, value) {
         case let (.oneOf(options), .string(text)):
             return options.contains(text) ? nil : "must be one of \(options.joined(separator: ", "))"
@@ -84,7 +124,7 @@ extension AllowedValues {
             return Decimal(number) >= min && Decimal(number) <= max ? nil : "must be between \(min) and \(max)"
         case let (.text(maxLength), .string(text)):
             return text.unicodeScalars.count <= maxLength ? nil : "must be at most \(maxLength) characters"
-        case (.image, .other), (.voiceSettings, .other):
+        case (.image, .other), (.voiceSettings, .other), (.boolean, .boolean):
             return nil
         default:
             return "has the wrong type"

@@ -45,12 +45,14 @@ public struct GenerationParameters: Sendable, Codable, Equatable {
     public var inputImage: ImageReference?
     /// A whole conversation (`/v1/chat/completions`): text adapters send these messages instead of `prompt`.
     public var chat: ChatOptions? = nil
+    /// Video with sound, where the model lets the caller choose (and the price depends on it).
+    public var audio: Bool?
 
     public init(systemPrompt: String? = nil, maxOutputTokens: Int? = nil, temperature: Decimal? = nil,
                 size: String? = nil, quality: String? = nil, count: Int? = nil, durationSeconds: Int? = nil,
                 resolution: String? = nil, aspectRatio: String? = nil, voice: String? = nil,
                 voiceSettings: VoiceSettings? = nil, speed: Decimal? = nil, outputFormat: String? = nil,
-                seed: Int? = nil, negativePrompt: String? = nil, inputImage: ImageReference? = nil) {
+                seed: Int? = nil, negativePrompt: String? = nil, inputImage: ImageReference? = nil, audio: Bool? = nil) {
         self.systemPrompt = systemPrompt
         self.maxOutputTokens = maxOutputTokens
         self.temperature = temperature
@@ -67,6 +69,7 @@ public struct GenerationParameters: Sendable, Codable, Equatable {
         self.seed = seed
         self.negativePrompt = negativePrompt
         self.inputImage = inputImage
+        self.audio = audio
     }
 
     /// The names of the parameters that are set, for validation against a model's capability.
@@ -88,6 +91,7 @@ public struct GenerationParameters: Sendable, Codable, Equatable {
         if seed != nil { names.append(.seed) }
         if negativePrompt != nil { names.append(.negativePrompt) }
         if inputImage != nil { names.append(.inputImage) }
+        if audio != nil { names.append(.audio) }
         return names
     }
 }

@@ -98,6 +98,8 @@ public enum ParameterName: String, Sendable, Codable, CaseIterable, Hashable {
     case seed
     case negativePrompt = "negative_prompt"
     case inputImage = "input_image"
+    /// Whether a video is made with sound, where that changes the price (Runway's Veo models).
+    case audio
 }
 
 public struct ParameterSpec: Sendable, Codable, Equatable {
@@ -112,6 +114,19 @@ public struct ParameterSpec: Sendable, Codable, Equatable {
         self.isRequired = required
         self.defaultValue = defaultValue
     }
+
+    /// The default as a typed value, for quoting a request that leaves the parameter out; nil
+    /// when there is none or it does not read as the parameter's type.
+    public var defaultParameterValue: ParameterValue? {
+        guard let defaultValue else { return nil }
+        switch allowed {
+        case .oneOf, .text: return .string(defaultValue)
+        case .integers, .integerRange: return Int(defaultValue).map(ParameterValue.integer)
+        case .decimalRange: return Decimal(string: defaultValue, locale: Locale(identifier: "en_US_POSIX")).map(ParameterValue.decimal)
+        case .boolean: return Bool(defaultValue).map(ParameterValue.boolean)
+        case .image, .voiceSettings: return nil
+        }
+    }
 }
 
 /// The values a parameter accepts. Integers are listed when the provider accepts only some
@@ -124,4 +139,6 @@ public enum AllowedValues: Sendable, Codable, Equatable {
     case text(maxLength: Int)
     case image
     case voiceSettings
+    /// `true` or `false`.
+    case boolean
 }

@@ -2,39 +2,54 @@ import Foundation
 
 extension QuoteRequest {
     /// The quote's parameters that `model` cannot take, named by their wire paths, each message
-    /// listing what the model allows. A model takes a parameter only if it declares it:
-    /// `size`, `n`, `duration_seconds`, `resolution` and `max_output_tokens` change what is made
-    /// (and so what it costs), so quoting a model that ignores them would price something else.
-    /// `quality` is checked where a model declares it; a model without it makes one quality, so
-    /// the value cannot change the price. `audio` has no capability entry yet and is not checked.
+    /// listing what the model allows. The names, allowed values and defaults are the catalog's
+    /// (`GET /v1/providers`), which the adapter checks the same way before anything is sent, so
+    /// a quote admits exactly what the generation can run.
     public func unsupportedParameters(for model: ModelCapability) -> [FieldError] {
-        var given: [(wire: String, name: ParameterName, value: ParameterValue, strict: Bool)] = []
-        if let size { given.append(("size", .size, .string(size), true)) }
-        if let count { given.append(("n", .count, .integer(count), true)) }
-        if let durationSeconds { given.append(("duration_seconds", .durationSeconds, .decimal(durationSeconds), true)) }
-        if let resolution { given.append(("resolution", .resolution, .string(resolution), true)) }
-        if let maxOutputTokens { given.append(("max_output_tokens", .maxOutputTokens, .integer(maxOutputTokens), true)) }
-        if let quality { given.append(("quality", .quality, .string(quality), false)) }
         var errors: [FieldError] = []
-        for parameter in given {
-            let field = "parameters.\(parameter.wire)"
-            guard let spec = model.parameter(parameter.name) else {
-                if parameter.strict {
-                    errors.append(FieldError(field: field, code: "unsupported_parameter",
-                                             message: "\(field) is not accepted by model \(model.id)"))
-                }
+        for name in parameters.setNames {
+            let field = "parameters.\(name.rawValue)"
+            guard let spec = model.parameter(name) else {
+                let accepted = model.parameters.map(\.name.rawValue)
+                errors.append(FieldError(field: field, code: "unsupported_parameter",
+                                         message: "\(field) is not accepted by model \(model.id); it takes "
+                                            + (accepted.isEmpty ? "no parameters" : accepted.joined(separator: ", "))))
                 continue
             }
-            if let problem = spec.allowed.problem(with: Self.comparable(parameter.value)) {
+            if let value = parameters.value(of: name), let problem = spec.allowed.problem(with: value) {
                 errors.append(FieldError(field: field, code: "unsupported_value", message: "\(field) \(problem) for model \(model.id)"))
             }
         }
         return errors
     }
 
-    /// Whole seconds compare against integer lists and ranges, which is how models declare durations.
-    private static func comparable(_ value: ParameterValue) -> ParameterValue {
-        guard case .decimal(let number) = value, number == number.rounded(scale: 0, mode: .plain), number.magnitude <= Decimal(Int32.max) else { return value }
-        return .integer(NSDecimalNumber(decimal: number).intValue)
+    /// What is priced for `model`: the request's parameters with the model's defaults for the
+    /// ones it leaves out, as the adapter will send them.
+    func estimateRequest(for model: ModelCapability?) -> EstimateRequest {
+        let resolved = model?.withDefaults(parameters) ?? parameters
+        switch kind {
+        case .text:
+            return .text(input: .text(prompt), maxOutputTokens: resolved.maxOutputTokens)
+        case .image:
+            return .images(count: resolved.count ?? 1, size: resolved.size, quality: resolved.quality,
+                           resolution: resolved.resolution ?? resolved.aspectRatio.flatMap(Self.resolutionTier(ofPixelRatio:)))
+        case .video, .imageToVideo:
+            return .video(seconds: Decimal(resolved.durationSeconds ?? Self.assumedVideoSeconds), resolution: resolved.resolution,
+                          audio: resolved.audio, count: resolved.count ?? 1)
+        case .audio:
+            return .speech(text: prompt)
+        }
+    }
+
+    /// Seconds assumed for a video model that declares no duration default.
+    static let assumedVideoSeconds = 5
+
+    /// The price tier a pixel ratio (`1920:1080`, Runway's form) names: an image whose shorter
+    /// side is at most 720 pixels is `720p`, a larger one `1080p`. Nil for proportions such as `16:9`.
+    static func resolutionTier(ofPixelRatio ratio: String) -> String? {
+        let sides = ratio.split(separator: ":", omittingEmptySubsequences: false)
+        guard sides.count == 2, sides.allSatisfy({ $0.count <= 5 && $0.allSatisfy(\.isASCII) }),
+              let width = Int(sides[0]), let height = Int(sides[1]), min(width, height) >= 100 else { return nil }
+        return min(width, height) <= 720 ? "720p" : "1080p"
     }
 }

@@ -11,24 +11,32 @@ public struct QuoteService: Sendable {
     public let tokenCounter: any TokenCounting
     /// The route planner over the caller's routing state (`ProviderRouter.plan`).
     public let route: @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan
+    /// Models served without being listed (OpenRouter, FAL), for a request that names one.
+    public let unlistedModel: UnlistedModelLookup?
 
     public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
                 tokenCounter: any TokenCounting,
-                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan) {
+                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan,
+                unlistedModel: UnlistedModelLookup? = nil) {
         self.projects = projects
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
         self.route = route
+        self.unlistedModel = unlistedModel
     }
 
-    public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> Quote {
-        try pricedQuote(request, as: identity).quote
+    /// `counting`, when given, counts input tokens instead of the service's counter (a quote may
+    /// ask a provider's own count, on a thread that may wait for it); admission never does, so the
+    /// estimate a reservation holds stays the counter's upper bound.
+    public func quote(_ request: QuoteRequest, as identity: AuthenticatedIdentity, counting: (any TokenCounting)? = nil) throws -> Quote {
+        try pricedQuote(request, as: identity, counting: counting).quote
     }
 
     /// The quote with the pricing version it was priced with, for admission (which prices the
     /// actual cost with the same version later).
-    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> (quote: Quote, pricing: PricingVersion) {
+    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity,
+                            counting: (any TokenCounting)? = nil) throws -> (quote: Quote, pricing: PricingVersion) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         let project = try projects.get(id: request.projectID, as: identity)
@@ -48,27 +56,29 @@ public struct QuoteService: Sendable {
             let unsupported = request.unsupportedParameters(for: model)
             guard unsupported.isEmpty else { throw DomainError.validation(unsupported) }
         }
-        let estimator = CostEstimator(pricing: version, tokenCounter: tokenCounter)
+        let estimator = CostEstimator(pricing: version, tokenCounter: counting ?? tokenCounter)
         let remaining = project.budget.remaining
-        let estimated = estimateRequest(request)
+        let capabilities = Dictionary(catalog(for: request).map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
+        // Each model is priced with its own defaults for what the request leaves out.
         let plan = try route(routeRequest(request) { provider, model in
-            estimator.estimate(estimated, provider: provider.rawValue, model: model).breakdown.total
+            estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
+                               provider: provider.rawValue, model: model).breakdown.total
         }, identity)
-        let capabilities = Dictionary(catalog().map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
         var quoted: [Quote.Candidate] = []
         // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
             guard let modelID = option.model, let model = capabilities[option.provider]?.model(modelID, kind: request.kind) else { continue }
-            let estimate = estimator.estimate(estimated, provider: option.provider.rawValue, model: modelID)
-            // Parameters are judged by the quote's own check (its wire names; `quality` only where a
-            // model declares it, as a model without it makes one quality at one price), the rule
-            // quotes and admission always had; the planner's check only chose the model.
+            let estimate = estimator.estimate(request.estimateRequest(for: model), provider: option.provider.rawValue, model: modelID)
+            // Parameters are judged by the quote's own check (the catalog's names and values,
+            // without the inputs a quote does not need, such as the image of an image-to-video);
+            // the planner's check only chose the model.
             var reasons = Set(option.skipReasons.filter { if case .unsupportedParameters = $0 { false } else { true } }.map(\.code))
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
                 if let remaining, total > remaining { reasons.insert("over_project_budget") }
-            } else {
-                // Without a price nothing can be reserved, so the request cannot be admitted honestly.
+            } else if !project.allowUnpriced {
+                // Without a price nothing can be reserved, so the request is admitted only where
+                // the project accepts unpriced spend; it is shown `unpriced` then, never as $0.
                 reasons.insert(SkipReason.unpriced.code)
             }
             let ordered = reasons.sorted { (Self.reasonOrder.firstIndex(of: $0) ?? Int.max) < (Self.reasonOrder.firstIndex(of: $1) ?? Int.max) }
@@ -95,37 +105,25 @@ public struct QuoteService: Sendable {
     /// The request as the planner takes it. Unpriced options are reported, not dropped, so the
     /// planner does not require a price; the quote adds `unpriced` itself.
     private func routeRequest(_ request: QuoteRequest, estimate: @escaping @Sendable (ProviderID, String) -> Money?) -> RouteRequest {
-        let parameters = GenerationParameters(maxOutputTokens: request.maxOutputTokens, size: request.size, quality: request.quality,
-                                              count: request.count,
-                                              durationSeconds: request.durationSeconds.map { NSDecimalNumber(decimal: $0).intValue },
-                                              resolution: request.resolution)
-        return RouteRequest(kind: request.kind, prompt: request.prompt, parameters: parameters, provider: request.provider,
-                            model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
+        RouteRequest(kind: request.kind, prompt: request.prompt, parameters: request.parameters, provider: request.provider,
+                     model: request.model, maxCost: request.maxCost, requirePrice: false, estimate: estimate)
+    }
+
+    /// The catalog, with the named model added where a provider serves it unlisted.
+    private func catalog(for request: QuoteRequest) -> [ProviderCapabilities] {
+        catalog().including(model: request.model, kind: request.kind, lookup: unlistedModel)
     }
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
     /// that offer the kind, with the requested model or else each provider's first model for it.
     func candidates(for request: QuoteRequest) -> [(ProviderID, ModelCapability)] {
-        catalog().compactMap { capabilities in
+        catalog(for: request).compactMap { capabilities in
             if let wanted = request.provider, wanted != capabilities.provider { return nil }
             let models = capabilities.models(for: request.kind)
             if let wanted = request.model {
                 return models.first { $0.id == wanted }.map { (capabilities.provider, $0) }
             }
             return models.first.map { (capabilities.provider, $0) }
-        }
-    }
-
-    private func estimateRequest(_ request: QuoteRequest) -> EstimateRequest {
-        switch request.kind {
-        case .text:
-            return .text(input: .text(request.prompt), maxOutputTokens: request.maxOutputTokens)
-        case .image:
-            return .images(count: request.count ?? 1, size: request.size, quality: request.quality, resolution: request.resolution)
-        case .video, .imageToVideo:
-            return .video(seconds: request.durationSeconds ?? 5, resolution: request.resolution, audio: request.audio, count: request.count ?? 1)
-        case .audio:
-            return .speech(text: request.prompt)
         }
     }
 }

@@ -13,17 +13,21 @@ public struct ProviderRouter: Sendable {
     let usableKeys: @Sendable (AuthenticatedIdentity) throws -> Set<ProviderID>
     /// limit − spent − reserved of each provider scope that has a monthly budget.
     let providerBudgetRemaining: @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money]
+    /// Models served without being listed (OpenRouter, FAL), for a request that names one.
+    let unlistedModel: UnlistedModelLookup?
 
     public init(configs: any ProviderConfigStore, health: any ProviderHealthStore, rates: any RateLimitStore,
                 catalog: @escaping @Sendable () -> [ProviderCapabilities],
                 usableKeys: @escaping @Sendable (AuthenticatedIdentity) throws -> Set<ProviderID>,
-                providerBudgetRemaining: @escaping @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money]) {
+                providerBudgetRemaining: @escaping @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money],
+                unlistedModel: UnlistedModelLookup? = nil) {
         self.configs = configs
         self.health = health
         self.rates = rates
         self.catalog = catalog
         self.usableKeys = usableKeys
         self.providerBudgetRemaining = providerBudgetRemaining
+        self.unlistedModel = unlistedModel
     }
 
     /// The caller's routing state now (five reads: configs, health, buckets, keys, provider budgets).
@@ -35,7 +39,9 @@ public struct ProviderRouter: Sendable {
     }
 
     public func plan(_ request: RouteRequest, for identity: AuthenticatedIdentity, at now: Date) throws -> RoutePlan {
-        RoutePlanner.plan(request, try state(for: identity, at: now))
+        var state = try state(for: identity, at: now)
+        state.catalog = state.catalog.including(model: request.model, kind: request.kind, lookup: unlistedModel)
+        return RoutePlanner.plan(request, state)
     }
 
     /// The caller's health rows (providers never attempted are absent: `.unknown`).

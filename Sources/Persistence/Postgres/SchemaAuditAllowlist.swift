@@ -88,8 +88,10 @@ public struct SchemaAllowlist: Sendable {
 
     /// The application's allowlist (migrations 002–010, 020–021, 030).
     public static let application: SchemaAllowlist = {
-        let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period", "is_default"]),
-                                  update: .only(["name", "description", "budget_limit", "budget_period", "archived_at"]), delete: true)
+        // Migration 090: allow_unpriced, set by the owner like the budget; 100: is_default, set once at creation.
+        let projects = TableGrant(select: .all, insert: .only(["name", "description", "budget_limit", "budget_period", "allow_unpriced", "is_default"]),
+                                  update: .only(["name", "description", "budget_limit", "budget_period", "archived_at", "allow_unpriced"]),
+                                  delete: true)
         let ledger = TableGrant(select: .all)
         let apiKeys = TableGrant(
             select: .only(["id", "user_id", "provider", "label", "ciphertext", "mask_prefix", "last4", "fingerprint", "status",

@@ -13,8 +13,9 @@ public struct PostgresProjectStore: ProjectStore {
     public func create(_ project: NewProject, as identity: AuthenticatedIdentity) throws -> Project {
         try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction in
             let rows = try transaction.query("""
-                insert into public.projects (name, description, budget_limit, budget_period)
-                values (\(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue))
+                insert into public.projects (name, description, budget_limit, budget_period, allow_unpriced)
+                values (\(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue),
+                        \(project.allowUnpriced))
                 returning id
                 """)
             return try Self.fetch(transaction, id: try rows[0].decode("id"))!

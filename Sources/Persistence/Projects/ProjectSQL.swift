@@ -10,7 +10,7 @@ enum ProjectSQL {
     /// `updated_key` and `name_key` are the texts a cursor carries for either order.
     static let select: SQL = """
         select p.id, p.name, p.description, p.budget_limit, p.budget_period, p.archived_at, p.created_at, p.updated_at,
-               p.version, b.period_start, b.spent, b.reserved,
+               p.version, p.allow_unpriced, b.period_start, b.spent, b.reserved,
                (extract(epoch from p.updated_at) * 1000000)::bigint::text as updated_key, lower(p.name) as name_key
         from public.projects p
         cross join lateral (
@@ -70,6 +70,7 @@ enum ProjectSQL {
                 description = case when \(setDescription) then \(description) else description end,
                 budget_limit = case when \(setLimit) then \(limit?.amount)::numeric else budget_limit end,
                 budget_period = coalesce(\(changes.budgetPeriod?.rawValue), budget_period),
+                allow_unpriced = coalesce(\(changes.allowUnpriced)::boolean, allow_unpriced),
                 archived_at = case \(changes.archived)::boolean when true then coalesce(archived_at, now())
                                   when false then null else archived_at end
             where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)
@@ -91,7 +92,8 @@ enum ProjectSQL {
             budget: BudgetSummary(limit: limit, period: period,
                                   spent: Money(roundingToMaximumScale: try row.decode("spent")),
                                   reserved: Money(roundingToMaximumScale: try row.decode("reserved")),
-                                  periodStart: try row.decode("period_start")))
+                                  periodStart: try row.decode("period_start")),
+            allowUnpriced: try row.decode("allow_unpriced"))
     }
 
     /// `like` pattern with the user's text matched literally (backslash is the default escape).

@@ -78,7 +78,9 @@ public struct OpenAIProvider: MediaProvider {
     /// gpt-image models always answer with base64 images inside the JSON (providers.md §1.2).
     func image(_ request: GenerationRequest, key: ProviderAPIKey) throws(ProviderError) -> GenerationOutput {
         let secrets = [key.plaintext]
-        let parameters = request.parameters
+        // The catalog's defaults are sent, not left to OpenAI (whose own size default is `auto`):
+        // the request made is the one quoted.
+        let parameters = capabilities().model(request.model, kind: .image)?.withDefaults(request.parameters) ?? request.parameters
         let format = parameters.outputFormat ?? "png"
         var body = WireJSONObject()
         body["model"] = .string(request.model)

@@ -59,6 +59,8 @@ public struct RunwayProvider: MediaProvider {
             body["promptText"] = .string(request.prompt)
             body["ratio"] = .string(ratio)
             body["duration"] = .int(duration)
+            // Sound changes the price, so the value quoted (the catalog's default when the request has none) is sent.
+            if let audio = model.withDefaults(parameters).audio { body["audio"] = .bool(audio) }
         case .image:
             path = "/v1/text_to_image"
             body["promptText"] = .string(request.prompt)

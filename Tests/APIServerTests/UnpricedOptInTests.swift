@@ -1,0 +1,84 @@
+@testable import APIServer
+import Domain
+import Foundation
+import TestSupport
+import XCTest
+
+/// OpenRouter and FAL serve models the price list does not know. Such a model is quoted as
+/// `unpriced` (never as $0) and admitted only where the project opts into unpriced spend.
+final class UnpricedOptInTests: XCTestCase {
+    private var server: TestServer!
+    private var token = ""
+
+    override func setUpWithError() throws {
+        server = try TestServer()
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("unpriced@example.com").accessToken
+        for (provider, key) in [("openrouter", SampleKeys.openRouter()), ("fal", SampleKeys.fal())] {
+            let stored = try server.post("/v1/api-keys", ["provider": provider, "label": provider, "key": key], token: token)
+            XCTAssertEqual(stored.status, 201, stored.text)
+        }
+    }
+
+    override func tearDown() {
+        server?.stop()
+    }
+
+    private func candidate(_ project: String, type: String, provider: String, model: String) throws -> [String: Any] {
+        let response = try server.post("/v1/quotes", ["project_id": project, "type": type, "prompt": "A lighthouse at dusk.",
+                                                      "provider": provider, "model": model], token: token)
+        XCTAssertEqual(response.status, 200, response.text)
+        return try XCTUnwrap((try response.json()["candidates"] as? [[String: Any]])?.first, response.text)
+    }
+
+    func testTheOptInIsOffByDefaultAndSetWithCreateAndPatch() throws {
+        let created = try server.createProject(["name": "Default"], token: token)
+        XCTAssertEqual(created["allow_unpriced"] as? Bool, false)
+        let id = try XCTUnwrap(created["id"] as? String)
+        let patched = try server.send("PATCH", "/v1/projects/\(id)", ["allow_unpriced": true], token: token)
+        XCTAssertEqual(patched.status, 200, patched.text)
+        XCTAssertEqual(try patched.json()["allow_unpriced"] as? Bool, true)
+        XCTAssertEqual(try server.get("/v1/projects/\(id)", token: token).json()["allow_unpriced"] as? Bool, true)
+        let opted = try server.createProject(["name": "Opted", "allow_unpriced": true], token: token)
+        XCTAssertEqual(opted["allow_unpriced"] as? Bool, true)
+        let wrong = try server.send("PATCH", "/v1/projects/\(id)", ["allow_unpriced": "yes"], token: token)
+        XCTAssertEqual(wrong.status, 422, wrong.text)
+        XCTAssertEqual((try wrong.json()["errors"] as? [[String: Any]])?.first?["field"] as? String, "allow_unpriced")
+    }
+
+    func testAnUnlistedModelIsUnpricedAndAdmittedOnlyWithTheOptIn() throws {
+        let id = try XCTUnwrap(try server.createProject(["name": "Unpriced", "budget_limit": "10"], token: token)["id"] as? String)
+        for (type, provider, model) in [("text", "openrouter", "acme/brand-new-model"), ("image", "fal", "acme/brand-new-image")] {
+            let refused = try candidate(id, type: type, provider: provider, model: model)
+            XCTAssertEqual(refused["model"] as? String, model)
+            XCTAssertEqual(refused["cost_status"] as? String, "unpriced", "\(refused)")
+            XCTAssertNil(refused["total"] as? String, "an unknown price is not $0: \(refused)")
+            XCTAssertEqual(refused["admitted"] as? Bool, false)
+            XCTAssertEqual(refused["reasons"] as? [String], ["unpriced"])
+        }
+        XCTAssertEqual(try server.send("PATCH", "/v1/projects/\(id)", ["allow_unpriced": true], token: token).status, 200)
+        for (type, provider, model) in [("text", "openrouter", "acme/brand-new-model"), ("image", "fal", "acme/brand-new-image")] {
+            let admitted = try candidate(id, type: type, provider: provider, model: model)
+            XCTAssertEqual(admitted["cost_status"] as? String, "unpriced", "\(admitted)")
+            XCTAssertNil(admitted["total"] as? String, "\(admitted)")
+            XCTAssertEqual(admitted["admitted"] as? Bool, true, "\(admitted)")
+            XCTAssertEqual(admitted["reasons"] as? [String], [])
+        }
+        // A model neither provider can serve is still no candidate at all.
+        let nonsense = try server.post("/v1/quotes", ["project_id": id, "type": "text", "prompt": "hi", "provider": "openrouter",
+                                                      "model": "not a model id"], token: token)
+        XCTAssertEqual(nonsense.status, 422, nonsense.text)
+    }
+
+    /// Until the engine can run a generation without a reservation, an admitted unpriced
+    /// candidate is refused by name, never run at $0.
+    func testAGenerationOnAnUnpricedModelIsRefusedAsUnpricedNotChargedZero() throws {
+        let id = try XCTUnwrap(try server.createProject(["name": "Gen", "budget_limit": "10", "allow_unpriced": true], token: token)["id"] as? String)
+        let response = try server.post("/v1/generations", ["project_id": id, "type": "text", "prompt": "hi", "provider": "openrouter",
+                                                           "model": "acme/brand-new-model"], token: token)
+        XCTAssertEqual(response.status, 422, response.text)
+        XCTAssertTrue(response.text.contains("unpriced"), response.text)
+        let project = try server.get("/v1/projects/\(id)", token: token).json()
+        XCTAssertEqual((project["budget"] as? [String: Any])?["reserved"] as? String, "0.00")
+    }
+}
