@@ -50,7 +50,7 @@ export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP
 STARTUP=$(python3 - "$BIN" "$API_PORT" "$STARTS" <<'PY'
 import socket, statistics, subprocess, sys, time
 binary, port, starts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-ready, idle, peak = [], [], []
+ready, idle, peak, anon, files = [], [], [], [], []
 def status(pid, field):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field):
@@ -71,10 +71,13 @@ for _ in range(starts):
     time.sleep(3)
     idle.append(status(process.pid, "VmRSS:"))
     peak.append(status(process.pid, "VmHWM:"))
+    anon.append(status(process.pid, "RssAnon:"))
+    files.append(status(process.pid, "RssFile:"))
     process.terminate()
     process.wait()
 print(f"{statistics.median(ready):.1f} {min(ready):.1f} {max(ready):.1f} "
-      f"{statistics.median(idle) / 1024:.1f} {min(idle) / 1024:.1f} {max(idle) / 1024:.1f} {statistics.median(peak) / 1024:.1f}")
+      f"{statistics.median(idle) / 1024:.1f} {min(idle) / 1024:.1f} {max(idle) / 1024:.1f} {statistics.median(peak) / 1024:.1f} "
+      f"{statistics.median(anon) / 1024:.1f} {statistics.median(files) / 1024:.1f}")
 PY
 )
 log "start to ready / idle RSS: $STARTUP"
@@ -145,6 +148,10 @@ for index, (sql, parameters) in enumerate(transaction):
     script.append(re.sub(r"\$(\d+)", lambda m: f":s{index}p{m.group(1)}", sql) + ";")
 open(out + ".sql", "w").write("\n".join(script) + "\n")
 open(out + ".vars", "w").write("\n".join(variables) + "\n")
+# The same statements sent the way the API sends them: BEGIN, the scope's set_config and the first
+# statement of the body in one pipeline (one round trip), the rest one by one.
+opened = min(3, len(script) - 1)
+open(out + ".pipelined.sql", "w").write("\n".join(["\\startpipeline"] + script[:opened] + ["\\endpipeline"] + script[opened:]) + "\n")
 PY
 }
 capture projects "/v1/projects?limit=20"
@@ -161,11 +168,11 @@ api_rps() {  # api_rps PATH → requests/s (fails on any non-2xx answer)
   if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers from $1: $out" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
-db_tps() {  # db_tps NAME → transactions/s of the captured transaction
+db_tps() {  # db_tps NAME [SCRIPT] → transactions/s of the captured transaction (SCRIPT: sql or pipelined.sql)
   local defines=()
   while IFS= read -r line; do [ -n "$line" ] && defines+=(-D "$line"); done <"$WORK/$1.vars"
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.sql" "${defines[@]}" \
+  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
     -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   # Every transaction must have run as the API's did: no aborted client, no failed transaction.
   if grep -qiE "aborted|error" <<<"$out" || ! grep -qE "number of failed transactions: 0 " <<<"$out"; then
@@ -173,12 +180,16 @@ db_tps() {  # db_tps NAME → transactions/s of the captured transaction
   fi
   awk '/^tps = / {print $3}' <<<"$out"
 }
-measure() {  # measure NAME PATH → appends "api db" per round to $WORK/NAME.results
+measure() {  # measure NAME PATH → appends "api db pipelined" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
-    local api db
-    if [ $((round % 2)) -eq 1 ]; then api=$(api_rps "$2"); db=$(db_tps "$1"); else db=$(db_tps "$1"); api=$(api_rps "$2"); fi
-    echo "$api $db" >>"$WORK/$1.results"
-    log "$2 round $round: API $api req/s, pgbench $db tps"
+    local api db pipelined
+    if [ $((round % 2)) -eq 1 ]; then
+      api=$(api_rps "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql)
+    else
+      pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_rps "$2")
+    fi
+    echo "$api $db $pipelined" >>"$WORK/$1.results"
+    log "$2 round $round: API $api req/s, pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps"
   done
 }
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
@@ -240,13 +251,13 @@ python3 - "$DURATION" "$CLIENTS" "$PROJECTS" "$((PROJECTS * LEDGER_PER_PROJECT))
   "$WORK/projects.results" "$WORK/apikeys.results" "$WORK/projects.sql" "$PROFILE_TEXT" <<'PY'
 import os, re, subprocess, sys, time
 duration, clients, projects, ledger, keys, startup, projects_results, keys_results, sql, profile = sys.argv[1:11]
-ready, ready_min, ready_max, idle, idle_min, idle_max, peak = startup.split()
+ready, ready_min, ready_max, idle, idle_min, idle_max, peak, anon, files = startup.split()
 def rows(path):
     return [tuple(float(x) for x in line.split()) for line in open(path) if line.strip()]
 def table(results):
-    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} |" for i, (a, d) in enumerate(results))
-def mean_ratio(results):
-    return sum(a / d for a, d in results) / len(results)
+    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} |" for i, (a, d, p) in enumerate(results))
+def mean_ratio(results, column=1):
+    return sum(r[0] / r[column] for r in results) / len(results)
 projects_rows, keys_rows = rows(projects_results), rows(keys_results)
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 statement = open(sql).read().strip()
@@ -257,27 +268,32 @@ Command: `DURATION={duration} ROUNDS={len(projects_rows)} CLIENTS={clients} bash
 {ledger} ledger rows across them and {keys} stored API keys. Each round runs, in alternating order,
 `wrk -t2 -c{clients} -d{duration}s` through the API (JWT verified, RLS transaction, JSON) and
 `pgbench -n -M extended -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
-from PostgreSQL's statement log with its parameters (same login role `authenticator`). wrk, pgbench, the
+from PostgreSQL's statement log with its parameters (same login role `authenticator`), once statement by
+statement (four round trips) and once as the API sends it (BEGIN, the `set_config` and the list statement in
+one pipeline, `\\startpipeline`…`\\endpipeline`, then COMMIT: two round trips). wrk, pgbench, the
 server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
 
 `GET /v1/projects?limit=20` (20 projects with budget summaries):
 
-| round | API req/s | pgbench tps | ratio |
-|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio |
+|---|---|---|---|---|---|
 {table(projects_rows)}
 
 `GET /v1/api-keys` ({keys} keys):
 
-| round | API req/s | pgbench tps | ratio |
-|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio |
+|---|---|---|---|---|---|
 {table(keys_rows)}
 
 | figure | value | target |
 |---|---|---|
 | projects list, API / pgbench (mean of rounds) | {mean_ratio(projects_rows):.2f}× | ≥ 0.8× (aim 0.9×) |
+| projects list, API / pgbench pipelined as the API sends it | {mean_ratio(projects_rows, 2):.2f}× | |
 | API keys list, API / pgbench (mean of rounds) | {mean_ratio(keys_rows):.2f}× | |
+| API keys list, API / pgbench pipelined as the API sends it | {mean_ratio(keys_rows, 2):.2f}× | |
 | start to first 200 from `/readyz`, migrations applied (median of starts; min–max) | {ready} ms ({ready_min}–{ready_max}) | ≤ 100 ms |
 | RSS 3 s after ready (median; min–max) | {idle} MiB ({idle_min}–{idle_max}) | ≤ 20 MB |
+| of which anonymous / file-backed (medians) | {anon} MiB / {files} MiB | |
 | peak RSS in those 3 s (median) | {peak} MiB | |
 
 The pgbench transaction for the projects list:
