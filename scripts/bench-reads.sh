@@ -312,7 +312,7 @@ if notes_start >= 0:
 section += "\n" + notes
 pattern = re.compile(r"^## Reads\n.*?(?=^## |\Z)", re.S | re.M)
 if pattern.search(text):
-    text = pattern.sub(section.rstrip("\n") + "\n\n", text).rstrip("\n") + "\n"
+    text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text).rstrip("\n") + "\n"
 else:
     text = text.rstrip("\n") + "\n\n" + section
 open(path, "w").write(text)
