@@ -42,8 +42,18 @@ public struct ProjectCursor: Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(Wire(s: sort.rawValue, k: key, i: id.uuidString.lowercased()))) ?? Data()
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // base64 to base64url in one pass over the bytes: three `replacingOccurrences` went through
+        // NSString's locale-aware search, a tenth of a project list's time.
+        var url = data.base64EncodedData()
+        url.removeAll { $0 == UInt8(ascii: "=") }
+        for index in url.indices {
+            switch url[index] {
+            case UInt8(ascii: "+"): url[index] = UInt8(ascii: "-")
+            case UInt8(ascii: "/"): url[index] = UInt8(ascii: "_")
+            default: break
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 
     public init(token: String, sort expected: ProjectSort) throws(Invalid) {
