@@ -180,16 +180,27 @@ db_tps() {  # db_tps NAME [SCRIPT] → transactions/s of the captured transactio
   fi
   awk '/^tps = / {print $3}' <<<"$out"
 }
-measure() {  # measure NAME PATH → appends "api db pipelined" per round to $WORK/NAME.results
+server_cpu_ticks() {  # user + system clock ticks the server has used so far
+  awk '{print $14 + $15}' "/proc/$API_PID/stat"
+}
+api_measured() {  # api_measured PATH → "req/s cpu-µs-per-request" (the server's own CPU time per request)
+  local before after rps
+  before=$(server_cpu_ticks)
+  rps=$(api_rps "$1")
+  after=$(server_cpu_ticks)
+  python3 -c 'import os, sys; t, rps, d = (float(x) for x in sys.argv[1:]); print(sys.argv[2], round(t / os.sysconf("SC_CLK_TCK") / (rps * d) * 1e6))' \
+    "$((after - before))" "$rps" "$DURATION"
+}
+measure() {  # measure NAME PATH → appends "api db pipelined cpu" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
     local api db pipelined
     if [ $((round % 2)) -eq 1 ]; then
-      api=$(api_rps "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql)
+      api=$(api_measured "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql)
     else
-      pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_rps "$2")
+      pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_measured "$2")
     fi
-    echo "$api $db $pipelined" >>"$WORK/$1.results"
-    log "$2 round $round: API $api req/s, pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps"
+    echo "${api% *} $db $pipelined ${api#* }" >>"$WORK/$1.results"
+    log "$2 round $round: API ${api% *} req/s (${api#* } µs of server CPU each), pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps"
   done
 }
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
@@ -255,7 +266,7 @@ ready, ready_min, ready_max, idle, idle_min, idle_max, peak, anon, files = start
 def rows(path):
     return [tuple(float(x) for x in line.split()) for line in open(path) if line.strip()]
 def table(results):
-    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} |" for i, (a, d, p) in enumerate(results))
+    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} | {c:,.0f} |" for i, (a, d, p, c) in enumerate(results))
 def mean_ratio(results, column=1):
     return sum(r[0] / r[column] for r in results) / len(results)
 projects_rows, keys_rows = rows(projects_results), rows(keys_results)
@@ -275,14 +286,14 @@ server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%
 
 `GET /v1/projects?limit=20` (20 projects with budget summaries):
 
-| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio |
-|---|---|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|
 {table(projects_rows)}
 
 `GET /v1/api-keys` ({keys} keys):
 
-| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio |
-|---|---|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|
 {table(keys_rows)}
 
 | figure | value | target |
