@@ -119,27 +119,34 @@ log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, 
 LOG_FILE="$WORK/pg/server.log"
 "${PSQL[@]}" -c "alter system set log_statement = 'all'" -c "alter system set log_line_prefix = '@@%p@@ '" -c "select pg_reload_conf()" >/dev/null
 sleep 0.5
-capture() {  # capture NAME PATH: writes $WORK/NAME.sql and $WORK/NAME.vars from the logged transaction
+capture() {  # capture NAME PATH MARKER: writes $WORK/NAME.sql and $WORK/NAME.vars from the logged transaction
+  # that contains MARKER (other backends, the generation worker's polling above all, log transactions too)
   local offset
   offset=$(stat -c %s "$LOG_FILE")
   api GET "$2" >"$WORK/$1.json"
   sleep 0.5
-  python3 - "$LOG_FILE" "$offset" "$WORK/$1" <<'PY'
-import re, sys
-path, offset, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+  python3 - "$LOG_FILE" "$offset" "$WORK/$1" "$3" <<'PY'
+import collections, re, sys
+path, offset, out, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 text = open(path, encoding="utf-8").read()[offset:]
-entries = re.split(r"^@@\d+@@ ", text, flags=re.M)[1:]
-statements = []
-for entry in entries:
+parts = re.split(r"^@@(\d+)@@ ", text, flags=re.M)[1:]
+by_backend = collections.defaultdict(list)
+for pid, entry in zip(parts[0::2], parts[1::2]):
+    statements = by_backend[pid]
     if entry.startswith("LOG:  execute <unnamed>: "):
         # The log indents continuation lines with a tab; the statement had none.
         statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n").replace("\n\t", "\n"), {}])
     elif entry.lower().startswith("detail:  parameters: ") and statements:
         for number, value in re.findall(r"\$(\d+) = (NULL|'(?:[^']|'')*')", entry):
             statements[-1][1][int(number)] = None if value == "NULL" else value[1:-1].replace("''", "'")
-begin = max(i for i, (sql, _) in enumerate(statements) if sql.startswith("begin"))
-transaction = statements[begin:]
-assert transaction[-1][0] == "commit", transaction
+transaction = None
+for statements in by_backend.values():
+    for begin, (sql, _) in enumerate(statements):
+        if sql.startswith("begin"):
+            end = next((i for i in range(begin, len(statements)) if statements[i][0] == "commit"), None)
+            if end is not None and any(marker in sql for sql, _ in statements[begin:end]):
+                transaction = statements[begin:end + 1]
+assert transaction, f"no logged transaction contains {marker!r}"
 script, variables = [], []
 for index, (sql, parameters) in enumerate(transaction):
     for number, value in parameters.items():
@@ -154,8 +161,8 @@ opened = min(3, len(script) - 1)
 open(out + ".pipelined.sql", "w").write("\n".join(["\\startpipeline"] + script[:opened] + ["\\endpipeline"] + script[opened:]) + "\n")
 PY
 }
-capture projects "/v1/projects?limit=20"
-capture apikeys "/v1/api-keys"
+capture projects "/v1/projects?limit=20" "from public.projects p"
+capture apikeys "/v1/api-keys" "from public.user_api_keys order by"
 "${PSQL[@]}" -c "alter system reset log_statement" -c "alter system reset log_line_prefix" -c "select pg_reload_conf()" >/dev/null
 grep -q "request.jwt.claims" "$WORK/projects.sql" && [ -s "$WORK/projects.vars" ] || { echo "no parameters captured" >&2; exit 1; }
 ROWS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]))' "$WORK/projects.json")
