@@ -50,7 +50,7 @@ export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP
 STARTUP=$(python3 - "$BIN" "$API_PORT" "$STARTS" <<'PY'
 import socket, statistics, subprocess, sys, time
 binary, port, starts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-ready, idle, peak = [], [], []
+ready, idle, peak, anon, files = [], [], [], [], []
 def status(pid, field):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field):
@@ -71,10 +71,13 @@ for _ in range(starts):
     time.sleep(3)
     idle.append(status(process.pid, "VmRSS:"))
     peak.append(status(process.pid, "VmHWM:"))
+    anon.append(status(process.pid, "RssAnon:"))
+    files.append(status(process.pid, "RssFile:"))
     process.terminate()
     process.wait()
 print(f"{statistics.median(ready):.1f} {min(ready):.1f} {max(ready):.1f} "
-      f"{statistics.median(idle) / 1024:.1f} {min(idle) / 1024:.1f} {max(idle) / 1024:.1f} {statistics.median(peak) / 1024:.1f}")
+      f"{statistics.median(idle) / 1024:.1f} {min(idle) / 1024:.1f} {max(idle) / 1024:.1f} {statistics.median(peak) / 1024:.1f} "
+      f"{statistics.median(anon) / 1024:.1f} {statistics.median(files) / 1024:.1f}")
 PY
 )
 log "start to ready / idle RSS: $STARTUP"
@@ -116,27 +119,34 @@ log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, 
 LOG_FILE="$WORK/pg/server.log"
 "${PSQL[@]}" -c "alter system set log_statement = 'all'" -c "alter system set log_line_prefix = '@@%p@@ '" -c "select pg_reload_conf()" >/dev/null
 sleep 0.5
-capture() {  # capture NAME PATH: writes $WORK/NAME.sql and $WORK/NAME.vars from the logged transaction
+capture() {  # capture NAME PATH MARKER: writes $WORK/NAME.sql and $WORK/NAME.vars from the logged transaction
+  # that contains MARKER (other backends, the generation worker's polling above all, log transactions too)
   local offset
   offset=$(stat -c %s "$LOG_FILE")
   api GET "$2" >"$WORK/$1.json"
   sleep 0.5
-  python3 - "$LOG_FILE" "$offset" "$WORK/$1" <<'PY'
-import re, sys
-path, offset, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+  python3 - "$LOG_FILE" "$offset" "$WORK/$1" "$3" <<'PY'
+import collections, re, sys
+path, offset, out, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 text = open(path, encoding="utf-8").read()[offset:]
-entries = re.split(r"^@@\d+@@ ", text, flags=re.M)[1:]
-statements = []
-for entry in entries:
+parts = re.split(r"^@@(\d+)@@ ", text, flags=re.M)[1:]
+by_backend = collections.defaultdict(list)
+for pid, entry in zip(parts[0::2], parts[1::2]):
+    statements = by_backend[pid]
     if entry.startswith("LOG:  execute <unnamed>: "):
         # The log indents continuation lines with a tab; the statement had none.
         statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n").replace("\n\t", "\n"), {}])
     elif entry.lower().startswith("detail:  parameters: ") and statements:
         for number, value in re.findall(r"\$(\d+) = (NULL|'(?:[^']|'')*')", entry):
             statements[-1][1][int(number)] = None if value == "NULL" else value[1:-1].replace("''", "'")
-begin = max(i for i, (sql, _) in enumerate(statements) if sql.startswith("begin"))
-transaction = statements[begin:]
-assert transaction[-1][0] == "commit", transaction
+transaction = None
+for statements in by_backend.values():
+    for begin, (sql, _) in enumerate(statements):
+        if sql.startswith("begin"):
+            end = next((i for i in range(begin, len(statements)) if statements[i][0] == "commit"), None)
+            if end is not None and any(marker in sql for sql, _ in statements[begin:end]):
+                transaction = statements[begin:end + 1]
+assert transaction, f"no logged transaction contains {marker!r}"
 script, variables = [], []
 for index, (sql, parameters) in enumerate(transaction):
     for number, value in parameters.items():
@@ -145,10 +155,14 @@ for index, (sql, parameters) in enumerate(transaction):
     script.append(re.sub(r"\$(\d+)", lambda m: f":s{index}p{m.group(1)}", sql) + ";")
 open(out + ".sql", "w").write("\n".join(script) + "\n")
 open(out + ".vars", "w").write("\n".join(variables) + "\n")
+# The same statements sent the way the API sends them: BEGIN, the scope's set_config and the first
+# statement of the body in one pipeline (one round trip), the rest one by one.
+opened = min(3, len(script) - 1)
+open(out + ".pipelined.sql", "w").write("\n".join(["\\startpipeline"] + script[:opened] + ["\\endpipeline"] + script[opened:]) + "\n")
 PY
 }
-capture projects "/v1/projects?limit=20"
-capture apikeys "/v1/api-keys"
+capture projects "/v1/projects?limit=20" "from public.projects p"
+capture apikeys "/v1/api-keys" "from public.user_api_keys order by"
 "${PSQL[@]}" -c "alter system reset log_statement" -c "alter system reset log_line_prefix" -c "select pg_reload_conf()" >/dev/null
 grep -q "request.jwt.claims" "$WORK/projects.sql" && [ -s "$WORK/projects.vars" ] || { echo "no parameters captured" >&2; exit 1; }
 ROWS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]))' "$WORK/projects.json")
@@ -161,11 +175,11 @@ api_rps() {  # api_rps PATH → requests/s (fails on any non-2xx answer)
   if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers from $1: $out" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
-db_tps() {  # db_tps NAME → transactions/s of the captured transaction
+db_tps() {  # db_tps NAME [SCRIPT] → transactions/s of the captured transaction (SCRIPT: sql or pipelined.sql)
   local defines=()
   while IFS= read -r line; do [ -n "$line" ] && defines+=(-D "$line"); done <"$WORK/$1.vars"
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.sql" "${defines[@]}" \
+  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
     -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   # Every transaction must have run as the API's did: no aborted client, no failed transaction.
   if grep -qiE "aborted|error" <<<"$out" || ! grep -qE "number of failed transactions: 0 " <<<"$out"; then
@@ -173,12 +187,27 @@ db_tps() {  # db_tps NAME → transactions/s of the captured transaction
   fi
   awk '/^tps = / {print $3}' <<<"$out"
 }
-measure() {  # measure NAME PATH → appends "api db" per round to $WORK/NAME.results
+server_cpu_ticks() {  # user + system clock ticks the server has used so far
+  awk '{print $14 + $15}' "/proc/$API_PID/stat"
+}
+api_measured() {  # api_measured PATH → "req/s cpu-µs-per-request" (the server's own CPU time per request)
+  local before after rps
+  before=$(server_cpu_ticks)
+  rps=$(api_rps "$1")
+  after=$(server_cpu_ticks)
+  python3 -c 'import os, sys; t, rps, d = (float(x) for x in sys.argv[1:]); print(sys.argv[2], round(t / os.sysconf("SC_CLK_TCK") / (rps * d) * 1e6))' \
+    "$((after - before))" "$rps" "$DURATION"
+}
+measure() {  # measure NAME PATH → appends "api db pipelined cpu" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
-    local api db
-    if [ $((round % 2)) -eq 1 ]; then api=$(api_rps "$2"); db=$(db_tps "$1"); else db=$(db_tps "$1"); api=$(api_rps "$2"); fi
-    echo "$api $db" >>"$WORK/$1.results"
-    log "$2 round $round: API $api req/s, pgbench $db tps"
+    local api db pipelined
+    if [ $((round % 2)) -eq 1 ]; then
+      api=$(api_measured "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql)
+    else
+      pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_measured "$2")
+    fi
+    echo "${api% *} $db $pipelined ${api#* }" >>"$WORK/$1.results"
+    log "$2 round $round: API ${api% *} req/s (${api#* } µs of server CPU each), pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps"
   done
 }
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
@@ -240,13 +269,13 @@ python3 - "$DURATION" "$CLIENTS" "$PROJECTS" "$((PROJECTS * LEDGER_PER_PROJECT))
   "$WORK/projects.results" "$WORK/apikeys.results" "$WORK/projects.sql" "$PROFILE_TEXT" <<'PY'
 import os, re, subprocess, sys, time
 duration, clients, projects, ledger, keys, startup, projects_results, keys_results, sql, profile = sys.argv[1:11]
-ready, ready_min, ready_max, idle, idle_min, idle_max, peak = startup.split()
+ready, ready_min, ready_max, idle, idle_min, idle_max, peak, anon, files = startup.split()
 def rows(path):
     return [tuple(float(x) for x in line.split()) for line in open(path) if line.strip()]
 def table(results):
-    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} |" for i, (a, d) in enumerate(results))
-def mean_ratio(results):
-    return sum(a / d for a, d in results) / len(results)
+    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} | {c:,.0f} |" for i, (a, d, p, c) in enumerate(results))
+def mean_ratio(results, column=1):
+    return sum(r[0] / r[column] for r in results) / len(results)
 projects_rows, keys_rows = rows(projects_results), rows(keys_results)
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 statement = open(sql).read().strip()
@@ -257,27 +286,32 @@ Command: `DURATION={duration} ROUNDS={len(projects_rows)} CLIENTS={clients} bash
 {ledger} ledger rows across them and {keys} stored API keys. Each round runs, in alternating order,
 `wrk -t2 -c{clients} -d{duration}s` through the API (JWT verified, RLS transaction, JSON) and
 `pgbench -n -M extended -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
-from PostgreSQL's statement log with its parameters (same login role `authenticator`). wrk, pgbench, the
+from PostgreSQL's statement log with its parameters (same login role `authenticator`), once statement by
+statement (four round trips) and once as the API sends it (BEGIN, the `set_config` and the list statement in
+one pipeline, `\\startpipeline`…`\\endpipeline`, then COMMIT: two round trips). wrk, pgbench, the
 server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
 
 `GET /v1/projects?limit=20` (20 projects with budget summaries):
 
-| round | API req/s | pgbench tps | ratio |
-|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|
 {table(projects_rows)}
 
 `GET /v1/api-keys` ({keys} keys):
 
-| round | API req/s | pgbench tps | ratio |
-|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|
 {table(keys_rows)}
 
 | figure | value | target |
 |---|---|---|
 | projects list, API / pgbench (mean of rounds) | {mean_ratio(projects_rows):.2f}× | ≥ 0.8× (aim 0.9×) |
+| projects list, API / pgbench pipelined as the API sends it | {mean_ratio(projects_rows, 2):.2f}× | |
 | API keys list, API / pgbench (mean of rounds) | {mean_ratio(keys_rows):.2f}× | |
+| API keys list, API / pgbench pipelined as the API sends it | {mean_ratio(keys_rows, 2):.2f}× | |
 | start to first 200 from `/readyz`, migrations applied (median of starts; min–max) | {ready} ms ({ready_min}–{ready_max}) | ≤ 100 ms |
 | RSS 3 s after ready (median; min–max) | {idle} MiB ({idle_min}–{idle_max}) | ≤ 20 MB |
+| of which anonymous / file-backed (medians) | {anon} MiB / {files} MiB | |
 | peak RSS in those 3 s (median) | {peak} MiB | |
 
 The pgbench transaction for the projects list:
@@ -296,7 +330,7 @@ if notes_start >= 0:
 section += "\n" + notes
 pattern = re.compile(r"^## Reads\n.*?(?=^## |\Z)", re.S | re.M)
 if pattern.search(text):
-    text = pattern.sub(section.rstrip("\n") + "\n\n", text).rstrip("\n") + "\n"
+    text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text).rstrip("\n") + "\n"
 else:
     text = text.rstrip("\n") + "\n\n" + section
 open(path, "w").write(text)

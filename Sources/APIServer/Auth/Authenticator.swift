@@ -27,9 +27,12 @@ struct Authenticator: Sendable {
         guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.noAuthorization }
-        // Spaces and tabs (RFC 9110's OWS) by hand: Foundation's CharacterSet trim was a visible
-        // share of every authenticated request.
-        let token = parts[1].drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+        // Spaces and tabs (RFC 9110's OWS) by hand, one character at each end: Foundation's
+        // CharacterSet trim, and a String built from a reversed view (character by character), were
+        // each a visible share of every authenticated request.
+        var token = parts[1]
+        while let first = token.first, first == " " || first == "\t" { token = token.dropFirst() }
+        while let last = token.last, last == " " || last == "\t" { token = token.dropLast() }
         let tokenText = String(token)
         let verified: VerifiedJWT
         do {

@@ -109,9 +109,16 @@ enum CommandLineInterface {
                                   "threads": .int(config.httpThreads)])
         // Derive the vault keys now, beside serving: scrypt is slow on purpose (~0.1 s), and only
         // requests that touch stored provider keys need it (they wait for it under the source's
-        // lock); everything else, readiness included, answers at once.
+        // lock); everything else, readiness included, answers at once. At a lower priority (on
+        // Linux a thread's nice value is its own), so on a busy machine the derivation does not take
+        // the core the first requests and `/readyz` need.
+        // The password hash that sign-ins with an unknown email are checked against is made here
+        // too, for the same reason (a bcrypt hash was most of the start-up time).
         let vaultKeys = environment.vaultKeys
+        let auth = environment.auth
         Thread {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            auth.prepare()
             do {
                 _ = try vaultKeys.material()
             } catch {

@@ -12,7 +12,7 @@ public struct AuthService: Sendable {
     public let now: @Sendable () -> Date
     /// A real hash of a random password, verified when the email is unknown so that a wrong email
     /// and a wrong password take the same time.
-    private let dummyHash: String
+    private let dummyHash: DummyPasswordHash
 
     public init(store: any AuthStore, hasher: any PasswordHasher, tokens: any AccessTokenIssuer, refreshTokens: any RefreshTokenSource,
                 rules: AuthRules, refreshReuseInterval: TimeInterval = 10, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -26,7 +26,13 @@ public struct AuthService: Sendable {
         self.rules = rules
         self.refreshReuseInterval = refreshReuseInterval
         self.now = now
-        self.dummyHash = try hasher.hash(UUID().uuidString)
+        self.dummyHash = DummyPasswordHash(hasher: hasher)
+    }
+
+    /// Makes the hash that unknown emails are checked against now rather than at the first such
+    /// sign-in (the server calls it beside serving, off the start-up path).
+    public func prepare() {
+        _ = dummyHash.value
     }
 
     /// Everything is checked before anything is stored; the account, its session, its refresh
@@ -49,11 +55,11 @@ public struct AuthService: Sendable {
         guard let email = try? rules.normaliseEmail(rawEmail), let password, !password.isEmpty,
               password.utf8.count <= AuthRules.maximumPasswordBytes
         else {
-            _ = hasher.verify(UUID().uuidString, against: dummyHash)
+            _ = hasher.verify(UUID().uuidString, against: dummyHash.value)
             throw AuthError.invalidCredentials
         }
         guard let stored = try store.credentials(email: email) else {
-            _ = hasher.verify(password, against: dummyHash)
+            _ = hasher.verify(password, against: dummyHash.value)
             throw AuthError.invalidCredentials
         }
         guard hasher.verify(password, against: stored.passwordHash) else { throw AuthError.invalidCredentials }

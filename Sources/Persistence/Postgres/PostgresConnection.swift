@@ -4,7 +4,12 @@ import Foundation
 /// One blocking libpq connection. Not thread-safe: the pool lends it to one thread at a time,
 /// which is what makes the `@unchecked Sendable` sound.
 public final class PostgresConnection: @unchecked Sendable {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
+    /// The statements that open the transaction lent with this connection (BEGIN, the scope's
+    /// role and claims), sent together with its first statement; see `Transaction`.
+    var openingStatements: [(sql: SQL, step: DatabaseError.Step)] = []
+    /// Set when one of `openingStatements` failed: the transaction never properly opened.
+    var openingFailure: DatabaseError?
 
     /// Opens a connection. `url` is a libpq connection URI or key/value string.
     public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "apiserver") throws {
@@ -37,10 +42,12 @@ public final class PostgresConnection: @unchecked Sendable {
         PQstatus(handle) == CONNECTION_OK
     }
 
-    /// True while a transaction is open or failed (not idle), which a returned connection must never be.
+    /// True while a transaction is open or failed (not idle), or a pipeline was left open by a
+    /// failure: a returned connection must never be either.
     var isInTransaction: Bool {
         let status = PQtransactionStatus(handle)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+            || PQpipelineStatus(handle) != PQ_PIPELINE_OFF
     }
 
     /// Runs one statement with bound parameters and returns every row.
@@ -62,10 +69,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     @discardableResult
     private func consume(_ result: OpaquePointer?, step: DatabaseError.Step) throws -> [PostgresRow] {
-        guard let result else {
-            throw DatabaseError(step: step, sqlState: nil, serverMessage: String(cString: PQerrorMessage(handle)))
-        }
+        guard let result else { throw connectionError(step: step) }
         defer { PQclear(result) }
+        return try rows(of: result, step: step)
+    }
+
+    /// The rows of a result that libpq still owns, or its failure as a `DatabaseError` at `step`.
+    func rows(of result: OpaquePointer, step: DatabaseError.Step) throws -> [PostgresRow] {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return []
@@ -76,6 +86,11 @@ public final class PostgresConnection: @unchecked Sendable {
             let message = String(cString: PQresultErrorMessage(result))
             throw DatabaseError(step: step, sqlState: state, serverMessage: message)
         }
+    }
+
+    /// libpq's last error on this connection, as a failure at `step` (no SQLSTATE: the connection's).
+    func connectionError(step: DatabaseError.Step) -> DatabaseError {
+        DatabaseError(step: step, sqlState: nil, serverMessage: String(cString: PQerrorMessage(handle)))
     }
 
     private func readRows(_ result: OpaquePointer) -> [PostgresRow] {
@@ -110,7 +125,7 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 }
 
 /// Like `withCStringArray`, but a nil element stays a NULL pointer (SQL NULL for libpq).
-private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     if strings.isEmpty { return body(nil) }
     let duplicated: [UnsafeMutablePointer<CChar>?] = strings.map { text in text.flatMap { strdup($0) } }
     defer { duplicated.forEach { free($0) } }

@@ -8,27 +8,21 @@ extension ConnectionPool {
     /// verified JWT payload (or claims built the same way for background work).
     @discardableResult
     public func withUserScope<T>(claimsJSON: String, readOnly: Bool = false, _ body: (borrowing Transaction) throws -> T) throws -> T {
-        try withTransaction(readOnly: readOnly) { transaction in
-            // One round trip: set_config(..., true) is SET LOCAL (role included), and `set role` does
-            // not apply the role's own settings, so its timeout is set here as PostgREST does.
-            try transaction.query("""
-                select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                       set_config('request.jwt.claims', \(claimsJSON), true)
-                """)
-            return try body(transaction)
-        }
+        // One statement: set_config(..., true) is SET LOCAL (role included), and `set role` does not
+        // apply the role's own settings, so its timeout is set here as PostgREST does.
+        try withTransaction(readOnly: readOnly, setup: """
+            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                   set_config('request.jwt.claims', \(claimsJSON), true)
+            """, body)
     }
 
     /// SERVICE ROLE: bypasses RLS. Only for auth internals (users, sessions, refresh tokens),
     /// migrations and cross-user maintenance; never for work done on a user's behalf.
     @discardableResult
     public func withServiceRole<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
-        try withTransaction { transaction in
-            try transaction.query("""
-                select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
-                """)
-            return try body(transaction)
-        }
+        try withTransaction(setup: """
+            select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
+            """, body)
     }
 }
 
@@ -39,12 +33,9 @@ extension ConnectionPool {
     /// user's claims (the pricing port has none); read-only.
     @discardableResult
     public func withSharedReadScope<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
-        try withTransaction(readOnly: true) { transaction in
-            try transaction.query("""
-                select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                       set_config('request.jwt.claims', '{"role":"authenticated"}', true)
-                """)
-            return try body(transaction)
-        }
+        try withTransaction(readOnly: true, setup: """
+            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                   set_config('request.jwt.claims', '{"role":"authenticated"}', true)
+            """, body)
     }
 }

@@ -1,0 +1,93 @@
+@testable import APIServer
+import Domain
+import Foundation
+import XCTest
+
+/// The bodies that write themselves (`JSONWritable`) must write what Foundation's encoder writes
+/// for the same body in the API's dialect (`JSONCoding.foundationEncoder`), byte for byte, for
+/// every shape of their members: nulls and values, escapes, non-ASCII, every shape of amount.
+final class ResponseWriterTests: XCTestCase {
+    private func direct(_ value: some JSONWritable) -> String {
+        let writer = JSONStreamWriter()
+        value.writeJSON(to: writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    private func assertSameAsFoundation(_ value: some JSONWritable, file: StaticString = #filePath, line: UInt = #line) throws {
+        let foundation = String(decoding: try JSONCoding.foundationEncoder.encode(value), as: UTF8.self)
+        XCTAssertEqual(direct(value), foundation, file: file, line: line)
+        // And the central encoder takes the direct path for it.
+        XCTAssertEqual(String(decoding: try JSONCoding.encoder.encode(value), as: UTF8.self), foundation, file: file, line: line)
+    }
+
+    private static let texts = [
+        "", "plain", "Project 7 – “quoted” \\ ünïcode", "quote \" backslash \\ slash / end",
+        "\u{00}\u{01}\u{08}\u{09}\u{0A}\u{0C}\u{0D}\u{1F}\u{7F}", "line\u{2028}separator\u{2029}paragraph",
+        "中文 👩‍👩‍👧 e\u{301} \u{FEFF}", String(repeating: "long \"text\" ", count: 100),
+    ]
+
+    private static let amounts: [Money?] = [
+        nil, Money.zero, money("0.000001"), money("1"), money("10.5"), money("-3.25"), money("123456789.123456"),
+        money("1000000"), money("0.10"), money("99999999999999.999999"),
+    ]
+
+    private static func money(_ text: String) -> Money {
+        (try? Money(exactly: Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0)) ?? .zero
+    }
+
+    private static let dates: [Date?] = [
+        nil, Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_600_000.123456),
+        Date(timeIntervalSince1970: 1_764_600_000.9995), Date(timeIntervalSince1970: -86_400.5),
+    ]
+
+    private static func project(_ index: Int) -> Project {
+        let limit = amounts[index % amounts.count]
+        let spent = amounts[(index + 3) % amounts.count] ?? .zero
+        let reserved = amounts[(index + 5) % amounts.count] ?? .zero
+        return Project(id: UUID(), name: texts[index % texts.count], description: index % 3 == 0 ? nil : texts[(index + 1) % texts.count],
+                       archivedAt: dates[index % dates.count], createdAt: dates[(index + 1) % dates.count] ?? Date(),
+                       updatedAt: dates[(index + 2) % dates.count] ?? Date(), version: [1, 0, 42, Int64.max, -7][index % 5],
+                       budget: BudgetSummary(limit: limit, period: index % 2 == 0 ? .monthly : .total, spent: spent, reserved: reserved,
+                                             periodStart: dates[(index + 3) % dates.count] ?? Date(timeIntervalSince1970: 1_700_000_000)))
+    }
+
+    func testProjectBodiesAreFoundationsBytes() throws {
+        let projects = (0..<40).map(Self.project)
+        XCTAssertEqual(projects.count, 40)
+        for project in projects {
+            try assertSameAsFoundation(ProjectBody(project))
+            try assertSameAsFoundation(BudgetBody(project.budget))
+        }
+        try assertSameAsFoundation(ProjectPageBody(ProjectPage(items: projects, next: nil)))
+        try assertSameAsFoundation(ProjectPageBody(ProjectPage(items: projects,
+                                                               next: ProjectCursor(sort: .name, key: "ünïcode \"key\"", id: UUID()))))
+        try assertSameAsFoundation(ProjectPageBody(ProjectPage(items: [], next: nil)))
+    }
+
+    func testApiKeyBodiesAreFoundationsBytes() throws {
+        let records = (0..<24).map { index in
+            ApiKeyRecord(id: UUID(), provider: ProviderID.allCases[index % ProviderID.allCases.count], label: Self.texts[index % Self.texts.count],
+                         mask: "sk-…" + String(index), status: ApiKeyStatus.allCases[index % ApiKeyStatus.allCases.count],
+                         lastCheckedAt: Self.dates[index % Self.dates.count], lastUsedAt: Self.dates[(index + 2) % Self.dates.count],
+                         createdAt: Self.dates[(index + 1) % Self.dates.count] ?? Date(), updatedAt: Date())
+        }
+        XCTAssertEqual(records.count, 24)
+        for record in records { try assertSameAsFoundation(ApiKeyBody(record)) }
+        try assertSameAsFoundation(ApiKeyList(data: records.map(ApiKeyBody.init)))
+        try assertSameAsFoundation(ApiKeyList(data: []))
+    }
+
+    /// RFC 8259: quotation mark, reverse solidus and U+0000–U+001F escaped (short forms where JSON
+    /// has them, `\u00xx` otherwise); everything else, U+2028/2029 and non-ASCII included, as UTF-8.
+    /// Swift strings hold only Unicode scalars, so a lone surrogate cannot reach the writer.
+    func testStringsAreEscapedPerRFC8259() {
+        let body = ApiKeyBody(ApiKeyRecord(id: UUID(uuidString: "00000000-0000-0000-0000-00000000000A") ?? UUID(), provider: .openai,
+                                           label: "\"\\/\u{00}\u{08}\u{09}\u{0A}\u{0C}\u{0D}\u{1F}\u{7F}\u{2028}\u{2029}é👩‍👩‍👧",
+                                           mask: "m", status: .valid, lastCheckedAt: nil, lastUsedAt: nil,
+                                           createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0.5)))
+        XCTAssertEqual(direct(body), #"{"created_at":"1970-01-01T00:00:00.000Z","id":"00000000-0000-0000-0000-00000000000a","label":"\"\\/\u0000\b\t\n\f\r\u001f"#
+                       + "\u{7F}\u{2028}\u{2029}é👩‍👩‍👧" + #"","last_checked_at":null,"last_used_at":null,"mask":"m","provider":"openai","status":"valid","updated_at":"1970-01-01T00:00:00.500Z"}"#)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(direct(body).utf8)) as? [String: Any]
+        XCTAssertEqual(parsed?["label"] as? String, "\"\\/\u{00}\u{08}\u{09}\u{0A}\u{0C}\u{0D}\u{1F}\u{7F}\u{2028}\u{2029}é👩‍👩‍👧")
+    }
+}
