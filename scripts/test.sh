@@ -70,7 +70,8 @@ SCHEMATHESIS="$VENV/bin/schemathesis" APISERVER_BIN="$(swift build --show-bin-pa
 schemathesis_status=$?
 set -e
 grep -E "^=+ .* in [0-9.]+s =+$|failures? in|passed in" "$ROOT/.build/schemathesis.txt" | tail -1 | sed 's/^/schemathesis: /' || true
-[ "$schemathesis_status" -eq 0 ] || sed -n '/FAILURES/,/SUMMARY/p' "$ROOT/.build/schemathesis.txt" | head -80 >&2
+# awk stops printing rather than reading on: a `| head` would end sed with SIGPIPE under pipefail.
+[ "$schemathesis_status" -eq 0 ] || awk '/FAILURES/{on=1} on && shown < 80 {print; shown++} /SUMMARY/{on=0}' "$ROOT/.build/schemathesis.txt" >&2
 
 log "running the Swift test suite"
 # Every response the in-process test servers send is recorded here, for the contract check below.

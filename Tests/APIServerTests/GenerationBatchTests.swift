@@ -220,6 +220,13 @@ final class GenerationBatchTests: XCTestCase {
         let calls = routes.values.compactMap { $0 as? Int }.reduce(0, +)
         XCTAssertEqual(calls, BatchExecutor.defaultPerProvider, "at most \(BatchExecutor.defaultPerProvider) items in flight on one credential: \(routes)")
 
+        // An item alone cannot be canceled: its money is the batch's reservation (this was a 500).
+        let firstItem = try XCTUnwrap(try Self.items(try response.json()).first.map(Self.generation)?["id"] as? String)
+        let itemCancel = try server.post("/v1/generations/\(firstItem)/cancel", [:], token: token)
+        XCTAssertEqual(itemCancel.status, 409, itemCancel.text)
+        XCTAssertEqual(try itemCancel.json()["code"] as? String, "batch_item")
+        XCTAssertTrue(itemCancel.text.contains(id), "names the batch to cancel instead")
+
         let cancel = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
         XCTAssertEqual(cancel.status, 200, cancel.text)
         let canceled = try cancel.json()

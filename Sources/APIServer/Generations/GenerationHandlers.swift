@@ -8,6 +8,7 @@ struct GenerationHandlers: Sendable {
     let admission: GenerationAdmission
     let executor: GenerationExecutor
     let store: any GenerationStore
+    let batches: any GenerationBatchStore
     let blobs: any BlobStore
     let authenticator: Authenticator
     let eventTokens: EventStreamTokens
@@ -165,6 +166,11 @@ struct GenerationHandlers: Sendable {
     func cancel(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.liveIdentity(of: request)
         guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)) else { throw DomainError.notFound(resource: "generation") }
+        // A batch item's money is its batch's reservation, which this runner does not hold.
+        if let batch = try batches.batchID(containing: id, claimsJSON: identity.claimsJSON) {
+            throw DomainError.conflict(code: "batch_item", detail: "This generation is an item of batch \(batch.uuidString.lowercased()); "
+                + "cancel the batch (POST /v1/generations/batch/\(batch.uuidString.lowercased())/cancel) to stop its remaining items.")
+        }
         let (record, providerCancel) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
         // Stopping the task at the provider is an outbound call: on the provider queue, best effort.
         if let providerCancel, let slot = executor.queue.reserve() { slot.run(providerCancel) }

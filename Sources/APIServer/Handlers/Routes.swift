@@ -26,7 +26,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         anthropic: anthropicCounts)
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
-                                         store: environment.generations.store, blobs: environment.generations.blobs,
+                                         store: environment.generations.store, batches: environment.generations.batches, blobs: environment.generations.blobs,
                                          authenticator: environment.authenticator, eventTokens: environment.generations.eventTokens)
     let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
                                 store: environment.generations.store, batches: environment.generations.batches,

@@ -59,6 +59,8 @@ public protocol GenerationBatchStore: Sendable {
     func endBatch(_ id: UUID, charged: Money, claimsJSON: String) throws -> GenerationBatchRecord?
     /// Whether the ledger holds the end (charge or release) of the batch's reservation.
     func reservationEnded(_ id: UUID, claimsJSON: String) throws -> Bool
+    /// The caller's batch that `generation` is an item of, if any.
+    func batchID(containing generation: UUID, claimsJSON: String) throws -> UUID?
 }
 
 /// One item as the client asked for it.

@@ -33,6 +33,19 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
         return try rows.first.map(Self.record)
     }
 
+    public func batchID(containing generation: UUID, claimsJSON: String) throws -> UUID? {
+        // Item ids are stored as Codable writes UUIDs (upper case): compared case-blind.
+        let id = generation.uuidString.lowercased()
+        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
+            try transaction.query("""
+                select b.id from public.generation_batches b
+                where exists (select 1 from jsonb_array_elements(b.items) item where lower(item->>'generation_id') = \(id))
+                limit 1
+                """)
+        }
+        return try rows.first.map { try $0.decode("id", as: UUID.self) }
+    }
+
     public func requestCancel(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord? {
         let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
             try transaction.query("select \(Self.columns) from app_engine.request_batch_cancel(\(id)) b")
