@@ -79,9 +79,11 @@ public enum ProjectRules {
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !hasNUL(trimmed, field: "name", &errors) else { return nil }
-        guard (1...maximumNameLength).contains(trimmed.unicodeScalars.count) else {
+        // The sent text is bounded too, as the schema's maxLength says, so that a client's
+        // validator and the server agree on every input.
+        guard (1...maximumNameLength).contains(trimmed.unicodeScalars.count), text.unicodeScalars.count <= maximumNameLength else {
             errors.append(FieldError(field: "name", code: "invalid_length",
-                                     message: "Name must be 1 to \(maximumNameLength) characters after trimming."))
+                                     message: "Name must be at most \(maximumNameLength) characters, and at least 1 after trimming."))
             return nil
         }
         return trimmed
