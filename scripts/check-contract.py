@@ -125,7 +125,9 @@ class Spec:
         method, route = record["method"], record["route"]
         if (method, route) in self.operations:
             return self.operations[(method, route)]
-        if route in ("unmatched", "preflight") and method != "OPTIONS":
+        # A 405 belongs to no operation: the path exists, the method does not (a literal path such
+        # as /v1/generations/batch is not an id of /v1/generations/{id}).
+        if route in ("unmatched", "preflight") and method != "OPTIONS" and record["status"] != 405:
             # Answered before routing (413): attribute it by matching the path.
             for candidate_method, pattern, template in self.matchers:
                 if candidate_method == method and pattern.match(record["path"]):

@@ -265,7 +265,7 @@ final class ResponseEncoderTests: XCTestCase {
         let page = ProjectPageBody(ProjectPage(items: [project, project], next: nil))
         XCTAssertNotNil(try streamed(page))
         try assertSame(page)
-        try assertSame(ProjectBody(project), #"{"archived":false,"archived_at":null,"budget":{"limit":"100.50","period":"monthly","# +
+        try assertSame(ProjectBody(project), #"{"allow_unpriced":false,"archived":false,"archived_at":null,"budget":{"limit":"100.50","period":"monthly","# +
                        #""period_start":"2025-11-01T00:00:00.000Z","remaining":"99.25","reserved":"0.00","spent":"1.25"},"# +
                        #""created_at":"2025-11-24T16:00:00.500Z","description":null,"id":"0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5f","# +
                        #""name":"Name \"quoted\" / ✓","updated_at":"2025-11-24T16:00:01.000Z","version":3}"#)
