@@ -8,14 +8,15 @@
 #   bash scripts/bench-chat.sh [HARNESS_DIR]
 #
 # HARNESS_DIR (or PEER_HARNESS) is the peer harness folder with run.sh, chat.lua and body.json; it
-# lives outside this repository (default /work/shared/peers/litellm; run its setup.sh once first).
+# lives outside this repository and must be given (run its setup.sh once first).
 # Also: ROUNDS (harness rounds, default 3), PROFILE=1 (perf record of our server under 64
 # connections), APISERVER_BIN (measure that binary instead of building), ROUND_TRIPS_N (requests
 # whose statements are counted, default 50). Not part of scripts/test.sh.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-HARNESS=${1:-${PEER_HARNESS:-/work/shared/peers/litellm}}
+HARNESS=${1:-${PEER_HARNESS:-}}
+[ -n "$HARNESS" ] || { echo "give the peer harness folder as the first argument (or PEER_HARNESS)" >&2; exit 1; }
 [ -x "$HARNESS/run.sh" ] || { echo "no peer harness at $HARNESS (give its folder as the first argument)" >&2; exit 1; }
 UPSTREAM_PORT=18901
 WORK=$(mktemp -d /tmp/bench-chat-XXXXXX)
