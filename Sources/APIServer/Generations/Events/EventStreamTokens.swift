@@ -20,21 +20,13 @@ struct EventStreamTokens: Sendable {
     }
 
     func token(generation: UUID, user: UUID, expires: Date) throws -> String {
-        let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
-        let mac = try HMACSHA256.mac(for: Self.message(generation, user, expiry), key: key)
-        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+        try sign(user: user, expires: expires) { Self.message(generation, $0, $1) }
     }
 
     /// The user a token opens `generation`'s stream for, or nil when it is malformed, forged,
     /// for another generation or expired.
     func user(in token: String, generation: UUID, now: Date) -> UUID? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let user = UUID(uuidString: String(parts[0])), let expiry = Int64(parts[1]),
-              let mac = Base64URL.decode(String(parts[2])), mac.count == HMACSHA256.byteCount,
-              (try? HMACSHA256.isValid(mac, for: Self.message(generation, user, expiry), key: key)) == true,
-              Double(expiry) > now.timeIntervalSince1970
-        else { return nil }
-        return user
+        verify(token, now: now) { Self.message(generation, $0, $1) }
     }
 
     /// `GET /v1/generations/{id}/events` with a token for the generation's owner.
@@ -53,19 +45,29 @@ struct EventStreamTokens: Sendable {
     /// A token that opens `GET /v1/events` for `user` until `expires`. Signed under its own label,
     /// so a generation's token never opens the user stream and the other way round.
     func userStreamToken(user: UUID, expires: Date) throws -> String {
-        let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
-        let mac = try HMACSHA256.mac(for: Self.userStreamMessage(user, expiry), key: key)
-        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+        try sign(user: user, expires: expires, Self.userStreamMessage)
     }
 
     /// The user a user-stream token opens `GET /v1/events` for, or nil when it is malformed,
     /// forged, a generation's token, or expired.
     func user(inUserStreamToken token: String, now: Date) -> UUID? {
+        verify(token, now: now, Self.userStreamMessage)
+    }
+
+    /// `<user id>.<expiry>.<HMAC of message(user, expiry)>`.
+    private func sign(user: UUID, expires: Date, _ message: (UUID, Int64) -> [UInt8]) throws -> String {
+        let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
+        let mac = try HMACSHA256.mac(for: message(user, expiry), key: key)
+        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+    }
+
+    /// The user of a well-formed, authentic, unexpired token whose MAC covers `message(user, expiry)`.
+    private func verify(_ token: String, now: Date, _ message: (UUID, Int64) -> [UInt8]) -> UUID? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count <= 256, parts.count == 3, let user = UUID(uuidString: String(parts[0])),
               parts[1].count <= 12, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let expiry = Int64(parts[1]),
               let mac = Base64URL.decode(String(parts[2])), mac.count == HMACSHA256.byteCount,
-              (try? HMACSHA256.isValid(mac, for: Self.userStreamMessage(user, expiry), key: key)) == true,
+              (try? HMACSHA256.isValid(mac, for: message(user, expiry), key: key)) == true,
               Double(expiry) > now.timeIntervalSince1970
         else { return nil }
         return user
