@@ -74,6 +74,17 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(try server.get(assetURL, token: other).status, 404)
     }
 
+    func testAMalformedOrOverlongPreferIs400BeforeAnythingIsAdmitted() throws {
+        let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "hello"]
+        for prefer in ["wait=soon", "respond-async, " + String(repeating: "x", count: 200)] {
+            let response = try server.post("/v1/generations", body, token: token, headers: ["Prefer": prefer])
+            XCTAssertEqual(response.status, 400, response.text)
+            XCTAssertEqual(try response.json()["code"] as? String, "invalid_prefer")
+        }
+        let listed = try server.get("/v1/generations", token: token).json()
+        XCTAssertEqual((listed["data"] as? [Any])?.count, 0, "nothing was admitted")
+    }
+
     func testListFiltersByTypeAndStatusAndPagesWithACursor() throws {
         for index in 0..<5 {
             let type = index < 3 ? "text" : "image"

@@ -44,8 +44,15 @@ extension GenerationHandlers {
     }
 
     /// `Prefer: wait=N` (RFC 7240): N seconds, at most `maximumWaitSeconds`; other preferences ignored.
+    static let maximumPreferLength = 200
+
     static func waitSeconds(_ request: HTTPRequest) throws -> Int? {
         guard let header = request.header("prefer") else { return nil }
+        // The documented bound (openapi.yaml's maxLength), so a client's validator and the server agree.
+        guard header.unicodeScalars.count <= maximumPreferLength else {
+            throw Problem(status: 400, code: "invalid_prefer", title: "Bad Request",
+                          detail: "Prefer must be at most \(maximumPreferLength) characters.")
+        }
         for preference in header.split(separator: ",") {
             let parts = preference.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.first?.lowercased() == "wait" else { continue }
