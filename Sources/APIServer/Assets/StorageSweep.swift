@@ -29,7 +29,7 @@ struct StorageSweep {
     }
 }
 
-/// Removes a deleted account's blobs that no other account's assets use.
+/// Removes a deleted account's blobs (keys are per user, so no other account's content is among them).
 struct AccountBlobRemoval: Sendable {
     let components: AssetComponents
 
