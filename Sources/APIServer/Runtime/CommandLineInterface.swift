@@ -32,7 +32,8 @@ enum CommandLineInterface {
           storage gc [--delete]
                       report stored blobs that no asset names (left by a crash between a blob's write and its
                       row's commit) and assets whose blob is missing; --delete removes the orphan blobs (each
-                      re-checked under its lock); exits 1 when anything was found and not deleted
+                      re-checked under its lock); exits 1 when anything was found and not deleted. Blobs of the
+                      shared layout from before migration 120 are first moved to their owners' keys
           --help      show this text
           --version   print the version
 
