@@ -146,4 +146,37 @@ final class AssetBlobOwnershipTests: XCTestCase {
         XCTAssertEqual(sweep.missingBlobs, [])
         XCTAssertEqual(try move.run(), LegacyBlobMove.Report(), "a second run finds nothing to move")
     }
+
+    /// Before migration 120 has rewritten the rows (a server started against an unmigrated
+    /// database) the move touches nothing: deleting the legacy blobs then would lose them.
+    func testTheMoveWaitsWhileRowsStillNameSharedKeys() throws {
+        let blobs = server.environment.assets.blobs
+        let hex = String(repeating: "9a", count: 32)
+        let legacy = BlobKey.legacy(hex: hex)
+        let path = server.environment.config.storageDirectory + "/" + legacy
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data("still needed".utf8).write(to: URL(fileURLWithPath: path))
+        let report = try LegacyBlobMove(store: UnmigratedRows(keys: [legacy]), blobs: blobs).run()
+        XCTAssertTrue(report.waitingForMigration)
+        XCTAssertEqual(report.deletedLegacy, 0)
+        XCTAssertEqual(try blobs.legacyKeys(), [legacy], "the shared blob is kept")
+    }
+}
+
+/// Rows as an unmigrated database has them: only the keys are answered.
+private struct UnmigratedRows: AssetStore {
+    struct Unused: Error {}
+    let keys: Set<String>
+
+    func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset { throw Unused() }
+    func asset(_ id: UUID, claimsJSON: String) throws -> Asset? { throw Unused() }
+    func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?) { throw Unused() }
+    func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset? { throw Unused() }
+    func bulkUpdate(_ ids: [UUID], changes: AssetChanges, claimsJSON: String) throws -> Result<[Asset], MissingAssets> { throw Unused() }
+    func delete(_ ids: [UUID], claimsJSON: String, deleteBlob: (String) throws -> Void) throws -> Result<[UUID], MissingAssets> { throw Unused() }
+    func lineage(_ id: UUID, claimsJSON: String) throws -> AssetLineage? { throw Unused() }
+    func setThumbnail(_ id: UUID, state: ThumbnailState, key: String?, claimsJSON: String) throws { throw Unused() }
+    func referencedKeys() throws -> Set<String> { keys }
+    func deleteIfUnreferenced(_ key: String, deleteBlob: (String) throws -> Void) throws -> Bool { throw Unused() }
+    func keysOnlyNamed(byUser user: UUID) throws -> [String] { throw Unused() }
 }
