@@ -21,6 +21,11 @@ final class AssetDurationTests: XCTestCase {
         XCTAssertEqual(duration(.mp3, info), 200 * 1152 * 1000 / 44_100, "LAME's Info tag (CBR) counts frames the same way")
     }
 
+    func testAXingTagWithoutAFrameCountIsNoDurationButAnInfoTagFallsBackToTheBitrate() {
+        XCTAssertNil(duration(.mp3, AudioFixtures.mp3Frames(10, tag: .xing(frames: 0))), "variable bitrate: the first frame's says nothing")
+        XCTAssertEqual(duration(.mp3, AudioFixtures.mp3Frames(10, tag: .info(frames: 0))), 4170 * 8 / 128, "constant bitrate")
+    }
+
     func testVBRIFrameCountGivesAVariableBitrateMP3sDuration() {
         let file = AudioFixtures.id3v2(padding: 0) + AudioFixtures.mp3Frames(10, tag: .vbri(frames: 500))
         XCTAssertEqual(duration(.mp3, file), 500 * 1152 * 1000 / 44_100)

@@ -14,8 +14,14 @@ extension HeaderMetadata {
         let window = try read(start, mp3SyncWindow)
         guard let (position, frame) = firstFrame(in: window) else { return nil }
         let header = Array(window[position...].prefix(64))
-        if let frames = vbrFrameCount(header, frame: frame) {
+        switch vbrFrameCount(header, frame: frame) {
+        case .frames(let frames):
             return milliseconds(frames, times: Int64(frame.samplesPerFrame), per: Int64(frame.sampleRate))
+        case .variableWithoutCount:
+            // The bitrate varies, so the first frame's says nothing about the rest.
+            return nil
+        case .none:
+            break
         }
         var audioBytes = size - start - Int64(position)
         if size >= 128, try read(size - 128, 3) == Array("TAG".utf8) { audioBytes -= 128 }
@@ -94,21 +100,29 @@ extension HeaderMetadata {
         return nil
     }
 
+    enum FrameCount: Equatable {
+        case frames(Int64)
+        /// A Xing or VBRI tag (variable bitrate) that does not give the count.
+        case variableWithoutCount
+    }
+
     /// The frame count of a Xing/Info tag (after the side information) or a VBRI tag (32 bytes
-    /// after the header), when the first frame has one that says.
-    private static func vbrFrameCount(_ frameBytes: [UInt8], frame: MPEGFrame) -> Int64? {
+    /// after the header); nil without a tag, or for an Info tag (constant bitrate) without a count.
+    private static func vbrFrameCount(_ frameBytes: [UInt8], frame: MPEGFrame) -> FrameCount? {
         let xing = 4 + frame.sideInfoBytes
         if frameBytes.count >= xing + 12 {
             let tag = Array(frameBytes[xing..<(xing + 4)])
             if tag == Array("Xing".utf8) || tag == Array("Info".utf8) {
-                guard let flags = be32(frameBytes, xing + 4), flags & 1 != 0, let frames = be32(frameBytes, xing + 8), frames > 0 else { return nil }
-                return frames
+                guard let flags = be32(frameBytes, xing + 4), flags & 1 != 0, let frames = be32(frameBytes, xing + 8), frames > 0 else {
+                    return tag == Array("Xing".utf8) ? .variableWithoutCount : nil
+                }
+                return .frames(frames)
             }
         }
         let vbri = 4 + 32
         if frameBytes.count >= vbri + 18, Array(frameBytes[vbri..<(vbri + 4)]) == Array("VBRI".utf8) {
-            guard let frames = be32(frameBytes, vbri + 14), frames > 0 else { return nil }
-            return frames
+            guard let frames = be32(frameBytes, vbri + 14), frames > 0 else { return .variableWithoutCount }
+            return .frames(frames)
         }
         return nil
     }
