@@ -52,10 +52,16 @@ final class AssetStorageTests: XCTestCase {
         }
         let ownKeys = try keys(own)
         XCTAssertEqual(ownKeys.count, 1)
+        // An upload whose row a crash never wrote: a blob under the account's keys that no asset names.
+        let leavingID = try XCTUnwrap(UUID(uuidString: try server.get("/auth/v1/user", token: leaving.token).json()["id"] as? String ?? ""))
+        let unnamed = try blobs.put(Data("never named".utf8), owner: leavingID)
+        XCTAssertEqual(try blobs.keys(owner: leavingID).count, 3)
         XCTAssertEqual(try keys(shared).count, 2, "identical bytes of two users are two blobs")
         let deleted = try server.connect().request("DELETE", "/auth/v1/user", headers: ["Authorization": "Bearer \(leaving.token)"])
         XCTAssertEqual(deleted.status, 204, deleted.text)
         XCTAssertEqual(try keys(own), [], "the account's own content is gone")
+        XCTAssertFalse(try blobs.exists(unnamed.key), "and its blob that no asset named")
+        XCTAssertEqual(try blobs.keys(owner: leavingID), [])
         XCTAssertEqual(try keys(shared).count, 1, "its copy of the shared bytes too, and only its copy")
         XCTAssertEqual(try server.get("/v1/assets", token: staying.token).json()["data"].map { ($0 as? [Any])?.count }, 1)
         let content = try server.get("/v1/assets/\(kept["id"] as? String ?? "")/content", token: staying.token)

@@ -133,6 +133,7 @@ private struct BrokenBlobStore: BlobStore {
     func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String? { nil }
     func exists(_ key: String) throws -> Bool { false }
     func keys() throws -> [String] { [] }
+    func keys(owner: UUID) throws -> [String] { [] }
     func legacyKeys() throws -> [String] { [] }
     func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String? { nil }
 }

@@ -34,6 +34,9 @@ final class PerUserBlobKeyTests: XCTestCase {
         XCTAssertEqual(bobs.sha256, first.sha256)
         XCTAssertNotEqual(bobs.key, first.key)
         XCTAssertEqual(try store.keys(), [first.key, bobs.key].sorted(), "two users, two blobs")
+        XCTAssertEqual(try store.keys(owner: alice), [first.key])
+        XCTAssertEqual(try store.keys(owner: bob), [bobs.key])
+        XCTAssertEqual(try store.keys(owner: UUID()), [])
         try store.delete(first.key)
         XCTAssertEqual(try store.read(bobs.key), bytes, "deleting Alice's blob leaves Bob's")
         XCTAssertEqual(BlobKey.parse(bobs.key)?.owner, bob)
@@ -95,5 +98,7 @@ final class PerUserBlobKeyTests: XCTestCase {
         XCTAssertNil(try s3.copyLegacy(legacy, to: bob), "a missing legacy object copies to nothing")
         XCTAssertEqual(try s3.put(bytes, owner: bob).key, BlobKey.make(owner: bob, hex: hex))
         XCTAssertEqual(try s3.keys().count, 2, "Bob's identical bytes are his own object")
+        XCTAssertEqual(try s3.keys(owner: alice), [key])
+        XCTAssertEqual(try s3.keys(owner: bob), [BlobKey.make(owner: bob, hex: hex)])
     }
 }

@@ -43,6 +43,8 @@ public protocol BlobStore: Sendable {
     func exists(_ key: String) throws -> Bool
     /// Every stored blob key of the per-user layout, for `storage gc`.
     func keys() throws -> [String]
+    /// The keys of one user's blobs (removed with the account, orphans of a crash included).
+    func keys(owner: UUID) throws -> [String]
     /// Keys of the layout from before blobs were per user (`BlobKey.legacy`), still to be moved.
     func legacyKeys() throws -> [String]
     /// Copies a legacy blob to `owner`'s key for the same bytes (a hard link locally, a

@@ -131,6 +131,10 @@ public struct LocalBlobStore: BlobStore {
         walk(BlobKey.usersPrefix) { BlobKey.parse($0) != nil }
     }
 
+    public func keys(owner: UUID) throws -> [String] {
+        walk(BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+    }
+
     public func legacyKeys() throws -> [String] {
         walk(BlobKey.legacyPrefix) { BlobKey.parseLegacy($0) != nil }
     }

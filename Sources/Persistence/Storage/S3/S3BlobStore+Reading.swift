@@ -53,6 +53,10 @@ extension S3BlobStore {
         try list(prefix: BlobKey.usersPrefix, accepts: S3ObjectKey.isValid)
     }
 
+    public func keys(owner: UUID) throws -> [String] {
+        try list(prefix: BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+    }
+
     public func legacyKeys() throws -> [String] {
         try list(prefix: BlobKey.legacyPrefix) { BlobKey.parseLegacy($0) != nil }
     }
