@@ -22,7 +22,7 @@ final class AssetStorageTests: XCTestCase {
         let lost = try server.uploadAsset(Data("lost".utf8), type: "text/plain", project: project, token: token)
         let blobs = server.environment.assets.blobs
         // The crash: a blob stored whose row never committed.
-        let orphan = try blobs.put(Data("written, never named".utf8))
+        let orphan = try blobs.put(Data("written, never named".utf8), owner: UUID())
         // And the other way: a row whose blob went missing.
         let lostKey = try XCTUnwrap(try blobs.keys().first { $0.hasSuffix(lost["sha256"] as? String ?? "-") })
         try blobs.delete(lostKey)
@@ -40,22 +40,32 @@ final class AssetStorageTests: XCTestCase {
         XCTAssertEqual(try sweep.run(delete: false).orphanBlobs, [])
     }
 
-    func testDeletingAnAccountRemovesTheBlobsOnlyItUsed() throws {
+    func testDeletingAnAccountRemovesItsBlobsAndNoOneElses() throws {
         let leaving = try server.assetUser("leaving@example.com")
         let staying = try server.assetUser("staying@example.com")
         let own = try server.uploadAsset(Data("only mine".utf8), type: "text/plain", project: leaving.project, token: leaving.token)
         let shared = try server.uploadAsset(Data("both of us".utf8), type: "text/plain", project: leaving.project, token: leaving.token)
-        _ = try server.uploadAsset(Data("both of us".utf8), type: "text/plain", project: staying.project, token: staying.token)
+        let kept = try server.uploadAsset(Data("both of us".utf8), type: "text/plain", project: staying.project, token: staying.token)
         let blobs = server.environment.assets.blobs
-        func key(_ asset: [String: Any]) throws -> String {
-            try XCTUnwrap(try blobs.keys().first { $0.hasSuffix(asset["sha256"] as? String ?? "-") })
+        func keys(_ asset: [String: Any]) throws -> [String] {
+            try blobs.keys().filter { $0.hasSuffix(asset["sha256"] as? String ?? "-") }
         }
-        let ownKey = try key(own)
-        let sharedKey = try key(shared)
+        let ownKeys = try keys(own)
+        XCTAssertEqual(ownKeys.count, 1)
+        // An upload whose row a crash never wrote: a blob under the account's keys that no asset names.
+        let leavingID = try XCTUnwrap(UUID(uuidString: try server.get("/auth/v1/user", token: leaving.token).json()["id"] as? String ?? ""))
+        let unnamed = try blobs.put(Data("never named".utf8), owner: leavingID)
+        XCTAssertEqual(try blobs.keys(owner: leavingID).count, 3)
+        XCTAssertEqual(try keys(shared).count, 2, "identical bytes of two users are two blobs")
         let deleted = try server.connect().request("DELETE", "/auth/v1/user", headers: ["Authorization": "Bearer \(leaving.token)"])
         XCTAssertEqual(deleted.status, 204, deleted.text)
-        XCTAssertFalse(try blobs.exists(ownKey), "the account's own content is gone")
-        XCTAssertTrue(try blobs.exists(sharedKey), "content another account still uses stays")
+        XCTAssertEqual(try keys(own), [], "the account's own content is gone")
+        XCTAssertFalse(try blobs.exists(unnamed.key), "and its blob that no asset named")
+        XCTAssertEqual(try blobs.keys(owner: leavingID), [])
+        XCTAssertEqual(try keys(shared).count, 1, "its copy of the shared bytes too, and only its copy")
         XCTAssertEqual(try server.get("/v1/assets", token: staying.token).json()["data"].map { ($0 as? [Any])?.count }, 1)
+        let content = try server.get("/v1/assets/\(kept["id"] as? String ?? "")/content", token: staying.token)
+        XCTAssertEqual(content.status, 200)
+        XCTAssertEqual(content.body, Data("both of us".utf8), "the other account's identical content is intact")
     }
 }

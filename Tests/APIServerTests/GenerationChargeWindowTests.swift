@@ -123,8 +123,8 @@ private struct BrokenBlobStore: BlobStore {
     struct Down: Error {}
     let scratch: any BlobStore
 
-    func put(fileAt path: String) throws -> StoredBlob { throw Down() }
-    func put(_ data: Data) throws -> StoredBlob { throw Down() }
+    func put(fileAt path: String, owner: UUID) throws -> StoredBlob { throw Down() }
+    func put(_ data: Data, owner: UUID) throws -> StoredBlob { throw Down() }
     func read(_ key: String) throws -> Data? { nil }
     func delete(_ key: String) throws {}
     func scratchDirectory(for generation: UUID) throws -> String { try scratch.scratchDirectory(for: generation) }
@@ -133,6 +133,9 @@ private struct BrokenBlobStore: BlobStore {
     func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String? { nil }
     func exists(_ key: String) throws -> Bool { false }
     func keys() throws -> [String] { [] }
+    func keys(owner: UUID) throws -> [String] { [] }
+    func legacyKeys() throws -> [String] { [] }
+    func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String? { nil }
 }
 
 /// A store whose writes fail once the generation is running: the database gone after the

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 import Persistence
 import TestSupport
@@ -119,11 +120,13 @@ final class AccessMatrixTests: XCTestCase {
                 """)[0].decode("id", as: UUID.self)
             let asset = try admin.query("""
                 insert into public.assets (user_id, project_id, generation_id, kind, content_type, bytes, sha256, storage_key)
-                values (\(user), \(project), \(generation), 'text', 'text/plain', 1, \(String(repeating: "a", count: 64)), 'k') returning id
+                values (\(user), \(project), \(generation), 'text', 'text/plain', 1, \(String(repeating: "a", count: 64)),
+                        \(BlobKey.make(owner: user, hex: String(repeating: "a", count: 64)))) returning id
                 """)[0].decode("id", as: UUID.self)
             let child = try admin.query("""
                 insert into public.assets (user_id, project_id, kind, content_type, bytes, sha256, storage_key, source)
-                values (\(user), \(project), 'text', 'text/plain', 1, \(String(repeating: "c", count: 64)), 'k2', 'uploaded') returning id
+                values (\(user), \(project), 'text', 'text/plain', 1, \(String(repeating: "c", count: 64)),
+                        \(BlobKey.make(owner: user, hex: String(repeating: "c", count: 64))), 'uploaded') returning id
                 """)[0].decode("id", as: UUID.self)
             let lineage = try admin.query("""
                 insert into public.asset_parents (user_id, asset_id, parent_id) values (\(user), \(child), \(asset)) returning id

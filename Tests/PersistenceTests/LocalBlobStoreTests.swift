@@ -3,6 +3,9 @@ import Foundation
 import Persistence
 import XCTest
 
+/// The user the blobs of these tests belong to (keys are per user, `BlobKey`).
+let blobOwner = UUID()
+
 /// The local-files storage port: content-addressed, durable before it answers, and no key that
 /// did not come from the store reaches the file system.
 final class LocalBlobStoreTests: XCTestCase {
@@ -27,12 +30,12 @@ final class LocalBlobStoreTests: XCTestCase {
     }
 
     func testPutReadAndDeleteByContentAddress() throws {
-        let blob = try store.put(Data("hello".utf8))
+        let blob = try store.put(Data("hello".utf8), owner: blobOwner)
         XCTAssertEqual(blob.bytes, 5)
         XCTAssertEqual(blob.sha256.count, 64)
-        XCTAssertEqual(blob.key, "sha256/\(blob.sha256.prefix(2))/\(blob.sha256.dropFirst(2).prefix(2))/\(blob.sha256)")
+        XCTAssertEqual(blob.key, "users/\(blobOwner.uuidString.lowercased())/sha256/\(blob.sha256.prefix(2))/\(blob.sha256.dropFirst(2).prefix(2))/\(blob.sha256)")
         XCTAssertEqual(try store.read(blob.key), Data("hello".utf8))
-        XCTAssertEqual(try store.put(Data("hello".utf8)), blob, "the same bytes are the same blob")
+        XCTAssertEqual(try store.put(Data("hello".utf8), owner: blobOwner), blob, "the same bytes are the same blob")
         try store.delete(blob.key)
         XCTAssertNil(try store.read(blob.key))
         let temporary = try FileManager.default.contentsOfDirectory(atPath: root + "/tmp")
@@ -43,7 +46,7 @@ final class LocalBlobStoreTests: XCTestCase {
         let scratch = try store.scratchDirectory(for: UUID())
         let file = scratch + "/out.png"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file))
-        let blob = try store.put(fileAt: file)
+        let blob = try store.put(fileAt: file, owner: blobOwner)
         XCTAssertEqual(try store.read(blob.key), Data([1, 2, 3]))
         let id = UUID()
         let folder = try store.scratchDirectory(for: id)
@@ -53,7 +56,7 @@ final class LocalBlobStoreTests: XCTestCase {
 
     func testKeysNotShapedByTheStoreReachNoFile() throws {
         try Data("secret".utf8).write(to: URL(fileURLWithPath: root + "/outside.txt"))
-        let blob = try store.put(Data("x".utf8))
+        let blob = try store.put(Data("x".utf8), owner: blobOwner)
         for key in ["../outside.txt", "/etc/passwd", "outside.txt", "sha256/../../outside.txt", "sha256/aa/bb/" + String(repeating: "a", count: 64),
                     blob.key.uppercased(), blob.key + "/..", "sha256/zz/zz/\(blob.sha256)"] {
             XCTAssertNil(try store.read(key), key)
@@ -95,8 +98,8 @@ final class LocalBlobStoreStreamingTests: XCTestCase {
         let outside = root + "-source"
         try bytes.write(to: URL(fileURLWithPath: outside))
         defer { try? FileManager.default.removeItem(atPath: outside) }
-        let fromFile = try store.put(fileAt: outside)
-        XCTAssertEqual(fromFile, try store.put(bytes), "hashing while copying gives the same key as hashing the bytes")
+        let fromFile = try store.put(fileAt: outside, owner: blobOwner)
+        XCTAssertEqual(fromFile, try store.put(bytes, owner: blobOwner), "hashing while copying gives the same key as hashing the bytes")
         XCTAssertTrue(FileManager.default.fileExists(atPath: outside), "a file outside the store is copied, not moved")
         let reader = try XCTUnwrap(try store.reader(fromFile.key))
         XCTAssertEqual(reader.size, Int64(bytes.count))
@@ -112,7 +115,7 @@ final class LocalBlobStoreStreamingTests: XCTestCase {
         let scratch = try store.scratchDirectory(for: UUID())
         let path = scratch + "/upload"
         try Data("scratch bytes".utf8).write(to: URL(fileURLWithPath: path))
-        let blob = try store.put(fileAt: path)
+        let blob = try store.put(fileAt: path, owner: blobOwner)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "a scratch file is renamed into place")
         XCTAssertEqual(try store.read(blob.key), Data("scratch bytes".utf8))
         for key in ["../etc/passwd", "sha256/../../x", "sha256/ab/cd/" + String(repeating: "g", count: 64), ""] {

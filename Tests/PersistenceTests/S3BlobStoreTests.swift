@@ -43,9 +43,9 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testPutReadExistsAndDeleteRoundTrip() throws {
         let store = try makeStore()
-        let blob = try store.put(Data("hello, bucket".utf8))
+        let blob = try store.put(Data("hello, bucket".utf8), owner: blobOwner)
         XCTAssertEqual(blob.sha256, Hex.encode(try SHA256.hash(Data("hello, bucket".utf8))))
-        XCTAssertEqual(blob.key, "sha256/\(blob.sha256.prefix(2))/\(blob.sha256.dropFirst(2).prefix(2))/\(blob.sha256)")
+        XCTAssertEqual(blob.key, "users/\(blobOwner.uuidString.lowercased())/sha256/\(blob.sha256.prefix(2))/\(blob.sha256.dropFirst(2).prefix(2))/\(blob.sha256)")
         XCTAssertEqual(blob.bytes, 13)
         XCTAssertTrue(try store.exists(blob.key))
         XCTAssertEqual(try store.read(blob.key), Data("hello, bucket".utf8))
@@ -59,25 +59,25 @@ final class S3BlobStoreTests: XCTestCase {
         let store = try makeStore()
         let local = try LocalBlobStore(root: scratch + "/local", digest: { try SHA256.hash($0) }, streamingDigest: { try SHA256Stream() })
         let data = Data("same layout".utf8)
-        XCTAssertEqual(try store.put(data), try local.put(data))
+        XCTAssertEqual(try store.put(data, owner: blobOwner), try local.put(data, owner: blobOwner))
     }
 
     func testSameContentIsStoredOnceWhetherFromBytesOrAFile() throws {
         let store = try makeStore()
         let data = Self.randomData(40_000)
-        let first = try store.put(data)
-        let second = try store.put(data)
-        let fromFile = try store.put(fileAt: try writeFile(data))
+        let first = try store.put(data, owner: blobOwner)
+        let second = try store.put(data, owner: blobOwner)
+        let fromFile = try store.put(fileAt: try writeFile(data), owner: blobOwner)
         XCTAssertEqual(first, second)
         XCTAssertEqual(first, fromFile)
-        let other = try store.put(Data("different".utf8))
+        let other = try store.put(Data("different".utf8), owner: blobOwner)
         XCTAssertEqual(try store.keys().sorted(), [first.key, other.key].sorted(), "one object per distinct content")
     }
 
     func testFileAtOrBelowTheThresholdGoesUpInOnePut() throws {
         let store = try makeStore { $0.singlePutLimit = 1 << 20 }
         let data = Self.randomData(1 << 20)
-        let blob = try store.put(fileAt: try writeFile(data))
+        let blob = try store.put(fileAt: try writeFile(data), owner: blobOwner)
         let etag = try headETag(store, blob.key)
         XCTAssertFalse(etag.contains("-"), "a single PUT's ETag has no part count (got \(etag))")
         XCTAssertEqual(try store.read(blob.key), data)
@@ -87,7 +87,7 @@ final class S3BlobStoreTests: XCTestCase {
         let store = try makeStore { $0.singlePutLimit = 1 << 20 }
         XCTAssertEqual(store.settings.partSize, 8 << 20)
         let data = Self.randomData((8 << 20) * 2 + 12_345)
-        let blob = try store.put(fileAt: try writeFile(data))
+        let blob = try store.put(fileAt: try writeFile(data), owner: blobOwner)
         XCTAssertEqual(blob.bytes, Int64(data.count))
         let etag = try headETag(store, blob.key)
         XCTAssertTrue(etag.hasSuffix("-3\""), "a three-part upload's ETag ends in -3 (got \(etag))")
@@ -111,7 +111,7 @@ final class S3BlobStoreTests: XCTestCase {
     func testBytesAboveTheThresholdAlsoGoUpInParts() throws {
         let store = try makeStore { $0.singlePutLimit = 1 << 20; $0.partSize = 5 << 20 }
         let data = Self.randomData((5 << 20) + 10)
-        let blob = try store.put(data)
+        let blob = try store.put(data, owner: blobOwner)
         XCTAssertTrue(try headETag(store, blob.key).hasSuffix("-2\""))
         XCTAssertEqual(try store.read(blob.key), data)
     }
@@ -119,7 +119,7 @@ final class S3BlobStoreTests: XCTestCase {
     func testAFailedPartAbortsTheUpload() throws {
         let store = try makeStore { $0.singlePutLimit = 1 << 20; $0.partSize = 5 << 20 }
         let path = try writeFile(Self.randomData((5 << 20) + 10))
-        let blob = StoredBlob(key: S3ObjectKey.forHex(String(repeating: "ab", count: 32)), sha256: String(repeating: "ab", count: 32),
+        let blob = StoredBlob(key: BlobKey.make(owner: blobOwner, hex: String(repeating: "ab", count: 32)), sha256: String(repeating: "ab", count: 32),
                               bytes: (5 << 20) + 10)
         var calls = 0
         XCTAssertThrowsError(try store.multipartUpload(blob) { offset, length in
@@ -139,7 +139,7 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testMissingObjectsAndForeignKeysAreNil() throws {
         let store = try makeStore()
-        let missing = S3ObjectKey.forHex(String(repeating: "0f", count: 32))
+        let missing = BlobKey.make(owner: blobOwner, hex: String(repeating: "0f", count: 32))
         XCTAssertNil(try store.read(missing))
         XCTAssertNil(try store.reader(missing))
         XCTAssertFalse(try store.exists(missing))
@@ -153,7 +153,7 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testVirtualHostStyleRequestsPutTheBucketInTheHost() throws {
         let store = try makeStore(addressing: .virtual)
-        let blob = try store.put(Data("virtual".utf8))
+        let blob = try store.put(Data("virtual".utf8), owner: blobOwner)
         XCTAssertEqual(try store.read(blob.key), Data("virtual".utf8))
         XCTAssertEqual(try store.keys(), [blob.key])
         let request = try store.requester.signedRequest(method: "GET", key: blob.key, payloadHash: S3BlobStore.emptyPayloadHash,
@@ -165,7 +165,7 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testPathStyleRequestsPutTheBucketInThePath() throws {
         let store = try makeStore(addressing: .path)
-        let key = S3ObjectKey.forHex(String(repeating: "ab", count: 32))
+        let key = BlobKey.make(owner: blobOwner, hex: String(repeating: "ab", count: 32))
         let request = try store.requester.signedRequest(method: "GET", key: key, payloadHash: S3BlobStore.emptyPayloadHash,
                                                         at: Date(), maxResponseBytes: 1)
         XCTAssertEqual(request.url, "\(try S3MotoServer.shared().endpoint)/\(store.settings.bucket)/\(key)")
@@ -176,14 +176,14 @@ final class S3BlobStoreTests: XCTestCase {
 
     func testListingFollowsContinuationTokens() throws {
         let store = try makeStore { $0.listPageSize = 2 }
-        let expected = try (0..<5).map { try store.put(Data("item \($0)".utf8)).key }
+        let expected = try (0..<5).map { try store.put(Data("item \($0)".utf8), owner: blobOwner).key }
         XCTAssertEqual(Set(expected).count, 5)
         XCTAssertEqual(try store.keys().sorted(), expected.sorted(), "three pages of at most two keys")
     }
 
     func testPresignedGetWorksWithPlainCurlAndSetsTheResponseHeaders() throws {
         let store = try makeStore()
-        let blob = try store.put(Data("presigned body".utf8))
+        let blob = try store.put(Data("presigned body".utf8), owner: blobOwner)
         let url = try XCTUnwrap(try store.presignedURL(blob.key, expiresInSeconds: 300, contentType: "text/plain; charset=utf-8",
                                                        contentDisposition: "attachment; filename=\"note.txt\""))
         XCTAssertTrue(url.contains("X-Amz-Expires=300"))

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 @testable import Persistence
 import Synchronization
@@ -49,7 +50,7 @@ final class S3ErrorMappingTests: XCTestCase {
         defer { server.stop() }
         let sleeps = SleepLog()
         let store = try makeStore(endpoint: server.baseURL, sleeps: sleeps)
-        let blob = try store.put(Data("retried".utf8))
+        let blob = try store.put(Data("retried".utf8), owner: blobOwner)
         XCTAssertEqual(puts.withLock { $0 }, 2, "one SlowDown, then the same PUT again")
         let sent = server.requests.filter { $0.method == "PUT" }
         XCTAssertEqual(sent.count, 2)
@@ -66,7 +67,7 @@ final class S3ErrorMappingTests: XCTestCase {
         defer { server.stop() }
         let sleeps = SleepLog()
         let store = try makeStore(endpoint: server.baseURL, maxAttempts: 3, sleeps: sleeps)
-        XCTAssertThrowsError(try store.delete(S3ObjectKey.forHex(String(repeating: "ab", count: 32)))) { error in
+        XCTAssertThrowsError(try store.delete(BlobKey.make(owner: blobOwner, hex: String(repeating: "ab", count: 32)))) { error in
             guard case let .service(_, status, code, message, requestID)? = error as? S3StoreError else {
                 return XCTFail("expected a service error, got \(error)")
             }
@@ -102,8 +103,8 @@ final class S3ErrorMappingTests: XCTestCase {
         let server = try FakeHTTPServer { _ in .empty(403) }
         defer { server.stop() }
         let store = try makeStore(endpoint: server.baseURL)
-        XCTAssertThrowsError(try store.exists(S3ObjectKey.forHex(String(repeating: "cd", count: 32)))) { error in
-            XCTAssertEqual(error as? S3StoreError, .service(operation: "HEAD \(S3ObjectKey.forHex(String(repeating: "cd", count: 32)))",
+        XCTAssertThrowsError(try store.exists(BlobKey.make(owner: blobOwner, hex: String(repeating: "cd", count: 32)))) { error in
+            XCTAssertEqual(error as? S3StoreError, .service(operation: "HEAD \(BlobKey.make(owner: blobOwner, hex: String(repeating: "cd", count: 32)))",
                                                             status: 403, code: "Forbidden", message: "", requestID: nil))
         }
     }
@@ -125,7 +126,7 @@ final class S3ErrorMappingTests: XCTestCase {
         let store = try makeStore(endpoint: server.baseURL, maxAttempts: 1)
         var data = Data(repeating: 7, count: (5 << 20) + 1)
         data[0] = 1
-        XCTAssertThrowsError(try store.put(data)) { error in
+        XCTAssertThrowsError(try store.put(data, owner: blobOwner)) { error in
             guard case let .service(operation, _, code, _, _)? = error as? S3StoreError else { return XCTFail("\(error)") }
             XCTAssertTrue(operation.hasPrefix("CompleteMultipartUpload"), operation)
             XCTAssertEqual(code, "InternalError")
@@ -141,7 +142,7 @@ final class S3ErrorMappingTests: XCTestCase {
         let port = try freeLoopbackPort()
         let sleeps = SleepLog()
         let store = try makeStore(endpoint: "http://127.0.0.1:\(port)", maxAttempts: 2, sleeps: sleeps)
-        XCTAssertThrowsError(try store.put(Data("x".utf8))) { error in
+        XCTAssertThrowsError(try store.put(Data("x".utf8), owner: blobOwner)) { error in
             guard case .transport? = error as? S3StoreError else { return XCTFail("\(error)") }
         }
         XCTAssertEqual(sleeps.waits.withLock { $0.count }, 1)

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 @testable import Persistence
 import TestSupport
@@ -44,7 +45,7 @@ final class S3PresignedURLTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let settings = try S3MotoServer.shared().settings(bucket: "presign-bucket")
         let store = try S3BlobStore(settings: settings, primitives: .crypto, scratchDirectory: scratch)
-        let key = S3ObjectKey.forHex(String(repeating: "5e", count: 32))
+        let key = BlobKey.make(owner: blobOwner, hex: String(repeating: "5e", count: 32))
         let url = try XCTUnwrap(try store.presignedURL(key, expiresInSeconds: 900, contentType: "image/png",
                                                        contentDisposition: "inline; filename=\"a b.png\""))
         XCTAssertEqual(try verify(url), "valid")

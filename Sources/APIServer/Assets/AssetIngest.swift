@@ -32,7 +32,7 @@ struct AssetIngest {
         let asset: Asset
         do {
             asset = try components.store.createUpload(project: opened.projectID, claimsJSON: opened.identity.claimsJSON, put: {
-                let blob = try blobs.put(fileAt: path)
+                let blob = try blobs.put(fileAt: path, owner: opened.identity.userID)
                 placed = blob.key
                 return NewUpload(id: opened.uploadID, projectID: opened.projectID, kind: declared.kind, contentType: declared.storedContentType,
                                  blob: blob, name: name, originalFilename: opened.filename, metadata: metadata,
@@ -51,7 +51,8 @@ struct AssetIngest {
         return response
     }
 
-    /// Container headers first; ffprobe, when present, for what they leave out (MP3, WebM, OGG, FLAC durations, video sizes).
+    /// Container headers first (durations of WAV, MP4/MOV, MP3, OGG, FLAC, WebM; image sizes);
+    /// ffprobe, when present, for what they leave out (video sizes, a header without a duration).
     private func readMetadata() -> MediaMetadata {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return MediaMetadata() }
@@ -78,6 +79,7 @@ struct AssetIngest {
     private func scheduleThumbnail(_ asset: Asset) {
         let components = self.components
         let claims = opened.identity.claimsJSON
+        let owner = opened.identity.userID
         guard let slot = components.queue.reserve() else {
             try? components.store.setThumbnail(asset.id, state: .unavailable, key: nil, claimsJSON: claims)
             return
@@ -89,7 +91,7 @@ struct AssetIngest {
             if let scratch = try? components.blobs.scratchDirectory(for: scratchID),
                let source = try? Self.copy(asset.storageKey, from: components.blobs, to: scratch + "/source"),
                let thumbnail = components.tools.thumbnail(source, kind: asset.kind, scratch: scratch) {
-                key = try? components.blobs.put(fileAt: thumbnail).key
+                key = try? components.blobs.put(fileAt: thumbnail, owner: owner).key
             }
             do {
                 try components.store.setThumbnail(asset.id, state: key == nil ? .unavailable : .ready, key: key, claimsJSON: claims)

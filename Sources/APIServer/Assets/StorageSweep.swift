@@ -29,16 +29,23 @@ struct StorageSweep {
     }
 }
 
-/// Removes a deleted account's blobs that no other account's assets use.
+/// Removes a deleted account's blobs (keys are per user, so no other account's content is among them).
 struct AccountBlobRemoval: Sendable {
     let components: AssetComponents
 
-    /// Runs `deletion` (which removes the user's rows), then the blobs only those rows named.
+    /// Runs `deletion` (which removes the user's rows), then the blobs those rows named and any
+    /// other blob under the user's keys (an upload's blob whose row a crash never wrote).
     func deleting(_ user: UUID, _ deletion: () throws -> Void) throws {
-        let keys = try components.store.keysOnlyNamed(byUser: user)
+        let named = try components.store.keysOnlyNamed(byUser: user)
         try deletion()
         let blobs = components.blobs
-        for key in keys {
+        var keys = Set(named)
+        do {
+            keys.formUnion(try blobs.keys(owner: user))
+        } catch {
+            components.logger.warn("blobs of a deleted account not listed", ["error": .string(String(reflecting: error))])
+        }
+        for key in keys.sorted() {
             do {
                 try components.store.deleteIfUnreferenced(key, deleteBlob: { try blobs.delete($0) })
             } catch {

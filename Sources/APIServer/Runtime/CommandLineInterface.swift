@@ -32,7 +32,8 @@ enum CommandLineInterface {
           storage gc [--delete]
                       report stored blobs that no asset names (left by a crash between a blob's write and its
                       row's commit) and assets whose blob is missing; --delete removes the orphan blobs (each
-                      re-checked under its lock); exits 1 when anything was found and not deleted
+                      re-checked under its lock); exits 1 when anything was found and not deleted. Blobs of the
+                      shared layout from before migration 120 are first moved to their owners' keys
           --help      show this text
           --version   print the version
 
@@ -98,6 +99,7 @@ enum CommandLineInterface {
             logger.error("start-up failed", ["error": .string(String(describing: error))])
             return 1
         }
+        moveLegacyBlobs(environment, logger: logger)
         let server = environment.makeServer()
         do {
             try server.start(host: config.host, port: config.port)
@@ -136,11 +138,30 @@ enum CommandLineInterface {
         return 0
     }
 
+    /// Blobs of the shared layout move to their owners' keys before the first request (see
+    /// `LegacyBlobMove`); a failure is logged and start-up goes on (`storage gc` moves them too).
+    private static func moveLegacyBlobs(_ environment: ServerEnvironment, logger: Logger) {
+        do {
+            let report = try LegacyBlobMove(store: environment.assets.store, blobs: environment.assets.blobs).run()
+            if report.waitingForMigration {
+                logger.warn("legacy blobs not moved: migration 120 is not applied yet")
+            } else if report.deletedLegacy > 0 {
+                logger.info("legacy blobs moved to per-user keys", ["copied": .int(report.copied), "legacy_removed": .int(report.deletedLegacy),
+                                                                    "unrecoverable": .int(report.unrecoverable.count)])
+            }
+        } catch {
+            logger.warn("legacy blobs not moved", ["error": .string(String(reflecting: error))])
+        }
+    }
+
     private static func storageGC(_ config: AppConfig, delete: Bool) -> Int32 {
         let logger = Logger(minimumLevel: .warn)
         do {
             let environment = try ServerEnvironment.live(config: config, logger: logger)
             defer { environment.pool.close() }
+            let moved = try LegacyBlobMove(store: environment.assets.store, blobs: environment.assets.blobs).run()
+            if moved.waitingForMigration { print("storage gc: legacy blobs left alone: run `apiserver migrate` first (migration 120)") }
+            if moved.deletedLegacy > 0 { print("storage gc: moved to per-user keys: \(moved.copied) copied, \(moved.deletedLegacy) legacy blobs removed") }
             let report = try StorageSweep(store: environment.assets.store, blobs: environment.assets.blobs).run(delete: delete)
             for key in report.orphanBlobs { print("orphan blob (no asset names it)\(report.deleted.contains(key) ? ", deleted" : ""): \(key)") }
             for key in report.missingBlobs { print("missing blob (an asset names it): \(key)") }

@@ -16,10 +16,16 @@ public enum HeaderMetadata {
             return MediaMetadata(durationMilliseconds: try? wavDuration(size: size, read))
         case .mp4, .quicktime:
             return MediaMetadata(durationMilliseconds: try? isoDuration(size: size, read))
+        case .mp3:
+            return MediaMetadata(durationMilliseconds: try? mp3Duration(size: size, read))
+        case .ogg:
+            return MediaMetadata(durationMilliseconds: try? oggDuration(size: size, read))
+        case .flac:
+            return MediaMetadata(durationMilliseconds: try? flacDuration(size: size, read))
+        case .webm:
+            return MediaMetadata(durationMilliseconds: try? matroskaDuration(size: size, read))
         case .text, .markdown, .json:
             return MediaMetadata(previewText: try? preview(read))
-        default:
-            return MediaMetadata()
         }
     }
 

@@ -20,12 +20,14 @@ public protocol BlobReader: Sendable {
 }
 
 /// The storage port: local files or S3-compatible object storage (issue #17). Keys are made by
-/// the store, never from user input.
+/// the store, never from user input: `BlobKey.make(owner:hex:)`, so identical content is stored
+/// once per user and never shared between users (a user who knows another's hash can name only
+/// their own copy, and deleting one user's blobs never touches another's).
 public protocol BlobStore: Sendable {
-    /// Moves or copies the file at `path` into the store, durably, before returning. Streams: the
-    /// file is never read whole into memory.
-    func put(fileAt path: String) throws -> StoredBlob
-    func put(_ data: Data) throws -> StoredBlob
+    /// Moves or copies the file at `path` into `owner`'s part of the store, durably, before
+    /// returning. Streams: the file is never read whole into memory.
+    func put(fileAt path: String, owner: UUID) throws -> StoredBlob
+    func put(_ data: Data, owner: UUID) throws -> StoredBlob
     /// The stored bytes, or nil for an unknown key. Small blobs only (provider outputs, text).
     func read(_ key: String) throws -> Data?
     func delete(_ key: String) throws
@@ -39,8 +41,58 @@ public protocol BlobStore: Sendable {
     /// A URL that fetches the blob without this server, or nil where the store has none (local files).
     func presignedURL(_ key: String, expiresInSeconds: Int, contentType: String, contentDisposition: String) throws -> String?
     func exists(_ key: String) throws -> Bool
-    /// Every stored blob key, for `storage gc`.
+    /// Every stored blob key of the per-user layout, for `storage gc`.
     func keys() throws -> [String]
+    /// The keys of one user's blobs (removed with the account, orphans of a crash included).
+    func keys(owner: UUID) throws -> [String]
+    /// Keys of the layout from before blobs were per user (`BlobKey.legacy`), still to be moved.
+    func legacyKeys() throws -> [String]
+    /// Copies a legacy blob to `owner`'s key for the same bytes (a hard link locally, a
+    /// server-side copy on S3); the legacy blob stays until the caller deletes it. nil when the
+    /// legacy blob is missing.
+    func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String?
+}
+
+/// The key layout both adapters share: `users/<owner uuid>/sha256/ab/cd/<64 hex>`. The owner is
+/// part of the key, so one user's key never names another user's bytes; the SQL checks the same
+/// shape against the row's user (migration 120), whichever function writes the row.
+public enum BlobKey {
+    public static let usersPrefix = "users/"
+    /// The shape before migration 120: one blob for everyone's identical content.
+    public static let legacyPrefix = "sha256/"
+
+    public static func make(owner: UUID, hex: String) -> String {
+        "users/\(owner.uuidString.lowercased())/" + legacy(hex: hex)
+    }
+
+    public static func legacy(hex: String) -> String {
+        "sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+    }
+
+    /// The owner and hash of a key of the per-user shape; nil for anything else (`..`, upper
+    /// case, a legacy key, a key from elsewhere).
+    public static func parse(_ key: String) -> (owner: UUID, hex: String)? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "users", parts[1].utf8.count == 36,
+              parts[1].utf8.allSatisfy({ isLowerHex($0) || $0 == UInt8(ascii: "-") }),
+              let owner = UUID(uuidString: String(parts[1])), owner.uuidString.lowercased() == parts[1],
+              let hex = parseLegacy(parts[2...].joined(separator: "/"))
+        else { return nil }
+        return (owner, hex)
+    }
+
+    /// The hash of a legacy key (`sha256/ab/cd/<hex>`), nil for anything else.
+    public static func parseLegacy(_ key: String) -> String? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "sha256", parts[3].utf8.count == 64, parts[3].utf8.allSatisfy(isLowerHex),
+              parts[1] == parts[3].prefix(2), parts[2] == parts[3].dropFirst(2).prefix(2)
+        else { return nil }
+        return String(parts[3])
+    }
+
+    private static func isLowerHex(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (97...102).contains(byte)
+    }
 }
 
 /// SHA-256 fed piece by piece, for hashing a file while it is copied (the Crypto module's, given

@@ -246,11 +246,11 @@ public struct GenerationRunner: Sendable {
     private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput, claimsJSON: String) throws {
         let assetKind: MediaKind = record.kind == .imageToVideo ? .video : record.kind
         if let text = output.text {
-            let blob = try blobs.put(Data(text.utf8))
+            let blob = try blobs.put(Data(text.utf8), owner: record.userID)
             _ = try store.addAsset(record.id, kind: .text, contentType: "text/plain; charset=utf-8", blob: blob, claimsJSON: claimsJSON)
         }
         for file in output.files {
-            let blob = try blobs.put(fileAt: file.path)
+            let blob = try blobs.put(fileAt: file.path, owner: record.userID)
             _ = try store.addAsset(record.id, kind: assetKind, contentType: file.mimeType, blob: blob, claimsJSON: claimsJSON)
         }
         try? blobs.delete(scratchOf: record.id)

@@ -2,9 +2,9 @@ import Domain
 import Foundation
 
 /// `AssetStore` on the tables of migrations 010 and 070. Reads run in the user's scope (RLS);
-/// every write is a call of an `app_engine` function. Blob reference checks span users (content
-/// is stored once), so they run as the service role, under a per-key advisory lock that uploads
-/// of the same content take too.
+/// every write is a call of an `app_engine` function. Blob keys are per user (`BlobKey`, checked by
+/// the table since migration 120); reference checks run as the service role, under a per-key
+/// advisory lock that uploads of the same content take too.
 public struct PostgresAssetStore: AssetStore {
     let pool: ConnectionPool
 
@@ -146,7 +146,7 @@ public struct PostgresAssetStore: AssetStore {
         return .success(released.map(\.0))
     }
 
-    /// Deletes the blob when no row of anyone names it, holding the key's lock so an upload of the
+    /// Deletes the blob when no row names it (only its owner's rows can), holding the key's lock so an upload of the
     /// same bytes cannot name it meanwhile.
     @discardableResult
     public func deleteIfUnreferenced(_ key: String, deleteBlob: (String) throws -> Void) throws -> Bool {

@@ -1,8 +1,9 @@
 import Domain
 import Foundation
 
-/// `BlobStore` on the local file system, content-addressed: a blob's key is `sha256/ab/cd/<hex>`,
-/// derived from its bytes only, so no user input ever becomes a path. Each blob is written to a
+/// `BlobStore` on the local file system, content-addressed per user: a blob's key is
+/// `users/<owner>/sha256/ab/cd/<hex>` (`BlobKey`), derived from the owner's id and the bytes
+/// only, so no user input ever becomes a path. Each blob is written to a
 /// temporary file, synced and renamed into place before `put` returns, so a row that names it
 /// (committed afterwards) never points at a partial file.
 public struct LocalBlobStore: BlobStore {
@@ -20,14 +21,14 @@ public struct LocalBlobStore: BlobStore {
         self.root = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL
         self.digest = digest
         self.streamingDigest = streamingDigest
-        for folder in ["sha256", "tmp", "scratch"] {
+        for folder in ["users", "tmp", "scratch"] {
             try FileManager.default.createDirectory(at: self.root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
     }
 
     /// A file in the store's own scratch area (same file system) is hashed in place and renamed;
     /// any other file is copied into `tmp` while it is hashed. Either way it is synced first.
-    public func put(fileAt path: String) throws -> StoredBlob {
+    public func put(fileAt path: String, owner: UUID) throws -> StoredBlob {
         let source = URL(fileURLWithPath: path).standardizedFileURL
         let inScratch = source.path.hasPrefix(root.appendingPathComponent("scratch").path + "/")
         let input = open(source.path, O_RDONLY | O_CLOEXEC)
@@ -66,12 +67,12 @@ public struct LocalBlobStore: BlobStore {
         }
         let hex = try hasher.finish().map { String(format: "%02x", $0) }.joined()
         guard let staged else { throw BlobStoreError.cannotWrite(path) }
-        return try place(staged, hex: hex, bytes: total)
+        return try place(staged, key: BlobKey.make(owner: owner, hex: hex), hex: hex, bytes: total)
     }
 
-    public func put(_ data: Data) throws -> StoredBlob {
+    public func put(_ data: Data, owner: UUID) throws -> StoredBlob {
         let hex = try digest(data).map { String(format: "%02x", $0) }.joined()
-        let key = Self.key(forHex: hex)
+        let key = BlobKey.make(owner: owner, hex: hex)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
         if FileManager.default.fileExists(atPath: root.appendingPathComponent(key).path) { return blob }
         let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
@@ -85,12 +86,11 @@ public struct LocalBlobStore: BlobStore {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        return try place(temporary, hex: hex, bytes: Int64(data.count))
+        return try place(temporary, key: key, hex: hex, bytes: Int64(data.count))
     }
 
     /// Renames a synced file to its key's path (atomic); an identical blob already there is the same bytes.
-    private func place(_ staged: URL, hex: String, bytes: Int64) throws -> StoredBlob {
-        let key = Self.key(forHex: hex)
+    private func place(_ staged: URL, key: String, hex: String, bytes: Int64) throws -> StoredBlob {
         let destination = root.appendingPathComponent(key)
         let blob = StoredBlob(key: key, sha256: hex, bytes: bytes)
         if FileManager.default.fileExists(atPath: destination.path) {
@@ -128,19 +128,60 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func keys() throws -> [String] {
-        let base = root.appendingPathComponent("sha256")
+        walk(BlobKey.usersPrefix) { BlobKey.parse($0) != nil }
+    }
+
+    public func keys(owner: UUID) throws -> [String] {
+        walk(BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+    }
+
+    public func legacyKeys() throws -> [String] {
+        walk(BlobKey.legacyPrefix) { BlobKey.parseLegacy($0) != nil }
+    }
+
+    /// A hard link: the same file under the owner's key, no bytes copied (the root is one file
+    /// system). A copy synced and renamed into place where links are not supported.
+    public func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String? {
+        guard let hex = BlobKey.parseLegacy(legacyKey) else { return nil }
+        let source = root.appendingPathComponent(legacyKey)
+        guard FileManager.default.fileExists(atPath: source.path) else { return nil }
+        let key = BlobKey.make(owner: owner, hex: hex)
+        let destination = root.appendingPathComponent(key)
+        if FileManager.default.fileExists(atPath: destination.path) { return key }
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if link(source.path, destination.path) != 0, errno != EEXIST {
+            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
+            try FileManager.default.copyItem(at: source, to: temporary)
+            let descriptor = open(temporary.path, O_RDONLY | O_CLOEXEC)
+            if descriptor >= 0 {
+                defer { close(descriptor) }
+                try Self.sync(descriptor)
+            }
+            guard rename(temporary.path, destination.path) == 0 else {
+                try? FileManager.default.removeItem(at: temporary)
+                throw BlobStoreError.cannotWrite(key)
+            }
+        }
+        Self.syncDirectory(destination.deletingLastPathComponent().path)
+        return key
+    }
+
+    /// Legacy keys too: the one-time move removes them once every row names its owner's copy.
+    public func delete(_ key: String) throws {
+        guard let url = url(for: key) ?? (BlobKey.parseLegacy(key) != nil ? root.appendingPathComponent(key) : nil) else { return }
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// The keys under one top folder that `accepts` (files of any other shape are not the store's).
+    private func walk(_ prefix: String, accepts: (String) -> Bool) -> [String] {
+        let base = root.appendingPathComponent(String(prefix.dropLast()))
         guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
         var found: [String] = []
         while let relative = walker.nextObject() as? String {
-            let key = "sha256/" + relative
-            if url(for: key) != nil { found.append(key) }
+            let key = prefix + relative
+            if accepts(key) { found.append(key) }
         }
         return found.sorted()
-    }
-
-    public func delete(_ key: String) throws {
-        guard let url = url(for: key) else { return }
-        try? FileManager.default.removeItem(at: url)
     }
 
     public func scratchDirectory(for generation: UUID) throws -> String {
@@ -154,18 +195,10 @@ public struct LocalBlobStore: BlobStore {
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
     }
 
-    static func key(forHex hex: String) -> String {
-        "sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
-    }
-
-    /// Only keys of the store's own shape map to a file: anything else (a key from elsewhere,
-    /// `..`) maps to nothing.
+    /// Only keys of the store's own per-user shape map to a file: anything else (a key from
+    /// elsewhere, `..`, a legacy key) maps to nothing.
     func url(for key: String) -> URL? {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "sha256", parts[3].count == 64,
-              parts[3].allSatisfy({ $0.isHexDigit && !$0.isUppercase }), parts[1] == parts[3].prefix(2),
-              parts[2] == parts[3].dropFirst(2).prefix(2)
-        else { return nil }
+        guard BlobKey.parse(key) != nil else { return nil }
         return root.appendingPathComponent(key)
     }
 

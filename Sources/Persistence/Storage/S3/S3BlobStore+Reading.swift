@@ -47,9 +47,38 @@ extension S3BlobStore {
         return response.status != 404
     }
 
-    /// Every key of the store's shape in the bucket (ListObjectsV2 under `sha256/`, page by
+    /// Every key of the store's shape in the bucket (ListObjectsV2 under `users/`, page by
     /// page); other objects in the bucket are left out.
     public func keys() throws -> [String] {
+        try list(prefix: BlobKey.usersPrefix, accepts: S3ObjectKey.isValid)
+    }
+
+    public func keys(owner: UUID) throws -> [String] {
+        try list(prefix: BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+    }
+
+    public func legacyKeys() throws -> [String] {
+        try list(prefix: BlobKey.legacyPrefix) { BlobKey.parseLegacy($0) != nil }
+    }
+
+    /// A server-side CopyObject (no bytes pass through this server; objects here are far below
+    /// CopyObject's 5 GB limit). S3 may answer 200 with an error document, so the body must be
+    /// a CopyObjectResult.
+    public func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String? {
+        guard let hex = BlobKey.parseLegacy(legacyKey) else { return nil }
+        let key = BlobKey.make(owner: owner, hex: hex)
+        let operation = "CopyObject \(legacyKey) to \(key)"
+        let response = try requester.send(operation, method: "PUT", key: key,
+                                          headers: [(name: "x-amz-copy-source", value: "/\(settings.bucket)/\(legacyKey)")],
+                                          payloadHash: Self.emptyPayloadHash, accepting: [404])
+        if response.status == 404 { return nil }
+        guard String(decoding: response.body, as: UTF8.self).contains("<CopyObjectResult") else {
+            throw S3StoreError.invalidResponse(operation: operation, detail: "not a CopyObjectResult")
+        }
+        return key
+    }
+
+    private func list(prefix: String, accepts: (String) -> Bool) throws -> [String] {
         let pageSize = settings.listPageSize
         var keys: [String] = []
         var token: String?
@@ -60,7 +89,7 @@ extension S3BlobStore {
             guard pages <= Self.maximumListPages else {
                 throw S3StoreError.invalidResponse(operation: operation, detail: "more than \(Self.maximumListPages) pages")
             }
-            var query = [(name: "list-type", value: "2"), (name: "prefix", value: S3ObjectKey.prefix), (name: "max-keys", value: String(pageSize))]
+            var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix), (name: "max-keys", value: String(pageSize))]
             if let token { query.append((name: "continuation-token", value: token)) }
             let response = try requester.send(operation, method: "GET", key: nil, query: query,
                                               payloadHash: Self.emptyPayloadHash, maxResponseBytes: 8 << 20)
@@ -72,7 +101,7 @@ extension S3BlobStore {
             guard contents.count <= pageSize else {
                 throw S3StoreError.invalidResponse(operation: operation, detail: "\(contents.count) keys in one page (asked for \(pageSize))")
             }
-            keys += contents.compactMap { S3XML.first("Key", in: $0) }.filter(S3ObjectKey.isValid)
+            keys += contents.compactMap { S3XML.first("Key", in: $0) }.filter(accepts)
             let truncated = S3XML.first("IsTruncated", in: text) == "true"
             let next = S3XML.first("NextContinuationToken", in: text)
             if truncated {

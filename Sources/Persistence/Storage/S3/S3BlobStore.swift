@@ -2,8 +2,8 @@ import Domain
 import Foundation
 
 /// `BlobStore` on S3-compatible object storage, content-addressed exactly as `LocalBlobStore`:
-/// a blob's key is `sha256/ab/cd/<hex>` of its bytes, never anything a user sent, and identical
-/// content is one object. Every request is SigV4-signed (header authentication, the payload's
+/// a blob's key is `users/<owner>/sha256/ab/cd/<hex>` (`BlobKey`), never anything a user sent,
+/// and one user's identical content is one object. Every request is SigV4-signed (header authentication, the payload's
 /// SHA-256 signed too, so the service rejects a body that changed on the way).
 ///
 /// Blocking: every method performs network I/O on the calling thread and may take as long as
@@ -32,13 +32,13 @@ public struct S3BlobStore: BlobStore {
         try FileManager.default.createDirectory(at: scratchRoot, withIntermediateDirectories: true)
     }
 
-    public func put(fileAt path: String) throws -> StoredBlob {
+    public func put(fileAt path: String, owner: UUID) throws -> StoredBlob {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         guard let size = (attributes[.size] as? NSNumber)?.int64Value, size >= 0 else {
             throw S3StoreError.invalidArgument("cannot read the size of \(path)")
         }
         let hex = Hex.encode(try primitives.sha256OfFile(path))
-        let blob = StoredBlob(key: S3ObjectKey.forHex(hex), sha256: hex, bytes: size)
+        let blob = StoredBlob(key: BlobKey.make(owner: owner, hex: hex), sha256: hex, bytes: size)
         if try exists(blob.key) { return blob }
         if size <= settings.singlePutLimit {
             try putObject(blob, body: .file(path: path, offset: 0, length: size))
@@ -57,9 +57,9 @@ public struct S3BlobStore: BlobStore {
         return blob
     }
 
-    public func put(_ data: Data) throws -> StoredBlob {
+    public func put(_ data: Data, owner: UUID) throws -> StoredBlob {
         let hex = Hex.encode(try primitives.sha256(data))
-        let blob = StoredBlob(key: S3ObjectKey.forHex(hex), sha256: hex, bytes: Int64(data.count))
+        let blob = StoredBlob(key: BlobKey.make(owner: owner, hex: hex), sha256: hex, bytes: Int64(data.count))
         if try exists(blob.key) { return blob }
         if blob.bytes <= settings.singlePutLimit {
             try putObject(blob, body: .data(data))
@@ -82,9 +82,10 @@ public struct S3BlobStore: BlobStore {
         return response.status == 404 ? nil : response.body
     }
 
-    /// Deleting a missing object succeeds (S3 answers 204 either way).
+    /// Deleting a missing object succeeds (S3 answers 204 either way). Legacy keys too: the
+    /// one-time move removes them once every row names its owner's copy.
     public func delete(_ key: String) throws {
-        guard S3ObjectKey.isValid(key) else { return }
+        guard S3ObjectKey.isValid(key) || BlobKey.parseLegacy(key) != nil else { return }
         _ = try requester.send("DELETE \(key)", method: "DELETE", key: key, payloadHash: Self.emptyPayloadHash, accepting: [404])
     }
 
@@ -111,19 +112,10 @@ public struct S3BlobStore: BlobStore {
     static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 }
 
-/// The store's key layout, the same as `LocalBlobStore`'s: `sha256/ab/cd/<64 lowercase hex>`.
+/// The store's key layout, the same as `LocalBlobStore`'s (`BlobKey`).
 enum S3ObjectKey {
-    static let prefix = "sha256/"
-
-    static func forHex(_ hex: String) -> String {
-        "sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
-    }
-
-    /// Only keys of the store's own shape are ever sent to S3: anything else names nothing.
+    /// Only keys of the store's own per-user shape are read from S3: anything else names nothing.
     static func isValid(_ key: String) -> Bool {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "sha256" && parts[3].utf8.count == 64
-            && parts[3].utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-            && parts[1] == parts[3].prefix(2) && parts[2] == parts[3].dropFirst(2).prefix(2)
+        BlobKey.parse(key) != nil
     }
 }
