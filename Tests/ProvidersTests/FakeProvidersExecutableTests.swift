@@ -293,8 +293,8 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         let runway = adapter(.runway)
         let task = try await pending(try runway.submit(request(.runway, "Cancel me"), key: key(.runway)))
         _ = try await runway.poll(task, key: key(.runway))
-        let outcome2 = try await runway.cancel(task, key: key(.runway))
-        XCTAssertEqual(outcome2, .cancelled)
+        let whileRunning = try await runway.cancel(task, key: key(.runway))
+        XCTAssertEqual(whileRunning, .cancelled)
         XCTAssertEqual(try count("runway", "DELETE /v1/tasks/{id}"), 1)
         assertKind(await failure { try await runway.poll(task, key: key(.runway)) }, .cancelled, "a cancelled task polls as CANCELLED")
 
@@ -370,8 +370,8 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
     func testFALCancelBeforeCompletionAndAfterIt() async throws {
         let fal = adapter(.fal)
         let task = try await pending(try fal.submit(request(.fal, "Cancel me"), key: key(.fal)))
-        let outcome2 = try await fal.cancel(task, key: key(.fal))
-        XCTAssertEqual(outcome2, .cancelled)
+        let whileRunning = try await fal.cancel(task, key: key(.fal))
+        XCTAssertEqual(whileRunning, .cancelled)
         assertKind(await failure { try await fal.poll(task, key: key(.fal)) }, .cancelled, "a cancelled request")
 
         let done = try await pending(try fal.submit(request(.fal, "Finish first"), key: key(.fal)))

@@ -55,8 +55,8 @@ final class AnthropicProviderTests: ProviderTestCase {
     }
 
     func testOverloaded529IsRetriedThenReportedAsProviderDown() async throws {
-        let failure2 = await expectProviderError { () async throws(ProviderError) in try await provider().submit(message(Magic.overloaded), key: key) }
-        let error = try XCTUnwrap(failure2)
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(message(Magic.overloaded), key: key) }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(error.httpStatus, 529)
         XCTAssertEqual(error.providerCode, "overloaded_error")

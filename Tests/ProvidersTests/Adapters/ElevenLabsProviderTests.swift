@@ -80,10 +80,10 @@ final class ElevenLabsProviderTests: ProviderTestCase {
     }
 
     func testInvalidKeyVoiceNotFoundAndValidationErrors() async throws {
-        let failure2 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider.submit(speech("Hi"), key: ProviderAPIKey(TestKeys.wrong))
         }?.kind
-        XCTAssertEqual(failure2, .invalidKey)
+        XCTAssertEqual(failure, .invalidKey)
         let missing = await expectProviderError { () async throws(ProviderError) in try await provider.submit(speech("Hi", voice: "nobody"), key: key) }
         XCTAssertEqual(missing?.kind, .notFound)
         XCTAssertEqual(missing?.providerCode, "voice_not_found")
@@ -100,9 +100,8 @@ final class ElevenLabsProviderTests: ProviderTestCase {
 
     func testOversizedAudioIsRefusedAndLeavesNoFile() async throws {
         let small = ElevenLabsProvider(baseURL: fake.baseURL, context: makeContext(client: makeClient(maxDownloadBytes: 1 << 20)))
-        let failure = await expectProviderError { () async throws(ProviderError) in try await small.submit(speech(Magic.huge), key: key) }?.kind
-        XCTAssertEqual(failure,
-                       .responseTooLarge)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await small.submit(speech(Magic.huge), key: key) }?.kind
+        XCTAssertEqual(kind, .responseTooLarge)
         XCTAssertTrue(fileNames().isEmpty)
     }
 

@@ -106,11 +106,11 @@ final class FALProviderTests: ProviderTestCase {
 
     func testCancelBeforeAndAfterCompletion() async throws {
         let early = try await pending(try provider.submit(flux("a"), key: key))
-        let outcome2 = try await provider.cancel(early, key: key)
-        XCTAssertEqual(outcome2, .cancelled)
+        let whileRunning = try await provider.cancel(early, key: key)
+        XCTAssertEqual(whileRunning, .cancelled)
         XCTAssertEqual(fake.server.requests.last?.method, "PUT")
-        let failure2 = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(early) }?.kind
-        XCTAssertEqual(failure2, .cancelled)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(early) }?.kind
+        XCTAssertEqual(kind, .cancelled)
         let late = try await pending(try provider.submit(flux("b"), key: key))
         _ = try await pollToEnd(late)
         let outcome = try await provider.cancel(late, key: key)
@@ -118,9 +118,8 @@ final class FALProviderTests: ProviderTestCase {
     }
 
     func testErrorsAndKeyCheck() async throws {
-        let failure = await expectProviderError { () async throws(ProviderError) in try await provider.submit(flux(Magic.quota), key: key) }?.kind
-        XCTAssertEqual(failure,
-                       .quotaExhausted)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(flux(Magic.quota), key: key) }?.kind
+        XCTAssertEqual(kind, .quotaExhausted)
         let validation = await expectProviderError { () async throws(ProviderError) in try await provider.submit(flux(Magic.badRequest), key: key) }
         XCTAssertEqual(validation?.kind, .badRequest)
         XCTAssertEqual(validation?.message, "body.image_size: value is not a valid enumeration member")

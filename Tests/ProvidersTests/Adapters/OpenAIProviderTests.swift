@@ -100,10 +100,10 @@ final class OpenAIProviderTests: ProviderTestCase {
     }
 
     func testInvalidKeyIsNotRetriedAndTheEchoedKeyIsScrubbed() async throws {
-        let failure2 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat("Hi"), key: ProviderAPIKey(TestKeys.wrong))
         }
-        let error = try XCTUnwrap(failure2)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .invalidKey)
         XCTAssertEqual(error.providerCode, "invalid_api_key")
         XCTAssertFalse(error.isRetryable)
@@ -141,10 +141,10 @@ final class OpenAIProviderTests: ProviderTestCase {
     }
 
     func testServerErrorsRetryWithJitteredExponentialBackoffThenGiveUp() async throws {
-        let failure4 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.serverError), key: key)
         }
-        let error = try XCTUnwrap(failure4)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(error.httpStatus, 500)
         XCTAssertEqual(fake.server.requests.count, 3)
@@ -159,19 +159,19 @@ final class OpenAIProviderTests: ProviderTestCase {
     }
 
     func testOverloaded503IsRetryable() async throws {
-        let failure3 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider(retry: RetryPolicy(maxAttempts: 2)).submit(chat(Magic.overloaded), key: key)
         }
-        let error = try XCTUnwrap(failure3)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(fake.server.requests.count, 2)
     }
 
     func testBadRequestIsNotRetried() async throws {
-        let failure2 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.badRequest), key: key)
         }
-        let error = try XCTUnwrap(failure2)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .badRequest)
         XCTAssertEqual(error.providerCode, "context_length_exceeded")
         XCTAssertEqual(error.providerRequestID, "req_err_400")
@@ -197,46 +197,47 @@ final class OpenAIProviderTests: ProviderTestCase {
     }
 
     func testOversizedResponseIsRefused() async throws {
-        let failure6 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.huge), key: key)
         }
-        let error = try XCTUnwrap(failure6)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .responseTooLarge)
         XCTAssertEqual(fake.server.requests.count, 1, "a too-large answer is not asked for again")
     }
 
     func testDroppedConnectionIsRetried() async throws {
-        let failure5 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.close), key: key)
         }
-        let error = try XCTUnwrap(failure5)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .network)
         XCTAssertEqual(fake.server.requests.count, 3)
     }
 
     func testMalformedJSONIsReported() async throws {
-        let failure4 = await expectProviderError { () async throws(ProviderError) in
+        let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.badJSON), key: key)
         }
-        let error = try XCTUnwrap(failure4)
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .malformedResponse)
     }
 
     func testRequestsAreValidatedBeforeAnythingIsSent() async throws {
         let unknown = GenerationRequest(kind: .image, model: "dall-e-3", prompt: "cat", outputDirectory: outputDirectory)
-        let failure3 = await expectProviderError { () async throws(ProviderError) in try await provider().submit(unknown, key: key) }?.kind
-        XCTAssertEqual(failure3, .unsupported)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(unknown, key: key) }?.kind
+        XCTAssertEqual(kind, .unsupported)
         let badSize = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "cat",
                                         parameters: GenerationParameters(size: "1792x1024"), outputDirectory: outputDirectory)
         let error = await expectProviderError { () async throws(ProviderError) in try await provider().submit(badSize, key: key) }
         XCTAssertEqual(error?.kind, .badRequest)
         XCTAssertTrue(error?.message.contains("size") ?? false)
         let reasoningTemperature = chat("Hi", model: "gpt-5")
-        let failure2 = await expectProviderError { () async throws(ProviderError) in try await provider().submit(reasoningTemperature, key: key) }?.kind
-        XCTAssertEqual(failure2,
-                       .badRequest)
-        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(chat("Hi"), key: nil) }?.kind
-        XCTAssertEqual(failure, .invalidKey)
+        let temperatureKind = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(reasoningTemperature, key: key)
+        }?.kind
+        XCTAssertEqual(temperatureKind, .badRequest)
+        let keylessKind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(chat("Hi"), key: nil) }?.kind
+        XCTAssertEqual(keylessKind, .invalidKey)
         XCTAssertTrue(fake.server.requests.isEmpty)
     }
 

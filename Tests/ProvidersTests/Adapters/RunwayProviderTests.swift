@@ -92,8 +92,8 @@ final class RunwayProviderTests: ProviderTestCase {
     func testThrottledIsStillPending() async throws {
         let provider = provider()
         let task = try await pending(try provider.submit(try imageToVideo("__throttle__"), key: key))
-        let value2 = try await pending(try provider.poll(task, key: key)).providerStatus
-        XCTAssertEqual(value2, "THROTTLED")
+        let value = try await pending(try provider.poll(task, key: key)).providerStatus
+        XCTAssertEqual(value, "THROTTLED")
     }
 
     func testTextToImageAndTextToVideo() async throws {
@@ -116,8 +116,8 @@ final class RunwayProviderTests: ProviderTestCase {
         XCTAssertEqual(value, 6)
         let badDuration = GenerationRequest(kind: .video, model: "veo3.1", prompt: "waves",
                                             parameters: GenerationParameters(durationSeconds: 5), outputDirectory: outputDirectory)
-        let failure = await expectProviderError { () async throws(ProviderError) in try await provider.submit(badDuration, key: key) }?.kind
-        XCTAssertEqual(failure, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(badDuration, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 
     func testSafetyFailureIsAContentRefusal() async throws {
@@ -140,11 +140,11 @@ final class RunwayProviderTests: ProviderTestCase {
     func testCancelRunningTaskThenPollSeesCancelled() async throws {
         let provider = provider()
         let task = try await pending(try provider.submit(try imageToVideo("push in"), key: key))
-        let outcome2 = try await provider.cancel(task, key: key)
-        XCTAssertEqual(outcome2, .cancelled)
+        let outcome = try await provider.cancel(task, key: key)
+        XCTAssertEqual(outcome, .cancelled)
         XCTAssertEqual(fake.server.requests.last?.method, "DELETE")
-        let failure2 = await expectProviderError { () async throws(ProviderError) in try await provider.poll(task, key: key) }?.kind
-        XCTAssertEqual(failure2, .cancelled)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.poll(task, key: key) }?.kind
+        XCTAssertEqual(kind, .cancelled)
     }
 
     func testCancelAfterSuccessDoesNotDeleteTheTask() async throws {
@@ -177,7 +177,7 @@ final class RunwayProviderTests: ProviderTestCase {
         XCTAssertEqual(validation.account?.remaining, 12_500)
         XCTAssertEqual(validation.account?.unit, "credits")
         let noImage = GenerationRequest(kind: .imageToVideo, model: "gen4_turbo", prompt: "x", outputDirectory: outputDirectory)
-        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(noImage, key: key) }?.kind
-        XCTAssertEqual(failure, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(noImage, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 }

@@ -66,8 +66,8 @@ final class VeoProviderTests: ProviderTestCase {
         XCTAssertEqual(image?["mimeType"]?.string, "image/png")
         var remote = request("zoom", kind: .imageToVideo)
         remote.parameters.inputImage = .url("https://example.com/frame.png")
-        let failure3 = await expectProviderError { () async throws(ProviderError) in try await provider.submit(remote, key: key) }?.kind
-        XCTAssertEqual(failure3, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(remote, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 
     func testOperationErrorAndSafetyFilter() async throws {
@@ -98,8 +98,8 @@ final class VeoProviderTests: ProviderTestCase {
     func testConstraintsAndCancel() async throws {
         var short = request("x")
         short.parameters.durationSeconds = 4
-        let failure2 = await expectProviderError { () async throws(ProviderError) in try await provider.submit(short, key: key) }?.kind
-        XCTAssertEqual(failure2, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(short, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
         let task = ProviderTask(provider: .veo, id: "models/veo-3.1-generate-001/operations/x", kind: .video,
                                 model: "veo-3.1-generate-001", pollAfterSeconds: 10, outputDirectory: outputDirectory)
         let outcome = try await provider.cancel(task, key: key)

@@ -87,8 +87,8 @@ final class LocalProviderTests: ProviderTestCase {
         try requireTool("ffmpeg")
         let request = GenerationRequest(kind: .audio, model: "offline-speech", prompt: "hello",
                                         parameters: GenerationParameters(outputFormat: "mp3"), outputDirectory: outputDirectory)
-        let value2 = try await finished(try provider.submit(request, key: nil)).files.first
-        let file = try XCTUnwrap(value2)
+        let value = try await finished(try provider.submit(request, key: nil)).files.first
+        let file = try XCTUnwrap(value)
         XCTAssertEqual(file.mimeType, "audio/mpeg")
         let bytes = fileBytes(file.path)
         XCTAssertTrue(bytes.starts(with: Array("ID3".utf8)) || (bytes.count > 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0))
@@ -136,8 +136,8 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertEqual(error?.kind, .unsupported)
         XCTAssertTrue(error?.message.contains("espeak-ng") ?? false)
         let video = GenerationRequest(kind: .video, model: "offline-video", prompt: "hi", outputDirectory: outputDirectory)
-        let failure = await expectProviderError { () async throws(ProviderError) in try await bare.submit(video, key: nil) }?.kind
-        XCTAssertEqual(failure, .unsupported)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await bare.submit(video, key: nil) }?.kind
+        XCTAssertEqual(kind, .unsupported)
     }
 
     func testNoKeyNeededAndAlwaysHealthy() throws {
