@@ -17,6 +17,11 @@ import Synchronization
 ///
 /// At most `configuration.maxTransfersInFlight` transfers run at once; callers beyond it wait
 /// (suspended) for a slot. Cancelling a caller's task removes its transfer.
+///
+/// What still costs a thread or the loop's time: an uncached host name is looked up by libcurl's
+/// threaded resolver (a short-lived thread per lookup, never the loop thread; answers are cached
+/// for 60 s per multi handle), and TLS handshakes run on the loop thread, which the multi handle's
+/// connection cache (and HTTP/2 multiplexing to one provider host) keeps rare.
 public final class CurlMultiLoop: Sendable {
     public let configuration: HTTPClientConfiguration
     private let admission: TransferAdmission
