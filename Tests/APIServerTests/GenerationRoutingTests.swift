@@ -202,7 +202,7 @@ final class GenerationRoutingTests: XCTestCase {
         XCTAssertEqual(try served(project)["provider"] as? String, "openai", "the circuit closed")
     }
 
-    func testAnAttemptSkippedAtRunTimeIsAnEventNotACall() throws {
+    func testAnAttemptSkippedAtRunTimeIsAnEventNotACall() async throws {
         // Admitted while openai is a candidate; the circuit opens before the step runs.
         let project = try project()
         let record = try server.environment.generations.admission.admit(
@@ -215,7 +215,7 @@ final class GenerationRoutingTests: XCTestCase {
                                                      claimsJSON: claims, at: Date())
         }
         _ = try fakeControl("POST", "/_fake/reset")
-        let step = try server.environment.generations.executor.runner.step(record.id, userID: userID, claimsJSON: claims)
+        let step = try await server.environment.generations.executor.runner.step(record.id, userID: userID, claimsJSON: claims)
         XCTAssertEqual(step, .finished(.succeeded))
         XCTAssertEqual(try calls("openai"), 0)
         let events = try server.environment.pool.withServiceRole { transaction in
@@ -225,7 +225,7 @@ final class GenerationRoutingTests: XCTestCase {
         XCTAssertTrue(events.contains("skipped circuit_open"), "\(events)")
     }
 
-    func testAFallbackWhoseProviderBudgetHasNoRoomIsSkippedUncalledAndTheNextServes() throws {
+    func testAFallbackWhoseProviderBudgetHasNoRoomIsSkippedUncalledAndTheNextServes() async throws {
         let project = try project()
         try configure("openai", ["monthly_budget": "10"])
         try configure("anthropic", ["monthly_budget": "10"])
@@ -239,7 +239,7 @@ final class GenerationRoutingTests: XCTestCase {
         _ = try fakeControl("POST", "/_fake/reset")
         _ = try fakeControl("POST", "/_fake/script", ["provider": "openai", "behavior": "server_error", "times": 5])
         let claims = GenerationExecutor.claims(for: userID)
-        let step = try server.environment.generations.executor.runner.step(record.id, userID: userID, claimsJSON: claims)
+        let step = try await server.environment.generations.executor.runner.step(record.id, userID: userID, claimsJSON: claims)
         XCTAssertEqual(step, .finished(.succeeded))
         XCTAssertEqual(try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()["provider"] as? String, "local")
         XCTAssertEqual(try calls("anthropic"), 0, "a fallback its budget cannot hold is never called")

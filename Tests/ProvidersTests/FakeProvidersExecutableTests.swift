@@ -112,11 +112,11 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
     }
 
     /// Polls as the worker does, without waiting; the statuses seen before the end.
-    private func pollToEnd(_ provider: any MediaProvider, _ task: ProviderTask) throws(ProviderError) -> (GenerationOutput, [String]) {
+    private func pollToEnd(_ provider: any MediaProvider, _ task: ProviderTask) async throws(ProviderError) -> (GenerationOutput, [String]) {
         var current = task
         var statuses: [String] = []
         for _ in 0..<10 {
-            switch try provider.poll(current, key: key(provider.id)) {
+            switch try await provider.poll(current, key: key(provider.id)) {
             case let .pending(next):
                 statuses.append(next.providerStatus ?? "")
                 current = next
@@ -151,9 +151,9 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
     private func fakeTokens(_ text: String) -> Int { max(1, (text.utf8.count + 3) / 4) }
 
     /// Runs `body`, expecting a `ProviderError` (existential adapters lose the typed throw).
-    private func failure<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> ProviderError? {
+    private func failure<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async -> ProviderError? {
         do {
-            let value = try body()
+            let value = try await body()
             XCTFail("expected a ProviderError, got \(value)", file: file, line: line)
             return nil
         } catch let error as ProviderError {
@@ -186,10 +186,10 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
 
     // MARK: - Success with usage, per provider
 
-    func testOpenAIChatImagesAndSpeechSucceedWithTheirUsage() throws {
+    func testOpenAIChatImagesAndSpeechSucceedWithTheirUsage() async throws {
         let openAI = adapter(.openai)
         let prompt = "Say hello to the fake"
-        let chat = try finished(try openAI.submit(request(.openai, prompt), key: key(.openai)))
+        let chat = try await finished(try openAI.submit(request(.openai, prompt), key: key(.openai)))
         XCTAssertEqual(chat.usage.inputTokens, fakeTokens(prompt) + 6)
         let reply = "This is a fake openai reply to: \(prompt)"
         XCTAssertEqual(chat.text, reply)
@@ -199,7 +199,7 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         let imageRequest = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "a red fox",
                                              parameters: GenerationParameters(size: "1536x1024", quality: "high", count: 2),
                                              outputDirectory: outputDirectory)
-        let image = try finished(try openAI.submit(imageRequest, key: key(.openai)))
+        let image = try await finished(try openAI.submit(imageRequest, key: key(.openai)))
         XCTAssertEqual(image.files.count, 2)
         XCTAssertEqual(image.usage.imageOutputTokens, 2 * 6240, "high 1536x1024 is 6240 tokens an image")
         XCTAssertEqual(image.usage.inputTokens, fakeTokens("a red fox"))
@@ -207,7 +207,7 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
 
         let speechRequest = GenerationRequest(kind: .audio, model: "tts-1", prompt: "Hello world",
                                               parameters: GenerationParameters(outputFormat: "wav"), outputDirectory: outputDirectory)
-        let speech = try finished(try openAI.submit(speechRequest, key: key(.openai)))
+        let speech = try await finished(try openAI.submit(speechRequest, key: key(.openai)))
         XCTAssertEqual(speech.usage.characters, 11)
         XCTAssertEqual(speech.files.first?.mimeType, "audio/wav")
         XCTAssertEqual(Array(fileBytes(speech.files.first?.path ?? "").prefix(4)), Array("RIFF".utf8))
@@ -220,10 +220,10 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertTrue((sent["body"] as? String)?.contains("\"quality\":\"high\"") == true)
     }
 
-    func testAnthropicMessagesAndCountTokensSucceedWithUsage() throws {
+    func testAnthropicMessagesAndCountTokensSucceedWithUsage() async throws {
         let anthropic = adapter(.anthropic)
         let prompt = "Hello, Claude"
-        let output = try finished(try anthropic.submit(request(.anthropic, prompt), key: key(.anthropic)))
+        let output = try await finished(try anthropic.submit(request(.anthropic, prompt), key: key(.anthropic)))
         XCTAssertEqual(output.usage.inputTokens, fakeTokens(prompt) + 7)
         XCTAssertEqual(output.usage.outputTokens, fakeTokens("This is a fake anthropic reply to: \(prompt)"))
         XCTAssertEqual(output.finishReason, "end_turn")
@@ -233,7 +233,7 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
 
         let limited = GenerationRequest(kind: .text, model: "claude-sonnet-4-5", prompt: prompt,
                                         parameters: GenerationParameters(maxOutputTokens: 3), outputDirectory: outputDirectory)
-        let cut = try finished(try anthropic.submit(limited, key: key(.anthropic)))
+        let cut = try await finished(try anthropic.submit(limited, key: key(.anthropic)))
         XCTAssertEqual(cut.finishReason, "max_tokens")
         XCTAssertEqual(cut.usage.outputTokens, 3)
         let sent = try XCTUnwrap(try recorded("anthropic", route: "POST /v1/messages").last)
@@ -242,10 +242,10 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(headers?["anthropic-version"], "2023-06-01")
     }
 
-    func testOpenRouterChatReportsTheChargedCostExactly() throws {
+    func testOpenRouterChatReportsTheChargedCostExactly() async throws {
         let openRouter = adapter(.openrouter)
         let prompt = "Route me"
-        let output = try finished(try openRouter.submit(request(.openrouter, prompt), key: key(.openrouter)))
+        let output = try await finished(try openRouter.submit(request(.openrouter, prompt), key: key(.openrouter)))
         let input = fakeTokens(prompt) + 6
         let completion = fakeTokens("This is a fake openrouter reply to: \(prompt)")
         XCTAssertEqual(output.usage.inputTokens, input)
@@ -257,10 +257,10 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(account.remaining, Decimal(string: "74.5"))
     }
 
-    func testElevenLabsSpeechReportsCharacterCostAndTheKeyCheckReadsQuota() throws {
+    func testElevenLabsSpeechReportsCharacterCostAndTheKeyCheckReadsQuota() async throws {
         let elevenLabs = adapter(.elevenlabs)
         let prompt = "Read this aloud"
-        let output = try finished(try elevenLabs.submit(request(.elevenlabs, prompt), key: key(.elevenlabs)))
+        let output = try await finished(try elevenLabs.submit(request(.elevenlabs, prompt), key: key(.elevenlabs)))
         XCTAssertEqual(output.usage.characters, prompt.count)
         XCTAssertEqual(output.usage.providerCredits, Decimal(prompt.count), "multilingual v2 costs a credit a character")
         XCTAssertEqual(Array(fileBytes(output.files.first?.path ?? "").prefix(3)), Array("ID3".utf8))
@@ -273,10 +273,10 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
 
     // MARK: - Async state machines
 
-    func testRunwayTaskRunsPendingRunningSucceededAndItsVideoDownloads() throws {
+    func testRunwayTaskRunsPendingRunningSucceededAndItsVideoDownloads() async throws {
         let runway = adapter(.runway)
-        let task = try pending(try runway.submit(request(.runway, "A slow push in"), key: key(.runway)))
-        let (output, statuses) = try pollToEnd(runway, task)
+        let task = try await pending(try runway.submit(request(.runway, "A slow push in"), key: key(.runway)))
+        let (output, statuses) = try await pollToEnd(runway, task)
         XCTAssertEqual(statuses, ["PENDING", "RUNNING"])
         XCTAssertEqual(output.usage.videoSeconds, 5)
         XCTAssertEqual(output.usage.providerCredits, 60, "gen4.5 bills 12 credits a second")
@@ -289,41 +289,44 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual((sent["headers"] as? [String: String])?["x-runway-version"], "2024-11-06")
     }
 
-    func testRunwayCancelStopsARunningTaskAndLeavesAFinishedOneAlone() throws {
+    func testRunwayCancelStopsARunningTaskAndLeavesAFinishedOneAlone() async throws {
         let runway = adapter(.runway)
-        let task = try pending(try runway.submit(request(.runway, "Cancel me"), key: key(.runway)))
-        _ = try runway.poll(task, key: key(.runway))
-        XCTAssertEqual(try runway.cancel(task, key: key(.runway)), .cancelled)
+        let task = try await pending(try runway.submit(request(.runway, "Cancel me"), key: key(.runway)))
+        _ = try await runway.poll(task, key: key(.runway))
+        let whileRunning = try await runway.cancel(task, key: key(.runway))
+        XCTAssertEqual(whileRunning, .cancelled)
         XCTAssertEqual(try count("runway", "DELETE /v1/tasks/{id}"), 1)
-        assertKind(failure { try runway.poll(task, key: key(.runway)) }, .cancelled, "a cancelled task polls as CANCELLED")
+        assertKind(await failure { try await runway.poll(task, key: key(.runway)) }, .cancelled, "a cancelled task polls as CANCELLED")
 
-        let done = try pending(try runway.submit(request(.runway, "Finish first"), key: key(.runway)))
-        _ = try pollToEnd(runway, done)
-        XCTAssertEqual(try runway.cancel(done, key: key(.runway)), .alreadyFinished)
+        let done = try await pending(try runway.submit(request(.runway, "Finish first"), key: key(.runway)))
+        _ = try await pollToEnd(runway, done)
+        let outcome = try await runway.cancel(done, key: key(.runway))
+        XCTAssertEqual(outcome, .alreadyFinished)
         XCTAssertEqual(try count("runway", "DELETE /v1/tasks/{id}"), 1, "a finished task is not deleted")
     }
 
-    func testRunwayThrottledFailedAndRefusedTasks() throws {
+    func testRunwayThrottledFailedAndRefusedTasks() async throws {
         let runway = adapter(.runway)
-        let throttled = try pending(try runway.submit(request(.runway, "Busy [fake:throttled]"), key: key(.runway)))
-        XCTAssertEqual(try pollToEnd(runway, throttled).1, ["THROTTLED", "PENDING", "RUNNING"])
+        let throttled = try await pending(try runway.submit(request(.runway, "Busy [fake:throttled]"), key: key(.runway)))
+        let value = try await pollToEnd(runway, throttled).1
+        XCTAssertEqual(value, ["THROTTLED", "PENDING", "RUNNING"])
 
-        let failed = try pending(try runway.submit(request(.runway, "Break [fake:task_failed]"), key: key(.runway)))
-        let failure = self.failure { try pollToEnd(runway, failed) }
+        let failed = try await pending(try runway.submit(request(.runway, "Break [fake:task_failed]"), key: key(.runway)))
+        let failure = await self.failure { try await pollToEnd(runway, failed) }
         assertKind(failure, .generationFailed, "FAILED task")
         XCTAssertEqual(failure?.providerCode, "INTERNAL.BAD_OUTPUT.CODE01")
 
-        let refused = try pending(try runway.submit(request(.runway, "Forbidden [fake:refused]"), key: key(.runway)))
-        let refusal = self.failure { try pollToEnd(runway, refused) }
+        let refused = try await pending(try runway.submit(request(.runway, "Forbidden [fake:refused]"), key: key(.runway)))
+        let refusal = await self.failure { try await pollToEnd(runway, refused) }
         assertKind(refusal, .contentRefused, "SAFETY task")
         XCTAssertEqual(refusal?.providerCode, "SAFETY.INPUT.TEXT")
     }
 
-    func testVeoOperationCompletesAndEachSampleDownloadFollowsTheRedirect() throws {
+    func testVeoOperationCompletesAndEachSampleDownloadFollowsTheRedirect() async throws {
         let veo = adapter(.veo)
-        let task = try pending(try veo.submit(request(.veo, "Two people and a drawing"), key: key(.veo)))
+        let task = try await pending(try veo.submit(request(.veo, "Two people and a drawing"), key: key(.veo)))
         XCTAssertTrue(task.id.hasPrefix("models/veo-3.1-generate-001/operations/"))
-        let (output, statuses) = try pollToEnd(veo, task)
+        let (output, statuses) = try await pollToEnd(veo, task)
         XCTAssertEqual(statuses, ["RUNNING"])
         XCTAssertEqual(output.files.count, 2)
         XCTAssertEqual(output.usage.videoSeconds, 16, "two samples of 8 seconds")
@@ -333,24 +336,24 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(Array(fileBytes(output.files.last?.path ?? "").dropFirst(4).prefix(4)), Array("ftyp".utf8))
     }
 
-    func testVeoFailedAndFilteredOperations() throws {
+    func testVeoFailedAndFilteredOperations() async throws {
         let veo = adapter(.veo)
-        let failed = try pending(try veo.submit(request(.veo, "Break [fake:task_failed]"), key: key(.veo)))
-        let failure = self.failure { try pollToEnd(veo, failed) }
+        let failed = try await pending(try veo.submit(request(.veo, "Break [fake:task_failed]"), key: key(.veo)))
+        let failure = await self.failure { try await pollToEnd(veo, failed) }
         assertKind(failure, .generationFailed, "operation error")
         XCTAssertEqual(failure?.providerCode, "rpc_13")
 
-        let filtered = try pending(try veo.submit(request(.veo, "Forbidden [fake:refused]"), key: key(.veo)))
-        let refusal = self.failure { try pollToEnd(veo, filtered) }
+        let filtered = try await pending(try veo.submit(request(.veo, "Forbidden [fake:refused]"), key: key(.veo)))
+        let refusal = await self.failure { try await pollToEnd(veo, filtered) }
         assertKind(refusal, .contentRefused, "RAI-filtered operation")
     }
 
-    func testFALQueueRunsThroughTheReturnedURLsToImagesWithMegapixels() throws {
+    func testFALQueueRunsThroughTheReturnedURLsToImagesWithMegapixels() async throws {
         let fal = adapter(.fal)
-        let task = try pending(try fal.submit(request(.fal, "A cat in a hat"), key: key(.fal)))
+        let task = try await pending(try fal.submit(request(.fal, "A cat in a hat"), key: key(.fal)))
         XCTAssertEqual(task.urls["status"], origin + "/fal/queue/fal-ai/flux/requests/\(task.id)/status",
                        "status lives under the app root without the /dev subpath")
-        let (output, statuses) = try pollToEnd(fal, task)
+        let (output, statuses) = try await pollToEnd(fal, task)
         XCTAssertEqual(statuses, ["IN_QUEUE", "IN_PROGRESS"])
         XCTAssertEqual(output.files.count, 2)
         XCTAssertEqual(output.usage.images, 2)
@@ -364,25 +367,28 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(try count("fal", "GET /v1/models/pricing"), 1)
     }
 
-    func testFALCancelBeforeCompletionAndAfterIt() throws {
+    func testFALCancelBeforeCompletionAndAfterIt() async throws {
         let fal = adapter(.fal)
-        let task = try pending(try fal.submit(request(.fal, "Cancel me"), key: key(.fal)))
-        XCTAssertEqual(try fal.cancel(task, key: key(.fal)), .cancelled)
-        assertKind(failure { try fal.poll(task, key: key(.fal)) }, .cancelled, "a cancelled request")
+        let task = try await pending(try fal.submit(request(.fal, "Cancel me"), key: key(.fal)))
+        let whileRunning = try await fal.cancel(task, key: key(.fal))
+        XCTAssertEqual(whileRunning, .cancelled)
+        assertKind(await failure { try await fal.poll(task, key: key(.fal)) }, .cancelled, "a cancelled request")
 
-        let done = try pending(try fal.submit(request(.fal, "Finish first"), key: key(.fal)))
-        _ = try pollToEnd(fal, done)
-        XCTAssertEqual(try fal.cancel(done, key: key(.fal)), .alreadyFinished)
+        let done = try await pending(try fal.submit(request(.fal, "Finish first"), key: key(.fal)))
+        _ = try await pollToEnd(fal, done)
+        let outcome = try await fal.cancel(done, key: key(.fal))
+        XCTAssertEqual(outcome, .alreadyFinished)
         XCTAssertEqual(try count("fal", "PUT /{app}/requests/{id}/cancel"), 2)
     }
 
-    func testFALFailedAndFlaggedResults() throws {
+    func testFALFailedAndFlaggedResults() async throws {
         let fal = adapter(.fal)
-        let failed = try pending(try fal.submit(request(.fal, "Break [fake:task_failed]"), key: key(.fal)))
-        assertKind(failure { try pollToEnd(fal, failed) }, .providerDown, "COMPLETED with an error result")
+        let failed = try await pending(try fal.submit(request(.fal, "Break [fake:task_failed]"), key: key(.fal)))
+        assertKind(await failure { try await pollToEnd(fal, failed) }, .providerDown, "COMPLETED with an error result")
 
-        let flagged = try pending(try fal.submit(request(.fal, "Forbidden [fake:refused]"), key: key(.fal)))
-        XCTAssertTrue(try pollToEnd(fal, flagged).0.notes.contains("nsfw_filtered"))
+        let flagged = try await pending(try fal.submit(request(.fal, "Forbidden [fake:refused]"), key: key(.fal)))
+        let value = try await pollToEnd(fal, flagged).0.notes.contains("nsfw_filtered")
+        XCTAssertTrue(value)
     }
 
     // MARK: - Errors, per provider
@@ -408,12 +414,12 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         Dictionary(uniqueKeysWithValues: providers.map { ($0, except[$0] ?? kind) })
     }
 
-    func testEveryErrorBehaviourMapsToItsProviderErrorForEveryProvider() throws {
+    func testEveryErrorBehaviourMapsToItsProviderErrorForEveryProvider() async throws {
         var checked = 0
         for id in Self.providers {
             let provider = adapter(id)
             for (behavior, kinds) in Self.errorMatrix {
-                let error = failure { try provider.submit(request(id, "Hello [fake:\(behavior)]"), key: key(id)) }
+                let error = await failure { try await provider.submit(request(id, "Hello [fake:\(behavior)]"), key: key(id)) }
                 assertKind(error, kinds[id] ?? .unsupported, "\(id.rawValue) \(behavior)")
                 checked += 1
             }
@@ -423,98 +429,98 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(checked, 70)
     }
 
-    func testOverloadedIsA529ForAnthropic() throws {
-        _ = failure { try adapter(.anthropic).submit(request(.anthropic, "Hi [fake:overloaded]"), key: key(.anthropic)) }
+    func testOverloadedIsA529ForAnthropic() async throws {
+        _ = await failure { try await adapter(.anthropic).submit(request(.anthropic, "Hi [fake:overloaded]"), key: key(.anthropic)) }
         let sent = try XCTUnwrap(try recorded("anthropic").last)
         XCTAssertEqual(sent["status"] as? Int, 529)
     }
 
     /// ElevenLabs only generates speech, which is sent at most once (a 429 is not retried), so it
     /// is checked on its own below.
-    func testRateLimitedOnceIsRetriedAfterTheRequestedWaitForEveryProvider() throws {
+    func testRateLimitedOnceIsRetriedAfterTheRequestedWaitForEveryProvider() async throws {
         for id in Self.providers where id != .elevenlabs {
             sleeps = SleepRecorder()
             let provider = adapter(id, retry: RetryPolicy())
-            _ = try provider.submit(request(id, "Again [fake:rate_limited_once:2]"), key: key(id))
+            _ = try await provider.submit(request(id, "Again [fake:rate_limited_once:2]"), key: key(id))
             XCTAssertEqual(sleeps.recorded, [2], "\(id.rawValue) waited the server's retry-after")
             XCTAssertEqual(try count(id.rawValue, Self.submitRoutes[id] ?? ""), 2, "\(id.rawValue): the 429, then the retry")
         }
     }
 
-    func testRateLimitedSpeechIsNotRetried() throws {
+    func testRateLimitedSpeechIsNotRetried() async throws {
         sleeps = SleepRecorder()
         let provider = adapter(.elevenlabs, retry: RetryPolicy())
-        let error = failure { try provider.submit(request(.elevenlabs, "Again [fake:rate_limited_once:2]"), key: key(.elevenlabs)) }
+        let error = await failure { try await provider.submit(request(.elevenlabs, "Again [fake:rate_limited_once:2]"), key: key(.elevenlabs)) }
         assertKind(error, .rateLimited(retryAfter: 2), "elevenlabs")
         XCTAssertEqual(sleeps.recorded, [], "no wait before a retry that must not happen")
         XCTAssertEqual(try count("elevenlabs", Self.submitRoutes[.elevenlabs] ?? ""), 1, "speech reached the provider once")
     }
 
-    func testQuotaExhaustedIsNotRetried() throws {
+    func testQuotaExhaustedIsNotRetried() async throws {
         for id in Self.providers where id != .veo {
             let provider = adapter(id, retry: RetryPolicy())
-            _ = failure { try provider.submit(request(id, "Pay [fake:quota_exhausted]"), key: key(id)) }
+            _ = await failure { try await provider.submit(request(id, "Pay [fake:quota_exhausted]"), key: key(id)) }
             XCTAssertEqual(try count(id.rawValue, Self.submitRoutes[id] ?? ""), 1, id.rawValue)
         }
     }
 
-    func testASlowAnswerTimesOutForEveryProvider() throws {
+    func testASlowAnswerTimesOutForEveryProvider() async throws {
         for id in Self.providers {
             let provider = adapter(id, timeout: 0.5)
             let started = Date()
-            let error = failure { try provider.submit(request(id, "Wait [fake:slow:3]"), key: key(id)) }
+            let error = await failure { try await provider.submit(request(id, "Wait [fake:slow:3]"), key: key(id)) }
             assertKind(error, .timeout, id.rawValue)
             XCTAssertLessThan(Date().timeIntervalSince(started), 2.5, "\(id.rawValue) gave up at its own timeout")
         }
     }
 
-    func testTruncatedAndInvalidJSONAreCleanErrorsForEveryProvider() throws {
+    func testTruncatedAndInvalidJSONAreCleanErrorsForEveryProvider() async throws {
         for id in Self.providers {
             let provider = adapter(id)
             for behavior in ["truncated_json", "invalid_json"] {
                 let error: ProviderError?
                 if id == .elevenlabs {
                     // Speech answers audio, so the JSON case is the voice list.
-                    error = failure {
+                    error = await failure {
                         try adapter(.elevenlabs).validateKey(ProviderAPIKey(TestKeys.elevenLabs + "[fake:\(behavior)]"))
                     }
                 } else {
-                    error = failure { try provider.submit(request(id, "Hi [fake:\(behavior)]"), key: key(id)) }
+                    error = await failure { try await provider.submit(request(id, "Hi [fake:\(behavior)]"), key: key(id)) }
                 }
                 assertKind(error, .malformedResponse, "\(id.rawValue) \(behavior)")
             }
         }
     }
 
-    func testAScriptedBehaviourHitsTheNextPollOnly() throws {
+    func testAScriptedBehaviourHitsTheNextPollOnly() async throws {
         let runway = adapter(.runway)
-        let task = try pending(try runway.submit(request(.runway, "Script me"), key: key(.runway)))
+        let task = try await pending(try runway.submit(request(.runway, "Script me"), key: key(.runway)))
         let script = #"{"provider":"runway","route":"GET /v1/tasks/{id}","behavior":"server_error","times":1}"#
         XCTAssertEqual(try control("POST", "/_fake/script", body: script).status, 201)
-        assertKind(failure { try runway.poll(task, key: key(.runway)) }, .providerDown, "scripted 500")
-        XCTAssertNoThrow(try runway.poll(task, key: key(.runway)))
+        assertKind(await failure { try await runway.poll(task, key: key(.runway)) }, .providerDown, "scripted 500")
+        _ = try await runway.poll(task, key: key(.runway))
         XCTAssertEqual(try control("POST", "/_fake/script", body: #"{"provider":"nobody","behavior":"slow"}"#).status, 400)
     }
 
     // MARK: - Refusals, in each provider's own shape
 
-    func testRefusalsArriveInEachProvidersShape() throws {
-        let chat = try finished(try adapter(.openai).submit(request(.openai, "Bad [fake:refused]"), key: key(.openai)))
+    func testRefusalsArriveInEachProvidersShape() async throws {
+        let chat = try await finished(try adapter(.openai).submit(request(.openai, "Bad [fake:refused]"), key: key(.openai)))
         XCTAssertEqual(chat.finishReason, "refusal", "OpenAI: a 200 whose message carries `refusal`")
         XCTAssertTrue(chat.notes.contains("content_refused"))
         let image = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "Bad [fake:refused]", outputDirectory: outputDirectory)
-        let blocked = failure { try adapter(.openai).submit(image, key: key(.openai)) }
+        let blocked = await failure { try await adapter(.openai).submit(image, key: key(.openai)) }
         assertKind(blocked, .contentRefused, "OpenAI images: 400 moderation_blocked")
         XCTAssertEqual(blocked?.providerCode, "moderation_blocked")
 
-        let claude = try finished(try adapter(.anthropic).submit(request(.anthropic, "Bad [fake:refused]"), key: key(.anthropic)))
+        let claude = try await finished(try adapter(.anthropic).submit(request(.anthropic, "Bad [fake:refused]"), key: key(.anthropic)))
         XCTAssertEqual(claude.finishReason, "refusal", "Anthropic: stop_reason refusal, billed")
         XCTAssertGreaterThan(claude.usage.outputTokens, 0)
 
-        assertKind(failure { try adapter(.openrouter).submit(request(.openrouter, "Bad [fake:refused]"), key: key(.openrouter)) },
+        assertKind(await failure { try await adapter(.openrouter).submit(request(.openrouter, "Bad [fake:refused]"), key: key(.openrouter)) },
                    .contentRefused, "OpenRouter: 403 moderation")
         // ElevenLabs documents no refusal code; the fake's 400 content_against_policy is an ordinary bad request.
-        assertKind(failure { try adapter(.elevenlabs).submit(request(.elevenlabs, "Bad [fake:refused]"), key: key(.elevenlabs)) },
+        assertKind(await failure { try await adapter(.elevenlabs).submit(request(.elevenlabs, "Bad [fake:refused]"), key: key(.elevenlabs)) },
                    .badRequest, "ElevenLabs: 400")
 
         let kling = GenerationRequest(kind: .imageToVideo, model: "fal-ai/kling-video/v2.1/standard/image-to-video",
@@ -522,14 +528,14 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
                                       parameters: GenerationParameters(inputImage: .url("https://example.com/first.png")),
                                       outputDirectory: outputDirectory)
         let fal = adapter(.fal)
-        let task = try pending(try fal.submit(kling, key: key(.fal)))
-        assertKind(failure { try pollToEnd(fal, task) }, .badRequest, "FAL video: 422 content_policy_violation on the result")
+        let task = try await pending(try fal.submit(kling, key: key(.fal)))
+        assertKind(await failure { try await pollToEnd(fal, task) }, .badRequest, "FAL video: 422 content_policy_violation on the result")
         XCTAssertEqual(try count("fal", "GET /{app}/requests/{id}"), 1)
     }
 
     // MARK: - What the adapters do not use
 
-    func testStreamsAndVeoCancelSpeakTheWireFormats() throws {
+    func testStreamsAndVeoCancelSpeakTheWireFormats() async throws {
         let body = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Stream it"}]}"#
         let openAI = try HTTPTestConnection(port: port).request("POST", "/openai/v1/chat/completions",
                                                                 headers: ["Authorization": "Bearer k"], body: Data(body.utf8))
@@ -547,30 +553,31 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertTrue(anthropic.text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
 
         let veo = adapter(.veo)
-        let task = try pending(try veo.submit(request(.veo, "Cancel me"), key: key(.veo)))
-        XCTAssertEqual(try veo.cancel(task, key: key(.veo)), .notSupported, "the adapter does not cancel on the Gemini API")
+        let task = try await pending(try veo.submit(request(.veo, "Cancel me"), key: key(.veo)))
+        let outcome = try await veo.cancel(task, key: key(.veo))
+        XCTAssertEqual(outcome, .notSupported, "the adapter does not cancel on the Gemini API")
         let cancel = try HTTPTestConnection(port: port).request("POST", "/veo/v1beta/\(task.id):cancel", headers: ["x-goog-api-key": "k"])
         XCTAssertEqual(cancel.status, 200)
-        assertKind(failure { try veo.poll(task, key: key(.veo)) }, .generationFailed, "a cancelled operation ends with rpc code 1")
+        assertKind(await failure { try await veo.poll(task, key: key(.veo)) }, .generationFailed, "a cancelled operation ends with rpc code 1")
     }
 
-    func testScriptedErrorsOnPollsAndDownloadsOfEveryAsyncProvider() throws {
+    func testScriptedErrorsOnPollsAndDownloadsOfEveryAsyncProvider() async throws {
         let veo = adapter(.veo)
-        let operation = try pending(try veo.submit(request(.veo, "Poll trouble"), key: key(.veo)))
+        let operation = try await pending(try veo.submit(request(.veo, "Poll trouble"), key: key(.veo)))
         _ = try control("POST", "/_fake/script", body: #"{"provider":"veo","route":"GET /v1beta/{operation}","behavior":"rate_limited:4"}"#)
-        assertKind(failure { try veo.poll(operation, key: key(.veo)) }, .rateLimited(retryAfter: 4), "Veo poll 429")
+        assertKind(await failure { try await veo.poll(operation, key: key(.veo)) }, .rateLimited(retryAfter: 4), "Veo poll 429")
 
         let fal = adapter(.fal)
-        let request = try pending(try fal.submit(self.request(.fal, "Poll trouble"), key: key(.fal)))
+        let request = try await pending(try fal.submit(self.request(.fal, "Poll trouble"), key: key(.fal)))
         _ = try control("POST", "/_fake/script", body: #"{"provider":"fal","route":"GET /{app}/requests/{id}/status","behavior":"server_error"}"#)
-        assertKind(failure { try fal.poll(request, key: key(.fal)) }, .providerDown, "FAL status 500")
+        assertKind(await failure { try await fal.poll(request, key: key(.fal)) }, .providerDown, "FAL status 500")
         _ = try control("POST", "/_fake/script", body: #"{"provider":"fal","route":"GET /media/files/{file}","behavior":"not_found"}"#)
-        assertKind(failure { try pollToEnd(fal, request) }, .notFound, "FAL output download 404")
+        assertKind(await failure { try await pollToEnd(fal, request) }, .notFound, "FAL output download 404")
 
         let runway = adapter(.runway)
-        let task = try pending(try runway.submit(self.request(.runway, "Download trouble"), key: key(.runway)))
+        let task = try await pending(try runway.submit(self.request(.runway, "Download trouble"), key: key(.runway)))
         _ = try control("POST", "/_fake/script", body: #"{"provider":"runway","route":"GET /_cdn/{task}/{file}","behavior":"cut_off"}"#)
-        assertKind(failure { try pollToEnd(runway, task) }, .network, "Runway CDN download cut off")
+        assertKind(await failure { try await pollToEnd(runway, task) }, .network, "Runway CDN download cut off")
         XCTAssertEqual(try count("runway", "GET /_cdn/{task}/{file}"), 1)
     }
 
@@ -610,9 +617,9 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
 
     // MARK: - Keys, headers, counters
 
-    func testAKeyCarryingTheUnauthorizedMarkerFailsEveryKeyCheck() throws {
+    func testAKeyCarryingTheUnauthorizedMarkerFailsEveryKeyCheck() async throws {
         for id in Self.providers {
-            let error = failure { try adapter(id).validateKey(ProviderAPIKey(TestKeys.wrong + "[fake:unauthorized]")) }
+            let error = await failure { try adapter(id).validateKey(ProviderAPIKey(TestKeys.wrong + "[fake:unauthorized]")) }
             assertKind(error, .invalidKey, id.rawValue)
         }
     }
@@ -644,9 +651,9 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
         XCTAssertEqual(viaHeader.header("x-ratelimit-remaining-requests"), "0")
     }
 
-    func testRecordedRequestsNeverHoldAKeyAndResetClearsEverything() throws {
+    func testRecordedRequestsNeverHoldAKeyAndResetClearsEverything() async throws {
         for id in Self.providers {
-            _ = try adapter(id).submit(request(id, "Record me"), key: key(id))
+            _ = try await adapter(id).submit(request(id, "Record me"), key: key(id))
         }
         let all = try control("GET", "/_fake/requests?limit=100")
         XCTAssertEqual((try all.json()["requests"] as? [[String: Any]])?.count, 7)

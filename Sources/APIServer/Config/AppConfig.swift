@@ -43,6 +43,8 @@ struct AppConfig: Sendable {
     /// The provider work queue: its threads, and the jobs that may wait for one (then 503 busy).
     var providerThreads: Int
     var providerQueueLimit: Int
+    /// Provider transfers in flight at once on the multi loop (`CurlMultiLoop`); beyond it calls wait, suspended.
+    var providerMaxInFlight: Int
     /// `POST /v1/api-keys/{id}/test`: the whole check's time limit and how many one user may run at once.
     var keyCheckTimeoutMilliseconds: Int
     var keyChecksPerUser: Int
@@ -79,7 +81,7 @@ struct AppConfig: Sendable {
         "PASSWORD_MIN_LENGTH", "BCRYPT_COST", "TRUSTED_PROXY_HEADER", "REFRESH_TOKEN_REUSE_INTERVAL_SECONDS", "PRICING_CATALOG", "TIKTOKEN_CL100K_PATH",
         "TIKTOKEN_O200K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
-        "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
+        "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "PROVIDER_MAX_IN_FLIGHT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
         "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
@@ -157,6 +159,8 @@ struct AppConfig: Sendable {
             // Provider calls mostly wait on the network, so threads are cheap next to the calls they hold.
             providerThreads: reader.integer("PROVIDER_THREADS", default: 16, range: 1...256),
             providerQueueLimit: reader.integer("PROVIDER_QUEUE_LIMIT", default: 64, range: 0...10_000),
+            // Each transfer holds a socket: the cap stays well inside a usual file-descriptor limit.
+            providerMaxInFlight: reader.integer("PROVIDER_MAX_IN_FLIGHT", default: 4096, range: 1...16_384),
             keyCheckTimeoutMilliseconds: reader.integer("KEY_CHECK_TIMEOUT_MS", default: 10_000, range: 100...10_000),
             keyChecksPerUser: reader.integer("KEY_CHECKS_PER_USER", default: 2, range: 1...32),
             authTokenRequestsPer5Minutes: reader.integer("AUTH_TOKEN_RATE_LIMIT",

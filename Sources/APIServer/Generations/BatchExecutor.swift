@@ -2,7 +2,8 @@ import Domain
 import Foundation
 import Synchronization
 
-/// Runs a batch's items on the provider work queue with at most `perProvider` of them in flight
+/// Runs a batch's items on the provider work queue (each step a task on its threads, holding none
+/// while a provider call is in flight: `WorkQueueExecutor`) with at most `perProvider` of them in flight
 /// per provider credential (the provider of each item's first candidate: the caller's key for
 /// it), the rest waiting their turn in request order. When the last item ends, the batch's one
 /// reservation is settled with the sum of the succeeded items' costs (BatchSettlement).
@@ -13,6 +14,7 @@ final class BatchExecutor: Sendable {
     let runner: GenerationRunner
     let settlement: BatchSettlement
     let queue: WorkQueue
+    let steps: WorkQueueExecutor
     let board: SignalBoard<UUID>
     let logger: Logger
     let perProvider: Int
@@ -22,6 +24,7 @@ final class BatchExecutor: Sendable {
         self.runner = runner
         self.settlement = settlement
         self.queue = queue
+        self.steps = WorkQueueExecutor(queue)
         self.board = board
         self.logger = logger
         self.perProvider = max(1, perProvider)
@@ -100,14 +103,14 @@ final class BatchExecutor: Sendable {
                 schedule(id, lane: lane, run: run, after: 0.5, failures: failures)
                 return
             }
-            slot.run { [self] in step(id, lane: lane, run: run, failures: failures) }
+            slot.run { [self] in steps.start { [self] in await step(id, lane: lane, run: run, failures: failures) } }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }
 
-    private func step(_ id: UUID, lane: String, run: Run, failures: Int) {
+    private func step(_ id: UUID, lane: String, run: Run, failures: Int) async {
         do {
-            switch try runner.step(id, userID: run.userID, claimsJSON: run.claimsJSON) {
+            switch try await runner.step(id, userID: run.userID, claimsJSON: run.claimsJSON) {
             case .finished:
                 board.signal(id)
                 itemEnded(lane: lane, run: run)

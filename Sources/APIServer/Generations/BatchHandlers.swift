@@ -95,8 +95,9 @@ struct BatchHandlers: Sendable {
         for ref in batch.items {
             do {
                 let (_, providerCancel) = try executor.runner.cancel(ref.generationID, userID: identity.userID, claimsJSON: identity.claimsJSON)
-                // Stopping a task at the provider is an outbound call: on the provider queue, best effort.
-                if let providerCancel, let slot = executor.queue.reserve() { slot.run(providerCancel) }
+                // Stopping a task at the provider is an outbound call: a task on the provider queue
+                // (holding no thread while in flight), best effort.
+                if let providerCancel { executor.steps.start(providerCancel) }
                 executor.board.signal(ref.generationID)
             } catch DomainError.conflict {
                 // It ended meanwhile: its result stands.

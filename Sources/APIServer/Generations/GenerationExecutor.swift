@@ -4,12 +4,15 @@ import Foundation
 import Synchronization
 
 /// Runs generations on the provider work queue, never on an HTTP thread: each runner step is one
-/// job; a pending provider task is polled again by a timer that queues the next step, so a long
-/// job holds no thread between polls. Whoever waits for a generation (`Prefer: wait`) is woken
-/// through `board` when it ends.
+/// task hosted on the queue's threads (`WorkQueueExecutor`), which holds no thread while a
+/// provider call is in flight (`CurlMultiLoop`); a pending provider task is polled again by a
+/// timer that queues the next step, so a long job holds no thread between polls either. Whoever
+/// waits for a generation (`Prefer: wait`) is woken through `board` when it ends.
 final class GenerationExecutor: Sendable {
     let runner: GenerationRunner
     let queue: WorkQueue
+    /// Where steps run: the queue's threads, released while a step awaits its provider.
+    let steps: WorkQueueExecutor
     let board: SignalBoard<UUID>
     let logger: Logger
     /// Woken after every step, since a step may append events that open streams wait for.
@@ -21,6 +24,7 @@ final class GenerationExecutor: Sendable {
     init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil) {
         self.runner = runner
         self.queue = queue
+        self.steps = WorkQueueExecutor(queue)
         self.board = board
         self.logger = logger
         self.events = events
@@ -46,15 +50,15 @@ final class GenerationExecutor: Sendable {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures)
                 return
             }
-            slot.run { [self] in step(id, userID: userID, claimsJSON: claimsJSON, failures: failures) }
+            slot.run { [self] in steps.start { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures) } }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }
 
-    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) {
+    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) async {
         defer { events?.notify(user: userID) }
         do {
-            switch try withHeartbeat(id, claimsJSON: claimsJSON, { try runner.step(id, userID: userID, claimsJSON: claimsJSON) }) {
+            switch try await withHeartbeat(id, claimsJSON: claimsJSON, { try await runner.step(id, userID: userID, claimsJSON: claimsJSON) }) {
             case .finished:
                 active.withLock { _ = $0.remove(id) }
                 board.signal(id)
@@ -76,10 +80,10 @@ final class GenerationExecutor: Sendable {
         }
     }
 
-    /// Renews the lease every third of its length while a step runs: a synchronous provider call
-    /// may outlast the lease, and a worker must not take over (and submit again) a generation
-    /// this live process is still waiting on.
-    private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () throws -> T) throws -> T {
+    /// Renews the lease every third of its length while a step runs: a provider call may outlast
+    /// the lease, and a worker must not take over (and submit again) a generation this live
+    /// process is still waiting on.
+    private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () async throws -> T) async throws -> T {
         let runner = self.runner
         let interval = max(1, Double(runner.leaseSeconds) / 3)
         let timer = DispatchSource.makeTimerSource(queue: .global())
@@ -90,7 +94,7 @@ final class GenerationExecutor: Sendable {
         }
         timer.resume()
         defer { timer.cancel() }
-        return try body()
+        return try await body()
     }
 }
 

@@ -172,8 +172,9 @@ struct GenerationHandlers: Sendable {
                 + "cancel the batch (POST /v1/generations/batch/\(batch.uuidString.lowercased())/cancel) to stop its remaining items.")
         }
         let (record, providerCancel) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
-        // Stopping the task at the provider is an outbound call: on the provider queue, best effort.
-        if let providerCancel, let slot = executor.queue.reserve() { slot.run(providerCancel) }
+        // Stopping the task at the provider is an outbound call: a task on the provider queue
+        // (holding no thread while in flight), best effort.
+        if let providerCancel { executor.steps.start(providerCancel) }
         executor.board.signal(id)
         executor.events?.notify(user: identity.userID)
         guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }

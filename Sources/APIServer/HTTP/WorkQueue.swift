@@ -47,6 +47,16 @@ final class WorkQueue: @unchecked Sendable {
         return Reservation(queue: self)
     }
 
+    /// A job of work admitted earlier: a generation step resuming after a provider call
+    /// (`WorkQueueExecutor`). It is never refused, since refusing would strand a suspended task;
+    /// the steps admitted through `reserve` bound how many there are.
+    func runAdmitted(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        reserved += 1
+        condition.unlock()
+        enqueue(job)
+    }
+
     /// Jobs running, jobs waiting (reserved ones included) and jobs refused so far, for /metrics.
     var statistics: (running: Int, waiting: Int, refused: Int) {
         condition.lock()

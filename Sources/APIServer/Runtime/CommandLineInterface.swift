@@ -92,6 +92,7 @@ enum CommandLineInterface {
         let logger = Logger(minimumLevel: config.logLevel)
         let signals = ShutdownSignal()
         CurlRuntime.initialise()
+        FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {
             environment = try ServerEnvironment.live(config: config, logger: logger)
@@ -178,6 +179,7 @@ enum CommandLineInterface {
         let logger = Logger(minimumLevel: config.logLevel)
         let signals = ShutdownSignal()
         CurlRuntime.initialise()
+        FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {
             environment = try ServerEnvironment.live(config: config, logger: logger)

@@ -60,7 +60,8 @@ struct ServerEnvironment: Sendable {
         }
         let providers = ProviderRegistry.standard(
             endpoints: config.providerEndpoints,
-            context: AdapterContext(client: CurlClient(), logger: providerLogger, priceList: PriceListCache(store: pricing).current))
+            context: AdapterContext(client: CurlClient(configuration: HTTPClientConfiguration(maxTransfersInFlight: config.providerMaxInFlight)),
+                           logger: providerLogger, priceList: PriceListCache(store: pricing).current))
         let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
         let metrics = Metrics()
         metrics.watch(providerWork)

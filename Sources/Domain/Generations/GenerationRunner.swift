@@ -43,7 +43,7 @@ public struct GenerationRunner: Sendable {
 
     /// One step of generation `id`, acting as its owner. Errors of the database are thrown; every
     /// provider error is handled here.
-    public func step(_ id: UUID, userID: UUID, claimsJSON: String) throws -> Step {
+    public func step(_ id: UUID, userID: UUID, claimsJSON: String) async throws -> Step {
         guard var record = try store.get(id, claimsJSON: claimsJSON) else { return .finished(.failed) }
         guard !record.status.isTerminal else { return .finished(record.status) }
         // Running already: another process (or an earlier try of this step) began it.
@@ -55,7 +55,7 @@ public struct GenerationRunner: Sendable {
             record = started
         }
         if let task = record.providerTask {
-            return try poll(record, task: task, userID: userID, claimsJSON: claimsJSON)
+            return try await poll(record, task: task, userID: userID, claimsJSON: claimsJSON)
         }
         if resumed, let charged = try ledger.charge(of: id, claimsJSON: claimsJSON) {
             // A provider success was charged, then the process died (or its storage failed) before
@@ -64,7 +64,7 @@ public struct GenerationRunner: Sendable {
                                   message: "The provider's answer was charged, but its outputs were lost before they were stored.",
                                   claimsJSON: claimsJSON)
         }
-        return try submit(record, userID: userID, claimsJSON: claimsJSON)
+        return try await submit(record, userID: userID, claimsJSON: claimsJSON)
     }
 
     /// A lease that outlives the wait for the next poll, so a live process keeps its generation.
@@ -78,7 +78,7 @@ public struct GenerationRunner: Sendable {
 
     /// Tries the candidates from the current one on. A crash mid-walk resumes at the candidate
     /// last recorded on the row.
-    private func submit(_ record: GenerationRecord, userID: UUID, claimsJSON: String) throws -> Step {
+    private func submit(_ record: GenerationRecord, userID: UUID, claimsJSON: String) async throws -> Step {
         let start = record.candidates.firstIndex { $0.provider == record.provider && $0.model == record.model } ?? 0
         var lastError: ProviderError?
         var skipped = false
@@ -122,7 +122,7 @@ public struct GenerationRunner: Sendable {
                 let request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
                                                 parameters: record.settings.providerParameters,
                                                 outputDirectory: try blobs.scratchDirectory(for: record.id))
-                result = try Self.call { () throws(ProviderError) in try adapter.submit(request, key: providerKey) }
+                result = try await Self.call { () async throws(ProviderError) in try await adapter.submit(request, key: providerKey) }
             } catch let error as ProviderError {
                 report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
                        userID: userID, claimsJSON: claimsJSON)
@@ -150,7 +150,7 @@ public struct GenerationRunner: Sendable {
                                         event: GenerationEvent("progress", ["provider_status": task.providerStatus ?? "submitted"]),
                                         claimsJSON: claimsJSON) != nil
                 else {
-                    _ = try? adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
+                    _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
                     return .finished(try currentStatus(record.id, claimsJSON))
                 }
                 return .pollAgain(afterSeconds: max(0.05, task.pollAfterSeconds))
@@ -170,19 +170,19 @@ public struct GenerationRunner: Sendable {
                          claimsJSON: claimsJSON, at: Date())
     }
 
-    private func poll(_ record: GenerationRecord, task: ProviderTask, userID: UUID, claimsJSON: String) throws -> Step {
+    private func poll(_ record: GenerationRecord, task: ProviderTask, userID: UUID, claimsJSON: String) async throws -> Step {
         guard let adapter = provider(task.provider),
               let candidate = record.candidates.first(where: { $0.provider == task.provider && $0.model == task.model })
                 ?? record.candidates.first
         else { return try fail(record, code: "unsupported", message: "The provider of this task is not available.", claimsJSON: claimsJSON) }
         if Date().timeIntervalSince(task.submittedAt) > pollDeadlineSeconds {
-            _ = try? adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
             return try end(record, as: .expired, code: "deadline_exceeded",
                            message: "The provider did not finish within \(Int(pollDeadlineSeconds)) s.", claimsJSON: claimsJSON)
         }
         do {
             let providerKey = try key(userID, claimsJSON, task.provider)
-            switch try Self.call({ () throws(ProviderError) in try adapter.poll(task, key: providerKey) }) {
+            switch try await Self.call({ () async throws(ProviderError) in try await adapter.poll(task, key: providerKey) }) {
             case .finished(let output):
                 return try complete(record, candidate: candidate, output: output, claimsJSON: claimsJSON)
             case .pending(let next):
@@ -285,7 +285,7 @@ public struct GenerationRunner: Sendable {
 
     /// Cancels a queued or running generation: nothing is charged. Returns the provider call
     /// that stops the task at the provider, to be run off the caller's thread, when there is one.
-    public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () -> Void)?) {
+    public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () async -> Void)?) {
         guard let record = try store.get(id, claimsJSON: claimsJSON) else { throw DomainError.notFound(resource: "generation") }
         guard !record.status.isTerminal else {
             throw DomainError.conflict(code: "generation_finished", detail: "The generation already ended (\(record.status.rawValue)).")
@@ -301,12 +301,12 @@ public struct GenerationRunner: Sendable {
         guard let task = record.providerTask, let adapter = provider(task.provider) else { return (canceled, nil) }
         let key = self.key
         return (canceled, {
-            _ = try? adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
         })
     }
 
     /// Typed throws kept apart from the untyped catch above.
-    private static func call<T>(_ body: () throws(ProviderError) -> T) throws(ProviderError) -> T {
-        try body()
+    private static func call<T>(_ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
+        try await body()
     }
 }

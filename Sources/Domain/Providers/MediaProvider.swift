@@ -2,10 +2,12 @@ import Foundation
 
 /// The provider port: one adapter per provider behind it.
 ///
-/// Calls are synchronous and block the calling thread: the server calls providers from its own
-/// worker threads, never from Swift's cooperative pool (DESIGN.md "Concurrency"). Keys are passed
-/// per call and never stored in an adapter; the local provider accepts `nil`. Every method throws
-/// only `ProviderError`.
+/// The calls a generation step makes (`submit`, `poll`, `cancel`) are `async`: the caller is
+/// suspended, holding no thread, while the provider works (the HTTP transfers run on libcurl's
+/// multi interface). The short calls (`validateKey`, `healthCheck`, `countInputTokens`, `voices`)
+/// stay synchronous and block their caller, which runs them on a bounded deferred work queue.
+/// Keys are passed per call and never stored in an adapter; the local provider accepts `nil`.
+/// Every method throws only `ProviderError`.
 public protocol MediaProvider: Sendable {
     var id: ProviderID { get }
 
@@ -20,12 +22,12 @@ public protocol MediaProvider: Sendable {
     func healthCheck(key: ProviderAPIKey?) -> ProviderHealth
 
     /// Starts a generation: the finished output for synchronous APIs, a pending task otherwise.
-    func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult
+    func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult
 
     /// Asks once about a pending task; `.finished` once its outputs are downloaded.
-    func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult
+    func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult
 
-    func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome
+    func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome
 
     /// Input tokens the request would use, where the provider counts them for free
     /// (Anthropic `count_tokens`); nil where it does not.

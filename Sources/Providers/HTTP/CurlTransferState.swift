@@ -1,9 +1,10 @@
 import CCurl
 import Foundation
 
-/// Per-transfer state that libcurl's C callbacks write into. It lives only for one
-/// `curl_easy_perform` on one thread, and is reached from the callbacks through the userdata
-/// pointer (http-layer.md 2.4), so it needs no locking.
+/// Per-transfer state that libcurl's C callbacks write into. It lives for one transfer
+/// (`CurlEasyTransfer`), whose callbacks and result run on one thread: the caller's for a blocking
+/// `curl_easy_perform`, the loop thread in `CurlMultiLoop`. It is reached from the callbacks
+/// through the userdata pointer (http-layer.md 2.4), so it needs no locking.
 final class CurlTransferState {
     let destinationPath: String?
     let maxBodyBytes: Int64

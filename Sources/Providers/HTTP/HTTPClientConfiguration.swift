@@ -18,12 +18,15 @@ public struct HTTPClientConfiguration: Sendable {
     public var maxDownloadBytes: Int64
     /// Idle easy handles kept for reuse; each keeps its own connection cache.
     public var maxIdleHandles: Int
+    /// Transfers `CurlMultiLoop` runs at once (`PROVIDER_MAX_IN_FLIGHT`); callers beyond it wait,
+    /// suspended. Each costs a socket and libcurl's buffers, so it stays well under the file limit.
+    public var maxTransfersInFlight: Int
     public var userAgent: String
 
     public init(connectTimeout: Double = 10, requestTimeout: Double = 300, downloadTimeout: Double = 900,
                 stallTimeout: Double = 60, maxResponseBytes: Int64 = 16 << 20,
                 maxInlineMediaResponseBytes: Int64 = 256 << 20, maxDownloadBytes: Int64 = 4 << 30,
-                maxIdleHandles: Int = 16, userAgent: String = "MediaWorkspace/1.0") {
+                maxIdleHandles: Int = 16, maxTransfersInFlight: Int = 4096, userAgent: String = "MediaWorkspace/1.0") {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.downloadTimeout = downloadTimeout
@@ -32,6 +35,7 @@ public struct HTTPClientConfiguration: Sendable {
         self.maxInlineMediaResponseBytes = maxInlineMediaResponseBytes
         self.maxDownloadBytes = maxDownloadBytes
         self.maxIdleHandles = maxIdleHandles
+        self.maxTransfersInFlight = max(1, maxTransfersInFlight)
         self.userAgent = userAgent
     }
 }

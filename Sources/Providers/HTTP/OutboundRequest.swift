@@ -110,6 +110,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         case outputFile
         case redirectRefused
         case invalidURL
+        /// The caller's task was cancelled while the call was waiting or in flight.
+        case cancelled
         case other
     }
 

@@ -40,13 +40,23 @@ public struct RetryPolicy: Sendable, Equatable {
 
 /// How the retry loop waits and draws jitter; injected so tests neither sleep nor guess.
 public struct RetryTiming: Sendable {
+    /// The wait of a blocking call (it holds its thread anyway).
     public let sleep: @Sendable (Double) -> Void
+    /// The wait of a suspended call: a timer, never a blocked thread.
+    public let pause: @Sendable (Double) async -> Void
     public let random: @Sendable () -> Double
     public let now: @Sendable () -> Date
 
+    /// Tests inject `sleep` only (a recorder that returns at once); it serves both kinds of wait.
     public init(sleep: @escaping @Sendable (Double) -> Void, random: @escaping @Sendable () -> Double,
                 now: @escaping @Sendable () -> Date) {
+        self.init(sleep: sleep, pause: { seconds in sleep(seconds) }, random: random, now: now)
+    }
+
+    public init(sleep: @escaping @Sendable (Double) -> Void, pause: @escaping @Sendable (Double) async -> Void,
+                random: @escaping @Sendable () -> Double, now: @escaping @Sendable () -> Date) {
         self.sleep = sleep
+        self.pause = pause
         self.random = random
         self.now = now
     }
@@ -55,6 +65,10 @@ public struct RetryTiming: Sendable {
         sleep: { seconds in
             guard seconds > 0 else { return }
             Thread.sleep(forTimeInterval: seconds)
+        },
+        pause: { seconds in
+            guard seconds > 0 else { return }
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
         },
         random: { Double.random(in: 0..<1) },
         now: { Date() })

@@ -37,7 +37,7 @@ public struct LocalProvider: MediaProvider {
         return ProviderHealth(provider: id, status: .up, latencyMilliseconds: 0, detail: tools)
     }
 
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         guard capabilities().supports(request.kind) else {
             let missing = request.kind == .audio ? "espeak-ng" : "ffmpeg"
             throw ProviderError(.unsupported, provider: id,
@@ -57,11 +57,11 @@ public struct LocalProvider: MediaProvider {
         return .finished(output)
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "local generations finish synchronously; there is nothing to poll")
     }
 
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 

@@ -23,8 +23,8 @@ final class AnthropicProviderTests: ProviderTestCase {
                           parameters: GenerationParameters(systemPrompt: "Be brief."), outputDirectory: outputDirectory)
     }
 
-    func testMessageRequestShapeAndUsageKeepsCacheCountsApart() throws {
-        guard case let .finished(output) = try provider().submit(message("Hi"), key: key) else { return XCTFail("not finished") }
+    func testMessageRequestShapeAndUsageKeepsCacheCountsApart() async throws {
+        guard case let .finished(output) = try await provider().submit(message("Hi"), key: key) else { return XCTFail("not finished") }
         XCTAssertEqual(output.text, "Hello there!")
         XCTAssertEqual(output.finishReason, "end_turn")
         XCTAssertEqual(output.model, "claude-sonnet-4-5-20250929")
@@ -48,14 +48,15 @@ final class AnthropicProviderTests: ProviderTestCase {
         XCTAssertEqual(fake.server.requests.first?.path, "/v1/messages/count_tokens")
     }
 
-    func testRefusalStopIsFinishedWithANote() throws {
-        guard case let .finished(output) = try provider().submit(message(Magic.refuse), key: key) else { return XCTFail() }
+    func testRefusalStopIsFinishedWithANote() async throws {
+        guard case let .finished(output) = try await provider().submit(message(Magic.refuse), key: key) else { return XCTFail() }
         XCTAssertEqual(output.finishReason, "refusal")
         XCTAssertEqual(output.notes, ["content_refused"])
     }
 
-    func testOverloaded529IsRetriedThenReportedAsProviderDown() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in try provider().submit(message(Magic.overloaded), key: key) })
+    func testOverloaded529IsRetriedThenReportedAsProviderDown() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(message(Magic.overloaded), key: key) }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(error.httpStatus, 529)
         XCTAssertEqual(error.providerCode, "overloaded_error")
@@ -63,20 +64,21 @@ final class AnthropicProviderTests: ProviderTestCase {
         XCTAssertEqual(fake.server.requests.count, 3)
     }
 
-    func testRateLimitHonoursRetryAfterSeconds() throws {
-        guard case .finished = try provider().submit(message(Magic.rateLimited), key: key) else { return XCTFail() }
+    func testRateLimitHonoursRetryAfterSeconds() async throws {
+        guard case .finished = try await provider().submit(message(Magic.rateLimited), key: key) else { return XCTFail() }
         XCTAssertEqual(sleeps.recorded, [2])
     }
 
-    func testCreditBalanceTooLowIsQuotaExhausted() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in try provider().submit(message(Magic.quota), key: key) })
+    func testCreditBalanceTooLowIsQuotaExhausted() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(message(Magic.quota), key: key) }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .quotaExhausted)
         XCTAssertEqual(fake.server.requests.count, 1)
     }
 
-    func testApiErrorIsRetryable() throws {
-        let error = expectProviderError { () throws(ProviderError) in
-            try provider(retry: RetryPolicy(maxAttempts: 2)).submit(message(Magic.serverError), key: key)
+    func testApiErrorIsRetryable() async throws {
+        let error = await expectProviderError { () async throws(ProviderError) in
+            try await provider(retry: RetryPolicy(maxAttempts: 2)).submit(message(Magic.serverError), key: key)
         }
         XCTAssertEqual(error?.kind, .providerDown)
         XCTAssertEqual(fake.server.requests.count, 2)

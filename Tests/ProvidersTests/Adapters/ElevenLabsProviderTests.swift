@@ -23,10 +23,10 @@ final class ElevenLabsProviderTests: ProviderTestCase {
                           outputDirectory: outputDirectory)
     }
 
-    func testSpeechWithFormatAndVoiceSettings() throws {
+    func testSpeechWithFormatAndVoiceSettings() async throws {
         let settings = VoiceSettings(stability: Decimal(string: "0.5"), similarityBoost: Decimal(string: "0.75"),
                                      useSpeakerBoost: true)
-        guard case let .finished(output) = try provider.submit(speech("Hello world", format: "mp3_22050_32", settings: settings),
+        guard case let .finished(output) = try await provider.submit(speech("Hello world", format: "mp3_22050_32", settings: settings),
                                                                key: key) else { return XCTFail() }
         let file = try XCTUnwrap(output.files.first)
         XCTAssertEqual(file.mimeType, "audio/mpeg")
@@ -43,8 +43,8 @@ final class ElevenLabsProviderTests: ProviderTestCase {
                        #"{"text":"Hello world","model_id":"eleven_multilingual_v2","voice_settings":{"stability":0.5,"similarity_boost":0.75,"use_speaker_boost":true}}"#)
     }
 
-    func testWithoutAVoiceTheAccountsFirstVoiceIsUsed() throws {
-        guard case .finished = try provider.submit(speech("Hi", voice: nil), key: key) else { return XCTFail() }
+    func testWithoutAVoiceTheAccountsFirstVoiceIsUsed() async throws {
+        guard case .finished = try await provider.submit(speech("Hi", voice: nil), key: key) else { return XCTFail() }
         XCTAssertEqual(fake.server.requests.map(\.path), ["/v1/voices", "/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM"])
     }
 
@@ -71,36 +71,37 @@ final class ElevenLabsProviderTests: ProviderTestCase {
         XCTAssertNil(validation.account)
     }
 
-    func testQuotaExceededIsA401ThatIsNotAnInvalidKey() throws {
-        let error = expectProviderError { () throws(ProviderError) in try provider.submit(speech(Magic.quota), key: key) }
+    func testQuotaExceededIsA401ThatIsNotAnInvalidKey() async throws {
+        let error = await expectProviderError { () async throws(ProviderError) in try await provider.submit(speech(Magic.quota), key: key) }
         XCTAssertEqual(error?.kind, .quotaExhausted)
         XCTAssertEqual(error?.httpStatus, 401)
         XCTAssertEqual(fake.server.requests.count, 1)
         XCTAssertTrue(fileNames().isEmpty, "an error body is not written as audio")
     }
 
-    func testInvalidKeyVoiceNotFoundAndValidationErrors() throws {
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in
-            try provider.submit(speech("Hi"), key: ProviderAPIKey(TestKeys.wrong))
-        }?.kind, .invalidKey)
-        let missing = expectProviderError { () throws(ProviderError) in try provider.submit(speech("Hi", voice: "nobody"), key: key) }
+    func testInvalidKeyVoiceNotFoundAndValidationErrors() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider.submit(speech("Hi"), key: ProviderAPIKey(TestKeys.wrong))
+        }?.kind
+        XCTAssertEqual(failure, .invalidKey)
+        let missing = await expectProviderError { () async throws(ProviderError) in try await provider.submit(speech("Hi", voice: "nobody"), key: key) }
         XCTAssertEqual(missing?.kind, .notFound)
         XCTAssertEqual(missing?.providerCode, "voice_not_found")
     }
 
     /// Speech reached ElevenLabs and may be billed, so even `system_busy` is not sent again here;
     /// the router may take another provider (SpeechRetryTests covers the other failures).
-    func testSystemBusyIsNotRetriedForSpeech() throws {
-        let error = expectProviderError { () throws(ProviderError) in try provider.submit(speech(Magic.rateLimited), key: key) }
+    func testSystemBusyIsNotRetriedForSpeech() async throws {
+        let error = await expectProviderError { () async throws(ProviderError) in try await provider.submit(speech(Magic.rateLimited), key: key) }
         XCTAssertEqual(error?.code, "rate_limited")
         XCTAssertEqual(sleeps.recorded.count, 0)
         XCTAssertEqual(fake.counters.count("busy"), 1)
     }
 
-    func testOversizedAudioIsRefusedAndLeavesNoFile() throws {
+    func testOversizedAudioIsRefusedAndLeavesNoFile() async throws {
         let small = ElevenLabsProvider(baseURL: fake.baseURL, context: makeContext(client: makeClient(maxDownloadBytes: 1 << 20)))
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try small.submit(speech(Magic.huge), key: key) }?.kind,
-                       .responseTooLarge)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await small.submit(speech(Magic.huge), key: key) }?.kind
+        XCTAssertEqual(kind, .responseTooLarge)
         XCTAssertTrue(fileNames().isEmpty)
     }
 

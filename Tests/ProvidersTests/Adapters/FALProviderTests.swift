@@ -28,11 +28,11 @@ final class FALProviderTests: ProviderTestCase {
         return task
     }
 
-    func pollToEnd(_ task: ProviderTask) throws(ProviderError) -> (GenerationOutput, [String]) {
+    func pollToEnd(_ task: ProviderTask) async throws(ProviderError) -> (GenerationOutput, [String]) {
         var current = task
         var statuses: [String] = []
         for _ in 0..<10 {
-            switch try provider.poll(current, key: key) {
+            switch try await provider.poll(current, key: key) {
             case let .pending(next):
                 statuses.append(next.providerStatus ?? "")
                 current = next
@@ -43,15 +43,15 @@ final class FALProviderTests: ProviderTestCase {
         throw ProviderError(.timeout, provider: .fal, message: "never finished")
     }
 
-    func testFluxQueueSubmitStatusAndResultThroughTheReturnedURLs() throws {
-        let task = try pending(try provider.submit(flux("a cat"), key: key))
+    func testFluxQueueSubmitStatusAndResultThroughTheReturnedURLs() async throws {
+        let task = try await pending(try provider.submit(flux("a cat"), key: key))
         XCTAssertEqual(task.urls["status"], "\(fake.queueURL)/fal-ai/flux/requests/\(task.id)/status", "subpath dropped")
         let sent = try XCTUnwrap(fake.server.requests.first)
         XCTAssertEqual(sent.path, "/fal-ai/flux/dev")
         XCTAssertEqual(sent.header("authorization"), "Key \(TestKeys.fal)")
         XCTAssertEqual(sent.bodyText, #"{"prompt":"a cat","image_size":"landscape_4_3","num_images":2,"seed":7,"output_format":"png"}"#)
 
-        let (output, statuses) = try pollToEnd(task)
+        let (output, statuses) = try await pollToEnd(task)
         XCTAssertEqual(statuses, ["IN_QUEUE", "IN_PROGRESS"])
         XCTAssertEqual(output.files.count, 2)
         XCTAssertEqual(output.files.first?.width, 1024)
@@ -64,60 +64,63 @@ final class FALProviderTests: ProviderTestCase {
         XCTAssertTrue(fake.media.requests.allSatisfy { $0.header("authorization") == nil }, "media host never sees the key")
     }
 
-    func testKlingImageToVideo() throws {
+    func testKlingImageToVideo() async throws {
         let request = GenerationRequest(kind: .imageToVideo, model: FALCatalog.klingModel, prompt: "the cat walks",
                                         parameters: GenerationParameters(durationSeconds: 10,
                                                                          inputImage: .url("https://example.com/cat.png")),
                                         outputDirectory: outputDirectory)
-        let task = try pending(try provider.submit(request, key: key))
+        let task = try await pending(try provider.submit(request, key: key))
         XCTAssertEqual(task.pollAfterSeconds, 5)
         XCTAssertTrue(task.urls["response"]?.hasSuffix("/fal-ai/kling-video/requests/\(task.id)") ?? false)
         let body = try XCTUnwrap(fake.server.requests.first?.json)
         XCTAssertEqual(body["duration"], .string("10"), "Kling takes a string duration")
         XCTAssertEqual(body["image_url"]?.string, "https://example.com/cat.png")
-        let (output, _) = try pollToEnd(task)
+        let (output, _) = try await pollToEnd(task)
         XCTAssertEqual(output.files.first?.mimeType, "video/mp4")
         XCTAssertEqual(output.usage.videoSeconds, 10)
     }
 
-    func testURLsOnAnotherOriginAreNotTrustedWithTheKey() throws {
-        let task = try pending(try provider.submit(flux("__foreign__", count: 1), key: key))
+    func testURLsOnAnotherOriginAreNotTrustedWithTheKey() async throws {
+        let task = try await pending(try provider.submit(flux("__foreign__", count: 1), key: key))
         XCTAssertTrue(task.urls["status"]?.hasPrefix(fake.queueURL) ?? false)
-        _ = try pollToEnd(task)
+        _ = try await pollToEnd(task)
         XCTAssertTrue(fake.media.requests.allSatisfy { $0.header("authorization") == nil })
         XCTAssertFalse(fake.media.requests.contains { $0.path.contains("/requests/") })
     }
 
-    func testNSFWFilteredImagesAreNoted() throws {
-        let (output, _) = try pollToEnd(try pending(try provider.submit(flux("__nsfw__", count: 1), key: key)))
+    func testNSFWFilteredImagesAreNoted() async throws {
+        let (output, _) = try await pollToEnd(try pending(try provider.submit(flux("__nsfw__", count: 1), key: key)))
         XCTAssertEqual(output.notes, ["nsfw_filtered"])
     }
 
-    func testCompletedWithAnErrorResultAndFailedStatus() throws {
-        let refused = try pending(try provider.submit(flux(Magic.refuse), key: key))
-        let error = expectProviderError { () throws(ProviderError) in try pollToEnd(refused) }
+    func testCompletedWithAnErrorResultAndFailedStatus() async throws {
+        let refused = try await pending(try provider.submit(flux(Magic.refuse), key: key))
+        let error = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(refused) }
         XCTAssertEqual(error?.kind, .badRequest)
         XCTAssertEqual(error?.providerCode, "content_policy_violation")
-        let failed = try pending(try provider.submit(flux(Magic.fail), key: key))
-        let failure = expectProviderError { () throws(ProviderError) in try pollToEnd(failed) }
+        let failed = try await pending(try provider.submit(flux(Magic.fail), key: key))
+        let failure = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(failed) }
         XCTAssertEqual(failure?.kind, .generationFailed)
         XCTAssertEqual(failure?.providerCode, "runner_error")
     }
 
-    func testCancelBeforeAndAfterCompletion() throws {
-        let early = try pending(try provider.submit(flux("a"), key: key))
-        XCTAssertEqual(try provider.cancel(early, key: key), .cancelled)
+    func testCancelBeforeAndAfterCompletion() async throws {
+        let early = try await pending(try provider.submit(flux("a"), key: key))
+        let whileRunning = try await provider.cancel(early, key: key)
+        XCTAssertEqual(whileRunning, .cancelled)
         XCTAssertEqual(fake.server.requests.last?.method, "PUT")
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try pollToEnd(early) }?.kind, .cancelled)
-        let late = try pending(try provider.submit(flux("b"), key: key))
-        _ = try pollToEnd(late)
-        XCTAssertEqual(try provider.cancel(late, key: key), .alreadyFinished)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(early) }?.kind
+        XCTAssertEqual(kind, .cancelled)
+        let late = try await pending(try provider.submit(flux("b"), key: key))
+        _ = try await pollToEnd(late)
+        let outcome = try await provider.cancel(late, key: key)
+        XCTAssertEqual(outcome, .alreadyFinished)
     }
 
-    func testErrorsAndKeyCheck() throws {
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(flux(Magic.quota), key: key) }?.kind,
-                       .quotaExhausted)
-        let validation = expectProviderError { () throws(ProviderError) in try provider.submit(flux(Magic.badRequest), key: key) }
+    func testErrorsAndKeyCheck() async throws {
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(flux(Magic.quota), key: key) }?.kind
+        XCTAssertEqual(kind, .quotaExhausted)
+        let validation = await expectProviderError { () async throws(ProviderError) in try await provider.submit(flux(Magic.badRequest), key: key) }
         XCTAssertEqual(validation?.kind, .badRequest)
         XCTAssertEqual(validation?.message, "body.image_size: value is not a valid enumeration member")
         XCTAssertEqual(expectProviderError { () throws(ProviderError) in

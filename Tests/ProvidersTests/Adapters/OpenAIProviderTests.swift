@@ -30,8 +30,8 @@ final class OpenAIProviderTests: ProviderTestCase {
         return output
     }
 
-    func testChatRequestShapeAndUsageWithCachedTokensSplitOut() throws {
-        let output = try finished(try provider().submit(chat("Hi"), key: key))
+    func testChatRequestShapeAndUsageWithCachedTokensSplitOut() async throws {
+        let output = try await finished(try provider().submit(chat("Hi"), key: key))
         XCTAssertEqual(output.text, "Hello!")
         XCTAssertEqual(output.model, "gpt-4o-mini-2024-07-18")
         XCTAssertEqual(output.finishReason, "stop")
@@ -52,18 +52,18 @@ final class OpenAIProviderTests: ProviderTestCase {
                        #"{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"max_completion_tokens":200,"temperature":0.7}"#)
     }
 
-    func testRefusalIsFinishedAndBilledNotThrown() throws {
-        let output = try finished(try provider().submit(chat("\(Magic.refuse) please"), key: key))
+    func testRefusalIsFinishedAndBilledNotThrown() async throws {
+        let output = try await finished(try provider().submit(chat("\(Magic.refuse) please"), key: key))
         XCTAssertEqual(output.finishReason, "refusal")
         XCTAssertEqual(output.notes, ["content_refused"])
         XCTAssertEqual(output.usage.outputTokens, 5)
     }
 
-    func testImagesAreDecodedToFilesWithUsage() throws {
+    func testImagesAreDecodedToFilesWithUsage() async throws {
         let request = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "a cat",
                                         parameters: GenerationParameters(size: "1024x1536", quality: "medium", count: 2),
                                         outputDirectory: outputDirectory)
-        let output = try finished(try provider().submit(request, key: key))
+        let output = try await finished(try provider().submit(request, key: key))
         XCTAssertEqual(output.files.count, 2)
         for file in output.files {
             XCTAssertEqual(file.mimeType, "image/png")
@@ -85,11 +85,11 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertNil(body["response_format"], "gpt-image rejects response_format")
     }
 
-    func testSpeechStreamsAudioToAFileAndCountsCharacters() throws {
+    func testSpeechStreamsAudioToAFileAndCountsCharacters() async throws {
         let request = GenerationRequest(kind: .audio, model: "tts-1", prompt: "Hello world",
                                         parameters: GenerationParameters(voice: "nova", outputFormat: "mp3"),
                                         outputDirectory: outputDirectory)
-        let output = try finished(try provider().submit(request, key: key))
+        let output = try await finished(try provider().submit(request, key: key))
         let file = try XCTUnwrap(output.files.first)
         XCTAssertEqual(file.mimeType, "audio/mpeg")
         XCTAssertEqual(Data(fileBytes(file.path)), FakeAssets.mp3)
@@ -99,10 +99,11 @@ final class OpenAIProviderTests: ProviderTestCase {
                        #"{"model":"tts-1","input":"Hello world","voice":"nova","response_format":"mp3"}"#)
     }
 
-    func testInvalidKeyIsNotRetriedAndTheEchoedKeyIsScrubbed() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat("Hi"), key: ProviderAPIKey(TestKeys.wrong))
-        })
+    func testInvalidKeyIsNotRetriedAndTheEchoedKeyIsScrubbed() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat("Hi"), key: ProviderAPIKey(TestKeys.wrong))
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .invalidKey)
         XCTAssertEqual(error.providerCode, "invalid_api_key")
         XCTAssertFalse(error.isRetryable)
@@ -112,35 +113,38 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertTrue(sleeps.recorded.isEmpty)
     }
 
-    func testInsufficientQuotaIsNotRetried() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in try provider().submit(chat(Magic.quota), key: key) })
+    func testInsufficientQuotaIsNotRetried() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(chat(Magic.quota), key: key) }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .quotaExhausted)
         XCTAssertFalse(error.isRetryable)
         XCTAssertEqual(fake.server.requests.count, 1)
     }
 
-    func testRateLimitWaitsForRetryAfterMsThenSucceeds() throws {
-        let output = try finished(try provider().submit(chat(Magic.rateLimited), key: key))
+    func testRateLimitWaitsForRetryAfterMsThenSucceeds() async throws {
+        let output = try await finished(try provider().submit(chat(Magic.rateLimited), key: key))
         XCTAssertEqual(output.text, "Hello!")
         XCTAssertEqual(sleeps.recorded, [1.2])
         XCTAssertEqual(fake.server.requests.count, 2)
         XCTAssertEqual(logs.events("provider.http.retry").count, 1)
     }
 
-    func testRateLimitLongerThanTheCapIsReturnedNotSatOut() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.rateLimitedLong), key: key)
-        })
+    func testRateLimitLongerThanTheCapIsReturnedNotSatOut() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.rateLimitedLong), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .rateLimited(retryAfter: 120))
         XCTAssertTrue(error.isRetryable, "another provider may take it")
         XCTAssertEqual(fake.server.requests.count, 1)
         XCTAssertTrue(sleeps.recorded.isEmpty)
     }
 
-    func testServerErrorsRetryWithJitteredExponentialBackoffThenGiveUp() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.serverError), key: key)
-        })
+    func testServerErrorsRetryWithJitteredExponentialBackoffThenGiveUp() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.serverError), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(error.httpStatus, 500)
         XCTAssertEqual(fake.server.requests.count, 3)
@@ -148,81 +152,92 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertEqual(sleeps.recorded, [0.4375, 0.875])
     }
 
-    func testServerErrorOnceThenSuccess() throws {
-        let output = try finished(try provider().submit(chat(Magic.serverErrorOnce), key: key))
+    func testServerErrorOnceThenSuccess() async throws {
+        let output = try await finished(try provider().submit(chat(Magic.serverErrorOnce), key: key))
         XCTAssertEqual(output.text, "Hello!")
         XCTAssertEqual(fake.server.requests.count, 2)
     }
 
-    func testOverloaded503IsRetryable() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider(retry: RetryPolicy(maxAttempts: 2)).submit(chat(Magic.overloaded), key: key)
-        })
+    func testOverloaded503IsRetryable() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider(retry: RetryPolicy(maxAttempts: 2)).submit(chat(Magic.overloaded), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .providerDown)
         XCTAssertEqual(fake.server.requests.count, 2)
     }
 
-    func testBadRequestIsNotRetried() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.badRequest), key: key)
-        })
+    func testBadRequestIsNotRetried() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.badRequest), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .badRequest)
         XCTAssertEqual(error.providerCode, "context_length_exceeded")
         XCTAssertEqual(error.providerRequestID, "req_err_400")
         XCTAssertEqual(fake.server.requests.count, 1)
     }
 
-    func testModerationBlockedImageIsAContentRefusal() throws {
+    func testModerationBlockedImageIsAContentRefusal() async throws {
         let request = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: Magic.refuse, outputDirectory: outputDirectory)
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in try provider().submit(request, key: key) })
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider().submit(request, key: key) }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .contentRefused)
         XCTAssertEqual(error.providerCode, "moderation_blocked")
     }
 
-    func testTimeoutIsRetriedThenReported() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider(retry: RetryPolicy(maxAttempts: 2), timeout: 0.3).submit(chat(Magic.slow), key: key)
-        })
+    func testTimeoutIsRetriedThenReported() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider(retry: RetryPolicy(maxAttempts: 2), timeout: 0.3).submit(chat(Magic.slow), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .timeout)
         XCTAssertTrue(error.isRetryable)
         XCTAssertEqual(fake.server.requests.count, 2)
     }
 
-    func testOversizedResponseIsRefused() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.huge), key: key)
-        })
+    func testOversizedResponseIsRefused() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.huge), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .responseTooLarge)
         XCTAssertEqual(fake.server.requests.count, 1, "a too-large answer is not asked for again")
     }
 
-    func testDroppedConnectionIsRetried() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.close), key: key)
-        })
+    func testDroppedConnectionIsRetried() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.close), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .network)
         XCTAssertEqual(fake.server.requests.count, 3)
     }
 
-    func testMalformedJSONIsReported() throws {
-        let error = try XCTUnwrap(expectProviderError { () throws(ProviderError) in
-            try provider().submit(chat(Magic.badJSON), key: key)
-        })
+    func testMalformedJSONIsReported() async throws {
+        let failure = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(chat(Magic.badJSON), key: key)
+        }
+        let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .malformedResponse)
     }
 
-    func testRequestsAreValidatedBeforeAnythingIsSent() throws {
+    func testRequestsAreValidatedBeforeAnythingIsSent() async throws {
         let unknown = GenerationRequest(kind: .image, model: "dall-e-3", prompt: "cat", outputDirectory: outputDirectory)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider().submit(unknown, key: key) }?.kind, .unsupported)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(unknown, key: key) }?.kind
+        XCTAssertEqual(kind, .unsupported)
         let badSize = GenerationRequest(kind: .image, model: "gpt-image-1", prompt: "cat",
                                         parameters: GenerationParameters(size: "1792x1024"), outputDirectory: outputDirectory)
-        let error = expectProviderError { () throws(ProviderError) in try provider().submit(badSize, key: key) }
+        let error = await expectProviderError { () async throws(ProviderError) in try await provider().submit(badSize, key: key) }
         XCTAssertEqual(error?.kind, .badRequest)
         XCTAssertTrue(error?.message.contains("size") ?? false)
         let reasoningTemperature = chat("Hi", model: "gpt-5")
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider().submit(reasoningTemperature, key: key) }?.kind,
-                       .badRequest)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider().submit(chat("Hi"), key: nil) }?.kind, .invalidKey)
+        let temperatureKind = await expectProviderError { () async throws(ProviderError) in
+            try await provider().submit(reasoningTemperature, key: key)
+        }?.kind
+        XCTAssertEqual(temperatureKind, .badRequest)
+        let keylessKind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(chat("Hi"), key: nil) }?.kind
+        XCTAssertEqual(keylessKind, .invalidKey)
         XCTAssertTrue(fake.server.requests.isEmpty)
     }
 

@@ -21,8 +21,8 @@ final class OpenRouterProviderTests: ProviderTestCase {
                           outputDirectory: outputDirectory)
     }
 
-    func testCostIsExactDecimalFromTheJSONText() throws {
-        guard case let .finished(output) = try provider.submit(chat("Hi"), key: key) else { return XCTFail() }
+    func testCostIsExactDecimalFromTheJSONText() async throws {
+        guard case let .finished(output) = try await provider.submit(chat("Hi"), key: key) else { return XCTFail() }
         XCTAssertEqual(output.usage.providerReportedCostUSD, Decimal(string: "0.0000047"))
         XCTAssertEqual(output.usage.inputTokens, 10)
         XCTAssertEqual(output.usage.cachedInputReadTokens, 4)
@@ -35,11 +35,11 @@ final class OpenRouterProviderTests: ProviderTestCase {
         XCTAssertEqual(sent.json?["max_tokens"]?.int, 50)
     }
 
-    func testUnlistedVendorModelIsAccepted() throws {
-        guard case .finished = try provider.submit(chat("Hi", model: "mistralai/mistral-large:nitro"), key: key) else { return XCTFail() }
+    func testUnlistedVendorModelIsAccepted() async throws {
+        guard case .finished = try await provider.submit(chat("Hi", model: "mistralai/mistral-large:nitro"), key: key) else { return XCTFail() }
         XCTAssertEqual(fake.server.requests.first?.json?["model"]?.string, "mistralai/mistral-large:nitro")
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(chat("Hi", model: "gpt-4o"), key: key) }?.kind,
-                       .unsupported)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(chat("Hi", model: "gpt-4o"), key: key) }?.kind
+        XCTAssertEqual(kind, .unsupported)
     }
 
     func testKeyInfoIsTheValidation() throws {
@@ -55,22 +55,22 @@ final class OpenRouterProviderTests: ProviderTestCase {
         }?.kind, .invalidKey)
     }
 
-    func testErrorMapping() throws {
-        let quota = expectProviderError { () throws(ProviderError) in try provider.submit(chat(Magic.quota), key: key) }
+    func testErrorMapping() async throws {
+        let quota = await expectProviderError { () async throws(ProviderError) in try await provider.submit(chat(Magic.quota), key: key) }
         XCTAssertEqual(quota?.kind, .quotaExhausted)
         XCTAssertEqual(quota?.isRetryable, false)
-        let refused = expectProviderError { () throws(ProviderError) in try provider.submit(chat(Magic.refuse), key: key) }
+        let refused = await expectProviderError { () async throws(ProviderError) in try await provider.submit(chat(Magic.refuse), key: key) }
         XCTAssertEqual(refused?.kind, .contentRefused)
         XCTAssertEqual(fake.server.requests.count, 2, "402 and 403 are not retried")
         fake.server.clearRequests()
-        let down = expectProviderError { () throws(ProviderError) in try provider.submit(chat(Magic.serverError), key: key) }
+        let down = await expectProviderError { () async throws(ProviderError) in try await provider.submit(chat(Magic.serverError), key: key) }
         XCTAssertEqual(down?.kind, .providerDown)
         XCTAssertEqual(fake.server.requests.count, 3)
     }
 
-    func testErrorInsideA200IsAnError() throws {
-        let error = expectProviderError { () throws(ProviderError) in
-            try OpenRouterProvider(baseURL: fake.baseURL, context: makeContext(retry: .none)).submit(chat(Magic.fail), key: key)
+    func testErrorInsideA200IsAnError() async throws {
+        let error = await expectProviderError { () async throws(ProviderError) in
+            try await OpenRouterProvider(baseURL: fake.baseURL, context: makeContext(retry: .none)).submit(chat(Magic.fail), key: key)
         }
         XCTAssertEqual(error?.kind, .providerDown)
         XCTAssertEqual(error?.httpStatus, 502)

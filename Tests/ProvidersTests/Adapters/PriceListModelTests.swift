@@ -66,20 +66,20 @@ final class PriceListModelTests: ProviderTestCase {
         XCTAssertNil(openAI.capability(for: "gpt-99", kind: .text), "OpenAI offers only listed or priced models")
     }
 
-    func testAPricedModelIsSentAndAnUnknownOneRefusedBeforeAnyCall() throws {
+    func testAPricedModelIsSentAndAnUnknownOneRefusedBeforeAnyCall() async throws {
         let fake = try FakeOpenAI()
         _ = track(fake.server)
         let provider = OpenAIProvider(baseURL: fake.baseURL, context: context(try catalog()))
         let request = GenerationRequest(kind: .text, model: "gpt-5.4", prompt: "Hi",
                                         parameters: GenerationParameters(maxOutputTokens: 50), outputDirectory: outputDirectory)
-        guard case .finished(let output) = try provider.submit(request, key: ProviderAPIKey(TestKeys.openAI)) else {
+        guard case .finished(let output) = try await provider.submit(request, key: ProviderAPIKey(TestKeys.openAI)) else {
             return XCTFail("not finished")
         }
         XCTAssertNotNil(output.text)
         let unknown = GenerationRequest(kind: .text, model: "gpt-99", prompt: "Hi", parameters: GenerationParameters(),
                                         outputDirectory: outputDirectory)
         let key = ProviderAPIKey(TestKeys.openAI)
-        let error = expectProviderError { () throws(ProviderError) in try provider.submit(unknown, key: key) }
+        let error = await expectProviderError { () async throws(ProviderError) in try await provider.submit(unknown, key: key) }
         XCTAssertEqual(error?.kind, .unsupported)
     }
 }

@@ -33,11 +33,11 @@ final class RunwayProviderTests: ProviderTestCase {
     }
 
     /// Polls like the worker does, without waiting between polls.
-    func pollToEnd(_ task: ProviderTask, provider: RunwayProvider) throws(ProviderError) -> (GenerationOutput, [String]) {
+    func pollToEnd(_ task: ProviderTask, provider: RunwayProvider) async throws(ProviderError) -> (GenerationOutput, [String]) {
         var current = task
         var statuses: [String] = []
         for _ in 0..<10 {
-            switch try provider.poll(current, key: key) {
+            switch try await provider.poll(current, key: key) {
             case let .pending(next):
                 statuses.append(next.providerStatus ?? "")
                 current = next
@@ -48,9 +48,9 @@ final class RunwayProviderTests: ProviderTestCase {
         throw ProviderError(.timeout, provider: .runway, message: "never finished")
     }
 
-    func testImageToVideoSubmitShapeThenPollToCompletionAndDownload() throws {
+    func testImageToVideoSubmitShapeThenPollToCompletionAndDownload() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo("The camera slowly pushes in"), key: key))
+        let task = try await pending(try provider.submit(try imageToVideo("The camera slowly pushes in"), key: key))
         XCTAssertEqual(task.provider, .runway)
         XCTAssertEqual(task.pollAfterSeconds, 5)
         let sent = try XCTUnwrap(fake.server.requests.first)
@@ -65,7 +65,7 @@ final class RunwayProviderTests: ProviderTestCase {
 
         // The task survives a restart: persisted as JSON, decoded by a new worker.
         let restored = try JSONDecoder().decode(ProviderTask.self, from: JSONEncoder().encode(task))
-        let (output, statuses) = try pollToEnd(restored, provider: self.provider())
+        let (output, statuses) = try await pollToEnd(restored, provider: self.provider())
         XCTAssertEqual(statuses, ["PENDING", "RUNNING"])
         let file = try XCTUnwrap(output.files.first)
         XCTAssertEqual(file.mimeType, "video/mp4")
@@ -80,28 +80,29 @@ final class RunwayProviderTests: ProviderTestCase {
         XCTAssertNil(download.header("authorization"), "the key does not go to the CDN")
     }
 
-    func testProgressIsReported() throws {
+    func testProgressIsReported() async throws {
         let provider = provider()
-        var task = try pending(try provider.submit(try imageToVideo("push in"), key: key))
-        task = try pending(try provider.poll(task, key: key))
-        task = try pending(try provider.poll(task, key: key))
+        var task = try await pending(try provider.submit(try imageToVideo("push in"), key: key))
+        task = try await pending(try provider.poll(task, key: key))
+        task = try await pending(try provider.poll(task, key: key))
         XCTAssertEqual(task.providerStatus, "RUNNING")
         XCTAssertEqual(task.progress, 0.42)
     }
 
-    func testThrottledIsStillPending() throws {
+    func testThrottledIsStillPending() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo("__throttle__"), key: key))
-        XCTAssertEqual(try pending(try provider.poll(task, key: key)).providerStatus, "THROTTLED")
+        let task = try await pending(try provider.submit(try imageToVideo("__throttle__"), key: key))
+        let value = try await pending(try provider.poll(task, key: key)).providerStatus
+        XCTAssertEqual(value, "THROTTLED")
     }
 
-    func testTextToImageAndTextToVideo() throws {
+    func testTextToImageAndTextToVideo() async throws {
         let provider = provider()
         let image = GenerationRequest(kind: .image, model: "gen4_image", prompt: "A red fox in snow",
                                       parameters: GenerationParameters(aspectRatio: "1920:1080"), outputDirectory: outputDirectory)
-        let imageTask = try pending(try provider.submit(image, key: key))
+        let imageTask = try await pending(try provider.submit(image, key: key))
         XCTAssertEqual(imageTask.pollAfterSeconds, 2)
-        let (imageOutput, _) = try pollToEnd(imageTask, provider: provider)
+        let (imageOutput, _) = try await pollToEnd(imageTask, provider: provider)
         XCTAssertEqual(imageOutput.usage.images, 1)
         XCTAssertEqual(imageOutput.usage.imageSize, "1920x1080")
         XCTAssertEqual(imageOutput.files.first?.mimeType, "image/png")
@@ -109,60 +110,65 @@ final class RunwayProviderTests: ProviderTestCase {
         let video = GenerationRequest(kind: .video, model: "veo3.1_fast", prompt: "waves",
                                       parameters: GenerationParameters(durationSeconds: 6, aspectRatio: "1920:1080"),
                                       outputDirectory: outputDirectory)
-        let videoTask = try pending(try provider.submit(video, key: key))
+        let videoTask = try await pending(try provider.submit(video, key: key))
         XCTAssertEqual(fake.server.requests.last?.path, "/v1/text_to_video")
-        XCTAssertEqual(try pollToEnd(videoTask, provider: provider).0.usage.videoSeconds, 6)
+        let value = try await pollToEnd(videoTask, provider: provider).0.usage.videoSeconds
+        XCTAssertEqual(value, 6)
         let badDuration = GenerationRequest(kind: .video, model: "veo3.1", prompt: "waves",
                                             parameters: GenerationParameters(durationSeconds: 5), outputDirectory: outputDirectory)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(badDuration, key: key) }?.kind, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(badDuration, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 
-    func testSafetyFailureIsAContentRefusal() throws {
+    func testSafetyFailureIsAContentRefusal() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo(Magic.refuse), key: key))
-        let error = expectProviderError { () throws(ProviderError) in try pollToEnd(task, provider: provider) }
+        let task = try await pending(try provider.submit(try imageToVideo(Magic.refuse), key: key))
+        let error = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(task, provider: provider) }
         XCTAssertEqual(error?.kind, .contentRefused)
         XCTAssertEqual(error?.providerCode, "SAFETY.INPUT.TEXT")
         XCTAssertEqual(error?.isRetryable, false)
     }
 
-    func testInternalFailureIsAGenerationFailure() throws {
+    func testInternalFailureIsAGenerationFailure() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo(Magic.fail), key: key))
-        let error = expectProviderError { () throws(ProviderError) in try pollToEnd(task, provider: provider) }
+        let task = try await pending(try provider.submit(try imageToVideo(Magic.fail), key: key))
+        let error = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(task, provider: provider) }
         XCTAssertEqual(error?.kind, .generationFailed)
         XCTAssertEqual(error?.providerCode, "INTERNAL.BAD_OUTPUT.CODE01")
     }
 
-    func testCancelRunningTaskThenPollSeesCancelled() throws {
+    func testCancelRunningTaskThenPollSeesCancelled() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo("push in"), key: key))
-        XCTAssertEqual(try provider.cancel(task, key: key), .cancelled)
+        let task = try await pending(try provider.submit(try imageToVideo("push in"), key: key))
+        let outcome = try await provider.cancel(task, key: key)
+        XCTAssertEqual(outcome, .cancelled)
         XCTAssertEqual(fake.server.requests.last?.method, "DELETE")
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.poll(task, key: key) }?.kind, .cancelled)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.poll(task, key: key) }?.kind
+        XCTAssertEqual(kind, .cancelled)
     }
 
-    func testCancelAfterSuccessDoesNotDeleteTheTask() throws {
+    func testCancelAfterSuccessDoesNotDeleteTheTask() async throws {
         let provider = provider()
-        let task = try pending(try provider.submit(try imageToVideo("push in"), key: key))
-        _ = try pollToEnd(task, provider: provider)
-        XCTAssertEqual(try provider.cancel(task, key: key), .alreadyFinished)
+        let task = try await pending(try provider.submit(try imageToVideo("push in"), key: key))
+        _ = try await pollToEnd(task, provider: provider)
+        let outcome = try await provider.cancel(task, key: key)
+        XCTAssertEqual(outcome, .alreadyFinished)
         XCTAssertFalse(fake.server.requests.contains { $0.method == "DELETE" })
     }
 
-    func testSubmitIsRetriedOn429ButNotAfterATimeout() throws {
-        XCTAssertNoThrow(try pending(try provider().submit(try imageToVideo(Magic.rateLimited), key: key)))
+    func testSubmitIsRetriedOn429ButNotAfterATimeout() async throws {
+        _ = try await pending(try provider().submit(try imageToVideo(Magic.rateLimited), key: key))
         XCTAssertEqual(fake.server.requests.count, 2)
         fake.server.clearRequests()
-        let error = expectProviderError { () throws(ProviderError) in
-            try provider(timeout: 0.3).submit(try! imageToVideo(Magic.slow), key: key)
+        let error = await expectProviderError { () async throws(ProviderError) in
+            try await provider(timeout: 0.3).submit(try! imageToVideo(Magic.slow), key: key)
         }
         XCTAssertEqual(error?.kind, .timeout)
         XCTAssertEqual(fake.server.requests.count, 1, "a paid submit that may have arrived is not sent twice")
     }
 
-    func testErrorsAndValidation() throws {
-        let quota = expectProviderError { () throws(ProviderError) in try provider().submit(try! imageToVideo(Magic.quota), key: key) }
+    func testErrorsAndValidation() async throws {
+        let quota = await expectProviderError { () async throws(ProviderError) in try await provider().submit(try! imageToVideo(Magic.quota), key: key) }
         XCTAssertEqual(quota?.kind, .quotaExhausted)
         XCTAssertEqual(expectProviderError { () throws(ProviderError) in
             try provider().validateKey(ProviderAPIKey(TestKeys.wrong))
@@ -171,6 +177,7 @@ final class RunwayProviderTests: ProviderTestCase {
         XCTAssertEqual(validation.account?.remaining, 12_500)
         XCTAssertEqual(validation.account?.unit, "credits")
         let noImage = GenerationRequest(kind: .imageToVideo, model: "gen4_turbo", prompt: "x", outputDirectory: outputDirectory)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider().submit(noImage, key: key) }?.kind, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider().submit(noImage, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 }

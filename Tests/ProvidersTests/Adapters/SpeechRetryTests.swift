@@ -17,7 +17,7 @@ final class SpeechRetryTests: ProviderTestCase {
         let request = GenerationRequest(kind: .audio, model: "tts-1", prompt: "Hello world",
                                         parameters: GenerationParameters(voice: "nova", outputFormat: "mp3"),
                                         outputDirectory: outputDirectory)
-        return { () throws(ProviderError) in try provider.submit(request, key: ProviderAPIKey(TestKeys.openAI)) }
+        return { () async throws(ProviderError) in try await provider.submit(request, key: ProviderAPIKey(TestKeys.openAI)) }
     }
 
     func elevenLabsSpeech(_ baseURL: String, timeout: Double = 3) -> ProviderResultAttempt {
@@ -25,55 +25,58 @@ final class SpeechRetryTests: ProviderTestCase {
         let request = GenerationRequest(kind: .audio, model: "eleven_multilingual_v2", prompt: "Hello world",
                                         parameters: GenerationParameters(voice: "21m00Tcm4TlvDq8ikWAM"),
                                         outputDirectory: outputDirectory)
-        return { () throws(ProviderError) in try provider.submit(request, key: ProviderAPIKey(TestKeys.elevenLabs)) }
+        return { () async throws(ProviderError) in try await provider.submit(request, key: ProviderAPIKey(TestKeys.elevenLabs)) }
     }
 
-    func testOpenAISpeechIsSentOnceOnAServerError() throws {
+    func testOpenAISpeechIsSentOnceOnAServerError() async throws {
         let server = try speechServer(.json(500, #"{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}"#))
-        let error = expectProviderError(openAISpeech(server.baseURL + "/v1"))
+        let error = await expectProviderError(openAISpeech(server.baseURL + "/v1"))
         XCTAssertEqual(error?.kind, .providerDown)
         XCTAssertEqual(server.requests.count, 1, "a speech request that reached OpenAI must not be sent again")
         XCTAssertEqual(sleeps.recorded, [])
     }
 
-    func testOpenAISpeechIsSentOnceOnATimeout() throws {
+    func testOpenAISpeechIsSentOnceOnATimeout() async throws {
         let server = try speechServer(FakeHTTPServer.Response(status: 200, delay: 2))
-        let error = expectProviderError(openAISpeech(server.baseURL + "/v1", timeout: 0.4))
+        let error = await expectProviderError(openAISpeech(server.baseURL + "/v1", timeout: 0.4))
         XCTAssertEqual(error?.kind, .timeout)
         XCTAssertEqual(server.requests.count, 1)
     }
 
-    func testElevenLabsSpeechIsSentOnceOnAServerErrorARateLimitAndATimeout() throws {
+    func testElevenLabsSpeechIsSentOnceOnAServerErrorARateLimitAndATimeout() async throws {
         let failing = try speechServer(.json(500, #"{"detail":{"status":"internal_error","message":"Internal error"}}"#))
-        XCTAssertEqual(expectProviderError(elevenLabsSpeech(failing.baseURL))?.kind, .providerDown)
+        let failure = await expectProviderError(elevenLabsSpeech(failing.baseURL))
+        XCTAssertEqual(failure?.kind, .providerDown)
         XCTAssertEqual(failing.requests.count, 1)
 
         let busy = try speechServer(.json(429, #"{"detail":{"status":"system_busy","message":"Heavy traffic"}}"#))
-        XCTAssertEqual(expectProviderError(elevenLabsSpeech(busy.baseURL))?.code, "rate_limited")
+        let limited = await expectProviderError(elevenLabsSpeech(busy.baseURL))
+        XCTAssertEqual(limited?.code, "rate_limited")
         XCTAssertEqual(busy.requests.count, 1)
 
         let slow = try speechServer(FakeHTTPServer.Response(status: 200, delay: 2))
-        XCTAssertEqual(expectProviderError(elevenLabsSpeech(slow.baseURL, timeout: 0.4))?.kind, .timeout)
+        let timedOut = await expectProviderError(elevenLabsSpeech(slow.baseURL, timeout: 0.4))
+        XCTAssertEqual(timedOut?.kind, .timeout)
         XCTAssertEqual(slow.requests.count, 1)
         XCTAssertEqual(sleeps.recorded, [])
     }
 
     /// A refused connection proves nothing was sent, so that one is still retried.
-    func testSpeechIsRetriedWhenTheConnectionIsRefused() throws {
+    func testSpeechIsRetriedWhenTheConnectionIsRefused() async throws {
         let closedPort = try freeLoopbackPort()
-        let error = expectProviderError(openAISpeech("http://127.0.0.1:\(closedPort)/v1"))
+        let error = await expectProviderError(openAISpeech("http://127.0.0.1:\(closedPort)/v1"))
         XCTAssertEqual(error?.kind, .network)
         XCTAssertEqual(sleeps.recorded.count, RetryPolicy().maxAttempts - 1, "both retries were attempted")
     }
 
     /// Chat stays as it was: a 500 answer is retried (the SDKs do the same).
-    func testNonSpeechCallsKeepTheirRetries() throws {
+    func testNonSpeechCallsKeepTheirRetries() async throws {
         let server = try speechServer(.json(500, #"{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}"#))
         let provider = OpenAIProvider(baseURL: server.baseURL + "/v1", context: makeContext())
         let chat = GenerationRequest(kind: .text, model: "gpt-4o-mini", prompt: "Hi", outputDirectory: outputDirectory)
-        _ = expectProviderError { () throws(ProviderError) in try provider.submit(chat, key: ProviderAPIKey(TestKeys.openAI)) }
+        _ = await expectProviderError { () async throws(ProviderError) in try await provider.submit(chat, key: ProviderAPIKey(TestKeys.openAI)) }
         XCTAssertEqual(server.requests.count, RetryPolicy().maxAttempts)
     }
 }
 
-typealias ProviderResultAttempt = () throws(ProviderError) -> ProviderResult
+typealias ProviderResultAttempt = () async throws(ProviderError) -> ProviderResult

@@ -32,8 +32,8 @@ final class VeoProviderTests: ProviderTestCase {
         return task
     }
 
-    func testLongRunningSubmitPollAndRedirectedDownload() throws {
-        let task = try pending(try provider.submit(request("two people staring at a drawing", count: 2), key: key))
+    func testLongRunningSubmitPollAndRedirectedDownload() async throws {
+        let task = try await pending(try provider.submit(request("two people staring at a drawing", count: 2), key: key))
         XCTAssertTrue(task.id.hasPrefix("models/veo-3.1-generate-001/operations/"))
         XCTAssertEqual(task.pollAfterSeconds, 10)
         let sent = try XCTUnwrap(fake.server.requests.first)
@@ -41,9 +41,9 @@ final class VeoProviderTests: ProviderTestCase {
         XCTAssertEqual(sent.bodyText,
                        #"{"instances":[{"prompt":"two people staring at a drawing"}],"parameters":{"aspectRatio":"16:9","resolution":"1080p","durationSeconds":8,"negativePrompt":"cartoon","sampleCount":2}}"#)
 
-        let stillRunning = try pending(try provider.poll(task, key: key))
+        let stillRunning = try await pending(try provider.poll(task, key: key))
         XCTAssertEqual(stillRunning.providerStatus, "RUNNING")
-        guard case let .finished(output) = try provider.poll(stillRunning, key: key) else { return XCTFail() }
+        guard case let .finished(output) = try await provider.poll(stillRunning, key: key) else { return XCTFail() }
         XCTAssertEqual(output.files.count, 2)
         for file in output.files {
             XCTAssertEqual(Data(fileBytes(file.path)), FakeAssets.mp4)
@@ -59,52 +59,56 @@ final class VeoProviderTests: ProviderTestCase {
         XCTAssertTrue(fake.storage.requests.allSatisfy { $0.header("x-goog-api-key") == nil }, "storage never sees the key")
     }
 
-    func testImageToVideoSendsTheFirstFrameInline() throws {
-        _ = try pending(try provider.submit(request("zoom", kind: .imageToVideo), key: key))
+    func testImageToVideoSendsTheFirstFrameInline() async throws {
+        _ = try await pending(try provider.submit(request("zoom", kind: .imageToVideo), key: key))
         let image = fake.server.requests.first?.json?["instances"]?[0]?["image"]
         XCTAssertEqual(image?["bytesBase64Encoded"]?.string, FakeAssets.pngBase64)
         XCTAssertEqual(image?["mimeType"]?.string, "image/png")
         var remote = request("zoom", kind: .imageToVideo)
         remote.parameters.inputImage = .url("https://example.com/frame.png")
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(remote, key: key) }?.kind, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(remote, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
     }
 
-    func testOperationErrorAndSafetyFilter() throws {
-        let failing = try pending(try provider.submit(request(Magic.fail), key: key))
-        _ = try provider.poll(failing, key: key)
-        let failure = expectProviderError { () throws(ProviderError) in try provider.poll(failing, key: key) }
+    func testOperationErrorAndSafetyFilter() async throws {
+        let failing = try await pending(try provider.submit(request(Magic.fail), key: key))
+        _ = try await provider.poll(failing, key: key)
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider.poll(failing, key: key) }
         XCTAssertEqual(failure?.kind, .generationFailed)
         XCTAssertEqual(failure?.providerCode, "rpc_13")
         XCTAssertEqual(failure?.isRetryable, true)
 
-        let filtered = try pending(try provider.submit(request(Magic.refuse), key: key))
-        _ = try provider.poll(filtered, key: key)
-        let refusal = expectProviderError { () throws(ProviderError) in try provider.poll(filtered, key: key) }
+        let filtered = try await pending(try provider.submit(request(Magic.refuse), key: key))
+        _ = try await provider.poll(filtered, key: key)
+        let refusal = await expectProviderError { () async throws(ProviderError) in try await provider.poll(filtered, key: key) }
         XCTAssertEqual(refusal?.kind, .contentRefused)
         XCTAssertEqual(refusal?.isRetryable, false)
     }
 
-    func testInvalidKeyIsA400AndRetryDelayIsHonoured() throws {
+    func testInvalidKeyIsA400AndRetryDelayIsHonoured() async throws {
         let invalid = expectProviderError { () throws(ProviderError) in try provider.validateKey(ProviderAPIKey(TestKeys.wrong)) }
         XCTAssertEqual(invalid?.kind, .invalidKey)
         XCTAssertEqual(invalid?.httpStatus, 400)
         XCTAssertEqual(try provider.validateKey(key).checkedWith, "GET /v1beta/models")
 
-        _ = try pending(try provider.submit(request(Magic.rateLimited), key: key))
+        _ = try await pending(try provider.submit(request(Magic.rateLimited), key: key))
         XCTAssertEqual(sleeps.recorded, [3], "RetryInfo.retryDelay from the body")
     }
 
-    func testConstraintsAndCancel() throws {
+    func testConstraintsAndCancel() async throws {
         var short = request("x")
         short.parameters.durationSeconds = 4
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.submit(short, key: key) }?.kind, .badRequest)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await provider.submit(short, key: key) }?.kind
+        XCTAssertEqual(kind, .badRequest)
         let task = ProviderTask(provider: .veo, id: "models/veo-3.1-generate-001/operations/x", kind: .video,
                                 model: "veo-3.1-generate-001", pollAfterSeconds: 10, outputDirectory: outputDirectory)
-        XCTAssertEqual(try provider.cancel(task, key: key), .notSupported)
+        let outcome = try await provider.cancel(task, key: key)
+        XCTAssertEqual(outcome, .notSupported)
         var hostile = task
         hostile = ProviderTask(provider: .veo, id: "../../evil", kind: .video, model: hostile.model, pollAfterSeconds: 10,
                                outputDirectory: outputDirectory)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try provider.poll(hostile, key: key) }?.kind, .badRequest)
+        let failure = await expectProviderError { () async throws(ProviderError) in try await provider.poll(hostile, key: key) }?.kind
+        XCTAssertEqual(failure, .badRequest)
         XCTAssertTrue(fake.server.requests.isEmpty)
     }
 }

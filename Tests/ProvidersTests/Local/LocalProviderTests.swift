@@ -16,11 +16,11 @@ final class LocalProviderTests: ProviderTestCase {
         return output
     }
 
-    func testTextIsDeterministicLabelledAndFree() throws {
+    func testTextIsDeterministicLabelledAndFree() async throws {
         let request = GenerationRequest(kind: .text, model: "offline-text", prompt: "Write a haiku about rain",
                                         parameters: GenerationParameters(systemPrompt: "Be brief."), outputDirectory: outputDirectory)
-        let first = try finished(try provider.submit(request, key: nil))
-        let second = try finished(try provider.submit(request, key: nil))
+        let first = try await finished(try provider.submit(request, key: nil))
+        let second = try await finished(try provider.submit(request, key: nil))
         XCTAssertEqual(first.text, second.text)
         XCTAssertTrue(first.text?.hasPrefix(OfflineText.label) ?? false)
         XCTAssertTrue(first.text?.contains("Write a haiku about rain") ?? false)
@@ -30,10 +30,10 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertGreaterThan(first.usage.inputTokens, 0)
     }
 
-    func testImageIsARealPNGOfTheRequestedSize() throws {
+    func testImageIsARealPNGOfTheRequestedSize() async throws {
         let request = GenerationRequest(kind: .image, model: "offline-image", prompt: "a lighthouse at dusk",
                                         parameters: GenerationParameters(size: "1024x768", count: 2), outputDirectory: outputDirectory)
-        let output = try finished(try provider.submit(request, key: nil))
+        let output = try await finished(try provider.submit(request, key: nil))
         XCTAssertEqual(output.files.count, 2)
         let bytes = fileBytes(try XCTUnwrap(output.files.first).path)
         let png = try XCTUnwrap(MediaInspection.png(bytes), "PNG with valid chunk CRCs")
@@ -49,11 +49,12 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertTrue(output.isOffline)
         XCTAssertNotEqual(fileBytes(output.files[0].path), fileBytes(output.files[1].path), "each image has its own seed")
 
-        let again = try finished(try provider.submit(request, key: nil))
+        let again = try await finished(try provider.submit(request, key: nil))
         XCTAssertEqual(fileBytes(again.files[0].path), bytes, "the same prompt draws the same picture")
         var other = request
         other.prompt = "a different prompt"
-        XCTAssertNotEqual(fileBytes(try finished(try provider.submit(other, key: nil)).files[0].path), bytes)
+        let value = await fileBytes(try finished(try provider.submit(other, key: nil)).files[0].path)
+        XCTAssertNotEqual(value, bytes)
     }
 
     func testPNGWriterChecksums() {
@@ -65,11 +66,11 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertEqual(MediaInspection.png([UInt8](big))?.rawScanlines?.count, 200 * 601)
     }
 
-    func testSpeechIsAWAVWithNonZeroSamples() throws {
+    func testSpeechIsAWAVWithNonZeroSamples() async throws {
         try requireTool("espeak-ng")
         let request = GenerationRequest(kind: .audio, model: "offline-speech", prompt: "-v this starts with a dash, hello world",
                                         parameters: GenerationParameters(voice: "en-us"), outputDirectory: outputDirectory)
-        let output = try finished(try provider.submit(request, key: nil))
+        let output = try await finished(try provider.submit(request, key: nil))
         let file = try XCTUnwrap(output.files.first)
         XCTAssertEqual(file.mimeType, "audio/wav")
         let bytes = fileBytes(file.path)
@@ -81,23 +82,24 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertEqual(output.usage.providerReportedCostUSD, 0)
     }
 
-    func testSpeechConvertsToMP3WithFFmpeg() throws {
+    func testSpeechConvertsToMP3WithFFmpeg() async throws {
         try requireTool("espeak-ng")
         try requireTool("ffmpeg")
         let request = GenerationRequest(kind: .audio, model: "offline-speech", prompt: "hello",
                                         parameters: GenerationParameters(outputFormat: "mp3"), outputDirectory: outputDirectory)
-        let file = try XCTUnwrap(try finished(try provider.submit(request, key: nil)).files.first)
+        let value = try await finished(try provider.submit(request, key: nil)).files.first
+        let file = try XCTUnwrap(value)
         XCTAssertEqual(file.mimeType, "audio/mpeg")
         let bytes = fileBytes(file.path)
         XCTAssertTrue(bytes.starts(with: Array("ID3".utf8)) || (bytes.count > 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0))
     }
 
-    func testVideoIsAnMP4WithAVideoStream() throws {
+    func testVideoIsAnMP4WithAVideoStream() async throws {
         try requireTool("ffmpeg")
         let request = GenerationRequest(kind: .video, model: "offline-video", prompt: "waves on a beach",
                                         parameters: GenerationParameters(size: "640x360", durationSeconds: 1),
                                         outputDirectory: outputDirectory)
-        let output = try finished(try provider.submit(request, key: nil))
+        let output = try await finished(try provider.submit(request, key: nil))
         let file = try XCTUnwrap(output.files.first)
         let bytes = fileBytes(file.path)
         XCTAssertNotNil(MediaInspection.mp4Brand(bytes))
@@ -107,7 +109,7 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertTrue(output.isOffline)
     }
 
-    func testImageToVideoUsesTheGivenImage() throws {
+    func testImageToVideoUsesTheGivenImage() async throws {
         try requireTool("ffmpeg")
         let still = outputDirectory + "/still.png"
         try PNGWriter.encode(width: 64, height: 48, rgb: [UInt8](repeating: 200, count: 64 * 48 * 3))
@@ -116,11 +118,12 @@ final class LocalProviderTests: ProviderTestCase {
                                         parameters: GenerationParameters(size: "512x512", durationSeconds: 1,
                                                                          inputImage: .file(path: still, mimeType: "image/png")),
                                         outputDirectory: outputDirectory)
-        let file = try XCTUnwrap(try finished(try provider.submit(request, key: nil)).files.first)
+        let value = try await finished(try provider.submit(request, key: nil)).files.first
+        let file = try XCTUnwrap(value)
         XCTAssertEqual(MediaInspection.mp4TrackHandlers(fileBytes(file.path)), ["vide"])
     }
 
-    func testMissingToolsRemoveCapabilitiesInsteadOfFakingThem() throws {
+    func testMissingToolsRemoveCapabilitiesInsteadOfFakingThem() async throws {
         let bare = LocalProvider(environment: ["PATH": "/nonexistent"], logger: logs.logger)
         let capabilities = bare.capabilities()
         XCTAssertEqual(capabilities.kinds, [.text, .image])
@@ -129,11 +132,12 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertTrue(capabilities.notes.contains("audio: espeak-ng not found on PATH"))
         XCTAssertTrue(capabilities.notes.contains("video and image_to_video: ffmpeg not found on PATH"))
         let speech = GenerationRequest(kind: .audio, model: "offline-speech", prompt: "hi", outputDirectory: outputDirectory)
-        let error = expectProviderError { () throws(ProviderError) in try bare.submit(speech, key: nil) }
+        let error = await expectProviderError { () async throws(ProviderError) in try await bare.submit(speech, key: nil) }
         XCTAssertEqual(error?.kind, .unsupported)
         XCTAssertTrue(error?.message.contains("espeak-ng") ?? false)
         let video = GenerationRequest(kind: .video, model: "offline-video", prompt: "hi", outputDirectory: outputDirectory)
-        XCTAssertEqual(expectProviderError { () throws(ProviderError) in try bare.submit(video, key: nil) }?.kind, .unsupported)
+        let kind = await expectProviderError { () async throws(ProviderError) in try await bare.submit(video, key: nil) }?.kind
+        XCTAssertEqual(kind, .unsupported)
     }
 
     func testNoKeyNeededAndAlwaysHealthy() throws {

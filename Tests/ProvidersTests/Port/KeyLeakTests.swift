@@ -9,7 +9,7 @@ import XCTest
 /// were really written (so the per-test check is not vacuous) and that none holds any 8
 /// characters of a key.
 final class KeyLeakTests: ProviderTestCase {
-    func testNoKeyReachesLogsErrorsOrURLsOnAnyProvider() throws {
+    func testNoKeyReachesLogsErrorsOrURLsOnAnyProvider() async throws {
         let openAI = try FakeOpenAI(), anthropic = try FakeAnthropic(), openRouter = try FakeOpenRouter()
         let elevenLabs = try FakeElevenLabs(), runway = try FakeRunway(), veo = try FakeVeo(), fal = try FakeFAL()
         for server in [openAI.server, anthropic.server, openRouter.server, elevenLabs.server, runway.server, veo.server,
@@ -37,7 +37,7 @@ final class KeyLeakTests: ProviderTestCase {
                 let request = GenerationRequest(kind: model.kind, model: model.id, prompt: "\(Magic.serverError) \(key)",
                                                 parameters: parameters, outputDirectory: outputDirectory)
                 do {
-                    _ = try provider.submit(request, key: ProviderAPIKey(key))
+                    _ = try await provider.submit(request, key: ProviderAPIKey(key))
                 } catch {
                     logs.note(error.description)
                     logs.note(String(reflecting: error))

@@ -82,6 +82,22 @@ class ProviderTestCase: XCTestCase {
         }
     }
 
+    /// The same for a suspended call (submit, poll, cancel).
+    @discardableResult
+    func expectProviderError<T>(_ body: () async throws(ProviderError) -> T, file: StaticString = #filePath,
+                                line: UInt = #line) async -> ProviderError? {
+        do {
+            let value = try await body()
+            XCTFail("expected a ProviderError, got \(value)", file: file, line: line)
+            return nil
+        } catch {
+            logs.note(error.description)
+            logs.note(String(reflecting: error))
+            XCTAssertNil(TestKeys.leak(in: error.description), "a piece of a key in the error: \(error)", file: file, line: line)
+            return error
+        }
+    }
+
     func fileBytes(_ path: String) -> [UInt8] {
         (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
     }

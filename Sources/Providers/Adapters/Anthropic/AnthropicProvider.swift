@@ -60,13 +60,13 @@ public struct AnthropicProvider: MediaProvider {
     /// Usage: Anthropic's `input_tokens` already excludes cache reads and writes (providers.md
     /// §2.1), so the counts map one to one. A `refusal` stop is billed and comes back finished
     /// with a `content_refused` note.
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         _ = try AdapterSupport.validated(request, against: capabilities())
         let secrets = [key.plaintext]
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages", headers: headers(key),
                                               body: messagesBody(request, includeMaxTokens: true), idempotent: true)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let blocks = json["content"]?.array else {
             throw http.malformed("message without content", response: response, secrets: secrets)
         }
@@ -102,11 +102,11 @@ public struct AnthropicProvider: MediaProvider {
         return count
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "Anthropic messages finish synchronously; there is nothing to poll")
     }
 
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 }

@@ -160,13 +160,13 @@ enum AdapterSupport {
     /// Downloads a provider output URL to a file. Output URLs point at storage hosts (Runway's
     /// CDN, fal.media), so no credentials are sent unless `headers` carries them on purpose.
     static func download(_ url: String, http: ProviderHTTP, outputDirectory: String, defaultExtension: String,
-                         headers: [RequestHeader] = [], maxRedirects: Int = 0, secrets: [String]) throws(ProviderError) -> OutputFile {
+                         headers: [RequestHeader] = [], maxRedirects: Int = 0, secrets: [String]) async throws(ProviderError) -> OutputFile {
         let urlExtension = URL(string: url).map { $0.pathExtension.lowercased() } ?? ""
         let ext = urlExtension.isEmpty || urlExtension.count > 4 ? defaultExtension : urlExtension
         let path = try outputPath(in: outputDirectory, fileExtension: ext, provider: http.provider)
         let request = OutboundRequest(method: .get, url: url, headers: headers, destination: .file(path),
                                   maxRedirects: maxRedirects, isIdempotent: true)
-        let response = try http.send(request, secrets: secrets)
+        let response = try await http.send(request, secrets: secrets)
         let mime = response.headers["content-type"].flatMap { type -> String? in
             let base = type.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? type
             return base.isEmpty || base == "application/octet-stream" || base == "binary/octet-stream" ? nil : base

@@ -66,7 +66,7 @@ public struct ElevenLabsProvider: MediaProvider {
 
     /// The audio streams to a file. Usage is the character count, and `character-cost` (credits
     /// actually charged) becomes `providerCredits`.
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         _ = try AdapterSupport.validated(request, against: capabilities())
         let secrets = [key.plaintext]
@@ -102,7 +102,7 @@ public struct ElevenLabsProvider: MediaProvider {
         let call = OutboundRequest(method: .post, url: url,
                                headers: headers(key) + [RequestHeader("Content-Type", "application/json")],
                                body: WireJSON.object(body).serialized(), destination: .file(path), atMostOnce: true)
-        let response = try http.send(call, secrets: secrets)
+        let response = try await http.send(call, secrets: secrets)
         return .finished(GenerationOutput(
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: file.mime, byteCount: response.bodyByteCount)],
@@ -112,11 +112,11 @@ public struct ElevenLabsProvider: MediaProvider {
             providerRequestID: response.headers["request-id"]))
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "ElevenLabs speech finishes synchronously; there is nothing to poll")
     }
 
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 }

@@ -44,7 +44,7 @@ public struct FALProvider: MediaProvider {
                              secrets: key.map { [$0.plaintext] } ?? [])
     }
 
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let offered = capability(for: request.model, kind: request.kind).map { [$0] } ?? []
         let model = try AdapterSupport.validated(request, against: capabilities().adding(offered))
@@ -74,7 +74,7 @@ public struct FALProvider: MediaProvider {
         }
         let call = AdapterSupport.jsonRequest(.post, queueURL + "/" + request.model, headers: headers(key),
                                               body: .object(input), idempotent: false)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let requestID = json["request_id"]?.string, !requestID.isEmpty else {
             throw http.malformed("queue submit answered without request_id", response: response, secrets: secrets)
         }
@@ -112,10 +112,10 @@ public struct FALProvider: MediaProvider {
         trusted(task.urls[name]) ?? Self.queueURLs(base: queueURL, model: task.model, requestID: task.id)[name] ?? ""
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let secrets = [key.plaintext]
-        let (json, response) = try http.sendJSON(AdapterSupport.jsonRequest(.get, taskURL(task, "status"), headers: headers(key)),
+        let (json, response) = try await http.sendJSON(AdapterSupport.jsonRequest(.get, taskURL(task, "status"), headers: headers(key)),
                                                  secrets: secrets)
         let status = json["status"]?.string ?? ""
         switch status {
@@ -125,9 +125,9 @@ public struct FALProvider: MediaProvider {
             return .pending(next)
         case "COMPLETED":
             // COMPLETED means finished, not succeeded: the result call may answer with an error.
-            let (result, resultResponse) = try http.sendJSON(
+            let (result, resultResponse) = try await http.sendJSON(
                 AdapterSupport.jsonRequest(.get, taskURL(task, "response"), headers: headers(key)), secrets: secrets)
-            return .finished(try finish(task, result: result, response: resultResponse, secrets: secrets))
+            return .finished(try await finish(task, result: result, response: resultResponse, secrets: secrets))
         default:
             // Unknown statuses (FAILED, CANCELED in some schemas) end the task (providers.md §7.1).
             let message = json["error"]?.string ?? json["detail"]?.string ?? "FAL request ended with status \(status)"
@@ -138,7 +138,7 @@ public struct FALProvider: MediaProvider {
         }
     }
 
-    func finish(_ task: ProviderTask, result: WireJSON, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
+    func finish(_ task: ProviderTask, result: WireJSON, response: OutboundResponse, secrets: [String]) async throws(ProviderError) -> GenerationOutput {
         var files: [OutputFile] = []
         var usage = NormalisedUsage()
         var notes: [String] = []
@@ -153,7 +153,7 @@ public struct FALProvider: MediaProvider {
                 let width = ReportedNumbers.pixelSide(image["width"]?.int)
                 let height = ReportedNumbers.pixelSide(image["height"]?.int)
                 let ext = image["content_type"]?.string.flatMap(AdapterSupport.fileExtension(forMIME:)) ?? "jpg"
-                let file = try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
+                let file = try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                        defaultExtension: ext, secrets: secrets)
                 files.append(OutputFile(path: file.path, mimeType: file.mimeType, byteCount: file.byteCount,
                                         width: width, height: height))
@@ -168,7 +168,7 @@ public struct FALProvider: MediaProvider {
             guard let url = result["video"]?["url"]?.string else {
                 throw http.malformed("result without video.url", response: response, secrets: secrets)
             }
-            files.append(try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
+            files.append(try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                      defaultExtension: "mp4", secrets: secrets))
             usage.videoSeconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? ""))
             usage.videoClips = 1
@@ -178,10 +178,10 @@ public struct FALProvider: MediaProvider {
     }
 
     /// `PUT cancel_url`: 202 CANCELLATION_REQUESTED, or 400 ALREADY_COMPLETED (§7.1).
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         let key = try AdapterSupport.requireKey(key, for: id)
         do {
-            _ = try http.send(OutboundRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
+            _ = try await http.send(OutboundRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
                               secrets: [key.plaintext])
             return .cancelled
         } catch where error.providerCode == "ALREADY_COMPLETED" {

@@ -34,23 +34,23 @@ public struct OpenAIProvider: MediaProvider {
                                     secrets: key.map { [$0.plaintext] } ?? [])
     }
 
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         _ = try AdapterSupport.validated(request, against: capabilities())
         switch request.kind {
-        case .text: return .finished(try chat(request, key: key))
-        case .image: return .finished(try image(request, key: key))
-        case .audio: return .finished(try speech(request, key: key))
+        case .text: return .finished(try await chat(request, key: key))
+        case .image: return .finished(try await image(request, key: key))
+        case .audio: return .finished(try await speech(request, key: key))
         case .video, .imageToVideo:
             throw ProviderError(.unsupported, provider: id, message: "OpenAI generates no \(request.kind.rawValue) here")
         }
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "OpenAI calls finish synchronously; there is nothing to poll")
     }
 
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 
@@ -59,13 +59,13 @@ public struct OpenAIProvider: MediaProvider {
     /// Usage: `prompt_tokens` includes cached tokens; `ChatCompletions.usage` splits them out.
     /// A refusal in a 200 is billed, so it comes back finished with `finishReason` "refusal" and
     /// a `content_refused` note rather than as an error that would lose the usage.
-    func chat(_ request: GenerationRequest, key: ProviderAPIKey) throws(ProviderError) -> GenerationOutput {
+    func chat(_ request: GenerationRequest, key: ProviderAPIKey) async throws(ProviderError) -> GenerationOutput {
         let secrets = [key.plaintext]
         let body = ChatCompletions.body(for: request, tokenLimitField: "max_completion_tokens")
         // A repeated chat call costs one more completion at worst, which the SDKs accept too.
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key), body: body,
                                               idempotent: true)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
         return GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
                                 usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
@@ -76,7 +76,7 @@ public struct OpenAIProvider: MediaProvider {
     // MARK: - Images
 
     /// gpt-image models always answer with base64 images inside the JSON (providers.md §1.2).
-    func image(_ request: GenerationRequest, key: ProviderAPIKey) throws(ProviderError) -> GenerationOutput {
+    func image(_ request: GenerationRequest, key: ProviderAPIKey) async throws(ProviderError) -> GenerationOutput {
         let secrets = [key.plaintext]
         // The catalog's defaults are sent, not left to OpenAI (whose own size default is `auto`):
         // the request made is the one quoted.
@@ -92,7 +92,7 @@ public struct OpenAIProvider: MediaProvider {
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/images/generations", headers: headers(key),
                                               body: .object(body), idempotent: true,
                                               maxResponseBytes: http.configuration.maxInlineMediaResponseBytes)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let items = json["data"]?.array, !items.isEmpty else {
             throw http.malformed("image response without data", response: response, secrets: secrets)
         }
@@ -111,7 +111,7 @@ public struct OpenAIProvider: MediaProvider {
                                         byteCount: Int64(data.count), width: dimensions?.0, height: dimensions?.1))
             } else if let url = item["url"]?.string {
                 // Only the retired dall-e models answered with URLs; kept so an old proxy still works.
-                var file = try AdapterSupport.download(url, http: http, outputDirectory: request.outputDirectory,
+                var file = try await AdapterSupport.download(url, http: http, outputDirectory: request.outputDirectory,
                                                        defaultExtension: "png", secrets: secrets)
                 file = OutputFile(path: file.path, mimeType: file.mimeType, byteCount: file.byteCount,
                                   width: dimensions?.0, height: dimensions?.1)
@@ -145,7 +145,7 @@ public struct OpenAIProvider: MediaProvider {
 
     /// The answer is raw audio, streamed to the output file. No usage comes back: tts-1/-hd bill
     /// per input character, so `characters` is the usage (providers.md §1.3).
-    func speech(_ request: GenerationRequest, key: ProviderAPIKey) throws(ProviderError) -> GenerationOutput {
+    func speech(_ request: GenerationRequest, key: ProviderAPIKey) async throws(ProviderError) -> GenerationOutput {
         let secrets = [key.plaintext]
         let parameters = request.parameters
         let format = parameters.outputFormat ?? "mp3"
@@ -160,7 +160,7 @@ public struct OpenAIProvider: MediaProvider {
         call.destination = .file(path)
         call.isAtMostOnce = true
         call.headers.removeAll { $0.name == "Accept" }
-        let response = try http.send(call, secrets: secrets)
+        let response = try await http.send(call, secrets: secrets)
         let mime = response.headers["content-type"].map { String($0.split(separator: ";")[0]) }
             ?? AdapterSupport.mimeType(forExtension: format)
         return GenerationOutput(

@@ -52,7 +52,7 @@ public struct OpenRouterProvider: MediaProvider {
 
     /// Usage: as OpenAI (cached tokens inside `prompt_tokens`), plus `usage.cost`, the USD
     /// actually charged, read from the JSON number's text so it stays exact.
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let offered = capability(for: request.model, kind: request.kind).map { [$0] } ?? []
         _ = try AdapterSupport.validated(request, against: capabilities().adding(offered))
@@ -60,7 +60,7 @@ public struct OpenRouterProvider: MediaProvider {
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key),
                                               body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"),
                                               idempotent: true)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         // A failure after routing can arrive as a 200 whose body carries `error` (§3.1, §3.4).
         if let error = json["error"], error.object != nil {
             // The body's code stands in for an HTTP status; anything that is not one is a bad gateway.
@@ -80,11 +80,11 @@ public struct OpenRouterProvider: MediaProvider {
                                           rateLimits: response.headers.rateLimits))
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "OpenRouter chat finishes synchronously; there is nothing to poll")
     }
 
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 }

@@ -36,7 +36,7 @@ public struct RunwayProvider: MediaProvider {
                                     secrets: key.map { [$0.plaintext] } ?? [])
     }
 
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let model = try AdapterSupport.validated(request, against: capabilities())
         let secrets = [key.plaintext]
@@ -74,7 +74,7 @@ public struct RunwayProvider: MediaProvider {
         body["seed"] = parameters.seed.map(WireJSON.int)
         // A submit starts a paid task: it is not repeated unless it certainly never arrived.
         let call = AdapterSupport.jsonRequest(.post, baseURL + path, headers: headers(key), body: .object(body), idempotent: false)
-        let (json, response) = try http.sendJSON(call, secrets: secrets)
+        let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let taskID = json["id"]?.string, !taskID.isEmpty else {
             throw http.malformed("task creation answered without an id", response: response, secrets: secrets)
         }
@@ -83,10 +83,10 @@ public struct RunwayProvider: MediaProvider {
                                      outputDirectory: request.outputDirectory, context: context, providerStatus: "PENDING"))
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let secrets = [key.plaintext]
-        let (json, response) = try fetchTask(task.id, key: key)
+        let (json, response) = try await fetchTask(task.id, key: key)
         let status = json["status"]?.string ?? ""
         switch status {
         case "PENDING", "THROTTLED", "RUNNING":
@@ -95,7 +95,7 @@ public struct RunwayProvider: MediaProvider {
             next.progress = json["progress"]?.double ?? task.progress
             return .pending(next)
         case "SUCCEEDED":
-            return .finished(try finish(task, json: json, response: response, secrets: secrets))
+            return .finished(try await finish(task, json: json, response: response, secrets: secrets))
         case "FAILED":
             throw RunwayErrors.taskFailure(code: json["failureCode"]?.string, message: json["failure"]?.string, taskID: task.id)
         case "CANCELLED":
@@ -105,21 +105,21 @@ public struct RunwayProvider: MediaProvider {
         }
     }
 
-    func fetchTask(_ taskID: String, key: ProviderAPIKey) throws(ProviderError) -> (WireJSON, OutboundResponse) {
+    func fetchTask(_ taskID: String, key: ProviderAPIKey) async throws(ProviderError) -> (WireJSON, OutboundResponse) {
         let escaped = taskID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? taskID
-        return try http.sendJSON(AdapterSupport.jsonRequest(.get, baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
+        return try await http.sendJSON(AdapterSupport.jsonRequest(.get, baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
                                  secrets: [key.plaintext])
     }
 
     /// Output URLs expire within a day or two (§5.4), so they are downloaded now. They are CDN
     /// URLs: the key is not sent to them.
-    func finish(_ task: ProviderTask, json: WireJSON, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> GenerationOutput {
+    func finish(_ task: ProviderTask, json: WireJSON, response: OutboundResponse, secrets: [String]) async throws(ProviderError) -> GenerationOutput {
         guard let urls = json["output"]?.array?.compactMap(\.string), !urls.isEmpty else {
             throw http.malformed("SUCCEEDED task without output", response: response, secrets: secrets)
         }
         var files: [OutputFile] = []
         for url in urls {
-            files.append(try AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
+            files.append(try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
                                                      defaultExtension: task.kind == .image ? "png" : "mp4", secrets: secrets))
         }
         let ratio = task.context["ratio"]
@@ -144,14 +144,14 @@ public struct RunwayProvider: MediaProvider {
 
     /// DELETE cancels a running task but deletes a finished one (§5.4), so the task is read
     /// first: a finished task is left alone for `poll` to collect.
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         let key = try AdapterSupport.requireKey(key, for: id)
-        let (json, _) = try fetchTask(task.id, key: key)
+        let (json, _) = try await fetchTask(task.id, key: key)
         guard let status = json["status"]?.string, ["PENDING", "THROTTLED", "RUNNING"].contains(status) else {
             return .alreadyFinished
         }
         let escaped = task.id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? task.id
-        _ = try http.send(OutboundRequest(method: .delete, url: baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
+        _ = try await http.send(OutboundRequest(method: .delete, url: baseURL + "/v1/tasks/\(escaped)", headers: headers(key)),
                           secrets: [key.plaintext])
         return .cancelled
     }

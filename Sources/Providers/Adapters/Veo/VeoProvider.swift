@@ -33,7 +33,7 @@ public struct VeoProvider: MediaProvider {
                              secrets: key.map { [$0.plaintext] } ?? [])
     }
 
-    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let model = try AdapterSupport.validated(request, against: capabilities())
         let parameters = request.parameters
@@ -59,7 +59,7 @@ public struct VeoProvider: MediaProvider {
         let escapedModel = request.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? request.model
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/models/\(escapedModel):predictLongRunning",
                                               headers: headers(key), body: body, idempotent: false)
-        let (json, response) = try http.sendJSON(call, secrets: [key.plaintext])
+        let (json, response) = try await http.sendJSON(call, secrets: [key.plaintext])
         guard let name = json["name"]?.string, Self.isOperationName(name) else {
             throw http.malformed("predictLongRunning answered without an operation name", response: response,
                                  secrets: [key.plaintext])
@@ -77,13 +77,13 @@ public struct VeoProvider: MediaProvider {
             && name.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
     }
 
-    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> ProviderResult {
+    public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         let key = try AdapterSupport.requireKey(key, for: id)
         let secrets = [key.plaintext]
         guard Self.isOperationName(task.id) else {
             throw ProviderError(.badRequest, provider: id, message: "not a Veo operation name")
         }
-        let (json, response) = try http.sendJSON(AdapterSupport.jsonRequest(.get, baseURL + "/" + task.id, headers: headers(key)),
+        let (json, response) = try await http.sendJSON(AdapterSupport.jsonRequest(.get, baseURL + "/" + task.id, headers: headers(key)),
                                                  secrets: secrets)
         // `done` absent means false (§6.2).
         guard json["done"]?.bool == true else {
@@ -107,7 +107,7 @@ public struct VeoProvider: MediaProvider {
         }
         var files: [OutputFile] = []
         for uri in uris {
-            files.append(try download(uri, task: task, key: key))
+            files.append(try await download(uri, task: task, key: key))
         }
         let seconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? "")) ?? 0
         return .finished(GenerationOutput(
@@ -120,15 +120,15 @@ public struct VeoProvider: MediaProvider {
     /// The file URI answers with a redirect to storage (§6.2). The key goes with the request only
     /// when the URI is on the API's own origin, and the client drops it at any redirect that
     /// leaves that origin.
-    func download(_ uri: String, task: ProviderTask, key: ProviderAPIKey) throws(ProviderError) -> OutputFile {
+    func download(_ uri: String, task: ProviderTask, key: ProviderAPIKey) async throws(ProviderError) -> OutputFile {
         let sameOrigin = URL(string: uri).flatMap { target in URL(string: baseURL).map { CurlClient.sameOrigin($0, target) } } ?? false
-        return try AdapterSupport.download(uri, http: http, outputDirectory: task.outputDirectory, defaultExtension: "mp4",
+        return try await AdapterSupport.download(uri, http: http, outputDirectory: task.outputDirectory, defaultExtension: "mp4",
                                            headers: sameOrigin ? headers(key) : [], maxRedirects: 5,
                                            secrets: [key.plaintext])
     }
 
     /// The Gemini API exposes no cancel for model operations; the caller stops polling.
-    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) throws(ProviderError) -> CancelOutcome {
+    public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         .notSupported
     }
 }
