@@ -90,7 +90,7 @@ final class HTTPServer: @unchecked Sendable {
             usleep(5_000)
         }
         let unfinished = application.metrics.inFlight.load(ordering: .acquiring)
-        for request in suspended.withLock({ Array($0.values) }) { request.abandon() }
+        for request in suspended.withLock({ requests in defer { requests = [:] }; return Array(requests.values) }) { request.abandon() }
         MHD_stop_daemon(daemon)
         self.daemon = nil
         Unmanaged.passUnretained(self).release()

@@ -37,7 +37,11 @@ final class RequestState: @unchecked Sendable {
 
     let deferral = Mutex(Deferral.none)
     private let connection: OpaquePointer
-    private unowned let server: HTTPServer
+    /// Strong: a request can outlive the daemon's own reference to its server (a deferred answer
+    /// arriving as the server stops), and an `unowned` read of a freed server traps the process
+    /// (one full test run crashed on such a read on an MHD thread). A stop clears the suspended
+    /// requests, so this never holds a server in a cycle.
+    private let server: HTTPServer
 
     init(method: String, path: String, connection: OpaquePointer, server: HTTPServer) {
         self.method = method
