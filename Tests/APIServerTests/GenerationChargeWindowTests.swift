@@ -95,27 +95,81 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(try submissions(), 1)
     }
 
-    func testAProcessThatDiesAfterTheChargeIsResumedWithoutASecondSubmission() throws {
+    /// The window between the provider's answer and its settlement: the process dies with the
+    /// submission in flight. Taken over, the generation is never submitted again (a second
+    /// provider charge); it ends `outcome_unknown`, charged the reserved estimate.
+    func testAProcessThatDiesBetweenTheProviderAnswerAndItsSettlementIsNeverSubmittedAgain() throws {
         let (project, record) = try admitted()
-        // The first process: the provider answers and the charge is settled, then every write to
-        // the generation fails (the process is as good as dead) and the step gives up.
-        let dying = runner(blobs: BrokenBlobStore(scratch: server.environment.generations.blobs),
-                           store: FrozenAfterStart(base: server.environment.generations.store))
+        let estimate = try XCTUnwrap(record.estimate)
+        let dying = runner(store: FrozenAfterStart(base: server.environment.generations.store))
         XCTAssertThrowsError(try dying.step(record.id, userID: userID, claimsJSON: claims))
         XCTAssertEqual(try submissions(), 1)
-        XCTAssertEqual(try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()["status"] as? String,
-                       "running", "left running, as a crash leaves it")
+        let left = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(left["status"] as? String, "running", "left running, as a crash leaves it")
+        XCTAssertNil(left["actual_cost_usd"], "nothing was settled: \(left)")
         // Another process takes it over once the lease lapses.
         XCTAssertEqual(try runner().step(record.id, userID: userID, claimsJSON: claims), .finished(.failed))
         XCTAssertEqual(try submissions(), 1, "never submitted twice")
         let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
-        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "output_lost")
-        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "outcome_unknown", "\(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
         let budget = try server.budget(of: project, token: token)
-        XCTAssertEqual(budget.spent, charged, "charged once, at the provider's usage")
-        XCTAssertGreaterThan(budget.spent, .zero)
+        XCTAssertEqual(budget.spent, estimate, "the provider may have billed it: charged at the estimate, an upper bound")
         XCTAssertEqual(budget.reserved, .zero)
+        // And again: it ended.
+        XCTAssertEqual(try runner().step(record.id, userID: userID, claimsJSON: claims), .finished(.failed))
+        XCTAssertEqual(try submissions(), 1)
     }
+
+    /// A cancel that lands while the provider is answering: the generation is canceled, and the
+    /// charge the provider made is still on the ledger and on the generation.
+    func testACancelWhileTheProviderAnswersStillRecordsTheProvidersCharge() throws {
+        let (project, record) = try admitted()
+        let scripted = try HTTPTestConnection(port: fakePort).request(
+            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
+            body: try JSONSerialization.data(withJSONObject: ["provider": "openai", "behavior": "slow:1.5", "times": 1]))
+        XCTAssertEqual(scripted.status, 201, scripted.text)
+        let runner = runner()
+        let userID = self.userID
+        let claims = self.claims
+        let done = DispatchSemaphore(value: 0)
+        let outcome = LockedBox<Result<GenerationRunner.Step, any Error>?>(nil)
+        DispatchQueue.global().async {
+            outcome.set(Result { try runner.step(record.id, userID: userID, claimsJSON: claims) })
+            done.signal()
+        }
+        // Once the call is in flight (counted by the fake), cancel.
+        let deadline = Date().addingTimeInterval(5)
+        while try submissions() == 0, Date() < deadline { usleep(20_000) }
+        XCTAssertEqual(try submissions(), 1)
+        let cancel = try server.post("/v1/generations/\(record.id.uuidString.lowercased())/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        XCTAssertEqual(try cancel.json()["status"] as? String, "canceled")
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(try outcome.get()?.get(), .finished(.canceled))
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "the provider's charge is on it: \(body)"))
+        XCTAssertGreaterThan(charged, .zero)
+        XCTAssertEqual(body["cost_status"] as? String, "priced")
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged, "the ledger has the charge the provider made")
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(try submissions(), 1)
+    }
+}
+
+/// A value set on one thread and read on another.
+private final class LockedBox<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+
+    func get() -> Value { lock.withLock { value } }
 }
 
 /// Storage that is down: every write fails; scratch folders still work (the provider writes there).
@@ -135,8 +189,8 @@ private struct BrokenBlobStore: BlobStore {
     func keys() throws -> [String] { [] }
 }
 
-/// A store whose writes fail once the generation is running: the database gone after the
-/// provider's answer and the charge.
+/// A store whose writes fail once the generation is running: the process as good as dead
+/// after the provider's answer, before anything of it is recorded.
 private struct FrozenAfterStart: GenerationStore {
     struct Gone: Error {}
     let base: any GenerationStore
@@ -144,6 +198,12 @@ private struct FrozenAfterStart: GenerationStore {
     func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
         try base.create(generation, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
     }
+    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+               claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        try base.admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
+    }
+    /// The provider's answer is in, and the one call that would settle it never lands.
+    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         guard status == .running else { throw Gone() }

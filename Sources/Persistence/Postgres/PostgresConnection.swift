@@ -54,6 +54,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: SQL, step: DatabaseError.Step = .statement) throws -> [PostgresRow] {
         let (text, parameters) = sql.render()
+        DatabaseRoundTrips.add()
         let result: OpaquePointer? = withOptionalCStrings(parameters) { pointers in
             PQexecParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
         }
