@@ -13,15 +13,13 @@ public struct PostgresGenerationStore: GenerationStore {
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
         let settings = try GenerationJSON.text(generation.settings)
         let candidates = try GenerationJSON.text(generation.candidates)
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select \(GenerationSQL.columns) from app_engine.create_generation(
                     \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
                     \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
                     \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
                     \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds)) g
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "project") }
         return try GenerationSQL.record(row)
     }
@@ -93,11 +91,9 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select app_engine.add_asset(\(id), \(kind.rawValue), \(contentType), \(blob.bytes), \(blob.sha256), \(blob.key)) as id
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "generation") }
         return try row.decode("id")
     }
@@ -144,12 +140,10 @@ public struct PostgresGenerationStore: GenerationStore {
                 """
         }
         let limit = max(1, min(filter.limit, 100))
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select \(GenerationSQL.columns), (extract(epoch from g.created_at) * 1000000)::bigint as created_key
                 from public.generations g where \(condition) order by g.created_at desc, g.id desc limit \(limit + 1)
                 """)
-        }
         let page = Array(rows.prefix(limit))
         var next: GenerationCursor?
         if rows.count > limit, let last = page.last {
@@ -159,9 +153,7 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
         return try rows.first.map(GenerationSQL.asset)
     }
 
@@ -206,12 +198,10 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func nextLeaseExpiry() throws -> Date? {
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        let rows = try pool.serviceRoleStatement("""
                 select min(g.lease_expires_at) as next from public.generations g
                 where g.status in ('queued', 'running') and g.lease_expires_at > now()
                 """)
-        }
         return try rows.first?.decodeIfPresent("next", as: Date.self)
     }
 

@@ -46,7 +46,7 @@ extension ConnectionPool {
         return try oneRoundTrip(readOnly: false, setup: setup, statements)
     }
 
-    private func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
+    fileprivate func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
         let run = {
             try self.withConnection { connection -> [[PostgresRow]] in
                 let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin), (setup, .statement)]
@@ -67,5 +67,27 @@ extension ConnectionPool {
             discardIdleConnections()
             return try run()
         }
+    }
+}
+
+extension ConnectionPool {
+    /// One statement in the user's scope, its transaction in one round trip (`userScopeRoundTrip`).
+    @discardableResult
+    public func userScopeStatement(claimsJSON: String, readOnly: Bool = false, _ statement: SQL) throws -> [PostgresRow] {
+        try userScopeRoundTrip(claimsJSON: claimsJSON, readOnly: readOnly, [statement]).first ?? []
+    }
+
+    /// One read in the shared read scope (`withSharedReadScope`), its transaction in one round trip.
+    public func sharedReadStatement(_ statement: SQL) throws -> [PostgresRow] {
+        try oneRoundTrip(readOnly: true, setup: """
+            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                   set_config('request.jwt.claims', '{"role":"authenticated"}', true)
+            """, [statement]).first ?? []
+    }
+
+    /// One statement as the service role, its transaction in one round trip.
+    @discardableResult
+    public func serviceRoleStatement(_ statement: SQL) throws -> [PostgresRow] {
+        try serviceRoleRoundTrip([statement]).first ?? []
     }
 }
