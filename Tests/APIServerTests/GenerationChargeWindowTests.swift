@@ -9,30 +9,15 @@ import XCTest
 /// answer and the end of the step. The charge is settled first, so neither re-submits the work
 /// and neither releases the reservation as if nothing had been spent.
 final class GenerationChargeWindowTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
     private var userID = UUID()
 
     override func setUpWithError() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw TestSupportError("\(binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(binary, ["--port", "0"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
-        server = try TestServer(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:\(fakePort)/openai/v1"])
+        fake = try FakeProvidersProcess(arguments: [])
+        server = try TestServer(environment: ["OPENAI_BASE_URL": try XCTUnwrap(fake).baseURLs["OPENAI_BASE_URL"] ?? ""])
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         let session = try server.signUp("charge-window@example.com")
         token = session.accessToken
@@ -43,11 +28,7 @@ final class GenerationChargeWindowTests: XCTestCase {
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private var claims: String { GenerationExecutor.claims(for: userID) }
