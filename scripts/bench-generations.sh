@@ -182,7 +182,9 @@ from generate_series(1, $QUEUED) n;
 analyze public.generations;
 SQL
 claim_tps() {  # claim_tps LIMIT → transactions/s
+  # One pipeline per claim, as the worker sends it (BEGIN, the scope, the claim and COMMIT in one round trip).
   cat >"$WORK/claim.sql" <<SQL
+\\startpipeline
 begin;
 select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true),
        set_config('synchronous_commit', 'off', true);
@@ -193,6 +195,7 @@ where g.id in (
     order by c.created_at limit $1 for update skip locked)
 returning g.id, g.user_id;
 commit;
+\\endpipeline
 SQL
   # As the worker does: a claimed row is leased for an hour, so it is claimed once. QUEUED rows must
   # outlast the run (checked below), so every claim takes a full batch.

@@ -68,7 +68,9 @@ final class GenerationExecutor: Sendable {
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int, admitted: GenerationRecord?) {
         defer { events?.notify(user: userID) }
         do {
-            switch try withHeartbeat(id, claimsJSON: claimsJSON, { try runner.step(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted) }) {
+            switch try withHeartbeat(id, claimsJSON: claimsJSON, {
+                try runner.step(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
+            }) {
             case .finished:
                 active.withLock { _ = $0.remove(id) }
                 board.signal(id)

@@ -141,7 +141,8 @@ public struct GenerationRunner: Sendable {
             }
             if let reason = skip {
                 // Not called: the skip is an event, not an attempt, and says nothing of the provider's health.
-                guard let skipped = try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds, submitting: .some(nil)),
+                guard let skipped = try store.advance(record.id, to: nil,
+                                                      changes: GenerationChanges(leaseSeconds: leaseSeconds, submitting: .some(nil)),
                                                       event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
                                                                                         "model": candidate.model, "reason": reason]),
                                                       claimsJSON: claimsJSON)

@@ -66,15 +66,16 @@ extension PostgresBudgetLedger {
     /// The user and provider scopes' figures this month, from their summary rows in one
     /// statement (spent and reserved of one scope always from the same row version).
     public func scopeTotals(claimsJSON: String) throws -> [ScopeFigures] {
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
-                select t.scope, null::uuid as entry_id,
-                       case when t.scope = 'user' then (select b.monthly_limit from public.user_budgets b)
-                            else (select c.monthly_budget from public.provider_configs c where c.provider = substr(t.scope, 10)) end as budget_limit,
-                       case when t.period_start >= date_trunc('month', now(), 'UTC') then t.spent else 0 end as spent, t.reserved
-                from public.budget_scope_totals t order by t.scope
-                """)
-        return try rows.map { try Self.figures($0) }
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, Self.scopeTotalsStatement).map { try Self.figures($0) }
     }
+
+    static let scopeTotalsStatement: SQL = """
+        select t.scope, null::uuid as entry_id,
+               case when t.scope = 'user' then (select b.monthly_limit from public.user_budgets b)
+                    else (select c.monthly_budget from public.provider_configs c where c.provider = substr(t.scope, 10)) end as budget_limit,
+               case when t.period_start >= date_trunc('month', now(), 'UTC') then t.spent else 0 end as spent, t.reserved
+        from public.budget_scope_totals t order by t.scope
+        """
 
     /// The provider scopes of `scopeTotals`, by provider (absent: nothing spent or reserved yet).
     public func providerScopes(claimsJSON: String) throws -> [ProviderID: ScopeFigures] {

@@ -25,7 +25,8 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
     }
 
     public func batch(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord? {
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select \(Self.columns) from public.generation_batches b where b.id = \(id)")
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(Self.columns) from public.generation_batches b where b.id = \(id)")
         return try rows.first.map(Self.record)
     }
 
@@ -46,7 +47,8 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
     }
 
     public func endBatch(_ id: UUID, charged: Money, claimsJSON: String) throws -> GenerationBatchRecord? {
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, "select \(Self.columns) from app_engine.end_batch(\(id), \(charged.amount)::numeric) b")
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON,
+            "select \(Self.columns) from app_engine.end_batch(\(id), \(charged.amount)::numeric) b")
         return try rows.first.map(Self.record)
     }
 

@@ -153,7 +153,8 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
         return try rows.first.map(GenerationSQL.asset)
     }
 

@@ -56,7 +56,8 @@ public struct PostgresRateLimitStore: RateLimitStore {
     }
 
     public func buckets(claimsJSON: String) throws -> [ProviderID: TokenBucket] {
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select provider, tokens, updated_at, blocked_until from public.provider_rate_limits")
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select provider, tokens, updated_at, blocked_until from public.provider_rate_limits")
         var result: [ProviderID: TokenBucket] = [:]
         for row in rows {
             if let provider = ProviderID(rawValue: try row.decode("provider")) { result[provider] = try Self.bucket(from: row) }

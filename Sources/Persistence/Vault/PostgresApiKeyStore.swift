@@ -44,7 +44,8 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         code: "duplicate_key", detail: "This key is already stored for this provider; delete the old entry or keep using it.")
 
     public func list(claimsJSON: String) throws -> [ApiKeyRecord] {
-        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").map(Self.record(from:))
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").map(Self.record(from:))
     }
 
     public func delete(id: UUID, claimsJSON: String) throws -> Bool {
@@ -78,7 +79,8 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     }
 
     public func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
-        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)").first.map { row in
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)").first.map { row in
             SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
                          provider: try Self.provider(row), ciphertext: try row.decode("ciphertext"))
         }
