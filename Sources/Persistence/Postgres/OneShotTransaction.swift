@@ -49,13 +49,21 @@ extension ConnectionPool {
     fileprivate func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
         let run = {
             try self.withConnection { connection -> [[PostgresRow]] in
+                // A pooled connection whose server went away (a restart) shows it without a round
+                // trip: found here, nothing was sent, so trying again on a fresh one is safe.
+                guard connection.closedByServer == false else {
+                    throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
+                }
                 let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin), (setup, .statement)]
                 let body = statements.map { (sql: $0, step: DatabaseError.Step.statement) }
                 let outcome = connection.pipeline(opening + body + [("commit", .commit)])
                 if let (_, error) = outcome.failure {
                     // The server skipped the rest of the pipeline; the transaction is open in error.
                     if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
-                    throw error
+                    // Sent, COMMIT included: a write may have committed before the connection broke,
+                    // so only a read-only transaction may be tried again.
+                    throw readOnly ? error : DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
+                                                           serverMessage: error.serverMessage)
                 }
                 return Array(outcome.rows.dropFirst(opening.count).prefix(statements.count))
             }
@@ -63,7 +71,7 @@ extension ConnectionPool {
         do {
             return try run()
         } catch let error as DatabaseError where error.step == .begin && error.isConnectionFailure {
-            // As `withTransaction`: a dead pooled connection failed before anything reached the server.
+            // As `withTransaction`: the idle connections were opened against the same server.
             discardIdleConnections()
             return try run()
         }

@@ -42,6 +42,13 @@ public final class PostgresConnection: @unchecked Sendable {
         PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Whether an idle connection's server has closed it (a restart): reads what is pending
+    /// without blocking, so libpq notices an end of stream; no round trip.
+    var closedByServer: Bool {
+        _ = PQconsumeInput(handle)
+        return PQstatus(handle) != CONNECTION_OK
+    }
+
     /// True while a transaction is open or failed (not idle), or a pipeline was left open by a
     /// failure: a returned connection must never be either.
     var isInTransaction: Bool {
