@@ -5,9 +5,9 @@ import TestSupport
 import XCTest
 
 /// The windows in which a provider's billed success could be paid twice or recorded as free: a
-/// storage failure after the provider answered, and a process that dies between the provider's
-/// answer and the end of the step. The charge is settled first, so neither re-submits the work
-/// and neither releases the reservation as if nothing had been spent.
+/// storage failure after the provider answered, a process that dies between the provider's answer
+/// and its settlement (the submission is marked in flight, so it is never sent again), and a
+/// cancel while the provider is answering (the reservation waits for the answer's charge).
 final class GenerationChargeWindowTests: XCTestCase {
     private var fake: FakeProvidersProcess?
     private var fakePort: Int { fake?.port ?? 0 }
