@@ -19,6 +19,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 SEQUENTIAL=${SEQUENTIAL:-50}
 QUEUED=${QUEUED:-60000}
+export CLAIM_CLIENTS=${CLAIM_CLIENTS:-8}
 WORK=$(mktemp -d /tmp/mw-generations-XXXXXX)
 chmod 755 "$WORK"
 API_PORT=$(free_port)
@@ -192,7 +193,7 @@ update public.generations g set lease_owner = 'bench', lease_expires_at = now() 
 where g.id in (
     select c.id from public.generations c
     where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
-    order by c.created_at limit $1 for update skip locked)
+    order by c.lease_expires_at nulls first limit $1 for update skip locked)
 returning g.id, g.user_id;
 commit;
 \\endpipeline
@@ -200,7 +201,7 @@ SQL
   # As the worker does: a claimed row is leased for an hour, so it is claimed once. QUEUED rows must
   # outlast the run (checked below), so every claim takes a full batch.
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c 4 -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
+  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLAIM_CLIENTS" -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   grep -qE "number of failed transactions: 0 " <<<"$out" || { echo "pgbench failed: $out" >&2; exit 1; }
   awk '/^tps = / {print $3}' <<<"$out"
 }
@@ -262,7 +263,7 @@ asset, the row `succeeded`, the answer). Direct: the same chat completion `POST`
 {chr(10).join(summary)}
 | database round trips per generation ({sequential} generations settled while {sys.argv[3]} ran one at a time; counted by the server: every statement or pipeline it sent, less an idle server's over as long) | {(int(trips) - int(idle_trips)) / sequential:.1f} (aim ≤ 3; {trips} and {idle_trips} idle) |
 | statements per generation (the same run, `pg_stat_statements`: BEGIN, the scope's `set_config`, each statement and COMMIT, pipelined or not, less the idle server's) | {(total - idle_total) / sequential:.1f} ({total / sequential:.1f} before subtracting {idle_total} idle statements) |
-| `SKIP LOCKED` claims/s, one row per claim (pgbench -c4, the worker's statement) | {float(claim1):,.0f} (target ≥ 2,000) |
+| `SKIP LOCKED` claims/s, one row per claim (pgbench -c{os.environ.get("CLAIM_CLIENTS", "8")}, the worker's pipeline) | {float(claim1):,.0f} (target ≥ 2,000) |
 | `SKIP LOCKED` claims/s, 16 rows per claim (the worker's batch) | {float(claim16) * 16:,.0f} ({float(claim16):,.0f} statements/s) |
 | `SKIP LOCKED` claims/s, 64 rows per claim | {float(claim64) * 64:,.0f} ({float(claim64):,.0f} statements/s) |
 

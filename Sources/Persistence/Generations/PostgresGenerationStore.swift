@@ -184,14 +184,16 @@ public struct PostgresGenerationStore: GenerationStore {
         // next claim takes them again. Nothing outside the database acted on it durably first:
         // whatever the claimer then does (submit, settle) is written in transactions that do
         // wait for the flush, and a submission marked in flight is never repeated. One flush
-        // per claim was what bounded one-row claims to the disk's commit rate.
+        // per claim was what bounded one-row claims to the disk's commit rate. Oldest lease first
+        // (never leased first), on the index of migration 111, so rows claimed a moment ago (their
+        // lease in the future) are never walked past.
         let results = try pool.serviceRoleRoundTrip(asynchronousCommit: true, ["""
             update public.generations g set lease_owner = \(owner),
                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
             where g.id in (
                 select c.id from public.generations c
                 where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
-                order by c.created_at limit \(limit) for update skip locked)
+                order by c.lease_expires_at nulls first limit \(limit) for update skip locked)
             returning g.id, g.user_id
             """])
         let rows = results.first ?? []
