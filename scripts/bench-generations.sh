@@ -18,7 +18,7 @@ install_packages wrk
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 SEQUENTIAL=${SEQUENTIAL:-50}
-QUEUED=${QUEUED:-60000}
+QUEUED=${QUEUED:-400000}
 export CLAIM_CLIENTS=${CLAIM_CLIENTS:-8}
 WORK=$(mktemp -d /tmp/mw-generations-XXXXXX)
 chmod 755 "$WORK"
@@ -268,8 +268,10 @@ asset, the row `succeeded`, the answer). Direct: the same chat completion `POST`
 | `SKIP LOCKED` claims/s, 64 rows per claim | {float(claim64) * 64:,.0f} ({float(claim64):,.0f} statements/s) |
 
 Each claim is one transaction committed with `synchronous_commit = off` (the worker's claim does the
-same: a claim lost to a crash of PostgreSQL only leaves its rows claimable again), so a claim does not
-wait for a WAL flush; claiming in batches, as the worker does, multiplies it further.
+same: a claim lost to a crash of PostgreSQL only leaves its rows claimable again), sent as one pipeline
+(BEGIN, the scope, the claim, COMMIT), walking claimable rows by lease expiry (migration 111), so a
+claim neither waits for a WAL flush nor walks past the rows claimed before it; claiming in batches, as
+the worker does, multiplies it further.
 
 Statements per generation (`pg_stat_statements` calls / {sequential}, every role but the script's own, idle ones included):
 
