@@ -18,7 +18,8 @@ install_packages wrk
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 SEQUENTIAL=${SEQUENTIAL:-50}
-QUEUED=${QUEUED:-60000}
+QUEUED=${QUEUED:-400000}
+export CLAIM_CLIENTS=${CLAIM_CLIENTS:-8}
 WORK=$(mktemp -d /tmp/mw-generations-XXXXXX)
 chmod 755 "$WORK"
 API_PORT=$(free_port)
@@ -139,6 +140,22 @@ for _ in $(seq 600); do
   [ "$("${PSQL[@]}" -At -c "select count(*) from public.generations where status in ('queued', 'running')")" = 0 ] && break
   sleep 0.5
 done
+# Round trips are counted by the server itself (every statement or pipeline it sends is one round
+# trip; pg_stat_statements counts statements, and a pipeline sends BEGIN, the scope, the call and
+# COMMIT together) and logged when it stops: a fresh server runs the SEQUENTIAL generations, and
+# another as long idle, so its start-up and timers are subtracted.
+serve_counting() {  # serve_counting LOG: a fresh server logging at info (its "stopped" line has the count)
+  LOG_LEVEL=info "$BIN" serve >"$1" 2>&1 &
+  API_PID=$!
+  wait_for_health "$API_PORT" || { cat "$1" >&2; exit 1; }
+}
+stop_counting() {  # stop_counting LOG → the server's database_round_trips
+  kill "$API_PID" && wait "$API_PID" 2>/dev/null || true
+  API_PID=""
+  python3 -c "import re,sys; print(re.findall(r'\"database_round_trips\":(\d+)', open(sys.argv[1]).read())[-1])" "$1"
+}
+kill "$API_PID" && wait "$API_PID" 2>/dev/null || true
+serve_counting "$WORK/sequential.log"
 "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
 started=$(date +%s.%N)
 for _ in $(seq "$SEQUENTIAL"); do
@@ -147,15 +164,17 @@ done
 sleep 0.5
 statements "$WORK/statements.tsv"
 elapsed=$(python3 -c "import time; print(time.time() - $started)")
+TRIPS=$(stop_counting "$WORK/sequential.log")
+serve_counting "$WORK/idle.log"
 "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
 sleep "$elapsed"
 statements "$WORK/idle.tsv"
+IDLE_TRIPS=$(stop_counting "$WORK/idle.log")
+log "round trips: $TRIPS over $SEQUENTIAL generations, $IDLE_TRIPS idle"
 log "statements over $SEQUENTIAL generations:"; head -40 "$WORK/statements.tsv" >&2
 
 # Claim throughput: queued rows whose lease lapsed, claimed by the worker's statement with SKIP LOCKED.
-# The server (and its worker loop) stops first, so pgbench is the only claimant.
-kill "$API_PID" && wait "$API_PID" 2>/dev/null || true
-API_PID=""
+# The server (and its worker loop) is stopped already, so pgbench is the only claimant.
 USER_ID=$("${PSQL[@]}" -At -c "select id from auth.users limit 1")
 "${PSQL[@]}" <<SQL
 insert into public.generations (user_id, project_id, kind, prompt, pricing_version, status, lease_owner, lease_expires_at)
@@ -164,21 +183,25 @@ from generate_series(1, $QUEUED) n;
 analyze public.generations;
 SQL
 claim_tps() {  # claim_tps LIMIT → transactions/s
+  # One pipeline per claim, as the worker sends it (BEGIN, the scope, the claim and COMMIT in one round trip).
   cat >"$WORK/claim.sql" <<SQL
+\\startpipeline
 begin;
-select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true),
+       set_config('synchronous_commit', 'off', true);
 update public.generations g set lease_owner = 'bench', lease_expires_at = now() + interval '1 hour', updated_at = now()
 where g.id in (
     select c.id from public.generations c
     where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
-    order by c.created_at limit $1 for update skip locked)
+    order by c.lease_expires_at nulls first limit $1 for update skip locked)
 returning g.id, g.user_id;
 commit;
+\\endpipeline
 SQL
   # As the worker does: a claimed row is leased for an hour, so it is claimed once. QUEUED rows must
   # outlast the run (checked below), so every claim takes a full batch.
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c 4 -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
+  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLAIM_CLIENTS" -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   grep -qE "number of failed transactions: 0 " <<<"$out" || { echo "pgbench failed: $out" >&2; exit 1; }
   awk '/^tps = / {print $3}' <<<"$out"
 }
@@ -197,9 +220,9 @@ LEFT=$("${PSQL[@]}" -At -c "select count(*) from public.generations where lease_
 [ "$LEFT" -gt 0 ] || { echo "QUEUED=$QUEUED rows ran out during the limit-64 run: raise QUEUED" >&2; exit 1; }
 log "claims: limit 1 → $CLAIM1 tps, limit 16 → $CLAIM16 tps, limit 64 → $CLAIM64 tps"
 
-python3 - "$DURATION" "$ROUNDS" "$SEQUENTIAL" "$QUEUED" "$BUILD" "$WORK/load.results" "$WORK/statements.tsv" "$CLAIM1" "$CLAIM16" "$WORK/idle.tsv" "$CLAIM64" <<'PY'
+python3 - "$DURATION" "$ROUNDS" "$SEQUENTIAL" "$QUEUED" "$BUILD" "$WORK/load.results" "$WORK/statements.tsv" "$CLAIM1" "$CLAIM16" "$WORK/idle.tsv" "$CLAIM64" "$TRIPS" "$IDLE_TRIPS" <<'PY'
 import os, re, statistics, subprocess, sys, time
-duration, rounds, sequential, queued, build, load, statements, claim1, claim16, idle, claim64 = sys.argv[1:12]
+duration, rounds, sequential, queued, build, load, statements, claim1, claim16, idle, claim64, trips, idle_trips = sys.argv[1:14]
 sequential = int(sequential)
 rows = [line.split() for line in open(load) if line.strip()]
 table, summary = [], []
@@ -215,7 +238,7 @@ calls = [(int(line.split("\t", 1)[0]), line.split("\t", 1)[1].strip()) for line 
 total = sum(c for c, _ in calls)
 # Each generation settles once: generations that ended in the window (a few of the load phase's may
 # still have been admitted then), the divisor.
-settled = sum(c for c, q in calls if "app_ledger.settle(" in q) or sequential
+settled = sum(c for c, q in calls if "app_engine.finish_generation(" in q or "app_ledger.settle(" in q) or sequential
 sequential = settled
 idle_total = sum(int(line.split("\t", 1)[0]) for line in open(idle) if line.strip())
 top = "\n".join(f"| {c / sequential:.2f} | `{q.replace('|', '/')}` |" for c, q in calls[:25])
@@ -238,13 +261,17 @@ asset, the row `succeeded`, the answer). Direct: the same chat completion `POST`
 | figure | value |
 |---|---|
 {chr(10).join(summary)}
-| database round trips per generation ({sequential} generations settled while {sys.argv[3]} ran one at a time; every statement the server sent, BEGIN/COMMIT included, less its idle statements over as long) | {(total - idle_total) / sequential:.1f} (aim ≤ 3; {total / sequential:.1f} before subtracting {idle_total} idle statements) |
-| `SKIP LOCKED` claims/s, one row per claim (pgbench -c4, the worker's statement) | {float(claim1):,.0f} (target ≥ 2,000) |
+| database round trips per generation ({sequential} generations settled while {sys.argv[3]} ran one at a time; counted by the server: every statement or pipeline it sent, less an idle server's over as long) | {(int(trips) - int(idle_trips)) / sequential:.1f} (aim ≤ 3; {trips} and {idle_trips} idle) |
+| statements per generation (the same run, `pg_stat_statements`: BEGIN, the scope's `set_config`, each statement and COMMIT, pipelined or not, less the idle server's) | {(total - idle_total) / sequential:.1f} ({total / sequential:.1f} before subtracting {idle_total} idle statements) |
+| `SKIP LOCKED` claims/s, one row per claim (pgbench -c{os.environ.get("CLAIM_CLIENTS", "8")}, the worker's pipeline) | {float(claim1):,.0f} (target ≥ 2,000) |
 | `SKIP LOCKED` claims/s, 16 rows per claim (the worker's batch) | {float(claim16) * 16:,.0f} ({float(claim16):,.0f} statements/s) |
 | `SKIP LOCKED` claims/s, 64 rows per claim | {float(claim64) * 64:,.0f} ({float(claim64):,.0f} statements/s) |
 
-Each claim is one committed transaction (WAL flushed at commit), so one row per claim is bound by the
-commit rate of this machine's disk; claiming in batches, as the worker does, multiplies it.
+Each claim is one transaction committed with `synchronous_commit = off` (the worker's claim does the
+same: a claim lost to a crash of PostgreSQL only leaves its rows claimable again), sent as one pipeline
+(BEGIN, the scope, the claim, COMMIT), walking claimable rows by lease expiry (migration 111), so a
+claim neither waits for a WAL flush nor walks past the rows claimed before it; claiming in batches, as
+the worker does, multiplies it further.
 
 Statements per generation (`pg_stat_statements` calls / {sequential}, every role but the script's own, idle ones included):
 

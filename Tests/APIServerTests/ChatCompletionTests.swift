@@ -10,32 +10,14 @@ import XCTest
 /// matching the ledger, OpenAI's error envelope, the budget refusal, retries with and without an
 /// Idempotency-Key, and a burst of 200 against a budget that admits 10.
 final class ChatCompletionTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
     private var client: ChatWireClient!
 
-    private static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-    }
-
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(Self.binary, ["--port", "0"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
+        fake = try FakeProvidersProcess(arguments: [])
         let origin = "http://127.0.0.1:\(fakePort)"
         server = try TestServer(environment: ["OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
                                               "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1"])
@@ -48,11 +30,7 @@ final class ChatCompletionTests: XCTestCase {
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private func project(limit: String? = nil) throws -> String {

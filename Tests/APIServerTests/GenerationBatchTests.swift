@@ -9,57 +9,29 @@ import XCTest
 /// provider): one reservation for the whole batch, each item charged at its cost, the rest
 /// released, all-or-nothing admission, cancel-remaining, idempotent replay.
 final class GenerationBatchTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
 
-    private static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-    }
-
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(Self.binary, ["--port", "0", "--slow-seconds", "5"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
-        let origin = "http://127.0.0.1:\(fakePort)"
-        server = try Self.server(fakeOrigin: origin)
+        fake = try FakeProvidersProcess(arguments: ["--slow-seconds", "5"])
+        server = try Self.server(fake: try XCTUnwrap(fake))
         token = try server.signUp("batches@example.com").accessToken
         let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
         XCTAssertEqual(stored.status, 201, stored.text)
     }
 
-    private static func server(fakeOrigin origin: String, environment: [String: String] = [:]) throws -> TestServer {
-        let server = try TestServer(environment: [
-            "OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
-            "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
-            "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
-            "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1",
-            "DB_POOL_TIMEOUT_MS": "10000",
-        ].merging(environment) { _, override in override })
+    private static func server(fake: FakeProvidersProcess, environment: [String: String] = [:]) throws -> TestServer {
+        let server = try TestServer(environment: fake.baseURLs.merging(["DB_POOL_TIMEOUT_MS": "10000"]) { $1 }
+            .merging(environment) { _, override in override })
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         return server
     }
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private func project(limit: String? = nil) throws -> String {
@@ -245,7 +217,7 @@ final class GenerationBatchTests: XCTestCase {
 
     func testItemsWaitingTheirTurnStayLeasedToTheProcessPastTheirFirstLease() throws {
         server.stop()
-        server = try Self.server(fakeOrigin: "http://127.0.0.1:\(fakePort)", environment: ["GENERATION_LEASE_SECONDS": "5"])
+        server = try Self.server(fake: try XCTUnwrap(fake), environment: ["GENERATION_LEASE_SECONDS": "5"])
         token = try server.signUp("batch-leases@example.com").accessToken
         XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
                                        token: token).status, 201)

@@ -5,34 +5,19 @@ import TestSupport
 import XCTest
 
 /// The windows in which a provider's billed success could be paid twice or recorded as free: a
-/// storage failure after the provider answered, and a process that dies between the provider's
-/// answer and the end of the step. The charge is settled first, so neither re-submits the work
-/// and neither releases the reservation as if nothing had been spent.
+/// storage failure after the provider answered, a process that dies between the provider's answer
+/// and its settlement (the submission is marked in flight, so it is never sent again), and a
+/// cancel while the provider is answering (the reservation waits for the answer's charge).
 final class GenerationChargeWindowTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
     private var userID = UUID()
 
     override func setUpWithError() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw TestSupportError("\(binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(binary, ["--port", "0"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
-        server = try TestServer(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:\(fakePort)/openai/v1"])
+        fake = try FakeProvidersProcess(arguments: [])
+        server = try TestServer(environment: ["OPENAI_BASE_URL": try XCTUnwrap(fake).baseURLs["OPENAI_BASE_URL"] ?? ""])
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         let session = try server.signUp("charge-window@example.com")
         token = session.accessToken
@@ -43,11 +28,7 @@ final class GenerationChargeWindowTests: XCTestCase {
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private var claims: String { GenerationExecutor.claims(for: userID) }
@@ -91,35 +72,73 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
         XCTAssertEqual(try submissions(), 1)
         // Running it again (a worker taking it over) changes nothing: it ended.
-        let again = try await runner().step(record.id, userID: userID, claimsJSON: claims)
-        XCTAssertEqual(again, .finished(.failed))
+        let rerun = try await runner().step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(rerun, .finished(.failed))
         XCTAssertEqual(try submissions(), 1)
     }
 
-    func testAProcessThatDiesAfterTheChargeIsResumedWithoutASecondSubmission() async throws {
+    /// The window between the provider's answer and its settlement: the process dies with the
+    /// submission in flight. Taken over, the generation is never submitted again (a second
+    /// provider charge); it ends `outcome_unknown`, charged the reserved estimate.
+    func testAProcessThatDiesBetweenTheProviderAnswerAndItsSettlementIsNeverSubmittedAgain() async throws {
         let (project, record) = try admitted()
-        // The first process: the provider answers and the charge is settled, then every write to
-        // the generation fails (the process is as good as dead) and the step gives up.
-        let dying = runner(blobs: BrokenBlobStore(scratch: server.environment.generations.blobs),
-                           store: FrozenAfterStart(base: server.environment.generations.store))
+        let estimate = try XCTUnwrap(record.estimate)
+        let dying = runner(store: FrozenAfterStart(base: server.environment.generations.store))
         do {
             _ = try await dying.step(record.id, userID: userID, claimsJSON: claims)
             XCTFail("the dying process's step fails")
         } catch {}
         XCTAssertEqual(try submissions(), 1)
-        XCTAssertEqual(try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()["status"] as? String,
-                       "running", "left running, as a crash leaves it")
+        let left = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(left["status"] as? String, "running", "left running, as a crash leaves it")
+        XCTAssertNil(left["actual_cost_usd"], "nothing was settled: \(left)")
         // Another process takes it over once the lease lapses.
         let takenOver = try await runner().step(record.id, userID: userID, claimsJSON: claims)
         XCTAssertEqual(takenOver, .finished(.failed))
         XCTAssertEqual(try submissions(), 1, "never submitted twice")
         let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
-        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "output_lost")
-        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "outcome_unknown", "\(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
         let budget = try server.budget(of: project, token: token)
-        XCTAssertEqual(budget.spent, charged, "charged once, at the provider's usage")
-        XCTAssertGreaterThan(budget.spent, .zero)
+        XCTAssertEqual(budget.spent, estimate, "the provider may have billed it: charged at the estimate, an upper bound")
         XCTAssertEqual(budget.reserved, .zero)
+        // And again: it ended.
+        let again = try await runner().step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(again, .finished(.failed))
+        XCTAssertEqual(try submissions(), 1)
+    }
+
+    /// A cancel that lands while the provider is answering: the generation is canceled, and the
+    /// charge the provider made is still on the ledger and on the generation.
+    func testACancelWhileTheProviderAnswersStillRecordsTheProvidersCharge() async throws {
+        let (project, record) = try admitted()
+        let scripted = try HTTPTestConnection(port: fakePort).request(
+            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
+            body: try JSONSerialization.data(withJSONObject: ["provider": "openai", "behavior": "slow:1.5", "times": 1]))
+        XCTAssertEqual(scripted.status, 201, scripted.text)
+        let runner = runner()
+        let userID = self.userID
+        let claims = self.claims
+        let stepping = Task { try await runner.step(record.id, userID: userID, claimsJSON: claims) }
+        // Once the call is in flight (counted by the fake), cancel.
+        let deadline = Date().addingTimeInterval(5)
+        while try submissions() == 0, Date() < deadline { usleep(20_000) }
+        XCTAssertEqual(try submissions(), 1)
+        let cancel = try server.post("/v1/generations/\(record.id.uuidString.lowercased())/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        XCTAssertEqual(try cancel.json()["status"] as? String, "canceled")
+        let stepped = try await stepping.value
+        XCTAssertEqual(stepped, .finished(.canceled))
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "the provider's charge is on it: \(body)"))
+        XCTAssertGreaterThan(charged, .zero)
+        XCTAssertEqual(body["cost_status"] as? String, "priced")
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged, "the ledger has the charge the provider made")
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(try submissions(), 1)
     }
 }
 
@@ -143,8 +162,8 @@ private struct BrokenBlobStore: BlobStore {
     func copyLegacy(_ legacyKey: String, to owner: UUID) throws -> String? { nil }
 }
 
-/// A store whose writes fail once the generation is running: the database gone after the
-/// provider's answer and the charge.
+/// A store whose writes fail once the generation is running: the process as good as dead
+/// after the provider's answer, before anything of it is recorded.
 private struct FrozenAfterStart: GenerationStore {
     struct Gone: Error {}
     let base: any GenerationStore
@@ -152,6 +171,12 @@ private struct FrozenAfterStart: GenerationStore {
     func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
         try base.create(generation, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
     }
+    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+               claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        try base.admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
+    }
+    /// The provider's answer is in, and the one call that would settle it never lands.
+    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         guard status == .running else { throw Gone() }

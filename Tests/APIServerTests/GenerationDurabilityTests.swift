@@ -8,6 +8,7 @@ import XCTest
 /// again), and settles it once.
 final class GenerationDurabilityTests: XCTestCase {
     private var children: [ChildProcess] = []
+    private var fake: FakeProvidersProcess?
     private let storage = FileManager.default.temporaryDirectory.appendingPathComponent("durable-\(UUID().uuidString)").path
 
     private static func binary(_ name: String) -> String {
@@ -19,6 +20,7 @@ final class GenerationDurabilityTests: XCTestCase {
             child.signal(SIGKILL)
             _ = child.wait(timeout: 5)
         }
+        fake?.stop()
         try? FileManager.default.removeItem(atPath: storage)
     }
 
@@ -39,17 +41,10 @@ final class GenerationDurabilityTests: XCTestCase {
     }
 
     func testAWorkerResumesPollingAfterTheServingProcessIsKilledAndTheProviderSeesOneSubmission() throws {
-        let fake = try start("fake-providers", ["--port", "0"])
-        var fakePort = 0
         let started = Date()
-        while fakePort == 0 && Date().timeIntervalSince(started) < 10 {
-            if let line = fake.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:") {
-                fakePort = Int(line.dropFirst("listening 127.0.0.1:".count)) ?? 0
-            } else {
-                usleep(5_000)
-            }
-        }
-        XCTAssertGreaterThan(fakePort, 0, fake.output)
+        let fake = try FakeProvidersProcess()
+        self.fake = fake
+        let fakePort = fake.port
         let admin = try TestPostgresCluster.shared.createDatabase(prefix: "durable")
         let port = try freeLoopbackPort()
         let environment = [

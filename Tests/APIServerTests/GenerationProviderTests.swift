@@ -9,39 +9,14 @@ import XCTest
 /// fallback on retryable failures only, failures never charged, concurrent admissions never
 /// overspending, and cancel.
 final class GenerationProviderTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
 
-    private static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-    }
-
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(Self.binary, ["--port", "0", "--slow-seconds", "5"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
-        let origin = "http://127.0.0.1:\(fakePort)"
-        server = try TestServer(environment: [
-            "OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
-            "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
-            "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
-            "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1",
-            "DB_POOL_TIMEOUT_MS": "10000",
-        ])
+        fake = try FakeProvidersProcess(arguments: ["--slow-seconds", "5"])
+        server = try TestServer(environment: (fake?.baseURLs ?? [:]).merging(["DB_POOL_TIMEOUT_MS": "10000"]) { $1 })
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         token = try server.signUp("engine@example.com").accessToken
         for provider in [ProviderID.openai, .anthropic, .runway] {
@@ -53,11 +28,7 @@ final class GenerationProviderTests: XCTestCase {
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private func project(limit: String? = nil) throws -> String {
@@ -259,7 +230,9 @@ final class GenerationProviderTests: XCTestCase {
             let cancel = try server.post("/v1/generations/\(id)/cancel", [:], token: token)
             XCTAssertEqual(cancel.status, 200, cancel.text)
             XCTAssertEqual(try cancel.json()["status"] as? String, "canceled")
-            let budget = try server.budget(of: project, token: token)
+            // Released at once while the task waits for a poll; while the submit itself is in
+            // flight, once its answer is in (it could have been a charge).
+            let budget = try server.settledBudget(of: project, token: token)
             XCTAssertEqual(budget.reserved, .zero, "released on cancel")
             XCTAssertEqual(budget.spent, .zero, "nothing charged")
             var routes: [String: Any] = [:]

@@ -10,42 +10,18 @@ import XCTest
 /// on the provider that served, and the circuit breaker (opened by consecutive retryable
 /// failures, skipping the provider uncalled, one trial after the cooldown).
 final class GenerationRoutingTests: XCTestCase {
-    private var fake: ChildProcess?
-    private var fakePort = 0
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
     private var userID = UUID()
     /// Short, so the cooldown can pass within a test.
     private static let cooldownSeconds = 2.0
 
-    private static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
-    }
-
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
-        }
-        let child = try ChildProcess(Self.binary, ["--port", "0"])
-        fake = child
-        let deadline = Date().addingTimeInterval(10)
-        while fakePort == 0 && Date() < deadline {
-            if let line = child.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:"),
-               let number = Int(line.dropFirst("listening 127.0.0.1:".count)) {
-                fakePort = number
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(child.output)") }
-        let origin = "http://127.0.0.1:\(fakePort)"
-        server = try TestServer(environment: [
-            "OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
-            "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
-            "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
-            "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1",
-            "PROVIDER_CIRCUIT_FAILURES": "2", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS": String(Int(Self.cooldownSeconds)),
-        ])
+        fake = try FakeProvidersProcess()
+        server = try TestServer(environment: (fake?.baseURLs ?? [:]).merging(
+            ["PROVIDER_CIRCUIT_FAILURES": "2", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS": String(Int(Self.cooldownSeconds))]) { $1 })
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         let session = try server.signUp("routing@example.com")
         token = session.accessToken
@@ -59,11 +35,7 @@ final class GenerationRoutingTests: XCTestCase {
 
     override func tearDown() {
         server?.stop()
-        if let fake {
-            fake.signal(SIGTERM)
-            _ = fake.wait(timeout: 5)
-            try? FileManager.default.removeItem(atPath: fake.outputPath)
-        }
+        fake?.stop()
     }
 
     private func project(limit: String = "5") throws -> String {

@@ -10,6 +10,7 @@ import XCTest
 /// holds for all of them.
 final class GenerationScaleOutTests: XCTestCase {
     private var children: [ChildProcess] = []
+    private var fake: FakeProvidersProcess?
     private let storage = FileManager.default.temporaryDirectory.appendingPathComponent("scale-out-\(UUID().uuidString)").path
     private var ports: [Int] = []
     private var admin = ""
@@ -20,17 +21,10 @@ final class GenerationScaleOutTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        let fake = try start("fake-providers", ["--port", "0", "--threads", "4"])
-        var fakePort = 0
         let started = Date()
-        while fakePort == 0 && Date().timeIntervalSince(started) < 10 {
-            if let line = fake.output.split(separator: "\n").first, line.hasPrefix("listening 127.0.0.1:") {
-                fakePort = Int(line.dropFirst("listening 127.0.0.1:".count)) ?? 0
-            } else {
-                usleep(5_000)
-            }
-        }
-        guard fakePort > 0 else { throw TestSupportError("fake-providers printed no port: \(fake.output)") }
+        let fake = try FakeProvidersProcess(arguments: ["--threads", "4"])
+        self.fake = fake
+        let fakePort = fake.port
         admin = try TestPostgresCluster.shared.createDatabase(prefix: "scaleout")
         var environment = [
             "DATABASE_URL": admin.replacingOccurrences(of: "postgres@", with: "authenticator@"), "MIGRATION_DATABASE_URL": admin,
@@ -67,6 +61,7 @@ final class GenerationScaleOutTests: XCTestCase {
             child.signal(SIGKILL)
             _ = child.wait(timeout: 5)
         }
+        fake?.stop()
         try? FileManager.default.removeItem(atPath: storage)
     }
 

@@ -70,15 +70,45 @@ final class UnpricedOptInTests: XCTestCase {
         XCTAssertEqual(nonsense.status, 422, nonsense.text)
     }
 
-    /// Until the engine can run a generation without a reservation, an admitted unpriced
-    /// candidate is refused by name, never run at $0.
-    func testAGenerationOnAnUnpricedModelIsRefusedAsUnpricedNotChargedZero() throws {
-        let id = try XCTUnwrap(try server.createProject(["name": "Gen", "budget_limit": "10", "allow_unpriced": true], token: token)["id"] as? String)
+    /// Without the opt-in a generation on an unpriced model is refused by name, never run at $0.
+    func testAGenerationOnAnUnpricedModelIsRefusedAsUnpricedWithoutTheOptIn() throws {
+        let id = try XCTUnwrap(try server.createProject(["name": "Gen", "budget_limit": "10"], token: token)["id"] as? String)
         let response = try server.post("/v1/generations", ["project_id": id, "type": "text", "prompt": "hi", "provider": "openrouter",
                                                            "model": "acme/brand-new-model"], token: token)
         XCTAssertEqual(response.status, 422, response.text)
         XCTAssertTrue(response.text.contains("unpriced"), response.text)
         let project = try server.get("/v1/projects/\(id)", token: token).json()
         XCTAssertEqual((project["budget"] as? [String: Any])?["reserved"] as? String, "0.00")
+    }
+
+    /// With the opt-in it runs (here through the fake OpenRouter, which reports `usage.cost`):
+    /// nothing is reserved, the charge is the provider's reported cost, and the generation says
+    /// `unpriced`, never a priced $0.
+    func testAGenerationOnAnUnpricedModelRunsWithTheOptInChargedTheProvidersReportedCost() throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let engine = try TestServer(environment: fake.baseURLs)
+        defer { engine.stop() }
+        _ = try PricingImport(store: engine.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let token = try engine.signUp("unpriced-run@example.com").accessToken
+        XCTAssertEqual(try engine.post("/v1/api-keys", ["provider": "openrouter", "label": "or", "key": SampleKeys.openRouter()],
+                                       token: token).status, 201)
+        let id = try XCTUnwrap(try engine.createProject(["name": "Opted", "budget_limit": "10", "allow_unpriced": true],
+                                                        token: token)["id"] as? String)
+        let response = try engine.post("/v1/generations", ["project_id": id, "type": "text", "prompt": "hi", "provider": "openrouter",
+                                                           "model": "acme/brand-new-model"], token: token, headers: ["Prefer": "wait=30"])
+        XCTAssertEqual(response.status, 200, response.text)
+        let body = try response.json()
+        XCTAssertEqual(body["status"] as? String, "succeeded", "\(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "unpriced", "\(body)")
+        XCTAssertEqual((body["candidates"] as? [[String: Any]])?.first?["unpriced"] as? Bool, true, "\(body)")
+        XCTAssertEqual((body["cost_lines"] as? [Any])?.count, 0, "no price, so no priced lines: \(body)")
+        let reported = try Money(parsing: try XCTUnwrap(body["provider_reported_cost_usd"] as? String, "\(body)"))
+        XCTAssertGreaterThan(reported, .zero)
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), reported,
+                       "charged what the provider reported")
+        let budget = try engine.budget(of: id, token: token)
+        XCTAssertEqual(budget.spent, reported)
+        XCTAssertEqual(budget.reserved, .zero)
     }
 }

@@ -114,6 +114,13 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
         try base.create(generation, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
     }
+    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+               claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        try base.admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
+    }
+    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        try base.finish(id, completion, claimsJSON: claimsJSON)
+    }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The built `fake-providers` executable, started on a free port for one test.
+/// One `fake-providers` process for a test: started on a free port (it prints the port it took),
+/// its origin and every provider's base URL pointed at it, and stopped with SIGTERM.
 public final class FakeProvidersProcess: Sendable {
     public let child: ChildProcess
     public let port: Int
@@ -10,8 +11,9 @@ public final class FakeProvidersProcess: Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fake-providers").path
     }
 
-    /// Starts it and waits (up to 10 s) for the port it prints first.
-    public init(_ arguments: [String] = []) throws {
+    /// Starts it with `arguments` after `--port 0` (e.g. `["--slow-seconds", "5"]`) and waits
+    /// (up to 10 s) for the port it prints first.
+    public init(arguments: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw TestSupportError("\(Self.binary) is missing: build it with `swift build` (product fake-providers)")
         }
@@ -34,6 +36,16 @@ public final class FakeProvidersProcess: Sendable {
         self.child = child
         self.port = port
     }
+
+    /// Every provider's base URL pointed at this fake (TestServer environment overrides).
+    public var baseURLs: [String: String] {
+        ["OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
+         "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1", "ELEVENLABS_BASE_URL": origin + "/elevenlabs",
+         "RUNWAY_BASE_URL": origin + "/runway", "GEMINI_BASE_URL": origin + "/veo/v1beta",
+         "FAL_QUEUE_BASE_URL": origin + "/fal/queue", "FAL_API_BASE_URL": origin + "/fal/api/v1"]
+    }
+
+    public var output: String { child.output }
 
     /// Stops it with SIGTERM; its exit status (0 when it stopped cleanly).
     @discardableResult

@@ -113,7 +113,7 @@ struct ChatHandlers: Sendable {
         let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
                                  model: chat.modelID, maxOutputTokens: chat.maxTokens)
         do {
-            return try admission.admit(quote, settings: settings, as: identity)
+            return try admission.admit(quote, settings: settings, as: identity, startHere: true)
         } catch let refusal as AdmissionRefusal {
             throw GenerationHandlers.problem(refusal)
         }
@@ -125,7 +125,7 @@ struct ChatHandlers: Sendable {
         let board = executor.board
         // Registered before the work starts, so an instant finish still wakes this request.
         let signal = board.wait(for: record.id)
-        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
         let requestID = request.requestID
         return .later(signal, deadline: Double(Self.maximumWaitSeconds), respond: { [self] _ in
             board.forget(signal, for: record.id)

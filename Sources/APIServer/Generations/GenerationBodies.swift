@@ -7,6 +7,8 @@ struct GenerationBody: Encodable {
         let provider: String
         let model: String
         let estimate: String
+        /// Present (true) only for a model without a price.
+        let unpriced: Bool?
     }
 
     struct Attempt: Encodable {
@@ -57,6 +59,7 @@ struct GenerationBody: Encodable {
     let estimateUsd: String?
     let actualCostUsd: String?
     let providerReportedCostUsd: String?
+    let costStatus: String?
     let maxCostUsd: String?
     let pricingVersion: String
     let costLines: [CostLine]
@@ -84,10 +87,12 @@ struct GenerationBody: Encodable {
         requestedModel = generation.requestedModel
         provider = generation.provider?.rawValue
         model = generation.model
-        candidates = generation.candidates.map { Candidate(provider: $0.provider.rawValue, model: $0.model, estimate: $0.estimate.jsonString) }
+        candidates = generation.candidates.map { Candidate(provider: $0.provider.rawValue, model: $0.model, estimate: $0.estimate.jsonString,
+                                                         unpriced: $0.isUnpriced ? true : nil) }
         estimateUsd = generation.estimate?.jsonString
         actualCostUsd = generation.actualCost?.jsonString
         providerReportedCostUsd = generation.providerReportedCost?.jsonString
+        costStatus = generation.costStatus
         maxCostUsd = generation.maxCost?.jsonString
         pricingVersion = generation.pricingVersion
         costLines = generation.costBreakdown?.lines.map {

@@ -39,16 +39,18 @@ struct GenerationComponents: Sendable {
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
         let catalog = providers.catalog()
         let keyless = Set(catalog.filter { !$0.requiresKey }.map(\.provider))
+        let finished = FinishedGenerations()
         let runner = GenerationRunner(
             store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router), provider: { providers.provider($0) },
             key: { userID, claims, provider in
                 keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
             },
             pricing: { id in try pricing.version(id: id) },
-            pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
+            pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) })
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
-        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub)
+        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub,
+                                          finished: finished)
         // A batch's items share the batch's one project and user reservation; each holds only its
         // provider's scope while it runs.
         let batches = PostgresGenerationBatchStore(pool: pool)

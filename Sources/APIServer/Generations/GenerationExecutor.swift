@@ -17,11 +17,15 @@ final class GenerationExecutor: Sendable {
     let logger: Logger
     /// Woken after every step, since a step may append events that open streams wait for.
     let events: EventStreamHub?
+    /// What the runner's last call returned for generations a request waits on.
+    let finished: FinishedGenerations
     /// Generations this process is running, so a worker claim of one whose lease lapsed while
     /// it ran here does not start a second loop for it.
     private let active = Mutex<Set<UUID>>([])
 
-    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil) {
+    init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil,
+         finished: FinishedGenerations = FinishedGenerations()) {
+        self.finished = finished
         self.runner = runner
         self.queue = queue
         self.steps = WorkQueueExecutor(queue)
@@ -35,30 +39,44 @@ final class GenerationExecutor: Sendable {
         #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
     }
 
-    /// Starts running `id` here unless this process already runs it.
-    func start(_ id: UUID, userID: UUID, claimsJSON: String) {
+    /// Starts running `id` here unless this process already runs it. `admitted`: the record
+    /// admission created for this process to run, handed to the first step so it reads nothing.
+    func start(_ id: UUID, userID: UUID, claimsJSON: String, admitted: GenerationRecord? = nil) {
         guard active.withLock({ $0.insert(id).inserted }) else { return }
-        schedule(id, userID: userID, claimsJSON: claimsJSON)
+        schedule(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
     }
 
     /// Queues the next step of `id` after `delay` seconds. With the queue full it tries again a
     /// little later; the lease keeps other workers off meanwhile, and if this process dies the
     /// lease expires and a worker takes the generation over.
-    private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0) {
+    private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0,
+                          admitted: GenerationRecord? = nil, queuedSince: Date = Date()) {
         let enqueue: @Sendable () -> Void = { [self] in
             guard let slot = queue.reserve() else {
-                schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures)
+                // Waiting for a slot renews the lease too: a generation admitted with its
+                // submission marked in flight must not look abandoned to a worker meanwhile.
+                var since = queuedSince
+                if Date().timeIntervalSince(since) >= Double(runner.leaseSeconds) / 3 {
+                    _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: runner.leaseSeconds), event: nil,
+                                                  claimsJSON: claimsJSON)
+                    since = Date()
+                }
+                schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures, admitted: admitted, queuedSince: since)
                 return
             }
-            slot.run { [self] in steps.start { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures) } }
+            slot.run { [self] in
+                steps.start { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures, admitted: admitted) }
+            }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }
 
-    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int) async {
+    private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int, admitted: GenerationRecord?) async {
         defer { events?.notify(user: userID) }
         do {
-            switch try await withHeartbeat(id, claimsJSON: claimsJSON, { try await runner.step(id, userID: userID, claimsJSON: claimsJSON) }) {
+            switch try await withHeartbeat(id, claimsJSON: claimsJSON, {
+                try await runner.step(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
+            }) {
             case .finished:
                 active.withLock { _ = $0.remove(id) }
                 board.signal(id)

@@ -61,7 +61,6 @@ struct GenerationHandlers: Sendable {
             let record: GenerationRecord
             do {
                 record = try admit(quoteRequest, settings, identity)
-                first = try Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
             } catch let error as AdmissionRefusal {
                 let problem = Self.problem(error)
                 try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
@@ -73,7 +72,16 @@ struct GenerationHandlers: Sendable {
                 executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
                 throw error
             }
-            try store.finishIdempotencyKey(key, status: first.status, body: Self.bodyText(first), claimsJSON: identity.claimsJSON)
+            do {
+                first = try Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
+                try store.finishIdempotencyKey(key, status: first.status, body: Self.bodyText(first), claimsJSON: identity.claimsJSON)
+            } catch {
+                // Admitted to run here: it runs even though this answer failed (the key, unanswered,
+                // frees itself once stale), rather than waiting for its lease to lapse.
+                executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
+                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                throw error
+            }
             executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
             return try respond(record, wait: wait, identity: identity, request: request, accepted: first)
         }
@@ -112,7 +120,8 @@ struct GenerationHandlers: Sendable {
 
     private func admit(_ request: QuoteRequest, _ settings: GenerationSettings, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
         do {
-            return try admission.admit(request, settings: settings, as: identity)
+            // This process runs it at once (`respond` hands the record to the executor).
+            return try admission.admit(request, settings: settings, as: identity, startHere: true)
         } catch let refusal as AdmissionRefusal {
             throw Self.problem(refusal)
         }
@@ -122,14 +131,22 @@ struct GenerationHandlers: Sendable {
     /// ends (200) or the wait is over (202 with its state then).
     private func respond(_ record: GenerationRecord, wait: Int?, identity: AuthenticatedIdentity, request: HTTPRequest,
                          accepted: HTTPResponse? = nil) throws -> AwaitedResponse {
-        let first = try accepted ?? Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
+        let first: HTTPResponse
+        do {
+            first = try accepted ?? Self.accepted(record, eventsURL: eventTokens.eventsURL(for: record))
+        } catch {
+            executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
+            throw error
+        }
         guard let wait, wait > 0 else {
-            executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+            executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
             return .now(first)
         }
         // Registered before the work starts, so an instant finish still wakes this request.
         let signal = executor.board.wait(for: record.id)
-        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+        let finished = executor.finished
+        finished.expect(record.id)
+        executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
         let store = self.store
         let board = executor.board
         let tokens = eventTokens
@@ -137,7 +154,8 @@ struct GenerationHandlers: Sendable {
         return .later(signal, deadline: Double(wait), respond: { _ in
             board.forget(signal, for: record.id)
             do {
-                guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
+                // The runner's last call returned the finished generation; read it only when it has not finished.
+                guard let detail = try finished.take(record.id) ?? store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
                 var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)), status: detail.generation.status.isTerminal ? 200 : 202)
                 response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
                 response.headers.append(("Preference-Applied", "wait=\(wait)"))

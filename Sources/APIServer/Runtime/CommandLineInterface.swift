@@ -135,7 +135,8 @@ enum CommandLineInterface {
                                       "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed))])
         let unfinished = server.stop(grace: TimeInterval(config.shutdownGraceSeconds))
         environment.pool.close()
-        logger.info("stopped", ["unfinished_requests": .int(unfinished)])
+        // The round trips to PostgreSQL over the process's life (scripts/bench-generations.sh reads it).
+        logger.info("stopped", ["unfinished_requests": .int(unfinished), "database_round_trips": .int(DatabaseRoundTrips.count)])
         return 0
     }
 

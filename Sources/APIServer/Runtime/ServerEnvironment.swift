@@ -76,7 +76,8 @@ struct ServerEnvironment: Sendable {
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
-            unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
+            unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) },
+            reads: { [routingReads = PostgresRoutingReads(pool: pool)] identity in try routingReads.reads(for: identity) })
         let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
                                   route: { request, identity in try router.plan(request, for: identity, at: Date()) },

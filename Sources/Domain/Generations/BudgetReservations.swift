@@ -25,6 +25,13 @@ public protocol BudgetReservations: Sendable {
     /// Ends the provider-scope reservation `holdProvider` made for a generation without a project
     /// reservation of its own (a batch item), charging `cost` there when given.
     func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws
+    /// Whether a generation's end settles only its provider scope (`endProviderScope`: a batch
+    /// item, whose batch holds the project and user scopes) rather than every scope (`settle`).
+    var settlesProviderScopeOnly: Bool { get }
+}
+
+extension BudgetReservations {
+    public var settlesProviderScopeOnly: Bool { false }
 }
 
 public struct ReservationOutcome: Sendable, Equatable {

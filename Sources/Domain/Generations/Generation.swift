@@ -17,11 +17,30 @@ public struct GenerationCandidate: Sendable, Codable, Equatable {
     public let provider: ProviderID
     public let model: String
     public let estimate: Money
+    /// Admitted without a price (the project accepts unpriced spend): `estimate` is zero and
+    /// reserves nothing; the charge is the provider's reported cost, if it reports one.
+    public let unpriced: Bool?
 
-    public init(provider: ProviderID, model: String, estimate: Money) {
+    public init(provider: ProviderID, model: String, estimate: Money, unpriced: Bool = false) {
         self.provider = provider
         self.model = model
         self.estimate = estimate
+        self.unpriced = unpriced ? true : nil
+    }
+
+    public var isUnpriced: Bool { unpriced == true }
+}
+
+/// A synchronous submission that may be in flight: sent (or about to be) to this provider and
+/// model, its answer not recorded yet. Found on a generation whose process died, it means the
+/// provider may have billed: the generation is never submitted again.
+public struct InFlightSubmission: Sendable, Codable, Equatable {
+    public let provider: ProviderID
+    public let model: String
+
+    public init(provider: ProviderID, model: String) {
+        self.provider = provider
+        self.model = model
     }
 }
 
@@ -124,13 +143,19 @@ public struct GenerationRecord: Sendable, Equatable {
     public let updatedAt: Date
     public let startedAt: Date?
     public let finishedAt: Date?
+    /// Set while a synchronous submission may be in flight (see `InFlightSubmission`).
+    public let submitting: InFlightSubmission?
+    /// How `actualCost` came about: `priced`, `unpriced` (the provider's reported cost, or none)
+    /// or `estimated` (the reserved estimate, charged because the outcome is unknown).
+    public let costStatus: String?
 
     public init(id: UUID, userID: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
                 requestedProvider: ProviderID?, requestedModel: String?, provider: ProviderID?, model: String?,
                 candidates: [GenerationCandidate], status: GenerationStatus, estimate: Money?, actualCost: Money?,
                 providerReportedCost: Money?, costBreakdown: CostBreakdown?, maxCost: Money?, pricingVersion: String,
                 errorCode: String?, errorMessage: String?, outputText: String?, providerTask: ProviderTask?,
-                cancelRequested: Bool, createdAt: Date, updatedAt: Date, startedAt: Date?, finishedAt: Date?) {
+                cancelRequested: Bool, createdAt: Date, updatedAt: Date, startedAt: Date?, finishedAt: Date?,
+                submitting: InFlightSubmission? = nil, costStatus: String? = nil) {
         self.id = id
         self.userID = userID
         self.projectID = projectID
@@ -158,6 +183,8 @@ public struct GenerationRecord: Sendable, Equatable {
         self.updatedAt = updatedAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+        self.submitting = submitting
+        self.costStatus = costStatus
     }
 }
 

@@ -26,7 +26,11 @@ public struct GenerationAdmission: Sendable {
         self.leaseSeconds = leaseSeconds
     }
 
-    public func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity) throws -> GenerationRecord {
+    /// `startHere`: the caller runs the generation at once (`GenerationRunner.step` with the
+    /// returned record as `admitted`), so it is created `running` with its first submission
+    /// marked in flight; otherwise it is created `queued` for whoever takes it.
+    public func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity,
+                      startHere: Bool = false) throws -> GenerationRecord {
         let plan = try routing.plan(request, as: identity)
         guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
         guard let first = plan.candidates.first else {
@@ -40,10 +44,15 @@ public struct GenerationAdmission: Sendable {
         let id = UUID()
         var amount = candidates.map(\.estimate).max() ?? first.estimate
         while true {
-            // The provider scope held is the first candidate's; a fallback's charge moves to the one that served.
-            let outcome = try ledger.reserve(project: projectID, generation: id, amount: amount, provider: first.provider,
-                                             claimsJSON: identity.claimsJSON)
-            if outcome.admitted { break }
+            // One call reserves on every scope and creates the row. The provider scope held is the
+            // first candidate's; a fallback's charge moves to the one that served.
+            let generation = NewGeneration(
+                id: id, projectID: projectID, kind: request.kind, prompt: request.prompt, settings: settings,
+                requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: amount,
+                maxCost: request.maxCost, pricingVersion: plan.pricing.id)
+            let (outcome, record) = try store.admit(generation, reserveOn: first.provider, start: startHere, leaseOwner: leaseOwner,
+                                                    leaseSeconds: leaseSeconds, claimsJSON: identity.claimsJSON)
+            if let record { return record }
             let cheaper = candidates.filter { $0.estimate < amount }
             guard first.estimate < amount, !cheaper.isEmpty else {
                 let limit = outcome.limit ?? .zero
@@ -53,17 +62,6 @@ public struct GenerationAdmission: Sendable {
             }
             candidates = cheaper
             amount = candidates.map(\.estimate).max() ?? first.estimate
-        }
-        do {
-            return try store.create(NewGeneration(
-                id: id, projectID: projectID, kind: request.kind, prompt: request.prompt, settings: settings,
-                requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: amount,
-                maxCost: request.maxCost, pricingVersion: plan.pricing.id), leaseOwner: leaseOwner, leaseSeconds: leaseSeconds,
-                claimsJSON: identity.claimsJSON)
-        } catch {
-            // Nothing will run, so nothing stays held.
-            try? ledger.release(generation: id, claimsJSON: identity.claimsJSON)
-            throw error
         }
     }
 }

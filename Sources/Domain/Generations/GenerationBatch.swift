@@ -120,4 +120,6 @@ public struct BatchItemReservations: BudgetReservations {
     }
 
     public var firstProviderHeldAtAdmission: Bool { false }
+
+    public var settlesProviderScopeOnly: Bool { true }
 }

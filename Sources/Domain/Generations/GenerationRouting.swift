@@ -49,14 +49,15 @@ public struct PlannedRouting: GenerationRouting {
         var skipped: [GenerationPlan.Skipped] = []
         for candidate in quote.candidates {
             let reasons = candidate.reasons.filter { !leftToLedger.contains($0) }
-            if reasons.isEmpty, let total = candidate.estimate.breakdown.total {
-                candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total))
+            if reasons.isEmpty {
+                // Without a price, the quote admits a candidate only where the project accepts
+                // unpriced spend: it runs reserving nothing and is recorded `unpriced` (charged
+                // the provider's reported cost if there is one), never as priced at $0.
+                let total = candidate.estimate.breakdown.total
+                candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total ?? .zero,
+                                                      unpriced: total == nil))
             } else {
-                // A candidate the quote admits without a price (the project accepts unpriced spend)
-                // cannot be reserved for yet: it is refused as `unpriced`, never run at $0.
-                let named = candidate.estimate.breakdown.total == nil && !candidate.reasons.contains("unpriced")
-                    ? candidate.reasons + ["unpriced"] : candidate.reasons
-                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: named))
+                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
             }
         }
         return GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)

@@ -25,11 +25,15 @@ public struct GenerationRunner: Sendable {
     /// How long a provider task may stay pending before the generation expires.
     public let pollDeadlineSeconds: Double
     public let leaseSeconds: Int
+    /// Told every generation this runner finishes with the detail its last call returned, so
+    /// whoever waits for it answers without reading it again.
+    public let finished: (@Sendable (GenerationDetail) -> Void)?
 
     public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore, gate: any AttemptGate = OpenAttemptGate(),
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
-                pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int) {
+                pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
+                finished: (@Sendable (GenerationDetail) -> Void)? = nil) {
         self.store = store
         self.ledger = ledger
         self.blobs = blobs
@@ -39,17 +43,24 @@ public struct GenerationRunner: Sendable {
         self.pricing = pricing
         self.pollDeadlineSeconds = pollDeadlineSeconds
         self.leaseSeconds = leaseSeconds
+        self.finished = finished
     }
 
     /// One step of generation `id`, acting as its owner. Errors of the database are thrown; every
-    /// provider error is handled here.
-    public func step(_ id: UUID, userID: UUID, claimsJSON: String) async throws -> Step {
-        guard var record = try store.get(id, claimsJSON: claimsJSON) else { return .finished(.failed) }
+    /// provider error is handled here. `admitted`: the record admission just created for this
+    /// process to run (`GenerationAdmission.admit(startHere:)`), so the first step reads nothing
+    /// back; give it to the first step only (a retry after an error reads the row).
+    public func step(_ id: UUID, userID: UUID, claimsJSON: String, admitted: GenerationRecord? = nil) async throws -> Step {
+        let fresh = admitted.map { $0.id == id && $0.status == .running && $0.providerTask == nil } ?? false
+        guard var record = fresh ? admitted : try store.get(id, claimsJSON: claimsJSON) else { return .finished(.failed) }
         guard !record.status.isTerminal else { return .finished(record.status) }
-        // Running already: another process (or an earlier try of this step) began it.
-        let resumed = record.status == .running
+        // Running already and not handed over by admission: another process (or an earlier try of
+        // this step) began it.
+        let resumed = record.status == .running && !fresh
         if record.status == .queued {
-            guard let started = try store.advance(id, to: .running, changes: GenerationChanges(leaseSeconds: leaseSeconds),
+            let first = record.candidates.first { $0.provider == record.provider && $0.model == record.model } ?? record.candidates.first
+            guard let started = try store.advance(id, to: .running, changes: GenerationChanges(
+                leaseSeconds: leaseSeconds, submitting: first.map { .some(InFlightSubmission(provider: $0.provider, model: $0.model)) }),
                                                   event: GenerationEvent("started"), claimsJSON: claimsJSON)
             else { return .finished(try currentStatus(id, claimsJSON)) }
             record = started
@@ -64,7 +75,32 @@ public struct GenerationRunner: Sendable {
                                   message: "The provider's answer was charged, but its outputs were lost before they were stored.",
                                   claimsJSON: claimsJSON)
         }
+        if resumed, let inFlight = record.submitting {
+            return try endUnknown(record, inFlight, claimsJSON: claimsJSON)
+        }
         return try await submit(record, userID: userID, claimsJSON: claimsJSON)
+    }
+
+    /// A process died while a synchronous submission was in flight (sent, its answer not
+    /// recorded): the provider may have run and billed it, and submitting again could bill twice.
+    /// It ends `failed` with `outcome_unknown`, charged the reserved estimate (an upper bound of
+    /// what the provider could have billed, so no budget is overrun by work the ledger missed),
+    /// recorded as `estimated`. An unpriced candidate reserved nothing and charges nothing.
+    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, claimsJSON: String) throws -> Step {
+        let candidate = record.candidates.first { $0.provider == inFlight.provider && $0.model == inFlight.model }
+        let unpriced = candidate?.isUnpriced ?? false
+        let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
+        let code = "outcome_unknown"
+        var payload = ["code": code]
+        if let cost { payload["actual_cost"] = cost.jsonString }
+        try? blobs.delete(scratchOf: record.id)
+        let completion = GenerationCompletion(
+            status: .failed, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
+            providerReportedCost: nil, breakdown: nil, usage: nil, outputText: nil, assets: [], errorCode: code,
+            errorMessage: "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
+                + "it is not submitted again, since the provider may have run and billed it. Charged at the reserved estimate.",
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload))
+        return try finish(record.id, completion, claimsJSON: claimsJSON)
     }
 
     /// A lease that outlives the wait for the next poll, so a live process keeps its generation.
@@ -81,55 +117,47 @@ public struct GenerationRunner: Sendable {
     private func submit(_ record: GenerationRecord, userID: UUID, claimsJSON: String) async throws -> Step {
         let start = record.candidates.firstIndex { $0.provider == record.provider && $0.model == record.model } ?? 0
         var lastError: ProviderError?
-        var skipped = false
+        var skippedAny = false
+        var record = record
         for (index, candidate) in record.candidates.enumerated().dropFirst(start) {
             guard let adapter = provider(candidate.provider) else { continue }
-            if record.provider != candidate.provider || record.model != candidate.model {
-                guard try store.advance(record.id, to: nil, changes: GenerationChanges(provider: candidate.provider, model: candidate.model,
-                                                                                      leaseSeconds: leaseSeconds),
-                                        event: nil, claimsJSON: claimsJSON) != nil
-                else { return .finished(try currentStatus(record.id, claimsJSON)) }
+            let inFlight = InFlightSubmission(provider: candidate.provider, model: candidate.model)
+            // Marked in flight before the provider is called (admission marks the first candidate).
+            if record.provider != candidate.provider || record.model != candidate.model || record.submitting != inFlight {
+                guard let moved = try store.advance(record.id, to: nil, changes: GenerationChanges(
+                    provider: candidate.provider, model: candidate.model, leaseSeconds: leaseSeconds, submitting: .some(inFlight)),
+                                                    event: nil, claimsJSON: claimsJSON)
+                else { return try stopped(record.id, claimsJSON) }
+                record = moved
             }
-            // The candidate's provider budget holds the reservation before it is called (and the
-            // previous candidate's lets go), so whoever serves never goes past its monthly budget.
-            if index > 0 || !ledger.firstProviderHeldAtAdmission {
-                let held = try ledger.holdProvider(generation: record.id, amount: record.estimate ?? candidate.estimate,
-                                                   provider: candidate.provider, claimsJSON: claimsJSON)
-                if !held.admitted {
-                    guard try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds),
-                                            event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
-                                                                              "model": candidate.model, "reason": "budget_exceeded"]),
-                                            claimsJSON: claimsJSON) != nil
-                    else { return .finished(try currentStatus(record.id, claimsJSON)) }
-                    skipped = true
-                    continue
-                }
+            // Any database failure before the call leaves nothing in flight, so a retry of the
+            // step submits rather than ending the generation `outcome_unknown`.
+            let skip: String?
+            do {
+                skip = try gateBeforeCall(record, index: index, candidate: candidate, userID: userID, claimsJSON: claimsJSON)
+            } catch {
+                _ = try? store.advance(record.id, to: nil, changes: GenerationChanges(submitting: .some(nil)), event: nil, claimsJSON: claimsJSON)
+                throw error
             }
-            if let reason = try gate.clear(candidate.provider, userID: userID, claimsJSON: claimsJSON, at: Date()) {
+            if let reason = skip {
                 // Not called: the skip is an event, not an attempt, and says nothing of the provider's health.
-                guard try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds),
-                                        event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
-                                                                          "model": candidate.model, "reason": reason]),
-                                        claimsJSON: claimsJSON) != nil
-                else { return .finished(try currentStatus(record.id, claimsJSON)) }
-                skipped = true
+                guard let skipped = try store.advance(record.id, to: nil,
+                                                      changes: GenerationChanges(leaseSeconds: leaseSeconds, submitting: .some(nil)),
+                                                      event: GenerationEvent("skipped", ["provider": candidate.provider.rawValue,
+                                                                                        "model": candidate.model, "reason": reason]),
+                                                      claimsJSON: claimsJSON)
+                else { return try stopped(record.id, claimsJSON) }
+                record = skipped
+                skippedAny = true
                 continue
             }
-            let result: ProviderResult
-            let started = Date()
+            let providerKey: ProviderAPIKey?
+            let request: GenerationRequest
             do {
-                let providerKey = try key(userID, claimsJSON, candidate.provider)
-                let request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
-                                                parameters: record.settings.providerParameters,
-                                                outputDirectory: try blobs.scratchDirectory(for: record.id))
-                result = try await Self.call { () async throws(ProviderError) in try await adapter.submit(request, key: providerKey) }
-            } catch let error as ProviderError {
-                report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
-                       userID: userID, claimsJSON: claimsJSON)
-                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error, claimsJSON: claimsJSON)
-                lastError = error
-                if error.isRetryable { continue }
-                return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
+                providerKey = try key(userID, claimsJSON, candidate.provider)
+                request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
+                                            parameters: record.settings.providerParameters,
+                                            outputDirectory: try blobs.scratchDirectory(for: record.id))
             } catch let error as KeyVaultError {
                 // No usable key (deleted since admission, or unopenable): this candidate cannot run; the next may.
                 let reason = if case .unopenable = error { "The stored key does not open." } else { "No usable key." }
@@ -137,6 +165,22 @@ public struct GenerationRunner: Sendable {
                 try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: failure, claimsJSON: claimsJSON)
                 lastError = failure
                 continue
+            } catch {
+                _ = try? store.advance(record.id, to: nil, changes: GenerationChanges(submitting: .some(nil)), event: nil, claimsJSON: claimsJSON)
+                throw error
+            }
+            let result: ProviderResult
+            let started = Date()
+            do {
+                result = try await Self.call { () async throws(ProviderError) in try await adapter.submit(request, key: providerKey) }
+            } catch {
+                report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
+                       userID: userID, claimsJSON: claimsJSON)
+                // Recorded even when a cancel came meanwhile (its reservation waits for this answer).
+                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error, claimsJSON: claimsJSON)
+                lastError = error
+                if error.isRetryable { continue }
+                return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
             }
             let headers: [String: String] = if case .finished(let output) = result { output.rateLimits } else { [:] }
             report(candidate.provider, .success(latency: Date().timeIntervalSince(started)), headers: headers, retryAfter: nil,
@@ -151,15 +195,37 @@ public struct GenerationRunner: Sendable {
                                         claimsJSON: claimsJSON) != nil
                 else {
                     _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
-                    return .finished(try currentStatus(record.id, claimsJSON))
+                    return try stopped(record.id, claimsJSON)
                 }
                 return .pollAgain(afterSeconds: max(0.05, task.pollAfterSeconds))
             }
         }
         return try fail(record, code: lastError == nil ? "no_provider" : "providers_exhausted",
                         message: lastError.map { "Every candidate failed; the last: \($0.description)" }
-                            ?? (skipped ? "Every candidate was skipped (open circuit, rate limit or provider budget)." : "No candidate provider is available."),
+                            ?? (skippedAny ? "Every candidate was skipped (open circuit, rate limit or provider budget)." : "No candidate provider is available."),
                         claimsJSON: claimsJSON)
+    }
+
+    /// Whether `candidate` may be called now: its provider budget holds the reservation (the
+    /// previous candidate's lets go), so whoever serves never goes past its monthly budget, and
+    /// the gate (circuit, rate token) lets it through. nil: call it; else the skip reason.
+    private func gateBeforeCall(_ record: GenerationRecord, index: Int, candidate: GenerationCandidate, userID: UUID,
+                                claimsJSON: String) throws -> String? {
+        if index > 0 || !ledger.firstProviderHeldAtAdmission {
+            let held = try ledger.holdProvider(generation: record.id, amount: record.estimate ?? candidate.estimate,
+                                               provider: candidate.provider, claimsJSON: claimsJSON)
+            if !held.admitted { return "budget_exceeded" }
+        }
+        return try gate.clear(candidate.provider, userID: userID, claimsJSON: claimsJSON, at: Date())
+    }
+
+    /// The generation ended under this step (a cancel, or another process): nothing more is
+    /// sent. A reservation a cancel kept for an answer in flight is released here, once that
+    /// answer turned out to be no charge (a settled one is left as it is).
+    private func stopped(_ id: UUID, _ claimsJSON: String) throws -> Step {
+        try? ledger.release(generation: id, claimsJSON: claimsJSON)
+        try? blobs.delete(scratchOf: id)
+        return .finished(try currentStatus(id, claimsJSON))
     }
 
     /// Health and rate-limit bookkeeping must never lose an attempt's result (a paid output, a
@@ -204,56 +270,73 @@ public struct GenerationRunner: Sendable {
         }
     }
 
-    /// Prices the usage with the admission's pricing version, settles, then stores the outputs.
-    /// The charge comes first: once the provider has billed a success, the ledger says so before
-    /// anything else can fail, so a crash or a storage error afterwards never leads to a second
-    /// submission or a release as if the work were free (`step` ends it failed-but-charged).
+    /// Prices the usage with the admission's pricing version, stores the outputs, then ends the
+    /// attempt in one call (`GenerationStore.finish`): charge, attempt, assets, costs and state
+    /// together. Until that call commits the submission stays marked in flight, so a crash before
+    /// it never leads to a second submission (`step` ends it `outcome_unknown`); a storage error
+    /// ends it failed but charged, since the provider billed it.
     private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput,
                           claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
         var breakdown: CostBreakdown?
-        if let version = try pricing(record.pricingVersion) {
+        if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
             breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
         }
-        // A cost the catalog cannot price is charged at the reserved estimate, never as $0.
-        let cost = breakdown?.total ?? record.estimate ?? candidate.estimate
-        do {
-            // Charged to the provider that served, whose scope holds the reservation.
-            try ledger.settle(generation: record.id, cost: cost, provider: candidate.provider, claimsJSON: claimsJSON)
-        } catch DomainError.conflict(code: "reservation_ended", _) {
-            // A cancel released the reservation first: the generation is canceled, not charged.
-            try? blobs.delete(scratchOf: record.id)
-            return .finished(try currentStatus(record.id, claimsJSON))
+        let cost: Money?
+        let costStatus: String
+        if let total = breakdown?.total {
+            (cost, costStatus) = (total, "priced")
+        } else if candidate.isUnpriced {
+            // No price to reserve or charge by: the provider's own figure when it reports one
+            // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
+            (cost, costStatus) = (usage.providerReportedCost, "unpriced")
+        } else {
+            // A priced model whose usage the catalog cannot price: the reserved estimate, never $0.
+            (cost, costStatus) = (record.estimate ?? candidate.estimate, "estimated")
         }
+        var payload: [String: String] = [:]
+        if let cost { payload["actual_cost"] = cost.jsonString }
+        let assets: [NewAsset]
         do {
-            try storeOutputs(record, output: output, claimsJSON: claimsJSON)
+            assets = try storeOutputs(record, output: output)
         } catch {
-            return try endCharged(record, cost: cost, breakdown: breakdown, usage: usage, code: "output_storage_failed",
-                                  message: "The provider's answer was charged, but storing its outputs failed: \(error)", claimsJSON: claimsJSON)
-        }
-        try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: nil, claimsJSON: claimsJSON)
-        guard try store.advance(record.id, to: .succeeded, changes: GenerationChanges(
-            outputText: output.text, actualCost: cost, providerReportedCost: usage.providerReportedCost,
-            costBreakdown: breakdown, usage: usage), event: GenerationEvent("succeeded", ["actual_cost": cost.jsonString]),
-                                claimsJSON: claimsJSON) != nil
-        else {
-            // Canceled after the provider answered: the charge stands (the provider billed it).
-            return .finished(try currentStatus(record.id, claimsJSON))
-        }
-        return .finished(.succeeded)
-    }
-
-    private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput, claimsJSON: String) throws {
-        let assetKind: MediaKind = record.kind == .imageToVideo ? .video : record.kind
-        if let text = output.text {
-            let blob = try blobs.put(Data(text.utf8), owner: record.userID)
-            _ = try store.addAsset(record.id, kind: .text, contentType: "text/plain; charset=utf-8", blob: blob, claimsJSON: claimsJSON)
-        }
-        for file in output.files {
-            let blob = try blobs.put(fileAt: file.path, owner: record.userID)
-            _ = try store.addAsset(record.id, kind: assetKind, contentType: file.mimeType, blob: blob, claimsJSON: claimsJSON)
+            try? blobs.delete(scratchOf: record.id)
+            payload["code"] = "output_storage_failed"
+            return try finish(record.id, GenerationCompletion(
+                status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
+                providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
+                errorCode: "output_storage_failed", errorMessage: "The provider's answer was charged, but storing its outputs failed: \(error)",
+                recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
+                claimsJSON: claimsJSON)
         }
         try? blobs.delete(scratchOf: record.id)
+        return try finish(record.id, GenerationCompletion(
+            status: .succeeded, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
+            providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: output.text, assets: assets,
+            errorCode: nil, errorMessage: nil, recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly,
+            event: GenerationEvent("succeeded", payload)), claimsJSON: claimsJSON)
+    }
+
+    /// The finished generation, attempts and assets included, from the one call that ended it:
+    /// kept for whoever waits on it (`lastFinished`), so a `Prefer: wait` answer reads nothing.
+    private func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> Step {
+        guard let detail = try store.finish(id, completion, claimsJSON: claimsJSON) else {
+            return try stopped(id, claimsJSON)
+        }
+        finished?(detail)
+        return .finished(detail.generation.status)
+    }
+
+    private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput) throws -> [NewAsset] {
+        let assetKind: MediaKind = record.kind == .imageToVideo ? .video : record.kind
+        var assets: [NewAsset] = []
+        if let text = output.text {
+            assets.append(NewAsset(kind: .text, contentType: "text/plain; charset=utf-8", blob: try blobs.put(Data(text.utf8), owner: record.userID)))
+        }
+        for file in output.files {
+            assets.append(NewAsset(kind: assetKind, contentType: file.mimeType, blob: try blobs.put(fileAt: file.path, owner: record.userID)))
+        }
+        return assets
     }
 
     /// Ends a generation the provider billed but whose outputs are gone: failed, with the charge
@@ -263,7 +346,7 @@ public struct GenerationRunner: Sendable {
         try? blobs.delete(scratchOf: record.id)
         guard try store.advance(record.id, to: .failed, changes: GenerationChanges(
             errorCode: code, errorMessage: message, actualCost: cost, providerReportedCost: usage?.providerReportedCost,
-            costBreakdown: breakdown, usage: usage),
+            costBreakdown: breakdown, usage: usage, submitting: .some(nil), costStatus: breakdown == nil ? "estimated" : "priced"),
                                 event: GenerationEvent("failed", ["code": code, "actual_cost": cost.jsonString]), claimsJSON: claimsJSON) != nil
         else { return .finished(try currentStatus(record.id, claimsJSON)) }
         return .finished(.failed)
@@ -278,7 +361,7 @@ public struct GenerationRunner: Sendable {
         try? blobs.delete(scratchOf: record.id)
         guard try store.advance(record.id, to: status, changes: GenerationChanges(errorCode: code, errorMessage: message),
                                 event: GenerationEvent(status.rawValue, ["code": code]), claimsJSON: claimsJSON) != nil
-        else { return .finished(try currentStatus(record.id, claimsJSON)) }
+        else { return try stopped(record.id, claimsJSON) }
         try ledger.release(generation: record.id, claimsJSON: claimsJSON)
         return .finished(status)
     }
@@ -296,8 +379,12 @@ public struct GenerationRunner: Sendable {
             let now = try store.get(id, claimsJSON: claimsJSON)
             throw DomainError.conflict(code: "generation_finished", detail: "The generation already ended (\(now?.status.rawValue ?? "gone")).")
         }
-        try ledger.release(generation: id, claimsJSON: claimsJSON)
-        try? blobs.delete(scratchOf: id)
+        // A synchronous submission in flight keeps the reservation: if the provider answers and
+        // bills, the runner settles that charge on the canceled generation; if not, it releases.
+        if canceled.submitting == nil {
+            try ledger.release(generation: id, claimsJSON: claimsJSON)
+            try? blobs.delete(scratchOf: id)
+        }
         guard let task = record.providerTask, let adapter = provider(task.provider) else { return (canceled, nil) }
         let key = self.key
         return (canceled, {

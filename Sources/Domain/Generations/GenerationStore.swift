@@ -46,11 +46,16 @@ public struct GenerationChanges: Sendable {
     public var leaseOwner: String?
     public var leaseSeconds: Int?
     public var cancelRequested: Bool?
+    /// Marks a submission in flight (`.some(.some)`) or none any more (`.some(nil)`); nil: unchanged.
+    public var submitting: InFlightSubmission??
+    /// With a cost: `priced`, `unpriced` or `estimated` (see `GenerationRecord.costStatus`).
+    public var costStatus: String?
 
     public init(provider: ProviderID? = nil, model: String? = nil, providerTask: ProviderTask? = nil, errorCode: String? = nil,
                 errorMessage: String? = nil, outputText: String? = nil, actualCost: Money? = nil,
                 providerReportedCost: Money? = nil, costBreakdown: CostBreakdown? = nil, usage: Usage? = nil,
-                leaseOwner: String? = nil, leaseSeconds: Int? = nil, cancelRequested: Bool? = nil) {
+                leaseOwner: String? = nil, leaseSeconds: Int? = nil, cancelRequested: Bool? = nil,
+                submitting: InFlightSubmission?? = nil, costStatus: String? = nil) {
         self.provider = provider
         self.model = model
         self.providerTask = providerTask
@@ -64,6 +69,65 @@ public struct GenerationChanges: Sendable {
         self.leaseOwner = leaseOwner
         self.leaseSeconds = leaseSeconds
         self.cancelRequested = cancelRequested
+        self.submitting = submitting
+        self.costStatus = costStatus
+    }
+}
+
+/// The end of a provider attempt that answered, written in one call (`GenerationStore.finish`):
+/// the charge settled, the attempt, the outputs, the costs and the final state with its event.
+public struct GenerationCompletion: Sendable {
+    /// `.succeeded`, or `.failed` when the provider billed but the outcome cannot be delivered.
+    public let status: GenerationStatus
+    public let provider: ProviderID
+    public let model: String
+    /// What is charged; nil: nothing (unpriced and unreported), the reservation is released.
+    public let cost: Money?
+    public let costStatus: String
+    public let providerReportedCost: Money?
+    public let breakdown: CostBreakdown?
+    public let usage: Usage?
+    public let outputText: String?
+    public let assets: [NewAsset]
+    public let errorCode: String?
+    public let errorMessage: String?
+    /// Whether the provider answered (an attempt row is written); false for an unknown outcome.
+    public let recordsAttempt: Bool
+    /// A batch item: only its provider scope is settled (the batch holds the rest).
+    public let providerScopeOnly: Bool
+    public let event: GenerationEvent
+
+    public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
+                providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],
+                errorCode: String?, errorMessage: String?, recordsAttempt: Bool, providerScopeOnly: Bool, event: GenerationEvent) {
+        self.status = status
+        self.provider = provider
+        self.model = model
+        self.cost = cost
+        self.costStatus = costStatus
+        self.providerReportedCost = providerReportedCost
+        self.breakdown = breakdown
+        self.usage = usage
+        self.outputText = outputText
+        self.assets = assets
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.recordsAttempt = recordsAttempt
+        self.providerScopeOnly = providerScopeOnly
+        self.event = event
+    }
+}
+
+/// An output stored in the blob store, to be recorded as an asset of its generation.
+public struct NewAsset: Sendable {
+    public let kind: MediaKind
+    public let contentType: String
+    public let blob: StoredBlob
+
+    public init(kind: MediaKind, contentType: String, blob: StoredBlob) {
+        self.kind = kind
+        self.contentType = contentType
+        self.blob = blob
     }
 }
 
@@ -94,6 +158,17 @@ public enum IdempotencyClaim: Sendable, Equatable {
 /// `claimWork` crosses users, for workers.
 public protocol GenerationStore: Sendable {
     func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord
+    /// Reserves the estimate on every scope (the provider scope of `provider`) and, admitted,
+    /// creates the generation leased to `leaseOwner`, in one atomic call. `start`: this process
+    /// runs it at once, so it is created `running` with its first candidate's submission marked
+    /// in flight. Refused: nothing is written and the record is nil.
+    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+               claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?)
+    /// Ends an attempt the provider answered (see `GenerationCompletion`) and returns the
+    /// generation as it then is, attempts and assets included. nil: it is not the caller's or
+    /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
+    /// had already ended.
+    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
     /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,

@@ -15,12 +15,16 @@ public struct ProviderRouter: Sendable {
     let providerBudgetRemaining: @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money]
     /// Models served without being listed (OpenRouter, FAL), for a request that names one.
     let unlistedModel: UnlistedModelLookup?
+    /// The five reads of `state` at once (one round trip), when the stores can do that; nil:
+    /// each store is asked in turn.
+    let reads: (@Sendable (AuthenticatedIdentity) throws -> RoutingReads)?
 
     public init(configs: any ProviderConfigStore, health: any ProviderHealthStore, rates: any RateLimitStore,
                 catalog: @escaping @Sendable () -> [ProviderCapabilities],
                 usableKeys: @escaping @Sendable (AuthenticatedIdentity) throws -> Set<ProviderID>,
                 providerBudgetRemaining: @escaping @Sendable (AuthenticatedIdentity) throws -> [ProviderID: Money],
-                unlistedModel: UnlistedModelLookup? = nil) {
+                unlistedModel: UnlistedModelLookup? = nil, reads: (@Sendable (AuthenticatedIdentity) throws -> RoutingReads)? = nil) {
+        self.reads = reads
         self.configs = configs
         self.health = health
         self.rates = rates
@@ -32,7 +36,13 @@ public struct ProviderRouter: Sendable {
 
     /// The caller's routing state now (five reads: configs, health, buckets, keys, provider budgets).
     public func state(for identity: AuthenticatedIdentity, at now: Date) throws -> RoutingState {
-        RoutingState(catalog: catalog(), configs: Dictionary(try configs.configs(as: identity).map { ($0.provider, $0) }) { first, _ in first },
+        if let reads {
+            let read = try reads(identity)
+            return RoutingState(catalog: catalog(), configs: Dictionary(read.configs.map { ($0.provider, $0) }) { first, _ in first },
+                                health: read.health, usableKeys: read.usableKeys, buckets: read.buckets,
+                                providerBudgetRemaining: read.providerBudgetRemaining, now: now)
+        }
+        return RoutingState(catalog: catalog(), configs: Dictionary(try configs.configs(as: identity).map { ($0.provider, $0) }) { first, _ in first },
                      health: try health.health(claimsJSON: identity.claimsJSON), usableKeys: try usableKeys(identity),
                      buckets: try rates.buckets(claimsJSON: identity.claimsJSON),
                      providerBudgetRemaining: try providerBudgetRemaining(identity), now: now)
@@ -84,5 +94,25 @@ public struct ProviderRouter: Sendable {
     public func observe(_ error: ProviderError, requestsPerMinute: Int?, claimsJSON: String, at now: Date) throws {
         try observe(headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, provider: error.provider,
                     requestsPerMinute: requestsPerMinute, claimsJSON: claimsJSON, at: now)
+    }
+}
+
+/// What `ProviderRouter.state` reads, read together (see `ProviderRouter.reads`).
+public struct RoutingReads: Sendable {
+    public let configs: [ProviderConfig]
+    public let health: [ProviderID: ProviderHealthState]
+    /// Providers with a key that is not known to be invalid.
+    public let usableKeys: Set<ProviderID>
+    public let buckets: [ProviderID: TokenBucket]
+    /// limit − spent − reserved of each provider scope that has a monthly budget.
+    public let providerBudgetRemaining: [ProviderID: Money]
+
+    public init(configs: [ProviderConfig], health: [ProviderID: ProviderHealthState], usableKeys: Set<ProviderID>,
+                buckets: [ProviderID: TokenBucket], providerBudgetRemaining: [ProviderID: Money]) {
+        self.configs = configs
+        self.health = health
+        self.usableKeys = usableKeys
+        self.buckets = buckets
+        self.providerBudgetRemaining = providerBudgetRemaining
     }
 }

@@ -13,11 +13,14 @@ public struct RouterAttemptGate: AttemptGate {
 
     public func clear(_ provider: ProviderID, userID: UUID, claimsJSON: String, at now: Date) throws -> String? {
         let identity = Self.identity(userID, claimsJSON)
-        let health = try router.health(for: identity)[provider] ?? .unknown
+        // Health and configuration from one read of the routing state (one round trip).
+        let state = try router.state(for: identity, at: now)
+        let health = state.health[provider] ?? .unknown
         let circuit = health.circuit(at: now)
         if circuit == .open { return SkipReason.circuitOpen(until: now).code }
+        let requestsPerMinute = (state.configs[provider] ?? .defaults(for: provider)).requestsPerMinute
         // The token before the trial: a refused token must not leave a claimed trial unused.
-        if case .refused = try router.acquire(provider, requestsPerMinute: try requestsPerMinute(provider, identity), for: identity, at: now) {
+        if case .refused = try router.acquire(provider, requestsPerMinute: requestsPerMinute, for: identity, at: now) {
             return SkipReason.rateLimited(until: now).code
         }
         if circuit == .halfOpen, try !router.claimTrial(provider, claimsJSON: claimsJSON, at: now) {

@@ -41,21 +41,17 @@ public struct PostgresAuthStore: AuthStore {
     }
 
     public func credentials(email: String) throws -> StoredCredentials? {
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        let rows = try pool.serviceRoleStatement("""
                 select \(Self.userColumns), encrypted_password, banned_until from auth.users
                 where lower(email) = \(email) and deleted_at is null and encrypted_password is not null
                 """)
-        }
         guard let row = rows.first else { return nil }
         return StoredCredentials(user: try Self.user(from: row), passwordHash: try row.decode("encrypted_password"),
                                  bannedUntil: try row.decodeIfPresent("banned_until"))
     }
 
     public func user(id: UUID) throws -> AuthUser? {
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("select \(Self.userColumns) from auth.users where id = \(id) and deleted_at is null")
-        }
+        let rows = try pool.serviceRoleStatement("select \(Self.userColumns) from auth.users where id = \(id) and deleted_at is null")
         return try rows.first.map(Self.user(from:))
     }
 
@@ -155,13 +151,11 @@ public struct PostgresAuthStore: AuthStore {
 
     public func sessionState(id: UUID, userID: UUID) throws -> SessionState? {
         // Primary-key lookups only: the session, then its user.
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        let rows = try pool.serviceRoleStatement("""
                 select s.not_after, u.banned_until, u.deleted_at is not null as user_deleted
                 from auth.sessions s join auth.users u on u.id = s.user_id
                 where s.id = \(id) and s.user_id = \(userID)
                 """)
-        }
         guard let row = rows.first else { return nil }
         return SessionState(notAfter: try row.decodeIfPresent("not_after"), bannedUntil: try row.decodeIfPresent("banned_until"),
                             userDeleted: try row.decode("user_deleted"))

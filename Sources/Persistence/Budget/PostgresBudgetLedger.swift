@@ -63,7 +63,8 @@ public struct PostgresBudgetLedger: Sendable {
 
     func callRows(_ claimsJSON: String, _ statement: SQL) throws -> [PostgresRow] {
         do {
-            return try pool.withUserScope(claimsJSON: claimsJSON) { try $0.query(statement) }
+            // One statement: BEGIN, the scope, the call and COMMIT in one round trip.
+            return try pool.userScopeRoundTrip(claimsJSON: claimsJSON, [statement]).first ?? []
         } catch let error as DatabaseError {
             switch error.sqlState {
             case "P0002": throw Refusal.notFound

@@ -55,30 +55,27 @@ extension PostgresBudgetLedger {
     /// The charge of a settled generation: its project charge, or for a batch item its provider
     /// scope's charge. nil: not charged (yet).
     public func charge(of generation: UUID, claimsJSON: String) throws -> Money? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select coalesce((select l.amount from public.budget_ledger l where l.generation_id = \(generation) and l.kind = 'charge'),
                                 (select e.amount from public.budget_scope_entries e
                                  where e.generation_id = \(generation) and e.kind = 'charge' and e.scope like 'provider:%' limit 1)) as amount
                 """)
-        }
         return try rows.first?.decodeIfPresent("amount", as: Decimal.self).map(Money.init(roundingToMaximumScale:))
     }
 
     /// The user and provider scopes' figures this month, from their summary rows in one
     /// statement (spent and reserved of one scope always from the same row version).
     public func scopeTotals(claimsJSON: String) throws -> [ScopeFigures] {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
-                select t.scope, null::uuid as entry_id,
-                       case when t.scope = 'user' then (select b.monthly_limit from public.user_budgets b)
-                            else (select c.monthly_budget from public.provider_configs c where c.provider = substr(t.scope, 10)) end as budget_limit,
-                       case when t.period_start >= date_trunc('month', now(), 'UTC') then t.spent else 0 end as spent, t.reserved
-                from public.budget_scope_totals t order by t.scope
-                """)
-        }
-        return try rows.map { try Self.figures($0) }
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, Self.scopeTotalsStatement).map { try Self.figures($0) }
     }
+
+    static let scopeTotalsStatement: SQL = """
+        select t.scope, null::uuid as entry_id,
+               case when t.scope = 'user' then (select b.monthly_limit from public.user_budgets b)
+                    else (select c.monthly_budget from public.provider_configs c where c.provider = substr(t.scope, 10)) end as budget_limit,
+               case when t.period_start >= date_trunc('month', now(), 'UTC') then t.spent else 0 end as spent, t.reserved
+        from public.budget_scope_totals t order by t.scope
+        """
 
     /// The provider scopes of `scopeTotals`, by provider (absent: nothing spent or reserved yet).
     public func providerScopes(claimsJSON: String) throws -> [ProviderID: ScopeFigures] {
@@ -91,12 +88,10 @@ extension PostgresBudgetLedger {
 
     /// Sets (or with nil clears) the user's own monthly limit across all projects.
     public func setUserMonthlyLimit(_ limit: Money?, claimsJSON: String) throws {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 insert into public.user_budgets as b (monthly_limit, updated_at) values (\(limit?.amount)::numeric, now())
                 on conflict (user_id) do update set monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at
                 """)
-        }
     }
 
     static func figures(_ row: PostgresRow) throws -> ScopeFigures {

@@ -7,7 +7,8 @@ enum GenerationSQL {
         g.id, g.user_id, g.project_id, g.kind, g.prompt, g.parameters::text as parameters, g.requested_provider, g.requested_model,
         g.provider, g.model, g.candidates::text as candidates, g.status, g.estimate, g.actual_cost, g.provider_reported_cost,
         g.cost_lines::text as cost_lines, g.max_cost, g.pricing_version, g.error_code, g.error_message, g.output_text,
-        g.provider_task::text as provider_task, g.cancel_requested, g.created_at, g.updated_at, g.started_at, g.finished_at
+        g.provider_task::text as provider_task, g.cancel_requested, g.created_at, g.updated_at, g.started_at, g.finished_at,
+        g.submitting::text as submitting, g.cost_status
         """
 
     static let assetColumns: SQL = """
@@ -36,7 +37,9 @@ enum GenerationSQL {
             providerTask: try row.decodeIfPresent("provider_task", as: String.self).map { try GenerationJSON.decode(ProviderTask.self, $0) },
             cancelRequested: try row.decode("cancel_requested"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
-            finishedAt: try row.decodeIfPresent("finished_at"))
+            finishedAt: try row.decodeIfPresent("finished_at"),
+            submitting: try row.decodeIfPresent("submitting", as: String.self).map { try GenerationJSON.decode(InFlightSubmission.self, $0) },
+            costStatus: try row.decodeIfPresent("cost_status"))
     }
 
     static func attempt(_ row: PostgresRow) throws -> GenerationAttempt {
@@ -96,6 +99,8 @@ enum GenerationJSON {
         if let owner = changes.leaseOwner { object["lease_owner"] = .string(owner) }
         if let seconds = changes.leaseSeconds { object["lease_seconds"] = .string(String(seconds)) }
         if let cancel = changes.cancelRequested { object["cancel_requested"] = .string(cancel ? "true" : "false") }
+        if let submitting = changes.submitting { object["submitting"] = .raw(try submitting.map { try text($0) } ?? "null") }
+        if let status = changes.costStatus { object["cost_status"] = .string(status) }
         let members = try object.sorted { $0.key < $1.key }.map { key, value -> String in
             switch value {
             case .string(let string): return try text(key) + ":" + text(string)

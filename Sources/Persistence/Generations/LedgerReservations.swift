@@ -18,11 +18,16 @@ public struct LedgerReservations: BudgetReservations {
         } catch PostgresBudgetLedger.Refusal.notFound {
             throw DomainError.notFound(resource: "project")
         }
+        return Self.outcome(of: reservation)
+    }
+
+    /// The engine's view of a reservation across scopes: refused, the scope without room;
+    /// admitted (or refused without a named limit, which the ledger does not produce), the project's figures.
+    static func outcome(of reservation: ScopedReservation) -> ReservationOutcome {
         if let shortfall = reservation.shortfall {
             return ReservationOutcome(admitted: false, scope: shortfall.scope.description, limit: shortfall.limit,
                                       spent: shortfall.spent, reserved: shortfall.reserved)
         }
-        // Admitted (or refused without a named limit, which the ledger does not produce): the project's figures.
         let project = reservation.scopes.first { $0.scope == .project } ?? reservation.scopes.first
         return ReservationOutcome(admitted: reservation.admitted, scope: (project?.scope ?? .project).description, limit: project?.limit,
                                   spent: project?.spent ?? .zero, reserved: project?.reserved ?? .zero)

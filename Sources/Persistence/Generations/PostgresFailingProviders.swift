@@ -12,13 +12,11 @@ public struct PostgresFailingProviders: Sendable {
 
     /// At most `limit`, the longest-waiting first.
     public func due(limit: Int) throws -> [(userID: UUID, provider: ProviderID)] {
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        let rows = try pool.serviceRoleStatement("""
                 select h.user_id, h.provider from public.provider_health h
                 where h.reopen_at is not null and h.reopen_at <= now() and h.provider <> 'local'
                 order by h.reopen_at limit \(limit)
                 """)
-        }
         return try rows.compactMap { row in
             guard let provider = ProviderID(rawValue: try row.decode("provider", as: String.self)) else { return nil }
             return (try row.decode("user_id"), provider)

@@ -17,56 +17,46 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
 
     public func createBatch(id: UUID, projectID: UUID, estimate: Money, items: [BatchItemRef], claimsJSON: String) throws -> GenerationBatchRecord {
         let itemsJSON = try GenerationJSON.text(items)
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select \(Self.columns) from app_engine.create_batch(\(id), \(projectID), \(estimate.amount)::numeric, \(itemsJSON)::jsonb) b
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "project") }
         return try Self.record(row)
     }
 
     public func batch(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(Self.columns) from public.generation_batches b where b.id = \(id)")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(Self.columns) from public.generation_batches b where b.id = \(id)")
         return try rows.first.map(Self.record)
     }
 
     public func batchID(containing generation: UUID, claimsJSON: String) throws -> UUID? {
         // Item ids are stored as Codable writes UUIDs (upper case): compared case-blind.
         let id = generation.uuidString.lowercased()
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select b.id from public.generation_batches b
                 where exists (select 1 from jsonb_array_elements(b.items) item where lower(item->>'generation_id') = \(id))
                 limit 1
                 """)
-        }
         return try rows.first.map { try $0.decode("id", as: UUID.self) }
     }
 
     public func requestCancel(_ id: UUID, claimsJSON: String) throws -> GenerationBatchRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("select \(Self.columns) from app_engine.request_batch_cancel(\(id)) b")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, "select \(Self.columns) from app_engine.request_batch_cancel(\(id)) b")
         return try rows.first.map(Self.record)
     }
 
     public func endBatch(_ id: UUID, charged: Money, claimsJSON: String) throws -> GenerationBatchRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("select \(Self.columns) from app_engine.end_batch(\(id), \(charged.amount)::numeric) b")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON,
+            "select \(Self.columns) from app_engine.end_batch(\(id), \(charged.amount)::numeric) b")
         return try rows.first.map(Self.record)
     }
 
     public func reservationEnded(_ id: UUID, claimsJSON: String) throws -> Bool {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select exists (select from public.budget_ledger l
                                where l.generation_id = \(id) and l.kind in ('release', 'charge')) as ended
                 """)
-        }
         return try rows.first?.decode("ended", as: Bool.self) ?? false
     }
 

@@ -22,8 +22,7 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
     public static let crossGenerationSettleSeconds = 1
 
     func events(_ scope: GenerationEventScope, after: Int64, limit: Int, settleSeconds: Int, claimsJSON: String) throws -> [StoredGenerationEvent] {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select e.id, e.generation_id, g.project_id, e.type, e.payload::text as payload, e.created_at
                 from public.generation_events e join public.generations g on g.id = e.generation_id
                 where e.id > \(after)
@@ -32,7 +31,6 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
                   and e.created_at <= now() - make_interval(secs => \(settleSeconds))
                 order by e.id limit \(limit)
                 """)
-        }
         return try rows.map { row in
             StoredGenerationEvent(id: try row.decode("id"), generationID: try row.decode("generation_id"),
                                   projectID: try row.decode("project_id"), type: try row.decode("type"),
@@ -43,9 +41,7 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
     public func latestEventID() throws -> Int64 {
         // Across users by nature (it only says whether anything new was written); the streams
         // then read as their own users.
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("select coalesce(max(id), 0) as id from public.generation_events")
-        }
+        let rows = try pool.serviceRoleStatement("select coalesce(max(id), 0) as id from public.generation_events")
         return try rows.first?.decode("id") ?? 0
     }
 }

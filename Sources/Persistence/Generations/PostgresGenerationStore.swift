@@ -13,72 +13,117 @@ public struct PostgresGenerationStore: GenerationStore {
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
         let settings = try GenerationJSON.text(generation.settings)
         let candidates = try GenerationJSON.text(generation.candidates)
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select \(GenerationSQL.columns) from app_engine.create_generation(
                     \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
                     \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
                     \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
                     \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds)) g
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "project") }
         return try GenerationSQL.record(row)
+    }
+
+    public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+                      claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        let settings = try GenerationJSON.text(generation.settings)
+        let candidates = try GenerationJSON.text(generation.candidates)
+        // The reservation's rows, then the row it created (none when refused): one round trip.
+        let results: [[PostgresRow]]
+        do {
+            results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+            select scope, entry_id, admitted, fits, budget_limit, spent, reserved from app_engine.admit_generation(
+                \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
+                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
+                \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
+                \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
+            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"])
+        } catch let error as DatabaseError where error.sqlState == "P0002" {
+            throw DomainError.notFound(resource: "project")
+        }
+        guard results.count == 2, let first = results[0].first else { throw DomainError.notFound(resource: "project") }
+        let reservation = ScopedReservation(admitted: try first.decode("admitted"),
+                                            scopes: try results[0].map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
+        return (LedgerReservations.outcome(of: reservation), try results[1].first.map(GenerationSQL.record))
+    }
+
+    public func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        let assets = try GenerationJSON.text(completion.assets.map {
+            ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
+             "storage_key": $0.blob.key]
+        })
+        let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
+        let usage = try completion.usage.map { try GenerationJSON.text($0) }
+        let event = try GenerationJSON.text(completion.event.payload)
+        let results: [[PostgresRow]]
+        do {
+            // The final state, then its attempts and assets: the whole answer in one round trip.
+            results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+                select \(GenerationSQL.columns) from app_engine.finish_generation(
+                    \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
+                    \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
+                    \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
+                    \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt)) g
+                """] + Self.attemptsAndAssets(of: id))
+        } catch let error as DatabaseError where error.sqlState == "55000" {
+            throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
+        }
+        return try Self.detail(from: results)
     }
 
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                         claimsJSON: String) throws -> GenerationRecord? {
         let changesJSON = try GenerationJSON.changes(changes)
         let payload = try event.map { try GenerationJSON.text($0.payload) }
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
-                select \(GenerationSQL.columns) from app_engine.advance(\(id), \(status?.rawValue), \(event?.type), \(changesJSON)::jsonb,
-                                                                    \(payload)::jsonb) g
-                """)
-        }
-        return try rows.first.map(GenerationSQL.record)
+        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+            select \(GenerationSQL.columns) from app_engine.advance(\(id), \(status?.rawValue), \(event?.type), \(changesJSON)::jsonb,
+                                                                \(payload)::jsonb) g
+            """])
+        return try rows.first?.first.map(GenerationSQL.record)
     }
 
     public func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws {
         let message = error.map { String($0.message.prefix(2000)) }
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
-                select app_engine.record_attempt(\(id), \(provider.rawValue), \(model), \(error == nil ? "succeeded" : "failed"),
-                                                 \(error?.code), \(message), \(error?.httpStatus), \(error?.isRetryable), \(error?.providerRequestID))
-                """)
-        }
+        _ = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+            select app_engine.record_attempt(\(id), \(provider.rawValue), \(model), \(error == nil ? "succeeded" : "failed"),
+                                             \(error?.code), \(message), \(error?.httpStatus), \(error?.isRetryable), \(error?.providerRequestID))
+            """])
     }
 
     public func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select app_engine.add_asset(\(id), \(kind.rawValue), \(contentType), \(blob.bytes), \(blob.sha256), \(blob.key)) as id
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "generation") }
         return try row.decode("id")
     }
 
     public func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(GenerationSQL.columns) from public.generations g where g.id = \(id)")
-        }
-        return try rows.first.map(GenerationSQL.record)
+        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, readOnly: true, [
+            "select \(GenerationSQL.columns) from public.generations g where g.id = \(id)"])
+        return try rows.first?.first.map(GenerationSQL.record)
     }
 
     public func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? {
-        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction -> GenerationDetail? in
-            guard let row = try transaction.query("select \(GenerationSQL.columns) from public.generations g where g.id = \(id)").first
-            else { return nil }
-            let attempts = try transaction.query("""
-                select number, provider, model, status, error_code, error_message, http_status, retryable, created_at
-                from public.generation_attempts where generation_id = \(id) order by number
-                """).map(GenerationSQL.attempt)
-            let assets = try transaction.query("""
-                select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = \(id) order by a.created_at, a.id
-                """).map(GenerationSQL.asset)
-            return GenerationDetail(generation: try GenerationSQL.record(row), attempts: attempts, assets: assets)
-        }
+        try Self.detail(from: pool.userScopeRoundTrip(claimsJSON: claimsJSON, readOnly: true,
+                                                      ["select \(GenerationSQL.columns) from public.generations g where g.id = \(id)"]
+                                                        + Self.attemptsAndAssets(of: id)))
+    }
+
+    /// The reads that complete a generation's detail, sent in the same round trip as its row.
+    static func attemptsAndAssets(of id: UUID) -> [SQL] {
+        ["""
+         select number, provider, model, status, error_code, error_message, http_status, retryable, created_at
+         from public.generation_attempts where generation_id = \(id) order by number
+         """,
+         "select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = \(id) order by a.created_at, a.id"]
+    }
+
+    /// A detail from the results of [the row, `attemptsAndAssets`]; nil without the row.
+    static func detail(from results: [[PostgresRow]]) throws -> GenerationDetail? {
+        guard results.count == 3, let row = results[0].first else { return nil }
+        return GenerationDetail(generation: try GenerationSQL.record(row), attempts: try results[1].map(GenerationSQL.attempt),
+                                assets: try results[2].map(GenerationSQL.asset))
     }
 
     public func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
@@ -95,12 +140,10 @@ public struct PostgresGenerationStore: GenerationStore {
                 """
         }
         let limit = max(1, min(filter.limit, 100))
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select \(GenerationSQL.columns), (extract(epoch from g.created_at) * 1000000)::bigint as created_key
                 from public.generations g where \(condition) order by g.created_at desc, g.id desc limit \(limit + 1)
                 """)
-        }
         let page = Array(rows.prefix(limit))
         var next: GenerationCursor?
         if rows.count > limit, let last = page.last {
@@ -110,19 +153,16 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(GenerationSQL.assetColumns) from public.assets a where a.id = \(id)")
         return try rows.first.map(GenerationSQL.asset)
     }
 
     public func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
-                select state, response_status, response_body from app_engine.claim_idempotency_key(\(key), \(requestHash), \(staleAfterSeconds))
-                """)
-        }
-        guard let row = rows.first else { return .pending }
+        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+            select state, response_status, response_body from app_engine.claim_idempotency_key(\(key), \(requestHash), \(staleAfterSeconds))
+            """])
+        guard let row = rows.first?.first else { return .pending }
         switch try row.decode("state", as: String.self) {
         case "claimed": return .claimed
         case "mismatch": return .mismatch
@@ -133,34 +173,38 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("select app_engine.finish_idempotency_key(\(key), \(status), \(body))")
-        }
+        _ = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["select app_engine.finish_idempotency_key(\(key), \(status), \(body))"])
     }
 
     public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
         // Cross-user by nature: the worker then acts for each owner in the owner's scope.
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
-                update public.generations g set lease_owner = \(owner),
-                       lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
-                where g.id in (
-                    select c.id from public.generations c
-                    where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
-                    order by c.created_at limit \(limit) for update skip locked)
-                returning g.id, g.user_id
-                """)
-        }
+        // The claim commits without waiting for its WAL flush (`synchronous_commit = off`, this
+        // transaction only): a claim lost to a crash of PostgreSQL within the next few hundred
+        // milliseconds only leaves its rows as they were, queued or with an expired lease, so the
+        // next claim takes them again. Nothing outside the database acted on it durably first:
+        // whatever the claimer then does (submit, settle) is written in transactions that do
+        // wait for the flush, and a submission marked in flight is never repeated. One flush
+        // per claim was what bounded one-row claims to the disk's commit rate. Oldest lease first
+        // (never leased first), on the index of migration 111, so rows claimed a moment ago (their
+        // lease in the future) are never walked past.
+        let results = try pool.serviceRoleRoundTrip(asynchronousCommit: true, ["""
+            update public.generations g set lease_owner = \(owner),
+                   lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
+            where g.id in (
+                select c.id from public.generations c
+                where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
+                order by c.lease_expires_at nulls first limit \(limit) for update skip locked)
+            returning g.id, g.user_id
+            """])
+        let rows = results.first ?? []
         return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
     }
 
     public func nextLeaseExpiry() throws -> Date? {
-        let rows = try pool.withServiceRole { transaction in
-            try transaction.query("""
+        let rows = try pool.serviceRoleStatement("""
                 select min(g.lease_expires_at) as next from public.generations g
                 where g.status in ('queued', 'running') and g.lease_expires_at > now()
                 """)
-        }
         return try rows.first?.decodeIfPresent("next", as: Date.self)
     }
 

@@ -42,6 +42,13 @@ public final class PostgresConnection: @unchecked Sendable {
         PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Whether an idle connection's server has closed it (a restart): reads what is pending
+    /// without blocking, so libpq notices an end of stream; no round trip.
+    var closedByServer: Bool {
+        _ = PQconsumeInput(handle)
+        return PQstatus(handle) != CONNECTION_OK
+    }
+
     /// True while a transaction is open or failed (not idle), or a pipeline was left open by a
     /// failure: a returned connection must never be either.
     var isInTransaction: Bool {
@@ -54,6 +61,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: SQL, step: DatabaseError.Step = .statement) throws -> [PostgresRow] {
         let (text, parameters) = sql.render()
+        DatabaseRoundTrips.add()
         let result: OpaquePointer? = withOptionalCStrings(parameters) { pointers in
             PQexecParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
         }

@@ -13,6 +13,7 @@ extension PostgresConnection {
     /// kernel's buffers: nothing waits for the server to read before we read its answers.
     func pipeline(_ statements: [(sql: SQL, step: DatabaseError.Step)]) -> PipelineOutcome {
         guard let firstStep = statements.first?.step else { return PipelineOutcome(rows: [], failure: nil) }
+        DatabaseRoundTrips.add()
         guard PQenterPipelineMode(handle) == 1 else {
             return PipelineOutcome(rows: [], failure: (0, connectionError(step: firstStep)))
         }

@@ -179,7 +179,9 @@ public struct SchemaAllowlist: Sendable {
                                   "app_engine.add_asset", "app_engine.claim_idempotency_key", "app_engine.finish_idempotency_key",
                                   "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch",
                                   "app_engine.create_upload", "app_engine.update_asset", "app_engine.delete_assets",
-                                  "app_engine.set_thumbnail"],
+                                  "app_engine.set_thumbnail",
+                                  // Migration 110: admission and an attempt's end, each in one call.
+                                  "app_engine.admit_generation", "app_engine.finish_generation"],
             ])
     }()
 

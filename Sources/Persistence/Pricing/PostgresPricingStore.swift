@@ -16,9 +16,7 @@ public struct PostgresPricingStore: PricingStore {
     /// Which version is current is asked every time (an import changes it); its document is only
     /// read and decoded when that version is not decoded yet.
     public func currentVersion() throws -> PricingVersion? {
-        let rows = try pool.withSharedReadScope { transaction in
-            try transaction.query("select id from pricing.versions where is_current")
-        }
+        let rows = try pool.sharedReadStatement("select id from pricing.versions where is_current")
         guard let id = try rows.first?.decode("id", as: String.self) else { return nil }
         return try version(id: id)
     }
@@ -31,9 +29,7 @@ public struct PostgresPricingStore: PricingStore {
     }
 
     private func load(id: String) throws -> PricingVersion? {
-        let rows = try pool.withSharedReadScope { transaction in
-            try transaction.query("select document::text as document from pricing.versions where id = \(id)")
-        }
+        let rows = try pool.sharedReadStatement("select document::text as document from pricing.versions where id = \(id)")
         guard let text = try rows.first?.decode("document", as: String.self) else { return nil }
         do {
             return try PricingCatalog.load(Data(text.utf8))

@@ -23,9 +23,8 @@ public struct PostgresProjectStore: ProjectStore {
     }
 
     public func project(id: UUID, as identity: AuthenticatedIdentity) throws -> Project? {
-        try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
-            try Self.fetch(transaction, id: id)
-        }
+        try pool.userScopeStatement(claimsJSON: identity.claimsJSON, readOnly: true, "\(ProjectSQL.select) where p.id = \(id)")
+            .first.map(ProjectSQL.project(from:))
     }
 
     public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {

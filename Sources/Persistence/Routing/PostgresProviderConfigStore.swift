@@ -12,9 +12,8 @@ public struct PostgresProviderConfigStore: ProviderConfigStore {
     static let columns: SQL = "provider, enabled, priority, requests_per_minute, monthly_budget, default_models::text as default_models, version, updated_at"
 
     public func configs(as identity: AuthenticatedIdentity) throws -> [ProviderConfig] {
-        try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(Self.columns) from public.provider_configs order by provider").compactMap(Self.config(from:))
-        }
+        try pool.userScopeStatement(claimsJSON: identity.claimsJSON, readOnly: true,
+                                    "select \(Self.columns) from public.provider_configs order by provider").compactMap(Self.config(from:))
     }
 
     public func put(_ provider: ProviderID, _ settings: ProviderConfigSettings, expectedVersion: Int64?,

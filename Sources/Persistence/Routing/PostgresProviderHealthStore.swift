@@ -48,26 +48,22 @@ public struct PostgresProviderHealthStore: ProviderHealthStore {
                 returning \(Self.columns)
                 """
         }
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { try $0.query(statement) }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, statement)
         guard let row = rows.first else { throw DecodingFailure(column: "provider_health", expected: "row") }
         return try Self.state(from: row)
     }
 
     public func claimTrial(provider: ProviderID, at now: Date, claimsJSON: String) throws -> Bool {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) {
-            try $0.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 update public.provider_health set reopen_at = \(now.addingTimeInterval(policy.cooldown))::timestamptz, updated_at = \(now)::timestamptz
                 where provider = \(provider.rawValue) and reopen_at is not null and reopen_at <= \(now)::timestamptz
                 returning 1
                 """)
-        }
         return !rows.isEmpty
     }
 
     public func health(claimsJSON: String) throws -> [ProviderID: ProviderHealthState] {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) {
-            try $0.query("select \(Self.columns) from public.provider_health")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, "select \(Self.columns) from public.provider_health")
         var result: [ProviderID: ProviderHealthState] = [:]
         for row in rows {
             if let provider = ProviderID(rawValue: try row.decode("provider")) { result[provider] = try Self.state(from: row) }

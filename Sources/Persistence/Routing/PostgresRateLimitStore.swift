@@ -19,32 +19,31 @@ public struct PostgresRateLimitStore: RateLimitStore {
     }
 
     public func acquire(provider: ProviderID, requestsPerMinute rpm: Int?, at now: Date, claimsJSON: String) throws -> TokenBucket.Acquisition {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction -> TokenBucket.Acquisition in
-            let taken = try transaction.query("""
-                insert into public.provider_rate_limits as r (provider, tokens, blocked_until, updated_at)
-                values (\(provider.rawValue), greatest(coalesce(\(rpm)::float8, 0) - 1, 0), null, \(now)::timestamptz)
-                on conflict (user_id, provider) do update
-                set tokens = case when \(rpm)::integer is null then r.tokens else \(Self.refilled(rpm: rpm, at: now)) - 1 end,
-                    updated_at = case when \(rpm)::integer is null then r.updated_at else greatest(r.updated_at, \(now)::timestamptz) end
-                where (r.blocked_until is null or r.blocked_until <= \(now)::timestamptz)
-                  and (\(rpm)::integer is null or \(Self.refilled(rpm: rpm, at: now)) >= 1)
-                returning tokens, updated_at, blocked_until
-                """)
-            if let row = taken.first { return .granted(try Self.bucket(from: row)) }
-            // Refused: nothing was written; say when a request will be possible.
-            guard let row = try transaction.query("""
-                select tokens, updated_at, blocked_until from public.provider_rate_limits where provider = \(provider.rawValue)
-                """).first else { return .refused(retryAt: now) }
-            return .refused(retryAt: try Self.bucket(from: row).availableAt(now, requestsPerMinute: rpm))
-        }
+        // The take in one round trip; only a refusal reads the bucket again (nothing was written,
+        // so reading it in a transaction of its own changes nothing).
+        let taken = try pool.userScopeStatement(claimsJSON: claimsJSON, """
+            insert into public.provider_rate_limits as r (provider, tokens, blocked_until, updated_at)
+            values (\(provider.rawValue), greatest(coalesce(\(rpm)::float8, 0) - 1, 0), null, \(now)::timestamptz)
+            on conflict (user_id, provider) do update
+            set tokens = case when \(rpm)::integer is null then r.tokens else \(Self.refilled(rpm: rpm, at: now)) - 1 end,
+                updated_at = case when \(rpm)::integer is null then r.updated_at else greatest(r.updated_at, \(now)::timestamptz) end
+            where (r.blocked_until is null or r.blocked_until <= \(now)::timestamptz)
+              and (\(rpm)::integer is null or \(Self.refilled(rpm: rpm, at: now)) >= 1)
+            returning tokens, updated_at, blocked_until
+            """)
+        if let row = taken.first { return .granted(try Self.bucket(from: row)) }
+        // Refused: say when a request will be possible.
+        guard let row = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
+            select tokens, updated_at, blocked_until from public.provider_rate_limits where provider = \(provider.rawValue)
+            """).first else { return .refused(retryAt: now) }
+        return .refused(retryAt: try Self.bucket(from: row).availableAt(now, requestsPerMinute: rpm))
     }
 
     public func observe(_ observation: RateLimitObservation, provider: ProviderID, requestsPerMinute rpm: Int?, at now: Date,
                         claimsJSON: String) throws {
         guard !observation.isEmpty else { return }
         let remaining = observation.remainingRequests.map(Double.init)
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 insert into public.provider_rate_limits as r (provider, tokens, blocked_until, updated_at)
                 values (\(provider.rawValue), case when \(rpm)::integer is null then 0 else least(\(rpm)::float8, \(remaining)::float8) end,
                         \(observation.blockedUntil)::timestamptz, \(now)::timestamptz)
@@ -54,13 +53,11 @@ public struct PostgresRateLimitStore: RateLimitStore {
                     updated_at = case when \(rpm)::integer is null then r.updated_at else greatest(r.updated_at, \(now)::timestamptz) end,
                     blocked_until = greatest(r.blocked_until, \(observation.blockedUntil)::timestamptz)
                 """)
-        }
     }
 
     public func buckets(claimsJSON: String) throws -> [ProviderID: TokenBucket] {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) {
-            try $0.query("select provider, tokens, updated_at, blocked_until from public.provider_rate_limits")
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select provider, tokens, updated_at, blocked_until from public.provider_rate_limits")
         var result: [ProviderID: TokenBucket] = [:]
         for row in rows {
             if let provider = ProviderID(rawValue: try row.decode("provider")) { result[provider] = try Self.bucket(from: row) }

@@ -44,9 +44,8 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         code: "duplicate_key", detail: "This key is already stored for this provider; delete the old entry or keep using it.")
 
     public func list(claimsJSON: String) throws -> [ApiKeyRecord] {
-        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id")
-        }.map(Self.record(from:))
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").map(Self.record(from:))
     }
 
     public func delete(id: UUID, claimsJSON: String) throws -> Bool {
@@ -56,54 +55,45 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     }
 
     public func relabel(id: UUID, label: String, claimsJSON: String, now: Date) throws -> ApiKeyRecord? {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 update public.user_api_keys set label = \(label), updated_at = \(now)
                 where id = \(id)
                 returning \(Self.recordColumns)
-                """)
-        }.first.map(Self.record(from:))
+                """).first.map(Self.record(from:))
     }
 
     public func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey] {
-        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("""
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select id, user_id, provider, ciphertext from public.user_api_keys
                 where provider = \(provider.rawValue) and status <> 'invalid'
                 order by (status = 'valid') desc, created_at desc, id
                 limit \(limit)
-                """)
-        }.map { row in
+                """).map { row in
             SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
                          provider: try Self.provider(row), ciphertext: try row.decode("ciphertext"))
         }
     }
 
     public func markUsed(id: UUID, claimsJSON: String, now: Date) throws {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("update public.user_api_keys set last_used_at = \(now) where id = \(id)")
-        }
+        try pool.userScopeStatement(claimsJSON: claimsJSON, "update public.user_api_keys set last_used_at = \(now) where id = \(id)")
     }
 
     public func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
-        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)")
-        }.first.map { row in
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)").first.map { row in
             SealedApiKey(id: try row.decode("id"), userID: try row.decode("user_id"),
                          provider: try Self.provider(row), ciphertext: try row.decode("ciphertext"))
         }
     }
 
     public func recordCheck(id: UUID, claimsJSON: String, status: ApiKeyStatus?, reason: String, now: Date) throws -> ApiKeyRecord {
-        let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            try transaction.query("""
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 update public.user_api_keys
                 set status = coalesce(\(status?.rawValue), status), last_check_reason = \(String(reason.prefix(500))),
                     last_checked_at = \(now), updated_at = \(now)
                 where id = \(id)
                 returning \(Self.recordColumns)
                 """)
-        }
         guard let row = rows.first else { throw DomainError.notFound(resource: "API key") }
         return try Self.record(from: row)
     }

@@ -25,7 +25,7 @@ final class InFlightScaleTests: ProviderTestCase {
     func testTwoThousandCallsAreInFlightAtOnceOnAFewThreads() async throws {
         let files = Self.raiseFileLimit()
         XCTAssertGreaterThan(files, rlim_t(Self.calls + 200), "2,000 sockets need that many descriptors")
-        let fake = try FakeProvidersProcess(["--max-connections", "8192"])
+        let fake = try FakeProvidersProcess(arguments: ["--max-connections", "8192"])
         defer { fake.stop() }
         let client = CurlClient(configuration: HTTPClientConfiguration(
             connectTimeout: 20, requestTimeout: 60, maxIdleHandles: 4, maxTransfersInFlight: 4096))

@@ -1,0 +1,101 @@
+import Synchronization
+
+/// Round trips to PostgreSQL made by this process (each `query`, each `pipeline`): what the
+/// generation benchmark reports per generation, since `pg_stat_statements` counts statements,
+/// and a pipeline sends several in one exchange.
+public enum DatabaseRoundTrips {
+    static let counter = Atomic<Int>(0)
+
+    public static var count: Int { counter.load(ordering: .relaxed) }
+
+    static func add() {
+        counter.add(1, ordering: .relaxed)
+    }
+}
+
+extension ConnectionPool {
+    /// A whole transaction in ONE round trip: BEGIN, the user's scope (role, timeout, claims),
+    /// `statements` and COMMIT go out together in one pipeline (`PostgresConnection.pipeline`).
+    /// Returns the rows of each statement. For a transaction whose statements do not depend on
+    /// each other's results in Swift, which covers every call of an `app_engine`/`app_ledger`
+    /// function and reads that go together; `withUserScope` remains for bodies that decide
+    /// between statements.
+    ///
+    /// When any statement fails, those after it (COMMIT included) are skipped by the server, the
+    /// transaction is rolled back, and the first failure is thrown: nothing of it is kept.
+    public func userScopeRoundTrip(claimsJSON: String, readOnly: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
+        try oneRoundTrip(readOnly: readOnly, setup: """
+            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                   set_config('request.jwt.claims', \(claimsJSON), true)
+            """, statements)
+    }
+
+    /// `userScopeRoundTrip` as the service role (cross-user maintenance, workers' claims).
+    /// `asynchronousCommit`: the COMMIT does not wait for its WAL flush (`synchronous_commit =
+    /// off` for this transaction only); only for writes whose loss in a crash of PostgreSQL is
+    /// harmless, which the caller must argue.
+    public func serviceRoleRoundTrip(asynchronousCommit: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
+        let setup: SQL = asynchronousCommit
+            ? """
+              select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true),
+                     set_config('synchronous_commit', 'off', true)
+              """
+            : """
+              select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
+              """
+        return try oneRoundTrip(readOnly: false, setup: setup, statements)
+    }
+
+    fileprivate func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
+        let run = {
+            try self.withConnection { connection -> [[PostgresRow]] in
+                // A pooled connection whose server went away (a restart) shows it without a round
+                // trip: found here, nothing was sent, so trying again on a fresh one is safe.
+                guard connection.closedByServer == false else {
+                    throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
+                }
+                let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin), (setup, .statement)]
+                let body = statements.map { (sql: $0, step: DatabaseError.Step.statement) }
+                let outcome = connection.pipeline(opening + body + [("commit", .commit)])
+                if let (_, error) = outcome.failure {
+                    // The server skipped the rest of the pipeline; the transaction is open in error.
+                    if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
+                    // Sent, COMMIT included: a write may have committed before the connection broke,
+                    // so only a read-only transaction may be tried again.
+                    throw readOnly ? error : DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
+                                                           serverMessage: error.serverMessage)
+                }
+                return Array(outcome.rows.dropFirst(opening.count).prefix(statements.count))
+            }
+        }
+        do {
+            return try run()
+        } catch let error as DatabaseError where error.step == .begin && error.isConnectionFailure {
+            // As `withTransaction`: the idle connections were opened against the same server.
+            discardIdleConnections()
+            return try run()
+        }
+    }
+}
+
+extension ConnectionPool {
+    /// One statement in the user's scope, its transaction in one round trip (`userScopeRoundTrip`).
+    @discardableResult
+    public func userScopeStatement(claimsJSON: String, readOnly: Bool = false, _ statement: SQL) throws -> [PostgresRow] {
+        try userScopeRoundTrip(claimsJSON: claimsJSON, readOnly: readOnly, [statement]).first ?? []
+    }
+
+    /// One read in the shared read scope (`withSharedReadScope`), its transaction in one round trip.
+    public func sharedReadStatement(_ statement: SQL) throws -> [PostgresRow] {
+        try oneRoundTrip(readOnly: true, setup: """
+            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+                   set_config('request.jwt.claims', '{"role":"authenticated"}', true)
+            """, [statement]).first ?? []
+    }
+
+    /// One statement as the service role, its transaction in one round trip.
+    @discardableResult
+    public func serviceRoleStatement(_ statement: SQL) throws -> [PostgresRow] {
+        try serviceRoleRoundTrip([statement]).first ?? []
+    }
+}

@@ -1,0 +1,51 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// The database round trips a text generation with `Prefer: wait` costs, as the server counts
+/// them (`DatabaseRoundTrips`): about 52 before admission and the attempt's end became one call
+/// each and every transaction one pipeline; 13 since (BENCHMARKS.md, "Generations"). The bound
+/// leaves room for the background loops of this test process (worker claims, lease wake-ups).
+final class GenerationRoundTripTests: XCTestCase {
+    private var fake: FakeProvidersProcess?
+    private var server: TestServer!
+    private var token = ""
+
+    override func setUpWithError() throws {
+        let fake = try FakeProvidersProcess()
+        self.fake = fake
+        server = try TestServer(environment: ["OPENAI_BASE_URL": fake.baseURLs["OPENAI_BASE_URL"] ?? ""])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("round-trips@example.com").accessToken
+        let stored = try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)], token: token)
+        XCTAssertEqual(stored.status, 201, stored.text)
+    }
+
+    override func tearDown() {
+        server?.stop()
+        fake?.stop()
+    }
+
+    func testATextGenerationWithPreferWaitTakesAtMostSixteenRoundTrips() throws {
+        let project = try XCTUnwrap(try server.createProject(["name": "Trips"], token: token)["id"] as? String)
+        let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "Write a haiku about the sea.", "provider": "openai",
+                                   "parameters": ["max_output_tokens": 100]]
+        // A first one warms what is read once per process (the pricing version's document).
+        XCTAssertEqual(try server.generate(body, token: token, wait: 30).status, 200)
+        var trips: [Int] = []
+        for _ in 0..<3 {
+            let before = DatabaseRoundTrips.count
+            let response = try server.generate(body, token: token, wait: 30)
+            trips.append(DatabaseRoundTrips.count - before)
+            XCTAssertEqual(response.status, 200, response.text)
+            XCTAssertEqual(try response.json()["status"] as? String, "succeeded")
+        }
+        // The fewest of three, so a background loop's round trip in one of them does not count.
+        let fewest = try XCTUnwrap(trips.min())
+        XCTAssertLessThanOrEqual(fewest, 16, "round trips per generation: \(trips)")
+        XCTAssertGreaterThanOrEqual(fewest, 2, "admission and the attempt's end at least, counted: \(trips)")
+    }
+}
