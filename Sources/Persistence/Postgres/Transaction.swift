@@ -77,3 +77,33 @@ extension ConnectionPool {
         if let failure = connection.openingFailure { throw failure }
     }
 }
+
+extension ConnectionPool {
+    /// One read-only statement in a transaction of its own, in ONE round trip: BEGIN READ ONLY,
+    /// `setup`, the statement and COMMIT travel together in a pipeline. For the list reads, whose
+    /// database work is small enough that the round trips were most of it (BENCHMARKS.md, "Reads").
+    ///
+    /// Errors as `withTransaction`'s: the first failure in that order (BEGIN's step `.begin`, the
+    /// setup's and the statement's `.statement`, COMMIT's `.commit`); a failed one aborts the
+    /// transaction, the server skips the rest, and the connection is rolled back before it returns to
+    /// the pool. A connection found dead at BEGIN drops the idle ones and is retried once, fresh.
+    public func readOnlyStatement(setup: SQL, _ sql: SQL) throws -> [PostgresRow] {
+        do {
+            return try runReadOnlyStatement(setup: setup, sql)
+        } catch let error as DatabaseError where error.step == .begin && error.isConnectionFailure {
+            discardIdleConnections()
+            return try runReadOnlyStatement(setup: setup, sql)
+        }
+    }
+
+    private func runReadOnlyStatement(setup: SQL, _ sql: SQL) throws -> [PostgresRow] {
+        try withConnection { connection in
+            let outcome = connection.pipeline([("begin read only", .begin), (setup, .statement), (sql, .statement), ("commit", .commit)])
+            if let (_, error) = outcome.failure {
+                if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
+                throw error
+            }
+            return outcome.rows.count == 4 ? outcome.rows[2] : []
+        }
+    }
+}

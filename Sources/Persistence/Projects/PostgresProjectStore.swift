@@ -29,9 +29,7 @@ public struct PostgresProjectStore: ProjectStore {
     }
 
     public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
-        let rows = try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
-            try transaction.query(ProjectSQL.list(query))
-        }
+        let rows = try pool.readInUserScope(claimsJSON: identity.claimsJSON, ProjectSQL.list(query))
         let projects = try rows.prefix(query.limit).map(ProjectSQL.project(from:))
         var next: ProjectCursor?
         if rows.count > query.limit, let last = rows.prefix(query.limit).last {

@@ -44,9 +44,8 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         code: "duplicate_key", detail: "This key is already stored for this provider; delete the old entry or keep using it.")
 
     public func list(claimsJSON: String) throws -> [ApiKeyRecord] {
-        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id")
-        }.map(Self.record(from:))
+        try pool.readInUserScope(claimsJSON: claimsJSON, "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id")
+            .map(Self.record(from:))
     }
 
     public func delete(id: UUID, claimsJSON: String) throws -> Bool {
