@@ -125,6 +125,12 @@ enum CommandLineInterface {
                 logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
             }
         }.start()
+        // The tokenizer ranks are parsed beside serving as well (DeferredTokenizer), at normal
+        // priority: a count that needs one before then waits for it.
+        let tokenizers = environment.tokenCounter.tokenizers.values.compactMap { $0 as? DeferredTokenizer }
+        if !tokenizers.isEmpty {
+            Thread { tokenizers.forEach { $0.prepare() } }.start()
+        }
         // Generations whose process died (or that found the queue full) are taken over here too.
         environment.generations.worker.start()
         signals.wait()
