@@ -98,6 +98,11 @@ enum CommandLineInterface {
             logger.error("start-up failed", ["error": .string(String(describing: error))])
             return 1
         }
+        // One database connection opened while the listener starts, so the first `/readyz` (and
+        // request) finds it in the pool instead of waiting for a connect. A failure here is only
+        // logged by whoever next needs the database.
+        let pool = environment.pool
+        Thread { try? pool.withConnection { _ in } }.start()
         let server = environment.makeServer()
         do {
             try server.start(host: config.host, port: config.port)
