@@ -83,7 +83,7 @@ load = open("/proc/loadavg").read().split()[0]
 current = plain["current"]
 section = f"""## Footprint
 
-Command: `{'BASELINE_BIN=… ' if len(names) == 2 else ''}STARTS={starts} bash scripts/bench-footprint.sh` (release build with
+Command: `{'BASELINE_BIN=… ' if len(names) == 2 else ''}STARTS={starts}{' RANKS=1' if ranks else ''} bash scripts/bench-footprint.sh` (release build with
 `--static-swift-stdlib`, as deployed; its own cluster, migrations applied; no tokenizer rank files unless a row
 says so). Each start spawns `apiserver serve`, polls `GET /readyz` every millisecond until it answers 200 (the
 database answers and every migration file is applied with its checksum), waits {idle} s, then reads
