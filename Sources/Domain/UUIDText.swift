@@ -4,7 +4,7 @@ extension UUID {
     /// The canonical lowercase text (8-4-4-4-12) the API writes for every id, formatted from the
     /// sixteen bytes: `uuidString.lowercased()` went through `snprintf` and then copied the text again,
     /// ~5 % of the server's time on a list read (BENCHMARKS.md, "Reads").
-    var lowercasedString: String {
+    public var lowercasedString: String {
         withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { text in
                 var index = 0

@@ -1,4 +1,4 @@
-@testable import APIServer
+import Domain
 import Foundation
 import XCTest
 
