@@ -130,11 +130,15 @@ enum CommandLineInterface {
                 logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
             }
         }.start()
-        // The tokenizer ranks are parsed beside serving as well (DeferredTokenizer), at normal
-        // priority: a count that needs one before then waits for it.
+        // The tokenizer ranks are parsed beside serving as well (DeferredTokenizer), at the same
+        // lower priority, so on a busy machine the parse does not delay `/readyz`; a count that needs
+        // one before then parses it itself or waits for it.
         let tokenizers = environment.tokenCounter.tokenizers.values.compactMap { $0 as? DeferredTokenizer }
         if !tokenizers.isEmpty {
-            Thread { tokenizers.forEach { $0.prepare() } }.start()
+            Thread {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                tokenizers.forEach { $0.prepare() }
+            }.start()
         }
         // Generations whose process died (or that found the queue full) are taken over here too.
         environment.generations.worker.start()
