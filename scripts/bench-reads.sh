@@ -7,7 +7,8 @@
 # its parameters, COMMIT). Also the idle RSS and start-to-ready time over several starts.
 #
 # APISERVER_BIN=path measures that binary instead of building (e.g. an older commit's, for a
-# before/after comparison). PROFILE=1 adds a `perf record` of the server under the projects load.
+# before/after comparison). PROFILE=1 adds a `perf record` of the server under the projects load
+# (PROFILE_PATH=/v1/api-keys for the other list).
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 install_packages wrk
@@ -155,9 +156,10 @@ for index, (sql, parameters) in enumerate(transaction):
     script.append(re.sub(r"\$(\d+)", lambda m: f":s{index}p{m.group(1)}", sql) + ";")
 open(out + ".sql", "w").write("\n".join(script) + "\n")
 open(out + ".vars", "w").write("\n".join(variables) + "\n")
-# The same statements sent the way the API sends them: BEGIN, the scope's set_config and the first
-# statement of the body in one pipeline (one round trip), the rest one by one.
-opened = min(3, len(script) - 1)
+# The same statements sent the way the API sends them: a one-statement read (BEGIN, the scope's
+# set_config, the statement, COMMIT) all in one pipeline, one round trip (`readInUserScope`); a longer
+# transaction has its first three in one pipeline and the rest one by one.
+opened = len(script) if len(script) == 4 else min(3, len(script) - 1)
 open(out + ".pipelined.sql", "w").write("\n".join(["\\startpipeline"] + script[:opened] + ["\\endpipeline"] + script[opened:]) + "\n")
 PY
 }
@@ -216,14 +218,14 @@ measure apikeys "/v1/api-keys"
 
 PROFILE_TEXT=""
 if [ "${PROFILE:-0}" = 1 ]; then
-  wrk -t2 -c"$CLIENTS" -d"$((DURATION + 2))s" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/v1/projects?limit=20" >/dev/null &
+  wrk -t2 -c"$CLIENTS" -d"$((DURATION + 2))s" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT${PROFILE_PATH:-/v1/projects?limit=20}" >/dev/null &
   WRK_PID=$!
   sleep 1
   perf record -q -F 999 -g -p "$API_PID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1
   wait "$WRK_PID"
   # perf report does not resolve this binary's symbols here, so samples are mapped with nm.
   PROFILE_TEXT=$(python3 - "$WORK/perf.data" "$BIN" <<'PY'
-import bisect, collections, subprocess, sys
+import bisect, collections, re, subprocess, sys
 data, binary = sys.argv[1], sys.argv[2]
 symbols = []
 for line in subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True).stdout.splitlines():
@@ -231,6 +233,11 @@ for line in subprocess.run(["nm", "-n", "--defined-only", binary], capture_outpu
     if len(parts) == 3 and parts[1] in "tTwW":
         symbols.append((int(parts[0], 16), parts[2]))
 starts = [address for address, _ in symbols]
+# perf gives addresses in the binary as file offsets, nm virtual addresses: lld places the code
+# segment a page above its file offset.
+segments = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True).stdout
+code = re.search(r"LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+R E", segments)
+delta = int(code.group(2), 16) - int(code.group(1), 16) if code else 0
 script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"], capture_output=True, text=True).stdout
 own, inclusive, samples, stack = collections.Counter(), collections.Counter(), 0, []
 for line in script.splitlines() + [""]:
@@ -240,7 +247,7 @@ for line in script.splitlines() + [""]:
         sym, _, dso = rest.rpartition(" (")
         dso = dso.rstrip(")")
         if dso == binary or dso.endswith("/" + binary.split("/")[-1]):
-            index = bisect.bisect_right(starts, int(ip, 16)) - 1
+            index = bisect.bisect_right(starts, int(ip, 16) + delta) - 1
             stack.append(symbols[index][1] if index >= 0 else ip)
         else:
             stack.append((sym.strip() if sym.strip() not in ("", "[unknown]") else ip) + " [" + dso.split("/")[-1] + "]")
@@ -287,8 +294,8 @@ Command: `DURATION={duration} ROUNDS={len(projects_rows)} CLIENTS={clients} bash
 `wrk -t2 -c{clients} -d{duration}s` through the API (JWT verified, RLS transaction, JSON) and
 `pgbench -n -M extended -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
 from PostgreSQL's statement log with its parameters (same login role `authenticator`), once statement by
-statement (four round trips) and once as the API sends it (BEGIN, the `set_config` and the list statement in
-one pipeline, `\\startpipeline`…`\\endpipeline`, then COMMIT: two round trips). wrk, pgbench, the
+statement (four round trips) and once as the API sends it (BEGIN, the `set_config`, the list statement and
+COMMIT in one pipeline, `\\startpipeline`…`\\endpipeline`: one round trip). wrk, pgbench, the
 server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
 
 `GET /v1/projects?limit=20` (20 projects with budget summaries):

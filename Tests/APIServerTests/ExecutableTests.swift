@@ -59,4 +59,25 @@ final class ExecutableTests: XCTestCase {
         XCTAssertEqual(serve.wait(timeout: 10), 0, serve.output)
         XCTAssertTrue(serve.output.contains("\"msg\":\"stopped\""))
     }
+
+    /// The ranks are parsed beside serving (DeferredTokenizer), so a file that reads but does not
+    /// parse is found just after start-up: the process still stops, with status 1, naming the variable.
+    func testARanksFileThatDoesNotParseStopsTheServer() throws {
+        let port = try freeLoopbackPort()
+        let ranks = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).tiktoken")
+        try Data("not a ranks file\n".utf8).write(to: ranks)
+        defer { try? FileManager.default.removeItem(at: ranks) }
+        let environment = [
+            "DATABASE_URL": try TestPostgresCluster.shared.createDatabase(prefix: "exe"),
+            "APP_ENV": "development", "PORT": String(port), "JWT_SECRET": String(repeating: "k", count: 40),
+            "MIGRATIONS_DIR": TestServer.repositoryRoot.appendingPathComponent("migrations").path,
+            "PRICING_CATALOG": TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json").path,
+            "APP_ENCRYPTION_SECRET": String(repeating: "v", count: 40), "APP_ENCRYPTION_SCRYPT_N": "1024",
+            "TIKTOKEN_O200K_PATH": ranks.path,
+        ]
+        XCTAssertEqual(try run(["migrate"], environment: environment).status, 0)
+        let serve = try ChildProcess(binary, ["serve"], environment: environment)
+        XCTAssertEqual(serve.wait(timeout: 10), 1, serve.output)
+        XCTAssertTrue(serve.output.contains("TIKTOKEN_O200K_PATH") && serve.output.contains("does not parse"), serve.output)
+    }
 }

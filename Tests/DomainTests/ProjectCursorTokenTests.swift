@@ -16,7 +16,8 @@ final class ProjectCursorTokenTests: XCTestCase {
 
     func testTokenIsBase64URLOfTheSameJSON() throws {
         var generator = SystemRandomNumberGenerator()
-        let keys = ["", "a", "ab", "abc", "1764600000123456", "ünïcode “quoted” \\ / ?>?>~~~", "\u{7F}\u{FF}\u{3FFF}"]
+        let keys = ["", "a", "ab", "abc", "1764600000123456", "ünïcode “quoted” \\ / ?>?>~~~", "\u{7F}\u{FF}\u{3FFF}",
+                    "controls \u{01}\u{1F}\n\r\t\u{08}\u{0C} and a / slash", "\u{2028}\u{2029}"]
             + (0..<200).map { _ in String((0..<Int.random(in: 0...40, using: &generator)).map { _ in Character(Unicode.Scalar(UInt8.random(in: 32...126, using: &generator))) }) }
         var sawURLAlphabet = false
         for key in keys {

@@ -37,6 +37,22 @@ final class MigrationRunnerTests: XCTestCase {
         XCTAssertTrue(try tables[0].decode("absent", as: Bool.self), "nothing after the refusal was applied")
     }
 
+    /// Readiness asks on every probe; the files' checksums are remembered after the first, the
+    /// recorded ones are not: a row changed later is still refused.
+    func testRecordedChecksumIsCheckedOnEveryStatusAfterTheFirst() throws {
+        let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
+        let runner = MigrationRunner(files: files([(1, "first", "create table a (x int);"), (2, "next", "create table b (y int);")]))
+        try runner.migrate(using: connection)
+        XCTAssertEqual(try runner.status(using: connection), .init(applied: [1, 2], pending: []))
+        XCTAssertEqual(try runner.status(using: connection), .init(applied: [1, 2], pending: []))
+        try connection.query("update meta.schema_migrations set checksum = md5('other') where version = 2")
+        XCTAssertThrowsError(try runner.status(using: connection)) { error in
+            guard case .checksumMismatch(2, "next") = error as? MigrationError else { return XCTFail("\(error)") }
+        }
+        try connection.query("delete from meta.schema_migrations where version = 2")
+        XCTAssertEqual(try runner.status(using: connection), .init(applied: [1], pending: [2]))
+    }
+
     func testFailingMigrationRollsBackWholly() throws {
         let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
         let runner = MigrationRunner(files: files([(1, "broken", "create table c (x int); select 1/0;")]))

@@ -78,4 +78,54 @@ final class TransactionOpeningTests: XCTestCase {
         XCTAssertEqual(try pool.withTransaction(setup: "select 1 / 0") { _ in "nothing sent" }, "nothing sent")
         XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1))
     }
+
+    // MARK: One read-only statement, the whole transaction in one round trip
+
+    func testAReadOnlyStatementRunsInItsOwnReadOnlyTransactionWithTheSetupAndCommits() throws {
+        let pool = try pool()
+        defer { pool.close() }
+        let rows = try pool.readOnlyStatement(setup: "select set_config('app.marker', \("set up"), true)", """
+            select current_setting('transaction_read_only') as ro, current_setting('app.marker', true) as v
+            """)
+        XCTAssertEqual(try rows[0].decode("ro", as: String.self), "on")
+        XCTAssertEqual(try rows[0].decode("v", as: String.self), "set up")
+        // A connection returned inside a transaction would have been discarded, not kept idle.
+        XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1), "committed, the connection kept")
+        XCTAssertEqual(try pool.withConnection { try $0.query("select coalesce(current_setting('app.marker', true), '') as v")[0].decode("v", as: String.self) }, "",
+                       "the setup was local to that transaction")
+    }
+
+    func testAReadOnlyStatementRefusesAWriteAndLeavesTheConnectionClean() throws {
+        let pool = try pool()
+        defer { pool.close() }
+        try pool.withConnection { try $0.executeScript("create table notes (body text not null)") }
+        XCTAssertThrowsError(try pool.readOnlyStatement(setup: "select 1", "insert into notes values (\("no")) returning body")) { error in
+            XCTAssertEqual((error as? DatabaseError)?.step, .statement)
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "25006")
+        }
+        XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1), "rolled back, the connection kept")
+        XCTAssertEqual(try pool.withConnection { try $0.query("select count(*) as n from notes")[0].decode("n", as: Int.self) }, 0)
+        XCTAssertEqual(try pool.readOnlyStatement(setup: "select 1", "select 4 as v")[0].decode("v", as: Int.self), 4)
+    }
+
+    func testAReadOnlyStatementReportsAFailedSetupAsTheSetups() throws {
+        let pool = try pool()
+        defer { pool.close() }
+        XCTAssertThrowsError(try pool.readOnlyStatement(setup: "select 1 / 0", "select 5 as v")) { error in
+            XCTAssertEqual((error as? DatabaseError)?.step, .statement)
+            XCTAssertEqual((error as? DatabaseError)?.sqlState, "22012")
+        }
+        XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1), "rolled back, the connection kept")
+        XCTAssertEqual(try pool.readOnlyStatement(setup: "select 1", "select 6 as v")[0].decode("v", as: Int.self), 6)
+    }
+
+    func testAReadOnlyStatementOnAConnectionThatDiedIsRetriedOnAFreshOne() throws {
+        let url = try TestPostgresCluster.shared.createDatabase()
+        let pool = ConnectionPool(.init(url: url, maximumConnections: 1))
+        defer { pool.close() }
+        let pid = try pool.withConnection { try $0.query("select pg_backend_pid() as pid")[0].decode("pid", as: Int.self) }
+        try PostgresConnection(url: url).query("select pg_terminate_backend(\(pid))")
+        let newPid = try pool.readOnlyStatement(setup: "select 1", "select pg_backend_pid() as pid")[0].decode("pid", as: Int.self)
+        XCTAssertNotEqual(newPid, pid)
+    }
 }

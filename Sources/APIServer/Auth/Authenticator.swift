@@ -14,6 +14,8 @@ struct Authenticator: Sendable {
     let signer: JWTSigner
     let audience: String
     let auth: AuthService
+    /// Shared by the copies of this value (a class): tokens verified before, checked for time only.
+    let verifiedTokens = VerifiedTokens(leeway: JWTVerificationOptions().leeway)
 
     /// `identity(of:)`, then one indexed lookup of the session and its user: 403 `session_not_found`,
     /// `session_expired`, `user_banned` or `user_not_found` as GoTrue answers on `/user`.
@@ -34,9 +36,11 @@ struct Authenticator: Sendable {
         while let first = token.first, first == " " || first == "\t" { token = token.dropFirst() }
         while let last = token.last, last == " " || last == "\t" { token = token.dropLast() }
         let tokenText = String(token)
+        let now = Date()
+        if let known = verifiedTokens.identity(of: tokenText, now: now) { return known }
         let verified: VerifiedJWT
         do {
-            verified = try signer.verify(tokenText, now: Date(), options: JWTVerificationOptions(audience: audience))
+            verified = try signer.verify(tokenText, now: now, options: JWTVerificationOptions(audience: audience))
         } catch let error as JWTError {
             throw AuthError.badJWT(Self.reason(error))
         }
@@ -45,8 +49,10 @@ struct Authenticator: Sendable {
         }
         let role = verified.claims.role ?? "authenticated"
         guard role == "authenticated" else { throw AuthError.badJWT("invalid claim: role is not authenticated") }
-        return AuthenticatedIdentity(userID: userID, sessionID: verified.claims.sessionID.flatMap(UUID.init(uuidString:)),
-                                     role: role, claimsJSON: verified.payloadJSON)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: verified.claims.sessionID.flatMap(UUID.init(uuidString:)),
+                                             role: role, claimsJSON: verified.payloadJSON)
+        verifiedTokens.remember(tokenText, identity: identity, expiresAt: verified.claims.expiresAt, notBefore: verified.claims.notBefore)
+        return identity
     }
 
     private static func reason(_ error: JWTError) -> String {

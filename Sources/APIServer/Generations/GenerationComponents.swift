@@ -37,8 +37,7 @@ struct GenerationComponents: Sendable {
         let ledger = LedgerReservations(ledger: PostgresBudgetLedger(pool: pool))
         // One lease owner per process: host, pid and a random part (pids repeat across containers).
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
-        let catalog = providers.catalog()
-        let keyless = Set(catalog.filter { !$0.requiresKey }.map(\.provider))
+        let keyless = KeylessProviders(catalog: { providers.catalog() })
         let finished = FinishedGenerations()
         let runner = GenerationRunner(
             store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router), provider: { providers.provider($0) },

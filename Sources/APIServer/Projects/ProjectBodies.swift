@@ -16,7 +16,7 @@ struct ProjectBody: Encodable {
     let updatedAt: Date
 
     init(_ project: Project) {
-        id = project.id.uuidString.lowercased()
+        id = project.id.lowercasedString
         name = project.name
         description = project.description
         archived = project.archivedAt != nil

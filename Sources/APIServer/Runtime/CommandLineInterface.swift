@@ -101,6 +101,11 @@ enum CommandLineInterface {
             return 1
         }
         moveLegacyBlobs(environment, logger: logger)
+        // One database connection opened while the listener starts, so the first `/readyz` (and
+        // request) finds it in the pool instead of waiting for a connect. A failure here is only
+        // logged by whoever next needs the database.
+        let pool = environment.pool
+        Thread { try? pool.withConnection { _ in } }.start()
         let server = environment.makeServer()
         do {
             try server.start(host: config.host, port: config.port)
@@ -128,6 +133,16 @@ enum CommandLineInterface {
                 logger.warn("provider-key vault not ready yet; will retry on first use", ["error": .string(String(describing: error))])
             }
         }.start()
+        // The tokenizer ranks are parsed beside serving as well (DeferredTokenizer), at the same
+        // lower priority, so on a busy machine the parse does not delay `/readyz`; a count that needs
+        // one before then parses it itself or waits for it.
+        let tokenizers = environment.tokenCounter.tokenizers.values.compactMap { $0 as? DeferredTokenizer }
+        if !tokenizers.isEmpty {
+            Thread {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                tokenizers.forEach { $0.prepare() }
+            }.start()
+        }
         // Generations whose process died (or that found the queue full) are taken over here too.
         environment.generations.worker.start()
         signals.wait()

@@ -65,7 +65,12 @@ struct ServerEnvironment: Sendable {
         let providerWork = WorkQueue(name: "provider", threads: config.providerThreads, queueLimit: config.providerQueueLimit)
         let metrics = Metrics()
         metrics.watch(providerWork)
-        let tokenCounter = ModelTokenCounter(tokenizers: try FileTokenRanks.loadTokenizers(config: config))
+        let tokenCounter = ModelTokenCounter(tokenizers: try FileTokenRanks.loadTokenizers(config: config) { reason in
+            // As a start-up failure: the process stops rather than count with a wrong vocabulary.
+            logger.error("start-up failed: a tokenizer ranks file does not parse", ["error": .string(reason)])
+            Logger.flush()
+            exit(1)
+        })
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
         let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))

@@ -13,8 +13,10 @@ struct FileTokenRanks: TokenRanksSource {
         return data
     }
 
-    /// Every configured tokenizer, or a start-up error naming the variable whose file is wrong.
-    static func loadTokenizers(config: AppConfig) throws -> [TokenEncoding: any ExactTokenizer] {
+    /// Every configured tokenizer, its file read now (an unreadable one is a start-up error naming
+    /// the variable) and parsed later (`DeferredTokenizer`); a file that does not parse calls
+    /// `failed` with the variable's name and the reason.
+    static func loadTokenizers(config: AppConfig, failed: @escaping @Sendable (String) -> Never) throws -> [TokenEncoding: any ExactTokenizer] {
         let variables: [(TokenEncoding, String, String?)] = [
             (.cl100kBase, "TIKTOKEN_CL100K_PATH", config.tokenizerRanksPath),
             (.o200kBase, "TIKTOKEN_O200K_PATH", config.o200kRanksPath),
@@ -23,7 +25,8 @@ struct FileTokenRanks: TokenRanksSource {
         for (encoding, variable, path) in variables {
             guard let path else { continue }
             do {
-                loaded.merge(try ExactTokenizers.load(from: FileTokenRanks(paths: [encoding: path]))) { $1 }
+                guard let data = try FileTokenRanks(paths: [encoding: path]).ranksData(for: encoding) else { continue }
+                loaded[encoding] = DeferredTokenizer(encoding: encoding, ranksData: data) { error in failed("\(variable): \(error)") }
             } catch {
                 throw ServerStartError("\(variable): \(error)")
             }

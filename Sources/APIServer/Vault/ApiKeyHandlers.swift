@@ -109,7 +109,7 @@ struct ApiKeyBody: Encodable {
     let updatedAt: Date
 
     init(_ record: ApiKeyRecord) {
-        id = record.id.uuidString.lowercased()
+        id = record.id.lowercasedString
         provider = record.provider.rawValue
         label = record.label
         mask = record.mask

@@ -37,12 +37,44 @@ public struct ProjectCursor: Sendable, Equatable {
     }
 
     /// base64url (no padding) of a small JSON object; opaque to clients.
+    ///
+    /// The object is written here, byte for byte what `JSONEncoder` with sorted keys wrote (so every
+    /// process writes the same cursor for the same position, and ProjectCursorTokenTests compares the
+    /// two): the encoder was ~8 % of a projects list's server time.
     public var token: String {
-        // Sorted keys: every process writes the same cursor text for the same position.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(Wire(s: sort.rawValue, k: key, i: id.uuidString.lowercased()))) ?? Data()
-        return Base64URL.encode(data)
+        var json = [UInt8]()
+        json.reserveCapacity(key.utf8.count + 72)
+        json.append(contentsOf: #"{"i":"#.utf8)
+        Self.appendString(id.lowercasedString, to: &json)
+        json.append(contentsOf: #","k":"#.utf8)
+        Self.appendString(key, to: &json)
+        json.append(contentsOf: #","s":"#.utf8)
+        Self.appendString(sort.rawValue, to: &json)
+        json.append(UInt8(ascii: "}"))
+        return Base64URL.encode(json)
+    }
+
+    /// A JSON string as `JSONEncoder` escapes one: quote, backslash and slash, the short escapes,
+    /// other control characters as `\u00xx`; everything else as is.
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendString(_ text: String, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): json.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            case 0x0A: json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0..<0x20:
+                json.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                         hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
+            default: json.append(byte)
+            }
+        }
+        json.append(UInt8(ascii: "\""))
     }
 
     public init(token: String, sort expected: ProjectSort) throws(Invalid) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Applies `migrations/NNN_name.sql` in order, each in its own transaction, recording each with
 /// a SHA-256 checksum of its text in `meta.schema_migrations`.
@@ -21,6 +22,7 @@ public struct MigrationRunner: Sendable {
     static let advisoryLockKey: Int64 = 0x6D69_6772_6174_65
 
     public let files: [MigrationFile]
+    private let checksums = MigrationChecksums()
 
     public init(files: [MigrationFile]) {
         self.files = files
@@ -80,19 +82,51 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Applied versions with their checksums; throws if any applied file changed or vanished.
+    ///
+    /// The files' checksums are computed by PostgreSQL in one statement the first time and
+    /// remembered (the files are read once, at start-up): `/readyz` calls this on every probe, and a
+    /// round trip per migration file, each carrying the file's text, was most of its time.
     private func verifiedApplied(_ connection: PostgresConnection) throws -> [Int: String] {
         var applied: [Int: String] = [:]
         for row in try connection.query("select version, checksum from meta.schema_migrations order by version") {
             applied[try row.decode("version")] = try row.decode("checksum", as: String.self)
         }
         let byVersion = Dictionary(uniqueKeysWithValues: files.map { ($0.version, $0) })
-        for (version, checksum) in applied.sorted(by: { $0.key < $1.key }) {
-            guard let file = byVersion[version] else { throw MigrationError.unknownAppliedVersion(version) }
-            let rows = try connection.query("select encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex') as checksum")
-            guard try rows.first?.decode("checksum", as: String.self) == checksum else {
-                throw MigrationError.checksumMismatch(version: version, name: file.name)
-            }
+        if let unknown = applied.keys.sorted().first(where: { byVersion[$0] == nil }) {
+            throw MigrationError.unknownAppliedVersion(unknown)
+        }
+        let checksums = try fileChecksums(of: applied.keys.compactMap { byVersion[$0] }, connection)
+        for (version, checksum) in applied.sorted(by: { $0.key < $1.key }) where checksums[version] != checksum {
+            throw MigrationError.checksumMismatch(version: version, name: byVersion[version]?.name ?? "")
         }
         return applied
+    }
+
+    /// SHA-256 (hex) of each file's text as PostgreSQL computes it: remembered ones, plus the rest in one statement.
+    private func fileChecksums(of wanted: [MigrationFile], _ connection: PostgresConnection) throws -> [Int: String] {
+        var known = checksums.withLock { $0 }
+        let missing = wanted.filter { known[$0.version] == nil }.sorted { $0.version < $1.version }
+        guard !missing.isEmpty else { return known }
+        var values: SQL = ""
+        for (index, file) in missing.enumerated() {
+            values = values + (index == 0 ? "" : ", ") + "(\(file.version)::integer, \(file.sql)::text)"
+        }
+        for row in try connection.query("""
+            select version, encode(sha256(convert_to(sql, 'UTF8')), 'hex') as checksum from (values \(values)) as files (version, sql)
+            """) {
+            known[try row.decode("version")] = try row.decode("checksum", as: String.self)
+        }
+        let computed = known
+        checksums.withLock { $0.merge(computed) { old, _ in old } }
+        return known
+    }
+}
+
+/// The files' checksums once computed, shared by the copies of a runner (it is a value).
+final class MigrationChecksums: Sendable {
+    private let state = Mutex<[Int: String]>([:])
+
+    func withLock<Result>(_ body: (inout [Int: String]) -> Result) -> Result {
+        state.withLock { body(&$0) }
     }
 }

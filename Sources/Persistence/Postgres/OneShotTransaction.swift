@@ -24,10 +24,7 @@ extension ConnectionPool {
     /// When any statement fails, those after it (COMMIT included) are skipped by the server, the
     /// transaction is rolled back, and the first failure is thrown: nothing of it is kept.
     public func userScopeRoundTrip(claimsJSON: String, readOnly: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
-        try oneRoundTrip(readOnly: readOnly, setup: """
-            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                   set_config('request.jwt.claims', \(claimsJSON), true)
-            """, statements)
+        try oneRoundTrip(readOnly: readOnly, setup: Self.userScope(claimsJSON: claimsJSON), statements)
     }
 
     /// `userScopeRoundTrip` as the service role (cross-user maintenance, workers' claims).
@@ -46,7 +43,7 @@ extension ConnectionPool {
         return try oneRoundTrip(readOnly: false, setup: setup, statements)
     }
 
-    fileprivate func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
+    func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
         let run = {
             try self.withConnection { connection -> [[PostgresRow]] in
                 // A pooled connection whose server went away (a restart) shows it without a round

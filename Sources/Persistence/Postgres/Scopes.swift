@@ -8,12 +8,16 @@ extension ConnectionPool {
     /// verified JWT payload (or claims built the same way for background work).
     @discardableResult
     public func withUserScope<T>(claimsJSON: String, readOnly: Bool = false, _ body: (borrowing Transaction) throws -> T) throws -> T {
+        try withTransaction(readOnly: readOnly, setup: Self.userScope(claimsJSON: claimsJSON), body)
+    }
+
+    static func userScope(claimsJSON: String) -> SQL {
         // One statement: set_config(..., true) is SET LOCAL (role included), and `set role` does not
         // apply the role's own settings, so its timeout is set here as PostgREST does.
-        try withTransaction(readOnly: readOnly, setup: """
-            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                   set_config('request.jwt.claims', \(claimsJSON), true)
-            """, body)
+        """
+        select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+               set_config('request.jwt.claims', \(claimsJSON), true)
+        """
     }
 
     /// SERVICE ROLE: bypasses RLS. Only for auth internals (users, sessions, refresh tokens),

@@ -77,3 +77,13 @@ extension ConnectionPool {
         if let failure = connection.openingFailure { throw failure }
     }
 }
+
+extension ConnectionPool {
+    /// One read-only statement in a transaction of its own, in ONE round trip: BEGIN READ ONLY,
+    /// `setup`, the statement and COMMIT travel together in a pipeline (`oneRoundTrip`, the same
+    /// path as `userScopeRoundTrip`). Errors as there: the first failure in that order, the
+    /// connection rolled back before it returns to the pool, a dead pooled one retried once, fresh.
+    public func readOnlyStatement(setup: SQL, _ sql: SQL) throws -> [PostgresRow] {
+        try oneRoundTrip(readOnly: true, setup: setup, [sql]).first ?? []
+    }
+}

@@ -28,9 +28,7 @@ public struct PostgresProjectStore: ProjectStore {
     }
 
     public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
-        let rows = try pool.withUserScope(claimsJSON: identity.claimsJSON, readOnly: true) { transaction in
-            try transaction.query(ProjectSQL.list(query))
-        }
+        let rows = try pool.userScopeStatement(claimsJSON: identity.claimsJSON, readOnly: true, ProjectSQL.list(query))
         let projects = try rows.prefix(query.limit).map(ProjectSQL.project(from:))
         var next: ProjectCursor?
         if rows.count > query.limit, let last = rows.prefix(query.limit).last {
