@@ -24,7 +24,7 @@ extension ConnectionPool {
     /// When any statement fails, those after it (COMMIT included) are skipped by the server, the
     /// transaction is rolled back, and the first failure is thrown: nothing of it is kept.
     public func userScopeRoundTrip(claimsJSON: String, readOnly: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
-        try oneRoundTrip(readOnly: readOnly, setup: Self.userScope(claimsJSON: claimsJSON), statements)
+        try oneRoundTrip(readOnly: readOnly, setup: [Self.userScope(claimsJSON: claimsJSON)], statements)
     }
 
     /// `userScopeRoundTrip` as the service role (cross-user maintenance, workers' claims).
@@ -32,18 +32,12 @@ extension ConnectionPool {
     /// off` for this transaction only); only for writes whose loss in a crash of PostgreSQL is
     /// harmless, which the caller must argue.
     public func serviceRoleRoundTrip(asynchronousCommit: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
-        let setup: SQL = asynchronousCommit
-            ? """
-              select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true),
-                     set_config('synchronous_commit', 'off', true)
-              """
-            : """
-              select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
-              """
-        return try oneRoundTrip(readOnly: false, setup: setup, statements)
+        // The setting travels in the same pipeline as the scope: no round trip of its own.
+        let asynchronous: [SQL] = asynchronousCommit ? ["select set_config('synchronous_commit', 'off', true)"] : []
+        return try oneRoundTrip(readOnly: false, setup: [Self.serviceRoleScope] + asynchronous, statements)
     }
 
-    func oneRoundTrip(readOnly: Bool, setup: SQL, _ statements: [SQL]) throws -> [[PostgresRow]] {
+    func oneRoundTrip(readOnly: Bool, setup: [SQL], _ statements: [SQL]) throws -> [[PostgresRow]] {
         let run = {
             try self.withConnection { connection -> [[PostgresRow]] in
                 // A pooled connection whose server went away (a restart) shows it without a round
@@ -51,7 +45,8 @@ extension ConnectionPool {
                 guard connection.closedByServer == false else {
                     throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
                 }
-                let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin), (setup, .statement)]
+                let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin)]
+                    + setup.map { (sql: $0, step: DatabaseError.Step.statement) }
                 let body = statements.map { (sql: $0, step: DatabaseError.Step.statement) }
                 let outcome = connection.pipeline(opening + body + [("commit", .commit)])
                 if let (_, error) = outcome.failure {
@@ -84,10 +79,7 @@ extension ConnectionPool {
 
     /// One read in the shared read scope (`withSharedReadScope`), its transaction in one round trip.
     public func sharedReadStatement(_ statement: SQL) throws -> [PostgresRow] {
-        try oneRoundTrip(readOnly: true, setup: """
-            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                   set_config('request.jwt.claims', '{"role":"authenticated"}', true)
-            """, [statement]).first ?? []
+        try oneRoundTrip(readOnly: true, setup: [Self.sharedReadScope], [statement]).first ?? []
     }
 
     /// One statement as the service role, its transaction in one round trip.

@@ -24,10 +24,12 @@ extension ConnectionPool {
     /// migrations and cross-user maintenance; never for work done on a user's behalf.
     @discardableResult
     public func withServiceRole<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
-        try withTransaction(setup: """
-            select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
-            """, body)
+        try withTransaction(setup: Self.serviceRoleScope, body)
     }
+
+    static let serviceRoleScope: SQL = """
+        select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)
+        """
 }
 
 extension ConnectionPool {
@@ -37,9 +39,11 @@ extension ConnectionPool {
     /// user's claims (the pricing port has none); read-only.
     @discardableResult
     public func withSharedReadScope<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
-        try withTransaction(readOnly: true, setup: """
-            select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-                   set_config('request.jwt.claims', '{"role":"authenticated"}', true)
-            """, body)
+        try withTransaction(readOnly: true, setup: Self.sharedReadScope, body)
     }
+
+    static let sharedReadScope: SQL = """
+        select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
+               set_config('request.jwt.claims', '{"role":"authenticated"}', true)
+        """
 }

@@ -84,6 +84,6 @@ extension ConnectionPool {
     /// path as `userScopeRoundTrip`). Errors as there: the first failure in that order, the
     /// connection rolled back before it returns to the pool, a dead pooled one retried once, fresh.
     public func readOnlyStatement(setup: SQL, _ sql: SQL) throws -> [PostgresRow] {
-        try oneRoundTrip(readOnly: true, setup: setup, [sql]).first ?? []
+        try oneRoundTrip(readOnly: true, setup: [setup], [sql]).first ?? []
     }
 }
