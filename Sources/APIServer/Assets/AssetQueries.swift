@@ -85,19 +85,9 @@ enum AssetQueries {
                 errors.append(FieldError(field: "sort", code: "invalid", message: "sort must be created_at or -created_at"))
             }
         }
-        if let value = query["limit"] {
-            if let limit = Int(value), (1...100).contains(limit) { filter.limit = limit } else {
-                errors.append(FieldError(field: "limit", code: "out_of_range", message: "limit must be 1 to 100"))
-            }
-        }
+        if let limit = ListPaging.limit(query, errors: &errors) { filter.limit = limit }
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-        if let value = query["cursor"] {
-            guard let cursor = GenerationCursor(token: value) else {
-                throw Problem(status: 400, code: "bad_cursor", title: "Bad Request",
-                              detail: "The cursor is not one this listing issued; start again without it.")
-            }
-            filter.cursor = cursor
-        }
+        filter.cursor = try ListPaging.cursor(query)
         return filter
     }
 

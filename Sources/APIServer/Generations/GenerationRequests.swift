@@ -142,19 +142,9 @@ extension GenerationHandlers {
         }
         filter.createdAfter = date("created_after")
         filter.createdBefore = date("created_before")
-        if let value = query["limit"] {
-            if let limit = Int(value), (1...100).contains(limit) { filter.limit = limit } else {
-                errors.append(FieldError(field: "limit", code: "out_of_range", message: "limit must be 1 to 100"))
-            }
-        }
+        if let limit = ListPaging.limit(query, errors: &errors) { filter.limit = limit }
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-        if let value = query["cursor"] {
-            guard let cursor = GenerationCursor(token: value) else {
-                throw Problem(status: 400, code: "bad_cursor", title: "Bad Request",
-                              detail: "The cursor is not one this listing issued; start again without it.")
-            }
-            filter.cursor = cursor
-        }
+        filter.cursor = try ListPaging.cursor(query)
         return filter
     }
 }
