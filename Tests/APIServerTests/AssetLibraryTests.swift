@@ -46,6 +46,8 @@ final class AssetLibraryTests: XCTestCase {
         XCTAssertEqual(try list("kind=image"), [])
         XCTAssertEqual(try list("project_id=\(project)&kind=text"), ["rock.txt", "sea.txt"])
         XCTAssertEqual(try list("created_after=2000-01-01T00:00:00Z&created_before=2999-01-01T00:00:00Z"), ["rock.txt", "sea.txt"])
+        XCTAssertEqual(try list("created_after=2000-01-01T00:00:00.250Z"), ["rock.txt", "sea.txt"], "fractional seconds are RFC 3339 too")
+        XCTAssertEqual(try list("created_before=2000-01-01T00:00:00.5Z"), [])
         var names: [String] = []
         var cursor: String?
         var pages = 0

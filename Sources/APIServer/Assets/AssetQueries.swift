@@ -72,14 +72,8 @@ enum AssetQueries {
                 errors.append(FieldError(field: "q", code: "out_of_range", message: "q must be 1 to 200 characters"))
             }
         }
-        func date(_ name: String) -> Date? {
-            guard let value = query[name] else { return nil }
-            if value.count <= 40, let date = ISO8601DateFormatter().date(from: value) { return date }
-            errors.append(FieldError(field: name, code: "invalid", message: "\(name) must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
-            return nil
-        }
-        filter.createdAfter = date("created_after")
-        filter.createdBefore = date("created_before")
+        filter.createdAfter = ListPaging.time(query, "created_after", errors: &errors)
+        filter.createdBefore = ListPaging.time(query, "created_before", errors: &errors)
         if let value = query["sort"] {
             if let sort = AssetFilter.Sort(rawValue: value) { filter.sort = sort } else {
                 errors.append(FieldError(field: "sort", code: "invalid", message: "sort must be created_at or -created_at"))

@@ -65,13 +65,6 @@ extension GenerationHandlers {
         return nil
     }
 
-    /// RFC 3339 with fractional seconds (`format: date-time` allows them).
-    private static var fractionalTime: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }
-
     static func idempotencyKey(_ request: HTTPRequest) throws -> String? {
         guard let key = request.header("idempotency-key") else { return nil }
         guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
@@ -134,14 +127,8 @@ extension GenerationHandlers {
                                          + ProviderID.allCases.map(\.rawValue).joined(separator: ", ")))
             }
         }
-        func date(_ name: String) -> Date? {
-            guard let value = query[name] else { return nil }
-            if value.count <= 40, let date = ISO8601DateFormatter().date(from: value) ?? Self.fractionalTime.date(from: value) { return date }
-            errors.append(FieldError(field: name, code: "invalid", message: "\(name) must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
-            return nil
-        }
-        filter.createdAfter = date("created_after")
-        filter.createdBefore = date("created_before")
+        filter.createdAfter = ListPaging.time(query, "created_after", errors: &errors)
+        filter.createdBefore = ListPaging.time(query, "created_before", errors: &errors)
         if let limit = ListPaging.limit(query, errors: &errors) { filter.limit = limit }
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         filter.cursor = try ListPaging.cursor(query)

@@ -1,8 +1,25 @@
 import Domain
+import Foundation
 
-/// The paging that the generation and asset listings read alike: `limit` (1 to 100) and the
-/// `cursor` a previous page issued.
+/// The paging that the generation and asset listings read alike: `limit` (1 to 100), the
+/// `cursor` a previous page issued, and RFC 3339 time bounds.
 enum ListPaging {
+    /// A time bound such as `created_after`, nil when absent; RFC 3339 with or without fractional
+    /// seconds (`format: date-time` allows both). Anything else adds a field error.
+    static func time(_ query: [String: String], _ name: String, errors: inout [FieldError]) -> Date? {
+        guard let value = query[name] else { return nil }
+        if value.utf8.count <= 40, let date = ISO8601DateFormatter().date(from: value) ?? fractionalSeconds().date(from: value) { return date }
+        errors.append(FieldError(field: name, code: "invalid", message: "\(name) must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+        return nil
+    }
+
+    // Built per call: on Linux the formatter wraps ICU, whose parsers are not safe to share across threads.
+    private static func fractionalSeconds() -> ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+
     /// The `limit` parameter, nil when absent; out of range adds a field error.
     static func limit(_ query: [String: String], errors: inout [FieldError]) -> Int? {
         guard let value = query["limit"] else { return nil }
