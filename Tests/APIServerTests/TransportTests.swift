@@ -219,6 +219,29 @@ final class TransportTests: XCTestCase {
         XCTAssertThrowsError(try HTTPTestConnection(port: port), "no longer accepting")
     }
 
+    func testARequestThatBeginsWhileStoppingIs503ShuttingDown() throws {
+        let port = server.port
+        let slow = Thread { _ = try? HTTPTestConnection(port: port).request("GET", "/test/slow") }
+        slow.start()
+        let deadline = Date().addingTimeInterval(5)
+        while server.environment.metrics.inFlight.load(ordering: .relaxed) == 0 && Date() < deadline { usleep(1000) }
+        // Connected before the stop, so the request (not the connection) is what arrives while stopping.
+        let late = try HTTPTestConnection(port: port)
+        let httpServer: HTTPServer = server.server
+        let stopped = DispatchSemaphore(value: 0)
+        let stopping = Thread { _ = httpServer.stop(grace: 5); stopped.signal() }
+        stopping.start()
+        // tearDown stops the server too; two stops at once would stop the daemon twice.
+        defer { stopped.wait() }
+        while !server.server.shuttingDown.load(ordering: .acquiring) && Date() < deadline { usleep(1000) }
+        let response = try late.request("GET", "/healthz")
+        try assertProblem(response, status: 503, code: "shutting_down")
+        XCTAssertEqual(response.header("retry-after"), "1")
+        XCTAssertEqual(response.header("connection")?.lowercased(), "close")
+        XCTAssertGreaterThan(server.environment.metrics.inFlight.load(ordering: .relaxed), 0,
+                             "the slow request was still being served when the late one was refused")
+    }
+
     func testAccessLogHasOneSafeLinePerRequest() throws {
         let connection = try server.connect()
         let bearer = SampleKeys.openAI(), queryToken = SampleKeys.google()

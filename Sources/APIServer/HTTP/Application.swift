@@ -28,6 +28,8 @@ final class Application: Sendable {
     /// What the transport knows about a request that never reaches a handler whole.
     enum Rejection {
         case bodyTooLarge
+        /// The request began after the server started stopping.
+        case shuttingDown
         case malformedQuery
     }
 
@@ -45,6 +47,9 @@ final class Application: Sendable {
                               to: request, routeLabel: "unmatched", startedAt: startedAt)
             case .malformedQuery:
                 return finish(Problem.malformedQuery().response(requestID: request.requestID),
+                              to: request, routeLabel: "unmatched", startedAt: startedAt)
+            case .shuttingDown:
+                return finish(Problem.shuttingDown().response(requestID: request.requestID),
                               to: request, routeLabel: "unmatched", startedAt: startedAt)
             }
         }

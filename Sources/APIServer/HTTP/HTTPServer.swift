@@ -77,13 +77,11 @@ final class HTTPServer: @unchecked Sendable {
     func stop(grace: TimeInterval) -> Int {
         guard let daemon else { return 0 }
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
-        // Quiescing hands the listening socket back to us. Closing it here raced MHD's worker
-        // threads, which still remove it from their epoll sets (an EBADF there aborts the process
-        // inside libmicrohttpd), so it is only shut down now, which refuses new connections at
-        // once, and closed after the daemon has stopped.
-        let listener = MHD_quiesce_daemon(daemon)
-        if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)) }
-        defer { if listener >= 0 { close(listener) } }
+        // The listening socket stays open until MHD_stop_daemon: MHD_quiesce_daemon on an epoll
+        // daemon with worker threads races the workers' own removal of the listener from their
+        // epoll sets and aborts the process (an open libmicrohttpd defect, seen once in a full
+        // test run). Requests that begin from here on are answered 503 `shutting_down` with
+        // `Connection: close` instead, so nothing new is served during the grace period.
         for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
         let deadline = Date().addingTimeInterval(grace)
         while application.metrics.inFlight.load(ordering: .acquiring) > 0 && Date() < deadline {

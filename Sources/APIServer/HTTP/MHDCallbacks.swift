@@ -19,6 +19,8 @@ final class RequestState: @unchecked Sendable {
     var bodyTooLarge = false
     /// A query name or value held a NUL or invalid UTF-8: refused as a whole, never read truncated or altered.
     var malformedQuery = false
+    /// Set when the request's headers arrived after `stop` began: it is answered 503, not served.
+    let arrivedWhileStopping: Bool
     var socketAddress = ""
     /// An upload route's open request: its body goes to the receiver, not to `body`.
     var upload: OpenUpload?
@@ -49,6 +51,7 @@ final class RequestState: @unchecked Sendable {
         self.startedAt = DispatchTime.now().uptimeNanoseconds
         self.connection = connection
         self.server = server
+        self.arrivedWhileStopping = server.shuttingDown.load(ordering: .acquiring)
     }
 }
 
@@ -264,6 +267,7 @@ extension RequestState {
     var rejection: Application.Rejection? {
         if bodyTooLarge { return .bodyTooLarge }
         if malformedQuery { return .malformedQuery }
+        if arrivedWhileStopping { return .shuttingDown }
         return nil
     }
 }

@@ -41,6 +41,12 @@ struct Problem: Error, Sendable {
         Problem(status: 400, code: "bad_json", title: "Malformed JSON", detail: detail)
     }
 
+    /// The server is draining before it exits; another instance (or this one restarted) will answer.
+    static func shuttingDown() -> Problem {
+        Problem(status: 503, code: "shutting_down", title: "Service Unavailable",
+                detail: "The server is shutting down; retry the request.", headers: [("Retry-After", "1")])
+    }
+
     static func malformedQuery() -> Problem {
         Problem(status: 400, code: "bad_query", title: "Bad Request",
                 detail: "A query parameter holds a NUL character or bytes that are not UTF-8.")
