@@ -37,7 +37,7 @@ final class CostTests: XCTestCase {
         let body = try tier.json()
         XCTAssertEqual(body["status"] as? String, "priced")
         XCTAssertEqual(body["total"] as? String, "1.261005")
-        XCTAssertEqual(body["pricing_version"] as? String, "2026-12-01.1")
+        XCTAssertEqual(body["pricing_version"] as? String, "2026-12-01.2")
         let lines = try XCTUnwrap(body["lines"] as? [[String: Any]])
         XCTAssertEqual(lines.compactMap { $0["subtotal"] as? String }, ["1.000005", "0.036", "0.225"])
 
@@ -64,7 +64,7 @@ final class CostTests: XCTestCase {
 
     func testAStoredVersionCanBeChosenAndBadUsageIsRefused() throws {
         _ = try PricingImport(store: server.environment.pricing).run(file: Self.catalog)
-        let chosen = try cost(["provider": "openai", "model": "gpt-4o", "pricing_version": "2026-12-01.1", "usage": ["output_tokens": 1_000_000]])
+        let chosen = try cost(["provider": "openai", "model": "gpt-4o", "pricing_version": "2026-12-01.2", "usage": ["output_tokens": 1_000_000]])
         XCTAssertEqual(try chosen.json()["total"] as? String, "10.00")
         let absent = try cost(["provider": "openai", "model": "gpt-4o", "pricing_version": "1999-01-01.1", "usage": [:]])
         XCTAssertEqual(absent.status, 404, absent.text)

@@ -36,7 +36,7 @@ enum TestCatalog {
 final class CatalogTests: XCTestCase {
     func testShippedCatalogLoadsAndCoversEveryProvider() throws {
         let version = try TestCatalog.load()
-        XCTAssertEqual(version.id, "2026-12-01.1")
+        XCTAssertEqual(version.id, "2026-12-01.2")
         XCTAssertEqual(version.currency, "USD")
         XCTAssertEqual(Set(version.models.map(\.provider)),
                        ["openai", "anthropic", "openrouter", "elevenlabs", "runway", "veo", "fal", "local"])
@@ -48,6 +48,19 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(version.mode(provider: "openrouter", model: "meta-llama/llama-3.1-70b"), .providerReported)
         XCTAssertEqual(version.mode(provider: "local", model: "espeak-ng"), .free)
         XCTAssertNil(version.mode(provider: "openai", model: "dall-e-3"), "retired models are unpriced, not free")
+    }
+
+    func testEverySourceCarriesTheMarkerOfItsConfidence() throws {
+        // pricing/README.md: [V] seen on the provider's own page or docs, [L] as LiteLLM has it, [?] unverified or derived.
+        // A row claiming more than its source says, or a source naming no marker, is caught here.
+        let marker: [PriceConfidence: String] = [.verified: "[V]", .litellm: "[L]", .unverified: "[?]"]
+        let rows = try TestCatalog.load().rows
+        XCTAssertFalse(rows.isEmpty)
+        for row in rows {
+            let expected = try XCTUnwrap(marker[row.confidence])
+            XCTAssertTrue(row.source.contains(expected), "\(row.key) is \(row.confidence.rawValue) but its source says: \(row.source)")
+        }
+        XCTAssertTrue(rows.contains { $0.confidence == .verified }, "the provider pages read so far are cited as verified")
     }
 
     func testEncodingAndReloadingKeepsTheVersion() throws {

@@ -32,7 +32,7 @@ final class CostCalculatorTests: XCTestCase {
         assertTotal(breakdown, "0.00575")
         XCTAssertEqual(breakdown.lines.map(\.unit), [.inputToken, .cachedInputTokenRead, .outputToken])
         XCTAssertEqual(breakdown.lines.map(\.subtotal), ["0.0025", "0.00025", "0.003"].map(TestCatalog.money))
-        XCTAssertEqual(breakdown.pricingVersionId, "2026-12-01.1")
+        XCTAssertEqual(breakdown.pricingVersionId, "2026-12-01.2")
     }
 
     func testOpenAILongContextTier() throws {
@@ -111,6 +111,23 @@ final class CostCalculatorTests: XCTestCase {
         assertTotal(cost(try Usage.anthropic(inputTokens: 100, cacheReadInputTokens: 10_000, outputTokens: 100), "anthropic", "claude-opus-4-5"), "0.008")
     }
 
+    func testClaude5PricesAreTheModelPagesOwn() throws {
+        // 1,000 input, 3,000 written (1,000 of them for 1 hour), 10,000 read, 500 output.
+        let usage = try Usage.anthropic(inputTokens: 1_000, cacheCreationInputTokens: 3_000, cacheReadInputTokens: 10_000,
+                                        outputTokens: 500, ephemeral1hInputTokens: 1_000)
+        // claude-sonnet-5: 1,000 × 2/1M = 0.002; 5m write 2,000 × 2.50/1M = 0.005; 1h write 1,000 × 4/1M = 0.004;
+        // read 10,000 × 0.20/1M = 0.002; output 500 × 10/1M = 0.005 → 0.018
+        let sonnet = cost(usage, "anthropic", "claude-sonnet-5")
+        assertTotal(sonnet, "0.018")
+        // claude-opus-5: 1,000 × 5/1M = 0.005; 2,000 × 6.25/1M = 0.0125; 1,000 × 10/1M = 0.01;
+        // 10,000 × 0.50/1M = 0.005; 500 × 25/1M = 0.0125 → 0.045
+        let opus = cost(usage, "anthropic", "claude-opus-5")
+        assertTotal(opus, "0.045")
+        // Both are stated on Anthropic's own model pages, so every line is verified.
+        XCTAssertEqual(sonnet.lines.count, 5)
+        XCTAssertEqual(Set(sonnet.lines.map(\.confidence) + opus.lines.map(\.confidence)), [.verified])
+    }
+
     func testInconsistentProviderUsageIsRejected() {
         XCTAssertThrowsError(try Usage.openAIChat(promptTokens: 10, cachedTokens: 11, completionTokens: 0))
         XCTAssertThrowsError(try Usage.anthropic(inputTokens: 1, cacheCreationInputTokens: 5, outputTokens: 1, ephemeral1hInputTokens: 6))
@@ -187,6 +204,10 @@ final class CostCalculatorTests: XCTestCase {
         // 3.0 (unverified rate) 720p 4 s × 0.40 = 1.60; 3.0 fast 8 s × 0.10 = 0.80
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 4, resolution: "720p")]), "veo", "veo-3.0-generate-001"), "1.60")
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 8, resolution: "720p")]), "veo", "veo-3.0-fast-generate-001"), "0.80")
+        // 3.0 fast 1080p (LiteLLM's Vertex rate, unverified) 8 s × 0.12 = 0.96
+        let fast1080 = cost(Usage(video: [VideoQuantity(seconds: 8, resolution: "1080p")]), "veo", "veo-3.0-fast-generate-001")
+        assertTotal(fast1080, "0.96")
+        XCTAssertEqual(fast1080.lines.first?.confidence, .unverified)
         // 3.0 has no 4k price: unpriced.
         XCTAssertEqual(cost(Usage(video: [VideoQuantity(seconds: 8, resolution: "4k")]), "veo", "veo-3.0-generate-001").status, .unpriced)
     }
@@ -211,6 +232,9 @@ final class CostCalculatorTests: XCTestCase {
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 10)]), "fal", "fal-ai/kling-video/v2.1/standard/image-to-video"), "0.56")
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 5)]), "fal", "fal-ai/kling-video/v2.1/pro/image-to-video"), "0.49")
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 5)]), "fal", "fal-ai/kling-video/v2.5-turbo/pro/image-to-video"), "0.35")
+        // The pages' 10 s price: pro $0.49 + 5 × $0.098 = 0.98; 2.5 turbo pro $0.35 + 5 × $0.07 = 0.70
+        assertTotal(cost(Usage(video: [VideoQuantity(seconds: 10)]), "fal", "fal-ai/kling-video/v2.1/pro/image-to-video"), "0.98")
+        assertTotal(cost(Usage(video: [VideoQuantity(seconds: 10)]), "fal", "fal-ai/kling-video/v2.5-turbo/pro/image-to-video"), "0.70")
         // seedance 2.0 720p 5 s × 0.3034 = 1.517
         assertTotal(cost(Usage(video: [VideoQuantity(seconds: 5, resolution: "720p")]), "fal", "bytedance/seedance-2.0/text-to-video"), "1.517")
         // Fractional seconds stay exact: 5.5 × 0.1346 = 0.7403
@@ -261,7 +285,7 @@ final class CostCalculatorTests: XCTestCase {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(breakdown), as: UTF8.self)
-        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-12-01.1""#), json)
+        XCTAssertTrue(json.contains(#""pricing_version_id":"2026-12-01.2""#), json)
         XCTAssertTrue(json.contains(#""total":"0.0026""#), json)
         XCTAssertTrue(json.contains(#""subtotal":"0.0025""#), json)
         XCTAssertTrue(json.contains(#""status":"priced""#), json)

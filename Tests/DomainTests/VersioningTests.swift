@@ -35,7 +35,7 @@ final class VersioningTests: XCTestCase {
         // 1,000,000 × 3.00/1M = 3.00
         XCTAssertEqual(after.total, TestCatalog.money("3.00"))
         XCTAssertEqual(after.pricingVersionId, "2026-12-08.1")
-        XCTAssertEqual(before.pricingVersionId, "2026-12-01.1")
+        XCTAssertEqual(before.pricingVersionId, "2026-12-01.2")
         XCTAssertNotEqual(new.fingerprint, old.fingerprint)
         // tts-1 is gone from the new version: unpriced there, still priced in the old one.
         XCTAssertEqual(CostCalculator.cost(of: Usage(characters: 1000), provider: "openai", model: "tts-1", pricing: new).status, .unpriced)
