@@ -28,7 +28,8 @@ enum BehaviorName: String, Sendable, CaseIterable {
     case throttled
     /// A streamed (SSE) answer sends its events `value` seconds apart (default 0.05).
     case paced
-    /// A streamed answer stops after its first content event until `POST /_fake/release`.
+    /// A streamed answer stops after its first content event until `POST /_fake/release`;
+    /// `held:SECONDS` sends its events that far apart.
     case held
 }
 

@@ -107,7 +107,9 @@ final class FakeRouter: Sendable {
         case .paced:
             response.pace = effective.value ?? 0.05
         case .held:
+            // `held:SECONDS` paces the events after the release.
             response.hold = true
+            response.pace = effective.value ?? 0
         case .truncatedJSON where response.events != nil:
             response.cutOff = true
         case .truncatedJSON where response.isJSON:
