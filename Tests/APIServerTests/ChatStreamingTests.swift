@@ -51,9 +51,12 @@ final class ChatStreamingTests: XCTestCase {
         return reader
     }
 
-    private func releaseHeldStreams() throws {
+    /// Releases the fake's held streams; checks that exactly one was held (the test's own).
+    private func releaseHeldStreams(file: StaticString = #filePath, line: UInt = #line) throws {
         let response = try HTTPTestConnection(port: fakePort).request("POST", "/_fake/release")
-        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.status, 200, response.text, file: file, line: line)
+        XCTAssertEqual(try response.json()["released"] as? Int, 1, "the provider was still holding the rest of its stream",
+                       file: file, line: line)
     }
 
     private func json(_ payload: String) throws -> [String: Any] {

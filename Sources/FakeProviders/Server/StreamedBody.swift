@@ -36,36 +36,35 @@ final class StreamedBody: @unchecked Sendable {
     }
 
     func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
-        if index < events.count && offset < events[index].count {
-            let event = events[index]
-            let count = min(capacity, event.count - offset)
-            event.withUnsafeBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                memcpy(buffer, base + offset, count)
+        if offset == 0 {
+            // At an event's start: the end, a cut, a hold or a pause may come first.
+            if let cutAfter, index >= cutAfter { return -2 }  // MHD_CONTENT_READER_END_WITH_ERROR
+            guard index < events.count else { return -1 }  // MHD_CONTENT_READER_END_OF_STREAM
+            guard let connection else { return -2 }
+            if let holdAfter, index > holdAfter, !held {
+                held = true
+                if holds.hold(connection, since: epoch) { return 0 }
             }
-            offset += count
-            if offset == event.count {
-                index += 1
-                offset = 0
-                nextEventAt = DispatchTime.now().uptimeNanoseconds + UInt64(pace * 1_000_000_000)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if nextEventAt > now {
+                MHD_suspend_connection(connection)
+                scheduler.resume(connection, after: Double(nextEventAt - now) / 1_000_000_000)
+                return 0
             }
-            return count
         }
-        if let cutAfter, index >= cutAfter { return -2 }  // MHD_CONTENT_READER_END_WITH_ERROR
-        guard index < events.count else { return -1 }  // MHD_CONTENT_READER_END_OF_STREAM
-        guard let connection else { return -2 }
-        if let holdAfter, index > holdAfter, !held {
-            held = true
-            if holds.hold(connection, since: epoch) { return 0 }
+        let event = events[index]
+        let count = min(capacity, event.count - offset)
+        event.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            memcpy(buffer, base + offset, count)
         }
-        let now = DispatchTime.now().uptimeNanoseconds
-        if nextEventAt > now {
-            MHD_suspend_connection(connection)
-            scheduler.resume(connection, after: Double(nextEventAt - now) / 1_000_000_000)
-            return 0
+        offset += count
+        if offset == event.count {
+            index += 1
+            offset = 0
+            nextEventAt = DispatchTime.now().uptimeNanoseconds + UInt64(pace * 1_000_000_000)
         }
-        nextEventAt = 0
-        return read(into: buffer, capacity: capacity)
+        return count
     }
 }
 
