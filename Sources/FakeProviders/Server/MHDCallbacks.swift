@@ -107,7 +107,7 @@ private func origin(_ host: String?, fallback: String) -> String {
 
 private func queue(_ response: FakeResponse, on connection: OpaquePointer, daemon: FakeDaemon) -> MHD_Result {
     let mhdResponse: OpaquePointer?
-    if let events = response.events {
+    if let events = response.events, response.pace > 0 || response.hold {
         let body = StreamedBody(response, events: events, holds: daemon.router.holds, scheduler: daemon.scheduler)
         body.connection = connection
         // Unknown size: chunked, so each event leaves as soon as the reader hands it over.

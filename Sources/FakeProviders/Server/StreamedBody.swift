@@ -6,7 +6,8 @@ import Synchronization
 /// early events while the rest is still held back: `pace` seconds between events (the connection
 /// suspended meanwhile, no thread), a hold after the first content event until `POST
 /// /_fake/release` (`StreamHolds`), or a cut after half the events (the connection dropped with
-/// no end). MHD calls the reader for one connection from one thread at a time.
+/// no end). Used only for a paced or held answer; any other stream goes out whole, with its length.
+/// MHD calls the reader for one connection from one thread at a time.
 final class StreamedBody: @unchecked Sendable {
     let events: [Data]
     let pace: Double
