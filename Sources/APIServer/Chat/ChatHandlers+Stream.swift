@@ -30,6 +30,7 @@ extension ChatHandlers {
         chatStream.stream.onClose { clientGone() }
         // The same limit as a waiting answer: still running then, it is canceled (no charge unless the provider billed).
         DispatchQueue.global().asyncAfter(deadline: .now() + Double(Self.maximumWaitSeconds)) {
+            guard !chatStream.hasEnded else { return }
             if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),

@@ -60,6 +60,9 @@ final class ChatStream: Sendable {
         }
     }
 
+    /// Whether the stream's end has been written (or claimed by its writer).
+    var hasEnded: Bool { state.withLock { $0.endClaimed } }
+
     /// True the first time only: the client went away before the stream's end.
     func markClientLeft() -> Bool {
         state.withLock { state in

@@ -77,6 +77,7 @@ final class StreamingTextTests: ProviderTestCase {
         } catch {
             XCTAssertEqual(error.kind, .providerDown)
             XCTAssertFalse(error.isRetryable, "part of the answer was delivered: no second answer may follow it")
+            XCTAssertTrue(error.message.contains("after 3 characters of text; no usage was reported before it"), error.message)
         }
         XCTAssertEqual(server.requests.count, 1)
         XCTAssertEqual(collected.ends.withLock { $0 }, [], "no end for a failed stream")
@@ -128,6 +129,7 @@ final class StreamingTextTests: ProviderTestCase {
             XCTFail("an error event fails the call")
         } catch {
             XCTAssertEqual(error.kind, .providerDown, "\(error)")
+            XCTAssertTrue(error.message.contains("usage reported before it: 3 input, 1 output tokens"), error.message)
         }
     }
 

@@ -63,6 +63,16 @@ final class TextStream: @unchecked Sendable {
         return true
     }
 
+    /// The usage the stream reported before it failed, for the error's message (OpenAI sends it
+    /// only at the end; Anthropic's input side comes first). Such a partial count is not charged:
+    /// a failed call ends the generation without a charge (see README, chat streaming).
+    var usageSeen: String {
+        let input = (usageJSON?["prompt_tokens"] ?? inputUsageJSON?["input_tokens"])?.count
+        let output = usageJSON?["completion_tokens"]?.count ?? outputTokens
+        guard input != nil || output != nil else { return "no usage was reported before it" }
+        return "usage reported before it: \(input ?? 0) input, \(output ?? 0) output tokens"
+    }
+
     private func deliver(_ piece: String) {
         guard !piece.isEmpty else { return }
         text += piece
@@ -143,14 +153,24 @@ extension ProviderHTTP {
         do {
             response = try await send(call, secrets: secrets)
         } catch {
-            throw streamFailure(stream, secrets: secrets) ?? error
+            throw noting(stream, in: streamFailure(stream, secrets: secrets) ?? error)
         }
         guard stream.finishedCleanly() else {
-            throw streamFailure(stream, secrets: secrets)
+            throw noting(stream, in: streamFailure(stream, secrets: secrets)
                 ?? malformed("the stream ended before its end event (\(stream.text.count) characters received)",
-                             response: response, secrets: secrets)
+                             response: response, secrets: secrets))
         }
         return response
+    }
+
+    /// The error with what the stream had delivered and reported when it failed; once text was
+    /// delivered it is not retried (the reader would get a second answer after the first's start).
+    private func noting(_ stream: TextStream, in error: ProviderError) -> ProviderError {
+        guard stream.text.count > 0 || stream.usageSeen.hasPrefix("usage") else { return error }
+        return ProviderError(error.kind, provider: error.provider,
+                             message: error.message + " (after \(stream.text.count) characters of text; \(stream.usageSeen))",
+                             httpStatus: error.httpStatus, providerCode: error.providerCode, providerRequestID: error.providerRequestID,
+                             retryOverride: stream.text.isEmpty ? error.retryOverride : false, rateLimitHeaders: error.rateLimitHeaders)
     }
 
     private func streamFailure(_ stream: TextStream, secrets: [String]) -> ProviderError? {
@@ -167,7 +187,7 @@ extension ProviderHTTP {
                                              bodyByteCount: 0, url: "", newConnections: 0)
             let mapped = mapError(ErrorResponse(provider: provider, response: synthetic, retryAfter: nil, secrets: secrets))
             return ProviderError(mapped.kind, provider: provider, message: "in the stream: " + mapped.message, httpStatus: nil,
-                                 providerCode: mapped.providerCode, retryOverride: stream.text.isEmpty ? nil : false)
+                                 providerCode: mapped.providerCode)
         }
         if let reason = stream.malformed { return malformed("malformed stream: \(reason)", secrets: secrets) }
         return nil
