@@ -193,6 +193,23 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    func testAProviderThatFailsBeforeItsFirstTokenIsAPlainHTTPErrorNotAStream() throws {
+        let project = try project()
+        let script = try HTTPTestConnection(port: fakePort).request(
+            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
+            body: Data(#"{"provider":"openai","behavior":"bad_request","times":3}"#.utf8))
+        XCTAssertEqual(script.status, 201, script.text)
+        let reader = try ChatStreamReader(port: server.port, token: token, body: ChatWireClient.body(stream: true),
+                                          headers: ["X-Project-Id": project])
+        XCTAssertEqual(reader.status, 502)
+        XCTAssertEqual(reader.headers["content-type"], "application/json")
+        let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: reader.plainBody) as? [String: Any])
+        XCTAssertNotNil((body["error"] as? [String: Any])?["code"] as? String, "OpenAI's envelope: \(body)")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, .zero)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
     func testClientThatLeavesMidStreamCancelsTheGenerationAndTheProvidersChargeIsStillRecorded() throws {
         let project = try project()
         let before = try server.budget(of: project, token: token)

@@ -2,13 +2,15 @@ import Domain
 import Foundation
 
 extension ChatHandlers {
-    /// `stream: true` after admission: the SSE response at once (`X-Generation-Id` in its headers;
-    /// the cost arrives in the usage chunk, since it is known only at the end), fed token by token
-    /// while this process runs the generation (`ChatStream`). A client that leaves mid-stream
-    /// cancels the generation: the provider's answer still in flight is read to its end and what
-    /// it billed is charged (the engine's cancel-during-answer rule), nothing more is sent.
+    /// `stream: true` after admission: the SSE response once the provider's first token is here
+    /// (`X-Generation-Id` in its headers; the cost arrives in the usage chunk, since it is known
+    /// only at the end), fed token by token while this process runs the generation (`ChatStream`).
+    /// A provider that fails before its first token gets a plain HTTP error, as without streaming.
+    /// A client that leaves mid-stream cancels the generation: the provider's answer still in
+    /// flight is read to its end and what it billed is charged (the engine's cancel-during-answer
+    /// rule), nothing more is sent.
     func streamCompletion(_ record: GenerationRecord, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
-                          _ request: HTTPRequest, key: String?) -> HTTPResponse {
+                          _ request: HTTPRequest, key: String?) -> AwaitedResponse {
         let id = record.id
         let board = executor.board
         let streams = executor.runner.streams
@@ -33,9 +35,15 @@ extension ChatHandlers {
             guard !chatStream.hasEnded else { return }
             if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
         }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
-                                                   ("X-Accel-Buffering", "no"), ("X-Generation-Id", id.uuidString.lowercased())],
-                            stream: chatStream.stream)
+        return .later(chatStream.started, deadline: Double(Self.maximumWaitSeconds), respond: { signalled in
+            if !signalled, chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds)) {
+                if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
+            }
+            if let failure = chatStream.commit() { return ChatErrors.response(failure, requestID: requestID) }
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
+                                                       ("X-Accel-Buffering", "no"), ("X-Generation-Id", id.uuidString.lowercased())],
+                                stream: chatStream.stream)
+        })
     }
 
     /// Waits (no thread) for the generation's end, then writes the stream's end once.
@@ -57,11 +65,12 @@ extension ChatHandlers {
             if let record, record.status == .succeeded {
                 chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
                 succeeded = true
-            } else if let record {
-                chatStream.fail(ChatErrors.generationFailed(record), requestID: requestID)
             } else {
-                chatStream.fail(Problem.internalError(), requestID: requestID)
+                let problem = record.map(ChatErrors.generationFailed) ?? Problem.internalError()
+                // Before the first token the answer is still a plain HTTP error; after it, an error event.
+                if !chatStream.failBeforeStart(problem) { chatStream.fail(problem, requestID: requestID) }
             }
+            chatStream.started.signal()
             if let key {
                 // As for a waiting answer: a completion is remembered by its generation, a failure gives the key up.
                 try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? id.uuidString.lowercased() : nil,

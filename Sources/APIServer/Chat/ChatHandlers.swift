@@ -80,7 +80,7 @@ struct ChatHandlers: Sendable {
     private func begin(_ record: GenerationRecord, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
                        _ request: HTTPRequest, key: String?) -> AwaitedResponse {
         guard chat.stream else { return awaitCompletion(record, chat, identity, request, key: key) }
-        return .now(streamCompletion(record, chat, identity, request, key: key))
+        return streamCompletion(record, chat, identity, request, key: key)
     }
 
     /// Statuses a client may be given again on a retry with the same key (never one it would retry).

@@ -13,6 +13,9 @@ import Synchronization
 /// no `[DONE]`: OpenAI's SDKs raise `APIError` for a `data:` event carrying `error`.
 final class ChatStream: Sendable {
     let stream = ResponseStream()
+    /// Fired by the first piece of text (or the end): the response's headers may leave now. Until
+    /// then the answer can still be a plain HTTP error (a provider that fails before its first token).
+    let started = ResponseSignal()
     let generationID: UUID
     private let model: String
     private let created: Int
@@ -26,6 +29,9 @@ final class ChatStream: Sendable {
         /// Whoever ends the stream (the generation's end, or the client leaving) claimed it.
         var endClaimed = false
         var clientLeft = false
+        /// The answer is the stream (its headers are on their way); decided once, with `plainFailure`.
+        var committed = false
+        var plainFailure: Problem?
     }
 
     private let state = Mutex(State())
@@ -42,14 +48,36 @@ final class ChatStream: Sendable {
     /// only queues bytes. `clientGone` runs (once, elsewhere) when the client has left.
     func sink(clientGone: @escaping @Sendable () -> Void) -> TextDeltaSink {
         TextDeltaSink(delta: { [self] piece in
-            let open = state.withLock { state -> Bool in
+            let (open, first) = state.withLock { state -> (Bool, Bool) in
                 state.pieces += 1
-                return !state.ended
+                return (!state.ended, state.pieces == 1)
             }
             if open && !write(chunk(ChatCompletion.Chunk.Delta(role: nil, content: piece))) { clientGone() }
+            // Off the provider transfer's thread: the signal sends the response's headers.
+            if first { DispatchQueue.global().async { [started] in started.signal() } }
         }, end: { [self] reason in
             state.withLock { $0.finishReason = reason }
         })
+    }
+
+    /// The response, once `started` fired (or its deadline passed): the stream, or the plain error
+    /// recorded by `failBeforeStart` when that came first.
+    func commit() -> Problem? {
+        state.withLock { state in
+            if let failure = state.plainFailure { return failure }
+            state.committed = true
+            return nil
+        }
+    }
+
+    /// Records `problem` as the plain answer when the stream's headers are not committed yet.
+    func failBeforeStart(_ problem: Problem) -> Bool {
+        state.withLock { state in
+            guard !state.committed else { return false }
+            state.plainFailure = state.plainFailure ?? problem
+            state.ended = true
+            return true
+        }
     }
 
     /// True for the first caller only: the one that writes the stream's end.
