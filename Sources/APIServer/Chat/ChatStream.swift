@@ -2,10 +2,11 @@ import Domain
 import Foundation
 import Synchronization
 
-/// One `stream: true` chat answer on an open `text/event-stream` response: the role chunk at
-/// once, a chunk per piece of text as the provider sends it (through the `TextDeltaSink` the
-/// runner's streaming call feeds), and, once the runner has settled the generation, the finish
-/// chunk, the usage chunk with the settled `cost_usd` (with `include_usage`) and `data: [DONE]`.
+/// One `stream: true` chat answer on an open `text/event-stream` response: the role chunk (queued
+/// at once, sent with the headers when the first token arrives), a chunk per piece of text as the
+/// provider sends it (through the `TextDeltaSink` the runner's streaming call feeds), and, once the
+/// runner has settled the generation, the finish chunk, the usage chunk with the settled
+/// `cost_usd` (with `include_usage`) and `data: [DONE]`.
 ///
 /// A generation run by another process (a `worker` that took it over) feeds no sink here: its
 /// text is then sent in pieces after the finish, as a finished answer is.
