@@ -35,9 +35,16 @@ extension ChatHandlers {
             guard !chatStream.hasEnded else { return }
             if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
         }
-        return .later(chatStream.started, deadline: Double(Self.maximumWaitSeconds), respond: { signalled in
-            if !signalled, chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds)) {
-                if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
+        return .later(chatStream.started, deadline: Double(Self.maximumWaitSeconds), respond: { [self] signalled in
+            if !signalled {
+                // No token by the deadline: a generation still running is canceled (504); one that
+                // ended without waking this process (a worker ran it) is answered as it ended.
+                if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil {
+                    _ = chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds))
+                    board.signal(id)
+                } else if let record = read(id, identity), record.status.isTerminal {
+                    end(chatStream, record, chat, identity, requestID: requestID, key: key)
+                }
             }
             if let failure = chatStream.commit() { return ChatErrors.response(failure, requestID: requestID) }
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
@@ -59,24 +66,31 @@ extension ChatHandlers {
                 watch(chatStream, chat, identity, requestID: requestID, key: key)
                 return
             }
-            guard chatStream.claimEnd() else { return }
-            executor.runner.streams?.remove(id)
-            var succeeded = false
-            if let record, record.status == .succeeded {
-                chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
-                succeeded = true
-            } else {
-                let problem = record.map(ChatErrors.generationFailed) ?? Problem.internalError()
-                // Before the first token the answer is still a plain HTTP error; after it, an error event.
-                if !chatStream.failBeforeStart(problem) { chatStream.fail(problem, requestID: requestID) }
-            }
-            chatStream.started.signal()
-            if let key {
-                // As for a waiting answer: a completion is remembered by its generation, a failure gives the key up.
-                try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? id.uuidString.lowercased() : nil,
-                                               claimsJSON: identity.claimsJSON)
-                board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
-            }
+            end(chatStream, record, chat, identity, requestID: requestID, key: key)
+        }
+    }
+
+    /// Writes the stream's end (or records the plain error) for a generation that ended, once.
+    private func end(_ chatStream: ChatStream, _ record: GenerationRecord?, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
+                     requestID: String, key: String?) {
+        let id = chatStream.generationID
+        guard chatStream.claimEnd() else { return }
+        executor.runner.streams?.remove(id)
+        var succeeded = false
+        if let record, record.status == .succeeded {
+            chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
+            succeeded = true
+        } else {
+            let problem = record.map(ChatErrors.generationFailed) ?? Problem.internalError()
+            // Before the first token the answer is still a plain HTTP error; after it, an error event.
+            if !chatStream.failBeforeStart(problem) { chatStream.fail(problem, requestID: requestID) }
+        }
+        chatStream.started.signal()
+        if let key {
+            // As for a waiting answer: a completion is remembered by its generation, a failure gives the key up.
+            try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? id.uuidString.lowercased() : nil,
+                                           claimsJSON: identity.claimsJSON)
+            executor.board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
         }
     }
 }
