@@ -193,6 +193,22 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    func testAStreamRetriedWithItsIdempotencyKeyIsReplayedAndChargedOnce() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let client = ChatWireClient(port: server.port, token: token)
+        let body = ChatWireClient.body(content: "Once only", stream: true, includeUsage: true)
+        let first = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(first.sawDone, first.raw)
+        let again = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(again.sawDone, again.raw)
+        XCTAssertEqual(again.headers["idempotent-replayed"], "true")
+        XCTAssertEqual(again.content, first.content)
+        XCTAssertEqual(again.headers["x-generation-id"], first.headers["x-generation-id"])
+        let cost = try Money(parsing: try XCTUnwrap(first.usage?["cost_usd"] as? String))
+        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent - before.spent, cost, "charged once")
+    }
+
     func testAProviderThatFailsBeforeItsFirstTokenIsAPlainHTTPErrorNotAStream() throws {
         let project = try project()
         let script = try HTTPTestConnection(port: fakePort).request(
