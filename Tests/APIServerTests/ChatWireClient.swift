@@ -69,17 +69,24 @@ struct ChatWireClient {
         return Completion(status: response.status, headers: response.headers, json: json, text: response.text)
     }
 
+    /// The whole stream, read event by event (chunked) up to the body's end.
     func stream(_ body: [String: Any], headers: [String: String] = [:]) throws -> Stream {
-        let response = try send(body, headers: headers)
+        let reader = try ChatStreamReader(port: port, token: token, body: body, headers: headers, timeoutSeconds: 120)
+        guard reader.status == 200 else {
+            return Stream(status: reader.status, headers: reader.headers, chunks: [], sawDone: false,
+                          raw: String(decoding: reader.plainBody, as: UTF8.self))
+        }
+        return try Self.stream(reader.rest(), status: reader.status, headers: reader.headers)
+    }
+
+    /// Parses `data:` payloads as an SDK does: JSON chunks until `[DONE]`.
+    static func stream(_ payloads: [String], status: Int, headers: [String: String]) throws -> Stream {
         var chunks: [[String: Any]] = []
         var done = false
-        for event in response.text.components(separatedBy: "\n\n") where !event.isEmpty {
-            for line in event.split(separator: "\n") where line.hasPrefix("data: ") {
-                let payload = line.dropFirst("data: ".count)
-                if payload == "[DONE]" { done = true; continue }
-                if let object = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] { chunks.append(object) }
-            }
+        for payload in payloads {
+            if payload == "[DONE]" { done = true; continue }
+            if let object = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] { chunks.append(object) }
         }
-        return Stream(status: response.status, headers: response.headers, chunks: chunks, sawDone: done, raw: response.text)
+        return Stream(status: status, headers: headers, chunks: chunks, sawDone: done, raw: payloads.joined(separator: "\n\n"))
     }
 }

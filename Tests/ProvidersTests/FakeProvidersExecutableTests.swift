@@ -536,7 +536,7 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
     // MARK: - What the adapters do not use
 
     func testStreamsAndVeoCancelSpeakTheWireFormats() async throws {
-        let body = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Stream it"}]}"#
+        let body = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream it"}]}"#
         let openAI = try HTTPTestConnection(port: port).request("POST", "/openai/v1/chat/completions",
                                                                 headers: ["Authorization": "Bearer k"], body: Data(body.utf8))
         XCTAssertEqual(openAI.header("content-type"), "text/event-stream")

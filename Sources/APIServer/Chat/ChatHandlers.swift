@@ -29,7 +29,7 @@ struct ChatHandlers: Sendable {
         guard offers(chat.modelID, chat.provider) else { throw ChatErrors.modelNotFound(chat.model) }
         let project = try Self.projectHeader(request)
         guard let key = try GenerationHandlers.idempotencyKey(request) else {
-            return awaitCompletion(try admit(chat, project: project, identity), chat, identity, request, key: nil)
+            return begin(try admit(chat, project: project, identity), chat, identity, request, key: nil)
         }
         let hash = GenerationHandlers.requestHash(request)
         // Registered before the claim, so the first request finishing in between still wakes this one.
@@ -72,8 +72,15 @@ struct ChatHandlers: Sendable {
                 board.signal(waitKey)
                 throw error
             }
-            return awaitCompletion(record, chat, identity, request, key: key)
+            return begin(record, chat, identity, request, key: key)
         }
+    }
+
+    /// Runs an admitted generation and answers: streamed (ChatHandlers+Stream.swift) or once it has ended.
+    private func begin(_ record: GenerationRecord, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
+                       _ request: HTTPRequest, key: String?) -> AwaitedResponse {
+        guard chat.stream else { return awaitCompletion(record, chat, identity, request, key: key) }
+        return streamCompletion(record, chat, identity, request, key: key)
     }
 
     /// Statuses a client may be given again on a retry with the same key (never one it would retry).
@@ -173,7 +180,7 @@ struct ChatHandlers: Sendable {
 
     /// The generation, read again a few times if the database hiccups: after a charge the client
     /// must get its completion, not a 5xx it would retry.
-    private func read(_ id: UUID, _ identity: AuthenticatedIdentity) -> GenerationRecord? {
+    func read(_ id: UUID, _ identity: AuthenticatedIdentity) -> GenerationRecord? {
         for attempt in 0..<3 {
             if let record = try? store.get(id, claimsJSON: identity.claimsJSON) { return record }
             Thread.sleep(forTimeInterval: 0.1 * Double(attempt + 1))

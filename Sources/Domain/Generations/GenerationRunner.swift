@@ -28,12 +28,16 @@ public struct GenerationRunner: Sendable {
     /// Told every generation this runner finishes with the detail its last call returned, so
     /// whoever waits for it answers without reading it again.
     public let finished: (@Sendable (GenerationDetail) -> Void)?
+    /// Readers of text answers as they arrive (streaming chat): a text submission with a sink
+    /// registered here uses the provider's streaming call.
+    public let streams: TextStreams?
 
     public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore, gate: any AttemptGate = OpenAttemptGate(),
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
-                finished: (@Sendable (GenerationDetail) -> Void)? = nil) {
+                finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil) {
+        self.streams = streams
         self.store = store
         self.ledger = ledger
         self.blobs = blobs
@@ -171,15 +175,20 @@ public struct GenerationRunner: Sendable {
             }
             let result: ProviderResult
             let started = Date()
+            let stream = record.kind == .text ? streams?.sink(for: record.id) : nil
             do {
-                result = try await Self.call { () async throws(ProviderError) in try await adapter.submit(request, key: providerKey) }
+                result = try await Self.call { () async throws(ProviderError) in
+                    if let stream { return try await adapter.submitStreaming(request, key: providerKey, sink: stream.watching) }
+                    return try await adapter.submit(request, key: providerKey)
+                }
             } catch {
                 report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
                        userID: userID, claimsJSON: claimsJSON)
                 // Recorded even when a cancel came meanwhile (its reservation waits for this answer).
                 try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error, claimsJSON: claimsJSON)
                 lastError = error
-                if error.isRetryable { continue }
+                // A reader that has part of this answer must not get another candidate's spliced on.
+                if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
             }
             let headers: [String: String] = if case .finished(let output) = result { output.rateLimits } else { [:] }

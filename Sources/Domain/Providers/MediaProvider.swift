@@ -24,6 +24,11 @@ public protocol MediaProvider: Sendable {
     /// Starts a generation: the finished output for synchronous APIs, a pending task otherwise.
     func submit(_ request: GenerationRequest, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult
 
+    /// `submit` for a text generation whose reader wants the answer as it arrives: each piece
+    /// goes to `sink`, and the result is what `submit` returns. Default: `submit`, then the whole
+    /// text as one piece (TextDeltaSink.swift).
+    func submitStreaming(_ request: GenerationRequest, key: ProviderAPIKey?, sink: TextDeltaSink) async throws(ProviderError) -> ProviderResult
+
     /// Asks once about a pending task; `.finished` once its outputs are downloaded.
     func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult
 

@@ -26,6 +26,11 @@ enum BehaviorName: String, Sendable, CaseIterable {
     case taskFailed = "task_failed"
     /// Runway: the task sits in THROTTLED before it runs; FAL: extra IN_QUEUE polls.
     case throttled
+    /// A streamed (SSE) answer sends its events `value` seconds apart (default 0.05).
+    case paced
+    /// A streamed answer stops after its first content event until `POST /_fake/release`;
+    /// `held:SECONDS` sends its events that far apart.
+    case held
 }
 
 struct Behavior: Sendable, Equatable {

@@ -14,6 +14,8 @@ struct ChatCompletionFake: Sendable {
         let finishReason: String
         let refusal: String?
         let stream: Bool
+        /// `stream_options.include_usage`: OpenAI sends the usage chunk only then; OpenRouter always.
+        var includeUsage = false
     }
 
     /// Validates the body as the real API does; nil and a 400 message when it is not acceptable.
@@ -40,8 +42,10 @@ struct ChatCompletionFake: Sendable {
                            stream: json["stream"]?.bool == true), nil)
         }
         let (reply, cut) = FakeUsage.limit(FakeUsage.reply(provider: provider, prompt: lastUser), maxTokens: maxTokens)
-        return (Parsed(model: model, promptTokens: promptTokens, reply: reply, finishReason: cut ? "length" : "stop",
-                       refusal: nil, stream: json["stream"]?.bool == true), nil)
+        var parsed = Parsed(model: model, promptTokens: promptTokens, reply: reply, finishReason: cut ? "length" : "stop",
+                            refusal: nil, stream: json["stream"]?.bool == true)
+        parsed.includeUsage = json["stream_options"]?["include_usage"]?.bool == true
+        return (parsed, nil)
     }
 
     func usage(_ parsed: Parsed) -> JSONValue {
@@ -88,24 +92,29 @@ struct ChatCompletionFake: Sendable {
         return .object(body)
     }
 
-    /// The whole stream at once: role chunk, content in pieces, finish chunk, usage chunk, [DONE].
-    func stream(_ parsed: Parsed, id: String) -> Data {
+    /// The stream as events: role chunk, content in pieces, finish chunk, usage chunk (OpenRouter
+    /// always, OpenAI with `include_usage`), [DONE]. Sent event by event (`FakeResponse.events`).
+    func stream(_ parsed: Parsed, id: String, headers: [(String, String)] = []) -> FakeResponse {
         func chunk(_ delta: JSONValue, finish: JSONValue, usage: JSONValue = .null, choices: Bool = true) -> String {
             let choice: JSONValue = ["index": 0, "delta": delta, "finish_reason": finish]
             let body: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(FakeClock.unix),
                                    "model": .string(parsed.model), "choices": choices ? [choice] : [], "usage": usage]
             return "data: \(body.text)\n\n"
         }
-        var text = isOpenRouter ? ": OPENROUTER PROCESSING\n\n" : ""
-        text += chunk(["role": "assistant", "content": ""], finish: .null)
+        var events = isOpenRouter ? [": OPENROUTER PROCESSING\n\n"] : []
+        events.append(chunk(["role": "assistant", "content": ""], finish: .null))
+        let firstContent = events.count
         var rest = Substring(parsed.reply)
         while !rest.isEmpty {
-            text += chunk(["content": .string(String(rest.prefix(12)))], finish: .null)
+            let key = parsed.refusal == nil ? "content" : "refusal"
+            events.append(chunk(.object([(key, .string(String(rest.prefix(12))))]), finish: .null))
             rest = rest.dropFirst(12)
         }
-        text += chunk([:], finish: .string(parsed.finishReason))
-        text += chunk([:], finish: .null, usage: usage(parsed), choices: false)
-        text += "data: [DONE]\n\n"
-        return Data(text.utf8)
+        events.append(chunk([:], finish: .string(parsed.finishReason)))
+        if isOpenRouter || parsed.includeUsage {
+            events.append(chunk([:], finish: .null, usage: usage(parsed), choices: false))
+        }
+        events.append("data: [DONE]\n\n")
+        return .events(events, firstContent: firstContent, headers: headers)
     }
 }

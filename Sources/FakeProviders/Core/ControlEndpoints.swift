@@ -20,7 +20,10 @@ struct ControlEndpoints: Sendable {
         case ("POST", "/_fake/reset"):
             router.recorder.reset()
             router.tasks.reset()
+            router.holds.release()
             return .empty(204)
+        case ("POST", "/_fake/release"):
+            return .json(200, ["released": .int(router.holds.release())])
         case ("POST", "/_fake/script"):
             return script(request, router: router)
         case ("GET", "/_fake/behaviors"):

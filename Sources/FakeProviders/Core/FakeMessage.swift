@@ -24,8 +24,17 @@ struct FakeResponse: Sendable {
     var body: Data
     /// Seconds to hold the answer (the connection is suspended meanwhile, not a thread).
     var delay: Double = 0
-    /// Declare the full length, send half the body, then drop the connection.
+    /// Declare the full length, send half the body, then drop the connection. For `events`:
+    /// send half of them, then drop the connection.
     var cutOff = false
+    /// An SSE answer sent event by event (`StreamedBody`) instead of `body`.
+    var events: [Data]?
+    /// The index of the first event that carries text (where `hold` stops the stream).
+    var firstContentEvent = 0
+    /// Seconds between events (`paced:SECONDS`).
+    var pace: Double = 0
+    /// Hold after the first content event until `POST /_fake/release` (`held`).
+    var hold = false
 
     init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
         self.status = status
@@ -39,6 +48,15 @@ struct FakeResponse: Sendable {
 
     static func bytes(_ data: Data, contentType: String, headers: [(String, String)] = []) -> FakeResponse {
         FakeResponse(status: 200, headers: [("Content-Type", contentType)] + headers, body: data)
+    }
+
+    /// An SSE stream of `events`; `firstContent` indexes the first one carrying text.
+    static func events(_ events: [String], firstContent: Int, headers: [(String, String)] = []) -> FakeResponse {
+        var response = FakeResponse(status: 200, headers: [("Content-Type", "text/event-stream")] + headers,
+                                    body: Data(events.joined().utf8))
+        response.events = events.map { Data($0.utf8) }
+        response.firstContentEvent = firstContent
+        return response
     }
 
     static func empty(_ status: Int, headers: [(String, String)] = []) -> FakeResponse {

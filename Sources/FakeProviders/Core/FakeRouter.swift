@@ -13,6 +13,8 @@ final class FakeRouter: Sendable {
     let settings: FakeSettings
     let recorder = Recorder()
     let tasks = TaskStore()
+    /// Streams held by `held` until `POST /_fake/release`.
+    let holds = StreamHolds()
     private let control: ControlEndpoints
 
     init(settings: FakeSettings, providers: [any ProviderFake] = FakeRouter.allProviders) {
@@ -102,6 +104,14 @@ final class FakeRouter: Sendable {
         switch effective.name {
         case .slow:
             response.delay = effective.value ?? settings.slowSeconds
+        case .paced:
+            response.pace = effective.value ?? 0.05
+        case .held:
+            // `held:SECONDS` paces the events after the release.
+            response.hold = true
+            response.pace = effective.value ?? 0
+        case .truncatedJSON where response.events != nil:
+            response.cutOff = true
         case .truncatedJSON where response.isJSON:
             response.body = response.body.prefix(max(1, response.body.count / 2))
         case .truncatedJSON, .cutOff:

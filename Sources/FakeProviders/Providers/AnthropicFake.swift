@@ -126,8 +126,7 @@ struct AnthropicFake: ProviderFake {
         let id = "msg_01" + FakeIDs.uuid().replacingOccurrences(of: "-", with: "").prefix(22)
         let resolved = Self.models.first { $0.0.hasPrefix(model) }?.0 ?? model
         if json["stream"]?.bool == true {
-            return .bytes(stream(id: id, model: resolved, text: text, stop: stop, input: input, output: output),
-                          contentType: "text/event-stream")
+            return stream(id: id, model: resolved, text: text, stop: stop, input: input, output: output)
         }
         return .json(200, [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(resolved),
@@ -137,24 +136,27 @@ struct AnthropicFake: ProviderFake {
         ])
     }
 
-    private func stream(id: String, model: String, text: String, stop: String, input: Int, output: Int) -> Data {
+    /// The Messages stream as events, sent one by one (`FakeResponse.events`).
+    private func stream(id: String, model: String, text: String, stop: String, input: Int, output: Int) -> FakeResponse {
         func event(_ name: String, _ data: JSONValue) -> String { "event: \(name)\ndata: \(data.text)\n\n" }
-        var out = event("message_start", ["type": "message_start", "message": [
+        var out: [String] = []
+        out.append(event("message_start", ["type": "message_start", "message": [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": [],
-            "stop_reason": .null, "stop_sequence": .null, "usage": ["input_tokens": .int(input), "output_tokens": 1]]])
-        out += event("content_block_start", ["type": "content_block_start", "index": 0,
-                                             "content_block": ["type": "text", "text": ""]])
-        out += event("ping", ["type": "ping"])
+            "stop_reason": .null, "stop_sequence": .null, "usage": ["input_tokens": .int(input), "output_tokens": 1]]]))
+        out.append(event("content_block_start", ["type": "content_block_start", "index": 0,
+                                                 "content_block": ["type": "text", "text": ""]]))
+        out.append(event("ping", ["type": "ping"]))
+        let firstContent = out.count
         var rest = Substring(text)
         while !rest.isEmpty {
-            out += event("content_block_delta", ["type": "content_block_delta", "index": 0,
-                                                 "delta": ["type": "text_delta", "text": .string(String(rest.prefix(12)))]])
+            out.append(event("content_block_delta", ["type": "content_block_delta", "index": 0,
+                                                 "delta": ["type": "text_delta", "text": .string(String(rest.prefix(12)))]]))
             rest = rest.dropFirst(12)
         }
-        out += event("content_block_stop", ["type": "content_block_stop", "index": 0])
-        out += event("message_delta", ["type": "message_delta", "delta": ["stop_reason": .string(stop), "stop_sequence": .null],
-                                       "usage": ["output_tokens": .int(output)]])
-        out += event("message_stop", ["type": "message_stop"])
-        return Data(out.utf8)
+        out.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+        out.append(event("message_delta", ["type": "message_delta", "delta": ["stop_reason": .string(stop), "stop_sequence": .null],
+                                           "usage": ["output_tokens": .int(output)]]))
+        out.append(event("message_stop", ["type": "message_stop"]))
+        return .events(out, firstContent: firstContent)
     }
 }

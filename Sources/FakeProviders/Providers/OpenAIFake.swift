@@ -106,7 +106,7 @@ struct OpenAIFake: ProviderFake {
         guard let parsed else { return error(.badRequest(problem ?? "invalid body")) }
         let id = "chatcmpl-" + FakeIDs.uuid().replacingOccurrences(of: "-", with: "").prefix(24)
         if parsed.stream {
-            return .bytes(chat.stream(parsed, id: id), contentType: "text/event-stream")
+            return chat.stream(parsed, id: id)
         }
         return .json(200, chat.completion(parsed, id: id))
     }

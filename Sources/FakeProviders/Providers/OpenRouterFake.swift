@@ -98,7 +98,7 @@ struct OpenRouterFake: ProviderFake {
         let id = "gen-\(FakeClock.unix)-" + FakeIDs.uuid().replacingOccurrences(of: "-", with: "").prefix(20)
         let headers = [("X-Generation-Id", String(id))]
         if parsed.stream {
-            return .bytes(chat.stream(parsed, id: id), contentType: "text/event-stream", headers: headers)
+            return chat.stream(parsed, id: id, headers: headers)
         }
         return .json(200, chat.completion(parsed, id: id), headers: headers)
     }

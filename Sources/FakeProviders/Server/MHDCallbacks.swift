@@ -52,7 +52,7 @@ func fakeAccessHandler(
             state.bodyTooLarge = true
             let response = answer(state, daemon: daemon)
             state.response = response
-            return queue(response, on: connection)
+            return queue(response, on: connection, daemon: daemon)
         }
         return .YES
     }
@@ -82,7 +82,7 @@ func fakeAccessHandler(
         }
     }
     guard let response = state.response else { return .NO }
-    return queue(response, on: connection)
+    return queue(response, on: connection, daemon: daemon)
 }
 
 private func answer(_ state: PendingRequest, daemon: FakeDaemon) -> FakeResponse {
@@ -105,9 +105,15 @@ private func origin(_ host: String?, fallback: String) -> String {
     return "http://" + host
 }
 
-private func queue(_ response: FakeResponse, on connection: OpaquePointer) -> MHD_Result {
+private func queue(_ response: FakeResponse, on connection: OpaquePointer, daemon: FakeDaemon) -> MHD_Result {
     let mhdResponse: OpaquePointer?
-    if response.cutOff {
+    if let events = response.events, response.pace > 0 || response.hold {
+        let body = StreamedBody(response, events: events, holds: daemon.router.holds, scheduler: daemon.scheduler)
+        body.connection = connection
+        // Unknown size: chunked, so each event leaves as soon as the reader hands it over.
+        mhdResponse = MHD_create_response_from_callback(UInt64.max, 1024, fakeStreamRead,
+                                                        Unmanaged.passRetained(body).toOpaque(), fakeStreamRelease)
+    } else if response.cutOff {
         let body = CutOffBody(bytes: response.body, sendBeforeFailing: response.body.count / 2)
         mhdResponse = MHD_create_response_from_callback(UInt64(max(1, response.body.count)), 4096, fakeCutOffReader,
                                                         Unmanaged.passRetained(body).toOpaque(), fakeCutOffRelease)

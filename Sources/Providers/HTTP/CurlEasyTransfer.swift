@@ -35,7 +35,8 @@ final class CurlEasyTransfer {
         let destinationPath: String? = if case let .file(path) = request.destination { path } else { nil }
         self.destinationPath = destinationPath
         let defaultLimit = destinationPath == nil ? configuration.maxResponseBytes : configuration.maxDownloadBytes
-        state = CurlTransferState(destinationPath: destinationPath, maxBodyBytes: request.maxResponseBytes ?? defaultLimit)
+        state = CurlTransferState(destinationPath: destinationPath, maxBodyBytes: request.maxResponseBytes ?? defaultLimit,
+                                  sink: request.bodySink)
         stateRef = Unmanaged.passRetained(state)
         errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -134,6 +135,9 @@ final class CurlEasyTransfer {
         let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         if state.abortedTooLarge || code == CURLE_FILESIZE_EXCEEDED {
             return TransportError(.responseTooLarge, "response body over \(state.maxBodyBytes) bytes", mayHaveReachedServer: true)
+        }
+        if state.sinkRefused {
+            return TransportError(.other, "the streamed answer was refused by its reader", mayHaveReachedServer: true)
         }
         if let fileError = state.fileError {
             return TransportError(.outputFile, fileError, mayHaveReachedServer: true)

@@ -22,9 +22,15 @@ final class CurlTransferState {
     private var bodyDecided = false
     private var bodyToFile = false
 
-    init(destinationPath: String?, maxBodyBytes: Int64) {
+    /// The request's `bodySink`: a successful body goes there instead of into `body`.
+    let sink: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
+    /// The sink refused a piece (its reader found the stream malformed or too long).
+    var sinkRefused = false
+
+    init(destinationPath: String?, maxBodyBytes: Int64, sink: (@Sendable (UnsafeRawBufferPointer) -> Bool)? = nil) {
         self.destinationPath = destinationPath
         self.maxBodyBytes = maxBodyBytes
+        self.sink = sink
     }
 
     deinit {
@@ -67,6 +73,10 @@ final class CurlTransferState {
             return false
         }
         bodyBytes += Int64(bytes.count)
+        if let sink, (200..<300).contains(status) {
+            if !sink(bytes) { sinkRefused = true }
+            return !sinkRefused
+        }
         guard bodyToFile, let destinationPath else {
             body.append(contentsOf: bytes)
             return true

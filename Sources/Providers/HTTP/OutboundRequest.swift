@@ -29,6 +29,10 @@ public struct OutboundRequest: Sendable {
     /// (speech: the audio may be rendered and charged before a 5xx or a timeout). Such a call is
     /// retried only when it certainly never left: connection refused, DNS, a failed handshake.
     public var isAtMostOnce: Bool
+    /// Given a successful (2xx) body piece by piece as it arrives, on the transfer's thread,
+    /// instead of collecting it (a streamed answer); returning false aborts the transfer. The
+    /// body limit still counts every byte.
+    public var bodySink: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
 
     public init(method: HTTPMethod, url: String, headers: [RequestHeader] = [], body: Data? = nil,
                 destination: ResponseDestination = .memory, maxResponseBytes: Int64? = nil,

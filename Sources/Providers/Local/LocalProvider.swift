@@ -57,6 +57,27 @@ public struct LocalProvider: MediaProvider {
         return .finished(output)
     }
 
+    /// The offline text in several pieces (a word and the space after it each), as a model
+    /// streams: a streaming client sees the same shape it gets from a real provider.
+    public func submitStreaming(_ request: GenerationRequest, key: ProviderAPIKey?,
+                                sink: TextDeltaSink) async throws(ProviderError) -> ProviderResult {
+        guard request.kind == .text else { return try await submit(request, key: key) }
+        let result = try await submit(request, key: key)
+        if case .finished(let output) = result {
+            var piece = ""
+            for character in output.text ?? "" {
+                if character.isWhitespace == false, piece.last?.isWhitespace == true {
+                    sink.delta(piece)
+                    piece = ""
+                }
+                piece.append(character)
+            }
+            if !piece.isEmpty { sink.delta(piece) }
+            sink.end(output.finishReason)
+        }
+        return result
+    }
+
     public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "local generations finish synchronously; there is nothing to poll")
     }

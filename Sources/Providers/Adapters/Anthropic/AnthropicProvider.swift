@@ -71,21 +71,49 @@ public struct AnthropicProvider: MediaProvider {
             throw http.malformed("message without content", response: response, secrets: secrets)
         }
         let text = blocks.filter { $0["type"]?.string == "text" }.compactMap { $0["text"]?.string }.joined()
-        let usage = json["usage"]
-        let stopReason = json["stop_reason"]?.string
-        // 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
+        return .finished(output(request, text: text, usage: json["usage"], outputTokens: json["usage"]?["output_tokens"]?.count,
+                                stopReason: json["stop_reason"]?.string, model: json["model"]?.string,
+                                requestID: response.headers["request-id"] ?? json["id"]?.string, response: response))
+    }
+
+    /// The same message, streamed (providers.md §2.1): input usage from `message_start`, the
+    /// output count and stop reason from `message_delta`, text from `content_block_delta`.
+    public func submitStreaming(_ request: GenerationRequest, key: ProviderAPIKey?,
+                                sink: TextDeltaSink) async throws(ProviderError) -> ProviderResult {
+        let key = try AdapterSupport.requireKey(key, for: id)
+        _ = try AdapterSupport.validated(request, against: capabilities())
+        let secrets = [key.plaintext]
+        var fields = messagesBody(request, includeMaxTokens: true).object ?? WireJSONObject()
+        fields["stream"] = .bool(true)
+        var call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages", headers: headers(key), body: .object(fields))
+        call.headers.removeAll { $0.name == "Accept" }
+        call.headers.append(RequestHeader("Accept", "text/event-stream"))
+        let stream = TextStream(.anthropicMessages, sink: sink)
+        let response = try await http.sendStreaming(call, to: stream, secrets: secrets)
+        guard stream.inputUsageJSON != nil, let outputTokens = stream.outputTokens else {
+            throw http.malformed("the stream ended without its usage", response: response, secrets: secrets)
+        }
+        return .finished(output(request, text: stream.text, usage: stream.inputUsageJSON, outputTokens: outputTokens,
+                                stopReason: stream.finishReason, model: stream.model,
+                                requestID: response.headers["request-id"] ?? stream.id, response: response))
+    }
+
+    /// Usage: Anthropic's `input_tokens` already excludes cache reads and writes, so the counts
+    /// map one to one; 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
+    private func output(_ request: GenerationRequest, text: String, usage: WireJSON?, outputTokens: Int?, stopReason: String?,
+                        model: String?, requestID: String?, response: OutboundResponse) -> GenerationOutput {
         let cacheWrites = usage?["cache_creation_input_tokens"]?.count ?? 0
         let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.count ?? 0)
-        return .finished(GenerationOutput(
-            provider: id, model: json["model"]?.string ?? request.model, kind: .text, text: text,
+        return GenerationOutput(
+            provider: id, model: model ?? request.model, kind: .text, text: text,
             usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.count ?? 0,
                                    cachedInputReadTokens: usage?["cache_read_input_tokens"]?.count ?? 0,
                                    cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
                                    cachedInputWriteOneHourTokens: oneHourWrites,
-                                   outputTokens: usage?["output_tokens"]?.count ?? 0),
-            providerRequestID: response.headers["request-id"] ?? json["id"]?.string,
+                                   outputTokens: outputTokens ?? 0),
+            providerRequestID: requestID,
             finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
-            rateLimits: response.headers.rateLimits))
+            rateLimits: response.headers.rateLimits)
     }
 
     /// `POST /v1/messages/count_tokens`: free, the same body without `max_tokens` (§2.2).

@@ -49,6 +49,29 @@ enum ChatCompletions {
         return .object(body)
     }
 
+    /// The streamed form of a body: `stream` and `stream_options.include_usage`, so the last chunk
+    /// carries the usage the charge is computed from.
+    static func streamingRequest(_ url: String, headers: [RequestHeader], body: WireJSON) -> OutboundRequest {
+        var fields = body.object ?? WireJSONObject()
+        fields["stream"] = .bool(true)
+        fields["stream_options"] = ["include_usage": .bool(true)]
+        var call = AdapterSupport.jsonRequest(.post, url, headers: headers, body: .object(fields))
+        call.headers.removeAll { $0.name == "Accept" }
+        call.headers.append(RequestHeader("Accept", "text/event-stream"))
+        return call
+    }
+
+    /// What a finished stream adds up to. A stream without its usage chunk cannot be charged
+    /// exactly, so it is malformed like a cut one.
+    static func parse(_ stream: TextStream, http: ProviderHTTP, response: OutboundResponse,
+                      secrets: [String]) throws(ProviderError) -> Parsed {
+        guard let usage = stream.usageJSON else {
+            throw http.malformed("the stream ended without its usage chunk", response: response, secrets: secrets)
+        }
+        return Parsed(text: stream.text, finishReason: stream.finishReason, model: stream.model, id: stream.id,
+                      usage: self.usage(usage), refused: stream.finishReason == "refusal" || stream.finishReason == "content_filter")
+    }
+
     static func parse(_ json: WireJSON, http: ProviderHTTP, response: OutboundResponse, secrets: [String]) throws(ProviderError) -> Parsed {
         guard let choice = json["choices"]?[0], let message = choice["message"] else {
             throw http.malformed("chat completion without choices[0].message", response: response, secrets: secrets)

@@ -73,6 +73,25 @@ public struct OpenAIProvider: MediaProvider {
                                 rateLimits: response.headers.rateLimits)
     }
 
+    /// The same chat, streamed: `stream_options.include_usage` makes the last chunk carry the
+    /// usage, so the charge is as exact as the non-streamed answer's.
+    public func submitStreaming(_ request: GenerationRequest, key: ProviderAPIKey?,
+                                sink: TextDeltaSink) async throws(ProviderError) -> ProviderResult {
+        guard request.kind == .text else { return try await submit(request, key: key) }
+        let key = try AdapterSupport.requireKey(key, for: id)
+        _ = try AdapterSupport.validated(request, against: capabilities())
+        let secrets = [key.plaintext]
+        let call = ChatCompletions.streamingRequest(baseURL + "/chat/completions", headers: headers(key),
+                                                    body: ChatCompletions.body(for: request, tokenLimitField: "max_completion_tokens"))
+        let stream = TextStream(.chatCompletions, sink: sink)
+        let response = try await http.sendStreaming(call, to: stream, secrets: secrets)
+        let parsed = try ChatCompletions.parse(stream, http: http, response: response, secrets: secrets)
+        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
+                                          usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
+                                          finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
+                                          rateLimits: response.headers.rateLimits))
+    }
+
     // MARK: - Images
 
     /// gpt-image models always answer with base64 images inside the JSON (providers.md §1.2).

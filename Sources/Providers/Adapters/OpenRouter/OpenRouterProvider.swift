@@ -80,6 +80,27 @@ public struct OpenRouterProvider: MediaProvider {
                                           rateLimits: response.headers.rateLimits))
     }
 
+    /// The same chat, streamed; the last chunk carries the usage with `cost` (providers.md §3.1).
+    public func submitStreaming(_ request: GenerationRequest, key: ProviderAPIKey?,
+                                sink: TextDeltaSink) async throws(ProviderError) -> ProviderResult {
+        guard request.kind == .text else { return try await submit(request, key: key) }
+        let key = try AdapterSupport.requireKey(key, for: id)
+        let offered = capability(for: request.model, kind: request.kind).map { [$0] } ?? []
+        _ = try AdapterSupport.validated(request, against: capabilities().adding(offered))
+        let secrets = [key.plaintext]
+        let call = ChatCompletions.streamingRequest(baseURL + "/chat/completions", headers: headers(key),
+                                                    body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"))
+        let stream = TextStream(.chatCompletions, sink: sink)
+        let response = try await http.sendStreaming(call, to: stream, secrets: secrets)
+        let parsed = try ChatCompletions.parse(stream, http: http, response: response, secrets: secrets)
+        var usage = parsed.usage
+        usage.providerReportedCostUSD = stream.usageJSON?["cost"]?.amount
+        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
+                                          usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
+                                          finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
+                                          rateLimits: response.headers.rateLimits))
+    }
+
     public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
         throw ProviderError(.unsupported, provider: id, message: "OpenRouter chat finishes synchronously; there is nothing to poll")
     }

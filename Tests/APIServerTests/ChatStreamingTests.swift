@@ -1,0 +1,254 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// `stream: true` token by token, against `fake-providers` speaking each provider's stream
+/// format: a delta reaches the client while the provider still holds the rest of its answer
+/// (the fake's explicit `held` hold, released by the test), the finish reason is the provider's
+/// (mapped to OpenAI's names), the usage chunk carries the settled cost, a cut upstream stream
+/// ends in an error chunk with nothing charged, and a client that leaves mid-stream cancels the
+/// generation while the provider's charge is still recorded.
+final class ChatStreamingTests: XCTestCase {
+    private var fake: FakeProvidersProcess?
+    private var fakePort: Int { fake?.port ?? 0 }
+    private var server: TestServer!
+    private var token = ""
+
+    override func setUpWithError() throws {
+        fake = try FakeProvidersProcess(arguments: [])
+        let origin = "http://127.0.0.1:\(fakePort)"
+        server = try TestServer(environment: ["OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
+                                              "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("stream@example.com").accessToken
+        for provider in ["openai", "anthropic", "openrouter"] {
+            let key: String = switch provider {
+            case "openai": ApiKeyTests.sampleKey(.openai)
+            case "anthropic": ApiKeyTests.sampleKey(.anthropic)
+            default: ApiKeyTests.sampleKey(.openrouter)
+            }
+            let stored = try server.post("/v1/api-keys", ["provider": provider, "label": "main", "key": key], token: token)
+            XCTAssertEqual(stored.status, 201, stored.text)
+        }
+    }
+
+    override func tearDown() {
+        server?.stop()
+        fake?.stop()
+    }
+
+    private func project() throws -> String {
+        try XCTUnwrap(try server.createProject(["name": "Stream", "budget_period": "total", "budget_limit": "5"], token: token)["id"] as? String)
+    }
+
+    private func open(_ body: [String: Any], project: String) throws -> ChatStreamReader {
+        let reader = try ChatStreamReader(port: server.port, token: token, body: body, headers: ["X-Project-Id": project], timeoutSeconds: 20)
+        XCTAssertEqual(reader.status, 200, String(decoding: reader.plainBody, as: UTF8.self))
+        XCTAssertEqual(reader.headers["content-type"], "text/event-stream")
+        return reader
+    }
+
+    /// Releases the fake's held streams; checks that exactly one was held (the test's own).
+    private func releaseHeldStreams(file: StaticString = #filePath, line: UInt = #line) throws {
+        let response = try HTTPTestConnection(port: fakePort).request("POST", "/_fake/release")
+        XCTAssertEqual(response.status, 200, response.text, file: file, line: line)
+        XCTAssertEqual(try response.json()["released"] as? Int, 1, "the provider was still holding the rest of its stream",
+                       file: file, line: line)
+    }
+
+    private func json(_ payload: String) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any], payload)
+    }
+
+    private func content(_ chunk: [String: Any]) -> String? {
+        ((chunk["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
+    }
+
+    private func generation(_ id: String) throws -> [String: Any] {
+        try server.get("/v1/generations/\(id)", token: token).json()
+    }
+
+    /// Reads the role chunk and the first content chunk while the fake holds the rest, checks the
+    /// generation is still running (its provider has not finished), then releases and reads the
+    /// rest. Returns the whole stream.
+    private func streamHeldAfterFirstDelta(_ body: [String: Any], project: String,
+                                           file: StaticString = #filePath, line: UInt = #line) throws -> ChatWireClient.Stream {
+        let reader = try open(body, project: project)
+        let generationID = try XCTUnwrap(reader.headers["x-generation-id"], file: file, line: line)
+        let role = try json(try XCTUnwrap(try reader.nextData(), file: file, line: line))
+        XCTAssertEqual(((role["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["role"] as? String, "assistant",
+                       file: file, line: line)
+        // The fake sends its first text event and then holds: this read can only succeed if the
+        // delta was forwarded as it arrived (a buffered answer would block here until the timeout).
+        let first = try json(try XCTUnwrap(try reader.nextData(), "the first delta arrives while the provider holds the rest",
+                                           file: file, line: line))
+        XCTAssertFalse(try XCTUnwrap(content(first), "\(first)", file: file, line: line).isEmpty, file: file, line: line)
+        XCTAssertEqual(try generation(generationID)["status"] as? String, "running", "the provider's stream has not ended yet",
+                       file: file, line: line)
+        try releaseHeldStreams()
+        let rest = try reader.rest()
+        return try ChatWireClient.stream([try XCTUnwrap(String(data: try JSONSerialization.data(withJSONObject: role), encoding: .utf8)),
+                                          try XCTUnwrap(String(data: try JSONSerialization.data(withJSONObject: first), encoding: .utf8))]
+                                         + rest, status: reader.status, headers: reader.headers)
+    }
+
+    private func finishReason(_ stream: ChatWireClient.Stream) -> String? {
+        stream.chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String }.last
+    }
+
+    func testOpenAIFirstDeltaReachesTheClientWhileTheProviderStillHoldsTheRest() throws {
+        let project = try project()
+        let stream = try streamHeldAfterFirstDelta(ChatWireClient.body(content: "Stream this [fake:held]", maxTokens: 64, stream: true),
+                                                   project: project)
+        XCTAssertTrue(stream.sawDone)
+        XCTAssertEqual(stream.content, "This is a fake openai reply to: Stream this [fake:held]")
+        XCTAssertGreaterThan(stream.chunks.filter { content($0) != nil }.count, 3, "several deltas, as the provider sent them")
+        XCTAssertEqual(finishReason(stream), "stop")
+        XCTAssertTrue(stream.chunks.allSatisfy { $0["usage"] == nil }, "no usage chunk without include_usage")
+        // The provider was asked to stream, with its usage in the last chunk.
+        let recorded = try HTTPTestConnection(port: fakePort).request("GET", "/_fake/requests?provider=openai&limit=1").text
+        XCTAssertTrue(recorded.contains("include_usage"), recorded)
+        let generation = try generation(try XCTUnwrap(stream.headers["x-generation-id"]))
+        XCTAssertEqual(generation["status"] as? String, "succeeded")
+    }
+
+    func testAnthropicStreamsDeltasMapsMaxTokensToLengthAndItsUsageChunkCostIsTheLedgersChange() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let stream = try streamHeldAfterFirstDelta(
+            ChatWireClient.body(model: "claude-haiku-4-5", content: "Please write a longer answer than this [fake:held]", maxTokens: 6,
+                                stream: true, includeUsage: true), project: project)
+        XCTAssertTrue(stream.sawDone)
+        XCTAssertTrue(stream.content.hasPrefix("This is a fake anthro"), stream.content)
+        XCTAssertEqual(finishReason(stream), "length", "Anthropic's max_tokens stop is OpenAI's length")
+        let usage = try XCTUnwrap(stream.usage, "include_usage: the last chunk carries the usage")
+        XCTAssertEqual((stream.chunks.last?["choices"] as? [Any])?.count, 0)
+        XCTAssertEqual(usage["completion_tokens"] as? Int, 6)
+        let cost = try Money(parsing: try XCTUnwrap(usage["cost_usd"] as? String))
+        XCTAssertGreaterThan(cost, .zero)
+        let after = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(after.spent - before.spent, cost, "the usage chunk is sent after settlement: its cost is the ledger's change")
+        XCTAssertEqual(after.reserved, .zero)
+    }
+
+    func testOpenRouterStreamsAndItsUsageChunkCarriesTheReportedCostTheLedgerCharged() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let stream = try streamHeldAfterFirstDelta(
+            ChatWireClient.body(model: "openrouter/openai/gpt-4o-mini", content: "Stream via the router [fake:held]", maxTokens: 64,
+                                stream: true, includeUsage: true), project: project)
+        XCTAssertTrue(stream.sawDone)
+        XCTAssertEqual(stream.content, "This is a fake openrouter reply to: Stream via the router [fake:held]")
+        XCTAssertEqual(finishReason(stream), "stop")
+        let usage = try XCTUnwrap(stream.usage)
+        let cost = try Money(parsing: try XCTUnwrap(usage["cost_usd"] as? String))
+        // OpenRouter's own `usage.cost` from the stream's last chunk is the charge (its model is `provider_reported`).
+        XCTAssertGreaterThan(cost, .zero)
+        let generation = try generation(try XCTUnwrap(stream.headers["x-generation-id"]))
+        XCTAssertEqual(generation["actual_cost_usd"] as? String, usage["cost_usd"] as? String, "\(generation)")
+        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent - before.spent, cost)
+    }
+
+    func testLocalProviderStreamsItsOfflineTextInSeveralDeltas() throws {
+        let project = try project()
+        let reader = try open(ChatWireClient.body(model: "local/offline-text", content: "one two three four", stream: true,
+                                                  includeUsage: true), project: project)
+        let stream = try ChatWireClient.stream(try reader.rest(), status: reader.status, headers: reader.headers)
+        XCTAssertTrue(stream.sawDone)
+        XCTAssertGreaterThan(stream.chunks.filter { content($0) != nil && content($0) != "" }.count, 5, "word by word")
+        XCTAssertTrue(stream.content.contains("one two three four"), stream.content)
+        XCTAssertEqual(finishReason(stream), "stop")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(stream.usage?["cost_usd"] as? String)), .zero)
+    }
+
+    func testOpenAIFinishReasonIsLengthWhenTheProviderCutsTheAnswer() throws {
+        let project = try project()
+        let stream = try ChatWireClient(port: server.port, token: token).stream(
+            ChatWireClient.body(content: "A prompt whose answer is long enough to cut", maxTokens: 3, stream: true),
+            headers: ["X-Project-Id": project])
+        XCTAssertTrue(stream.sawDone, stream.raw)
+        XCTAssertEqual(finishReason(stream), "length")
+    }
+
+    func testTruncatedUpstreamStreamEndsWithAnErrorChunkWithoutDoneAndChargesNothing() throws {
+        let project = try project()
+        let reader = try open(ChatWireClient.body(content: "Cut me off [fake:cut_off]", maxTokens: 64, stream: true, includeUsage: true),
+                              project: project)
+        let payloads = try reader.rest()
+        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)")
+        let last = try json(try XCTUnwrap(payloads.last))
+        let error = try XCTUnwrap(last["error"] as? [String: Any], "the stream ends with OpenAI's error envelope: \(last)")
+        XCTAssertNotNil(error["message"] as? String)
+        // The fake drops the connection mid-body: the provider call failed on the network.
+        XCTAssertEqual(error["code"] as? String, "network_error")
+        XCTAssertTrue(payloads.dropLast().allSatisfy { !$0.contains("\"usage\":{") }, "no usage chunk for a failed stream")
+        let generation = try generation(try XCTUnwrap(reader.headers["x-generation-id"]))
+        XCTAssertEqual(generation["status"] as? String, "failed")
+        XCTAssertNil(generation["actual_cost_usd"], "\(generation)")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, .zero)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
+    func testAStreamRetriedWithItsIdempotencyKeyIsReplayedAndChargedOnce() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let client = ChatWireClient(port: server.port, token: token)
+        let body = ChatWireClient.body(content: "Once only", stream: true, includeUsage: true)
+        let first = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(first.sawDone, first.raw)
+        let again = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(again.sawDone, again.raw)
+        XCTAssertEqual(again.headers["idempotent-replayed"], "true")
+        XCTAssertEqual(again.content, first.content)
+        XCTAssertEqual(again.headers["x-generation-id"], first.headers["x-generation-id"])
+        let cost = try Money(parsing: try XCTUnwrap(first.usage?["cost_usd"] as? String))
+        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent - before.spent, cost, "charged once")
+    }
+
+    func testAProviderThatFailsBeforeItsFirstTokenIsAPlainHTTPErrorNotAStream() throws {
+        let project = try project()
+        let script = try HTTPTestConnection(port: fakePort).request(
+            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
+            body: Data(#"{"provider":"openai","behavior":"bad_request","times":3}"#.utf8))
+        XCTAssertEqual(script.status, 201, script.text)
+        let reader = try ChatStreamReader(port: server.port, token: token, body: ChatWireClient.body(stream: true),
+                                          headers: ["X-Project-Id": project])
+        XCTAssertEqual(reader.status, 502)
+        XCTAssertEqual(reader.headers["content-type"], "application/json")
+        let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: reader.plainBody) as? [String: Any])
+        XCTAssertNotNil((body["error"] as? [String: Any])?["code"] as? String, "OpenAI's envelope: \(body)")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, .zero)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
+    func testClientThatLeavesMidStreamCancelsTheGenerationAndTheProvidersChargeIsStillRecorded() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        // Held after the first delta, then 0.3 s between events: the client is gone before the provider ends.
+        let reader = try open(ChatWireClient.body(content: "Leave early please, this answer is long [fake:held:0.3]", maxTokens: 64,
+                                                  stream: true), project: project)
+        let id = try XCTUnwrap(reader.headers["x-generation-id"])
+        _ = try XCTUnwrap(try reader.nextData(), "role")
+        _ = try XCTUnwrap(try reader.nextData(), "first delta")
+        reader.disconnect()
+        try releaseHeldStreams()
+        // The next delta's write finds the client gone; the cancel lands while the provider still streams.
+        let deadline = Date().addingTimeInterval(20)
+        var body = try generation(id)
+        while body["actual_cost_usd"] == nil || (body["status"] as? String) == "running", Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            body = try generation(id)
+        }
+        XCTAssertEqual(body["status"] as? String, "canceled", "\(body)")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "the provider's charge is recorded: \(body)"))
+        XCTAssertGreaterThan(charged, .zero)
+        let after = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(after.spent - before.spent, charged, "the ledger holds exactly the recorded charge")
+        XCTAssertEqual(after.reserved, .zero)
+    }
+}
