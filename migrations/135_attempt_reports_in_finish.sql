@@ -175,9 +175,15 @@ begin
         return;
     end if;
     -- Canceled while the provider held work that may be billed (a submission in flight, or a
-    -- provider task whose cancel did not stop it): the reservation waits for this charge.
+    -- provider task whose cancel did not stop it): the reservation waits for this charge. A
+    -- task's reservation may have been released already (its cancel stopped the billing).
     canceled_meanwhile := current.status = 'canceled' and current.cost_status is null
-                          and (current.submitting is not null or current.provider_task is not null);
+                          and (current.submitting is not null
+                               or current.provider_task is not null
+                                  and exists (select from public.budget_ledger l
+                                              where l.generation_id = current.id and l.kind = 'reservation')
+                                  and not exists (select from public.budget_ledger l
+                                                  where l.generation_id = current.id and l.kind in ('release', 'charge')));
     if current.status not in ('queued', 'running') and not canceled_meanwhile then
         return;
     end if;
