@@ -12,8 +12,9 @@
 --    minute read here (no round trip of its own).
 -- 4. app_engine.finish_generation and app_engine.record_attempt take the attempt's report, so an
 --    attempt's end and what it taught the router are one call (one round trip).
--- 5. finish_generation also charges a generation canceled while its provider task ran, when the
---    cancel at the provider may not have stopped the billing.
+-- 5. finish_generation also charges a generation canceled while its provider task ran, or one
+--    that expired past the poll deadline, when the cancel at the provider may not have stopped
+--    the billing.
 
 alter table public.generations
     add column finish_reason text check (char_length(finish_reason) <= 64);
@@ -146,7 +147,8 @@ drop function app_engine.finish_generation(uuid, text, text, text, numeric, text
 -- As in 110, and: `report` (the attempt's health and rate-limit word, written first, whatever
 -- becomes of the generation: the provider answered either way), `finish_reason`, and a generation
 -- canceled while its provider task ran is charged here too when the provider may have billed it
--- (see GenerationRunner's CanceledTaskCharge).
+-- (see GenerationRunner's CanceledTaskCharge), and `to_status` may be `expired`: a provider task
+-- past its deadline that could not be stopped at the provider is charged as it ends.
 create function app_engine.finish_generation(
     generation uuid, to_status text, provider text, model text, cost numeric, cost_status text,
     provider_reported_cost numeric, cost_lines jsonb, usage jsonb, output_text text, error_code text, error_message text,
@@ -165,7 +167,8 @@ begin
     if caller is null then
         raise exception 'no authenticated user' using errcode = '42501';
     end if;
-    if to_status not in ('succeeded', 'failed') or finish_generation.cost_status not in ('priced', 'unpriced', 'estimated')
+    if to_status not in ('succeeded', 'failed', 'expired')
+       or finish_generation.cost_status not in ('priced', 'unpriced', 'estimated')
        or jsonb_typeof(coalesce(finish_generation.assets, '[]')) <> 'array' then
         raise exception 'a final status, a cost status and an array of assets are required' using errcode = '22023';
     end if;

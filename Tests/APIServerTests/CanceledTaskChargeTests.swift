@@ -60,4 +60,46 @@ final class CanceledTaskChargeTests: XCTestCase {
         XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
     }
+
+    /// The same rule at the poll deadline: a Veo job that outlives it cannot be stopped at the
+    /// provider, so the generation expires charged its reserved estimate (`estimated`). It expired
+    /// as free before.
+    func testAVeoJobPastThePollDeadlineExpiresChargedTheEstimate() async throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let server = try TestServer(environment: fake.baseURLs)
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("veo-deadline@example.com")
+        let token = session.accessToken
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
+                                       token: token).status, 201)
+        let project = try XCTUnwrap(try server.createProject(["name": "Deadline", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .veo, durationSeconds: 8),
+            settings: GenerationSettings(durationSeconds: 8), as: identity)
+        let estimate = try XCTUnwrap(record.estimate)
+        XCTAssertGreaterThan(estimate, .zero)
+        let base = server.environment.generations.executor.runner
+        // A runner whose poll deadline has always passed.
+        let runner = GenerationRunner(store: base.store, ledger: base.ledger, blobs: base.blobs, gate: base.gate, provider: base.provider,
+                                      key: base.key, pricing: base.pricing, pollDeadlineSeconds: 0, leaseSeconds: base.leaseSeconds)
+        let submitted = try await runner.step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertNotEqual(submitted, .finished(.expired), "submitted first, the task stored")
+        usleep(10_000)
+        let expired = try await runner.step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(expired, .finished(.expired))
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate, "Veo bills the job it could not stop: charged at the estimate")
+        XCTAssertEqual(budget.reserved, .zero)
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "expired", "\(body)")
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "deadline_exceeded")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+    }
 }

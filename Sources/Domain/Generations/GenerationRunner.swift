@@ -86,21 +86,23 @@ public struct GenerationRunner: Sendable {
     /// It ends `failed` with `outcome_unknown`, charged the reserved estimate (an upper bound of
     /// what the provider could have billed, so no budget is overrun by work the ledger missed),
     /// recorded as `estimated`. An unpriced candidate reserved nothing and charges nothing.
-    /// On a generation canceled meanwhile, the charge is recorded and it stays canceled.
-    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, claimsJSON: String) throws -> Step {
+    /// On a generation canceled meanwhile, the charge is recorded and it stays canceled. The same
+    /// charge ends a provider task that expired uncancelled (`status` `.expired`, its `code` and
+    /// `message`).
+    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, status: GenerationStatus = .failed,
+                            code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
         let candidate = record.candidates.first { $0.provider == inFlight.provider && $0.model == inFlight.model }
         let unpriced = candidate?.isUnpriced ?? false
         let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
-        let code = "outcome_unknown"
         var payload = ["code": code]
         if let cost { payload["actual_cost"] = cost.jsonString }
         try? blobs.delete(scratchOf: record.id)
         let completion = GenerationCompletion(
-            status: .failed, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
+            status: status, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
             providerReportedCost: nil, breakdown: nil, usage: nil, outputText: nil, assets: [], errorCode: code,
-            errorMessage: "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
+            errorMessage: message ?? "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
                 + "it is not submitted again, since the provider may have run and billed it. Charged at the reserved estimate.",
-            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload))
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent(status.rawValue, payload))
         return try finish(record.id, completion, claimsJSON: claimsJSON)
     }
 
@@ -242,9 +244,16 @@ public struct GenerationRunner: Sendable {
                 ?? record.candidates.first
         else { return try fail(record, code: "unsupported", message: "The provider of this task is not available.", claimsJSON: claimsJSON) }
         if Date().timeIntervalSince(task.submittedAt) > pollDeadlineSeconds {
-            _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
-            return try end(record, as: .expired, code: "deadline_exceeded",
-                           message: "The provider did not finish within \(Int(pollDeadlineSeconds)) s.", claimsJSON: claimsJSON)
+            // Stopped at the provider where it can be: what that came to decides the charge, as for a cancel.
+            let outcome = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            let message = "The provider did not finish within \(Int(pollDeadlineSeconds)) s."
+            guard CanceledTaskCharge.after(outcome, provider: task.provider, lastStatus: task.providerStatus) == .estimate else {
+                return try end(record, as: .expired, code: "deadline_exceeded", message: message, claimsJSON: claimsJSON)
+            }
+            return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), status: .expired,
+                                  code: "deadline_exceeded",
+                                  message: message + " The job could not be stopped at the provider, which may bill it: charged at the reserved estimate.",
+                                  claimsJSON: claimsJSON)
         }
         do {
             let providerKey = try key(userID, claimsJSON, task.provider)

@@ -81,7 +81,8 @@ public struct GenerationChanges: Sendable {
 /// The end of a provider attempt that answered, written in one call (`GenerationStore.finish`):
 /// the charge settled, the attempt, the outputs, the costs and the final state with its event.
 public struct GenerationCompletion: Sendable {
-    /// `.succeeded`, or `.failed` when the provider billed but the outcome cannot be delivered.
+    /// `.succeeded`, or `.failed` when the provider billed but the outcome cannot be delivered, or
+    /// `.expired` for a provider task past its deadline that the provider may still bill.
     public let status: GenerationStatus
     public let provider: ProviderID
     public let model: String
