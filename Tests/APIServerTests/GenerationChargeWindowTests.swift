@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -109,6 +110,45 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(try submissions(), 1)
     }
 
+    /// The same crash on a generation that was also canceled meanwhile: its reservation was kept
+    /// for the answer, and no process is left to record it. The provider may have billed the
+    /// submission, so the worker's sweep charges it as an unknown outcome (the estimate,
+    /// `estimated`) once the dead process's lease has run out; it stays canceled. Released as free
+    /// before.
+    func testACanceledGenerationWhoseProcessDiedWithASubmissionInFlightIsChargedTheEstimateBySweep() async throws {
+        let (project, record) = try admitted()
+        let estimate = try XCTUnwrap(record.estimate)
+        let id = record.id.uuidString.lowercased()
+        let dying = runner(store: FrozenAfterStart(base: server.environment.generations.store))
+        do {
+            _ = try await dying.step(record.id, userID: userID, claimsJSON: claims)
+            XCTFail("the dying process's step fails")
+        } catch {}
+        XCTAssertEqual(try submissions(), 1)
+        let cancel = try server.post("/v1/generations/\(id)/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        XCTAssertEqual(try server.budget(of: project, token: token).reserved, estimate, "kept for the answer in flight")
+        let worker = server.environment.generations.worker
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        // Ended a while ago, but the process that holds it may still be waiting for the provider.
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where id = \(record.id)")
+        worker.endLeftoverReservations()
+        XCTAssertEqual(try server.budget(of: project, token: token).reserved, estimate, "left alone while its lease runs")
+        // The lease ran out: that process is gone.
+        try admin.query("update public.generations set lease_expires_at = now() - interval '1 second' where id = \(record.id)")
+        worker.endLeftoverReservations()
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate, "the provider may have billed it: charged at the estimate, never released as free")
+        XCTAssertEqual(budget.reserved, .zero)
+        let body = try server.get("/v1/generations/\(id)", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+        worker.endLeftoverReservations()
+        XCTAssertEqual(try server.budget(of: project, token: token).spent, estimate, "charged once")
+        XCTAssertEqual(try submissions(), 1, "never submitted again")
+    }
+
     /// A cancel that lands while the provider is answering: the generation is canceled, and the
     /// charge the provider made is still on the ledger and on the generation.
     func testACancelWhileTheProviderAnswersStillRecordsTheProvidersCharge() async throws {
@@ -182,7 +222,8 @@ private struct FrozenAfterStart: GenerationStore {
         guard status == .running else { throw Gone() }
         return try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)
     }
-    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws { throw Gone() }
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
+                       claimsJSON: String) throws { throw Gone() }
     func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID { throw Gone() }
     func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? { try base.get(id, claimsJSON: claimsJSON) }
     func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? { try base.detail(id, claimsJSON: claimsJSON) }

@@ -111,4 +111,47 @@ final class UnpricedOptInTests: XCTestCase {
         XCTAssertEqual(budget.spent, reported)
         XCTAssertEqual(budget.reserved, .zero)
     }
+
+    /// An unpriced generation reserves nothing, so it needs headroom (migration 136): a budget
+    /// that unpriced charges filled to its limit admits no more unpriced work (before, a
+    /// reservation of nothing still "fitted" a full budget, and its charge took it past the
+    /// limit). A charge past the limit is recorded in full, and the scope refuses what follows.
+    func testAnUnpricedGenerationNeedsHeadroomSoAFullBudgetAdmitsNoMoreUnpricedWork() throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let engine = try TestServer(environment: fake.baseURLs)
+        defer { engine.stop() }
+        _ = try PricingImport(store: engine.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let token = try engine.signUp("unpriced-headroom@example.com").accessToken
+        XCTAssertEqual(try engine.post("/v1/api-keys", ["provider": "openrouter", "label": "or", "key": SampleKeys.openRouter()],
+                                       token: token).status, 201)
+        let request: [String: Any] = ["type": "text", "prompt": "hi", "provider": "openrouter", "model": "acme/brand-new-model"]
+        func generate(in project: String) throws -> HTTPTestConnection.Response {
+            try engine.post("/v1/generations", request.merging(["project_id": project]) { $1 }, token: token, headers: ["Prefer": "wait=30"])
+        }
+        func project(limit: String) throws -> String {
+            try XCTUnwrap(try engine.createProject(["name": "Limit \(limit)", "budget_period": "total", "budget_limit": limit,
+                                                    "allow_unpriced": true], token: token)["id"] as? String)
+        }
+        // What the provider reports for this request (the fake's cost follows from the request).
+        let probe = try generate(in: try project(limit: "10"))
+        XCTAssertEqual(probe.status, 200, probe.text)
+        let reported = try XCTUnwrap(try probe.json()["actual_cost_usd"] as? String, probe.text)
+        // A budget of exactly one such charge: the first fills it, the next finds no room.
+        let exact = try project(limit: reported)
+        let first = try generate(in: exact)
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(try first.json()["actual_cost_usd"] as? String, reported, "the same request, the same reported cost")
+        XCTAssertEqual(try engine.budget(of: exact, token: token).spent, try Money(parsing: reported), "the budget is full")
+        let refused = try generate(in: exact)
+        XCTAssertEqual(refused.status, 402, "a full budget admits no unpriced work: \(refused.text)")
+        XCTAssertEqual(try refused.json()["code"] as? String, "budget_exceeded", refused.text)
+        // A budget smaller than the charge: admitted (there is room), charged in full (the provider
+        // billed it: the overshoot is on the ledger), and nothing is admitted after it.
+        let small = try project(limit: "0.0000000001")
+        let over = try generate(in: small)
+        XCTAssertEqual(over.status, 200, over.text)
+        XCTAssertEqual(try engine.budget(of: small, token: token).spent, try Money(parsing: reported), "recorded in full, past the limit")
+        XCTAssertEqual(try generate(in: small).status, 402, "a scope past its limit refuses what follows")
+    }
 }

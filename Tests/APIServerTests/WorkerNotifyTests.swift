@@ -125,8 +125,9 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
                  claimsJSON: String) throws -> GenerationRecord? {
         try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)
     }
-    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws {
-        try base.recordAttempt(id, provider: provider, model: model, error: error, claimsJSON: claimsJSON)
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
+                       claimsJSON: String) throws {
+        try base.recordAttempt(id, provider: provider, model: model, error: error, report: report, claimsJSON: claimsJSON)
     }
     func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
         try base.addAsset(id, kind: kind, contentType: contentType, blob: blob, claimsJSON: claimsJSON)

@@ -63,7 +63,7 @@ final class GenerationLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try store.addAsset(generation.id, kind: .text, contentType: "text/plain",
                                                 blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
                                                 claimsJSON: claims(alice)), "no output after the end")
-        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, claimsJSON: claims(alice)))
+        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, report: nil, claimsJSON: claims(alice)))
     }
 
     func testAFailureAfterACharge() throws {
@@ -81,7 +81,7 @@ final class GenerationLifecycleTests: XCTestCase {
         XCTAssertNil(try store.get(generation.id, claimsJSON: claims(bob)))
         XCTAssertNil(try store.detail(generation.id, claimsJSON: claims(bob)))
         XCTAssertEqual(try store.list(GenerationFilter(), claimsJSON: claims(bob)).items.count, 0)
-        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, claimsJSON: claims(bob)))
+        XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, report: nil, claimsJSON: claims(bob)))
         XCTAssertThrowsError(try store.addAsset(generation.id, kind: .text, contentType: "text/plain",
                                                 blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
                                                 claimsJSON: claims(bob)))

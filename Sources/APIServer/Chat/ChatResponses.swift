@@ -36,7 +36,7 @@ struct ChatCompletion: Sendable {
         let prompt = tokens([.inputToken, .cachedInputTokenWrite, .cachedInputTokenWrite1h, .cachedInputTokenWrite12h]) + cached
         let completion = tokens([.outputToken])
         self.init(generationID: record.id, model: record.model ?? requestedModel, created: Int(record.createdAt.timeIntervalSince1970),
-                  content: record.outputText ?? "", finishReason: "stop",
+                  content: record.outputText ?? "", finishReason: ChatFinishReason.openAI(record.finishReason),
                   usage: ChatUsage(promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion,
                                    promptTokensDetails: ChatUsage.PromptDetails(cachedTokens: cached), costUsd: nil),
                   costUSD: (record.actualCost ?? .zero).jsonString)

@@ -65,6 +65,8 @@ struct GenerationBody: Encodable {
     let costLines: [CostLine]
     let error: GenerationError?
     let text: String?
+    /// Why the provider stopped producing `text`, in its own words.
+    let finishReason: String?
     let attempts: [Attempt]
     let outputs: [Output]
     let createdAt: String
@@ -101,6 +103,7 @@ struct GenerationBody: Encodable {
         } ?? []
         error = generation.errorCode.map { GenerationError(code: $0, message: generation.errorMessage ?? "") }
         text = generation.outputText
+        finishReason = generation.finishReason
         self.attempts = attempts.map {
             Attempt(number: $0.number, provider: $0.provider, model: $0.model, status: $0.succeeded ? "succeeded" : "failed",
                     errorCode: $0.errorCode, errorMessage: $0.errorMessage, httpStatus: $0.httpStatus, retryable: $0.retryable,

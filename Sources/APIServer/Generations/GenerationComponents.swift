@@ -40,7 +40,7 @@ struct GenerationComponents: Sendable {
         let keyless = KeylessProviders(catalog: { providers.catalog() })
         let finished = FinishedGenerations()
         let runner = GenerationRunner(
-            store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router), provider: { providers.provider($0) },
+            store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router, policy: config.healthPolicy), provider: { providers.provider($0) },
             key: { userID, claims, provider in
                 keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
             },

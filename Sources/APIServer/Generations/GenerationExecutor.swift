@@ -168,7 +168,9 @@ final class GenerationWorker: Sendable {
             for leftover in try store.unendedReservations(limit: limit) {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
-                    if leftover.providerScopeOnly {
+                    if leftover.outcomeUnknown {
+                        try executor.runner.endAbandonedCancel(leftover.generationID, claimsJSON: claims)
+                    } else if leftover.providerScopeOnly {
                         try executor.runner.ledger.endProviderScope(generation: leftover.generationID, cost: leftover.cost, claimsJSON: claims)
                     } else if let cost = leftover.cost {
                         try executor.runner.ledger.settle(generation: leftover.generationID, cost: cost, provider: leftover.provider, claimsJSON: claims)

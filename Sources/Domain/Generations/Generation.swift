@@ -148,6 +148,10 @@ public struct GenerationRecord: Sendable, Equatable {
     /// How `actualCost` came about: `priced`, `unpriced` (the provider's reported cost, or none)
     /// or `estimated` (the reserved estimate, charged because the outcome is unknown).
     public let costStatus: String?
+    /// Why the provider stopped producing text, in its own words (OpenAI `stop`, `length`,
+    /// `content_filter`; Anthropic `end_turn`, `max_tokens`, `stop_sequence`, `refusal`); nil
+    /// when there was no text result or the provider named none.
+    public let finishReason: String?
 
     public init(id: UUID, userID: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
                 requestedProvider: ProviderID?, requestedModel: String?, provider: ProviderID?, model: String?,
@@ -155,7 +159,7 @@ public struct GenerationRecord: Sendable, Equatable {
                 providerReportedCost: Money?, costBreakdown: CostBreakdown?, maxCost: Money?, pricingVersion: String,
                 errorCode: String?, errorMessage: String?, outputText: String?, providerTask: ProviderTask?,
                 cancelRequested: Bool, createdAt: Date, updatedAt: Date, startedAt: Date?, finishedAt: Date?,
-                submitting: InFlightSubmission? = nil, costStatus: String? = nil) {
+                submitting: InFlightSubmission? = nil, costStatus: String? = nil, finishReason: String? = nil) {
         self.id = id
         self.userID = userID
         self.projectID = projectID
@@ -185,6 +189,7 @@ public struct GenerationRecord: Sendable, Equatable {
         self.finishedAt = finishedAt
         self.submitting = submitting
         self.costStatus = costStatus
+        self.finishReason = finishReason
     }
 }
 

@@ -90,20 +90,23 @@ public struct GenerationRunner: Sendable {
     /// It ends `failed` with `outcome_unknown`, charged the reserved estimate (an upper bound of
     /// what the provider could have billed, so no budget is overrun by work the ledger missed),
     /// recorded as `estimated`. An unpriced candidate reserved nothing and charges nothing.
-    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, claimsJSON: String) throws -> Step {
+    /// On a generation canceled meanwhile, the charge is recorded and it stays canceled. The same
+    /// charge ends a provider task that expired uncancelled (`status` `.expired`, its `code` and
+    /// `message`).
+    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, status: GenerationStatus = .failed,
+                            code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
         let candidate = record.candidates.first { $0.provider == inFlight.provider && $0.model == inFlight.model }
         let unpriced = candidate?.isUnpriced ?? false
         let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
-        let code = "outcome_unknown"
         var payload = ["code": code]
         if let cost { payload["actual_cost"] = cost.jsonString }
         try? blobs.delete(scratchOf: record.id)
         let completion = GenerationCompletion(
-            status: .failed, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
+            status: status, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
             providerReportedCost: nil, breakdown: nil, usage: nil, outputText: nil, assets: [], errorCode: code,
-            errorMessage: "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
+            errorMessage: message ?? "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
                 + "it is not submitted again, since the provider may have run and billed it. Charged at the reserved estimate.",
-            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload))
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent(status.rawValue, payload))
         return try finish(record.id, completion, claimsJSON: claimsJSON)
     }
 
@@ -166,7 +169,8 @@ public struct GenerationRunner: Sendable {
                 // No usable key (deleted since admission, or unopenable): this candidate cannot run; the next may.
                 let reason = if case .unopenable = error { "The stored key does not open." } else { "No usable key." }
                 let failure = ProviderError(.invalidKey, provider: candidate.provider, message: reason)
-                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: failure, claimsJSON: claimsJSON)
+                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: failure, report: nil,
+                                        claimsJSON: claimsJSON)
                 lastError = failure
                 continue
             } catch {
@@ -182,29 +186,35 @@ public struct GenerationRunner: Sendable {
                     return try await adapter.submit(request, key: providerKey)
                 }
             } catch {
-                report(candidate.provider, AttemptOutcome(error), headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter,
-                       userID: userID, claimsJSON: claimsJSON)
-                // Recorded even when a cancel came meanwhile (its reservation waits for this answer).
-                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error, claimsJSON: claimsJSON)
+                // Recorded even when a cancel came meanwhile (its reservation waits for this answer),
+                // with what it taught the router, in one call.
+                try store.recordAttempt(record.id, provider: candidate.provider, model: candidate.model, error: error,
+                                        report: gate.report(candidate.provider, outcome: AttemptOutcome(error),
+                                                            headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, at: Date()),
+                                        claimsJSON: claimsJSON)
                 lastError = error
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
             }
             let headers: [String: String] = if case .finished(let output) = result { output.rateLimits } else { [:] }
-            report(candidate.provider, .success(latency: Date().timeIntervalSince(started)), headers: headers, retryAfter: nil,
-                   userID: userID, claimsJSON: claimsJSON)
+            // Written with the answer's own record (the finish, or the stored task).
+            let report = gate.report(candidate.provider, outcome: .success(latency: Date().timeIntervalSince(started)), headers: headers,
+                                     retryAfter: nil, at: Date())
             switch result {
             case .finished(let output):
-                return try complete(record, candidate: candidate, output: output, claimsJSON: claimsJSON)
+                return try complete(record, candidate: candidate, output: output, report: report, claimsJSON: claimsJSON)
             case .pending(let task):
                 // Stored before the first poll: a restarted worker polls this task, never submits again.
-                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: task, leaseSeconds: lease(until: task)),
+                guard try store.advance(record.id, to: nil, changes: GenerationChanges(providerTask: task, leaseSeconds: lease(until: task),
+                                                                                       report: report),
                                         event: GenerationEvent("progress", ["provider_status": task.providerStatus ?? "submitted"]),
                                         claimsJSON: claimsJSON) != nil
                 else {
-                    _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
-                    return try stopped(record.id, claimsJSON)
+                    // Canceled while the submission was in flight: the task is cancelled as soon as
+                    // the provider names it, and charged by what that cancel came to.
+                    let outcome = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
+                    return try endCanceledTask(record, task: task, cancel: outcome, claimsJSON: claimsJSON)
                 }
                 return .pollAgain(afterSeconds: max(0.05, task.pollAfterSeconds))
             }
@@ -237,29 +247,28 @@ public struct GenerationRunner: Sendable {
         return .finished(try currentStatus(id, claimsJSON))
     }
 
-    /// Health and rate-limit bookkeeping must never lose an attempt's result (a paid output, a
-    /// failure to fall through from), so its own failure is ignored: the next attempt reports again.
-    private func report(_ provider: ProviderID, _ outcome: AttemptOutcome, headers: [String: String], retryAfter: Double?,
-                        userID: UUID, claimsJSON: String) {
-        try? gate.report(provider, outcome: outcome, headers: headers, retryAfter: retryAfter, userID: userID,
-                         claimsJSON: claimsJSON, at: Date())
-    }
-
     private func poll(_ record: GenerationRecord, task: ProviderTask, userID: UUID, claimsJSON: String) async throws -> Step {
         guard let adapter = provider(task.provider),
               let candidate = record.candidates.first(where: { $0.provider == task.provider && $0.model == task.model })
                 ?? record.candidates.first
         else { return try fail(record, code: "unsupported", message: "The provider of this task is not available.", claimsJSON: claimsJSON) }
         if Date().timeIntervalSince(task.submittedAt) > pollDeadlineSeconds {
-            _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
-            return try end(record, as: .expired, code: "deadline_exceeded",
-                           message: "The provider did not finish within \(Int(pollDeadlineSeconds)) s.", claimsJSON: claimsJSON)
+            // Stopped at the provider where it can be: what that came to decides the charge, as for a cancel.
+            let outcome = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            let message = "The provider did not finish within \(Int(pollDeadlineSeconds)) s."
+            guard CanceledTaskCharge.after(outcome, provider: task.provider, lastStatus: task.providerStatus) == .estimate else {
+                return try end(record, as: .expired, code: "deadline_exceeded", message: message, claimsJSON: claimsJSON)
+            }
+            return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), status: .expired,
+                                  code: "deadline_exceeded",
+                                  message: message + " The job could not be stopped at the provider, which may bill it: charged at the reserved estimate.",
+                                  claimsJSON: claimsJSON)
         }
         do {
             let providerKey = try key(userID, claimsJSON, task.provider)
             switch try await Self.call({ () async throws(ProviderError) in try await adapter.poll(task, key: providerKey) }) {
             case .finished(let output):
-                return try complete(record, candidate: candidate, output: output, claimsJSON: claimsJSON)
+                return try complete(record, candidate: candidate, output: output, report: nil, claimsJSON: claimsJSON)
             case .pending(let next):
                 let changed = next.providerStatus != task.providerStatus || next.progress != task.progress
                 var payload = ["provider_status": next.providerStatus ?? ""]
@@ -274,7 +283,7 @@ public struct GenerationRunner: Sendable {
             if error.isRetryable {
                 return .pollAgain(afterSeconds: min(60, max(error.retryAfter ?? 0, task.pollAfterSeconds * 2, 1)))
             }
-            try store.recordAttempt(record.id, provider: task.provider, model: task.model, error: error, claimsJSON: claimsJSON)
+            try store.recordAttempt(record.id, provider: task.provider, model: task.model, error: error, report: nil, claimsJSON: claimsJSON)
             return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
         }
     }
@@ -283,8 +292,9 @@ public struct GenerationRunner: Sendable {
     /// attempt in one call (`GenerationStore.finish`): charge, attempt, assets, costs and state
     /// together. Until that call commits the submission stays marked in flight, so a crash before
     /// it never leads to a second submission (`step` ends it `outcome_unknown`); a storage error
-    /// ends it failed but charged, since the provider billed it.
-    private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput,
+    /// ends it failed but charged, since the provider billed it. `report`: what the attempt taught
+    /// the router, written in the same call.
+    private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
                           claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
         var breakdown: CostBreakdown?
@@ -315,15 +325,15 @@ public struct GenerationRunner: Sendable {
                 status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
                 providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
                 errorCode: "output_storage_failed", errorMessage: "The provider's answer was charged, but storing its outputs failed: \(error)",
-                recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
-                claimsJSON: claimsJSON)
+                recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload),
+                report: report), claimsJSON: claimsJSON)
         }
         try? blobs.delete(scratchOf: record.id)
         return try finish(record.id, GenerationCompletion(
             status: .succeeded, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: output.text, assets: assets,
             errorCode: nil, errorMessage: nil, recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly,
-            event: GenerationEvent("succeeded", payload)), claimsJSON: claimsJSON)
+            event: GenerationEvent("succeeded", payload), report: report, finishReason: output.finishReason), claimsJSON: claimsJSON)
     }
 
     /// The finished generation, attempts and assets included, from the one call that ended it:
@@ -375,8 +385,33 @@ public struct GenerationRunner: Sendable {
         return .finished(status)
     }
 
-    /// Cancels a queued or running generation: nothing is charged. Returns the provider call
-    /// that stops the task at the provider, to be run off the caller's thread, when there is one.
+    /// A canceled generation whose provider task was cancelled at the provider (or could not be:
+    /// `cancel` nil): released, or charged the reserved estimate, as `CanceledTaskCharge` says.
+    private func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, claimsJSON: String) throws -> Step {
+        switch CanceledTaskCharge.after(cancel, provider: task.provider, lastStatus: task.providerStatus) {
+        case .nothing: return try stopped(record.id, claimsJSON)
+        case .estimate: return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), claimsJSON: claimsJSON)
+        }
+    }
+
+    /// The worker's sweep: a canceled generation whose provider work was never resolved, because
+    /// the process that held it died with a submission in flight or before its task's cancel
+    /// was answered. The provider may have billed it, so it is charged as an unknown outcome (the
+    /// reserved estimate, `estimated`), and it stays canceled.
+    public func endAbandonedCancel(_ id: UUID, claimsJSON: String) throws {
+        guard let record = try store.get(id, claimsJSON: claimsJSON), record.status == .canceled, record.costStatus == nil else { return }
+        if let task = record.providerTask {
+            _ = try endCanceledTask(record, task: task, cancel: nil, claimsJSON: claimsJSON)
+        } else if let inFlight = record.submitting {
+            _ = try endUnknown(record, inFlight, claimsJSON: claimsJSON)
+        }
+    }
+
+    /// Cancels a queued or running generation. Nothing is charged unless the provider may have
+    /// billed it: a synchronous submission in flight keeps the reservation for its answer, and a
+    /// provider task keeps it until the cancel at the provider says what it came to
+    /// (`CanceledTaskCharge`). Returns that provider call, to be run off the caller's thread,
+    /// when there is one.
     public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () async -> Void)?) {
         guard let record = try store.get(id, claimsJSON: claimsJSON) else { throw DomainError.notFound(resource: "generation") }
         guard !record.status.isTerminal else {
@@ -390,14 +425,17 @@ public struct GenerationRunner: Sendable {
         }
         // A synchronous submission in flight keeps the reservation: if the provider answers and
         // bills, the runner settles that charge on the canceled generation; if not, it releases.
-        if canceled.submitting == nil {
-            try ledger.release(generation: id, claimsJSON: claimsJSON)
-            try? blobs.delete(scratchOf: id)
+        guard let task = canceled.providerTask else {
+            if canceled.submitting == nil {
+                try ledger.release(generation: id, claimsJSON: claimsJSON)
+                try? blobs.delete(scratchOf: id)
+            }
+            return (canceled, nil)
         }
-        guard let task = record.providerTask, let adapter = provider(task.provider) else { return (canceled, nil) }
-        let key = self.key
-        return (canceled, {
-            _ = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+        let adapter = provider(task.provider)
+        return (canceled, { [self] in
+            let outcome = try? await adapter?.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            _ = try? endCanceledTask(canceled, task: task, cancel: outcome, claimsJSON: claimsJSON)
         })
     }
 

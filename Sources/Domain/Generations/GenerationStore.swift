@@ -50,12 +50,15 @@ public struct GenerationChanges: Sendable {
     public var submitting: InFlightSubmission??
     /// With a cost: `priced`, `unpriced` or `estimated` (see `GenerationRecord.costStatus`).
     public var costStatus: String?
+    /// Not a column: the attempt whose answer this change records (a provider task stored after
+    /// its submission), reported in the same transaction.
+    public var report: AttemptReport?
 
     public init(provider: ProviderID? = nil, model: String? = nil, providerTask: ProviderTask? = nil, errorCode: String? = nil,
                 errorMessage: String? = nil, outputText: String? = nil, actualCost: Money? = nil,
                 providerReportedCost: Money? = nil, costBreakdown: CostBreakdown? = nil, usage: Usage? = nil,
                 leaseOwner: String? = nil, leaseSeconds: Int? = nil, cancelRequested: Bool? = nil,
-                submitting: InFlightSubmission?? = nil, costStatus: String? = nil) {
+                submitting: InFlightSubmission?? = nil, costStatus: String? = nil, report: AttemptReport? = nil) {
         self.provider = provider
         self.model = model
         self.providerTask = providerTask
@@ -71,13 +74,15 @@ public struct GenerationChanges: Sendable {
         self.cancelRequested = cancelRequested
         self.submitting = submitting
         self.costStatus = costStatus
+        self.report = report
     }
 }
 
 /// The end of a provider attempt that answered, written in one call (`GenerationStore.finish`):
 /// the charge settled, the attempt, the outputs, the costs and the final state with its event.
 public struct GenerationCompletion: Sendable {
-    /// `.succeeded`, or `.failed` when the provider billed but the outcome cannot be delivered.
+    /// `.succeeded`, or `.failed` when the provider billed but the outcome cannot be delivered, or
+    /// `.expired` for a provider task past its deadline that the provider may still bill.
     public let status: GenerationStatus
     public let provider: ProviderID
     public let model: String
@@ -96,10 +101,15 @@ public struct GenerationCompletion: Sendable {
     /// A batch item: only its provider scope is settled (the batch holds the rest).
     public let providerScopeOnly: Bool
     public let event: GenerationEvent
+    /// What the attempt taught the router (health, rate limit), written in the same call; nil: nothing.
+    public let report: AttemptReport?
+    /// Why the provider stopped (its own word: `stop`, `length`, `end_turn`, `max_tokens`, ...).
+    public let finishReason: String?
 
     public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
                 providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],
-                errorCode: String?, errorMessage: String?, recordsAttempt: Bool, providerScopeOnly: Bool, event: GenerationEvent) {
+                errorCode: String?, errorMessage: String?, recordsAttempt: Bool, providerScopeOnly: Bool, event: GenerationEvent,
+                report: AttemptReport? = nil, finishReason: String? = nil) {
         self.status = status
         self.provider = provider
         self.model = model
@@ -115,6 +125,8 @@ public struct GenerationCompletion: Sendable {
         self.recordsAttempt = recordsAttempt
         self.providerScopeOnly = providerScopeOnly
         self.event = event
+        self.report = report
+        self.finishReason = finishReason
     }
 }
 
@@ -173,7 +185,10 @@ public protocol GenerationStore: Sendable {
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord?
-    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws
+    /// Records an attempt and, in the same call, its `report`. Throws when the generation is not
+    /// the caller's or ended (the report is still recorded).
+    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
+                       claimsJSON: String) throws
     func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID
     func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord?
     func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail?
@@ -203,12 +218,17 @@ public struct UnendedReservation: Sendable, Equatable {
     public let provider: ProviderID?
     /// Only a provider-scope hold (a batch item's, `holdProvider`): ended with `endProviderScope`.
     public let providerScopeOnly: Bool
+    /// A generation canceled while the provider held its work, whose process died before the
+    /// outcome was recorded: charged as an unknown outcome (`GenerationRunner.endAbandonedCancel`).
+    public let outcomeUnknown: Bool
 
-    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil, providerScopeOnly: Bool = false) {
+    public init(generationID: UUID, userID: UUID, cost: Money?, provider: ProviderID? = nil, providerScopeOnly: Bool = false,
+                outcomeUnknown: Bool = false) {
         self.generationID = generationID
         self.userID = userID
         self.cost = cost
         self.provider = provider
         self.providerScopeOnly = providerScopeOnly
+        self.outcomeUnknown = outcomeUnknown
     }
 }

@@ -83,11 +83,7 @@ public struct ProviderRouter: Sendable {
     /// errors made without headers, such as Veo's RESOURCE_EXHAUSTED delay).
     public func observe(headers: [String: String], retryAfter: Double? = nil, provider: ProviderID, requestsPerMinute: Int?,
                         claimsJSON: String, at now: Date) throws {
-        var observation = RateLimitHeaders.observation(headers, at: now)
-        if observation.retryAt == nil, let retryAfter, retryAfter.isFinite {
-            observation.retryAt = now.addingTimeInterval(min(max(0, retryAfter), RateLimitHeaders.maximumWait))
-        }
-        try rates.observe(observation, provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: claimsJSON)
+        try rates.observe(RateLimitObservation(headers: headers, retryAfter: retryAfter, at: now), provider: provider, requestsPerMinute: requestsPerMinute, at: now, claimsJSON: claimsJSON)
     }
 
     /// After a failed attempt: what its answer said (a 429's or 503's headers and retry-after).

@@ -17,6 +17,15 @@ public struct RateLimitObservation: Sendable, Equatable {
 
     public var isEmpty: Bool { remainingRequests == nil && resetAt == nil && retryAt == nil }
 
+    /// What an answer said: its headers, with `retryAfter` as a fallback for errors made without
+    /// headers (such as Veo's RESOURCE_EXHAUSTED delay).
+    public init(headers: [String: String], retryAfter: Double?, at now: Date) {
+        self = RateLimitHeaders.observation(headers, at: now)
+        if retryAt == nil, let retryAfter, retryAfter.isFinite {
+            retryAt = now.addingTimeInterval(min(max(0, retryAfter), RateLimitHeaders.maximumWait))
+        }
+    }
+
     /// Until when the provider will refuse: its explicit retry time, or the window's reset once
     /// nothing remains.
     public var blockedUntil: Date? {

@@ -3,12 +3,14 @@ import Foundation
 /// The engine's attempt gate on the router's shared stores: an open circuit skips the provider;
 /// a rate token is taken before every attempt; a half-open circuit lets exactly one trial through
 /// (across processes); every attempt's outcome goes on the provider's health and its rate-limit
-/// headers into the bucket.
+/// headers into the bucket (written by the store with the attempt, under `policy`).
 public struct RouterAttemptGate: AttemptGate {
     let router: ProviderRouter
+    let policy: HealthPolicy
 
-    public init(router: ProviderRouter) {
+    public init(router: ProviderRouter, policy: HealthPolicy = .standard) {
         self.router = router
+        self.policy = policy
     }
 
     public func clear(_ provider: ProviderID, userID: UUID, claimsJSON: String, at now: Date) throws -> String? {
@@ -30,15 +32,9 @@ public struct RouterAttemptGate: AttemptGate {
     }
 
     public func report(_ provider: ProviderID, outcome: AttemptOutcome, headers: [String: String], retryAfter: Double?,
-                       userID: UUID, claimsJSON: String, at now: Date) throws {
-        try router.record(outcome, provider: provider, claimsJSON: claimsJSON, at: now)
-        guard !headers.isEmpty || retryAfter != nil else { return }
-        try router.observe(headers: headers, retryAfter: retryAfter, provider: provider,
-                           requestsPerMinute: try requestsPerMinute(provider, Self.identity(userID, claimsJSON)), claimsJSON: claimsJSON, at: now)
-    }
-
-    private func requestsPerMinute(_ provider: ProviderID, _ identity: AuthenticatedIdentity) throws -> Int? {
-        (try router.configs.configs(as: identity).first { $0.provider == provider } ?? .defaults(for: provider)).requestsPerMinute
+                       at now: Date) -> AttemptReport? {
+        AttemptReport(provider: provider, outcome: outcome,
+                      rateLimit: RateLimitObservation(headers: headers, retryAfter: retryAfter, at: now), policy: policy, at: now)
     }
 
     /// The stores act through the claims alone; the engine runs as the generation's owner.

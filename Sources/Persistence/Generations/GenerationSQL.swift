@@ -8,7 +8,7 @@ enum GenerationSQL {
         g.provider, g.model, g.candidates::text as candidates, g.status, g.estimate, g.actual_cost, g.provider_reported_cost,
         g.cost_lines::text as cost_lines, g.max_cost, g.pricing_version, g.error_code, g.error_message, g.output_text,
         g.provider_task::text as provider_task, g.cancel_requested, g.created_at, g.updated_at, g.started_at, g.finished_at,
-        g.submitting::text as submitting, g.cost_status
+        g.submitting::text as submitting, g.cost_status, g.finish_reason
         """
 
     static let assetColumns: SQL = """
@@ -39,7 +39,7 @@ enum GenerationSQL {
             updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
             finishedAt: try row.decodeIfPresent("finished_at"),
             submitting: try row.decodeIfPresent("submitting", as: String.self).map { try GenerationJSON.decode(InFlightSubmission.self, $0) },
-            costStatus: try row.decodeIfPresent("cost_status"))
+            costStatus: try row.decodeIfPresent("cost_status"), finishReason: try row.decodeIfPresent("finish_reason"))
     }
 
     static func attempt(_ row: PostgresRow) throws -> GenerationAttempt {

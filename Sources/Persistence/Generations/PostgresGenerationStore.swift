@@ -57,13 +57,14 @@ public struct PostgresGenerationStore: GenerationStore {
         let event = try GenerationJSON.text(completion.event.payload)
         let results: [[PostgresRow]]
         do {
-            // The final state, then its attempts and assets: the whole answer in one round trip.
+            // The attempt's report, the final state, then its attempts and assets: the whole answer in one round trip.
             results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
                 select \(GenerationSQL.columns) from app_engine.finish_generation(
                     \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
                     \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
                     \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
-                    \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt)) g
+                    \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
+                    \(AttemptReportSQL.value(completion.report)), \(completion.finishReason.map { String($0.prefix(64)) })) g
                 """] + Self.attemptsAndAssets(of: id))
         } catch let error as DatabaseError where error.sqlState == "55000" {
             throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
@@ -75,19 +76,27 @@ public struct PostgresGenerationStore: GenerationStore {
                         claimsJSON: String) throws -> GenerationRecord? {
         let changesJSON = try GenerationJSON.changes(changes)
         let payload = try event.map { try GenerationJSON.text($0.payload) }
-        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+        // The change's report first, in the same transaction (one round trip).
+        let report: [SQL] = changes.report.map { ["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))"] } ?? []
+        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, report + ["""
             select \(GenerationSQL.columns) from app_engine.advance(\(id), \(status?.rawValue), \(event?.type), \(changesJSON)::jsonb,
                                                                 \(payload)::jsonb) g
             """])
-        return try rows.first?.first.map(GenerationSQL.record)
+        return try rows.last?.first.map(GenerationSQL.record)
     }
 
-    public func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, claimsJSON: String) throws {
+    public func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
+                              claimsJSON: String) throws {
         let message = error.map { String($0.message.prefix(2000)) }
-        _ = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+        let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
             select app_engine.record_attempt(\(id), \(provider.rawValue), \(model), \(error == nil ? "succeeded" : "failed"),
-                                             \(error?.code), \(message), \(error?.httpStatus), \(error?.isRetryable), \(error?.providerRequestID))
+                                             \(error?.code), \(message), \(error?.httpStatus), \(error?.isRetryable), \(error?.providerRequestID),
+                                             \(AttemptReportSQL.value(report))) as number
             """])
+        // Null: not the caller's, or it ended (the report is kept all the same).
+        guard try rows.first?.first?.decodeIfPresent("number", as: Int.self) != nil else {
+            throw DomainError.notFound(resource: "generation")
+        }
     }
 
     public func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
@@ -216,7 +225,13 @@ public struct PostgresGenerationStore: GenerationStore {
             // ends once every item has ended, charged with the sum of the succeeded items' costs.
             try transaction.query("""
                 select * from (
-                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at, false as scope_only
+                    -- A generation canceled while the provider held its work (a submission in flight, a
+                    -- task) whose outcome was never recorded: its process died before it could, so
+                    -- the provider may have billed it (`outcome_unknown`). Left alone while a live
+                    -- process still holds its lease.
+                    select l.generation_id, l.user_id, g.status, g.actual_cost, g.provider, l.created_at, false as scope_only,
+                           coalesce(g.status = 'canceled' and g.cost_status is null
+                                    and (g.submitting is not null or g.provider_task is not null), false) as outcome_unknown
                     from public.budget_ledger l
                     left join public.generations g on g.id = l.generation_id
                     where l.kind = 'reservation' and l.generation_id is not null
@@ -224,7 +239,8 @@ public struct PostgresGenerationStore: GenerationStore {
                                       where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))
                       and ((g.id is null and l.created_at < now() - interval '5 minutes'
                             and not exists (select from public.generation_batches b where b.id = l.generation_id))
-                           or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'))
+                           or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
+                               and not (g.status = 'canceled' and g.submitting is not null and g.lease_expires_at > now())))
                     union all
                     select b.id, b.user_id, 'succeeded'::text,
                            (select coalesce(sum(i.actual_cost), 0) from public.generations i
@@ -232,7 +248,7 @@ public struct PostgresGenerationStore: GenerationStore {
                               and i.actual_cost is not null),
                            -- Items may have been served by several providers; the batch settles on its own scopes.
                            null::text,
-                           b.created_at, false
+                           b.created_at, false, false
                     from public.generation_batches b
                     where b.created_at < now() - interval '1 minute'
                       and exists (select from public.budget_ledger l where l.generation_id = b.id and l.kind = 'reservation')
@@ -242,7 +258,7 @@ public struct PostgresGenerationStore: GenerationStore {
                                         and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'))
                     union all
                     -- A batch item's provider-scope hold (migration 080) whose item ended without ending it.
-                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true
+                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true, false
                     from public.budget_scope_entries e
                     join public.generations g on g.id = e.generation_id
                     where e.kind = 'reservation' and e.scope like 'provider:%'
@@ -260,7 +276,7 @@ public struct PostgresGenerationStore: GenerationStore {
                 generationID: try row.decode("generation_id"), userID: try row.decode("user_id"),
                 cost: try row.decodeIfPresent("actual_cost", as: Decimal.self).map(Money.init(roundingToMaximumScale:)),
                 provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
-                providerScopeOnly: try row.decode("scope_only"))
+                providerScopeOnly: try row.decode("scope_only"), outcomeUnknown: try row.decode("outcome_unknown"))
         }
     }
 }

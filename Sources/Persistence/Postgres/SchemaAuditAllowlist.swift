@@ -181,7 +181,9 @@ public struct SchemaAllowlist: Sendable {
                                   "app_engine.create_upload", "app_engine.update_asset", "app_engine.delete_assets",
                                   "app_engine.set_thumbnail",
                                   // Migration 110: admission and an attempt's end, each in one call.
-                                  "app_engine.admit_generation", "app_engine.finish_generation"],
+                                  "app_engine.admit_generation", "app_engine.finish_generation",
+                                  // Migration 135: an attempt's health and rate-limit report (run as the caller).
+                                  "app_engine.record_health", "app_engine.observe_rate_limit", "app_engine.report_attempt"],
             ])
     }()
 

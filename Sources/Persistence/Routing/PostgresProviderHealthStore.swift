@@ -1,10 +1,11 @@
 import Domain
 import Foundation
 
-/// `ProviderHealthStore` on `public.provider_health`: every attempt is one upsert whose SET
-/// clauses are `ProviderHealthState.recording(_:at:policy:)` written in SQL, applied to the row as it is
-/// under the row lock, so concurrent attempts from any number of processes never lose an update.
-/// `ProviderHealthStoreTests` holds the two equal over sequences of outcomes.
+/// `ProviderHealthStore` on `public.provider_health`: every attempt is one upsert
+/// (`app_engine.record_health`, migration 135, also what the engine's attempt reports run) whose
+/// SET clauses are `ProviderHealthState.recording(_:at:policy:)` written in SQL, applied to the row
+/// as it is under the row lock, so concurrent attempts from any number of processes never lose an
+/// update. `ProviderRoutingStoreTests` holds the two equal over sequences of outcomes.
 public struct PostgresProviderHealthStore: ProviderHealthStore {
     let pool: ConnectionPool
     let policy: HealthPolicy
@@ -17,38 +18,11 @@ public struct PostgresProviderHealthStore: ProviderHealthStore {
     static let columns: SQL = "provider, consecutive_failures, last_error_code, last_error_at, last_success_at, latency_ms, reopen_at"
 
     public func record(_ outcome: AttemptOutcome, provider: ProviderID, at now: Date, claimsJSON: String) throws -> ProviderHealthState {
-        let statement: SQL
-        switch outcome {
-        case .success(let latency):
-            let sample = max(0, latency.isFinite ? latency * 1000 : 0)
-            statement = """
-                insert into public.provider_health as h (provider, consecutive_failures, last_success_at, latency_ms, reopen_at, updated_at)
-                values (\(provider.rawValue), 0, \(now)::timestamptz, \(sample)::float8, null, \(now)::timestamptz)
-                on conflict (user_id, provider) do update
-                set consecutive_failures = 0, last_success_at = excluded.last_success_at, reopen_at = null, updated_at = excluded.updated_at,
-                    latency_ms = case when h.latency_ms is null then excluded.latency_ms
-                                      else h.latency_ms * (1 - \(policy.latencyWeight)::float8) + excluded.latency_ms * \(policy.latencyWeight)::float8 end
-                returning \(Self.columns)
-                """
-        case .failure(let rawCode, let retryable):
-            let code = String(rawCode.prefix(ProviderHealthState.maximumCodeLength))
-            let reopen = now.addingTimeInterval(policy.cooldown)
-            statement = """
-                insert into public.provider_health as h (provider, consecutive_failures, last_error_code, last_error_at, reopen_at, updated_at)
-                values (\(provider.rawValue), case when \(retryable) then 1 else 0 end, \(code), \(now)::timestamptz,
-                        case when \(retryable) and 1 >= \(policy.failureThreshold) then \(reopen)::timestamptz end, \(now)::timestamptz)
-                on conflict (user_id, provider) do update
-                set last_error_code = excluded.last_error_code, last_error_at = excluded.last_error_at, updated_at = excluded.updated_at,
-                    consecutive_failures = case when \(retryable) then least(h.consecutive_failures, 2147483646) + 1 else h.consecutive_failures end,
-                    reopen_at = case when not \(retryable) then h.reopen_at
-                                     when h.reopen_at is not null and \(now)::timestamptz < h.reopen_at then h.reopen_at
-                                     when h.reopen_at is not null then \(reopen)::timestamptz
-                                     when h.consecutive_failures + 1 >= \(policy.failureThreshold) then \(reopen)::timestamptz
-                                     end
-                returning \(Self.columns)
-                """
-        }
-        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, statement)
+        let report = AttemptReport(provider: provider, outcome: outcome, rateLimit: nil, policy: policy, at: now)
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
+                select \(Self.columns) from app_engine.record_health(
+                    \(AttemptReportSQL.healthArguments(report)))
+                """)
         guard let row = rows.first else { throw DecodingFailure(column: "provider_health", expected: "row") }
         return try Self.state(from: row)
     }

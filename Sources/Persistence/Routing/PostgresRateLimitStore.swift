@@ -42,16 +42,10 @@ public struct PostgresRateLimitStore: RateLimitStore {
     public func observe(_ observation: RateLimitObservation, provider: ProviderID, requestsPerMinute rpm: Int?, at now: Date,
                         claimsJSON: String) throws {
         guard !observation.isEmpty else { return }
-        let remaining = observation.remainingRequests.map(Double.init)
+        // The same upsert as an engine attempt's report (migration 135), with the caller's rate.
         try pool.userScopeStatement(claimsJSON: claimsJSON, """
-                insert into public.provider_rate_limits as r (provider, tokens, blocked_until, updated_at)
-                values (\(provider.rawValue), case when \(rpm)::integer is null then 0 else least(\(rpm)::float8, \(remaining)::float8) end,
-                        \(observation.blockedUntil)::timestamptz, \(now)::timestamptz)
-                on conflict (user_id, provider) do update
-                set tokens = case when \(rpm)::integer is null then r.tokens
-                                  else least(\(Self.refilled(rpm: rpm, at: now)), coalesce(\(remaining)::float8, 'Infinity'::float8)) end,
-                    updated_at = case when \(rpm)::integer is null then r.updated_at else greatest(r.updated_at, \(now)::timestamptz) end,
-                    blocked_until = greatest(r.blocked_until, \(observation.blockedUntil)::timestamptz)
+                select app_engine.observe_rate_limit(\(provider.rawValue), \(rpm)::integer, \(observation.remainingRequests.map(Double.init))::float8,
+                                                     \(observation.blockedUntil)::timestamptz, \(now)::timestamptz)
                 """)
     }
 

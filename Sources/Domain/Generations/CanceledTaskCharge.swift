@@ -1,0 +1,32 @@
+/// What a canceled provider task (a video or queued image job) is charged, from what the cancel at
+/// the provider came to and what each provider documents about billing (`providers.md`):
+///
+/// - Runway charges only succeeded tasks (failed ones are refunded): a task its cancel stopped
+///   (`DELETE /v1/tasks/{id}` of a pending, throttled or running task) costs nothing.
+/// - FAL charges only successful outputs, and its cancel stops a request only while it is still
+///   queued (`IN_QUEUE`): once it has started it runs on and is billed.
+/// - Veo (the Gemini API) has no cancel: the operation runs on and its seconds are billed.
+/// - The local provider costs nothing.
+///
+/// When the provider may have billed (no cancel, a cancel that failed or came too late, a started
+/// FAL request) the outcome is unknown to the ledger, and the rule of every unknown outcome
+/// applies: the reserved estimate is charged (`outcome_unknown`, `estimated`), an upper bound of
+/// what the provider can bill, so no budget is overrun by work the ledger missed.
+public enum CanceledTaskCharge: Sendable, Equatable {
+    /// The provider documents no charge for it: the reservation is released.
+    case nothing
+    /// The provider may have billed it: the reserved estimate is charged.
+    case estimate
+
+    /// `cancel`: what the provider's cancel answered (nil: the call failed or was not made);
+    /// `lastStatus`: the task's provider status as last polled.
+    public static func after(_ cancel: CancelOutcome?, provider: ProviderID, lastStatus: String?) -> CanceledTaskCharge {
+        if provider == .local { return .nothing }
+        guard cancel == .cancelled else { return .estimate }
+        switch provider {
+        case .runway: return .nothing
+        case .fal: return lastStatus == nil || lastStatus == "IN_QUEUE" ? .nothing : .estimate
+        default: return .estimate
+        }
+    }
+}

@@ -1,0 +1,105 @@
+@testable import APIServer
+import Domain
+import Foundation
+import TestSupport
+import XCTest
+
+/// What a canceled provider task is charged (`CanceledTaskCharge`): nothing where the provider
+/// documents no charge for a cancelled job (Runway, a FAL request still queued), the reserved
+/// estimate as an unknown outcome where it may bill anyway (Veo has no cancel, a started FAL
+/// request runs on, a cancel that failed or came too late).
+final class CanceledTaskChargeTests: XCTestCase {
+    func testTheRuleFollowsWhatEachProviderDocumentsAboutBillingACancelledJob() {
+        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .runway, lastStatus: "RUNNING"), .nothing,
+                       "Runway charges only succeeded tasks")
+        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .fal, lastStatus: "IN_QUEUE"), .nothing,
+                       "FAL's cancel stops a queued request, and FAL charges only successful outputs")
+        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .fal, lastStatus: "IN_PROGRESS"), .estimate,
+                       "a started FAL request runs on and is billed")
+        XCTAssertEqual(CanceledTaskCharge.after(.notSupported, provider: .veo, lastStatus: "RUNNING"), .estimate,
+                       "Veo has no cancel: the operation runs on and is billed")
+        XCTAssertEqual(CanceledTaskCharge.after(.alreadyFinished, provider: .runway, lastStatus: "RUNNING"), .estimate,
+                       "too late: it may have succeeded and billed")
+        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .runway, lastStatus: "PENDING"), .estimate,
+                       "a cancel that failed stopped nothing")
+        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .local, lastStatus: nil), .nothing, "the local provider costs nothing")
+    }
+
+    /// Veo cannot cancel an operation: the canceled generation is charged its reserved estimate
+    /// (`estimated`) and stays canceled. It was charged nothing before.
+    func testACanceledVeoJobIsChargedTheEstimateSinceVeoBillsItAnyway() throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let server = try TestServer(environment: fake.baseURLs)
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let token = try server.signUp("veo-cancel@example.com").accessToken
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
+                                       token: token).status, 201)
+        let project = try XCTUnwrap(try server.createProject(["name": "Video", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let response = try server.generate(["project_id": project, "type": "video", "prompt": "waves", "provider": "veo",
+                                            "parameters": ["duration_seconds": 8]], token: token)
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        let estimate = try Money(parsing: try XCTUnwrap(try response.json()["estimate_usd"] as? String))
+        XCTAssertGreaterThan(estimate, .zero)
+        // Once the operation is stored (Veo is polled every 10 s, so it is still running then).
+        let deadline = Date().addingTimeInterval(10)
+        while try server.get("/v1/generations/\(id)", token: token).json()["status"] as? String != "running", Date() < deadline {
+            usleep(50_000)
+        }
+        usleep(500_000)
+        let cancel = try server.post("/v1/generations/\(id)/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, estimate, "Veo bills the operation it could not cancel: charged at the estimate")
+        let body = try server.get("/v1/generations/\(id)", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+    }
+
+    /// The same rule at the poll deadline: a Veo job that outlives it cannot be stopped at the
+    /// provider, so the generation expires charged its reserved estimate (`estimated`). It expired
+    /// as free before.
+    func testAVeoJobPastThePollDeadlineExpiresChargedTheEstimate() async throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let server = try TestServer(environment: fake.baseURLs)
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("veo-deadline@example.com")
+        let token = session.accessToken
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
+                                       token: token).status, 201)
+        let project = try XCTUnwrap(try server.createProject(["name": "Deadline", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .veo, durationSeconds: 8),
+            settings: GenerationSettings(durationSeconds: 8), as: identity)
+        let estimate = try XCTUnwrap(record.estimate)
+        XCTAssertGreaterThan(estimate, .zero)
+        let base = server.environment.generations.executor.runner
+        // A runner whose poll deadline has always passed.
+        let runner = GenerationRunner(store: base.store, ledger: base.ledger, blobs: base.blobs, gate: base.gate, provider: base.provider,
+                                      key: base.key, pricing: base.pricing, pollDeadlineSeconds: 0, leaseSeconds: base.leaseSeconds)
+        let submitted = try await runner.step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertNotEqual(submitted, .finished(.expired), "submitted first, the task stored")
+        usleep(10_000)
+        let expired = try await runner.step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(expired, .finished(.expired))
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate, "Veo bills the job it could not stop: charged at the estimate")
+        XCTAssertEqual(budget.reserved, .zero)
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "expired", "\(body)")
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "deadline_exceeded")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+    }
+}
