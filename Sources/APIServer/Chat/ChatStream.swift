@@ -113,7 +113,7 @@ final class ChatStream: Sendable {
                 write(chunk(ChatCompletion.Chunk.Delta(role: nil, content: piece)))
             }
         }
-        write(chunk(ChatCompletion.Chunk.Delta(role: nil, content: nil), finish: Self.openAIFinishReason(reason)))
+        write(chunk(ChatCompletion.Chunk.Delta(role: nil, content: nil), finish: ChatFinishReason.openAI(reason)))
         if includeUsage {
             var usage = completion.usage
             usage.costUsd = completion.costUSD
@@ -133,18 +133,6 @@ final class ChatStream: Sendable {
         let data = (try? JSONCoding.encoder.encode(envelope)) ?? Data("{}".utf8)
         stream.write(Array("data: ".utf8) + Array(data) + Array("\n\n".utf8))
         stream.finish()
-    }
-
-    /// OpenAI's names for the provider's finish reason: Anthropic's stop reasons are mapped,
-    /// OpenAI's own pass through, anything else (or none) is `stop`.
-    static func openAIFinishReason(_ reason: String?) -> String {
-        switch reason {
-        case "length", "max_tokens": "length"
-        case "content_filter", "refusal": "content_filter"
-        case "tool_calls", "tool_use": "tool_calls"
-        case "function_call": "function_call"
-        default: "stop"
-        }
     }
 
     var completionID: String { "chatcmpl-" + generationID.uuidString.lowercased() }
