@@ -45,7 +45,8 @@ struct GenerationComponents: Sendable {
                 keyless.contains(provider) ? nil : try vault.decryptedKey(userID: userID, claimsJSON: claims, provider: provider)
             },
             pricing: { id in try pricing.version(id: id) },
-            pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) })
+            pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) },
+            admittedKey: { userID, claims, key in try vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims) })
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub,
@@ -60,7 +61,9 @@ struct GenerationComponents: Sendable {
         return GenerationComponents(
             store: store, blobs: blobs,
             admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
-                                           leaseOwner: owner, leaseSeconds: leaseSeconds),
+                                           leaseOwner: owner, leaseSeconds: leaseSeconds,
+                                           clearing: FirstAttemptClearing(cooldown: config.healthPolicy.cooldown,
+                                                                          needsKey: { !keyless.contains($0) })),
             executor: executor,
             // Woken by NOTIFY; the 5 s timer only covers a lost LISTEN connection.
             worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 5,

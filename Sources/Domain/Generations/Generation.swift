@@ -148,6 +148,9 @@ public struct GenerationRecord: Sendable, Equatable {
     /// How `actualCost` came about: `priced`, `unpriced` (the provider's reported cost, or none)
     /// or `estimated` (the reserved estimate, charged because the outcome is unknown).
     public let costStatus: String?
+    /// On the record admission returns only (never stored): its first attempt, cleared in
+    /// admission's own call, so the runner's first step reads nothing (see `FirstAttemptClearance`).
+    public var firstAttempt: FirstAttemptClearance?
 
     public init(id: UUID, userID: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
                 requestedProvider: ProviderID?, requestedModel: String?, provider: ProviderID?, model: String?,

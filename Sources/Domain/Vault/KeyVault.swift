@@ -111,6 +111,19 @@ public struct KeyVault: Sendable {
         throw firstFailure ?? KeyVaultError.noKey(provider)
     }
 
+    /// The key admission chose and marked used for a first attempt (`FirstAttemptClearance.key`),
+    /// opened. One that does not open gets its `last_used_at` back and the choice is made as
+    /// `decryptedKey(userID:claimsJSON:provider:)` makes it (the next usable key that opens).
+    public func decryptedKey(admitted key: AdmittedKey, userID: UUID, claimsJSON: String) throws -> ProviderAPIKey {
+        do {
+            guard key.userID == userID else { throw KeyVaultError.noKey(key.provider) }
+            return try sealer.open(key.ciphertext, binding: ApiKeyBinding(userID: userID, keyID: key.id, provider: key.provider))
+        } catch is KeyVaultError {
+            try store.unmarkUsed(id: key.id, markedAt: key.markedAt, previous: key.previousLastUsedAt, claimsJSON: claimsJSON)
+            return try decryptedKey(userID: userID, claimsJSON: claimsJSON, provider: key.provider)
+        }
+    }
+
     /// The provider's free key check (`POST /v1/api-keys/{id}/test`): `valid` or `invalid` is
     /// recorded with the provider's reason; a check that could not reach a verdict (rate limit,
     /// outage, timeout) changes nothing and is reported as inconclusive.

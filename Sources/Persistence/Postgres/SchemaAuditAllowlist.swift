@@ -159,6 +159,9 @@ public struct SchemaAllowlist: Sendable {
                    Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
             // Pricing is reference data, the same for every user: no per-user rule applies.
             "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
+            // Migration 130: app_engine.session_state (running as app_session_reader) reads the caller's own session.
+            "auth.sessions": [Policy(role: "app_session_reader", command: "SELECT", using: ownerExpression, check: nil)],
+            "auth.users": [Policy(role: "app_session_reader", command: "SELECT", using: "(( SELECT auth.uid() AS uid) = id)", check: nil)],
         ]
         for table in engineTables {
             authenticatedTables[table] = engineRead
@@ -181,7 +184,9 @@ public struct SchemaAllowlist: Sendable {
                                   "app_engine.create_upload", "app_engine.update_asset", "app_engine.delete_assets",
                                   "app_engine.set_thumbnail",
                                   // Migration 110: admission and an attempt's end, each in one call.
-                                  "app_engine.admit_generation", "app_engine.finish_generation"],
+                                  "app_engine.admit_generation", "app_engine.finish_generation",
+                                  // Migration 130: admission in two round trips (the session, the first attempt's gate and key).
+                                  "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt"],
             ])
     }()
 
