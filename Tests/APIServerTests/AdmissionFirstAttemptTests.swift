@@ -101,7 +101,7 @@ final class AdmissionFirstAttemptTests: XCTestCase {
         XCTAssertEqual(first.provider, .openai)
         XCTAssertNil(first.skipReason)
         let key = try XCTUnwrap(first.key)
-        XCTAssertEqual(key.userID, userID)
+        XCTAssertEqual(key.sealed.userID, userID)
         XCTAssertEqual(try openaiKeyLastUsed(), 1, "marked used by admission")
         XCTAssertEqual(try openaiBuckets(), 1, "the rate token was taken")
         let opened = try server.environment.vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims)
@@ -163,10 +163,10 @@ final class AdmissionFirstAttemptTests: XCTestCase {
         XCTAssertEqual(try openaiKeyLastUsed(), 1)
         // The stored ciphertext no longer opens (as one copied from another row would not).
         _ = try owner().query("update public.user_api_keys set ciphertext = '\\x00'::bytea where provider = 'openai'")
-        let broken = AdmittedKey(id: key.id, userID: key.userID, provider: key.provider, ciphertext: Data([0]),
+        let broken = AdmittedKey(sealed: SealedApiKey(id: key.sealed.id, userID: userID, provider: .openai, ciphertext: Data([0])),
                                  previousLastUsedAt: key.previousLastUsedAt, markedAt: key.markedAt)
         XCTAssertThrowsError(try server.environment.vault.decryptedKey(admitted: broken, userID: userID, claimsJSON: claims)) { error in
-            XCTAssertEqual(error as? KeyVaultError, .unopenable(keyID: key.id))
+            XCTAssertEqual(error as? KeyVaultError, .unopenable(keyID: key.sealed.id))
         }
         XCTAssertEqual(try openaiKeyLastUsed(), 0, "its last_used_at is given back")
     }

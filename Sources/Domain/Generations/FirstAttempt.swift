@@ -54,21 +54,15 @@ public struct FirstAttemptClearance: Sendable, Equatable {
 }
 
 /// A key admission chose and marked used at `markedAt`, still sealed: opened in Swift
-/// (`KeyVault.decryptedKey(admitted:claimsJSON:)`), since the vault's keys never enter SQL.
+/// (`KeyVault.decryptedKey(admitted:userID:claimsJSON:)`), since the vault's keys never enter SQL.
 public struct AdmittedKey: Sendable, Equatable {
-    public let id: UUID
-    public let userID: UUID
-    public let provider: ProviderID
-    public let ciphertext: Data
+    public let sealed: SealedApiKey
     /// Its `last_used_at` before admission marked it: given back if it does not open.
     public let previousLastUsedAt: Date?
     public let markedAt: Date
 
-    public init(id: UUID, userID: UUID, provider: ProviderID, ciphertext: Data, previousLastUsedAt: Date?, markedAt: Date) {
-        self.id = id
-        self.userID = userID
-        self.provider = provider
-        self.ciphertext = ciphertext
+    public init(sealed: SealedApiKey, previousLastUsedAt: Date?, markedAt: Date) {
+        self.sealed = sealed
         self.previousLastUsedAt = previousLastUsedAt
         self.markedAt = markedAt
     }

@@ -115,12 +115,13 @@ public struct KeyVault: Sendable {
     /// opened. One that does not open gets its `last_used_at` back and the choice is made as
     /// `decryptedKey(userID:claimsJSON:provider:)` makes it (the next usable key that opens).
     public func decryptedKey(admitted key: AdmittedKey, userID: UUID, claimsJSON: String) throws -> ProviderAPIKey {
+        let sealed = key.sealed
         do {
-            guard key.userID == userID else { throw KeyVaultError.noKey(key.provider) }
-            return try sealer.open(key.ciphertext, binding: ApiKeyBinding(userID: userID, keyID: key.id, provider: key.provider))
+            guard sealed.userID == userID else { throw KeyVaultError.noKey(sealed.provider) }
+            return try sealer.open(sealed.ciphertext, binding: ApiKeyBinding(userID: userID, keyID: sealed.id, provider: sealed.provider))
         } catch is KeyVaultError {
-            try store.unmarkUsed(id: key.id, markedAt: key.markedAt, previous: key.previousLastUsedAt, claimsJSON: claimsJSON)
-            return try decryptedKey(userID: userID, claimsJSON: claimsJSON, provider: key.provider)
+            try store.unmarkUsed(id: sealed.id, markedAt: key.markedAt, previous: key.previousLastUsedAt, claimsJSON: claimsJSON)
+            return try decryptedKey(userID: userID, claimsJSON: claimsJSON, provider: sealed.provider)
         }
     }
 

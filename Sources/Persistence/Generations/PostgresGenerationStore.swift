@@ -66,7 +66,8 @@ public struct PostgresGenerationStore: GenerationStore {
     private static func clearance(_ row: PostgresRow, _ check: FirstAttemptCheck) throws -> FirstAttemptClearance {
         var key: AdmittedKey?
         if let id: UUID = try row.decodeIfPresent("key_id") {
-            key = AdmittedKey(id: id, userID: try row.decode("key_user_id"), provider: check.provider, ciphertext: try row.decode("key_ciphertext"),
+            key = AdmittedKey(sealed: SealedApiKey(id: id, userID: try row.decode("key_user_id"), provider: check.provider,
+                                                   ciphertext: try row.decode("key_ciphertext")),
                               previousLastUsedAt: try row.decodeIfPresent("previous_last_used_at"), markedAt: check.at)
         }
         return FirstAttemptClearance(provider: check.provider, skipReason: try row.decodeIfPresent("skip_reason"), key: key)
