@@ -89,6 +89,11 @@ begin
         return;
     end if;
     select h.reopen_at into reopen from public.provider_health h where h.provider = clear_first_attempt.provider;
+    if reopen is not null then
+        -- A circuit that is not closed: its row is locked before the bucket's, the order in which
+        -- an attempt's report writes them, so the two never wait on each other in a cycle.
+        select h.reopen_at into reopen from public.provider_health h where h.provider = clear_first_attempt.provider for update;
+    end if;
     if reopen is not null and clock < reopen then
         return query select 'circuit_open'::text, null::uuid, null::uuid, null::bytea, null::timestamptz;
         return;

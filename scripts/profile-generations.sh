@@ -31,7 +31,7 @@ FAKE_BIN=${FAKE_PROVIDERS_BIN:-"$(swift build -c release --static-swift-stdlib -
 cluster_start "$WORK/pg" "$PG_PORT"
 "$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
 FAKE_PID=$!
-for _ in $(seq 100); do grep -q "listening" "$WORK/fake.log" && break; sleep 0.05; done
+for _ in $(seq 100); do grep -qs "listening" "$WORK/fake.log" && break; sleep 0.05; done
 export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
   JWT_SECRET="profile-secret-0123456789abcdefghijklmn" APP_ENCRYPTION_SECRET="profile-encryption-0123456789abcdefghi" \
