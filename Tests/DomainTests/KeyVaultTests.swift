@@ -169,6 +169,8 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
 
     func markUsed(id: UUID, claimsJSON: String, now: Date) throws {}
 
+    func unmarkUsed(id: UUID, markedAt: Date, previous: Date?, claimsJSON: String) throws {}
+
     func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
         rows.withLock { $0[id].map { SealedApiKey(id: $0.key.id, userID: $0.key.userID, provider: $0.key.provider, ciphertext: $0.ciphertext) } }
     }

@@ -25,6 +25,28 @@ struct Authenticator: Sendable {
         return identity
     }
 
+    /// The live-session check alone, for an identity from `identity(of:)`.
+    func requireLiveSession(_ identity: AuthenticatedIdentity) throws {
+        try auth.requireLiveSession(identity)
+    }
+
+    /// `body` given `identity` with its live-session check deferred to the first read of the use
+    /// case it runs (admission's: `AuthenticatedIdentity.deferringSessionCheck`), which saves that
+    /// check its own round trip. When `body` fails otherwise than on that check, the session is
+    /// checked here before its error is thrown, so a signed-out, expired or banned session gets the
+    /// same answer as from `liveIdentity(of:)` whatever else is wrong with the request. Only for
+    /// bodies whose first database work is that read: nothing may be written before it.
+    func deferringSessionCheck<T>(_ identity: AuthenticatedIdentity, _ body: (AuthenticatedIdentity) throws -> T) throws -> T {
+        do {
+            return try body(identity.deferringSessionCheck)
+        } catch let error as AuthError {
+            throw error
+        } catch {
+            try auth.requireLiveSession(identity)
+            throw error
+        }
+    }
+
     func identity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
         guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }
         let parts = header.split(separator: " ", maxSplits: 1)

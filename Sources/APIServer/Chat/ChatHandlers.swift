@@ -24,7 +24,17 @@ struct ChatHandlers: Sendable {
     static let maximumProjectHeaderCharacters = 64
 
     func create(_ request: HTTPRequest) throws -> AwaitedResponse {
-        let identity = try authenticator.liveIdentity(of: request)
+        // Without an Idempotency-Key (whose claim is written first), admission's first read checks
+        // the live session in its own round trip; see `Authenticator.deferringSessionCheck`.
+        let identity = try authenticator.identity(of: request)
+        guard request.header("idempotency-key") == nil else {
+            try authenticator.requireLiveSession(identity)
+            return try create(request, as: identity)
+        }
+        return try authenticator.deferringSessionCheck(identity) { deferred in try create(request, as: deferred) }
+    }
+
+    private func create(_ request: HTTPRequest, as identity: AuthenticatedIdentity) throws -> AwaitedResponse {
         let chat = try ChatRequest.decode(request)
         guard offers(chat.modelID, chat.provider) else { throw ChatErrors.modelNotFound(chat.model) }
         let project = try Self.projectHeader(request)
@@ -101,12 +111,14 @@ struct ChatHandlers: Sendable {
     /// fails the admission other than by refusal (deleted since) is looked up again, once.
     private func admit(_ chat: ChatRequest, project: String?, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
         if let project { return try admit(chat, projectID: project, identity) }
+        // Finding (making) the default project writes: a deferred session check is made first.
+        if identity.sessionCheckDeferred, !defaults.remembers(identity.userID) { try authenticator.requireLiveSession(identity) }
         let (id, remembered) = try defaults.project(for: identity)
         do {
             return try admit(chat, projectID: id.uuidString, identity)
         } catch let problem as Problem {
             throw problem
-        } catch where remembered {
+        } catch where remembered && !(error is AuthError) {
             defaults.forget(identity.userID)
             let (fresh, _) = try defaults.project(for: identity)
             guard fresh != id else { throw error }

@@ -26,6 +26,11 @@ final class DefaultProjects: Sendable {
         return (id, false)
     }
 
+    /// Whether the user's default project is known without a database round trip.
+    func remembers(_ userID: UUID) -> Bool {
+        known.withLock { $0[userID] != nil }
+    }
+
     func forget(_ userID: UUID) {
         _ = known.withLock { $0.removeValue(forKey: userID) }
     }

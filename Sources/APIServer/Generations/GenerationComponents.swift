@@ -46,7 +46,8 @@ struct GenerationComponents: Sendable {
             },
             pricing: { id in try pricing.version(id: id) },
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) },
-            streams: TextStreams())
+            streams: TextStreams(),
+            admittedKey: { userID, claims, key in try vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims) })
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub,
@@ -61,7 +62,9 @@ struct GenerationComponents: Sendable {
         return GenerationComponents(
             store: store, blobs: blobs,
             admission: GenerationAdmission(routing: PlannedRouting(quotes: quotes), store: store, ledger: ledger,
-                                           leaseOwner: owner, leaseSeconds: leaseSeconds),
+                                           leaseOwner: owner, leaseSeconds: leaseSeconds,
+                                           clearing: FirstAttemptClearing(cooldown: config.healthPolicy.cooldown,
+                                                                          needsKey: { !keyless.contains($0) })),
             executor: executor,
             // Woken by NOTIFY; the 5 s timer only covers a lost LISTEN connection.
             worker: GenerationWorker(store: store, executor: executor, owner: owner, leaseSeconds: leaseSeconds, intervalSeconds: 5,

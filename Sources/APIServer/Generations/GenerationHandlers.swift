@@ -21,12 +21,18 @@ struct GenerationHandlers: Sendable {
     static let duplicateWaitSeconds: Double = 5
 
     func create(_ request: HTTPRequest) throws -> AwaitedResponse {
-        let identity = try authenticator.liveIdentity(of: request)
-        let (quoteRequest, settings) = try Self.decode(request)
-        let wait = try Self.waitSeconds(request)
-        guard let key = try Self.idempotencyKey(request) else {
-            return try respond(admit(quoteRequest, settings, identity), wait: wait, identity: identity, request: request)
+        // The live session is checked by admission's first read, in its round trip; a request that
+        // fails before it, or has an Idempotency-Key (whose claim is written first), is checked here.
+        let identity = try authenticator.identity(of: request)
+        let (quoteRequest, settings, wait, key) = try authenticator.deferringSessionCheck(identity) { _ in
+            let (quoteRequest, settings) = try Self.decode(request)
+            return (quoteRequest, settings, try Self.waitSeconds(request), try Self.idempotencyKey(request))
         }
+        guard let key else {
+            let record = try authenticator.deferringSessionCheck(identity) { deferred in try admit(quoteRequest, settings, deferred) }
+            return try respond(record, wait: wait, identity: identity, request: request)
+        }
+        try authenticator.requireLiveSession(identity)
         let hash = Self.requestHash(request)
         let claimed = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
                                                     claimsJSON: identity.claimsJSON)

@@ -83,9 +83,12 @@ struct ServerEnvironment: Sendable {
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
             unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) },
             reads: { [routingReads = PostgresRoutingReads(pool: pool)] identity in try routingReads.reads(for: identity) })
-        let quotes = QuoteService(projects: projects, pricing: pricing, catalog: { providers.catalog() },
+        let quotes = QuoteService(read: { [routingReads = PostgresRoutingReads(pool: pool)] project, identity in
+                                      try routingReads.quoteReads(project: project, as: identity)
+                                  },
+                                  pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  route: { request, identity in try router.plan(request, for: identity, at: Date()) },
+                                  route: { request, reads in router.plan(request, reads: reads, at: Date()) },
                                   unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,

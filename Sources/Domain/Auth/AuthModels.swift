@@ -167,11 +167,23 @@ public struct AuthenticatedIdentity: Sendable {
     public let role: String
     /// The verified claims as JSON text, for `request.jwt.claims` in the user scope.
     public let claimsJSON: String
+    /// The live-session check (`AuthService.requireLiveSession`) is still to be made, and the first
+    /// read of the use case this identity is handed to makes it in its own round trip (admission's
+    /// read, `QuoteService.pricedQuote`). Only endpoints whose every path reaches that read (or checks
+    /// the session itself first) set it: `deferringSessionCheck`.
+    public private(set) var sessionCheckDeferred = false
 
     public init(userID: UUID, sessionID: UUID?, role: String, claimsJSON: String) {
         self.userID = userID
         self.sessionID = sessionID
         self.role = role
         self.claimsJSON = claimsJSON
+    }
+
+    /// This identity with its live-session check left to the first read (see `sessionCheckDeferred`).
+    public var deferringSessionCheck: AuthenticatedIdentity {
+        var identity = self
+        identity.sessionCheckDeferred = true
+        return identity
     }
 }

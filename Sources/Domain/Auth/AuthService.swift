@@ -107,10 +107,15 @@ public struct AuthService: Sendable {
     /// `not_after`, or whose user is banned or gone: one indexed lookup. The JWT alone is trusted
     /// until `exp`; endpoints that show the account or spend money call this as well.
     public func requireLiveSession(_ identity: AuthenticatedIdentity) throws {
-        guard let sessionID = identity.sessionID, let state = try store.sessionState(id: sessionID, userID: identity.userID) else {
-            throw AuthError.sessionNotFound
-        }
-        switch state.refusal(at: now()) {
+        guard let sessionID = identity.sessionID else { throw AuthError.sessionNotFound }
+        try Self.requireLive(try store.sessionState(id: sessionID, userID: identity.userID), at: now())
+    }
+
+    /// The verdict on a session's state as read (nil: no such session of the caller's), for
+    /// `requireLiveSession` and for reads that fetch the state in a round trip of their own.
+    public static func requireLive(_ state: SessionState?, at now: Date) throws {
+        guard let state else { throw AuthError.sessionNotFound }
+        switch state.refusal(at: now) {
         case nil: return
         case .userGone: throw AuthError.userNotFound
         case .userBanned: throw AuthError.userBanned(.bearer)

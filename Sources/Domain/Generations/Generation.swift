@@ -152,6 +152,9 @@ public struct GenerationRecord: Sendable, Equatable {
     /// `content_filter`; Anthropic `end_turn`, `max_tokens`, `stop_sequence`, `refusal`); nil
     /// when there was no text result or the provider named none.
     public let finishReason: String?
+    /// On the record admission returns only (never stored): its first attempt, cleared in
+    /// admission's own call, so the runner's first step reads nothing (see `FirstAttemptClearance`).
+    public var firstAttempt: FirstAttemptClearance?
 
     public init(id: UUID, userID: UUID, projectID: UUID, kind: MediaKind, prompt: String, settings: GenerationSettings,
                 requestedProvider: ProviderID?, requestedModel: String?, provider: ProviderID?, model: String?,

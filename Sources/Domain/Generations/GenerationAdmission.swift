@@ -16,9 +16,12 @@ public struct GenerationAdmission: Sendable {
     public let ledger: any BudgetReservations
     public let leaseOwner: String
     public let leaseSeconds: Int
+    /// When set, a generation started here has its first attempt cleared in admission's call.
+    public let clearing: FirstAttemptClearing?
 
     public init(routing: any GenerationRouting, store: any GenerationStore, ledger: any BudgetReservations,
-                leaseOwner: String, leaseSeconds: Int) {
+                leaseOwner: String, leaseSeconds: Int, clearing: FirstAttemptClearing? = nil) {
+        self.clearing = clearing
         self.routing = routing
         self.store = store
         self.ledger = ledger
@@ -50,8 +53,10 @@ public struct GenerationAdmission: Sendable {
                 id: id, projectID: projectID, kind: request.kind, prompt: request.prompt, settings: settings,
                 requestedProvider: request.provider, requestedModel: request.model, candidates: candidates, estimate: amount,
                 maxCost: request.maxCost, pricingVersion: plan.pricing.id)
+            // Started here: the first attempt is cleared in the same call (gate, rate token, key).
+            let check = startHere ? clearing?.check(first.provider, at: Date()) : nil
             let (outcome, record) = try store.admit(generation, reserveOn: first.provider, start: startHere, leaseOwner: leaseOwner,
-                                                    leaseSeconds: leaseSeconds, claimsJSON: identity.claimsJSON)
+                                                    leaseSeconds: leaseSeconds, clearing: check, claimsJSON: identity.claimsJSON)
             if let record { return record }
             let cheaper = candidates.filter { $0.estimate < amount }
             guard first.estimate < amount, !cheaper.isEmpty else {

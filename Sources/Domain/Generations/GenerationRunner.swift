@@ -20,6 +20,9 @@ public struct GenerationRunner: Sendable {
     public let provider: @Sendable (ProviderID) -> (any MediaProvider)?
     /// The user's key for a provider (nil for providers that need none).
     public let key: @Sendable (_ userID: UUID, _ claimsJSON: String, ProviderID) throws -> ProviderAPIKey?
+    /// The key admission chose for a first attempt, opened (`KeyVault.decryptedKey(admitted:userID:claimsJSON:)`);
+    /// nil: the first attempt's key is looked up with `key` as every other's.
+    public let admittedKey: (@Sendable (_ userID: UUID, _ claimsJSON: String, AdmittedKey) throws -> ProviderAPIKey)?
     /// A stored pricing version by id: the actual cost is priced with the admission's version.
     public let pricing: @Sendable (String) throws -> PricingVersion?
     /// How long a provider task may stay pending before the generation expires.
@@ -36,8 +39,10 @@ public struct GenerationRunner: Sendable {
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
-                finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil) {
+                finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil,
+                admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil) {
         self.streams = streams
+        self.admittedKey = admittedKey
         self.store = store
         self.ledger = ledger
         self.blobs = blobs
@@ -126,6 +131,8 @@ public struct GenerationRunner: Sendable {
         var lastError: ProviderError?
         var skippedAny = false
         var record = record
+        // Admission cleared the first candidate in its own call (gate, rate token, key).
+        let admitted = record.firstAttempt
         for (index, candidate) in record.candidates.enumerated().dropFirst(start) {
             guard let adapter = provider(candidate.provider) else { continue }
             let inFlight = InFlightSubmission(provider: candidate.provider, model: candidate.model)
@@ -139,9 +146,11 @@ public struct GenerationRunner: Sendable {
             }
             // Any database failure before the call leaves nothing in flight, so a retry of the
             // step submits rather than ending the generation `outcome_unknown`.
+            let cleared = index == 0 ? admitted.flatMap { $0.provider == candidate.provider ? $0 : nil } : nil
             let skip: String?
             do {
-                skip = try gateBeforeCall(record, index: index, candidate: candidate, userID: userID, claimsJSON: claimsJSON)
+                skip = if let cleared { cleared.skipReason }
+                       else { try gateBeforeCall(record, index: index, candidate: candidate, userID: userID, claimsJSON: claimsJSON) }
             } catch {
                 _ = try? store.advance(record.id, to: nil, changes: GenerationChanges(submitting: .some(nil)), event: nil, claimsJSON: claimsJSON)
                 throw error
@@ -161,7 +170,8 @@ public struct GenerationRunner: Sendable {
             let providerKey: ProviderAPIKey?
             let request: GenerationRequest
             do {
-                providerKey = try key(userID, claimsJSON, candidate.provider)
+                providerKey = if let chosen = cleared?.key, let admittedKey { try admittedKey(userID, claimsJSON, chosen) }
+                              else { try key(userID, claimsJSON, candidate.provider) }
                 request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
                                             parameters: record.settings.providerParameters,
                                             outputDirectory: try blobs.scratchDirectory(for: record.id))

@@ -176,6 +176,10 @@ public protocol GenerationStore: Sendable {
     /// in flight. Refused: nothing is written and the record is nil.
     func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
                claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?)
+    /// As `admit`, and, with `clearing` (a generation started here), its first attempt cleared in
+    /// the same call: the returned record's `firstAttempt` (see `FirstAttemptCheck`).
+    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+               clearing: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?)
     /// Ends an attempt the provider answered (see `GenerationCompletion`) and returns the
     /// generation as it then is, attempts and assets included. nil: it is not the caller's or
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
@@ -230,5 +234,14 @@ public struct UnendedReservation: Sendable, Equatable {
         self.provider = provider
         self.providerScopeOnly = providerScopeOnly
         self.outcomeUnknown = outcomeUnknown
+    }
+}
+
+extension GenerationStore {
+    /// A store that cannot clear the first attempt in admission's call admits without it; the
+    /// runner then clears it through the gate and the key lookup, as for any later attempt.
+    public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+                      clearing: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        try admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
     }
 }

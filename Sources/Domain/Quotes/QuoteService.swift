@@ -5,20 +5,22 @@ import Foundation
 /// each provider and the reasons come from the route planner (the user's provider configurations,
 /// health, rate limits, provider budgets), the same plan a generation is admitted with.
 public struct QuoteService: Sendable {
-    public let projects: ProjectService
+    /// The project, the current pricing version's id and the routing state, in one round trip.
+    public let read: @Sendable (_ project: UUID, AuthenticatedIdentity) throws -> QuoteReads
+    /// Pricing versions by id (decoded once per process: a version never changes).
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
     public let tokenCounter: any TokenCounting
-    /// The route planner over the caller's routing state (`ProviderRouter.plan`).
-    public let route: @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan
+    /// The route planner over the caller's routing state as read (`ProviderRouter.plan(_:reads:at:)`).
+    public let route: @Sendable (RouteRequest, RoutingReads) -> RoutePlan
     /// Models served without being listed (OpenRouter, FAL), for a request that names one.
     public let unlistedModel: UnlistedModelLookup?
 
-    public init(projects: ProjectService, pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities],
-                tokenCounter: any TokenCounting,
-                route: @escaping @Sendable (RouteRequest, AuthenticatedIdentity) throws -> RoutePlan,
+    public init(read: @escaping @Sendable (_ project: UUID, AuthenticatedIdentity) throws -> QuoteReads, pricing: any PricingStore,
+                catalog: @escaping @Sendable () -> [ProviderCapabilities], tokenCounter: any TokenCounting,
+                route: @escaping @Sendable (RouteRequest, RoutingReads) -> RoutePlan,
                 unlistedModel: UnlistedModelLookup? = nil) {
-        self.projects = projects
+        self.read = read
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
@@ -39,8 +41,12 @@ public struct QuoteService: Sendable {
                             counting: (any TokenCounting)? = nil) throws -> (quote: Quote, pricing: PricingVersion) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-        let project = try projects.get(id: request.projectID, as: identity)
-        guard let version = try pricing.currentVersion() else {
+        guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
+        let reads = try read(projectID, identity)
+        // The session first, as `requireLiveSession` would have refused before anything else was read.
+        if identity.sessionCheckDeferred { try AuthService.requireLive(reads.session, at: Date()) }
+        guard let project = reads.project else { throw DomainError.notFound(resource: "project") }
+        guard let version = try reads.pricingVersionID.flatMap({ try pricing.version(id: $0) }) else {
             throw DomainError.unavailable(code: "pricing_unavailable", detail: "No pricing version is loaded.")
         }
         let candidates = candidates(for: request)
@@ -60,10 +66,10 @@ public struct QuoteService: Sendable {
         let remaining = project.budget.remaining
         let capabilities = Dictionary(catalog(for: request).map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
         // Each model is priced with its own defaults for what the request leaves out.
-        let plan = try route(routeRequest(request) { provider, model in
+        let plan = route(routeRequest(request) { provider, model in
             estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
                                provider: provider.rawValue, model: model).breakdown.total
-        }, identity)
+        }, reads.routing)
         var quoted: [Quote.Candidate] = []
         // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {

@@ -36,20 +36,31 @@ public struct ProviderRouter: Sendable {
 
     /// The caller's routing state now (five reads: configs, health, buckets, keys, provider budgets).
     public func state(for identity: AuthenticatedIdentity, at now: Date) throws -> RoutingState {
-        if let reads {
-            let read = try reads(identity)
-            return RoutingState(catalog: catalog(), configs: Dictionary(read.configs.map { ($0.provider, $0) }) { first, _ in first },
-                                health: read.health, usableKeys: read.usableKeys, buckets: read.buckets,
-                                providerBudgetRemaining: read.providerBudgetRemaining, now: now)
-        }
+        if let reads { return state(from: try reads(identity), at: now) }
         return RoutingState(catalog: catalog(), configs: Dictionary(try configs.configs(as: identity).map { ($0.provider, $0) }) { first, _ in first },
                      health: try health.health(claimsJSON: identity.claimsJSON), usableKeys: try usableKeys(identity),
                      buckets: try rates.buckets(claimsJSON: identity.claimsJSON),
                      providerBudgetRemaining: try providerBudgetRemaining(identity), now: now)
     }
 
+    /// The routing state from reads made elsewhere (admission reads them with the project).
+    public func state(from read: RoutingReads, at now: Date) -> RoutingState {
+        RoutingState(catalog: catalog(), configs: Dictionary(read.configs.map { ($0.provider, $0) }) { first, _ in first },
+                     health: read.health, usableKeys: read.usableKeys, buckets: read.buckets,
+                     providerBudgetRemaining: read.providerBudgetRemaining, now: now)
+    }
+
     public func plan(_ request: RouteRequest, for identity: AuthenticatedIdentity, at now: Date) throws -> RoutePlan {
-        var state = try state(for: identity, at: now)
+        plan(request, in: try state(for: identity, at: now))
+    }
+
+    /// The plan on routing state read elsewhere (`QuoteReads.routing`).
+    public func plan(_ request: RouteRequest, reads: RoutingReads, at now: Date) -> RoutePlan {
+        plan(request, in: state(from: reads, at: now))
+    }
+
+    private func plan(_ request: RouteRequest, in state: RoutingState) -> RoutePlan {
+        var state = state
         state.catalog = state.catalog.including(model: request.model, kind: request.kind, lookup: unlistedModel)
         return RoutePlanner.plan(request, state)
     }

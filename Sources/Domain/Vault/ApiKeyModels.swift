@@ -62,7 +62,7 @@ public struct NewApiKey: Sendable {
 }
 
 /// A sealed key as the store hands it back for decryption.
-public struct SealedApiKey: Sendable {
+public struct SealedApiKey: Sendable, Equatable {
     public let id: UUID
     public let userID: UUID
     public let provider: ProviderID

@@ -111,6 +111,20 @@ public struct KeyVault: Sendable {
         throw firstFailure ?? KeyVaultError.noKey(provider)
     }
 
+    /// The key admission chose and marked used for a first attempt (`FirstAttemptClearance.key`),
+    /// opened. One that does not open gets its `last_used_at` back and the choice is made as
+    /// `decryptedKey(userID:claimsJSON:provider:)` makes it (the next usable key that opens).
+    public func decryptedKey(admitted key: AdmittedKey, userID: UUID, claimsJSON: String) throws -> ProviderAPIKey {
+        let sealed = key.sealed
+        do {
+            guard sealed.userID == userID else { throw KeyVaultError.noKey(sealed.provider) }
+            return try sealer.open(sealed.ciphertext, binding: ApiKeyBinding(userID: userID, keyID: sealed.id, provider: sealed.provider))
+        } catch is KeyVaultError {
+            try store.unmarkUsed(id: sealed.id, markedAt: key.markedAt, previous: key.previousLastUsedAt, claimsJSON: claimsJSON)
+            return try decryptedKey(userID: userID, claimsJSON: claimsJSON, provider: sealed.provider)
+        }
+    }
+
     /// The provider's free key check (`POST /v1/api-keys/{id}/test`): `valid` or `invalid` is
     /// recorded with the provider's reason; a check that could not reach a verdict (rate limit,
     /// outage, timeout) changes nothing and is reported as inconclusive.

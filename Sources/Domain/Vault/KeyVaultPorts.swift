@@ -28,6 +28,9 @@ public protocol ApiKeyStore: Sendable {
     /// rest only as fallbacks past a key that does not open.
     func usableKeys(provider: ProviderID, claimsJSON: String, limit: Int) throws -> [SealedApiKey]
     func markUsed(id: UUID, claimsJSON: String, now: Date) throws
+    /// Gives a key marked used at `markedAt` (by admission, `clear_first_attempt`) its `previous`
+    /// `last_used_at` back, unless it was marked again since: it did not open, so it was not used.
+    func unmarkUsed(id: UUID, markedAt: Date, previous: Date?, claimsJSON: String) throws
     /// One of the caller's keys by id, still sealed; nil when not visible to the caller.
     func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey?
     /// Records a check's outcome; `status` nil keeps the current status (an inconclusive check).

@@ -26,9 +26,21 @@ public struct PostgresGenerationStore: GenerationStore {
 
     public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
                       claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        try admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, clearing: nil,
+                  claimsJSON: claimsJSON)
+    }
+
+    public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
+                      clearing check: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
         let settings = try GenerationJSON.text(generation.settings)
         let candidates = try GenerationJSON.text(generation.candidates)
-        // The reservation's rows, then the row it created (none when refused): one round trip.
+        // The reservation's rows, then the row it created (none when refused), then its first
+        // attempt cleared (no row when refused): one transaction, one round trip.
+        let clearing: [SQL] = (start ? check : nil).map { check in ["""
+            select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
+            from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
+                                                \(check.cooldown)::float8, \(check.needsKey))
+            """] } ?? []
         let results: [[PostgresRow]]
         do {
             results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
@@ -37,14 +49,28 @@ public struct PostgresGenerationStore: GenerationStore {
                 \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
                 \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
                 \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
-            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"])
+            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing)
         } catch let error as DatabaseError where error.sqlState == "P0002" {
             throw DomainError.notFound(resource: "project")
         }
-        guard results.count == 2, let first = results[0].first else { throw DomainError.notFound(resource: "project") }
+        guard results.count == 2 + clearing.count, let first = results[0].first else { throw DomainError.notFound(resource: "project") }
         let reservation = ScopedReservation(admitted: try first.decode("admitted"),
                                             scopes: try results[0].map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
-        return (LedgerReservations.outcome(of: reservation), try results[1].first.map(GenerationSQL.record))
+        var record = try results[1].first.map(GenerationSQL.record)
+        if let check, !clearing.isEmpty, let row = results[2].first {
+            record?.firstAttempt = try Self.clearance(row, check)
+        }
+        return (LedgerReservations.outcome(of: reservation), record)
+    }
+
+    private static func clearance(_ row: PostgresRow, _ check: FirstAttemptCheck) throws -> FirstAttemptClearance {
+        var key: AdmittedKey?
+        if let id: UUID = try row.decodeIfPresent("key_id") {
+            key = AdmittedKey(sealed: SealedApiKey(id: id, userID: try row.decode("key_user_id"), provider: check.provider,
+                                                   ciphertext: try row.decode("key_ciphertext")),
+                              previousLastUsedAt: try row.decodeIfPresent("previous_last_used_at"), markedAt: check.at)
+        }
+        return FirstAttemptClearance(provider: check.provider, skipReason: try row.decodeIfPresent("skip_reason"), key: key)
     }
 
     public func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {

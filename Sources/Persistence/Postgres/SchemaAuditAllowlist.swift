@@ -159,6 +159,9 @@ public struct SchemaAllowlist: Sendable {
                    Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
             // Pricing is reference data, the same for every user: no per-user rule applies.
             "pricing.versions": [Policy(role: "authenticated", command: "SELECT", using: "true", check: nil)],
+            // Migration 130: app_engine.session_state (running as app_session_reader) reads the caller's own session.
+            "auth.sessions": [Policy(role: "app_session_reader", command: "SELECT", using: ownerExpression, check: nil)],
+            "auth.users": [Policy(role: "app_session_reader", command: "SELECT", using: "(( SELECT auth.uid() AS uid) = id)", check: nil)],
         ]
         for table in engineTables {
             authenticatedTables[table] = engineRead
@@ -183,7 +186,9 @@ public struct SchemaAllowlist: Sendable {
                                   // Migration 110: admission and an attempt's end, each in one call.
                                   "app_engine.admit_generation", "app_engine.finish_generation",
                                   // Migration 135: an attempt's health and rate-limit report (run as the caller).
-                                  "app_engine.record_health", "app_engine.observe_rate_limit", "app_engine.report_attempt"],
+                                  "app_engine.record_health", "app_engine.observe_rate_limit", "app_engine.report_attempt",
+                                  // Migration 130: admission in two round trips (the session, the first attempt's gate and key).
+                                  "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt"],
             ])
     }()
 

@@ -11,25 +11,12 @@ public struct PostgresRateLimitStore: RateLimitStore {
         self.pool = pool
     }
 
-    /// Tokens refilled up to `at` for a bucket row `r`, at `rpm` requests per minute.
-    private static func refilled(rpm: Int?, at now: Date) -> SQL {
-        """
-        least(\(rpm)::float8, r.tokens + greatest(0, extract(epoch from (\(now)::timestamptz - r.updated_at))::float8) * \(rpm)::float8 / 60)
-        """
-    }
-
     public func acquire(provider: ProviderID, requestsPerMinute rpm: Int?, at now: Date, claimsJSON: String) throws -> TokenBucket.Acquisition {
-        // The take in one round trip; only a refusal reads the bucket again (nothing was written,
+        // The take in one round trip (app_engine.take_rate_token, also what admission takes the
+        // first attempt's token with); only a refusal reads the bucket again (nothing was written,
         // so reading it in a transaction of its own changes nothing).
         let taken = try pool.userScopeStatement(claimsJSON: claimsJSON, """
-            insert into public.provider_rate_limits as r (provider, tokens, blocked_until, updated_at)
-            values (\(provider.rawValue), greatest(coalesce(\(rpm)::float8, 0) - 1, 0), null, \(now)::timestamptz)
-            on conflict (user_id, provider) do update
-            set tokens = case when \(rpm)::integer is null then r.tokens else \(Self.refilled(rpm: rpm, at: now)) - 1 end,
-                updated_at = case when \(rpm)::integer is null then r.updated_at else greatest(r.updated_at, \(now)::timestamptz) end
-            where (r.blocked_until is null or r.blocked_until <= \(now)::timestamptz)
-              and (\(rpm)::integer is null or \(Self.refilled(rpm: rpm, at: now)) >= 1)
-            returning tokens, updated_at, blocked_until
+            select tokens, updated_at, blocked_until from app_engine.take_rate_token(\(provider.rawValue), \(rpm)::integer, \(now)::timestamptz)
             """)
         if let row = taken.first { return .granted(try Self.bucket(from: row)) }
         // Refused: say when a request will be possible.

@@ -3,7 +3,9 @@ import Foundation
 
 /// The router's five reads of a caller's routing state (configurations, health, usable keys,
 /// rate buckets, provider budget figures) in one read-only transaction and ONE round trip, rather
-/// than one transaction per store. Each result is read as its own store reads it.
+/// than one transaction per store. Each result is read as its own store reads it. A quote (and so
+/// an admission) reads them with the project, the current pricing version's id and, when its
+/// live-session check is deferred to it, the session: still one round trip (`quoteReads`).
 public struct PostgresRoutingReads: Sendable {
     let pool: ConnectionPool
 
@@ -12,14 +14,44 @@ public struct PostgresRoutingReads: Sendable {
     }
 
     public func reads(for identity: AuthenticatedIdentity) throws -> RoutingReads {
-        let results = try pool.userScopeRoundTrip(claimsJSON: identity.claimsJSON, readOnly: true, [
-            "select \(PostgresProviderConfigStore.columns) from public.provider_configs order by provider",
-            "select \(PostgresProviderHealthStore.columns) from public.provider_health",
-            // As KeyVault.list filtered by the router: providers with a key not known to be invalid.
-            "select distinct provider from public.user_api_keys where status <> 'invalid'",
-            "select provider, tokens, updated_at, blocked_until from public.provider_rate_limits",
-            PostgresBudgetLedger.scopeTotalsStatement,
-        ])
+        try Self.routing(from: try pool.userScopeRoundTrip(claimsJSON: identity.claimsJSON, readOnly: true, Self.routingStatements))
+    }
+
+    /// Everything `QuoteService.pricedQuote` reads, in one round trip. The session's state comes
+    /// first: a refused session's caller is refused before anything read here is used.
+    public func quoteReads(project: UUID, as identity: AuthenticatedIdentity) throws -> QuoteReads {
+        let checksSession = identity.sessionCheckDeferred
+        // A token without a session id has no session to find: refused as `requireLiveSession` refuses it.
+        if checksSession, identity.sessionID == nil { throw AuthError.sessionNotFound }
+        let session: [SQL] = checksSession
+            ? ["select not_after, banned_until, user_deleted from app_engine.session_state(\(identity.sessionID))"] : []
+        let results = try pool.userScopeRoundTrip(claimsJSON: identity.claimsJSON, readOnly: true, session + [
+            "\(ProjectSQL.select) where p.id = \(project)",
+            "select id from pricing.versions where is_current",
+        ] + Self.routingStatements)
+        let offset = session.count
+        guard results.count == offset + 2 + Self.routingStatements.count else {
+            throw DecodingFailure(column: "quote reads", expected: "\(offset + 2 + Self.routingStatements.count) results")
+        }
+        let state = try results.first.flatMap { checksSession ? $0.first : nil }.map { row in
+            SessionState(notAfter: try row.decodeIfPresent("not_after"), bannedUntil: try row.decodeIfPresent("banned_until"),
+                         userDeleted: try row.decode("user_deleted"))
+        }
+        return QuoteReads(project: try results[offset].first.map(ProjectSQL.project(from:)),
+                          pricingVersionID: try results[offset + 1].first?.decode("id", as: String.self),
+                          routing: try Self.routing(from: Array(results.dropFirst(offset + 2))), session: state)
+    }
+
+    static let routingStatements: [SQL] = [
+        "select \(PostgresProviderConfigStore.columns) from public.provider_configs order by provider",
+        "select \(PostgresProviderHealthStore.columns) from public.provider_health",
+        // As KeyVault.list filtered by the router: providers with a key not known to be invalid.
+        "select distinct provider from public.user_api_keys where status <> 'invalid'",
+        "select provider, tokens, updated_at, blocked_until from public.provider_rate_limits",
+        PostgresBudgetLedger.scopeTotalsStatement,
+    ]
+
+    private static func routing(from results: [[PostgresRow]]) throws -> RoutingReads {
         guard results.count == 5 else { throw DecodingFailure(column: "routing reads", expected: "five results") }
         var health: [ProviderID: ProviderHealthState] = [:]
         for row in results[1] {

@@ -78,6 +78,12 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         try pool.userScopeStatement(claimsJSON: claimsJSON, "update public.user_api_keys set last_used_at = \(now) where id = \(id)")
     }
 
+    public func unmarkUsed(id: UUID, markedAt: Date, previous: Date?, claimsJSON: String) throws {
+        try pool.userScopeStatement(claimsJSON: claimsJSON, """
+            update public.user_api_keys set last_used_at = \(previous) where id = \(id) and last_used_at = \(markedAt)
+            """)
+    }
+
     public func sealedKey(id: UUID, claimsJSON: String) throws -> SealedApiKey? {
         try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
             "select id, user_id, provider, ciphertext from public.user_api_keys where id = \(id)").first.map { row in
