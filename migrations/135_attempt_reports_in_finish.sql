@@ -172,9 +172,9 @@ begin
        or jsonb_typeof(coalesce(finish_generation.assets, '[]')) <> 'array' then
         raise exception 'a final status, a cost status and an array of assets are required' using errcode = '22023';
     end if;
-    perform app_engine.report_attempt(finish_generation.report);
     select * into current from public.generations g where g.id = finish_generation.generation and g.user_id = caller for update;
     if not found then
+        perform app_engine.report_attempt(finish_generation.report);
         return;
     end if;
     -- Canceled while the provider held work that may be billed (a submission in flight, or a
@@ -188,6 +188,7 @@ begin
                                   and not exists (select from public.budget_ledger l
                                                   where l.generation_id = current.id and l.kind in ('release', 'charge')));
     if current.status not in ('queued', 'running') and not canceled_meanwhile then
+        perform app_engine.report_attempt(finish_generation.report);
         return;
     end if;
     if finish_generation.provider_scope_only then
@@ -197,6 +198,9 @@ begin
     else
         perform app_ledger.release_scoped(current.id);
     end if;
+    -- After the budget scopes, never before: admission locks the scopes and then the same health
+    -- and rate-limit rows (clear_first_attempt), so reporting first deadlocked against it.
+    perform app_engine.report_attempt(finish_generation.report);
     if finish_generation.with_attempt then
         select coalesce(max(a.number), 0) + 1 into next_number from public.generation_attempts a where a.generation_id = current.id;
         insert into public.generation_attempts (user_id, generation_id, number, provider, model, status, provider_request_id)

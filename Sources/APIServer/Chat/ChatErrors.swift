@@ -43,10 +43,19 @@ enum ChatErrors {
                 detail: "The model '\(model)' does not exist in the catalog; GET /v1/providers lists the models each provider offers.")
     }
 
-    /// The generation ended without an answer; nothing was charged (its reservation was released).
+    /// The generation ended without an answer. Usually nothing was charged (its reservation was
+    /// released). When something was (the provider may have billed work whose answer was lost:
+    /// `outcome_unknown`, `output_lost`), the status is 422, which OpenAI's SDKs do not retry, since
+    /// a retry would be charged again; the charge is in `X-Cost-USD` and the message.
     static func generationFailed(_ record: GenerationRecord) -> Problem {
         let code = record.errorCode ?? "generation_failed"
         let message = record.errorMessage ?? "The generation ended without an answer."
+        if let charged = record.actualCost, charged > .zero {
+            return Problem(status: 422, code: code, title: "Unprocessable Content",
+                           detail: message + " \(charged.jsonString) USD was charged (GET /v1/generations/"
+                               + "\(record.id.uuidString.lowercased()) shows it); not answered with a status clients retry, since a retry would be charged again.",
+                           headers: [("X-Generation-Id", record.id.uuidString.lowercased()), ("X-Cost-USD", charged.jsonString)])
+        }
         switch record.status {
         case .canceled:
             return Problem(status: 409, code: "generation_canceled", title: "Conflict",
