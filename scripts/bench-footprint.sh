@@ -8,6 +8,7 @@
 # APISERVER_BIN=path measures that binary instead of building; BASELINE_BIN=path measures an older
 # binary too, its starts alternating with the current one's, and adds the ratios.
 # RANKS=1 also configures both tokenizer rank files (as scripts/run.sh does), which adds a row.
+# COLD=1 drops each binary's pages from the page cache before every start (scripts/footprint.py).
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 install_packages
@@ -56,6 +57,7 @@ import json, os, re, subprocess, sys, time
 plain = json.load(open(sys.argv[1]))
 ranks = json.load(open(sys.argv[2])) if os.path.exists(sys.argv[2]) else None
 starts, idle = sys.argv[3], sys.argv[4]
+cold = os.environ.get("COLD") == "1"
 names = list(plain)
 MiB = 1024
 def figure(report, key, scale=MiB, unit="MiB"):
@@ -83,11 +85,11 @@ load = open("/proc/loadavg").read().split()[0]
 current = plain["current"]
 section = f"""## Footprint
 
-Command: `{'BASELINE_BIN=… ' if len(names) == 2 else ''}STARTS={starts}{' RANKS=1' if ranks else ''} bash scripts/bench-footprint.sh` (release build with
+Command: `{'BASELINE_BIN=… ' if len(names) == 2 else ''}STARTS={starts}{' RANKS=1' if ranks else ''}{' COLD=1' if cold else ''} bash scripts/bench-footprint.sh` (release build with
 `--static-swift-stdlib`, as deployed; its own cluster, migrations applied; no tokenizer rank files unless a row
 says so). Each start spawns `apiserver serve`, polls `GET /readyz` every millisecond until it answers 200 (the
 database answers and every migration file is applied with its checksum), waits {idle} s, then reads
-`/proc/PID/status`, `smaps` and `pagemap` (scripts/footprint.py). {starts} starts per binary{', alternating' if len(names) == 2 else ''}; medians
+`/proc/PID/status`, `smaps` and `pagemap` (scripts/footprint.py).{' Before every start the binary is dropped from the page cache (`COLD=1`: read from disk, as after a deploy).' if cold else ''} {starts} starts per binary{', alternating' if len(names) == 2 else ''}; medians
 (min–max). Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}, load average {load} when it ended.
 
 {table(plain, 'figure')}

@@ -9,6 +9,12 @@ IDLE_SECONDS, then read the process's memory: VmRSS, RssAnon, RssFile, VmHWM (pe
 kilobytes of each mapped file from /proc/PID/smaps, and, for the binary itself, the resident kilobytes
 of each ELF section (/proc/PID/pagemap: needs root, else omitted). With two binaries the starts
 alternate (A B, B A, ...), so both see the same machine. Prints one JSON document.
+
+COLD=1 in the environment drops the binary's pages from the page cache before each start
+(fsync, then POSIX_FADV_DONTNEED on that one file), as after a deploy or a reboot: how a file
+came into the cache (written by the linker, copied, read back) decides the size of its page-cache
+folios, and the kernel maps whole folios, so without it two binaries can differ by how they were
+written rather than by what they run.
 """
 import collections, json, os, re, socket, statistics, struct, subprocess, sys, time
 
@@ -75,7 +81,18 @@ def section_residency(pid, binary):
     return resident
 
 
+def drop_from_page_cache(binary):
+    descriptor = os.open(binary, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
 def start_once(binary, port, idle_seconds):
+    if os.environ.get("COLD") == "1":
+        drop_from_page_cache(binary)
     begin = time.perf_counter()
     process = subprocess.Popen([binary, "serve"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -181,6 +181,22 @@ final class AuthFlowTests: XCTestCase {
         assertAuthProblem(try server.put("/auth/v1/user", ["password": "tiny"], token: current.accessToken), 422, "weak_password")
     }
 
+    /// Metadata numbers read as GoTrue writes them (an integer as one, any other number as the
+    /// double it reads as), the same in the sign-up answer, from the stored row and in a token,
+    /// though PostgreSQL's jsonb writes `1e-300` back out in full.
+    func testMetadataNumbersReadTheSameFromSignUpTheStoredRowAndTheToken() throws {
+        let body = #"{"email":"numbers@example.com","password":"correct horse battery","data":{"b":1.50,"a":[1e-300,-0,12],"n":{"k":"v"}}}"#
+        let signedUp = try server.connect().request("POST", "/auth/v1/signup", headers: ["Content-Type": "application/json"], body: Data(body.utf8))
+        let session = try server.session(from: signedUp)
+        let expected = #""user_metadata":{"a":[1e-300,0,12],"b":1.5,"n":{"k":"v"}}"#
+        XCTAssertTrue(signedUp.text.contains(expected), signedUp.text)
+        let stored = try server.get("/auth/v1/user", token: session.accessToken)
+        XCTAssertTrue(stored.text.contains(expected), stored.text)
+        let refreshed = try server.session(from: server.refresh(session.refreshToken))
+        let claims = try XCTUnwrap(Base64URL.decode(String(refreshed.accessToken.split(separator: ".")[1])))
+        XCTAssertTrue(String(decoding: claims, as: UTF8.self).contains(expected), String(decoding: claims, as: UTF8.self))
+    }
+
     func testTamperedTokensAreRefused() throws {
         let session = try server.signUp("tamper@example.com")
         let parts = session.accessToken.split(separator: ".").map(String.init)

@@ -34,16 +34,16 @@ final class TokenBudgetTests: XCTestCase {
         let issuer = JWTAccessTokenIssuer(signer: signer, issuer: String(repeating: "i", count: JWTAccessTokenIssuer.maximumIssuerBytes),
                                           lifetime: 86_400)
         let limit = JWTAccessTokenIssuer.userMetadataBudget
-        let fillers: [(String, JSON)] = [
+        let fillers: [(String, WireJSON)] = [
             ("ascii", .string("x")), ("controls", .string("\u{1}\u{8}\u{c}\n\"\\/")), ("unicode", .string("é漢😀\u{2028}")),
-            ("integers", .integer(AuthRules.maximumMetadataInteger)), ("negative", .integer(-AuthRules.maximumMetadataInteger)),
-            ("doubles", .number(0.1)), ("tiny", .number(Double.leastNonzeroMagnitude)), ("huge", .number(1.7976931348623157e308)),
+            ("integers", .number(String(AuthRules.maximumMetadataInteger))), ("negative", .number(String(-AuthRules.maximumMetadataInteger))),
+            ("doubles", .number("\(0.1)")), ("tiny", .number("\(Double.leastNonzeroMagnitude)")), ("huge", .number("\(1.7976931348623157e308)")),
         ]
         for (name, element) in fillers {
-            var items: [JSON] = []
-            while JSON.object(["m": .array(items + [element])]).text.utf8.count <= limit { items.append(element) }
-            let metadata: [String: JSON] = ["m": .array(items)]
-            let size = JSON.object(metadata).text.utf8.count
+            var items: [WireJSON] = []
+            while WireJSON.object(["m": .array(items + [element])]).serialized().count <= limit { items.append(element) }
+            let metadata: WireJSONObject = ["m": .array(items)]
+            let size = WireJSON.object(metadata).serialized().count
             XCTAssertLessThanOrEqual(size, limit, name)
             XCTAssertGreaterThan(size, limit - 64, "\(name) fills the budget")
             XCTAssertNoThrow(try AuthRules(maximumMetadataBytes: limit).checkMetadata(metadata), name)

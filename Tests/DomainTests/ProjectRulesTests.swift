@@ -11,7 +11,7 @@ final class ProjectRulesTests: XCTestCase {
     }
 
     func testEveryViolationIsReported() {
-        XCTAssertThrowsError(try ProjectRules.newProject(["name": .integer(3), "description": .bool(true),
+        XCTAssertThrowsError(try ProjectRules.newProject(["name": .int(3), "description": .bool(true),
                                                           "budget_limit": .string("12.345678901234"), "budget_period": .string("daily")])) {
             guard case .validation(let errors) = $0 as? DomainError else { return XCTFail("\($0)") }
             XCTAssertEqual(errors.map(\.field), ["name", "description", "budget_limit", "budget_period"])

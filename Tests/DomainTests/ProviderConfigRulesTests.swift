@@ -15,7 +15,7 @@ final class ProviderConfigRulesTests: XCTestCase {
 
     func testAFullBodyIsRead() throws {
         let settings = try ProviderConfigRules.settings([
-            "enabled": .bool(false), "priority": .integer(3), "requests_per_minute": .integer(120), "monthly_budget": .string("25.50"),
+            "enabled": .bool(false), "priority": .int(3), "requests_per_minute": .int(120), "monthly_budget": .string("25.50"),
             "default_models": .object(["text": .string("gpt-4o-mini"), "image": .string("gpt-image-1")]),
         ], for: openai)
         XCTAssertEqual(settings, ProviderConfigSettings(enabled: false, priority: 3, requestsPerMinute: 120, monthlyBudget: try Money(parsing: "25.50"),
@@ -26,8 +26,8 @@ final class ProviderConfigRulesTests: XCTestCase {
 
     func testEveryBadMemberIsReportedByField() {
         XCTAssertThrowsError(try ProviderConfigRules.settings([
-            "enabled": .string("yes"), "priority": .integer(1001), "requests_per_minute": .integer(0), "monthly_budget": .number(5),
-            "default_models": .object(["text": .string("claude"), "smell": .string("x"), "image": .integer(1)]),
+            "enabled": .string("yes"), "priority": .int(1001), "requests_per_minute": .int(0), "monthly_budget": .int(5),
+            "default_models": .object(["text": .string("claude"), "smell": .string("x"), "image": .int(1)]),
         ], for: openai)) { error in
             guard case DomainError.validation(let errors) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(errors.map(\.field), ["enabled", "priority", "requests_per_minute", "monthly_budget",
@@ -38,16 +38,19 @@ final class ProviderConfigRulesTests: XCTestCase {
     }
 
     func testBoundsAndMoneyRules() {
-        for (body, field) in [(["priority": JSON.integer(-1)], "priority"), (["priority": .integer(Int64.max)], "priority"),
-                              (["requests_per_minute": .integer(100_001)], "requests_per_minute"),
-                              (["monthly_budget": .string("-1")], "monthly_budget"), (["monthly_budget": .string("1.00000000001")], "monthly_budget"),
-                              (["default_models": .array([])], "default_models")] {
+        let refused: [(WireJSONObject, String)] = [
+            (["priority": .int(-1)], "priority"), (["priority": .number(String(Int64.max))], "priority"),
+            (["priority": .number("5.0")], "priority"), (["requests_per_minute": .int(100_001)], "requests_per_minute"),
+            (["monthly_budget": .string("-1")], "monthly_budget"), (["monthly_budget": .string("1.00000000001")], "monthly_budget"),
+            (["default_models": .array([])], "default_models"),
+        ]
+        for (body, field) in refused {
             XCTAssertThrowsError(try ProviderConfigRules.settings(body, for: openai)) { error in
                 guard case DomainError.validation(let errors) = error else { return XCTFail("\(error)") }
                 XCTAssertEqual(errors.map(\.field), [field])
             }
         }
-        XCTAssertEqual(try ProviderConfigRules.settings(["priority": .integer(0), "requests_per_minute": .integer(100_000)], for: openai).priority, 0)
+        XCTAssertEqual(try ProviderConfigRules.settings(["priority": .int(0), "requests_per_minute": .int(100_000)], for: openai).priority, 0)
     }
 
     func testTheRefusingScopeIsTheFirstWithoutRoomInProjectProviderUserOrder() throws {

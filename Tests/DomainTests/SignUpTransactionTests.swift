@@ -32,7 +32,7 @@ final class SignUpTransactionTests: XCTestCase {
                                 child: (Int64) throws -> RefreshTokenChild) throws -> RefreshOutcome { throw Unused() }
         func sessionState(id: UUID, userID: UUID) throws -> SessionState? { throw Unused() }
         func revokeSessions(userID: UUID, currentSession: UUID?, scope: LogoutScope) throws { throw Unused() }
-        func updateUser(id: UUID, passwordHash: String?, userMetadata: [String: JSON]?, now: Date,
+        func updateUser(id: UUID, passwordHash: String?, userMetadata: WireJSONObject?, now: Date,
                         accept: (AuthUser) throws -> Void) throws -> AuthUser { throw Unused() }
         func deleteUser(id: UUID) throws -> Bool { throw Unused() }
     }
@@ -82,7 +82,7 @@ final class SignUpTransactionTests: XCTestCase {
         let store = TransactionalStore()
         let service = try service(store, budget: 100)
         XCTAssertEqual(service.rules.maximumMetadataBytes, 100, "the issuer's budget lowers the rule")
-        let big: [String: JSON] = ["pad": .string(String(repeating: "x", count: 100))]
+        let big: WireJSONObject = ["pad": .string(String(repeating: "x", count: 100))]
         XCTAssertThrowsError(try service.signUp(email: "b@example.com", password: "long enough", metadata: big, userAgent: nil)) {
             XCTAssertEqual(($0 as? AuthError)?.status, 422)
         }

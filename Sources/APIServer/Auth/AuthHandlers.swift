@@ -14,7 +14,7 @@ struct AuthHandlers: Sendable {
     private struct Credentials: Decodable {
         let email: String?
         let password: String?
-        let data: [String: JSON]?
+        let data: WireJSONObject?
     }
 
     private struct RefreshBody: Decodable {
@@ -24,7 +24,7 @@ struct AuthHandlers: Sendable {
     private struct UserUpdate: Decodable {
         let email: String?
         let password: String?
-        let data: [String: JSON]?
+        let data: WireJSONObject?
     }
 
     func signUp(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -119,8 +119,8 @@ struct UserBody: Encodable {
     let confirmedAt: Date?
     let phone = ""
     let lastSignInAt: Date?
-    let appMetadata: [String: JSON]
-    let userMetadata: [String: JSON]
+    let appMetadata: WireJSONObject
+    let userMetadata: WireJSONObject
     let identities: [String] = []
     let createdAt: Date
     let updatedAt: Date

@@ -62,7 +62,7 @@ struct JWTAccessTokenIssuer: AccessTokenIssuer {
             issuer: issuer, subject: user.id.uuidString.lowercased(), audience: [user.audience],
             expiresAt: issuedAt.addingTimeInterval(lifetime), issuedAt: issuedAt, role: user.role, email: user.email,
             sessionID: sessionID.uuidString.lowercased(), authenticatorAssuranceLevel: "aal1", isAnonymous: user.isAnonymous,
-            appMetadata: .sorted(user.appMetadata.mapValues(WireJSON.init)), userMetadata: .sorted(user.userMetadata.mapValues(WireJSON.init)),
+            appMetadata: AuthMetadata.canonical(user.appMetadata), userMetadata: AuthMetadata.canonical(user.userMetadata),
             additional: [
                 "phone": .string(""),
                 "amr": .array([.object(["method": .string("password"), "timestamp": JWTClaims.numericDate(issuedAt)])]),
@@ -91,27 +91,5 @@ struct RandomRefreshTokens: RefreshTokenSource {
     func hash(_ token: String) -> String {
         let digest = (try? SHA256.hash(Array(token.utf8))) ?? []
         return digest.map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-extension WireJSON {
-    /// Stored metadata as it goes into a token.
-    init(_ value: Domain.JSON) {
-        switch value {
-        case .null: self = .null
-        case .bool(let flag): self = .bool(flag)
-        case .integer(let number): self = .number(String(number))
-        case .number(let number): self = number.isFinite ? .number("\(number)") : .null
-        case .string(let text): self = .string(text)
-        case .array(let items): self = .array(items.map(WireJSON.init))
-        case .object(let members): self = .object(WireJSONObject.sorted(members.mapValues(WireJSON.init)))
-        }
-    }
-}
-
-extension WireJSONObject {
-    /// Members in key order, so a token's metadata is written the same way every time.
-    static func sorted(_ members: [String: WireJSON]) -> WireJSONObject {
-        WireJSONObject(members.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) })
     }
 }

@@ -77,7 +77,7 @@ struct StrictBodyDecoder: Decoder {
     /// The members asked for, by path. A class because every nested container shares it.
     final class Ledger {
         var asked: Set<String> = []
-        /// Paths decoded as free-form JSON (`JSON`, `[String: JSON]`): everything under them is read.
+        /// Paths decoded as free-form JSON (`WireJSON`, `WireJSONObject`): everything under them is read.
         var wholesale: Set<String> = []
 
         func unknownPaths(in tree: WireJSON) -> [String] {
@@ -200,12 +200,13 @@ struct StrictBodyDecoder: Decoder {
         case is UInt32.Type: return try integer(UInt32.self)
         case is Double.Type: return try double()
         case is Decimal.Type: return try decimal()
-        case is JSON.Type:
-            let result = try json(value)
+        case is WireJSON.Type:
+            try checkFreeForm(value)
             ledger.wholesale.insert(path)
-            return result
-        case is [String: JSON].Type:
-            guard case .object = value, case .object(let members) = try json(value) else { throw mismatch("an object") }
+            return value
+        case is WireJSONObject.Type:
+            guard case .object(let members) = value else { throw mismatch("an object") }
+            try checkFreeForm(value)
             ledger.wholesale.insert(path)
             return members
         default:
@@ -256,32 +257,24 @@ struct StrictBodyDecoder: Decoder {
         return number
     }
 
-    /// Free-form JSON, for fields that carry user data (metadata). Integers stay exact; a number
-    /// that no `Double` can hold is refused rather than turned into infinity.
-    func json(_ node: WireJSON, at path: String? = nil) throws -> JSON {
+    /// Free-form JSON, for fields that carry user data (metadata), is taken as sent; only a number
+    /// that no `Double` can hold is refused (readers of it would turn it into infinity).
+    func checkFreeForm(_ node: WireJSON, at path: String? = nil) throws {
         switch node {
-        case .null: return .null
-        case .bool(let flag): return .bool(flag)
-        case .string(let text): return .string(text)
+        case .null, .bool, .string:
+            return
         case .number(let text):
-            if let integer = Int64(text) { return .integer(integer) }
             guard let number = Double(text), number.isFinite else {
                 throw FieldProblem(path: path ?? self.path, code: "out_of_range", message: "must be a finite number.")
             }
-            return .number(number)
         case .array(let elements):
-            var result: [JSON] = []
-            result.reserveCapacity(elements.count)
             for (index, element) in elements.enumerated() {
-                result.append(try json(element, at: (path ?? self.path) + "[\(index)]"))
+                try checkFreeForm(element, at: (path ?? self.path) + "[\(index)]")
             }
-            return .array(result)
         case .object(let members):
-            var result: [String: JSON] = [:]
             for (key, member) in members {
-                result[key] = try json(member, at: Self.join(path ?? self.path, key))
+                try checkFreeForm(member, at: Self.join(path ?? self.path, key))
             }
-            return .object(result)
         }
     }
 

@@ -103,13 +103,13 @@ struct ProjectPageBody: Encodable {
 /// A project body as its members were sent (an explicit null kept apart from an absent member),
 /// so the domain rules report wrong types per field; `decodeBody` refuses members not in `Keys`.
 struct ProjectFields<Keys: CodingKey & CaseIterable>: Decodable {
-    let members: [String: JSON]
+    let members: WireJSONObject
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Keys.self)
-        var members: [String: JSON] = [:]
+        var members = WireJSONObject()
         for key in Keys.allCases where container.contains(key) {
-            members[key.stringValue] = try container.decodeNil(forKey: key) ? .null : try container.decode(JSON.self, forKey: key)
+            members[key.stringValue] = try container.decodeNil(forKey: key) ? .null : try container.decode(WireJSON.self, forKey: key)
         }
         self.members = members
     }

@@ -91,7 +91,7 @@ enum CommandLineInterface {
     private static func serve(_ config: AppConfig) -> Int32 {
         let logger = Logger(minimumLevel: config.logLevel)
         let signals = ShutdownSignal()
-        CurlRuntime.initialise()
+        LibPQDefaults.apply()
         FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {
@@ -194,7 +194,7 @@ enum CommandLineInterface {
     private static func worker(_ config: AppConfig) -> Int32 {
         let logger = Logger(minimumLevel: config.logLevel)
         let signals = ShutdownSignal()
-        CurlRuntime.initialise()
+        LibPQDefaults.apply()
         FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {

@@ -8,14 +8,14 @@ public struct AuthUser: Sendable, Equatable {
     public let audience: String
     public let emailConfirmedAt: Date?
     public let lastSignInAt: Date?
-    public let appMetadata: [String: JSON]
-    public let userMetadata: [String: JSON]
+    public let appMetadata: WireJSONObject
+    public let userMetadata: WireJSONObject
     public let createdAt: Date
     public let updatedAt: Date
     public let isAnonymous: Bool
 
     public init(id: UUID, email: String, role: String, audience: String, emailConfirmedAt: Date?, lastSignInAt: Date?,
-                appMetadata: [String: JSON], userMetadata: [String: JSON], createdAt: Date, updatedAt: Date, isAnonymous: Bool) {
+                appMetadata: WireJSONObject, userMetadata: WireJSONObject, createdAt: Date, updatedAt: Date, isAnonymous: Bool) {
         self.id = id
         self.email = email
         self.role = role
@@ -118,10 +118,10 @@ public struct NewAccount: Sendable {
     public let id: UUID
     public let email: String
     public let passwordHash: String
-    public let userMetadata: [String: JSON]
+    public let userMetadata: WireJSONObject
     public let now: Date
 
-    public init(id: UUID, email: String, passwordHash: String, userMetadata: [String: JSON], now: Date) {
+    public init(id: UUID, email: String, passwordHash: String, userMetadata: WireJSONObject, now: Date) {
         self.id = id
         self.email = email
         self.passwordHash = passwordHash

@@ -33,7 +33,7 @@ public protocol AuthStore: Sendable {
     /// Changes the password hash and/or merges `userMetadata` into the stored metadata (GoTrue's
     /// rules: key by key, a null value removes the key), then hands the result to `accept` inside
     /// the same transaction: if it throws, nothing changes. Returns the updated user.
-    func updateUser(id: UUID, passwordHash: String?, userMetadata: [String: JSON]?, now: Date,
+    func updateUser(id: UUID, passwordHash: String?, userMetadata: WireJSONObject?, now: Date,
                     accept: (_ updated: AuthUser) throws -> Void) throws -> AuthUser
     /// Deletes the account and, in the same transaction, everything that belongs to it (sessions,
     /// refresh tokens, projects, ledger entries, stored provider keys). False when there was no such user.
@@ -51,7 +51,7 @@ public protocol PasswordHasher: Sendable {
 /// Signs access tokens with Supabase's claims.
 public protocol AccessTokenIssuer: Sendable {
     var lifetime: TimeInterval { get }
-    /// The largest `user_metadata` (its `JSON.text` in UTF-8 bytes) that always fits in a token,
+    /// The largest `user_metadata` (its canonical compact JSON text in UTF-8 bytes, `AuthMetadata`) that always fits in a token,
     /// whatever the rest of the account holds: the token's size limit less the other claims at
     /// their largest.
     var maximumUserMetadataBytes: Int { get }

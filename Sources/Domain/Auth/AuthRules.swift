@@ -5,7 +5,7 @@ public struct AuthRules: Sendable {
     public var minimumPasswordLength: Int
     /// `user_metadata` travels in every access token, so it may be no larger than a token has room
     /// for: `AuthService` lowers this to `AccessTokenIssuer.maximumUserMetadataBytes`. Measured as
-    /// the compact JSON text (`JSON.text`) in UTF-8 bytes.
+    /// the compact JSON text of its canonical form (`AuthMetadata`) in UTF-8 bytes.
     public var maximumMetadataBytes: Int
     /// bcrypt reads only the first 72 bytes, so longer passwords are refused rather than truncated.
     public static let maximumPasswordBytes = 72
@@ -43,9 +43,10 @@ public struct AuthRules: Sendable {
         return password
     }
 
-    public func checkMetadata(_ metadata: [String: JSON]?) throws -> [String: JSON] {
-        let value = metadata ?? [:]
-        let size = JSON.object(value).text.utf8.count
+    /// The metadata in its canonical form (`AuthMetadata`), if it may be stored.
+    public func checkMetadata(_ metadata: WireJSONObject?) throws -> WireJSONObject {
+        let value = AuthMetadata.canonical(metadata ?? WireJSONObject())
+        let size = WireJSON.object(value).serialized().count
         if size > maximumMetadataBytes {
             throw AuthError.validationFailed(
                 "User metadata would be \(size) bytes as JSON; at most \(maximumMetadataBytes) fit in an access token")
@@ -60,22 +61,24 @@ public struct AuthRules: Sendable {
         return value
     }
 
-    private static func containsUnsafeInteger(_ value: JSON) -> Bool {
+    /// An integer beyond 2^53 (a number written without fraction or exponent that `Int64` holds;
+    /// longer ones are already doubles in the canonical form).
+    private static func containsUnsafeInteger(_ value: WireJSON) -> Bool {
         switch value {
-        case .integer(let number): return number.magnitude > maximumMetadataInteger.magnitude
+        case .number(let text): return Int64(text).map { $0.magnitude > maximumMetadataInteger.magnitude } ?? false
         case .array(let items): return items.contains(where: containsUnsafeInteger)
-        case .object(let members): return members.values.contains(where: containsUnsafeInteger)
-        case .null, .bool, .string, .number: return false
+        case .object(let members): return members.contains { containsUnsafeInteger($0.value) }
+        case .null, .bool, .string: return false
         }
     }
 
     /// Recurses as deep as the metadata nests, which the JSON decoder already bounded.
-    private static func containsNUL(_ value: JSON) -> Bool {
+    private static func containsNUL(_ value: WireJSON) -> Bool {
         switch value {
         case .string(let text): return text.unicodeScalars.contains("\u{0}")
         case .array(let items): return items.contains(where: containsNUL)
         case .object(let members): return members.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNUL($0.value) }
-        case .null, .bool, .integer, .number: return false
+        case .null, .bool, .number: return false
         }
     }
 }

@@ -37,7 +37,7 @@ public struct AuthService: Sendable {
 
     /// Everything is checked before anything is stored; the account, its session, its refresh
     /// token and the signed access token are then made in one transaction (`createAccount`).
-    public func signUp(email rawEmail: String?, password rawPassword: String?, metadata: [String: JSON]?, userAgent: String?) throws -> IssuedSession {
+    public func signUp(email rawEmail: String?, password rawPassword: String?, metadata: WireJSONObject?, userAgent: String?) throws -> IssuedSession {
         let email = try rules.normaliseEmail(rawEmail)
         let password = try rules.checkPassword(rawPassword)
         let metadata = try rules.checkMetadata(metadata)
@@ -131,7 +131,7 @@ public struct AuthService: Sendable {
 
     /// Changes the password and/or `user_metadata`. A new password ends every other session.
     /// The caller has checked the session (`requireLiveSession`).
-    public func updateUser(_ identity: AuthenticatedIdentity, password rawPassword: String?, metadata: [String: JSON]?) throws -> AuthUser {
+    public func updateUser(_ identity: AuthenticatedIdentity, password rawPassword: String?, metadata: WireJSONObject?) throws -> AuthUser {
         let hash = try rawPassword.map { try hasher.hash(try rules.checkPassword($0)) }
         let checkedMetadata = try metadata.map { try rules.checkMetadata($0) }
         // The patch fits; the merged metadata must fit too, decided on what the transaction wrote.

@@ -38,7 +38,7 @@ public struct UserBudgetService: Sendable {
 
     /// `body` holds `monthly_limit`: a decimal string, or null for no limit. It is required, so
     /// a PUT never clears the limit by leaving the member out.
-    public func put(_ body: [String: JSON], as identity: AuthenticatedIdentity) throws -> UserBudget {
+    public func put(_ body: WireJSONObject, as identity: AuthenticatedIdentity) throws -> UserBudget {
         let limit: Money?
         switch body["monthly_limit"] {
         case .null?: limit = nil

@@ -8,7 +8,7 @@ public enum ProjectRules {
     public static let maximumNameLength = 120
     public static let maximumDescriptionLength = 2_000
 
-    public static func newProject(_ body: [String: JSON]) throws(DomainError) -> NewProject {
+    public static func newProject(_ body: WireJSONObject) throws(DomainError) -> NewProject {
         var errors: [FieldError] = []
         var name: String?
         if let value = body["name"], value != .null {
@@ -29,7 +29,7 @@ public enum ProjectRules {
         return project
     }
 
-    public static func changes(_ body: [String: JSON]) throws(DomainError) -> ProjectChanges {
+    public static func changes(_ body: WireJSONObject) throws(DomainError) -> ProjectChanges {
         var errors: [FieldError] = []
         var changes = ProjectChanges()
         if let value = body["name"] {
@@ -61,7 +61,7 @@ public enum ProjectRules {
     }
 
     /// A boolean member; absent or null leaves it as it is.
-    private static func optionalFlag(_ value: JSON?, field: String, _ errors: inout [FieldError]) -> Bool? {
+    private static func optionalFlag(_ value: WireJSON?, field: String, _ errors: inout [FieldError]) -> Bool? {
         switch value {
         case nil, .null?: return nil
         case .bool(let flag)?: return flag
@@ -72,7 +72,7 @@ public enum ProjectRules {
     }
 
     /// Trimmed, so "  " is empty and stored names never carry stray spaces.
-    private static func validName(_ value: JSON, _ errors: inout [FieldError]) -> String? {
+    private static func validName(_ value: WireJSON, _ errors: inout [FieldError]) -> String? {
         guard case .string(let text) = value else {
             errors.append(FieldError(field: "name", code: "invalid_type", message: "Name must be a string."))
             return nil
@@ -89,12 +89,12 @@ public enum ProjectRules {
         return trimmed
     }
 
-    private static func optionalDescription(_ value: JSON?, _ errors: inout [FieldError]) -> String? {
+    private static func optionalDescription(_ value: WireJSON?, _ errors: inout [FieldError]) -> String? {
         guard let value, value != .null else { return nil }
         return validDescription(value, &errors)
     }
 
-    private static func validDescription(_ value: JSON, _ errors: inout [FieldError]) -> String? {
+    private static func validDescription(_ value: WireJSON, _ errors: inout [FieldError]) -> String? {
         guard case .string(let text) = value else {
             errors.append(FieldError(field: "description", code: "invalid_type", message: "Description must be a string or null."))
             return nil
@@ -115,13 +115,13 @@ public enum ProjectRules {
         return true
     }
 
-    private static func optionalLimit(_ value: JSON?, _ errors: inout [FieldError]) -> Money? {
+    private static func optionalLimit(_ value: WireJSON?, _ errors: inout [FieldError]) -> Money? {
         guard let value, value != .null else { return nil }
         return validLimit(value, &errors)
     }
 
     /// Amounts are strings ("12.50"): a JSON number may already have lost digits in the client.
-    private static func validLimit(_ value: JSON, _ errors: inout [FieldError]) -> Money? {
+    private static func validLimit(_ value: WireJSON, _ errors: inout [FieldError]) -> Money? {
         guard case .string(let text) = value else {
             errors.append(FieldError(field: "budget_limit", code: "invalid_type",
                                      message: "Budget limit must be a decimal string such as \"12.50\", or null."))
@@ -135,7 +135,7 @@ public enum ProjectRules {
         }
     }
 
-    private static func validPeriod(_ value: JSON, _ errors: inout [FieldError]) -> BudgetPeriod? {
+    private static func validPeriod(_ value: WireJSON, _ errors: inout [FieldError]) -> BudgetPeriod? {
         guard case .string(let text) = value, let period = BudgetPeriod(rawValue: text) else {
             errors.append(FieldError(field: "budget_period", code: "invalid_budget_period",
                                      message: "Budget period must be \"total\" or \"monthly\"."))

@@ -9,7 +9,7 @@ public struct ProjectService: Sendable {
         self.store = store
     }
 
-    public func create(_ body: [String: JSON], as identity: AuthenticatedIdentity) throws -> Project {
+    public func create(_ body: WireJSONObject, as identity: AuthenticatedIdentity) throws -> Project {
         try store.create(try ProjectRules.newProject(body), as: identity)
     }
 
@@ -24,7 +24,7 @@ public struct ProjectService: Sendable {
         return project
     }
 
-    public func update(id: String, _ body: [String: JSON], ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws -> Project {
+    public func update(id: String, _ body: WireJSONObject, ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws -> Project {
         // An unknown id is 404 before the body is judged, as for GET.
         guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
         let changes = try ProjectRules.changes(body)

@@ -3,7 +3,7 @@ import Foundation
 /// Validation of a `PUT /v1/provider-configs/{provider}` body against the provider's catalog:
 /// every problem reported per field, nothing stored unless all are fine.
 public enum ProviderConfigRules {
-    public static func settings(_ body: [String: JSON], for capabilities: ProviderCapabilities) throws -> ProviderConfigSettings {
+    public static func settings(_ body: WireJSONObject, for capabilities: ProviderCapabilities) throws -> ProviderConfigSettings {
         var errors: [FieldError] = []
         var settings = ProviderConfigSettings()
         switch body["enabled"] {
@@ -11,21 +11,21 @@ public enum ProviderConfigRules {
         case .bool(let value)?: settings.enabled = value
         default: errors.append(FieldError(field: "enabled", code: "invalid_type", message: "enabled must be true or false."))
         }
-        switch body["priority"] {
-        case nil: break
-        case .integer(let value)? where ProviderConfig.priorityRange.contains(Int(clamping: value)) && Int64(Int(clamping: value)) == value:
-            settings.priority = Int(value)
-        default:
-            errors.append(FieldError(field: "priority", code: "invalid_value",
-                                     message: "priority must be an integer from \(ProviderConfig.priorityRange.lowerBound) to \(ProviderConfig.priorityRange.upperBound)."))
+        if let value = body["priority"] {
+            if let priority = integer(value, in: ProviderConfig.priorityRange) {
+                settings.priority = priority
+            } else {
+                errors.append(FieldError(field: "priority", code: "invalid_value",
+                                         message: "priority must be an integer from \(ProviderConfig.priorityRange.lowerBound) to \(ProviderConfig.priorityRange.upperBound)."))
+            }
         }
-        switch body["requests_per_minute"] {
-        case nil, .null?: break
-        case .integer(let value)? where ProviderConfig.requestsPerMinuteRange.contains(Int(clamping: value)) && Int64(Int(clamping: value)) == value:
-            settings.requestsPerMinute = Int(value)
-        default:
-            errors.append(FieldError(field: "requests_per_minute", code: "invalid_value",
-                                     message: "requests_per_minute must be null or an integer from 1 to \(ProviderConfig.requestsPerMinuteRange.upperBound)."))
+        if let value = body["requests_per_minute"], value != .null {
+            if let requests = integer(value, in: ProviderConfig.requestsPerMinuteRange) {
+                settings.requestsPerMinute = requests
+            } else {
+                errors.append(FieldError(field: "requests_per_minute", code: "invalid_value",
+                                         message: "requests_per_minute must be null or an integer from 1 to \(ProviderConfig.requestsPerMinuteRange.upperBound)."))
+            }
         }
         switch body["monthly_budget"] {
         case nil, .null?: break
@@ -42,7 +42,7 @@ public enum ProviderConfigRules {
         switch body["default_models"] {
         case nil, .null?: break
         case .object(let members)?:
-            for (name, value) in members.sorted(by: { $0.key < $1.key }) {
+            for (name, value) in members.entries.sorted(by: { $0.key < $1.key }) {
                 let field = "default_models.\(name)"
                 guard let kind = MediaKind(rawValue: name) else {
                     errors.append(FieldError(field: field, code: "unknown_kind",
@@ -66,5 +66,11 @@ public enum ProviderConfigRules {
         }
         if !errors.isEmpty { throw DomainError.validation(errors) }
         return settings
+    }
+
+    /// A JSON integer written as one (`5`, not `5.0`) within `range`.
+    private static func integer(_ value: WireJSON, in range: ClosedRange<Int>) -> Int? {
+        guard case .number(let text) = value, let number = Int(text), range.contains(number) else { return nil }
+        return number
     }
 }

@@ -32,7 +32,7 @@ public struct ProviderConfigService: Sendable {
         try usage(identity)
     }
 
-    public func put(provider rawProvider: String, _ body: [String: JSON], ifMatch: IfMatch?,
+    public func put(provider rawProvider: String, _ body: WireJSONObject, ifMatch: IfMatch?,
                     as identity: AuthenticatedIdentity) throws -> ProviderConfig {
         let capabilities = try capabilities(rawProvider)
         let settings = try ProviderConfigRules.settings(body, for: capabilities)

@@ -19,7 +19,7 @@ public struct PostgresAuthStore: AuthStore {
     public func createAccount(_ account: NewAccount, session: NewSession,
                               finish: (_ user: AuthUser, _ session: AuthSessionRecord) throws -> IssuedSession) throws -> IssuedSession {
         // Emails are confirmed at sign-up: this deployment sends no confirmation mail (see README).
-        let appMetadata = JSON.object(["provider": .string("email"), "providers": .array([.string("email")])]).text
+        let appMetadata = WireJSON.object(["provider": "email", "providers": ["email"]]).jsonText
         let now = account.now
         do {
             return try pool.withServiceRole { transaction in
@@ -27,7 +27,7 @@ public struct PostgresAuthStore: AuthStore {
                     insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, last_sign_in_at,
                                             raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_anonymous)
                     values (\(account.id), \(audience), \(audience), \(account.email), \(account.passwordHash), \(now), \(now),
-                            \(appMetadata)::jsonb, \(JSON.object(account.userMetadata).text)::jsonb, \(now), \(now), false)
+                            \(appMetadata)::jsonb, \(WireJSON.object(account.userMetadata).jsonText)::jsonb, \(now), \(now), false)
                     returning \(Self.userColumns)
                     """)
                 guard let row = rows.first else { throw DatabaseError(step: .statement, sqlState: "P0002", serverMessage: "insert into auth.users returned no row") }
@@ -174,10 +174,10 @@ public struct PostgresAuthStore: AuthStore {
         }
     }
 
-    public func updateUser(id: UUID, passwordHash: String?, userMetadata: [String: JSON]?, now: Date,
+    public func updateUser(id: UUID, passwordHash: String?, userMetadata: WireJSONObject?, now: Date,
                            accept: (_ updated: AuthUser) throws -> Void) throws -> AuthUser {
         // GoTrue merges `data` into user_metadata key by key; a key sent as null is removed.
-        let patch = userMetadata.map { JSON.object($0).text }
+        let patch = userMetadata.map { WireJSON.object($0).jsonText }
         return try pool.withServiceRole { transaction in
             let rows = try transaction.query("""
                 update auth.users set
@@ -217,9 +217,8 @@ public struct PostgresAuthStore: AuthStore {
     }
 
     static func user(from row: PostgresRow) throws -> AuthUser {
-        func object(_ column: String) throws -> [String: JSON] {
-            if case .object(let value)? = JSON.parse(try row.decode(column, as: String.self)) { return value }
-            return [:]
+        func object(_ column: String) throws -> WireJSONObject {
+            AuthMetadata.parse(stored: try row.decode(column, as: String.self))
         }
         return AuthUser(
             id: try row.decode("id"), email: try row.decodeIfPresent("email") ?? "", role: try row.decodeIfPresent("role") ?? "authenticated",

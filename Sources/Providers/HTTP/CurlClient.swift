@@ -11,12 +11,7 @@ public final class CurlClient: Sendable {
     /// Started on the first `send`: a client used only for blocking calls has no loop thread.
     let loop: CurlMultiLoop
 
-    /// `curl_global_init` must run once before any handle exists; a static `let` initialiser
-    /// runs exactly once, thread-safely.
-    private static let globalInit: Void = CurlRuntime.initialise()
-
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
-        Self.globalInit
         self.configuration = configuration
         self.pool = CurlHandlePool(capacity: configuration.maxIdleHandles)
         self.loop = CurlMultiLoop(configuration: configuration)

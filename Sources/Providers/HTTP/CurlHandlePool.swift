@@ -27,6 +27,7 @@ final class CurlHandlePool: Sendable {
 
     func checkout() -> CurlHandle? {
         if let handle = idle.withLock({ $0.popLast() }) { return handle }
+        CurlRuntime.initialise()
         return curl_easy_init().map(CurlHandle.init)
     }
 

@@ -45,6 +45,7 @@ final class CurlMultiCore: @unchecked Sendable {
 
     /// Creates the multi handle, the epoll set and the eventfd, and starts the loop thread.
     static func start(configuration: HTTPClientConfiguration) throws(TransportError) -> CurlMultiCore {
+        CurlRuntime.initialise()
         guard let multi = curl_multi_init() else {
             throw TransportError(.other, "curl_multi_init failed", mayHaveReachedServer: false)
         }
