@@ -28,8 +28,9 @@ declare
     scope_entry uuid;
     i integer;
     -- Nothing to reserve for real provider work: an unpriced model (admitted with the project's
-    -- opt-in). The local provider costs nothing and needs no room.
-    needs_headroom boolean := reserve.amount = 0 and reserve.provider is distinct from 'local';
+    -- opt-in). The local provider costs nothing and needs no room; a batch's reservation (no
+    -- provider) holds its priced items' sum and is not held to this rule.
+    needs_headroom boolean := reserve.amount = 0 and reserve.provider is not null and reserve.provider <> 'local';
 begin
     if caller is null then
         raise exception 'no authenticated user' using errcode = '42501';

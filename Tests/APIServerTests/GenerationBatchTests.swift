@@ -125,6 +125,20 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// Free work needs no headroom: a user budget of 0 still admits a batch of offline items (a
+    /// reservation of nothing), and the batch it answered with can be read back.
+    func testAZeroUserBudgetAdmitsAFreeBatchAndTheBatchCanBeReadBack() throws {
+        XCTAssertEqual(try server.send("PUT", "/v1/user-budget", ["monthly_limit": "0"], token: token).status, 200)
+        let project = try project()
+        let response = try batch(project, [["type": "text", "prompt": "0", "provider": "local"], ["type": "image", "prompt": "\u{94}\u{3}\u{9AA1}", "provider": "local", "model": NSNull()]])
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        let read = try server.get("/v1/generations/batch/\(id)", token: token)
+        XCTAssertEqual(read.status, 200, read.text)
+        XCTAssertEqual(try ended(id)["status"] as? String, "finished")
+        XCTAssertEqual(try server.budget(of: project, token: token).spent, .zero)
+    }
+
     func testPartialFailuresChargeOnlyTheSuccessesAndReleaseTheRest() throws {
         let project = try project(limit: "5")
         let prompts = ["A fine haiku.", "[fake:server_error] fails", "Another haiku.", "[fake:bad_request] fails too"]

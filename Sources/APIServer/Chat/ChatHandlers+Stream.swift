@@ -76,10 +76,10 @@ extension ChatHandlers {
         let id = chatStream.generationID
         guard chatStream.claimEnd() else { return }
         executor.runner.streams?.remove(id)
-        var succeeded = false
+        // A completion, or a failure charged anyway (the provider may have billed it).
+        let charged = record.map { $0.status == .succeeded || ($0.actualCost.map { $0 > .zero } ?? false) } ?? false
         if let record, record.status == .succeeded {
             chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
-            succeeded = true
         } else {
             let problem = record.map(ChatErrors.generationFailed) ?? Problem.internalError()
             // Before the first token the answer is still a plain HTTP error; after it, an error event.
@@ -87,8 +87,8 @@ extension ChatHandlers {
         }
         chatStream.started.signal()
         if let key {
-            // As for a waiting answer: a completion is remembered by its generation, a failure gives the key up.
-            try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? id.uuidString.lowercased() : nil,
+            // As for a waiting answer: a charged answer is remembered by its generation, a free failure gives the key up.
+            try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? id.uuidString.lowercased() : nil,
                                            claimsJSON: identity.claimsJSON)
             executor.board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
         }

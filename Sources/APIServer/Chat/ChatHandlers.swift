@@ -148,10 +148,10 @@ struct ChatHandlers: Sendable {
         let requestID = request.requestID
         return .later(signal, deadline: Double(Self.maximumWaitSeconds), respond: { [self] _ in
             board.forget(signal, for: record.id)
-            let (response, succeeded) = answer(record.id, chat, identity, requestID: requestID, cancelIfRunning: true)
+            let (response, charged) = answer(record.id, chat, identity, requestID: requestID, cancelIfRunning: true)
             if let key {
-                // A completion is remembered by its generation; a failure charged nothing, so the key is given up for a retry.
-                try? store.finishIdempotencyKey(key, status: succeeded ? 200 : nil, body: succeeded ? record.id.uuidString.lowercased() : nil,
+                // A charged answer is remembered by its generation; a failure that charged nothing gives the key up for a retry.
+                try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? record.id.uuidString.lowercased() : nil,
                                                claimsJSON: identity.claimsJSON)
                 board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
             }
@@ -160,7 +160,7 @@ struct ChatHandlers: Sendable {
     }
 
     /// The answer for a generation that ended (or, at the deadline, is canceled first). Returns
-    /// whether it is a completion (charged).
+    /// whether anything was charged for it (a completion, or a failure the provider may have billed).
     private func answer(_ id: UUID, _ chat: ChatRequest, _ identity: AuthenticatedIdentity, requestID: String,
                         cancelIfRunning: Bool) -> (HTTPResponse, Bool) {
         guard let record = read(id, identity) else {
@@ -176,7 +176,10 @@ struct ChatHandlers: Sendable {
                 return (ChatErrors.response(Problem.internalError(), requestID: requestID), true)
             }
         case .failed, .canceled, .expired:
-            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), false)
+            // Charged anyway (the provider may have billed it): the key stays bound to it, so a retry
+            // with the key replays this answer instead of being charged again.
+            let charged = record.actualCost.map { $0 > .zero } ?? false
+            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), charged)
         case .queued, .running:
             guard cancelIfRunning else { return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false) }
             do {
