@@ -76,9 +76,10 @@ PROJECT=$("${PSQL[@]}" -c "select id from public.projects where is_default")
 "${PSQL[@]}" -c "update public.projects set budget_limit = 1000000 where id = '$PROJECT'"
 log "user, key and default project $PROJECT ready"
 
-# Database round trips per generation: every statement PostgreSQL executes (BEGIN and COMMIT
-# included, each is one round trip from the server) while N sequential requests run, minus what
-# the idle background worker issues in as long.
+# Database statements per generation: every statement PostgreSQL executes (BEGIN, the scope and
+# COMMIT included) while N sequential requests run, minus what the idle background worker issues in
+# as long. Transactions are pipelined, so these are statements, not round trips: the round trips
+# are what the server counts (`DatabaseRoundTrips`, held by GenerationRoundTripTests).
 N=${ROUND_TRIPS_N:-50}
 count_statements() {  # count_statements SECONDS_OR_COMMAND...: statements logged while it runs
   local before after
@@ -102,8 +103,8 @@ sleep 0.3
 sed -n "$((sample_before + 1)),\$p" "$WORK/pg/server.log" | grep -E "LOG:  (execute|statement)" \
   | sed -E 's/.*LOG:  (execute [^:]*|statement): //' | cut -c1-110 >"$WORK/statements.txt"
 "${PSQL[@]}" -c "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null
-ROUND_TRIPS=$(awk -v b="$busy" -v i="$idle" -v n="$N" 'BEGIN{printf "%.1f", (b - i) / n}')
-log "database round trips per generation: $ROUND_TRIPS ($busy statements for $N requests, $idle idle in ${elapsed}s)"
+STATEMENTS=$(awk -v b="$busy" -v i="$idle" -v n="$N" 'BEGIN{printf "%.1f", (b - i) / n}')
+log "database statements per generation: $STATEMENTS ($busy statements for $N requests, $idle idle in ${elapsed}s)"
 log "one generation's statements:"; cat "$WORK/statements.txt" >&2
 
 if [ "${PROFILE:-0}" = 1 ]; then
@@ -159,5 +160,5 @@ cd "$WORK"
 # Without our DATABASE_URL: LiteLLM reads it and would try its (unavailable here) database mode.
 env -u DATABASE_URL -u MIGRATION_DATABASE_URL EXTRA_PID=$API_PID ROUNDS=${ROUNDS:-3} RESULTS_FILE="$ROOT/.build/bench-chat-results.md" \
   "$HARNESS/run.sh" ours "http://127.0.0.1:$API_PORT/v1/chat/completions" "Bearer $TOKEN" || status=$?
-log "harness report: $ROOT/.build/bench-chat-results.md; round trips per generation: $ROUND_TRIPS"
+log "harness report: $ROOT/.build/bench-chat-results.md; statements per generation: $STATEMENTS"
 exit "${status:-0}"
