@@ -159,6 +159,48 @@ final class BoundedStateTests: XCTestCase {
         close(ends[1])
     }
 
+    /// The writer thread sleeps untimed while there is nothing to write (it woke every 20 ms before),
+    /// and a line appended then is still written within the batching interval.
+    func testAnIdleLogBufferTakesNoTimerWakeUpsAndStillWritesALinePromptly() throws {
+        func flusherThreads() -> Set<String> {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return Set(tasks.filter {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("log-flusher") ?? false
+            })
+        }
+        func switches(_ task: String) throws -> Int {
+            let status = try String(contentsOfFile: "/proc/self/task/\(task)/status", encoding: .utf8)
+            let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") })
+            return try XCTUnwrap(Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? ""))
+        }
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        defer { close(ends[0]); close(ends[1]) }
+        let before = flusherThreads()
+        let buffer = LogBuffer(descriptor: ends[1])
+        defer { buffer.stop() }
+        var created: Set<String> = []
+        let deadline = Date().addingTimeInterval(2)
+        while created.isEmpty && Date() < deadline { created = flusherThreads().subtracting(before); usleep(1_000) }
+        let task = try XCTUnwrap(created.first, "the buffer's writer thread")
+        usleep(50_000)
+        let idleStart = try switches(task)
+        usleep(500_000)
+        XCTAssertLessThanOrEqual(try switches(task) - idleStart, 2, "an idle writer is not woken by a timer (about 25 times in 0.5 s before)")
+
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        let sent = Date()
+        buffer.append(Array("hello".utf8))
+        var received = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 64)
+        while received.count < 6 && Date().timeIntervalSince(sent) < 2 {
+            let count = read(ends[0], &chunk, chunk.count)
+            if count > 0 { received.append(contentsOf: chunk[0..<count]) } else { usleep(1_000) }
+        }
+        XCTAssertEqual(String(decoding: received, as: UTF8.self), "hello\n")
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 0.5, "written within the batching interval, not at the next flush")
+    }
+
     func testTheExitFlushGivesUpOnAStalledDescriptor() throws {
         var ends: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&ends), 0)

@@ -3,7 +3,8 @@ import Synchronization
 
 /// Batches log lines for one file descriptor. A background thread writes them out within
 /// `interval` of being logged, sooner once `batchBytes` are waiting, and `flush` writes what is
-/// left. At most `interval` of lines can be lost if the process is killed outright.
+/// left. At most `interval` of lines can be lost if the process is killed outright. With nothing
+/// to write the thread sleeps untimed: an idle server takes no timer wake-ups for its log.
 ///
 /// Request threads only append under a short lock and never write: when the descriptor stalls
 /// (a full pipe nobody reads), only the writer thread waits, lines beyond `maximumPendingBytes`
@@ -25,34 +26,42 @@ final class LogBuffer: Sendable {
     private let writing = Mutex(())
     /// Wakes the writer early when a batch is ready.
     private let wake = DispatchSemaphore(value: 0)
+    /// Wakes the idle writer when a line arrives in an empty buffer.
+    private let arrived = DispatchSemaphore(value: 0)
     private let stopped = Atomic<Bool>(false)
 
     init(descriptor: Int32, maximumPendingBytes: Int = 4 << 20) {
         self.descriptor = descriptor
         self.maximumPendingBytes = maximumPendingBytes
         let thread = Thread { [self] in
+            // Named from inside: on Linux only a running thread's own name reaches the kernel's task
+            // name, which is what top, perf and /proc show.
+            Thread.current.name = "log-flusher"
             while !stopped.load(ordering: .relaxed) {
+                arrived.wait()
+                // Gather for up to `interval` after the first line (sooner once a batch is full).
                 _ = wake.wait(timeout: .now() + interval)
                 flush()
             }
             flush()
         }
-        thread.name = "log-flusher"
         thread.start()
     }
 
     /// Appends one line; `line` holds no newline of its own. Never blocks on the descriptor.
     func append(_ line: [UInt8]) {
-        let batchReady = pending.withLock { pending -> Bool in
+        let (first, batchReady) = pending.withLock { pending -> (Bool, Bool) in
             guard pending.bytes.count + line.count + 1 <= maximumPendingBytes else {
                 pending.dropped += 1
-                return false
+                return (false, false)
             }
             let before = pending.bytes.count
             pending.bytes.append(contentsOf: line)
             pending.bytes.append(UInt8(ascii: "\n"))
-            return before < batchBytes && pending.bytes.count >= batchBytes
+            return (before == 0, before < batchBytes && pending.bytes.count >= batchBytes)
         }
+        // A signal left over from a line another flush already wrote costs one empty pass, no more.
+        if first { arrived.signal() }
         if batchReady { wake.signal() }
     }
 
@@ -116,6 +125,7 @@ final class LogBuffer: Sendable {
     /// Ends the writer thread after its current write (tests make buffers of their own).
     func stop() {
         stopped.store(true, ordering: .relaxed)
+        arrived.signal()
         wake.signal()
     }
 }
