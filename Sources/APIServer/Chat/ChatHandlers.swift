@@ -144,11 +144,14 @@ struct ChatHandlers: Sendable {
         let board = executor.board
         // Registered before the work starts, so an instant finish still wakes this request.
         let signal = board.wait(for: record.id)
+        // The runner's last call returns the finished generation: the answer is built from it, not read again.
+        executor.finished.expect(record.id)
         executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
         let requestID = request.requestID
         return .later(signal, deadline: Double(Self.maximumWaitSeconds), respond: { [self] _ in
             board.forget(signal, for: record.id)
-            let (response, charged) = answer(record.id, chat, identity, requestID: requestID, cancelIfRunning: true)
+            let (response, charged) = answer(record.id, chat, identity, requestID: requestID, cancelIfRunning: true,
+                                             finished: executor.finished.take(record.id)?.generation)
             if let key {
                 // A charged answer is remembered by its generation; a failure that charged nothing gives the key up for a retry.
                 try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? record.id.uuidString.lowercased() : nil,
@@ -162,8 +165,8 @@ struct ChatHandlers: Sendable {
     /// The answer for a generation that ended (or, at the deadline, is canceled first). Returns
     /// whether anything was charged for it (a completion, or a failure the provider may have billed).
     private func answer(_ id: UUID, _ chat: ChatRequest, _ identity: AuthenticatedIdentity, requestID: String,
-                        cancelIfRunning: Bool) -> (HTTPResponse, Bool) {
-        guard let record = read(id, identity) else {
+                        cancelIfRunning: Bool, finished: GenerationRecord? = nil) -> (HTTPResponse, Bool) {
+        guard let record = finished ?? read(id, identity) else {
             return (ChatErrors.response(Problem.internalError(), requestID: requestID), false)
         }
         switch record.status {
