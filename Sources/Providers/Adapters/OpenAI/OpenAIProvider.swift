@@ -66,11 +66,15 @@ public struct OpenAIProvider: MediaProvider {
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key), body: body,
                                               idempotent: true)
         let (json, response) = try await http.sendJSON(call, secrets: secrets)
-        let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
-        return GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
-                                usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
-                                finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
-                                rateLimits: response.headers.rateLimits)
+        return textOutput(try ChatCompletions.parse(json, http: http, response: response, secrets: secrets), request, response)
+    }
+
+    /// A finished chat, streamed or not.
+    private func textOutput(_ parsed: ChatCompletions.Parsed, _ request: GenerationRequest, _ response: OutboundResponse) -> GenerationOutput {
+        GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
+                         usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
+                         finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
+                         rateLimits: response.headers.rateLimits)
     }
 
     /// The same chat, streamed: `stream_options.include_usage` makes the last chunk carry the
@@ -85,11 +89,7 @@ public struct OpenAIProvider: MediaProvider {
                                                     body: ChatCompletions.body(for: request, tokenLimitField: "max_completion_tokens"))
         let stream = TextStream(.chatCompletions, sink: sink)
         let response = try await http.sendStreaming(call, to: stream, secrets: secrets)
-        let parsed = try ChatCompletions.parse(stream, http: http, response: response, secrets: secrets)
-        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
-                                          usage: parsed.usage, providerRequestID: response.headers["x-request-id"] ?? parsed.id,
-                                          finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
-                                          rateLimits: response.headers.rateLimits))
+        return .finished(textOutput(try ChatCompletions.parse(stream, http: http, response: response, secrets: secrets), request, response))
     }
 
     // MARK: - Images

@@ -70,14 +70,20 @@ public struct OpenRouterProvider: MediaProvider {
             throw OpenRouterErrors.map(ErrorResponse(provider: id, response: synthetic, retryAfter: nil, secrets: secrets))
         }
         let parsed = try ChatCompletions.parse(json, http: http, response: response, secrets: secrets)
+        return .finished(textOutput(parsed, request, response, usageJSON: json["usage"], upstream: json["provider"]?.string))
+    }
+
+    /// A finished chat, streamed or not: the usage object's `cost` is what OpenRouter charged, and the
+    /// provider it routed to (named in a non-streamed answer) becomes a note.
+    private func textOutput(_ parsed: ChatCompletions.Parsed, _ request: GenerationRequest, _ response: OutboundResponse,
+                            usageJSON: WireJSON?, upstream: String?) -> GenerationOutput {
         var usage = parsed.usage
-        usage.providerReportedCostUSD = json["usage"]?["cost"]?.amount
+        usage.providerReportedCostUSD = usageJSON?["cost"]?.amount
         var notes: [String] = parsed.refused ? ["content_refused"] : []
-        if let upstream = json["provider"]?.string { notes.append("routed_to:\(upstream)") }
-        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
-                                          usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
-                                          finishReason: parsed.finishReason, notes: notes,
-                                          rateLimits: response.headers.rateLimits))
+        if let upstream { notes.append("routed_to:\(upstream)") }
+        return GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
+                                usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
+                                finishReason: parsed.finishReason, notes: notes, rateLimits: response.headers.rateLimits)
     }
 
     /// The same chat, streamed; the last chunk carries the usage with `cost` (providers.md §3.1).
@@ -93,12 +99,7 @@ public struct OpenRouterProvider: MediaProvider {
         let stream = TextStream(.chatCompletions, sink: sink)
         let response = try await http.sendStreaming(call, to: stream, secrets: secrets)
         let parsed = try ChatCompletions.parse(stream, http: http, response: response, secrets: secrets)
-        var usage = parsed.usage
-        usage.providerReportedCostUSD = stream.usageJSON?["cost"]?.amount
-        return .finished(GenerationOutput(provider: id, model: parsed.model ?? request.model, kind: .text, text: parsed.text,
-                                          usage: usage, providerRequestID: response.headers["x-generation-id"] ?? parsed.id,
-                                          finishReason: parsed.finishReason, notes: parsed.refused ? ["content_refused"] : [],
-                                          rateLimits: response.headers.rateLimits))
+        return .finished(textOutput(parsed, request, response, usageJSON: stream.usageJSON, upstream: nil))
     }
 
     public func poll(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> ProviderResult {
