@@ -50,7 +50,7 @@ enum ChatErrors {
     static func generationFailed(_ record: GenerationRecord) -> Problem {
         let code = record.errorCode ?? "generation_failed"
         let message = record.errorMessage ?? "The generation ended without an answer."
-        if let charged = record.actualCost, charged > .zero {
+        if record.chargedAnything, let charged = record.actualCost {
             return Problem(status: 422, code: code, title: "Unprocessable Content",
                            detail: message + " \(charged.jsonString) USD was charged (GET /v1/generations/"
                                + "\(record.id.uuidString.lowercased()) shows it); not answered with a status clients retry, since a retry would be charged again.",
@@ -72,4 +72,10 @@ enum ChatErrors {
         Problem(status: 504, code: "deadline_exceeded", title: "Gateway Timeout",
                 detail: "No answer within \(seconds) s; the generation was canceled and nothing was charged.")
     }
+}
+
+extension GenerationRecord {
+    /// Whether the ledger charged anything for it: a completion, or a failure the provider may have
+    /// billed. Such an answer keeps its Idempotency-Key and is never one OpenAI's SDKs retry.
+    var chargedAnything: Bool { actualCost.map { $0 > .zero } ?? false }
 }

@@ -77,7 +77,7 @@ extension ChatHandlers {
         guard chatStream.claimEnd() else { return }
         executor.runner.streams?.remove(id)
         // A completion, or a failure charged anyway (the provider may have billed it).
-        let charged = record.map { $0.status == .succeeded || ($0.actualCost.map { $0 > .zero } ?? false) } ?? false
+        let charged = record.map { $0.status == .succeeded || $0.chargedAnything } ?? false
         if let record, record.status == .succeeded {
             chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
         } else {

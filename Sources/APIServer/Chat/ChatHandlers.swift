@@ -181,8 +181,7 @@ struct ChatHandlers: Sendable {
         case .failed, .canceled, .expired:
             // Charged anyway (the provider may have billed it): the key stays bound to it, so a retry
             // with the key replays this answer instead of being charged again.
-            let charged = record.actualCost.map { $0 > .zero } ?? false
-            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), charged)
+            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), record.chargedAnything)
         case .queued, .running:
             guard cancelIfRunning else { return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false) }
             do {
