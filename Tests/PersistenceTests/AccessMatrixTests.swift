@@ -54,6 +54,8 @@ final class AccessMatrixTests: XCTestCase {
         "user_budgets": userWritable,
         "budget_scope_entries": readOnly,
         "budget_scope_totals": readOnly,
+        // Migration 140: the project's summary row, kept by the ledger's own trigger.
+        "project_budget_totals": readOnly,
     ].merging(engineTables.map { ($0, readOnly) }) { first, _ in first }
 
     /// Generations and what hangs off them (migration 010): readable by their owner, written only
@@ -80,6 +82,7 @@ final class AccessMatrixTests: XCTestCase {
     /// The column a table's test rows are found by (events have bigint ids, per-user rows none of their own).
     private static func keyColumn(_ table: String) -> String {
         if keyedByUser.contains(table) { return "user_id" }
+        if table == "project_budget_totals" { return "project_id" }
         return table == "generation_events" ? "generation_id" : "id"
     }
 
@@ -140,7 +143,7 @@ final class AccessMatrixTests: XCTestCase {
             if user == alice {
                 rows = ["projects": project, "budget_ledger": entry, "user_api_keys": key, "budget_scope_entries": scopeEntry,
                         "generations": generation, "generation_attempts": attempt, "assets": asset, "generation_events": generation, "generation_batches": batch,
-                        "asset_parents": lineage]
+                        "asset_parents": lineage, "project_budget_totals": project]
                 for table in Self.keyedByUser { rows[table] = alice }
             }
         }
@@ -172,6 +175,14 @@ final class AccessMatrixTests: XCTestCase {
         case ("budget_scope_totals", .insert):
             return "insert into public.budget_scope_totals (user_id, scope, period_start) values (\(owner), 'provider:fal', now()) returning 1"
         case ("budget_scope_totals", .update): return "update public.budget_scope_totals set spent = 0 where user_id = \(target) returning 1"
+        case ("project_budget_totals", .insert):
+            let project = try admin.query("select id from public.projects where user_id = \(owner)")[0].decode("id", as: UUID.self)
+            return """
+                insert into public.project_budget_totals (project_id, user_id, month_start, spent_total) values (\(project), \(owner), now(), 0)
+                on conflict (project_id) do update set spent_total = 0 returning 1
+                """
+        case ("project_budget_totals", .update):
+            return "update public.project_budget_totals set spent_total = 0, reserved = 0 where project_id = \(target) returning 1"
         case ("projects", .insert):
             // user_id is not insertable: a row is always the caller's (its default, auth.uid()).
             return owner == alice ? "insert into public.projects (name) values ('n') returning 1"

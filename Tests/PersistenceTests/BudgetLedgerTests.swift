@@ -107,6 +107,67 @@ final class BudgetLedgerTests: XCTestCase {
         XCTAssertEqual(try total.decode("n", as: Int.self), 13)
     }
 
+    /// Migration 140: a project's spent and reserved are a summary row the ledger's trigger keeps. After
+    /// concurrent reservations, charges and releases on a monthly and a total project (with an entry
+    /// from last month), the row must equal what the entries sum to, for either period.
+    func testTheProjectSummaryRowEqualsItsEntriesAfterConcurrentSteps() throws {
+        let monthly = try project(of: alice, limit: "100", period: "monthly")
+        let total = try project(of: alice, limit: nil)
+        for target in [monthly, total] {
+            try admin.query("""
+                insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, created_at)
+                values (\(alice), \(target), 'charge', 7.5, null, now() - interval '40 days')
+                """)
+        }
+        let failures = Mutex<[String]>([])
+        let claims = claims(alice)
+        let ledger: PostgresBudgetLedger = ledger
+        let quarter = try money("0.25"), cost = try money("0.1000000001")
+        DispatchQueue.concurrentPerform(iterations: 24) { step in
+            do {
+                let generation = UUID()
+                let target = step.isMultiple(of: 2) ? monthly : total
+                guard try ledger.reserve(project: target, generation: generation, amount: quarter, claimsJSON: claims).admitted else {
+                    failures.withLock { $0.append("step \(step) was refused") }
+                    return
+                }
+                if step % 3 == 0 {
+                    _ = try ledger.release(generation: generation, claimsJSON: claims)
+                } else if step % 3 == 1 {
+                    _ = try ledger.settle(generation: generation, cost: cost, claimsJSON: claims)
+                }
+            } catch {
+                failures.withLock { $0.append(String(reflecting: error)) }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        let mismatches = try admin.query("""
+            select p.budget_period || ': summary ' || t.spent_total::text || '/' || t.spent_month::text || '/' || t.reserved::text
+                   || ' entries ' || s.spent_total::text || '/' || s.spent_month::text || '/' || s.reserved::text as problem
+            from public.projects p
+            join public.project_budget_totals t on t.project_id = p.id
+            join lateral (
+                select coalesce(sum(l.amount) filter (where l.kind = 'charge'), 0) as spent_total,
+                       coalesce(sum(l.amount) filter (where l.kind = 'charge' and l.created_at >= date_trunc('month', now(), 'UTC')), 0)
+                           as spent_month,
+                       coalesce(sum(case l.kind when 'reservation' then l.amount when 'release' then -l.amount else 0 end), 0) as reserved
+                from public.budget_ledger l where l.project_id = p.id
+            ) s on true
+            where p.id in (\(monthly), \(total))
+              and (t.spent_total <> s.spent_total or t.spent_month <> s.spent_month or t.reserved <> s.reserved
+                   or t.month_start <> date_trunc('month', now(), 'UTC'))
+            """).map { try $0.decode("problem", as: String.self) }
+        XCTAssertEqual(mismatches, [])
+        // 12 steps per project: 4 released, 4 charged 0.1000000001, 4 still held.
+        let figures = try admin.query("""
+            select t.spent_total::text as total, t.spent_month::text as month, t.reserved::text as reserved
+            from public.project_budget_totals t where t.project_id = \(monthly)
+            """)[0]
+        XCTAssertEqual(try figures.decode("total", as: String.self), "7.9000000004")
+        XCTAssertEqual(try figures.decode("month", as: String.self), "0.4000000004")
+        XCTAssertEqual(try figures.decode("reserved", as: String.self), "1.00")
+    }
+
     func testSettleChargesTheCostAndEndsTheReservation() throws {
         let target = try project(of: alice, limit: "10")
         let generation = UUID()

@@ -140,6 +140,7 @@ public struct SchemaAllowlist: Sendable {
             "public.provider_configs": providerConfigs, "public.provider_health": providerHealth,
             "public.provider_rate_limits": rateLimits, "public.user_budgets": userBudgets,
             "public.budget_scope_entries": scopeLedger, "public.budget_scope_totals": scopeLedger,
+            "public.project_budget_totals": scopeLedger,
         ]
         var policies: [String: [Policy]] = [
             "public.projects": ownerPolicies(for: projects),
@@ -155,6 +156,10 @@ public struct SchemaAllowlist: Sendable {
             "public.budget_scope_entries": ownerPolicies(for: scopeLedger)
                 + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression)],
             "public.budget_scope_totals": ownerPolicies(for: scopeLedger)
+                + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression),
+                   Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
+            // Migration 140: the project's summary row, written only by the ledger's trigger (as app_ledger_writer).
+            "public.project_budget_totals": ownerPolicies(for: scopeLedger)
                 + [Policy(role: "app_ledger_writer", command: "INSERT", using: nil, check: ownerExpression),
                    Policy(role: "app_ledger_writer", command: "UPDATE", using: ownerExpression, check: ownerExpression)],
             // Pricing is reference data, the same for every user: no per-user rule applies.

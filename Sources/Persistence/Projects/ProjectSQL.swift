@@ -3,26 +3,25 @@ import Foundation
 
 /// The statements behind `PostgresProjectStore`, and the row mapping.
 enum ProjectSQL {
-    /// A project with its budget summary. The period starts at the first of the current UTC month
-    /// (monthly) or at creation (total); spent is the sum of charges since then, reserved the
-    /// reservations not yet released whenever they were made (as `app_ledger.totals` counts them,
-    /// which admits reservations against the same figures).
+    /// A project with its budget summary, read from its summary row (`public.project_budget_totals`,
+    /// kept with the ledger in the same transaction; migration 140). The period starts at the first
+    /// of the current UTC month (monthly) or at creation (total); spent is the charges since then,
+    /// reserved the reservations not yet released whenever they were made (as `app_ledger.totals`
+    /// counts them, which admits reservations against the same figures). No row: nothing booked yet.
     /// `updated_key` and `name_key` are the texts a cursor carries for either order.
     static let select: SQL = """
         select p.id, p.name, p.description, p.budget_limit, p.budget_period, p.archived_at, p.created_at, p.updated_at,
-               p.version, p.allow_unpriced, b.period_start, b.spent, b.reserved,
+               p.version, p.allow_unpriced, b.period_start,
+               coalesce(case when p.budget_period = 'monthly'
+                             then case when t.month_start >= b.period_start then t.spent_month else 0 end
+                             else t.spent_total end, 0) as spent,
+               coalesce(t.reserved, 0) as reserved,
                (extract(epoch from p.updated_at) * 1000000)::bigint::text as updated_key, lower(p.name) as name_key
         from public.projects p
         cross join lateral (
-            select s.period_start,
-                   coalesce((select sum(l.amount) from public.budget_ledger l
-                             where l.project_id = p.id and l.created_at >= s.period_start and l.kind = 'charge'), 0) as spent,
-                   coalesce((select sum(case l.kind when 'reservation' then l.amount else -l.amount end) from public.budget_ledger l
-                             where l.project_id = p.id and l.kind in ('reservation', 'release')), 0)
-                       as reserved
-            from (select case p.budget_period when 'monthly' then date_trunc('month', now(), 'UTC') else p.created_at end
-                         as period_start) s
+            select case p.budget_period when 'monthly' then date_trunc('month', now(), 'UTC') else p.created_at end as period_start
         ) b
+        left join public.project_budget_totals t on t.project_id = p.id
         """
 
     /// One row more than the page, so the store knows whether another page follows.
