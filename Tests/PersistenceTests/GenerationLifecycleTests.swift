@@ -12,6 +12,7 @@ final class GenerationLifecycleTests: XCTestCase {
     private let alice = UUID()
     private let bob = UUID()
     private var project = UUID()
+    private var admin: PostgresConnection!
 
     private func claims(_ user: UUID) -> String {
         #"{"sub":"\#(user.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
@@ -19,7 +20,7 @@ final class GenerationLifecycleTests: XCTestCase {
 
     override func setUpWithError() throws {
         let url = try TestPostgresCluster.shared.createDatabase(prefix: "lifecycle")
-        let admin = try PostgresConnection(url: url)
+        admin = try PostgresConnection(url: url)
         try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: admin)
         for user in [alice, bob] {
             try admin.query("insert into auth.users (id, email) values (\(user), \(user.uuidString.lowercased() + "@example.com"))")
@@ -64,6 +65,31 @@ final class GenerationLifecycleTests: XCTestCase {
                                                 blob: StoredBlob(key: "k", sha256: String(repeating: "a", count: 64), bytes: 1),
                                                 claimsJSON: claims(alice)), "no output after the end")
         XCTAssertThrowsError(try store.recordAttempt(generation.id, provider: .local, model: "m", error: nil, report: nil, claimsJSON: claims(alice)))
+    }
+
+    /// Migration 143: admission reserves in one transaction and creates the generation in a second.
+    /// When the second fails (here: a generation with that id exists already, so its insert
+    /// conflicts), the committed reservation is given back at once, not left to the sweep.
+    func testAnAdmissionWhoseGenerationCannotBeCreatedGivesItsReservationBack() throws {
+        let existing = try create()
+        let estimate = try Money(parsing: "0.5")
+        let duplicate = NewGeneration(id: existing.id, projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                      requestedProvider: nil, requestedModel: nil,
+                                      candidates: [GenerationCandidate(provider: .openai, model: "gpt-4o-mini", estimate: estimate)],
+                                      estimate: estimate, maxCost: nil, pricingVersion: "v1")
+        XCTAssertThrowsError(try store.admit(duplicate, reserveOn: .openai, start: true, leaseOwner: "test", leaseSeconds: 60,
+                                             claimsJSON: claims(alice))) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "23505")
+        }
+        let entries = try admin.query("""
+            select kind || ' ' || amount::text as e from public.budget_ledger where generation_id = \(existing.id) order by kind
+            """).map { try $0.decode("e", as: String.self) }
+        XCTAssertEqual(entries, ["release 0.5", "reservation 0.5"])
+        let reserved = try admin.query("select reserved::text as r from public.project_budget_totals where project_id = \(project)")
+        XCTAssertEqual(try reserved.first?.decode("r", as: String.self), "0.0")
+        let scopes = try admin.query("select scope || ' ' || reserved::text as s from public.budget_scope_totals order by scope")
+            .map { try $0.decode("s", as: String.self) }
+        XCTAssertEqual(scopes, ["provider:openai 0.0", "user 0.0"])
     }
 
     func testAFailureAfterACharge() throws {

@@ -34,30 +34,50 @@ public struct PostgresGenerationStore: GenerationStore {
                       clearing check: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
         let settings = try GenerationJSON.text(generation.settings)
         let candidates = try GenerationJSON.text(generation.candidates)
-        // The reservation's rows, then the row it created (none when refused), then its first
-        // attempt cleared (no row when refused): one transaction, one round trip.
         let clearing: [SQL] = (start ? check : nil).map { check in ["""
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
                                                 \(check.cooldown)::float8, \(check.needsKey))
             """] } ?? []
-        let results: [[PostgresRow]]
-        do {
-            results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
-            select scope, entry_id, admitted, fits, budget_limit, spent, reserved from app_engine.admit_generation(
+        let provider = generation.candidates.first?.provider.rawValue
+        // One round trip, two transactions (migration 143): the reservation commits on its own, so
+        // the project row it locks is free again before the generation's rows, the rate-limit row
+        // and the key are written; then the generation it admitted (none when refused), read back,
+        // and its first attempt cleared (no row when refused).
+        let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
+            ["""
+            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric, \(provider))
+            """],
+            ["""
+            select app_engine.admit_reserved(
                 \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
-                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(generation.candidates.first?.provider.rawValue),
+                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
                 \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
                 \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
-            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing)
-        } catch let error as DatabaseError where error.sqlState == "P0002" {
+            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing,
+        ])
+        if let (transaction, error) = outcome.failure {
+            if transaction == 0 {
+                if error.sqlState == "P0002" { throw DomainError.notFound(resource: "project") }
+                throw error
+            }
+            // Reserved, but the generation was not created: give the reservation back now rather than
+            // leave it to the sweep (which releases one without a generation after five minutes).
+            if let reservation = outcome.committed.first?.first?.first, (try? reservation.decode("admitted", as: Bool.self)) == true {
+                _ = try? pool.userScopeStatement(claimsJSON: claimsJSON,
+                                                 "select scope from app_ledger.release_scoped(\(generation.id))")
+            }
+            throw error
+        }
+        let results = outcome.committed
+        guard results.count == 2, results[1].count == 2 + clearing.count, let first = results[0][0].first else {
             throw DomainError.notFound(resource: "project")
         }
-        guard results.count == 2 + clearing.count, let first = results[0].first else { throw DomainError.notFound(resource: "project") }
         let reservation = ScopedReservation(admitted: try first.decode("admitted"),
-                                            scopes: try results[0].map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
-        var record = try results[1].first.map(GenerationSQL.record)
-        if let check, !clearing.isEmpty, let row = results[2].first {
+                                            scopes: try results[0][0].map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
+        var record = try results[1][1].first.map(GenerationSQL.record)
+        if let check, !clearing.isEmpty, let row = results[1][2].first {
             record?.firstAttempt = try Self.clearance(row, check)
         }
         return (LedgerReservations.outcome(of: reservation), record)
@@ -81,20 +101,26 @@ public struct PostgresGenerationStore: GenerationStore {
         let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
         let usage = try completion.usage.map { try GenerationJSON.text($0) }
         let event = try GenerationJSON.text(completion.event.payload)
-        let results: [[PostgresRow]]
-        do {
-            // The attempt's report, the final state, then its attempts and assets: the whole answer in one round trip.
-            results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
+        // One round trip, two transactions: the end (settlement included) and its attempts and assets,
+        // then the attempt's report on its own, so the rate-limit and health rows it writes are not
+        // held while the ledger's project lock is, nor the project row while they are written. A
+        // report lost to a failure is dropped, as a failed report always is; the paid result stands.
+        let report: [[SQL]] = completion.report.map { [["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))"]] } ?? []
+        let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [["""
                 select \(GenerationSQL.columns) from app_engine.finish_generation(
                     \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
                     \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
                     \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
                     \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
-                    \(AttemptReportSQL.value(completion.report)), \(completion.finishReason.map { String($0.prefix(64)) })) g
-                """] + Self.attemptsAndAssets(of: id))
-        } catch let error as DatabaseError where error.sqlState == "55000" {
-            throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
+                    null::app_engine.attempt_report, \(completion.finishReason.map { String($0.prefix(64)) })) g
+                """] + Self.attemptsAndAssets(of: id)] + report)
+        if let (transaction, error) = outcome.failure, transaction == 0 {
+            if error.sqlState == "55000" {
+                throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
+            }
+            throw error
         }
+        guard let results = outcome.committed.first else { return nil }
         return try Self.detail(from: results)
     }
 

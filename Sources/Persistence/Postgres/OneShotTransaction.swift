@@ -70,6 +70,64 @@ extension ConnectionPool {
     }
 }
 
+/// What `userScopeTransactions` answers: the rows of each transaction that committed, in order,
+/// and the first failure (the transaction it broke, and why). The transactions after a failed one
+/// were not run; those before it are committed.
+public struct TransactionsOutcome {
+    public let committed: [[[PostgresRow]]]
+    public let failure: (transaction: Int, error: DatabaseError)?
+}
+
+extension ConnectionPool {
+    /// Several transactions in ONE round trip, each with its own BEGIN, the user's scope and COMMIT,
+    /// in one pipeline. For work that must be atomic in parts but need not hold the locks of one part
+    /// while the next runs: a transaction commits before the next begins, so a row lock taken by the
+    /// first is released before the second starts. When a statement fails, its transaction is rolled
+    /// back and those after it are not run; the ones before it stay committed, and the caller is told
+    /// which one failed.
+    public func userScopeTransactions(claimsJSON: String, _ transactions: [[SQL]]) throws -> TransactionsOutcome {
+        let scope = Self.userScope(claimsJSON: claimsJSON)
+        let run = {
+            try self.withConnection { connection -> TransactionsOutcome in
+                guard connection.closedByServer == false else {
+                    throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
+                }
+                var statements: [(sql: SQL, step: DatabaseError.Step)] = []
+                var bodies: [Range<Int>] = []
+                var owners: [Int] = []
+                for (index, body) in transactions.enumerated() {
+                    statements.append(("begin", index == 0 ? .begin : .statement))
+                    statements.append((scope, .statement))
+                    let start = statements.count
+                    statements += body.map { (sql: $0, step: DatabaseError.Step.statement) }
+                    bodies.append(start..<statements.count)
+                    statements.append(("commit", .commit))
+                    owners += Array(repeating: index, count: body.count + 3)
+                }
+                let outcome = connection.pipeline(statements)
+                guard let (failedIndex, error) = outcome.failure else {
+                    return TransactionsOutcome(committed: bodies.map { Array(outcome.rows[$0]) }, failure: nil)
+                }
+                if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
+                // A broken connection may have failed before the first statement was answered; a
+                // failure found at the first BEGIN is thrown as such, so the pool may try again.
+                if failedIndex == 0 && error.step == .begin { throw error }
+                let failed = owners.indices.contains(failedIndex) ? owners[failedIndex] : 0
+                let written = DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
+                                            serverMessage: error.serverMessage)
+                return TransactionsOutcome(committed: bodies.prefix(failed).map { Array(outcome.rows[$0]) },
+                                           failure: (failed, written))
+            }
+        }
+        do {
+            return try run()
+        } catch let error as DatabaseError where error.step == .begin && error.isConnectionFailure {
+            discardIdleConnections()
+            return try run()
+        }
+    }
+}
+
 extension ConnectionPool {
     /// One statement in the user's scope, its transaction in one round trip (`userScopeRoundTrip`).
     @discardableResult
