@@ -34,6 +34,9 @@ public protocol BlobStore: Sendable {
     /// A scratch folder for a provider to write one generation's outputs into (or an upload to be
     /// received into); removed by the caller.
     func scratchDirectory(for generation: UUID) throws -> String
+    /// Where that folder is, without creating it: the providers create it when they first write a
+    /// file there, so a generation that writes none (text) costs no directory.
+    func scratchPath(for generation: UUID) throws -> String
     /// Removes that folder and whatever is left in it.
     func delete(scratchOf generation: UUID) throws
     /// nil for an unknown key.
@@ -101,4 +104,10 @@ public protocol StreamingDigest: AnyObject {
     func update(_ bytes: UnsafeRawBufferPointer) throws
     /// The digest; the object is spent afterwards.
     func finish() throws -> [UInt8]
+}
+
+extension BlobStore {
+    public func scratchPath(for generation: UUID) throws -> String {
+        try scratchDirectory(for: generation)
+    }
 }

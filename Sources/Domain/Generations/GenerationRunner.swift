@@ -174,7 +174,7 @@ public struct GenerationRunner: Sendable {
                               else { try key(userID, claimsJSON, candidate.provider) }
                 request = GenerationRequest(kind: record.kind, model: candidate.model, prompt: record.prompt,
                                             parameters: record.settings.providerParameters,
-                                            outputDirectory: try blobs.scratchDirectory(for: record.id))
+                                            outputDirectory: try blobs.scratchPath(for: record.id))
             } catch let error as KeyVaultError {
                 // No usable key (deleted since admission, or unopenable): this candidate cannot run; the next may.
                 let reason = if case .unopenable = error { "The stored key does not open." } else { "No usable key." }

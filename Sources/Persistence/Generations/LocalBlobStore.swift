@@ -190,6 +190,10 @@ public struct LocalBlobStore: BlobStore {
         return folder.path
     }
 
+    public func scratchPath(for generation: UUID) throws -> String {
+        root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path
+    }
+
     public func delete(scratchOf generation: UUID) throws {
         let folder = root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }

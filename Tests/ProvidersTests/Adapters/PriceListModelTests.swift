@@ -2,6 +2,7 @@ import Domain
 import Foundation
 @testable import Providers
 import TestSupport
+import Synchronization
 import XCTest
 
 /// Adapters whose wire format does not depend on the model offer every model the price list
@@ -49,6 +50,21 @@ final class PriceListModelTests: ProviderTestCase {
         // Without a price list only the adapters' own lists are offered.
         let bare = OpenAIProvider(baseURL: "http://127.0.0.1:9", context: context(nil)).capabilities()
         XCTAssertNil(bare.model("gpt-5.4", kind: .text))
+    }
+
+    /// FAL's list is built once per price list (FALCapabilitiesMemo): the same adapter must offer
+    /// what a new price list prices, and stop offering what it no longer prices.
+    func testFALsCapabilitiesFollowThePriceListWhenItChanges() throws {
+        let current = Mutex<PricingVersion?>(nil)
+        let context = AdapterContext(client: makeClient(), timing: sleeps.timing, logger: logs.logger,
+                                     priceList: { current.withLock { $0 } })
+        let fal = FALProvider(queueURL: "http://127.0.0.1:9", apiURL: "http://127.0.0.1:9", context: context)
+        XCTAssertNil(fal.capabilities().model("fal-ai/nano-banana", kind: .image), "not priced without a price list")
+        let version = try catalog()
+        current.withLock { $0 = version }
+        XCTAssertNotNil(fal.capabilities().model("fal-ai/nano-banana", kind: .image), "priced once the list is there")
+        current.withLock { $0 = nil }
+        XCTAssertNil(fal.capabilities().model("fal-ai/nano-banana", kind: .image), "gone again with the list")
     }
 
     func testOpenRouterAndFALRouteIdsThePriceListDoesNotKnow() throws {

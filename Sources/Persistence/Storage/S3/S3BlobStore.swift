@@ -95,6 +95,10 @@ public struct S3BlobStore: BlobStore {
         return folder.path
     }
 
+    public func scratchPath(for generation: UUID) throws -> String {
+        scratchRoot.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path
+    }
+
     public func delete(scratchOf generation: UUID) throws {
         let folder = scratchRoot.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
