@@ -11,6 +11,7 @@ public struct LocalProvider: MediaProvider {
     let logger: ProviderLogger
     /// Longest a tool may run before it is killed.
     let toolTimeout: Double
+    private let builtCapabilities: ProviderCapabilities
 
     static let offlineNote = "offline: generated locally, no provider was called, no cost"
 
@@ -21,11 +22,11 @@ public struct LocalProvider: MediaProvider {
         self.ffmpeg = locator.find("ffmpeg")
         self.logger = logger
         self.toolTimeout = toolTimeout
+        self.builtCapabilities = LocalCatalog.capabilities(espeak: espeak, ffmpeg: ffmpeg)
     }
 
-    public func capabilities() -> ProviderCapabilities {
-        LocalCatalog.capabilities(espeak: espeak, ffmpeg: ffmpeg)
-    }
+    /// Fixed by the tools found at start: built once (the router asks on every request).
+    public func capabilities() -> ProviderCapabilities { builtCapabilities }
 
     public func validateKey(_ key: ProviderAPIKey?) throws(ProviderError) -> KeyValidation {
         KeyValidation(provider: id, checkedWith: "nothing: the local provider needs no key")

@@ -8,6 +8,7 @@ public struct AnthropicProvider: MediaProvider {
     let baseURL: String
     let http: ProviderHTTP
     let priceList: @Sendable () -> PricingVersion?
+    private let built = CapabilitiesMemo()
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
@@ -15,7 +16,11 @@ public struct AnthropicProvider: MediaProvider {
         self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { AnthropicCatalog.capabilities(priceList: priceList()) }
+    /// Built once per price list (`CapabilitiesMemo`).
+    public func capabilities() -> ProviderCapabilities {
+        let prices = priceList()
+        return built.capabilities(for: prices) { AnthropicCatalog.capabilities(priceList: prices) }
+    }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-api-key", key.plaintext), RequestHeader("anthropic-version", Self.apiVersion)]

@@ -9,7 +9,7 @@ public struct FALProvider: MediaProvider {
     let apiURL: String
     let http: ProviderHTTP
     let priceList: @Sendable () -> PricingVersion?
-    private let built = FALCapabilitiesMemo()
+    private let built = CapabilitiesMemo()
 
     public init(queueURL: String, apiURL: String, context: AdapterContext) {
         self.queueURL = queueURL
@@ -18,9 +18,7 @@ public struct FALProvider: MediaProvider {
         self.priceList = context.priceList
     }
 
-    /// Built once per price list: the router asks every provider about every request's model, and
-    /// building FAL's list (its own models plus every priced endpoint) took 6.5 % of the server's
-    /// CPU under load when it was built on each call.
+    /// Built once per price list (`CapabilitiesMemo`).
     public func capabilities() -> ProviderCapabilities {
         let prices = priceList()
         return built.capabilities(for: prices) { FALCatalog.capabilities(priceList: prices) }

@@ -7,6 +7,7 @@ public struct OpenAIProvider: MediaProvider {
     let baseURL: String
     let http: ProviderHTTP
     let priceList: @Sendable () -> PricingVersion?
+    private let built = CapabilitiesMemo()
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
@@ -14,7 +15,11 @@ public struct OpenAIProvider: MediaProvider {
         self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { OpenAICatalog.capabilities(priceList: priceList()) }
+    /// Built once per price list (`CapabilitiesMemo`).
+    public func capabilities() -> ProviderCapabilities {
+        let prices = priceList()
+        return built.capabilities(for: prices) { OpenAICatalog.capabilities(priceList: prices) }
+    }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("Authorization", "Bearer \(key.plaintext)")]

@@ -8,6 +8,7 @@ public struct OpenRouterProvider: MediaProvider {
     let baseURL: String
     let http: ProviderHTTP
     let priceList: @Sendable () -> PricingVersion?
+    private let built = CapabilitiesMemo()
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
@@ -15,7 +16,11 @@ public struct OpenRouterProvider: MediaProvider {
         self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { OpenRouterCatalog.capabilities(priceList: priceList()) }
+    /// Built once per price list (`CapabilitiesMemo`).
+    public func capabilities() -> ProviderCapabilities {
+        let prices = priceList()
+        return built.capabilities(for: prices) { OpenRouterCatalog.capabilities(priceList: prices) }
+    }
 
     /// Any well-formed `vendor/model` id is routed, priced or not (unpriced ones are admitted only
     /// where the project accepts unpriced spend).

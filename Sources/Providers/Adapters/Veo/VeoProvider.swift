@@ -8,6 +8,7 @@ public struct VeoProvider: MediaProvider {
     let baseURL: String
     let http: ProviderHTTP
     let priceList: @Sendable () -> PricingVersion?
+    private let built = CapabilitiesMemo()
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
@@ -15,7 +16,11 @@ public struct VeoProvider: MediaProvider {
         self.priceList = context.priceList
     }
 
-    public func capabilities() -> ProviderCapabilities { VeoCatalog.capabilities(priceList: priceList()) }
+    /// Built once per price list (`CapabilitiesMemo`).
+    public func capabilities() -> ProviderCapabilities {
+        let prices = priceList()
+        return built.capabilities(for: prices) { VeoCatalog.capabilities(priceList: prices) }
+    }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-goog-api-key", key.plaintext)]
