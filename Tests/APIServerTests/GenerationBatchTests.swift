@@ -195,9 +195,13 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(nobodys.status, 404, "an unknown project: \(nobodys.text)")
     }
 
-    func testItemsInFlightPerProviderAreBoundedAndCancelRemainingCancelsTheRestChargingNothing() throws {
+    /// Cancel-remaining charges a canceled item what a canceled single generation in its state is
+    /// charged: the items waiting their turn nothing, the four whose calls were in flight what the
+    /// provider answered them (it billed them). The batch ends once those answers are in, its
+    /// reservation settled with exactly their charges. (It ended at once, charging nothing, before.)
+    func testItemsInFlightPerProviderAreBoundedAndCancelRemainingChargesOnlyWhatTheProviderStillBilled() throws {
         let project = try project(limit: "5")
-        let response = try batch(project, (0..<7).map { Self.item("[fake:slow:30] item \($0)") })
+        let response = try batch(project, (0..<7).map { Self.item("[fake:slow:3] item \($0)") })
         XCTAssertEqual(response.status, 202, response.text)
         let id = try XCTUnwrap(try response.json()["id"] as? String)
         usleep(1_500_000)
@@ -215,13 +219,23 @@ final class GenerationBatchTests: XCTestCase {
 
         let cancel = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
         XCTAssertEqual(cancel.status, 200, cancel.text)
-        let canceled = try cancel.json()
+        let canceling = try cancel.json()
+        XCTAssertEqual(canceling["cancel_requested"] as? Bool, true)
+        XCTAssertEqual(canceling["status"] as? String, "running", "it waits for the answers its items' calls still have coming")
+        XCTAssertEqual(try Self.items(canceling).map(Self.generation).map { $0["status"] as? String }, Array(repeating: "canceled", count: 7))
+
+        let canceled = try ended(id)
         XCTAssertEqual(canceled["status"] as? String, "canceled", "\(canceled)")
-        XCTAssertEqual(try Self.items(canceled).map(Self.generation).map { $0["status"] as? String }, Array(repeating: "canceled", count: 7))
-        XCTAssertEqual(try Self.money(canceled["charged_usd"]), .zero)
-        let budget = try server.budget(of: project, token: token)
+        let items = try Self.items(canceled).map(Self.generation)
+        XCTAssertEqual(items.map { $0["status"] as? String }, Array(repeating: "canceled", count: 7), "they stay canceled")
+        let charged = items.filter { $0["actual_cost_usd"] != nil }
+        XCTAssertEqual(charged.count, BatchExecutor.defaultPerProvider, "the calls in flight were answered and billed: \(items)")
+        let sum = try charged.reduce(Money.zero) { $0 + (try Self.money($1["actual_cost_usd"])) }
+        XCTAssertGreaterThan(sum, .zero)
+        XCTAssertEqual(try Self.money(canceled["charged_usd"]), sum, "the batch is settled with exactly their charges")
+        let budget = try server.settledBudget(of: project, token: token)
         XCTAssertEqual(budget.reserved, .zero, "the reservation ended")
-        XCTAssertEqual(budget.spent, .zero, "canceled items cost nothing")
+        XCTAssertEqual(budget.spent, sum, "the items waiting their turn cost nothing")
         let again = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
         XCTAssertEqual(again.status, 409, again.text)
         XCTAssertEqual(try again.json()["code"] as? String, "batch_finished")

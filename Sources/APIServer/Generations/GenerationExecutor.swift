@@ -98,6 +98,24 @@ final class GenerationExecutor: Sendable {
         }
     }
 
+    /// Runs a cancel's provider call and the charge it leads to (`GenerationRunner.cancel`) as a
+    /// task on the provider queue, off the caller's thread. A failure to record that charge is
+    /// logged: the reservation stays open and the worker's sweep charges it as an unknown outcome.
+    func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, generation id: UUID, userID: UUID,
+                        then: (@Sendable () -> Void)? = nil) {
+        steps.start { [self] in
+            do {
+                try await providerCancel()
+            } catch {
+                logger.warn("recording a canceled provider task's charge failed; the leftover sweep charges it",
+                            ["generation_id": .string(id.uuidString.lowercased()), "error": .string(String(reflecting: error))])
+            }
+            board.signal(id)
+            events?.notify(user: userID)
+            then?()
+        }
+    }
+
     /// Renews the lease every third of its length while a step runs: a provider call may outlast
     /// the lease, and a worker must not take over (and submit again) a generation this live
     /// process is still waiting on.
@@ -169,7 +187,9 @@ final class GenerationWorker: Sendable {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
                     if leftover.outcomeUnknown {
-                        try executor.runner.endAbandonedCancel(leftover.generationID, claimsJSON: claims)
+                        // A batch item holds only its provider's scope: ended by the item runner's ledger.
+                        let runner = leftover.providerScopeOnly ? executor.runner.forBatchItems : executor.runner
+                        try runner.endAbandonedCancel(leftover.generationID, claimsJSON: claims)
                     } else if leftover.providerScopeOnly {
                         try executor.runner.ledger.endProviderScope(generation: leftover.generationID, cost: leftover.cost, claimsJSON: claims)
                     } else if let cost = leftover.cost {

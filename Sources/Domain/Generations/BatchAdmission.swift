@@ -79,7 +79,8 @@ public struct BatchAdmission: Sendable {
 }
 
 /// Ends a batch once every item has ended: settles its one reservation with the sum of the
-/// succeeded items' costs (which releases the rest) and records that on the batch. Safe to call
+/// items' charges (which releases the rest) and records that on the batch. An item canceled
+/// while its provider held billable work has ended only once that work's charge is known. Safe to call
 /// from several places at once (the executor, a cancel, a read): the ledger ends a reservation
 /// once, and the batch ends once.
 public struct BatchSettlement: Sendable {
@@ -99,12 +100,17 @@ public struct BatchSettlement: Sendable {
         guard let batch = try batches.batch(batchID, claimsJSON: claimsJSON) else { return nil }
         guard batch.status == .running else { return batch }
         var charged = Money.zero
+        var mayAwaitCharge = false
         for ref in batch.items {
             guard let item = try store.get(ref.generationID, claimsJSON: claimsJSON) else { continue }
             guard item.status.isTerminal else { return batch }
-            // Succeeded, or failed after the provider billed it (outputs lost): what was charged.
+            // Succeeded, or failed or canceled after the provider billed it: what was charged.
             if let cost = item.actualCost { charged = charged + cost }
+            if item.status == .canceled, item.costStatus == nil, item.submitting != nil || item.providerTask != nil { mayAwaitCharge = true }
         }
+        // Canceled while its provider held work that may be billed: the batch's charge waits for
+        // that item's (whoever ends it calls this again; the leftover sweep after a crash).
+        if mayAwaitCharge, try batches.itemsAwaitingCharge(batchID, claimsJSON: claimsJSON) { return batch }
         do {
             try ledger.settle(generation: batchID, cost: charged, provider: nil, claimsJSON: claimsJSON)
         } catch {

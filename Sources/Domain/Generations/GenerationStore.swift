@@ -185,6 +185,13 @@ public protocol GenerationStore: Sendable {
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
     /// had already ended.
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
+    /// Ends a canceled batch item whose provider work may be billed (a submission in flight, a
+    /// provider task) with what `completion` charges: only its provider-scope hold is charged (or
+    /// released, cost nil) and the row records the cost, usage and outputs; it stays canceled.
+    /// nil when it is not such an item still awaiting that end (it holds a reservation of its
+    /// own, was charged already, or its hold was ended). `finish` cannot end it: a canceled
+    /// generation is charged there only while it holds a project reservation.
+    func finishCanceledItem(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
     /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,

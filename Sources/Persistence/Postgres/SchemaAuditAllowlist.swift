@@ -188,7 +188,9 @@ public struct SchemaAllowlist: Sendable {
                                   // Migration 135: an attempt's health and rate-limit report (run as the caller).
                                   "app_engine.record_health", "app_engine.observe_rate_limit", "app_engine.report_attempt",
                                   // Migration 130: admission in two round trips (the session, the first attempt's gate and key).
-                                  "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt"],
+                                  "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt",
+                                  // Migration 151: the end of a canceled batch item whose provider work may be billed.
+                                  "app_engine.finish_canceled_item"],
             ])
     }()
 

@@ -1,0 +1,101 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Persistence
+import TestSupport
+import XCTest
+
+/// A batch item canceled by cancel-remaining is charged what a canceled single generation of the
+/// same provider and state is charged (`CanceledTaskCharge`), and the batch's one reservation is
+/// settled with that charge included. Before migration 151 such an item was charged nothing: its
+/// end went to `finish_generation`, which charges a canceled generation only while it holds a
+/// project reservation (a batch item holds only its provider's scope), the runner then released
+/// the hold, and the batch had been settled already.
+final class BatchCancelChargeTests: XCTestCase {
+    private var fake: FakeProvidersProcess?
+    private var server: TestServer!
+    private var token = ""
+    private var userID = UUID()
+    private var admin: PostgresConnection!
+
+    override func setUpWithError() throws {
+        fake = try FakeProvidersProcess()
+        server = try TestServer(environment: try XCTUnwrap(fake).baseURLs)
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-cancel-charge@example.com")
+        token = session.accessToken
+        userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
+                                       token: token).status, 201)
+        admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+    }
+
+    override func tearDown() {
+        server?.stop()
+        fake?.stop()
+    }
+
+    /// Waits until the generation's provider task is stored (Veo is polled every 10 s, so it is still running then).
+    private func waitForTask(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(15)
+        func stored() throws -> Bool {
+            try admin.query("select provider_task_id is not null as stored from public.generations where id = \(UUID(uuidString: id))")
+                .first?.decode("stored", as: Bool.self) ?? false
+        }
+        while try !stored(), Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(try stored(), "the provider task is stored", file: file, line: line)
+    }
+
+    private func money(_ value: Any?, file: StaticString = #filePath, line: UInt = #line) throws -> Money {
+        try Money(parsing: try XCTUnwrap(value as? String, file: file, line: line))
+    }
+
+    /// Veo cannot cancel an operation, so it bills it anyway: the canceled item is charged its
+    /// reserved estimate (`estimated`), exactly as a canceled single Veo generation in the same
+    /// state, on the project (through the batch) and on Veo's provider scope.
+    func testACanceledVeoItemIsChargedAsACanceledSingleVeoGenerationIs() throws {
+        let project = try XCTUnwrap(try server.createProject(["name": "Film", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let request: [String: Any] = ["type": "video", "prompt": "waves", "provider": "veo", "parameters": ["duration_seconds": 8]]
+        let single = try server.generate(request.merging(["project_id": project]) { $1 }, token: token)
+        XCTAssertEqual(single.status, 202, single.text)
+        let singleID = try XCTUnwrap(try single.json()["id"] as? String)
+        let created = try server.post("/v1/generations/batch", ["project_id": project, "items": [request]], token: token)
+        XCTAssertEqual(created.status, 202, created.text)
+        let batchID = try XCTUnwrap(try created.json()["id"] as? String)
+        let item = try XCTUnwrap(((try created.json()["items"] as? [[String: Any]])?.first?["generation"] as? [String: Any]))
+        let itemID = try XCTUnwrap(item["id"] as? String)
+        let estimate = try money(item["estimate_usd"])
+        XCTAssertGreaterThan(estimate, .zero)
+        try waitForTask(singleID)
+        try waitForTask(itemID)
+
+        XCTAssertEqual(try server.post("/v1/generations/\(singleID)/cancel", [:], token: token).status, 200)
+        let cancel = try server.post("/v1/generations/batch/\(batchID)/cancel", [:], token: token)
+        XCTAssertEqual(cancel.status, 200, cancel.text)
+        // The batch ends once the canceled item's charge is known (the cancel at Veo runs in the background).
+        let deadline = Date().addingTimeInterval(15)
+        var batch = try server.get("/v1/generations/batch/\(batchID)", token: token).json()
+        while batch["status"] as? String == "running", Date() < deadline {
+            usleep(50_000)
+            batch = try server.get("/v1/generations/batch/\(batchID)", token: token).json()
+        }
+        XCTAssertEqual(batch["status"] as? String, "canceled", "\(batch)")
+
+        let singleBody = try server.get("/v1/generations/\(singleID)", token: token).json()
+        let itemBody = try server.get("/v1/generations/\(itemID)", token: token).json()
+        XCTAssertEqual(singleBody["cost_status"] as? String, "estimated", "\(singleBody)")
+        XCTAssertEqual(itemBody["status"] as? String, "canceled", "it stays canceled: \(itemBody)")
+        XCTAssertEqual(itemBody["cost_status"] as? String, singleBody["cost_status"] as? String, "\(itemBody)")
+        XCTAssertEqual(try money(itemBody["actual_cost_usd"]), try money(singleBody["actual_cost_usd"]),
+                       "the item is charged what the single generation is")
+        XCTAssertEqual(try money(itemBody["actual_cost_usd"]), estimate)
+        XCTAssertEqual(try money(batch["charged_usd"]), estimate, "the batch's settlement includes the item's charge")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, estimate + estimate, "the single generation and the item, each at the estimate")
+        let veo = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: GenerationExecutor.claims(for: userID))[.veo]
+        XCTAssertEqual(veo?.spent, estimate + estimate, "charged on Veo's scope too")
+        XCTAssertEqual(veo?.reserved, .zero, "no hold left open")
+    }
+}
