@@ -203,6 +203,11 @@ public struct GenerationRunner: Sendable {
                                                             headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, at: Date()),
                                         claimsJSON: claimsJSON)
                 lastError = error
+                // Usage reported before the failure (a stream cut after Anthropic's message_start) may
+                // have been billed: it is charged, and nothing else is tried (that would charge twice).
+                if let usage = error.usageBeforeFailure {
+                    return try chargeFailure(record, candidate: candidate, usage: usage, error: error, claimsJSON: claimsJSON)
+                }
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
@@ -317,22 +322,7 @@ public struct GenerationRunner: Sendable {
     private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
                           claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
-        var breakdown: CostBreakdown?
-        if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
-            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
-        }
-        let cost: Money?
-        let costStatus: String
-        if let total = breakdown?.total {
-            (cost, costStatus) = (total, "priced")
-        } else if candidate.isUnpriced {
-            // No price to reserve or charge by: the provider's own figure when it reports one
-            // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
-            (cost, costStatus) = (usage.providerReportedCost, "unpriced")
-        } else {
-            // A priced model whose usage the catalog cannot price: the reserved estimate, never $0.
-            (cost, costStatus) = (record.estimate ?? candidate.estimate, "estimated")
-        }
+        let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload: [String: String] = [:]
         if let cost { payload["actual_cost"] = cost.jsonString }
         let assets: [NewAsset]
@@ -354,6 +344,41 @@ public struct GenerationRunner: Sendable {
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: output.text, assets: assets,
             errorCode: nil, errorMessage: nil, recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly,
             event: GenerationEvent("succeeded", payload), report: report, finishReason: output.finishReason), claimsJSON: claimsJSON)
+    }
+
+    /// What `usage` costs, priced with the admission's pricing version: the cost (nil: nothing),
+    /// its `cost_status`, and the priced lines.
+    private func price(_ usage: Usage, record: GenerationRecord, candidate: GenerationCandidate) throws
+        -> (cost: Money?, status: String, breakdown: CostBreakdown?) {
+        var breakdown: CostBreakdown?
+        if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
+            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
+        }
+        if let total = breakdown?.total { return (total, "priced", breakdown) }
+        // No price to reserve or charge by: the provider's own figure when it reports one
+        // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
+        if candidate.isUnpriced { return (usage.providerReportedCost, "unpriced", nil) }
+        // A priced model whose usage the catalog cannot price: the reserved estimate, never $0.
+        return (record.estimate ?? candidate.estimate, "estimated", nil)
+    }
+
+    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`):
+    /// that usage is charged, priced as a finished answer's, and the generation fails with the
+    /// provider's error, a charged failure (its failed attempt is recorded already).
+    private func chargeFailure(_ record: GenerationRecord, candidate: GenerationCandidate, usage reported: NormalisedUsage,
+                               error: ProviderError, claimsJSON: String) throws -> Step {
+        let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
+        let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
+        var payload = ["code": error.code]
+        if let cost { payload["actual_cost"] = cost.jsonString }
+        try? blobs.delete(scratchOf: record.id)
+        return try finish(record.id, GenerationCompletion(
+            status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
+            providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
+            errorCode: error.code,
+            errorMessage: error.message + " The usage the provider reported before the failure is charged, since it may have billed it.",
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
+                          claimsJSON: claimsJSON)
     }
 
     /// The finished generation, attempts and assets included, from the one call that ended it:
