@@ -98,4 +98,50 @@ final class BatchCancelChargeTests: XCTestCase {
         XCTAssertEqual(veo?.spent, estimate + estimate, "charged on Veo's scope too")
         XCTAssertEqual(veo?.reserved, .zero, "no hold left open")
     }
+
+    /// The process died after cancel-remaining canceled an item whose Veo operation ran, before
+    /// the cancel's charge was recorded: the leftover sweep charges the item as an unknown outcome
+    /// (the estimate, on Veo's scope) and only then settles the batch, with that charge. Before,
+    /// the sweep released the item's hold and settled the batch with nothing.
+    func testTheSweepChargesAnAbandonedCanceledItemBeforeItSettlesItsBatch() async throws {
+        let project = try XCTUnwrap(try server.createProject(["name": "Crash", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let request = BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .veo, durationSeconds: 8),
+                                       settings: GenerationSettings(durationSeconds: 8), idempotencyKey: nil)
+        let (batch, items) = try engine.batchAdmission.admit(project: try XCTUnwrap(UUID(uuidString: project)), items: [request],
+                                                             itemLeaseSeconds: 60, as: identity)
+        let item = try XCTUnwrap(items.first)
+        let estimate = try XCTUnwrap(item.estimate)
+        XCTAssertGreaterThan(estimate, .zero)
+        // The item submitted (its Veo hold taken, its operation stored), then canceled; the process died there.
+        guard case .pollAgain = try await engine.batchExecutor.runner.step(item.id, userID: userID, claimsJSON: claims) else {
+            return XCTFail("the operation is pending at Veo")
+        }
+        XCTAssertNotNil(try engine.store.advance(item.id, to: .canceled, changes: GenerationChanges(cancelRequested: true),
+                                                 event: GenerationEvent("canceled"), claimsJSON: claims)?.providerTask)
+        XCTAssertNotNil(try engine.batches.requestCancel(batch.id, claimsJSON: claims))
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes', lease_expires_at = now() where id = \(item.id)")
+        try admin.query("update public.generation_batches set created_at = now() - interval '2 minutes' where id = \(batch.id)")
+
+        XCTAssertGreaterThanOrEqual(engine.worker.endLeftoverReservations(), 1)
+        let charged = try XCTUnwrap(try engine.store.get(item.id, claimsJSON: claims))
+        XCTAssertEqual(charged.status, .canceled)
+        XCTAssertEqual(charged.costStatus, "estimated", "charged as an unknown outcome, as a single generation would be")
+        XCTAssertEqual(charged.actualCost, estimate)
+        XCTAssertEqual(try engine.batches.batch(batch.id, claimsJSON: claims)?.status, .running, "the batch waited for the item's charge")
+
+        XCTAssertGreaterThanOrEqual(engine.worker.endLeftoverReservations(), 1)
+        let read = try server.get("/v1/generations/batch/\(batch.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(read["status"] as? String, "canceled", "\(read)")
+        XCTAssertEqual(try money(read["charged_usd"]), estimate)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate, "the batch's reservation settled with the item's charge")
+        XCTAssertEqual(budget.reserved, .zero)
+        let veo = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: claims)[.veo]
+        XCTAssertEqual(veo?.spent, estimate)
+        XCTAssertEqual(veo?.reserved, .zero)
+    }
 }
