@@ -334,6 +334,41 @@ final class LeftoverBatchReservationTests: XCTestCase {
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(read["charged_usd"] as? String)), cost)
     }
 
+    /// The process running a batch died: a worker takes its items over (their leases lapse) and
+    /// runs them as batch items, holding only their provider's scope. It ran them on the main
+    /// runner before, whose settle of every scope failed on an item without a project reservation
+    /// of its own, so a taken-over item never ended.
+    func testAWorkerTakesABatchItemOverAsABatchItem() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-item-takeover@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Takeover"], token: session.accessToken)["id"] as? String)
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let item = BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .text, prompt: "taken over", provider: .local, maxOutputTokens: 50),
+                                    settings: GenerationSettings(maxOutputTokens: 50), idempotencyKey: nil)
+        // Admitted, never started: the process died right after, and the item's lease lapsed.
+        let (_, items) = try engine.batchAdmission.admit(project: try XCTUnwrap(UUID(uuidString: project)), items: [item],
+                                                         itemLeaseSeconds: 60, as: identity)
+        let record = try XCTUnwrap(items.first)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set lease_expires_at = now() - interval '1 second' where id = \(record.id)")
+        engine.worker.claimOnce()
+        let deadline = Date().addingTimeInterval(10)
+        var status = try engine.store.get(record.id, claimsJSON: claims)?.status
+        while status?.isTerminal != true, Date() < deadline {
+            usleep(50_000)
+            status = try engine.store.get(record.id, claimsJSON: claims)?.status
+        }
+        XCTAssertEqual(status, .succeeded, "the taken-over item ran to its end")
+        XCTAssertNotNil(try engine.store.get(record.id, claimsJSON: claims)?.costStatus, "and was settled")
+        let local = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: claims)[.local]
+        XCTAssertEqual(local?.reserved ?? .zero, .zero, "its provider-scope hold ended")
+    }
+
     func testTheSweepEndsABatchItemsProviderScopeHoldThatACrashLeftOpen() throws {
         let server = try TestServer()
         defer { server.stop() }

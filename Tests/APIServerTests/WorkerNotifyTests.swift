@@ -146,7 +146,7 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
         try base.finishIdempotencyKey(key, status: status, body: body, claimsJSON: claimsJSON)
     }
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
         try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
     }
     func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }

@@ -210,8 +210,9 @@ public protocol GenerationStore: Sendable {
     /// Stores the answer; `status` nil gives the key up so a retry runs again.
     func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws
     /// Workers: leases up to `limit` queued or expired-lease generations of any user to `owner`
-    /// (`FOR UPDATE SKIP LOCKED`); returns their ids and owners.
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)]
+    /// (`FOR UPDATE SKIP LOCKED`); returns their ids, owners, and whether each is a batch item
+    /// (no reservation of its own: it holds only its provider's scope while it runs).
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)]
     /// Workers: reservations a crash left open (any user) — of a generation that ended, or of one
     /// never created (the process died between reserving and creating). `cost` is what the ended
     /// generation is to be charged (nil: release).

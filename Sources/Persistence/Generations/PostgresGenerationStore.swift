@@ -228,7 +228,7 @@ public struct PostgresGenerationStore: GenerationStore {
         _ = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["select app_engine.finish_idempotency_key(\(key), \(status), \(body))"])
     }
 
-    public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+    public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
         // Cross-user by nature: the worker then acts for each owner in the owner's scope.
         // The claim commits without waiting for its WAL flush (`synchronous_commit = off`, this
         // transaction only): a claim lost to a crash of PostgreSQL within the next few hundred
@@ -246,10 +246,12 @@ public struct PostgresGenerationStore: GenerationStore {
                 select c.id from public.generations c
                 where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
                 order by c.lease_expires_at nulls first limit \(limit) for update skip locked)
-            returning g.id, g.user_id
+            returning g.id, g.user_id,
+                      -- Every admitted generation holds a reservation of its own; a batch item does not.
+                      not exists (select from public.budget_ledger l where l.generation_id = g.id and l.kind = 'reservation') as batch_item
             """])
         let rows = results.first ?? []
-        return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
+        return try rows.map { (try $0.decode("id"), try $0.decode("user_id"), try $0.decode("batch_item")) }
     }
 
     public func nextLeaseExpiry() throws -> Date? {
