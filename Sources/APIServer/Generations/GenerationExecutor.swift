@@ -110,8 +110,7 @@ final class GenerationExecutor: Sendable {
     /// Runs a cancel's provider call and the charge it leads to (`GenerationRunner.cancel`) as a
     /// task on the provider queue, off the caller's thread. A failure to record that charge is
     /// logged: the reservation stays open and the worker's sweep charges it as an unknown outcome.
-    func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, generation id: UUID, userID: UUID,
-                        then: (@Sendable () -> Void)? = nil) {
+    func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, generation id: UUID, userID: UUID) {
         steps.start { [self] in
             do {
                 try await providerCancel()
@@ -121,7 +120,6 @@ final class GenerationExecutor: Sendable {
             }
             board.signal(id)
             events?.notify(user: userID)
-            then?()
         }
     }
 
