@@ -25,8 +25,10 @@ final class BatchCancelChargeTests: XCTestCase {
         let session = try server.signUp("batch-cancel-charge@example.com")
         token = session.accessToken
         userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
-                                       token: token).status, 201)
+        for provider in [ProviderID.veo, .runway] {
+            XCTAssertEqual(try server.post("/v1/api-keys", ["provider": provider.rawValue, "label": "main", "key": ApiKeyTests.sampleKey(provider)],
+                                           token: token).status, 201)
+        }
         admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
     }
 
@@ -97,6 +99,48 @@ final class BatchCancelChargeTests: XCTestCase {
         let veo = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: GenerationExecutor.claims(for: userID))[.veo]
         XCTAssertEqual(veo?.spent, estimate + estimate, "charged on Veo's scope too")
         XCTAssertEqual(veo?.reserved, .zero, "no hold left open")
+    }
+
+    /// A canceled item whose Runway task the cancel finds already finished is polled once and
+    /// charged its actual result, as a single generation is: priced, its output kept (an asset of
+    /// the item), the batch settled with that charge.
+    func testACanceledItemWhoseTaskHadFinishedIsChargedItsActualResult() async throws {
+        let project = try XCTUnwrap(try server.createProject(["name": "Late", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let request = BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .runway, durationSeconds: 5),
+                                       settings: GenerationSettings(durationSeconds: 5), idempotencyKey: nil)
+        let (batch, items) = try engine.batchAdmission.admit(project: try XCTUnwrap(UUID(uuidString: project)), items: [request],
+                                                             itemLeaseSeconds: 60, as: identity)
+        let item = try XCTUnwrap(items.first)
+        let runner = engine.batchExecutor.runner
+        // Submitted, then polled twice (PENDING, RUNNING): the fake's next read of the task finds it SUCCEEDED.
+        for _ in 0..<3 {
+            guard case .pollAgain = try await runner.step(item.id, userID: userID, claimsJSON: claims) else {
+                return XCTFail("the task is still pending at Runway")
+            }
+        }
+        XCTAssertNotNil(try engine.batches.requestCancel(batch.id, claimsJSON: claims))
+        let (_, providerCancel) = try runner.cancel(item.id, userID: userID, claimsJSON: claims)
+        try await XCTUnwrap(providerCancel)()
+        let ended = try XCTUnwrap(try engine.batchExecutor.settlement.finishIfDone(batch.id, claimsJSON: claims))
+
+        let detail = try XCTUnwrap(try engine.store.detail(item.id, claimsJSON: claims))
+        XCTAssertEqual(detail.generation.status, .canceled)
+        XCTAssertEqual(detail.generation.costStatus, "priced")
+        let charged = try XCTUnwrap(detail.generation.actualCost)
+        XCTAssertGreaterThan(charged, .zero)
+        XCTAssertEqual(detail.assets.count, 1, "the output it was charged for is kept")
+        XCTAssertEqual(ended.status, .canceled)
+        XCTAssertEqual(ended.charged, charged)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged)
+        XCTAssertEqual(budget.reserved, .zero)
+        let runway = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: claims)[.runway]
+        XCTAssertEqual(runway?.spent, charged)
+        XCTAssertEqual(runway?.reserved, .zero)
     }
 
     /// The process died after cancel-remaining canceled an item whose Veo operation ran, before
