@@ -121,8 +121,8 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         try base.finish(id, completion, claimsJSON: claimsJSON)
     }
-    func finishCanceledItem(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        try base.finishCanceledItem(id, completion, claimsJSON: claimsJSON)
+    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        try base.finishCanceled(id, completion, claimsJSON: claimsJSON)
     }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {

@@ -384,10 +384,10 @@ public struct GenerationRunner: Sendable {
     /// The finished generation, attempts and assets included, from the one call that ended it:
     /// kept for whoever waits on it (`lastFinished`), so a `Prefer: wait` answer reads nothing.
     private func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> Step {
-        // A canceled batch item holds no project reservation, so `finish` does not charge it; its
-        // provider's charge is recorded by its own call (never released as free by `stopped`).
-        let ended = try store.finish(id, completion, claimsJSON: claimsJSON)
-            ?? (completion.providerScopeOnly ? try store.finishCanceledItem(id, completion, claimsJSON: claimsJSON) : nil)
+        // A canceled generation `finish` does not charge (a batch item holds no project
+        // reservation; a failed call's attempt already cleared its in-flight mark) is charged by
+        // its own call, never released as free by `stopped`.
+        let ended = try store.finish(id, completion, claimsJSON: claimsJSON) ?? store.finishCanceled(id, completion, claimsJSON: claimsJSON)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }

@@ -185,13 +185,13 @@ public protocol GenerationStore: Sendable {
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
     /// had already ended.
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
-    /// Ends a canceled batch item whose provider work may be billed (a submission in flight, a
-    /// provider task) with what `completion` charges: only its provider-scope hold is charged (or
-    /// released, cost nil) and the row records the cost, usage and outputs; it stays canceled.
-    /// nil when it is not such an item still awaiting that end (it holds a reservation of its
-    /// own, was charged already, or its hold was ended). `finish` cannot end it: a canceled
-    /// generation is charged there only while it holds a project reservation.
-    func finishCanceledItem(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
+    /// Charges a canceled generation what `completion` says when `finish` would not: a batch item
+    /// (`providerScopeOnly`) whose provider work may be billed (a submission in flight, a provider
+    /// task), on its provider-scope hold, with its outputs; or a generation whose failed call's
+    /// usage is charged after its attempt was recorded (no call marked in flight any more), on
+    /// every scope. The row records the cost and usage; it stays canceled. nil when it is not such
+    /// a generation still awaiting its charge (charged already, or its reservation ended).
+    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
     /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,

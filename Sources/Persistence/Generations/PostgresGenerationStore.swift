@@ -98,21 +98,32 @@ public struct PostgresGenerationStore: GenerationStore {
         return try Self.detail(from: results)
     }
 
-    public func finishCanceledItem(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        let assets = try GenerationJSON.text(completion.assets.map {
-            ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
-             "storage_key": $0.blob.key]
-        })
+    public func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
         let usage = try completion.usage.map { try GenerationJSON.text($0) }
-        // Migration 151: the item's provider scope charged and its row, then its attempts and assets, in one round trip.
-        let results = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["""
-            select \(GenerationSQL.columns) from app_engine.finish_canceled_item(
-                \(id), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric, \(completion.costStatus),
-                \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText),
-                \(assets)::jsonb, \(completion.recordsAttempt), \(completion.finishReason.map { String($0.prefix(64)) })) g
-            """] + Self.attemptsAndAssets(of: id))
-        return try Self.detail(from: results)
+        let charge: SQL
+        if completion.providerScopeOnly {
+            let assets = try GenerationJSON.text(completion.assets.map {
+                ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
+                 "storage_key": $0.blob.key]
+            })
+            // Migration 151: a batch item's provider scope charged, with its row and outputs.
+            charge = """
+                select \(GenerationSQL.columns) from app_engine.finish_canceled_item(
+                    \(id), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric, \(completion.costStatus),
+                    \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText),
+                    \(assets)::jsonb, \(completion.recordsAttempt), \(completion.finishReason.map { String($0.prefix(64)) })) g
+                """
+        } else {
+            // Migration 152: every scope settled after a failed call whose usage is charged.
+            charge = """
+                select \(GenerationSQL.columns) from app_engine.finish_canceled_call(
+                    \(id), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric, \(completion.costStatus),
+                    \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb) g
+                """
+        }
+        // The charge and the row, then its attempts and assets, in one round trip.
+        return try Self.detail(from: try pool.userScopeRoundTrip(claimsJSON: claimsJSON, [charge] + Self.attemptsAndAssets(of: id)))
     }
 
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
