@@ -61,6 +61,53 @@ final class CanceledTaskChargeTests: XCTestCase {
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
     }
 
+    /// A cancel that finds the provider task already finished (Runway's cancel reads the task
+    /// first and leaves a finished one alone) polls it once and charges its actual result: the
+    /// usage priced (`priced`), its output kept, the generation canceled. It was charged the
+    /// reserved estimate (`estimated`) before.
+    func testACancelThatFindsTheTaskFinishedChargesItsActualResultNotTheEstimate() async throws {
+        let fake = try FakeProvidersProcess()
+        defer { fake.stop() }
+        let server = try TestServer(environment: fake.baseURLs)
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("runway-late-cancel@example.com")
+        let token = session.accessToken
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "runway", "label": "main", "key": ApiKeyTests.sampleKey(.runway)],
+                                       token: token).status, 201)
+        let project = try XCTUnwrap(try server.createProject(["name": "Late", "budget_period": "total", "budget_limit": "50"],
+                                                             token: token)["id"] as? String)
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .runway, durationSeconds: 5),
+            settings: GenerationSettings(durationSeconds: 5), as: identity)
+        let runner = server.environment.generations.executor.runner
+        // Submitted, then polled twice: the fake's task is PENDING, then RUNNING; its next read finds it SUCCEEDED.
+        for _ in 0..<3 {
+            guard case .pollAgain = try await runner.step(record.id, userID: userID, claimsJSON: claims) else {
+                return XCTFail("the task is still pending at the provider")
+            }
+        }
+        XCTAssertEqual(try server.environment.generations.store.get(record.id, claimsJSON: claims)?.providerTask?.providerStatus, "RUNNING")
+        let (canceled, providerCancel) = try runner.cancel(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(canceled.status, .canceled)
+        try await XCTUnwrap(providerCancel, "a provider task is cancelled at the provider")()
+
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled: \(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "priced", "the actual usage, priced: \(body)")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
+        XCTAssertGreaterThan(charged, .zero)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged)
+        XCTAssertEqual(budget.reserved, .zero)
+        let counters = try HTTPTestConnection(port: fake.port).request("GET", "/_fake/counters").json()
+        let routes = (((counters["providers"] as? [String: Any])?["runway"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
+        XCTAssertNil(routes["DELETE /v1/tasks/{id}"], "a finished task is not deleted: \(routes)")
+    }
+
     /// The same rule at the poll deadline: a Veo job that outlives it cannot be stopped at the
     /// provider, so the generation expires charged its reserved estimate (`estimated`). It expired
     /// as free before.

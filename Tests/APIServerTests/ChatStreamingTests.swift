@@ -193,6 +193,33 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// Anthropic reports the input tokens in `message_start`, before any text: a stream cut after
+    /// it may have been billed for them, so that usage is charged (priced as a completion's,
+    /// `cost_status` `priced`), the generation is a charged failure, and the error says so with a
+    /// status no client retries. It was charged nothing before.
+    func testAnAnthropicStreamCutAfterItReportedUsageIsChargedThatUsage() throws {
+        let project = try project()
+        let reader = try open(ChatWireClient.body(model: "claude-haiku-4-5", content: "Cut me off [fake:cut_off]", maxTokens: 64,
+                                                  stream: true, includeUsage: true), project: project)
+        let payloads = try reader.rest()
+        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)")
+        XCTAssertTrue(payloads.dropLast().contains { content((try? json($0)) ?? [:]).map { !$0.isEmpty } ?? false },
+                      "text arrived before the cut: \(payloads)")
+        let error = try XCTUnwrap(try json(try XCTUnwrap(payloads.last))["error"] as? [String: Any], "\(payloads)")
+        XCTAssertEqual(error["code"] as? String, "network_error")
+        XCTAssertEqual(error["type"] as? String, "invalid_request_error", "422, never a status OpenAI's SDKs retry: \(error)")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("USD was charged"), "\(error)")
+
+        let generation = try generation(try XCTUnwrap(reader.headers["x-generation-id"]))
+        XCTAssertEqual(generation["status"] as? String, "failed")
+        XCTAssertEqual(generation["cost_status"] as? String, "priced", "\(generation)")
+        let charged = try Money(parsing: try XCTUnwrap(generation["actual_cost_usd"] as? String, "\(generation)"))
+        XCTAssertGreaterThan(charged, .zero, "the input tokens message_start reported")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
     func testAStreamRetriedWithItsIdempotencyKeyIsReplayedAndChargedOnce() throws {
         let project = try project()
         let before = try server.budget(of: project, token: token)

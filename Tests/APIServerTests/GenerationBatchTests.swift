@@ -195,9 +195,13 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(nobodys.status, 404, "an unknown project: \(nobodys.text)")
     }
 
-    func testItemsInFlightPerProviderAreBoundedAndCancelRemainingCancelsTheRestChargingNothing() throws {
+    /// Cancel-remaining charges a canceled item what a canceled single generation in its state is
+    /// charged: the items waiting their turn nothing, the four whose calls were in flight what the
+    /// provider answered them (it billed them). The batch ends once those answers are in, its
+    /// reservation settled with exactly their charges. (It ended at once, charging nothing, before.)
+    func testItemsInFlightPerProviderAreBoundedAndCancelRemainingChargesOnlyWhatTheProviderStillBilled() throws {
         let project = try project(limit: "5")
-        let response = try batch(project, (0..<7).map { Self.item("[fake:slow:30] item \($0)") })
+        let response = try batch(project, (0..<7).map { Self.item("[fake:slow:3] item \($0)") })
         XCTAssertEqual(response.status, 202, response.text)
         let id = try XCTUnwrap(try response.json()["id"] as? String)
         usleep(1_500_000)
@@ -215,13 +219,23 @@ final class GenerationBatchTests: XCTestCase {
 
         let cancel = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
         XCTAssertEqual(cancel.status, 200, cancel.text)
-        let canceled = try cancel.json()
+        let canceling = try cancel.json()
+        XCTAssertEqual(canceling["cancel_requested"] as? Bool, true)
+        XCTAssertEqual(canceling["status"] as? String, "running", "it waits for the answers its items' calls still have coming")
+        XCTAssertEqual(try Self.items(canceling).map(Self.generation).map { $0["status"] as? String }, Array(repeating: "canceled", count: 7))
+
+        let canceled = try ended(id)
         XCTAssertEqual(canceled["status"] as? String, "canceled", "\(canceled)")
-        XCTAssertEqual(try Self.items(canceled).map(Self.generation).map { $0["status"] as? String }, Array(repeating: "canceled", count: 7))
-        XCTAssertEqual(try Self.money(canceled["charged_usd"]), .zero)
-        let budget = try server.budget(of: project, token: token)
+        let items = try Self.items(canceled).map(Self.generation)
+        XCTAssertEqual(items.map { $0["status"] as? String }, Array(repeating: "canceled", count: 7), "they stay canceled")
+        let charged = items.filter { $0["actual_cost_usd"] != nil }
+        XCTAssertEqual(charged.count, BatchExecutor.defaultPerProvider, "the calls in flight were answered and billed: \(items)")
+        let sum = try charged.reduce(Money.zero) { $0 + (try Self.money($1["actual_cost_usd"])) }
+        XCTAssertGreaterThan(sum, .zero)
+        XCTAssertEqual(try Self.money(canceled["charged_usd"]), sum, "the batch is settled with exactly their charges")
+        let budget = try server.settledBudget(of: project, token: token)
         XCTAssertEqual(budget.reserved, .zero, "the reservation ended")
-        XCTAssertEqual(budget.spent, .zero, "canceled items cost nothing")
+        XCTAssertEqual(budget.spent, sum, "the items waiting their turn cost nothing")
         let again = try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token)
         XCTAssertEqual(again.status, 409, again.text)
         XCTAssertEqual(try again.json()["code"] as? String, "batch_finished")
@@ -318,6 +332,41 @@ final class LeftoverBatchReservationTests: XCTestCase {
         let read = try server.get("/v1/generations/batch/\(ended.id.uuidString.lowercased())", token: session.accessToken).json()
         XCTAssertEqual(read["status"] as? String, "finished", "reading it records its end: \(read)")
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(read["charged_usd"] as? String)), cost)
+    }
+
+    /// The process running a batch died: a worker takes its items over (their leases lapse) and
+    /// runs them as batch items, holding only their provider's scope. It ran them on the main
+    /// runner before, whose settle of every scope failed on an item without a project reservation
+    /// of its own, so a taken-over item never ended.
+    func testAWorkerTakesABatchItemOverAsABatchItem() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp("batch-item-takeover@example.com")
+        let project = try XCTUnwrap(try server.createProject(["name": "Takeover"], token: session.accessToken)["id"] as? String)
+        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        let claims = GenerationExecutor.claims(for: userID)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let engine = server.environment.generations
+        let item = BatchItemRequest(quote: QuoteRequest(projectID: project, kind: .text, prompt: "taken over", provider: .local, maxOutputTokens: 50),
+                                    settings: GenerationSettings(maxOutputTokens: 50), idempotencyKey: nil)
+        // Admitted, never started: the process died right after, and the item's lease lapsed.
+        let (_, items) = try engine.batchAdmission.admit(project: try XCTUnwrap(UUID(uuidString: project)), items: [item],
+                                                         itemLeaseSeconds: 60, as: identity)
+        let record = try XCTUnwrap(items.first)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set lease_expires_at = now() - interval '1 second' where id = \(record.id)")
+        engine.worker.claimOnce()
+        let deadline = Date().addingTimeInterval(10)
+        var status = try engine.store.get(record.id, claimsJSON: claims)?.status
+        while status?.isTerminal != true, Date() < deadline {
+            usleep(50_000)
+            status = try engine.store.get(record.id, claimsJSON: claims)?.status
+        }
+        XCTAssertEqual(status, .succeeded, "the taken-over item ran to its end")
+        XCTAssertNotNil(try engine.store.get(record.id, claimsJSON: claims)?.costStatus, "and was settled")
+        let local = try PostgresBudgetLedger(pool: server.environment.pool).providerScopes(claimsJSON: claims)[.local]
+        XCTAssertEqual(local?.reserved ?? .zero, .zero, "its provider-scope hold ended")
     }
 
     func testTheSweepEndsABatchItemsProviderScopeHoldThatACrashLeftOpen() throws {

@@ -217,6 +217,7 @@ private struct FrozenAfterStart: GenerationStore {
     }
     /// The provider's answer is in, and the one call that would settle it never lands.
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
+    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         guard status == .running else { throw Gone() }
@@ -237,7 +238,7 @@ private struct FrozenAfterStart: GenerationStore {
     func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
         try base.finishIdempotencyKey(key, status: status, body: body, claimsJSON: claimsJSON)
     }
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
         try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
     }
     func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }

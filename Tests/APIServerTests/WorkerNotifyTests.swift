@@ -121,6 +121,9 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         try base.finish(id, completion, claimsJSON: claimsJSON)
     }
+    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        try base.finishCanceled(id, completion, claimsJSON: claimsJSON)
+    }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)
@@ -143,7 +146,7 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
         try base.finishIdempotencyKey(key, status: status, body: body, claimsJSON: claimsJSON)
     }
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
         try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
     }
     func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }

@@ -304,6 +304,29 @@ final class LedgerScopeTests: XCTestCase {
         try assertSummariesMatchEntries()
     }
 
+    /// Migration 150: an unpriced fallback or batch item (a hold of nothing for real provider work)
+    /// needs headroom on the provider scope, as app_ledger.reserve's unpriced admissions do since
+    /// 136; before, a full scope (spent + reserved = limit) still admitted a hold of 0.
+    func testAnUnpricedHoldNeedsHeadroomOnAFullProviderScope() throws {
+        try providerBudget(alice, .fal, "1")
+        try providerBudget(alice, .local, "1")
+        XCTAssertTrue(try ledger.holdProvider(generation: UUID(), amount: try money("0.4"), provider: .fal, claimsJSON: claims(alice)).admitted)
+        XCTAssertTrue(try ledger.holdProvider(generation: UUID(), amount: .zero, provider: .fal, claimsJSON: claims(alice)).admitted,
+                      "with headroom (0.4 of 1), an unpriced hold is admitted")
+        XCTAssertTrue(try ledger.holdProvider(generation: UUID(), amount: try money("0.6"), provider: .fal, claimsJSON: claims(alice)).admitted,
+                      "a priced hold may fill the scope exactly")
+        let unpriced = UUID()
+        let refused = try ledger.holdProvider(generation: unpriced, amount: .zero, provider: .fal, claimsJSON: claims(alice))
+        XCTAssertFalse(refused.admitted, "0.4 + 0.6 = 1: no headroom left for work whose cost is unknown")
+        XCTAssertEqual(refused.scopes.first?.fits, false)
+        XCTAssertEqual(try admin.query("select count(*)::int as n from public.budget_scope_entries where generation_id = \(unpriced)")[0]
+            .decode("n", as: Int.self), 0, "a refusal writes nothing")
+        // The offline provider costs nothing and is exempt, as in reserve.
+        XCTAssertTrue(try ledger.holdProvider(generation: UUID(), amount: try money("1"), provider: .local, claimsJSON: claims(alice)).admitted)
+        XCTAssertTrue(try ledger.holdProvider(generation: UUID(), amount: .zero, provider: .local, claimsJSON: claims(alice)).admitted)
+        try assertSummariesMatchEntries()
+    }
+
     func testReleaseEndsEveryScopeAndTheProjectOnlyFormsStillWork() throws {
         let target = try project(of: alice, limit: "10")
         let generation = UUID()

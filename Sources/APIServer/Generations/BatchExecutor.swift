@@ -58,7 +58,7 @@ final class BatchExecutor: Sendable {
 
     func start(_ batch: GenerationBatchRecord, items: [GenerationRecord], userID: UUID, claimsJSON: String) {
         let run = Run(batchID: batch.id, userID: userID, claimsJSON: claimsJSON, remaining: items.count)
-        guard !items.isEmpty else { finish(run); return }
+        guard !items.isEmpty else { finish(run.batchID, claimsJSON: claimsJSON); return }
         let first: [(UUID, String)] = run.state.withLock { state in
             var starting: [(UUID, String)] = []
             for item in items {
@@ -144,19 +144,40 @@ final class BatchExecutor: Sendable {
             return (nil, state.remaining <= 0)
         }
         if let next { schedule(next, lane: lane, run: run) }
-        if done { finish(run) }
+        if done { finish(run.batchID, claimsJSON: run.claimsJSON) }
     }
 
-    private func finish(_ run: Run, failures: Int = 0) {
+    /// Cancel-remaining's provider call for an item with a provider task, and the charge it leads
+    /// to (`GenerationRunner.cancel`), as a task on the provider queue; then the batch ends if that
+    /// charge was the last thing it waited for. A failure to record the charge is logged: the
+    /// item's hold stays open, and the leftover sweep charges it as an unknown outcome before it
+    /// settles the batch.
+    func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, item: UUID, batchID: UUID, claimsJSON: String) {
+        steps.start { [self] in
+            do {
+                try await providerCancel()
+            } catch {
+                logger.warn("recording a canceled batch item's charge failed; the leftover sweep charges it",
+                            ["batch_id": .string(batchID.uuidString.lowercased()), "generation_id": .string(item.uuidString.lowercased()),
+                             "error": .string(String(reflecting: error))])
+            }
+            board.signal(item)
+            finish(batchID, claimsJSON: claimsJSON)
+        }
+    }
+
+    /// Settles the batch once every item has ended (a no-op before that).
+    func finish(_ batchID: UUID, claimsJSON: String, failures: Int = 0) {
         do {
-            try settlement.finishIfDone(run.batchID, claimsJSON: run.claimsJSON)
-            board.signal(run.batchID)
+            if try settlement.finishIfDone(batchID, claimsJSON: claimsJSON)?.status != .running { board.signal(batchID) }
         } catch {
-            logger.warn("batch settlement failed", ["batch_id": .string(run.batchID.uuidString.lowercased()),
+            logger.warn("batch settlement failed", ["batch_id": .string(batchID.uuidString.lowercased()),
                                                     "error": .string(String(reflecting: error))])
             // The leftover sweep settles it otherwise.
             if failures < 5 {
-                DispatchQueue.global().asyncAfter(deadline: .now() + Double(1 << failures)) { [self] in finish(run, failures: failures + 1) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + Double(1 << failures)) { [self] in
+                    finish(batchID, claimsJSON: claimsJSON, failures: failures + 1)
+                }
             }
         }
     }

@@ -81,9 +81,11 @@ struct BatchHandlers: Sendable {
         return try .json(BatchBody(batch, details: details))
     }
 
-    /// Cancel-remaining: every item not yet ended is canceled (nothing charged for it); those
-    /// that ended keep their results and costs. The batch then ends and its reservation is
-    /// settled with what the succeeded items cost.
+    /// Cancel-remaining: every item not yet ended is canceled, charged what a canceled single
+    /// generation in its state is charged (nothing, unless its provider may bill work it already
+    /// holds: a submission in flight, a task its cancel did not stop); those that ended keep their
+    /// results and costs. The batch ends, its reservation settled with the items' charges, once
+    /// no canceled item awaits its provider's answer (at once when none does).
     func cancel(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.liveIdentity(of: request)
         guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)),
@@ -96,8 +98,10 @@ struct BatchHandlers: Sendable {
             do {
                 let (_, providerCancel) = try executor.runner.cancel(ref.generationID, userID: identity.userID, claimsJSON: identity.claimsJSON)
                 // Stopping a task at the provider is an outbound call: a task on the provider queue
-                // (holding no thread while in flight), best effort.
-                if let providerCancel { executor.steps.start(providerCancel) }
+                // (holding no thread while in flight); the batch ends after its charge.
+                if let providerCancel {
+                    executor.stopAtProvider(providerCancel, item: ref.generationID, batchID: id, claimsJSON: identity.claimsJSON)
+                }
                 executor.board.signal(ref.generationID)
             } catch DomainError.conflict {
                 // It ended meanwhile: its result stands.

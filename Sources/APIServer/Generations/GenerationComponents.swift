@@ -55,9 +55,7 @@ struct GenerationComponents: Sendable {
         // A batch's items share the batch's one project and user reservation; each holds only its
         // provider's scope while it runs.
         let batches = PostgresGenerationBatchStore(pool: pool)
-        let itemRunner = GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: runner.gate, provider: runner.provider, key: runner.key,
-                                          pricing: runner.pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
-        let batchExecutor = BatchExecutor(runner: itemRunner, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
+        let batchExecutor = BatchExecutor(runner: runner.forBatchItems, settlement: BatchSettlement(store: store, batches: batches, ledger: ledger),
                                           queue: queue, board: executor.board, logger: logger)
         return GenerationComponents(
             store: store, blobs: blobs,

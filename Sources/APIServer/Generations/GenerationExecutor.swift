@@ -19,9 +19,10 @@ final class GenerationExecutor: Sendable {
     let events: EventStreamHub?
     /// What the runner's last call returned for generations a request waits on.
     let finished: FinishedGenerations
-    /// Generations this process is running, so a worker claim of one whose lease lapsed while
-    /// it ran here does not start a second loop for it.
-    private let active = Mutex<Set<UUID>>([])
+    /// Generations this process is running, with the runner each runs on (a batch item's holds
+    /// only its provider's scope), so a worker claim of one whose lease lapsed while it ran here
+    /// does not start a second loop for it.
+    private let active = Mutex<[UUID: GenerationRunner]>([:])
 
     init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil,
          finished: FinishedGenerations = FinishedGenerations()) {
@@ -41,8 +42,15 @@ final class GenerationExecutor: Sendable {
 
     /// Starts running `id` here unless this process already runs it. `admitted`: the record
     /// admission created for this process to run, handed to the first step so it reads nothing.
-    func start(_ id: UUID, userID: UUID, claimsJSON: String, admitted: GenerationRecord? = nil) {
-        guard active.withLock({ $0.insert(id).inserted }) else { return }
+    /// `batchItem`: an item of a batch taken over by a worker, run as the batch executor runs its
+    /// items (it holds no project reservation of its own, so the main runner's settle would fail).
+    func start(_ id: UUID, userID: UUID, claimsJSON: String, admitted: GenerationRecord? = nil, batchItem: Bool = false) {
+        let itemRunner = batchItem ? runner.forBatchItems : runner
+        guard active.withLock({ running in
+            guard running[id] == nil else { return false }
+            running[id] = itemRunner
+            return true
+        }) else { return }
         schedule(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
     }
 
@@ -73,12 +81,13 @@ final class GenerationExecutor: Sendable {
 
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int, admitted: GenerationRecord?) async {
         defer { events?.notify(user: userID) }
+        let runner = active.withLock { $0[id] } ?? self.runner
         do {
             switch try await withHeartbeat(id, claimsJSON: claimsJSON, {
                 try await runner.step(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
             }) {
             case .finished:
-                active.withLock { _ = $0.remove(id) }
+                active.withLock { _ = $0.removeValue(forKey: id) }
                 board.signal(id)
             case .pollAgain(let seconds):
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: seconds)
@@ -91,10 +100,26 @@ final class GenerationExecutor: Sendable {
             if failures < 5 {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
             } else {
-                active.withLock { _ = $0.remove(id) }
+                active.withLock { _ = $0.removeValue(forKey: id) }
                 // Given up here: the lease ends now, which notifies the workers (migration 082).
                 _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: 0), event: nil, claimsJSON: claimsJSON)
             }
+        }
+    }
+
+    /// Runs a cancel's provider call and the charge it leads to (`GenerationRunner.cancel`) as a
+    /// task on the provider queue, off the caller's thread. A failure to record that charge is
+    /// logged: the reservation stays open and the worker's sweep charges it as an unknown outcome.
+    func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, generation id: UUID, userID: UUID) {
+        steps.start { [self] in
+            do {
+                try await providerCancel()
+            } catch {
+                logger.warn("recording a canceled provider task's charge failed; the leftover sweep charges it",
+                            ["generation_id": .string(id.uuidString.lowercased()), "error": .string(String(reflecting: error))])
+            }
+            board.signal(id)
+            events?.notify(user: userID)
         }
     }
 
@@ -150,7 +175,7 @@ final class GenerationWorker: Sendable {
         do {
             let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
             for work in claimed {
-                executor.start(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID))
+                executor.start(work.id, userID: work.userID, claimsJSON: GenerationExecutor.claims(for: work.userID), batchItem: work.batchItem)
             }
             return claimed.count
         } catch {
@@ -169,7 +194,9 @@ final class GenerationWorker: Sendable {
                 let claims = GenerationExecutor.claims(for: leftover.userID)
                 do {
                     if leftover.outcomeUnknown {
-                        try executor.runner.endAbandonedCancel(leftover.generationID, claimsJSON: claims)
+                        // A batch item holds only its provider's scope: ended by the item runner's ledger.
+                        let runner = leftover.providerScopeOnly ? executor.runner.forBatchItems : executor.runner
+                        try runner.endAbandonedCancel(leftover.generationID, claimsJSON: claims)
                     } else if leftover.providerScopeOnly {
                         try executor.runner.ledger.endProviderScope(generation: leftover.generationID, cost: leftover.cost, claimsJSON: claims)
                     } else if let cost = leftover.cost {

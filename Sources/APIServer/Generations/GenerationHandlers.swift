@@ -197,8 +197,8 @@ struct GenerationHandlers: Sendable {
         }
         let (record, providerCancel) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
         // Stopping the task at the provider is an outbound call: a task on the provider queue
-        // (holding no thread while in flight), best effort.
-        if let providerCancel { executor.steps.start(providerCancel) }
+        // (holding no thread while in flight).
+        if let providerCancel { executor.stopAtProvider(providerCancel, generation: id, userID: identity.userID) }
         executor.board.signal(id)
         executor.events?.notify(user: identity.userID)
         guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }

@@ -79,7 +79,8 @@ public struct BatchAdmission: Sendable {
 }
 
 /// Ends a batch once every item has ended: settles its one reservation with the sum of the
-/// succeeded items' costs (which releases the rest) and records that on the batch. Safe to call
+/// items' charges (which releases the rest) and records that on the batch. An item canceled
+/// while its provider held billable work has ended only once that work's charge is known. Safe to call
 /// from several places at once (the executor, a cancel, a read): the ledger ends a reservation
 /// once, and the batch ends once.
 public struct BatchSettlement: Sendable {
@@ -98,20 +99,38 @@ public struct BatchSettlement: Sendable {
     public func finishIfDone(_ batchID: UUID, claimsJSON: String) throws -> GenerationBatchRecord? {
         guard let batch = try batches.batch(batchID, claimsJSON: claimsJSON) else { return nil }
         guard batch.status == .running else { return batch }
-        var charged = Money.zero
-        for ref in batch.items {
-            guard let item = try store.get(ref.generationID, claimsJSON: claimsJSON) else { continue }
-            guard item.status.isTerminal else { return batch }
-            // Succeeded, or failed after the provider billed it (outputs lost): what was charged.
-            if let cost = item.actualCost { charged = charged + cost }
+        guard var charged = try charges(of: batch, claimsJSON: claimsJSON) else { return batch }
+        if charged.mayAwait {
+            // Canceled while its provider held work that may be billed: the batch's charge waits
+            // for that item's (whoever ends it calls this again; the leftover sweep after a crash).
+            if try batches.itemsAwaitingCharge(batchID, claimsJSON: claimsJSON) { return batch }
+            // Its charge (which ends its hold in the same transaction) may have landed after the
+            // items were read: read again, now that none awaits one.
+            guard let again = try charges(of: batch, claimsJSON: claimsJSON) else { return batch }
+            charged = again
         }
         do {
-            try ledger.settle(generation: batchID, cost: charged, provider: nil, claimsJSON: claimsJSON)
+            try ledger.settle(generation: batchID, cost: charged.sum, provider: nil, claimsJSON: claimsJSON)
         } catch {
             // Already ended by a concurrent finisher (or a worker's leftover sweep): the batch
             // still records its end below. Any other failure leaves it running, for a retry.
             guard try batches.reservationEnded(batchID, claimsJSON: claimsJSON) else { throw error }
         }
-        return try batches.endBatch(batchID, charged: charged, claimsJSON: claimsJSON) ?? batches.batch(batchID, claimsJSON: claimsJSON)
+        return try batches.endBatch(batchID, charged: charged.sum, claimsJSON: claimsJSON) ?? batches.batch(batchID, claimsJSON: claimsJSON)
+    }
+
+    /// The sum of the items' charges (succeeded, or failed or canceled after the provider billed
+    /// it), and whether an item canceled while its provider held work may still await its charge;
+    /// nil while an item is still queued or running.
+    private func charges(of batch: GenerationBatchRecord, claimsJSON: String) throws -> (sum: Money, mayAwait: Bool)? {
+        var sum = Money.zero
+        var mayAwait = false
+        for ref in batch.items {
+            guard let item = try store.get(ref.generationID, claimsJSON: claimsJSON) else { continue }
+            guard item.status.isTerminal else { return nil }
+            if let cost = item.actualCost { sum = sum + cost }
+            if item.status == .canceled, item.costStatus == nil, item.submitting != nil || item.providerTask != nil { mayAwait = true }
+        }
+        return (sum, mayAwait)
     }
 }

@@ -11,7 +11,9 @@
 /// When the provider may have billed (no cancel, a cancel that failed or came too late, a started
 /// FAL request) the outcome is unknown to the ledger, and the rule of every unknown outcome
 /// applies: the reserved estimate is charged (`outcome_unknown`, `estimated`), an upper bound of
-/// what the provider can bill, so no budget is overrun by work the ledger missed.
+/// what the provider can bill, so no budget is overrun by work the ledger missed. (A cancel that
+/// came too late is first followed by one poll of the task, whose actual result, when it gives
+/// one, is charged instead: `GenerationRunner`.)
 public enum CanceledTaskCharge: Sendable, Equatable {
     /// The provider documents no charge for it: the reservation is released.
     case nothing

@@ -59,6 +59,9 @@ public protocol GenerationBatchStore: Sendable {
     func endBatch(_ id: UUID, charged: Money, claimsJSON: String) throws -> GenerationBatchRecord?
     /// Whether the ledger holds the end (charge or release) of the batch's reservation.
     func reservationEnded(_ id: UUID, claimsJSON: String) throws -> Bool
+    /// Whether an item canceled while its provider held work that may be billed still awaits what
+    /// that work is charged (its provider-scope hold open): the batch cannot settle before it.
+    func itemsAwaitingCharge(_ id: UUID, claimsJSON: String) throws -> Bool
     /// The caller's batch that `generation` is an item of, if any.
     func batchID(containing generation: UUID, claimsJSON: String) throws -> UUID?
 }

@@ -203,6 +203,11 @@ public struct GenerationRunner: Sendable {
                                                             headers: error.rateLimitHeaders ?? [:], retryAfter: error.retryAfter, at: Date()),
                                         claimsJSON: claimsJSON)
                 lastError = error
+                // Usage reported before the failure (a stream cut after Anthropic's message_start) may
+                // have been billed: it is charged, and nothing else is tried (that would charge twice).
+                if let usage = error.usageBeforeFailure {
+                    return try chargeFailure(record, candidate: candidate, usage: usage, error: error, claimsJSON: claimsJSON)
+                }
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
@@ -224,7 +229,7 @@ public struct GenerationRunner: Sendable {
                     // Canceled while the submission was in flight: the task is cancelled as soon as
                     // the provider names it, and charged by what that cancel came to.
                     let outcome = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, candidate.provider))
-                    return try endCanceledTask(record, task: task, cancel: outcome, claimsJSON: claimsJSON)
+                    return try await endCanceledTask(record, task: task, cancel: outcome, userID: userID, claimsJSON: claimsJSON)
                 }
                 return .pollAgain(afterSeconds: max(0.05, task.pollAfterSeconds))
             }
@@ -265,6 +270,16 @@ public struct GenerationRunner: Sendable {
         if Date().timeIntervalSince(task.submittedAt) > pollDeadlineSeconds {
             // Stopped at the provider where it can be: what that came to decides the charge, as for a cancel.
             let outcome = try? await adapter.cancel(task, key: try? key(userID, claimsJSON, task.provider))
+            // Too late to stop: it finished meanwhile, and its actual result decides.
+            if outcome == .alreadyFinished {
+                switch await pollOnce(task, adapter: adapter, userID: userID, claimsJSON: claimsJSON) {
+                case .finished(let output): return try complete(record, candidate: candidate, output: output, report: nil, claimsJSON: claimsJSON)
+                case .failedAtProvider(let error):
+                    try store.recordAttempt(record.id, provider: task.provider, model: task.model, error: error, report: nil, claimsJSON: claimsJSON)
+                    return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
+                case .unknown: break
+                }
+            }
             let message = "The provider did not finish within \(Int(pollDeadlineSeconds)) s."
             guard CanceledTaskCharge.after(outcome, provider: task.provider, lastStatus: task.providerStatus) == .estimate else {
                 return try end(record, as: .expired, code: "deadline_exceeded", message: message, claimsJSON: claimsJSON)
@@ -307,22 +322,7 @@ public struct GenerationRunner: Sendable {
     private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
                           claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
-        var breakdown: CostBreakdown?
-        if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
-            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
-        }
-        let cost: Money?
-        let costStatus: String
-        if let total = breakdown?.total {
-            (cost, costStatus) = (total, "priced")
-        } else if candidate.isUnpriced {
-            // No price to reserve or charge by: the provider's own figure when it reports one
-            // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
-            (cost, costStatus) = (usage.providerReportedCost, "unpriced")
-        } else {
-            // A priced model whose usage the catalog cannot price: the reserved estimate, never $0.
-            (cost, costStatus) = (record.estimate ?? candidate.estimate, "estimated")
-        }
+        let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload: [String: String] = [:]
         if let cost { payload["actual_cost"] = cost.jsonString }
         let assets: [NewAsset]
@@ -346,10 +346,49 @@ public struct GenerationRunner: Sendable {
             event: GenerationEvent("succeeded", payload), report: report, finishReason: output.finishReason), claimsJSON: claimsJSON)
     }
 
+    /// What `usage` costs, priced with the admission's pricing version: the cost (nil: nothing),
+    /// its `cost_status`, and the priced lines.
+    private func price(_ usage: Usage, record: GenerationRecord, candidate: GenerationCandidate) throws
+        -> (cost: Money?, status: String, breakdown: CostBreakdown?) {
+        var breakdown: CostBreakdown?
+        if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
+            breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
+        }
+        if let total = breakdown?.total { return (total, "priced", breakdown) }
+        // No price to reserve or charge by: the provider's own figure when it reports one
+        // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
+        if candidate.isUnpriced { return (usage.providerReportedCost, "unpriced", nil) }
+        // A priced model whose usage the catalog cannot price: the reserved estimate, never $0.
+        return (record.estimate ?? candidate.estimate, "estimated", nil)
+    }
+
+    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`):
+    /// that usage is charged, priced as a finished answer's, and the generation fails with the
+    /// provider's error, a charged failure (its failed attempt is recorded already).
+    private func chargeFailure(_ record: GenerationRecord, candidate: GenerationCandidate, usage reported: NormalisedUsage,
+                               error: ProviderError, claimsJSON: String) throws -> Step {
+        let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
+        let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
+        var payload = ["code": error.code]
+        if let cost { payload["actual_cost"] = cost.jsonString }
+        try? blobs.delete(scratchOf: record.id)
+        return try finish(record.id, GenerationCompletion(
+            status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
+            providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
+            errorCode: error.code,
+            errorMessage: error.message + " The usage the provider reported before the failure is charged, since it may have billed it.",
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
+                          claimsJSON: claimsJSON)
+    }
+
     /// The finished generation, attempts and assets included, from the one call that ended it:
     /// kept for whoever waits on it (`lastFinished`), so a `Prefer: wait` answer reads nothing.
     private func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> Step {
-        guard let detail = try store.finish(id, completion, claimsJSON: claimsJSON) else {
+        // A canceled generation `finish` does not charge (a batch item holds no project
+        // reservation; a failed call's attempt already cleared its in-flight mark) is charged by
+        // its own call, never released as free by `stopped`.
+        let ended = try store.finish(id, completion, claimsJSON: claimsJSON) ?? store.finishCanceled(id, completion, claimsJSON: claimsJSON)
+        guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }
         finished?(detail)
@@ -404,6 +443,51 @@ public struct GenerationRunner: Sendable {
         }
     }
 
+    /// As above, once the cancel at the provider answered, except for a task that had already
+    /// finished (`alreadyFinished`): it is polled once for its actual result. Done, it is charged
+    /// its actual usage like any finished task (its outputs kept; it stays canceled); failed at the
+    /// provider, nothing, like any failed task. Only when that poll fails (or the provider still
+    /// calls it pending) does `CanceledTaskCharge` decide.
+    private func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, userID: UUID,
+                                 claimsJSON: String) async throws -> Step {
+        if cancel == .alreadyFinished, let adapter = provider(task.provider) {
+            switch await pollOnce(task, adapter: adapter, userID: userID, claimsJSON: claimsJSON) {
+            case .finished(let output):
+                if let candidate = record.candidates.first(where: { $0.provider == task.provider && $0.model == task.model })
+                    ?? record.candidates.first {
+                    return try complete(record, candidate: candidate, output: output, report: nil, claimsJSON: claimsJSON)
+                }
+            case .failedAtProvider:
+                return try stopped(record.id, claimsJSON)
+            case .unknown:
+                break
+            }
+        }
+        return try endCanceledTask(record, task: task, cancel: cancel, claimsJSON: claimsJSON)
+    }
+
+    /// What one poll of a task found: its output, its failure at the provider (the task failed or
+    /// was refused there: not billed), or nothing certain (the poll failed, or it is still pending).
+    private enum PolledTask {
+        case finished(GenerationOutput)
+        case failedAtProvider(ProviderError)
+        case unknown
+    }
+
+    private func pollOnce(_ task: ProviderTask, adapter: any MediaProvider, userID: UUID, claimsJSON: String) async -> PolledTask {
+        guard let providerKey = try? key(userID, claimsJSON, task.provider) else { return .unknown }
+        do {
+            switch try await Self.call({ () async throws(ProviderError) in try await adapter.poll(task, key: providerKey) }) {
+            case .finished(let output): return .finished(output)
+            case .pending: return .unknown
+            }
+        } catch where error.kind == .generationFailed || error.kind == .contentRefused {
+            return .failedAtProvider(error)
+        } catch {
+            return .unknown
+        }
+    }
+
     /// The worker's sweep: a canceled generation whose provider work was never resolved, because
     /// the process that held it died with a submission in flight or before its task's cancel
     /// was answered. The provider may have billed it, so it is charged as an unknown outcome (the
@@ -420,9 +504,11 @@ public struct GenerationRunner: Sendable {
     /// Cancels a queued or running generation. Nothing is charged unless the provider may have
     /// billed it: a synchronous submission in flight keeps the reservation for its answer, and a
     /// provider task keeps it until the cancel at the provider says what it came to
-    /// (`CanceledTaskCharge`). Returns that provider call, to be run off the caller's thread,
-    /// when there is one.
-    public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () async -> Void)?) {
+    /// (`CanceledTaskCharge`; a task found already finished is polled once for its actual
+    /// result). Returns that provider call and the charge it leads to, to be run off the caller's
+    /// thread, when there is one: it throws when recording that charge failed (the reservation
+    /// then stays open, and the worker's sweep charges it as an unknown outcome).
+    public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () async throws -> Void)?) {
         guard let record = try store.get(id, claimsJSON: claimsJSON) else { throw DomainError.notFound(resource: "generation") }
         guard !record.status.isTerminal else {
             throw DomainError.conflict(code: "generation_finished", detail: "The generation already ended (\(record.status.rawValue)).")
@@ -445,12 +531,21 @@ public struct GenerationRunner: Sendable {
         let adapter = provider(task.provider)
         return (canceled, { [self] in
             let outcome = try? await adapter?.cancel(task, key: try? key(userID, claimsJSON, task.provider))
-            _ = try? endCanceledTask(canceled, task: task, cancel: outcome, claimsJSON: claimsJSON)
+            _ = try await endCanceledTask(canceled, task: task, cancel: outcome, userID: userID, claimsJSON: claimsJSON)
         })
     }
 
     /// Typed throws kept apart from the untyped catch above.
     private static func call<T>(_ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
         try await body()
+    }
+}
+
+extension GenerationRunner {
+    /// This runner for a batch's items: they hold only their provider's scope while they run
+    /// (`BatchItemReservations`), their batch the rest.
+    public var forBatchItems: GenerationRunner {
+        GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: gate, provider: provider, key: key,
+                         pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
     }
 }

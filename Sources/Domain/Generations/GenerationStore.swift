@@ -185,6 +185,13 @@ public protocol GenerationStore: Sendable {
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
     /// had already ended.
     func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
+    /// Charges a canceled generation what `completion` says when `finish` would not: a batch item
+    /// (`providerScopeOnly`) whose provider work may be billed (a submission in flight, a provider
+    /// task), on its provider-scope hold, with its outputs; or a generation whose failed call's
+    /// usage is charged after its attempt was recorded (no call marked in flight any more), on
+    /// every scope. The row records the cost and usage; it stays canceled. nil when it is not such
+    /// a generation still awaiting its charge (charged already, or its reservation ended).
+    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
     /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
@@ -203,8 +210,9 @@ public protocol GenerationStore: Sendable {
     /// Stores the answer; `status` nil gives the key up so a retry runs again.
     func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws
     /// Workers: leases up to `limit` queued or expired-lease generations of any user to `owner`
-    /// (`FOR UPDATE SKIP LOCKED`); returns their ids and owners.
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)]
+    /// (`FOR UPDATE SKIP LOCKED`); returns their ids, owners, and whether each is a batch item
+    /// (no reservation of its own: it holds only its provider's scope while it runs).
+    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)]
     /// Workers: reservations a crash left open (any user) — of a generation that ended, or of one
     /// never created (the process died between reserving and creating). `cost` is what the ended
     /// generation is to be charged (nil: release).

@@ -46,6 +46,10 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
     /// The answer's rate-limit headers (`x-ratelimit-*`, `anthropic-ratelimit-*`, `retry-after`),
     /// names lowercased, for the router's rate-limit view; nil when it sent none.
     public let rateLimitHeaders: [String: String]?
+    /// Usage the provider reported before the call failed (a stream cut after Anthropic's
+    /// `message_start`, which carries the input tokens): work it may have billed, so the engine
+    /// charges it. nil: none was reported.
+    public var usageBeforeFailure: NormalisedUsage?
 
     public init(_ kind: Kind, provider: ProviderID, message: String, httpStatus: Int? = nil,
                 providerCode: String? = nil, providerRequestID: String? = nil, retryOverride: Bool? = nil,
@@ -106,8 +110,10 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
 
     /// The same error under another kind, everything else kept (e.g. a 400 that is really a refusal).
     public func with(kind newKind: Kind) -> ProviderError {
-        ProviderError(newKind, provider: provider, message: message, httpStatus: httpStatus,
-                      providerCode: providerCode, providerRequestID: providerRequestID, retryOverride: retryOverride,
-                      rateLimitHeaders: rateLimitHeaders)
+        var error = ProviderError(newKind, provider: provider, message: message, httpStatus: httpStatus,
+                                  providerCode: providerCode, providerRequestID: providerRequestID, retryOverride: retryOverride,
+                                  rateLimitHeaders: rateLimitHeaders)
+        error.usageBeforeFailure = usageBeforeFailure
+        return error
     }
 }

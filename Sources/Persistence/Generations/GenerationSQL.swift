@@ -11,6 +11,18 @@ enum GenerationSQL {
         g.submitting::text as submitting, g.cost_status, g.finish_reason
         """
 
+    /// Whether generation `i` is a batch item canceled while its provider held work that may be
+    /// billed (a submission in flight, a provider task), still awaiting what that work is charged:
+    /// not charged yet and its provider-scope hold still open (migration 151). Its batch waits for it.
+    static let itemAwaitingCharge: SQL = """
+        (i.status = 'canceled' and i.cost_status is null and (i.submitting is not null or i.provider_task is not null)
+         and exists (select from public.budget_scope_entries e
+                     where e.generation_id = i.id and e.kind = 'reservation' and e.scope like 'provider:%'
+                       and not exists (select from public.budget_scope_entries r
+                                       where r.generation_id = e.generation_id and r.scope = e.scope
+                                         and r.kind in ('release', 'charge'))))
+        """
+
     static let assetColumns: SQL = """
         a.id, a.project_id, a.generation_id, a.kind, a.content_type, a.bytes, a.sha256, a.storage_key, a.created_at
         """

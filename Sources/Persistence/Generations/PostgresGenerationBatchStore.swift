@@ -52,6 +52,16 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
         return try rows.first.map(Self.record)
     }
 
+    public func itemsAwaitingCharge(_ id: UUID, claimsJSON: String) throws -> Bool {
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
+                select exists (select from public.generation_batches b
+                               cross join lateral jsonb_array_elements(b.items) item
+                               join public.generations i on i.id = (item->>'generation_id')::uuid
+                               where b.id = \(id) and \(GenerationSQL.itemAwaitingCharge)) as awaiting
+                """)
+        return try rows.first?.decode("awaiting", as: Bool.self) ?? false
+    }
+
     public func reservationEnded(_ id: UUID, claimsJSON: String) throws -> Bool {
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select exists (select from public.budget_ledger l

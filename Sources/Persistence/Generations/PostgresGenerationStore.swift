@@ -124,6 +124,34 @@ public struct PostgresGenerationStore: GenerationStore {
         return try Self.detail(from: results)
     }
 
+    public func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
+        let usage = try completion.usage.map { try GenerationJSON.text($0) }
+        let charge: SQL
+        if completion.providerScopeOnly {
+            let assets = try GenerationJSON.text(completion.assets.map {
+                ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
+                 "storage_key": $0.blob.key]
+            })
+            // Migration 151: a batch item's provider scope charged, with its row and outputs.
+            charge = """
+                select \(GenerationSQL.columns) from app_engine.finish_canceled_item(
+                    \(id), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric, \(completion.costStatus),
+                    \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText),
+                    \(assets)::jsonb, \(completion.recordsAttempt), \(completion.finishReason.map { String($0.prefix(64)) })) g
+                """
+        } else {
+            // Migration 152: every scope settled after a failed call whose usage is charged.
+            charge = """
+                select \(GenerationSQL.columns) from app_engine.finish_canceled_call(
+                    \(id), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric, \(completion.costStatus),
+                    \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb) g
+                """
+        }
+        // The charge and the row, then its attempts and assets, in one round trip.
+        return try Self.detail(from: try pool.userScopeRoundTrip(claimsJSON: claimsJSON, [charge] + Self.attemptsAndAssets(of: id)))
+    }
+
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                         claimsJSON: String) throws -> GenerationRecord? {
         let changesJSON = try GenerationJSON.changes(changes)
@@ -237,7 +265,7 @@ public struct PostgresGenerationStore: GenerationStore {
         _ = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, ["select app_engine.finish_idempotency_key(\(key), \(status), \(body))"])
     }
 
-    public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID)] {
+    public func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
         // Cross-user by nature: the worker then acts for each owner in the owner's scope.
         // The claim commits without waiting for its WAL flush (`synchronous_commit = off`, this
         // transaction only): a claim lost to a crash of PostgreSQL within the next few hundred
@@ -255,10 +283,12 @@ public struct PostgresGenerationStore: GenerationStore {
                 select c.id from public.generations c
                 where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
                 order by c.lease_expires_at nulls first limit \(limit) for update skip locked)
-            returning g.id, g.user_id
+            returning g.id, g.user_id,
+                      -- Every admitted generation holds a reservation of its own; a batch item does not.
+                      not exists (select from public.budget_ledger l where l.generation_id = g.id and l.kind = 'reservation') as batch_item
             """])
         let rows = results.first ?? []
-        return try rows.map { (try $0.decode("id"), try $0.decode("user_id")) }
+        return try rows.map { (try $0.decode("id"), try $0.decode("user_id"), try $0.decode("batch_item")) }
     }
 
     public func nextLeaseExpiry() throws -> Date? {
@@ -307,10 +337,15 @@ public struct PostgresGenerationStore: GenerationStore {
                       and not exists (select from public.budget_ledger e where e.generation_id = b.id and e.kind in ('release', 'charge'))
                       and not exists (select from public.generations i
                                       where i.id in (select (e->>'generation_id')::uuid from jsonb_array_elements(b.items) e)
-                                        and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'))
+                                        and (i.status in ('queued', 'running') or i.finished_at > now() - interval '1 minute'
+                                             -- Its charge first (the item's own row below): the batch's sum includes it.
+                                             or \(GenerationSQL.itemAwaitingCharge)))
                     union all
-                    -- A batch item's provider-scope hold (migration 080) whose item ended without ending it.
-                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true, false
+                    -- A batch item's provider-scope hold (migration 080) whose item ended without ending it;
+                    -- canceled while the provider held its work, charged as an unknown outcome as above.
+                    select e.generation_id, e.user_id, g.status, g.actual_cost, g.provider, e.created_at, true,
+                           coalesce(g.status = 'canceled' and g.cost_status is null
+                                    and (g.submitting is not null or g.provider_task is not null), false)
                     from public.budget_scope_entries e
                     join public.generations g on g.id = e.generation_id
                     where e.kind = 'reservation' and e.scope like 'provider:%'
@@ -318,6 +353,7 @@ public struct PostgresGenerationStore: GenerationStore {
                                       where r.generation_id = e.generation_id and r.scope = e.scope and r.kind in ('release', 'charge'))
                       and not exists (select from public.budget_ledger l where l.generation_id = e.generation_id)
                       and g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
+                      and not (g.status = 'canceled' and g.submitting is not null and g.lease_expires_at > now())
                 ) u
                 order by u.created_at limit \(limit)
                 """)

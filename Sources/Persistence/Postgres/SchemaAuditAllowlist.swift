@@ -195,7 +195,11 @@ public struct SchemaAllowlist: Sendable {
                                   // Migration 130: admission in two round trips (the session, the first attempt's gate and key).
                                   "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt",
                                   // Migration 143: admission's second transaction, after the reservation committed.
-                                  "app_engine.admit_reserved"],
+                                  "app_engine.admit_reserved",
+                                  // Migration 151: the end of a canceled batch item whose provider work may be billed.
+                                  "app_engine.finish_canceled_item",
+                                  // Migration 152: the charge of a canceled generation's failed call that reported usage.
+                                  "app_engine.finish_canceled_call"],
             ])
     }()
 

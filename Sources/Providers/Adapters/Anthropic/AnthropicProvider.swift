@@ -107,18 +107,23 @@ public struct AnthropicProvider: MediaProvider {
     /// map one to one; 1-hour cache writes are part of `cache_creation_input_tokens` and priced higher.
     private func output(_ request: GenerationRequest, text: String, usage: WireJSON?, outputTokens: Int?, stopReason: String?,
                         model: String?, requestID: String?, response: OutboundResponse) -> GenerationOutput {
-        let cacheWrites = usage?["cache_creation_input_tokens"]?.count ?? 0
-        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.count ?? 0)
-        return GenerationOutput(
+        GenerationOutput(
             provider: id, model: model ?? request.model, kind: .text, text: text,
-            usage: NormalisedUsage(inputTokens: usage?["input_tokens"]?.count ?? 0,
-                                   cachedInputReadTokens: usage?["cache_read_input_tokens"]?.count ?? 0,
-                                   cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
-                                   cachedInputWriteOneHourTokens: oneHourWrites,
-                                   outputTokens: outputTokens ?? 0),
+            usage: Self.usage(usage, outputTokens: outputTokens),
             providerRequestID: requestID,
             finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
             rateLimits: response.headers.rateLimits)
+    }
+
+    /// A Messages usage object (or `message_start`'s input side) with the output count.
+    static func usage(_ usage: WireJSON?, outputTokens: Int?) -> NormalisedUsage {
+        let cacheWrites = usage?["cache_creation_input_tokens"]?.count ?? 0
+        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.count ?? 0)
+        return NormalisedUsage(inputTokens: usage?["input_tokens"]?.count ?? 0,
+                               cachedInputReadTokens: usage?["cache_read_input_tokens"]?.count ?? 0,
+                               cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
+                               cachedInputWriteOneHourTokens: oneHourWrites,
+                               outputTokens: outputTokens ?? 0)
     }
 
     /// `POST /v1/messages/count_tokens`: free, the same body without `max_tokens` (§2.2).

@@ -64,13 +64,28 @@ final class TextStream: @unchecked Sendable {
     }
 
     /// The usage the stream reported before it failed, for the error's message (OpenAI sends it
-    /// only at the end; Anthropic's input side comes first). Such a partial count is not charged:
-    /// a failed call ends the generation without a charge (see README, chat streaming).
+    /// only at the end; Anthropic's input side comes first). It is charged (`partialUsage`).
     var usageSeen: String {
         let input = (usageJSON?["prompt_tokens"] ?? inputUsageJSON?["input_tokens"])?.count
         let output = usageJSON?["completion_tokens"]?.count ?? outputTokens
         guard input != nil || output != nil else { return "no usage was reported before it" }
         return "usage reported before it: \(input ?? 0) input, \(output ?? 0) output tokens"
+    }
+
+    /// The usage reported so far, normalised as the finished answer's would be: what a stream that
+    /// broke may have been billed (`ProviderError.usageBeforeFailure`). nil: none was reported.
+    var partialUsage: NormalisedUsage? {
+        switch format {
+        case .chatCompletions:
+            return usageJSON.map { json in
+                var usage = ChatCompletions.usage(json)
+                // OpenRouter's usage carries what it charged.
+                usage.providerReportedCostUSD = json["cost"]?.amount
+                return usage
+            }
+        case .anthropicMessages:
+            return inputUsageJSON.map { AnthropicProvider.usage($0, outputTokens: outputTokens) }
+        }
     }
 
     private func deliver(_ piece: String) {
@@ -167,10 +182,12 @@ extension ProviderHTTP {
     /// delivered it is not retried (the reader would get a second answer after the first's start).
     private func noting(_ stream: TextStream, in error: ProviderError) -> ProviderError {
         guard stream.text.count > 0 || stream.usageSeen.hasPrefix("usage") else { return error }
-        return ProviderError(error.kind, provider: error.provider,
-                             message: error.message + " (after \(stream.text.count) characters of text; \(stream.usageSeen))",
-                             httpStatus: error.httpStatus, providerCode: error.providerCode, providerRequestID: error.providerRequestID,
-                             retryOverride: stream.text.isEmpty ? error.retryOverride : false, rateLimitHeaders: error.rateLimitHeaders)
+        var noted = ProviderError(error.kind, provider: error.provider,
+                                  message: error.message + " (after \(stream.text.count) characters of text; \(stream.usageSeen))",
+                                  httpStatus: error.httpStatus, providerCode: error.providerCode, providerRequestID: error.providerRequestID,
+                                  retryOverride: stream.text.isEmpty ? error.retryOverride : false, rateLimitHeaders: error.rateLimitHeaders)
+        noted.usageBeforeFailure = stream.partialUsage
+        return noted
     }
 
     private func streamFailure(_ stream: TextStream, secrets: [String]) -> ProviderError? {
