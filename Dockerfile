@@ -19,6 +19,8 @@ WORKDIR /src
 COPY Package.swift ./
 # The release link lays start-up code out in this order (Package.swift, BENCHMARKS.md "Footprint").
 COPY scripts/startup-order.txt ./scripts/
+# libstdc++ linked statically through this link to GCC's archive (Package.swift).
+COPY scripts/link ./scripts/link
 COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --product apiserver --static-swift-stdlib

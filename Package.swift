@@ -17,6 +17,12 @@ let apiserverLinking: [LinkerSetting] = [.unsafeFlags([
     "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/scripts/startup-order.txt",
     "-Xlinker", "--no-warn-symbol-ordering",
+    // The C++ runtime the Swift runtime needs, linked in: the toolchain's link arguments name
+    // `-lstdc++`, and a search directory given here comes before the system's, so lld finds
+    // scripts/link/libstdc++.a (a link to GCC 12's archive, as on Debian bookworm and in the
+    // Dockerfile) first. The shared library cost 1.4 MiB resident at rest and no other library
+    // loads it; where the link dangles (another GCC), lld skips it and links the shared one.
+    "-L\(Context.packageDirectory)/scripts/link",
     // The static standard library's link arguments export every public symbol of our modules
     // (6,600): the loader then looks each library's imports up in those tables first, and they
     // stayed resident. Nothing looks our symbols up at run time (backtraces read the file).

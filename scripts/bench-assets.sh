@@ -10,35 +10,9 @@ install_packages
 
 SIZE_MB=${SIZE_MB:-200}
 ROUNDS=${ROUNDS:-3}
-WORK=$(mktemp -d /tmp/mw-assets-bench-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-PG_PORT=$(free_port)
-
-cleanup() {
-  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -n "${APISERVER_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-fi
-
-cluster_start "$WORK/pg" "$PG_PORT"
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
-  PORT=$API_PORT LOG_LEVEL=warn STORAGE_DIR="$WORK/storage" ASSET_MAX_VIDEO_BYTES=$((SIZE_MB * 2 * 1000000))
-"$BIN" migrate >/dev/null
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-API_PID=$!
-wait_for_health "$API_PORT"
+bench_setup assets-bench
+export STORAGE_DIR="$WORK/storage" ASSET_MAX_VIDEO_BYTES=$((SIZE_MB * 2 * 1000000))
+bench_serve
 
 # The file: an MP4 head (so it is recognised as video/mp4) and random bytes, on the same disk as the storage.
 python3 - "$WORK/input.mp4" "$SIZE_MB" <<'PY'

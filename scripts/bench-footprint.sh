@@ -15,31 +15,8 @@ install_packages
 
 STARTS=${STARTS:-7}
 IDLE=${IDLE:-3}
-WORK=$(mktemp -d /tmp/mw-footprint-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-PG_PORT=$(free_port)
-cleanup() {
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -n "${APISERVER_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-fi
-
-cluster_start "$WORK/pg" "$PG_PORT"
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
-  PORT=$API_PORT LOG_LEVEL=warn
+bench_setup footprint
 unset TIKTOKEN_CL100K_PATH TIKTOKEN_O200K_PATH
-"$BIN" migrate >/dev/null
 
 BINARIES=("current=$BIN")
 [ -n "${BASELINE_BIN:-}" ] && BINARIES=("baseline=$BASELINE_BIN" "${BINARIES[@]}")

@@ -19,33 +19,8 @@ CLIENTS=${CLIENTS:-4}
 PROJECTS=${PROJECTS:-25}
 LEDGER_PER_PROJECT=${LEDGER_PER_PROJECT:-12}
 STARTS=${STARTS:-7}
-WORK=$(mktemp -d /tmp/mw-reads-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-PG_PORT=$(free_port)
-
-cleanup() {
-  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -n "${APISERVER_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-fi
-
-cluster_start "$WORK/pg" "$PG_PORT"
+bench_setup reads
 PSQL=("$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
-  PORT=$API_PORT LOG_LEVEL=warn
-"$BIN" migrate >/dev/null
 
 # Start-to-ready (spawn → first 200 from /readyz, migrations applied) and RSS after 3 s idle, per start.
 STARTUP=$(python3 - "$BIN" "$API_PORT" "$STARTS" <<'PY'
@@ -83,9 +58,7 @@ PY
 )
 log "start to ready / idle RSS: $STARTUP"
 
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-API_PID=$!
-wait_for_health "$API_PORT"
+bench_serve
 
 # The reader: one user with projects (half monthly, half total budgets), ledger rows in each, and keys.
 api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }

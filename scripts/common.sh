@@ -65,3 +65,46 @@ cluster_stop() {
   local dir=$1
   as_postgres "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# The benchmarks' common start (bench-reads.sh, bench-footprint.sh, bench-assets.sh): a work directory,
+# the release binary, a throwaway cluster with the schema migrated, and a server on it.
+
+# bench_setup NAME: WORK (a fresh /tmp/mw-NAME-* directory, removed on exit with the server and the
+# cluster), API_PORT and PG_PORT (free now), BIN ($APISERVER_BIN, or the release build as deployed),
+# a cluster on PG_PORT with every migration applied, and the server's environment exported
+# (DATABASE_URL, secrets, PORT, LOG_LEVEL=warn). Export more before bench_serve if a benchmark needs it.
+bench_setup() {
+  WORK=$(mktemp -d "/tmp/mw-$1-XXXXXX")
+  chmod 755 "$WORK"
+  API_PORT=$(free_port)
+  PG_PORT=$(free_port)
+  trap bench_cleanup EXIT
+  if [ -n "${APISERVER_BIN:-}" ]; then
+    BIN=$APISERVER_BIN
+  else
+    log "building (release)"
+    swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
+    BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
+  fi
+  cluster_start "$WORK/pg" "$PG_PORT"
+  export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+  export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
+    JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
+    PORT=$API_PORT LOG_LEVEL=warn
+  "$BIN" migrate >/dev/null
+}
+
+# bench_serve: starts `$BIN serve` in the background (API_PID; its output in $WORK/server.log) and
+# waits until /healthz answers.
+bench_serve() {
+  "$BIN" serve >"$WORK/server.log" 2>&1 &
+  API_PID=$!
+  wait_for_health "$API_PORT"
+}
+
+# The EXIT trap bench_setup sets: stops the server bench_serve started, then the cluster, and removes WORK.
+bench_cleanup() {
+  if [ -n "${API_PID:-}" ]; then kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true; fi
+  cluster_stop "$WORK/pg"
+  rm -rf "$WORK"
+}

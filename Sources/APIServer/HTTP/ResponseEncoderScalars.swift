@@ -50,52 +50,62 @@ extension JSONStreamWriter {
     /// `Money.jsonString` in quotes: the digits of the amount (`Decimal.description`) with at least
     /// two decimals. Amounts are most of a project list's values, and `description` costs
     /// microseconds each (a 200-byte buffer, a division per digit, a String), so the digits are
-    /// taken from the significand as an integer and the point placed by the exponent; the tests
-    /// hold this to `jsonString`. A significand beyond 64 bits takes `description`.
+    /// taken from the significand as an integer (`DecimalParts`, not `NSDecimalNumber` and a
+    /// `Decimal` comparison, which cost as much again) and the point placed by the exponent; the
+    /// tests hold this to `jsonString`. A significand beyond 64 bits takes `description`.
     func writeMoney(_ money: Money) {
         let amount = money.amount
         guard !amount.isZero else {
             writeLiteral("\"0.00\"")
             return
         }
-        let significand = amount.significand
-        guard !amount.isNaN, significand < Self.largestSignificand else {
+        guard let parts = DecimalParts(amount) else {
             writeMoneyText(amount.description, fallback: money)
             return
         }
-        var mantissa = NSDecimalNumber(decimal: significand).uint64Value
+        var mantissa = parts.significand
+        // The digits, backwards, then the text in order: both on the stack (an amount is at most
+        // 20 digits, a point, up to 128 zeros, a sign and quotes), appended to the body at once.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        withUnsafeMutableBytes(of: &digits) { digits in
             repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(mantissa % 10)
+                digits[count] = UInt8(ascii: "0") + UInt8(mantissa % 10)
                 mantissa /= 10
                 count += 1
             } while mantissa > 0
-            bytes.append(UInt8(ascii: "\""))
-            if amount.sign == .minus { bytes.append(UInt8(ascii: "-")) }
-            let exponent = amount.exponent
-            if exponent >= 0 {
-                for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
-                for _ in 0..<exponent { bytes.append(UInt8(ascii: "0")) }
-                writeLiteral(".00")
-            } else {
-                let fraction = -exponent
-                if count > fraction {
-                    for index in stride(from: count - 1, through: fraction, by: -1) { bytes.append(buffer[index]) }
-                } else {
-                    bytes.append(UInt8(ascii: "0"))
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 160) { text in
+                var length = 0
+                func put(_ byte: UInt8) {
+                    text[length] = byte
+                    length += 1
                 }
-                bytes.append(UInt8(ascii: "."))
-                for _ in count..<max(count, fraction) { bytes.append(UInt8(ascii: "0")) }
-                for index in stride(from: min(count, fraction) - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
-                if fraction < 2 { bytes.append(UInt8(ascii: "0")) }
+                put(UInt8(ascii: "\""))
+                if parts.negative { put(UInt8(ascii: "-")) }
+                let exponent = parts.exponent
+                if exponent >= 0 {
+                    for index in stride(from: count - 1, through: 0, by: -1) { put(digits[index]) }
+                    for _ in 0..<exponent { put(UInt8(ascii: "0")) }
+                    put(UInt8(ascii: "."))
+                    put(UInt8(ascii: "0"))
+                    put(UInt8(ascii: "0"))
+                } else {
+                    let fraction = -exponent
+                    if count > fraction {
+                        for index in stride(from: count - 1, through: fraction, by: -1) { put(digits[index]) }
+                    } else {
+                        put(UInt8(ascii: "0"))
+                    }
+                    put(UInt8(ascii: "."))
+                    for _ in count..<max(count, fraction) { put(UInt8(ascii: "0")) }
+                    for index in stride(from: min(count, fraction) - 1, through: 0, by: -1) { put(digits[index]) }
+                    if fraction < 2 { put(UInt8(ascii: "0")) }
+                }
+                put(UInt8(ascii: "\""))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<length]))
             }
-            bytes.append(UInt8(ascii: "\""))
         }
     }
-
-    private static let largestSignificand = Decimal(UInt64.max)
 
     /// `Decimal.description` padded to two decimals, as `Money.plainString` does.
     private func writeMoneyText(_ text: String, fallback money: Money) {

@@ -27,30 +27,41 @@ enum Timestamp {
         }
         let date = civilDate(daysSince1970: days)
         let secondOfDay = Int(millisecondOfDay / 1000)
-        func put(_ value: Int, width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var remaining = value
-            while divisor > 0 {
-                bytes.append(UInt8(48 + (remaining / divisor) % 10))
-                remaining %= divisor
-                divisor /= 10
+        // Into 24 bytes on the stack, appended at once: one capacity check instead of one per byte.
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { buffer in
+            var index = 0
+            func put(_ value: Int, width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                var remaining = value
+                while divisor > 0 {
+                    buffer[index] = UInt8(48 + (remaining / divisor) % 10)
+                    index += 1
+                    remaining %= divisor
+                    divisor /= 10
+                }
             }
+            func put(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            put(date.year, width: 4)
+            put(UInt8(ascii: "-"))
+            put(date.month, width: 2)
+            put(UInt8(ascii: "-"))
+            put(date.day, width: 2)
+            put(UInt8(ascii: "T"))
+            put(secondOfDay / 3600, width: 2)
+            put(UInt8(ascii: ":"))
+            put(secondOfDay / 60 % 60, width: 2)
+            put(UInt8(ascii: ":"))
+            put(secondOfDay % 60, width: 2)
+            put(UInt8(ascii: "."))
+            put(Int(millisecondOfDay % 1000), width: 3)
+            put(UInt8(ascii: "Z"))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: index))
         }
-        put(date.year, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        put(date.month, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        put(date.day, width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        put(secondOfDay / 3600, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay / 60 % 60, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 60, width: 2)
-        bytes.append(UInt8(ascii: "."))
-        put(Int(millisecondOfDay % 1000), width: 3)
-        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// The proleptic Gregorian date of a day count from 1970-01-01. The count is shifted to start

@@ -101,25 +101,44 @@ public final class PostgresConnection: @unchecked Sendable {
         DatabaseError(step: step, sqlState: nil, serverMessage: String(cString: PQerrorMessage(handle)))
     }
 
+    /// Copies every value into one `PostgresRowText` (lengths from libpq, no `strlen`), then
+    /// hands out rows as positions in it.
     private func readRows(_ result: OpaquePointer) -> [PostgresRow] {
-        let rowCount = PQntuples(result)
-        let columnCount = PQnfields(result)
-        let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
-        var rows: [PostgresRow] = []
-        rows.reserveCapacity(Int(rowCount))
-        for row in 0..<rowCount {
-            var values: [String?] = []
-            values.reserveCapacity(Int(columnCount))
-            for column in 0..<columnCount {
-                if PQgetisnull(result, row, column) == 1 {
-                    values.append(nil)
-                } else {
-                    values.append(String(cString: PQgetvalue(result, row, column)))
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var starts: [Int] = []
+        var lengths: [Int] = []
+        starts.reserveCapacity(rowCount * columnCount)
+        lengths.reserveCapacity(rowCount * columnCount)
+        var total = 0
+        for row in 0..<Int32(rowCount) {
+            for column in 0..<Int32(columnCount) {
+                let isNull = PQgetisnull(result, row, column) == 1
+                let length = isNull ? -1 : Int(PQgetlength(result, row, column))
+                starts.append(total)
+                lengths.append(length)
+                total += max(length, 0)
+            }
+        }
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var cell = 0
+            for row in 0..<Int32(rowCount) {
+                for column in 0..<Int32(columnCount) {
+                    if lengths[cell] > 0, let target = buffer.baseAddress.map({ $0 + starts[cell] }) {
+                        if let value = PQgetvalue(result, row, column) {
+                            target.initialize(from: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: lengths[cell])
+                        } else {
+                            target.initialize(repeating: 0, count: lengths[cell])
+                        }
+                    }
+                    cell += 1
                 }
             }
-            rows.append(PostgresRow(columns: columns, values: values))
+            initialized = total
         }
-        return rows
+        let text = PostgresRowText(columns: columns, bytes: bytes, starts: starts, lengths: lengths)
+        return (0..<rowCount).map { PostgresRow(text: text, row: $0) }
     }
 }
 

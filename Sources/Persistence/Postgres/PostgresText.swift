@@ -9,95 +9,86 @@ enum PostgresText {
     static let posix = Locale(identifier: "en_US_POSIX")
 
     /// `[+-]digits`, as `Int64(_:)` reads it.
-    static func integer(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8 { bytes -> Int64? in
-            guard !bytes.isEmpty else { return nil }
-            var index = 0
-            let negative = bytes[0] == UInt8(ascii: "-")
-            if negative || bytes[0] == UInt8(ascii: "+") { index = 1 }
-            guard index < bytes.count else { return nil }
-            var magnitude: UInt64 = 0
-            while index < bytes.count {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit))
-                guard !overflow1, !overflow2 else { return nil }
-                magnitude = sum
-                index += 1
-            }
-            if negative {
-                guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
-                return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
-            }
-            guard magnitude <= UInt64(Int64.max) else { return nil }
-            return Int64(magnitude)
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !bytes.isEmpty else { return nil }
+        var index = 0
+        let negative = bytes[0] == UInt8(ascii: "-")
+        if negative || bytes[0] == UInt8(ascii: "+") { index = 1 }
+        guard index < bytes.count else { return nil }
+        var magnitude: UInt64 = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
+            index += 1
         }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
     }
 
     /// `[-]digits[.digits]` with at most 19 significant digits (what `numeric` prints for amounts),
     /// as the compact `Decimal` Foundation builds from the same text; nil for anything else.
-    static func decimal(_ text: String) -> Decimal? {
-        var text = text
-        return text.withUTF8 { bytes -> Decimal? in
-            guard !bytes.isEmpty else { return nil }
-            var index = 0
-            let negative = bytes[0] == UInt8(ascii: "-")
-            if negative { index = 1 }
-            var mantissa: UInt64 = 0
-            var significantDigits = 0
-            var exponent = 0
-            var sawDigit = false
-            var sawPoint = false
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                if byte == UInt8(ascii: ".") {
-                    guard !sawPoint else { return nil }
-                    sawPoint = true
-                    continue
-                }
-                let digit = byte &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                sawDigit = true
-                if sawPoint { exponent -= 1 }
-                if mantissa == 0 && digit == 0 { continue }
-                significantDigits += 1
-                guard significantDigits <= 19 else { return nil }
-                mantissa = mantissa * 10 + UInt64(digit)
+    static func decimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Decimal? {
+        guard !bytes.isEmpty else { return nil }
+        var index = 0
+        let negative = bytes[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var mantissa: UInt64 = 0
+        var significantDigits = 0
+        var exponent = 0
+        var sawDigit = false
+        var sawPoint = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: ".") {
+                guard !sawPoint else { return nil }
+                sawPoint = true
+                continue
             }
-            guard sawDigit else { return nil }
-            guard mantissa != 0 else { return negative ? nil : Decimal.zero }
-            while mantissa % 10 == 0 {
-                mantissa /= 10
-                exponent += 1
-            }
-            return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            sawDigit = true
+            if sawPoint { exponent -= 1 }
+            if mantissa == 0 && digit == 0 { continue }
+            significantDigits += 1
+            guard significantDigits <= 19 else { return nil }
+            mantissa = mantissa * 10 + UInt64(digit)
         }
+        guard sawDigit else { return nil }
+        guard mantissa != 0 else { return negative ? nil : Decimal.zero }
+        while mantissa % 10 == 0 {
+            mantissa /= 10
+            exponent += 1
+        }
+        return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
     }
 
     /// The canonical `8-4-4-4-12` hexadecimal form, either case.
-    static func uuid(_ text: String) -> UUID? {
-        var text = text
-        return text.withUTF8 { bytes -> UUID? in
-            guard bytes.count == 36 else { return nil }
-            var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            let complete = withUnsafeMutableBytes(of: &value) { out -> Bool in
-                var index = 0
-                for position in 0..<16 {
-                    if index == 8 || index == 13 || index == 18 || index == 23 {
-                        guard bytes[index] == UInt8(ascii: "-") else { return false }
-                        index += 1
-                    }
-                    guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return false }
-                    out[position] = high << 4 | low
-                    index += 2
+    static func uuid(_ bytes: UnsafeBufferPointer<UInt8>) -> UUID? {
+        guard bytes.count == 36 else { return nil }
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let complete = withUnsafeMutableBytes(of: &value) { out -> Bool in
+            var index = 0
+            for position in 0..<16 {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard bytes[index] == UInt8(ascii: "-") else { return false }
+                    index += 1
                 }
-                return true
+                guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return false }
+                out[position] = high << 4 | low
+                index += 2
             }
-            return complete ? UUID(uuid: value) : nil
+            return true
         }
+        return complete ? UUID(uuid: value) : nil
     }
 
     private static func nibble(_ byte: UInt8) -> UInt8? {

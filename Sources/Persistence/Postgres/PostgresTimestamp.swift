@@ -21,14 +21,9 @@ enum PostgresTimestamp {
         return date
     }
 
-    static func parse(_ text: String) -> Date? {
-        var text = text
-        return text.withUTF8 { parse(bytes: $0) }
-    }
-
     /// By hand on the bytes, and the calendar by arithmetic: `timegm` and an array per value were
     /// a visible share of decoding a page of rows.
-    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count >= 19 else { return nil }
         func number(_ start: Int, _ length: Int) -> Int? {
             var value = 0
