@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Where a chat completion's database time goes under concurrency: wrk keeps CONNECTIONS requests of
+# `POST /v1/chat/completions` going for DURATION seconds against fake-providers, rotating the tokens
+# of USERS users (each with a key and a default project), then prints the throughput and, with
+# STATS=1, PostgreSQL's own statement times (pg_stat_statements with track = all, nested statements
+# included: a statement that waits for a row lock shows the wait in its mean). One user's
+# generations share one project, so they queue for its row; several users run side by side.
+# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s). Not part of scripts/test.sh.
+#
+#   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
+#
+# APISERVER_BIN / FAKE_PROVIDERS_BIN: profile those binaries (release builds) instead of building.
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+install_packages wrk
+
+USERS=${USERS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+bench_setup chat-database
+FAKE_BIN=${FAKE_PROVIDERS_BIN:-"$(swift build -c release --static-swift-stdlib --show-bin-path)/fake-providers"}
+[ -x "$FAKE_BIN" ] || swift build -c release --static-swift-stdlib --product fake-providers 2>&1 | grep -E "error:|complete" | tail -2
+FAKE_PORT=$(free_port)
+stop_fake() { [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; bench_cleanup; }
+trap stop_fake EXIT
+PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+if [ "${STATS:-0}" = 1 ]; then
+  "${PSQL[@]}" -c "alter system set shared_preload_libraries = 'pg_stat_statements'" -c "alter system set track_functions = 'all'"
+  as_postgres "$(pg_bin)/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -m fast -w restart \
+    -o "-p $PG_PORT -k $WORK/pg/socket -c listen_addresses=127.0.0.1" >/dev/null
+  "${PSQL[@]}" -c "create extension if not exists pg_stat_statements" -c "alter system set pg_stat_statements.track = 'all'" \
+    -c "select pg_reload_conf()" >/dev/null
+fi
+"$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
+FAKE_PID=$!
+for _ in $(seq 100); do grep -qs "listening" "$WORK/fake.log" && break; sleep 0.05; done
+export STORAGE_DIR="$WORK/storage" PRICING_CATALOG="$ROOT/pricing/catalog.json" OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
+bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
+
+BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
+api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
+TOKENS=()
+for user in $(seq "$USERS"); do
+  TOKEN=$(api POST /auth/v1/signup "{\"email\":\"chat-db-$user@example.com\",\"password\":\"correct horse battery staple\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
+  api POST /v1/chat/completions "$BODY" >/dev/null   # makes the default project
+  TOKENS+=("\"$TOKEN\"")
+done
+{
+  echo "tokens = {$(IFS=,; echo "${TOKENS[*]}")}"
+  echo "i = 0"
+  echo "request = function()"
+  echo "  i = i + 1"
+  echo "  return wrk.format('POST', '/v1/chat/completions', {['Content-Type'] = 'application/json',"
+  echo "    ['Authorization'] = 'Bearer ' .. tokens[(i % #tokens) + 1]}, [[$BODY]])"
+  echo "end"
+} >"$WORK/rotate.lua"
+[ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
+if [ -n "${PERF:-}" ]; then
+  (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
+fi
+log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" |
+  grep -E "Requests/sec|50%|99%|Non-2xx|Socket" >&2
+log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${STATS:-0}" = 1 ]; then
+  log "statements by total time (nested ones included; mean_ms includes lock waits)"
+  "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
+                          toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
+                   from pg_stat_statements order by total_exec_time desc limit 30"
+fi
