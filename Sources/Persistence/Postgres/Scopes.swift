@@ -13,10 +13,19 @@ extension ConnectionPool {
 
     static func userScope(claimsJSON: String) -> SQL {
         // One statement: set_config(..., true) is SET LOCAL (role included), and `set role` does not
-        // apply the role's own settings, so its timeout is set here as PostgREST does.
+        // apply the role's own settings, so its timeout is set here as PostgREST does. The subject
+        // goes into `request.jwt.claim.sub` too, read out of the same claims: auth.uid() looks there
+        // first, and otherwise parses the whole claims document on each of its calls (every RLS check
+        // and ledger function calls it; a generation made about a hundred such calls).
+        // `plan_cache_mode`: the app_engine and app_ledger functions' statements look rows up by id,
+        // so their generic plans are as good as any, and PostgreSQL otherwise planned them again on
+        // many calls (custom plans); a chat completion's database CPU fell by about a tenth
+        // (scripts/profile-chat-database.sh). Our own statements are one-shot and unaffected.
         """
         select set_config('role', 'authenticated', true), set_config('statement_timeout', '8s', true),
-               set_config('request.jwt.claims', \(claimsJSON), true)
+               set_config('request.jwt.claims', \(claimsJSON), true),
+               set_config('request.jwt.claim.sub', coalesce(\(claimsJSON)::jsonb ->> 'sub', ''), true),
+               set_config('plan_cache_mode', 'force_generic_plan', true)
         """
     }
 
