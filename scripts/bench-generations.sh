@@ -194,7 +194,8 @@ where g.id in (
     select c.id from public.generations c
     where c.status in ('queued', 'running') and (c.lease_expires_at is null or c.lease_expires_at < now())
     order by c.lease_expires_at nulls first limit $1 for update skip locked)
-returning g.id, g.user_id;
+returning g.id, g.user_id,
+          not exists (select from public.budget_ledger l where l.generation_id = g.id and l.kind = 'reservation') as batch_item;
 commit;
 \\endpipeline
 SQL
