@@ -38,26 +38,47 @@ extension ConnectionPool {
     }
 
     func oneRoundTrip(readOnly: Bool, setup: [SQL], _ statements: [SQL]) throws -> [[PostgresRow]] {
+        let outcome = try pipelinedTransactions(readOnly: readOnly, setup: setup, [statements])
+        if let failure = outcome.failure { throw failure.error }
+        return outcome.committed.first ?? []
+    }
+
+    /// `transactions` in one pipeline, each with its BEGIN, `setup` and COMMIT: what `oneRoundTrip`
+    /// (one transaction) and `userScopeTransactions` (several) send. A failure of a read-only run is
+    /// thrown as it came, so a connection found broken at the first BEGIN is tried again on a fresh
+    /// one; a failure of a write is answered with the transaction it broke, never tried again.
+    private func pipelinedTransactions(readOnly: Bool, setup: [SQL], _ transactions: [[SQL]]) throws -> TransactionsOutcome {
         let run = {
-            try self.withConnection { connection -> [[PostgresRow]] in
+            try self.withConnection { connection -> TransactionsOutcome in
                 // A pooled connection whose server went away (a restart) shows it without a round
                 // trip: found here, nothing was sent, so trying again on a fresh one is safe.
                 guard connection.closedByServer == false else {
                     throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
                 }
-                let opening: [(sql: SQL, step: DatabaseError.Step)] = [(readOnly ? "begin read only" : "begin", .begin)]
-                    + setup.map { (sql: $0, step: DatabaseError.Step.statement) }
-                let body = statements.map { (sql: $0, step: DatabaseError.Step.statement) }
-                let outcome = connection.pipeline(opening + body + [("commit", .commit)])
-                if let (_, error) = outcome.failure {
-                    // The server skipped the rest of the pipeline; the transaction is open in error.
-                    if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
-                    // Sent, COMMIT included: a write may have committed before the connection broke,
-                    // so only a read-only transaction may be tried again.
-                    throw readOnly ? error : DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
-                                                           serverMessage: error.serverMessage)
+                var statements: [(sql: SQL, step: DatabaseError.Step)] = []
+                var bodies: [Range<Int>] = []
+                for body in transactions {
+                    statements.append((readOnly ? "begin read only" : "begin", statements.isEmpty ? .begin : .statement))
+                    statements += setup.map { (sql: $0, step: DatabaseError.Step.statement) }
+                    let start = statements.count
+                    statements += body.map { (sql: $0, step: DatabaseError.Step.statement) }
+                    bodies.append(start..<statements.count)
+                    statements.append(("commit", .commit))
                 }
-                return Array(outcome.rows.dropFirst(opening.count).prefix(statements.count))
+                let outcome = connection.pipeline(statements)
+                guard let (failedIndex, error) = outcome.failure else {
+                    return TransactionsOutcome(committed: bodies.map { Array(outcome.rows[$0]) }, failure: nil)
+                }
+                // The server skipped the rest of the pipeline; the transaction is open in error.
+                if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
+                // Sent, COMMIT included: a write may have committed before the connection broke,
+                // so only a read-only transaction may be tried again.
+                if readOnly { throw error }
+                // Each body's upper bound is its COMMIT's index.
+                let failed = bodies.firstIndex { failedIndex <= $0.upperBound } ?? 0
+                let written = DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
+                                            serverMessage: error.serverMessage)
+                return TransactionsOutcome(committed: bodies.prefix(failed).map { Array(outcome.rows[$0]) }, failure: (failed, written))
             }
         }
         do {
@@ -84,47 +105,9 @@ extension ConnectionPool {
     /// while the next runs: a transaction commits before the next begins, so a row lock taken by the
     /// first is released before the second starts. When a statement fails, its transaction is rolled
     /// back and those after it are not run; the ones before it stay committed, and the caller is told
-    /// which one failed.
+    /// which one failed (as for every write, nothing is sent again).
     public func userScopeTransactions(claimsJSON: String, _ transactions: [[SQL]]) throws -> TransactionsOutcome {
-        let scope = Self.userScope(claimsJSON: claimsJSON)
-        let run = {
-            try self.withConnection { connection -> TransactionsOutcome in
-                guard connection.closedByServer == false else {
-                    throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
-                }
-                var statements: [(sql: SQL, step: DatabaseError.Step)] = []
-                var bodies: [Range<Int>] = []
-                var owners: [Int] = []
-                for (index, body) in transactions.enumerated() {
-                    statements.append(("begin", index == 0 ? .begin : .statement))
-                    statements.append((scope, .statement))
-                    let start = statements.count
-                    statements += body.map { (sql: $0, step: DatabaseError.Step.statement) }
-                    bodies.append(start..<statements.count)
-                    statements.append(("commit", .commit))
-                    owners += Array(repeating: index, count: body.count + 3)
-                }
-                let outcome = connection.pipeline(statements)
-                guard let (failedIndex, error) = outcome.failure else {
-                    return TransactionsOutcome(committed: bodies.map { Array(outcome.rows[$0]) }, failure: nil)
-                }
-                if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
-                // A broken connection may have failed before the first statement was answered; a
-                // failure found at the first BEGIN is thrown as such, so the pool may try again.
-                if failedIndex == 0 && error.step == .begin { throw error }
-                let failed = owners.indices.contains(failedIndex) ? owners[failedIndex] : 0
-                let written = DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
-                                            serverMessage: error.serverMessage)
-                return TransactionsOutcome(committed: bodies.prefix(failed).map { Array(outcome.rows[$0]) },
-                                           failure: (failed, written))
-            }
-        }
-        do {
-            return try run()
-        } catch let error as DatabaseError where error.step == .begin && error.isConnectionFailure {
-            discardIdleConnections()
-            return try run()
-        }
+        try pipelinedTransactions(readOnly: false, setup: [Self.userScope(claimsJSON: claimsJSON)], transactions)
     }
 }
 
