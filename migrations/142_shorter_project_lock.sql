@@ -15,7 +15,9 @@
 --    creates it only when it is missing.
 -- 4. app_engine.finish_generation (as in 135) writes the attempt, the generation's end and its event
 --    before the ledger call, which locks the project row; the assets (which reference the project)
---    stay after it, for the lock order. (The attempt's report is a transaction of its own since 143.)
+--    stay after it, for the lock order. It no longer takes the attempt's report: the server sends
+--    that in a transaction of its own after the finish (migration 143), so the health and rate-limit
+--    rows and the project row are never held together.
 
 grant create on schema app_ledger to app_ledger_writer;
 grant create on schema app_engine to app_engine_writer;
@@ -249,11 +251,14 @@ begin
 end
 $$;
 
-create or replace function app_engine.finish_generation(
+drop function app_engine.finish_generation(uuid, text, text, text, numeric, text, numeric, jsonb, jsonb, text, text, text, jsonb,
+                                           boolean, text, jsonb, boolean, app_engine.attempt_report, text);
+
+create function app_engine.finish_generation(
     generation uuid, to_status text, provider text, model text, cost numeric, cost_status text,
     provider_reported_cost numeric, cost_lines jsonb, usage jsonb, output_text text, error_code text, error_message text,
     assets jsonb, provider_scope_only boolean, provider_request_id text, event jsonb,
-    with_attempt boolean, report app_engine.attempt_report, finish_reason text)
+    with_attempt boolean, finish_reason text)
 returns setof public.generations
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -274,7 +279,6 @@ begin
     end if;
     select * into current from public.generations g where g.id = finish_generation.generation and g.user_id = caller for update;
     if not found then
-        perform app_engine.report_attempt(finish_generation.report);
         return;
     end if;
     -- Canceled while the provider held work that may be billed (a submission in flight, or a
@@ -288,7 +292,6 @@ begin
                                   and not exists (select from public.budget_ledger l
                                                   where l.generation_id = current.id and l.kind in ('release', 'charge')));
     if current.status not in ('queued', 'running') and not canceled_meanwhile then
-        perform app_engine.report_attempt(finish_generation.report);
         return;
     end if;
     -- The generation's own rows first. Every generation of the project waits for the project row
@@ -338,12 +341,16 @@ begin
         values (caller, current.project_id, current.id, asset->>'kind', asset->>'content_type', (asset->>'bytes')::bigint,
                 asset->>'sha256', asset->>'storage_key');
     end loop;
-    -- After the budget scopes, never before: admission locks the scopes and then the same health
-    -- and rate-limit rows (clear_first_attempt), so reporting first deadlocked against it.
-    perform app_engine.report_attempt(finish_generation.report);
     return next updated;
 end
 $$;
+
+revoke all on function app_engine.finish_generation(uuid, text, text, text, numeric, text, numeric, jsonb, jsonb, text, text, text,
+                                                     jsonb, boolean, text, jsonb, boolean, text) from public;
+alter function app_engine.finish_generation(uuid, text, text, text, numeric, text, numeric, jsonb, jsonb, text, text, text,
+                                            jsonb, boolean, text, jsonb, boolean, text) owner to app_engine_writer;
+grant execute on function app_engine.finish_generation(uuid, text, text, text, numeric, text, numeric, jsonb, jsonb, text, text, text,
+                                                       jsonb, boolean, text, jsonb, boolean, text) to authenticated;
 
 revoke create on schema app_ledger from app_ledger_writer;
 revoke create on schema app_engine from app_engine_writer;

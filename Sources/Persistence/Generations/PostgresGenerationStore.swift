@@ -112,7 +112,7 @@ public struct PostgresGenerationStore: GenerationStore {
                     \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
                     \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
                     \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
-                    null::app_engine.attempt_report, \(completion.finishReason.map { String($0.prefix(64)) })) g
+                    \(completion.finishReason.map { String($0.prefix(64)) })) g
                 """] + Self.attemptsAndAssets(of: id)] + report)
         if let (transaction, error) = outcome.failure, transaction == 0 {
             if error.sqlState == "55000" {
