@@ -7,20 +7,16 @@ public struct AnthropicProvider: MediaProvider {
     static let apiVersion = "2023-06-01"
     let baseURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.anthropic, mapError: AnthropicErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: AnthropicCatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { AnthropicCatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-api-key", key.plaintext), RequestHeader("anthropic-version", Self.apiVersion)]

@@ -7,20 +7,16 @@ public struct ElevenLabsProvider: MediaProvider {
     public let id = ProviderID.elevenlabs
     let baseURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.elevenlabs, mapError: ElevenLabsErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: ElevenLabsCatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { ElevenLabsCatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("xi-api-key", key.plaintext)]

@@ -8,21 +8,17 @@ public struct FALProvider: MediaProvider {
     let queueURL: String
     let apiURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(queueURL: String, apiURL: String, context: AdapterContext) {
         self.queueURL = queueURL
         self.apiURL = apiURL
         self.http = context.http(.fal, mapError: FALErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: FALCatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { FALCatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     /// The queue takes any endpoint id: one the lists do not know is offered with FAL's common
     /// inputs, unpriced (admitted only where the project accepts unpriced spend).

@@ -6,20 +6,16 @@ public struct OpenAIProvider: MediaProvider {
     public let id = ProviderID.openai
     let baseURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.openai, mapError: OpenAIErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: OpenAICatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { OpenAICatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("Authorization", "Bearer \(key.plaintext)")]

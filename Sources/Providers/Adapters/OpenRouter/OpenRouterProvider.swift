@@ -7,20 +7,16 @@ public struct OpenRouterProvider: MediaProvider {
     public let id = ProviderID.openrouter
     let baseURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.openrouter, mapError: OpenRouterErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: OpenRouterCatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { OpenRouterCatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     /// Any well-formed `vendor/model` id is routed, priced or not (unpriced ones are admitted only
     /// where the project accepts unpriced spend).

@@ -7,20 +7,16 @@ public struct VeoProvider: MediaProvider {
     public let id = ProviderID.veo
     let baseURL: String
     let http: ProviderHTTP
-    let priceList: @Sendable () -> PricingVersion?
-    private let built = CapabilitiesMemo()
+    let capabilityList: PricedCapabilities
 
     public init(baseURL: String, context: AdapterContext) {
         self.baseURL = baseURL
         self.http = context.http(.veo, mapError: VeoErrors.map)
-        self.priceList = context.priceList
+        self.capabilityList = PricedCapabilities(priceList: context.priceList, build: VeoCatalog.capabilities(priceList:))
     }
 
-    /// Built once per price list (`CapabilitiesMemo`).
-    public func capabilities() -> ProviderCapabilities {
-        let prices = priceList()
-        return built.capabilities(for: prices) { VeoCatalog.capabilities(priceList: prices) }
-    }
+    /// Built once per price list (`PricedCapabilities`).
+    public func capabilities() -> ProviderCapabilities { capabilityList.current() }
 
     func headers(_ key: ProviderAPIKey) -> [RequestHeader] {
         [.secret("x-goog-api-key", key.plaintext)]
