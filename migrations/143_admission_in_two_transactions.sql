@@ -7,6 +7,9 @@
 -- If the second transaction never commits (the connection broke, the process died), the reservation
 -- has no generation: the sweep releases such a reservation after five minutes, and the server releases
 -- it at once when it sees the failure.
+--
+-- app_engine.admit_generation (migration 110), the one-transaction form whose second half this is,
+-- has no caller left and is dropped, so the insert is written once.
 
 grant create on schema app_engine to app_engine_writer;
 
@@ -51,6 +54,9 @@ begin
     end if;
 end
 $$;
+
+drop function app_engine.admit_generation(uuid, uuid, text, text, jsonb, text, text, text, text, jsonb, numeric, numeric,
+                                          text, text, integer, boolean);
 
 revoke all on function app_engine.admit_reserved(uuid, uuid, text, text, jsonb, text, text, text, text, jsonb, numeric, numeric,
                                                   text, text, integer, boolean) from public;

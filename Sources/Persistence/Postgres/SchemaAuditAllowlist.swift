@@ -188,8 +188,8 @@ public struct SchemaAllowlist: Sendable {
                                   "app_engine.create_batch", "app_engine.request_batch_cancel", "app_engine.end_batch",
                                   "app_engine.create_upload", "app_engine.update_asset", "app_engine.delete_assets",
                                   "app_engine.set_thumbnail",
-                                  // Migration 110: admission and an attempt's end, each in one call.
-                                  "app_engine.admit_generation", "app_engine.finish_generation",
+                                  // Migration 110: an attempt's end in one call (its admission half was replaced by 143).
+                                  "app_engine.finish_generation",
                                   // Migration 135: an attempt's health and rate-limit report (run as the caller).
                                   "app_engine.record_health", "app_engine.observe_rate_limit", "app_engine.report_attempt",
                                   // Migration 130: admission in two round trips (the session, the first attempt's gate and key).
