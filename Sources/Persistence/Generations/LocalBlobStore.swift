@@ -185,18 +185,15 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func scratchDirectory(for generation: UUID) throws -> String {
-        let folder = root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder.path
+        try ScratchFolders(root: root).create(for: generation)
     }
 
     public func scratchPath(for generation: UUID) throws -> String {
-        root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path
+        ScratchFolders(root: root).path(for: generation)
     }
 
     public func delete(scratchOf generation: UUID) throws {
-        let folder = root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
-        if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
+        try ScratchFolders(root: root).delete(for: generation)
     }
 
     /// Only keys of the store's own per-user shape map to a file: anything else (a key from

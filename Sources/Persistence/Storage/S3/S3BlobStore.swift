@@ -90,18 +90,15 @@ public struct S3BlobStore: BlobStore {
     }
 
     public func scratchDirectory(for generation: UUID) throws -> String {
-        let folder = scratchRoot.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder.path
+        try ScratchFolders(root: scratchRoot).create(for: generation)
     }
 
     public func scratchPath(for generation: UUID) throws -> String {
-        scratchRoot.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path
+        ScratchFolders(root: scratchRoot).path(for: generation)
     }
 
     public func delete(scratchOf generation: UUID) throws {
-        let folder = scratchRoot.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased())
-        if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
+        try ScratchFolders(root: scratchRoot).delete(for: generation)
     }
 
     /// One PUT; the signed `x-amz-content-sha256` is the blob's own hash, so S3 stores exactly
