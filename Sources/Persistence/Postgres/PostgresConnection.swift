@@ -10,6 +10,8 @@ public final class PostgresConnection: @unchecked Sendable {
     var openingStatements: [(sql: SQL, step: DatabaseError.Step)] = []
     /// Set when one of `openingStatements` failed: the transaction never properly opened.
     var openingFailure: DatabaseError?
+    /// The statements PostgreSQL has parsed under a name on this connection's session.
+    var preparedStatements = PreparedStatements()
 
     /// Opens a connection. `url` is a libpq connection URI or key/value string.
     public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "apiserver") throws {
@@ -38,8 +40,10 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// False once libpq has noticed the connection is gone (server restart, network cut).
+    /// A connection whose named statements no longer match the schema (a migration changed what
+    /// one returns) is not healthy either: the pool closes it, and with it its statements.
     public var isHealthy: Bool {
-        PQstatus(handle) == CONNECTION_OK
+        PQstatus(handle) == CONNECTION_OK && !preparedStatements.isStale
     }
 
     /// Whether an idle connection's server has closed it (a restart): reads what is pending

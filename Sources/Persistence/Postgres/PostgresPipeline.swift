@@ -11,6 +11,10 @@ extension PostgresConnection {
     /// statement, COMMIT), each a wake-up of both processes; sending the first three together makes
     /// it two. Blocking mode is safe here because a few small statements fit libpq's and the
     /// kernel's buffers: nothing waits for the server to read before we read its answers.
+    ///
+    /// Each statement text is parsed and planned by PostgreSQL once per connection: the first use
+    /// sends its Parse under a name in the same pipeline, later uses bind that name
+    /// (`PreparedStatements`); a statement's rows and failures are the same either way.
     func pipeline(_ statements: [(sql: SQL, step: DatabaseError.Step)]) -> PipelineOutcome {
         guard let firstStep = statements.first?.step else { return PipelineOutcome(rows: [], failure: nil) }
         DatabaseRoundTrips.add()
@@ -19,10 +23,30 @@ extension PostgresConnection {
         }
         var sent = 0
         var failure: (index: Int, error: DatabaseError)?
-        for (sql, step) in statements {
+        // Statements whose Parse travels in this pipeline: named once their Parse succeeded.
+        var preparing: [Int: (text: String, name: String)] = [:]
+        var pendingNames: [String: String] = [:]
+        for (index, (sql, step)) in statements.enumerated() {
             let (text, parameters) = sql.render()
-            let queued = withOptionalCStrings(parameters) { pointers in
-                PQsendQueryParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
+            var queued: Int32 = 1
+            let name: String?
+            if let known = preparedStatements.name(of: text) ?? pendingNames[text] {
+                name = known
+            } else if let fresh = preparedStatements.nameForNew() {
+                queued = PQsendPrepare(handle, fresh, text, Int32(parameters.count), nil)
+                preparing[index] = (text, fresh)
+                pendingNames[text] = fresh
+                name = fresh
+            } else {
+                name = nil
+            }
+            if queued == 1 {
+                queued = withOptionalCStrings(parameters) { pointers in
+                    if let name {
+                        return PQsendQueryPrepared(handle, name, Int32(parameters.count), pointers, nil, nil, 0)
+                    }
+                    return PQsendQueryParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
+                }
             }
             guard queued == 1 else {
                 failure = (0, connectionError(step: step))
@@ -35,6 +59,23 @@ extension PostgresConnection {
         results.reserveCapacity(sent)
         for index in 0..<sent {
             let step = statements[index].step
+            if let parse = preparing[index] {
+                // The Parse's own result comes first; the statement is named only once it succeeded
+                // (an aborted or failed Parse leaves nothing on the server).
+                guard let result = PQgetResult(handle) else {
+                    if failure == nil { failure = (index, connectionError(step: step)) }
+                    break
+                }
+                if PQresultStatus(result) == PGRES_COMMAND_OK {
+                    preparedStatements.remember(parse.text, as: parse.name)
+                } else if PQresultStatus(result) != PGRES_PIPELINE_ABORTED, failure == nil {
+                    do { _ = try rows(of: result, step: step) } catch let error as DatabaseError {
+                        failure = (index, error)
+                    } catch {}
+                }
+                PQclear(result)
+                while let extra = PQgetResult(handle) { PQclear(extra) }
+            }
             // Each statement's answer is one result, then NULL; a broken connection gives NULL at once.
             guard let result = PQgetResult(handle) else {
                 if failure == nil { failure = (index, connectionError(step: step)) }
@@ -47,6 +88,7 @@ extension PostgresConnection {
                     results.append(try rows(of: result, step: step))
                 }
             } catch let error as DatabaseError {
+                if error.sqlState == PreparedStatements.planChangedState { preparedStatements.isStale = true }
                 if failure == nil { failure = (index, error) }
                 results.append([])
             } catch {
