@@ -10,6 +10,9 @@
 # before/after comparison). PROFILE=1 adds a `perf record` of the server under the projects load
 # (PROFILE_PATH=/v1/api-keys for the other list).
 source "$(dirname "$0")/common.sh"
+# The API names each statement once per connection and binds it after (Parse once, Bind/Execute
+# each time): pgbench's prepared mode sends the same protocol. PGBENCH_MODE=extended parses each time.
+PGBENCH_MODE=${PGBENCH_MODE:-prepared}
 cd "$ROOT"
 install_packages wrk
 
@@ -107,9 +110,10 @@ parts = re.split(r"^@@(\d+)@@ ", text, flags=re.M)[1:]
 by_backend = collections.defaultdict(list)
 for pid, entry in zip(parts[0::2], parts[1::2]):
     statements = by_backend[pid]
-    if entry.startswith("LOG:  execute <unnamed>: "):
+    executed = re.match(r"LOG:  execute [^:\s]+: ", entry)  # `<unnamed>` or the statement's name
+    if executed:
         # The log indents continuation lines with a tab; the statement had none.
-        statements.append([entry[len("LOG:  execute <unnamed>: "):].rstrip("\n").replace("\n\t", "\n"), {}])
+        statements.append([entry[executed.end():].rstrip("\n").replace("\n\t", "\n"), {}])
     elif entry.lower().startswith("detail:  parameters: ") and statements:
         for number, value in re.findall(r"\$(\d+) = (NULL|'(?:[^']|'')*')", entry):
             statements[-1][1][int(number)] = None if value == "NULL" else value[1:-1].replace("''", "'")
@@ -154,7 +158,7 @@ db_tps() {  # db_tps NAME [SCRIPT] → transactions/s of the captured transactio
   local defines=()
   while IFS= read -r line; do [ -n "$line" ] && defines+=(-D "$line"); done <"$WORK/$1.vars"
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
+  out=$("$(pg_bin)/pgbench" -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
     -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   # Every transaction must have run as the API's did: no aborted client, no failed transaction.
   if grep -qiE "aborted|error" <<<"$out" || ! grep -qE "number of failed transactions: 0 " <<<"$out"; then
