@@ -11,8 +11,8 @@
 # (PROFILE_PATH=/v1/api-keys for the other list).
 source "$(dirname "$0")/common.sh"
 # The API names each statement once per connection and binds it after (Parse once, Bind/Execute
-# each time): pgbench's prepared mode sends the same protocol. PGBENCH_MODE=extended parses each time.
-PGBENCH_MODE=${PGBENCH_MODE:-prepared}
+# each time): pgbench's prepared mode sends the same protocol. Each round also runs the statement
+# parsed and planned every time (`-M extended`), the protocol the API used before, as a third figure.
 cd "$ROOT"
 install_packages wrk
 
@@ -154,11 +154,11 @@ api_rps() {  # api_rps PATH → requests/s (fails on any non-2xx answer)
   if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers from $1: $out" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
-db_tps() {  # db_tps NAME [SCRIPT] → transactions/s of the captured transaction (SCRIPT: sql or pipelined.sql)
+db_tps() {  # db_tps NAME [SCRIPT [MODE]] → transactions/s of the captured transaction (SCRIPT: sql or pipelined.sql)
   local defines=()
   while IFS= read -r line; do [ -n "$line" ] && defines+=(-D "$line"); done <"$WORK/$1.vars"
   local out
-  out=$("$(pg_bin)/pgbench" -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
+  out=$("$(pg_bin)/pgbench" -n -M "${3:-prepared}" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$WORK/$1.${2:-sql}" "${defines[@]}" \
     -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   # Every transaction must have run as the API's did: no aborted client, no failed transaction.
   if grep -qiE "aborted|error" <<<"$out" || ! grep -qE "number of failed transactions: 0 " <<<"$out"; then
@@ -179,14 +179,14 @@ api_measured() {  # api_measured PATH → "req/s cpu-µs-per-request" (the serve
 }
 measure() {  # measure NAME PATH → appends "api db pipelined cpu" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
-    local api db pipelined
+    local api db pipelined parsed
     if [ $((round % 2)) -eq 1 ]; then
-      api=$(api_measured "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql)
+      api=$(api_measured "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql); parsed=$(db_tps "$1" sql extended)
     else
-      pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_measured "$2")
+      parsed=$(db_tps "$1" sql extended); pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_measured "$2")
     fi
-    echo "${api% *} $db $pipelined ${api#* }" >>"$WORK/$1.results"
-    log "$2 round $round: API ${api% *} req/s (${api#* } µs of server CPU each), pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps"
+    echo "${api% *} $db $pipelined ${api#* } $parsed" >>"$WORK/$1.results"
+    log "$2 round $round: API ${api% *} req/s (${api#* } µs of server CPU each), pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps, parsed each time $parsed tps"
   done
 }
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
@@ -257,7 +257,8 @@ ready, ready_min, ready_max, idle, idle_min, idle_max, peak, anon, files = start
 def rows(path):
     return [tuple(float(x) for x in line.split()) for line in open(path) if line.strip()]
 def table(results):
-    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} | {c:,.0f} |" for i, (a, d, p, c) in enumerate(results))
+    return "\n".join(f"| {i + 1} | {a:,.0f} | {d:,.0f} | {a / d:.2f} | {p:,.0f} | {a / p:.2f} | {e:,.0f} | {a / e:.2f} | {c:,.0f} |"
+                     for i, (a, d, p, c, e) in enumerate(results))
 def mean_ratio(results, column=1):
     return sum(r[0] / r[column] for r in results) / len(results)
 projects_rows, keys_rows = rows(projects_results), rows(keys_results)
@@ -269,30 +270,34 @@ Command: `DURATION={duration} ROUNDS={len(projects_rows)} CLIENTS={clients} bash
 `HTTP_THREADS` and pool; its own cluster). One user with {projects} projects (budgets half monthly, half total),
 {ledger} ledger rows across them and {keys} stored API keys. Each round runs, in alternating order,
 `wrk -t2 -c{clients} -d{duration}s` through the API (JWT verified, RLS transaction, JSON) and
-`pgbench -n -M extended -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
+`pgbench -n -M prepared -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
 from PostgreSQL's statement log with its parameters (same login role `authenticator`), once statement by
 statement (four round trips) and once as the API sends it (BEGIN, the `set_config`, the list statement and
-COMMIT in one pipeline, `\\startpipeline`…`\\endpipeline`: one round trip). wrk, pgbench, the
+COMMIT in one pipeline, `\\startpipeline`…`\\endpipeline`: one round trip); prepared, as the API names
+each statement once per connection. A third run parses and plans every statement each time (`-M extended`,
+four round trips), as the API did before it named its statements. wrk, pgbench, the
 server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu}.
 
 `GET /v1/projects?limit=20` (20 projects with budget summaries):
 
-| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
-|---|---|---|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | pgbench parsed each time tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|---|---|
 {table(projects_rows)}
 
 `GET /v1/api-keys` ({keys} keys):
 
-| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | server CPU µs / request |
-|---|---|---|---|---|---|---|
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | pgbench parsed each time tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|---|---|
 {table(keys_rows)}
 
 | figure | value | target |
 |---|---|---|
 | projects list, API / pgbench (mean of rounds) | {mean_ratio(projects_rows):.2f}× | ≥ 0.8× (aim 0.9×) |
 | projects list, API / pgbench pipelined as the API sends it | {mean_ratio(projects_rows, 2):.2f}× | |
+| projects list, API / pgbench parsing each statement every time | {mean_ratio(projects_rows, 4):.2f}× | |
 | API keys list, API / pgbench (mean of rounds) | {mean_ratio(keys_rows):.2f}× | |
 | API keys list, API / pgbench pipelined as the API sends it | {mean_ratio(keys_rows, 2):.2f}× | |
+| API keys list, API / pgbench parsing each statement every time | {mean_ratio(keys_rows, 4):.2f}× | |
 | start to first 200 from `/readyz`, migrations applied (median of starts; min–max) | {ready} ms ({ready_min}–{ready_max}) | ≤ 100 ms |
 | RSS 3 s after ready (median; min–max) | {idle} MiB ({idle_min}–{idle_max}) | ≤ 20 MB |
 | of which anonymous / file-backed (medians) | {anon} MiB / {files} MiB | |
