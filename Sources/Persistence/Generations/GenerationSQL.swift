@@ -79,17 +79,27 @@ enum GenerationSQL {
 
 /// JSON for the jsonb columns: the engine's own types, with a fixed encoding.
 enum GenerationJSON {
-    static func text<T: Encodable>(_ value: T) throws -> String {
+    // One of each, configured once: a generation encodes and decodes several columns, and making
+    // and configuring a coder each time showed in the chat profile. Both are safe to share
+    // between threads (their options are behind a lock; each call keeps its own state).
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return encoder
+    }()
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    static func text<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(type, from: Data(text.utf8))
+        try decoder.decode(type, from: Data(text.utf8))
     }
 
     /// The `changes` argument of `app_engine.advance`: only the keys that are set.
