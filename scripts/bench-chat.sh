@@ -19,28 +19,14 @@ HARNESS=${1:-${PEER_HARNESS:-}}
 [ -n "$HARNESS" ] || { echo "give the peer harness folder as the first argument (or PEER_HARNESS)" >&2; exit 1; }
 [ -x "$HARNESS/run.sh" ] || { echo "no peer harness at $HARNESS (give its folder as the first argument)" >&2; exit 1; }
 UPSTREAM_PORT=18901
-WORK=$(mktemp -d /tmp/bench-chat-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-PG_PORT=$(free_port)
+bench_setup chat
 STARTED_NGINX=""
-
 cleanup() {
   [ -n "${WRK_PID:-}" ] && kill "$WRK_PID" 2>/dev/null || true
-  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
   [ -n "$STARTED_NGINX" ] && kill -QUIT "$STARTED_NGINX" 2>/dev/null || true
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
+  bench_cleanup
 }
 trap cleanup EXIT
-
-if [ -n "${APISERVER_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-fi
 
 # The harness's fake upstream, started the way run.sh starts it (run.sh then reuses it): our key and
 # pricing setup needs no upstream, but the round-trip count below does.
@@ -54,16 +40,9 @@ if ! port_busy $UPSTREAM_PORT; then
   STARTED_NGINX=$(cat "$PEER_RUN/fake-nginx.pid")
 fi
 
-cluster_start "$WORK/pg" "$PG_PORT"
 PSQL=("$(pg_bin)/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
-  PORT=$API_PORT LOG_LEVEL=warn OPENAI_BASE_URL="http://127.0.0.1:$UPSTREAM_PORT/v1" JWT_EXPIRY_SECONDS=86400
-"$BIN" migrate >/dev/null
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-API_PID=$!
-wait_for_health "$API_PORT"
+export OPENAI_BASE_URL="http://127.0.0.1:$UPSTREAM_PORT/v1" JWT_EXPIRY_SECONDS=86400
+bench_serve
 
 api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"chat-bench@example.com","password":"correct horse battery staple"}' |

@@ -20,55 +20,18 @@ ROUNDS=${ROUNDS:-2}
 SEQUENTIAL=${SEQUENTIAL:-50}
 QUEUED=${QUEUED:-400000}
 export CLAIM_CLIENTS=${CLAIM_CLIENTS:-8}
-WORK=$(mktemp -d /tmp/mw-generations-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-FAKE_PORT=$(free_port)
-PG_PORT=$(free_port)
-
-cleanup() {
-  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null || true
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 if [ -n "${APISERVER_BIN:-}" ] && [ -n "${FAKE_PROVIDERS_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-  FAKE_BIN=$FAKE_PROVIDERS_BIN
-  BUILD="given binaries ($BIN)"
+  BUILD="given binaries ($APISERVER_BIN)"
 else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  swift build -c release --static-swift-stdlib --product fake-providers 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-  FAKE_BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/fake-providers"
+  unset APISERVER_BIN FAKE_PROVIDERS_BIN
   BUILD="release build"
 fi
-
-cluster_start "$WORK/pg" "$PG_PORT"
+bench_setup generations
 PSQL=("$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
-# pg_stat_statements needs preloading: set it and restart the cluster once.
-# (track_utility is on by default, so BEGIN and COMMIT are counted.)
-"${PSQL[@]}" -c "alter system set shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-as_postgres "$(pg_bin)/pg_ctl" -D "$WORK/pg/data" -m fast -w restart -l "$WORK/pg/server.log" \
-  -o "-p $PG_PORT -k $WORK/pg/socket -c listen_addresses=127.0.0.1" >/dev/null
-"${PSQL[@]}" -c "create extension if not exists pg_stat_statements" >/dev/null
-
-"$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 100); do grep -q "listening" "$WORK/fake.log" && break; sleep 0.05; done
-
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
-  PORT=$API_PORT LOG_LEVEL=warn STORAGE_DIR="$WORK/storage" PRICING_CATALOG="$ROOT/pricing/catalog.json" \
-  OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
-"$BIN" migrate >/dev/null
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-API_PID=$!
-wait_for_health "$API_PORT" || { cat "$WORK/server.log" >&2; exit 1; }
+# track_utility is on by default, so BEGIN and COMMIT are counted.
+bench_statement_stats
+bench_fake_providers
+bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
 api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }

@@ -102,9 +102,39 @@ bench_serve() {
   wait_for_health "$API_PORT"
 }
 
-# The EXIT trap bench_setup sets: stops the server bench_serve started, then the cluster, and removes WORK.
+# bench_fake_providers: starts `fake-providers` ($FAKE_PROVIDERS_BIN, or the release build) on a free
+# FAKE_PORT (FAKE_PID; its log in $WORK/fake.log, stopped by bench_cleanup) and exports what points
+# the server's OpenAI adapter, price list and storage at this run. Call before bench_serve.
+bench_fake_providers() {
+  FAKE_BIN=${FAKE_PROVIDERS_BIN:-"$(swift build -c release --static-swift-stdlib --show-bin-path)/fake-providers"}
+  if [ -z "${FAKE_PROVIDERS_BIN:-}" ]; then
+    swift build -c release --static-swift-stdlib --product fake-providers 2>&1 | grep -E "error:|complete" | tail -2
+  fi
+  FAKE_PORT=$(free_port)
+  "$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
+  FAKE_PID=$!
+  for _ in $(seq 100); do grep -qs "listening" "$WORK/fake.log" && break; sleep 0.05; done
+  export STORAGE_DIR="$WORK/storage" PRICING_CATALOG="$ROOT/pricing/catalog.json" OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
+}
+
+# bench_statement_stats [TRACK]: pg_stat_statements in the bench cluster (it must be preloaded: one
+# restart). TRACK=all also counts the statements inside functions, and function times.
+bench_statement_stats() {
+  local psql=("$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+  "${psql[@]}" -c "alter system set shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+  [ "${1:-top}" = all ] && "${psql[@]}" -c "alter system set track_functions = 'all'" >/dev/null
+  as_postgres "$(pg_bin)/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -m fast -w restart \
+    -o "-p $PG_PORT -k $WORK/pg/socket -c listen_addresses=127.0.0.1" >/dev/null
+  "${psql[@]}" -c "create extension if not exists pg_stat_statements" >/dev/null
+  [ "${1:-top}" = all ] && "${psql[@]}" -c "alter system set pg_stat_statements.track = 'all'" -c "select pg_reload_conf()" >/dev/null
+  return 0
+}
+
+# The EXIT trap bench_setup sets: stops the server bench_serve started (and fake-providers), then the
+# cluster, and removes WORK.
 bench_cleanup() {
   if [ -n "${API_PID:-}" ]; then kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true; fi
+  if [ -n "${FAKE_PID:-}" ]; then kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null || true; fi
   cluster_stop "$WORK/pg"
   rm -rf "$WORK"
 }

@@ -18,23 +18,9 @@ USERS=${USERS:-1}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 bench_setup chat-database
-FAKE_BIN=${FAKE_PROVIDERS_BIN:-"$(swift build -c release --static-swift-stdlib --show-bin-path)/fake-providers"}
-[ -x "$FAKE_BIN" ] || swift build -c release --static-swift-stdlib --product fake-providers 2>&1 | grep -E "error:|complete" | tail -2
-FAKE_PORT=$(free_port)
-stop_fake() { [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null; bench_cleanup; }
-trap stop_fake EXIT
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
-if [ "${STATS:-0}" = 1 ]; then
-  "${PSQL[@]}" -c "alter system set shared_preload_libraries = 'pg_stat_statements'" -c "alter system set track_functions = 'all'"
-  as_postgres "$(pg_bin)/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -m fast -w restart \
-    -o "-p $PG_PORT -k $WORK/pg/socket -c listen_addresses=127.0.0.1" >/dev/null
-  "${PSQL[@]}" -c "create extension if not exists pg_stat_statements" -c "alter system set pg_stat_statements.track = 'all'" \
-    -c "select pg_reload_conf()" >/dev/null
-fi
-"$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 100); do grep -qs "listening" "$WORK/fake.log" && break; sleep 0.05; done
-export STORAGE_DIR="$WORK/storage" PRICING_CATALOG="$ROOT/pricing/catalog.json" OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
+[ "${STATS:-0}" = 1 ] && bench_statement_stats all
+bench_fake_providers
 bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
 BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'

@@ -13,31 +13,8 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 DURATION=${DURATION:-15}
 CONNECTIONS=${CONNECTIONS:-16}
 SEQUENTIAL=${SEQUENTIAL:-30}
-WORK=$(mktemp -d /tmp/mw-profile-XXXXXX)
-chmod 755 "$WORK"
-API_PORT=$(free_port)
-FAKE_PORT=$(free_port)
-PG_PORT=$(free_port)
-cleanup() {
-  [ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null || true
-  cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-BIN=${APISERVER_BIN:-"$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"}
-FAKE_BIN=${FAKE_PROVIDERS_BIN:-"$(swift build -c release --static-swift-stdlib --show-bin-path)/fake-providers"}
-cluster_start "$WORK/pg" "$PG_PORT"
-"$FAKE_BIN" --port "$FAKE_PORT" --threads 4 >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 100); do grep -qs "listening" "$WORK/fake.log" && break; sleep 0.05; done
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="profile-secret-0123456789abcdefghijklmn" APP_ENCRYPTION_SECRET="profile-encryption-0123456789abcdefghi" \
-  PORT=$API_PORT STORAGE_DIR="$WORK/storage" PRICING_CATALOG="$ROOT/pricing/catalog.json" \
-  OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
-"$BIN" migrate >/dev/null
+bench_setup profile
+bench_fake_providers
 # At info the server logs its database_round_trips when it stops.
 LOG_LEVEL=info "$BIN" serve >"$WORK/server.log" 2>&1 &
 API_PID=$!
