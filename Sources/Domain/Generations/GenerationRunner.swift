@@ -281,7 +281,7 @@ public struct GenerationRunner: Sendable {
                 }
             }
             let message = "The provider did not finish within \(Int(pollDeadlineSeconds)) s."
-            guard CanceledTaskCharge.after(outcome, provider: task.provider, lastStatus: task.providerStatus) == .estimate else {
+            guard CanceledTaskCharge.after(outcome, provider: task.provider) == .estimate else {
                 return try end(record, as: .expired, code: "deadline_exceeded", message: message, claimsJSON: claimsJSON)
             }
             return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), status: .expired,
@@ -437,7 +437,7 @@ public struct GenerationRunner: Sendable {
     /// A canceled generation whose provider task was cancelled at the provider (or could not be:
     /// `cancel` nil): released, or charged the reserved estimate, as `CanceledTaskCharge` says.
     private func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, claimsJSON: String) throws -> Step {
-        switch CanceledTaskCharge.after(cancel, provider: task.provider, lastStatus: task.providerStatus) {
+        switch CanceledTaskCharge.after(cancel, provider: task.provider) {
         case .nothing: return try stopped(record.id, claimsJSON)
         case .estimate: return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), claimsJSON: claimsJSON)
         }
