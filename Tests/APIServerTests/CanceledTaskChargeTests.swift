@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -61,6 +62,41 @@ final class CanceledTaskChargeTests: XCTestCase {
         XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
         XCTAssertEqual(try fixture.cancelCalls(), 1, "cancelled at FAL, which answers CANCELLATION_REQUESTED for a started one")
+    }
+
+    /// A FAL request its cancel took off the queue costs nothing, but the release of its
+    /// reservation fails (a database error): that fact is not lost. The generation is recorded as
+    /// holding no provider work, and the worker's sweep releases the reservation. Before, the
+    /// sweep found it canceled with its task and charged the reserved estimate as an unknown
+    /// outcome, for a request FAL never ran.
+    func testATaskTheProviderStoppedIsReleasedByTheSweepWhenItsReleaseFailed() async throws {
+        let fixture = try FALCancelFixture(email: "fal-release-fails@example.com")
+        defer { fixture.stop() }
+        let (id, estimate) = try await fixture.submitted(pollsByUs: 0)
+        let generation = try XCTUnwrap(UUID(uuidString: id))
+        let engine = fixture.server.environment.generations
+        let base = engine.executor.runner
+        let runner = GenerationRunner(store: base.store, ledger: ReleaseFails(base: base.ledger), blobs: base.blobs, gate: base.gate,
+                                      provider: base.provider, key: base.key, pricing: base.pricing,
+                                      pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds)
+        let (_, providerCancel) = try runner.cancel(generation, userID: fixture.userID, claimsJSON: fixture.claims)
+        try await XCTUnwrap(providerCancel, "a provider task is cancelled at the provider")()
+        XCTAssertEqual(try fixture.cancelCalls(), 1, "FAL took it off its queue (OK)")
+        XCTAssertEqual(try fixture.server.budget(of: fixture.project, token: fixture.token).reserved, estimate, "the release failed")
+        let left = try XCTUnwrap(try engine.store.get(generation, claimsJSON: fixture.claims))
+        XCTAssertNil(left.providerTask, "recorded as holding no provider work")
+        XCTAssertNil(left.submitting)
+
+        let admin = try PostgresConnection(url: fixture.server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where id = \(generation)")
+        XCTAssertGreaterThanOrEqual(engine.worker.endLeftoverReservations(), 1)
+        let budget = try fixture.server.budget(of: fixture.project, token: fixture.token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, .zero, "released by the sweep, not charged the estimate")
+        let body = try fixture.server.get("/v1/generations/\(id)", token: fixture.token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "\(body)")
+        XCTAssertNil(body["cost_status"], "\(body)")
+        XCTAssertNil(body["actual_cost_usd"], "\(body)")
     }
 
     /// Veo cannot cancel an operation: the canceled generation is charged its reserved estimate
@@ -248,4 +284,27 @@ private struct FALCancelFixture {
         let routes = (((counters["providers"] as? [String: Any])?["fal"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
         return (routes["PUT /{app}/requests/{id}/cancel"] as? Int) ?? 0
     }
+}
+
+/// The engine's ledger, except that every release fails as on a database error.
+private struct ReleaseFails: BudgetReservations {
+    struct Failure: Error {}
+    let base: any BudgetReservations
+
+    func reserve(project: UUID, generation: UUID, amount: Money, provider: ProviderID?, claimsJSON: String) throws -> ReservationOutcome {
+        try base.reserve(project: project, generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+    }
+    func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {
+        try base.settle(generation: generation, cost: cost, provider: provider, claimsJSON: claimsJSON)
+    }
+    func release(generation: UUID, claimsJSON: String) throws { throw Failure() }
+    func holdProvider(generation: UUID, amount: Money, provider: ProviderID, claimsJSON: String) throws -> ReservationOutcome {
+        try base.holdProvider(generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+    }
+    func charge(of generation: UUID, claimsJSON: String) throws -> Money? { try base.charge(of: generation, claimsJSON: claimsJSON) }
+    var firstProviderHeldAtAdmission: Bool { base.firstProviderHeldAtAdmission }
+    func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws {
+        try base.endProviderScope(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    }
+    var settlesProviderScopeOnly: Bool { base.settlesProviderScopeOnly }
 }

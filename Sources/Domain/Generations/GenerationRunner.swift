@@ -256,8 +256,15 @@ public struct GenerationRunner: Sendable {
     /// The generation ended under this step (a cancel, or another process): nothing more is
     /// sent. A reservation a cancel kept for an answer in flight is released here, once that
     /// answer turned out to be no charge (a settled one is left as it is).
+    /// When the release fails, what it stood for is not lost: the generation is recorded as
+    /// holding no provider work, so the worker's sweep releases it (it would otherwise charge the
+    /// reserved estimate, as for a task the provider may have billed).
     private func stopped(_ id: UUID, _ claimsJSON: String) throws -> Step {
-        try? ledger.release(generation: id, claimsJSON: claimsJSON)
+        do {
+            try ledger.release(generation: id, claimsJSON: claimsJSON)
+        } catch {
+            _ = try? store.endProviderWork(id, claimsJSON: claimsJSON)
+        }
         try? blobs.delete(scratchOf: id)
         return .finished(try currentStatus(id, claimsJSON))
     }

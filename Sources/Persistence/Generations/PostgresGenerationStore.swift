@@ -152,6 +152,12 @@ public struct PostgresGenerationStore: GenerationStore {
         return try Self.detail(from: try pool.userScopeRoundTrip(claimsJSON: claimsJSON, [charge] + Self.attemptsAndAssets(of: id)))
     }
 
+    public func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool {
+        // Migration 160.
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, "select app_engine.end_provider_work(\(id)) as ended")
+        return try rows.first?.decodeIfPresent("ended", as: Bool.self) ?? false
+    }
+
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                         claimsJSON: String) throws -> GenerationRecord? {
         let changesJSON = try GenerationJSON.changes(changes)
