@@ -34,14 +34,18 @@ public struct GenerationRunner: Sendable {
     /// Readers of text answers as they arrive (streaming chat): a text submission with a sink
     /// registered here uses the provider's streaming call.
     public let streams: TextStreams?
+    /// Counts the output of a stream that broke before the provider reported its usage.
+    public let tokenCounter: any TokenCounting
 
     public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore, gate: any AttemptGate = OpenAttemptGate(),
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
                 finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil,
-                admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil) {
+                admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil,
+                tokenCounter: any TokenCounting = ModelTokenCounter(tokenizers: [:])) {
         self.streams = streams
+        self.tokenCounter = tokenCounter
         self.admittedKey = admittedKey
         self.store = store
         self.ledger = ledger
@@ -206,7 +210,14 @@ public struct GenerationRunner: Sendable {
                 // Usage reported before the failure (a stream cut after Anthropic's message_start) may
                 // have been billed: it is charged, and nothing else is tried (that would charge twice).
                 if let usage = error.usageBeforeFailure {
-                    return try chargeFailure(record, candidate: candidate, usage: usage, error: error, claimsJSON: claimsJSON)
+                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: nil, error: error, claimsJSON: claimsJSON)
+                }
+                // Text reached the reader but no usage was reported (OpenAI and OpenRouter report it
+                // only in the final chunk): the provider billed what it generated, counted here.
+                if let stream, stream.hasDelivered {
+                    let (usage, countedWith) = countedUsage(record, candidate: candidate, output: stream.received)
+                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: countedWith, error: error,
+                                             claimsJSON: claimsJSON)
                 }
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
@@ -369,11 +380,25 @@ public struct GenerationRunner: Sendable {
         return (record.estimate ?? candidate.estimate, "estimated", nil)
     }
 
-    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`):
+    /// The usage of a stream that broke after text reached its reader but before the provider
+    /// reported usage: the input tokens as admission counted them for `candidate` (the prompt
+    /// counted again for a generation admitted before they were kept), the output tokens counted
+    /// in the text received, with the model's tokenizer (or its upper bound). Returns the
+    /// tokenizer too: the usage is recorded as counted here (`usage_counted_with`).
+    private func countedUsage(_ record: GenerationRecord, candidate: GenerationCandidate, output: String)
+        -> (usage: NormalisedUsage, countedWith: String) {
+        let provider = candidate.provider.rawValue
+        let input = candidate.inputTokens ?? tokenCounter.countTokens(record.prompt, provider: provider, model: candidate.model).count
+        let counted = tokenCounter.countTokens(output, provider: provider, model: candidate.model)
+        return (NormalisedUsage(inputTokens: input, outputTokens: counted.count), counted.countedWith)
+    }
+
+    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`),
+    /// or after text reached the reader before it did (`countedWith`: the usage counted here):
     /// that usage is charged, priced as a finished answer's, and the generation fails with the
     /// provider's error, a charged failure (its failed attempt is recorded already).
     private func chargeFailure(_ record: GenerationRecord, candidate: GenerationCandidate, usage reported: NormalisedUsage,
-                               error: ProviderError, claimsJSON: String) throws -> Step {
+                               countedWith: String?, error: ProviderError, claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload = ["code": error.code]
@@ -383,9 +408,12 @@ public struct GenerationRunner: Sendable {
             status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
             errorCode: error.code,
-            errorMessage: error.message + " The usage the provider reported before the failure is charged, since it may have billed it.",
-            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
-                          claimsJSON: claimsJSON)
+            errorMessage: error.message + (countedWith.map {
+                " The provider reports its usage only at the end of its answer, so the tokens it generated before the failure are "
+                    + "charged as counted here (input as admitted, output counted with \($0)), since it billed them."
+            } ?? " The usage the provider reported before the failure is charged, since it may have billed it."),
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload),
+            usageCountedWith: countedWith), claimsJSON: claimsJSON)
     }
 
     /// The finished generation, attempts and assets included, from the one call that ended it:
@@ -553,6 +581,6 @@ extension GenerationRunner {
     /// (`BatchItemReservations`), their batch the rest.
     public var forBatchItems: GenerationRunner {
         GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: gate, provider: provider, key: key,
-                         pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
+                         pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, tokenCounter: tokenCounter)
     }
 }

@@ -105,11 +105,14 @@ public struct GenerationCompletion: Sendable {
     public let report: AttemptReport?
     /// Why the provider stopped (its own word: `stop`, `length`, `end_turn`, `max_tokens`, ...).
     public let finishReason: String?
+    /// The tokenizer `usage`'s output tokens were counted with here, when the provider reported
+    /// none (`GenerationRecord.usageCountedWith`); nil: `usage` is the provider's.
+    public let usageCountedWith: String?
 
     public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
                 providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],
                 errorCode: String?, errorMessage: String?, recordsAttempt: Bool, providerScopeOnly: Bool, event: GenerationEvent,
-                report: AttemptReport? = nil, finishReason: String? = nil) {
+                report: AttemptReport? = nil, finishReason: String? = nil, usageCountedWith: String? = nil) {
         self.status = status
         self.provider = provider
         self.model = model
@@ -127,6 +130,7 @@ public struct GenerationCompletion: Sendable {
         self.event = event
         self.report = report
         self.finishReason = finishReason
+        self.usageCountedWith = usageCountedWith
     }
 }
 
