@@ -18,7 +18,7 @@ extension GenerationRunner {
     /// provider, nothing, like any failed task. Only when that poll fails (or the provider still
     /// calls it pending) does `CanceledTaskCharge` decide.
     func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, userID: UUID,
-                                 claimsJSON: String) async throws -> Step {
+                         claimsJSON: String) async throws -> Step {
         if cancel == .alreadyFinished, let adapter = provider(task.provider) {
             switch await pollOnce(task, adapter: adapter, userID: userID, claimsJSON: claimsJSON) {
             case .finished(let output):

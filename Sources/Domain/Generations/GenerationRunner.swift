@@ -103,7 +103,7 @@ public struct GenerationRunner: Sendable {
     /// charge ends a provider task that expired uncancelled (`status` `.expired`, its `code` and
     /// `message`).
     func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, status: GenerationStatus = .failed,
-                            code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
+                    code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
         let candidate = record.candidates.first { $0.provider == inFlight.provider && $0.model == inFlight.model }
         let unpriced = candidate?.isUnpriced ?? false
         let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
@@ -338,7 +338,7 @@ public struct GenerationRunner: Sendable {
     /// ends it failed but charged, since the provider billed it. `report`: what the attempt taught
     /// the router, written in the same call.
     func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
-                          claimsJSON: String) throws -> Step {
+                  claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload: [String: String] = [:]
