@@ -1,28 +1,102 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
 /// What a canceled provider task is charged (`CanceledTaskCharge`): nothing where the provider
-/// documents no charge for a cancelled job (Runway, a FAL request still queued), the reserved
-/// estimate as an unknown outcome where it may bill anyway (Veo has no cancel, a started FAL
-/// request runs on, a cancel that failed or came too late).
+/// documents no charge for a cancelled job (Runway, a FAL request its cancel took off the queue),
+/// the reserved estimate as an unknown outcome where it may bill anyway (Veo has no cancel, a FAL
+/// request whose runner was only signalled, a cancel that failed or came too late).
 final class CanceledTaskChargeTests: XCTestCase {
     func testTheRuleFollowsWhatEachProviderDocumentsAboutBillingACancelledJob() {
-        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .runway, lastStatus: "RUNNING"), .nothing,
-                       "Runway charges only succeeded tasks")
-        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .fal, lastStatus: "IN_QUEUE"), .nothing,
-                       "FAL's cancel stops a queued request, and FAL charges only successful outputs")
-        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .fal, lastStatus: "IN_PROGRESS"), .estimate,
-                       "a started FAL request runs on and is billed")
-        XCTAssertEqual(CanceledTaskCharge.after(.notSupported, provider: .veo, lastStatus: "RUNNING"), .estimate,
+        XCTAssertEqual(CanceledTaskCharge.after(.cancelled, provider: .runway), .nothing, "Runway charges only succeeded tasks")
+        XCTAssertEqual(CanceledTaskCharge.after(.removedFromQueue, provider: .fal), .nothing,
+                       "FAL's OK: taken off the queue before it started, it never runs")
+        XCTAssertEqual(CanceledTaskCharge.after(.stopRequested, provider: .fal), .estimate,
+                       "FAL's CANCELLATION_REQUESTED: a runner has it and may run on and bill")
+        XCTAssertEqual(CanceledTaskCharge.after(.notSupported, provider: .veo), .estimate,
                        "Veo has no cancel: the operation runs on and is billed")
-        XCTAssertEqual(CanceledTaskCharge.after(.alreadyFinished, provider: .runway, lastStatus: "RUNNING"), .estimate,
+        XCTAssertEqual(CanceledTaskCharge.after(.alreadyFinished, provider: .runway), .estimate,
                        "too late: it may have succeeded and billed")
-        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .runway, lastStatus: "PENDING"), .estimate,
-                       "a cancel that failed stopped nothing")
-        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .local, lastStatus: nil), .nothing, "the local provider costs nothing")
+        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .runway), .estimate, "a cancel that failed stopped nothing")
+        XCTAssertEqual(CanceledTaskCharge.after(nil, provider: .local), .nothing, "the local provider costs nothing")
+    }
+
+    /// A FAL request canceled while still queued: FAL answers `OK` (removed, it never runs), and
+    /// the reservation is released; the generation stays canceled, charged nothing.
+    func testAFALRequestCanceledWhileQueuedIsChargedNothing() async throws {
+        let fixture = try FALCancelFixture(email: "fal-queued-cancel@example.com")
+        defer { fixture.stop() }
+        let (id, estimate) = try await fixture.submitted(pollsByUs: 0)
+        XCTAssertGreaterThan(estimate, .zero)
+        XCTAssertEqual(try fixture.server.post("/v1/generations/\(id)/cancel", [:], token: fixture.token).status, 200)
+        let budget = try fixture.server.settledBudget(of: fixture.project, token: fixture.token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, .zero, "a request taken off FAL's queue is not billed")
+        let body = try fixture.server.get("/v1/generations/\(id)", token: fixture.token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "\(body)")
+        XCTAssertNil(body["actual_cost_usd"], "\(body)")
+        XCTAssertEqual(try fixture.cancelCalls(), 1, "cancelled at FAL, which answers OK for a queued request")
+    }
+
+    /// A FAL request whose last poll said `IN_QUEUE` but which a runner took since (FAL polls are
+    /// 1.5 s apart for images, 5 s for video): FAL answers the cancel `CANCELLATION_REQUESTED`,
+    /// the runner may run on and bill, and the generation is charged the reserved estimate
+    /// (`estimated`). It was charged nothing before, going by the stale poll.
+    func testAFALRequestThatStartedSinceItsLastPollIsChargedTheEstimateOnCancel() async throws {
+        let fixture = try FALCancelFixture(email: "fal-started-cancel@example.com")
+        defer { fixture.stop() }
+        let (id, estimate) = try await fixture.submitted(pollsByUs: 1)
+        let record = try XCTUnwrap(try fixture.server.environment.generations.store.get(try XCTUnwrap(UUID(uuidString: id)),
+                                                                                       claimsJSON: fixture.claims))
+        XCTAssertEqual(record.providerTask?.providerStatus, "IN_QUEUE", "our last poll saw it queued")
+        XCTAssertEqual(try fixture.statusAtFAL(record), "IN_PROGRESS", "a runner took it since")
+        XCTAssertEqual(try fixture.server.post("/v1/generations/\(id)/cancel", [:], token: fixture.token).status, 200)
+        let budget = try fixture.server.settledBudget(of: fixture.project, token: fixture.token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, estimate, "the signalled runner may bill: charged at the estimate")
+        let body = try fixture.server.get("/v1/generations/\(id)", token: fixture.token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled: \(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+        XCTAssertEqual(try fixture.cancelCalls(), 1, "cancelled at FAL, which answers CANCELLATION_REQUESTED for a started one")
+    }
+
+    /// A FAL request its cancel took off the queue costs nothing, but the release of its
+    /// reservation fails (a database error): that fact is not lost. The generation is recorded as
+    /// holding no provider work, and the worker's sweep releases the reservation. Before, the
+    /// sweep found it canceled with its task and charged the reserved estimate as an unknown
+    /// outcome, for a request FAL never ran.
+    func testATaskTheProviderStoppedIsReleasedByTheSweepWhenItsReleaseFailed() async throws {
+        let fixture = try FALCancelFixture(email: "fal-release-fails@example.com")
+        defer { fixture.stop() }
+        let (id, estimate) = try await fixture.submitted(pollsByUs: 0)
+        let generation = try XCTUnwrap(UUID(uuidString: id))
+        let engine = fixture.server.environment.generations
+        let base = engine.executor.runner
+        let runner = GenerationRunner(store: base.store, ledger: ReleaseFails(base: base.ledger), blobs: base.blobs, gate: base.gate,
+                                      provider: base.provider, key: base.key, pricing: base.pricing,
+                                      pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds)
+        let (_, providerCancel) = try runner.cancel(generation, userID: fixture.userID, claimsJSON: fixture.claims)
+        try await XCTUnwrap(providerCancel, "a provider task is cancelled at the provider")()
+        XCTAssertEqual(try fixture.cancelCalls(), 1, "FAL took it off its queue (OK)")
+        XCTAssertEqual(try fixture.server.budget(of: fixture.project, token: fixture.token).reserved, estimate, "the release failed")
+        let left = try XCTUnwrap(try engine.store.get(generation, claimsJSON: fixture.claims))
+        XCTAssertNil(left.providerTask, "recorded as holding no provider work")
+        XCTAssertNil(left.submitting)
+
+        let admin = try PostgresConnection(url: fixture.server.environment.config.migrationDatabaseURL)
+        try admin.query("update public.generations set finished_at = now() - interval '2 minutes' where id = \(generation)")
+        XCTAssertGreaterThanOrEqual(engine.worker.endLeftoverReservations(), 1)
+        let budget = try fixture.server.budget(of: fixture.project, token: fixture.token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, .zero, "released by the sweep, not charged the estimate")
+        let body = try fixture.server.get("/v1/generations/\(id)", token: fixture.token).json()
+        XCTAssertEqual(body["status"] as? String, "canceled", "\(body)")
+        XCTAssertNil(body["cost_status"], "\(body)")
+        XCTAssertNil(body["actual_cost_usd"], "\(body)")
     }
 
     /// Veo cannot cancel an operation: the canceled generation is charged its reserved estimate
@@ -149,4 +223,88 @@ final class CanceledTaskChargeTests: XCTestCase {
         XCTAssertEqual(body["cost_status"] as? String, "estimated", "\(body)")
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
     }
+}
+
+/// A FAL image generation admitted and driven by the runner up to a stored task, against
+/// fake-providers, whose FAL queue answers a cancel `OK` while queued and
+/// `CANCELLATION_REQUESTED` once in progress.
+private struct FALCancelFixture {
+    let fake: FakeProvidersProcess
+    let server: TestServer
+    let token: String
+    let userID: UUID
+    let claims: String
+    let project: String
+
+    init(email: String) throws {
+        fake = try FakeProvidersProcess()
+        server = try TestServer(environment: fake.baseURLs)
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp(email)
+        token = session.accessToken
+        userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        claims = GenerationExecutor.claims(for: userID)
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "fal", "label": "main", "key": ApiKeyTests.sampleKey(.fal)],
+                                       token: token).status, 201)
+        project = try XCTUnwrap(try server.createProject(["name": "Images", "budget_period": "total", "budget_limit": "50"],
+                                                         token: token)["id"] as? String)
+    }
+
+    func stop() {
+        server.stop()
+        fake.stop()
+    }
+
+    /// Admitted, submitted (FAL's task stored as `IN_QUEUE`) and polled `pollsByUs` times by the
+    /// runner; the generation's id and its reserved estimate.
+    func submitted(pollsByUs: Int) async throws -> (id: String, estimate: Money) {
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .image, prompt: "a kite", provider: .fal, model: "fal-ai/flux/dev", size: "landscape_4_3"),
+            settings: GenerationSettings(size: "landscape_4_3"), as: identity)
+        let runner = server.environment.generations.executor.runner
+        for _ in 0...pollsByUs {
+            guard case .pollAgain = try await runner.step(record.id, userID: userID, claimsJSON: claims) else {
+                throw TestSupportError("the request is still pending at FAL")
+            }
+        }
+        return (record.id.uuidString.lowercased(), try XCTUnwrap(record.estimate))
+    }
+
+    /// FAL's status of the task now, read past the runner (the fake moves it on by one state).
+    func statusAtFAL(_ record: GenerationRecord) throws -> String? {
+        let url = try XCTUnwrap(URL(string: try XCTUnwrap(record.providerTask?.urls["status"])))
+        let answer = try HTTPTestConnection(port: fake.port).request("GET", url.path, headers: ["Authorization": "Key \(ApiKeyTests.sampleKey(.fal))"])
+        return try answer.json()["status"] as? String
+    }
+
+    /// How many cancels FAL was sent.
+    func cancelCalls() throws -> Int {
+        let counters = try HTTPTestConnection(port: fake.port).request("GET", "/_fake/counters").json()
+        let routes = (((counters["providers"] as? [String: Any])?["fal"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
+        return (routes["PUT /{app}/requests/{id}/cancel"] as? Int) ?? 0
+    }
+}
+
+/// The engine's ledger, except that every release fails as on a database error.
+private struct ReleaseFails: BudgetReservations {
+    struct Failure: Error {}
+    let base: any BudgetReservations
+
+    func reserve(project: UUID, generation: UUID, amount: Money, provider: ProviderID?, claimsJSON: String) throws -> ReservationOutcome {
+        try base.reserve(project: project, generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+    }
+    func settle(generation: UUID, cost: Money, provider: ProviderID?, claimsJSON: String) throws {
+        try base.settle(generation: generation, cost: cost, provider: provider, claimsJSON: claimsJSON)
+    }
+    func release(generation: UUID, claimsJSON: String) throws { throw Failure() }
+    func holdProvider(generation: UUID, amount: Money, provider: ProviderID, claimsJSON: String) throws -> ReservationOutcome {
+        try base.holdProvider(generation: generation, amount: amount, provider: provider, claimsJSON: claimsJSON)
+    }
+    func charge(of generation: UUID, claimsJSON: String) throws -> Money? { try base.charge(of: generation, claimsJSON: claimsJSON) }
+    var firstProviderHeldAtAdmission: Bool { base.firstProviderHeldAtAdmission }
+    func endProviderScope(generation: UUID, cost: Money?, claimsJSON: String) throws {
+        try base.endProviderScope(generation: generation, cost: cost, claimsJSON: claimsJSON)
+    }
+    var settlesProviderScopeOnly: Bool { base.settlesProviderScopeOnly }
 }

@@ -9,13 +9,16 @@ import XCTest
 /// format: a delta reaches the client while the provider still holds the rest of its answer
 /// (the fake's explicit `held` hold, released by the test), the finish reason is the provider's
 /// (mapped to OpenAI's names), the usage chunk carries the settled cost, a cut upstream stream
-/// ends in an error chunk with nothing charged, and a client that leaves mid-stream cancels the
-/// generation while the provider's charge is still recorded.
+/// ends in an error chunk charged what the provider billed until then, and a client that leaves
+/// mid-stream cancels the generation while the provider's charge is still recorded.
 final class ChatStreamingTests: XCTestCase {
     private var fake: FakeProvidersProcess?
     private var fakePort: Int { fake?.port ?? 0 }
     private var server: TestServer!
     private var token = ""
+    private var user = ""
+
+    private func userID() throws -> UUID { try XCTUnwrap(UUID(uuidString: user)) }
 
     override func setUpWithError() throws {
         fake = try FakeProvidersProcess(arguments: [])
@@ -23,7 +26,9 @@ final class ChatStreamingTests: XCTestCase {
         server = try TestServer(environment: ["OPENAI_BASE_URL": origin + "/openai/v1", "ANTHROPIC_BASE_URL": origin + "/anthropic",
                                               "OPENROUTER_BASE_URL": origin + "/openrouter/api/v1"])
         _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        token = try server.signUp("stream@example.com").accessToken
+        let session = try server.signUp("stream@example.com")
+        token = session.accessToken
+        user = session.userID
         for provider in ["openai", "anthropic", "openrouter"] {
             let key: String = switch provider {
             case "openai": ApiKeyTests.sampleKey(.openai)
@@ -173,81 +178,73 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(finishReason(stream), "length")
     }
 
-    func testTruncatedUpstreamStreamEndsWithAnErrorChunkWithoutDoneAndChargesNothing() throws {
+    /// OpenAI reports usage only in a stream's final chunk: a stream cut after text reached the
+    /// client is charged the input tokens as admission counted them and the output tokens counted
+    /// here in the text sent (with the model's tokenizer where it is loaded, else its upper
+    /// bound), a charged failure that says its usage is our count (`usage_counted_with`). It was charged nothing before, though OpenAI billed
+    /// the tokens it generated.
+    func testAnOpenAIStreamCutAfterTextIsChargedTheTokensCountedHere() throws {
+        try assertCutStreamIsChargedTheTokensCountedHere(model: "gpt-4o-mini", provider: .openai)
+    }
+
+    /// OpenRouter speaks OpenAI's stream format, usage in the last chunk included: the same.
+    func testAnOpenRouterStreamCutAfterTextIsChargedTheTokensCountedHere() throws {
+        try assertCutStreamIsChargedTheTokensCountedHere(model: "openai/gpt-4o-mini", provider: .openrouter)
+    }
+
+    private func assertCutStreamIsChargedTheTokensCountedHere(model: String, provider: ProviderID,
+                                                            file: StaticString = #filePath, line: UInt = #line) throws {
         let project = try project()
-        let reader = try open(ChatWireClient.body(content: "Cut me off [fake:cut_off]", maxTokens: 64, stream: true, includeUsage: true),
-                              project: project)
+        let reader = try open(ChatWireClient.body(model: model, content: "Cut me off [fake:cut_off]", maxTokens: 64, stream: true,
+                                                  includeUsage: true), project: project)
         let payloads = try reader.rest()
-        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)")
-        let last = try json(try XCTUnwrap(payloads.last))
-        let error = try XCTUnwrap(last["error"] as? [String: Any], "the stream ends with OpenAI's error envelope: \(last)")
-        XCTAssertNotNil(error["message"] as? String)
-        // The fake drops the connection mid-body: the provider call failed on the network.
-        XCTAssertEqual(error["code"] as? String, "network_error")
-        XCTAssertTrue(payloads.dropLast().allSatisfy { !$0.contains("\"usage\":{") }, "no usage chunk for a failed stream")
-        let generation = try generation(try XCTUnwrap(reader.headers["x-generation-id"]))
-        XCTAssertEqual(generation["status"] as? String, "failed")
-        XCTAssertNil(generation["actual_cost_usd"], "\(generation)")
+        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)", file: file, line: line)
+        XCTAssertTrue(payloads.dropLast().allSatisfy { !$0.contains("\"usage\":{") }, "the provider's usage chunk never came",
+                      file: file, line: line)
+        let sent = payloads.dropLast().compactMap { content((try? json($0)) ?? [:]) }.joined()
+        XCTAssertFalse(sent.isEmpty, "text arrived before the cut: \(payloads)", file: file, line: line)
+        let error = try XCTUnwrap(try json(try XCTUnwrap(payloads.last))["error"] as? [String: Any], "\(payloads)", file: file, line: line)
+        XCTAssertEqual(error["code"] as? String, "network_error", "the fake drops the connection mid-body", file: file, line: line)
+        XCTAssertEqual(error["type"] as? String, "invalid_request_error", "422, never a status OpenAI's SDKs retry: \(error)",
+                       file: file, line: line)
+        XCTAssertTrue((error["message"] as? String ?? "").contains("USD was charged"), "\(error)", file: file, line: line)
+
+        let id = try XCTUnwrap(reader.headers["x-generation-id"], file: file, line: line)
+        let generation = try generation(id)
+        XCTAssertEqual(generation["status"] as? String, "failed", file: file, line: line)
+        XCTAssertEqual(generation["cost_status"] as? String, "priced", "\(generation)", file: file, line: line)
+        let lines = try XCTUnwrap(generation["cost_lines"] as? [[String: Any]], file: file, line: line)
+        func quantity(_ unit: String) -> String? { lines.first { $0["unit"] as? String == unit }?["quantity"] as? String }
+        let record = try XCTUnwrap(try server.environment.generations.store.get(try XCTUnwrap(UUID(uuidString: id)),
+                                                                                claimsJSON: GenerationExecutor.claims(for: try userID())),
+                                   file: file, line: line)
+        let admitted = try XCTUnwrap(record.candidates.first?.inputTokens, "admission kept its count", file: file, line: line)
+        XCTAssertGreaterThan(admitted, 0, file: file, line: line)
+        XCTAssertEqual(quantity("input_token"), String(admitted), "input as admission counted it: \(lines)", file: file, line: line)
+        let output = server.environment.tokenCounter.countTokens(sent, provider: provider.rawValue, model: model)
+        XCTAssertEqual(generation["usage_counted_with"] as? String, output.countedWith, "our count, not the provider's: \(generation)",
+                       file: file, line: line)
+        XCTAssertEqual(quantity("output_token"), String(output.count), "the text sent, counted: \(lines)", file: file, line: line)
+        let charged = try Money(parsing: try XCTUnwrap(generation["actual_cost_usd"] as? String, "\(generation)", file: file, line: line))
+        XCTAssertGreaterThan(charged, .zero, file: file, line: line)
         let budget = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(budget.spent, .zero)
-        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertEqual(budget.spent, charged, file: file, line: line)
+        XCTAssertEqual(budget.reserved, .zero, file: file, line: line)
     }
 
-    /// Anthropic reports the input tokens in `message_start`, before any text: a stream cut after
-    /// it may have been billed for them, so that usage is charged (priced as a completion's,
-    /// `cost_status` `priced`), the generation is a charged failure, and the error says so with a
-    /// status no client retries. It was charged nothing before.
-    func testAnAnthropicStreamCutAfterItReportedUsageIsChargedThatUsage() throws {
+    /// A provider whose stream breaks before any text (here an HTML page where its events should
+    /// be) generated nothing the client got: nothing is charged, and the client gets a plain error.
+    func testAStreamThatBreaksBeforeAnyTextIsChargedNothing() throws {
         let project = try project()
-        let reader = try open(ChatWireClient.body(model: "claude-haiku-4-5", content: "Cut me off [fake:cut_off]", maxTokens: 64,
-                                                  stream: true, includeUsage: true), project: project)
-        let payloads = try reader.rest()
-        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)")
-        XCTAssertTrue(payloads.dropLast().contains { content((try? json($0)) ?? [:]).map { !$0.isEmpty } ?? false },
-                      "text arrived before the cut: \(payloads)")
-        let error = try XCTUnwrap(try json(try XCTUnwrap(payloads.last))["error"] as? [String: Any], "\(payloads)")
-        XCTAssertEqual(error["code"] as? String, "network_error")
-        XCTAssertEqual(error["type"] as? String, "invalid_request_error", "422, never a status OpenAI's SDKs retry: \(error)")
-        XCTAssertTrue((error["message"] as? String ?? "").contains("USD was charged"), "\(error)")
-
-        let generation = try generation(try XCTUnwrap(reader.headers["x-generation-id"]))
-        XCTAssertEqual(generation["status"] as? String, "failed")
-        XCTAssertEqual(generation["cost_status"] as? String, "priced", "\(generation)")
-        let charged = try Money(parsing: try XCTUnwrap(generation["actual_cost_usd"] as? String, "\(generation)"))
-        XCTAssertGreaterThan(charged, .zero, "the input tokens message_start reported")
-        let budget = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(budget.spent, charged)
-        XCTAssertEqual(budget.reserved, .zero)
-    }
-
-    func testAStreamRetriedWithItsIdempotencyKeyIsReplayedAndChargedOnce() throws {
-        let project = try project()
-        let before = try server.budget(of: project, token: token)
-        let client = ChatWireClient(port: server.port, token: token)
-        let body = ChatWireClient.body(content: "Once only", stream: true, includeUsage: true)
-        let first = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
-        XCTAssertTrue(first.sawDone, first.raw)
-        let again = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
-        XCTAssertTrue(again.sawDone, again.raw)
-        XCTAssertEqual(again.headers["idempotent-replayed"], "true")
-        XCTAssertEqual(again.content, first.content)
-        XCTAssertEqual(again.headers["x-generation-id"], first.headers["x-generation-id"])
-        let cost = try Money(parsing: try XCTUnwrap(first.usage?["cost_usd"] as? String))
-        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent - before.spent, cost, "charged once")
-    }
-
-    func testAProviderThatFailsBeforeItsFirstTokenIsAPlainHTTPErrorNotAStream() throws {
-        let project = try project()
-        let script = try HTTPTestConnection(port: fakePort).request(
-            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
-            body: Data(#"{"provider":"openai","behavior":"bad_request","times":3}"#.utf8))
-        XCTAssertEqual(script.status, 201, script.text)
-        let reader = try ChatStreamReader(port: server.port, token: token, body: ChatWireClient.body(stream: true),
+        let reader = try ChatStreamReader(port: server.port, token: token,
+                                          body: ChatWireClient.body(content: "Nothing yet [fake:invalid_json]", stream: true, includeUsage: true),
                                           headers: ["X-Project-Id": project])
-        XCTAssertEqual(reader.status, 502)
-        XCTAssertEqual(reader.headers["content-type"], "application/json")
-        let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: reader.plainBody) as? [String: Any])
-        XCTAssertNotNil((body["error"] as? [String: Any])?["code"] as? String, "OpenAI's envelope: \(body)")
+        XCTAssertEqual(reader.status, 502, String(decoding: reader.plainBody, as: UTF8.self))
+        let listed = try server.get("/v1/generations?project_id=\(project)", token: token).json()["data"] as? [[String: Any]]
+        let generation = try XCTUnwrap(listed?.first, "\(String(describing: listed))")
+        XCTAssertEqual(generation["status"] as? String, "failed", "\(generation)")
+        XCTAssertNil(generation["actual_cost_usd"], "\(generation)")
+        XCTAssertNil(generation["usage_counted_with"], "\(generation)")
         let budget = try server.settledBudget(of: project, token: token)
         XCTAssertEqual(budget.spent, .zero)
         XCTAssertEqual(budget.reserved, .zero)

@@ -124,6 +124,7 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
     func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         try base.finishCanceled(id, completion, claimsJSON: claimsJSON)
     }
+    func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool { try base.endProviderWork(id, claimsJSON: claimsJSON) }
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                  claimsJSON: String) throws -> GenerationRecord? {
         try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)

@@ -370,15 +370,21 @@ final class FakeProvidersExecutableTests: ProviderTestCase {
     func testFALCancelBeforeCompletionAndAfterIt() async throws {
         let fal = adapter(.fal)
         let task = try await pending(try fal.submit(request(.fal, "Cancel me"), key: key(.fal)))
-        let whileRunning = try await fal.cancel(task, key: key(.fal))
-        XCTAssertEqual(whileRunning, .cancelled)
+        let whileQueued = try await fal.cancel(task, key: key(.fal))
+        XCTAssertEqual(whileQueued, .removedFromQueue, "OK: still queued, it is removed")
         assertKind(await failure { try await fal.poll(task, key: key(.fal)) }, .cancelled, "a cancelled request")
+
+        var started = try await pending(try fal.submit(request(.fal, "Stop me"), key: key(.fal)))
+        for _ in 0..<2 { started = try await pending(try fal.poll(started, key: key(.fal))) }
+        XCTAssertEqual(started.providerStatus, "IN_PROGRESS")
+        let whileRunning = try await fal.cancel(started, key: key(.fal))
+        XCTAssertEqual(whileRunning, .stopRequested, "CANCELLATION_REQUESTED: its runner is only signalled")
 
         let done = try await pending(try fal.submit(request(.fal, "Finish first"), key: key(.fal)))
         _ = try await pollToEnd(fal, done)
         let outcome = try await fal.cancel(done, key: key(.fal))
         XCTAssertEqual(outcome, .alreadyFinished)
-        XCTAssertEqual(try count("fal", "PUT /{app}/requests/{id}/cancel"), 2)
+        XCTAssertEqual(try count("fal", "PUT /{app}/requests/{id}/cancel"), 3)
     }
 
     func testFALFailedAndFlaggedResults() async throws {

@@ -60,6 +60,8 @@ struct GenerationBody: Encodable {
     let actualCostUsd: String?
     let providerReportedCostUsd: String?
     let costStatus: String?
+    /// Set only when the charged usage was counted here, not reported by the provider.
+    let usageCountedWith: String?
     let maxCostUsd: String?
     let pricingVersion: String
     let costLines: [CostLine]
@@ -95,6 +97,7 @@ struct GenerationBody: Encodable {
         actualCostUsd = generation.actualCost?.jsonString
         providerReportedCostUsd = generation.providerReportedCost?.jsonString
         costStatus = generation.costStatus
+        usageCountedWith = generation.usageCountedWith
         maxCostUsd = generation.maxCost?.jsonString
         pricingVersion = generation.pricingVersion
         costLines = generation.costBreakdown?.lines.map {

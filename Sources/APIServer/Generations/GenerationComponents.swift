@@ -47,7 +47,8 @@ struct GenerationComponents: Sendable {
             pricing: { id in try pricing.version(id: id) },
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) },
             streams: TextStreams(),
-            admittedKey: { userID, claims, key in try vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims) })
+            admittedKey: { userID, claims, key in try vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims) },
+            tokenCounter: quotes.tokenCounter)
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
         let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub,

@@ -3,8 +3,11 @@
 ///
 /// - Runway charges only succeeded tasks (failed ones are refunded): a task its cancel stopped
 ///   (`DELETE /v1/tasks/{id}` of a pending, throttled or running task) costs nothing.
-/// - FAL charges only successful outputs, and its cancel stops a request only while it is still
-///   queued (`IN_QUEUE`): once it has started it runs on and is billed.
+/// - A task the provider took off its queue before it started (FAL's cancel answer `OK`) never
+///   runs and costs nothing.
+/// - FAL charges only successful outputs, but a request a runner already has is only signalled
+///   to stop (`CANCELLATION_REQUESTED`): the app may run on, and it may be billed, whatever the
+///   last poll said (a poll is up to 5 s old).
 /// - Veo (the Gemini API) has no cancel: the operation runs on and its seconds are billed.
 /// - The local provider costs nothing.
 ///
@@ -20,15 +23,13 @@ public enum CanceledTaskCharge: Sendable, Equatable {
     /// The provider may have billed it: the reserved estimate is charged.
     case estimate
 
-    /// `cancel`: what the provider's cancel answered (nil: the call failed or was not made);
-    /// `lastStatus`: the task's provider status as last polled.
-    public static func after(_ cancel: CancelOutcome?, provider: ProviderID, lastStatus: String?) -> CanceledTaskCharge {
+    /// `cancel`: what the provider's cancel answered (nil: the call failed or was not made).
+    public static func after(_ cancel: CancelOutcome?, provider: ProviderID) -> CanceledTaskCharge {
         if provider == .local { return .nothing }
-        guard cancel == .cancelled else { return .estimate }
-        switch provider {
-        case .runway: return .nothing
-        case .fal: return lastStatus == nil || lastStatus == "IN_QUEUE" ? .nothing : .estimate
-        default: return .estimate
+        switch cancel {
+        case .removedFromQueue: return .nothing
+        case .cancelled: return provider == .runway ? .nothing : .estimate
+        case .stopRequested, .alreadyFinished, .notSupported, nil: return .estimate
         }
     }
 }

@@ -20,12 +20,16 @@ public struct GenerationCandidate: Sendable, Codable, Equatable {
     /// Admitted without a price (the project accepts unpriced spend): `estimate` is zero and
     /// reserves nothing; the charge is the provider's reported cost, if it reports one.
     public let unpriced: Bool?
+    /// Text: the input tokens admission counted for this candidate (its estimate's), what a call
+    /// that breaks before the provider reports its usage is charged for its input.
+    public let inputTokens: Int?
 
-    public init(provider: ProviderID, model: String, estimate: Money, unpriced: Bool = false) {
+    public init(provider: ProviderID, model: String, estimate: Money, unpriced: Bool = false, inputTokens: Int? = nil) {
         self.provider = provider
         self.model = model
         self.estimate = estimate
         self.unpriced = unpriced ? true : nil
+        self.inputTokens = inputTokens
     }
 
     public var isUnpriced: Bool { unpriced == true }
@@ -152,6 +156,10 @@ public struct GenerationRecord: Sendable, Equatable {
     /// `content_filter`; Anthropic `end_turn`, `max_tokens`, `stop_sequence`, `refusal`); nil
     /// when there was no text result or the provider named none.
     public let finishReason: String?
+    /// The tokenizer this API counted the charged usage's output tokens with, when the provider
+    /// never reported its usage (a stream that broke before its final chunk); nil: the usage is
+    /// the provider's own.
+    public let usageCountedWith: String?
     /// On the record admission returns only (never stored): its first attempt, cleared in
     /// admission's own call, so the runner's first step reads nothing (see `FirstAttemptClearance`).
     public var firstAttempt: FirstAttemptClearance?
@@ -162,7 +170,8 @@ public struct GenerationRecord: Sendable, Equatable {
                 providerReportedCost: Money?, costBreakdown: CostBreakdown?, maxCost: Money?, pricingVersion: String,
                 errorCode: String?, errorMessage: String?, outputText: String?, providerTask: ProviderTask?,
                 cancelRequested: Bool, createdAt: Date, updatedAt: Date, startedAt: Date?, finishedAt: Date?,
-                submitting: InFlightSubmission? = nil, costStatus: String? = nil, finishReason: String? = nil) {
+                submitting: InFlightSubmission? = nil, costStatus: String? = nil, finishReason: String? = nil,
+                usageCountedWith: String? = nil) {
         self.id = id
         self.userID = userID
         self.projectID = projectID
@@ -193,6 +202,7 @@ public struct GenerationRecord: Sendable, Equatable {
         self.submitting = submitting
         self.costStatus = costStatus
         self.finishReason = finishReason
+        self.usageCountedWith = usageCountedWith
     }
 }
 

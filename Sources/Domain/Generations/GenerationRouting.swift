@@ -55,7 +55,7 @@ public struct PlannedRouting: GenerationRouting {
                 // the provider's reported cost if there is one), never as priced at $0.
                 let total = candidate.estimate.breakdown.total
                 candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total ?? .zero,
-                                                      unpriced: total == nil))
+                                                      unpriced: total == nil, inputTokens: candidate.estimate.inputTokens?.count))
             } else {
                 skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
             }

@@ -34,14 +34,18 @@ public struct GenerationRunner: Sendable {
     /// Readers of text answers as they arrive (streaming chat): a text submission with a sink
     /// registered here uses the provider's streaming call.
     public let streams: TextStreams?
+    /// Counts the output of a stream that broke before the provider reported its usage.
+    public let tokenCounter: any TokenCounting
 
     public init(store: any GenerationStore, ledger: any BudgetReservations, blobs: any BlobStore, gate: any AttemptGate = OpenAttemptGate(),
                 provider: @escaping @Sendable (ProviderID) -> (any MediaProvider)?,
                 key: @escaping @Sendable (UUID, String, ProviderID) throws -> ProviderAPIKey?,
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
                 finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil,
-                admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil) {
+                admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil,
+                tokenCounter: any TokenCounting = ModelTokenCounter(tokenizers: [:])) {
         self.streams = streams
+        self.tokenCounter = tokenCounter
         self.admittedKey = admittedKey
         self.store = store
         self.ledger = ledger
@@ -98,8 +102,8 @@ public struct GenerationRunner: Sendable {
     /// On a generation canceled meanwhile, the charge is recorded and it stays canceled. The same
     /// charge ends a provider task that expired uncancelled (`status` `.expired`, its `code` and
     /// `message`).
-    private func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, status: GenerationStatus = .failed,
-                            code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
+    func endUnknown(_ record: GenerationRecord, _ inFlight: InFlightSubmission, status: GenerationStatus = .failed,
+                    code: String = "outcome_unknown", message: String? = nil, claimsJSON: String) throws -> Step {
         let candidate = record.candidates.first { $0.provider == inFlight.provider && $0.model == inFlight.model }
         let unpriced = candidate?.isUnpriced ?? false
         let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
@@ -206,7 +210,14 @@ public struct GenerationRunner: Sendable {
                 // Usage reported before the failure (a stream cut after Anthropic's message_start) may
                 // have been billed: it is charged, and nothing else is tried (that would charge twice).
                 if let usage = error.usageBeforeFailure {
-                    return try chargeFailure(record, candidate: candidate, usage: usage, error: error, claimsJSON: claimsJSON)
+                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: nil, error: error, claimsJSON: claimsJSON)
+                }
+                // Text reached the reader but no usage was reported (OpenAI and OpenRouter report it
+                // only in the final chunk): the provider billed what it generated, counted here.
+                if let stream, stream.hasDelivered {
+                    let (usage, countedWith) = countedUsage(record, candidate: candidate, output: stream.received)
+                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: countedWith, error: error,
+                                             claimsJSON: claimsJSON)
                 }
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
@@ -256,8 +267,15 @@ public struct GenerationRunner: Sendable {
     /// The generation ended under this step (a cancel, or another process): nothing more is
     /// sent. A reservation a cancel kept for an answer in flight is released here, once that
     /// answer turned out to be no charge (a settled one is left as it is).
-    private func stopped(_ id: UUID, _ claimsJSON: String) throws -> Step {
-        try? ledger.release(generation: id, claimsJSON: claimsJSON)
+    /// When the release fails, what it stood for is not lost: the generation is recorded as
+    /// holding no provider work, so the worker's sweep releases it (it would otherwise charge the
+    /// reserved estimate, as for a task the provider may have billed).
+    func stopped(_ id: UUID, _ claimsJSON: String) throws -> Step {
+        do {
+            try ledger.release(generation: id, claimsJSON: claimsJSON)
+        } catch {
+            _ = try? store.endProviderWork(id, claimsJSON: claimsJSON)
+        }
         try? blobs.delete(scratchOf: id)
         return .finished(try currentStatus(id, claimsJSON))
     }
@@ -281,7 +299,7 @@ public struct GenerationRunner: Sendable {
                 }
             }
             let message = "The provider did not finish within \(Int(pollDeadlineSeconds)) s."
-            guard CanceledTaskCharge.after(outcome, provider: task.provider, lastStatus: task.providerStatus) == .estimate else {
+            guard CanceledTaskCharge.after(outcome, provider: task.provider) == .estimate else {
                 return try end(record, as: .expired, code: "deadline_exceeded", message: message, claimsJSON: claimsJSON)
             }
             return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), status: .expired,
@@ -319,8 +337,8 @@ public struct GenerationRunner: Sendable {
     /// it never leads to a second submission (`step` ends it `outcome_unknown`); a storage error
     /// ends it failed but charged, since the provider billed it. `report`: what the attempt taught
     /// the router, written in the same call.
-    private func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
-                          claimsJSON: String) throws -> Step {
+    func complete(_ record: GenerationRecord, candidate: GenerationCandidate, output: GenerationOutput, report: AttemptReport?,
+                  claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload: [String: String] = [:]
@@ -362,11 +380,25 @@ public struct GenerationRunner: Sendable {
         return (record.estimate ?? candidate.estimate, "estimated", nil)
     }
 
-    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`):
+    /// The usage of a stream that broke after text reached its reader but before the provider
+    /// reported usage: the input tokens as admission counted them for `candidate` (the prompt
+    /// counted again for a generation admitted before they were kept), the output tokens counted
+    /// in the text received, with the model's tokenizer (or its upper bound). Returns the
+    /// tokenizer too: the usage is recorded as counted here (`usage_counted_with`).
+    private func countedUsage(_ record: GenerationRecord, candidate: GenerationCandidate, output: String)
+        -> (usage: NormalisedUsage, countedWith: String) {
+        let provider = candidate.provider.rawValue
+        let input = candidate.inputTokens ?? tokenCounter.countTokens(record.prompt, provider: provider, model: candidate.model).count
+        let counted = tokenCounter.countTokens(output, provider: provider, model: candidate.model)
+        return (NormalisedUsage(inputTokens: input, outputTokens: counted.count), counted.countedWith)
+    }
+
+    /// A call that failed after the provider reported usage (`ProviderError.usageBeforeFailure`),
+    /// or after text reached the reader before it did (`countedWith`: the usage counted here):
     /// that usage is charged, priced as a finished answer's, and the generation fails with the
     /// provider's error, a charged failure (its failed attempt is recorded already).
     private func chargeFailure(_ record: GenerationRecord, candidate: GenerationCandidate, usage reported: NormalisedUsage,
-                               error: ProviderError, claimsJSON: String) throws -> Step {
+                               countedWith: String?, error: ProviderError, claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload = ["code": error.code]
@@ -376,9 +408,12 @@ public struct GenerationRunner: Sendable {
             status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
             errorCode: error.code,
-            errorMessage: error.message + " The usage the provider reported before the failure is charged, since it may have billed it.",
-            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload)),
-                          claimsJSON: claimsJSON)
+            errorMessage: error.message + (countedWith.map {
+                " The provider reports its usage only at the end of its answer, so the tokens it generated before the failure are "
+                    + "charged as counted here (input as admitted, output counted with \($0)), since it billed them."
+            } ?? " The usage the provider reported before the failure is charged, since it may have billed it."),
+            recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload),
+            usageCountedWith: countedWith), claimsJSON: claimsJSON)
     }
 
     /// The finished generation, attempts and assets included, from the one call that ended it:
@@ -434,109 +469,8 @@ public struct GenerationRunner: Sendable {
         return .finished(status)
     }
 
-    /// A canceled generation whose provider task was cancelled at the provider (or could not be:
-    /// `cancel` nil): released, or charged the reserved estimate, as `CanceledTaskCharge` says.
-    private func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, claimsJSON: String) throws -> Step {
-        switch CanceledTaskCharge.after(cancel, provider: task.provider, lastStatus: task.providerStatus) {
-        case .nothing: return try stopped(record.id, claimsJSON)
-        case .estimate: return try endUnknown(record, InFlightSubmission(provider: task.provider, model: task.model), claimsJSON: claimsJSON)
-        }
-    }
-
-    /// As above, once the cancel at the provider answered, except for a task that had already
-    /// finished (`alreadyFinished`): it is polled once for its actual result. Done, it is charged
-    /// its actual usage like any finished task (its outputs kept; it stays canceled); failed at the
-    /// provider, nothing, like any failed task. Only when that poll fails (or the provider still
-    /// calls it pending) does `CanceledTaskCharge` decide.
-    private func endCanceledTask(_ record: GenerationRecord, task: ProviderTask, cancel: CancelOutcome?, userID: UUID,
-                                 claimsJSON: String) async throws -> Step {
-        if cancel == .alreadyFinished, let adapter = provider(task.provider) {
-            switch await pollOnce(task, adapter: adapter, userID: userID, claimsJSON: claimsJSON) {
-            case .finished(let output):
-                if let candidate = record.candidates.first(where: { $0.provider == task.provider && $0.model == task.model })
-                    ?? record.candidates.first {
-                    return try complete(record, candidate: candidate, output: output, report: nil, claimsJSON: claimsJSON)
-                }
-            case .failedAtProvider:
-                return try stopped(record.id, claimsJSON)
-            case .unknown:
-                break
-            }
-        }
-        return try endCanceledTask(record, task: task, cancel: cancel, claimsJSON: claimsJSON)
-    }
-
-    /// What one poll of a task found: its output, its failure at the provider (the task failed or
-    /// was refused there: not billed), or nothing certain (the poll failed, or it is still pending).
-    private enum PolledTask {
-        case finished(GenerationOutput)
-        case failedAtProvider(ProviderError)
-        case unknown
-    }
-
-    private func pollOnce(_ task: ProviderTask, adapter: any MediaProvider, userID: UUID, claimsJSON: String) async -> PolledTask {
-        guard let providerKey = try? key(userID, claimsJSON, task.provider) else { return .unknown }
-        do {
-            switch try await Self.call({ () async throws(ProviderError) in try await adapter.poll(task, key: providerKey) }) {
-            case .finished(let output): return .finished(output)
-            case .pending: return .unknown
-            }
-        } catch where error.kind == .generationFailed || error.kind == .contentRefused {
-            return .failedAtProvider(error)
-        } catch {
-            return .unknown
-        }
-    }
-
-    /// The worker's sweep: a canceled generation whose provider work was never resolved, because
-    /// the process that held it died with a submission in flight or before its task's cancel
-    /// was answered. The provider may have billed it, so it is charged as an unknown outcome (the
-    /// reserved estimate, `estimated`), and it stays canceled.
-    public func endAbandonedCancel(_ id: UUID, claimsJSON: String) throws {
-        guard let record = try store.get(id, claimsJSON: claimsJSON), record.status == .canceled, record.costStatus == nil else { return }
-        if let task = record.providerTask {
-            _ = try endCanceledTask(record, task: task, cancel: nil, claimsJSON: claimsJSON)
-        } else if let inFlight = record.submitting {
-            _ = try endUnknown(record, inFlight, claimsJSON: claimsJSON)
-        }
-    }
-
-    /// Cancels a queued or running generation. Nothing is charged unless the provider may have
-    /// billed it: a synchronous submission in flight keeps the reservation for its answer, and a
-    /// provider task keeps it until the cancel at the provider says what it came to
-    /// (`CanceledTaskCharge`; a task found already finished is polled once for its actual
-    /// result). Returns that provider call and the charge it leads to, to be run off the caller's
-    /// thread, when there is one: it throws when recording that charge failed (the reservation
-    /// then stays open, and the worker's sweep charges it as an unknown outcome).
-    public func cancel(_ id: UUID, userID: UUID, claimsJSON: String) throws -> (GenerationRecord, providerCancel: (@Sendable () async throws -> Void)?) {
-        guard let record = try store.get(id, claimsJSON: claimsJSON) else { throw DomainError.notFound(resource: "generation") }
-        guard !record.status.isTerminal else {
-            throw DomainError.conflict(code: "generation_finished", detail: "The generation already ended (\(record.status.rawValue)).")
-        }
-        guard let canceled = try store.advance(id, to: .canceled, changes: GenerationChanges(cancelRequested: true),
-                                               event: GenerationEvent("canceled"), claimsJSON: claimsJSON)
-        else {
-            let now = try store.get(id, claimsJSON: claimsJSON)
-            throw DomainError.conflict(code: "generation_finished", detail: "The generation already ended (\(now?.status.rawValue ?? "gone")).")
-        }
-        // A synchronous submission in flight keeps the reservation: if the provider answers and
-        // bills, the runner settles that charge on the canceled generation; if not, it releases.
-        guard let task = canceled.providerTask else {
-            if canceled.submitting == nil {
-                try ledger.release(generation: id, claimsJSON: claimsJSON)
-                try? blobs.delete(scratchOf: id)
-            }
-            return (canceled, nil)
-        }
-        let adapter = provider(task.provider)
-        return (canceled, { [self] in
-            let outcome = try? await adapter?.cancel(task, key: try? key(userID, claimsJSON, task.provider))
-            _ = try await endCanceledTask(canceled, task: task, cancel: outcome, userID: userID, claimsJSON: claimsJSON)
-        })
-    }
-
     /// Typed throws kept apart from the untyped catch above.
-    private static func call<T>(_ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
+    static func call<T>(_ body: () async throws(ProviderError) -> T) async throws(ProviderError) -> T {
         try await body()
     }
 }
@@ -546,6 +480,6 @@ extension GenerationRunner {
     /// (`BatchItemReservations`), their batch the rest.
     public var forBatchItems: GenerationRunner {
         GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: gate, provider: provider, key: key,
-                         pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds)
+                         pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, tokenCounter: tokenCounter)
     }
 }

@@ -105,11 +105,14 @@ public struct GenerationCompletion: Sendable {
     public let report: AttemptReport?
     /// Why the provider stopped (its own word: `stop`, `length`, `end_turn`, `max_tokens`, ...).
     public let finishReason: String?
+    /// The tokenizer `usage`'s output tokens were counted with here, when the provider reported
+    /// none (`GenerationRecord.usageCountedWith`); nil: `usage` is the provider's.
+    public let usageCountedWith: String?
 
     public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
                 providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],
                 errorCode: String?, errorMessage: String?, recordsAttempt: Bool, providerScopeOnly: Bool, event: GenerationEvent,
-                report: AttemptReport? = nil, finishReason: String? = nil) {
+                report: AttemptReport? = nil, finishReason: String? = nil, usageCountedWith: String? = nil) {
         self.status = status
         self.provider = provider
         self.model = model
@@ -127,6 +130,7 @@ public struct GenerationCompletion: Sendable {
         self.event = event
         self.report = report
         self.finishReason = finishReason
+        self.usageCountedWith = usageCountedWith
     }
 }
 
@@ -192,6 +196,12 @@ public protocol GenerationStore: Sendable {
     /// every scope. The row records the cost and usage; it stays canceled. nil when it is not such
     /// a generation still awaiting its charge (charged already, or its reservation ended).
     func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
+    /// Records that a canceled generation still awaiting its charge holds no provider work any
+    /// more (its task stopped where the provider bills nothing, or its call was never made): its
+    /// in-flight mark and task are cleared, so the worker's sweep releases its reservation rather
+    /// than charge it as an unknown outcome. For when that release itself failed. False when it
+    /// is no such generation.
+    func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool
     /// Moves the generation to `status` (nil: keeps it) and appends `event`. Nil when the
     /// lifecycle does not allow it (it already ended, or is not this user's).
     func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,

@@ -26,13 +26,14 @@ public final class TextStreams: Sendable {
     }
 }
 
-/// A sink that remembers whether it was given any text: once a reader has part of an answer, a
-/// failure must not fall through to another candidate (the reader would get a second answer
-/// spliced onto the first).
+/// A sink that remembers the text it was given: once a reader has part of an answer, a failure
+/// must not fall through to another candidate (the reader would get a second answer spliced onto
+/// the first), and what it got is what the provider billed if it never reported its usage.
 public final class WatchedSink: Sendable {
     public let sink: TextDeltaSink
     private let lock = NSLock()
     nonisolated(unsafe) private var delivered = false
+    nonisolated(unsafe) private var text = ""
 
     init(_ sink: TextDeltaSink) {
         self.sink = sink
@@ -40,11 +41,18 @@ public final class WatchedSink: Sendable {
 
     public var hasDelivered: Bool { lock.withLock { delivered } }
 
+    /// The text given to the reader so far: what a stream that broke before the provider reported
+    /// its usage is charged by (the provider billed the tokens it generated).
+    public var received: String { lock.withLock { text } }
+
     /// The sink as handed to the adapter.
     public var watching: TextDeltaSink {
-        TextDeltaSink(delta: { [self] text in
-            lock.withLock { delivered = true }
-            sink.delta(text)
+        TextDeltaSink(delta: { [self] piece in
+            lock.withLock {
+                delivered = true
+                text += piece
+            }
+            sink.delta(piece)
         }, end: sink.end)
     }
 }

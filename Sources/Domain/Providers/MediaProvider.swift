@@ -70,9 +70,15 @@ extension MediaProvider {
     }
 }
 
+/// What a provider's cancel came to, as far as its billing depends on it (`CanceledTaskCharge`).
 public enum CancelOutcome: String, Sendable, Codable, Equatable {
     /// The provider accepted the cancellation (it may still take a moment to stop).
     case cancelled
+    /// The task had not started: the provider took it off its queue, so it never runs.
+    case removedFromQueue
+    /// The task had started: the provider signalled the worker running it to stop, which it may
+    /// do late or not at all, so the work may be billed.
+    case stopRequested
     /// Too late: the task already finished; poll it for the result.
     case alreadyFinished
     /// The provider has no cancel operation for this kind of task; stop polling instead.

@@ -8,7 +8,8 @@ import Foundation
 /// Status per poll: IN_QUEUE(queue_position 1) → IN_PROGRESS(logs) → COMPLETED; `throttled` adds
 /// a first IN_QUEUE at position 2. `task_failed` completes with an error result (500);
 /// `refused` returns an image flagged `has_nsfw_concepts` (images) or a 422 content policy
-/// violation (video). A cancelled request reports CANCELED [?].
+/// violation (video). Cancel answers 200 `OK` for a request still queued and 202
+/// `CANCELLATION_REQUESTED` for one in progress; a cancelled request reports CANCELED [?].
 struct FALFake: ProviderFake {
     let name = "fal"
     let prefixes = ["/fal/queue", "/fal/api/v1", "/fal/media"]
@@ -196,9 +197,11 @@ struct FALFake: ProviderFake {
         guard let id = requestID(call), let task = call.tasks.peek(provider: name, id: id) else {
             return detail(404, "Request not found")
         }
-        guard Self.status(task) != .completed else { return .json(400, ["status": "ALREADY_COMPLETED"]) }
+        let status = Self.status(task)
+        guard status != .completed else { return .json(400, ["status": "ALREADY_COMPLETED"]) }
         _ = call.tasks.update(provider: name, id: id) { $0.cancelled = true }
-        return .json(202, ["status": "CANCELLATION_REQUESTED"])
+        // Still queued: removed, it never runs. Started: its runner is only signalled to stop.
+        return status == .inQueue ? .json(200, ["status": "OK"]) : .json(202, ["status": "CANCELLATION_REQUESTED"])
     }
 
     private func result(_ call: FakeCall) -> FakeResponse {

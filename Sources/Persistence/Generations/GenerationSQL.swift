@@ -8,7 +8,7 @@ enum GenerationSQL {
         g.provider, g.model, g.candidates::text as candidates, g.status, g.estimate, g.actual_cost, g.provider_reported_cost,
         g.cost_lines::text as cost_lines, g.max_cost, g.pricing_version, g.error_code, g.error_message, g.output_text,
         g.provider_task::text as provider_task, g.cancel_requested, g.created_at, g.updated_at, g.started_at, g.finished_at,
-        g.submitting::text as submitting, g.cost_status, g.finish_reason
+        g.submitting::text as submitting, g.cost_status, g.finish_reason, g.usage->>'countedWith' as usage_counted_with
         """
 
     /// Whether generation `i` is a batch item canceled while its provider held work that may be
@@ -51,7 +51,8 @@ enum GenerationSQL {
             updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
             finishedAt: try row.decodeIfPresent("finished_at"),
             submitting: try row.decodeIfPresent("submitting", as: String.self).map { try GenerationJSON.decode(InFlightSubmission.self, $0) },
-            costStatus: try row.decodeIfPresent("cost_status"), finishReason: try row.decodeIfPresent("finish_reason"))
+            costStatus: try row.decodeIfPresent("cost_status"), finishReason: try row.decodeIfPresent("finish_reason"),
+            usageCountedWith: try row.decodeIfPresent("usage_counted_with"))
     }
 
     static func attempt(_ row: PostgresRow) throws -> GenerationAttempt {
@@ -79,6 +80,25 @@ enum GenerationSQL {
 
 /// JSON for the jsonb columns: the engine's own types, with a fixed encoding.
 enum GenerationJSON {
+    /// A completion's usage as stored: the usage, and `countedWith` when it was counted here
+    /// rather than reported by the provider (read back as `usage_counted_with`).
+    static func usage(of completion: GenerationCompletion) throws -> String? {
+        try completion.usage.map { try text(StoredUsage(usage: $0, countedWith: completion.usageCountedWith)) }
+    }
+
+    private struct StoredUsage: Encodable {
+        let usage: Usage
+        let countedWith: String?
+
+        private enum Key: String, CodingKey { case countedWith }
+
+        func encode(to encoder: any Encoder) throws {
+            try usage.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(countedWith, forKey: .countedWith)
+        }
+    }
+
     // One of each, configured once: a generation encodes and decodes several columns, and making
     // and configuring a coder each time showed in the chat profile. Both are safe to share
     // between threads (their options are behind a lock; each call keeps its own state).

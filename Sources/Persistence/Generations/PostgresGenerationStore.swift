@@ -99,7 +99,7 @@ public struct PostgresGenerationStore: GenerationStore {
              "storage_key": $0.blob.key]
         })
         let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
-        let usage = try completion.usage.map { try GenerationJSON.text($0) }
+        let usage = try GenerationJSON.usage(of: completion)
         let event = try GenerationJSON.text(completion.event.payload)
         // One round trip, two transactions: the end (settlement included) and its attempts and assets,
         // then the attempt's report on its own, so the rate-limit and health rows it writes are not
@@ -126,7 +126,7 @@ public struct PostgresGenerationStore: GenerationStore {
 
     public func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
-        let usage = try completion.usage.map { try GenerationJSON.text($0) }
+        let usage = try GenerationJSON.usage(of: completion)
         let charge: SQL
         if completion.providerScopeOnly {
             let assets = try GenerationJSON.text(completion.assets.map {
@@ -150,6 +150,12 @@ public struct PostgresGenerationStore: GenerationStore {
         }
         // The charge and the row, then its attempts and assets, in one round trip.
         return try Self.detail(from: try pool.userScopeRoundTrip(claimsJSON: claimsJSON, [charge] + Self.attemptsAndAssets(of: id)))
+    }
+
+    public func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool {
+        // Migration 160.
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, "select app_engine.end_provider_work(\(id)) as ended")
+        return try rows.first?.decodeIfPresent("ended", as: Bool.self) ?? false
     }
 
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,

@@ -199,7 +199,9 @@ public struct SchemaAllowlist: Sendable {
                                   // Migration 151: the end of a canceled batch item whose provider work may be billed.
                                   "app_engine.finish_canceled_item",
                                   // Migration 152: the charge of a canceled generation's failed call that reported usage.
-                                  "app_engine.finish_canceled_call"],
+                                  "app_engine.finish_canceled_call",
+                                  // Migration 160: a canceled generation's provider work ended without a charge.
+                                  "app_engine.end_provider_work"],
             ])
     }()
 

@@ -106,11 +106,17 @@ final class FALProviderTests: ProviderTestCase {
 
     func testCancelBeforeAndAfterCompletion() async throws {
         let early = try await pending(try provider.submit(flux("a"), key: key))
-        let whileRunning = try await provider.cancel(early, key: key)
-        XCTAssertEqual(whileRunning, .cancelled)
+        let whileQueued = try await provider.cancel(early, key: key)
+        XCTAssertEqual(whileQueued, .removedFromQueue, "OK: a queued request is taken off the queue")
         XCTAssertEqual(fake.server.requests.last?.method, "PUT")
         let kind = await expectProviderError { () async throws(ProviderError) in try await pollToEnd(early) }?.kind
         XCTAssertEqual(kind, .cancelled)
+        // Polled to IN_PROGRESS: a runner has it, and is only signalled to stop.
+        var started = try await pending(try provider.submit(flux("c"), key: key))
+        for _ in 0..<2 { started = try pending(try await provider.poll(started, key: key)) }
+        XCTAssertEqual(started.providerStatus, "IN_PROGRESS")
+        let whileRunning = try await provider.cancel(started, key: key)
+        XCTAssertEqual(whileRunning, .stopRequested, "CANCELLATION_REQUESTED: the runner may run on and bill")
         let late = try await pending(try provider.submit(flux("b"), key: key))
         _ = try await pollToEnd(late)
         let outcome = try await provider.cancel(late, key: key)

@@ -124,6 +124,8 @@ final class FakeFAL: Sendable {
             return request.polls
         }
         guard let state else { return .json(404, #"{"status":"NOT_FOUND"}"#) }
+        // Queued until its second poll: removed (OK); in progress: its runner is signalled.
+        if state < 2 { return .json(200, #"{"status":"OK"}"#) }
         return state < 3 ? .json(202, #"{"status":"CANCELLATION_REQUESTED"}"#) : .json(400, #"{"status":"ALREADY_COMPLETED"}"#)
     }
 }

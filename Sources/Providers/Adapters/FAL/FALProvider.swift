@@ -178,15 +178,28 @@ public struct FALProvider: MediaProvider {
                                 providerRequestID: task.id, notes: notes)
     }
 
-    /// `PUT cancel_url`: 202 CANCELLATION_REQUESTED, or 400 ALREADY_COMPLETED (§7.1).
+    /// `PUT cancel_url`. FAL's queue reference answers with a `status`: `OK` (the request was
+    /// still queued and is removed: it never runs), `CANCELLATION_REQUESTED` (202: a runner has it
+    /// and is signalled to stop; the app decides whether it does), `ALREADY_COMPLETED` (400) or
+    /// `NOT_FOUND`. Older descriptions answer 202 `CANCELLATION_REQUESTED` for a queued request
+    /// too; any answer other than `OK` is read as a signalled runner, the one that may bill.
     public func cancel(_ task: ProviderTask, key: ProviderAPIKey?) async throws(ProviderError) -> CancelOutcome {
         let key = try AdapterSupport.requireKey(key, for: id)
         do {
-            _ = try await http.send(OutboundRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
-                              secrets: [key.plaintext])
-            return .cancelled
+            let (json, _) = try await http.sendJSON(OutboundRequest(method: .put, url: taskURL(task, "cancel"), headers: headers(key)),
+                                                    secrets: [key.plaintext])
+            return Self.cancelOutcome(json["status"]?.string)
         } catch where error.providerCode == "ALREADY_COMPLETED" {
             return .alreadyFinished
+        }
+    }
+
+    /// A 2xx cancel answer's `status` as a cancel outcome.
+    static func cancelOutcome(_ status: String?) -> CancelOutcome {
+        switch status {
+        case "OK": .removedFromQueue
+        case "ALREADY_COMPLETED": .alreadyFinished
+        default: .stopRequested
         }
     }
 }
