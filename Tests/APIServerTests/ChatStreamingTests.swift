@@ -250,6 +250,73 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// Anthropic reports the input tokens (and its first output tokens) in `message_start`, before
+    /// any text: a stream cut after it is charged that usage (priced as a completion's, `cost_status`
+    /// `priced`) with its output tokens raised to those counted in the text the client got, since
+    /// Anthropic billed what it generated; the generation is a charged failure, and the error says
+    /// so with a status no client retries.
+    func testAnAnthropicStreamCutAfterItReportedUsageIsChargedThatUsageAndTheTextSent() throws {
+        let project = try project()
+        let reader = try open(ChatWireClient.body(model: "claude-haiku-4-5", content: "Cut me off [fake:cut_off]", maxTokens: 64,
+                                                  stream: true, includeUsage: true), project: project)
+        let payloads = try reader.rest()
+        XCTAssertFalse(payloads.contains("[DONE]"), "a failed stream does not end as if complete: \(payloads)")
+        let sent = payloads.dropLast().compactMap { content((try? json($0)) ?? [:]) }.joined()
+        XCTAssertFalse(sent.isEmpty, "text arrived before the cut: \(payloads)")
+        let error = try XCTUnwrap(try json(try XCTUnwrap(payloads.last))["error"] as? [String: Any], "\(payloads)")
+        XCTAssertEqual(error["code"] as? String, "network_error")
+        XCTAssertEqual(error["type"] as? String, "invalid_request_error", "422, never a status OpenAI's SDKs retry: \(error)")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("USD was charged"), "\(error)")
+
+        let generation = try generation(try XCTUnwrap(reader.headers["x-generation-id"]))
+        XCTAssertEqual(generation["status"] as? String, "failed")
+        XCTAssertEqual(generation["cost_status"] as? String, "priced", "\(generation)")
+        let lines = try XCTUnwrap(generation["cost_lines"] as? [[String: Any]], "\(generation)")
+        let output = lines.first { $0["unit"] as? String == "output_token" }?["quantity"] as? String
+        let counted = server.environment.tokenCounter.countTokens(sent, provider: "anthropic", model: "claude-haiku-4-5")
+        XCTAssertGreaterThan(counted.count, 1, "more text than message_start's single output token")
+        XCTAssertEqual(output, String(counted.count), "the output tokens of the text sent: \(lines)")
+        XCTAssertEqual(generation["usage_counted_with"] as? String, counted.countedWith, "\(generation)")
+        let charged = try Money(parsing: try XCTUnwrap(generation["actual_cost_usd"] as? String, "\(generation)"))
+        XCTAssertGreaterThan(charged, .zero, "the input tokens message_start reported")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, charged)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
+    func testAStreamRetriedWithItsIdempotencyKeyIsReplayedAndChargedOnce() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let client = ChatWireClient(port: server.port, token: token)
+        let body = ChatWireClient.body(content: "Once only", stream: true, includeUsage: true)
+        let first = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(first.sawDone, first.raw)
+        let again = try client.stream(body, headers: ["X-Project-Id": project, "Idempotency-Key": "stream-once-1"])
+        XCTAssertTrue(again.sawDone, again.raw)
+        XCTAssertEqual(again.headers["idempotent-replayed"], "true")
+        XCTAssertEqual(again.content, first.content)
+        XCTAssertEqual(again.headers["x-generation-id"], first.headers["x-generation-id"])
+        let cost = try Money(parsing: try XCTUnwrap(first.usage?["cost_usd"] as? String))
+        XCTAssertEqual(try server.settledBudget(of: project, token: token).spent - before.spent, cost, "charged once")
+    }
+
+    func testAProviderThatFailsBeforeItsFirstTokenIsAPlainHTTPErrorNotAStream() throws {
+        let project = try project()
+        let script = try HTTPTestConnection(port: fakePort).request(
+            "POST", "/_fake/script", headers: ["Content-Type": "application/json"],
+            body: Data(#"{"provider":"openai","behavior":"bad_request","times":3}"#.utf8))
+        XCTAssertEqual(script.status, 201, script.text)
+        let reader = try ChatStreamReader(port: server.port, token: token, body: ChatWireClient.body(stream: true),
+                                          headers: ["X-Project-Id": project])
+        XCTAssertEqual(reader.status, 502)
+        XCTAssertEqual(reader.headers["content-type"], "application/json")
+        let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: reader.plainBody) as? [String: Any])
+        XCTAssertNotNil((body["error"] as? [String: Any])?["code"] as? String, "OpenAI's envelope: \(body)")
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, .zero)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
     func testClientThatLeavesMidStreamCancelsTheGenerationAndTheProvidersChargeIsStillRecorded() throws {
         let project = try project()
         let before = try server.budget(of: project, token: token)

@@ -209,8 +209,19 @@ public struct GenerationRunner: Sendable {
                 lastError = error
                 // Usage reported before the failure (a stream cut after Anthropic's message_start) may
                 // have been billed: it is charged, and nothing else is tried (that would charge twice).
-                if let usage = error.usageBeforeFailure {
-                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: nil, error: error, claimsJSON: claimsJSON)
+                if var usage = error.usageBeforeFailure {
+                    // Anthropic's message_start reports the input and only the first output tokens; the
+                    // text that reached the reader after it was generated, and billed, too.
+                    var countedWith: String?
+                    if let stream, stream.hasDelivered {
+                        let counted = countedUsage(record, candidate: candidate, output: stream.received)
+                        if counted.usage.outputTokens > usage.outputTokens {
+                            usage.outputTokens = counted.usage.outputTokens
+                            countedWith = counted.countedWith
+                        }
+                    }
+                    return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: countedWith,
+                                             inputAsReported: true, error: error, claimsJSON: claimsJSON)
                 }
                 // Text reached the reader but no usage was reported (OpenAI and OpenRouter report it
                 // only in the final chunk): the provider billed what it generated, counted here.
@@ -398,7 +409,8 @@ public struct GenerationRunner: Sendable {
     /// that usage is charged, priced as a finished answer's, and the generation fails with the
     /// provider's error, a charged failure (its failed attempt is recorded already).
     private func chargeFailure(_ record: GenerationRecord, candidate: GenerationCandidate, usage reported: NormalisedUsage,
-                               countedWith: String?, error: ProviderError, claimsJSON: String) throws -> Step {
+                               countedWith: String?, inputAsReported: Bool = false, error: ProviderError,
+                               claimsJSON: String) throws -> Step {
         let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload = ["code": error.code]
@@ -409,8 +421,11 @@ public struct GenerationRunner: Sendable {
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
             errorCode: error.code,
             errorMessage: error.message + (countedWith.map {
-                " The provider reports its usage only at the end of its answer, so the tokens it generated before the failure are "
-                    + "charged as counted here (input as admitted, output counted with \($0)), since it billed them."
+                inputAsReported
+                    ? " The usage the provider reported before the failure is charged, its output tokens raised to those counted "
+                        + "with \($0) in the text sent, since it billed what it generated."
+                    : " The provider reports its usage only at the end of its answer, so the tokens it generated before the failure are "
+                        + "charged as counted here (input as admitted, output counted with \($0)), since it billed them."
             } ?? " The usage the provider reported before the failure is charged, since it may have billed it."),
             recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload),
             usageCountedWith: countedWith), claimsJSON: claimsJSON)
