@@ -12,46 +12,18 @@ import XCTest
 /// generation by.
 final class CanceledCallChargeTests: XCTestCase {
     func testACanceledCallThatFailsAfterReportingUsageIsChargedThatUsage() async throws {
-        let fake = try FakeProvidersProcess()
-        defer { fake.stop() }
-        let server = try TestServer(environment: fake.baseURLs)
-        defer { server.stop() }
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp("canceled-call@example.com")
-        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
-                                       token: session.accessToken).status, 201)
-        let project = try XCTUnwrap(try server.createProject(["name": "Cut", "budget_period": "total", "budget_limit": "5"],
-                                                             token: session.accessToken)["id"] as? String)
-        let claims = GenerationExecutor.claims(for: userID)
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
-        let engine = server.environment.generations
-        let record = try engine.admission.admit(QuoteRequest(projectID: project, kind: .text, prompt: "cut", provider: .openai, maxOutputTokens: 50),
-                                                settings: GenerationSettings(maxOutputTokens: 50), as: identity)
-        let base = engine.executor.runner
-        let real = try XCTUnwrap(base.provider(.openai))
-        let call = HeldCall(real)
-        let runner = GenerationRunner(store: base.store, ledger: base.ledger, blobs: base.blobs, gate: base.gate, provider: { _ in call },
-                                      key: base.key, pricing: base.pricing, pollDeadlineSeconds: base.pollDeadlineSeconds,
-                                      leaseSeconds: base.leaseSeconds)
-        let step = Task { try await runner.step(record.id, userID: userID, claimsJSON: claims) }
-        let deadline = Date().addingTimeInterval(10)
-        while !call.entered.load(ordering: .acquiring), Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
-        XCTAssertTrue(call.entered.load(ordering: .acquiring), "the call is in flight")
-        // The client leaves: canceled while the call is in flight (its reservation waits for the answer).
-        let (canceled, providerCancel) = try runner.cancel(record.id, userID: userID, claimsJSON: claims)
-        XCTAssertEqual(canceled.status, .canceled)
-        XCTAssertNil(providerCancel)
-        call.release.store(true, ordering: .releasing)
-        let ended = try await step.value
+        let run = try CanceledCallRun(email: "canceled-call@example.com", prompt: "cut")
+        defer { run.stop() }
+        let call = HeldCall(try XCTUnwrap(run.base.provider(.openai)))
+        let ended = try await run.cancelWhileInFlight(call)
         XCTAssertEqual(ended, .finished(.canceled))
 
-        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: session.accessToken).json()
+        let body = try run.generation()
         XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled: \(body)")
         XCTAssertEqual(body["cost_status"] as? String, "priced", "\(body)")
         let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
         XCTAssertGreaterThan(charged, .zero, "the 1,000 input tokens reported before the failure")
-        let budget = try server.budget(of: project, token: session.accessToken)
+        let budget = try run.server.budget(of: run.project, token: run.token)
         XCTAssertEqual(budget.spent, charged)
         XCTAssertEqual(budget.reserved, .zero)
     }
@@ -61,46 +33,17 @@ final class CanceledCallChargeTests: XCTestCase {
     /// tokens as admission counted them and the output tokens counted in that text, recorded as
     /// our count (`usage_counted_with`), and stays canceled. It was released as free.
     func testACanceledStreamCutAfterTextWithoutUsageIsChargedTheTokensCountedHere() async throws {
-        let fake = try FakeProvidersProcess()
-        defer { fake.stop() }
-        let server = try TestServer(environment: fake.baseURLs)
-        defer { server.stop() }
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp("canceled-cut-stream@example.com")
-        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
-                                       token: session.accessToken).status, 201)
-        let project = try XCTUnwrap(try server.createProject(["name": "Cut", "budget_period": "total", "budget_limit": "5"],
-                                                             token: session.accessToken)["id"] as? String)
-        let claims = GenerationExecutor.claims(for: userID)
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
-        let engine = server.environment.generations
-        let record = try engine.admission.admit(QuoteRequest(projectID: project, kind: .text, prompt: "cut the stream", provider: .openai,
-                                                             maxOutputTokens: 50),
-                                                settings: GenerationSettings(maxOutputTokens: 50), as: identity)
-        let admitted = try XCTUnwrap(record.candidates.first?.inputTokens, "admission kept its input count")
-        let base = engine.executor.runner
-        let call = HeldCall(try XCTUnwrap(base.provider(.openai)), text: "Three short words", usage: nil)
-        let streams = TextStreams()
-        streams.register(TextDeltaSink(delta: { _ in }, end: { _ in }), for: record.id)
-        let runner = GenerationRunner(store: base.store, ledger: base.ledger, blobs: base.blobs, gate: base.gate, provider: { _ in call },
-                                      key: base.key, pricing: base.pricing, pollDeadlineSeconds: base.pollDeadlineSeconds,
-                                      leaseSeconds: base.leaseSeconds, streams: streams, tokenCounter: base.tokenCounter)
-        let step = Task { try await runner.step(record.id, userID: userID, claimsJSON: claims) }
-        let deadline = Date().addingTimeInterval(10)
-        while !call.entered.load(ordering: .acquiring), Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
-        XCTAssertTrue(call.entered.load(ordering: .acquiring), "the call is in flight")
-        let (canceled, providerCancel) = try runner.cancel(record.id, userID: userID, claimsJSON: claims)
-        XCTAssertEqual(canceled.status, .canceled)
-        XCTAssertNil(providerCancel)
-        call.release.store(true, ordering: .releasing)
-        let ended = try await step.value
+        let run = try CanceledCallRun(email: "canceled-cut-stream@example.com", prompt: "cut the stream")
+        defer { run.stop() }
+        let admitted = try XCTUnwrap(run.record.candidates.first?.inputTokens, "admission kept its input count")
+        let call = HeldCall(try XCTUnwrap(run.base.provider(.openai)), text: "Three short words", usage: nil)
+        let ended = try await run.cancelWhileInFlight(call, streamed: true)
         XCTAssertEqual(ended, .finished(.canceled))
 
-        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: session.accessToken).json()
+        let body = try run.generation()
         XCTAssertEqual(body["status"] as? String, "canceled", "it stays canceled: \(body)")
         XCTAssertEqual(body["cost_status"] as? String, "priced", "\(body)")
-        let output = base.tokenCounter.countTokens("Three short words", provider: "openai", model: "gpt-4o-mini")
+        let output = run.base.tokenCounter.countTokens("Three short words", provider: "openai", model: "gpt-4o-mini")
         XCTAssertEqual(body["usage_counted_with"] as? String, output.countedWith, "\(body)")
         let lines = try XCTUnwrap(body["cost_lines"] as? [[String: Any]])
         func quantity(_ unit: String) -> String? { lines.first { $0["unit"] as? String == unit }?["quantity"] as? String }
@@ -108,9 +51,70 @@ final class CanceledCallChargeTests: XCTestCase {
         XCTAssertEqual(quantity("output_token"), String(output.count), "\(lines)")
         let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)"))
         XCTAssertGreaterThan(charged, .zero)
-        let budget = try server.budget(of: project, token: session.accessToken)
+        let budget = try run.server.budget(of: run.project, token: run.token)
         XCTAssertEqual(budget.spent, charged)
         XCTAssertEqual(budget.reserved, .zero)
+    }
+}
+
+/// One user with an OpenAI key and a $5 project, and a text generation admitted for them, on a
+/// server in front of fake-providers.
+private final class CanceledCallRun {
+    let fake: FakeProvidersProcess
+    let server: TestServer
+    let token: String
+    let userID: UUID
+    let project: String
+    let record: GenerationRecord
+    var base: GenerationRunner { server.environment.generations.executor.runner }
+    var claims: String { GenerationExecutor.claims(for: userID) }
+
+    init(email: String, prompt: String) throws {
+        fake = try FakeProvidersProcess()
+        server = try TestServer(environment: fake.baseURLs)
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        let session = try server.signUp(email)
+        token = session.accessToken
+        userID = try XCTUnwrap(UUID(uuidString: session.userID))
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
+                                       token: token).status, 201)
+        project = try XCTUnwrap(try server.createProject(["name": "Cut", "budget_period": "total", "budget_limit": "5"],
+                                                         token: token)["id"] as? String)
+        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: GenerationExecutor.claims(for: userID))
+        record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .text, prompt: prompt, provider: .openai, maxOutputTokens: 50),
+            settings: GenerationSettings(maxOutputTokens: 50), as: identity)
+    }
+
+    /// Runs the generation's step with `call` as its provider (`streamed`: a reader is registered,
+    /// as for a chat stream), cancels it once the call is in flight (the client left: no provider
+    /// cancel for a call), then lets the call fail; returns how the step ended.
+    func cancelWhileInFlight(_ call: HeldCall, streamed: Bool = false) async throws -> GenerationRunner.Step {
+        let base = base
+        let streams = TextStreams()
+        if streamed { streams.register(TextDeltaSink(delta: { _ in }, end: { _ in }), for: record.id) }
+        let runner = GenerationRunner(store: base.store, ledger: base.ledger, blobs: base.blobs, gate: base.gate, provider: { _ in call },
+                                      key: base.key, pricing: base.pricing, pollDeadlineSeconds: base.pollDeadlineSeconds,
+                                      leaseSeconds: base.leaseSeconds, streams: streams, tokenCounter: base.tokenCounter)
+        let (id, userID, claims) = (record.id, userID, claims)
+        let step = Task { try await runner.step(id, userID: userID, claimsJSON: claims) }
+        let deadline = Date().addingTimeInterval(10)
+        while !call.entered.load(ordering: .acquiring), Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertTrue(call.entered.load(ordering: .acquiring), "the call is in flight")
+        let (canceled, providerCancel) = try runner.cancel(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(canceled.status, .canceled)
+        XCTAssertNil(providerCancel)
+        call.release.store(true, ordering: .releasing)
+        return try await step.value
+    }
+
+    func generation() throws -> [String: Any] {
+        try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+    }
+
+    func stop() {
+        server.stop()
+        fake.stop()
     }
 }
 
