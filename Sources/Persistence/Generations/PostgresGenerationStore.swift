@@ -43,12 +43,15 @@ public struct PostgresGenerationStore: GenerationStore {
         // One round trip, two transactions (migration 143): the reservation commits on its own, so
         // the project row it locks is free again before the generation's rows, the rate-limit row
         // and the key are written; then the generation it admitted (none when refused), read back,
-        // and its first attempt cleared (no row when refused).
+        // and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait
+        // for the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is
+        // flushed in order) before anything acts on the answer, and a reservation whose generation
+        // was not created is released at once, in a synchronous transaction of its own.
         let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
             ["""
             select scope, entry_id, admitted, fits, budget_limit, spent, reserved
             from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric, \(provider))
-            """],
+            """, ConnectionPool.asynchronousCommit],
             ["""
             select app_engine.admit_reserved(
                 \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
@@ -105,7 +108,11 @@ public struct PostgresGenerationStore: GenerationStore {
         // then the attempt's report on its own, so the rate-limit and health rows it writes are not
         // held while the ledger's project lock is, nor the project row while they are written. A
         // report lost to a failure is dropped, as a failed report always is; the paid result stands.
-        let report: [[SQL]] = completion.report.map { [["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))"]] } ?? []
+        // For the same reason its COMMIT does not wait for the disk: a crash of PostgreSQL may lose
+        // the last health and rate observations, never the settlement before it.
+        let report: [[SQL]] = completion.report.map {
+            [["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))", ConnectionPool.asynchronousCommit]]
+        } ?? []
         let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [["""
                 select \(GenerationSQL.columns) from app_engine.finish_generation(
                     \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,

@@ -33,7 +33,7 @@ extension ConnectionPool {
     /// harmless, which the caller must argue.
     public func serviceRoleRoundTrip(asynchronousCommit: Bool = false, _ statements: [SQL]) throws -> [[PostgresRow]] {
         // The setting travels in the same pipeline as the scope: no round trip of its own.
-        let asynchronous: [SQL] = asynchronousCommit ? ["select set_config('synchronous_commit', 'off', true)"] : []
+        let asynchronous: [SQL] = asynchronousCommit ? [Self.asynchronousCommit] : []
         return try oneRoundTrip(readOnly: false, setup: [Self.serviceRoleScope] + asynchronous, statements)
     }
 
@@ -109,6 +109,15 @@ extension ConnectionPool {
     public func userScopeTransactions(claimsJSON: String, _ transactions: [[SQL]]) throws -> TransactionsOutcome {
         try pipelinedTransactions(readOnly: false, setup: [Self.userScope(claimsJSON: claimsJSON)], transactions)
     }
+
+    /// A statement that makes its transaction's COMMIT return without waiting for the WAL flush
+    /// (`synchronous_commit = off` for that transaction only). PostgreSQL writes and flushes the WAL
+    /// in order, so a later transaction's synchronous COMMIT makes this one durable too: in
+    /// `userScopeTransactions`, a transaction followed by a synchronous one loses nothing by it when
+    /// the caller acts only on the whole pipeline's answer, and a wait for the disk (a few ms here)
+    /// is saved. Also for writes whose loss in a crash of PostgreSQL is harmless (health and rate
+    /// observations); the caller must argue which.
+    public static let asynchronousCommit: SQL = "select set_config('synchronous_commit', 'off', true)"
 }
 
 extension ConnectionPool {
