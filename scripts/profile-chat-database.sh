@@ -47,7 +47,7 @@ if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
 fi
 log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" |
+wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" |
   grep -E "Requests/sec|50%|99%|Non-2xx|Socket" >&2
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "${STATS:-0}" = 1 ]; then
