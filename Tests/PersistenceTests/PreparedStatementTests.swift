@@ -1,5 +1,5 @@
 import Foundation
-import Persistence
+@testable import Persistence
 import TestSupport
 import XCTest
 
@@ -53,5 +53,19 @@ final class PreparedStatementTests: XCTestCase {
         XCTAssertEqual(pool.statistics.idle, 0, "the connection holding the stale statement was closed")
         let after = try pool.withTransaction { try $0.query("select * from shapes")[0].count }
         XCTAssertEqual(after, 2, "a fresh connection prepares the statement anew")
+    }
+}
+
+/// The per-connection bound: past it, statements go unnamed rather than grow the session.
+final class PreparedStatementBoundTests: XCTestCase {
+    func testNamesStopAtTheBoundAndKnownTextsKeepTheirs() {
+        var statements = PreparedStatements()
+        for number in 0..<PreparedStatements.limit {
+            guard let name = statements.nameForNew() else { return XCTFail("bound reached early, at \(number)") }
+            statements.remember("select \(number)", as: name)
+        }
+        XCTAssertNil(statements.nameForNew(), "no name past the bound")
+        XCTAssertEqual(statements.name(of: "select 0"), "s1", "texts named before keep their names")
+        XCTAssertNil(statements.name(of: "select never"))
     }
 }
