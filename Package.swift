@@ -17,6 +17,9 @@ let apiserverLinking: [LinkerSetting] = [.unsafeFlags([
     "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/scripts/startup-order.txt",
     "-Xlinker", "--no-warn-symbol-ordering",
+    // Functions without a symbol cannot be ordered by name: scripts/startup-order.ld gathers them
+    // into one small section just before the ordered block instead of one window each.
+    "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/scripts/startup-order.ld",
     // The C++ runtime the Swift runtime needs, linked in: the toolchain's link arguments name
     // `-lstdc++`, and a search directory given here comes before the system's, so lld finds
     // scripts/link/libstdc++.a (a link to GCC 12's archive, as on Debian bookworm and in the

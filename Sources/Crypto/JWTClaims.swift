@@ -85,8 +85,12 @@ public struct JWTClaims: Sendable, Equatable {
     /// but strict decoders (Go's `int64` claims, Swift's `Int` fields) refuse them, and a token valid
     /// a fraction of a second longer than its whole-second `exp` would gain nothing.
     public static func numericDate(_ date: Date) -> WireJSON {
-        // "%.0f" writes any whole double exactly, so no date can trap an integer conversion.
-        .number(String(format: "%.0f", date.timeIntervalSince1970.rounded(.down)))
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        // Every date a token can carry is a whole number of seconds an Int64 holds exactly, written
+        // without `String(format:)` (CoreFoundation's formatter, paged in at start-up for this);
+        // "%.0f" writes any other whole double exactly, so no date can trap an integer conversion.
+        if let whole = Int64(exactly: seconds), !(seconds == 0 && seconds.sign == .minus) { return .number(String(whole)) }
+        return .number(String(format: "%.0f", seconds))
     }
 
     /// Compact JSON with sorted keys, for example for `request.jwt.claims` when no token is at hand

@@ -98,6 +98,44 @@ final class APIDocumentsTests: XCTestCase {
         XCTAssertFalse(try APIDocuments.load(specificationPath: spec.path, referencePath: page.path).referenceMatchesSpecification)
     }
 
+    /// The documents are read from their open files as they are sent, not held in memory: a file
+    /// renamed over one after start (as a checkout writes) leaves the served bytes and tag as they
+    /// were; one rewritten in place is served as it now is, under the tag of those bytes.
+    func testADocumentIsServedFromTheFileItOpenedAtStart() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("docs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("openapi.yaml")
+        let original = Data(String(repeating: "openapi: 3.1.0 # the original\n", count: 9_000).utf8)
+        try original.write(to: path)
+        let document = try ServedDocument(path: path.path, contentType: "application/yaml")
+        func served() throws -> (etag: String?, body: Data) {
+            let response = document.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
+            let blob = try XCTUnwrap(response.blob, "read from the file as it is sent")
+            var body = Data()
+            while Int64(body.count) < blob.length { body += try blob.read(Int64(body.count), 64 * 1024) }
+            return (response.header("etag"), body)
+        }
+        XCTAssertEqual(try served().body, original)
+        XCTAssertEqual(try served().etag, "\"sha256-\(Self.hex(try SHA256.hash(original)))\"")
+
+        let replacement = folder.appendingPathComponent("new.yaml")
+        try Data("openapi: 3.1.1 # renamed over it\n".utf8).write(to: replacement)
+        XCTAssertEqual(rename(replacement.path, path.path), 0)
+        XCTAssertEqual(try served().body, original, "the open file is the one hashed at start")
+        XCTAssertEqual(try served().etag, "\"sha256-\(Self.hex(try SHA256.hash(original)))\"")
+
+        let reopened = try ServedDocument(path: path.path, contentType: "application/yaml")
+        let handle = try FileHandle(forWritingTo: path)
+        let rewritten = Data("openapi: 3.1.2 # rewritten in place, longer than before\n".utf8)
+        try handle.write(contentsOf: rewritten)
+        try handle.close()
+        let response = reopened.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
+        let blob = try XCTUnwrap(response.blob)
+        XCTAssertEqual(try blob.read(0, 64 * 1024), rewritten)
+        XCTAssertEqual(response.header("etag"), "\"sha256-\(Self.hex(try SHA256.hash(rewritten)))\"", "the tag names the bytes sent")
+    }
+
     func testHeadAnswersWithTheHeadersOnly() throws {
         let connection = try server.connect()
         for (path, file) in [("/openapi.yaml", "openapi.yaml"), ("/docs", "docs/api.html")] {

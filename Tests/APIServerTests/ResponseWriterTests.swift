@@ -80,6 +80,13 @@ final class ResponseWriterTests: XCTestCase {
     /// RFC 8259: quotation mark, reverse solidus and U+0000–U+001F escaped (short forms where JSON
     /// has them, `\u00xx` otherwise); everything else, U+2028/2029 and non-ASCII included, as UTF-8.
     /// Swift strings hold only Unicode scalars, so a lone surrogate cannot reach the writer.
+    func testTheReadinessBodyIsFoundationsBytes() throws {
+        for (applied, pending) in [(0, 0), (35, 0), (Int.max, Int.min)] {
+            try assertSameAsFoundation(HealthHandlers.Readiness(status: "ready", database: "ok", migrationsApplied: applied,
+                                                                migrationsPending: pending))
+        }
+    }
+
     func testStringsAreEscapedPerRFC8259() {
         let body = ApiKeyBody(ApiKeyRecord(id: UUID(uuidString: "00000000-0000-0000-0000-00000000000A") ?? UUID(), provider: .openai,
                                            label: "\"\\/\u{00}\u{08}\u{09}\u{0A}\u{0C}\u{0D}\u{1F}\u{7F}\u{2028}\u{2029}é👩‍👩‍👧",

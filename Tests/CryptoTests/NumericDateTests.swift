@@ -43,4 +43,11 @@ final class NumericDateTests: XCTestCase {
         XCTAssertEqual(JWTClaims.numericDate(Date(timeIntervalSince1970: 12.9)), .number("12"))
         XCTAssertEqual(JWTClaims.numericDate(Date(timeIntervalSince1970: -0.5)), .number("-1"))
     }
+
+    func testNumericDatesAreWhatFormattingWithPercentZeroFWrites() {
+        let seconds: [Double] = [0, -0.0, 1, -1, 12.9, -0.5, 1_767_225_600.75, 4_102_444_800, -62_135_596_800, 253_402_300_799,
+                                 9.2e18, -9.2e18, 1e300, -1e300]
+        XCTAssertEqual(seconds.map { JWTClaims.numericDate(Date(timeIntervalSince1970: $0)) },
+                       seconds.map { .number(String(format: "%.0f", Date(timeIntervalSince1970: $0).timeIntervalSince1970.rounded(.down))) })
+    }
 }

@@ -100,6 +100,24 @@ final class MigrationRunnerTests: XCTestCase {
         XCTAssertThrowsError(try MigrationFile.load(from: folder))
     }
 
+    func testFilesReadTheirTextAsFoundationDecodesIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mig-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let texts: [(String, [UInt8])] = [
+            ("001_ascii.sql", Array("select 1;\n".utf8)), ("002_unicode.sql", Array("-- ünïcode – 中文 👩‍👩‍👧\nselect 2;".utf8)),
+            ("003_bom.sql", [0xEF, 0xBB, 0xBF] + Array("select 3;".utf8)), ("004_empty.sql", []),
+            ("005_long.sql", Array(String(repeating: "select 5; -- é\n", count: 20_000).utf8)),
+        ]
+        for (name, bytes) in texts { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
+        let loaded = try MigrationFile.load(from: folder)
+        XCTAssertEqual(loaded.map(\.version), [1, 2, 3, 4, 5])
+        XCTAssertEqual(loaded.map(\.sql), try texts.map { try String(contentsOf: folder.appendingPathComponent($0.0), encoding: .utf8) })
+        try Data([0x73, 0xFF, 0x3B]).write(to: folder.appendingPathComponent("006_invalid.sql"))
+        XCTAssertThrowsError(try MigrationFile.load(from: folder), "not UTF-8, as before")
+        XCTAssertThrowsError(try MigrationFile.load(from: folder.appendingPathComponent("absent")), "a missing folder, as before")
+    }
+
     func testAppliedVersionWithoutAFileIsRefused() throws {
         let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
         try MigrationRunner(files: files([(1, "a", "select 1;"), (2, "b", "select 2;")])).migrate(using: connection)

@@ -1,5 +1,6 @@
 import Domain
 import Foundation
+import Providers
 
 /// `ffprobe` and `ffmpeg`, when installed: durations and video sizes the container headers do not
 /// give simply, thumbnails and poster frames. Always on a work queue thread, never an HTTP one,
@@ -13,7 +14,7 @@ struct MediaTools: Sendable {
     static func locate(environment: [String: String] = ProcessInfo.processInfo.environment, timeoutSeconds: Double = 20) -> MediaTools {
         let path = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
         func find(_ name: String) -> String? {
-            path.lazy.map { ($0 as NSString).appendingPathComponent(name) }.first { access($0, X_OK) == 0 }
+            path.lazy.map { ToolLocator.path(of: name, in: $0) }.first { access($0, X_OK) == 0 }
         }
         return MediaTools(ffprobe: find("ffprobe"), ffmpeg: find("ffmpeg"), timeoutSeconds: timeoutSeconds)
     }

@@ -97,7 +97,7 @@ struct AppConfig: Sendable {
         let migrationDatabaseURL = reader.databaseURL("MIGRATION_DATABASE_URL", default: databaseURL)
         let host = reader.string("HOST", default: "127.0.0.1") { inet_pton_ok($0) ? nil : "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0" }
         let port = reader.integer("PORT", default: 8080, range: 0...65535)
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let cores = max(1, ProcessorCount.active)
         var scryptParameters = ScryptParameters.default
         if let text = reader.optionalString("APP_ENCRYPTION_SCRYPT_N") {
             if environment == .production {
@@ -227,7 +227,7 @@ struct ConfigError: Error, CustomStringConvertible {
 private func postgresURLProblem(_ value: String) -> String? {
     let lowered = value.lowercased()
     guard lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") else {
-        return value.contains("://") || !value.contains("=") ? "must be a postgresql:// URL or a libpq key=value string" : nil
+        return value.containsBytes(of: "://") || !value.containsBytes(of: "=") ? "must be a postgresql:// URL or a libpq key=value string" : nil
     }
     let afterScheme = value[value.index(value.startIndex, offsetBy: lowered.hasPrefix("postgres://") ? 11 : 13)...]
     let authority = afterScheme.prefix { $0 != "/" && $0 != "?" }
@@ -282,7 +282,7 @@ private struct EnvironmentReader {
     init(_ env: [String: String]) { self.env = env }
 
     private func value(_ name: String) -> String? {
-        guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        guard let raw = env[name]?.trimmingWhitespaces, !raw.isEmpty else { return nil }
         return raw
     }
 
@@ -343,7 +343,7 @@ private struct EnvironmentReader {
 
     mutating func list(_ name: String, _ check: (String) -> String?) -> [String] {
         guard let text = value(name) else { return [] }
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let items = text.split(separator: ",").map(\.trimmingWhitespaces).filter { !$0.isEmpty }
         for item in items {
             if let problem = check(item) { problems.append("\(name): \"\(item)\" — \(problem)") }
         }

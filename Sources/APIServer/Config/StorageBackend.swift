@@ -24,7 +24,7 @@ enum StorageBackend: Sendable, CustomStringConvertible {
     /// The backend and the problems found (empty when usable). `requireHTTPS` is production's rule.
     static func load(from env: [String: String], requireHTTPS: Bool) -> (StorageBackend, [String]) {
         func value(_ name: String) -> String? {
-            guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            guard let raw = env[name]?.trimmingWhitespaces, !raw.isEmpty else { return nil }
             return raw
         }
         switch value("STORAGE_BACKEND") ?? "local" {

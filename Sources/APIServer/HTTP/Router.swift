@@ -90,7 +90,7 @@ struct Router: Sendable {
         var groups = Array(repeating: [Route](), count: (routes.map(\.segments.count).max() ?? 0) + 1)
         for route in routes { groups[route.segments.count].append(route) }
         routesBySegmentCount = groups
-        literalRoutes = Dictionary(grouping: routes.filter { !$0.template.contains("{") }, by: \.template)
+        literalRoutes = Dictionary(grouping: routes.filter { !$0.template.utf8.contains(UInt8(ascii: "{")) }, by: \.template)
     }
 
     func match(method: String, path: String) -> RouteMatch {

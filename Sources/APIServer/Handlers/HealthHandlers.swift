@@ -11,11 +11,25 @@ struct HealthHandlers: Sendable {
         let status: String
     }
 
-    private struct Readiness: Encodable {
+    /// Written by itself (`JSONWritable`): the probe that decides readiness is the first request
+    /// a starting server answers, and Foundation's key conversion would page in its encoder for it.
+    struct Readiness: JSONWritable {
         let status: String
         let database: String
         let migrationsApplied: Int
         let migrationsPending: Int
+
+        func writeJSON(to json: JSONStreamWriter) {
+            json.openObject(firstKey: "database")
+            json.writeString(database)
+            json.key("migrations_applied")
+            json.writeInteger(migrationsApplied)
+            json.key("migrations_pending")
+            json.writeInteger(migrationsPending)
+            json.key("status")
+            json.writeString(status)
+            json.closeObject()
+        }
     }
 
     /// Encoded once: liveness probes and load balancers call this constantly.

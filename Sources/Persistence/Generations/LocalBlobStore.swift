@@ -175,6 +175,11 @@ public struct LocalBlobStore: BlobStore {
     /// The keys under one top folder that `accepts` (files of any other shape are not the store's).
     private func walk(_ prefix: String, accepts: (String) -> Bool) -> [String] {
         let base = root.appendingPathComponent(String(prefix.dropLast()))
+        // A missing folder holds no keys. Asked first, without FileManager: the server's start-up asks
+        // for the legacy layout's keys (LegacyBlobMove), which almost never exists, and the
+        // enumerator's error path paged in Foundation's NSError code for it (BENCHMARKS.md, "Footprint").
+        var status = stat()
+        guard stat(base.path, &status) == 0 else { return [] }
         guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
         var found: [String] = []
         while let relative = walker.nextObject() as? String {

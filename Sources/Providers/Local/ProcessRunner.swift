@@ -56,7 +56,7 @@ enum ProcessRunner {
 }
 
 /// Finds executables on a PATH, so a missing tool means a missing capability.
-struct ToolLocator: Sendable {
+public struct ToolLocator: Sendable {
     let searchPath: [String]
 
     init(environment: [String: String]) {
@@ -65,9 +65,15 @@ struct ToolLocator: Sendable {
 
     func find(_ name: String) -> String? {
         for directory in searchPath where !directory.isEmpty {
-            let candidate = (directory as NSString).appendingPathComponent(name)
+            let candidate = Self.path(of: name, in: directory)
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+
+    /// `directory/name`, one slash between them, as `NSString.appendingPathComponent` joins them
+    /// (which bridged to NSString at every start-up for this).
+    public static func path(of name: String, in directory: String) -> String {
+        directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }
