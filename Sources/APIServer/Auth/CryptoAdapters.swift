@@ -90,6 +90,6 @@ struct RandomRefreshTokens: RefreshTokenSource {
 
     func hash(_ token: String) -> String {
         let digest = (try? SHA256.hash(Array(token.utf8))) ?? []
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Domain
 import Foundation
 import Synchronization
 
@@ -107,7 +108,7 @@ final class ServedDocument: Sendable {
             try buffer.withUnsafeBytes { try digest.update(UnsafeRawBufferPointer(rebasing: $0[..<read])) }
             length += Int64(read)
         }
-        return ("\"sha256-" + HexDigits.lowercase(try digest.finish()) + "\"", length, stamp)
+        return ("\"sha256-" + Hex.encode(try digest.finish()) + "\"", length, stamp)
     }
 
     /// `pread` until the buffer is full or the file ends; the number of bytes read.
@@ -144,20 +145,4 @@ private struct FileStamp: Equatable {
 enum ServedDocumentError: Error {
     case cannotRead(String)
     case readFailed(Int32)
-}
-
-/// Lowercase hexadecimal of bytes, without Foundation's `String(format:)` (which pulls in
-/// CoreFoundation's formatter at start-up for a few hex digits).
-enum HexDigits {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    static func lowercase(_ bytes: some Collection<UInt8>) -> String {
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
 }

@@ -86,7 +86,7 @@ extension GenerationHandlers {
             material.append(request.body)
         }
         let digest = (try? SHA256.hash(material)) ?? Array(material.prefix(32))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest)
     }
 
     static func accepted(_ record: GenerationRecord, eventsURL: String?) throws -> HTTPResponse {

@@ -65,13 +65,13 @@ public struct LocalBlobStore: BlobStore {
             if !inScratch, let staged { try? FileManager.default.removeItem(at: staged) }
             throw error
         }
-        let hex = try hasher.finish().map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.encode(try hasher.finish())
         guard let staged else { throw BlobStoreError.cannotWrite(path) }
         return try place(staged, key: BlobKey.make(owner: owner, hex: hex), hex: hex, bytes: total)
     }
 
     public func put(_ data: Data, owner: UUID) throws -> StoredBlob {
-        let hex = try digest(data).map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.encode(try digest(data))
         let key = BlobKey.make(owner: owner, hex: hex)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
         if FileManager.default.fileExists(atPath: root.appendingPathComponent(key).path) { return blob }

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// A value that can be sent to PostgreSQL as a bound parameter in text format.
@@ -42,17 +43,7 @@ extension Date: PostgresEncodable {
 extension Data: PostgresEncodable {
     /// bytea in hex input format: `\x` followed by two hex digits per byte.
     public var postgresText: String? {
-        var text = "\\x"
-        text.reserveCapacity(2 + count * 2)
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(count * 2)
-        for byte in self {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0f)])
-        }
-        text += String(decoding: bytes, as: UTF8.self)
-        return text
+        "\\x" + Hex.encode(self)
     }
 }
 

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// An access key pair. The secret is never part of a description, so a credentials value can
