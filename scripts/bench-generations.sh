@@ -163,9 +163,10 @@ commit;
 \\endpipeline
 SQL
   # As the worker does: a claimed row is leased for an hour, so it is claimed once. QUEUED rows must
-  # outlast the run (checked below), so every claim takes a full batch.
+  # outlast the run (checked below), so every claim takes a full batch. Prepared, as the worker's
+  # connection names each statement once (PreparedStatements) and binds it after.
   local out
-  out=$("$(pg_bin)/pgbench" -n -M extended -c "$CLAIM_CLIENTS" -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
+  out=$("$(pg_bin)/pgbench" -n -M prepared -c "$CLAIM_CLIENTS" -j 2 -T "$DURATION" -f "$WORK/claim.sql" -h 127.0.0.1 -p "$PG_PORT" -U authenticator postgres 2>&1)
   grep -qE "number of failed transactions: 0 " <<<"$out" || { echo "pgbench failed: $out" >&2; exit 1; }
   awk '/^tps = / {print $3}' <<<"$out"
 }
