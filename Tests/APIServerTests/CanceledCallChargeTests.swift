@@ -60,30 +60,20 @@ final class CanceledCallChargeTests: XCTestCase {
 /// One user with an OpenAI key and a $5 project, and a text generation admitted for them, on a
 /// server in front of fake-providers.
 private final class CanceledCallRun {
-    let fake: FakeProvidersProcess
-    let server: TestServer
-    let token: String
-    let userID: UUID
-    let project: String
+    let user: EngineTestUser
     let record: GenerationRecord
+    var server: TestServer { user.server }
+    var token: String { user.token }
+    var userID: UUID { user.userID }
+    var project: String { user.project }
+    var claims: String { user.claims }
     var base: GenerationRunner { server.environment.generations.executor.runner }
-    var claims: String { GenerationExecutor.claims(for: userID) }
 
     init(email: String, prompt: String) throws {
-        fake = try FakeProvidersProcess()
-        server = try TestServer(environment: fake.baseURLs)
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp(email)
-        token = session.accessToken
-        userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
-                                       token: token).status, 201)
-        project = try XCTUnwrap(try server.createProject(["name": "Cut", "budget_period": "total", "budget_limit": "5"],
-                                                         token: token)["id"] as? String)
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: GenerationExecutor.claims(for: userID))
-        record = try server.environment.generations.admission.admit(
-            QuoteRequest(projectID: project, kind: .text, prompt: prompt, provider: .openai, maxOutputTokens: 50),
-            settings: GenerationSettings(maxOutputTokens: 50), as: identity)
+        user = try EngineTestUser(email: email, provider: .openai, projectName: "Cut", budgetLimit: "5")
+        record = try user.server.environment.generations.admission.admit(
+            QuoteRequest(projectID: user.project, kind: .text, prompt: prompt, provider: .openai, maxOutputTokens: 50),
+            settings: GenerationSettings(maxOutputTokens: 50), as: user.identity)
     }
 
     /// Runs the generation's step with `call` as its provider (`streamed`: a reader is registered,
@@ -112,10 +102,7 @@ private final class CanceledCallRun {
         try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
     }
 
-    func stop() {
-        server.stop()
-        fake.stop()
-    }
+    func stop() { user.stop() }
 }
 
 /// The real adapter, except that a submission (streamed: after sending `text`) waits until

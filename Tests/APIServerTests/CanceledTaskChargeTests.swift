@@ -102,16 +102,9 @@ final class CanceledTaskChargeTests: XCTestCase {
     /// Veo cannot cancel an operation: the canceled generation is charged its reserved estimate
     /// (`estimated`) and stays canceled. It was charged nothing before.
     func testACanceledVeoJobIsChargedTheEstimateSinceVeoBillsItAnyway() throws {
-        let fake = try FakeProvidersProcess()
-        defer { fake.stop() }
-        let server = try TestServer(environment: fake.baseURLs)
-        defer { server.stop() }
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let token = try server.signUp("veo-cancel@example.com").accessToken
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
-                                       token: token).status, 201)
-        let project = try XCTUnwrap(try server.createProject(["name": "Video", "budget_period": "total", "budget_limit": "50"],
-                                                             token: token)["id"] as? String)
+        let user = try EngineTestUser(email: "veo-cancel@example.com", provider: .veo, projectName: "Video", budgetLimit: "50")
+        defer { user.stop() }
+        let (server, token, project) = (user.server, user.token, user.project)
         let response = try server.generate(["project_id": project, "type": "video", "prompt": "waves", "provider": "veo",
                                             "parameters": ["duration_seconds": 8]], token: token)
         XCTAssertEqual(response.status, 202, response.text)
@@ -140,20 +133,9 @@ final class CanceledTaskChargeTests: XCTestCase {
     /// usage priced (`priced`), its output kept, the generation canceled. It was charged the
     /// reserved estimate (`estimated`) before.
     func testACancelThatFindsTheTaskFinishedChargesItsActualResultNotTheEstimate() async throws {
-        let fake = try FakeProvidersProcess()
-        defer { fake.stop() }
-        let server = try TestServer(environment: fake.baseURLs)
-        defer { server.stop() }
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp("runway-late-cancel@example.com")
-        let token = session.accessToken
-        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "runway", "label": "main", "key": ApiKeyTests.sampleKey(.runway)],
-                                       token: token).status, 201)
-        let project = try XCTUnwrap(try server.createProject(["name": "Late", "budget_period": "total", "budget_limit": "50"],
-                                                             token: token)["id"] as? String)
-        let claims = GenerationExecutor.claims(for: userID)
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let user = try EngineTestUser(email: "runway-late-cancel@example.com", provider: .runway, projectName: "Late", budgetLimit: "50")
+        defer { user.stop() }
+        let (server, token, userID, project, claims, identity) = (user.server, user.token, user.userID, user.project, user.claims, user.identity)
         let record = try server.environment.generations.admission.admit(
             QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .runway, durationSeconds: 5),
             settings: GenerationSettings(durationSeconds: 5), as: identity)
@@ -177,7 +159,7 @@ final class CanceledTaskChargeTests: XCTestCase {
         let budget = try server.budget(of: project, token: token)
         XCTAssertEqual(budget.spent, charged)
         XCTAssertEqual(budget.reserved, .zero)
-        let counters = try HTTPTestConnection(port: fake.port).request("GET", "/_fake/counters").json()
+        let counters = try HTTPTestConnection(port: user.fake.port).request("GET", "/_fake/counters").json()
         let routes = (((counters["providers"] as? [String: Any])?["runway"] as? [String: Any])?["routes"] as? [String: Any]) ?? [:]
         XCTAssertNil(routes["DELETE /v1/tasks/{id}"], "a finished task is not deleted: \(routes)")
     }
@@ -186,20 +168,9 @@ final class CanceledTaskChargeTests: XCTestCase {
     /// provider, so the generation expires charged its reserved estimate (`estimated`). It expired
     /// as free before.
     func testAVeoJobPastThePollDeadlineExpiresChargedTheEstimate() async throws {
-        let fake = try FakeProvidersProcess()
-        defer { fake.stop() }
-        let server = try TestServer(environment: fake.baseURLs)
-        defer { server.stop() }
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp("veo-deadline@example.com")
-        let token = session.accessToken
-        let userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "veo", "label": "main", "key": ApiKeyTests.sampleKey(.veo)],
-                                       token: token).status, 201)
-        let project = try XCTUnwrap(try server.createProject(["name": "Deadline", "budget_period": "total", "budget_limit": "50"],
-                                                             token: token)["id"] as? String)
-        let claims = GenerationExecutor.claims(for: userID)
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        let user = try EngineTestUser(email: "veo-deadline@example.com", provider: .veo, projectName: "Deadline", budgetLimit: "50")
+        defer { user.stop() }
+        let (server, token, userID, project, claims, identity) = (user.server, user.token, user.userID, user.project, user.claims, user.identity)
         let record = try server.environment.generations.admission.admit(
             QuoteRequest(projectID: project, kind: .video, prompt: "waves", provider: .veo, durationSeconds: 8),
             settings: GenerationSettings(durationSeconds: 8), as: identity)
@@ -229,39 +200,26 @@ final class CanceledTaskChargeTests: XCTestCase {
 /// fake-providers, whose FAL queue answers a cancel `OK` while queued and
 /// `CANCELLATION_REQUESTED` once in progress.
 private struct FALCancelFixture {
-    let fake: FakeProvidersProcess
-    let server: TestServer
-    let token: String
-    let userID: UUID
-    let claims: String
-    let project: String
+    let user: EngineTestUser
+    var fake: FakeProvidersProcess { user.fake }
+    var server: TestServer { user.server }
+    var token: String { user.token }
+    var userID: UUID { user.userID }
+    var claims: String { user.claims }
+    var project: String { user.project }
 
     init(email: String) throws {
-        fake = try FakeProvidersProcess()
-        server = try TestServer(environment: fake.baseURLs)
-        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
-        let session = try server.signUp(email)
-        token = session.accessToken
-        userID = try XCTUnwrap(UUID(uuidString: session.userID))
-        claims = GenerationExecutor.claims(for: userID)
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "fal", "label": "main", "key": ApiKeyTests.sampleKey(.fal)],
-                                       token: token).status, 201)
-        project = try XCTUnwrap(try server.createProject(["name": "Images", "budget_period": "total", "budget_limit": "50"],
-                                                         token: token)["id"] as? String)
+        user = try EngineTestUser(email: email, provider: .fal, projectName: "Images", budgetLimit: "50")
     }
 
-    func stop() {
-        server.stop()
-        fake.stop()
-    }
+    func stop() { user.stop() }
 
     /// Admitted, submitted (FAL's task stored as `IN_QUEUE`) and polled `pollsByUs` times by the
     /// runner; the generation's id and its reserved estimate.
     func submitted(pollsByUs: Int) async throws -> (id: String, estimate: Money) {
-        let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
         let record = try server.environment.generations.admission.admit(
             QuoteRequest(projectID: project, kind: .image, prompt: "a kite", provider: .fal, model: "fal-ai/flux/dev", size: "landscape_4_3"),
-            settings: GenerationSettings(size: "landscape_4_3"), as: identity)
+            settings: GenerationSettings(size: "landscape_4_3"), as: user.identity)
         let runner = server.environment.generations.executor.runner
         for _ in 0...pollsByUs {
             guard case .pollAgain = try await runner.step(record.id, userID: userID, claimsJSON: claims) else {
