@@ -138,3 +138,34 @@ bench_cleanup() {
   cluster_stop "$WORK/pg"
   rm -rf "$WORK"
 }
+
+# cpu_ticks PID...: the user + system CPU time, in clock ticks, of these processes and every process
+# below them, as /proc shows it now, with that of their children that exited and were waited for
+# (PostgreSQL's backends of closed connections count through the postmaster).
+cpu_ticks() {
+  python3 - "$@" <<'PY'
+import os, sys
+parents, ticks = {}, {}
+for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+        continue
+    try:
+        with open(f"/proc/{entry}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    parents[int(entry)] = int(fields[1])
+    ticks[int(entry)] = sum(int(v) for v in fields[11:15])
+def under(pid, roots):
+    while pid > 1:
+        if pid in roots:
+            return True
+        pid = parents.get(pid, 0)
+    return False
+roots = {int(p) for p in sys.argv[1:]}
+print(sum(t for pid, t in ticks.items() if under(pid, roots)))
+PY
+}
+
+# postmaster_pid: the cluster's postmaster (bench_setup's cluster).
+postmaster_pid() { as_postgres head -1 "$WORK/pg/data/postmaster.pid"; }

@@ -5,7 +5,8 @@
 # STATS=1, PostgreSQL's own statement times (pg_stat_statements with track = all, nested statements
 # included: a statement that waits for a row lock shows the wait in its mean). One user's
 # generations share one project, so they queue for its row; several users run side by side.
-# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s). Not part of scripts/test.sh.
+# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s). It also prints the CPU time
+# per generation of the server, of PostgreSQL and of fake-providers. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
 #
@@ -47,9 +48,38 @@ if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
 fi
 log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
-wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" |
-  grep -E "Requests/sec|50%|99%|Non-2xx|Socket" >&2
+PG_PID=$(postmaster_pid)
+read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" >"$WORK/wrk.out"
+read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
+# CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
+# backends), in milliseconds: what bounds the throughput on this machine's cores.
+python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
+  "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" <<'PY' >&2
+import sys
+requests, hz = int(sys.argv[1]), int(sys.argv[2])
+api, pg, fake = (int(v) * 1000 / hz / max(requests, 1) for v in sys.argv[3:6])
+print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
+PY
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in
+# TPC-B-like script (three updates, one insert and one read of small rows, prepared), on as many
+# connections, for as long. TPCB=0 skips it.
+if [ "${TPCB:-1}" = 1 ]; then
+  "${PSQL[@]}" -c "create database tpcb" >/dev/null
+  as_postgres "$(pg_bin)/pgbench" -q -i -s 4 -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >/dev/null 2>&1
+  pg_before=$(cpu_ticks "$PG_PID")
+  as_postgres "$(pg_bin)/pgbench" -n -M prepared -c "$CONNECTIONS" -j "$(( CONNECTIONS < 2 ? 1 : 2 ))" -T "$DURATION" \
+    -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >"$WORK/pgbench.out" 2>&1
+  pg_after=$(cpu_ticks "$PG_PID")
+  python3 - "$(awk '/number of transactions actually processed/ {print $NF}' "$WORK/pgbench.out" | cut -d/ -f1)" \
+    "$(getconf CLK_TCK)" "$((pg_after - pg_before))" "$(awk '/^tps/ {print $3}' "$WORK/pgbench.out")" <<'PY' >&2
+import sys
+transactions, hz, ticks, tps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+print(f"pgbench TPC-B-like, same connections: {tps:.0f} tps, PostgreSQL {ticks * 1000 / hz / max(transactions, 1):.2f} ms CPU per transaction")
+PY
+fi
 if [ "${STATS:-0}" = 1 ]; then
   log "statements by total time (nested ones included; mean_ms includes lock waits)"
   "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
