@@ -136,6 +136,30 @@ final class APIDocumentsTests: XCTestCase {
         XCTAssertEqual(response.header("etag"), "\"sha256-\(Self.hex(try SHA256.hash(rewritten)))\"", "the tag names the bytes sent")
     }
 
+    func testADocumentRewrittenWhileBeingSentEndsTheResponseInsteadOfSendingBytesItsTagDoesNotName() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("docs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("openapi.yaml")
+        let original = Data(String(repeating: "openapi: 3.1.0 # the original\n", count: 9_000).utf8)
+        try original.write(to: path)
+        let document = try ServedDocument(path: path.path, contentType: "application/yaml")
+        let response = document.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
+        let blob = try XCTUnwrap(response.blob)
+        XCTAssertEqual(try blob.read(0, 64 * 1024), original.prefix(64 * 1024), "the first chunk goes out before the rewrite")
+
+        let handle = try FileHandle(forWritingTo: path)
+        try handle.write(contentsOf: Data("openapi: 3.1.2 # rewritten in place while it was being sent\n".utf8))
+        try handle.truncate(atOffset: 100_000)
+        try handle.close()
+        XCTAssertThrowsError(try blob.read(64 * 1024, 64 * 1024), "the rest would not be the bytes the tag names") { error in
+            guard case ServedDocumentError.changedWhileSent = error else { return XCTFail("unexpected \(error)") }
+        }
+        let next = document.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
+        XCTAssertEqual(next.blob?.length, 100_000, "the next response is measured again")
+        XCTAssertNotEqual(next.header("etag"), response.header("etag"))
+    }
+
     func testHeadAnswersWithTheHeadersOnly() throws {
         let connection = try server.connect()
         for (path, file) in [("/openapi.yaml", "openapi.yaml"), ("/docs", "docs/api.html")] {

@@ -11,7 +11,8 @@ import Synchronization
 /// "Footprint"). A file replaced on disk after start (a new file renamed over it, as a checkout
 /// does) is still the open one: the bytes and tag stay those of the start. A file rewritten in
 /// place is noticed by its size and modification time and hashed again, so the tag always names
-/// the bytes sent.
+/// the bytes sent; one rewritten while a response is being sent ends that response short (the
+/// transport closes the connection), so no client keeps bytes under a tag that does not name them.
 final class ServedDocument: Sendable {
     let contentType: String
     private let descriptor: Int32
@@ -59,7 +60,7 @@ final class ServedDocument: Sendable {
     /// 304 without a body when `If-None-Match` names the current tag (or is `*`), else 200 with the bytes.
     /// HEAD is routed here too; the transport sends its headers without the body.
     func respond(_ request: HTTPRequest) -> HTTPResponse {
-        let (etag, length) = current()
+        let (etag, length, stamp) = current()
         if let condition = request.header("if-none-match"), Self.matches(condition, etag: etag) {
             return HTTPResponse(status: 304, headers: [("ETag", etag), ("Cache-Control", Self.cacheControl)])
         }
@@ -67,6 +68,8 @@ final class ServedDocument: Sendable {
         let body = BlobBody(read: { offset, count in
             var data = Data(count: count)
             let read = try data.withUnsafeMutableBytes { try Self.readFully(descriptor, into: $0, at: offset) }
+            // Checked after the read: bytes read before a rewrite are those the tag names.
+            guard try FileStamp(descriptor) == stamp else { throw ServedDocumentError.changedWhileSent }
             return data.prefix(read)
         }, offset: 0, length: length)
         return HTTPResponse(status: 200, headers: [("Content-Type", contentType), ("ETag", etag), ("Cache-Control", Self.cacheControl)]
@@ -87,12 +90,12 @@ final class ServedDocument: Sendable {
 
     /// The tag and length of the bytes the descriptor holds now: hashed again only when the file's
     /// size or modification time changed since the last hash.
-    private func current() -> (etag: String, length: Int64) {
+    private func current() -> (etag: String, length: Int64, stamp: FileStamp) {
         state.withLock { state in
             if let stamp = try? FileStamp(descriptor), stamp != state.stamp, let measured = try? Self.measure(descriptor) {
                 state = State(etag: measured.0, length: measured.1, stamp: measured.2)
             }
-            return (state.etag, state.length)
+            return (state.etag, state.length, state.stamp)
         }
     }
 
@@ -145,4 +148,6 @@ private struct FileStamp: Equatable {
 enum ServedDocumentError: Error {
     case cannotRead(String)
     case readFailed(Int32)
+    /// Rewritten in place after its tag and length were sent.
+    case changedWhileSent
 }
