@@ -22,11 +22,12 @@ struct ResponseEncoder: Sendable {
     let fallback: JSONEncoder
 
     func encode<T: Encodable>(_ value: T) throws -> Data {
-        let writer = JSONStreamWriter()
         if let writable = value as? any JSONWritable {
+            let writer = JSONStreamWriter(capacity: writable.estimatedJSONSize)
             writable.writeJSON(to: writer)
             return Data(writer.bytes)
         }
+        let writer = JSONStreamWriter()
         do {
             try writer.writeTopLevel(value)
         } catch {
@@ -73,8 +74,10 @@ final class JSONStreamWriter {
         return encoder
     }()
 
-    init() {
-        bytes.reserveCapacity(2048)
+    static let defaultCapacity = 2048
+
+    init(capacity: Int = JSONStreamWriter.defaultCapacity) {
+        bytes.reserveCapacity(capacity)
         members.reserveCapacity(32)
     }
 

@@ -129,9 +129,7 @@ extension JSONStreamWriter {
     }
 
     func writeDate(_ date: Date) {
-        bytes.append(UInt8(ascii: "\""))
-        Timestamp.appendRFC3339(date, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        Timestamp.appendQuotedRFC3339(date, to: &bytes)
     }
 
     func writeBool(_ value: Bool) {

@@ -18,6 +18,15 @@ enum Timestamp {
     }
 
     static func appendRFC3339(millisecondsSince1970 milliseconds: Int64, to bytes: inout [UInt8]) {
+        appendRFC3339(millisecondsSince1970: milliseconds, quoted: false, to: &bytes)
+    }
+
+    /// The text in double quotes, as a JSON string (it needs no escape), appended at once.
+    static func appendQuotedRFC3339(_ date: Date, to bytes: inout [UInt8]) {
+        appendRFC3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), quoted: true, to: &bytes)
+    }
+
+    private static func appendRFC3339(millisecondsSince1970 milliseconds: Int64, quoted: Bool, to bytes: inout [UInt8]) {
         let millisecondsPerDay: Int64 = 86_400_000
         var days = milliseconds / millisecondsPerDay
         var millisecondOfDay = milliseconds % millisecondsPerDay
@@ -27,8 +36,8 @@ enum Timestamp {
         }
         let date = civilDate(daysSince1970: days)
         let secondOfDay = Int(millisecondOfDay / 1000)
-        // Into 24 bytes on the stack, appended at once: one capacity check instead of one per byte.
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        // Into 32 bytes on the stack, appended at once: one capacity check instead of one per byte.
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &text) { buffer in
             var index = 0
             func put(_ value: Int, width: Int) {
@@ -46,6 +55,7 @@ enum Timestamp {
                 buffer[index] = byte
                 index += 1
             }
+            if quoted { put(UInt8(ascii: "\"")) }
             put(date.year, width: 4)
             put(UInt8(ascii: "-"))
             put(date.month, width: 2)
@@ -60,6 +70,7 @@ enum Timestamp {
             put(UInt8(ascii: "."))
             put(Int(millisecondOfDay % 1000), width: 3)
             put(UInt8(ascii: "Z"))
+            if quoted { put(UInt8(ascii: "\"")) }
             bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: index))
         }
     }
