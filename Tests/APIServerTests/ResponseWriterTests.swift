@@ -77,6 +77,30 @@ final class ResponseWriterTests: XCTestCase {
         try assertSameAsFoundation(ApiKeyList(data: []))
     }
 
+    /// The id and date writers against what the bodies wrote before (`lowercasedString`, and
+    /// `Timestamp.rfc3339` between quotes), over many random values and the edges of the calendar.
+    func testUUIDsAndDatesAreWrittenAsTheirTexts() {
+        var generator = SystemRandomNumberGenerator()
+        var ids = (0..<2000).map { _ in UUID() }
+        ids += [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+                UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255)),
+                UUID(uuid: (0x0a, 0xb1, 0x2c, 0xd3, 0x4e, 0xf5, 0x6a, 0x7b, 0x8c, 0x9d, 0xae, 0xbf, 0xc0, 0xd1, 0xe2, 0xf3))]
+        for id in ids {
+            let writer = JSONStreamWriter()
+            writer.writeUUID(id)
+            XCTAssertEqual(String(decoding: writer.bytes, as: UTF8.self), "\"" + id.lowercasedString + "\"")
+        }
+        var dates = (0..<5000).map { _ in Date(timeIntervalSince1970: Double.random(in: -70_000_000_000...250_000_000_000, using: &generator)) }
+        dates += [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -0.0005), Date(timeIntervalSince1970: 951_782_400),
+                  Date(timeIntervalSince1970: 253_402_300_799.999), Date(timeIntervalSince1970: -62_135_596_800)]
+        for date in dates {
+            let writer = JSONStreamWriter()
+            writer.writeDate(date)
+            XCTAssertEqual(String(decoding: writer.bytes, as: UTF8.self), "\"" + Timestamp.rfc3339(date) + "\"")
+        }
+        XCTAssertEqual(ids.count + dates.count, 7008)
+    }
+
     /// RFC 8259: quotation mark, reverse solidus and U+0000–U+001F escaped (short forms where JSON
     /// has them, `\u00xx` otherwise); everything else, U+2028/2029 and non-ASCII included, as UTF-8.
     /// Swift strings hold only Unicode scalars, so a lone surrogate cannot reach the writer.

@@ -59,13 +59,16 @@ struct BudgetBody: Encodable {
 }
 
 struct ProjectPageBody: Encodable {
-    let data: [ProjectBody]
+    /// The page's projects as they came (`data` wraps each only for Codable).
+    let items: [Project]
     let nextCursor: String?
 
     init(_ page: ProjectPage) {
-        data = page.items.map(ProjectBody.init)
+        items = page.items
         nextCursor = page.next?.token
     }
+
+    var data: [ProjectBody] { items.map(ProjectBody.init) }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -5,11 +5,11 @@ import Foundation
 /// each value read from the domain project as it is written.
 extension ProjectPageBody: JSONWritable {
     /// A listed project is about 450 bytes (more with long names): room for the page at once.
-    var estimatedJSONSize: Int { 64 + 640 * data.count }
+    var estimatedJSONSize: Int { 64 + 640 * items.count }
 
     func writeJSON(to json: JSONStreamWriter) {
         json.member(#"{"data":"#)
-        json.writeArray(data) { $0.writeJSON(to: json) }
+        json.writeArray(items) { ProjectBody.write($0, to: json) }
         json.member(#","next_cursor":"#)
         json.writeString(nextCursor)
         json.closeObject()
@@ -18,6 +18,10 @@ extension ProjectPageBody: JSONWritable {
 
 extension ProjectBody: JSONWritable {
     func writeJSON(to json: JSONStreamWriter) {
+        Self.write(project, to: json)
+    }
+
+    static func write(_ project: Project, to json: JSONStreamWriter) {
         json.member(#"{"allow_unpriced":"#)
         json.writeBool(project.allowUnpriced)
         json.member(#","archived":"#)

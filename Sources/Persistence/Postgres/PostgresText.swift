@@ -93,13 +93,15 @@ enum PostgresText {
         return invalid & 0xF0 == 0 ? UUID(uuid: value) : nil
     }
 
-    /// A hexadecimal digit's value, or 0xF0 for any other byte.
+    /// A hexadecimal digit's value, or a value above 0x0F for any other byte. Without branches:
+    /// ids are random, so a branch on digit-or-letter was mispredicted for about every other one.
     @inline(__always)
     private static func hexValue(_ byte: UInt8) -> UInt8 {
-        let digit = byte &- UInt8(ascii: "0")
-        if digit < 10 { return digit }
+        let isDigit: UInt8 = byte &- UInt8(ascii: "0") < 10 ? 1 : 0
         // Setting 0x20 maps exactly `A`…`F` onto `a`…`f`.
-        let letter = (byte | 0x20) &- UInt8(ascii: "a")
-        return letter < 6 ? letter + 10 : 0xF0
+        let isLetter: UInt8 = (byte | 0x20) &- UInt8(ascii: "a") < 6 ? 1 : 0
+        // `0`…`9` are 0x30…0x39, letters 0x41…0x46 and 0x61…0x66: the low nibble, plus 9 for a letter.
+        let value = (byte & 0x0F) &+ 9 &* (byte >> 6)
+        return value | (1 &- (isDigit | isLetter)) << 4
     }
 }
