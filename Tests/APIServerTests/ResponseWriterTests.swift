@@ -10,7 +10,7 @@ final class ResponseWriterTests: XCTestCase {
     private func direct(_ value: some JSONWritable) -> String {
         let writer = JSONStreamWriter()
         value.writeJSON(to: writer)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return String(decoding: writer.bytes.array, as: UTF8.self)
     }
 
     private func assertSameAsFoundation(_ value: some JSONWritable, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -88,7 +88,7 @@ final class ResponseWriterTests: XCTestCase {
         for id in ids {
             let writer = JSONStreamWriter()
             writer.writeUUID(id)
-            XCTAssertEqual(String(decoding: writer.bytes, as: UTF8.self), "\"" + id.lowercasedString + "\"")
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self), "\"" + id.lowercasedString + "\"")
         }
         var dates = (0..<5000).map { _ in Date(timeIntervalSince1970: Double.random(in: -70_000_000_000...250_000_000_000, using: &generator)) }
         dates += [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -0.0005), Date(timeIntervalSince1970: 951_782_400),
@@ -96,7 +96,7 @@ final class ResponseWriterTests: XCTestCase {
         for date in dates {
             let writer = JSONStreamWriter()
             writer.writeDate(date)
-            XCTAssertEqual(String(decoding: writer.bytes, as: UTF8.self), "\"" + Timestamp.rfc3339(date) + "\"")
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self), "\"" + Timestamp.rfc3339(date) + "\"")
         }
         XCTAssertEqual(ids.count + dates.count, 7008)
     }

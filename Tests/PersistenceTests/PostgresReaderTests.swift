@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 @testable import Persistence
 import XCTest
@@ -39,6 +40,23 @@ final class PostgresReaderTests: XCTestCase {
                     "0b6f1f3e-1d7a-4c1e-9a51_7f1b2c3d4e5f", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5@", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5`"] {
             XCTAssertNil(Array(bad.utf8).withUnsafeBufferPointer { PostgresText.uuid($0) }, bad)
         }
+    }
+
+    /// Enum columns read on the bytes name the case `init(rawValue:)` names, for every case and
+    /// for texts near them (case, spaces, a prefix, a canonically equivalent spelling).
+    func testEnumColumnsReadAsRawValuesRead() {
+        func check<Value: RawRepresentable & CaseIterable & Equatable>(_: Value.Type) -> Int where Value.RawValue == String {
+            var texts = Value.allCases.map(\.rawValue)
+            texts += texts.flatMap { [$0.uppercased(), " " + $0, $0 + " ", String($0.dropLast()), $0 + "x", $0.replacingOccurrences(of: "k", with: "\u{212A}")] }
+            texts += ["", "K", "\u{212A}", "\u{0}", "ü"]
+            for text in texts {
+                let read = Array(text.utf8).withUnsafeBufferPointer { PostgresCase<Value>(postgresBytes: $0).value }
+                XCTAssertEqual(read, Value(rawValue: text), text)
+                XCTAssertEqual(PostgresCase<Value>(postgresText: text).value, Value(rawValue: text), text)
+            }
+            return texts.count
+        }
+        XCTAssertGreaterThan(check(BudgetPeriod.self) + check(ApiKeyStatus.self) + check(ProviderID.self), 50)
     }
 
     func testTimestampReaderAgreesWithTheFormerReader() throws {

@@ -129,7 +129,7 @@ extension JSONStreamWriter {
     }
 
     func writeDate(_ date: Date) {
-        Timestamp.appendQuotedRFC3339(date, to: &bytes)
+        Timestamp.withQuotedRFC3339(date) { bytes.append(contentsOf: $0) }
     }
 
     func writeBool(_ value: Bool) {
@@ -157,7 +157,7 @@ extension JSONStreamWriter {
                 magnitude /= 10
                 count += 1
             } while magnitude > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[(20 - count)...]))
         }
     }
 

@@ -31,7 +31,7 @@ public struct PostgresRow: Sendable {
     /// The result's column names, in the statement's order.
     var columns: [String] { text.columns }
 
-    public var count: Int { text.columns.count }
+    public var count: Int { text.columnCount }
 
     /// The value of a column by name; throws when the column is absent, NULL, or not of that type.
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
@@ -118,35 +118,45 @@ public struct PostgresColumn: Sendable {
 /// A `PGresult` is read-only once made and does not refer to its connection, so reading it from
 /// any thread after the connection moved on is what libpq allows.
 final class PostgresRowText: @unchecked Sendable {
-    let columns: [String]
     let rowCount: Int
-    /// Each column name's UTF-8 length, compared before the names themselves.
-    private let columnLengths: [Int]
+    let columnCount: Int
     private let result: OpaquePointer
 
-    /// Takes over `result` (a `PGRES_TUPLES_OK` result).
+    /// Takes over `result` (a `PGRES_TUPLES_OK` result). Column names stay in libpq's result until
+    /// one is looked up: most results a request reads (its scope's, the ones it ignores) never are.
     init(taking result: OpaquePointer) {
         self.result = result
         rowCount = Int(PQntuples(result))
-        columns = (0..<Int(PQnfields(result))).map { column in PQfname(result, Int32(column)).map { String(cString: $0) } ?? "" }
-        columnLengths = columns.map(\.utf8.count)
+        columnCount = Int(PQnfields(result))
+    }
+
+    /// The result's column names, in the statement's order.
+    var columns: [String] {
+        (0..<columnCount).map { column in PQfname(result, Int32(column)).map { String(cString: $0) } ?? "" }
     }
 
     deinit {
         PQclear(result)
     }
 
+    /// The first column of that name: compared byte for byte with libpq's names, and only when none
+    /// is equal, as `String`s (which equal canonically equivalent texts), as it always was.
     func index(of column: String) -> Int? {
-        let length = column.utf8.count
-        for index in columns.indices where columnLengths[index] == length && columns[index] == column {
-            return index
+        var column = column
+        let found = column.withUTF8 { name -> Int? in
+            for index in 0..<columnCount {
+                guard let field = PQfname(result, Int32(index)), strlen(field) == name.count else { continue }
+                guard let bytes = name.baseAddress else { return index }   // both empty
+                if memcmp(field, bytes, name.count) == 0 { return index }
+            }
+            return nil
         }
-        return nil
+        return found ?? columns.firstIndex(of: column)
     }
 
     /// `body` with the value's bytes, or nil for NULL (or a position outside the result).
     func withValue<R>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
-        guard column >= 0, column < columns.count, row >= 0, row < rowCount else { return try body(nil) }
+        guard column >= 0, column < columnCount, row >= 0, row < rowCount else { return try body(nil) }
         let (row, column) = (Int32(row), Int32(column))
         guard PQgetisnull(result, row, column) == 0, let value = PQgetvalue(result, row, column) else { return try body(nil) }
         let length = Int(PQgetlength(result, row, column))
@@ -157,6 +167,26 @@ final class PostgresRowText: @unchecked Sendable {
 }
 
 struct UnreadableText: Error {}
+
+/// The case of a `String`-backed enum named by a column (a budget period, a key's status), nil
+/// for any other text, as `init(rawValue:)` answers. The bytes are compared with each case's raw
+/// value first, with no `String` made; only a text matching none is read as `init(rawValue:)`
+/// reads it (which compares canonically equivalent texts as equal).
+public struct PostgresCase<Value: RawRepresentable & CaseIterable>: PostgresDecodable where Value.RawValue == String {
+    public let value: Value?
+
+    public init(postgresText text: String) {
+        value = Value(rawValue: text)
+    }
+
+    public init(postgresBytes bytes: UnsafeBufferPointer<UInt8>) {
+        for candidate in Value.allCases where candidate.rawValue.utf8.elementsEqual(bytes) {
+            value = candidate
+            return
+        }
+        value = Value(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+}
 
 extension PostgresDecodable {
     /// For the types that read bytes: the `String`'s own UTF-8, without a copy when it is native.

@@ -92,7 +92,7 @@ enum ProjectSQL {
 
     private static func project(from row: PostgresRow, _ columns: ProjectColumns) throws -> Project {
         let limit = try row.decodeIfPresent(columns.budgetLimit, as: Decimal.self).map(Money.init(roundingToMaximumScale:))
-        let period = BudgetPeriod(rawValue: try row.decode(columns.budgetPeriod)) ?? .total
+        let period = try row.decode(columns.budgetPeriod, as: PostgresCase<BudgetPeriod>.self).value ?? .total
         return Project(
             id: try row.decode(columns.id), name: try row.decode(columns.name), description: try row.decodeIfPresent(columns.description),
             archivedAt: try row.decodeIfPresent(columns.archivedAt), createdAt: try row.decode(columns.createdAt),

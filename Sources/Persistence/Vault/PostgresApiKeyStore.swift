@@ -109,7 +109,7 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     }
 
     private static func provider(_ row: PostgresRow, _ column: PostgresColumn) throws -> ProviderID {
-        guard let provider = ProviderID(rawValue: try row.decode(column, as: String.self)) else {
+        guard let provider = try row.decode(column, as: PostgresCase<ProviderID>.self).value else {
             throw DecodingFailure(column: "provider", expected: "known provider")
         }
         return provider
@@ -120,7 +120,7 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     }
 
     private static func record(from row: PostgresRow, _ columns: RecordColumns) throws -> ApiKeyRecord {
-        guard let status = ApiKeyStatus(rawValue: try row.decode(columns.status, as: String.self)) else {
+        guard let status = try row.decode(columns.status, as: PostgresCase<ApiKeyStatus>.self).value else {
             throw DecodingFailure(column: "status", expected: "api key status")
         }
         return ApiKeyRecord(
