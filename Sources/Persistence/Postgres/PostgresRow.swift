@@ -180,11 +180,20 @@ public struct PostgresCase<Value: RawRepresentable & CaseIterable>: PostgresDeco
     }
 
     public init(postgresBytes bytes: UnsafeBufferPointer<UInt8>) {
-        for candidate in Value.allCases where candidate.rawValue.utf8.elementsEqual(bytes) {
-            value = candidate
-            return
+        for candidate in Value.allCases {
+            var raw = candidate.rawValue
+            if raw.withUTF8({ Self.same($0, bytes) }) {
+                value = candidate
+                return
+            }
         }
         value = Value(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count) == 0
     }
 }
 
