@@ -60,8 +60,13 @@ final class JSONBytes {
         Data(bytes: base, count: count)
     }
 
+    @inline(__always)
     private func reserve(_ more: Int) {
-        guard count + more > capacity else { return }
+        if count + more > capacity { grow(toFit: more) }
+    }
+
+    @inline(never)
+    private func grow(toFit more: Int) {
         let grown = Swift.max(capacity * 2, count + more)
         let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
         moved.initialize(from: base, count: count)

@@ -13,6 +13,16 @@ extension JSONStreamWriter {
 
     private func writeString(utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        // Most texts need no escape: one scan, one copy.
+        var plain = 0
+        while plain < utf8.count, utf8[plain] >= 0x20, utf8[plain] != UInt8(ascii: "\""), utf8[plain] != UInt8(ascii: "\\") {
+            plain += 1
+        }
+        if plain == utf8.count {
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
         for (index, byte) in utf8.enumerated() {
             let escape: (UInt8, UInt8)?
