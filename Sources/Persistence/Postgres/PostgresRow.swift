@@ -55,19 +55,19 @@ public struct PostgresRow: Sendable {
         guard let index = text.index(of: name) else {
             throw DecodingFailure(column: name, expected: "present column")
         }
-        return PostgresColumn(name: name, index: index, result: ObjectIdentifier(text))
+        return PostgresColumn(name: name, index: index, result: text)
     }
 
     /// The value at a column found with `column(_:)`; the same answers as `decode` by its name. A
     /// column found in another result is looked up again by its name.
     public func decode<T: PostgresDecodable>(_ column: PostgresColumn, as type: T.Type = T.self) throws -> T {
-        guard column.result == ObjectIdentifier(text) else { return try decode(column.name, as: T.self) }
+        guard column.result === text else { return try decode(column.name, as: T.self) }
         return try decode(at: column.index, named: column.name)
     }
 
     /// Like `decode(_:as:)` with a `PostgresColumn`, but NULL reads as nil.
     public func decodeIfPresent<T: PostgresDecodable>(_ column: PostgresColumn, as type: T.Type = T.self) throws -> T? {
-        guard column.result == ObjectIdentifier(text) else { return try decodeIfPresent(column.name, as: T.self) }
+        guard column.result === text else { return try decodeIfPresent(column.name, as: T.self) }
         return try decodeIfPresent(at: column.index, named: column.name)
     }
 
@@ -109,8 +109,9 @@ extension Collection where Element == PostgresRow {
 public struct PostgresColumn: Sendable {
     let name: String
     let index: Int
-    /// The result it was found in: its rows may be read by position.
-    let result: ObjectIdentifier
+    /// The result it was found in (held, so no other result can take its place): its rows may be
+    /// read by position.
+    let result: PostgresRowText
 }
 
 /// One result's values, read in place from libpq's result, which this object owns and clears when
