@@ -101,6 +101,38 @@ final class ResponseWriterTests: XCTestCase {
         XCTAssertEqual(ids.count + dates.count, 7008)
     }
 
+    /// The word-at-a-time scan for bytes that need an escape, against the byte-by-byte rule, with
+    /// each such byte at every position of an eight-byte word and in the tail, among non-ASCII
+    /// bytes whose high bits could fool a word test; and strings written through it are Foundation's.
+    func testEscapeScanFindsEveryByteThatNeedsOne() throws {
+        var generator = SystemRandomNumberGenerator()
+        let plain: [UInt8] = Array("aZ09 /~é✓".utf8) + [0x7F, 0x80, 0xA2, 0xDC, 0xE0, 0xFF, 0x21, 0x23, 0x5B, 0x5D]
+        let special: [UInt8] = [0x00, 0x01, 0x08, 0x0A, 0x1F, UInt8(ascii: "\""), UInt8(ascii: "\\")]
+        var checked = 0
+        for length in 0...40 {
+            for _ in 0..<60 {
+                var bytes = (0..<length).map { _ in plain.randomElement(using: &generator) ?? 0x61 }
+                if length > 0, Bool.random(using: &generator) {
+                    bytes[Int.random(in: 0..<length, using: &generator)] = special.randomElement(using: &generator) ?? 0
+                }
+                let expected = bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+                XCTAssertEqual(bytes.withUnsafeBufferPointer { JSONStreamWriter.needsEscape($0) }, expected, "\(bytes)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 41 * 60)
+        for _ in 0..<500 {
+            let scalars = (0..<Int.random(in: 0...30, using: &generator)).map { _ in
+                Character(UnicodeScalar([0x22, 0x5C, 0x0A, 0x01, 0x41, 0xE9, 0x2713, 0x1F600].randomElement(using: &generator) ?? 0x41) ?? "a")
+            }
+            let text = String(scalars)
+            let writer = JSONStreamWriter()
+            writer.writeString(text)
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self),
+                           String(decoding: try JSONCoding.foundationEncoder.encode([text]).dropFirst().dropLast(), as: UTF8.self))
+        }
+    }
+
     /// RFC 8259: quotation mark, reverse solidus and U+0000–U+001F escaped (short forms where JSON
     /// has them, `\u00xx` otherwise); everything else, U+2028/2029 and non-ASCII included, as UTF-8.
     /// Swift strings hold only Unicode scalars, so a lone surrogate cannot reach the writer.

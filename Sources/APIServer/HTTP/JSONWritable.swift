@@ -34,6 +34,7 @@ extension JSONStreamWriter {
 
     /// A member's punctuation and name given whole, as `#",\"name\":"#` (or `#"{"name":"#` for an
     /// object's first): one append where `key` makes four.
+    @inline(__always)
     func member(_ text: StaticString) {
         writeLiteral(text)
     }
