@@ -25,7 +25,7 @@ final class ResponseEncoderTests: XCTestCase {
     private func streamed<T: Encodable>(_ value: T) throws -> String? {
         let writer = JSONStreamWriter()
         try writer.writeTopLevel(value)
-        return writer.unsupported ? nil : String(decoding: writer.bytes, as: UTF8.self)
+        return writer.unsupported ? nil : String(decoding: writer.bytes.array, as: UTF8.self)
     }
 
     // MARK: Strings

@@ -10,7 +10,7 @@ final class ResponseWriterTests: XCTestCase {
     private func direct(_ value: some JSONWritable) -> String {
         let writer = JSONStreamWriter()
         value.writeJSON(to: writer)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return String(decoding: writer.bytes.array, as: UTF8.self)
     }
 
     private func assertSameAsFoundation(_ value: some JSONWritable, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -75,6 +75,62 @@ final class ResponseWriterTests: XCTestCase {
         for record in records { try assertSameAsFoundation(ApiKeyBody(record)) }
         try assertSameAsFoundation(ApiKeyList(data: records.map(ApiKeyBody.init)))
         try assertSameAsFoundation(ApiKeyList(data: []))
+    }
+
+    /// The id and date writers against what the bodies wrote before (`lowercasedString`, and
+    /// `Timestamp.rfc3339` between quotes), over many random values and the edges of the calendar.
+    func testUUIDsAndDatesAreWrittenAsTheirTexts() {
+        var generator = SystemRandomNumberGenerator()
+        var ids = (0..<2000).map { _ in UUID() }
+        ids += [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+                UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255)),
+                UUID(uuid: (0x0a, 0xb1, 0x2c, 0xd3, 0x4e, 0xf5, 0x6a, 0x7b, 0x8c, 0x9d, 0xae, 0xbf, 0xc0, 0xd1, 0xe2, 0xf3))]
+        for id in ids {
+            let writer = JSONStreamWriter()
+            writer.writeUUID(id)
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self), "\"" + id.lowercasedString + "\"")
+        }
+        var dates = (0..<5000).map { _ in Date(timeIntervalSince1970: Double.random(in: -70_000_000_000...250_000_000_000, using: &generator)) }
+        dates += [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -0.0005), Date(timeIntervalSince1970: 951_782_400),
+                  Date(timeIntervalSince1970: 253_402_300_799.999), Date(timeIntervalSince1970: -62_135_596_800)]
+        for date in dates {
+            let writer = JSONStreamWriter()
+            writer.writeDate(date)
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self), "\"" + Timestamp.rfc3339(date) + "\"")
+        }
+        XCTAssertEqual(ids.count + dates.count, 7008)
+    }
+
+    /// The word-at-a-time scan for bytes that need an escape, against the byte-by-byte rule, with
+    /// each such byte at every position of an eight-byte word and in the tail, among non-ASCII
+    /// bytes whose high bits could fool a word test; and strings written through it are Foundation's.
+    func testEscapeScanFindsEveryByteThatNeedsOne() throws {
+        var generator = SystemRandomNumberGenerator()
+        let plain: [UInt8] = Array("aZ09 /~é✓".utf8) + [0x7F, 0x80, 0xA2, 0xDC, 0xE0, 0xFF, 0x21, 0x23, 0x5B, 0x5D]
+        let special: [UInt8] = [0x00, 0x01, 0x08, 0x0A, 0x1F, UInt8(ascii: "\""), UInt8(ascii: "\\")]
+        var checked = 0
+        for length in 0...40 {
+            for _ in 0..<60 {
+                var bytes = (0..<length).map { _ in plain.randomElement(using: &generator) ?? 0x61 }
+                if length > 0, Bool.random(using: &generator) {
+                    bytes[Int.random(in: 0..<length, using: &generator)] = special.randomElement(using: &generator) ?? 0
+                }
+                let expected = bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+                XCTAssertEqual(bytes.withUnsafeBufferPointer { JSONStreamWriter.needsEscape($0) }, expected, "\(bytes)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 41 * 60)
+        for _ in 0..<500 {
+            let scalars = (0..<Int.random(in: 0...30, using: &generator)).map { _ in
+                Character(UnicodeScalar([0x22, 0x5C, 0x0A, 0x01, 0x41, 0xE9, 0x2713, 0x1F600].randomElement(using: &generator) ?? 0x41) ?? "a")
+            }
+            let text = String(scalars)
+            let writer = JSONStreamWriter()
+            writer.writeString(text)
+            XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self),
+                           String(decoding: try JSONCoding.foundationEncoder.encode([text]).dropFirst().dropLast(), as: UTF8.self))
+        }
     }
 
     /// RFC 8259: quotation mark, reverse solidus and U+0000–U+001F escaped (short forms where JSON

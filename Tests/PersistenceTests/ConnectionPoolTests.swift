@@ -1,5 +1,5 @@
 import Foundation
-import Persistence
+@testable import Persistence
 import TestSupport
 import XCTest
 
@@ -77,6 +77,25 @@ final class ConnectionPoolTests: XCTestCase {
         // BEGIN meets the dead connection; the transaction is retried once on a fresh one.
         let newPid = try pool.withTransaction { try $0.query("select pg_backend_pid() as pid")[0].decode("pid", as: Int.self) }
         XCTAssertNotEqual(newPid, pid)
+    }
+
+    /// A pipelined read sends without first looking whether its pooled connection is still open:
+    /// a connection the server closed fails at BEGIN and the read runs again on a fresh one.
+    func testPipelinedReadsSurviveAClosedPooledConnection() throws {
+        let url = try TestPostgresCluster.shared.createDatabase()
+        let pool = ConnectionPool(.init(url: url, maximumConnections: 1))
+        defer { pool.close() }
+        let admin = try PostgresConnection(url: url)
+        var pids: Set<Int> = []
+        for round in 0..<4 {
+            let pid = try pool.oneRoundTrip(readOnly: true, setup: [], ["select pg_backend_pid() as pid"])[0][0].decode("pid", as: Int.self)
+            XCTAssertFalse(pids.contains(pid), "round \(round) runs on a fresh connection")
+            pids.insert(pid)
+            // Closed by the server while idle in the pool, before and after it has sent its reason.
+            try admin.query("select pg_terminate_backend(\(pid)), pg_sleep(\(round % 2 == 0 ? 0.05 : 0))")
+        }
+        XCTAssertEqual(pids.count, 4)
+        XCTAssertEqual(pool.statistics.inUse, 0)
     }
 
     func testPoolRecoversAfterPostgresRestarts() throws {

@@ -68,4 +68,29 @@ final class PreparedStatementBoundTests: XCTestCase {
         XCTAssertEqual(statements.name(of: "select 0"), "s1", "texts named before keep their names")
         XCTAssertNil(statements.name(of: "select never"))
     }
+
+    /// The lookups answered from the few texts last found give the names the table gives, in any
+    /// order, for more texts than that cache holds, and equal texts built apart find each other.
+    func testRecentTextsKeepTheirNames() {
+        var statements = PreparedStatements()
+        let texts = (0..<40).map { "select \($0) from " + String(repeating: "t", count: $0 * 50) }
+        var expected: [String: String] = [:]
+        for text in texts {
+            guard let name = statements.nameForNew() else { return XCTFail("bound reached early") }
+            statements.remember(text, as: name)
+            expected[text] = name
+        }
+        var generator = SystemRandomNumberGenerator()
+        var found = 0
+        for round in 0..<2000 {
+            // A few texts over and over (as requests send them), now and then any other.
+            let index = round % 7 == 0 ? Int.random(in: 0..<texts.count, using: &generator) : Int.random(in: 0..<4, using: &generator)
+            let rebuilt = String(texts[index].utf8.map { Character(UnicodeScalar($0)) })
+            XCTAssertEqual(statements.name(of: rebuilt), expected[texts[index]], "text \(index)")
+            found += 1
+        }
+        XCTAssertEqual(found, 2000)
+        XCTAssertNil(statements.name(of: texts[3] + " "))
+        XCTAssertNil(statements.name(of: String(texts[3].dropLast())))
+    }
 }

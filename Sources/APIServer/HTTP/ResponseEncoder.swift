@@ -22,18 +22,19 @@ struct ResponseEncoder: Sendable {
     let fallback: JSONEncoder
 
     func encode<T: Encodable>(_ value: T) throws -> Data {
-        let writer = JSONStreamWriter()
         if let writable = value as? any JSONWritable {
+            let writer = JSONStreamWriter(capacity: writable.estimatedJSONSize)
             writable.writeJSON(to: writer)
-            return Data(writer.bytes)
+            return writer.bytes.data
         }
+        let writer = JSONStreamWriter()
         do {
             try writer.writeTopLevel(value)
         } catch {
             return try fallback.encode(value)
         }
         if writer.unsupported { return try fallback.encode(value) }
-        return Data(writer.bytes)
+        return writer.bytes.data
     }
 }
 
@@ -54,9 +55,9 @@ struct StreamMember {
 final class JSONStreamWriter {
     static let maximumDepth = 512
 
+    let bytes: JSONBytes
     // Unchecked: one thread owns a writer for one `encode` call, and the runtime's exclusivity
-    // bookkeeping on every append was a fifth of the writer's time.
-    @exclusivity(unchecked) var bytes: [UInt8] = []
+    // bookkeeping on every access was a fifth of the writer's time.
     @exclusivity(unchecked) var members: [StreamMember] = []
     @exclusivity(unchecked) var scratch: [UInt8] = []
     /// The depth of the value now being written; a container may only write at its own depth.
@@ -73,8 +74,10 @@ final class JSONStreamWriter {
         return encoder
     }()
 
-    init() {
-        bytes.reserveCapacity(2048)
+    static let defaultCapacity = 2048
+
+    init(capacity: Int = JSONStreamWriter.defaultCapacity) {
+        bytes = JSONBytes(capacity: capacity)
         members.reserveCapacity(32)
     }
 
@@ -202,8 +205,8 @@ final class JSONStreamWriter {
         guard moved || duplicate else { return }
         let objectStart = members[memberBase...].map(\.start).min() ?? bytes.count
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: bytes[objectStart...])
-        bytes.removeSubrange(objectStart...)
+        bytes.withBytes(from: objectStart) { scratch.append(contentsOf: $0) }
+        bytes.removeLast(from: objectStart)
         scratch.withUnsafeBufferPointer { saved in
             var first = true
             for index in memberBase..<members.count {

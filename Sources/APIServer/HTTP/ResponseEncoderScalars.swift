@@ -13,6 +13,12 @@ extension JSONStreamWriter {
 
     private func writeString(utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        // Most texts need no escape: one scan, one copy.
+        if !Self.needsEscape(utf8) {
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
         for (index, byte) in utf8.enumerated() {
             let escape: (UInt8, UInt8)?
@@ -41,6 +47,30 @@ extension JSONStreamWriter {
         }
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte is a quote, a backslash or below 0x20; eight bytes at a time (a zero byte
+    /// in a word is found with the usual subtract-and-mask), the rest one by one.
+    static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+        var index = 0
+        while index + 8 <= utf8.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20 has its top three bits clear.
+            if hasZeroByte(word ^ (0x22 &* ones)) || hasZeroByte(word ^ (0x5C &* ones)) || hasZeroByte(word & (0xE0 &* ones)) {
+                return true
+            }
+            index += 8
+        }
+        while index < utf8.count {
+            let byte = base[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
     }
 
     private static func hexDigit(_ value: UInt8) -> UInt8 {
@@ -129,9 +159,7 @@ extension JSONStreamWriter {
     }
 
     func writeDate(_ date: Date) {
-        bytes.append(UInt8(ascii: "\""))
-        Timestamp.appendRFC3339(date, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        Timestamp.withQuotedRFC3339(date) { bytes.append(contentsOf: $0) }
     }
 
     func writeBool(_ value: Bool) {
@@ -142,6 +170,7 @@ extension JSONStreamWriter {
         writeLiteral("null")
     }
 
+    @inline(__always)
     func writeLiteral(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
@@ -159,7 +188,7 @@ extension JSONStreamWriter {
                 magnitude /= 10
                 count += 1
             } while magnitude > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[(20 - count)...]))
         }
     }
 

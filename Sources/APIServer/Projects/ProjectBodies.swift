@@ -2,45 +2,33 @@ import Domain
 import Foundation
 
 /// A project on the wire. Ids are lower-case (Foundation would write upper-case); amounts are
-/// exact decimal strings.
+/// exact decimal strings. The wire values are read from the project as they are written: a list
+/// writes its page straight from the domain values (`ProjectBodiesJSON.swift`), with no copy of
+/// each member first.
 struct ProjectBody: Encodable {
-    let id: String
-    let name: String
-    let description: String?
-    let archived: Bool
-    let archivedAt: Date?
-    let budget: BudgetBody
-    let allowUnpriced: Bool
-    let version: Int64
-    let createdAt: Date
-    let updatedAt: Date
+    let project: Project
 
     init(_ project: Project) {
-        id = project.id.lowercasedString
-        name = project.name
-        description = project.description
-        archived = project.archivedAt != nil
-        archivedAt = project.archivedAt
-        budget = BudgetBody(project.budget)
-        allowUnpriced = project.allowUnpriced
-        version = project.version
-        createdAt = project.createdAt
-        updatedAt = project.updatedAt
+        self.project = project
     }
+
+    var id: String { project.id.lowercasedString }
+    var archived: Bool { project.archivedAt != nil }
+    var budget: BudgetBody { BudgetBody(project.budget) }
 
     /// Optional members are written as null rather than left out, so every key is always present.
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(description, forKey: .description)
+        try container.encode(project.name, forKey: .name)
+        try container.encode(project.description, forKey: .description)
         try container.encode(archived, forKey: .archived)
-        try container.encode(archivedAt, forKey: .archivedAt)
+        try container.encode(project.archivedAt, forKey: .archivedAt)
         try container.encode(budget, forKey: .budget)
-        try container.encode(allowUnpriced, forKey: .allowUnpriced)
-        try container.encode(version, forKey: .version)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(project.allowUnpriced, forKey: .allowUnpriced)
+        try container.encode(project.version, forKey: .version)
+        try container.encode(project.createdAt, forKey: .createdAt)
+        try container.encode(project.updatedAt, forKey: .updatedAt)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -49,30 +37,20 @@ struct ProjectBody: Encodable {
 }
 
 struct BudgetBody: Encodable {
-    let limit: Money?
-    let period: String
-    let spent: Money
-    let reserved: Money
-    let remaining: Money?
-    let periodStart: Date
+    let summary: BudgetSummary
 
     init(_ summary: BudgetSummary) {
-        limit = summary.limit
-        period = summary.period.rawValue
-        spent = summary.spent
-        reserved = summary.reserved
-        remaining = summary.remaining
-        periodStart = summary.periodStart
+        self.summary = summary
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(limit, forKey: .limit)
-        try container.encode(period, forKey: .period)
-        try container.encode(spent, forKey: .spent)
-        try container.encode(reserved, forKey: .reserved)
-        try container.encode(remaining, forKey: .remaining)
-        try container.encode(periodStart, forKey: .periodStart)
+        try container.encode(summary.limit, forKey: .limit)
+        try container.encode(summary.period.rawValue, forKey: .period)
+        try container.encode(summary.spent, forKey: .spent)
+        try container.encode(summary.reserved, forKey: .reserved)
+        try container.encode(summary.remaining, forKey: .remaining)
+        try container.encode(summary.periodStart, forKey: .periodStart)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -81,13 +59,16 @@ struct BudgetBody: Encodable {
 }
 
 struct ProjectPageBody: Encodable {
-    let data: [ProjectBody]
+    /// The page's projects as they came (`data` wraps each only for Codable).
+    let items: [Project]
     let nextCursor: String?
 
     init(_ page: ProjectPage) {
-        data = page.items.map(ProjectBody.init)
+        items = page.items
         nextCursor = page.next?.token
     }
+
+    var data: [ProjectBody] { items.map(ProjectBody.init) }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -18,6 +18,18 @@ enum Timestamp {
     }
 
     static func appendRFC3339(millisecondsSince1970 milliseconds: Int64, to bytes: inout [UInt8]) {
+        withRFC3339(millisecondsSince1970: milliseconds, quoted: false) { bytes.append(contentsOf: $0) }
+    }
+
+    /// `body` with the text in double quotes, as a JSON string (it needs no escape).
+    static func withQuotedRFC3339<R>(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withRFC3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), quoted: true, body)
+    }
+
+    /// The text in 32 bytes on the stack, handed to `body` at once: one capacity check for the
+    /// caller's buffer instead of one per byte.
+    private static func withRFC3339<R>(millisecondsSince1970 milliseconds: Int64, quoted: Bool,
+                                       _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let millisecondsPerDay: Int64 = 86_400_000
         var days = milliseconds / millisecondsPerDay
         var millisecondOfDay = milliseconds % millisecondsPerDay
@@ -27,9 +39,8 @@ enum Timestamp {
         }
         let date = civilDate(daysSince1970: days)
         let secondOfDay = Int(millisecondOfDay / 1000)
-        // Into 24 bytes on the stack, appended at once: one capacity check instead of one per byte.
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &text) { buffer in
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &text) { buffer in
             var index = 0
             func put(_ value: Int, width: Int) {
                 var divisor = 1
@@ -42,25 +53,33 @@ enum Timestamp {
                     divisor /= 10
                 }
             }
+            /// Month, day, hours, minutes, seconds: always 0…99, so two digits by one division.
+            func putTwo(_ value: Int) {
+                buffer[index] = UInt8(48 + value / 10)
+                buffer[index + 1] = UInt8(48 + value % 10)
+                index += 2
+            }
             func put(_ byte: UInt8) {
                 buffer[index] = byte
                 index += 1
             }
+            if quoted { put(UInt8(ascii: "\"")) }
             put(date.year, width: 4)
             put(UInt8(ascii: "-"))
-            put(date.month, width: 2)
+            putTwo(date.month)
             put(UInt8(ascii: "-"))
-            put(date.day, width: 2)
+            putTwo(date.day)
             put(UInt8(ascii: "T"))
-            put(secondOfDay / 3600, width: 2)
+            putTwo(secondOfDay / 3600)
             put(UInt8(ascii: ":"))
-            put(secondOfDay / 60 % 60, width: 2)
+            putTwo(secondOfDay / 60 % 60)
             put(UInt8(ascii: ":"))
-            put(secondOfDay % 60, width: 2)
+            putTwo(secondOfDay % 60)
             put(UInt8(ascii: "."))
             put(Int(millisecondOfDay % 1000), width: 3)
             put(UInt8(ascii: "Z"))
-            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: index))
+            if quoted { put(UInt8(ascii: "\"")) }
+            return body(UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: index))
         }
     }
 

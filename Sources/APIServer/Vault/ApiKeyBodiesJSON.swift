@@ -1,7 +1,10 @@
 /// The API key bodies written directly (see `JSONWritable`): members in Foundation's sorted order.
 extension ApiKeyList: JSONWritable {
+    /// A listed key is about 300 bytes: room for the list at once.
+    var estimatedJSONSize: Int { 16 + 384 * data.count }
+
     func writeJSON(to json: JSONStreamWriter) {
-        json.openObject(firstKey: "data")
+        json.member(#"{"data":"#)
         json.writeArray(data) { $0.writeJSON(to: json) }
         json.closeObject()
     }
@@ -9,23 +12,23 @@ extension ApiKeyList: JSONWritable {
 
 extension ApiKeyBody: JSONWritable {
     func writeJSON(to json: JSONStreamWriter) {
-        json.openObject(firstKey: "created_at")
+        json.member(#"{"created_at":"#)
         json.writeDate(createdAt)
-        json.key("id")
+        json.member(#","id":"#)
         json.writeString(id)
-        json.key("label")
+        json.member(#","label":"#)
         json.writeString(label)
-        json.key("last_checked_at")
+        json.member(#","last_checked_at":"#)
         json.writeDate(lastCheckedAt)
-        json.key("last_used_at")
+        json.member(#","last_used_at":"#)
         json.writeDate(lastUsedAt)
-        json.key("mask")
+        json.member(#","mask":"#)
         json.writeString(mask)
-        json.key("provider")
+        json.member(#","provider":"#)
         json.writeString(provider)
-        json.key("status")
+        json.member(#","status":"#)
         json.writeString(status)
-        json.key("updated_at")
+        json.member(#","updated_at":"#)
         json.writeDate(updatedAt)
         json.closeObject()
     }

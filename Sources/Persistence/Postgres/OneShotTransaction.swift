@@ -51,8 +51,10 @@ extension ConnectionPool {
         let run = {
             try self.withConnection { connection -> TransactionsOutcome in
                 // A pooled connection whose server went away (a restart) shows it without a round
-                // trip: found here, nothing was sent, so trying again on a fresh one is safe.
-                guard connection.closedByServer == false else {
+                // trip: found here, nothing was sent, so trying again on a fresh one is safe. A
+                // read-only run needs no look (a read of the socket, one system call in six of a
+                // listed page): its dead connection fails at BEGIN and the run is tried again anyway.
+                guard readOnly || connection.closedByServer == false else {
                     throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
                 }
                 var statements: [(sql: SQL, step: DatabaseError.Step)] = []

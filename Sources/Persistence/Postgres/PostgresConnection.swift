@@ -82,67 +82,36 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     private func consume(_ result: OpaquePointer?, step: DatabaseError.Step) throws -> [PostgresRow] {
         guard let result else { throw connectionError(step: step) }
-        defer { PQclear(result) }
-        return try rows(of: result, step: step)
+        return try takeRows(of: result, step: step)
     }
 
-    /// The rows of a result that libpq still owns, or its failure as a `DatabaseError` at `step`.
-    func rows(of result: OpaquePointer, step: DatabaseError.Step) throws -> [PostgresRow] {
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+    /// The rows of `result`, which this call takes over: its rows keep it alive (`PostgresRowText`,
+    /// no copy of the values), or it is cleared here. A failure becomes a `DatabaseError` at `step`.
+    func takeRows(of result: OpaquePointer, step: DatabaseError.Step) throws -> [PostgresRow] {
+        guard PQresultStatus(result) == PGRES_TUPLES_OK else {
+            defer { PQclear(result) }
+            if let failure = failure(of: result, step: step) { throw failure }
             return []
-        case PGRES_TUPLES_OK:
-            return readRows(result)
+        }
+        let text = PostgresRowText(taking: result)
+        return (0..<text.rowCount).map { PostgresRow(text: text, row: $0) }
+    }
+
+    /// A result's failure as a `DatabaseError` at `step`, or nil for a success; libpq still owns it.
+    func failure(of result: OpaquePointer, step: DatabaseError.Step) -> DatabaseError? {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_TUPLES_OK:
+            return nil
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let message = String(cString: PQresultErrorMessage(result))
-            throw DatabaseError(step: step, sqlState: state, serverMessage: message)
+            return DatabaseError(step: step, sqlState: state, serverMessage: message)
         }
     }
 
     /// libpq's last error on this connection, as a failure at `step` (no SQLSTATE: the connection's).
     func connectionError(step: DatabaseError.Step) -> DatabaseError {
         DatabaseError(step: step, sqlState: nil, serverMessage: String(cString: PQerrorMessage(handle)))
-    }
-
-    /// Copies every value into one `PostgresRowText` (lengths from libpq, no `strlen`), then
-    /// hands out rows as positions in it.
-    private func readRows(_ result: OpaquePointer) -> [PostgresRow] {
-        let rowCount = Int(PQntuples(result))
-        let columnCount = Int(PQnfields(result))
-        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
-        var starts: [Int] = []
-        var lengths: [Int] = []
-        starts.reserveCapacity(rowCount * columnCount)
-        lengths.reserveCapacity(rowCount * columnCount)
-        var total = 0
-        for row in 0..<Int32(rowCount) {
-            for column in 0..<Int32(columnCount) {
-                let isNull = PQgetisnull(result, row, column) == 1
-                let length = isNull ? -1 : Int(PQgetlength(result, row, column))
-                starts.append(total)
-                lengths.append(length)
-                total += max(length, 0)
-            }
-        }
-        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            var cell = 0
-            for row in 0..<Int32(rowCount) {
-                for column in 0..<Int32(columnCount) {
-                    if lengths[cell] > 0, let target = buffer.baseAddress.map({ $0 + starts[cell] }) {
-                        if let value = PQgetvalue(result, row, column) {
-                            target.initialize(from: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: lengths[cell])
-                        } else {
-                            target.initialize(repeating: 0, count: lengths[cell])
-                        }
-                    }
-                    cell += 1
-                }
-            }
-            initialized = total
-        }
-        let text = PostgresRowText(columns: columns, bytes: bytes, starts: starts, lengths: lengths)
-        return (0..<rowCount).map { PostgresRow(text: text, row: $0) }
     }
 }
 
@@ -155,11 +124,32 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
-/// Like `withCStringArray`, but a nil element stays a NULL pointer (SQL NULL for libpq).
+/// Like `withCStringArray`, but a nil element stays a NULL pointer (SQL NULL for libpq). Every
+/// string is copied into one buffer (on the stack when small): a `strdup` per parameter and an
+/// array of them were a visible share of sending a short statement. A string holding a NUL reads,
+/// as with `strdup`, up to that NUL.
 func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     if strings.isEmpty { return body(nil) }
-    let duplicated: [UnsafeMutablePointer<CChar>?] = strings.map { text in text.flatMap { strdup($0) } }
-    defer { duplicated.forEach { free($0) } }
-    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    var total = 0
+    for string in strings { total += (string?.utf8.count).map { $0 + 1 } ?? 0 }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { text in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: strings.count) { pointers in
+            var offset = 0
+            for (index, string) in strings.enumerated() {
+                guard var string else {
+                    pointers.initializeElement(at: index, to: nil)
+                    continue
+                }
+                let start = offset
+                string.withUTF8 { utf8 in
+                    _ = UnsafeMutableBufferPointer(rebasing: text[offset..<(offset + utf8.count)]).initialize(from: utf8)
+                    offset += utf8.count
+                }
+                text.initializeElement(at: offset, to: 0)
+                offset += 1
+                pointers.initializeElement(at: index, to: text.baseAddress.map { UnsafeRawPointer($0 + start).assumingMemoryBound(to: CChar.self) })
+            }
+            return body(UnsafePointer(pointers.baseAddress))
+        }
+    }
 }

@@ -68,10 +68,8 @@ extension PostgresConnection {
                 }
                 if PQresultStatus(result) == PGRES_COMMAND_OK {
                     preparedStatements.remember(parse.text, as: parse.name)
-                } else if PQresultStatus(result) != PGRES_PIPELINE_ABORTED, failure == nil {
-                    do { _ = try rows(of: result, step: step) } catch let error as DatabaseError {
-                        failure = (index, error)
-                    } catch {}
+                } else if PQresultStatus(result) != PGRES_PIPELINE_ABORTED, failure == nil, let error = self.failure(of: result, step: step) {
+                    failure = (index, error)
                 }
                 PQclear(result)
                 while let extra = PQgetResult(handle) { PQclear(extra) }
@@ -83,19 +81,20 @@ extension PostgresConnection {
             }
             do {
                 if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
                     results.append([])
                 } else {
-                    results.append(try rows(of: result, step: step))
+                    // The rows own the result from here (or it is cleared).
+                    results.append(try takeRows(of: result, step: step))
                 }
             } catch let error as DatabaseError {
                 if error.sqlState == PreparedStatements.planChangedState { preparedStatements.isStale = true }
                 if failure == nil { failure = (index, error) }
                 results.append([])
             } catch {
-                // `rows(of:step:)` throws only `DatabaseError`.
+                // `takeRows(of:step:)` throws only `DatabaseError`.
                 results.append([])
             }
-            PQclear(result)
             while let extra = PQgetResult(handle) { PQclear(extra) }
         }
         // The sync point's own result, then out of pipeline mode. A connection left in pipeline mode

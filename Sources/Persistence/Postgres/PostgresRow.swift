@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 
 /// A value PostgreSQL sent back in text format that can be read as a Swift type.
@@ -21,8 +22,8 @@ public struct DecodingFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { "column \(column) is not a \(expected)" }
 }
 
-/// One result row, already copied out of the libpq result, so it outlives it: a row is a
-/// position in its result's `PostgresRowText`, which holds every value of the result.
+/// One result row: a position in its result (`PostgresRowText`), which keeps libpq's result alive
+/// for as long as any of its rows is.
 public struct PostgresRow: Sendable {
     let text: PostgresRowText
     let row: Int
@@ -30,14 +31,48 @@ public struct PostgresRow: Sendable {
     /// The result's column names, in the statement's order.
     var columns: [String] { text.columns }
 
-    public var count: Int { text.columns.count }
+    public var count: Int { text.columnCount }
 
     /// The value of a column by name; throws when the column is absent, NULL, or not of that type.
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         guard let index = text.index(of: column) else {
             throw DecodingFailure(column: column, expected: "present column")
         }
-        return try text.withValue(row: row, column: index) { bytes in
+        return try decode(at: index, named: column)
+    }
+
+    /// Like `decode`, but NULL reads as nil.
+    public func decodeIfPresent<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
+        guard let index = text.index(of: column) else {
+            throw DecodingFailure(column: column, expected: "present column")
+        }
+        return try decodeIfPresent(at: index, named: column)
+    }
+
+    /// A column's position, found once for reading it from many rows (`decode(_:as:)` with a
+    /// `PostgresColumn`): looking a name up for every value of a page was a visible share of it.
+    public func column(_ name: String) throws -> PostgresColumn {
+        guard let index = text.index(of: name) else {
+            throw DecodingFailure(column: name, expected: "present column")
+        }
+        return PostgresColumn(name: name, index: index, result: text)
+    }
+
+    /// The value at a column found with `column(_:)`; the same answers as `decode` by its name. A
+    /// column found in another result is looked up again by its name.
+    public func decode<T: PostgresDecodable>(_ column: PostgresColumn, as type: T.Type = T.self) throws -> T {
+        guard column.result === text else { return try decode(column.name, as: T.self) }
+        return try decode(at: column.index, named: column.name)
+    }
+
+    /// Like `decode(_:as:)` with a `PostgresColumn`, but NULL reads as nil.
+    public func decodeIfPresent<T: PostgresDecodable>(_ column: PostgresColumn, as type: T.Type = T.self) throws -> T? {
+        guard column.result === text else { return try decodeIfPresent(column.name, as: T.self) }
+        return try decodeIfPresent(at: column.index, named: column.name)
+    }
+
+    private func decode<T: PostgresDecodable>(at index: Int, named column: String) throws -> T {
+        try text.withValue(row: row, column: index) { bytes in
             guard let bytes else { throw DecodingFailure(column: column, expected: "non-null \(T.self)") }
             do {
                 return try T(postgresBytes: bytes)
@@ -47,54 +82,121 @@ public struct PostgresRow: Sendable {
         }
     }
 
-    /// Like `decode`, but NULL reads as nil.
-    public func decodeIfPresent<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
-        guard let index = text.index(of: column) else {
-            throw DecodingFailure(column: column, expected: "present column")
+    private func decodeIfPresent<T: PostgresDecodable>(at index: Int, named column: String) throws -> T? {
+        try text.withValue(row: row, column: index) { bytes in
+            guard let bytes else { return nil }
+            do {
+                return try T(postgresBytes: bytes)
+            } catch {
+                throw DecodingFailure(column: column, expected: "\(T.self)")
+            }
         }
-        guard text.withValue(row: row, column: index, { $0 != nil }) else { return nil }
-        return try decode(column, as: T.self)
     }
 }
 
-/// Every value of one result, copied out of libpq into one buffer: one allocation per result
-/// instead of a `String` per value and an array per row. Immutable once built.
-final class PostgresRowText: Sendable {
-    let columns: [String]
-    /// Each column name's UTF-8 length, compared before the names themselves.
-    private let columnLengths: [Int]
-    private let bytes: [UInt8]
-    /// Per value, row by row: where its text starts in `bytes` and how long it is; -1 for NULL.
-    private let starts: [Int]
-    private let lengths: [Int]
+extension Collection where Element == PostgresRow {
+    /// Each row through `transform`, with the columns `resolve` finds once, in the first row, for
+    /// all of them (the rows of one result share their columns).
+    public func mappedByColumns<Columns, T>(_ resolve: (PostgresRow) throws -> Columns,
+                                            _ transform: (PostgresRow, Columns) throws -> T) throws -> [T] {
+        guard let first else { return [] }
+        let columns = try resolve(first)
+        return try map { try transform($0, columns) }
+    }
+}
 
-    init(columns: [String], bytes: [UInt8], starts: [Int], lengths: [Int]) {
-        self.columns = columns
-        self.columnLengths = columns.map(\.utf8.count)
-        self.bytes = bytes
-        self.starts = starts
-        self.lengths = lengths
+/// A column of one result, by position (`PostgresRow.column(_:)`).
+public struct PostgresColumn: Sendable {
+    let name: String
+    let index: Int
+    /// The result it was found in (held, so no other result can take its place): its rows may be
+    /// read by position.
+    let result: PostgresRowText
+}
+
+/// One result's values, read in place from libpq's result, which this object owns and clears when
+/// the last of its rows is gone: no copy of the values, no `String` per value, no array per row.
+/// A `PGresult` is read-only once made and does not refer to its connection, so reading it from
+/// any thread after the connection moved on is what libpq allows.
+final class PostgresRowText: @unchecked Sendable {
+    let rowCount: Int
+    let columnCount: Int
+    private let result: OpaquePointer
+
+    /// Takes over `result` (a `PGRES_TUPLES_OK` result). Column names stay in libpq's result until
+    /// one is looked up: most results a request reads (its scope's, the ones it ignores) never are.
+    init(taking result: OpaquePointer) {
+        self.result = result
+        rowCount = Int(PQntuples(result))
+        columnCount = Int(PQnfields(result))
     }
 
+    /// The result's column names, in the statement's order.
+    var columns: [String] {
+        (0..<columnCount).map { column in PQfname(result, Int32(column)).map { String(cString: $0) } ?? "" }
+    }
+
+    deinit {
+        PQclear(result)
+    }
+
+    /// The first column of that name: compared byte for byte with libpq's names, and only when none
+    /// is equal, as `String`s (which equal canonically equivalent texts), as it always was.
     func index(of column: String) -> Int? {
-        let length = column.utf8.count
-        for index in columns.indices where columnLengths[index] == length && columns[index] == column {
-            return index
+        var column = column
+        let found = column.withUTF8 { name -> Int? in
+            for index in 0..<columnCount {
+                guard let field = PQfname(result, Int32(index)), strlen(field) == name.count else { continue }
+                guard let bytes = name.baseAddress else { return index }   // both empty
+                if memcmp(field, bytes, name.count) == 0 { return index }
+            }
+            return nil
         }
-        return nil
+        return found ?? columns.firstIndex(of: column)
     }
 
     /// `body` with the value's bytes, or nil for NULL (or a position outside the result).
     func withValue<R>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
-        let cell = row * columns.count + column
-        guard column >= 0, column < columns.count, cell >= 0, cell < starts.count, lengths[cell] >= 0 else { return try body(nil) }
-        return try bytes.withUnsafeBufferPointer { all in
-            try body(UnsafeBufferPointer(rebasing: all[starts[cell]..<(starts[cell] + lengths[cell])]))
+        guard column >= 0, column < columnCount, row >= 0, row < rowCount else { return try body(nil) }
+        let (row, column) = (Int32(row), Int32(column))
+        guard PQgetisnull(result, row, column) == 0, let value = PQgetvalue(result, row, column) else { return try body(nil) }
+        let length = Int(PQgetlength(result, row, column))
+        return try value.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+            try body(UnsafeBufferPointer(start: start, count: length))
         }
     }
 }
 
 struct UnreadableText: Error {}
+
+/// The case of a `String`-backed enum named by a column (a budget period, a key's status), nil
+/// for any other text, as `init(rawValue:)` answers. The bytes are compared with each case's raw
+/// value first, with no `String` made; only a text matching none is read as `init(rawValue:)`
+/// reads it (which compares canonically equivalent texts as equal).
+public struct PostgresCase<Value: RawRepresentable & CaseIterable>: PostgresDecodable where Value.RawValue == String {
+    public let value: Value?
+
+    public init(postgresText text: String) {
+        value = Value(rawValue: text)
+    }
+
+    public init(postgresBytes bytes: UnsafeBufferPointer<UInt8>) {
+        for candidate in Value.allCases {
+            var raw = candidate.rawValue
+            if raw.withUTF8({ Self.same($0, bytes) }) {
+                value = candidate
+                return
+            }
+        }
+        value = Value(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count) == 0
+    }
+}
 
 extension PostgresDecodable {
     /// For the types that read bytes: the `String`'s own UTF-8, without a copy when it is native.

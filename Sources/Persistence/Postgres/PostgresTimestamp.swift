@@ -33,9 +33,21 @@ enum PostgresTimestamp {
             }
             return value
         }
-        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
-        else { return nil }
+        // The fixed head (19 bytes, present by the guard) digit by digit without a check per
+        // read: a non-digit anywhere in it makes the whole value unreadable, as before.
+        var nonDigit = false
+        func digit(_ index: Int) -> Int {
+            let value = bytes[index] &- 48
+            nonDigit = nonDigit || value > 9
+            return Int(value)
+        }
+        let year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3)
+        let month = digit(5) * 10 + digit(6)
+        let day = digit(8) * 10 + digit(9)
+        let hour = digit(11) * 10 + digit(12)
+        let minute = digit(14) * 10 + digit(15)
+        let second = digit(17) * 10 + digit(18)
+        guard !nonDigit else { return nil }
         var index = 19
         var micros = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {

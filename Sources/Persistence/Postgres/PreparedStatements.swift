@@ -17,8 +17,23 @@ struct PreparedStatements {
     /// Set when PostgreSQL refused a named statement whose result changed: the connection is retired.
     var isStale = false
 
-    func name(of text: String) -> String? {
-        names[text]
+    /// The texts last found, compared before any hashing: a request sends the same few texts
+    /// (BEGIN, its scope, its statement, COMMIT), and hashing a kilobyte of list statement for
+    /// each was a visible share of sending it; comparing stops at the first differing length or byte.
+    private var recent: [(text: String, name: String)] = []
+    private var nextRecent = 0
+    static let recentLimit = 8
+
+    mutating func name(of text: String) -> String? {
+        for entry in recent where entry.text == text { return entry.name }
+        guard let name = names[text] else { return nil }
+        if recent.count < Self.recentLimit {
+            recent.append((text, name))
+        } else {
+            recent[nextRecent] = (text, name)
+            nextRecent = (nextRecent + 1) % Self.recentLimit
+        }
+        return name
     }
 
     /// A name for a text about to be prepared, or nil when the bound is reached.

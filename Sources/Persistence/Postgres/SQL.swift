@@ -51,8 +51,19 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
 
     /// The statement text with `$1…$n` placeholders and the parameters in order.
     public func render() -> (text: String, parameters: [String?]) {
+        // Sized first: a list statement is a kilobyte of text in a dozen parts, appended per request.
+        var length = 0
+        var count = 0
+        for part in parts {
+            switch part {
+            case .text(let literal): length += literal.utf8.count
+            case .parameter: count += 1
+            }
+        }
         var text = ""
+        text.reserveCapacity(length + 4 * count)
         var parameters: [String?] = []
+        parameters.reserveCapacity(count)
         for part in parts {
             switch part {
             case .text(let literal):

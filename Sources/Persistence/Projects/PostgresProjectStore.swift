@@ -29,7 +29,7 @@ public struct PostgresProjectStore: ProjectStore {
 
     public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
         let rows = try pool.userScopeStatement(claimsJSON: identity.claimsJSON, readOnly: true, ProjectSQL.list(query))
-        let projects = try rows.prefix(query.limit).map(ProjectSQL.project(from:))
+        let projects = try ProjectSQL.projects(from: rows.prefix(query.limit))
         var next: ProjectCursor?
         if rows.count > query.limit, let last = rows.prefix(query.limit).last {
             let key: String = try last.decode(query.sort == .updatedAt ? "updated_key" : "name_key")

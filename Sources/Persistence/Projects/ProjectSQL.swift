@@ -82,17 +82,48 @@ enum ProjectSQL {
     }
 
     static func project(from row: PostgresRow) throws -> Project {
-        let limit = try row.decodeIfPresent("budget_limit", as: Decimal.self).map(Money.init(roundingToMaximumScale:))
-        let period = BudgetPeriod(rawValue: try row.decode("budget_period")) ?? .total
+        try project(from: row, ProjectColumns(row))
+    }
+
+    /// The rows of one result, its columns found once (by the first row) for all of them.
+    static func projects(from rows: some Collection<PostgresRow>) throws -> [Project] {
+        try rows.mappedByColumns(ProjectColumns.init, project(from:_:))
+    }
+
+    private static func project(from row: PostgresRow, _ columns: ProjectColumns) throws -> Project {
+        let limit = try row.decodeIfPresent(columns.budgetLimit, as: Decimal.self).map(Money.init(roundingToMaximumScale:))
+        let period = try row.decode(columns.budgetPeriod, as: PostgresCase<BudgetPeriod>.self).value ?? .total
         return Project(
-            id: try row.decode("id"), name: try row.decode("name"), description: try row.decodeIfPresent("description"),
-            archivedAt: try row.decodeIfPresent("archived_at"), createdAt: try row.decode("created_at"),
-            updatedAt: try row.decode("updated_at"), version: try row.decode("version"),
+            id: try row.decode(columns.id), name: try row.decode(columns.name), description: try row.decodeIfPresent(columns.description),
+            archivedAt: try row.decodeIfPresent(columns.archivedAt), createdAt: try row.decode(columns.createdAt),
+            updatedAt: try row.decode(columns.updatedAt), version: try row.decode(columns.version),
             budget: BudgetSummary(limit: limit, period: period,
-                                  spent: Money(roundingToMaximumScale: try row.decode("spent")),
-                                  reserved: Money(roundingToMaximumScale: try row.decode("reserved")),
-                                  periodStart: try row.decode("period_start")),
-            allowUnpriced: try row.decode("allow_unpriced"))
+                                  spent: Money(roundingToMaximumScale: try row.decode(columns.spent)),
+                                  reserved: Money(roundingToMaximumScale: try row.decode(columns.reserved)),
+                                  periodStart: try row.decode(columns.periodStart)),
+            allowUnpriced: try row.decode(columns.allowUnpriced))
+    }
+
+    /// The columns `project(from:)` reads, by position in one result.
+    private struct ProjectColumns {
+        let id, name, description, budgetLimit, budgetPeriod, archivedAt, createdAt, updatedAt, version, spent, reserved,
+            periodStart, allowUnpriced: PostgresColumn
+
+        init(_ row: PostgresRow) throws {
+            id = try row.column("id")
+            name = try row.column("name")
+            description = try row.column("description")
+            budgetLimit = try row.column("budget_limit")
+            budgetPeriod = try row.column("budget_period")
+            archivedAt = try row.column("archived_at")
+            createdAt = try row.column("created_at")
+            updatedAt = try row.column("updated_at")
+            version = try row.column("version")
+            spent = try row.column("spent")
+            reserved = try row.column("reserved")
+            periodStart = try row.column("period_start")
+            allowUnpriced = try row.column("allow_unpriced")
+        }
     }
 
     /// `like` pattern with the user's text matched literally (backslash is the default escape).

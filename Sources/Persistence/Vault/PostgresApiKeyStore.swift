@@ -45,7 +45,7 @@ public struct PostgresApiKeyStore: ApiKeyStore {
 
     public func list(claimsJSON: String) throws -> [ApiKeyRecord] {
         try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
-            "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").map(Self.record(from:))
+            "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").mappedByColumns(RecordColumns.init, Self.record(from:_:))
     }
 
     public func delete(id: UUID, claimsJSON: String) throws -> Bool {
@@ -105,20 +105,46 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     }
 
     private static func provider(_ row: PostgresRow) throws -> ProviderID {
-        guard let provider = ProviderID(rawValue: try row.decode("provider", as: String.self)) else {
+        try provider(row, row.column("provider"))
+    }
+
+    private static func provider(_ row: PostgresRow, _ column: PostgresColumn) throws -> ProviderID {
+        guard let provider = try row.decode(column, as: PostgresCase<ProviderID>.self).value else {
             throw DecodingFailure(column: "provider", expected: "known provider")
         }
         return provider
     }
 
     static func record(from row: PostgresRow) throws -> ApiKeyRecord {
-        guard let status = ApiKeyStatus(rawValue: try row.decode("status", as: String.self)) else {
+        try record(from: row, RecordColumns(row))
+    }
+
+    private static func record(from row: PostgresRow, _ columns: RecordColumns) throws -> ApiKeyRecord {
+        guard let status = try row.decode(columns.status, as: PostgresCase<ApiKeyStatus>.self).value else {
             throw DecodingFailure(column: "status", expected: "api key status")
         }
         return ApiKeyRecord(
-            id: try row.decode("id"), provider: try provider(row), label: try row.decode("label"),
-            mask: try row.decode("mask_prefix", as: String.self) + "…" + row.decode("last4", as: String.self),
-            status: status, lastCheckedAt: try row.decodeIfPresent("last_checked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
-            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+            id: try row.decode(columns.id), provider: try provider(row, columns.provider), label: try row.decode(columns.label),
+            mask: try row.decode(columns.maskPrefix, as: String.self) + "…" + row.decode(columns.last4, as: String.self),
+            status: status, lastCheckedAt: try row.decodeIfPresent(columns.lastCheckedAt), lastUsedAt: try row.decodeIfPresent(columns.lastUsedAt),
+            createdAt: try row.decode(columns.createdAt), updatedAt: try row.decode(columns.updatedAt))
+    }
+
+    /// The columns of `recordColumns`, by position in one result.
+    private struct RecordColumns {
+        let id, provider, label, maskPrefix, last4, status, lastCheckedAt, lastUsedAt, createdAt, updatedAt: PostgresColumn
+
+        init(_ row: PostgresRow) throws {
+            id = try row.column("id")
+            provider = try row.column("provider")
+            label = try row.column("label")
+            maskPrefix = try row.column("mask_prefix")
+            last4 = try row.column("last4")
+            status = try row.column("status")
+            lastCheckedAt = try row.column("last_checked_at")
+            lastUsedAt = try row.column("last_used_at")
+            createdAt = try row.column("created_at")
+            updatedAt = try row.column("updated_at")
+        }
     }
 }
