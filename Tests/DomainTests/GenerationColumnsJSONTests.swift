@@ -113,6 +113,40 @@ final class GenerationColumnsJSONTests: XCTestCase {
                        try foundation(["é": "1", "z": "2", "B": "3", "a_b": "4", "aB": "5", "/": "\u{0}"]))
     }
 
+    func testAmountsAndDecimalsAreWrittenAsTheirDescriptionAndJSONString() throws {
+        var random = SeededRandom(seed: 7)
+        var values: [Decimal] = [0, 1, -1, 10, 100, Decimal(string: "0.5")!, Decimal(string: "-0.05")!, Decimal(string: "1234.5678")!,
+                                 Decimal(UInt64.max), -Decimal(UInt64.max), Decimal(UInt64.max) + 1, Decimal.greatestFiniteMagnitude,
+                                 Decimal.leastNonzeroMagnitude, -Decimal.leastFiniteMagnitude,
+                                 // Significands with trailing zeros, as arithmetic can leave them.
+                                 Decimal(sign: .plus, exponent: -3, significand: 1000), Decimal(sign: .minus, exponent: -1, significand: 120),
+                                 Decimal(sign: .plus, exponent: 5, significand: 30), Decimal(string: "0.10")! * 10, Decimal(1) / 3]
+        for _ in 0..<Self.rounds { values.append(random.decimal()) }
+        for _ in 0..<Self.rounds { values.append(random.money().amount) }
+        for value in values {
+            var json = StoredJSONWriter()
+            try json.decimal(value)
+            XCTAssertEqual(json.text, value.description, "\(value)")
+            let money = Money(roundingToMaximumScale: value)
+            XCTAssertEqual(StoredJSONWriter.moneyText(money), money.jsonString, "\(value)")
+            var moneyJSON = StoredJSONWriter()
+            moneyJSON.money(money)
+            XCTAssertEqual(moneyJSON.text, try foundation(money), "\(value)")
+        }
+        XCTAssertEqual(values.count, 19 + 2 * Self.rounds)
+    }
+
+    func testTheSubmissionInFlightIsReadAsFoundationReadsIt() throws {
+        for provider in ProviderID.allCases {
+            let submission = InFlightSubmission(provider: provider, model: "m/é\"x")
+            let text = Self.spacedAsJSONB(try foundation(submission))
+            XCTAssertEqual(GenerationColumnsDecoding.submission(text), try foundation(InFlightSubmission.self, text))
+            XCTAssertEqual(GenerationColumnsDecoding.submission(text), submission)
+        }
+        XCTAssertNil(GenerationColumnsDecoding.submission(#"{"provider": "nobody", "model": "m"}"#))
+        XCTAssertNil(GenerationColumnsDecoding.submission(#"{"provider": "openai"}"#))
+    }
+
     func testANaNDecimalIsLeftToFoundation() {
         var settings = GenerationSettings()
         settings.parameters.speed = .nan

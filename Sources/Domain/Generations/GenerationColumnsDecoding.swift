@@ -18,6 +18,13 @@ public enum GenerationColumnsDecoding {
         try? costBreakdown(parse(text))
     }
 
+    /// The submission marked in flight (set on every generation started at admission).
+    public static func submission(_ text: String) -> InFlightSubmission? {
+        guard let members = try? object(parse(text)), let provider: ProviderID = try? rawValue(members["provider"]),
+              let model = try? string(members["model"]) else { return nil }
+        return InFlightSubmission(provider: provider, model: model)
+    }
+
     // MARK: Columns
 
     private static func settings(_ json: WireJSON) throws(OutsideSubset) -> GenerationSettings {

@@ -73,12 +73,71 @@ public struct StoredJSONWriter {
     public mutating func decimal(_ value: Decimal) throws(Unsupported) {
         guard !value.isNaN else { throw Unsupported() }
         separate()
-        bytes.append(contentsOf: value.description.utf8)
+        if !Self.appendDigits(of: value, minimumScale: 0, to: &bytes) { bytes.append(contentsOf: value.description.utf8) }
         needsComma = true
     }
 
     public mutating func money(_ value: Money) {
-        string(value.jsonString)
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        if !Self.appendDigits(of: value.amount, minimumScale: 2, to: &bytes) { bytes.append(contentsOf: value.jsonString.utf8) }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// `Money.jsonString`, from the amount's digits as `money(_:)` writes them.
+    public static func moneyText(_ value: Money) -> String {
+        var digits: [UInt8] = []
+        guard appendDigits(of: value.amount, minimumScale: 2, to: &digits) else { return value.jsonString }
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// `Decimal.description` (plain notation: the significand's digits, the point placed by the
+    /// exponent), with at least `minimumScale` decimals as `Money.plainString` pads them, taken
+    /// from the significand as an integer (`DecimalParts`): `description` divides per digit and
+    /// builds a String, microseconds for each amount. False, with nothing written, for a value
+    /// `DecimalParts` does not read (a significand past 64 bits); zero is written here.
+    static func appendDigits(of value: Decimal, minimumScale: Int, to bytes: inout [UInt8]) -> Bool {
+        if value.isZero {
+            bytes.append(UInt8(ascii: "0"))
+            if minimumScale > 0 {
+                bytes.append(UInt8(ascii: "."))
+                bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: minimumScale))
+            }
+            return true
+        }
+        guard let parts = DecimalParts(value) else { return false }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var significand = parts.significand
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(significand % 10))
+            significand /= 10
+        } while significand > 0
+        digits.reverse()
+        if parts.negative { bytes.append(UInt8(ascii: "-")) }
+        var scale = 0
+        if parts.exponent >= 0 {
+            bytes.append(contentsOf: digits)
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: parts.exponent))
+        } else {
+            scale = -parts.exponent
+            if digits.count > scale {
+                bytes.append(contentsOf: digits[..<(digits.count - scale)])
+                bytes.append(UInt8(ascii: "."))
+                bytes.append(contentsOf: digits[(digits.count - scale)...])
+            } else {
+                bytes.append(UInt8(ascii: "0"))
+                bytes.append(UInt8(ascii: "."))
+                bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale - digits.count))
+                bytes.append(contentsOf: digits)
+            }
+        }
+        if scale < minimumScale {
+            if scale == 0 { bytes.append(UInt8(ascii: ".")) }
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: minimumScale - scale))
+        }
+        return true
     }
 
     // Optional members are left out when nil, as synthesized `Encodable` does (`encodeIfPresent`).

@@ -50,7 +50,7 @@ enum GenerationSQL {
             cancelRequested: try row.decode("cancel_requested"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
             finishedAt: try row.decodeIfPresent("finished_at"),
-            submitting: try row.decodeIfPresent("submitting", as: String.self).map { try GenerationJSON.decode(InFlightSubmission.self, $0) },
+            submitting: try row.decodeIfPresent("submitting", as: String.self).map(GenerationJSON.submission(from:)),
             costStatus: try row.decodeIfPresent("cost_status"), finishReason: try row.decodeIfPresent("finish_reason"),
             usageCountedWith: try row.decodeIfPresent("usage_counted_with"))
     }
@@ -118,6 +118,10 @@ enum GenerationJSON {
 
     static func candidates(from text: String) throws -> [GenerationCandidate] {
         try GenerationColumnsDecoding.candidates(text) ?? decode([GenerationCandidate].self, text)
+    }
+
+    static func submission(from text: String) throws -> InFlightSubmission {
+        try GenerationColumnsDecoding.submission(text) ?? decode(InFlightSubmission.self, text)
     }
 
     static func costBreakdown(from text: String) throws -> CostBreakdown {
