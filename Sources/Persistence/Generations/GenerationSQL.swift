@@ -31,16 +31,25 @@ enum GenerationSQL {
         func money(_ column: String) throws -> Money? {
             try row.decodeIfPresent(column, as: Decimal.self).map(Money.init(roundingToMaximumScale:))
         }
+        let id: UUID = try row.decode("id")
+        let status: GenerationStatus = try enumValue(row, "status")
+        let parametersText: String = try row.decode("parameters")
+        let candidatesText: String = try row.decode("candidates")
+        let (settings, candidates) = try GenerationColumnsMemo.shared.columns(
+            of: id, parametersText: parametersText, candidatesText: candidatesText, ended: status.isTerminal
+        ) {
+            (try GenerationJSON.settings(from: parametersText), try GenerationJSON.candidates(from: candidatesText))
+        }
         return GenerationRecord(
-            id: try row.decode("id"), userID: try row.decode("user_id"), projectID: try row.decode("project_id"),
+            id: id, userID: try row.decode("user_id"), projectID: try row.decode("project_id"),
             kind: try enumValue(row, "kind"), prompt: try row.decode("prompt"),
-            settings: try GenerationJSON.settings(from: try row.decode("parameters")),
+            settings: settings,
             requestedProvider: try row.decodeIfPresent("requested_provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
             requestedModel: try row.decodeIfPresent("requested_model"),
             provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
             model: try row.decodeIfPresent("model"),
-            candidates: try GenerationJSON.candidates(from: try row.decode("candidates")),
-            status: try enumValue(row, "status"), estimate: try money("estimate"), actualCost: try money("actual_cost"),
+            candidates: candidates,
+            status: status, estimate: try money("estimate"), actualCost: try money("actual_cost"),
             providerReportedCost: try money("provider_reported_cost"),
             costBreakdown: try row.decodeIfPresent("cost_lines", as: String.self).map(GenerationJSON.costBreakdown(from:)),
             maxCost: try money("max_cost"), pricingVersion: try row.decode("pricing_version"),
