@@ -74,7 +74,7 @@ public struct LocalBlobStore: BlobStore {
         let hex = Hex.encode(try digest(data))
         let key = BlobKey.make(owner: owner, hex: hex)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
-        if FileManager.default.fileExists(atPath: root.appendingPathComponent(key).path) { return blob }
+        if FileManager.default.fileExists(atPath: path(key)) { return blob }
         let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else { throw BlobStoreError.cannotWrite(key) }
         do {
@@ -194,11 +194,21 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func scratchPath(for generation: UUID) throws -> String {
-        ScratchFolders(root: root).path(for: generation)
+        path("scratch/" + generation.uuidString.lowercased())
     }
 
     public func delete(scratchOf generation: UUID) throws {
-        try ScratchFolders(root: root).delete(for: generation)
+        let folder = try scratchPath(for: generation)
+        if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
+    }
+
+    /// The path of `relative` (slash-separated, no `.` or `..` parts) under the root: the path
+    /// `root.appendingPathComponent(relative).path` names, joined as text. `appendingPathComponent`
+    /// asks the file system whether the result is a directory (a `stat` per call, each time a
+    /// generation is run, ended or stores its text), only to drop the answer in `.path`.
+    func path(_ relative: String) -> String {
+        let base = root.path
+        return base.hasSuffix("/") ? base + relative : base + "/" + relative
     }
 
     /// Only keys of the store's own per-user shape map to a file: anything else (a key from
