@@ -8,6 +8,8 @@ import Foundation
 /// (committed afterwards) never points at a partial file.
 public struct LocalBlobStore: BlobStore {
     public let root: URL
+    /// `root.path`, read once (`path(_:)` joins it on every generation).
+    let rootPath: String
     /// SHA-256 of the bytes (the Crypto module's; Persistence does not link it).
     let digest: @Sendable (Data) throws -> [UInt8]
     /// The same, fed piece by piece: files are hashed while they are copied, never read whole.
@@ -19,6 +21,7 @@ public struct LocalBlobStore: BlobStore {
     public init(root: String, digest: @escaping @Sendable (Data) throws -> [UInt8],
                 streamingDigest: @escaping @Sendable () throws -> any StreamingDigest) throws {
         self.root = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL
+        rootPath = self.root.path
         self.digest = digest
         self.streamingDigest = streamingDigest
         for folder in ["users", "tmp", "scratch"] {
@@ -207,8 +210,7 @@ public struct LocalBlobStore: BlobStore {
     /// asks the file system whether the result is a directory (a `stat` per call, each time a
     /// generation is run, ended or stores its text), only to drop the answer in `.path`.
     func path(_ relative: String) -> String {
-        let base = root.path
-        return base.hasSuffix("/") ? base + relative : base + "/" + relative
+        rootPath.hasSuffix("/") ? rootPath + relative : rootPath + "/" + relative
     }
 
     /// Only keys of the store's own per-user shape map to a file: anything else (a key from
