@@ -1,6 +1,6 @@
 import Domain
 import Foundation
-import Persistence
+@testable import Persistence
 import XCTest
 
 /// The user the blobs of these tests belong to (keys are per user, `BlobKey`).
@@ -27,6 +27,26 @@ final class LocalBlobStoreTests: XCTestCase {
 
     override func tearDown() {
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Paths are joined as text now; they must name what `appendingPathComponent` named.
+    func testPathsAreTheOnesURLsNamedAndScratchFoldersComeAndGo() throws {
+        let generation = UUID()
+        let blob = try store.put(Data("paths".utf8), owner: blobOwner)
+        for base in [root, root + "/", root + "/./"] {
+            let copy = try LocalBlobStore(root: base, digest: { Self.digest($0) }, streamingDigest: { GatheringDigest(LocalBlobStoreTests.digest) })
+            for relative in [blob.key, "scratch/" + generation.uuidString.lowercased(), "tmp", "users"] {
+                XCTAssertEqual(copy.path(relative), copy.root.appendingPathComponent(relative).path, relative)
+            }
+        }
+        XCTAssertEqual(try store.scratchPath(for: generation),
+                       store.root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path)
+        let folder = try store.scratchDirectory(for: generation)
+        XCTAssertEqual(folder, try store.scratchPath(for: generation))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder + "/part", contents: Data("x".utf8)))
+        try store.delete(scratchOf: generation)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
+        try store.delete(scratchOf: generation)
     }
 
     func testPutReadAndDeleteByContentAddress() throws {

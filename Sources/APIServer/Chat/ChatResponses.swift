@@ -39,7 +39,7 @@ struct ChatCompletion: Sendable {
                   content: record.outputText ?? "", finishReason: ChatFinishReason.openAI(record.finishReason),
                   usage: ChatUsage(promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion,
                                    promptTokensDetails: ChatUsage.PromptDetails(cachedTokens: cached), costUsd: nil),
-                  costUSD: (record.actualCost ?? .zero).jsonString)
+                  costUSD: StoredJSONWriter.moneyText(record.actualCost ?? .zero))
     }
 
     /// The answer's headers: the generation and its settled cost.

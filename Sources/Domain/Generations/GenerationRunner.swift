@@ -108,7 +108,7 @@ public struct GenerationRunner: Sendable {
         let unpriced = candidate?.isUnpriced ?? false
         let cost: Money? = unpriced ? nil : (record.estimate ?? candidate?.estimate)
         var payload = ["code": code]
-        if let cost { payload["actual_cost"] = cost.jsonString }
+        if let cost { payload["actual_cost"] = StoredJSONWriter.moneyText(cost) }
         try? blobs.delete(scratchOf: record.id)
         let completion = GenerationCompletion(
             status: status, provider: inFlight.provider, model: inFlight.model, cost: cost, costStatus: unpriced ? "unpriced" : "estimated",
@@ -353,7 +353,7 @@ public struct GenerationRunner: Sendable {
         let usage = UsageMapping.pricingUsage(from: output.usage, provider: candidate.provider, kind: record.kind, files: output.files)
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload: [String: String] = [:]
-        if let cost { payload["actual_cost"] = cost.jsonString }
+        if let cost { payload["actual_cost"] = StoredJSONWriter.moneyText(cost) }
         let assets: [NewAsset]
         do {
             assets = try storeOutputs(record, output: output)
@@ -414,7 +414,7 @@ public struct GenerationRunner: Sendable {
         let usage = UsageMapping.pricingUsage(from: reported, provider: candidate.provider, kind: record.kind, files: [])
         let (cost, costStatus, breakdown) = try price(usage, record: record, candidate: candidate)
         var payload = ["code": error.code]
-        if let cost { payload["actual_cost"] = cost.jsonString }
+        if let cost { payload["actual_cost"] = StoredJSONWriter.moneyText(cost) }
         try? blobs.delete(scratchOf: record.id)
         return try finish(record.id, GenerationCompletion(
             status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
@@ -465,7 +465,7 @@ public struct GenerationRunner: Sendable {
         guard try store.advance(record.id, to: .failed, changes: GenerationChanges(
             errorCode: code, errorMessage: message, actualCost: cost, providerReportedCost: usage?.providerReportedCost,
             costBreakdown: breakdown, usage: usage, submitting: .some(nil), costStatus: breakdown == nil ? "estimated" : "priced"),
-                                event: GenerationEvent("failed", ["code": code, "actual_cost": cost.jsonString]), claimsJSON: claimsJSON) != nil
+                                event: GenerationEvent("failed", ["code": code, "actual_cost": StoredJSONWriter.moneyText(cost)]), claimsJSON: claimsJSON) != nil
         else { return .finished(try currentStatus(record.id, claimsJSON)) }
         return .finished(.failed)
     }

@@ -49,7 +49,9 @@ public struct QuoteService: Sendable {
         guard let version = try reads.pricingVersionID.flatMap({ try pricing.version(id: $0) }) else {
             throw DomainError.unavailable(code: "pricing_unavailable", detail: "No pricing version is loaded.")
         }
-        let candidates = candidates(for: request)
+        // The catalog with the named model added where served unlisted, once for the whole quote.
+        let catalog = catalog(for: request)
+        let candidates = candidates(for: request, in: catalog)
         guard !candidates.isEmpty else {
             throw DomainError.validation([FieldError(field: request.model == nil ? "type" : "model", code: "no_provider",
                                                      message: "No provider offers \(request.kind.rawValue)"
@@ -64,17 +66,22 @@ public struct QuoteService: Sendable {
         }
         let estimator = CostEstimator(pricing: version, tokenCounter: counting ?? tokenCounter)
         let remaining = project.budget.remaining
-        let capabilities = Dictionary(catalog(for: request).map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
-        // Each model is priced with its own defaults for what the request leaves out.
-        let plan = route(routeRequest(request) { provider, model in
-            estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
-                               provider: provider.rawValue, model: model).breakdown.total
-        }, reads.routing)
+        let capabilities = Dictionary(catalog.map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
+        // Each model is priced with its own defaults for what the request leaves out, once: the
+        // planner asks for the estimates it compares and the candidates below show the same ones.
+        let estimates = QuoteEstimates()
+        let estimate: @Sendable (ProviderID, String) -> CostEstimate = { provider, model in
+            estimates.estimate(provider, model) {
+                estimator.estimate(request.estimateRequest(for: capabilities[provider]?.model(model, kind: request.kind)),
+                                   provider: provider.rawValue, model: model)
+            }
+        }
+        let plan = route(routeRequest(request) { provider, model in estimate(provider, model).breakdown.total }, reads.routing)
         var quoted: [Quote.Candidate] = []
         // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
             guard let modelID = option.model, let model = capabilities[option.provider]?.model(modelID, kind: request.kind) else { continue }
-            let estimate = estimator.estimate(request.estimateRequest(for: model), provider: option.provider.rawValue, model: modelID)
+            let estimate = estimate(option.provider, modelID)
             // Parameters are judged by the quote's own check (the catalog's names and values,
             // without the inputs a quote does not need, such as the image of an image-to-video);
             // the planner's check only chose the model.
@@ -122,8 +129,8 @@ public struct QuoteService: Sendable {
 
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
     /// that offer the kind, with the requested model or else each provider's first model for it.
-    func candidates(for request: QuoteRequest) -> [(ProviderID, ModelCapability)] {
-        catalog(for: request).compactMap { capabilities in
+    func candidates(for request: QuoteRequest, in catalog: [ProviderCapabilities]) -> [(ProviderID, ModelCapability)] {
+        catalog.compactMap { capabilities in
             if let wanted = request.provider, wanted != capabilities.provider { return nil }
             let models = capabilities.models(for: request.kind)
             if let wanted = request.model {

@@ -31,18 +31,27 @@ enum GenerationSQL {
         func money(_ column: String) throws -> Money? {
             try row.decodeIfPresent(column, as: Decimal.self).map(Money.init(roundingToMaximumScale:))
         }
+        let id: UUID = try row.decode("id")
+        let status: GenerationStatus = try enumValue(row, "status")
+        let parametersText: String = try row.decode("parameters")
+        let candidatesText: String = try row.decode("candidates")
+        let (settings, candidates) = try GenerationColumnsMemo.shared.columns(
+            of: id, parametersText: parametersText, candidatesText: candidatesText, ended: status.isTerminal
+        ) {
+            (try GenerationJSON.settings(from: parametersText), try GenerationJSON.candidates(from: candidatesText))
+        }
         return GenerationRecord(
-            id: try row.decode("id"), userID: try row.decode("user_id"), projectID: try row.decode("project_id"),
+            id: id, userID: try row.decode("user_id"), projectID: try row.decode("project_id"),
             kind: try enumValue(row, "kind"), prompt: try row.decode("prompt"),
-            settings: try GenerationJSON.decode(GenerationSettings.self, try row.decode("parameters")),
+            settings: settings,
             requestedProvider: try row.decodeIfPresent("requested_provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
             requestedModel: try row.decodeIfPresent("requested_model"),
             provider: try row.decodeIfPresent("provider", as: String.self).flatMap(ProviderID.init(rawValue:)),
             model: try row.decodeIfPresent("model"),
-            candidates: try GenerationJSON.decode([GenerationCandidate].self, try row.decode("candidates")),
-            status: try enumValue(row, "status"), estimate: try money("estimate"), actualCost: try money("actual_cost"),
+            candidates: candidates,
+            status: status, estimate: try money("estimate"), actualCost: try money("actual_cost"),
             providerReportedCost: try money("provider_reported_cost"),
-            costBreakdown: try row.decodeIfPresent("cost_lines", as: String.self).map { try GenerationJSON.decode(CostBreakdown.self, $0) },
+            costBreakdown: try row.decodeIfPresent("cost_lines", as: String.self).map(GenerationJSON.costBreakdown(from:)),
             maxCost: try money("max_cost"), pricingVersion: try row.decode("pricing_version"),
             errorCode: try row.decodeIfPresent("error_code"), errorMessage: try row.decodeIfPresent("error_message"),
             outputText: try row.decodeIfPresent("output_text"),
@@ -50,7 +59,7 @@ enum GenerationSQL {
             cancelRequested: try row.decode("cancel_requested"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"), startedAt: try row.decodeIfPresent("started_at"),
             finishedAt: try row.decodeIfPresent("finished_at"),
-            submitting: try row.decodeIfPresent("submitting", as: String.self).map { try GenerationJSON.decode(InFlightSubmission.self, $0) },
+            submitting: try row.decodeIfPresent("submitting", as: String.self).map(GenerationJSON.submission(from:)),
             costStatus: try row.decodeIfPresent("cost_status"), finishReason: try row.decodeIfPresent("finish_reason"),
             usageCountedWith: try row.decodeIfPresent("usage_counted_with"))
     }
@@ -83,7 +92,49 @@ enum GenerationJSON {
     /// A completion's usage as stored: the usage, and `countedWith` when it was counted here
     /// rather than reported by the provider (read back as `usage_counted_with`).
     static func usage(of completion: GenerationCompletion) throws -> String? {
-        try completion.usage.map { try text(StoredUsage(usage: $0, countedWith: completion.usageCountedWith)) }
+        try completion.usage.map { usage in
+            try (try? GenerationColumnsEncoding.usage(usage, countedWith: completion.usageCountedWith))
+                ?? text(StoredUsage(usage: usage, countedWith: completion.usageCountedWith))
+        }
+    }
+
+    // The columns every generation writes and reads, by the direct writers and readers
+    // (`GenerationColumnsEncoding`/`Decoding`); what they leave out goes to Foundation's coders.
+
+    static func settings(_ settings: GenerationSettings) throws -> String {
+        try (try? GenerationColumnsEncoding.settings(settings)) ?? text(settings)
+    }
+
+    static func candidates(_ candidates: [GenerationCandidate]) -> String {
+        GenerationColumnsEncoding.candidates(candidates)
+    }
+
+    static func costBreakdown(_ breakdown: CostBreakdown) throws -> String {
+        try (try? GenerationColumnsEncoding.costBreakdown(breakdown)) ?? text(breakdown)
+    }
+
+    /// A completion's assets, as the finishing functions take them.
+    static func assets(_ assets: [NewAsset]) -> String {
+        GenerationColumnsEncoding.stringMaps(assets.map {
+            ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
+             "storage_key": $0.blob.key]
+        })
+    }
+
+    static func settings(from text: String) throws -> GenerationSettings {
+        try GenerationColumnsDecoding.settings(text) ?? decode(GenerationSettings.self, text)
+    }
+
+    static func candidates(from text: String) throws -> [GenerationCandidate] {
+        try GenerationColumnsDecoding.candidates(text) ?? decode([GenerationCandidate].self, text)
+    }
+
+    static func submission(from text: String) throws -> InFlightSubmission {
+        try GenerationColumnsDecoding.submission(text) ?? decode(InFlightSubmission.self, text)
+    }
+
+    static func costBreakdown(from text: String) throws -> CostBreakdown {
+        try GenerationColumnsDecoding.costBreakdown(text) ?? decode(CostBreakdown.self, text)
     }
 
     private struct StoredUsage: Encodable {

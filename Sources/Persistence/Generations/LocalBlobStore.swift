@@ -8,6 +8,8 @@ import Foundation
 /// (committed afterwards) never points at a partial file.
 public struct LocalBlobStore: BlobStore {
     public let root: URL
+    /// `root.path`, read once (`path(_:)` joins it on every generation).
+    let rootPath: String
     /// SHA-256 of the bytes (the Crypto module's; Persistence does not link it).
     let digest: @Sendable (Data) throws -> [UInt8]
     /// The same, fed piece by piece: files are hashed while they are copied, never read whole.
@@ -19,6 +21,7 @@ public struct LocalBlobStore: BlobStore {
     public init(root: String, digest: @escaping @Sendable (Data) throws -> [UInt8],
                 streamingDigest: @escaping @Sendable () throws -> any StreamingDigest) throws {
         self.root = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL
+        rootPath = self.root.path
         self.digest = digest
         self.streamingDigest = streamingDigest
         for folder in ["users", "tmp", "scratch"] {
@@ -74,7 +77,7 @@ public struct LocalBlobStore: BlobStore {
         let hex = Hex.encode(try digest(data))
         let key = BlobKey.make(owner: owner, hex: hex)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
-        if FileManager.default.fileExists(atPath: root.appendingPathComponent(key).path) { return blob }
+        if FileManager.default.fileExists(atPath: path(key)) { return blob }
         let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else { throw BlobStoreError.cannotWrite(key) }
         do {
@@ -194,11 +197,20 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func scratchPath(for generation: UUID) throws -> String {
-        ScratchFolders(root: root).path(for: generation)
+        path("scratch/" + generation.uuidString.lowercased())
     }
 
     public func delete(scratchOf generation: UUID) throws {
-        try ScratchFolders(root: root).delete(for: generation)
+        let folder = try scratchPath(for: generation)
+        if FileManager.default.fileExists(atPath: folder) { try FileManager.default.removeItem(atPath: folder) }
+    }
+
+    /// The path of `relative` (slash-separated, no `.` or `..` parts) under the root: the path
+    /// `root.appendingPathComponent(relative).path` names, joined as text. `appendingPathComponent`
+    /// asks the file system whether the result is a directory (a `stat` per call, each time a
+    /// generation is run, ended or stores its text), only to drop the answer in `.path`.
+    func path(_ relative: String) -> String {
+        rootPath.hasSuffix("/") ? rootPath + relative : rootPath + "/" + relative
     }
 
     /// Only keys of the store's own per-user shape map to a file: anything else (a key from

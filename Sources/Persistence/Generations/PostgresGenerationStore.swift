@@ -11,8 +11,8 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
-        let settings = try GenerationJSON.text(generation.settings)
-        let candidates = try GenerationJSON.text(generation.candidates)
+        let settings = try GenerationJSON.settings(generation.settings)
+        let candidates = GenerationJSON.candidates(generation.candidates)
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, """
                 select \(GenerationSQL.columns) from app_engine.create_generation(
                     \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
@@ -32,8 +32,8 @@ public struct PostgresGenerationStore: GenerationStore {
 
     public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
                       clearing check: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        let settings = try GenerationJSON.text(generation.settings)
-        let candidates = try GenerationJSON.text(generation.candidates)
+        let settings = try GenerationJSON.settings(generation.settings)
+        let candidates = GenerationJSON.candidates(generation.candidates)
         let clearing: [SQL] = (start ? check : nil).map { check in ["""
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
@@ -97,13 +97,10 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        let assets = try GenerationJSON.text(completion.assets.map {
-            ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
-             "storage_key": $0.blob.key]
-        })
-        let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
+        let assets = GenerationJSON.assets(completion.assets)
+        let breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
         let usage = try GenerationJSON.usage(of: completion)
-        let event = try GenerationJSON.text(completion.event.payload)
+        let event = GenerationColumnsEncoding.stringMap(completion.event.payload)
         // One round trip, two transactions: the end (settlement included) and its attempts and assets,
         // then the attempt's report on its own, so the rate-limit and health rows it writes are not
         // held while the ledger's project lock is, nor the project row while they are written. A
@@ -132,14 +129,11 @@ public struct PostgresGenerationStore: GenerationStore {
     }
 
     public func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        let breakdown = try completion.breakdown.map { try GenerationJSON.text($0) }
+        let breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
         let usage = try GenerationJSON.usage(of: completion)
         let charge: SQL
         if completion.providerScopeOnly {
-            let assets = try GenerationJSON.text(completion.assets.map {
-                ["kind": $0.kind.rawValue, "content_type": $0.contentType, "bytes": String($0.blob.bytes), "sha256": $0.blob.sha256,
-                 "storage_key": $0.blob.key]
-            })
+            let assets = GenerationJSON.assets(completion.assets)
             // Migration 151: a batch item's provider scope charged, with its row and outputs.
             charge = """
                 select \(GenerationSQL.columns) from app_engine.finish_canceled_item(
@@ -168,7 +162,7 @@ public struct PostgresGenerationStore: GenerationStore {
     public func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
                         claimsJSON: String) throws -> GenerationRecord? {
         let changesJSON = try GenerationJSON.changes(changes)
-        let payload = try event.map { try GenerationJSON.text($0.payload) }
+        let payload = event.map { GenerationColumnsEncoding.stringMap($0.payload) }
         // The change's report first, in the same transaction (one round trip).
         let report: [SQL] = changes.report.map { ["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))"] } ?? []
         let rows = try pool.userScopeRoundTrip(claimsJSON: claimsJSON, report + ["""
