@@ -101,13 +101,19 @@ final class APIDocumentsTests: XCTestCase {
     /// The documents are read from their open files as they are sent, not held in memory: a file
     /// renamed over one after start (as a checkout writes) leaves the served bytes and tag as they
     /// were; one rewritten in place is served as it now is, under the tag of those bytes.
-    func testADocumentIsServedFromTheFileItOpenedAtStart() throws {
+    /// A scratch folder holding an `openapi.yaml` of about 270 KB (several reads of 64 KiB).
+    private static func documentFolder() throws -> (folder: URL, path: URL, original: Data) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("docs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("openapi.yaml")
         let original = Data(String(repeating: "openapi: 3.1.0 # the original\n", count: 9_000).utf8)
         try original.write(to: path)
+        return (folder, path, original)
+    }
+
+    func testADocumentIsServedFromTheFileItOpenedAtStart() throws {
+        let (folder, path, original) = try Self.documentFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let document = try ServedDocument(path: path.path, contentType: "application/yaml")
         func served() throws -> (etag: String?, body: Data) {
             let response = document.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
@@ -137,12 +143,8 @@ final class APIDocumentsTests: XCTestCase {
     }
 
     func testADocumentRewrittenWhileBeingSentEndsTheResponseInsteadOfSendingBytesItsTagDoesNotName() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("docs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (folder, path, original) = try Self.documentFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("openapi.yaml")
-        let original = Data(String(repeating: "openapi: 3.1.0 # the original\n", count: 9_000).utf8)
-        try original.write(to: path)
         let document = try ServedDocument(path: path.path, contentType: "application/yaml")
         let response = document.respond(HTTPRequest(method: "GET", path: "/openapi.yaml", query: [:], headers: [:], body: Data(), requestID: "test"))
         let blob = try XCTUnwrap(response.blob)

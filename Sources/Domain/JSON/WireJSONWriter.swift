@@ -48,12 +48,15 @@ extension WireJSON {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ text: String, into out: inout [UInt8]) {
+    /// `text` as a JSON string. `escapingSlash` also writes `/` as `\/`, as Foundation's encoder
+    /// does (the generation's stored columns keep its bytes).
+    static func writeString(_ text: String, into out: inout [UInt8], escapingSlash: Bool = false) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
             case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x2F where escapingSlash: out.append(contentsOf: [0x5C, 0x2F])
             case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
