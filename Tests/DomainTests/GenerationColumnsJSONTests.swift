@@ -3,27 +3,15 @@ import Foundation
 import XCTest
 
 /// The direct writers and readers of the generation's JSON columns against Foundation's coders,
-/// configured as the store configures them, on many generated values: the same bytes written, the
+/// as the store falls back to them (`GenerationColumnsFoundation`), on many generated values: the same bytes written, the
 /// same values read (from the compact text and from text spaced as PostgreSQL prints jsonb).
 final class GenerationColumnsJSONTests: XCTestCase {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-
     private func foundation<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try Self.encoder.encode(value), as: UTF8.self)
+        try GenerationColumnsFoundation.text(value)
     }
 
     private func foundation<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try Self.decoder.decode(type, from: Data(text.utf8))
+        try GenerationColumnsFoundation.decode(type, text)
     }
 
     private static let rounds = 400
@@ -95,7 +83,7 @@ final class GenerationColumnsJSONTests: XCTestCase {
             let usage = random.usage()
             let countedWith = random.bool() ? random.string() : nil
             XCTAssertEqual(try GenerationColumnsEncoding.usage(usage, countedWith: countedWith),
-                           try foundation(StoredUsage(usage: usage, countedWith: countedWith)), "round \(round)")
+                           try GenerationColumnsFoundation.usage(usage, countedWith: countedWith), "round \(round)")
             XCTAssertEqual(try GenerationColumnsEncoding.usage(usage, countedWith: nil), try foundation(usage), "round \(round)")
         }
     }
@@ -188,20 +176,6 @@ final class GenerationColumnsJSONTests: XCTestCase {
 
     // MARK: Support
 
-    /// `StoredUsage` of the store: a usage with `countedWith` beside its members.
-    private struct StoredUsage: Encodable {
-        let usage: Usage
-        let countedWith: String?
-
-        private enum Key: String, CodingKey { case countedWith }
-
-        func encode(to encoder: any Encoder) throws {
-            try usage.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encodeIfPresent(countedWith, forKey: .countedWith)
-        }
-    }
-
     private static func hasFractionalParameter(_ settings: GenerationSettings) -> Bool {
         ParameterName.allCases.contains {
             if case .decimal(let number)? = settings.parameters.value(of: $0) { return number.description.contains(".") }
@@ -228,19 +202,13 @@ final class GenerationColumnsJSONTests: XCTestCase {
     }
 }
 
-/// SplitMix64: reproducible values, so a failing round can be run again.
+/// Reproducible values (`SeededGenerator`'s SplitMix64), so a failing round can be run again.
 struct SeededRandom {
-    var state: UInt64
+    private var generator: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
     mutating func bool() -> Bool { next() & 1 == 1 }

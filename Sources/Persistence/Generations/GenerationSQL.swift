@@ -94,7 +94,7 @@ enum GenerationJSON {
     static func usage(of completion: GenerationCompletion) throws -> String? {
         try completion.usage.map { usage in
             try (try? GenerationColumnsEncoding.usage(usage, countedWith: completion.usageCountedWith))
-                ?? text(StoredUsage(usage: usage, countedWith: completion.usageCountedWith))
+                ?? GenerationColumnsFoundation.usage(usage, countedWith: completion.usageCountedWith)
         }
     }
 
@@ -137,40 +137,12 @@ enum GenerationJSON {
         try GenerationColumnsDecoding.costBreakdown(text) ?? decode(CostBreakdown.self, text)
     }
 
-    private struct StoredUsage: Encodable {
-        let usage: Usage
-        let countedWith: String?
-
-        private enum Key: String, CodingKey { case countedWith }
-
-        func encode(to encoder: any Encoder) throws {
-            try usage.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encodeIfPresent(countedWith, forKey: .countedWith)
-        }
-    }
-
-    // One of each, configured once: a generation encodes and decodes several columns, and making
-    // and configuring a coder each time showed in the chat profile. Both are safe to share
-    // between threads (their options are behind a lock; each call keeps its own state).
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-
     static func text<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        try GenerationColumnsFoundation.text(value)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try decoder.decode(type, from: Data(text.utf8))
+        try GenerationColumnsFoundation.decode(type, text)
     }
 
     /// The `changes` argument of `app_engine.advance`: only the keys that are set.
