@@ -166,14 +166,11 @@ db_tps() {  # db_tps NAME [SCRIPT [MODE]] → transactions/s of the captured tra
   fi
   awk '/^tps = / {print $3}' <<<"$out"
 }
-server_cpu_ticks() {  # user + system clock ticks the server has used so far
-  awk '{print $14 + $15}' "/proc/$API_PID/stat"
-}
 api_measured() {  # api_measured PATH → "req/s cpu-µs-per-request" (the server's own CPU time per request)
   local before after rps
-  before=$(server_cpu_ticks)
+  before=$(cpu_ticks "$API_PID")
   rps=$(api_rps "$1")
-  after=$(server_cpu_ticks)
+  after=$(cpu_ticks "$API_PID")
   python3 -c 'import os, sys; t, rps, d = (float(x) for x in sys.argv[1:]); print(sys.argv[2], round(t / os.sysconf("SC_CLK_TCK") / (rps * d) * 1e6))' \
     "$((after - before))" "$rps" "$DURATION"
 }
