@@ -85,4 +85,8 @@ if [ "${STATS:-0}" = 1 ]; then
   "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
                           toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
                    from pg_stat_statements order by total_exec_time desc limit 30"
+  log "functions by their own time (time in the functions they call excluded)"
+  "${PSQL[@]}" -c "select calls, round((self_time / calls)::numeric, 3) as self_ms_per_call, round(self_time::numeric) as self_ms,
+                          round(total_time::numeric) as total_ms, schemaname || '.' || funcname as function
+                   from pg_stat_user_functions order by self_time desc limit 25"
 fi

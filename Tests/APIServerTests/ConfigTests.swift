@@ -11,6 +11,18 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.maximumBodyBytes, 1_048_576)
         XCTAssertEqual(config.environment, .development)
         XCTAssertEqual(config.corsAllowedOrigins, [])
+        XCTAssertEqual(config.httpThreads, AppConfig.defaultHTTPThreads(cores: ProcessorCount.active))
+    }
+
+    /// Handlers block their thread on PostgreSQL and a connection keeps the thread that accepted it,
+    /// so the default is many threads a core, never as few as the cores.
+    func testTheDefaultHTTPThreadCountIsEightACoreBetweenSixteenAndTheMaximum() {
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 1), 16)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 2), 16)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 4), 32)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 12), 96)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 64), 256)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: Int.max), 256)
     }
 
     func testEveryProblemIsListedInOneMessage() {

@@ -90,6 +90,11 @@ struct AppConfig: Sendable {
     ] + StorageBackend.variableNames
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
+    /// Eight threads a core, at least 16 and at most 256 (see `httpThreads` in `load`).
+    static func defaultHTTPThreads(cores: Int) -> Int {
+        min(256, max(16, cores.multipliedReportingOverflow(by: 8).overflow ? 256 : cores * 8))
+    }
+
     static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
         var reader = EnvironmentReader(env)
         let environment = reader.choice("APP_ENV", default: Environment.production) { Environment(rawValue: $0) }
@@ -116,8 +121,11 @@ struct AppConfig: Sendable {
             databaseURL: databaseURL,
             host: host,
             port: port,
-            // Handlers block on PostgreSQL, so a few more threads than cores keep the CPUs busy.
-            httpThreads: reader.integer("HTTP_THREADS", default: min(256, max(4, cores * 2)), range: 1...256),
+            // libmicrohttpd binds a connection to the worker thread that accepted it, for the
+            // connection's life, and handlers block that thread on PostgreSQL: two busy clients on one
+            // thread take turns while a core idles. Many more threads than cores make such pairs rare;
+            // an idle thread costs about 15 KiB of resident memory (BENCHMARKS.md, "Reads").
+            httpThreads: reader.integer("HTTP_THREADS", default: AppConfig.defaultHTTPThreads(cores: cores), range: 1...256),
             connectionTimeoutSeconds: reader.integer("HTTP_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
             maximumConnections: reader.integer("HTTP_MAX_CONNECTIONS", default: 1024, range: 1...100_000),
             maximumConnectionsPerIP: reader.integer("HTTP_MAX_CONNECTIONS_PER_IP", default: 256, range: 1...100_000),
