@@ -166,26 +166,39 @@ db_tps() {  # db_tps NAME [SCRIPT [MODE]] → transactions/s of the captured tra
   fi
   awk '/^tps = / {print $3}' <<<"$out"
 }
+per_unit() {  # per_unit TICKS RATE → µs of CPU per unit of a DURATION-second run at RATE units/s
+  python3 -c 'import os, sys; t, rate, d = (float(x) for x in sys.argv[1:]); print(round(t / os.sysconf("SC_CLK_TCK") / (rate * d) * 1e6))' \
+    "$1" "$2" "$DURATION"
+}
 api_measured() {  # api_measured PATH → "req/s cpu-µs-per-request" (the server's own CPU time per request)
-  local before after rps
-  before=$(cpu_ticks "$API_PID")
+  local before after pg_before pg_after rps
+  before=$(cpu_ticks "$API_PID"); pg_before=$(cpu_ticks "$PG_PID")
   rps=$(api_rps "$1")
-  after=$(cpu_ticks "$API_PID")
-  python3 -c 'import os, sys; t, rps, d = (float(x) for x in sys.argv[1:]); print(sys.argv[2], round(t / os.sysconf("SC_CLK_TCK") / (rps * d) * 1e6))' \
-    "$((after - before))" "$rps" "$DURATION"
+  after=$(cpu_ticks "$API_PID"); pg_after=$(cpu_ticks "$PG_PID")
+  log "$1: PostgreSQL $(per_unit "$((pg_after - pg_before))" "$rps") µs of CPU per request"
+  echo "$rps $(per_unit "$((after - before))" "$rps")"
+}
+db_measured() {  # db_measured NAME → transactions/s of pgbench prepared, logging PostgreSQL's CPU per transaction
+  local pg_before pg_after tps
+  pg_before=$(cpu_ticks "$PG_PID")
+  tps=$(db_tps "$1")
+  pg_after=$(cpu_ticks "$PG_PID")
+  log "$1 pgbench prepared: PostgreSQL $(per_unit "$((pg_after - pg_before))" "$tps") µs of CPU per transaction"
+  echo "$tps"
 }
 measure() {  # measure NAME PATH → appends "api db pipelined cpu" per round to $WORK/NAME.results
   for round in $(seq "$ROUNDS"); do
     local api db pipelined parsed
     if [ $((round % 2)) -eq 1 ]; then
-      api=$(api_measured "$2"); db=$(db_tps "$1"); pipelined=$(db_tps "$1" pipelined.sql); parsed=$(db_tps "$1" sql extended)
+      api=$(api_measured "$2"); db=$(db_measured "$1"); pipelined=$(db_tps "$1" pipelined.sql); parsed=$(db_tps "$1" sql extended)
     else
-      parsed=$(db_tps "$1" sql extended); pipelined=$(db_tps "$1" pipelined.sql); db=$(db_tps "$1"); api=$(api_measured "$2")
+      parsed=$(db_tps "$1" sql extended); pipelined=$(db_tps "$1" pipelined.sql); db=$(db_measured "$1"); api=$(api_measured "$2")
     fi
     echo "${api% *} $db $pipelined ${api#* } $parsed" >>"$WORK/$1.results"
     log "$2 round $round: API ${api% *} req/s (${api#* } µs of server CPU each), pgbench $db tps, pgbench pipelined as the API sends it $pipelined tps, parsed each time $parsed tps"
   done
 }
+PG_PID=$(postmaster_pid)
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
 measure projects "/v1/projects?limit=20"
 measure apikeys "/v1/api-keys"

@@ -48,6 +48,67 @@ final class ConnectionPoolTests: XCTestCase {
         XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1))
     }
 
+    /// The caller that gives a connection back and at once asks for one again is the likeliest to
+    /// overtake a waiter (it holds the CPU while the waiter is still being woken): it queues instead.
+    func testAReturnedConnectionGoesToTheOldestWaiterNotToACallerThatAsksLater() throws {
+        let pool = ConnectionPool(.init(url: try TestPostgresCluster.shared.createDatabase(), maximumConnections: 1, acquireTimeout: 5))
+        defer { pool.close() }
+        let order = Served()
+        let held = try pool.acquire()
+        let waiterDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? pool.withConnection { _ in
+                order.append("waiter")
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            waiterDone.signal()
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while pool.waitingCount == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        XCTAssertEqual(pool.waitingCount, 1)
+        pool.release(held)
+        try pool.withConnection { _ in order.append("later caller") }
+        XCTAssertEqual(waiterDone.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(order.names, ["waiter", "later caller"])
+        XCTAssertEqual(pool.waitingCount, 0)
+        XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1))
+    }
+
+    /// Waiters that give up leave the queue: the next loan goes to one still waiting.
+    func testAWaiterThatTimesOutLeavesTheQueue() throws {
+        let pool = ConnectionPool(.init(url: try TestPostgresCluster.shared.createDatabase(), maximumConnections: 1, acquireTimeout: 0.1))
+        defer { pool.close() }
+        let held = try pool.acquire()
+        XCTAssertThrowsError(try pool.acquire()) { XCTAssertEqual(($0 as? DatabaseError)?.step, .acquire) }
+        XCTAssertEqual(pool.waitingCount, 0)
+        pool.release(held)
+        try pool.withConnection { _ in }
+        XCTAssertEqual(pool.statistics, .init(inUse: 0, idle: 1, maximum: 1))
+    }
+
+    func testClosingThePoolReleasesItsWaitersAtOnce() throws {
+        let pool = ConnectionPool(.init(url: try TestPostgresCluster.shared.createDatabase(), maximumConnections: 1, acquireTimeout: 30))
+        let held = try pool.acquire()
+        let outcome = Served()
+        let waiterDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            do {
+                _ = try pool.acquire()
+                outcome.append("served")
+            } catch {
+                outcome.append((error as? DatabaseError)?.serverMessage ?? "\(error)")
+            }
+            waiterDone.signal()
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while pool.waitingCount == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        XCTAssertEqual(pool.waitingCount, 1)
+        pool.close()
+        XCTAssertEqual(waiterDone.wait(timeout: .now() + 5), .success, "the waiter must not sit out its 30 s")
+        XCTAssertEqual(outcome.names, ["connection pool is closed"])
+        pool.release(held)
+    }
+
     func testPoolNeverExceedsItsBoundUnderConcurrency() throws {
         let pool = ConnectionPool(.init(url: try TestPostgresCluster.shared.createDatabase(), maximumConnections: 3, acquireTimeout: 10))
         defer { pool.close() }
@@ -121,6 +182,13 @@ final class ConnectionPoolTests: XCTestCase {
         }
         XCTAssertEqual(pool.statistics.inUse, 0)
     }
+}
+
+final class Served: @unchecked Sendable {
+    private let lock = NSLock()
+    private var served: [String] = []
+    func append(_ name: String) { lock.lock(); served.append(name); lock.unlock() }
+    var names: [String] { lock.lock(); defer { lock.unlock() }; return served }
 }
 
 final class Counter: @unchecked Sendable {

@@ -4,7 +4,10 @@ import Foundation
 /// worker threads). Never use it from Swift's cooperative executor.
 ///
 /// Connections are opened lazily up to `maximumConnections`; a caller that finds none free waits
-/// up to `acquireTimeout` and then gets a `DatabaseError` at step `.acquire`. A connection that
+/// up to `acquireTimeout` and then gets a `DatabaseError` at step `.acquire`. Waiters are served in
+/// arrival order: a returned connection (or room to open one) is handed to the oldest waiter, never
+/// to a caller that arrived later, so under a burst no request starves into the timeout while
+/// newer ones are served. A connection that
 /// libpq reports broken is discarded on its way back, so after a PostgreSQL restart the pool heals
 /// itself as each stale connection is tried once and replaced.
 public final class ConnectionPool: @unchecked Sendable {
@@ -35,21 +38,43 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    // All mutable state below is guarded by `condition`.
-    private let condition = NSCondition()
+    // All mutable state below is guarded by `lock`.
+    private let lock = NSLock()
     private var idle: [PostgresConnection] = []
     private var inUse = 0
     private var opening = 0
     private var closed = false
+    /// Callers waiting for a loan, oldest first.
+    private var waiters: [Waiter] = []
+
+    /// What a waiting caller was handed: a connection already counted in `inUse`, or room to open
+    /// one already counted in `opening`.
+    private enum Grant {
+        case connection(PostgresConnection)
+        case open
+    }
+
+    /// Woken alone when served (a broadcast would wake every waiter on every return).
+    private final class Waiter {
+        var grant: Grant?
+        let wake = DispatchSemaphore(value: 0)
+    }
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
     }
 
     public var statistics: Statistics {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return Statistics(inUse: inUse, idle: idle.count, maximum: configuration.maximumConnections)
+    }
+
+    /// Callers waiting for a connection right now.
+    public var waitingCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return waiters.count
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
@@ -62,49 +87,64 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// Closes idle connections and refuses new loans; loans in progress finish normally.
     public func close() {
-        condition.lock()
+        lock.lock()
         closed = true
         let toClose = idle
         idle.removeAll()
-        condition.broadcast()
-        condition.unlock()
+        for waiter in waiters { waiter.wake.signal() }
+        lock.unlock()
         _ = toClose  // released here, outside the lock; deinit calls PQfinish
     }
 
     /// Drops every idle connection; the next loans open new ones.
     public func discardIdleConnections() {
-        condition.lock()
+        lock.lock()
         let dropped = idle
         idle.removeAll()
-        condition.unlock()
+        lock.unlock()
         _ = dropped
     }
 
     func acquire() throws -> PostgresConnection {
         let deadline = Date().addingTimeInterval(configuration.acquireTimeout)
-        condition.lock()
-        while true {
-            if closed {
-                condition.unlock()
-                throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "connection pool is closed")
-            }
+        lock.lock()
+        if closed {
+            lock.unlock()
+            throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "connection pool is closed")
+        }
+        // Only when nobody is waiting may a caller take a free connection directly: otherwise it
+        // would overtake callers that have waited longer.
+        if waiters.isEmpty {
             if let connection = idle.popLast() {
                 inUse += 1
-                condition.unlock()
-                if connection.isHealthy { return connection }
-                // Known broken: drop it and open a fresh one in its place.
-                return try openReplacingLoan()
+                lock.unlock()
+                return try checked(connection)
             }
             if inUse + opening < configuration.maximumConnections {
                 opening += 1
-                condition.unlock()
+                lock.unlock()
                 return try openNew()
             }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw DatabaseError(step: .acquire, sqlState: nil,
-                                    serverMessage: "no connection free within \(configuration.acquireTimeout) s")
-            }
+        }
+        let waiter = Waiter()
+        waiters.append(waiter)
+        lock.unlock()
+        // A grant or a close signals the semaphore; a timeout is checked under the lock, where a
+        // grant made meanwhile is still taken.
+        _ = waiter.wake.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow))
+        lock.lock()
+        guard let grant = waiter.grant else {
+            waiters.removeAll { $0 === waiter }
+            let wasClosed = closed
+            lock.unlock()
+            throw DatabaseError(step: .acquire, sqlState: nil,
+                                serverMessage: wasClosed ? "connection pool is closed"
+                                                         : "no connection free within \(configuration.acquireTimeout) s")
+        }
+        lock.unlock()
+        switch grant {
+        case .connection(let connection): return try checked(connection)
+        case .open: return try openNew()
         }
     }
 
@@ -112,28 +152,55 @@ public final class ConnectionPool: @unchecked Sendable {
         // A connection that is broken, or was left inside a transaction by a failed rollback,
         // must never be lent again: the next borrower would inherit its state.
         let reusable = connection.isHealthy && !connection.isInTransaction
-        condition.lock()
+        lock.lock()
         inUse -= 1
         if reusable && !closed {
             idle.append(connection)
         }
-        condition.signal()
-        condition.unlock()
+        serveOldestWaiters()
+        lock.unlock()
+    }
+
+    /// A connection just taken from the pool, or a fresh one in its place when libpq already knows
+    /// it is broken (the caller is counted in `inUse` either way).
+    private func checked(_ connection: PostgresConnection) throws -> PostgresConnection {
+        if connection.isHealthy { return connection }
+        return try openReplacingLoan()
+    }
+
+    /// Hands free connections, then room to open new ones, to the oldest waiters. Called with the
+    /// lock held whenever a connection or room becomes free.
+    private func serveOldestWaiters() {
+        while !waiters.isEmpty {
+            let grant: Grant
+            if let connection = idle.popLast() {
+                inUse += 1
+                grant = .connection(connection)
+            } else if inUse + opening < configuration.maximumConnections {
+                opening += 1
+                grant = .open
+            } else {
+                break
+            }
+            let waiter = waiters.removeFirst()
+            waiter.grant = grant
+            waiter.wake.signal()
+        }
     }
 
     private func openNew() throws -> PostgresConnection {
         do {
             let connection = try PostgresConnection(url: configuration.url, connectTimeoutSeconds: configuration.connectTimeoutSeconds)
-            condition.lock()
+            lock.lock()
             opening -= 1
             inUse += 1
-            condition.unlock()
+            lock.unlock()
             return connection
         } catch {
-            condition.lock()
+            lock.lock()
             opening -= 1
-            condition.signal()
-            condition.unlock()
+            serveOldestWaiters()
+            lock.unlock()
             throw error
         }
     }
@@ -143,10 +210,10 @@ public final class ConnectionPool: @unchecked Sendable {
         do {
             return try PostgresConnection(url: configuration.url, connectTimeoutSeconds: configuration.connectTimeoutSeconds)
         } catch {
-            condition.lock()
+            lock.lock()
             inUse -= 1
-            condition.signal()
-            condition.unlock()
+            serveOldestWaiters()
+            lock.unlock()
             throw error
         }
     }
