@@ -159,6 +159,28 @@ final class ConnectionPoolTests: XCTestCase {
         XCTAssertEqual(pool.statistics.inUse, 0)
     }
 
+    /// A write is sent again only when the server ended the connection before it ran anything: the
+    /// first BEGIN's answer is the server's goodbye (57P01) or a broken connection.
+    func testWritesSurviveAPooledConnectionTheServerClosed() throws {
+        let url = try TestPostgresCluster.shared.createDatabase()
+        let pool = ConnectionPool(.init(url: url, maximumConnections: 1))
+        defer { pool.close() }
+        let admin = try PostgresConnection(url: url)
+        try admin.query("create table written (round int primary key)")
+        var pids: Set<Int> = []
+        for round in 0..<8 {
+            let rows = try pool.oneRoundTrip(readOnly: false, setup: [],
+                                             ["insert into written values (\(round))", "select pg_backend_pid() as pid"])
+            let pid = try rows[1][0].decode("pid", as: Int.self)
+            XCTAssertFalse(pids.contains(pid), "round \(round) runs on a fresh connection")
+            pids.insert(pid)
+            // Closed by the server while idle in the pool, before and after it has sent its reason.
+            try admin.query("select pg_terminate_backend(\(pid)), pg_sleep(\(round % 2 == 0 ? 0.05 : 0))")
+        }
+        XCTAssertEqual(try admin.query("select count(*)::int as n from written")[0].decode("n", as: Int.self), 8, "each written once")
+        XCTAssertEqual(pool.statistics.inUse, 0)
+    }
+
     func testPoolRecoversAfterPostgresRestarts() throws {
         // A private cluster: restarting the shared one would disturb tests running beside this one.
         let cluster = try TestPostgresCluster()

@@ -46,7 +46,8 @@ extension ConnectionPool {
     /// `transactions` in one pipeline, each with its BEGIN, `setup` and COMMIT: what `oneRoundTrip`
     /// (one transaction) and `userScopeTransactions` (several) send. A failure of a read-only run is
     /// thrown as it came, so a connection found broken at the first BEGIN is tried again on a fresh
-    /// one; a failure of a write is answered with the transaction it broke, never tried again.
+    /// one; a failure of a write is answered with the transaction it broke, and tried again only when
+    /// the server had ended the connection before running anything (below).
     private func pipelinedTransactions(readOnly: Bool, setup: [SQL], _ transactions: [[SQL]]) throws -> TransactionsOutcome {
         let run = {
             try self.withConnection { connection -> TransactionsOutcome in
@@ -74,8 +75,13 @@ extension ConnectionPool {
                 // The server skipped the rest of the pipeline; the transaction is open in error.
                 if connection.isInTransaction { _ = try? connection.query("rollback", step: .rollback) }
                 // Sent, COMMIT included: a write may have committed before the connection broke,
-                // so only a read-only transaction may be tried again.
-                if readOnly { throw error }
+                // so only a read-only transaction may be tried again, or a write whose first BEGIN
+                // was answered with the server's own goodbye (57P01, sent as its backend was ended
+                // while idle in the pool). The server answers in order and flushes what it wrote
+                // before that message, so nothing after BEGIN ran. A bare broken connection proves
+                // nothing (a backend killed outright loses answers it had not flushed) and is not
+                // sent again.
+                if readOnly || (failedIndex == 0 && error.sqlState == "57P01") { throw error }
                 // Each body's upper bound is its COMMIT's index.
                 let failed = bodies.firstIndex { failedIndex <= $0.upperBound } ?? 0
                 let written = DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
