@@ -8,7 +8,7 @@
 #   bash scripts/bench-chat.sh [HARNESS_DIR]
 #
 # HARNESS_DIR (or PEER_HARNESS) is the peer harness folder with run.sh, chat.lua and body.json; it
-# lives outside this repository and must be given (run its setup.sh once first).
+# lives outside this repository and must be given (its setup.sh runs first when nginx or LiteLLM is missing).
 # Also: ROUNDS (harness rounds, default 3), PROFILE=1 (perf record of our server under 64
 # connections), APISERVER_BIN (measure that binary instead of building), ROUND_TRIPS_N (requests
 # whose statements are counted, default 50). Not part of scripts/test.sh.
@@ -18,6 +18,11 @@ cd "$ROOT"
 HARNESS=${1:-${PEER_HARNESS:-}}
 [ -n "$HARNESS" ] || { echo "give the peer harness folder as the first argument (or PEER_HARNESS)" >&2; exit 1; }
 [ -x "$HARNESS/run.sh" ] || { echo "no peer harness at $HARNESS (give its folder as the first argument)" >&2; exit 1; }
+# A fresh machine lacks the harness's nginx and LiteLLM: its own idempotent setup installs them.
+if ! command -v nginx >/dev/null || [ ! -x "${LITELLM_VENV:-/tmp/peer-litellm-venv}/bin/litellm" ]; then
+  log "installing the peer harness's packages and LiteLLM (its setup.sh)"
+  bash "$HARNESS/setup.sh"
+fi
 UPSTREAM_PORT=18901
 bench_setup chat
 STARTED_NGINX=""
