@@ -54,7 +54,7 @@ final class TestServer: @unchecked Sendable {
         }
         self.environment = environment
         server = environment.makeServer(routes: makeRoutes(environment) + extraRoutes(environment))
-        if let recorder = ContractRecorder.shared { server.application.responseObserver.withLock { $0 = { recorder.record($0, route: $1, response: $2) } } }
+        if let recorder = ContractRecorder.shared { server.application.observeResponses { recorder.record($0, route: $1, response: $2) } }
         try server.start(host: "127.0.0.1", port: 0)
     }
 

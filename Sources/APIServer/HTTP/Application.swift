@@ -15,7 +15,15 @@ final class Application: Sendable {
     let maximumBodyBytes: Int
     /// Sees every finished response with its route label; set by the test server only, to record
     /// the responses the contract check compares with openapi.yaml.
-    let responseObserver = Mutex<(@Sendable (HTTPRequest, String, HTTPResponse) -> Void)?>(nil)
+    private let responseObserver = Mutex<(@Sendable (HTTPRequest, String, HTTPResponse) -> Void)?>(nil)
+    /// Read on every response without the lock: only tests install an observer.
+    private let observingResponses = Atomic<Bool>(false)
+
+    /// Calls `observer` with every response (the contract tests record them).
+    func observeResponses(_ observer: @escaping @Sendable (HTTPRequest, String, HTTPResponse) -> Void) {
+        responseObserver.withLock { $0 = observer }
+        observingResponses.store(true, ordering: .releasing)
+    }
 
     init(router: Router, cors: CORSPolicy, logger: Logger, metrics: Metrics, maximumBodyBytes: Int) {
         self.router = router
@@ -108,7 +116,9 @@ final class Application: Sendable {
             "request_id": .string(request.requestID),
             ])
         }
-        responseObserver.withLock { $0 }?(request, routeLabel, response)
+        if observingResponses.load(ordering: .acquiring) {
+            responseObserver.withLock { $0 }?(request, routeLabel, response)
+        }
         return response
     }
 

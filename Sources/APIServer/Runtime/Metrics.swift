@@ -38,7 +38,15 @@ final class Metrics: Sendable {
         var series: [RequestKey: Histogram] = [:]
     }
 
-    private let state = Mutex(State())
+    /// The series in shards chosen by thread, merged when rendered: HTTP threads finishing requests
+    /// at once rarely meet on one lock. One shared lock took a third of the server's CPU under
+    /// `/healthz` load with 16 HTTP threads on 2 cores: Swift's `Mutex` spins before it sleeps, and
+    /// the spinners burned the time a preempted holder needed.
+    private final class Shard: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shards: [Shard] = (0..<16).map { _ in Shard() }
     let inFlight = Atomic<Int>(0)
     /// Whose dropped lines `/metrics` reports (standard output's; tests pass their own).
     private let logBuffer: LogBuffer
@@ -54,7 +62,9 @@ final class Metrics: Sendable {
     }
 
     func record(method: String, route: String, status: Int, seconds: Double) {
-        state.withLock { state in
+        // pthread_t is the thread's descriptor address: a multiplicative hash spreads its high bits.
+        let shard = shards[Int(truncatingIfNeeded: (UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15) >> 60)]
+        shard.state.withLock { state in
             // Mutated in place: a copy taken out of the dictionary would copy its bucket array.
             state.series[RequestKey(method: method, route: route, status: status), default: Histogram()].observe(seconds)
         }
@@ -62,7 +72,10 @@ final class Metrics: Sendable {
 
     /// Renders every metric; `gauges` adds values read at scrape time (pool, memory).
     func render(gauges: [(name: String, help: String, labels: String, value: Double)]) -> String {
-        let series = state.withLock { $0.series }
+        var series: [RequestKey: Histogram] = [:]
+        for shard in shards {
+            for (key, histogram) in shard.state.withLock({ $0.series }) { series[key, default: Histogram()].add(histogram) }
+        }
         var durations: [String: Histogram] = [:]
         for (key, histogram) in series { durations[key.route, default: Histogram()].add(histogram) }
         var out = ""
