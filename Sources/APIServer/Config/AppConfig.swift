@@ -89,12 +89,12 @@ struct AppConfig: Sendable {
         "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
-    /// `requireSecrets` is false for `migrate`, which needs only the database.
     /// Eight threads a core, at least 16 and at most 256 (see `httpThreads` in `load`).
     static func defaultHTTPThreads(cores: Int) -> Int {
-        min(256, max(16, cores.multipliedReportingOverflow(by: 8).overflow ? 256 : cores * 8))
+        max(16, min(cores, 32) * 8)
     }
 
+    /// `requireSecrets` is false for `migrate`, which needs only the database.
     static func load(from env: [String: String], requireSecrets: Bool = true) -> Result<AppConfig, ConfigError> {
         var reader = EnvironmentReader(env)
         let environment = reader.choice("APP_ENV", default: Environment.production) { Environment(rawValue: $0) }

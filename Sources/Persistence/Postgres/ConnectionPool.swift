@@ -71,7 +71,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Callers waiting for a connection right now.
-    public var waitingCount: Int {
+    var waitingCount: Int {
         lock.lock()
         defer { lock.unlock() }
         return waiters.count
@@ -169,9 +169,10 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Hands free connections, then room to open new ones, to the oldest waiters. Called with the
-    /// lock held whenever a connection or room becomes free.
+    /// lock held whenever a connection or room becomes free. A closed pool lends nothing: its
+    /// waiters, woken by `close`, leave with an error.
     private func serveOldestWaiters() {
-        while !waiters.isEmpty {
+        while !waiters.isEmpty && !closed {
             let grant: Grant
             if let connection = idle.popLast() {
                 inUse += 1

@@ -26,9 +26,13 @@ public struct DatabaseError: Error, CustomStringConvertible, CustomDebugStringCo
         default:
             // Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.
             guard let state = sqlState else { return true }
-            return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+            return state.hasPrefix("08") || endedByAdministrator || state == "57P02" || state == "57P03"
         }
     }
+
+    /// 57P01 admin_shutdown: the server's own goodbye as it ended this backend (a terminate, a
+    /// stop). It is sent in order after everything the backend had answered before.
+    public var endedByAdministrator: Bool { sqlState == "57P01" }
 
     public var description: String {
         "database error at \(step.rawValue)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")

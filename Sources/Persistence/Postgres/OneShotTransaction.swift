@@ -81,7 +81,7 @@ extension ConnectionPool {
                 // before that message, so nothing after BEGIN ran. A bare broken connection proves
                 // nothing (a backend killed outright loses answers it had not flushed) and is not
                 // sent again.
-                if readOnly || (failedIndex == 0 && error.sqlState == "57P01") { throw error }
+                if readOnly || (failedIndex == 0 && error.endedByAdministrator) { throw error }
                 // Each body's upper bound is its COMMIT's index.
                 let failed = bodies.firstIndex { failedIndex <= $0.upperBound } ?? 0
                 let written = DatabaseError(step: error.step == .begin ? .statement : error.step, sqlState: error.sqlState,
