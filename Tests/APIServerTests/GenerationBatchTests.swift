@@ -139,6 +139,25 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(try server.budget(of: project, token: token).spent, .zero)
     }
 
+    /// Deleting a project deletes its batches and their items with it: afterwards both read 404
+    /// (schemathesis's stateful phase cannot tell this from a lost resource; see schemathesis.toml).
+    func testDeletingAnIdleProjectDeletesItsBatchesAndTheirItems() throws {
+        let project = try project()
+        let response = try batch(project, [Self.item("Offline cascade", provider: "local")])
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        let body = try ended(id)
+        XCTAssertEqual(body["status"] as? String, "finished", "\(body)")
+        let item = try XCTUnwrap(try Self.generation(try XCTUnwrap(Self.items(body).first))["id"] as? String)
+        XCTAssertEqual(try server.get("/v1/generations/\(item)", token: token).status, 200)
+        let deleted = try server.send("DELETE", "/v1/projects/\(project)", token: token)
+        XCTAssertEqual(deleted.status, 204, deleted.text)
+        let batchRead = try server.get("/v1/generations/batch/\(id)", token: token)
+        XCTAssertEqual(batchRead.status, 404, batchRead.text)
+        XCTAssertEqual(try batchRead.json()["code"] as? String, "not_found")
+        XCTAssertEqual(try server.get("/v1/generations/\(item)", token: token).status, 404)
+    }
+
     func testPartialFailuresChargeOnlyTheSuccessesAndReleaseTheRest() throws {
         let project = try project(limit: "5")
         let prompts = ["A fine haiku.", "[fake:server_error] fails", "Another haiku.", "[fake:bad_request] fails too"]
