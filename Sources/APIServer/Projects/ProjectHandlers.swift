@@ -16,7 +16,9 @@ struct ProjectHandlers: Sendable {
             throw Problem(status: 400, code: "bad_cursor", title: "Bad Request",
                           detail: "The cursor is not one this listing issued; start again without it.")
         }
-        return try .json(ProjectPageBody(try service.list(query, as: identity)))
+        let page = try service.list(query, as: identity)
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
+                            body: ProjectPageJSONMemo.body(of: page, user: identity.userID))
     }
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {

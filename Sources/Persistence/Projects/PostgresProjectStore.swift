@@ -29,6 +29,11 @@ public struct PostgresProjectStore: ProjectStore {
 
     public func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage {
         let rows = try pool.userScopeStatement(claimsJSON: identity.claimsJSON, readOnly: true, ProjectSQL.list(query))
+        return try ProjectPageMemo.page(of: rows, query: query, user: identity.userID) { try Self.page(of: rows, query) }
+    }
+
+    /// The page in `rows`, which hold one row more than the page when another page follows.
+    static func page(of rows: [PostgresRow], _ query: ProjectListQuery) throws -> ProjectPage {
         let projects = try ProjectSQL.projects(from: rows.prefix(query.limit))
         var next: ProjectCursor?
         if rows.count > query.limit, let last = rows.prefix(query.limit).last {
