@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import XCTest
 
 /// A listed page's remembered body is sent only for a page that writes the same bytes: the same
@@ -9,6 +10,8 @@ import XCTest
 final class ProjectPageJSONMemoTests: XCTestCase {
     private static let user = UUID()
     private static let id = UUID()
+    /// The default listing: no parameters to refuse, so it never throws.
+    private static let query = (try? ProjectListQuery(archived: nil, search: nil, sort: nil, limit: nil, cursor: nil))
 
     private func plain(_ page: ProjectPage) -> String {
         let writer = JSONStreamWriter()
@@ -16,8 +19,8 @@ final class ProjectPageJSONMemoTests: XCTestCase {
         return String(decoding: writer.bytes.array, as: UTF8.self)
     }
 
-    private func throughMemo(_ page: ProjectPage) -> String {
-        String(decoding: ProjectPageJSONMemo.body(of: page, user: Self.user), as: UTF8.self)
+    private func throughMemo(_ page: ProjectPage) throws -> String {
+        String(decoding: ProjectPageJSONMemo.body(of: page, query: try XCTUnwrap(Self.query), user: Self.user), as: UTF8.self)
     }
 
     private static func money(_ text: String) throws -> Money {
@@ -36,12 +39,12 @@ final class ProjectPageJSONMemoTests: XCTestCase {
 
     func testTheSamePageIsSentFromTheMemoAsItsBodyIs() throws {
         let page = try Self.page(description: "A \"quoted\" ünïcode text")
-        XCTAssertEqual(throughMemo(page), plain(page))
-        XCTAssertNotNil(ProjectPageJSONMemo.shared.value(for: Self.user), "remembered for this thread")
-        XCTAssertEqual(throughMemo(page), plain(page))
+        XCTAssertEqual(try throughMemo(page), plain(page))
+        XCTAssertNotNil(ProjectPageJSONMemo.shared.value(for: UserQueryKey(user: Self.user, query: try XCTUnwrap(Self.query))), "remembered for this thread")
+        XCTAssertEqual(try throughMemo(page), plain(page))
         // An equal page in other storage (as the store decodes a changed result) is compared project by project.
         let copy = try Self.page(description: "A \"quoted\" ünïcode text")
-        XCTAssertEqual(throughMemo(copy), plain(page))
+        XCTAssertEqual(try throughMemo(copy), plain(page))
     }
 
     func testAPageThatWritesOtherwiseIsWrittenAfresh() throws {
@@ -60,15 +63,15 @@ final class ProjectPageJSONMemoTests: XCTestCase {
         XCTAssertEqual(variants.count, 9)
         for (label, variant) in variants {
             XCTAssertNotEqual(plain(variant), plain(base), "\(label) must be written differently for this test to mean anything")
-            XCTAssertEqual(throughMemo(base), plain(base), label)
-            XCTAssertEqual(throughMemo(variant), plain(variant), label)
-            XCTAssertEqual(throughMemo(base), plain(base), label)
+            XCTAssertEqual(try throughMemo(base), plain(base), label)
+            XCTAssertEqual(try throughMemo(variant), plain(variant), label)
+            XCTAssertEqual(try throughMemo(base), plain(base), label)
         }
         // The two normalizations of one name are equal Strings, yet are written differently.
         XCTAssertEqual("Launch e\u{301}", "Launch \u{E9}")
         // An equal amount stored with more digits is written as its own representation says.
         let padded = try Self.page(spent: try Money(units: 1_500, scale: 3))
-        XCTAssertEqual(throughMemo(padded), plain(padded))
-        XCTAssertEqual(throughMemo(base), plain(base))
+        XCTAssertEqual(try throughMemo(padded), plain(padded))
+        XCTAssertEqual(try throughMemo(base), plain(base))
     }
 }

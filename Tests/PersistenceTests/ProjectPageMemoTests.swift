@@ -53,6 +53,9 @@ final class ProjectPageMemoTests: XCTestCase {
         XCTAssertEqual(decodes, 2)
         XCTAssertEqual(whole.items.count, 3)
         XCTAssertNil(whole.next)
+        // Each query is remembered apart: the first is still there.
+        XCTAssertEqual(try page(try rows(connection), try query(), counting: &decodes), first)
+        XCTAssertEqual(decodes, 2)
     }
 
     func testAnyChangedByteIsDecodedAgainEvenForAnEqualValue() throws {

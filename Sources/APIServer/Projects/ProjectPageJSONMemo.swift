@@ -2,7 +2,7 @@ import Domain
 import Foundation
 import Persistence
 
-/// The body of the page of projects each user listed last on this thread, with the page it was
+/// The bodies of the pages of projects each user listed lately on this thread, with the page each was
 /// written from. Listing the same unchanged projects again (a dashboard polling) sends the
 /// remembered bytes instead of formatting every timestamp, amount and budget again, which was
 /// about a sixth of a listing's CPU. Only a page that writes the same bytes reuses them
@@ -13,22 +13,24 @@ enum ProjectPageJSONMemo {
         let json: Data
     }
 
-    /// One entry per user and thread; each weighs its body's bytes (the page it keeps is mostly
+    /// One entry per user, query and thread; each weighs its body's bytes (the page it keeps is mostly
     /// the store's own), at most 256 KiB a shard: 4 MiB in all.
-    static let shared = ThreadShardedMemo<UUID, Entry>(capacityPerShard: 64, weightPerShard: 256 << 10)
+    static let shared = ThreadShardedMemo<UserQueryKey<ProjectListQuery>, Entry>(capacityPerShard: 64,
+                                                                                        weightPerShard: 256 << 10)
 
-    static func body(of page: ProjectPage, user: UUID) -> Data {
-        if let known = shared.value(for: user), writesSameJSON(known.page, page) { return known.json }
+    static func body(of page: ProjectPage, query: ProjectListQuery, user: UUID) -> Data {
+        let key = UserQueryKey(user: user, query: query)
+        if let known = shared.value(for: key), writesSameJSON(known.page, page) { return known.json }
         let body = ProjectPageBody(page)
         let writer = JSONStreamWriter(capacity: body.estimatedJSONSize)
         body.writeJSON(to: writer)
         let json = writer.bytes.data
-        shared.remember(Entry(page: page, json: json), for: user, weight: json.count)
+        shared.remember(Entry(page: page, json: json), for: key, weight: json.count)
         return json
     }
 
     static func writesSameJSON(_ a: ProjectPage, _ b: ProjectPage) -> Bool {
-        guard a.items.count == b.items.count, sameText(a.next?.token, b.next?.token) else { return false }
+        guard a.items.count == b.items.count, sameCursor(a.next, b.next) else { return false }
         // The store hands back the page it remembered when its rows did not change: the very same
         // storage, alive in both, holds the very same projects.
         let shared = a.items.withUnsafeBufferPointer { a in b.items.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
@@ -46,6 +48,12 @@ enum ProjectPageJSONMemo {
             && sameRepresentation(a.budget.limit, b.budget.limit)
             && sameRepresentation(a.budget.spent, b.budget.spent)
             && sameRepresentation(a.budget.reserved, b.budget.reserved)
+    }
+
+    /// The cursor's token is its sort, key bytes and id (made only when a body is written).
+    private static func sameCursor(_ a: ProjectCursor?, _ b: ProjectCursor?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.sort == b.sort && a.id == b.id && sameText(a.key, b.key)
     }
 
     private static func sameText(_ a: String?, _ b: String?) -> Bool {

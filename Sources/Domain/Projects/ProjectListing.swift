@@ -16,7 +16,7 @@ public enum ArchivedFilter: String, Sendable, CaseIterable {
 /// The position after the last row of a page: its sort key and id (keyset pagination), so rows
 /// inserted meanwhile neither repeat nor hide rows of the listing. `key` is the store's text for
 /// the sort column (epoch microseconds for updated_at, lower(name) for name).
-public struct ProjectCursor: Sendable, Equatable {
+public struct ProjectCursor: Sendable, Hashable {
     public let sort: ProjectSort
     public let key: String
     public let id: UUID
@@ -95,7 +95,7 @@ public struct ProjectCursor: Sendable, Equatable {
 }
 
 /// `GET /v1/projects` parameters, validated.
-public struct ProjectListQuery: Sendable, Equatable {
+public struct ProjectListQuery: Sendable, Hashable {
     public static let defaultLimit = 20
     public static let maximumLimit = 100
 

@@ -10,14 +10,33 @@ import Foundation
 /// once instead of spinning. A shard that would pass `capacityPerShard` entries, or `weightPerShard`
 /// in the weights its entries were given (their bytes, roughly), drops them all and starts again, so
 /// memory stays bounded whatever the inputs; a single entry heavier than that is not kept.
+///
+/// Inlinable so that each use is specialized for its key and value: unspecialized, a lookup built
+/// the generic metadata of its entry at run time, which cost as much as what it saved.
 public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private final class Shard: @unchecked Sendable {
-        let lock = NSLock()
-        var entries: [Key: (value: Value, weight: Int)] = [:]
-        var weight = 0
+    @usableFromInline
+    struct Stored {
+        @usableFromInline let value: Value
+        @usableFromInline let weight: Int
+
+        @inlinable
+        init(value: Value, weight: Int) {
+            self.value = value
+            self.weight = weight
+        }
     }
 
-    private let shards: [Shard]
+    @usableFromInline
+    final class Shard: @unchecked Sendable {
+        @usableFromInline let lock = NSLock()
+        @usableFromInline var entries: [Key: Stored] = [:]
+        @usableFromInline var weight = 0
+
+        @usableFromInline
+        init() {}
+    }
+
+    @usableFromInline let shards: [Shard]
     public let capacityPerShard: Int
     public let weightPerShard: Int
 
@@ -27,13 +46,15 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
         self.weightPerShard = max(1, weightPerShard)
     }
 
-    private var current: Shard {
+    @inlinable
+    var current: Shard {
         // pthread_t is the thread's descriptor address: a multiplicative hash spreads its high bits.
         let hash = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))) &* 0x9E37_79B9_7F4A_7C15
         return shards[Int(truncatingIfNeeded: hash >> 32) % shards.count]
     }
 
     /// The value this thread's shard holds for `key`, if any.
+    @inlinable
     public func value(for key: Key) -> Value? {
         let shard = current
         shard.lock.lock()
@@ -41,6 +62,7 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
         return shard.entries[key]?.value
     }
 
+    @inlinable
     public func remember(_ value: Value, for key: Key, weight: Int = 1) {
         let weight = max(0, weight)
         let shard = current
@@ -52,8 +74,17 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
             shard.entries.removeAll(keepingCapacity: true)
             shard.weight = 0
         }
-        shard.entries[key] = (value, weight)
+        shard.entries[key] = Stored(value: value, weight: weight)
         shard.weight += weight
+    }
+
+    /// Entries over all shards.
+    public var count: Int {
+        shards.reduce(0) { total, shard in
+            shard.lock.lock()
+            defer { shard.lock.unlock() }
+            return total + shard.entries.count
+        }
     }
 
     /// The weights of the entries over all shards.
@@ -64,13 +95,16 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
             return total + shard.weight
         }
     }
+}
 
-    /// Entries over all shards.
-    public var count: Int {
-        shards.reduce(0) { total, shard in
-            shard.lock.lock()
-            defer { shard.lock.unlock() }
-            return total + shard.entries.count
-        }
+/// A memo key of a user and what they asked: each user's listings (a page, the next page) are
+/// remembered apart.
+public struct UserQueryKey<Query: Hashable & Sendable>: Hashable, Sendable {
+    public let user: UUID
+    public let query: Query
+
+    public init(user: UUID, query: Query) {
+        self.user = user
+        self.query = query
     }
 }

@@ -159,8 +159,9 @@ final class PostgresRowText: @unchecked Sendable {
     func withValue<R>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
         guard column >= 0, column < columnCount, row >= 0, row < rowCount else { return try body(nil) }
         let (row, column) = (Int32(row), Int32(column))
-        guard PQgetisnull(result, row, column) == 0, let value = PQgetvalue(result, row, column) else { return try body(nil) }
+        // libpq gives NULL a length of 0: only an empty value needs the question whether it is NULL.
         let length = Int(PQgetlength(result, row, column))
+        guard length > 0 || PQgetisnull(result, row, column) == 0, let value = PQgetvalue(result, row, column) else { return try body(nil) }
         return try value.withMemoryRebound(to: UInt8.self, capacity: length) { start in
             try body(UnsafeBufferPointer(start: start, count: length))
         }
