@@ -13,8 +13,8 @@ enum ProjectPageJSONMemo {
         let json: Data
     }
 
-    /// One entry per user, query and thread; each weighs its body's bytes (the page it keeps is mostly
-    /// the store's own), at most 256 KiB a shard: 4 MiB in all.
+    /// One entry per user, query and thread; each weighs twice its body's bytes (the page it keeps
+    /// is about as large once the store's memo has let it go), at most 256 KiB a shard: 4 MiB in all.
     static let shared = ThreadShardedMemo<UserQueryKey<ProjectListQuery>, Entry>(capacityPerShard: 64,
                                                                                         weightPerShard: 256 << 10)
 
@@ -25,7 +25,7 @@ enum ProjectPageJSONMemo {
         let writer = JSONStreamWriter(capacity: body.estimatedJSONSize)
         body.writeJSON(to: writer)
         let json = writer.bytes.data
-        shared.remember(Entry(page: page, json: json), for: key, weight: json.count)
+        shared.remember(Entry(page: page, json: json), for: key, weight: 2 * json.count)
         return json
     }
 
