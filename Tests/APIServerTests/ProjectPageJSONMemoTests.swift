@@ -4,9 +4,9 @@ import Foundation
 import Persistence
 import XCTest
 
-/// A listed page's remembered body is sent only for a page that writes the same bytes: the same
-/// ids and versions but another amount, another normalization of a text, another figure or another
-/// cursor must be written afresh.
+/// A listed page's remembered body is sent only for the very page it was written from: pages with
+/// the same ids and versions but another amount, another normalization of a text, another figure or
+/// another cursor are written afresh.
 final class ProjectPageJSONMemoTests: XCTestCase {
     private static let user = UUID()
     private static let id = UUID()
@@ -20,7 +20,7 @@ final class ProjectPageJSONMemoTests: XCTestCase {
     }
 
     private func throughMemo(_ page: ProjectPage) throws -> String {
-        String(decoding: ProjectPageJSONMemo.body(of: page, query: try XCTUnwrap(Self.query), user: Self.user), as: UTF8.self)
+        String(decoding: try ProjectPageJSONMemo.body(of: page, query: try XCTUnwrap(Self.query), user: Self.user), as: UTF8.self)
     }
 
     private static func money(_ text: String) throws -> Money {
@@ -42,7 +42,7 @@ final class ProjectPageJSONMemoTests: XCTestCase {
         XCTAssertEqual(try throughMemo(page), plain(page))
         XCTAssertNotNil(ProjectPageJSONMemo.shared.value(for: UserQueryKey(user: Self.user, query: try XCTUnwrap(Self.query))), "remembered for this thread")
         XCTAssertEqual(try throughMemo(page), plain(page))
-        // An equal page in other storage (as the store decodes a changed result) is compared project by project.
+        // An equal page in other storage (as the store decodes a changed result) is written afresh.
         let copy = try Self.page(description: "A \"quoted\" ünïcode text")
         XCTAssertEqual(try throughMemo(copy), plain(page))
     }

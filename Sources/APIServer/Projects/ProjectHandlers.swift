@@ -18,7 +18,7 @@ struct ProjectHandlers: Sendable {
         }
         let page = try service.list(query, as: identity)
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
-                            body: ProjectPageJSONMemo.body(of: page, query: query, user: identity.userID))
+                            body: try ProjectPageJSONMemo.body(of: page, query: query, user: identity.userID))
     }
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -1,4 +1,5 @@
 import Foundation
+import Persistence
 import Synchronization
 
 /// Request counters and a latency histogram, rendered in the Prometheus text format (0.0.4).
@@ -62,9 +63,7 @@ final class Metrics: Sendable {
     }
 
     func record(method: String, route: String, status: Int, seconds: Double) {
-        // pthread_t is the thread's descriptor address: a multiplicative hash spreads its high bits.
-        let shard = shards[Int(truncatingIfNeeded: (UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15) >> 60)]
-        shard.state.withLock { state in
+        shards[ThreadShard.index(among: shards.count)].state.withLock { state in
             // Mutated in place: a copy taken out of the dictionary would copy its bucket array.
             state.series[RequestKey(method: method, route: route, status: status), default: Histogram()].observe(seconds)
         }

@@ -47,11 +47,7 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
     }
 
     @inlinable
-    var current: Shard {
-        // pthread_t is the thread's descriptor address: a multiplicative hash spreads its high bits.
-        let hash = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))) &* 0x9E37_79B9_7F4A_7C15
-        return shards[Int(truncatingIfNeeded: hash >> 32) % shards.count]
-    }
+    var current: Shard { shards[ThreadShard.index(among: shards.count)] }
 
     /// The value this thread's shard holds for `key`, if any.
     @inlinable
@@ -79,21 +75,28 @@ public final class ThreadShardedMemo<Key: Hashable & Sendable, Value: Sendable>:
     }
 
     /// Entries over all shards.
-    public var count: Int {
-        shards.reduce(0) { total, shard in
-            shard.lock.lock()
-            defer { shard.lock.unlock() }
-            return total + shard.entries.count
-        }
-    }
+    public var count: Int { total { $0.entries.count } }
 
     /// The weights of the entries over all shards.
-    public var weight: Int {
+    public var weight: Int { total(\.weight) }
+
+    private func total(_ measure: (Shard) -> Int) -> Int {
         shards.reduce(0) { total, shard in
             shard.lock.lock()
             defer { shard.lock.unlock() }
-            return total + shard.weight
+            return total + measure(shard)
         }
+    }
+}
+
+/// Which of `count` shards the calling thread uses, always the same one for a thread: state that
+/// many threads update (metrics, memos) is split so that they rarely meet on one lock.
+public enum ThreadShard {
+    @inlinable
+    public static func index(among count: Int) -> Int {
+        // pthread_t is the thread's descriptor address: a multiplicative hash spreads its high bits.
+        let hash = UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: hash >> 32) % max(1, count)
     }
 }
 
