@@ -162,12 +162,6 @@ final class BoundedStateTests: XCTestCase {
     /// The writer thread sleeps untimed while there is nothing to write (it woke every 20 ms before),
     /// and a line appended then is still written within the batching interval.
     func testAnIdleLogBufferTakesNoTimerWakeUpsAndStillWritesALinePromptly() throws {
-        func flusherThreads() -> Set<String> {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-            return Set(tasks.filter {
-                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("log-flusher") ?? false
-            })
-        }
         func switches(_ task: String) throws -> Int {
             let status = try String(contentsOfFile: "/proc/self/task/\(task)/status", encoding: .utf8)
             let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") })
@@ -176,13 +170,10 @@ final class BoundedStateTests: XCTestCase {
         var ends: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&ends), 0)
         defer { close(ends[0]); close(ends[1]) }
-        let before = flusherThreads()
         let buffer = LogBuffer(descriptor: ends[1])
         defer { buffer.stop() }
-        var created: Set<String> = []
-        let deadline = Date().addingTimeInterval(2)
-        while created.isEmpty && Date() < deadline { created = flusherThreads().subtracting(before); usleep(1_000) }
-        let task = try XCTUnwrap(created.first, "the buffer's writer thread")
+        let task = String(try XCTUnwrap(buffer.writerThreadID(waitingUpTo: 10), "the buffer's writer thread started"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/proc/self/task/\(task)"), "its id names one of this process's threads")
         usleep(50_000)
         let idleStart = try switches(task)
         usleep(500_000)

@@ -33,6 +33,9 @@ final class LogBuffer: @unchecked Sendable {
     /// Wakes the idle writer when a line arrives in an empty buffer.
     private let arrived = DispatchSemaphore(value: 0)
     private let stopped = Atomic<Bool>(false)
+    /// The writer thread's kernel id (0 until it runs), which /proc/self/task lists it by.
+    private let writerTask = Atomic<Int32>(0)
+    private let writerStarted = DispatchSemaphore(value: 0)
 
     init(descriptor: Int32, maximumPendingBytes: Int = 4 << 20) {
         self.descriptor = descriptor
@@ -41,6 +44,8 @@ final class LogBuffer: @unchecked Sendable {
             // Named from inside: on Linux only a running thread's own name reaches the kernel's task
             // name, which is what top, perf and /proc show.
             Thread.current.name = "log-flusher"
+            writerTask.store(Self.currentTaskID(), ordering: .releasing)
+            writerStarted.signal()
             while !stopped.load(ordering: .relaxed) {
                 arrived.wait()
                 // Gather for up to `interval` after the first line (sooner once a batch is full).
@@ -73,6 +78,26 @@ final class LogBuffer: @unchecked Sendable {
         // A signal left over from a line another flush already wrote costs one empty pass, no more.
         if first { arrived.signal() }
         if batchReady { wake.signal() }
+    }
+
+    /// The writer thread's kernel id, once it runs: nil if it has not started within `seconds`.
+    func writerThreadID(waitingUpTo seconds: Double) -> Int32? {
+        let task = writerTask.load(ordering: .acquiring)
+        if task != 0 { return task }
+        guard writerStarted.wait(timeout: .now() + seconds) == .success else { return nil }
+        writerStarted.signal()
+        return writerTask.load(ordering: .acquiring)
+    }
+
+    /// This thread's kernel id, read from /proc/thread-self (a link to `PID/task/TID`): Glibc's
+    /// `gettid` is not visible to Swift. 0 if it cannot be read.
+    private static func currentTaskID() -> Int32 {
+        var link = [UInt8](repeating: 0, count: 64)
+        let count = link.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { readlink("/proc/thread-self", $0.baseAddress!, $0.count) }
+        }
+        guard count > 0 else { return 0 }
+        return link[..<count].split(separator: UInt8(ascii: "/")).last.flatMap { Int32(String(decoding: $0, as: UTF8.self)) } ?? 0
     }
 
     /// Lines dropped so far because the descriptor did not keep up.
