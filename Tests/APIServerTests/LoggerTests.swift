@@ -1,8 +1,14 @@
 @testable import APIServer
 import Foundation
+import Providers
 import XCTest
 
 final class LoggerTests: XCTestCase {
+    func testTheProviderLayerLogsAtTheServersLevel() {
+        XCTAssertEqual([Logger.Level.debug, .info, .warn, .error].map(ServerEnvironment.providerLogLevel).map(\.rawValue),
+                       ["debug", "info", "warning", "error"])
+    }
+
     func testEachLineIsOneJSONObjectWithFieldsInCallOrder() throws {
         let lines = LockedLines()
         let logger = Logger(minimumLevel: .info) { lines.append($0) }

@@ -59,6 +59,33 @@ final class PostgresReaderTests: XCTestCase {
         XCTAssertGreaterThan(check(BudgetPeriod.self) + check(ApiKeyStatus.self) + check(ProviderID.self), 50)
     }
 
+    func testTimestampWriterAgreesWithTheFormattedText() {
+        var generator = SystemRandomNumberGenerator()
+        func formatted(_ date: Date) -> String {
+            let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+            var seconds = micros / 1_000_000
+            var fraction = micros % 1_000_000
+            if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                          Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        }
+        // Year 1 and 9999 at their ends, the epoch and the instant before it, a leap day, a
+        // fraction that rounds up into the next second, and year 10000 (the formatter's own text).
+        var dates = [-62_135_596_800, 253_402_300_799.999999, 0, -0.000001, 951_782_400, 1_767_225_599.9999996, 253_402_300_800]
+            .map { Date(timeIntervalSince1970: $0) }
+        for _ in 0..<20000 {
+            dates.append(Date(timeIntervalSince1970: Double.random(in: -62_135_596_800...253_402_300_799, using: &generator)))
+        }
+        XCTAssertEqual(PostgresTimestamp.format(dates[0]), "0001-01-01 00:00:00.000000+00")
+        XCTAssertEqual(PostgresTimestamp.format(dates[3]), "1969-12-31 23:59:59.999999+00")
+        XCTAssertEqual(PostgresTimestamp.format(dates[5]), "2026-01-01 00:00:00.000000+00")
+        XCTAssertEqual(PostgresTimestamp.format(dates[6]), "10000-01-01 00:00:00.000000+00")
+        XCTAssertEqual(dates.filter { PostgresTimestamp.format($0) != formatted($0) }.map { PostgresTimestamp.format($0) }, [])
+    }
+
     func testTimestampReaderAgreesWithTheFormerReader() throws {
         var generator = SystemRandomNumberGenerator()
         var readable = 0

@@ -54,7 +54,7 @@ struct ServerEnvironment: Sendable {
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
         let projects = ProjectService(store: PostgresProjectStore(pool: pool))
         let pricing = PostgresPricingStore(pool: pool)
-        let providerLogger = ProviderLogger { record in
+        let providerLogger = ProviderLogger(minimumLevel: Self.providerLogLevel(logger.minimumLevel)) { record in
             logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
                        fields: record.fields.mapValues(LogValue.string).merging(["provider": .string(record.provider?.rawValue ?? "")]) { $1 })
         }
@@ -118,6 +118,16 @@ struct ServerEnvironment: Sendable {
 
     /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
     /// first process to start stores (with the scrypt parameters) and every later one reads back.
+    /// The provider layer's level for the server's own: it builds no record the log would drop.
+    static func providerLogLevel(_ level: Logger.Level) -> ProviderLogRecord.Level {
+        switch level {
+        case .debug: .debug
+        case .info: .info
+        case .warn: .warning
+        case .error: .error
+        }
+    }
+
     static func vaultKeySource(config: AppConfig, maintenance: PostgresVaultMaintenance) -> VaultKeySource {
         VaultKeySource {
             guard let secret = config.encryptionSecret else { throw VaultConfigurationError.noSecret }

@@ -156,6 +156,7 @@ public struct ProviderHTTP: Sendable {
 
     private func log(_ level: ProviderLogRecord.Level, _ event: String, _ request: OutboundRequest, attempt: Int,
                      secrets: [String], _ fields: [String: String]) {
+        guard logger.isEnabled(level) else { return }
         var all = fields
         all["method"] = request.method.rawValue
         all["url"] = Self.loggableURL(request.url)

@@ -3,8 +3,11 @@ import Foundation
 
 /// One structured log line from the provider layer.
 public struct ProviderLogRecord: Sendable, Equatable {
-    public enum Level: String, Sendable {
+    public enum Level: String, Sendable, Comparable, CaseIterable {
         case debug, info, warning, error
+
+        private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+        public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rank < rhs.rank }
     }
 
     public let level: Level
@@ -28,10 +31,17 @@ public struct ProviderLogRecord: Sendable, Equatable {
 /// are never logged at all, so a sink can be handed to any log pipeline.
 public struct ProviderLogger: Sendable {
     private let sink: @Sendable (ProviderLogRecord) -> Void
+    /// Records below this level are not built at all: scrubbing every field with the key-shape
+    /// patterns cost about 3 % of a chat completion's CPU for lines a `warn` sink then dropped.
+    public let minimumLevel: ProviderLogRecord.Level
 
-    public init(_ sink: @escaping @Sendable (ProviderLogRecord) -> Void) {
+    public init(minimumLevel: ProviderLogRecord.Level = .debug, _ sink: @escaping @Sendable (ProviderLogRecord) -> Void) {
+        self.minimumLevel = minimumLevel
         self.sink = sink
     }
+
+    /// Whether a record at `level` reaches the sink: callers skip building its fields otherwise.
+    public func isEnabled(_ level: ProviderLogRecord.Level) -> Bool { level >= minimumLevel }
 
     public static let discard = ProviderLogger { _ in }
 
@@ -42,6 +52,7 @@ public struct ProviderLogger: Sendable {
 
     public func log(_ level: ProviderLogRecord.Level, _ event: String, provider: ProviderID?,
                     _ fields: [String: String] = [:], scrubbing secrets: [String] = []) {
+        guard isEnabled(level) else { return }
         let scrubbed = fields.mapValues { SecretScrubber.scrub($0, secrets: secrets) }
         sink(ProviderLogRecord(level: level, event: event, provider: provider, fields: scrubbed))
     }

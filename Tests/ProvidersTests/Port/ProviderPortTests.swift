@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 @testable import Providers
+import Synchronization
 import XCTest
 
 final class ProviderPortTests: XCTestCase {
@@ -28,6 +29,22 @@ final class ProviderPortTests: XCTestCase {
         XCTAssertTrue(scrubbed.contains("Bearer [redacted]"))
         XCTAssertEqual(SecretScrubber.scrub("task-17f2 failed for monkey_business"), "task-17f2 failed for monkey_business",
                        "words merely containing sk- or key_ are left alone")
+    }
+
+    func testALoggerBuildsNoRecordBelowItsLevelAndScrubsTheOnesItKeeps() throws {
+        let kept = Mutex<[ProviderLogRecord]>([])
+        let logger = ProviderLogger(minimumLevel: .warning) { record in kept.withLock { $0.append(record) } }
+        XCTAssertEqual([ProviderLogRecord.Level.debug, .info, .warning, .error].map(logger.isEnabled), [false, false, true, true])
+        logger.log(.debug, "provider.debug", provider: .openai, ["detail": "quiet"])
+        logger.log(.info, "provider.call", provider: .openai, ["detail": "quiet"])
+        logger.log(.warning, "provider.retry", provider: .openai, ["detail": "retrying with zz-own-secret-0001"],
+                   scrubbing: ["zz-own-secret-0001"])
+        logger.log(.error, "provider.failed", provider: .openai, ["detail": "Incorrect API key provided: sk-proj-abcdef123456"])
+        let records = kept.withLock { $0 }
+        XCTAssertEqual(records.map(\.event), ["provider.retry", "provider.failed"])
+        XCTAssertEqual(records.first?.fields["detail"], "retrying with [redacted]")
+        XCTAssertEqual(records.last?.fields["detail"], "Incorrect API key provided: [redacted]")
+        XCTAssertEqual(ProviderLogger { _ in }.minimumLevel, .debug, "a logger without a level keeps everything")
     }
 
     func testErrorsScrubAtConstructionAndDescribeThemselvesSafely() {
