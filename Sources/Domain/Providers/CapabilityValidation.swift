@@ -9,7 +9,7 @@ extension ModelCapability {
             errors.append(FieldError(field: "kind", code: "unsupported_kind",
                                      message: "model \(id) generates \(kind.rawValue), not \(request.kind.rawValue)"))
         }
-        if request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if request.prompt.consists(of: .whitespacesAndNewlines) {
             errors.append(FieldError(field: "prompt", code: "required", message: "prompt must not be empty"))
         }
         if let maxPromptLength, request.prompt.unicodeScalars.count > maxPromptLength {

@@ -56,14 +56,14 @@ public enum RateLimitHeaders {
             result.resetAt = bounded(now, seconds)
         } else if let text = headers["anthropic-ratelimit-requests-reset"], let date = rfc3339(text) {
             result.resetAt = bounded(now, date.timeIntervalSince(now))
-        } else if let text = headers["x-ratelimit-reset"], let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)),
+        } else if let text = headers["x-ratelimit-reset"], let milliseconds = Double(text.trimmed(of: .whitespaces)),
                   milliseconds.isFinite {
             // OpenRouter sends Unix milliseconds; a small number is a delta in seconds.
             result.resetAt = milliseconds > 1e11 ? bounded(now, milliseconds / 1000 - now.timeIntervalSince1970) : bounded(now, milliseconds)
-        } else if let text = headers["ratelimit-reset"], let seconds = Double(text.trimmingCharacters(in: .whitespaces)) {
+        } else if let text = headers["ratelimit-reset"], let seconds = Double(text.trimmed(of: .whitespaces)) {
             result.resetAt = bounded(now, seconds)
         }
-        if let text = headers["retry-after-ms"], let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)) {
+        if let text = headers["retry-after-ms"], let milliseconds = Double(text.trimmed(of: .whitespaces)) {
             result.retryAt = bounded(now, milliseconds / 1000)
         } else if let text = headers["retry-after"] {
             result.retryAt = retryAfter(text, at: now)
@@ -73,7 +73,7 @@ public enum RateLimitHeaders {
 
     /// `retry-after`: delta seconds or an HTTP date (RFC 9110 §10.2.3).
     public static func retryAfter(_ text: String, at now: Date) -> Date? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = String(text.trimmed(of: .whitespaces))
         if let seconds = Double(trimmed) { return bounded(now, seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -87,7 +87,7 @@ public enum RateLimitHeaders {
     public static func goDuration(_ text: String) -> TimeInterval? {
         let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 0.000_000_001),
                                          ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(text.trimmed(of: .whitespaces))
         guard !rest.isEmpty, rest.count <= 64 else { return nil }
         var total = 0.0
         while !rest.isEmpty {
@@ -103,7 +103,7 @@ public enum RateLimitHeaders {
 
     private static func firstInteger(_ headers: [String: String], _ names: [String]) -> Int? {
         for name in names {
-            if let text = headers[name], let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 { return value }
+            if let text = headers[name], let value = Int(text.trimmed(of: .whitespaces)), value >= 0 { return value }
         }
         return nil
     }
