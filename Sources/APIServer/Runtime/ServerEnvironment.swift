@@ -116,8 +116,6 @@ struct ServerEnvironment: Sendable {
             documents: documents)
     }
 
-    /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
-    /// first process to start stores (with the scrypt parameters) and every later one reads back.
     /// The provider layer's level for the server's own: it builds no record the log would drop.
     static func providerLogLevel(_ level: Logger.Level) -> ProviderLogRecord.Level {
         switch level {
@@ -128,6 +126,8 @@ struct ServerEnvironment: Sendable {
         }
     }
 
+    /// The key-encryption keys: scrypt over the secret(s) with the deployment's salt, which the
+    /// first process to start stores (with the scrypt parameters) and every later one reads back.
     static func vaultKeySource(config: AppConfig, maintenance: PostgresVaultMaintenance) -> VaultKeySource {
         VaultKeySource {
             guard let secret = config.encryptionSecret else { throw VaultConfigurationError.noSecret }
