@@ -10,7 +10,6 @@ extension StringProtocol {
     public func consists(of set: CharacterSet) -> Bool {
         unicodeScalars.allSatisfy { set.contains($0) }
     }
-
 }
 
 extension Substring {

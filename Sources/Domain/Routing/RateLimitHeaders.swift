@@ -87,7 +87,7 @@ public enum RateLimitHeaders {
     public static func goDuration(_ text: String) -> TimeInterval? {
         let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 0.000_000_001),
                                          ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text.trimmed(of: .whitespaces))
+        var rest = text.trimmed(of: .whitespaces)
         guard !rest.isEmpty, rest.count <= 64 else { return nil }
         var total = 0.0
         while !rest.isEmpty {

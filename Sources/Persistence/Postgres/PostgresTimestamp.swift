@@ -18,11 +18,10 @@ enum PostgresTimestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        let year = Int(parts.tm_year) + 1900
-        let fields = [Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)]
+        let (year, month, day) = (Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        let (hour, minute, second) = (Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
         guard (0...9999).contains(year) else {
-            return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", year, fields[0], fields[1], fields[2], fields[3],
-                          fields[4], Int(fraction))
+            return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", year, month, day, hour, minute, second, Int(fraction))
         }
         return String(unsafeUninitializedCapacity: 29) { text in
             var index = 0
@@ -39,11 +38,11 @@ enum PostgresTimestamp {
                 index += 1
             }
             put(year, digits: 4)
-            put("-"); put(fields[0], digits: 2)
-            put("-"); put(fields[1], digits: 2)
-            put(" "); put(fields[2], digits: 2)
-            put(":"); put(fields[3], digits: 2)
-            put(":"); put(fields[4], digits: 2)
+            put("-"); put(month, digits: 2)
+            put("-"); put(day, digits: 2)
+            put(" "); put(hour, digits: 2)
+            put(":"); put(minute, digits: 2)
+            put(":"); put(second, digits: 2)
             put("."); put(Int(fraction), digits: 6)
             put("+"); put(0, digits: 2)
             return index
