@@ -4,7 +4,8 @@
 # `GET /v1/api-keys`) through the API, and pgbench running, on the same cluster, as the same login
 # role and with the same number of clients, the very transaction the API ran for that request (read
 # from PostgreSQL's statement log: BEGIN, the role and claims set_config, the list statement with
-# its parameters, COMMIT). Also the idle RSS and start-to-ready time over several starts.
+# its parameters, COMMIT). The same for `GET /v1/generations?limit=20` over ended generations of the
+# offline provider. Also the idle RSS and start-to-ready time over several starts.
 #
 # APISERVER_BIN=path measures that binary instead of building (e.g. an older commit's, for a
 # before/after comparison). PROFILE=1 adds a `perf record` of the server under the projects load
@@ -21,6 +22,7 @@ ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-4}
 PROJECTS=${PROJECTS:-25}
 LEDGER_PER_PROJECT=${LEDGER_PER_PROJECT:-12}
+GENERATIONS=${GENERATIONS:-25}
 STARTS=${STARTS:-7}
 bench_setup reads
 PSQL=("$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
@@ -90,7 +92,18 @@ for provider in openai anthropic elevenlabs fal; do
     api POST /v1/api-keys "{\"provider\":\"$provider\",\"label\":\"$provider key $n\",\"key\":\"$key$n\"}" >/dev/null 2>&1 && KEYS=$((KEYS + 1))
   done
 done
-log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, $KEYS api keys"
+# Ended generations of the offline provider (text: its answer, cost lines, candidates) in the first project.
+FIRST_PROJECT=$(api GET "/v1/projects?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
+for i in $(seq "$GENERATIONS"); do
+  api POST /v1/generations "{\"project_id\":\"$FIRST_PROJECT\",\"type\":\"text\",\"prompt\":\"A “quoted” ünïcode prompt number $i\",\"provider\":\"local\"}" >/dev/null
+done
+for _ in $(seq 300); do
+  ended=$(api GET "/v1/generations?status=succeeded&limit=100" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
+  [ "$ended" -ge "$GENERATIONS" ] && break
+  sleep 0.1
+done
+[ "$ended" -ge "$GENERATIONS" ] || { echo "only $ended of $GENERATIONS generations ended" >&2; exit 1; }
+log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, $KEYS api keys, $GENERATIONS generations"
 
 # One request of each kind with every statement logged, to copy the API's own transaction.
 LOG_FILE="$WORK/pg/server.log"
@@ -142,10 +155,13 @@ PY
 }
 capture projects "/v1/projects?limit=20" "from public.projects p"
 capture apikeys "/v1/api-keys" "from public.user_api_keys order by"
+capture generations "/v1/generations?limit=20" "order by g.created_at desc, g.id desc"
 "${PSQL[@]}" -c "alter system reset log_statement" -c "alter system reset log_line_prefix" -c "select pg_reload_conf()" >/dev/null
 grep -q "request.jwt.claims" "$WORK/projects.sql" && [ -s "$WORK/projects.vars" ] || { echo "no parameters captured" >&2; exit 1; }
 ROWS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]))' "$WORK/projects.json")
 [ "$ROWS" -eq 20 ] || { echo "expected 20 projects in the page, got $ROWS" >&2; exit 1; }
+ROWS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]))' "$WORK/generations.json")
+[ "$ROWS" -eq 20 ] || { echo "expected 20 generations in the page, got $ROWS" >&2; exit 1; }
 log "the API's transaction for GET /v1/projects?limit=20:"; cat "$WORK/projects.sql" >&2
 
 api_rps() {  # api_rps PATH → requests/s (fails on any non-2xx answer)
@@ -202,6 +218,7 @@ PG_PID=$(postmaster_pid)
 api_rps "/v1/projects?limit=20" >/dev/null   # warm-up
 measure projects "/v1/projects?limit=20"
 measure apikeys "/v1/api-keys"
+measure generations "/v1/generations?limit=20"
 
 PROFILE_TEXT=""
 if [ "${PROFILE:-0}" = 1 ]; then
@@ -260,9 +277,10 @@ PY
 fi
 
 python3 - "$DURATION" "$CLIENTS" "$PROJECTS" "$((PROJECTS * LEDGER_PER_PROJECT))" "$KEYS" "$STARTUP" \
-  "$WORK/projects.results" "$WORK/apikeys.results" "$WORK/projects.sql" "$PROFILE_TEXT" <<'PY'
+  "$WORK/projects.results" "$WORK/apikeys.results" "$WORK/projects.sql" "$PROFILE_TEXT" "$GENERATIONS" \
+  "$WORK/generations.results" <<'PY'
 import os, re, subprocess, sys, time
-duration, clients, projects, ledger, keys, startup, projects_results, keys_results, sql, profile = sys.argv[1:11]
+duration, clients, projects, ledger, keys, startup, projects_results, keys_results, sql, profile, generations, generations_results = sys.argv[1:13]
 ready, ready_min, ready_max, idle, idle_min, idle_max, peak, anon, files = startup.split()
 def rows(path):
     return [tuple(float(x) for x in line.split()) for line in open(path) if line.strip()]
@@ -271,14 +289,15 @@ def table(results):
                      for i, (a, d, p, c, e) in enumerate(results))
 def mean_ratio(results, column=1):
     return sum(r[0] / r[column] for r in results) / len(results)
-projects_rows, keys_rows = rows(projects_results), rows(keys_results)
+projects_rows, keys_rows, generations_rows = rows(projects_results), rows(keys_results), rows(generations_results)
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 statement = open(sql).read().strip()
 section = f"""## Reads
 
 Command: `DURATION={duration} ROUNDS={len(projects_rows)} CLIENTS={clients} bash scripts/bench-reads.sh` (release build, default
 `HTTP_THREADS` and pool; its own cluster). One user with {projects} projects (budgets half monthly, half total),
-{ledger} ledger rows across them and {keys} stored API keys. Each round runs, in alternating order,
+{ledger} ledger rows across them, {keys} stored API keys and {generations} ended text generations of the offline
+provider. Each round runs, in alternating order,
 `wrk -t2 -c{clients} -d{duration}s` through the API (JWT verified, RLS transaction, JSON) and
 `pgbench -n -M prepared -c{clients} -j2 -T{duration}` with the transaction the API ran for the same request, copied
 from PostgreSQL's statement log with its parameters (same login role `authenticator`), once statement by
@@ -300,6 +319,12 @@ server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%
 |---|---|---|---|---|---|---|---|---|
 {table(keys_rows)}
 
+`GET /v1/generations?limit=20` (20 ended generations, each with its candidates, cost lines and answer):
+
+| round | API req/s | pgbench tps | ratio | pgbench pipelined tps | ratio | pgbench parsed each time tps | ratio | server CPU µs / request |
+|---|---|---|---|---|---|---|---|---|
+{table(generations_rows)}
+
 | figure | value | target |
 |---|---|---|
 | projects list, API / pgbench (mean of rounds) | {mean_ratio(projects_rows):.2f}× | ≥ 0.8× (aim 0.9×) |
@@ -308,6 +333,8 @@ server and PostgreSQL share the machine's 2 cores. Measured {time.strftime('%Y-%
 | API keys list, API / pgbench (mean of rounds) | {mean_ratio(keys_rows):.2f}× | |
 | API keys list, API / pgbench pipelined as the API sends it | {mean_ratio(keys_rows, 2):.2f}× | |
 | API keys list, API / pgbench parsing each statement every time | {mean_ratio(keys_rows, 4):.2f}× | |
+| generations list, API / pgbench (mean of rounds) | {mean_ratio(generations_rows):.2f}× | |
+| generations list, API / pgbench pipelined as the API sends it | {mean_ratio(generations_rows, 2):.2f}× | |
 | start to first 200 from `/readyz`, migrations applied (median of starts; min–max) | {ready} ms ({ready_min}–{ready_max}) | ≤ 100 ms |
 | RSS 3 s after ready (median; min–max) | {idle} MiB ({idle_min}–{idle_max}) | ≤ 20 MB |
 | of which anonymous / file-backed (medians) | {anon} MiB / {files} MiB | |

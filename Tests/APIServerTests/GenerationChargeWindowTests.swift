@@ -229,7 +229,7 @@ private struct FrozenAfterStart: GenerationStore {
     func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID { throw Gone() }
     func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? { try base.get(id, claimsJSON: claimsJSON) }
     func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? { try base.detail(id, claimsJSON: claimsJSON) }
-    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> GenerationPage {
         try base.list(filter, claimsJSON: claimsJSON)
     }
     func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? { try base.asset(id, claimsJSON: claimsJSON) }

@@ -86,6 +86,24 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual((listed["data"] as? [Any])?.count, 0, "nothing was admitted")
     }
 
+    /// Listing remembers what it decoded and wrote per row; a row that changed underneath (here
+    /// by the database owner) is listed as it now is, on every HTTP thread that had it remembered.
+    func testAListedGenerationIsListedAsItsRowNowIs() throws {
+        let done = try server.generate(["project_id": project, "type": "text", "prompt": "remember me"], token: token, wait: 30)
+        XCTAssertEqual(done.status, 200, done.text)
+        let id = try XCTUnwrap(try done.json()["id"] as? String)
+        func listedText() throws -> String? {
+            let items = try XCTUnwrap(try server.get("/v1/generations?limit=5", token: token).json()["data"] as? [[String: Any]])
+            return items.first { $0["id"] as? String == id }?["text"] as? String
+        }
+        let before = try XCTUnwrap(try listedText())
+        XCTAssertNotEqual(before, "changed underneath")
+        for _ in 0..<24 { XCTAssertEqual(try listedText(), before) }
+        _ = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+            .query("update public.generations set output_text = 'changed underneath' where id = \(id)::uuid")
+        for _ in 0..<24 { XCTAssertEqual(try listedText(), "changed underneath") }
+    }
+
     func testListFiltersByTypeAndStatusAndPagesWithACursor() throws {
         for index in 0..<5 {
             let type = index < 3 ? "text" : "image"

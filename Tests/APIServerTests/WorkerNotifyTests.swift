@@ -137,7 +137,7 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
         try base.addAsset(id, kind: kind, contentType: contentType, blob: blob, claimsJSON: claimsJSON)
     }
     func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? { try base.detail(id, claimsJSON: claimsJSON) }
-    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> GenerationPage {
         try base.list(filter, claimsJSON: claimsJSON)
     }
     func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? { try base.asset(id, claimsJSON: claimsJSON) }

@@ -213,8 +213,7 @@ public protocol GenerationStore: Sendable {
     func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID
     func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord?
     func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail?
-    /// A page newest first, and the cursor of the next page when there is one.
-    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?)
+    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> GenerationPage
     func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord?
     func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim
     /// Stores the answer; `status` nil gives the key up so a retry runs again.

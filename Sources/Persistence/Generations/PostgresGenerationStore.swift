@@ -222,7 +222,7 @@ public struct PostgresGenerationStore: GenerationStore {
                                 assets: try results[2].map(GenerationSQL.asset))
     }
 
-    public func list(_ filter: GenerationFilter, claimsJSON: String) throws -> (items: [GenerationRecord], next: GenerationCursor?) {
+    public func list(_ filter: GenerationFilter, claimsJSON: String) throws -> GenerationPage {
         var condition: SQL = "true"
         if let project = filter.projectID { condition = "\(condition) and g.project_id = \(project)" }
         if let status = filter.status { condition = "\(condition) and g.status = \(status.rawValue)" }
@@ -245,7 +245,16 @@ public struct PostgresGenerationStore: GenerationStore {
         if rows.count > limit, let last = page.last {
             next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
         }
-        return (try page.map(GenerationSQL.record), next)
+        var items: [GenerationRecord] = []
+        var versions: [GenerationRowVersion] = []
+        items.reserveCapacity(page.count)
+        versions.reserveCapacity(page.count)
+        for row in page {
+            let (record, version) = try GenerationRowMemo.record(of: row, id: try row.decode("id")) { try GenerationSQL.record(row) }
+            items.append(record)
+            versions.append(version)
+        }
+        return GenerationPage(items: items, versions: versions, next: next)
     }
 
     public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {

@@ -25,53 +25,12 @@ enum ProjectPageMemo {
         guard let first = rows.first, rows.allSatisfy({ $0.text === first.text }) else { return try decode() }
         let key = UserQueryKey(user: user, query: query)
         if let known = shared.value(for: key), known.rows == rows.count,
-           matches(known.source, first.text, rows.count) {
+           ResultBytes.matches(known.source, first.text, rows: 0..<rows.count) {
             return known.page
         }
         let page = try decode()
-        let source = source(of: first.text, rows.count)
+        let source = ResultBytes.image(of: first.text, rows: 0..<rows.count)
         shared.remember(Entry(source: source, rows: rows.count, page: page), for: key, weight: 2 * source.count)
         return page
-    }
-
-    private static let null: UInt32 = .max
-
-    static func source(of result: PostgresRowText, _ rows: Int) -> [UInt8] {
-        var source: [UInt8] = []
-        source.reserveCapacity(rows * result.columnCount * 24)
-        for row in 0..<rows {
-            for column in 0..<result.columnCount {
-                result.withValue(row: row, column: column) { value in
-                    let length = value.map { UInt32(truncatingIfNeeded: $0.count) } ?? null
-                    withUnsafeBytes(of: length.littleEndian) { source.append(contentsOf: $0) }
-                    if let value { source.append(contentsOf: value) }
-                }
-            }
-        }
-        return source
-    }
-
-    static func matches(_ source: [UInt8], _ result: PostgresRowText, _ rows: Int) -> Bool {
-        source.withUnsafeBufferPointer { source in
-            guard let base = source.baseAddress else { return rows == 0 || result.columnCount == 0 }
-            var offset = 0
-            for row in 0..<rows {
-                for column in 0..<result.columnCount {
-                    let same = result.withValue(row: row, column: column) { value -> Bool in
-                        guard offset + 4 <= source.count else { return false }
-                        let length = UInt32(source[offset]) | UInt32(source[offset + 1]) << 8 | UInt32(source[offset + 2]) << 16
-                            | UInt32(source[offset + 3]) << 24
-                        offset += 4
-                        guard let value else { return length == null }
-                        guard length == UInt32(truncatingIfNeeded: value.count), offset + value.count <= source.count else { return false }
-                        defer { offset += value.count }
-                        guard let actual = value.baseAddress else { return true }   // empty
-                        return memcmp(base + offset, actual, value.count) == 0
-                    }
-                    if !same { return false }
-                }
-            }
-            return offset == source.count
-        }
     }
 }
