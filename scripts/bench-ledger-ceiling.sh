@@ -46,8 +46,7 @@ insert into scope_totals (user_id, scope, budget) values
     ('00000000-0000-0000-0000-000000000001', 'user', null),
     ('00000000-0000-0000-0000-000000000001', 'provider-openai', null);
 SQL
-"${PSQL[@]}" -c "create database tpcb"
-as_postgres "$(pg_bin)/pgbench" -q -i -s 4 -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >/dev/null 2>&1
+pgbench_tpcb_init
 
 USER_ID="'00000000-0000-0000-0000-000000000001'"
 SCOPES="user_id = $USER_ID and scope in ('project-1', 'user', 'provider-openai')"
@@ -77,23 +76,13 @@ update scope_totals set reserved = reserved - $BATCH * 0.0000123, spent = spent 
 commit;
 SQL
 
-PG_PID=$(postmaster_pid)
 # run NAME CLIENTS UNITS_PER_TRANSACTION PGBENCH_ARGS...: one line of figures.
 run() {
-  local name=$1 clients=$2 units=$3 before after
+  local name=$1 clients=$2 units=$3 figures rate latency cpu
   shift 3
-  before=$(cpu_ticks "$PG_PID")
-  as_postgres "$(pg_bin)/pgbench" -n -M prepared -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$DURATION" \
-    -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; exit 1; }
-  after=$(cpu_ticks "$PG_PID")
-  python3 - "$name" "$clients" "$units" "$DURATION" "$(getconf CLK_TCK)" "$((after - before))" \
-    "$(awk '/number of transactions actually processed/ {print $NF}' "$WORK/out" | cut -d/ -f1)" \
-    "$(awk '/latency average/ {print $4}' "$WORK/out")" <<'PY'
-import sys
-name, clients, units, duration, hz, ticks, runs, latency = sys.argv[1:9]
-done = int(runs) * int(units)
-print(f"| {name} | {clients} | {done / int(duration):,.0f} | {float(latency):.2f} | {int(ticks) * 1000 / int(hz) / max(done, 1):.3f} |")
-PY
+  figures=$(pgbench_cpu "$clients" "$units" "$@") || exit 1
+  read -r rate latency cpu <<<"$figures"
+  printf '| %s | %s | %.0f | %.2f | %s |\n' "$name" "$clients" "$rate" "$latency" "$cpu"
 }
 echo "| workload | clients | units/s | latency ms per script run | PostgreSQL CPU ms per unit |"
 echo "|---|---|---|---|---|"

@@ -169,3 +169,33 @@ PY
 
 # postmaster_pid: the cluster's postmaster (bench_setup's cluster).
 postmaster_pid() { as_postgres head -1 "$WORK/pg/data/postmaster.pid"; }
+
+# pgbench_tpcb_init: pgbench's TPC-B-like tables (scale 4) in a database `tpcb` of bench_setup's
+# cluster, the unit the database benchmarks read their figures in.
+pgbench_tpcb_init() {
+  as_postgres "$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "create database tpcb" >/dev/null
+  as_postgres "$(pg_bin)/pgbench" -q -i -s 4 -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >/dev/null 2>&1
+}
+
+# pgbench_cpu CLIENTS UNITS PGBENCH_ARGS...: pgbench, prepared, for DURATION seconds as `postgres` on
+# bench_setup's cluster, each script run counting UNITS units; prints "units/s latency_ms cpu_ms":
+# the rate, the mean latency of one script run, and the cluster's CPU per unit (its postmaster and
+# backends, cpu_ticks). Fails with pgbench's output when pgbench fails.
+pgbench_cpu() {
+  local clients=$1 units=$2 before after out
+  shift 2
+  out=$(mktemp)
+  before=$(cpu_ticks "$(postmaster_pid)")
+  as_postgres "$(pg_bin)/pgbench" -n -M prepared -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$DURATION" \
+    -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" >"$out" 2>&1 || { cat "$out" >&2; rm -f "$out"; return 1; }
+  after=$(cpu_ticks "$(postmaster_pid)")
+  python3 - "$units" "$DURATION" "$(getconf CLK_TCK)" "$((after - before))" \
+    "$(awk '/number of transactions actually processed/ {print $NF}' "$out" | cut -d/ -f1)" \
+    "$(awk '/latency average/ {print $4}' "$out")" <<'PY'
+import sys
+units, duration, hz, ticks, runs, latency = sys.argv[1:7]
+done = int(runs) * int(units)
+print(f"{done / int(duration):.1f} {float(latency):.3f} {int(ticks) * 1000 / int(hz) / max(done, 1):.3f}")
+PY
+  rm -f "$out"
+}

@@ -67,18 +67,10 @@ log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # TPC-B-like script (three updates, one insert and one read of small rows, prepared), on as many
 # connections, for as long. TPCB=0 skips it.
 if [ "${TPCB:-1}" = 1 ]; then
-  "${PSQL[@]}" -c "create database tpcb" >/dev/null
-  as_postgres "$(pg_bin)/pgbench" -q -i -s 4 -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >/dev/null 2>&1
-  pg_before=$(cpu_ticks "$PG_PID")
-  as_postgres "$(pg_bin)/pgbench" -n -M prepared -c "$CONNECTIONS" -j "$(( CONNECTIONS < 2 ? 1 : 2 ))" -T "$DURATION" \
-    -h 127.0.0.1 -p "$PG_PORT" -U postgres tpcb >"$WORK/pgbench.out" 2>&1
-  pg_after=$(cpu_ticks "$PG_PID")
-  python3 - "$(awk '/number of transactions actually processed/ {print $NF}' "$WORK/pgbench.out" | cut -d/ -f1)" \
-    "$(getconf CLK_TCK)" "$((pg_after - pg_before))" "$(awk '/^tps/ {print $3}' "$WORK/pgbench.out")" <<'PY' >&2
-import sys
-transactions, hz, ticks, tps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-print(f"pgbench TPC-B-like, same connections: {tps:.0f} tps, PostgreSQL {ticks * 1000 / hz / max(transactions, 1):.2f} ms CPU per transaction")
-PY
+  pgbench_tpcb_init
+  figures=$(pgbench_cpu "$CONNECTIONS" 1 tpcb) || exit 1
+  read -r tps _ cpu <<<"$figures"
+  log "pgbench TPC-B-like, same connections: ${tps%.*} tps, PostgreSQL $cpu ms CPU per transaction"
 fi
 if [ "${STATS:-0}" = 1 ]; then
   log "statements by total time (nested ones included; mean_ms includes lock waits)"
