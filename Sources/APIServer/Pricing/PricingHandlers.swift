@@ -23,22 +23,20 @@ struct PricingHandlers: Sendable {
         guard tooLong.isEmpty else {
             throw DomainError.validation(tooLong.map { FieldError(field: $0.0, code: "too_long", message: "\($0.0) must be at most \($0.2) characters") })
         }
-        let models = version.models.filter { priced in
-            (provider == nil || priced.provider == provider) && (model == nil || priced.model == model)
-        }
-        return try .json(PricingBody(version: version, models: models))
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
+                            body: try PricingBodyJSON.body(of: version, provider: provider, model: model))
     }
 }
 
-private struct PricingBody: Encodable {
+struct PricingBody: Encodable {
     let id: String
     let label: String
     let effectiveFrom: String
     let currency: String
     let fingerprint: String
     /// What each unit counts, so a client can compute a cost from the rows alone.
-    let units: [UnitBody]
-    let data: [ModelPrices]
+    let units: [PricingUnitBody]
+    let data: [PricingModelBody]
 
     init(version: PricingVersion, models: [PricedModel]) {
         id = version.id
@@ -46,12 +44,12 @@ private struct PricingBody: Encodable {
         effectiveFrom = version.effectiveFrom
         currency = version.currency
         fingerprint = version.fingerprint
-        units = PriceUnit.allCases.map(UnitBody.init)
-        data = models.map(ModelPrices.init)
+        units = PriceUnit.allCases.map(PricingUnitBody.init)
+        data = models.map(PricingModelBody.init)
     }
 }
 
-private struct UnitBody: Encodable {
+struct PricingUnitBody: Encodable {
     let unit: String
     let definition: String
     let isToken: Bool
@@ -63,7 +61,7 @@ private struct UnitBody: Encodable {
     }
 }
 
-private struct ModelPrices: Encodable {
+struct PricingModelBody: Encodable {
     let provider: String
     let model: String
     let mode: String
@@ -76,7 +74,7 @@ private struct ModelPrices: Encodable {
     let selectsOn: [Selection]
     /// Prompt sizes above which other prices apply (long-context tiers), ascending.
     let tierThresholds: [Int]
-    let prices: [Price]
+    let prices: [PricingPriceBody]
 
     struct Selection: Encodable {
         let unit: String
@@ -96,11 +94,11 @@ private struct ModelPrices: Encodable {
             return Selection(unit: unit.rawValue, fields: PriceDimension.Key.allCases.filter(keys.contains).map(\.rawValue))
         }
         tierThresholds = Set(priced.prices.compactMap(\.aboveInputTokens)).sorted()
-        prices = priced.prices.map(Price.init)
+        prices = priced.prices.map(PricingPriceBody.init)
     }
 }
 
-private struct Price: Encodable {
+struct PricingPriceBody: Encodable {
     let unit: String
     /// Exact decimal as a string, for `per` units (1, 1,000 or 1,000,000).
     let price: String

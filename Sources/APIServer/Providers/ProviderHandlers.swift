@@ -11,24 +11,22 @@ struct ProviderHandlers: Sendable {
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        var catalog = registry.catalog()
-        if let kind = request.query["kind"] {
-            guard let wanted = MediaKind(rawValue: kind) else {
+        var kind: MediaKind?
+        if let text = request.query["kind"] {
+            guard let wanted = MediaKind(rawValue: text) else {
                 throw DomainError.validation([FieldError(field: "kind", code: "invalid",
                                                          message: "kind must be one of \(MediaKind.allCases.map(\.rawValue).joined(separator: ", "))")])
             }
-            catalog = catalog.filter { $0.supports(wanted) }
+            kind = wanted
         }
         let health = try router.health(for: identity)
-        let now = Date()
-        return try .json(ProviderCatalogBody(data: catalog.map {
-            ProviderBody($0, health: HealthBody(health[$0.provider] ?? .unknown, at: now))
-        }))
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
+                            body: try ProviderCatalogJSON.body(of: registry.catalog(), kind: kind, health: health, at: Date()))
     }
 }
 
 /// The caller's view of one provider's health; every key always present (null when unknown).
-private struct HealthBody: Encodable {
+struct ProviderHealthBody: Encodable {
     let status: String
     let circuit: String
     let consecutiveFailures: Int
@@ -66,40 +64,40 @@ private struct HealthBody: Encodable {
     }
 }
 
-private struct ProviderCatalogBody: Encodable {
+struct ProviderCatalogBody: Encodable {
     let data: [ProviderBody]
 }
 
 /// The catalog in the API's own JSON shape (stable, snake_case, amounts as strings).
-private struct ProviderBody: Encodable {
+struct ProviderBody: Encodable {
     let id: String
     let displayName: String
     let requiresKey: Bool
     let isOffline: Bool
     let kinds: [String]
-    let models: [ModelBody]
+    let models: [ProviderModelBody]
     let notes: [String]
-    let health: HealthBody
+    let health: ProviderHealthBody
 
-    init(_ capabilities: ProviderCapabilities, health: HealthBody) {
+    init(_ capabilities: ProviderCapabilities, health: ProviderHealthBody) {
         self.health = health
         id = capabilities.provider.rawValue
         displayName = capabilities.displayName
         requiresKey = capabilities.requiresKey
         isOffline = capabilities.isOffline
         kinds = capabilities.kinds.map(\.rawValue)
-        models = capabilities.models.map(ModelBody.init)
+        models = capabilities.models.map(ProviderModelBody.init)
         notes = capabilities.notes
     }
 }
 
-private struct ModelBody: Encodable {
+struct ProviderModelBody: Encodable {
     let id: String
     let kind: String
     let displayName: String
     let isAsynchronous: Bool
     let maxPromptLength: Int?
-    let parameters: [ParameterBody]
+    let parameters: [ProviderParameterBody]
 
     init(_ model: ModelCapability) {
         id = model.id
@@ -107,11 +105,11 @@ private struct ModelBody: Encodable {
         displayName = model.displayName
         isAsynchronous = model.isAsynchronous
         maxPromptLength = model.maxPromptLength
-        parameters = model.parameters.map(ParameterBody.init)
+        parameters = model.parameters.map(ProviderParameterBody.init)
     }
 }
 
-private struct ParameterBody: Encodable {
+struct ProviderParameterBody: Encodable {
     let name: String
     let required: Bool
     let `default`: String?
