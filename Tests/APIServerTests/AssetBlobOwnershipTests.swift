@@ -170,7 +170,7 @@ private struct UnmigratedRows: AssetStore {
 
     func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset { throw Unused() }
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset? { throw Unused() }
-    func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?) { throw Unused() }
+    func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage { throw Unused() }
     func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset? { throw Unused() }
     func bulkUpdate(_ ids: [UUID], changes: AssetChanges, claimsJSON: String) throws -> Result<[Asset], MissingAssets> { throw Unused() }
     func delete(_ ids: [UUID], claimsJSON: String, deleteBlob: (String) throws -> Void) throws -> Result<[UUID], MissingAssets> { throw Unused() }

@@ -1,5 +1,6 @@
 @testable import APIServer
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -28,6 +29,19 @@ final class AssetLibraryTests: XCTestCase {
         let response = try server.get("/v1/assets?\(query)", token: token)
         XCTAssertEqual(response.status, 200, response.text)
         return (try response.json()["data"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+    }
+
+    /// The listing remembers what it decoded and wrote per row; an edited asset, and a generation's
+    /// prompt it shows that changed underneath, are listed as they now are on every HTTP thread.
+    func testAListedAssetIsListedAsItsRowNowIs() throws {
+        let id = try upload("waves", name: "sea.txt")
+        for _ in 0..<24 { XCTAssertEqual(try list(""), ["sea.txt"]) }
+        XCTAssertEqual(try server.send("PATCH", "/v1/assets/\(id)", ["name": "ocean.txt"], token: token).status, 200)
+        for _ in 0..<24 { XCTAssertEqual(try list(""), ["ocean.txt"]) }
+        // Changed by the database owner without touching the row's version or time.
+        _ = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+            .query("update public.assets set name = 'lake.txt' where id = \(id)::uuid")
+        for _ in 0..<24 { XCTAssertEqual(try list(""), ["lake.txt"]) }
     }
 
     func testFiltersSortingAndCursorPaging() throws {

@@ -107,7 +107,7 @@ public protocol AssetStore: Sendable {
     /// concurrent delete of the same content removed it meanwhile (else 503, retry), and writes the row.
     func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset?
-    func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?)
+    func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage
     /// Nil for an unknown asset; throws `DomainError.preconditionFailed` for a stale version.
     func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset?
     /// All or nothing: every id must be the caller's; nil (nothing changed) when one is not, with the missing ids.

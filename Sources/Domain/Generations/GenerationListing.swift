@@ -48,25 +48,3 @@ public struct GenerationCursor: Sendable, Equatable {
         Base64URL.encode("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8)
     }
 }
-
-/// A page of the listing, newest first, and the cursor of the next page when there is one.
-public struct GenerationPage: Sendable {
-    public let items: [GenerationRecord]
-    /// One per item. A store that remembers what it decoded hands back the same object for an item
-    /// read again from a stored row identical byte for byte, so what was made from that item (its
-    /// JSON) may be reused whenever the object is the same; a new object promises nothing.
-    public let versions: [GenerationRowVersion]
-    public let next: GenerationCursor?
-
-    public init(items: [GenerationRecord], versions: [GenerationRowVersion]? = nil, next: GenerationCursor?) {
-        self.items = items
-        self.versions = versions.flatMap { $0.count == items.count ? $0 : nil } ?? items.map { _ in GenerationRowVersion() }
-        self.next = next
-    }
-}
-
-/// The identity of one read of a stored generation row (see `GenerationPage.versions`): compared
-/// with `===`, it carries nothing else.
-public final class GenerationRowVersion: Sendable {
-    public init() {}
-}

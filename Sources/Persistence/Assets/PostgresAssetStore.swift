@@ -56,7 +56,7 @@ public struct PostgresAssetStore: AssetStore {
         return try rows.first.map(AssetSQL.asset)
     }
 
-    public func list(_ filter: AssetFilter, claimsJSON: String) throws -> (items: [Asset], next: GenerationCursor?) {
+    public func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage {
         var condition: SQL = "a.archived = \(filter.archived)"
         if let project = filter.projectID { condition = condition + " and a.project_id = \(project)" }
         if let kind = filter.kind { condition = condition + " and a.kind = \(kind.rawValue)" }
@@ -85,8 +85,11 @@ public struct PostgresAssetStore: AssetStore {
         if rows.count > limit, let last = page.last {
             next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
         }
-        return (try page.map(AssetSQL.asset), next)
+        return try Self.listedRows.page(of: page[...], next: next, decode: AssetSQL.asset)
     }
+
+    /// What the listing decoded lately, row by row (`ListedRowMemo`): at most 4 MiB.
+    static let listedRows = ListedRowMemo<Asset>()
 
     public func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset? {
         let json = try AssetSQL.changes(changes)

@@ -245,17 +245,11 @@ public struct PostgresGenerationStore: GenerationStore {
         if rows.count > limit, let last = page.last {
             next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
         }
-        var items: [GenerationRecord] = []
-        var versions: [GenerationRowVersion] = []
-        items.reserveCapacity(page.count)
-        versions.reserveCapacity(page.count)
-        for row in page {
-            let (record, version) = try GenerationRowMemo.record(of: row, id: try row.decode("id")) { try GenerationSQL.record(row) }
-            items.append(record)
-            versions.append(version)
-        }
-        return GenerationPage(items: items, versions: versions, next: next)
+        return try Self.listedRows.page(of: page[...], next: next, decode: GenerationSQL.record)
     }
+
+    /// What the listing decoded lately, row by row (`ListedRowMemo`): at most 4 MiB.
+    static let listedRows = ListedRowMemo<GenerationRecord>()
 
     public func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? {
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,

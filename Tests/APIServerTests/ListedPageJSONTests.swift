@@ -6,7 +6,7 @@ import XCTest
 
 /// The list body is what `GenerationPageBody` writes (and Foundation's encoder), and an item's
 /// remembered JSON is used only for the very version object it was written for.
-final class GenerationListJSONTests: XCTestCase {
+final class ListedPageJSONTests: XCTestCase {
     private static func record(id: UUID = UUID(), prompt: String = "A \"quoted\" ünïcode prompt", cost: Money? = nil,
                                status: GenerationStatus = .succeeded) throws -> GenerationRecord {
         let line = CostLine(unit: .inputToken, dimension: .none, quantity: 12, billedQuantity: 12, price: try Money(parsing: "0.15"),
@@ -33,7 +33,7 @@ final class GenerationListJSONTests: XCTestCase {
     }
 
     private func written(_ page: GenerationPage) throws -> String {
-        String(decoding: try GenerationListJSON.body(of: page), as: UTF8.self)
+        String(decoding: try ListedPageJSON.generations.body(of: page), as: UTF8.self)
     }
 
     func testTheBodyIsWhatThePageBodyWrites() throws {
@@ -52,7 +52,7 @@ final class GenerationListJSONTests: XCTestCase {
 
     func testAnItemIsReusedOnlyForTheSameVersion() throws {
         let id = UUID()
-        let version = GenerationRowVersion()
+        let version = RowVersion()
         let first = try Self.record(id: id, cost: try Money(parsing: "0.5"))
         let page = GenerationPage(items: [first], versions: [version], next: nil)
         XCTAssertEqual(try written(page), try reference(page))
@@ -61,19 +61,45 @@ final class GenerationListJSONTests: XCTestCase {
         let changed = try Self.record(id: id, cost: try Money(parsing: "0.75"))
         XCTAssertEqual(try written(GenerationPage(items: [changed], versions: [version], next: nil)), try reference(page))
         // A new version (the store read other bytes) is written afresh, even for an equal record.
-        let fresh = GenerationPage(items: [changed], versions: [GenerationRowVersion()], next: nil)
+        let fresh = GenerationPage(items: [changed], versions: [RowVersion()], next: nil)
         XCTAssertEqual(try written(fresh), try reference(fresh))
         XCTAssertNotEqual(try reference(fresh), try reference(page), "the two costs must be written differently")
         let equalAmount = try Self.record(id: id, cost: try Money(units: 750, scale: 3))
-        let padded = GenerationPage(items: [equalAmount], versions: [GenerationRowVersion()], next: nil)
+        let padded = GenerationPage(items: [equalAmount], versions: [RowVersion()], next: nil)
         XCTAssertEqual(try written(padded), try reference(padded))
     }
 
     func testAPageWithoutVersionsGetsOneNewVersionPerItem() throws {
         let records = [try Self.record(), try Self.record()]
-        let page = GenerationPage(items: records, versions: [GenerationRowVersion()], next: nil)
+        let page = GenerationPage(items: records, versions: [RowVersion()], next: nil)
         XCTAssertEqual(page.versions.count, 2, "a versions list of the wrong length is replaced")
         XCTAssertFalse(page.versions[0] === page.versions[1])
         XCTAssertEqual(try written(page), try reference(page))
+    }
+
+    private static func asset(name: String?, tags: [String], thumbnail: ThumbnailState) -> Asset {
+        Asset(id: UUID(), projectID: UUID(), generationID: UUID(), kind: .image, contentType: "image/png", bytes: 1_234, sha256: String(repeating: "ab", count: 32),
+              storageKey: "k", name: name, description: "A \"quoted\" description", tags: tags, favourite: true, archived: false,
+              source: .generated, metadata: MediaMetadata(width: 512, height: 512), thumbnailKey: "t", thumbnailState: thumbnail,
+              originalFilename: nil, prompt: "cafe\u{301}", version: 2, createdAt: Date(timeIntervalSince1970: 1_764_500_000.25),
+              updatedAt: Date(timeIntervalSince1970: 1_764_500_100))
+    }
+
+    func testTheAssetsBodyIsWhatTheAssetPageBodyWritesAndReusesOnlyTheSameVersion() throws {
+        let page = AssetPage(items: [Self.asset(name: "Sunset", tags: ["sky", "ünïcode"], thumbnail: .ready),
+                                     Self.asset(name: nil, tags: [], thumbnail: .pending)],
+                             next: GenerationCursor(createdMicroseconds: 1_764_500_000_250_000, id: UUID()))
+        let reference = String(decoding: try JSONCoding.foundationEncoder.encode(
+            AssetPageBody(data: page.items.map(AssetBody.init), nextCursor: page.next?.token)), as: UTF8.self)
+        XCTAssertEqual(String(decoding: try ListedPageJSON.assets.body(of: page), as: UTF8.self), reference)
+        XCTAssertEqual(String(decoding: try ListedPageJSON.assets.body(of: page), as: UTF8.self), reference, "again, through the memo")
+        // The same asset read as another row (a new version) is written afresh.
+        var renamed = page.items[0]
+        renamed.name = "Dusk"
+        let changed = AssetPage(items: [renamed], next: nil)
+        let written = String(decoding: try ListedPageJSON.assets.body(of: changed), as: UTF8.self)
+        XCTAssertTrue(written.contains(#""name":"Dusk""#), written)
+        XCTAssertEqual(written, String(decoding: try JSONCoding.foundationEncoder.encode(
+            AssetPageBody(data: [AssetBody(renamed)], nextCursor: nil)), as: UTF8.self))
     }
 }

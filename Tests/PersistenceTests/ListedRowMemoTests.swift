@@ -7,7 +7,9 @@ import XCTest
 /// A listed generation is taken from the memo only when its row has the very bytes the remembered
 /// record was decoded from, and then with the same version object; any other row is decoded again,
 /// with a new version, and the memo stays bounded.
-final class GenerationRowMemoTests: XCTestCase {
+final class ListedRowMemoTests: XCTestCase {
+    private let memo = ListedRowMemo<GenerationRecord>()
+
     private static func record(id: UUID, prompt: String) -> GenerationRecord {
         GenerationRecord(id: id, userID: UUID(), projectID: UUID(), kind: .text, prompt: prompt, settings: GenerationSettings(),
                          requestedProvider: nil, requestedModel: nil, provider: .local, model: "local-text", candidates: [],
@@ -26,8 +28,8 @@ final class GenerationRowMemoTests: XCTestCase {
             """)).first)
     }
 
-    private func read(_ row: PostgresRow, id: UUID, counting decodes: inout Int) -> (GenerationRecord, GenerationRowVersion) {
-        GenerationRowMemo.record(of: row, id: id) {
+    private func read(_ row: PostgresRow, id: UUID, counting decodes: inout Int) -> (GenerationRecord, RowVersion) {
+        memo.record(of: row, id: id) {
             decodes += 1
             return Self.record(id: id, prompt: "decode \(decodes)")
         }
@@ -78,7 +80,6 @@ final class GenerationRowMemoTests: XCTestCase {
 
     func testTheMemoStaysWithinItsBounds() throws {
         let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
-        let memo = GenerationRowMemo.shared
         var decodes = 0
         // Rows of 64 KiB: a shard of 256 KiB holds a few of them, never all 40.
         let big = "repeat('x', 65536)"
@@ -87,14 +88,14 @@ final class GenerationRowMemoTests: XCTestCase {
             _ = read(try row(connection, id: id, prompt: big), id: id, counting: &decodes)
         }
         XCTAssertEqual(decodes, 40)
-        let shard = memo.current
-        XCTAssertLessThanOrEqual(shard.weight, memo.weightPerShard)
+        let shard = memo.memo.current
+        XCTAssertLessThanOrEqual(shard.weight, memo.memo.weightPerShard)
         XCTAssertLessThan(shard.entries.count, 40, "entries were dropped to stay within the weight")
         // A row heavier than a whole shard is decoded every time and never kept.
         let huge = UUID()
         _ = read(try row(connection, id: huge, prompt: "repeat('y', 300000)"), id: huge, counting: &decodes)
         _ = read(try row(connection, id: huge, prompt: "repeat('y', 300000)"), id: huge, counting: &decodes)
         XCTAssertEqual(decodes, 42)
-        XCTAssertNil(memo.value(for: huge))
+        XCTAssertNil(memo.memo.value(for: huge))
     }
 }
