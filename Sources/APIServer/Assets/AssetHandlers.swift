@@ -45,7 +45,7 @@ struct AssetHandlers: Sendable {
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
         let page = try store.list(try AssetQueries.filter(request.query), claimsJSON: identity.claimsJSON)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: try ListedPageJSON.assets.body(of: page))
+        return .json(bytes: try ListedPageJSON.assets.body(of: page))
     }
 
     func get(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -184,7 +184,7 @@ struct GenerationHandlers: Sendable {
         let identity = try authenticator.identity(of: request)
         let filter = try Self.filter(request.query)
         let page = try store.list(filter, claimsJSON: identity.claimsJSON)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: try ListedPageJSON.generations.body(of: page))
+        return .json(bytes: try ListedPageJSON.generations.body(of: page))
     }
 
     func cancel(_ request: HTTPRequest) throws -> HTTPResponse {

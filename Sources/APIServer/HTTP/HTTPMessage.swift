@@ -44,6 +44,11 @@ struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: try JSONCoding.encoder.encode(value))
     }
 
+    /// A JSON body already written (a remembered one).
+    static func json(bytes: Data, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: bytes)
+    }
+
     static func noContent() -> HTTPResponse {
         HTTPResponse(status: 204)
     }

@@ -36,7 +36,7 @@ struct HealthHandlers: Sendable {
     private static let healthBody = (try? JSONCoding.encoder.encode(Health(status: "ok"))) ?? Data()
 
     func health(_ request: HTTPRequest) throws -> HTTPResponse {
-        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Self.healthBody)
+        .json(bytes: Self.healthBody)
     }
 
     func readiness(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -23,8 +23,7 @@ struct PricingHandlers: Sendable {
         guard tooLong.isEmpty else {
             throw DomainError.validation(tooLong.map { FieldError(field: $0.0, code: "too_long", message: "\($0.0) must be at most \($0.2) characters") })
         }
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
-                            body: try PricingBodyJSON.body(of: version, provider: provider, model: model))
+        return .json(bytes: try PricingBodyJSON.body(of: version, provider: provider, model: model))
     }
 }
 

@@ -17,8 +17,7 @@ struct ProjectHandlers: Sendable {
                           detail: "The cursor is not one this listing issued; start again without it.")
         }
         let page = try service.list(query, as: identity)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
-                            body: try ProjectPageJSONMemo.body(of: page, query: query, user: identity.userID))
+        return .json(bytes: try ProjectPageJSONMemo.body(of: page, query: query, user: identity.userID))
     }
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -20,8 +20,7 @@ struct ProviderHandlers: Sendable {
             kind = wanted
         }
         let health = try router.health(for: identity)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")],
-                            body: try ProviderCatalogJSON.body(of: registry.catalog(), kind: kind, health: health, at: Date()))
+        return .json(bytes: try ProviderCatalogJSON.body(of: registry.catalog(), kind: kind, health: health, at: Date()))
     }
 }
 
