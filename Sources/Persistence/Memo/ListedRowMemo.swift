@@ -39,12 +39,15 @@ public final class ListedRowMemo<Record: Sendable>: Sendable {
     /// A page of `rows` (each with its `id` column), decoded through the memo.
     func page(of rows: ArraySlice<PostgresRow>, next: GenerationCursor?,
               decode: (PostgresRow) throws -> Record) throws -> ListedPage<Record> {
+        guard let first = rows.first else { return ListedPage(items: [], next: next) }
+        // The rows of one result share their columns: the id's is found once, not by name per row.
+        let id = try first.column("id")
         var items: [Record] = []
         var versions: [RowVersion] = []
         items.reserveCapacity(rows.count)
         versions.reserveCapacity(rows.count)
         for row in rows {
-            let (record, version) = try record(of: row, id: try row.decode("id")) { try decode(row) }
+            let (record, version) = try record(of: row, id: try row.decode(id)) { try decode(row) }
             items.append(record)
             versions.append(version)
         }
