@@ -49,7 +49,6 @@ PSQL=("$(pg_bin)/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -
 export OPENAI_BASE_URL="http://127.0.0.1:$UPSTREAM_PORT/v1" JWT_EXPIRY_SECONDS=86400
 bench_serve
 
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"chat-bench@example.com","password":"correct horse battery staple"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 48))\"}" >/dev/null

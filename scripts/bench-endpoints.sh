@@ -17,21 +17,11 @@ GENERATIONS=${GENERATIONS:-24}
 bench_setup endpoints
 bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"endpoints@example.com","password":"correct horse battery staple"}' | json '["access_token"]')
 PROJECT=$(api POST /v1/projects '{"name":"Endpoints","budget_limit":"100"}' | json '["id"]')
 api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
-for i in $(seq "$GENERATIONS"); do
-  kind=$([ $((i % 2)) -eq 0 ] && echo text || echo image)
-  api POST /v1/generations "{\"project_id\":\"$PROJECT\",\"type\":\"$kind\",\"prompt\":\"A “quoted” ünïcode prompt $i\",\"provider\":\"local\"}" >/dev/null
-done
-for _ in $(seq 300); do
-  ended=$(api GET "/v1/generations?status=succeeded&limit=100" | json '["data"].__len__()')
-  [ "$ended" -ge "$GENERATIONS" ] && break
-  sleep 0.1
-done
-[ "$ended" -ge "$GENERATIONS" ] || { echo "only $ended of $GENERATIONS generations ended" >&2; exit 1; }
+seed_local_generations "$PROJECT" "$GENERATIONS" text image || exit 1
 GENERATION=$(api GET "/v1/generations?limit=1" | json '["data"][0]["id"]')
 ASSET=$(api GET "/v1/assets?limit=1" | json '["data"][0]["id"]')
 

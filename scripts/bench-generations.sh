@@ -33,7 +33,6 @@ bench_statement_stats
 bench_fake_providers
 bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"bench@example.com","password":"correct horse battery staple"}' | field access_token)
 KEY="sk-proj-$(printf 'a%.0s' $(seq 40))"

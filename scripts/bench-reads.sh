@@ -66,7 +66,6 @@ log "start to ready / idle RSS: $STARTUP"
 bench_serve
 
 # The reader: one user with projects (half monthly, half total budgets), ledger rows in each, and keys.
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"reader@example.com","password":"correct horse battery staple"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 for i in $(seq "$PROJECTS"); do
@@ -94,15 +93,7 @@ for provider in openai anthropic elevenlabs fal; do
 done
 # Ended generations of the offline provider (text: its answer, cost lines, candidates) in the first project.
 FIRST_PROJECT=$(api GET "/v1/projects?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
-for i in $(seq "$GENERATIONS"); do
-  api POST /v1/generations "{\"project_id\":\"$FIRST_PROJECT\",\"type\":\"text\",\"prompt\":\"A “quoted” ünïcode prompt number $i\",\"provider\":\"local\"}" >/dev/null
-done
-for _ in $(seq 300); do
-  ended=$(api GET "/v1/generations?status=succeeded&limit=100" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
-  [ "$ended" -ge "$GENERATIONS" ] && break
-  sleep 0.1
-done
-[ "$ended" -ge "$GENERATIONS" ] || { echo "only $ended of $GENERATIONS generations ended" >&2; exit 1; }
+seed_local_generations "$FIRST_PROJECT" "$GENERATIONS" text || exit 1
 log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, $KEYS api keys, $GENERATIONS generations"
 
 # One request of each kind with every statement logged, to copy the API's own transaction.

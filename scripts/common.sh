@@ -167,6 +167,28 @@ print(sum(t for pid, t in ticks.items() if under(pid, roots)))
 PY
 }
 
+# api METHOD PATH [BODY]: a JSON request to bench_serve's server, as $TOKEN when it is set; fails on
+# an HTTP error.
+api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
+
+# seed_local_generations PROJECT COUNT KIND...: COUNT generations of the offline provider in PROJECT
+# (as $TOKEN), their kinds taken from KIND... in turn, then waits up to 30 s until all have succeeded.
+seed_local_generations() {
+  local project=$1 count=$2 i ended=0
+  shift 2
+  local kinds=("$@")
+  for i in $(seq "$count"); do
+    api POST /v1/generations "{\"project_id\":\"$project\",\"type\":\"${kinds[$((i % ${#kinds[@]}))]}\",\"prompt\":\"A “quoted” ünïcode prompt number $i\",\"provider\":\"local\"}" >/dev/null
+  done
+  for _ in $(seq 300); do
+    ended=$(api GET "/v1/generations?status=succeeded&limit=100" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
+    [ "$ended" -ge "$count" ] && return 0
+    sleep 0.1
+  done
+  echo "only $ended of $count generations ended" >&2
+  return 1
+}
+
 # postmaster_pid: the cluster's postmaster (bench_setup's cluster).
 postmaster_pid() { as_postgres head -1 "$WORK/pg/data/postmaster.pid"; }
 

@@ -25,7 +25,6 @@ bench_fake_providers
 bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
 BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 TOKENS=()
 for user in $(seq "$USERS"); do
   TOKEN=$(api POST /auth/v1/signup "{\"email\":\"chat-db-$user@example.com\",\"password\":\"correct horse battery staple\"}" |

@@ -20,7 +20,6 @@ LOG_LEVEL=info "$BIN" serve >"$WORK/server.log" 2>&1 &
 API_PID=$!
 wait_for_health "$API_PORT" || { cat "$WORK/server.log" >&2; exit 1; }
 
-api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 TOKEN=$(api POST /auth/v1/signup '{"email":"profile@example.com","password":"correct horse battery staple"}' | field access_token)
 api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"profile\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
