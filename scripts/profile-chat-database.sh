@@ -5,7 +5,8 @@
 # STATS=1, PostgreSQL's own statement times (pg_stat_statements with track = all, nested statements
 # included: a statement that waits for a row lock shows the wait in its mean). One user's
 # generations share one project, so they queue for its row; several users run side by side.
-# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s). It also prints the CPU time
+# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s), PG_PERF=FILE one of every
+# PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
 # per generation of the server, of PostgreSQL and of fake-providers. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
@@ -45,6 +46,10 @@ done
 [ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
 if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
+fi
+if [ -n "${PG_PERF:-}" ]; then
+  pg_pids="$(postmaster_pid),$(pgrep -d, -P "$(postmaster_pid)")"
+  (sleep 2; perf record -q -F 999 -g -p "$pg_pids" -o "$PG_PERF" -- sleep 6 >/dev/null 2>&1) &
 fi
 log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
 PG_PID=$(postmaster_pid)

@@ -5,9 +5,11 @@ import Foundation
 /// write is one call of an `app_engine` function, which allows only the lifecycle's transitions.
 public struct PostgresGenerationStore: GenerationStore {
     let pool: ConnectionPool
+    let admissions: AdmissionGroups
 
     public init(pool: ConnectionPool) {
         self.pool = pool
+        self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit)
     }
 
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
@@ -32,68 +34,64 @@ public struct PostgresGenerationStore: GenerationStore {
 
     public func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
                       clearing check: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        let settings = try GenerationJSON.settings(generation.settings)
-        let candidates = GenerationJSON.candidates(generation.candidates)
-        let clearing: [SQL] = (start ? check : nil).map { check in ["""
-            select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
-            from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
-                                                \(check.cooldown)::float8, \(check.needsKey))
-            """] } ?? []
-        let provider = generation.candidates.first?.provider.rawValue
-        // One round trip, two transactions (migration 143): the reservation commits on its own, so
-        // the project row it locks is free again before the generation's rows, the rate-limit row
-        // and the key are written; then the generation it admitted (none when refused), read back,
-        // and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait
-        // for the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is
-        // flushed in order) before anything acts on the answer, and a reservation whose generation
-        // was not created is released at once, in a synchronous transaction of its own.
-        let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
-            ["""
-            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
-            from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric, \(provider))
-            """, ConnectionPool.asynchronousCommit],
-            ["""
-            select app_engine.admit_reserved(
-                \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
-                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
-                \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
-                \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
-            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing,
+        let admission = try PendingAdmission(generation, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds,
+                                             clearing: check, claimsJSON: claimsJSON)
+        // One project's admissions under the same claims share a writer (GroupedAdmission.swift): a lone
+        // one runs at once as below; those that arrive while it runs are admitted together next.
+        let key = AdmissionGroupKey(projectID: generation.projectID, claimsJSON: claimsJSON)
+        switch try admissions.submit(admission, key: key, run: runAdmissions) {
+        case .admitted(let outcome, let record):
+            return (outcome, record)
+        case .alone:
+            return try admitAlone(admission)
+        case .reserved(let rows):
+            return try createReserved(admission, reservation: rows)
+        }
+    }
+
+    /// One admission in one round trip, two transactions (migration 143): the reservation commits on
+    /// its own, so the project row it locks is free again before the generation's rows, the rate-limit
+    /// row and the key are written; then the generation it admitted (none when refused), read back,
+    /// and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait for
+    /// the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is flushed in
+    /// order) before anything acts on the answer, and a reservation whose generation was not created is
+    /// released at once, in a synchronous transaction of its own.
+    func admitAlone(_ admission: PendingAdmission) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [
+            [admission.reserve, ConnectionPool.asynchronousCommit],
+            admission.creation,
         ])
         if let (transaction, error) = outcome.failure {
             if transaction == 0 {
                 if error.sqlState == "P0002" { throw DomainError.notFound(resource: "project") }
                 throw error
             }
-            // Reserved, but the generation was not created: give the reservation back now rather than
-            // leave it to the sweep (which releases one without a generation after five minutes).
-            if let reservation = outcome.committed.first?.first?.first, (try? reservation.decode("admitted", as: Bool.self)) == true {
-                _ = try? pool.userScopeStatement(claimsJSON: claimsJSON,
-                                                 "select scope from app_ledger.release_scoped(\(generation.id))")
-            }
+            releaseUncreated(admission, reservation: outcome.committed.first?.first ?? [])
             throw error
         }
         let results = outcome.committed
-        guard results.count == 2, results[1].count == 2 + clearing.count, let first = results[0][0].first else {
-            throw DomainError.notFound(resource: "project")
-        }
-        let reservation = ScopedReservation(admitted: try first.decode("admitted"),
-                                            scopes: try results[0][0].map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
-        var record = try results[1][1].first.map(GenerationSQL.record)
-        if let check, !clearing.isEmpty, let row = results[1][2].first {
-            record?.firstAttempt = try Self.clearance(row, check)
-        }
-        return (LedgerReservations.outcome(of: reservation), record)
+        guard results.count == 2 else { throw DomainError.notFound(resource: "project") }
+        return try admission.decode(reservation: results[0][0], creation: results[1])
     }
 
-    private static func clearance(_ row: PostgresRow, _ check: FirstAttemptCheck) throws -> FirstAttemptClearance {
-        var key: AdmittedKey?
-        if let id: UUID = try row.decodeIfPresent("key_id") {
-            key = AdmittedKey(sealed: SealedApiKey(id: id, userID: try row.decode("key_user_id"), provider: check.provider,
-                                                   ciphertext: try row.decode("key_ciphertext")),
-                              previousLastUsedAt: try row.decodeIfPresent("previous_last_used_at"), markedAt: check.at)
+    /// The second half alone, for a reservation a group committed whose shared creation failed.
+    func createReserved(_ admission: PendingAdmission, reservation: [PostgresRow]) throws
+        -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [admission.creation])
+        if let (_, error) = outcome.failure {
+            releaseUncreated(admission, reservation: reservation)
+            throw error
         }
-        return FirstAttemptClearance(provider: check.provider, skipReason: try row.decodeIfPresent("skip_reason"), key: key)
+        guard let creation = outcome.committed.first else { throw DomainError.notFound(resource: "project") }
+        return try admission.decode(reservation: reservation, creation: creation)
+    }
+
+    /// Reserved, but the generation was not created: gives the reservation back now rather than leave
+    /// it to the sweep (which releases one without a generation after five minutes).
+    func releaseUncreated(_ admission: PendingAdmission, reservation: [PostgresRow]) {
+        guard let first = reservation.first, (try? first.decode("admitted", as: Bool.self)) == true else { return }
+        _ = try? pool.userScopeStatement(claimsJSON: admission.claimsJSON,
+                                         "select scope from app_ledger.release_scoped(\(admission.generation.id))")
     }
 
     public func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {

@@ -1,0 +1,136 @@
+import Domain
+import Foundation
+
+/// One admission's statements: its reservation (`app_ledger.reserve`, which locks the project row and
+/// the budget scopes) and its creation (the generation it admitted, read back, and its first attempt
+/// cleared when it starts here), and how to read their rows.
+struct PendingAdmission {
+    /// A group's most admissions: its creation transaction runs three statements per admission.
+    static let groupLimit = 32
+
+    let generation: NewGeneration
+    let claimsJSON: String
+    let reserve: SQL
+    let creation: [SQL]
+    private let check: FirstAttemptCheck?
+
+    init(_ generation: NewGeneration, start: Bool, leaseOwner: String, leaseSeconds: Int, clearing check: FirstAttemptCheck?,
+         claimsJSON: String) throws {
+        let settings = try GenerationJSON.settings(generation.settings)
+        let candidates = GenerationJSON.candidates(generation.candidates)
+        let provider = generation.candidates.first?.provider.rawValue
+        self.generation = generation
+        self.claimsJSON = claimsJSON
+        self.check = start ? check : nil
+        reserve = """
+            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric, \(provider))
+            """
+        let clearing: [SQL] = self.check.map { check in ["""
+            select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
+            from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
+                                                \(check.cooldown)::float8, \(check.needsKey))
+            """] } ?? []
+        creation = ["""
+            select app_engine.admit_reserved(
+                \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
+                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
+                \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
+                \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
+            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing
+    }
+
+    /// The answer from the reservation's rows and the creation's (one row set per statement of
+    /// `creation`): no generation when the reservation was refused.
+    func decode(reservation: [PostgresRow], creation rows: [[PostgresRow]]) throws
+        -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        guard rows.count == creation.count, let first = reservation.first else { throw DomainError.notFound(resource: "project") }
+        let scoped = ScopedReservation(admitted: try first.decode("admitted"),
+                                       scopes: try reservation.map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
+        var record = try rows[1].first.map(GenerationSQL.record)
+        if let check, rows.count == 3, let row = rows[2].first {
+            record?.firstAttempt = try Self.clearance(row, check)
+        }
+        return (LedgerReservations.outcome(of: scoped), record)
+    }
+
+    private static func clearance(_ row: PostgresRow, _ check: FirstAttemptCheck) throws -> FirstAttemptClearance {
+        var key: AdmittedKey?
+        if let id: UUID = try row.decodeIfPresent("key_id") {
+            key = AdmittedKey(sealed: SealedApiKey(id: id, userID: try row.decode("key_user_id"), provider: check.provider,
+                                                   ciphertext: try row.decode("key_ciphertext")),
+                              previousLastUsedAt: try row.decodeIfPresent("previous_last_used_at"), markedAt: check.at)
+        }
+        return FirstAttemptClearance(provider: check.provider, skipReason: try row.decodeIfPresent("skip_reason"), key: key)
+    }
+}
+
+/// Admissions group by project and by the exact claims they run under, so a group's shared
+/// transactions act for one caller only, as each admission alone would.
+struct AdmissionGroupKey: Hashable, Sendable {
+    let projectID: UUID
+    let claimsJSON: String
+}
+
+/// What a group's run tells each of its admissions.
+enum AdmissionAnswer {
+    /// Decided and written with the group.
+    case admitted(ReservationOutcome, GenerationRecord?)
+    /// Nothing of it was written: it runs again alone, on its own thread.
+    case alone
+    /// Its reservation committed with the group's but the shared creation failed: it creates its
+    /// generation alone (and gives the reservation back if that fails too).
+    case reserved([PostgresRow])
+}
+
+typealias AdmissionGroups = GroupCommit<AdmissionGroupKey, PendingAdmission, AdmissionAnswer>
+
+extension PostgresGenerationStore {
+    /// A group's admissions in one round trip and two transactions: every reservation, in arrival
+    /// order, so each is decided against the totals the ones before it left (the project row is
+    /// locked once for all of them); then every admitted generation's creation. As for one admission,
+    /// the first COMMIT does not wait for the disk and the second, synchronous one flushes both
+    /// before any answer is given. A transaction that fails as a whole is answered per admission:
+    /// the reservations not written are run again alone, the creations not written are run alone for
+    /// the reservations that were.
+    func runAdmissions(_ group: [PendingAdmission]) -> [Result<AdmissionAnswer, any Error>] {
+        // A lone admission runs here too, so the ones arriving meanwhile gather for the next group.
+        if group.count == 1, let admission = group.first {
+            return [Result { try admitAlone(admission) }.map { .admitted($0.outcome, $0.record) }]
+        }
+        guard let claimsJSON = group.first?.claimsJSON else { return [] }
+        let outcome: TransactionsOutcome
+        do {
+            outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
+                group.map(\.reserve) + [ConnectionPool.asynchronousCommit],
+                group.flatMap(\.creation),
+            ])
+        } catch {
+            // Thrown only when nothing was written (no connection, or one ended before it ran).
+            return group.map { _ in .failure(error) }
+        }
+        let reservations = outcome.committed.first ?? []
+        guard reservations.count == group.count + 1 else { return group.map { _ in .success(.alone) } }
+        guard outcome.failure == nil, outcome.committed.count == 2 else {
+            return group.indices.map { .success(.reserved(reservations[$0])) }
+        }
+        let created = outcome.committed[1]
+        var answers: [Result<AdmissionAnswer, any Error>] = []
+        var next = 0
+        for (index, admission) in group.enumerated() {
+            let count = admission.creation.count
+            guard next + count <= created.count else {
+                // Committed, but not answered as sent: as one admission's short answer is.
+                answers.append(.failure(DomainError.notFound(resource: "project")))
+                continue
+            }
+            let rows = Array(created[next ..< next + count])
+            next += count
+            answers.append(Result {
+                let (outcome, record) = try admission.decode(reservation: reservations[index], creation: rows)
+                return .admitted(outcome, record)
+            })
+        }
+        return answers
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Work that shares a key runs in groups, one group of a key at a time. The first request of a key
+/// that finds none of its key running becomes the writer: it takes every request of that key waiting
+/// then (at most `limit`, its own first) and runs them together on its own thread; the others wait for
+/// their answers. When that run ends, the request that has waited longest becomes the next writer and
+/// takes the ones that arrived meanwhile. So one project's admissions share a transaction instead of
+/// each queueing for the project's row in the database, and a lone request runs at once, alone.
+///
+/// `run` answers every item it is given, in order; an item it leaves unanswered fails with
+/// `GroupCommitError.unanswered`. It runs on the calling thread of the writer, with no lock held.
+final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Sendable {
+    private final class Waiter {
+        let item: Item
+        var answer: Result<Answer, any Error>?
+        var leads = false
+
+        init(_ item: Item) {
+            self.item = item
+        }
+    }
+
+    let limit: Int
+    private let condition = NSCondition()
+    // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
+    private var waiting: [Key: [Waiter]] = [:]
+    private var largest = 0
+
+    /// The most requests one group has run together so far.
+    var largestGroup: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return largest
+    }
+
+    /// How many requests of `key` wait now (its running group's excluded).
+    func waitingCount(_ key: Key) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting[key]?.filter { $0.answer == nil && !$0.leads }.count ?? 0
+    }
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    func submit(_ item: Item, key: Key, run: ([Item]) -> [Result<Answer, any Error>]) throws -> Answer {
+        let waiter = Waiter(item)
+        condition.lock()
+        if waiting[key] == nil {
+            waiter.leads = true
+            waiting[key] = [waiter]
+        } else {
+            waiting[key, default: []].append(waiter)
+        }
+        while waiter.answer == nil && !waiter.leads {
+            condition.wait()
+        }
+        if waiter.answer == nil {
+            lead(key: key, run: run)
+        }
+        let answer = waiter.answer
+        condition.unlock()
+        guard let answer else { throw GroupCommitError.unanswered }
+        return try answer.get()
+    }
+
+    /// With the lock held: takes this key's oldest waiting requests (the leader's own first), runs them
+    /// without the lock, answers them, and hands the key to the oldest request still waiting.
+    private func lead(key: Key, run: ([Item]) -> [Result<Answer, any Error>]) {
+        let queue = waiting[key] ?? []
+        let group = Array(queue.prefix(limit))
+        waiting[key] = Array(queue.dropFirst(group.count))
+        largest = max(largest, group.count)
+        condition.unlock()
+        let answers = run(group.map(\.item))
+        condition.lock()
+        for (index, member) in group.enumerated() {
+            member.answer = index < answers.count ? answers[index] : .failure(GroupCommitError.unanswered)
+        }
+        if let next = waiting[key]?.first {
+            next.leads = true
+        } else {
+            waiting[key] = nil
+        }
+        condition.broadcast()
+    }
+}
+
+enum GroupCommitError: Error, Equatable {
+    /// The group's run returned fewer answers than it was given items.
+    case unanswered
+}

@@ -1,0 +1,125 @@
+import Domain
+import Foundation
+@testable import Persistence
+import TestSupport
+import XCTest
+
+/// One project's admissions that arrive together are reserved and created by one writer in shared
+/// transactions: each is still decided against the totals the ones before it left, and a shared
+/// transaction that fails leaves each admission to finish on its own.
+final class GroupedAdmissionTests: XCTestCase {
+    private var pool: ConnectionPool!
+    private var store: PostgresGenerationStore!
+    private var admin: PostgresConnection!
+    private let alice = UUID()
+    private var claims: String { #"{"sub":"\#(alice.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"# }
+
+    override func setUpWithError() throws {
+        let url = try TestPostgresCluster.shared.createDatabase(prefix: "grouped_admission")
+        admin = try PostgresConnection(url: url)
+        try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: admin)
+        try admin.query("insert into auth.users (id, email) values (\(alice), 'alice@example.com')")
+        pool = ConnectionPool(.init(url: url.replacingOccurrences(of: "postgres@", with: "authenticator@"), maximumConnections: 4))
+        store = PostgresGenerationStore(pool: pool)
+    }
+
+    override func tearDown() {
+        pool?.close()
+    }
+
+    private func project(limit: String) throws -> UUID {
+        try admin.query("""
+            insert into public.projects (user_id, name, budget_limit, budget_period) values (\(alice), 'p', \(limit)::numeric, 'total') returning id
+            """)[0].decode("id", as: UUID.self)
+    }
+
+    private func admission(_ project: UUID, id: UUID = UUID(), estimate: String = "0.1") throws -> PendingAdmission {
+        let amount = try Money(parsing: estimate)
+        let generation = NewGeneration(id: id, projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                       requestedProvider: nil, requestedModel: nil,
+                                       candidates: [GenerationCandidate(provider: .openai, model: "gpt-4o-mini", estimate: amount)],
+                                       estimate: amount, maxCost: nil, pricingVersion: "v1")
+        return try PendingAdmission(generation, start: false, leaseOwner: "test", leaseSeconds: 60, clearing: nil, claimsJSON: claims)
+    }
+
+    private func reserved(_ project: UUID) throws -> String {
+        try admin.query("select reserved::text as r from public.project_budget_totals where project_id = \(project)")[0].decode("r")
+    }
+
+    private func generations(_ project: UUID) throws -> Int {
+        try admin.query("select count(*)::int as n from public.generations where project_id = \(project)")[0].decode("n")
+    }
+
+    func testConcurrentAdmissionsOfOneProjectShareGroupsAndAdmitExactlyWhatTheBudgetHolds() throws {
+        let project = try project(limit: "1.0")
+        let pending = try (0..<24).map { _ in try admission(project) }
+        let results = LockedValue<[Bool?]>(Array(repeating: nil, count: pending.count))
+        let done = DispatchGroup()
+        let store: PostgresGenerationStore = store, claims = claims
+        // Threads of their own, so all 24 wait at once whatever the number of cores.
+        for (index, generation) in pending.map(\.generation).enumerated() {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                let answer = try? store.admit(generation, reserveOn: .openai, start: false, leaseOwner: "test",
+                                              leaseSeconds: 60, clearing: nil, claimsJSON: claims)
+                // Admitted with a generation, or refused without one; anything else stays nil.
+                if let answer, answer.outcome.admitted == (answer.record != nil) {
+                    results.mutate { $0[index] = answer.outcome.admitted }
+                }
+            }.start()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        XCTAssertFalse(results.value.contains(nil), "every admission answered consistently: \(results.value)")
+        XCTAssertEqual(results.value.filter { $0 == true }.count, 10)
+        XCTAssertEqual(try reserved(project), "1.0")
+        XCTAssertEqual(try generations(project), 10)
+        XCTAssertGreaterThan(store.admissions.largestGroup, 1, "admissions that waited were run together")
+    }
+
+    func testAGroupDecidesEachAdmissionAgainstTheTotalsBeforeIt() throws {
+        let project = try project(limit: "0.25")
+        let group = try (0..<3).map { _ in try admission(project) }
+        let answers = store.runAdmissions(group)
+        var admitted: [Bool] = []
+        for answer in answers {
+            guard case .admitted(let outcome, let record) = try answer.get() else { return XCTFail("not decided in the group") }
+            XCTAssertEqual(record != nil, outcome.admitted)
+            admitted.append(outcome.admitted)
+        }
+        XCTAssertEqual(admitted, [true, true, false])
+        XCTAssertEqual(try reserved(project), "0.2")
+        XCTAssertEqual(try generations(project), 2)
+    }
+
+    /// The shared creation fails as a whole (one generation's id is taken): no generation of the group
+    /// exists, every reservation stands, and each admission then creates its own alone; the one that
+    /// cannot gives its reservation back.
+    func testAGroupWhoseCreationFailsLeavesEachAdmissionToCreateItsOwn() throws {
+        let project = try project(limit: "10")
+        let taken = try store.create(NewGeneration(id: UUID(), projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
+                                                   requestedProvider: nil, requestedModel: nil,
+                                                   candidates: [GenerationCandidate(provider: .local, model: "offline-text", estimate: .zero)],
+                                                   estimate: .zero, maxCost: nil, pricingVersion: "v1"),
+                                     leaseOwner: "test", leaseSeconds: 60, claimsJSON: claims)
+        let group = [try admission(project), try admission(project, id: taken.id, estimate: "0.5"), try admission(project)]
+        let answers = store.runAdmissions(group)
+        XCTAssertEqual(try generations(project), 1, "the shared creation was rolled back")
+        XCTAssertEqual(try reserved(project), "0.7")
+        for (admission, answer) in zip(group, answers) {
+            guard case .reserved(let rows) = try answer.get() else { return XCTFail("expected its reservation alone") }
+            if admission.generation.id == taken.id {
+                XCTAssertThrowsError(try store.createReserved(admission, reservation: rows)) {
+                    XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "23505")
+                }
+            } else {
+                let created = try store.createReserved(admission, reservation: rows)
+                XCTAssertTrue(created.outcome.admitted)
+                XCTAssertEqual(created.record?.id, admission.generation.id)
+            }
+        }
+        XCTAssertEqual(answers.count, 3)
+        XCTAssertEqual(try generations(project), 3)
+        XCTAssertEqual(try reserved(project), "0.2", "the taken id's reservation was given back")
+    }
+}
