@@ -118,8 +118,8 @@ private final class SlowStore: GenerationStore, @unchecked Sendable {
                claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
         try base.admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
     }
-    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        try base.finish(id, completion, claimsJSON: claimsJSON)
+    func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
+        try base.finish(id, inProject: projectID, completion, claimsJSON: claimsJSON)
     }
     func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         try base.finishCanceled(id, completion, claimsJSON: claimsJSON)

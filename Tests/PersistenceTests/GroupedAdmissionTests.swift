@@ -4,9 +4,9 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// One project's admissions that arrive together are reserved and created by one writer in shared
+/// One project's admissions (and ends) that arrive together are written by one writer in shared
 /// transactions: each is still decided against the totals the ones before it left, and a shared
-/// transaction that fails leaves each admission to finish on its own.
+/// transaction that fails leaves each to be written on its own.
 final class GroupedAdmissionTests: XCTestCase {
     private var pool: ConnectionPool!
     private var store: PostgresGenerationStore!
@@ -121,5 +121,60 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(answers.count, 3)
         XCTAssertEqual(try generations(project), 3)
         XCTAssertEqual(try reserved(project), "0.2", "the taken id's reservation was given back")
+    }
+
+    private func running(_ project: UUID, estimate: String) throws -> UUID {
+        let pending = try admission(project, estimate: estimate)
+        let admitted = try store.admit(pending.generation, reserveOn: .openai, start: true, leaseOwner: "test", leaseSeconds: 60,
+                                       clearing: nil, claimsJSON: claims)
+        return try XCTUnwrap(admitted.record?.id)
+    }
+
+    private func ending(_ id: UUID, cost: String, costStatus: String = "priced") throws -> PendingFinish {
+        try PendingFinish(id, GenerationCompletion(status: .succeeded, provider: .openai, model: "gpt-4o-mini", cost: try Money(parsing: cost),
+                                                   costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: nil,
+                                                   outputText: "hi", assets: [], errorCode: nil, errorMessage: nil, recordsAttempt: true,
+                                                   providerScopeOnly: false, event: GenerationEvent("succeeded")),
+                          claimsJSON: claims)
+    }
+
+    private func spent(_ project: UUID) throws -> String {
+        try admin.query("select spent_total::text as s from public.project_budget_totals where project_id = \(project)")[0].decode("s")
+    }
+
+    func testAGroupOfEndsSettlesEachAsItsOwnEndWould() throws {
+        let project = try project(limit: "10")
+        let ids = try (0..<3).map { _ in try running(project, estimate: "0.5") }
+        let alreadyEnded = try running(project, estimate: "0.5")
+        XCTAssertNotNil(try store.finishAlone(try ending(alreadyEnded, cost: "0.1")))
+        let answers = store.runFinishes(try zip(ids + [alreadyEnded], ["0.1", "0.2", "0.3", "0.4"]).map { try ending($0, cost: $1) })
+        var ended: [String?] = []
+        for answer in answers {
+            guard case .finished(let detail) = try answer.get() else { return XCTFail("not ended in the group") }
+            ended.append(detail.map { "\($0.generation.status.rawValue) \($0.generation.actualCost?.description ?? "-") \($0.attempts.count)" })
+        }
+        XCTAssertEqual(ended, ["succeeded 0.10 1", "succeeded 0.20 1", "succeeded 0.30 1", nil], "the one ended before is left as it was")
+        XCTAssertEqual(try spent(project), "0.7")
+        XCTAssertEqual(try reserved(project), "0.0")
+    }
+
+    /// One end the database refuses (here: an unknown cost status) fails the shared transaction: none
+    /// of the group is written, and each end, run again alone, gets its own answer.
+    func testAGroupWhoseEndsTransactionFailsLeavesEachEndToRunAlone() throws {
+        let project = try project(limit: "10")
+        let ids = try (0..<3).map { _ in try running(project, estimate: "0.5") }
+        let group = [try ending(ids[0], cost: "0.1"), try ending(ids[1], cost: "0.2", costStatus: "bogus"), try ending(ids[2], cost: "0.3")]
+        let answers = store.runFinishes(group)
+        for answer in answers {
+            guard case .alone = try answer.get() else { return XCTFail("expected to run alone") }
+        }
+        XCTAssertEqual(answers.count, 3)
+        XCTAssertEqual(try spent(project), "0", "nothing of the group was written")
+        XCTAssertEqual(try reserved(project), "1.5")
+        XCTAssertEqual(try store.finishAlone(group[0])?.generation.status, .succeeded)
+        XCTAssertThrowsError(try store.finishAlone(group[1])) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "22023") }
+        XCTAssertEqual(try store.finishAlone(group[2])?.generation.status, .succeeded)
+        XCTAssertEqual(try spent(project), "0.4")
+        XCTAssertEqual(try reserved(project), "0.5")
     }
 }

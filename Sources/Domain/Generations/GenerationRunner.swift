@@ -116,7 +116,7 @@ public struct GenerationRunner: Sendable {
             errorMessage: message ?? "The process running this generation stopped while \(inFlight.provider.rawValue) was answering; "
                 + "it is not submitted again, since the provider may have run and billed it. Charged at the reserved estimate.",
             recordsAttempt: false, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent(status.rawValue, payload))
-        return try finish(record.id, completion, claimsJSON: claimsJSON)
+        return try finish(record, completion, claimsJSON: claimsJSON)
     }
 
     /// A lease that outlives the wait for the next poll, so a live process keeps its generation.
@@ -360,7 +360,7 @@ public struct GenerationRunner: Sendable {
         } catch {
             try? blobs.delete(scratchOf: record.id)
             payload["code"] = "output_storage_failed"
-            return try finish(record.id, GenerationCompletion(
+            return try finish(record, GenerationCompletion(
                 status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
                 providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
                 errorCode: "output_storage_failed", errorMessage: "The provider's answer was charged, but storing its outputs failed: \(error)",
@@ -368,7 +368,7 @@ public struct GenerationRunner: Sendable {
                 report: report), claimsJSON: claimsJSON)
         }
         try? blobs.delete(scratchOf: record.id)
-        return try finish(record.id, GenerationCompletion(
+        return try finish(record, GenerationCompletion(
             status: .succeeded, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: output.text, assets: assets,
             errorCode: nil, errorMessage: nil, recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly,
@@ -416,7 +416,7 @@ public struct GenerationRunner: Sendable {
         var payload = ["code": error.code]
         if let cost { payload["actual_cost"] = StoredJSONWriter.moneyText(cost) }
         try? blobs.delete(scratchOf: record.id)
-        return try finish(record.id, GenerationCompletion(
+        return try finish(record, GenerationCompletion(
             status: .failed, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: nil, assets: [],
             errorCode: error.code,
@@ -433,11 +433,12 @@ public struct GenerationRunner: Sendable {
 
     /// The finished generation, attempts and assets included, from the one call that ended it:
     /// kept for whoever waits on it (`lastFinished`), so a `Prefer: wait` answer reads nothing.
-    private func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> Step {
+    private func finish(_ record: GenerationRecord, _ completion: GenerationCompletion, claimsJSON: String) throws -> Step {
+        let id = record.id
         // A canceled generation `finish` does not charge (a batch item holds no project
         // reservation; a failed call's attempt already cleared its in-flight mark) is charged by
         // its own call, never released as free by `stopped`.
-        let ended = try store.finish(id, completion, claimsJSON: claimsJSON) ?? store.finishCanceled(id, completion, claimsJSON: claimsJSON)
+        let ended = try store.finish(id, inProject: record.projectID, completion, claimsJSON: claimsJSON) ?? store.finishCanceled(id, completion, claimsJSON: claimsJSON)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }

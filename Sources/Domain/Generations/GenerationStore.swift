@@ -187,8 +187,9 @@ public protocol GenerationStore: Sendable {
     /// Ends an attempt the provider answered (see `GenerationCompletion`) and returns the
     /// generation as it then is, attempts and assets included. nil: it is not the caller's or
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
-    /// had already ended.
-    func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
+    /// had already ended. `projectID` is the generation's project: the ends of one project may be
+    /// written together.
+    func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail?
     /// Charges a canceled generation what `completion` says when `finish` would not: a batch item
     /// (`providerScopeOnly`) whose provider work may be billed (a submission in flight, a provider
     /// task), on its provider-scope hold, with its outputs; or a generation whose failed call's

@@ -6,10 +6,12 @@ import Foundation
 public struct PostgresGenerationStore: GenerationStore {
     let pool: ConnectionPool
     let admissions: AdmissionGroups
+    let finishes: FinishGroups
 
     public init(pool: ConnectionPool) {
         self.pool = pool
         self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit)
+        self.finishes = FinishGroups(limit: PendingFinish.groupLimit)
     }
 
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
@@ -94,33 +96,30 @@ public struct PostgresGenerationStore: GenerationStore {
                                          "select scope from app_ledger.release_scoped(\(admission.generation.id))")
     }
 
-    public func finish(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
-        let assets = GenerationJSON.assets(completion.assets)
-        let breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
-        let usage = try GenerationJSON.usage(of: completion)
-        let event = GenerationColumnsEncoding.stringMap(completion.event.payload)
-        // One round trip, two transactions: the end (settlement included) and its attempts and assets,
-        // then the attempt's report on its own, so the rate-limit and health rows it writes are not
-        // held while the ledger's project lock is, nor the project row while they are written. A
-        // report lost to a failure is dropped, as a failed report always is; the paid result stands.
-        // For the same reason its COMMIT does not wait for the disk: a crash of PostgreSQL may lose
-        // the last health and rate observations, never the settlement before it.
-        let report: [[SQL]] = completion.report.map {
-            [["select app_engine.report_attempt(\(AttemptReportSQL.value($0)))", ConnectionPool.asynchronousCommit]]
-        } ?? []
-        let outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [["""
-                select \(GenerationSQL.columns) from app_engine.finish_generation(
-                    \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
-                    \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
-                    \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
-                    \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
-                    \(completion.finishReason.map { String($0.prefix(64)) })) g
-                """] + Self.attemptsAndAssets(of: id)] + report)
+    public func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws
+        -> GenerationDetail? {
+        let ending = try PendingFinish(id, completion, claimsJSON: claimsJSON)
+        // As admissions: one project's ends under the same claims share a writer (GroupedFinish.swift).
+        let key = AdmissionGroupKey(projectID: projectID, claimsJSON: claimsJSON)
+        switch try finishes.submit(ending, key: key, run: runFinishes) {
+        case .finished(let detail):
+            return detail
+        case .alone:
+            return try finishAlone(ending)
+        }
+    }
+
+    /// One end in one round trip, two transactions: the end (settlement included) and its attempts and
+    /// assets, then the attempt's report on its own, so the rate-limit and health rows it writes are not
+    /// held while the ledger's project lock is, nor the project row while they are written. A report
+    /// lost to a failure is dropped, as a failed report always is; the paid result stands. For the same
+    /// reason its COMMIT does not wait for the disk: a crash of PostgreSQL may lose the last health and
+    /// rate observations, never the settlement before it.
+    func finishAlone(_ ending: PendingFinish) throws -> GenerationDetail? {
+        let report: [[SQL]] = ending.report.map { [[$0, ConnectionPool.asynchronousCommit]] } ?? []
+        let outcome = try pool.userScopeTransactions(claimsJSON: ending.claimsJSON, [ending.statements] + report)
         if let (transaction, error) = outcome.failure, transaction == 0 {
-            if error.sqlState == "55000" {
-                throw DomainError.conflict(code: "reservation_ended", detail: "The reservation was already settled or released.")
-            }
-            throw error
+            throw PendingFinish.answer(to: error)
         }
         guard let results = outcome.committed.first else { return nil }
         return try Self.detail(from: results)
