@@ -21,7 +21,7 @@ final class GroupCommitTests: XCTestCase {
     }
 
     func testALoneRequestRunsAtOnceAsAGroupOfOne() throws {
-        let writer = GroupCommit<String, Int, Int>(limit: 8)
+        let writer = GroupCommit<String, Int, Int>(limit: 8, queueTimeout: 30)
         var groups: [[Int]] = []
         let answer = try writer.submit(7, key: "p") { items in
             groups.append(items)
@@ -33,7 +33,7 @@ final class GroupCommitTests: XCTestCase {
     }
 
     func testRequestsArrivingDuringARunShareTheNextGroupAndEachGetsItsOwnAnswer() throws {
-        let writer = GroupCommit<String, Int, Int>(limit: 8)
+        let writer = GroupCommit<String, Int, Int>(limit: 8, queueTimeout: 30)
         let gate = DispatchSemaphore(value: 0)
         let groups = LockedValue<[[Int]]>([])
         let answers = LockedValue<[Int: Int]>([:])
@@ -63,7 +63,7 @@ final class GroupCommitTests: XCTestCase {
     }
 
     func testTheLimitCapsAGroupAndTheRestRunNext() throws {
-        let writer = GroupCommit<String, Int, Int>(limit: 2)
+        let writer = GroupCommit<String, Int, Int>(limit: 2, queueTimeout: 30)
         let gate = DispatchSemaphore(value: 0)
         let groups = LockedValue<[[Int]]>([])
         let run: @Sendable ([Int]) -> [Result<Int, any Error>] = { items in
@@ -86,7 +86,7 @@ final class GroupCommitTests: XCTestCase {
     }
 
     func testAnotherKeyRunsWhileOneKeysGroupIsRunning() throws {
-        let writer = GroupCommit<String, Int, Int>(limit: 8)
+        let writer = GroupCommit<String, Int, Int>(limit: 8, queueTimeout: 30)
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
@@ -104,9 +104,35 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
     }
 
+    func testARequestStillQueuedAfterTheQueueTimeoutGivesUpAndIsNeverRun() throws {
+        let writer = GroupCommit<String, Int, Int>(limit: 8, queueTimeout: 0.2)
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let groups = LockedValue<[[Int]]>([])
+        let run: @Sendable ([Int]) -> [Result<Int, any Error>] = { items in
+            groups.mutate { $0.append(items) }
+            if items == [1] {
+                started.signal()
+                gate.wait()
+            }
+            return items.map { .success($0) }
+        }
+        let done = DispatchGroup()
+        spawn(done) { _ = try? writer.submit(1, key: "p", run: run) }
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
+        XCTAssertThrowsError(try writer.submit(2, key: "p", run: run)) {
+            XCTAssertEqual($0 as? GroupCommitError, .timedOut)
+        }
+        XCTAssertEqual(writer.waitingCount("p"), 0, "it left the queue")
+        gate.signal()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(groups.value, [[1]], "the request that gave up was never run")
+        XCTAssertEqual(try writer.submit(3, key: "p", run: run), 3, "the key is free again")
+    }
+
     func testAFailureOrAMissingAnswerIsThatRequestsOnly() throws {
         struct Refused: Error {}
-        let writer = GroupCommit<String, Int, Int>(limit: 8)
+        let writer = GroupCommit<String, Int, Int>(limit: 8, queueTimeout: 30)
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let secondGroup = LockedValue<[Int]>([])

@@ -86,6 +86,17 @@ enum AdmissionAnswer {
 typealias AdmissionGroups = GroupCommit<AdmissionGroupKey, PendingAdmission, AdmissionAnswer>
 
 extension PostgresGenerationStore {
+    /// A turn at a project's writer; a request that waited in its queue too long is answered as one
+    /// that found no free connection (503 `database_unavailable` at the API), and was not run.
+    func inTurn<Answer>(_ submit: () throws -> Answer) throws -> Answer {
+        do {
+            return try submit()
+        } catch GroupCommitError.timedOut {
+            throw DatabaseError(step: .acquire, sqlState: nil,
+                                serverMessage: "no turn at the project's writer within \(pool.configuration.acquireTimeout) s")
+        }
+    }
+
     /// A group's admissions in one round trip and two transactions: every reservation, in arrival
     /// order, so each is decided against the totals the ones before it left (the project row is
     /// locked once for all of them); then every admitted generation's creation. As for one admission,

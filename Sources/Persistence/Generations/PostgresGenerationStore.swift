@@ -10,8 +10,9 @@ public struct PostgresGenerationStore: GenerationStore {
 
     public init(pool: ConnectionPool) {
         self.pool = pool
-        self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit)
-        self.finishes = FinishGroups(limit: PendingFinish.groupLimit)
+        // A request queued for its project's writer waits as long as one waiting for a connection would.
+        self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit, queueTimeout: pool.configuration.acquireTimeout)
+        self.finishes = FinishGroups(limit: PendingFinish.groupLimit, queueTimeout: pool.configuration.acquireTimeout)
     }
 
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
@@ -41,7 +42,7 @@ public struct PostgresGenerationStore: GenerationStore {
         // One project's admissions under the same claims share a writer (GroupedAdmission.swift): a lone
         // one runs at once as below; those that arrive while it runs are admitted together next.
         let key = AdmissionGroupKey(projectID: generation.projectID, claimsJSON: claimsJSON)
-        switch try admissions.submit(admission, key: key, run: runAdmissions) {
+        switch try inTurn({ try admissions.submit(admission, key: key, run: runAdmissions) }) {
         case .admitted(let outcome, let record):
             return (outcome, record)
         case .alone:
@@ -101,7 +102,7 @@ public struct PostgresGenerationStore: GenerationStore {
         let ending = try PendingFinish(id, completion, claimsJSON: claimsJSON)
         // As admissions: one project's ends under the same claims share a writer (GroupedFinish.swift).
         let key = AdmissionGroupKey(projectID: projectID, claimsJSON: claimsJSON)
-        switch try finishes.submit(ending, key: key, run: runFinishes) {
+        switch try inTurn({ try finishes.submit(ending, key: key, run: runFinishes) }) {
         case .finished(let detail):
             return detail
         case .alone:

@@ -9,11 +9,15 @@ import Foundation
 ///
 /// `run` answers every item it is given, in order; an item it leaves unanswered fails with
 /// `GroupCommitError.unanswered`. It runs on the calling thread of the writer, with no lock held.
+/// A request still queued after `queueTimeout` gives up with `GroupCommitError.timedOut` and is never
+/// run, as a caller waiting for a pooled connection does; one a writer has taken waits for its answer,
+/// since its work may already be written.
 final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Sendable {
     private final class Waiter {
         let item: Item
         var answer: Result<Answer, any Error>?
         var leads = false
+        var taken = false
 
         init(_ item: Item) {
             self.item = item
@@ -21,6 +25,7 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     }
 
     let limit: Int
+    let queueTimeout: TimeInterval
     private let condition = NSCondition()
     // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
     private var waiting: [Key: [Waiter]] = [:]
@@ -40,8 +45,9 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         return waiting[key]?.filter { $0.answer == nil && !$0.leads }.count ?? 0
     }
 
-    init(limit: Int) {
+    init(limit: Int, queueTimeout: TimeInterval) {
         self.limit = max(1, limit)
+        self.queueTimeout = queueTimeout
     }
 
     func submit(_ item: Item, key: Key, run: ([Item]) -> [Result<Answer, any Error>]) throws -> Answer {
@@ -53,8 +59,15 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         } else {
             waiting[key, default: []].append(waiter)
         }
+        let deadline = Date().addingTimeInterval(queueTimeout)
         while waiter.answer == nil && !waiter.leads {
-            condition.wait()
+            if waiter.taken {
+                condition.wait()
+            } else if !condition.wait(until: deadline), waiter.answer == nil, !waiter.leads, !waiter.taken {
+                waiting[key]?.removeAll { $0 === waiter }
+                condition.unlock()
+                throw GroupCommitError.timedOut
+            }
         }
         if waiter.answer == nil {
             lead(key: key, run: run)
@@ -71,6 +84,7 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         let queue = waiting[key] ?? []
         let group = Array(queue.prefix(limit))
         waiting[key] = Array(queue.dropFirst(group.count))
+        for member in group { member.taken = true }
         largest = max(largest, group.count)
         condition.unlock()
         let answers = run(group.map(\.item))
@@ -90,4 +104,6 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
 enum GroupCommitError: Error, Equatable {
     /// The group's run returned fewer answers than it was given items.
     case unanswered
+    /// Still queued when the queue timeout passed: not run.
+    case timedOut
 }
