@@ -8,9 +8,13 @@ import Foundation
 /// live-session check is deferred to it, the session: still one round trip (`quoteReads`).
 public struct PostgresRoutingReads: Sendable {
     let pool: ConnectionPool
+    let sharedQuoteReads: GroupCommit<SharedQuoteReadKey, Void, QuoteReads>
 
     public init(pool: ConnectionPool) {
         self.pool = pool
+        // At most 64 requests share one read; one still queued after the pool's acquire timeout
+        // gives up, as one waiting for a connection does.
+        sharedQuoteReads = GroupCommit(limit: 64, queueTimeout: pool.configuration.acquireTimeout)
     }
 
     public func reads(for identity: AuthenticatedIdentity) throws -> RoutingReads {
@@ -19,10 +23,27 @@ public struct PostgresRoutingReads: Sendable {
 
     /// Everything `QuoteService.pricedQuote` reads, in one round trip. The session's state comes
     /// first: a refused session's caller is refused before anything read here is used.
+    ///
+    /// Requests for the same project under the same token that arrive while such a read is in flight
+    /// share the next one (`GroupCommit`): it starts after each of them arrived, so each sees what it
+    /// would have read alone, and one round trip serves them all.
     public func quoteReads(project: UUID, as identity: AuthenticatedIdentity) throws -> QuoteReads {
         let checksSession = identity.sessionCheckDeferred
         // A token without a session id has no session to find: refused as `requireLiveSession` refuses it.
         if checksSession, identity.sessionID == nil { throw AuthError.sessionNotFound }
+        let key = SharedQuoteReadKey(projectID: project, claimsJSON: identity.claimsJSON, checksSession: checksSession)
+        do {
+            return try sharedQuoteReads.submit((), key: key) { group in
+                let read = Result { try readQuote(project: project, as: identity, checksSession: checksSession) }
+                return group.map { _ in read }
+            }
+        } catch GroupCommitError.timedOut {
+            throw DatabaseError(step: .acquire, sqlState: nil,
+                                serverMessage: "no shared read within \(pool.configuration.acquireTimeout) s")
+        }
+    }
+
+    private func readQuote(project: UUID, as identity: AuthenticatedIdentity, checksSession: Bool) throws -> QuoteReads {
         let session: [SQL] = checksSession
             ? ["select not_after, banned_until, user_deleted from app_engine.session_state(\(identity.sessionID))"] : []
         let results = try pool.userScopeRoundTrip(claimsJSON: identity.claimsJSON, readOnly: true, session + [
@@ -69,4 +90,12 @@ public struct PostgresRoutingReads: Sendable {
                             usableKeys: Set(try results[2].compactMap { ProviderID(rawValue: try $0.decode("provider")) }),
                             buckets: buckets, providerBudgetRemaining: remaining)
     }
+}
+
+/// Quote reads are shared only between requests that would read exactly the same: the same project,
+/// the same token (so the same user, session and claims) and the same session check.
+struct SharedQuoteReadKey: Hashable, Sendable {
+    let projectID: UUID
+    let claimsJSON: String
+    let checksSession: Bool
 }
