@@ -65,9 +65,9 @@ struct PendingAdmission {
     }
 }
 
-/// Admissions group by project and by the exact claims they run under, so a group's shared
-/// transactions act for one caller only, as each admission alone would.
-struct AdmissionGroupKey: Hashable, Sendable {
+/// Admissions (and ends) group by project and by the exact claims they run under, so a group's
+/// shared transactions act for one caller only, as each alone would.
+struct ProjectWriterKey: Hashable, Sendable {
     let projectID: UUID
     let claimsJSON: String
 }
@@ -83,7 +83,7 @@ enum AdmissionAnswer {
     case reserved([PostgresRow])
 }
 
-typealias AdmissionGroups = GroupCommit<AdmissionGroupKey, PendingAdmission, AdmissionAnswer>
+typealias AdmissionGroups = GroupCommit<ProjectWriterKey, PendingAdmission, AdmissionAnswer>
 
 extension PostgresGenerationStore {
     /// A turn at a project's writer; a request that waited in its queue too long is answered as one

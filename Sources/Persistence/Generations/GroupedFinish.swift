@@ -45,7 +45,7 @@ enum FinishAnswer {
     case alone
 }
 
-typealias FinishGroups = GroupCommit<AdmissionGroupKey, PendingFinish, FinishAnswer>
+typealias FinishGroups = GroupCommit<ProjectWriterKey, PendingFinish, FinishAnswer>
 
 extension PostgresGenerationStore {
     /// A group's ends in one round trip: every end, in arrival order, in one transaction (the project

@@ -41,7 +41,7 @@ public struct PostgresGenerationStore: GenerationStore {
                                              clearing: check, claimsJSON: claimsJSON)
         // One project's admissions under the same claims share a writer (GroupedAdmission.swift): a lone
         // one runs at once as below; those that arrive while it runs are admitted together next.
-        let key = AdmissionGroupKey(projectID: generation.projectID, claimsJSON: claimsJSON)
+        let key = ProjectWriterKey(projectID: generation.projectID, claimsJSON: claimsJSON)
         switch try inTurn({ try admissions.submit(admission, key: key, run: runAdmissions) }) {
         case .admitted(let outcome, let record):
             return (outcome, record)
@@ -101,7 +101,7 @@ public struct PostgresGenerationStore: GenerationStore {
         -> GenerationDetail? {
         let ending = try PendingFinish(id, completion, claimsJSON: claimsJSON)
         // As admissions: one project's ends under the same claims share a writer (GroupedFinish.swift).
-        let key = AdmissionGroupKey(projectID: projectID, claimsJSON: claimsJSON)
+        let key = ProjectWriterKey(projectID: projectID, claimsJSON: claimsJSON)
         switch try inTurn({ try finishes.submit(ending, key: key, run: runFinishes) }) {
         case .finished(let detail):
             return detail
