@@ -177,4 +177,53 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try spent(project), "0.4")
         XCTAssertEqual(try reserved(project), "0.5")
     }
+
+    /// Migration 170: `reserve_group` answers each generation exactly as consecutive `reserve` calls
+    /// answer it, scope by scope: here one user's calls one by one beside another user's same sequence
+    /// as one group (providers mixed, one without a provider, one free but needing headroom, one over
+    /// the project's budget), on projects and scopes alike.
+    func testAGroupsReservationsAreDecidedAsConsecutiveReservationsAre() throws {
+        let bob = UUID()
+        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
+        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let alicesProject = try project(limit: "0.0035")
+        let bobsProject: UUID = try admin.query("""
+            insert into public.projects (user_id, name, budget_limit, budget_period) values (\(bob), 'p', 0.0035, 'total') returning id
+            """)[0].decode("id")
+        let steps: [(amount: String, provider: String?)] = [("0.001", "openai"), ("0.001", "openai"), ("0.001", nil), ("0.001", "anthropic"),
+                                                              ("0", "openai"), ("0.0006", "openai")]
+        func figures(_ row: PostgresRow) throws -> String {
+            let limit: Decimal? = try row.decodeIfPresent("budget_limit")
+            let entry: UUID? = try row.decodeIfPresent("entry_id")
+            return [try row.decode("scope", as: String.self), "\(try row.decode("admitted", as: Bool.self))", "\(try row.decode("fits", as: Bool.self))",
+                    limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))", "\(try row.decode("reserved", as: Decimal.self))",
+                    entry == nil ? "no entry" : "entry"].joined(separator: " ")
+        }
+        var oneByOne: [[String]] = []
+        for step in steps {
+            let rows = try pool.userScopeStatement(claimsJSON: claims, """
+                select scope, entry_id, admitted, fits, budget_limit, spent, reserved
+                from app_ledger.reserve(\(alicesProject), \(UUID()), \(step.amount)::numeric, \(step.provider))
+                """)
+            oneByOne.append(try rows.map(figures))
+        }
+        let group = try pool.userScopeStatement(claimsJSON: bobsClaims, """
+            select ordinal, scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.reserve_group(\(bobsProject), \(steps.map { _ in UUID().uuidString.lowercased() })::uuid[],
+                                          \(steps.map(\.amount))::numeric[],
+                                          array(select nullif(p, '') from unnest(\(steps.map { $0.provider ?? "" })::text[]) with ordinality u(p, k) order by k))
+            """)
+        var grouped = Array(repeating: [String](), count: steps.count)
+        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try figures(row)) }
+        XCTAssertEqual(grouped, oneByOne)
+        XCTAssertEqual(oneByOne.map { $0.first ?? "" }.map { $0.split(separator: " ")[1] }, ["true", "true", "true", "false", "true", "false"],
+                       "the fourth is over the project's budget, the free one fits its headroom, the last does not fit")
+        let entries = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e from public.budget_ledger where user_id = \(user) group by kind
+                """).map { try $0.decode("e", as: String.self) }
+        }
+        XCTAssertEqual(try entries(bob), try entries(alice))
+        XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
+    }
 }

@@ -97,9 +97,10 @@ extension PostgresGenerationStore {
         }
     }
 
-    /// A group's admissions in one round trip and two transactions: every reservation, in arrival
-    /// order, so each is decided against the totals the ones before it left (the project row is
-    /// locked once for all of them); then every admitted generation's creation. As for one admission,
+    /// A group's admissions in one round trip and two transactions: every reservation in one call of
+    /// `app_ledger.reserve_group`, in arrival order, so each is decided against the totals the ones
+    /// before it left (the project row and the scopes are locked once for all of them, the entries
+    /// written by one statement per table); then every admitted generation's creation. As for one admission,
     /// the first COMMIT does not wait for the disk and the second, synchronous one flushes both
     /// before any answer is given. A transaction that fails as a whole is answered per admission:
     /// the reservations not written are run again alone, the creations not written are run alone for
@@ -113,15 +114,22 @@ extension PostgresGenerationStore {
         let outcome: TransactionsOutcome
         do {
             outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
-                group.map(\.reserve) + [ConnectionPool.asynchronousCommit],
+                [Self.reserveGroup(group), ConnectionPool.asynchronousCommit],
                 group.flatMap(\.creation),
             ])
         } catch {
             // Thrown only when nothing was written (no connection, or one ended before it ran).
             return group.map { _ in .failure(error) }
         }
-        let reservations = outcome.committed.first ?? []
-        guard reservations.count == group.count + 1 else { return group.map { _ in .success(.alone) } }
+        // Nothing committed (the reservations' transaction failed): each runs alone. Committed but not
+        // read back as sent: as one admission's short answer is.
+        guard let reserved = outcome.committed.first?.first else { return group.map { _ in .success(.alone) } }
+        let reservations: [[PostgresRow]]
+        do {
+            reservations = try Self.split(reserved, into: group.count)
+        } catch {
+            return group.map { _ in .failure(error) }
+        }
         guard outcome.failure == nil, outcome.committed.count == 2 else {
             return group.indices.map { .success(.reserved(reservations[$0])) }
         }
@@ -143,5 +151,32 @@ extension PostgresGenerationStore {
             })
         }
         return answers
+    }
+
+    /// Every reservation of a group in one call (migration 170): each generation decided in order,
+    /// its rows numbered by its position (from 1). Ids, amounts and providers go as bound arrays; a
+    /// generation reserving on no provider sends an empty name, NULL to the function.
+    static func reserveGroup(_ group: [PendingAdmission]) -> SQL {
+        let projectID = group.first?.generation.projectID
+        let ids = group.map { $0.generation.id.uuidString.lowercased() }
+        let amounts = group.map { $0.generation.estimate.amount.description }
+        let providers = group.map { $0.generation.candidates.first?.provider.rawValue ?? "" }
+        return """
+            select ordinal, scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.reserve_group(\(projectID), \(ids)::uuid[], \(amounts)::numeric[],
+                                          array(select nullif(p, '') from unnest(\(providers)::text[]) with ordinality u(p, k) order by k))
+            """
+    }
+
+    /// The rows of `reserve_group`, one list per generation in group order; every generation has rows.
+    static func split(_ rows: [PostgresRow], into count: Int) throws -> [[PostgresRow]] {
+        var lists = Array(repeating: [PostgresRow](), count: count)
+        for row in rows {
+            let ordinal: Int = try row.decode("ordinal")
+            guard (1...count).contains(ordinal) else { throw DecodingFailure(column: "ordinal", expected: "1...\(count)") }
+            lists[ordinal - 1].append(row)
+        }
+        guard !lists.contains(where: \.isEmpty) else { throw DecodingFailure(column: "ordinal", expected: "rows for every generation") }
+        return lists
     }
 }

@@ -196,6 +196,8 @@ public struct SchemaAllowlist: Sendable {
                                   "app_engine.session_state", "app_engine.take_rate_token", "app_engine.clear_first_attempt",
                                   // Migration 143: admission's second transaction, after the reservation committed.
                                   "app_engine.admit_reserved",
+                                  // Migration 170: one project's reservations in one call.
+                                  "app_ledger.reserve_group",
                                   // Migration 151: the end of a canceled batch item whose provider work may be billed.
                                   "app_engine.finish_canceled_item",
                                   // Migration 152: the charge of a canceled generation's failed call that reported usage.
