@@ -121,7 +121,7 @@ final class GroupCommitTests: XCTestCase {
         spawn(done) { _ = try? writer.submit(1, key: "p", run: run) }
         XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
         XCTAssertThrowsError(try writer.submit(2, key: "p", run: run)) {
-            XCTAssertEqual($0 as? GroupCommitError, .timedOut)
+            XCTAssertEqual(($0 as? DatabaseError)?.step, .acquire, "answered as a pool timeout")
         }
         XCTAssertEqual(writer.waitingCount("p"), 0, "it left the queue")
         gate.signal()

@@ -1,16 +1,15 @@
 import Domain
 import Foundation
 
-/// One admission's statements: its reservation (`app_ledger.reserve`, which locks the project row and
-/// the budget scopes) and its creation (the generation it admitted, read back, and its first attempt
-/// cleared when it starts here), and how to read their rows.
+/// One admission's statements: its creation (the generation it admitted, read back, and its first attempt
+/// cleared when it starts here), and how to read them with its reservation's rows (its reservation is
+/// sent with its group's, `reserveGroup`).
 struct PendingAdmission {
     /// A group's most admissions: its creation transaction runs three statements per admission.
     static let groupLimit = 32
 
     let generation: NewGeneration
     let claimsJSON: String
-    let reserve: SQL
     let creation: [SQL]
     private let check: FirstAttemptCheck?
 
@@ -22,10 +21,6 @@ struct PendingAdmission {
         self.generation = generation
         self.claimsJSON = claimsJSON
         self.check = start ? check : nil
-        reserve = """
-            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
-            from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric, \(provider))
-            """
         let clearing: [SQL] = self.check.map { check in ["""
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
@@ -86,17 +81,6 @@ enum AdmissionAnswer {
 typealias AdmissionGroups = GroupCommit<ProjectWriterKey, PendingAdmission, AdmissionAnswer>
 
 extension PostgresGenerationStore {
-    /// A turn at a project's writer; a request that waited in its queue too long is answered as one
-    /// that found no free connection (503 `database_unavailable` at the API), and was not run.
-    func inTurn<Answer>(_ submit: () throws -> Answer) throws -> Answer {
-        do {
-            return try submit()
-        } catch GroupCommitError.timedOut {
-            throw DatabaseError(step: .acquire, sqlState: nil,
-                                serverMessage: "no turn at the project's writer within \(pool.configuration.acquireTimeout) s")
-        }
-    }
-
     /// A group's admissions in one round trip and two transactions: every reservation in one call of
     /// `app_ledger.reserve_group`, in arrival order, so each is decided against the totals the ones
     /// before it left (the project row and the scopes are locked once for all of them, the entries
@@ -133,24 +117,26 @@ extension PostgresGenerationStore {
         guard outcome.failure == nil, outcome.committed.count == 2 else {
             return group.indices.map { .success(.reserved(reservations[$0])) }
         }
-        let created = outcome.committed[1]
-        var answers: [Result<AdmissionAnswer, any Error>] = []
-        var next = 0
-        for (index, admission) in group.enumerated() {
-            let count = admission.creation.count
-            guard next + count <= created.count else {
-                // Committed, but not answered as sent: as one admission's short answer is.
-                answers.append(.failure(DomainError.notFound(resource: "project")))
-                continue
-            }
-            let rows = Array(created[next ..< next + count])
-            next += count
-            answers.append(Result {
-                let (outcome, record) = try admission.decode(reservation: reservations[index], creation: rows)
+        let created = Self.slices(of: outcome.committed[1], counts: group.map(\.creation.count))
+        return group.indices.map { index in
+            // Committed, but not answered as sent: as one admission's short answer is.
+            guard let rows = created[index] else { return .failure(DomainError.notFound(resource: "project")) }
+            return Result {
+                let (outcome, record) = try group[index].decode(reservation: reservations[index], creation: rows)
                 return .admitted(outcome, record)
-            })
+            }
         }
-        return answers
+    }
+
+    /// A pipelined transaction's row sets cut into consecutive slices of `counts` (one per request of a
+    /// group, in order); nil for a request whose statements were not all answered.
+    static func slices(of rows: [[PostgresRow]], counts: [Int]) -> [[[PostgresRow]]?] {
+        var next = 0
+        return counts.map { count in
+            guard next + count <= rows.count else { return nil }
+            defer { next += count }
+            return Array(rows[next ..< next + count])
+        }
     }
 
     /// Every reservation of a group in one call (migration 170): each generation decided in order,

@@ -7,7 +7,6 @@ struct PendingFinish {
     /// A group's most ends: its transaction runs three statements per end.
     static let groupLimit = 32
 
-    let id: UUID
     let claimsJSON: String
     let statements: [SQL]
     let report: SQL?
@@ -17,7 +16,6 @@ struct PendingFinish {
         let breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
         let usage = try GenerationJSON.usage(of: completion)
         let event = GenerationColumnsEncoding.stringMap(completion.event.payload)
-        self.id = id
         self.claimsJSON = claimsJSON
         statements = ["""
             select \(GenerationSQL.columns) from app_engine.finish_generation(
@@ -69,19 +67,9 @@ extension PostgresGenerationStore {
             return group.map { _ in .failure(error) }
         }
         guard let ended = outcome.committed.first else { return group.map { _ in .success(.alone) } }
-        var answers: [Result<FinishAnswer, any Error>] = []
-        var next = 0
-        for ending in group {
-            let count = ending.statements.count
-            guard next + count <= ended.count else {
-                // Committed, but not answered as sent: as one end's short answer is.
-                answers.append(.success(.finished(nil)))
-                continue
-            }
-            let rows = Array(ended[next ..< next + count])
-            next += count
-            answers.append(Result { .finished(try Self.detail(from: rows)) })
+        // A request whose statements were not all answered: as one end's short answer is.
+        return Self.slices(of: ended, counts: group.map(\.statements.count)).map { rows in
+            Result { .finished(try rows.flatMap(Self.detail(from:))) }
         }
-        return answers
     }
 }

@@ -42,7 +42,7 @@ public struct PostgresGenerationStore: GenerationStore {
         // One project's admissions under the same claims share a writer (GroupedAdmission.swift): a lone
         // one runs at once as below; those that arrive while it runs are admitted together next.
         let key = ProjectWriterKey(projectID: generation.projectID, claimsJSON: claimsJSON)
-        switch try inTurn({ try admissions.submit(admission, key: key, run: runAdmissions) }) {
+        switch try admissions.submit(admission, key: key, run: runAdmissions) {
         case .admitted(let outcome, let record):
             return (outcome, record)
         case .alone:
@@ -52,8 +52,8 @@ public struct PostgresGenerationStore: GenerationStore {
         }
     }
 
-    /// One admission in one round trip, two transactions (migration 143): the reservation commits on
-    /// its own, so the project row it locks is free again before the generation's rows, the rate-limit
+    /// One admission in one round trip, two transactions (migration 143): the reservation (a group of
+    /// one) commits on its own, so the project row it locks is free again before the generation's rows, the rate-limit
     /// row and the key are written; then the generation it admitted (none when refused), read back,
     /// and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait for
     /// the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is flushed in
@@ -61,7 +61,7 @@ public struct PostgresGenerationStore: GenerationStore {
     /// released at once, in a synchronous transaction of its own.
     func admitAlone(_ admission: PendingAdmission) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
         let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [
-            [admission.reserve, ConnectionPool.asynchronousCommit],
+            [Self.reserveGroup([admission]), ConnectionPool.asynchronousCommit],
             admission.creation,
         ])
         if let (transaction, error) = outcome.failure {
@@ -102,7 +102,7 @@ public struct PostgresGenerationStore: GenerationStore {
         let ending = try PendingFinish(id, completion, claimsJSON: claimsJSON)
         // As admissions: one project's ends under the same claims share a writer (GroupedFinish.swift).
         let key = ProjectWriterKey(projectID: projectID, claimsJSON: claimsJSON)
-        switch try inTurn({ try finishes.submit(ending, key: key, run: runFinishes) }) {
+        switch try finishes.submit(ending, key: key, run: runFinishes) {
         case .finished(let detail):
             return detail
         case .alone:

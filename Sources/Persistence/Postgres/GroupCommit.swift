@@ -9,9 +9,9 @@ import Foundation
 ///
 /// `run` answers every item it is given, in order; an item it leaves unanswered fails with
 /// `GroupCommitError.unanswered`. It runs on the calling thread of the writer, with no lock held.
-/// A request still queued after `queueTimeout` gives up with `GroupCommitError.timedOut` and is never
-/// run, as a caller waiting for a pooled connection does; one a writer has taken waits for its answer,
-/// since its work may already be written.
+/// A request still queued after `queueTimeout` is never run and gets the error a caller that found no
+/// pooled connection gets (`DatabaseError` at step `.acquire`: 503 `database_unavailable` at the API);
+/// one a writer has taken waits for its answer, since its work may already be written.
 final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Sendable {
     private final class Waiter {
         let item: Item
@@ -66,7 +66,7 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
             } else if !condition.wait(until: deadline), waiter.answer == nil, !waiter.leads, !waiter.taken {
                 waiting[key]?.removeAll { $0 === waiter }
                 condition.unlock()
-                throw GroupCommitError.timedOut
+                throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "no turn at the writer within \(queueTimeout) s")
             }
         }
         if waiter.answer == nil {
@@ -104,6 +104,4 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
 enum GroupCommitError: Error, Equatable {
     /// The group's run returned fewer answers than it was given items.
     case unanswered
-    /// Still queued when the queue timeout passed: not run.
-    case timedOut
 }

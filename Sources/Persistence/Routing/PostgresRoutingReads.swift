@@ -32,14 +32,9 @@ public struct PostgresRoutingReads: Sendable {
         // A token without a session id has no session to find: refused as `requireLiveSession` refuses it.
         if checksSession, identity.sessionID == nil { throw AuthError.sessionNotFound }
         let key = SharedQuoteReadKey(projectID: project, claimsJSON: identity.claimsJSON, checksSession: checksSession)
-        do {
-            return try sharedQuoteReads.submit((), key: key) { group in
-                let read = Result { try readQuote(project: project, as: identity, checksSession: checksSession) }
-                return group.map { _ in read }
-            }
-        } catch GroupCommitError.timedOut {
-            throw DatabaseError(step: .acquire, sqlState: nil,
-                                serverMessage: "no shared read within \(pool.configuration.acquireTimeout) s")
+        return try sharedQuoteReads.submit((), key: key) { group in
+            let read = Result { try readQuote(project: project, as: identity, checksSession: checksSession) }
+            return group.map { _ in read }
         }
     }
 
