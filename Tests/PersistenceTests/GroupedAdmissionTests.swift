@@ -226,4 +226,88 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try entries(bob), try entries(alice))
         XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
     }
+
+    /// Migration 171: `end_group` ends each generation exactly as consecutive `end_scoped` calls (through
+    /// `settle` and `release_scoped`) end it, scope by scope: here one user's ends one by one beside
+    /// another user's same sequence as one group (charged on the reserved provider, charged on another
+    /// one as after a fallback, released, a reservation without a provider, a zero cost), projects and
+    /// scopes alike; a group naming a generation twice, or one ended already, ends none of them.
+    func testAGroupsEndsAreDecidedAsConsecutiveEndsAre() throws {
+        let bob = UUID()
+        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
+        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        try admin.query("insert into public.user_budgets (user_id, monthly_limit) values (\(alice), 5), (\(bob), 5)")
+        let alicesProject = try project(limit: "10")
+        let bobsProject: UUID = try admin.query("""
+            insert into public.projects (user_id, name, budget_limit, budget_period) values (\(bob), 'p', 10, 'total') returning id
+            """)[0].decode("id")
+        // (reserved amount, reserved provider, cost or nil for a release, provider charged)
+        let steps: [(amount: String, reserved: String?, cost: String?, charged: String?)] = [
+            ("0.5", "openai", "0.1", "openai"), ("0.5", "openai", "0.2", "anthropic"), ("0.5", "openai", nil, nil),
+            ("0.5", nil, "0.3", nil), ("0.25", "anthropic", "0", "anthropic"), ("0.5", "openai", "0.05", nil)]
+        func reserve(_ project: UUID, claims: String) throws -> [UUID] {
+            try steps.map { step in
+                let id = UUID()
+                _ = try pool.userScopeStatement(claimsJSON: claims, """
+                    select scope from app_ledger.reserve(\(project), \(id), \(step.amount)::numeric, \(step.reserved))
+                    """)
+                return id
+            }
+        }
+        func figures(_ row: PostgresRow) throws -> String {
+            let limit: Decimal? = try row.decodeIfPresent("budget_limit")
+            let entry: UUID? = try row.decodeIfPresent("entry_id")
+            return [try row.decode("scope", as: String.self), limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))",
+                    "\(try row.decode("reserved", as: Decimal.self))", entry == nil ? "no entry" : "entry"].joined(separator: " ")
+        }
+        let alicesIDs = try reserve(alicesProject, claims: claims)
+        var oneByOne: [[String]] = []
+        for (id, step) in zip(alicesIDs, steps) {
+            let rows = try pool.userScopeStatement(claimsJSON: claims, step.cost.map { cost in
+                "select scope, entry_id, budget_limit, spent, reserved from app_ledger.settle(\(id), \(cost)::numeric, \(step.charged))"
+            } ?? "select scope, entry_id, budget_limit, spent, reserved from app_ledger.release_scoped(\(id))")
+            oneByOne.append(try rows.map(figures))
+        }
+        let bobsIDs = try reserve(bobsProject, claims: bobsClaims)
+        let call = { (ids: [UUID]) -> SQL in
+            """
+            select ordinal, scope, entry_id, budget_limit, spent, reserved
+            from app_ledger.end_group(\(ids.map { $0.uuidString.lowercased() })::uuid[],
+                                      array(select nullif(c, '')::numeric from unnest(\(steps.map { $0.cost ?? "" })::text[]) with ordinality u(c, k) order by k),
+                                      array(select nullif(p, '') from unnest(\(steps.map { $0.charged ?? "" })::text[]) with ordinality u(p, k) order by k))
+            """
+        }
+        var twice = bobsIDs
+        twice[5] = twice[0]
+        XCTAssertThrowsError(try pool.userScopeStatement(claimsJSON: bobsClaims, call(twice))) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "55000", "a generation named twice ends once")
+        }
+        let group = try pool.userScopeStatement(claimsJSON: bobsClaims, call(bobsIDs))
+        var grouped = Array(repeating: [String](), count: steps.count)
+        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try figures(row)) }
+        XCTAssertEqual(grouped, oneByOne)
+        XCTAssertEqual(oneByOne[1].map { $0.split(separator: " ")[0] }, ["project", "provider:anthropic", "provider:openai", "user"],
+                       "the fallback's charge goes to the provider that answered, the reservation's scope is released")
+        XCTAssertThrowsError(try pool.userScopeStatement(claimsJSON: bobsClaims, call(bobsIDs))) {
+            XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "55000", "ended already")
+        }
+        let entries = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
+                from (select 'project' as t, kind, amount from public.budget_ledger where user_id = \(user)
+                      union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
+                group by t, kind order by t, kind
+                """).map { try $0.decode("e", as: String.self) }
+        }
+        XCTAssertEqual(try entries(bob), try entries(alice))
+        let scopeTotals = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select scope || ' ' || spent::text || ' ' || reserved::text as t from public.budget_scope_totals where user_id = \(user) order by scope
+                """).map { try $0.decode("t", as: String.self) }
+        }
+        XCTAssertEqual(try scopeTotals(bob), try scopeTotals(alice))
+        XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
+        XCTAssertEqual(try spent(bobsProject), try spent(alicesProject))
+        XCTAssertEqual(try spent(alicesProject), "0.65")
+    }
 }

@@ -172,6 +172,14 @@ public struct StoredJSONWriter {
         money(value)
     }
 
+    /// A member whose value is JSON text written already (by this writer or Foundation's encoder).
+    public mutating func member(_ name: String, json value: String?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: value.utf8)
+        needsComma = true
+    }
+
     /// A string-keyed map of strings, its keys in UTF-8 byte order (Foundation's sorted order on Linux).
     public mutating func stringMap(_ map: [String: String]) {
         beginObject()

@@ -2,13 +2,17 @@ import Domain
 import Foundation
 
 /// One end's statements (`app_engine.finish_generation`, which settles the reservation and locks the
-/// project row, then the generation's attempts and assets) and its attempt's report.
+/// project row, then the generation's attempts and assets), the same end as an element of
+/// `app_engine.finish_group`'s array, and its attempt's report.
 struct PendingFinish {
-    /// A group's most ends: its transaction runs three statements per end.
+    /// A group's most ends (`finish_group` takes at most 64).
     static let groupLimit = 32
 
     let claimsJSON: String
+    let generation: UUID
     let statements: [SQL]
+    /// The object `finish_group` reads (migration 171): `finish_generation`'s arguments by name.
+    let groupItem: String
     let report: SQL?
 
     init(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws {
@@ -17,6 +21,28 @@ struct PendingFinish {
         let usage = try GenerationJSON.usage(of: completion)
         let event = GenerationColumnsEncoding.stringMap(completion.event.payload)
         self.claimsJSON = claimsJSON
+        generation = id
+        var item = StoredJSONWriter()
+        item.beginObject()
+        item.member("generation", id.uuidString.lowercased())
+        item.member("to_status", completion.status.rawValue)
+        item.member("provider", completion.provider.rawValue)
+        item.member("model", completion.model)
+        item.member("cost", completion.cost.map { $0.amount.description })
+        item.member("cost_status", completion.costStatus)
+        item.member("provider_reported_cost", completion.providerReportedCost.map { $0.amount.description })
+        item.member("cost_lines", json: breakdown)
+        item.member("usage", json: usage)
+        item.member("output_text", completion.outputText)
+        item.member("error_code", completion.errorCode)
+        item.member("error_message", completion.errorMessage.map { String($0.prefix(2000)) })
+        item.member("assets", json: assets)
+        item.member("provider_scope_only", completion.providerScopeOnly)
+        item.member("event", json: event)
+        item.member("with_attempt", completion.recordsAttempt)
+        item.member("finish_reason", completion.finishReason.map { String($0.prefix(64)) })
+        item.endObject()
+        groupItem = item.text
         statements = ["""
             select \(GenerationSQL.columns) from app_engine.finish_generation(
                 \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
@@ -46,9 +72,10 @@ enum FinishAnswer {
 typealias FinishGroups = GroupCommit<ProjectWriterKey, PendingFinish, FinishAnswer>
 
 extension PostgresGenerationStore {
-    /// A group's ends in one round trip: every end, in arrival order, in one transaction (the project
-    /// row is locked once for all of them), then every report in a second one whose COMMIT does not
-    /// wait for the disk, as one end's does not. When the ends' transaction fails as a whole (one of
+    /// A group's ends in one round trip: every end, in arrival order, in one transaction and one
+    /// `finish_group` call (the project row and scopes are locked once for all of them, the ledger
+    /// entries written by one statement per table), then every report in a second one whose COMMIT
+    /// does not wait for the disk, as one end's does not. When the ends' transaction fails as a whole (one of
     /// them was settled meanwhile, say) nothing of it was written and each end runs again alone, so
     /// each gets its own answer; a failed report is dropped, as one end's is.
     func runFinishes(_ group: [PendingFinish]) -> [Result<FinishAnswer, any Error>] {
@@ -60,16 +87,57 @@ extension PostgresGenerationStore {
         let reports = group.compactMap(\.report)
         let outcome: TransactionsOutcome
         do {
-            outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [group.flatMap(\.statements)]
+            outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [Self.groupEnds(group)]
                                                          + (reports.isEmpty ? [] : [reports + [ConnectionPool.asynchronousCommit]]))
         } catch {
             // Thrown only when nothing was written (no connection, or one ended before it ran).
             return group.map { _ in .failure(error) }
         }
         guard let ended = outcome.committed.first else { return group.map { _ in .success(.alone) } }
-        // A request whose statements were not all answered: as one end's short answer is.
-        return Self.slices(of: ended, counts: group.map(\.statements.count)).map { rows in
-            Result { .finished(try rows.flatMap(Self.detail(from:))) }
+        return Self.details(of: group, from: ended)
+    }
+
+    /// The group's ends, then every attempt and asset of its generations: three statements.
+    static func groupEnds(_ group: [PendingFinish]) -> [SQL] {
+        let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
+        let ids = group.map { $0.generation.uuidString.lowercased() }
+        return ["""
+                select f.ordinal, \(GenerationSQL.columns)
+                from app_engine.finish_group(\(items)::jsonb) f cross join lateral (select (f.generation).*) g
+                """,
+                """
+                select generation_id, number, provider, model, status, error_code, error_message, http_status, retryable, created_at
+                from public.generation_attempts where generation_id = any(\(ids)::uuid[]) order by generation_id, number
+                """,
+                "select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = any(\(ids)::uuid[]) order by a.created_at, a.id"]
+    }
+
+    /// Each end's answer from `groupEnds`' results: its generation (nil when `finish_group` returned
+    /// no row for it) with that generation's attempts and assets.
+    static func details(of group: [PendingFinish], from results: [[PostgresRow]]) -> [Result<FinishAnswer, any Error>] {
+        guard results.count == 3 else {
+            return group.map { _ in .failure(GroupCommitError.unanswered) }
+        }
+        do {
+            var rows: [Int: PostgresRow] = [:]
+            for row in results[0] { rows[try row.decode("ordinal", as: Int.self)] = row }
+            var attempts: [UUID: [GenerationAttempt]] = [:]
+            for row in results[1] {
+                attempts[try row.decode("generation_id", as: UUID.self), default: []].append(try GenerationSQL.attempt(row))
+            }
+            var assets: [UUID: [AssetRecord]] = [:]
+            for row in results[2] {
+                assets[try row.decode("generation_id", as: UUID.self), default: []].append(try GenerationSQL.asset(row))
+            }
+            return group.enumerated().map { index, ending in
+                Result {
+                    guard let row = rows[index + 1] else { return .finished(nil) }
+                    return .finished(GenerationDetail(generation: try GenerationSQL.record(row), attempts: attempts[ending.generation] ?? [],
+                                                      assets: assets[ending.generation] ?? []))
+                }
+            }
+        } catch {
+            return group.map { _ in .failure(error) }
         }
     }
 }
