@@ -33,13 +33,14 @@ final class GroupedAdmissionTests: XCTestCase {
             """)[0].decode("id", as: UUID.self)
     }
 
-    private func admission(_ project: UUID, id: UUID = UUID(), estimate: String = "0.1") throws -> PendingAdmission {
+    private func admission(_ project: UUID, id: UUID = UUID(), estimate: String = "0.1", start: Bool = false,
+                           clearing: FirstAttemptCheck? = nil) throws -> PendingAdmission {
         let amount = try Money(parsing: estimate)
         let generation = NewGeneration(id: id, projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
                                        requestedProvider: nil, requestedModel: nil,
                                        candidates: [GenerationCandidate(provider: .openai, model: "gpt-4o-mini", estimate: amount)],
                                        estimate: amount, maxCost: nil, pricingVersion: "v1")
-        return try PendingAdmission(generation, start: false, leaseOwner: "test", leaseSeconds: 60, clearing: nil, claimsJSON: claims)
+        return try PendingAdmission(generation, start: start, leaseOwner: "test", leaseSeconds: 60, clearing: clearing, claimsJSON: claims)
     }
 
     private func reserved(_ project: UUID) throws -> String {
@@ -90,6 +91,59 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(admitted, [true, true, false])
         XCTAssertEqual(try reserved(project), "0.2")
         XCTAssertEqual(try generations(project), 2)
+    }
+
+    /// Migration 172: `admit_group` creates each admitted generation as `admit_reserved` alone does (the
+    /// same columns, its events in the same order), in the group's order, and none for a refused one.
+    func testAGroupCreatesEachGenerationAsItsOwnAdmissionWould() throws {
+        let project = try project(limit: "0.45")
+        let shape = { (id: UUID) throws -> String in
+            let row = try self.admin.query("""
+                select g.status || ' ' || g.estimate::text || ' ' || coalesce(g.provider, '-') || ' ' || coalesce(g.model, '-') || ' '
+                       || g.parameters::text || ' ' || g.candidates::text || ' ' || coalesce(g.submitting::text, '-') || ' '
+                       || (g.started_at is not null)::text || ' ' || g.lease_owner || ' '
+                       || (g.lease_expires_at > now() + interval '50 seconds')::text || ' '
+                       || (select string_agg(e.type || e.payload::text, ',' order by e.id) from public.generation_events e
+                           where e.generation_id = g.id) as shape
+                from public.generations g where g.id = \(id)
+                """)
+            return try row.first?.decode("shape", as: String.self) ?? "none"
+        }
+        let alone = [try admission(project, start: true), try admission(project)]
+        for pending in alone { _ = try store.admitAlone(pending) }
+        let group = [try admission(project, start: true), try admission(project), try admission(project, estimate: "0.2", start: true)]
+        for answer in store.runAdmissions(group) {
+            guard case .admitted = try answer.get() else { return XCTFail("not decided in the group") }
+        }
+        XCTAssertEqual(try group.prefix(2).map { try shape($0.generation.id) }, try alone.map { try shape($0.generation.id) })
+        XCTAssertTrue(try shape(alone[0].generation.id).hasPrefix("running 0.1 openai gpt-4o-mini"))
+        XCTAssertTrue(try shape(alone[0].generation.id).hasSuffix(#"queued{"status": "queued", "estimate": "0.1"},started{}"#))
+        XCTAssertEqual(try shape(group[2].generation.id), "none", "over the project's budget: refused, not created")
+        let order: [String] = try admin.query("""
+            select g.id::text as id from public.generations g join public.generation_events e on e.generation_id = g.id and e.type = 'queued'
+            where g.id = any(\(group.map { $0.generation.id.uuidString.lowercased() })::uuid[]) order by e.id
+            """).map { try $0.decode("id") }
+        XCTAssertEqual(order, group.prefix(2).map { $0.generation.id.uuidString.lowercased() }, "created in the group's order")
+    }
+
+    /// Each started admission of a group gets its own first attempt's clearance (the group's clearances
+    /// come back in order, one per admission that asked): none for one that did not ask, none for a
+    /// refused one, and the rate bucket refuses the one past its tokens.
+    func testAGroupClearsEachStartedAdmissionsFirstAttemptInOrder() throws {
+        let project = try project(limit: "0.45")
+        try admin.query("""
+            insert into public.provider_configs (user_id, provider, requests_per_minute) values (\(alice), 'openai', 2)
+            """)
+        let check = FirstAttemptCheck(provider: .openai, needsKey: false, at: Date(), cooldown: 30)
+        let group = [try admission(project, start: true, clearing: check), try admission(project, start: true),
+                     try admission(project, estimate: "0.3", start: true, clearing: check),
+                     try admission(project, start: true, clearing: check), try admission(project, start: true, clearing: check)]
+        var answers: [String] = []
+        for answer in store.runAdmissions(group) {
+            guard case .admitted(let outcome, let record) = try answer.get() else { return XCTFail("not decided in the group") }
+            answers.append(!outcome.admitted ? "refused" : record?.firstAttempt.map { $0.skipReason ?? "cleared" } ?? "not asked")
+        }
+        XCTAssertEqual(answers, ["cleared", "not asked", "refused", "cleared", "rate_limited"])
     }
 
     /// The shared creation fails as a whole (one generation's id is taken): no generation of the group

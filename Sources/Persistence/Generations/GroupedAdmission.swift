@@ -3,14 +3,18 @@ import Foundation
 
 /// One admission's statements: its creation (the generation it admitted, read back, and its first attempt
 /// cleared when it starts here), and how to read them with its reservation's rows (its reservation is
-/// sent with its group's, `reserveGroup`).
+/// sent with its group's, `reserveGroup`). In a group, its generation is one element of
+/// `app_engine.admit_group`'s array (`groupItem`) and read back with the group's.
 struct PendingAdmission {
-    /// A group's most admissions: its creation transaction runs three statements per admission.
+    /// A group's most admissions (`admit_group` takes at most 64).
     static let groupLimit = 32
 
     let generation: NewGeneration
     let claimsJSON: String
     let creation: [SQL]
+    /// `admit_reserved`'s arguments by name, for `admit_group` (migration 172).
+    let groupItem: String
+    let clearing: SQL?
     private let check: FirstAttemptCheck?
 
     init(_ generation: NewGeneration, start: Bool, leaseOwner: String, leaseSeconds: Int, clearing check: FirstAttemptCheck?,
@@ -21,30 +25,58 @@ struct PendingAdmission {
         self.generation = generation
         self.claimsJSON = claimsJSON
         self.check = start ? check : nil
-        let clearing: [SQL] = self.check.map { check in ["""
+        let clearing: SQL? = self.check.map { check in """
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
                                                 \(check.cooldown)::float8, \(check.needsKey))
-            """] } ?? []
+            """ }
+        self.clearing = clearing
+        var item = StoredJSONWriter()
+        item.beginObject()
+        item.member("generation", generation.id.uuidString.lowercased())
+        item.member("kind", generation.kind.rawValue)
+        item.member("prompt", generation.prompt)
+        item.member("parameters", json: settings)
+        item.member("requested_provider", generation.requestedProvider?.rawValue)
+        item.member("requested_model", generation.requestedModel)
+        item.member("provider", provider)
+        item.member("model", generation.candidates.first?.model)
+        item.member("candidates", json: candidates)
+        item.member("estimate", generation.estimate.amount.description)
+        item.member("max_cost", generation.maxCost.map { $0.amount.description })
+        item.member("pricing_version", generation.pricingVersion)
+        item.member("lease_owner", leaseOwner)
+        item.member("lease_seconds", leaseSeconds)
+        item.member("start", start)
+        item.endObject()
+        groupItem = item.text
         creation = ["""
             select app_engine.admit_reserved(
                 \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
                 \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
                 \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
                 \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
-            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + clearing
+            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + (clearing.map { [$0] } ?? [])
     }
 
     /// The answer from the reservation's rows and the creation's (one row set per statement of
     /// `creation`): no generation when the reservation was refused.
     func decode(reservation: [PostgresRow], creation rows: [[PostgresRow]]) throws
         -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        guard rows.count == creation.count, let first = reservation.first else { throw DomainError.notFound(resource: "project") }
+        guard rows.count == creation.count else { throw DomainError.notFound(resource: "project") }
+        return try decode(reservation: reservation, row: rows[1].first, clearance: rows.count == 3 ? rows[2].first : nil)
+    }
+
+    /// The answer from the reservation's rows, the generation's row (none: not created) and its first
+    /// attempt's clearance (none: not started here, or not created).
+    func decode(reservation: [PostgresRow], row: PostgresRow?, clearance: PostgresRow?) throws
+        -> (outcome: ReservationOutcome, record: GenerationRecord?) {
+        guard let first = reservation.first else { throw DomainError.notFound(resource: "project") }
         let scoped = ScopedReservation(admitted: try first.decode("admitted"),
                                        scopes: try reservation.map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
-        var record = try rows[1].first.map(GenerationSQL.record)
-        if let check, rows.count == 3, let row = rows[2].first {
-            record?.firstAttempt = try Self.clearance(row, check)
+        var record = try row.map(GenerationSQL.record)
+        if let check, let clearance {
+            record?.firstAttempt = try Self.clearance(clearance, check)
         }
         return (LedgerReservations.outcome(of: scoped), record)
     }
@@ -99,7 +131,7 @@ extension PostgresGenerationStore {
         do {
             outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [
                 [Self.reserveGroup(group), ConnectionPool.asynchronousCommit],
-                group.flatMap(\.creation),
+                Self.createGroup(group),
             ])
         } catch {
             // Thrown only when nothing was written (no connection, or one ended before it ran).
@@ -117,26 +149,39 @@ extension PostgresGenerationStore {
         guard outcome.failure == nil, outcome.committed.count == 2 else {
             return group.indices.map { .success(.reserved(reservations[$0])) }
         }
-        let created = Self.slices(of: outcome.committed[1], counts: group.map(\.creation.count))
+        let created = outcome.committed[1]
+        // Committed, but not answered as sent: as one admission's short answer is.
+        guard created.count == 2 + group.filter({ $0.clearing != nil }).count else {
+            return group.map { _ in .failure(DomainError.notFound(resource: "project")) }
+        }
+        var rows: [UUID: PostgresRow] = [:]
+        var clearances = created[2...].makeIterator()
+        do {
+            for row in created[1] { rows[try row.decode("id", as: UUID.self)] = row }
+        } catch {
+            return group.map { _ in .failure(error) }
+        }
         return group.indices.map { index in
-            // Committed, but not answered as sent: as one admission's short answer is.
-            guard let rows = created[index] else { return .failure(DomainError.notFound(resource: "project")) }
+            let clearance = group[index].clearing == nil ? nil : clearances.next()?.first
             return Result {
-                let (outcome, record) = try group[index].decode(reservation: reservations[index], creation: rows)
+                let (outcome, record) = try group[index].decode(reservation: reservations[index], row: rows[group[index].generation.id],
+                                                                clearance: clearance)
                 return .admitted(outcome, record)
             }
         }
     }
 
-    /// A pipelined transaction's row sets cut into consecutive slices of `counts` (one per request of a
-    /// group, in order); nil for a request whose statements were not all answered.
-    static func slices(of rows: [[PostgresRow]], counts: [Int]) -> [[[PostgresRow]]?] {
-        var next = 0
-        return counts.map { count in
-            guard next + count <= rows.count else { return nil }
-            defer { next += count }
-            return Array(rows[next ..< next + count])
-        }
+    /// A group's creations (migration 172): every admitted generation in one `admit_group` call, all
+    /// of them read back by one statement, then each started one's first attempt cleared, in order.
+    static func createGroup(_ group: [PendingAdmission]) -> [SQL] {
+        guard let first = group.first else { return [] }
+        let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
+        let ids = group.map { $0.generation.id.uuidString.lowercased() }
+        return ["""
+                select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
+                """,
+                "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
+            + group.compactMap(\.clearing)
     }
 
     /// Every reservation of a group in one call (migration 170): each generation decided in order,

@@ -1,0 +1,82 @@
+-- One project's admitted generations created in one call. The server creates a group's admitted
+-- generations in one transaction after their reservations committed (migrations 143 and 170), but
+-- each still ran app_engine.admit_reserved on its own: the reservation check, the generation and its
+-- events inserted per generation. app_engine.admit_group does the group with one statement per table,
+-- each generation exactly as admit_reserved creates it (its events in the same order, `queued` then
+-- `started`), the generations in the group's order; admit_reserved becomes its group of one.
+
+grant create on schema app_engine to app_engine_writer;
+
+create function app_engine.admit_group(project uuid, items jsonb)
+returns void
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if jsonb_typeof(items) is distinct from 'array' or jsonb_array_length(items) not between 1 and 64 then
+        raise exception 'an array of 1 to 64 generations is required' using errcode = '22023';
+    end if;
+    -- Only a generation whose reservation on this project committed is created; another is not (as
+    -- admit_reserved leaves it).
+    with admitted as (
+        select x.*, e.k
+        from jsonb_array_elements(items) with ordinality e(value, k)
+        cross join lateral jsonb_to_record(e.value) as x(generation uuid, kind text, prompt text, parameters jsonb,
+                                                         requested_provider text, requested_model text, provider text,
+                                                         model text, candidates jsonb, estimate numeric, max_cost numeric,
+                                                         pricing_version text, lease_owner text, lease_seconds integer,
+                                                         start boolean)
+        where exists (select from public.budget_ledger l
+                      where l.generation_id = x.generation and l.kind = 'reservation' and l.user_id = caller
+                        and l.project_id = admit_group.project)
+    ), created as (
+        insert into public.generations (id, user_id, project_id, kind, prompt, parameters, requested_provider, requested_model,
+                                        provider, model, candidates, status, estimate, max_cost, pricing_version, lease_owner,
+                                        lease_expires_at, started_at, submitting)
+        select a.generation, caller, admit_group.project, a.kind, a.prompt, coalesce(nullif(a.parameters, 'null'::jsonb), '{}'),
+               a.requested_provider, a.requested_model, a.provider, a.model, coalesce(nullif(a.candidates, 'null'::jsonb), '[]'),
+               case when a.start then 'running' else 'queued' end, a.estimate, a.max_cost, a.pricing_version,
+               a.lease_owner, now() + make_interval(secs => greatest(a.lease_seconds, 1)),
+               case when a.start then now() end,
+               case when a.start then jsonb_build_object('provider', a.provider, 'model', a.model) end
+        from admitted a
+        order by a.k
+        returning id
+    )
+    insert into public.generation_events (user_id, generation_id, type, payload)
+    select caller, a.generation, v.type, v.payload
+    from admitted a
+    join created c on c.id = a.generation
+    cross join lateral (values (1, 'queued', jsonb_build_object('status', 'queued', 'estimate', a.estimate::text)),
+                               (2, 'started', '{}'::jsonb)) v(o, type, payload)
+    where v.type = 'queued' or a.start
+    order by a.k, v.o;
+end
+$$;
+
+-- The group of one, same signature as migration 143's.
+create or replace function app_engine.admit_reserved(
+    generation uuid, project uuid, kind text, prompt text, parameters jsonb, requested_provider text,
+    requested_model text, provider text, model text, candidates jsonb, estimate numeric, max_cost numeric,
+    pricing_version text, lease_owner text, lease_seconds integer, start boolean)
+returns void
+language plpgsql security definer set search_path = '' as $$
+begin
+    perform app_engine.admit_group(admit_reserved.project, jsonb_build_array(jsonb_build_object(
+        'generation', admit_reserved.generation, 'kind', admit_reserved.kind, 'prompt', admit_reserved.prompt,
+        'parameters', admit_reserved.parameters, 'requested_provider', admit_reserved.requested_provider,
+        'requested_model', admit_reserved.requested_model, 'provider', admit_reserved.provider,
+        'model', admit_reserved.model, 'candidates', admit_reserved.candidates,
+        'estimate', admit_reserved.estimate::text, 'max_cost', admit_reserved.max_cost::text,
+        'pricing_version', admit_reserved.pricing_version, 'lease_owner', admit_reserved.lease_owner,
+        'lease_seconds', admit_reserved.lease_seconds, 'start', admit_reserved.start)));
+end
+$$;
+
+revoke all on function app_engine.admit_group(uuid, jsonb) from public;
+alter function app_engine.admit_group(uuid, jsonb) owner to app_engine_writer;
+grant execute on function app_engine.admit_group(uuid, jsonb) to authenticated;
+revoke create on schema app_engine from app_engine_writer;
