@@ -168,6 +168,39 @@ final class BudgetLedgerTests: XCTestCase {
         XCTAssertEqual(try figures.decode("reserved", as: String.self), "1.00")
     }
 
+    /// Migration 173: the summary is folded once per statement. One statement's entries of two months
+    /// and two projects (as only an administrator can write them: the ledger functions' entries all
+    /// take the statement's time) fold as the same entries one by one would.
+    func testOneStatementsEntriesFoldAsTheSameEntriesOneByOne() throws {
+        let grouped = [try project(of: alice, limit: nil, period: "monthly"), try project(of: alice, limit: nil)]
+        let single = [try project(of: alice, limit: nil, period: "monthly"), try project(of: alice, limit: nil)]
+        let entries: [(kind: String, amount: String, age: String)] = [("charge", "2.5", "40 days"), ("charge", "1.25", "0 days"),
+                                                                      ("reservation", "4", "0 days"), ("release", "1", "0 days"),
+                                                                      ("charge", "0.5", "70 days")]
+        try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount, created_at)
+            select \(alice), p, e.kind, e.amount, now() - e.age::interval
+            from unnest(\(grouped.map { $0.uuidString.lowercased() })::uuid[]) p
+            cross join unnest(\(entries.map(\.kind))::text[], \(entries.map(\.amount))::numeric[], \(entries.map(\.age))::text[]) e(kind, amount, age)
+            """)
+        for project in single {
+            for entry in entries {
+                try admin.query("""
+                    insert into public.budget_ledger (user_id, project_id, kind, amount, created_at)
+                    values (\(alice), \(project), \(entry.kind), \(entry.amount)::numeric, now() - \(entry.age)::interval)
+                    """)
+            }
+        }
+        let summary = { (project: UUID) throws -> String in
+            try self.admin.query("""
+                select t.spent_total::text || ' ' || t.spent_month::text || ' ' || t.month_start::text || ' ' || t.reserved::text as s
+                from public.project_budget_totals t where t.project_id = \(project)
+                """)[0].decode("s")
+        }
+        XCTAssertEqual(try grouped.map(summary), try single.map(summary))
+        XCTAssertTrue(try summary(grouped[0]).hasPrefix("4.25 1.25 "), "this month's charge alone in the month's figure")
+    }
+
     func testSettleChargesTheCostAndEndsTheReservation() throws {
         let target = try project(of: alice, limit: "10")
         let generation = UUID()
