@@ -53,18 +53,28 @@ if [ -n "${PG_PERF:-}" ]; then
 fi
 log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
 PG_PID=$(postmaster_pid)
+# What the database wrote meanwhile, which the machine's load does not change: WAL bytes, and rows
+# inserted, updated and deleted (each backend reports its counts within a second of going idle).
+WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint || ' ' || (tup_inserted + tup_updated + tup_deleted)
+            from pg_stat_database where datname = 'postgres'"
+read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" >"$WORK/wrk.out"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+sleep 2
+read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
 # CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
 # backends), in milliseconds: what bounds the throughput on this machine's cores.
 python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
-  "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" <<'PY' >&2
+  "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" \
+  "$((wal_after - wal_before))" "$((rows_after - rows_before))" <<'PY' >&2
 import sys
 requests, hz = int(sys.argv[1]), int(sys.argv[2])
 api, pg, fake = (int(v) * 1000 / hz / max(requests, 1) for v in sys.argv[3:6])
+wal, rows = (int(v) / max(requests, 1) for v in sys.argv[6:8])
 print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
+print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted")
 PY
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in

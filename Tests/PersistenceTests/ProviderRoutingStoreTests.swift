@@ -193,4 +193,30 @@ final class ProviderRoutingStoreTests: XCTestCase {
         XCTAssertEqual(domain.tokens, 2, "the Domain bucket agrees")
         XCTAssertEqual(try store.buckets(claimsJSON: claims(alice)).keys.count, 2)
     }
+
+    /// Migration 174: without a configured rate a take only reads the bucket: the first one creates the
+    /// row, later ones leave that very row version in place (no write, no row lock), and a block still refuses.
+    func testATakeWithoutAConfiguredRateLeavesTheBucketRowAsItIs() throws {
+        let store = PostgresRateLimitStore(pool: pool)
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let version = { () throws -> String? in
+            try self.admin.query("""
+                select xmin::text || ' ' || ctid::text as v from public.provider_rate_limits where user_id = \(self.alice) and provider = 'openai'
+                """).first?.decode("v", as: String.self)
+        }
+        XCTAssertNil(try version())
+        guard case .granted = try store.acquire(provider: .openai, requestsPerMinute: nil, at: now, claimsJSON: claims(alice)) else {
+            return XCTFail("no rate, no block: granted")
+        }
+        let created = try XCTUnwrap(try version(), "the first take creates the bucket")
+        for second in 1...3 {
+            guard case .granted = try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(Double(second)),
+                                                    claimsJSON: claims(alice)) else { return XCTFail("granted") }
+        }
+        XCTAssertEqual(try version(), created, "takes without a rate wrote nothing")
+        try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(30)), provider: .openai, requestsPerMinute: nil,
+                          at: now, claimsJSON: claims(alice))
+        XCTAssertEqual(try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(10), claimsJSON: claims(alice)),
+                       .refused(retryAt: now.addingTimeInterval(30)))
+    }
 }

@@ -13,8 +13,9 @@ public struct PostgresRateLimitStore: RateLimitStore {
 
     public func acquire(provider: ProviderID, requestsPerMinute rpm: Int?, at now: Date, claimsJSON: String) throws -> TokenBucket.Acquisition {
         // The take in one round trip (app_engine.take_rate_token, also what admission takes the
-        // first attempt's token with); only a refusal reads the bucket again (nothing was written,
-        // so reading it in a transaction of its own changes nothing).
+        // first attempt's token with; without a rate it only reads the bucket, migration 174); only a
+        // refusal reads the bucket again (nothing was written, so reading it in a transaction of its
+        // own changes nothing).
         let taken = try pool.userScopeStatement(claimsJSON: claimsJSON, """
             select tokens, updated_at, blocked_until from app_engine.take_rate_token(\(provider.rawValue), \(rpm)::integer, \(now)::timestamptz)
             """)
