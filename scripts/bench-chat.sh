@@ -58,6 +58,7 @@ api POST /v1/chat/completions "$(cat "$HARNESS/body.json")" >/dev/null
 PROJECT=$("${PSQL[@]}" -c "select id from public.projects where is_default")
 "${PSQL[@]}" -c "update public.projects set budget_limit = 1000000 where id = '$PROJECT'"
 log "user, key and default project $PROJECT ready"
+bench_analyze
 
 # Database statements per generation: every statement PostgreSQL executes (BEGIN, the scope and
 # COMMIT included) while N sequential requests run, minus what the idle background worker issues in

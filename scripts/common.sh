@@ -94,6 +94,14 @@ bench_setup() {
   "$BIN" migrate >/dev/null
 }
 
+# bench_analyze: the planner statistics a running database has (autovacuum gathers them within a
+# minute of the first writes), gathered now: a throwaway cluster a few seconds old has none, and
+# without them the planner takes a user's few rows for many and scans that user's whole history for
+# lookups by generation. Call once the run's users and first rows exist, before measuring.
+bench_analyze() {
+  "$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "analyze" >/dev/null
+}
+
 # bench_serve: starts `$BIN serve` in the background (API_PID; its output in $WORK/server.log) and
 # waits until /healthz answers.
 bench_serve() {

@@ -4,7 +4,8 @@
 # of USERS users (each with a key and a default project), then prints the throughput and, with
 # STATS=1, PostgreSQL's own statement times (pg_stat_statements with track = all, nested statements
 # included: a statement that waits for a row lock shows the wait in its mean). One user's
-# generations share one project, so they queue for its row; several users run side by side.
+# generations share one project, so they queue for its row; several users run side by side. WARMUP
+# seconds (default 3) of the same load and an ANALYZE come first, as on a database that has been running.
 # PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s), PG_PERF=FILE one of every
 # PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
 # per generation of the server, of PostgreSQL and of fake-providers. Not part of scripts/test.sh.
@@ -43,6 +44,13 @@ done
   echo "    ['Authorization'] = 'Bearer ' .. tokens[(i % #tokens) + 1]}, [[$BODY]])"
   echo "end"
 } >"$WORK/rotate.lua"
+# A database that has been running: WARMUP seconds of the same load first (its rows are there when
+# the measured run starts), then the planner statistics autovacuum would have gathered by then.
+if [ "${WARMUP:-3}" -gt 0 ]; then
+  wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${WARMUP:-3}s" --timeout 10s -s "$WORK/rotate.lua" \
+    "http://127.0.0.1:$API_PORT/v1/chat/completions" >/dev/null
+fi
+bench_analyze
 [ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
 if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
