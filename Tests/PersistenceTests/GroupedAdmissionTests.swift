@@ -184,12 +184,68 @@ final class GroupedAdmissionTests: XCTestCase {
         return try XCTUnwrap(admitted.record?.id)
     }
 
-    private func ending(_ id: UUID, cost: String, costStatus: String = "priced") throws -> PendingFinish {
-        try PendingFinish(id, GenerationCompletion(status: .succeeded, provider: .openai, model: "gpt-4o-mini", cost: try Money(parsing: cost),
-                                                   costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: nil,
-                                                   outputText: "hi", assets: [], errorCode: nil, errorMessage: nil, recordsAttempt: true,
-                                                   providerScopeOnly: false, event: GenerationEvent("succeeded")),
+    private func ending(_ id: UUID, cost: String?, costStatus: String = "priced", status: GenerationStatus = .succeeded,
+                        assets: [NewAsset] = [], usage: Usage? = nil) throws -> PendingFinish {
+        try PendingFinish(id, GenerationCompletion(status: status, provider: .openai, model: "gpt-4o-mini", cost: try cost.map { try Money(parsing: $0) },
+                                                   costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: usage,
+                                                   outputText: status == .succeeded ? "hi \"there\"/\n" : nil, assets: assets,
+                                                   errorCode: status == .succeeded ? nil : "provider_error",
+                                                   errorMessage: status == .succeeded ? nil : "it broke", recordsAttempt: status == .succeeded,
+                                                   providerScopeOnly: false, event: GenerationEvent(status.rawValue, ["note": "n"])),
                           claimsJSON: claims)
+    }
+
+    /// What an end wrote for a generation, ids and times left out: its row, events, attempts, assets
+    /// and ledger entries.
+    private func endShape(_ id: UUID) throws -> String {
+        try admin.query("""
+            select g.status || ' ' || coalesce(g.actual_cost::text, '-') || ' ' || coalesce(g.cost_status, '-') || ' '
+                   || coalesce(g.output_text, '-') || ' ' || coalesce(g.error_code, '-') || ' ' || coalesce(g.error_message, '-') || ' '
+                   || coalesce(g.usage::text, '-') || ' ' || coalesce(g.finish_reason, '-') || ' ' || (g.finished_at is not null)::text
+                   || ' | ' || (select string_agg(e.type || e.payload::text, ',' order by e.id) from public.generation_events e
+                                where e.generation_id = g.id)
+                   || ' | ' || coalesce((select string_agg(a.number || a.status || a.model, ',' order by a.number)
+                                         from public.generation_attempts a where a.generation_id = g.id), '-')
+                   || ' | ' || coalesce((select string_agg(a.kind || a.content_type || a.bytes || a.sha256 || a.storage_key, ',' order by a.storage_key)
+                                         from public.assets a where a.generation_id = g.id), '-')
+                   || ' | ' || (select string_agg(l.kind || l.amount::text, ',' order by l.kind) from public.budget_ledger l
+                                where l.generation_id = g.id)
+                   || ' | ' || (select string_agg(e.scope || e.kind || e.amount::text, ',' order by e.scope, e.kind)
+                                from public.budget_scope_entries e where e.generation_id = g.id) as shape
+            from public.generations g where g.id = \(id)
+            """)[0].decode("shape")
+    }
+
+    /// Migration 171: `finish_group` ends each generation as `finish_generation` alone does: the same
+    /// row, events, attempts, assets and ledger entries, for a success with assets and usage, a failure
+    /// released without a charge, and a success charged nothing.
+    func testAGroupEndsEachGenerationAsItsOwnEndWould() throws {
+        let project = try project(limit: "10")
+        let asset = { (n: Int) -> NewAsset in
+            let sha = String(repeating: "\(n)", count: 64)
+            let key = "users/\(self.alice.uuidString.lowercased())/sha256/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"
+            return NewAsset(kind: .text, contentType: "text/plain; charset=utf-8", blob: StoredBlob(key: key, sha256: sha, bytes: 12))
+        }
+        let usage = Usage(inputTokens: 12, outputTokens: 9)
+        let endings = { (ids: [UUID]) throws -> [PendingFinish] in
+            [try self.ending(ids[0], cost: "0.25", assets: [asset(1), asset(2)], usage: usage),
+             try self.ending(ids[1], cost: nil, costStatus: "unpriced", status: .failed),
+             try self.ending(ids[2], cost: "0", usage: usage)]
+        }
+        let alone = try (0..<3).map { _ in try running(project, estimate: "0.5") }
+        for ending in try endings(alone) { XCTAssertNotNil(try store.finishAlone(ending)) }
+        let grouped = try (0..<3).map { _ in try running(project, estimate: "0.5") }
+        let answers = store.runFinishes(try endings(grouped))
+        var details: [GenerationDetail?] = []
+        for answer in answers {
+            guard case .finished(let detail) = try answer.get() else { return XCTFail("not ended in the group") }
+            details.append(detail)
+        }
+        XCTAssertEqual(try grouped.map(endShape), try alone.map(endShape))
+        XCTAssertEqual(details.map { $0?.assets.count }, [2, 0, 0])
+        XCTAssertEqual(details.map { $0?.attempts.count }, [1, 0, 1])
+        XCTAssertTrue(try endShape(grouped[0]).contains("charge0.25"))
+        XCTAssertEqual(try reserved(project), "0.0")
     }
 
     private func spent(_ project: UUID) throws -> String {
