@@ -199,6 +199,17 @@ extension PostgresGenerationStore {
             """
     }
 
+    /// A lone admission's reservation: `app_ledger.reserve` (migration 175), the same rows as a group
+    /// of one without the group's bookkeeping.
+    static func reserveAlone(_ admission: PendingAdmission) -> SQL {
+        let generation = admission.generation
+        return """
+            select scope, entry_id, admitted, fits, budget_limit, spent, reserved
+            from app_ledger.reserve(\(generation.projectID), \(generation.id), \(generation.estimate.amount)::numeric,
+                                    \(generation.candidates.first?.provider.rawValue)::text)
+            """
+    }
+
     /// The rows of `reserve_group`, one list per generation in group order; every generation has rows.
     static func split(_ rows: [PostgresRow], into count: Int) throws -> [[PostgresRow]] {
         var lists = Array(repeating: [PostgresRow](), count: count)

@@ -52,8 +52,8 @@ public struct PostgresGenerationStore: GenerationStore {
         }
     }
 
-    /// One admission in one round trip, two transactions (migration 143): the reservation (a group of
-    /// one) commits on its own, so the project row it locks is free again before the generation's rows, the rate-limit
+    /// One admission in one round trip, two transactions (migration 143): the reservation
+    /// (`app_ledger.reserve`, migration 175) commits on its own, so the project row it locks is free again before the generation's rows, the rate-limit
     /// row and the key are written; then the generation it admitted (none when refused), read back,
     /// and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait for
     /// the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is flushed in
@@ -61,7 +61,7 @@ public struct PostgresGenerationStore: GenerationStore {
     /// released at once, in a synchronous transaction of its own.
     func admitAlone(_ admission: PendingAdmission) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
         let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [
-            [Self.reserveGroup([admission]), ConnectionPool.asynchronousCommit],
+            [Self.reserveAlone(admission), ConnectionPool.asynchronousCommit],
             admission.creation,
         ])
         if let (transaction, error) = outcome.failure {
