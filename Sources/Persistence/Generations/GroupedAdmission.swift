@@ -11,26 +11,47 @@ struct PendingAdmission {
 
     let generation: NewGeneration
     let claimsJSON: String
-    let creation: [SQL]
-    /// `admit_reserved`'s arguments by name, for `admit_group` (migration 172).
-    let groupItem: String
+    /// The first attempt's clearance, when the generation starts here.
     let clearing: SQL?
     private let check: FirstAttemptCheck?
+    private let start: Bool
+    private let lease: (owner: String, seconds: Int)
+    // The JSON arguments, written once for whichever form runs.
+    private let settings: String
+    private let candidates: String
 
     init(_ generation: NewGeneration, start: Bool, leaseOwner: String, leaseSeconds: Int, clearing check: FirstAttemptCheck?,
          claimsJSON: String) throws {
-        let settings = try GenerationJSON.settings(generation.settings)
-        let candidates = GenerationJSON.candidates(generation.candidates)
-        let provider = generation.candidates.first?.provider.rawValue
+        settings = try GenerationJSON.settings(generation.settings)
+        candidates = GenerationJSON.candidates(generation.candidates)
         self.generation = generation
         self.claimsJSON = claimsJSON
+        self.start = start
+        lease = (leaseOwner, leaseSeconds)
         self.check = start ? check : nil
-        let clearing: SQL? = self.check.map { check in """
+        clearing = self.check.map { check in """
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
                                                 \(check.cooldown)::float8, \(check.needsKey))
             """ }
-        self.clearing = clearing
+    }
+
+    private var provider: String? { generation.candidates.first?.provider.rawValue }
+
+    /// The creation run alone: `admit_reserved`, the row read back, the clearance.
+    var creation: [SQL] {
+        ["""
+         select app_engine.admit_reserved(
+             \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
+             \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
+             \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
+             \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(lease.owner), \(lease.seconds), \(start))
+         """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + (clearing.map { [$0] } ?? [])
+    }
+
+    /// The creation run with others: the object `admit_group` reads (migration 172), `admit_reserved`'s
+    /// arguments by name.
+    var groupItem: String {
         var item = StoredJSONWriter()
         item.beginObject()
         item.member("generation", generation.id.uuidString.lowercased())
@@ -45,25 +66,18 @@ struct PendingAdmission {
         item.member("estimate", generation.estimate.amount.description)
         item.member("max_cost", generation.maxCost.map { $0.amount.description })
         item.member("pricing_version", generation.pricingVersion)
-        item.member("lease_owner", leaseOwner)
-        item.member("lease_seconds", leaseSeconds)
+        item.member("lease_owner", lease.owner)
+        item.member("lease_seconds", lease.seconds)
         item.member("start", start)
         item.endObject()
-        groupItem = item.text
-        creation = ["""
-            select app_engine.admit_reserved(
-                \(generation.id), \(generation.projectID), \(generation.kind.rawValue), \(generation.prompt), \(settings)::jsonb,
-                \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
-                \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
-                \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(leaseOwner), \(leaseSeconds), \(start))
-            """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + (clearing.map { [$0] } ?? [])
+        return item.text
     }
 
     /// The answer from the reservation's rows and the creation's (one row set per statement of
     /// `creation`): no generation when the reservation was refused.
     func decode(reservation: [PostgresRow], creation rows: [[PostgresRow]]) throws
         -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        guard rows.count == creation.count else { throw DomainError.notFound(resource: "project") }
+        guard rows.count == (clearing == nil ? 2 : 3) else { throw DomainError.notFound(resource: "project") }
         return try decode(reservation: reservation, row: rows[1].first, clearance: rows.count == 3 ? rows[2].first : nil)
     }
 

@@ -10,21 +10,43 @@ struct PendingFinish {
 
     let claimsJSON: String
     let generation: UUID
-    let statements: [SQL]
-    /// The object `finish_group` reads (migration 171): `finish_generation`'s arguments by name.
-    let groupItem: String
     let report: SQL?
+    private let completion: GenerationCompletion
+    // The JSON arguments, written once for whichever form runs.
+    private let assets: String
+    private let breakdown: String?
+    private let usage: String?
+    private let event: String
 
     init(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws {
-        let assets = GenerationJSON.assets(completion.assets)
-        let breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
-        let usage = try GenerationJSON.usage(of: completion)
-        let event = GenerationColumnsEncoding.stringMap(completion.event.payload)
+        assets = GenerationJSON.assets(completion.assets)
+        breakdown = try completion.breakdown.map(GenerationJSON.costBreakdown)
+        usage = try GenerationJSON.usage(of: completion)
+        event = GenerationColumnsEncoding.stringMap(completion.event.payload)
         self.claimsJSON = claimsJSON
+        self.completion = completion
         generation = id
+        report = completion.report.map { "select app_engine.report_attempt(\(AttemptReportSQL.value($0)))" }
+    }
+
+    /// The end run alone: `finish_generation`, then the generation's attempts and assets.
+    var statements: [SQL] {
+        ["""
+         select \(GenerationSQL.columns) from app_engine.finish_generation(
+             \(generation), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model),
+             \(completion.cost?.amount)::numeric, \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric,
+             \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText), \(completion.errorCode), \(errorMessage),
+             \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
+             \(finishReason)) g
+         """] + PostgresGenerationStore.attemptsAndAssets(of: generation)
+    }
+
+    /// The end run with others: the object `finish_group` reads (migration 171), `finish_generation`'s
+    /// arguments by name.
+    var groupItem: String {
         var item = StoredJSONWriter()
         item.beginObject()
-        item.member("generation", id.uuidString.lowercased())
+        item.member("generation", generation.uuidString.lowercased())
         item.member("to_status", completion.status.rawValue)
         item.member("provider", completion.provider.rawValue)
         item.member("model", completion.model)
@@ -35,24 +57,18 @@ struct PendingFinish {
         item.member("usage", json: usage)
         item.member("output_text", completion.outputText)
         item.member("error_code", completion.errorCode)
-        item.member("error_message", completion.errorMessage.map { String($0.prefix(2000)) })
+        item.member("error_message", errorMessage)
         item.member("assets", json: assets)
         item.member("provider_scope_only", completion.providerScopeOnly)
         item.member("event", json: event)
         item.member("with_attempt", completion.recordsAttempt)
-        item.member("finish_reason", completion.finishReason.map { String($0.prefix(64)) })
+        item.member("finish_reason", finishReason)
         item.endObject()
-        groupItem = item.text
-        statements = ["""
-            select \(GenerationSQL.columns) from app_engine.finish_generation(
-                \(id), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model), \(completion.cost?.amount)::numeric,
-                \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric, \(breakdown)::jsonb, \(usage)::jsonb,
-                \(completion.outputText), \(completion.errorCode), \(completion.errorMessage.map { String($0.prefix(2000)) }),
-                \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
-                \(completion.finishReason.map { String($0.prefix(64)) })) g
-            """] + PostgresGenerationStore.attemptsAndAssets(of: id)
-        report = completion.report.map { "select app_engine.report_attempt(\(AttemptReportSQL.value($0)))" }
+        return item.text
     }
+
+    private var errorMessage: String? { completion.errorMessage.map { String($0.prefix(2000)) } }
+    private var finishReason: String? { completion.finishReason.map { String($0.prefix(64)) } }
 
     /// What a failed end means to its caller: 55000 is a reservation settled or released already.
     static func answer(to error: DatabaseError) -> any Error {
