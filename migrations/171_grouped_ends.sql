@@ -241,6 +241,8 @@ declare
     item_status text;
     item_cost numeric;
     item_assets jsonb;
+    -- The running ends, written with one statement per table (see below).
+    running uuid[];
     -- The group's ledger step and assets, written after every generation's own rows.
     ended_generations uuid[] := '{}';
     ended_costs numeric[] := '{}';
@@ -255,15 +257,77 @@ begin
     if jsonb_typeof(items) is distinct from 'array' or jsonb_array_length(items) not between 1 and 64 then
         raise exception 'an array of 1 to 64 ends is required' using errcode = '22023';
     end if;
-    for item, k in select e.value, e.k::integer from jsonb_array_elements(items) with ordinality e(value, k) order by e.k loop
+    if exists (select from jsonb_array_elements(items) e
+               where (e.value->>'to_status') is null or (e.value->>'to_status') not in ('succeeded', 'failed', 'expired')
+                  or (e.value->>'cost_status') is null or (e.value->>'cost_status') not in ('priced', 'unpriced', 'estimated')
+                  or jsonb_typeof(coalesce(nullif(e.value->'assets', 'null'::jsonb), '[]')) <> 'array') then
+        raise exception 'a final status, a cost status and an array of assets are required' using errcode = '22023';
+    end if;
+    -- The common end: the caller's generation, still queued or running, named once in the group and
+    -- settled on all its scopes. These are locked in id order and written with one statement per
+    -- table, each exactly as finish_generation writes it; the rest (canceled meanwhile, ended, not the
+    -- caller's, named twice, ending its provider scope only) go one by one below.
+    select coalesce(array_agg(l.id), '{}') into running
+    from (select g.id from public.generations g
+          where g.id = any(array(select (e.value->>'generation')::uuid from jsonb_array_elements(items) e
+                                 group by 1
+                                 having count(*) = 1 and not bool_or(coalesce((e.value->>'provider_scope_only')::boolean, false))))
+            and g.user_id = caller and g.status in ('queued', 'running')
+          order by g.id
+          for update) l;
+    if cardinality(running) > 0 then
+        insert into public.generation_attempts (user_id, generation_id, number, provider, model, status, provider_request_id)
+        select caller, x.generation,
+               coalesce((select max(a.number) from public.generation_attempts a where a.generation_id = x.generation), 0) + 1,
+               x.provider, x.model, 'succeeded', x.provider_request_id
+        from jsonb_array_elements(items) with ordinality e(value, k)
+        cross join lateral jsonb_to_record(e.value) as x(generation uuid, provider text, model text, provider_request_id text,
+                                                         with_attempt boolean)
+        where x.generation = any(running) and coalesce(x.with_attempt, false)
+        order by e.k;
+        with ended as (
+            update public.generations g set
+                status = x.to_status,
+                provider = x.provider,
+                model = x.model,
+                error_code = x.error_code,
+                error_message = x.error_message,
+                output_text = x.output_text,
+                finish_reason = left(x.finish_reason, 64),
+                actual_cost = x.cost,
+                cost_status = x.cost_status,
+                provider_reported_cost = x.provider_reported_cost,
+                cost_lines = nullif(x.cost_lines, 'null'::jsonb),
+                usage = nullif(x.usage, 'null'::jsonb),
+                submitting = null,
+                finished_at = now(),
+                updated_at = now()
+            from jsonb_array_elements(items) with ordinality e(value, k)
+            cross join lateral jsonb_to_record(e.value) as x(generation uuid, to_status text, provider text, model text, cost numeric,
+                                                             cost_status text, provider_reported_cost numeric, cost_lines jsonb,
+                                                             usage jsonb, output_text text, error_code text, error_message text,
+                                                             finish_reason text)
+            where g.id = x.generation and g.id = any(running)
+            returning e.k::integer as k, g as ended_row, x.cost, x.provider, coalesce(nullif(e.value->'assets', 'null'::jsonb), '[]') as assets
+        )
+        select coalesce(array_agg(n.k order by n.k), '{}'), coalesce(array_agg(n.ended_row order by n.k), '{}'),
+               coalesce(array_agg(n.assets order by n.k), '{}'), coalesce(array_agg((n.ended_row).id order by n.k), '{}'),
+               coalesce(array_agg(n.cost order by n.k), '{}'),
+               coalesce(array_agg(case when n.cost is not null then n.provider end order by n.k), '{}')
+        into finished_ordinals, finished_rows, finished_assets, ended_generations, ended_costs, ended_providers
+        from ended n;
+        insert into public.generation_events (user_id, generation_id, type, payload)
+        select caller, x.generation, x.to_status, coalesce(nullif(x.event, 'null'::jsonb), '{}')
+        from jsonb_array_elements(items) with ordinality e(value, k)
+        cross join lateral jsonb_to_record(e.value) as x(generation uuid, to_status text, event jsonb)
+        where x.generation = any(running)
+        order by e.k;
+    end if;
+    for item, k in select e.value, e.k::integer from jsonb_array_elements(items) with ordinality e(value, k)
+                   where (e.value->>'generation')::uuid <> all(running) order by e.k loop
         item_status := item->>'to_status';
         item_cost := (item->>'cost')::numeric;
         item_assets := coalesce(nullif(item->'assets', 'null'::jsonb), '[]');
-        if item_status is null or item_status not in ('succeeded', 'failed', 'expired')
-           or (item->>'cost_status') is null or (item->>'cost_status') not in ('priced', 'unpriced', 'estimated')
-           or jsonb_typeof(item_assets) <> 'array' then
-            raise exception 'a final status, a cost status and an array of assets are required' using errcode = '22023';
-        end if;
         select * into current from public.generations g where g.id = (item->>'generation')::uuid and g.user_id = caller for update;
         if not found then
             continue;

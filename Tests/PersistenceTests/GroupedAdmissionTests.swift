@@ -218,7 +218,7 @@ final class GroupedAdmissionTests: XCTestCase {
 
     /// Migration 171: `finish_group` ends each generation as `finish_generation` alone does: the same
     /// row, events, attempts, assets and ledger entries, for a success with assets and usage, a failure
-    /// released without a charge, and a success charged nothing.
+    /// released without a charge, and a success charged nothing; a generation named twice is ended once.
     func testAGroupEndsEachGenerationAsItsOwnEndWould() throws {
         let project = try project(limit: "10")
         let asset = { (n: Int) -> NewAsset in
@@ -235,15 +235,16 @@ final class GroupedAdmissionTests: XCTestCase {
         let alone = try (0..<3).map { _ in try running(project, estimate: "0.5") }
         for ending in try endings(alone) { XCTAssertNotNil(try store.finishAlone(ending)) }
         let grouped = try (0..<3).map { _ in try running(project, estimate: "0.5") }
-        let answers = store.runFinishes(try endings(grouped))
+        // The last generation named twice: both go one by one, and only the first ends it.
+        let answers = store.runFinishes(try endings(grouped) + [try ending(grouped[2], cost: "0.125")])
         var details: [GenerationDetail?] = []
         for answer in answers {
             guard case .finished(let detail) = try answer.get() else { return XCTFail("not ended in the group") }
             details.append(detail)
         }
         XCTAssertEqual(try grouped.map(endShape), try alone.map(endShape))
-        XCTAssertEqual(details.map { $0?.assets.count }, [2, 0, 0])
-        XCTAssertEqual(details.map { $0?.attempts.count }, [1, 0, 1])
+        XCTAssertEqual(details.map { $0?.assets.count }, [2, 0, 0, nil])
+        XCTAssertEqual(details.map { $0?.attempts.count }, [1, 0, 1, nil])
         XCTAssertTrue(try endShape(grouped[0]).contains("charge0.25"))
         XCTAssertEqual(try reserved(project), "0.0")
     }
