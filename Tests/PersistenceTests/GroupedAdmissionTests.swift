@@ -185,14 +185,44 @@ final class GroupedAdmissionTests: XCTestCase {
     }
 
     private func ending(_ id: UUID, cost: String?, costStatus: String = "priced", status: GenerationStatus = .succeeded,
-                        assets: [NewAsset] = [], usage: Usage? = nil) throws -> PendingFinish {
+                        assets: [NewAsset] = [], usage: Usage? = nil, report: AttemptReport? = nil) throws -> PendingFinish {
         try PendingFinish(id, GenerationCompletion(status: status, provider: .openai, model: "gpt-4o-mini", cost: try cost.map { try Money(parsing: $0) },
                                                    costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: usage,
                                                    outputText: status == .succeeded ? "hi \"there\"/\n" : nil, assets: assets,
                                                    errorCode: status == .succeeded ? nil : "provider_error",
                                                    errorMessage: status == .succeeded ? nil : "it broke", recordsAttempt: status == .succeeded,
-                                                   providerScopeOnly: false, event: GenerationEvent(status.rawValue, ["note": "n"])),
+                                                   providerScopeOnly: false, event: GenerationEvent(status.rawValue, ["note": "n"]),
+                                                   report: report),
                           claimsJSON: claims)
+    }
+
+    /// Migration 176: a group's attempt reports are one call, and leave the provider's health row as
+    /// the same reports one by one would (here: the Domain transitions applied in order).
+    func testAGroupsReportsLeaveTheHealthEachReportInTurnWould() throws {
+        let project = try project(limit: "10")
+        let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let outcomes: [AttemptOutcome] = [.success(latency: 0.1), .failure(code: "upstream_timeout", retryable: true),
+                                          .success(latency: 0.4), .failure(code: "bad_request", retryable: false)]
+        let ids = try outcomes.map { _ in try running(project, estimate: "0.5") }
+        let group = try zip(ids, outcomes).enumerated().map { index, pair in
+            try ending(pair.0, cost: "0.1", report: AttemptReport(provider: .openai, outcome: pair.1, rateLimit: nil, policy: .standard,
+                                                                  at: start.addingTimeInterval(Double(index))))
+        }
+        for answer in store.runFinishes(group) {
+            guard case .finished = try answer.get() else { return XCTFail("not ended in the group") }
+        }
+        var expected = ProviderHealthState.unknown
+        for (index, outcome) in outcomes.enumerated() {
+            expected = expected.recording(outcome, at: start.addingTimeInterval(Double(index)))
+        }
+        let row = try XCTUnwrap(try admin.query("""
+            select consecutive_failures, last_error_code, latency_ms, extract(epoch from last_success_at)::float8 as success
+            from public.provider_health where user_id = \(alice) and provider = 'openai'
+            """).first, "the group's reports were written")
+        XCTAssertEqual(try row.decode("consecutive_failures", as: Int.self), expected.consecutiveFailures)
+        XCTAssertEqual(try row.decode("last_error_code", as: String.self), expected.lastErrorCode)
+        XCTAssertEqual(try row.decode("latency_ms", as: Double.self), try XCTUnwrap(expected.latencyMilliseconds), accuracy: 1e-9)
+        XCTAssertEqual(try row.decode("success", as: Double.self), try XCTUnwrap(expected.lastSuccessAt).timeIntervalSince1970, accuracy: 1e-6)
     }
 
     /// What an end wrote for a generation, ids and times left out: its row, events, attempts, assets

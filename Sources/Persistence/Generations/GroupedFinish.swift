@@ -10,6 +10,7 @@ struct PendingFinish {
 
     let claimsJSON: String
     let generation: UUID
+    /// The attempt's report as a value (`AttemptReportSQL`), sent after the end.
     let report: SQL?
     private let completion: GenerationCompletion
     // The JSON arguments, written once for whichever form runs.
@@ -26,7 +27,7 @@ struct PendingFinish {
         self.claimsJSON = claimsJSON
         self.completion = completion
         generation = id
-        report = completion.report.map { "select app_engine.report_attempt(\(AttemptReportSQL.value($0)))" }
+        report = completion.report.map(AttemptReportSQL.value)
     }
 
     /// The end run alone: `finish_generation`, then the generation's attempts and assets.
@@ -100,17 +101,24 @@ extension PostgresGenerationStore {
             return [Result { try finishAlone(ending) }.map { .finished($0) }]
         }
         guard let claimsJSON = group.first?.claimsJSON else { return [] }
-        let reports = group.compactMap(\.report)
+        let reports = Self.reportAll(group.compactMap(\.report))
         let outcome: TransactionsOutcome
         do {
             outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [Self.groupEnds(group)]
-                                                         + (reports.isEmpty ? [] : [reports + [ConnectionPool.asynchronousCommit]]))
+                                                         + (reports.map { [[$0, ConnectionPool.asynchronousCommit]] } ?? []))
         } catch {
             // Thrown only when nothing was written (no connection, or one ended before it ran).
             return group.map { _ in .failure(error) }
         }
         guard let ended = outcome.committed.first else { return group.map { _ in .success(.alone) } }
         return Self.details(of: group, from: ended)
+    }
+
+    /// A group's attempt reports in one call (migration 176), each still written and dropped alone.
+    static func reportAll(_ reports: [SQL]) -> SQL? {
+        guard var list = reports.first else { return nil }
+        for report in reports.dropFirst() { list = list + ", " + report }
+        return "select app_engine.report_attempts(array[\(list)])"
     }
 
     /// The group's ends, then every attempt and asset of its generations: three statements.

@@ -117,7 +117,7 @@ public struct PostgresGenerationStore: GenerationStore {
     /// reason its COMMIT does not wait for the disk: a crash of PostgreSQL may lose the last health and
     /// rate observations, never the settlement before it.
     func finishAlone(_ ending: PendingFinish) throws -> GenerationDetail? {
-        let report: [[SQL]] = ending.report.map { [[$0, ConnectionPool.asynchronousCommit]] } ?? []
+        let report: [[SQL]] = ending.report.map { [["select app_engine.report_attempt(\($0))", ConnectionPool.asynchronousCommit]] } ?? []
         let outcome = try pool.userScopeTransactions(claimsJSON: ending.claimsJSON, [ending.statements] + report)
         if let (transaction, error) = outcome.failure, transaction == 0 {
             throw PendingFinish.answer(to: error)

@@ -202,6 +202,8 @@ public struct SchemaAllowlist: Sendable {
                                   "app_ledger.end_group", "app_engine.finish_group",
                                   // Migration 172: one project's admitted generations created in one call.
                                   "app_engine.admit_group",
+                                  // Migration 176: a group's attempt reports in one call.
+                                  "app_engine.report_attempts",
                                   // Migration 151: the end of a canceled batch item whose provider work may be billed.
                                   "app_engine.finish_canceled_item",
                                   // Migration 152: the charge of a canceled generation's failed call that reported usage.
