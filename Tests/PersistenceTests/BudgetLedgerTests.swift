@@ -201,6 +201,42 @@ final class BudgetLedgerTests: XCTestCase {
         XCTAssertTrue(try summary(grouped[0]).hasPrefix("4.25 1.25 "), "this month's charge alone in the month's figure")
     }
 
+    /// Migration 177: the rows of a project carry their user through the project's key alone. A row
+    /// naming another user than its project's is refused, and deleting a user removes their ledger,
+    /// summary, generations and assets with their projects.
+    func testAProjectsRowsKeepTheirUserThroughTheProjectKey() throws {
+        let target = try project(of: alice, limit: "10")
+        XCTAssertTrue(try ledger.reserve(project: target, generation: UUID(), amount: try money("1"), claimsJSON: claims(alice)).admitted)
+        let generation: UUID = try admin.query("""
+            insert into public.generations (user_id, project_id, kind, prompt, status, estimate, pricing_version)
+            values (\(alice), \(target), 'text', 'p', 'queued', 0, 'v1') returning id
+            """)[0].decode("id")
+        let sha = String(repeating: "c", count: 64)
+        try admin.query("""
+            insert into public.assets (user_id, project_id, generation_id, kind, content_type, bytes, sha256, storage_key)
+            values (\(alice), \(target), \(generation), 'text', 'text/plain', 1, \(sha),
+                    \("users/\(alice.uuidString.lowercased())/sha256/cc/cc/\(sha)"))
+            """)
+        for statement: SQL in [
+            "insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(bob), \(target), 'charge', 1)",
+            """
+            insert into public.generations (user_id, project_id, kind, prompt, status, estimate, pricing_version)
+            values (\(bob), \(target), 'text', 'p', 'queued', 0, 'v1')
+            """,
+            "insert into public.budget_ledger (user_id, project_id, kind, amount) values (\(UUID()), \(target), 'charge', 1)",
+        ] {
+            XCTAssertThrowsError(try admin.query(statement)) { XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "23503") }
+        }
+        try admin.query("delete from auth.users where id = \(alice)")
+        let left: Int = try admin.query("""
+            select ((select count(*) from public.budget_ledger where user_id = \(alice))
+                    + (select count(*) from public.project_budget_totals where user_id = \(alice))
+                    + (select count(*) from public.generations where user_id = \(alice))
+                    + (select count(*) from public.assets where user_id = \(alice)))::int as n
+            """)[0].decode("n")
+        XCTAssertEqual(left, 0)
+    }
+
     func testSettleChargesTheCostAndEndsTheReservation() throws {
         let target = try project(of: alice, limit: "10")
         let generation = UUID()
