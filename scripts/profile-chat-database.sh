@@ -46,9 +46,15 @@ done
 } >"$WORK/rotate.lua"
 # A database that has been running: WARMUP seconds of the same load first (its rows are there when
 # the measured run starts), then the planner statistics autovacuum would have gathered by then.
+# load SECONDS [wrk options]: the run's load (CONNECTIONS connections rotating the users' tokens).
+load() {
+  local seconds=$1
+  shift
+  wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${seconds}s" --timeout 10s "$@" -s "$WORK/rotate.lua" \
+    "http://127.0.0.1:$API_PORT/v1/chat/completions"
+}
 if [ "${WARMUP:-3}" -gt 0 ]; then
-  wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${WARMUP:-3}s" --timeout 10s -s "$WORK/rotate.lua" \
-    "http://127.0.0.1:$API_PORT/v1/chat/completions" >/dev/null
+  load "${WARMUP:-3}" >/dev/null
 fi
 bench_analyze
 [ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
@@ -67,7 +73,7 @@ WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint |
             from pg_stat_database where datname = 'postgres'"
 read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
-wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$API_PORT/v1/chat/completions" >"$WORK/wrk.out"
+load "$DURATION" --latency >"$WORK/wrk.out"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
 read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"

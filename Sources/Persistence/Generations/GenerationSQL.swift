@@ -23,6 +23,10 @@ enum GenerationSQL {
                                          and r.kind in ('release', 'charge'))))
         """
 
+    static let attemptColumns: SQL = """
+        generation_id, number, provider, model, status, error_code, error_message, http_status, retryable, created_at
+        """
+
     static let assetColumns: SQL = """
         a.id, a.project_id, a.generation_id, a.kind, a.content_type, a.bytes, a.sha256, a.storage_key, a.created_at
         """

@@ -130,8 +130,8 @@ extension PostgresGenerationStore {
                 from app_engine.finish_group(\(items)::jsonb) f cross join lateral (select (f.generation).*) g
                 """,
                 """
-                select generation_id, number, provider, model, status, error_code, error_message, http_status, retryable, created_at
-                from public.generation_attempts where generation_id = any(\(ids)::uuid[]) order by generation_id, number
+                select \(GenerationSQL.attemptColumns) from public.generation_attempts
+                where generation_id = any(\(ids)::uuid[]) order by generation_id, number
                 """,
                 "select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = any(\(ids)::uuid[]) order by a.created_at, a.id"]
     }

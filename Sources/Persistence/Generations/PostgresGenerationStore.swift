@@ -207,8 +207,7 @@ public struct PostgresGenerationStore: GenerationStore {
     /// The reads that complete a generation's detail, sent in the same round trip as its row.
     static func attemptsAndAssets(of id: UUID) -> [SQL] {
         ["""
-         select number, provider, model, status, error_code, error_message, http_status, retryable, created_at
-         from public.generation_attempts where generation_id = \(id) order by number
+         select \(GenerationSQL.attemptColumns) from public.generation_attempts where generation_id = \(id) order by number
          """,
          "select \(GenerationSQL.assetColumns) from public.assets a where a.generation_id = \(id) order by a.created_at, a.id"]
     }
