@@ -65,7 +65,7 @@ public struct PostgresProjectStore: ProjectStore {
             let busy = try transaction.query("""
                 select exists (select from public.generations g where g.project_id = p.id and g.status in ('queued', 'running'))
                        or exists (select from public.budget_ledger l
-                                  where l.project_id = p.id and l.kind = 'reservation'
+                                  where l.user_id = p.user_id and l.project_id = p.id and l.kind = 'reservation'
                                     and not exists (select from public.budget_ledger e
                                                     where e.generation_id = l.generation_id and e.kind in ('release', 'charge'))) as busy
                 from public.projects p where p.id = \(id) for update of p
