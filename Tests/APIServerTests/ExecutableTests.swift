@@ -61,7 +61,8 @@ final class ExecutableTests: XCTestCase {
     }
 
     /// The ranks are parsed beside serving (DeferredTokenizer), so a file that reads but does not
-    /// parse is found just after start-up: the process still stops, with status 1, naming the variable.
+    /// parse is found just after start-up: the process still stops, in order and with status 1,
+    /// naming the variable.
     func testARanksFileThatDoesNotParseStopsTheServer() throws {
         let port = try freeLoopbackPort()
         let ranks = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).tiktoken")
@@ -79,5 +80,7 @@ final class ExecutableTests: XCTestCase {
         let serve = try ChildProcess(binary, ["serve"], environment: environment)
         XCTAssertEqual(serve.wait(timeout: 10), 1, serve.output)
         XCTAssertTrue(serve.output.contains("TIKTOKEN_O200K_PATH") && serve.output.contains("does not parse"), serve.output)
+        // Stopped in order (listener closed, pool closed), not torn down from the parsing thread.
+        XCTAssertTrue(serve.output.contains("\"msg\":\"stopped\""), serve.output)
     }
 }

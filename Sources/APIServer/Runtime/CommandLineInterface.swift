@@ -95,7 +95,7 @@ enum CommandLineInterface {
         FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {
-            environment = try ServerEnvironment.live(config: config, logger: logger)
+            environment = try ServerEnvironment.live(config: config, logger: logger, stop: signals.stop(status:))
         } catch {
             logger.error("start-up failed", ["error": .string(String(describing: error))])
             return 1
@@ -145,14 +145,15 @@ enum CommandLineInterface {
         }
         // Generations whose process died (or that found the queue full) are taken over here too.
         environment.generations.worker.start()
-        signals.wait()
+        let status = signals.wait()
         logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
-                                      "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed))])
+                                      "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed)),
+                                      "exit_status": .int(Int(status))])
         let unfinished = server.stop(grace: TimeInterval(config.shutdownGraceSeconds))
         environment.pool.close()
         // The round trips to PostgreSQL over the process's life (scripts/bench-generations.sh reads it).
         logger.info("stopped", ["unfinished_requests": .int(unfinished), "database_round_trips": .int(DatabaseRoundTrips.count)])
-        return 0
+        return status
     }
 
     /// Blobs of the shared layout move to their owners' keys before the first request (see
@@ -198,7 +199,7 @@ enum CommandLineInterface {
         FileDescriptorLimit.prepare(for: config, logger: logger)
         let environment: ServerEnvironment
         do {
-            environment = try ServerEnvironment.live(config: config, logger: logger)
+            environment = try ServerEnvironment.live(config: config, logger: logger, stop: signals.stop(status:))
             try environment.pool.withConnection { try $0.query("select 1") }
         } catch {
             logger.error("worker cannot start", ["error": .string(String(describing: error))])
@@ -206,10 +207,10 @@ enum CommandLineInterface {
         }
         logger.info("worker started", ["job_kinds": .int(1)])
         environment.generations.worker.start()
-        signals.wait()
+        let status = signals.wait()
         environment.pool.close()
-        logger.info("worker stopped")
-        return 0
+        logger.info("worker stopped", ["exit_status": .int(Int(status))])
+        return status
     }
 
     private static func migrate(_ config: AppConfig) -> Int32 {

@@ -36,7 +36,9 @@ struct ServerEnvironment: Sendable {
     /// `openapi.yaml` and its reference page, read at start-up and served as they are.
     let documents: APIDocuments
 
-    static func live(config: AppConfig, logger: Logger) throws -> ServerEnvironment {
+    /// `stop` is how a failure found while serving stops the process in order (`ShutdownSignal`):
+    /// called with the exit status, from whichever thread found it.
+    static func live(config: AppConfig, logger: Logger, stop: @escaping @Sendable (Int32) -> Void = { _ in }) throws -> ServerEnvironment {
         let directory = URL(fileURLWithPath: config.migrationsDirectory)
         let documents = try APIDocuments.load(specificationPath: config.openAPIPath, referencePath: config.apiDocsPath)
         if !documents.referenceMatchesSpecification {
@@ -68,11 +70,7 @@ struct ServerEnvironment: Sendable {
         let tokenCounter = ModelTokenCounter(tokenizers: try FileTokenRanks.loadTokenizers(config: config) { reason in
             // As a start-up failure: the process stops rather than count with a wrong vocabulary.
             logger.error("start-up failed: a tokenizer ranks file does not parse", ["error": .string(reason)])
-            Logger.flush()
-            // _exit, not exit: this runs on the parsing thread while the server's threads serve, and
-            // exit's handlers tear down libraries (OpenSSL, libcurl) under them, which crashed the
-            // process with SIGSEGV instead of status 1 (once in a full test run). The log is flushed.
-            _exit(1)
+            stop(1)
         })
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)

@@ -16,7 +16,7 @@ struct FileTokenRanks: TokenRanksSource {
     /// Every configured tokenizer, its file read now (an unreadable one is a start-up error naming
     /// the variable) and parsed later (`DeferredTokenizer`); a file that does not parse calls
     /// `failed` with the variable's name and the reason.
-    static func loadTokenizers(config: AppConfig, failed: @escaping @Sendable (String) -> Never) throws -> [TokenEncoding: any ExactTokenizer] {
+    static func loadTokenizers(config: AppConfig, failed: @escaping @Sendable (String) -> Void) throws -> [TokenEncoding: any ExactTokenizer] {
         let variables: [(TokenEncoding, String, String?)] = [
             (.cl100kBase, "TIKTOKEN_CL100K_PATH", config.tokenizerRanksPath),
             (.o200kBase, "TIKTOKEN_O200K_PATH", config.o200kRanksPath),

@@ -47,8 +47,8 @@ public struct ModelTokenCounter: TokenCounting {
 
     public func countTokens(_ text: String, provider: String, model: String) -> TokenCount {
         let encoding = Self.encoding(provider: provider, model: model)
-        if let known = TokenEncoding(rawValue: encoding), let tokenizer = tokenizers[known] {
-            return TokenCount(count: tokenizer.count(text), kind: .exact, modelEncoding: encoding, countedWith: encoding)
+        if let known = TokenEncoding(rawValue: encoding), let count = tokenizers[known]?.exactCount(text) {
+            return TokenCount(count: count, kind: .exact, modelEncoding: encoding, countedWith: encoding)
         }
         return TokenCount(count: TokenUpperBound.count(text), kind: .estimated, modelEncoding: encoding,
                           countedWith: TokenUpperBound.name)

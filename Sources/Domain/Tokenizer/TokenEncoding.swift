@@ -45,6 +45,12 @@ public protocol ExactTokenizer: AnyObject, Sendable {
     func decode(_ tokens: [Int]) -> [UInt8]?
     /// The pre-tokenisation pieces, for inspecting how text was split.
     func pieces(_ text: String) -> [String]
+    /// `count`, or nil when this tokenizer cannot count exactly (its vocabulary failed to load).
+    func exactCount(_ text: String) -> Int?
+}
+
+extension ExactTokenizer {
+    public func exactCount(_ text: String) -> Int? { count(text) }
 }
 
 /// Where the ranks files come from (a port: Domain reads no files). Returns nil for an
