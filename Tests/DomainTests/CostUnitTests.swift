@@ -110,4 +110,26 @@ final class CostUnitTests: XCTestCase {
         XCTAssertEqual(cost("1080p"), TestCatalog.money("4.00"))
         XCTAssertNil(cost(nil), "a request without a resolution is unpriced, not priced at the wildcard")
     }
+
+    /// A row's cost multiplies by 1/per instead of dividing by per: for every allowed per, the
+    /// same Money as the division gives, at prices with all 10 decimals and quantities from a
+    /// fraction to billions (CostPropertyTests checks whole usages against integer arithmetic).
+    func testARowsCostIsTheExactQuotientForEveryAllowedPer() throws {
+        let prices = ["0.0000000001", "0.15", "2.5", "37.1234567891", "999999.9999999999"]
+        let quantities: [Decimal] = [0, 1, 7, Decimal(string: "0.001")!, Decimal(string: "12.345")!, 999_999, 2_000_000, 4_294_967_297]
+        var compared = 0
+        for per in PricingValidation.allowedPer.sorted() {
+            for price in prices {
+                let row = PriceRow(provider: "openai", model: "m", unit: .inputToken, price: TestCatalog.money(price), per: per,
+                                   effectiveFrom: "2026-11-24", source: "test", confidence: .verified)
+                for quantity in quantities {
+                    XCTAssertEqual(row.cost(of: quantity), Money(roundingToMaximumScale: row.price.amount * quantity / Decimal(per)),
+                                   "\(price) × \(quantity) / \(per)")
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertEqual(compared, 3 * 5 * 8)
+        XCTAssertEqual(PriceRow.reciprocal(of: 8), Decimal(string: "0.125"), "a per outside the allowed ones still divides")
+    }
 }
