@@ -24,6 +24,7 @@ api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk
 seed_local_generations "$PROJECT" "$GENERATIONS" text image || exit 1
 GENERATION=$(api GET "/v1/generations?limit=1" | json '["data"][0]["id"]')
 ASSET=$(api GET "/v1/assets?limit=1" | json '["data"][0]["id"]')
+bench_analyze   # the planner statistics a running database has (common.sh)
 
 # measure PATH → "requests/s µs-per-request bytes" (fails on any answer but 200)
 measure() {

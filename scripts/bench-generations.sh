@@ -75,6 +75,7 @@ PY
 PIPELINE_URL="http://127.0.0.1:$API_PORT/v1/generations"
 DIRECT_URL="http://127.0.0.1:$FAKE_PORT/openai/v1/chat/completions"
 run_wrk "$WORK/pipeline.lua" "$PIPELINE_URL" 16 >/dev/null   # warm-up
+bench_analyze   # the planner statistics a running database has (common.sh)
 : >"$WORK/load.results"
 for connections in 16 64; do
   for round in $(seq "$ROUNDS"); do

@@ -95,6 +95,7 @@ done
 FIRST_PROJECT=$(api GET "/v1/projects?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
 seed_local_generations "$FIRST_PROJECT" "$GENERATIONS" text || exit 1
 log "seeded $PROJECTS projects, $((PROJECTS * LEDGER_PER_PROJECT)) ledger rows, $KEYS api keys, $GENERATIONS generations"
+bench_analyze   # the planner statistics a running database has (common.sh)
 
 # One request of each kind with every statement logged, to copy the API's own transaction.
 LOG_FILE="$WORK/pg/server.log"

@@ -61,6 +61,7 @@ python3 -c "print(round(($busy - $idle) / ($SEQUENTIAL + 1), 2), 'round trips pe
   echo 'wrk.headers["Prefer"] = "wait=30"'
 } >"$WORK/pipeline.lua"
 generate
+bench_analyze   # the planner statistics a running database has (common.sh)
 perf record -F 999 -g -p "$API_PID" -o "$WORK/perf.data" -- sleep "$DURATION" 2>"$WORK/perf.log" &
 PERF_PID=$!
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency -s "$WORK/pipeline.lua" "http://127.0.0.1:$API_PORT/v1/generations" | \
