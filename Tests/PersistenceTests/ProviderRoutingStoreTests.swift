@@ -219,4 +219,39 @@ final class ProviderRoutingStoreTests: XCTestCase {
         XCTAssertEqual(try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(10), claimsJSON: claims(alice)),
                        .refused(retryAt: now.addingTimeInterval(30)))
     }
+
+    /// Migration 179: without a configured rate, an answer's rate headers change nothing unless they
+    /// block for longer, so they write nothing; a later block is still kept, an earlier one is not.
+    func testAnObservationWithoutAConfiguredRateWritesOnlyALaterBlock() throws {
+        let store = PostgresRateLimitStore(pool: pool)
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let version = { () throws -> String? in
+            try self.admin.query("""
+                select xmin::text || ' ' || ctid::text as v from public.provider_rate_limits where user_id = \(self.alice) and provider = 'openai'
+                """).first?.decode("v", as: String.self)
+        }
+        try store.observe(RateLimitObservation(remainingRequests: 499), provider: .openai, requestsPerMinute: nil, at: now,
+                          claimsJSON: claims(alice))
+        let created = try XCTUnwrap(try version(), "the first observation creates the bucket")
+        for second in 1...3 {
+            try store.observe(RateLimitObservation(remainingRequests: 499 - second), provider: .openai, requestsPerMinute: nil,
+                              at: now.addingTimeInterval(Double(second)), claimsJSON: claims(alice))
+        }
+        XCTAssertEqual(try version(), created, "remaining requests without a rate wrote nothing")
+
+        try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(30)), provider: .openai, requestsPerMinute: nil,
+                          at: now.addingTimeInterval(4), claimsJSON: claims(alice))
+        let blocked = try XCTUnwrap(try version())
+        XCTAssertNotEqual(blocked, created, "a block is written")
+        try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(20)), provider: .openai, requestsPerMinute: nil,
+                          at: now.addingTimeInterval(5), claimsJSON: claims(alice))
+        XCTAssertEqual(try version(), blocked, "an earlier block than the stored one changes nothing")
+        XCTAssertEqual(try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(25), claimsJSON: claims(alice)),
+                       .refused(retryAt: now.addingTimeInterval(30)))
+
+        // With a rate, an observation still refills and spends: the row moves.
+        try store.observe(RateLimitObservation(remainingRequests: 10), provider: .openai, requestsPerMinute: 60,
+                          at: now.addingTimeInterval(6), claimsJSON: claims(alice))
+        XCTAssertNotEqual(try version(), blocked, "with a rate the bucket is written")
+    }
 }
