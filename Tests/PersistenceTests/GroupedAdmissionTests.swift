@@ -146,6 +146,100 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(answers, ["cleared", "not asked", "refused", "cleared", "rate_limited"])
     }
 
+    /// Migration 180: `clear_first_attempts` clears a group's first attempts as consecutive
+    /// `clear_first_attempt` calls do. One user's attempts are cleared one by one beside another
+    /// user's same attempts as one group: a provider read once for the group (its key chosen and
+    /// handed on with the last use the item before left), one blocked at some clocks and not at later
+    /// ones with no key to choose, one whose circuit is open, one with no bucket yet (one by one, the
+    /// first creating it), a keyless check, and a generation not started here (no row).
+    func testAGroupsClearancesAreConsecutiveClearances() throws {
+        let bob = UUID()
+        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
+        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let base = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let at = { (seconds: Int) in base.addingTimeInterval(Double(seconds)) }
+        var generations: [UUID: [UUID]] = [:]
+        for (user, userClaims) in [(alice, claims), (bob, bobsClaims)] {
+            let project: UUID = try admin.query("""
+                insert into public.projects (user_id, name, budget_limit, budget_period) values (\(user), 'p', 10, 'total') returning id
+                """)[0].decode("id")
+            for (label, status, age) in [("older valid", "valid", 60), ("newer valid", "valid", 30), ("newest unchecked", "unchecked", 0)] {
+                try admin.query("""
+                    insert into public.user_api_keys (id, user_id, provider, label, ciphertext, key_version, mask_prefix, last4, fingerprint,
+                                                      status, created_at)
+                    values (\(UUID()), \(user), 'openai', \(label), '\\x01'::bytea, 1, 'sk-', 'abcd', \(Data(label.utf8)), \(status),
+                            now() - make_interval(secs => \(age)))
+                    """)
+            }
+            try admin.query("""
+                insert into public.provider_rate_limits (user_id, provider, tokens, blocked_until, updated_at) values
+                    (\(user), 'openai', 0, null, \(at(0))), (\(user), 'anthropic', 0, \(at(2)), \(at(0))),
+                    (\(user), 'elevenlabs', 0, null, \(at(0)))
+                """)
+            try admin.query("""
+                insert into public.provider_health (user_id, provider, consecutive_failures, reopen_at, updated_at)
+                values (\(user), 'elevenlabs', 5, \(at(100)), \(at(0)))
+                """)
+            generations[user] = try (0..<9).map { index in
+                let pending = try admission(project)
+                let admitted = try store.admit(pending.generation, reserveOn: .openai, start: index != 3, leaseOwner: "test", leaseSeconds: 60,
+                                               clearing: nil, claimsJSON: userClaims)
+                return try XCTUnwrap(admitted.record?.id)
+            }
+        }
+        let items: [(provider: String, clock: Date, needsKey: Bool)] = [
+            ("openai", at(1), true), ("anthropic", at(1), true), ("openai", at(2), true), ("openai", at(2), true),
+            ("elevenlabs", at(2), true), ("fal", at(3), false), ("anthropic", at(3), true), ("fal", at(4), false), ("openai", at(5), false),
+        ]
+        func answer(_ row: PostgresRow, _ user: UUID) throws -> String {
+            let key: UUID? = try row.decodeIfPresent("key_id")
+            let label = try key.map { try admin.query("select label from public.user_api_keys where id = \($0)")[0].decode("label", as: String.self) }
+            let previous: Date? = try row.decodeIfPresent("previous_last_used_at")
+            let owner: UUID? = try row.decodeIfPresent("key_user_id")
+            return [try row.decodeIfPresent("skip_reason", as: String.self) ?? "cleared", label ?? "no key",
+                    previous.map { "\($0.timeIntervalSince(base))" } ?? "never", owner.map { $0 == user ? "own" : "other" } ?? "-"]
+                .joined(separator: " ")
+        }
+        var oneByOne: [String] = []
+        for (index, item) in items.enumerated() {
+            let rows = try pool.userScopeStatement(claimsJSON: claims, """
+                select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
+                from app_engine.clear_first_attempt(\(generations[alice]![index]), \(item.provider), \(item.clock)::timestamptz, 30::float8,
+                                                    \(item.needsKey))
+                """)
+            oneByOne.append(try rows.first.map { try answer($0, alice) } ?? "no row")
+        }
+        let rows = try pool.userScopeStatement(claimsJSON: bobsClaims, """
+            select ordinal, skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
+            from app_engine.clear_first_attempts(\(generations[bob]!.map { $0.uuidString.lowercased() })::uuid[], \(items.map(\.provider))::text[],
+                                                 \(items.compactMap { $0.clock.postgresText })::timestamptz[], \(items.map { _ in "30" })::float8[],
+                                                 \(items.map { $0.needsKey ? "true" : "false" })::boolean[])
+            """)
+        var grouped = Array(repeating: "no row", count: items.count)
+        for row in rows { grouped[try row.decode("ordinal", as: Int.self) - 1] = try answer(row, bob) }
+        XCTAssertEqual(grouped, oneByOne)
+        XCTAssertEqual(oneByOne, ["cleared newer valid never own", "rate_limited no key never -", "cleared newer valid 1.0 own", "no row",
+                                  "circuit_open no key never -", "cleared no key never -", "cleared no key never -", "cleared no key never -",
+                                  "cleared no key never -"])
+        let state = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select 'key ' || label || ' ' || coalesce(extract(epoch from last_used_at - \(base)::timestamptz)::text, 'never') as s
+                from public.user_api_keys where user_id = \(user)
+                union all
+                select 'bucket ' || provider || ' ' || tokens::text || ' ' || coalesce(extract(epoch from blocked_until - \(base)::timestamptz)::text, '-')
+                from public.provider_rate_limits where user_id = \(user)
+                union all
+                select 'health ' || provider || ' ' || coalesce(extract(epoch from reopen_at - \(base)::timestamptz)::text, '-')
+                from public.provider_health where user_id = \(user)
+                order by 1
+                """).map { try $0.decode("s", as: String.self) }
+        }
+        let alicesState = try state(alice)
+        XCTAssertEqual(try state(bob), alicesState)
+        XCTAssertTrue(alicesState.contains("key newer valid 2.000000"), "\(alicesState)")
+        XCTAssertTrue(alicesState.contains { $0.hasPrefix("bucket fal ") }, "the first fal clearance created its bucket")
+    }
+
     /// The shared creation fails as a whole (one generation's id is taken): no generation of the group
     /// exists, every reservation stands, and each admission then creates its own alone; the one that
     /// cannot gives its reservation back.

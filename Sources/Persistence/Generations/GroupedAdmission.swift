@@ -11,9 +11,10 @@ struct PendingAdmission {
 
     let generation: NewGeneration
     let claimsJSON: String
-    /// The first attempt's clearance, when the generation starts here.
+    /// The first attempt's clearance alone, when the generation starts here.
     let clearing: SQL?
-    private let check: FirstAttemptCheck?
+    /// What that clearance checks (a group sends its admissions' checks together).
+    let check: FirstAttemptCheck?
     private let start: Bool
     private let lease: (owner: String, seconds: Int)
     // The JSON arguments, written once for whichever form runs.
@@ -164,19 +165,25 @@ extension PostgresGenerationStore {
             return group.indices.map { .success(.reserved(reservations[$0])) }
         }
         let created = outcome.committed[1]
+        let clearing = group.filter { $0.check != nil }
         // Committed, but not answered as sent: as one admission's short answer is.
-        guard created.count == 2 + group.filter({ $0.clearing != nil }).count else {
+        guard created.count == (clearing.isEmpty ? 2 : 3) else {
             return group.map { _ in .failure(DomainError.notFound(resource: "project")) }
         }
         var rows: [UUID: PostgresRow] = [:]
-        var clearances = created[2...].makeIterator()
+        var clearances: [UUID: PostgresRow] = [:]
         do {
             for row in created[1] { rows[try row.decode("id", as: UUID.self)] = row }
+            for row in created.count == 3 ? created[2] : [] {
+                let ordinal: Int = try row.decode("ordinal")
+                guard clearing.indices.contains(ordinal - 1) else { throw DecodingFailure(column: "ordinal", expected: "1...\(clearing.count)") }
+                clearances[clearing[ordinal - 1].generation.id] = row
+            }
         } catch {
             return group.map { _ in .failure(error) }
         }
         return group.indices.map { index in
-            let clearance = group[index].clearing == nil ? nil : clearances.next()?.first
+            let clearance = clearances[group[index].generation.id]
             return Result {
                 let (outcome, record) = try group[index].decode(reservation: reservations[index], row: rows[group[index].generation.id],
                                                                 clearance: clearance)
@@ -186,16 +193,28 @@ extension PostgresGenerationStore {
     }
 
     /// A group's creations (migration 172): every admitted generation in one `admit_group` call, all
-    /// of them read back by one statement, then each started one's first attempt cleared, in order.
+    /// of them read back by one statement, then every started one's first attempt cleared in order
+    /// by one `clear_first_attempts` call (migration 180), its rows numbered by position among them.
     static func createGroup(_ group: [PendingAdmission]) -> [SQL] {
         guard let first = group.first else { return [] }
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
         let ids = group.map { $0.generation.id.uuidString.lowercased() }
-        return ["""
-                select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
-                """,
-                "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
-            + group.compactMap(\.clearing)
+        let creation: [SQL] = ["""
+                                select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
+                                """,
+                               "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
+        let clearing = group.compactMap { admission in admission.check.map { (admission.generation.id, $0) } }
+        guard !clearing.isEmpty else { return creation }
+        let generations = clearing.map { $0.0.uuidString.lowercased() }
+        let providers = clearing.map { $0.1.provider.rawValue }
+        let clocks = clearing.compactMap { $0.1.at.postgresText }
+        let cooldowns = clearing.map { String($0.1.cooldown) }
+        let needsKeys = clearing.map { $0.1.needsKey ? "true" : "false" }
+        return creation + ["""
+            select ordinal, skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
+            from app_engine.clear_first_attempts(\(generations)::uuid[], \(providers)::text[], \(clocks)::timestamptz[],
+                                                 \(cooldowns)::float8[], \(needsKeys)::boolean[])
+            """]
     }
 
     /// Every reservation of a group in one call (migration 170): each generation decided in order,

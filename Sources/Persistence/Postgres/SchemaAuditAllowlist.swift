@@ -209,7 +209,9 @@ public struct SchemaAllowlist: Sendable {
                                   // Migration 152: the charge of a canceled generation's failed call that reported usage.
                                   "app_engine.finish_canceled_call",
                                   // Migration 160: a canceled generation's provider work ended without a charge.
-                                  "app_engine.end_provider_work"],
+                                  "app_engine.end_provider_work",
+                                  // Migration 180: a group's first-attempt clearances in one call.
+                                  "app_engine.clear_first_attempts"],
             ])
     }()
 
