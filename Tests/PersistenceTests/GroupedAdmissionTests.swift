@@ -319,6 +319,71 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try row.decode("success", as: Double.self), try XCTUnwrap(expected.lastSuccessAt).timeIntervalSince1970, accuracy: 1e-6)
     }
 
+    /// Migration 181: a group's reports write the health and bucket rows consecutive `report_attempt`
+    /// calls write, to the bit: one user's reports one by one beside another user's same reports as
+    /// one group. openai's are all successes on an existing row (folded into one write, two of them
+    /// speaking of the rate, so its bucket is created once); anthropic's include a failure and start
+    /// with no row (one by one); fal's first report has no row yet either.
+    func testAGroupsReportsWriteWhatConsecutiveReportsWrite() throws {
+        let bob = UUID()
+        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
+        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let base = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        for user in [alice, bob] {
+            try admin.query("""
+                insert into public.provider_health (user_id, provider, consecutive_failures, last_error_code, last_error_at, latency_ms, updated_at)
+                values (\(user), 'openai', 2, 'upstream_timeout', \(base), 250.0, \(base))
+                """)
+        }
+        // provider, seconds after base, succeeded, latency ms, error, retryable, weight, rate observed, remaining
+        let reports: [(String, Int, Bool, Double, String?, Bool?, Double, Bool, Double?)] = [
+            ("openai", 1, true, 100.1, nil, nil, 0.2, false, nil), ("anthropic", 1, true, 80, nil, nil, 0.2, true, 5),
+            ("openai", 2, true, 37.7, nil, nil, 0.3, true, 10), ("openai", 3, true, 1000.27, nil, nil, 0.15, true, 9),
+            ("anthropic", 2, false, 0, "upstream_timeout", true, 0.2, false, nil), ("fal", 3, true, 12, nil, nil, 0.2, false, nil),
+            ("openai", 4, true, 0.3, nil, nil, 0.25, false, nil),
+        ]
+        let rows: [SQL] = reports.map { report in
+            let (provider, seconds, succeeded, latency, error, retryable, weight, rateObserved, remaining) = report
+            return """
+                row(\(provider), \(base.addingTimeInterval(Double(seconds)))::timestamptz, \(succeeded), \(latency)::float8, \(error)::text,
+                    \(retryable)::boolean, 5, 30::float8, \(weight)::float8, \(rateObserved), \(remaining)::float8, null::timestamptz)::app_engine.attempt_report
+                """
+        }
+        for row in rows {
+            _ = try pool.userScopeStatement(claimsJSON: claims, "select app_engine.report_attempt(\(row))")
+        }
+        _ = try pool.userScopeStatement(claimsJSON: bobsClaims, try XCTUnwrap(PostgresGenerationStore.reportAll(rows)))
+        let state = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select 'health ' || provider || ' ' || consecutive_failures || ' ' || coalesce(last_error_code, '-') || ' '
+                       || coalesce(extract(epoch from last_error_at - \(base)::timestamptz)::text, '-') || ' '
+                       || coalesce(extract(epoch from last_success_at - \(base)::timestamptz)::text, '-') || ' '
+                       || coalesce(latency_ms::text, '-') || ' ' || coalesce(extract(epoch from reopen_at - \(base)::timestamptz)::text, '-') || ' '
+                       || extract(epoch from updated_at - \(base)::timestamptz)::text as s
+                from public.provider_health where user_id = \(user)
+                union all
+                select 'bucket ' || provider || ' ' || tokens::text || ' ' || coalesce(blocked_until::text, '-') || ' '
+                       || extract(epoch from updated_at - \(base)::timestamptz)::text
+                from public.provider_rate_limits where user_id = \(user)
+                order by 1
+                """).map { try $0.decode("s", as: String.self) }
+        }
+        let alicesState = try state(alice)
+        XCTAssertEqual(try state(bob), alicesState)
+        XCTAssertTrue(alicesState.contains { $0.hasPrefix("health openai 0 upstream_timeout 0.000000 4.000000 ") && $0.hasSuffix(" - 4.000000") },
+                      "\(alicesState)")
+        // 250 moved by 100.1 (0.2), 37.7 (0.3), 1000.27 (0.15) and 0.3 (0.25), in order, in IEEE doubles as PostgreSQL's
+        // float8 (values where moving it as l + (x - l) × w would differ in the last bit).
+        var expected = 250.0
+        for (latency, weight) in [(100.1, 0.2), (37.7, 0.3), (1000.27, 0.15), (0.3, 0.25)] { expected = expected * (1 - weight) + latency * weight }
+        let latency: Double = try admin.query("""
+            select latency_ms from public.provider_health where user_id = \(bob) and provider = 'openai'
+            """)[0].decode("latency_ms")
+        XCTAssertEqual(latency, expected)
+        XCTAssertTrue(alicesState.contains("bucket openai 0 - 2.000000"), "created by the first report that spoke of the rate: \(alicesState)")
+        XCTAssertEqual(alicesState.count, 5, "health of openai, anthropic and fal; buckets of openai and anthropic: \(alicesState)")
+    }
+
     /// What an end wrote for a generation, ids and times left out: its row, events, attempts, assets
     /// and ledger entries.
     private func endShape(_ id: UUID) throws -> String {
