@@ -28,6 +28,17 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertThrowsError(try row.decode("missing", as: Int.self))
     }
 
+    /// A bound text array comes back element for element, whatever the elements hold: quotes,
+    /// backslashes, the array syntax's own characters, NULL's spelling, empty, spaces, non-ASCII.
+    func testTextArraysRoundTripThroughBoundParameters() throws {
+        let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
+        let elements = ["plain", "", "NULL", "a,b", "{x}", "say \"hi\"", #"back\slash"#, #"\""#, #"ends with \"#, " padded ",
+                        "tab\tand\nnewline", "✓ 🎬 é", "it's"]
+        let rows = try connection.query("select u.element from unnest(\(elements)::text[]) with ordinality u(element, k) order by k")
+        XCTAssertEqual(try rows.map { try $0.decode("element", as: String.self) }, elements)
+        XCTAssertEqual(try connection.query("select cardinality(\([String]())::text[]) as n")[0].decode("n", as: Int.self), 0)
+    }
+
     func testServerErrorsCarrySQLState() throws {
         let connection = try PostgresConnection(url: try TestPostgresCluster.shared.createDatabase())
         XCTAssertThrowsError(try connection.query("select 1/0")) { error in

@@ -60,11 +60,21 @@ extension Array: PostgresEncodable where Element == String {
     /// A one-dimensional text array literal; every element quoted and escaped, so it binds
     /// safely as `$n::text[]` (use `= any($n::text[])` instead of building `IN (...)` lists).
     public var postgresText: String? {
-        let quoted = map { element -> String in
-            var escaped = element.replacingOccurrences(of: "\\", with: "\\\\")
-            escaped = escaped.replacingOccurrences(of: "\"", with: "\\\"")
-            return "\"" + escaped + "\""
+        // One pass over the UTF-8 bytes: a backslash or a double quote gets a backslash before it.
+        // (Foundation's replacingOccurrences, twice per element, was 3.5 % of the server's CPU under
+        // load: a group's arrays of ids, amounts and times are built with this.)
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, element) in enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
         }
-        return "{" + quoted.joined(separator: ",") + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
