@@ -194,26 +194,28 @@ final class ProviderRoutingStoreTests: XCTestCase {
         XCTAssertEqual(try store.buckets(claimsJSON: claims(alice)).keys.count, 2)
     }
 
+    /// The version (transaction id and place) of Alice's openai bucket row: unchanged means unwritten.
+    private func bucketVersion() throws -> String? {
+        try admin.query("""
+            select xmin::text || ' ' || ctid::text as v from public.provider_rate_limits where user_id = \(alice) and provider = 'openai'
+            """).first?.decode("v", as: String.self)
+    }
+
     /// Migration 174: without a configured rate a take only reads the bucket: the first one creates the
     /// row, later ones leave that very row version in place (no write, no row lock), and a block still refuses.
     func testATakeWithoutAConfiguredRateLeavesTheBucketRowAsItIs() throws {
         let store = PostgresRateLimitStore(pool: pool)
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let version = { () throws -> String? in
-            try self.admin.query("""
-                select xmin::text || ' ' || ctid::text as v from public.provider_rate_limits where user_id = \(self.alice) and provider = 'openai'
-                """).first?.decode("v", as: String.self)
-        }
-        XCTAssertNil(try version())
+        XCTAssertNil(try bucketVersion())
         guard case .granted = try store.acquire(provider: .openai, requestsPerMinute: nil, at: now, claimsJSON: claims(alice)) else {
             return XCTFail("no rate, no block: granted")
         }
-        let created = try XCTUnwrap(try version(), "the first take creates the bucket")
+        let created = try XCTUnwrap(try bucketVersion(), "the first take creates the bucket")
         for second in 1...3 {
             guard case .granted = try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(Double(second)),
                                                     claimsJSON: claims(alice)) else { return XCTFail("granted") }
         }
-        XCTAssertEqual(try version(), created, "takes without a rate wrote nothing")
+        XCTAssertEqual(try bucketVersion(), created, "takes without a rate wrote nothing")
         try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(30)), provider: .openai, requestsPerMinute: nil,
                           at: now, claimsJSON: claims(alice))
         XCTAssertEqual(try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(10), claimsJSON: claims(alice)),
@@ -225,33 +227,28 @@ final class ProviderRoutingStoreTests: XCTestCase {
     func testAnObservationWithoutAConfiguredRateWritesOnlyALaterBlock() throws {
         let store = PostgresRateLimitStore(pool: pool)
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let version = { () throws -> String? in
-            try self.admin.query("""
-                select xmin::text || ' ' || ctid::text as v from public.provider_rate_limits where user_id = \(self.alice) and provider = 'openai'
-                """).first?.decode("v", as: String.self)
-        }
         try store.observe(RateLimitObservation(remainingRequests: 499), provider: .openai, requestsPerMinute: nil, at: now,
                           claimsJSON: claims(alice))
-        let created = try XCTUnwrap(try version(), "the first observation creates the bucket")
+        let created = try XCTUnwrap(try bucketVersion(), "the first observation creates the bucket")
         for second in 1...3 {
             try store.observe(RateLimitObservation(remainingRequests: 499 - second), provider: .openai, requestsPerMinute: nil,
                               at: now.addingTimeInterval(Double(second)), claimsJSON: claims(alice))
         }
-        XCTAssertEqual(try version(), created, "remaining requests without a rate wrote nothing")
+        XCTAssertEqual(try bucketVersion(), created, "remaining requests without a rate wrote nothing")
 
         try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(30)), provider: .openai, requestsPerMinute: nil,
                           at: now.addingTimeInterval(4), claimsJSON: claims(alice))
-        let blocked = try XCTUnwrap(try version())
+        let blocked = try XCTUnwrap(try bucketVersion())
         XCTAssertNotEqual(blocked, created, "a block is written")
         try store.observe(RateLimitObservation(retryAt: now.addingTimeInterval(20)), provider: .openai, requestsPerMinute: nil,
                           at: now.addingTimeInterval(5), claimsJSON: claims(alice))
-        XCTAssertEqual(try version(), blocked, "an earlier block than the stored one changes nothing")
+        XCTAssertEqual(try bucketVersion(), blocked, "an earlier block than the stored one changes nothing")
         XCTAssertEqual(try store.acquire(provider: .openai, requestsPerMinute: nil, at: now.addingTimeInterval(25), claimsJSON: claims(alice)),
                        .refused(retryAt: now.addingTimeInterval(30)))
 
         // With a rate, an observation still refills and spends: the row moves.
         try store.observe(RateLimitObservation(remainingRequests: 10), provider: .openai, requestsPerMinute: 60,
                           at: now.addingTimeInterval(6), claimsJSON: claims(alice))
-        XCTAssertNotEqual(try version(), blocked, "with a rate the bucket is written")
+        XCTAssertNotEqual(try bucketVersion(), blocked, "with a rate the bucket is written")
     }
 }
