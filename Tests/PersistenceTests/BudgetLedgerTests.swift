@@ -269,6 +269,26 @@ final class BudgetLedgerTests: XCTestCase {
         XCTAssertEqual(summary.reserved, settled.reserved)
     }
 
+    /// Migration 182: a lone charged end writes its release and charge in one statement, so the
+    /// project's summary row is updated once, not once per entry (the same figures as before; the
+    /// transaction's statistics count the upsert's attempted insert apart, as they did before).
+    func testALoneChargedEndWritesTheProjectsSummaryRowOnce() throws {
+        let target = try project(of: alice, limit: "10")
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("4"), claimsJSON: claims(alice)).admitted)
+        let versions = try pool.withUserScope(claimsJSON: claims(alice)) { transaction -> Int in
+            _ = try transaction.query("select entry_id from app_ledger.settle(\(generation), 1.25::numeric)")
+            return try transaction.query("""
+                select n_tup_upd::int as n from pg_stat_xact_user_tables where relid = 'public.project_budget_totals'::regclass
+                """)[0].decode("n")
+        }
+        XCTAssertEqual(versions, 1)
+        XCTAssertEqual(try entries(target), ["reservation 4", "charge 1.25", "release 4"])
+        let summary = try admin.query("select spent_total::text as s, reserved::text as r from public.project_budget_totals where project_id = \(target)")[0]
+        XCTAssertEqual(try summary.decode("s", as: String.self), "1.25")
+        XCTAssertEqual(try summary.decode("r", as: String.self), "0")
+    }
+
     func testReleaseEndsTheReservationWithoutACharge() throws {
         let target = try project(of: alice, limit: "5")
         let generation = UUID()
