@@ -175,6 +175,13 @@ print(sum(t for pid, t in ticks.items() if under(pid, roots)))
 PY
 }
 
+# cpu_steal: the machine's "steal total" ticks from /proc/stat (time the host gave this virtual
+# machine's CPUs to others, and all CPU time). Two readings around a run give the share stolen, which
+# these shared machines swing through: a run that lost much is not comparable with one that lost none.
+cpu_steal() {
+  awk '/^cpu / {total = 0; for (i = 2; i <= NF; i++) total += $i; print $9, total; exit}' /proc/stat
+}
+
 # api METHOD PATH [BODY]: a JSON request to bench_serve's server, as $TOKEN when it is set; fails on
 # an HTTP error.
 api() { curl -fsS -X "$1" "http://127.0.0.1:$API_PORT$2" -H "Content-Type: application/json" ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"}; }

@@ -8,7 +8,8 @@
 # seconds (default 3) of the same load and an ANALYZE come first, as on a database that has been running.
 # PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s), PG_PERF=FILE one of every
 # PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
-# per generation of the server, of PostgreSQL and of fake-providers. Not part of scripts/test.sh.
+# per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
+# time its host stole during the run (compare runs only when that is small). Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
 #
@@ -73,7 +74,9 @@ WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint |
             from pg_stat_database where datname = 'postgres'"
 read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+read -r steal_before total_before <<<"$(cpu_steal)"
 load "$DURATION" --latency >"$WORK/wrk.out"
+read -r steal_after total_after <<<"$(cpu_steal)"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
 read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
@@ -90,7 +93,7 @@ wal, rows = (int(v) / max(requests, 1) for v in sys.argv[6:8])
 print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
 print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted")
 PY
-log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "load average: $(cut -d' ' -f1-3 /proc/loadavg); host steal during the run: $(( (steal_after - steal_before) * 100 / (total_after - total_before > 0 ? total_after - total_before : 1) )) % of the machine's CPU time"
 # The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in
 # TPC-B-like script (three updates, one insert and one read of small rows, prepared), on as many
 # connections, for as long. TPCB=0 skips it.
