@@ -69,6 +69,18 @@ final class AssetContentTests: XCTestCase {
         XCTAssertEqual(head.header("content-length"), "100")
     }
 
+    /// As the contract says of every optional member (and the schema now says of these), null is
+    /// the same as leaving it out: an hour, inline.
+    func testASignedURLRequestWithNullsGetsTheDefaults() throws {
+        let before = Date()
+        let created = try server.send("POST", "/v1/assets/\(assetID)/signed-url", ["expires_in": NSNull(), "disposition": NSNull()], token: token)
+        XCTAssertEqual(created.status, 200, created.text)
+        let url = try XCTUnwrap(try created.json()["url"] as? String)
+        XCTAssertTrue(url.contains("disposition=inline"), url)
+        let expires = try XCTUnwrap(Int(try XCTUnwrap(URLComponents(string: "http://x" + url)?.queryItems?.first { $0.name == "expires" }?.value)))
+        XCTAssertEqual(Double(expires), before.timeIntervalSince1970 + 3600, accuracy: 5)
+    }
+
     func testSignedURLWorksWithoutATokenUntilItExpiresAndNotWhenAltered() throws {
         let created = try server.send("POST", "/v1/assets/\(assetID)/signed-url", ["expires_in": 600, "disposition": "attachment"], token: token)
         XCTAssertEqual(created.status, 200, created.text)
