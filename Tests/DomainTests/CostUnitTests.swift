@@ -130,6 +130,7 @@ final class CostUnitTests: XCTestCase {
             }
         }
         XCTAssertEqual(compared, 3 * 5 * 8)
-        XCTAssertEqual(PriceRow.reciprocal(of: 8), Decimal(string: "0.125"), "a per outside the allowed ones still divides")
+        let value = Decimal(string: "37.1234567891")!
+        XCTAssertEqual(PriceRow.divide(value, by: 7), value / 7, "a per outside the allowed ones still divides")
     }
 }

@@ -62,18 +62,19 @@ public struct PriceRow: Codable, Sendable, Hashable {
     /// `per` is a power of ten, so the division is exact.
     public func cost(of quantity: Decimal) -> Money {
         let billed = minimumQuantity.map { Swift.max($0, quantity) } ?? quantity
-        return Money(roundingToMaximumScale: price.amount * billed * Self.reciprocal(of: per))
+        return Money(roundingToMaximumScale: Self.divide(price.amount * billed, by: per))
     }
 
-    /// 1 / per, exact for the powers of ten a version allows (`PricingValidation.allowedPer`):
-    /// multiplying by 10⁻ⁿ only moves the exponent, where Decimal's division runs a long division
-    /// (it was half of pricing a chat completion's usage in a profile of the chat benchmark).
-    static func reciprocal(of per: Int) -> Decimal {
+    /// value / per. For the powers of ten a version allows (`PricingValidation.allowedPer`) this
+    /// multiplies by 10⁻ⁿ, which is exact and only moves the exponent, where Decimal's division runs
+    /// a long division (it was half of pricing a chat completion's usage in a profile of the chat
+    /// benchmark); any other per is divided, as before, since its reciprocal need not be exact.
+    static func divide(_ value: Decimal, by per: Int) -> Decimal {
         switch per {
-        case 1: return 1
-        case 1_000: return thousandth
-        case 1_000_000: return millionth
-        default: return 1 / Decimal(per)
+        case 1: return value
+        case 1_000: return value * thousandth
+        case 1_000_000: return value * millionth
+        default: return value / Decimal(per)
         }
     }
 
