@@ -11,9 +11,8 @@ struct PendingAdmission {
 
     let generation: NewGeneration
     let claimsJSON: String
-    /// The first attempt's clearance alone, when the generation starts here.
-    let clearing: SQL?
-    /// What that clearance checks (a group sends its admissions' checks together).
+    /// What the first attempt's clearance checks, when the generation starts here (a group sends its
+    /// admissions' checks together, `createGroup`; a lone one sends `clearing`).
     let check: FirstAttemptCheck?
     private let start: Bool
     private let lease: (owner: String, seconds: Int)
@@ -30,7 +29,11 @@ struct PendingAdmission {
         self.start = start
         lease = (leaseOwner, leaseSeconds)
         self.check = start ? check : nil
-        clearing = self.check.map { check in """
+    }
+
+    /// The first attempt's clearance run alone (`clear_first_attempt`), when the generation starts here.
+    var clearing: SQL? {
+        check.map { check in """
             select skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempt(\(generation.id), \(check.provider.rawValue), \(check.at)::timestamptz,
                                                 \(check.cooldown)::float8, \(check.needsKey))
@@ -78,7 +81,7 @@ struct PendingAdmission {
     /// `creation`): no generation when the reservation was refused.
     func decode(reservation: [PostgresRow], creation rows: [[PostgresRow]]) throws
         -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        guard rows.count == (clearing == nil ? 2 : 3) else { throw DomainError.notFound(resource: "project") }
+        guard rows.count == (check == nil ? 2 : 3) else { throw DomainError.notFound(resource: "project") }
         return try decode(reservation: reservation, row: rows[1].first, clearance: rows.count == 3 ? rows[2].first : nil)
     }
 
@@ -165,7 +168,7 @@ extension PostgresGenerationStore {
             return group.indices.map { .success(.reserved(reservations[$0])) }
         }
         let created = outcome.committed[1]
-        let clearing = group.filter { $0.check != nil }
+        let clearing = Self.startingHere(group)
         // Committed, but not answered as sent: as one admission's short answer is.
         guard created.count == (clearing.isEmpty ? 2 : 3) else {
             return group.map { _ in .failure(DomainError.notFound(resource: "project")) }
@@ -177,7 +180,7 @@ extension PostgresGenerationStore {
             for row in created.count == 3 ? created[2] : [] {
                 let ordinal: Int = try row.decode("ordinal")
                 guard clearing.indices.contains(ordinal - 1) else { throw DecodingFailure(column: "ordinal", expected: "1...\(clearing.count)") }
-                clearances[clearing[ordinal - 1].generation.id] = row
+                clearances[clearing[ordinal - 1].id] = row
             }
         } catch {
             return group.map { _ in .failure(error) }
@@ -203,18 +206,24 @@ extension PostgresGenerationStore {
                                 select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
                                 """,
                                "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
-        let clearing = group.compactMap { admission in admission.check.map { (admission.generation.id, $0) } }
+        let clearing = startingHere(group)
         guard !clearing.isEmpty else { return creation }
-        let generations = clearing.map { $0.0.uuidString.lowercased() }
-        let providers = clearing.map { $0.1.provider.rawValue }
-        let clocks = clearing.compactMap { $0.1.at.postgresText }
-        let cooldowns = clearing.map { String($0.1.cooldown) }
-        let needsKeys = clearing.map { $0.1.needsKey ? "true" : "false" }
+        let generations = clearing.map { $0.id.uuidString.lowercased() }
+        let providers = clearing.map { $0.check.provider.rawValue }
+        let clocks = clearing.compactMap { $0.check.at.postgresText }
+        let cooldowns = clearing.map { String($0.check.cooldown) }
+        let needsKeys = clearing.map { $0.check.needsKey ? "true" : "false" }
         return creation + ["""
             select ordinal, skip_reason, key_id, key_user_id, key_ciphertext, previous_last_used_at
             from app_engine.clear_first_attempts(\(generations)::uuid[], \(providers)::text[], \(clocks)::timestamptz[],
                                                  \(cooldowns)::float8[], \(needsKeys)::boolean[])
             """]
+    }
+
+    /// The group's admissions whose first attempt is cleared here, in group order: the items of
+    /// `clear_first_attempts`, whose rows are numbered by position in this list.
+    static func startingHere(_ group: [PendingAdmission]) -> [(id: UUID, check: FirstAttemptCheck)] {
+        group.compactMap { admission in admission.check.map { (admission.generation.id, $0) } }
     }
 
     /// Every reservation of a group in one call (migration 170): each generation decided in order,
