@@ -27,6 +27,13 @@ final class GroupedAdmissionTests: XCTestCase {
         pool?.close()
     }
 
+    /// Bob, a second user beside Alice (the equivalence tests run one sequence as each), and his claims.
+    private func secondUser() throws -> (UUID, String) {
+        let bob = UUID()
+        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
+        return (bob, #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#)
+    }
+
     private func project(limit: String) throws -> UUID {
         try admin.query("""
             insert into public.projects (user_id, name, budget_limit, budget_period) values (\(alice), 'p', \(limit)::numeric, 'total') returning id
@@ -153,9 +160,7 @@ final class GroupedAdmissionTests: XCTestCase {
     /// ones with no key to choose, one whose circuit is open, one with no bucket yet (one by one, the
     /// first creating it), a keyless check, and a generation not started here (no row).
     func testAGroupsClearancesAreConsecutiveClearances() throws {
-        let bob = UUID()
-        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
-        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let (bob, bobsClaims) = try secondUser()
         let base = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let at = { (seconds: Int) in base.addingTimeInterval(Double(seconds)) }
         var generations: [UUID: [UUID]] = [:]
@@ -325,9 +330,7 @@ final class GroupedAdmissionTests: XCTestCase {
     /// speaking of the rate, so its bucket is created once); anthropic's include a failure and start
     /// with no row (one by one); fal's first report has no row yet either.
     func testAGroupsReportsWriteWhatConsecutiveReportsWrite() throws {
-        let bob = UUID()
-        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
-        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let (bob, bobsClaims) = try secondUser()
         let base = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         for user in [alice, bob] {
             try admin.query("""
@@ -483,9 +486,7 @@ final class GroupedAdmissionTests: XCTestCase {
     /// as one group (providers mixed, one without a provider, one free but needing headroom, one over
     /// the project's budget), on projects and scopes alike.
     func testAGroupsReservationsAreDecidedAsConsecutiveReservationsAre() throws {
-        let bob = UUID()
-        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
-        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let (bob, bobsClaims) = try secondUser()
         let alicesProject = try project(limit: "0.0035")
         let bobsProject: UUID = try admin.query("""
             insert into public.projects (user_id, name, budget_limit, budget_period) values (\(bob), 'p', 0.0035, 'total') returning id
@@ -533,9 +534,7 @@ final class GroupedAdmissionTests: XCTestCase {
     /// one as after a fallback, released, a reservation without a provider, a zero cost), projects and
     /// scopes alike; a group naming a generation twice, or one ended already, ends none of them.
     func testAGroupsEndsAreDecidedAsConsecutiveEndsAre() throws {
-        let bob = UUID()
-        try admin.query("insert into auth.users (id, email) values (\(bob), 'bob@example.com')")
-        let bobsClaims = #"{"sub":"\#(bob.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        let (bob, bobsClaims) = try secondUser()
         try admin.query("insert into public.user_budgets (user_id, monthly_limit) values (\(alice), 5), (\(bob), 5)")
         let alicesProject = try project(limit: "10")
         let bobsProject: UUID = try admin.query("""
