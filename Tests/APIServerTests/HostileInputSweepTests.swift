@@ -26,6 +26,7 @@ final class HostileInputSweepTests: XCTestCase {
     private var refreshToken = ""
     private var projectID = ""
     private var apiKeyID = ""
+    private var assetID = ""
     private var requestNumber = 0
     private var failures: [String] = []
 
@@ -46,6 +47,10 @@ final class HostileInputSweepTests: XCTestCase {
         let key = try server.post("/v1/api-keys", ["provider": "openai", "label": "sweep", "key": "sk-proj-" + ApiKeyTests.hex(48)], token: token)
         XCTAssertEqual(key.status, 201, key.text)
         apiKeyID = try XCTUnwrap(try key.json()["id"] as? String)
+        // A real asset, so the operations on one reach their bodies' rules instead of a 404: a
+        // member the server accepts as null must be one its schema lets be null.
+        assetID = try XCTUnwrap(try server.uploadAsset(MediaSamples.png(width: 4, height: 4), type: "image/png",
+                                                       project: projectID, token: token)["id"] as? String)
     }
 
     override func tearDown() {
@@ -168,8 +173,13 @@ final class HostileInputSweepTests: XCTestCase {
         return base.keys.sorted().filter { document.resolve(properties[$0])?["enum"] != nil }.map { "\($0)=\(base[$0] ?? "")" }.joined(separator: ", ")
     }
 
+    /// A path parameter that names something this user has, so the answer is judged on the other inputs.
     private func pathValue(_ name: String, _ target: Target) -> String {
-        target.route.template.hasPrefix("/v1/api-keys") ? apiKeyID : projectID
+        let template = target.route.template
+        if template.hasPrefix("/v1/api-keys") { return apiKeyID }
+        if template.hasPrefix("/v1/assets") { return assetID }
+        if template.hasPrefix("/v1/provider-configs") { return "openai" }
+        return projectID
     }
 
     private func baselineQuery(_ target: Target) -> [String: String] {
