@@ -66,7 +66,7 @@ struct HostileValue {
 }
 
 /// Just enough of JSON Schema (2020-12, as OpenAPI 3.1 uses it) to say whether the contract
-/// admits a value: `$ref`, `oneOf`/`anyOf`/`allOf`, `type`, `enum`, string lengths (in Unicode
+/// admits a value: `$ref`, `oneOf` (exactly one), `anyOf`, `allOf`, `type`, `enum`, string lengths (in Unicode
 /// scalars), `pattern`, `format: uuid`, numeric bounds, `required`, `properties`,
 /// `additionalProperties: false`, `items`, `maxItems`.
 struct SchemaCheck {
@@ -74,7 +74,10 @@ struct SchemaCheck {
 
     func admits(_ value: SweepValue, _ schemaValue: Any?) -> Bool {
         guard let schema = document.resolve(schemaValue) else { return true }
-        if let choices = (schema["oneOf"] ?? schema["anyOf"]) as? [Any], !choices.contains(where: { admits(value, $0) }) { return false }
+        // oneOf admits a value exactly one choice admits: a null both a nullable `$ref` and a
+        // `type: 'null'` choice admit is refused by the contract, whatever the server does.
+        if let choices = schema["oneOf"] as? [Any], choices.filter({ admits(value, $0) }).count != 1 { return false }
+        if let choices = schema["anyOf"] as? [Any], !choices.contains(where: { admits(value, $0) }) { return false }
         if let all = schema["allOf"] as? [Any], !all.allSatisfy({ admits(value, $0) }) { return false }
         if let types = (schema["type"] as? [String]) ?? (schema["type"] as? String).map({ [$0] }), !types.contains(where: { matches(value, type: $0) }) {
             return false
