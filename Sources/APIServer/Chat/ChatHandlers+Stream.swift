@@ -29,11 +29,15 @@ extension ChatHandlers {
         streams?.register(chatStream.sink(clientGone: clientGone), for: id)
         watch(chatStream, chat, identity, requestID: requestID, key: key)
         executor.start(id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
-        chatStream.stream.onClose { clientGone() }
         // The same limit as a waiting answer: still running then, it is canceled (no charge unless the provider billed).
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(Self.maximumWaitSeconds)) {
+        let limit = Deadlines.shared.schedule(after: Double(Self.maximumWaitSeconds)) {
             guard !chatStream.hasEnded else { return }
             if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
+        }
+        // A closed stream's generation has ended or is canceled by clientGone: the limit has nothing left to do.
+        chatStream.stream.onClose {
+            Deadlines.shared.cancel(limit)
+            clientGone()
         }
         return .later(chatStream.started, deadline: Double(Self.maximumWaitSeconds), respond: { [self] signalled in
             if !signalled {

@@ -103,7 +103,7 @@ final class BatchExecutor: Sendable {
                 schedule(id, lane: lane, run: run, after: 0.5, failures: failures)
                 return
             }
-            slot.run { [self] in steps.start { [self] in await step(id, lane: lane, run: run, failures: failures) } }
+            steps.start(in: slot) { [self] in await step(id, lane: lane, run: run, failures: failures) }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }

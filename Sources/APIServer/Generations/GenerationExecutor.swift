@@ -72,9 +72,7 @@ final class GenerationExecutor: Sendable {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures, admitted: admitted, queuedSince: since)
                 return
             }
-            slot.run { [self] in
-                steps.start { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures, admitted: admitted) }
-            }
+            steps.start(in: slot) { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures, admitted: admitted) }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }
@@ -129,14 +127,11 @@ final class GenerationExecutor: Sendable {
     private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () async throws -> T) async throws -> T {
         let runner = self.runner
         let interval = max(1, Double(runner.leaseSeconds) / 3)
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler {
+        let heartbeat = RepeatingDeadline(every: interval) {
             _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: runner.leaseSeconds), event: nil,
                                           claimsJSON: claimsJSON)
         }
-        timer.resume()
-        defer { timer.cancel() }
+        defer { heartbeat.stop() }
         return try await body()
     }
 }

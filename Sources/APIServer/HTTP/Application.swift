@@ -187,10 +187,11 @@ final class Application: Sendable {
             return finish(response, to: request, routeLabel: route.template, startedAt: startedAt)
         case .later(let signal, let deadline, let respond):
             suspension.suspend()
+            let expiry = Deadlines.shared.schedule(after: deadline) { signal.expire() }
             signal.onFire { [self] signalled in
+                if signalled { Deadlines.shared.cancel(expiry) }
                 suspension.resume(with: finish(respond(signalled), to: request, routeLabel: route.template, startedAt: startedAt))
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline)) { signal.expire() }
             return nil
         }
     }

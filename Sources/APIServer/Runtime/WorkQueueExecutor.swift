@@ -21,4 +21,11 @@ final class WorkQueueExecutor: TaskExecutor {
     func start(_ operation: @escaping @Sendable () async -> Void) {
         Task(executorPreference: self) { await operation() }
     }
+
+    /// Runs `operation` as a task on the queue's threads, in the room `slot` reserved. The task's
+    /// first job is queued by its creation here, so no queue thread is woken just to create it.
+    func start(in slot: WorkQueue.Reservation, _ operation: @escaping @Sendable () async -> Void) {
+        Task(executorPreference: self) { await operation() }
+        slot.cancel()
+    }
 }
