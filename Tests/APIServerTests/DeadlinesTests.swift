@@ -9,14 +9,15 @@ final class DeadlinesTests: XCTestCase {
     func testADeadlineRunsItsActionNoSoonerThanItsTime() {
         let deadlines = Deadlines()
         let ran = expectation(description: "ran")
-        let scheduled = Date()
-        let ranAfter = Mutex<Double?>(nil)
+        // The monotonic clock Deadlines keeps (the wall clock may be slewed meanwhile).
+        let scheduled = DispatchTime.now().uptimeNanoseconds
+        let ranAfter = Mutex<UInt64?>(nil)
         deadlines.schedule(after: 0.2) {
-            ranAfter.withLock { $0 = Date().timeIntervalSince(scheduled) }
+            ranAfter.withLock { $0 = DispatchTime.now().uptimeNanoseconds - scheduled }
             ran.fulfill()
         }
         wait(for: [ran], timeout: 10)
-        XCTAssertGreaterThanOrEqual(ranAfter.withLock { $0 } ?? 0, 0.2)
+        XCTAssertGreaterThanOrEqual(ranAfter.withLock { $0 } ?? 0, 200_000_000)
         XCTAssertEqual(deadlines.counts.pending, 0)
     }
 
