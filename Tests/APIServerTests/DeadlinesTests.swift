@@ -39,7 +39,8 @@ final class DeadlinesTests: XCTestCase {
         let order = Mutex<[Int]>([])
         let all = expectation(description: "all")
         all.expectedFulfillmentCount = 3
-        for (seconds, label) in [(0.6, 3), (0.2, 1), (0.4, 2)] {
+        // Half a second apart: actions due in one pass may run side by side on Dispatch's workers.
+        for (seconds, label) in [(1.25, 3), (0.25, 1), (0.75, 2)] {
             deadlines.schedule(after: seconds) {
                 order.withLock { $0.append(label) }
                 all.fulfill()
