@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 import Synchronization
 
@@ -18,9 +19,12 @@ final class Deadlines: @unchecked Sendable {
         fileprivate let number: UInt64
     }
 
-    private struct Entry {
+    /// Ordered by due time (then by scheduling, so equal times run in the order they were asked for).
+    private struct Entry: Comparable {
         let due: UInt64
         let number: UInt64
+
+        static func < (left: Entry, right: Entry) -> Bool { (left.due, left.number) < (right.due, right.number) }
     }
 
     /// How long the thread sleeps without a deadline before it looks again.
@@ -28,7 +32,7 @@ final class Deadlines: @unchecked Sendable {
 
     // All below is guarded by `condition`.
     private let condition = NSCondition()
-    private var heap: [Entry] = []
+    private var heap = MinHeap<Entry>()
     private var actions: [UInt64: @Sendable () -> Void] = [:]
     private var nextNumber: UInt64 = 0
     private var plannedWake: UInt64 = .max
@@ -48,7 +52,7 @@ final class Deadlines: @unchecked Sendable {
         nextNumber += 1
         let number = nextNumber
         actions[number] = action
-        push(Entry(due: due, number: number))
+        heap.push(Entry(due: due, number: number))
         if !started {
             started = true
             let thread = Thread { [self] in run() }
@@ -68,8 +72,7 @@ final class Deadlines: @unchecked Sendable {
         // Cancelled entries leave the heap when they come due; rebuild it when they outnumber the
         // live ones, so a busy minute of long deadlines cancelled early does not pile up.
         if heap.count > 64, heap.count > 2 * actions.count {
-            heap = heap.filter { actions[$0.number] != nil }
-            for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+            heap.removeAll { actions[$0.number] == nil }
         }
     }
 
@@ -86,7 +89,7 @@ final class Deadlines: @unchecked Sendable {
             let now = DispatchTime.now().uptimeNanoseconds
             var due: [@Sendable () -> Void] = []
             while let first = heap.first, first.due <= now {
-                popFirst()
+                _ = heap.popMin()
                 if let action = actions.removeValue(forKey: first.number) { due.append(action) }
             }
             if !due.isEmpty {
@@ -100,40 +103,6 @@ final class Deadlines: @unchecked Sendable {
             let seconds = Double(wake - now) / 1_000_000_000
             _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
             plannedWake = .max
-        }
-    }
-
-    // MARK: - Binary min-heap on `due`
-
-    private func push(_ entry: Entry) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].due < heap[parent].due else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func popFirst() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        siftDown(0)
-    }
-
-    private func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count, heap[left].due < heap[smallest].due { smallest = left }
-            if right < heap.count, heap[right].due < heap[smallest].due { smallest = right }
-            guard smallest != parent else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
         }
     }
 }

@@ -13,7 +13,7 @@ struct BytePairMerger {
     private var pairRanks: [Int32] = []
     private var next: [Int32] = []
     private var previous: [Int32] = []
-    private var heap: [UInt64] = []
+    private var heap = MinHeap<UInt64>()
 
     init(ranks: TokenRanks) {
         self.ranks = ranks
@@ -95,15 +95,15 @@ struct BytePairMerger {
         next = Array(1...Int32(length))
         previous = Array(-1..<Int32(length - 1))
         pairRanks = [Int32](repeating: TokenRanks.absent, count: length)
-        heap.removeAll(keepingCapacity: true)
-        for index in 0..<(length - 1) {
-            let rank = ranks.rank(piece + index, 2)
-            pairRanks[index] = rank
-            if rank >= 0 { heap.append(UInt64(UInt32(rank)) << 32 | UInt64(index)) }
+        heap.rebuild { entries in
+            for index in 0..<(length - 1) {
+                let rank = ranks.rank(piece + index, 2)
+                pairRanks[index] = rank
+                if rank >= 0 { entries.append(UInt64(UInt32(rank)) << 32 | UInt64(index)) }
+            }
         }
         var alive = [Bool](repeating: true, count: length)
-        Self.heapify(&heap)
-        while let entry = Self.popMin(&heap) {
+        while let entry = heap.popMin() {
             let node = Int(entry & 0xFFFF_FFFF)
             let rank = Int32(entry >> 32)
             guard alive[node], pairRanks[node] == rank else { continue }
@@ -117,7 +117,7 @@ struct BytePairMerger {
                 let end = Int(next[after])
                 let newRank = ranks.rank(piece + node, end - node)
                 pairRanks[node] = newRank
-                if newRank >= 0 { Self.push(&heap, UInt64(UInt32(newRank)) << 32 | UInt64(node)) }
+                if newRank >= 0 { heap.push(UInt64(UInt32(newRank)) << 32 | UInt64(node)) }
             } else {
                 pairRanks[node] = TokenRanks.absent
             }
@@ -125,7 +125,7 @@ struct BytePairMerger {
             if left >= 0 {
                 let newRank = ranks.rank(piece + left, after - left)
                 pairRanks[left] = newRank
-                if newRank >= 0 { Self.push(&heap, UInt64(UInt32(newRank)) << 32 | UInt64(left)) }
+                if newRank >= 0 { heap.push(UInt64(UInt32(newRank)) << 32 | UInt64(left)) }
             }
         }
         var node = 0
@@ -133,45 +133,6 @@ struct BytePairMerger {
             let end = Int(next[node])
             emit(ranks.rank(piece + node, end - node))
             node = end
-        }
-    }
-
-    private static func heapify(_ heap: inout [UInt64]) {
-        guard heap.count > 1 else { return }
-        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(&heap, index) }
-    }
-
-    private static func push(_ heap: inout [UInt64], _ value: UInt64) {
-        heap.append(value)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child] < heap[parent] else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private static func popMin(_ heap: inout [UInt64]) -> UInt64? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        siftDown(&heap, 0)
-        return top
-    }
-
-    private static func siftDown(_ heap: inout [UInt64], _ start: Int) {
-        var parent = start
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            guard left < count else { return }
-            let right = left + 1
-            let smaller = right < count && heap[right] < heap[left] ? right : left
-            guard heap[smaller] < heap[parent] else { return }
-            heap.swapAt(smaller, parent)
-            parent = smaller
         }
     }
 }
