@@ -32,12 +32,12 @@ final class ChatStreamReader {
         head += "Authorization: Bearer \(token)\r\nContent-Length: \(payload.count)\r\n"
         for (name, value) in extra { head += "\(name): \(value)\r\n" }
         let request = Data((head + "\r\n").utf8) + payload
-        let sent = connected == 0 ? request.withUnsafeBytes { Glibc.send(socketFD, $0.baseAddress, request.count, Int32(MSG_NOSIGNAL)) } : -1
+        let sent = connected == 0 && SocketCalls.sendAll(socketFD, request)
         var buffer = Data()
         let separator = Data("\r\n\r\n".utf8)
-        while sent == request.count, buffer.range(of: separator) == nil {
+        while sent, buffer.range(of: separator) == nil {
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = recv(socketFD, &chunk, chunk.count, 0)
+            let count = SocketCalls.receive(socketFD, into: &chunk)
             guard count > 0 else { break }
             buffer.append(contentsOf: chunk[0..<count])
         }
@@ -119,7 +119,7 @@ final class ChatStreamReader {
 
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &chunk, chunk.count, 0)
+        let count = SocketCalls.receive(fd, into: &chunk)
         if count > 0 { raw.append(contentsOf: chunk[0..<count]); return true }
         if count == 0 { return false }
         throw TestSupportError("recv failed: \(String(cString: strerror(errno)))")

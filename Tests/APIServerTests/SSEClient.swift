@@ -38,7 +38,7 @@ final class SSEClient {
         var head = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         head += "\r\n"
-        _ = head.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        guard SocketCalls.sendAll(fd, Data(head.utf8)) else { throw TestSupportError("send failed: \(String(cString: strerror(errno)))") }
         let separator = Data("\r\n\r\n".utf8)
         var received = Data()
         var headEnd: Range<Data.Index>?
@@ -128,7 +128,7 @@ final class SSEClient {
 
     private static func fill(_ fd: Int32, _ buffer: inout Data) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &chunk, chunk.count, 0)
+        let count = SocketCalls.receive(fd, into: &chunk)
         guard count > 0 else { return false }
         buffer.append(contentsOf: chunk[0..<count])
         return true

@@ -188,18 +188,7 @@ public final class FakeHTTPServer: Sendable {
     }
 
     private func send(_ data: Data, on socket: Int32) -> Bool {
-        data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let sent = Glibc.send(socket, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if sent < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += sent
-            }
-            return true
-        }
+        SocketCalls.sendAll(socket, data)
     }
 
     static func reason(_ status: Int) -> String {
@@ -238,7 +227,7 @@ private struct SocketReader {
 
     mutating func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+        let count = SocketCalls.receive(socket, into: &chunk)
         guard count > 0 else { return false }
         buffer.append(contentsOf: chunk[0..<count])
         return true

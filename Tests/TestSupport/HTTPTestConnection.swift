@@ -50,12 +50,7 @@ public final class HTTPTestConnection {
     deinit { if fd >= 0 { close(fd) } }
 
     public func send(_ data: Data) throws {
-        var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, data.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard written > 0 else { throw TestSupportError("send failed: \(String(cString: strerror(errno)))") }
-            offset += written
-        }
+        guard SocketCalls.sendAll(fd, data) else { throw TestSupportError("send failed: \(String(cString: strerror(errno)))") }
     }
 
     public func send(_ text: String) throws { try send(Data(text.utf8)) }
@@ -113,7 +108,7 @@ public final class HTTPTestConnection {
 
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &chunk, chunk.count, 0)
+        let count = SocketCalls.receive(fd, into: &chunk)
         if count > 0 {
             buffer.append(contentsOf: chunk[0..<count])
             return true
