@@ -75,6 +75,39 @@ final class ChatCompletionTests: XCTestCase {
         XCTAssertEqual(stored["status"] as? String, "succeeded")
     }
 
+    func testACompletionIsFiledAsATextAssetOnlyWithStoreTrue() throws {
+        let project = try project(limit: "5")
+        func assets() throws -> [[String: Any]] {
+            try XCTUnwrap(try server.get("/v1/assets?project_id=\(project)", token: token).json()["data"] as? [[String: Any]])
+        }
+        var plain = ChatWireClient.body()
+        plain["store"] = false
+        for body in [ChatWireClient.body(), plain] {
+            let answer = try client.complete(body, headers: ["X-Project-Id": project])
+            XCTAssertEqual(answer.status, 200, answer.text)
+            let stored = try server.get("/v1/generations/\(try XCTUnwrap(answer.generationID))", token: token).json()
+            XCTAssertEqual(stored["text"] as? String, answer.content, "the text stays on the generation")
+            XCTAssertEqual((stored["outputs"] as? [Any])?.count, 0, "no asset without store: true")
+        }
+        XCTAssertEqual(try assets().count, 0)
+
+        var kept = ChatWireClient.body()
+        kept["store"] = true
+        let answer = try client.complete(kept, headers: ["X-Project-Id": project])
+        XCTAssertEqual(answer.status, 200, answer.text)
+        let stored = try server.get("/v1/generations/\(try XCTUnwrap(answer.generationID))", token: token).json()
+        let output = try XCTUnwrap((stored["outputs"] as? [[String: Any]])?.first, "store: true files the text")
+        XCTAssertEqual(output["kind"] as? String, "text")
+        let assetID = try XCTUnwrap(output["asset_id"] as? String)
+        XCTAssertEqual(try assets().compactMap { $0["id"] as? String }, [assetID])
+        let content = try server.get("/v1/assets/\(assetID)/content", token: token)
+        XCTAssertEqual(content.text, answer.content)
+
+        let streamed = try client.stream(ChatWireClient.body(stream: true).merging(["store": true]) { $1 }, headers: ["X-Project-Id": project])
+        XCTAssertEqual(streamed.status, 200, streamed.raw)
+        XCTAssertEqual(try assets().count, 2, "a streamed completion with store: true is filed too")
+    }
+
     func testStreamWithoutUsageSendsTheAnswerAsChunksThenDone() throws {
         let project = try project(limit: "5")
         let whole = try client.complete(ChatWireClient.body(), headers: ["X-Project-Id": project])

@@ -48,6 +48,11 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(chat.options.seed, 7)
         XCTAssertEqual(chat.options.stop, ["END"])
         XCTAssertEqual(chat.options.transcript, "system: Be brief.\nuser: one\ntwo")
+        XCTAssertNil(chat.options.store, "absent: not filed")
+        XCTAssertEqual(try decode(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": true}"#).options.store, true)
+        XCTAssertNil(try decode(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": false}"#).options.store)
+        XCTAssertNil(try decode(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": null}"#).options.store)
+        XCTAssertEqual(refusal(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": "yes"}"#)?.fields, ["store"])
     }
 
     func testWhatCannotBeHonouredIsRefusedByName() {

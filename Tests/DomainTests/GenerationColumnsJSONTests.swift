@@ -276,7 +276,8 @@ struct SeededRandom {
         }
         return ChatOptions(messages: messages, temperature: bool() ? decimal() : nil, topP: bool() ? decimal() : nil,
                            seed: bool() ? int() : nil, stop: bool() ? (0..<below(4)).map { _ in string() } : nil,
-                           presencePenalty: bool() ? decimal() : nil, frequencyPenalty: bool() ? decimal() : nil)
+                           presencePenalty: bool() ? decimal() : nil, frequencyPenalty: bool() ? decimal() : nil,
+                           store: bool() ? bool() : nil)
     }
 
     mutating func candidate() -> GenerationCandidate {

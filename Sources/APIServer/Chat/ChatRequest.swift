@@ -23,7 +23,7 @@ struct ChatRequest: Sendable {
     /// Members read here; `user` is accepted and ignored (OpenAI uses it for abuse tracking only).
     static let members: Set<String> = [
         "model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options", "temperature", "top_p", "n",
-        "seed", "stop", "presence_penalty", "frequency_penalty", "user",
+        "seed", "stop", "presence_penalty", "frequency_penalty", "user", "store",
     ]
 
     static func decode(_ request: HTTPRequest) throws -> ChatRequest {
@@ -64,11 +64,12 @@ struct ChatRequest: Sendable {
         let seed = reader.integer(body["seed"], "seed", Int(Int32.min)...Int(Int32.max))
         let stop = reader.stop(body["stop"])
         _ = reader.string(body["user"], "user", required: false, maximum: maximumUserCharacters)
+        let store = reader.bool(body["store"], "store") == true ? true : nil
         if !stream, body["stream_options"].map({ if case .null = $0 { false } else { true } }) == true {
             reader.errors.append(FieldError(field: "stream_options", code: "invalid", message: "stream_options is only allowed with stream: true"))
         }
         let options = ChatOptions(messages: messages ?? [], temperature: temperature, topP: topP, seed: seed, stop: stop,
-                                  presencePenalty: presence, frequencyPenalty: frequency)
+                                  presencePenalty: presence, frequencyPenalty: frequency, store: store)
         if let messages, options.transcript.unicodeScalars.count > QuoteRequest.maximumPromptCharacters {
             reader.errors.append(FieldError(field: "messages", code: "too_long",
                                             message: "the \(messages.count) messages hold more than \(QuoteRequest.maximumPromptCharacters) characters"))

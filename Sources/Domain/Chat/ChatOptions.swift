@@ -26,9 +26,12 @@ public struct ChatOptions: Sendable, Codable, Equatable {
     public var stop: [String]?
     public var presencePenalty: Decimal?
     public var frequencyPenalty: Decimal?
+    /// OpenAI's `store`: true files the answer's text as a text asset in the project's library, as
+    /// `POST /v1/generations` does; absent or false (OpenAI's default) keeps it on the generation only.
+    public var store: Bool?
 
     public init(messages: [ChatMessage], temperature: Decimal? = nil, topP: Decimal? = nil, seed: Int? = nil, stop: [String]? = nil,
-                presencePenalty: Decimal? = nil, frequencyPenalty: Decimal? = nil) {
+                presencePenalty: Decimal? = nil, frequencyPenalty: Decimal? = nil, store: Bool? = nil) {
         self.messages = messages
         self.temperature = temperature
         self.topP = topP
@@ -36,10 +39,12 @@ public struct ChatOptions: Sendable, Codable, Equatable {
         self.stop = stop
         self.presencePenalty = presencePenalty
         self.frequencyPenalty = frequencyPenalty
+        self.store = store
     }
 
     enum CodingKeys: String, CodingKey {
-        case messages, temperature, topP = "top_p", seed, stop, presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
+        case messages, temperature, topP = "top_p", seed, stop, presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty",
+             store
     }
 
     /// The conversation as one text, one message a line: what the estimate counts as input and

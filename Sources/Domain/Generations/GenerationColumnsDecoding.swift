@@ -62,7 +62,8 @@ public enum GenerationColumnsDecoding {
                            seed: try optional(members["seed"], int),
                            stop: try optional(members["stop"]) { (json) throws(OutsideSubset) in try array(json).map(string) },
                            presencePenalty: try optional(members["presence_penalty"], decimal),
-                           frequencyPenalty: try optional(members["frequency_penalty"], decimal))
+                           frequencyPenalty: try optional(members["frequency_penalty"], decimal),
+                           store: try optional(members["store"], bool))
     }
 
     private static func chatMessage(_ json: WireJSON) throws(OutsideSubset) -> ChatMessage {

@@ -201,6 +201,7 @@ public enum GenerationColumnsEncoding {
             for text in stop { json.string(text) }
             json.endArray()
         }
+        json.member("store", chat.store)
         try json.member("temperature", chat.temperature)
         try json.member("top_p", chat.topP)
         json.endObject()

@@ -449,7 +449,8 @@ public struct GenerationRunner: Sendable {
     private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput) throws -> [NewAsset] {
         let assetKind: MediaKind = record.kind == .imageToVideo ? .video : record.kind
         var assets: [NewAsset] = []
-        if let text = output.text {
+        // A chat completion files its text only when asked (OpenAI's `store`); it stays on the generation either way.
+        if let text = output.text, record.settings.parameters.chat.map({ $0.store == true }) ?? true {
             assets.append(NewAsset(kind: .text, contentType: "text/plain; charset=utf-8", blob: try blobs.put(Data(text.utf8), owner: record.userID)))
         }
         for file in output.files {
