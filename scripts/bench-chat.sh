@@ -9,7 +9,8 @@
 #
 # HARNESS_DIR (or PEER_HARNESS) is the peer harness folder with run.sh, chat.lua and body.json; it
 # lives outside this repository and must be given (its setup.sh runs first when nginx or LiteLLM is missing).
-# Also: ROUNDS (harness rounds, default 3), PROFILE=1 (perf record of our server under 64
+# Also: ROUNDS (harness rounds, default 3), WARMUP (seconds of load before the statistics, default 5;
+# 0 measures a database analyzed when nearly empty), PROFILE=1 (perf record of our server under 64
 # connections), APISERVER_BIN (measure that binary instead of building), ROUND_TRIPS_N (requests
 # whose statements are counted, default 50). Not part of scripts/test.sh.
 source "$(dirname "$0")/common.sh"
@@ -58,6 +59,15 @@ api POST /v1/chat/completions "$(cat "$HARNESS/body.json")" >/dev/null
 PROJECT=$("${PSQL[@]}" -c "select id from public.projects where is_default")
 "${PSQL[@]}" -c "update public.projects set budget_limit = 1000000 where id = '$PROJECT'"
 log "user, key and default project $PROJECT ready"
+# A database that has been running: WARMUP seconds (default 5) of the harness's own request at 16
+# connections, then the planner statistics autovacuum would have gathered by then. Statistics taken
+# on the near-empty tables instead (one generation) make every backend cache plans that scan the
+# ledger and generation tables whole; as those grow during the harness's minute, before autovacuum
+# analyzes them again, a generation cost PostgreSQL 2.5 times its CPU (BENCHMARKS.md, run Q).
+if [ "${WARMUP:-5}" -gt 0 ]; then
+  (cd "$HARNESS" && HDR_NAME=Authorization HDR_VALUE="Bearer $TOKEN" BODY_FILE=body.json \
+    wrk -t2 -c16 -d"${WARMUP:-5}s" --timeout 10s -s chat.lua "http://127.0.0.1:$API_PORT/v1/chat/completions" >/dev/null)
+fi
 bench_analyze
 
 # Database statements per generation: every statement PostgreSQL executes (BEGIN, the scope and
