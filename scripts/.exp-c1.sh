@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Where a chat completion's database time goes under concurrency: wrk keeps CONNECTIONS requests of
+# `POST /v1/chat/completions` going for DURATION seconds against fake-providers, rotating the tokens
+# of USERS users (each with a key and a default project), then prints the throughput and, with
+# STATS=1, PostgreSQL's own statement times (pg_stat_statements with track = all, nested statements
+# included: a statement that waits for a row lock shows the wait in its mean). One user's
+# generations share one project, so they queue for its row; several users run side by side. WARMUP
+# seconds (default 3) of the same load and an ANALYZE come first, as on a database that has been running.
+# PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s), PG_PERF=FILE one of every
+# PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
+# per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
+# time its host stole during the run (compare runs only when that is small). Not part of scripts/test.sh.
+#
+#   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
+#
+# APISERVER_BIN / FAKE_PROVIDERS_BIN: profile those binaries (release builds) instead of building.
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+install_packages wrk
+
+USERS=${USERS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+bench_setup chat-database
+PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+[ "${STATS:-0}" = 1 ] && bench_statement_stats all
+bench_fake_providers
+if [ "${UPSTREAM:-fake}" = nginx ]; then
+  mkdir -p /tmp/peer-litellm; cp /work/shared/peers/litellm/fake-openai.nginx.conf /tmp/peer-litellm/
+  (exec 3<>/dev/tcp/127.0.0.1/18901) 2>/dev/null || nginx -p /tmp/peer-litellm/ -c fake-openai.nginx.conf
+  export OPENAI_BASE_URL="http://127.0.0.1:18901/v1"
+fi
+bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
+
+BODY=${BODY:-'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'}
+TOKENS=()
+for user in $(seq "$USERS"); do
+  TOKEN=$(api POST /auth/v1/signup "{\"email\":\"chat-db-$user@example.com\",\"password\":\"correct horse battery staple\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
+  api POST /v1/chat/completions "$BODY" >/dev/null   # makes the default project
+  [ -n "${LIMIT:-}" ] && psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "update public.projects set budget_limit = $LIMIT where is_default" >/dev/null
+  TOKENS+=("\"$TOKEN\"")
+done
+{
+  echo "tokens = {$(IFS=,; echo "${TOKENS[*]}")}"
+  echo "i = 0"
+  echo "request = function()"
+  echo "  i = i + 1"
+  echo "  return wrk.format('POST', '/v1/chat/completions', {['Content-Type'] = 'application/json',"
+  echo "    ['Authorization'] = 'Bearer ' .. tokens[(i % #tokens) + 1]}, [[$BODY]])"
+  echo "end"
+} >"$WORK/rotate.lua"
+# A database that has been running: WARMUP seconds of the same load first (its rows are there when
+# the measured run starts), then the planner statistics autovacuum would have gathered by then.
+# load SECONDS [wrk options]: the run's load (CONNECTIONS connections rotating the users' tokens).
+load() {
+  local seconds=$1
+  shift
+  wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${seconds}s" --timeout 10s "$@" -s "$WORK/rotate.lua" \
+    "http://127.0.0.1:$API_PORT/v1/chat/completions"
+}
+if [ "${WARMUP:-3}" -gt 0 ]; then
+  load "${WARMUP:-3}" >/dev/null
+fi
+bench_analyze
+[ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
+if [ -n "${PERF:-}" ]; then
+  (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
+fi
+if [ -n "${PG_PERF:-}" ]; then
+  pg_pids="$(postmaster_pid),$(pgrep -d, -P "$(postmaster_pid)")"
+  (sleep 2; perf record -q -F 999 -g -p "$pg_pids" -o "$PG_PERF" -- sleep 6 >/dev/null 2>&1) &
+fi
+log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
+PG_PID=$(postmaster_pid)
+# What the database wrote meanwhile, which the machine's load does not change: WAL bytes, and rows
+# inserted, updated and deleted (each backend reports its counts within a second of going idle).
+WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint || ' ' || (tup_inserted + tup_updated + tup_deleted)
+            from pg_stat_database where datname = 'postgres'"
+read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+read -r steal_before total_before <<<"$(cpu_steal)"
+load "$DURATION" --latency >"$WORK/wrk.out"
+read -r steal_after total_after <<<"$(cpu_steal)"
+read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
+sleep 2
+read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
+# CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
+# backends), in milliseconds: what bounds the throughput on this machine's cores.
+python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
+  "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" \
+  "$((wal_after - wal_before))" "$((rows_after - rows_before))" <<'PY' >&2
+import sys
+requests, hz = int(sys.argv[1]), int(sys.argv[2])
+api, pg, fake = (int(v) * 1000 / hz / max(requests, 1) for v in sys.argv[3:6])
+wal, rows = (int(v) / max(requests, 1) for v in sys.argv[6:8])
+print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
+print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted")
+PY
+log "load average: $(cut -d' ' -f1-3 /proc/loadavg); host steal during the run: $(( (steal_after - steal_before) * 100 / (total_after - total_before > 0 ? total_after - total_before : 1) )) % of the machine's CPU time"
+# The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in
+# TPC-B-like script (three updates, one insert and one read of small rows, prepared), on as many
+# connections, for as long. TPCB=0 skips it.
+if [ "${TPCB:-1}" = 1 ]; then
+  pgbench_tpcb_init
+  figures=$(pgbench_cpu "$CONNECTIONS" 1 tpcb) || exit 1
+  read -r tps _ cpu <<<"$figures"
+  log "pgbench TPC-B-like, same connections: ${tps%.*} tps, PostgreSQL $cpu ms CPU per transaction"
+fi
+if [ "${STATS:-0}" = 1 ]; then
+  log "statements by total time (nested ones included; mean_ms includes lock waits)"
+  "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
+                          toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
+                   from pg_stat_statements order by total_exec_time desc limit 30"
+  log "functions by their own time (time in the functions they call excluded)"
+  "${PSQL[@]}" -c "select calls, round((self_time / calls)::numeric, 3) as self_ms_per_call, round(self_time::numeric) as self_ms,
+                          round(total_time::numeric) as total_ms, schemaname || '.' || funcname as function
+                   from pg_stat_user_functions order by self_time desc limit 25"
+fi
