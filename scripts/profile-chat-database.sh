@@ -9,7 +9,9 @@
 # PERF=FILE also records a CPU profile of the server meanwhile (perf, 6 s), PG_PERF=FILE one of every
 # PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
 # per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
-# time its host stole during the run (compare runs only when that is small). Not part of scripts/test.sh.
+# time its host stole during the run (compare runs only when that is small), and the server's context
+# switches per generation. BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
+# request, project and upstream. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
 #
@@ -25,15 +27,22 @@ bench_setup chat-database
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
 [ "${STATS:-0}" = 1 ] && bench_statement_stats all
 bench_fake_providers
+# UPSTREAM_URL: an OpenAI-compatible base URL to call instead of fake-providers (the peer harness's
+# nginx, say: http://127.0.0.1:18901/v1, started by its run.sh or by bench-chat.sh).
+[ -n "${UPSTREAM_URL:-}" ] && export OPENAI_BASE_URL="$UPSTREAM_URL"
 bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
 
-BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
+# BODY: the request (default one short message); BUDGET_LIMIT: the default project's budget (none by default).
+BODY=${BODY:-'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'}
 TOKENS=()
 for user in $(seq "$USERS"); do
   TOKEN=$(api POST /auth/v1/signup "{\"email\":\"chat-db-$user@example.com\",\"password\":\"correct horse battery staple\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
   api POST /v1/chat/completions "$BODY" >/dev/null   # makes the default project
+  if [ -n "${BUDGET_LIMIT:-}" ]; then
+    "${PSQL[@]}" -c "update public.projects set budget_limit = ${BUDGET_LIMIT//[^0-9.]/} where is_default" >/dev/null
+  fi
   TOKENS+=("\"$TOKEN\"")
 done
 {
@@ -75,7 +84,11 @@ WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint |
 read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 read -r steal_before total_before <<<"$(cpu_steal)"
+# Context switches of the server's threads meanwhile: each is a hand-off between its threads or a wait.
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
+switches_before=$(switches "$API_PID")
 load "$DURATION" --latency >"$WORK/wrk.out"
+switches_after=$(switches "$API_PID")
 read -r steal_after total_after <<<"$(cpu_steal)"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
@@ -85,13 +98,14 @@ grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
 # backends), in milliseconds: what bounds the throughput on this machine's cores.
 python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
   "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" \
-  "$((wal_after - wal_before))" "$((rows_after - rows_before))" <<'PY' >&2
+  "$((wal_after - wal_before))" "$((rows_after - rows_before))" "$((switches_after - switches_before))" <<'PY' >&2
 import sys
 requests, hz = int(sys.argv[1]), int(sys.argv[2])
 api, pg, fake = (int(v) * 1000 / hz / max(requests, 1) for v in sys.argv[3:6])
 wal, rows = (int(v) / max(requests, 1) for v in sys.argv[6:8])
 print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
 print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted")
+print(f"Server context switches per generation: {int(sys.argv[8]) / max(requests, 1):.1f}")
 PY
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg); host steal during the run: $(( (steal_after - steal_before) * 100 / (total_after - total_before > 0 ? total_after - total_before : 1) )) % of the machine's CPU time"
 # The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in
