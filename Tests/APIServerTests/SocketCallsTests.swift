@@ -44,7 +44,8 @@ final class SocketCallsTests: XCTestCase {
     }
 
     /// Blocks a thread in `call` on a socket with a receive timeout, signals that thread with
-    /// SIGUSR1 while it waits, then writes "hello"; returns what `call` returned.
+    /// SIGUSR1 ten times, 20 ms apart, while it waits (so at least one lands inside the call even
+    /// on a slow machine), then writes "hello"; returns what `call` returned.
     private func interruptedReceive(_ call: @escaping @Sendable (Int32, inout [UInt8]) -> Int) throws
         -> (count: Int, error: Int32, bytes: [UInt8]) {
         var fds: [Int32] = [0, 0]
@@ -53,20 +54,26 @@ final class SocketCallsTests: XCTestCase {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let state = Mutex<(thread: pthread_t?, result: (Int, Int32, [UInt8])?)>((nil, nil))
+        // The reader stays alive until the signals are sent: signalling a thread that has ended is undefined.
+        let mayEnd = DispatchSemaphore(value: 0)
+        defer { mayEnd.signal() }
         let reader = Thread { [fd = fds[0]] in
             state.withLock { $0.thread = pthread_self() }
             var chunk = [UInt8](repeating: 0, count: 16)
             let count = call(fd, &chunk)
             let error = errno
             state.withLock { $0.result = (count, error, count > 0 ? Array(chunk[0..<count]) : []) }
+            mayEnd.wait()
         }
         reader.start()
         var waited = 0
         while state.withLock({ $0.thread }) == nil, waited < 500 { usleep(10_000); waited += 1 }
         let thread = try XCTUnwrap(state.withLock { $0.thread })
-        usleep(200_000)  // into recv
-        XCTAssertEqual(pthread_kill(thread, SIGUSR1), 0)
-        usleep(200_000)
+        usleep(100_000)  // into recv
+        for _ in 0..<10 where state.withLock({ $0.result }) == nil {
+            XCTAssertEqual(pthread_kill(thread, SIGUSR1), 0)
+            usleep(20_000)
+        }
         _ = "hello".withCString { send(fds[1], $0, 5, Int32(MSG_NOSIGNAL)) }
         waited = 0
         while state.withLock({ $0.result }) == nil, waited < 500 { usleep(10_000); waited += 1 }
