@@ -16,11 +16,12 @@ final class ConfigTests: XCTestCase {
 
     /// Handlers block their thread on PostgreSQL and a connection keeps the thread that accepted it,
     /// so the default is many threads a core, never as few as the cores.
-    func testTheDefaultHTTPThreadCountIsEightACoreBetweenSixteenAndTheMaximum() {
-        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 1), 16)
-        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 2), 16)
-        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 4), 32)
-        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 12), 96)
+    func testTheDefaultHTTPThreadCountIsThirtyTwoACoreBetweenSixtyFourAndTheMaximum() {
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 1), 64)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 2), 64)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 4), 128)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 8), 256)
+        XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 12), 256)
         XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: 64), 256)
         XCTAssertEqual(AppConfig.defaultHTTPThreads(cores: Int.max), 256)
     }

@@ -89,9 +89,13 @@ struct AppConfig: Sendable {
         "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
-    /// Eight threads a core, at least 16 and at most 256 (see `httpThreads` in `load`).
+    /// 32 threads a core, at least 64 and at most 256. A handler blocks its thread on PostgreSQL
+    /// (an admission also waits for the commit of its project's group) and a connection keeps the
+    /// thread that accepted it, so with few threads the clients that share one take turns, and
+    /// fewer admissions meet in a group. 64 threads served 64 chat connections 1.03–1.45× as fast
+    /// as 16 on 2 cores, with a lower p99 every time (BENCHMARKS.md, run Q).
     static func defaultHTTPThreads(cores: Int) -> Int {
-        max(16, min(cores, 32) * 8)
+        max(64, min(cores, 8) * 32)
     }
 
     /// `requireSecrets` is false for `migrate`, which needs only the database.
