@@ -35,12 +35,7 @@ final class ChatStreamReader {
         let sent = connected == 0 && SocketCalls.sendAll(socketFD, request)
         var buffer = Data()
         let separator = Data("\r\n\r\n".utf8)
-        while sent, buffer.range(of: separator) == nil {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = SocketCalls.receive(socketFD, into: &chunk)
-            guard count > 0 else { break }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
+        while sent, buffer.range(of: separator) == nil, SocketCalls.receive(socketFD, appendingTo: &buffer) > 0 {}
         var lines: [String] = []
         if let end = buffer.range(of: separator) {
             lines = String(decoding: buffer[buffer.startIndex..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
@@ -118,9 +113,8 @@ final class ChatStreamReader {
     }
 
     private func fill() throws -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = SocketCalls.receive(fd, into: &chunk)
-        if count > 0 { raw.append(contentsOf: chunk[0..<count]); return true }
+        let count = SocketCalls.receive(fd, appendingTo: &raw)
+        if count > 0 { return true }
         if count == 0 { return false }
         throw TestSupportError("recv failed: \(String(cString: strerror(errno)))")
     }

@@ -127,10 +127,6 @@ final class SSEClient {
     }
 
     private static func fill(_ fd: Int32, _ buffer: inout Data) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = SocketCalls.receive(fd, into: &chunk)
-        guard count > 0 else { return false }
-        buffer.append(contentsOf: chunk[0..<count])
-        return true
+        SocketCalls.receive(fd, appendingTo: &buffer) > 0
     }
 }

@@ -226,11 +226,7 @@ private struct SocketReader {
     }
 
     mutating func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let count = SocketCalls.receive(socket, into: &chunk)
-        guard count > 0 else { return false }
-        buffer.append(contentsOf: chunk[0..<count])
-        return true
+        SocketCalls.receive(socket, appendingTo: &buffer) > 0
     }
 
     mutating func readRequest(baseURL: String, connection: Int) -> FakeHTTPServer.Request? {

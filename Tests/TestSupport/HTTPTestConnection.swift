@@ -107,12 +107,8 @@ public final class HTTPTestConnection {
     }
 
     private func fill() throws -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = SocketCalls.receive(fd, into: &chunk)
-        if count > 0 {
-            buffer.append(contentsOf: chunk[0..<count])
-            return true
-        }
+        let count = SocketCalls.receive(fd, appendingTo: &buffer)
+        if count > 0 { return true }
         if count == 0 { return false }
         throw TestSupportError("recv failed: \(String(cString: strerror(errno)))")
     }

@@ -18,6 +18,14 @@ public enum SocketCalls {
         }
     }
 
+    /// Up to 64 KiB read with `receive` and appended to `buffer`; the same result as `receive`.
+    public static func receive<Buffer: RangeReplaceableCollection<UInt8>>(_ fd: Int32, appendingTo buffer: inout Buffer) -> Int {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = receive(fd, into: &chunk)
+        if count > 0 { buffer.append(contentsOf: chunk[0..<count]) }
+        return count
+    }
+
     /// Sends every byte of `data`; false when the socket fails (or times out) first.
     public static func sendAll(_ fd: Int32, _ data: Data) -> Bool {
         data.withUnsafeBytes { raw -> Bool in
