@@ -40,11 +40,11 @@ for user in $(seq "$USERS"); do
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   api POST /v1/api-keys "{\"provider\":\"openai\",\"label\":\"bench\",\"key\":\"sk-proj-$(printf 'a%.0s' $(seq 40))\"}" >/dev/null
   api POST /v1/chat/completions "$BODY" >/dev/null   # makes the default project
-  if [ -n "${BUDGET_LIMIT:-}" ]; then
-    "${PSQL[@]}" -c "update public.projects set budget_limit = ${BUDGET_LIMIT//[^0-9.]/} where is_default" >/dev/null
-  fi
   TOKENS+=("\"$TOKEN\"")
 done
+if [ -n "${BUDGET_LIMIT:-}" ]; then
+  "${PSQL[@]}" -c "update public.projects set budget_limit = ${BUDGET_LIMIT//[^0-9.]/} where is_default" >/dev/null
+fi
 {
   echo "tokens = {$(IFS=,; echo "${TOKENS[*]}")}"
   echo "i = 0"
