@@ -73,6 +73,7 @@ cluster_stop() {
 # cluster), API_PORT and PG_PORT (free now), BIN ($APISERVER_BIN, or the release build as deployed),
 # a cluster on PG_PORT with every migration applied, and the server's environment exported
 # (DATABASE_URL, secrets, PORT, LOG_LEVEL=warn). Export more before bench_serve if a benchmark needs it.
+# KEEP_LOG=FILE copies the server's log there when the run ends (its directory is removed).
 bench_setup() {
   WORK=$(mktemp -d "/tmp/mw-$1-XXXXXX")
   chmod 755 "$WORK"
@@ -144,7 +145,7 @@ bench_cleanup() {
   if [ -n "${API_PID:-}" ]; then kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true; fi
   if [ -n "${FAKE_PID:-}" ]; then kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null || true; fi
   cluster_stop "$WORK/pg"
-  rm -rf "$WORK"
+  [ -n "${KEEP_LOG:-}" ] && cp "$WORK/server.log" "$KEEP_LOG"; rm -rf "$WORK"
 }
 
 # cpu_ticks PID...: the user + system CPU time, in clock ticks, of these processes and every process

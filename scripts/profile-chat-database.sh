@@ -10,7 +10,7 @@
 # PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
 # per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
 # time its host stole during the run (compare runs only when that is small), and the server's context
-# switches per generation. BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
+# switches per generation; TABLES=1 the rows it writes per generation, table by table. BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
 # request, project and upstream. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
@@ -82,6 +82,8 @@ PG_PID=$(postmaster_pid)
 WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint || ' ' || (tup_inserted + tup_updated + tup_deleted)
             from pg_stat_database where datname = 'postgres'"
 read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+TABLES_SQL="select relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del from pg_stat_user_tables order by relname"
+[ "${TABLES:-0}" = 1 ] && "${PSQL[@]}" -At -F' ' -c "$TABLES_SQL" >"$WORK/tables.before"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 read -r steal_before total_before <<<"$(cpu_steal)"
 # Context switches of the server's threads meanwhile: each is a hand-off between its threads or a wait.
@@ -93,6 +95,7 @@ read -r steal_after total_after <<<"$(cpu_steal)"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
 read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+[ "${TABLES:-0}" = 1 ] && "${PSQL[@]}" -At -F' ' -c "$TABLES_SQL" >"$WORK/tables.after"
 grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
 # CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
 # backends), in milliseconds: what bounds the throughput on this machine's cores.
@@ -116,6 +119,20 @@ if [ "${TPCB:-1}" = 1 ]; then
   figures=$(pgbench_cpu "$CONNECTIONS" 1 tpcb) || exit 1
   read -r tps _ cpu <<<"$figures"
   log "pgbench TPC-B-like, same connections: ${tps%.*} tps, PostgreSQL $cpu ms CPU per transaction"
+fi
+if [ "${TABLES:-0}" = 1 ]; then
+  # Rows written per generation, table by table; an update that is not HOT writes every index again.
+  log "rows per generation by table (inserted, updated, of them HOT, deleted)"
+  python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$WORK/tables.before" "$WORK/tables.after" <<'PY'
+import sys
+requests = max(int(sys.argv[1]), 1)
+read = lambda path: {f[0]: [int(v) for v in f[1:]] for f in (line.split() for line in open(path)) if f}
+before, after = read(sys.argv[2]), read(sys.argv[3])
+for table, counts in sorted(after.items()):
+    moved = [(a - b) / requests for a, b in zip(counts, before.get(table, [0] * 4))]
+    if any(moved):
+        print(f"  {table:32} ins {moved[0]:5.2f}  upd {moved[1]:5.2f}  hot {moved[2]:5.2f}  del {moved[3]:5.2f}")
+PY
 fi
 if [ "${STATS:-0}" = 1 ]; then
   log "statements by total time (nested ones included; mean_ms includes lock waits)"
