@@ -400,10 +400,11 @@ final class GroupedAdmissionTests: XCTestCase {
                                          from public.generation_attempts a where a.generation_id = g.id), '-')
                    || ' | ' || coalesce((select string_agg(a.kind || a.content_type || a.bytes || a.sha256 || a.storage_key, ',' order by a.storage_key)
                                          from public.assets a where a.generation_id = g.id), '-')
-                   || ' | ' || (select string_agg(l.kind || l.amount::text, ',' order by l.kind) from public.budget_ledger l
-                                where l.generation_id = g.id)
-                   || ' | ' || (select string_agg(e.scope || e.kind || e.amount::text, ',' order by e.scope, e.kind)
-                                from public.budget_scope_entries e where e.generation_id = g.id) as shape
+                   || ' | ' || (select string_agg(l.kind || l.amount::text || case when l.scopes_implied then ' implied' else '' end
+                                                  || coalesce(' ' || l.scope_provider, ''), ',' order by l.kind)
+                                from public.budget_ledger l where l.generation_id = g.id)
+                   || ' | ' || coalesce((select string_agg(e.scope || e.kind || e.amount::text, ',' order by e.scope, e.kind)
+                                         from public.budget_scope_entries e where e.generation_id = g.id), '-') as shape
             from public.generations g where g.id = \(id)
             """)[0].decode("shape")
     }
@@ -437,7 +438,7 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try grouped.map(endShape), try alone.map(endShape))
         XCTAssertEqual(details.map { $0?.assets.count }, [2, 0, 0, nil])
         XCTAssertEqual(details.map { $0?.attempts.count }, [1, 0, 1, nil])
-        XCTAssertTrue(try endShape(grouped[0]).contains("charge0.25"))
+        XCTAssertTrue(try endShape(grouped[0]).contains("charge0.25 implied"), "the charge row charges the scopes its reservation held")
         XCTAssertEqual(try reserved(project), "0.0")
     }
 
@@ -521,7 +522,9 @@ final class GroupedAdmissionTests: XCTestCase {
                        "the fourth is over the project's budget, the free one fits its headroom, the last does not fit")
         let entries = { (user: UUID) throws -> [String] in
             try self.admin.query("""
-                select kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e from public.budget_ledger where user_id = \(user) group by kind
+                select kind || ' ' || scopes_implied::text || ' ' || coalesce(scope_provider, '-') || ' ' || count(*)::text || ' '
+                       || sum(amount)::text as e
+                from public.budget_ledger where user_id = \(user) group by kind, scopes_implied, scope_provider
                 """).map { try $0.decode("e", as: String.self) }
         }
         XCTAssertEqual(try entries(bob), try entries(alice))
@@ -593,7 +596,8 @@ final class GroupedAdmissionTests: XCTestCase {
         let entries = { (user: UUID) throws -> [String] in
             try self.admin.query("""
                 select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
-                from (select 'project' as t, kind, amount from public.budget_ledger where user_id = \(user)
+                from (select 'project' || case when scopes_implied then ' implied ' || coalesce(scope_provider, '-') else '' end as t,
+                             kind, amount from public.budget_ledger where user_id = \(user)
                       union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
                 group by t, kind order by t, kind
                 """).map { try $0.decode("e", as: String.self) }

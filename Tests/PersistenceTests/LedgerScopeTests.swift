@@ -52,14 +52,33 @@ final class LedgerScopeTests: XCTestCase {
             """)
     }
 
-    /// Every summary row recomputed from the entries: the two must agree exactly.
+    /// Every summary row recomputed from the entries: the two must agree exactly. A scope's entries
+    /// are its own rows and those its project ledger rows imply (migration 183): a reservation row with
+    /// `scopes_implied` reserves on the user scope and on `scope_provider`'s, a charge row with it
+    /// charges them, and the reservation's project release or charge releases each such hold that no
+    /// scope entry ended first.
     private func assertSummariesMatchEntries(file: StaticString = #filePath, line: UInt = #line) throws {
         let mismatches = try admin.query("""
-            with sums as (
+            with movements as (
+                select user_id, scope, kind, amount, created_at from public.budget_scope_entries
+                union all
+                select l.user_id, s.name, l.kind, l.amount, l.created_at
+                from public.budget_ledger l cross join lateral (values ('user'), ('provider:' || l.scope_provider)) s(name)
+                where l.scopes_implied and s.name is not null
+                union all
+                select r.user_id, s.name, 'release', r.amount, ended.at
+                from public.budget_ledger r
+                cross join lateral (select min(x.created_at) as at from public.budget_ledger x
+                                    where x.generation_id = r.generation_id and x.kind in ('release', 'charge')) ended
+                cross join lateral (values ('user'), ('provider:' || r.scope_provider)) s(name)
+                where r.kind = 'reservation' and r.scopes_implied and s.name is not null and ended.at is not null
+                  and not exists (select from public.budget_scope_entries q
+                                  where q.generation_id = r.generation_id and q.scope = s.name and q.kind in ('release', 'charge'))
+            ), sums as (
                 select user_id, scope,
                        coalesce(sum(amount) filter (where kind = 'charge' and created_at >= date_trunc('month', now(), 'UTC')), 0) as spent,
                        coalesce(sum(case kind when 'reservation' then amount when 'release' then -amount else 0 end), 0) as reserved
-                from public.budget_scope_entries group by user_id, scope)
+                from movements group by user_id, scope)
             select coalesce(t.scope, s.scope) || ': summary ' || coalesce(t.spent::text, '-') || '/' || coalesce(t.reserved::text, '-')
                    || ' entries ' || coalesce(s.spent::text, '-') || '/' || coalesce(s.reserved::text, '-') as problem
             from public.budget_scope_totals t full join sums s on s.user_id = t.user_id and s.scope = t.scope
@@ -116,9 +135,12 @@ final class LedgerScopeTests: XCTestCase {
         let small = try project(of: alice, limit: "1")
         XCTAssertEqual(try ledger.reserve(project: small, generation: UUID(), amount: try money("3"), provider: .anthropic,
                                           claimsJSON: claims(alice)).shortfall?.scope, .project)
-        let counts = try admin.query("select count(*)::int as n from public.budget_scope_entries")[0]
-        XCTAssertEqual(try counts.decode("n", as: Int.self), 2, "only the first reservation wrote (user and provider scope)")
-        XCTAssertEqual(try admin.query("select count(*)::int as n from public.budget_ledger")[0].decode("n", as: Int.self), 1)
+        // Only the first reservation wrote: one ledger row, which holds the user and provider scopes too.
+        XCTAssertEqual(try admin.query("select count(*)::int as n from public.budget_scope_entries")[0].decode("n", as: Int.self), 0)
+        let written = try admin.query("select count(*)::int as n, bool_and(scopes_implied) as implied, min(scope_provider) as provider from public.budget_ledger")[0]
+        XCTAssertEqual(try written.decode("n", as: Int.self), 1)
+        XCTAssertEqual(try written.decode("implied", as: Bool.self), true)
+        XCTAssertEqual(try written.decode("provider", as: String.self), "anthropic")
         try assertSummariesMatchEntries()
     }
 
@@ -160,7 +182,8 @@ final class LedgerScopeTests: XCTestCase {
         XCTAssertEqual(outcomes.filter(\.admitted).count, 13)
         XCTAssertTrue(outcomes.allSatisfy { $0.reserved <= 10 }, "no step saw more than the limit reserved: \(outcomes.map(\.reserved))")
         let total = try admin.query("""
-            select sum(amount)::text as s, count(*)::int as n from public.budget_scope_entries where scope = 'provider:fal' and kind = 'reservation'
+            select sum(amount)::text as s, count(*)::int as n from public.budget_ledger
+            where kind = 'reservation' and scopes_implied and scope_provider = 'fal'
             """)[0]
         XCTAssertEqual(try total.decode("s", as: String.self), "9.75")
         XCTAssertEqual(try total.decode("n", as: Int.self), 13)
@@ -227,6 +250,55 @@ final class LedgerScopeTests: XCTestCase {
             let limit = try XCTUnwrap(scope.limit)
             XCTAssertLessThanOrEqual(scope.spent + scope.reserved, limit, "\(scope.scope)")
         }
+        try assertSummariesMatchEntries()
+    }
+
+    /// Migration 183: a generation reserves with no scope entries, its ledger row holding the user's
+    /// and its provider's scopes, and its end writes none either.
+    func testAGenerationsScopesAreHeldAndChargedByItsLedgerRows() throws {
+        let target = try project(of: alice)
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("2"), provider: .openai,
+                                         claimsJSON: claims(alice)).admitted)
+        _ = try ledger.settle(generation: generation, cost: try money("1.5"), provider: nil, claimsJSON: claims(alice))
+        let rows = try admin.query("""
+            select kind || ' ' || amount::text || ' ' || scopes_implied::text || ' ' || coalesce(scope_provider, '-') as r
+            from public.budget_ledger where generation_id = \(generation) order by kind
+            """).map { try $0.decode("r", as: String.self) }
+        XCTAssertEqual(rows, ["charge 1.5 true openai", "release 2 false -", "reservation 2 true openai"])
+        XCTAssertEqual(try admin.query("select count(*)::int as n from public.budget_scope_entries")[0].decode("n", as: Int.self), 0)
+        try assertSummariesMatchEntries()
+    }
+
+    /// A reservation made before migration 183 holds its scopes by scope entries: its end releases and
+    /// charges them by scope entries, as it always did, and never by its ledger rows too.
+    func testAReservationHeldByScopeEntriesEndsByScopeEntries() throws {
+        let target = try project(of: alice)
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("2"), provider: .openai,
+                                         claimsJSON: claims(alice)).admitted)
+        // The same reservation in the older form: the ledger row holds the project only, entries the scopes.
+        try admin.query("update public.budget_ledger set scopes_implied = false, scope_provider = null where generation_id = \(generation)")
+        try admin.query("""
+            insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+            values (\(alice), 'provider:openai', 'reservation', 2, \(generation)), (\(alice), 'user', 'reservation', 2, \(generation))
+            """)
+        try assertSummariesMatchEntries()
+        let settled = try ledger.settle(generation: generation, cost: try money("1.5"), provider: nil, claimsJSON: claims(alice))
+        XCTAssertEqual(settled.map(\.scope), [.project, .provider(.openai), .user])
+        XCTAssertEqual(settled.map(\.spent), [try money("1.5"), try money("1.5"), try money("1.5")])
+        XCTAssertEqual(settled.map(\.reserved), [.zero, .zero, .zero])
+        let entries = try admin.query("""
+            select scope || ' ' || kind || ' ' || amount::text as e from public.budget_scope_entries
+            where generation_id = \(generation) order by scope, kind
+            """).map { try $0.decode("e", as: String.self) }
+        XCTAssertEqual(entries, ["provider:openai charge 1.5", "provider:openai release 2", "provider:openai reservation 2",
+                                 "user charge 1.5", "user release 2", "user reservation 2"])
+        let charge = try admin.query("""
+            select scopes_implied, scope_provider from public.budget_ledger where generation_id = \(generation) and kind = 'charge'
+            """)[0]
+        XCTAssertEqual(try charge.decode("scopes_implied", as: Bool.self), false)
+        XCTAssertNil(try charge.decodeIfPresent("scope_provider", as: String.self))
         try assertSummariesMatchEntries()
     }
 

@@ -1,0 +1,802 @@
+-- The user and provider scopes' reservations, releases and charges of a generation recorded on its
+-- project ledger rows instead of six rows of their own.
+--
+-- Every admission reserved the same amount on its project (budget_ledger), on the user's monthly
+-- scope and on its provider's scope (budget_scope_entries, migration 021), and every end released
+-- and charged all three: nine entries per generation, six of them scope entries carrying nothing the
+-- project's entries did not (the same generation, amounts and times) except which provider scope was
+-- held or charged. Under load they were 6 of the 16 rows a generation wrote, with 18 index entries
+-- and 6 foreign-key checks (BENCHMARKS.md, run R). Now:
+--
+-- * A reservation's ledger row says which scopes it also holds: scopes_implied (the user scope, for
+--   the same amount) and scope_provider (that provider's scope too; null: none). reserve and
+--   reserve_group write no scope entries; they still move the scopes' summary rows.
+-- * An implied hold ends when the project's reservation ends (its release or charge row), unless a
+--   scope entry ended it first: a fallback moving the provider hold elsewhere (hold_provider) or a
+--   provider-only end (end_provider) write a scope 'release' (and 'charge') entry for it, as they
+--   always did for the holds they end.
+-- * A charge row of an implied reservation charges the user scope and, when scope_provider is set,
+--   that provider's scope, by the same amount: end_scoped and end_group write no scope entries for
+--   it. Holds made by scope entries (a fallback's provider, a batch item's provider, reservations
+--   made before this migration) are released and charged by scope entries as before.
+--
+-- So a scope's figures are still its entries' sums, with the implied ones counted in:
+-- app_ledger.scope_holds below reads a generation's holds in either form, and
+-- LedgerScopeTests.assertSummariesMatchEntries recomputes every summary row from both. Nothing outside
+-- the ledger functions reads the scope entries of a generation with a project reservation (the
+-- sweeps, cancels and charge reads that use scope entries are for batch items, whose provider holds
+-- keep their entries). Reservations open when this runs keep their scope entries and end by them.
+
+grant create on schema app_ledger to app_ledger_writer;
+
+alter table public.budget_ledger
+    add column scopes_implied boolean not null default false,
+    add column scope_provider text
+        check (scope_provider in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local')),
+    add constraint budget_ledger_scope_provider_implied check (scope_provider is null or scopes_implied),
+    add constraint budget_ledger_scopes_on_reservations_and_charges check (not scopes_implied or kind in ('reservation', 'charge'));
+grant insert (scopes_implied, scope_provider) on public.budget_ledger to app_ledger_writer;
+
+-- Every scope hold of these generations (the caller's), open or ended: those made by scope entries
+-- (open while no release or charge entry of the same scope follows) and those implied by a project
+-- reservation (open while neither its project entry nor a scope entry of that scope has ended it).
+create function app_ledger.scope_holds(generations uuid[], caller uuid)
+returns table (generation uuid, scope text, amount numeric, implied boolean, is_open boolean)
+language plpgsql stable set search_path = '' as $$
+begin
+    return query
+    select e.generation_id, e.scope, e.amount, false,
+           not exists (select from public.budget_scope_entries r
+                       where r.generation_id = e.generation_id and r.scope = e.scope and r.kind in ('release', 'charge'))
+    from public.budget_scope_entries e
+    where e.generation_id = any(scope_holds.generations) and e.kind = 'reservation' and e.user_id = caller
+    union all
+    select l.generation_id, s.name, l.amount, true,
+           not exists (select from public.budget_ledger x
+                       where x.generation_id = l.generation_id and x.kind in ('release', 'charge'))
+           and not exists (select from public.budget_scope_entries r
+                           where r.generation_id = l.generation_id and r.scope = s.name and r.kind in ('release', 'charge'))
+    from public.budget_ledger l
+    cross join lateral (values ('user'), ('provider:' || l.scope_provider)) s(name)
+    where l.generation_id = any(scope_holds.generations) and l.kind = 'reservation' and l.user_id = caller
+      and l.scopes_implied and s.name is not null;
+end
+$$;
+revoke all on function app_ledger.scope_holds(uuid[], uuid) from public;
+alter function app_ledger.scope_holds(uuid[], uuid) owner to app_ledger_writer;
+
+-- reserve: migration 175's, with its scope holds on its ledger row.
+create or replace function app_ledger.reserve(project uuid, generation uuid, amount numeric, provider text)
+returns table (scope text, entry_id uuid, admitted boolean, fits boolean, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    scope_names text[];
+    limits numeric[] := '{}';
+    spents numeric[] := '{}';
+    reserveds numeric[] := '{}';
+    project_fits boolean;
+    all_fit boolean;
+    project_entry uuid;
+    i integer;
+    -- Nothing to reserve for real provider work: an unpriced model (admitted with the project's
+    -- opt-in). The local provider costs nothing and needs no room; a batch's reservation (no
+    -- provider) holds its priced items' sum and is not held to this rule.
+    needs_headroom boolean := reserve.amount = 0 and reserve.provider is not null and reserve.provider <> 'local';
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if generation is null or amount is null or amount < 0 or scale(amount) > 10 then
+        raise exception 'a generation id and an amount >= 0 with at most 10 decimals are required' using errcode = '22023';
+    end if;
+    if provider is not null and provider not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+        raise exception 'unknown provider' using errcode = '22023';
+    end if;
+    -- What needs no lock is read before the project row is locked: every generation of the project
+    -- waits for that lock, so it is held for the reservation itself only. A reservation for the same
+    -- generation racing this one past the check fails on the ledger's unique index (23505 too).
+    if exists (select from public.budget_ledger l where l.generation_id = reserve.generation and l.kind = 'reservation')
+       or exists (select from public.budget_scope_entries e where e.generation_id = reserve.generation and e.kind = 'reservation') then
+        raise exception 'generation already has a reservation' using errcode = '23505';
+    end if;
+    -- 'provider:…' sorts before 'user': the fixed lock order.
+    scope_names := case when provider is null then array['user'] else array['provider:' || provider, 'user'] end;
+    for i in 1 .. array_length(scope_names, 1) loop
+        if scope_names[i] = 'user' then
+            limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            limits := limits || (select c.monthly_budget from public.provider_configs c
+                                 where c.user_id = caller and c.provider = reserve.provider);
+        end if;
+    end loop;
+    select p.id, p.budget_limit, p.budget_period, p.created_at into target
+    from public.projects p where p.id = reserve.project and p.user_id = caller
+    for no key update;
+    if not found then
+        raise exception 'project not found' using errcode = 'P0002';
+    end if;
+    select t.spent, t.reserved into sums
+    from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+    project_fits := target.budget_limit is null or sums.spent + sums.reserved + amount <= target.budget_limit
+                    and (not needs_headroom or sums.spent + sums.reserved < target.budget_limit);
+    all_fit := project_fits;
+
+    for i in 1 .. array_length(scope_names, 1) loop
+        totals := app_ledger.lock_scope(caller, scope_names[i]);
+        spents := spents || case when totals.period_start >= month_start then totals.spent else 0 end;
+        reserveds := reserveds || totals.reserved;
+        if limits[i] is not null and (spents[i] + reserveds[i] + amount > limits[i]
+                                      or needs_headroom and spents[i] + reserveds[i] >= limits[i]) then
+            all_fit := false;
+        end if;
+    end loop;
+
+    if all_fit then
+        -- The user scope and the provider's are held by this row too (migration 183).
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        values (caller, target.id, 'reservation', reserve.amount, reserve.generation, true, reserve.provider)
+        returning id into project_entry;
+    end if;
+    return query select 'project'::text, project_entry, all_fit, project_fits, target.budget_limit, sums.spent,
+                        sums.reserved + case when all_fit then reserve.amount else 0 end;
+    if all_fit then
+        update public.budget_scope_totals t
+        set reserved = t.reserved + reserve.amount, updated_at = now()
+        where t.user_id = caller and t.scope = any(scope_names);
+    end if;
+    for i in 1 .. array_length(scope_names, 1) loop
+        return query select scope_names[i], project_entry, all_fit,
+                            limits[i] is null or spents[i] + reserveds[i] + amount <= limits[i]
+                                and (not needs_headroom or spents[i] + reserveds[i] < limits[i]),
+                            limits[i], spents[i], reserveds[i] + case when all_fit then reserve.amount else 0 end;
+    end loop;
+end
+$$;
+
+
+-- reserve_group: migration 170's, with its scope holds on its ledger rows.
+create or replace function app_ledger.reserve_group(project uuid, generations uuid[], amounts numeric[], providers text[])
+returns table (ordinal integer, scope text, entry_id uuid, admitted boolean, fits boolean, budget_limit numeric,
+               spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    n integer := coalesce(array_length(generations, 1), 0);
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    names text[];
+    limits numeric[] := '{}';
+    spents numeric[] := '{}';
+    reserveds numeric[] := '{}';
+    project_reserved numeric;
+    item_scopes integer[];
+    needs_headroom boolean;
+    project_fits boolean;
+    all_fit boolean;
+    scope_fits boolean[];
+    -- The rows to return and to write, built in order, written once.
+    out_ordinal integer[] := '{}';
+    out_scope text[] := '{}';
+    out_admitted boolean[] := '{}';
+    out_fits boolean[] := '{}';
+    out_limit numeric[] := '{}';
+    out_spent numeric[] := '{}';
+    out_reserved numeric[] := '{}';
+    i integer;
+    j integer;
+    s integer;
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if n = 0 or array_length(amounts, 1) is distinct from n or array_length(providers, 1) is distinct from n then
+        raise exception 'as many generations, amounts and providers, at least one' using errcode = '22023';
+    end if;
+    for i in 1 .. n loop
+        if generations[i] is null or amounts[i] is null or amounts[i] < 0 or scale(amounts[i]) > 10 then
+            raise exception 'a generation id and an amount >= 0 with at most 10 decimals are required' using errcode = '22023';
+        end if;
+        if providers[i] is not null and providers[i] not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+            raise exception 'unknown provider' using errcode = '22023';
+        end if;
+    end loop;
+    if (select count(distinct g) from unnest(generations) g) <> n
+       or exists (select from public.budget_ledger l where l.generation_id = any(reserve_group.generations) and l.kind = 'reservation')
+       or exists (select from public.budget_scope_entries e where e.generation_id = any(reserve_group.generations) and e.kind = 'reservation') then
+        raise exception 'generation already has a reservation' using errcode = '23505';
+    end if;
+    -- Every scope any of them reserves on, in the fixed lock order ('provider:…' sorts before 'user').
+    names := array(select distinct x from (select 'provider:' || p as x from unnest(providers) p where p is not null
+                                           union all select 'user') named order by x);
+    for s in 1 .. array_length(names, 1) loop
+        if names[s] = 'user' then
+            limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            limits := limits || (select c.monthly_budget from public.provider_configs c
+                                 where c.user_id = caller and c.provider = substr(names[s], 10));
+        end if;
+    end loop;
+    select p.id, p.budget_limit, p.budget_period, p.created_at into target
+    from public.projects p where p.id = reserve_group.project and p.user_id = caller
+    for no key update;
+    if not found then
+        raise exception 'project not found' using errcode = 'P0002';
+    end if;
+    select t.spent, t.reserved into sums
+    from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+    project_reserved := sums.reserved;
+    for s in 1 .. array_length(names, 1) loop
+        totals := app_ledger.lock_scope(caller, names[s]);
+        spents := spents || case when totals.period_start >= month_start then totals.spent else 0 end;
+        reserveds := reserveds || totals.reserved;
+    end loop;
+    for i in 1 .. n loop
+        item_scopes := case when providers[i] is null then array[array_position(names, 'user')]
+                            else array[array_position(names, 'provider:' || providers[i]), array_position(names, 'user')] end;
+        needs_headroom := amounts[i] = 0 and providers[i] is not null and providers[i] <> 'local';
+        project_fits := target.budget_limit is null
+                        or sums.spent + project_reserved + amounts[i] <= target.budget_limit
+                           and (not needs_headroom or sums.spent + project_reserved < target.budget_limit);
+        all_fit := project_fits;
+        scope_fits := '{}';
+        foreach s in array item_scopes loop
+            scope_fits := scope_fits || (limits[s] is null or spents[s] + reserveds[s] + amounts[i] <= limits[s]
+                                         and (not needs_headroom or spents[s] + reserveds[s] < limits[s]));
+            all_fit := all_fit and scope_fits[array_length(scope_fits, 1)];
+        end loop;
+        if all_fit then
+            project_reserved := project_reserved + amounts[i];
+        end if;
+        out_ordinal := out_ordinal || i;
+        out_scope := out_scope || 'project'::text;
+        out_admitted := out_admitted || all_fit;
+        out_fits := out_fits || project_fits;
+        out_limit := out_limit || target.budget_limit;
+        out_spent := out_spent || sums.spent;
+        out_reserved := out_reserved || project_reserved;
+        for j in 1 .. array_length(item_scopes, 1) loop
+            s := item_scopes[j];
+            if all_fit then
+                reserveds[s] := reserveds[s] + amounts[i];
+            end if;
+            out_ordinal := out_ordinal || i;
+            out_scope := out_scope || names[s];
+            out_admitted := out_admitted || all_fit;
+            out_fits := out_fits || scope_fits[j];
+            out_limit := out_limit || limits[s];
+            out_spent := out_spent || spents[s];
+            out_reserved := out_reserved || reserveds[s];
+        end loop;
+    end loop;
+    return query
+    with result as (
+        select r.k, r.ordinal, r.scope, r.admitted, r.fits, r.budget_limit, r.spent, r.reserved,
+               reserve_group.generations[r.ordinal] as generation, reserve_group.amounts[r.ordinal] as amount
+        from unnest(out_ordinal, out_scope, out_admitted, out_fits, out_limit, out_spent, out_reserved)
+             with ordinality as r(ordinal, scope, admitted, fits, budget_limit, spent, reserved, k)
+    ), project_entries as (
+        -- Each row holds its user and provider scopes too (migration 183): no scope entries.
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        select caller, target.id, 'reservation', r.amount, r.generation, true, reserve_group.providers[r.ordinal] from result r
+        where r.admitted and r.scope = 'project' order by r.k
+        returning id, generation_id
+    ), scope_sums as (
+        update public.budget_scope_totals t
+        set reserved = t.reserved + d.amount, updated_at = now()
+        from (select r.scope, sum(r.amount) as amount from result r where r.admitted and r.scope <> 'project' group by r.scope) d
+        where t.user_id = caller and t.scope = d.scope
+        returning t.scope
+    )
+    select r.ordinal::integer, r.scope, p.id, r.admitted, r.fits, r.budget_limit, r.spent, r.reserved
+    from result r
+    left join project_entries p on p.generation_id = r.generation
+    order by r.k;
+end
+$$;
+
+-- end_scoped: migration 182's, ending implied holds with the project's entries and others by scope entries.
+create or replace function app_ledger.end_scoped(generation uuid, cost numeric, charge_provider text)
+returns table (scope text, entry_id uuid, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    held record;
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    project_entry uuid;
+    scope_entry uuid;
+    scope_name text;
+    held_amount numeric;
+    reserved_provider text;
+    charged_provider text;
+    open_scopes text[];
+    open_amounts numeric[];
+    open_implied boolean[];
+    charged_scopes text[] := '{}';
+    touched text[];
+    scope_limit numeric;
+    k integer;
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if generation is null or (cost is not null and (cost < 0 or scale(cost) > 10)) then
+        raise exception 'a generation id and a cost >= 0 with at most 10 decimals are required' using errcode = '22023';
+    end if;
+    if charge_provider is not null and charge_provider not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+        raise exception 'unknown provider' using errcode = '22023';
+    end if;
+    select l.project_id, l.amount, l.scopes_implied into held
+    from public.budget_ledger l
+    where l.generation_id = end_scoped.generation and l.kind = 'reservation' and l.user_id = caller;
+    if not found then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    select p.id, p.budget_limit, p.budget_period, p.created_at into target
+    from public.projects p where p.id = held.project_id and p.user_id = caller
+    for no key update;
+    if not found then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    if exists (select from public.budget_ledger l
+               where l.generation_id = end_scoped.generation and l.kind in ('release', 'charge')) then
+        raise exception 'reservation already ended' using errcode = '55000';
+    end if;
+
+    -- The scopes still held, read before the project's entries below end the implied ones.
+    select coalesce(array_agg(h.scope order by h.scope), '{}'), coalesce(array_agg(h.amount order by h.scope), '{}'),
+           coalesce(array_agg(h.implied order by h.scope), '{}')
+    into open_scopes, open_amounts, open_implied
+    from app_ledger.scope_holds(array[end_scoped.generation], caller) h
+    where h.is_open;
+    select substr(s, 10) into reserved_provider from unnest(open_scopes) as s where s like 'provider:%' limit 1;
+    if cost is not null and (held.scopes_implied
+                             or exists (select from public.budget_scope_entries e
+                                        where e.generation_id = end_scoped.generation and e.kind = 'reservation' and e.user_id = caller)) then
+        charged_scopes := array['user'];
+        charged_provider := coalesce(charge_provider, reserved_provider);
+        if charged_provider is not null then
+            charged_scopes := charged_scopes || ('provider:' || charged_provider);
+        end if;
+    end if;
+
+    -- The release and the charge in one statement, so the project's summary row is folded once. An
+    -- implied reservation's charge names the scopes it charges (the user's, and charged_provider's).
+    with written as (
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        select caller, target.id, v.kind, v.amount, end_scoped.generation, v.implied, v.provider
+        from (values ('release', held.amount, false, null::text),
+                     ('charge', end_scoped.cost, held.scopes_implied, case when held.scopes_implied then charged_provider end))
+             v(kind, amount, implied, provider)
+        where v.kind = 'release' or end_scoped.cost is not null
+        returning id, kind
+    )
+    select coalesce((array_agg(w.id) filter (where w.kind = 'charge'))[1], (array_agg(w.id) filter (where w.kind = 'release'))[1])
+    into project_entry
+    from written w;
+    select t.spent, t.reserved into sums
+    from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+    return query select 'project'::text, project_entry, target.budget_limit, sums.spent, sums.reserved;
+
+    select array_agg(distinct s order by s) into touched from unnest(charged_scopes || open_scopes) as s;
+    if touched is null then
+        return;
+    end if;
+    foreach scope_name in array touched loop
+        totals := app_ledger.lock_scope(caller, scope_name);
+        scope_entry := null;
+        held_amount := 0;
+        k := array_position(open_scopes, scope_name);
+        if k is not null then
+            held_amount := open_amounts[k];
+            if open_implied[k] then
+                scope_entry := project_entry;
+            else
+                insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+                values (caller, scope_name, 'release', held_amount, end_scoped.generation)
+                returning id into scope_entry;
+            end if;
+        end if;
+        if scope_name = any(charged_scopes) then
+            if held.scopes_implied then
+                scope_entry := project_entry;
+            else
+                insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+                values (caller, scope_name, 'charge', cost, end_scoped.generation)
+                returning id into scope_entry;
+            end if;
+        end if;
+        update public.budget_scope_totals t
+        set reserved = t.reserved - held_amount,
+            spent = case when scope_name = any(charged_scopes)
+                         then (case when t.period_start >= month_start then t.spent else 0 end) + cost
+                         else t.spent end,
+            period_start = case when scope_name = any(charged_scopes) then month_start else t.period_start end,
+            updated_at = now()
+        where t.user_id = caller and t.scope = scope_name
+        returning * into totals;
+        if scope_name = 'user' then
+            scope_limit := (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            scope_limit := (select c.monthly_budget from public.provider_configs c
+                            where c.user_id = caller and c.provider = substr(scope_name, 10));
+        end if;
+        return query select scope_name, scope_entry, scope_limit,
+                            case when totals.period_start >= month_start then totals.spent else 0 end, totals.reserved;
+    end loop;
+end
+$$;
+
+-- end_group: migration 171's, ending implied holds with the project's entries and others by scope entries.
+create or replace function app_ledger.end_group(generations uuid[], costs numeric[], charge_providers text[])
+returns table (ordinal integer, scope text, entry_id uuid, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    n integer := coalesce(array_length(generations, 1), 0);
+    held_projects uuid[];
+    held_amounts numeric[];
+    held_implied boolean[];
+    held_count integer;
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    -- The group's projects (by id) with their limits and running figures.
+    project_ids uuid[] := '{}';
+    project_limits numeric[] := '{}';
+    project_spent numeric[] := '{}';
+    project_reserved numeric[] := '{}';
+    -- Every scope reservation of the group: its generation, scope, amount, and whether it is open.
+    held_generations uuid[];
+    held_scopes text[];
+    held_scope_amounts numeric[];
+    held_open boolean[];
+    held_scope_implied boolean[];
+    -- The provider scope each implied reservation's charge names (migration 183).
+    charge_scope_providers text[] := '{}';
+    -- The scopes the group touches (by name) with their limits and running figures.
+    names text[];
+    limits numeric[] := '{}';
+    scope_spent numeric[] := '{}';
+    scope_reserved numeric[] := '{}';
+    scope_starts timestamptz[] := '{}';
+    open_scopes text[];
+    charged_scopes text[];
+    touched text[];
+    reserved_provider text;
+    held_amount numeric;
+    p integer;
+    s integer;
+    i integer;
+    scope_name text;
+    -- The rows to return and the scope entries to write, built in order, written once.
+    out_ordinal integer[] := '{}';
+    out_scope text[] := '{}';
+    out_kind text[] := '{}';
+    out_limit numeric[] := '{}';
+    out_spent numeric[] := '{}';
+    out_reserved numeric[] := '{}';
+    entry_generation uuid[] := '{}';
+    entry_scope text[] := '{}';
+    entry_kind text[] := '{}';
+    entry_amount numeric[] := '{}';
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if n = 0 or array_length(costs, 1) is distinct from n or array_length(charge_providers, 1) is distinct from n then
+        raise exception 'as many generations, costs and providers, at least one' using errcode = '22023';
+    end if;
+    for i in 1 .. n loop
+        if generations[i] is null or (costs[i] is not null and (costs[i] < 0 or scale(costs[i]) > 10)) then
+            raise exception 'a generation id and a cost >= 0 with at most 10 decimals are required' using errcode = '22023';
+        end if;
+        if charge_providers[i] is not null
+           and charge_providers[i] not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+            raise exception 'unknown provider' using errcode = '22023';
+        end if;
+    end loop;
+    select array_agg(l.project_id order by g.k), array_agg(l.amount order by g.k), array_agg(l.scopes_implied order by g.k),
+           count(l.project_id)
+    into held_projects, held_amounts, held_implied, held_count
+    from unnest(end_group.generations) with ordinality g(id, k)
+    left join public.budget_ledger l on l.generation_id = g.id and l.kind = 'reservation' and l.user_id = caller;
+    if held_count <> n then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    for target in select pr.id, pr.budget_limit, pr.budget_period, pr.created_at from public.projects pr
+                  where pr.id = any(held_projects) and pr.user_id = caller
+                  order by pr.id for no key update loop
+        select t.spent, t.reserved into sums from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+        project_ids := project_ids || target.id;
+        project_limits := project_limits || target.budget_limit;
+        project_spent := project_spent || sums.spent;
+        project_reserved := project_reserved || sums.reserved;
+    end loop;
+    if exists (select from unnest(held_projects) h where h <> all(project_ids)) then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    -- A generation named twice ends once: the second, as a second end_scoped call would, finds it ended.
+    if (select count(distinct g) from unnest(end_group.generations) g) <> n
+       or exists (select from public.budget_ledger l
+                  where l.generation_id = any(end_group.generations) and l.kind in ('release', 'charge')) then
+        raise exception 'reservation already ended' using errcode = '55000';
+    end if;
+
+    -- Every scope hold, by scope entries or implied by the reservation, read before the project's
+    -- entries below end the implied ones.
+    select array_agg(h.generation), array_agg(h.scope), array_agg(h.amount), array_agg(h.is_open), array_agg(h.implied)
+    into held_generations, held_scopes, held_scope_amounts, held_open, held_scope_implied
+    from app_ledger.scope_holds(end_group.generations, caller) h;
+    held_generations := coalesce(held_generations, '{}');
+    -- Every scope any of them touches, in the fixed lock order ('provider:…' sorts before 'user').
+    names := array(select distinct x from (
+                       select held_scopes[k] as x from generate_subscripts(held_generations, 1) k where held_open[k]
+                       union all
+                       select 'user' from unnest(end_group.costs, end_group.generations) c(cost, g)
+                       where c.cost is not null and c.g = any(held_generations)
+                       union all
+                       select 'provider:' || coalesce(c.provider,
+                                                      (select min(substr(held_scopes[k], 10)) from generate_subscripts(held_generations, 1) k
+                                                       where held_generations[k] = c.g and held_open[k] and held_scopes[k] like 'provider:%'))
+                       from unnest(end_group.costs, end_group.generations, end_group.charge_providers) c(cost, g, provider)
+                       where c.cost is not null and c.g = any(held_generations)) named
+                   where x is not null order by x);
+    for s in 1 .. coalesce(array_length(names, 1), 0) loop
+        totals := app_ledger.lock_scope(caller, names[s]);
+        scope_spent := scope_spent || totals.spent;
+        scope_starts := scope_starts || totals.period_start;
+        scope_reserved := scope_reserved || totals.reserved;
+        if names[s] = 'user' then
+            limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            limits := limits || (select c.monthly_budget from public.provider_configs c
+                                 where c.user_id = caller and c.provider = substr(names[s], 10));
+        end if;
+    end loop;
+
+    for i in 1 .. n loop
+        p := array_position(project_ids, held_projects[i]);
+        project_reserved[p] := project_reserved[p] - held_amounts[i];
+        if costs[i] is not null then
+            project_spent[p] := project_spent[p] + costs[i];
+        end if;
+        out_ordinal := out_ordinal || i;
+        out_scope := out_scope || 'project'::text;
+        out_kind := out_kind || case when costs[i] is null then 'release' else 'charge' end;
+        out_limit := out_limit || project_limits[p];
+        out_spent := out_spent || project_spent[p];
+        out_reserved := out_reserved || project_reserved[p];
+
+        open_scopes := array(select held_scopes[k] from generate_subscripts(held_generations, 1) k
+                             where held_generations[k] = generations[i] and held_open[k]);
+        reserved_provider := (select min(substr(x, 10)) from unnest(open_scopes) x where x like 'provider:%');
+        charged_scopes := '{}';
+        if costs[i] is not null and generations[i] = any(held_generations) then
+            charged_scopes := array['user'];
+            if coalesce(charge_providers[i], reserved_provider) is not null then
+                charged_scopes := charged_scopes || ('provider:' || coalesce(charge_providers[i], reserved_provider));
+            end if;
+        end if;
+        charge_scope_providers := charge_scope_providers
+                                  || case when held_implied[i] and costs[i] is not null
+                                          then coalesce(charge_providers[i], reserved_provider) end;
+        touched := array(select distinct x from unnest(charged_scopes || open_scopes) x order by x);
+        foreach scope_name in array touched loop
+            s := array_position(names, scope_name);
+            held_amount := 0;
+            if scope_name = any(open_scopes) then
+                held_amount := (select held_scope_amounts[k] from generate_subscripts(held_generations, 1) k
+                                where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]);
+                -- An implied hold ends with the project's release or charge: no entry of its own.
+                if not (select held_scope_implied[k] from generate_subscripts(held_generations, 1) k
+                        where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]) then
+                    entry_generation := entry_generation || generations[i];
+                    entry_scope := entry_scope || scope_name;
+                    entry_kind := entry_kind || 'release'::text;
+                    entry_amount := entry_amount || held_amount;
+                end if;
+            end if;
+            scope_reserved[s] := scope_reserved[s] - held_amount;
+            if scope_name = any(charged_scopes) then
+                -- An implied reservation's charge row charges its scopes.
+                if not held_implied[i] then
+                    entry_generation := entry_generation || generations[i];
+                    entry_scope := entry_scope || scope_name;
+                    entry_kind := entry_kind || 'charge'::text;
+                    entry_amount := entry_amount || costs[i];
+                end if;
+                scope_spent[s] := case when scope_starts[s] >= month_start then scope_spent[s] else 0 end + costs[i];
+                scope_starts[s] := month_start;
+            end if;
+            out_ordinal := out_ordinal || i;
+            out_scope := out_scope || scope_name;
+            out_kind := out_kind || case when scope_name = any(charged_scopes) then 'charge' else 'release' end;
+            out_limit := out_limit || limits[s];
+            out_spent := out_spent || case when scope_starts[s] >= month_start then scope_spent[s] else 0 end;
+            out_reserved := out_reserved || scope_reserved[s];
+        end loop;
+    end loop;
+
+    return query
+    with project_entries as (
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        select caller, held_projects[g.k], e.kind, e.amount, g.id,
+               e.kind = 'charge' and held_implied[g.k], case when e.kind = 'charge' then charge_scope_providers[g.k] end
+        from unnest(end_group.generations) with ordinality g(id, k)
+        cross join lateral (values (1, 'release', held_amounts[g.k]), (2, 'charge', end_group.costs[g.k])) e(o, kind, amount)
+        where e.kind = 'release' or end_group.costs[g.k] is not null
+        order by g.k, e.o
+        returning id, generation_id, kind
+    ), scope_entries as (
+        insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+        select caller, x.scope, x.kind, x.amount, x.generation
+        from unnest(entry_generation, entry_scope, entry_kind, entry_amount) with ordinality x(generation, scope, kind, amount, k)
+        order by x.k
+        returning id, generation_id, budget_scope_entries.scope, kind
+    ), scope_sums as (
+        update public.budget_scope_totals t
+        set reserved = x.reserved, spent = x.spent, period_start = x.period_start, updated_at = now()
+        from unnest(names, scope_reserved, scope_spent, scope_starts) x(scope, reserved, spent, period_start)
+        where t.user_id = caller and t.scope = x.scope
+        returning t.scope
+    )
+    select r.ordinal::integer, r.scope, coalesce(se.id, pe.id), r.budget_limit, r.spent, r.reserved
+    from unnest(out_ordinal, out_scope, out_kind, out_limit, out_spent, out_reserved)
+         with ordinality r(ordinal, scope, kind, budget_limit, spent, reserved, k)
+    left join project_entries pe on pe.generation_id = end_group.generations[r.ordinal] and pe.kind = r.kind
+    left join scope_entries se on r.scope <> 'project' and se.generation_id = end_group.generations[r.ordinal]
+                                  and se.scope = r.scope and se.kind = r.kind
+    order by r.k;
+end
+$$;
+
+-- hold_provider: migration 150's, finding the provider hold in either form.
+create or replace function app_ledger.hold_provider(generation uuid, amount numeric, provider text)
+returns table (scope text, entry_id uuid, admitted boolean, fits boolean, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    target_scope text;
+    held_scope text;
+    held_amount numeric;
+    target_totals public.budget_scope_totals;
+    held_totals public.budget_scope_totals;
+    target_limit numeric;
+    target_spent numeric;
+    new_entry uuid;
+    released_entry uuid;
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if generation is null or amount is null or amount < 0 or scale(amount) > 10 then
+        raise exception 'a generation id and an amount >= 0 with at most 10 decimals are required' using errcode = '22023';
+    end if;
+    if provider is null or provider not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+        raise exception 'unknown provider' using errcode = '22023';
+    end if;
+    if exists (select from public.budget_ledger l
+               where l.generation_id = hold_provider.generation and l.user_id = caller and l.kind in ('release', 'charge')) then
+        raise exception 'reservation already ended' using errcode = '55000';
+    end if;
+    target_scope := 'provider:' || provider;
+
+    -- The provider scope held now: a reservation without a release, by a scope entry or implied by
+    -- the project's reservation (migration 183). Moving away from it writes a release entry either way.
+    select h.scope, h.amount into held_scope, held_amount
+    from app_ledger.scope_holds(array[hold_provider.generation], caller) h
+    where h.is_open and h.scope like 'provider:%';
+
+    -- Both scope rows locked in name order before anything is read from them.
+    if held_scope is not null and held_scope < target_scope then
+        held_totals := app_ledger.lock_scope(caller, held_scope);
+    end if;
+    target_totals := app_ledger.lock_scope(caller, target_scope);
+    if held_scope is not null and held_scope > target_scope then
+        held_totals := app_ledger.lock_scope(caller, held_scope);
+    end if;
+
+    target_limit := (select c.monthly_budget from public.provider_configs c
+                     where c.user_id = caller and c.provider = hold_provider.provider);
+    target_spent := case when target_totals.period_start >= month_start then target_totals.spent else 0 end;
+
+    if held_scope = target_scope then
+        return query select target_scope, null::uuid, true, true, target_limit, target_spent, target_totals.reserved;
+        return;
+    end if;
+    if exists (select from public.budget_scope_entries e
+               where e.generation_id = hold_provider.generation and e.user_id = caller and e.scope = target_scope) then
+        raise exception 'the generation already left this provider scope' using errcode = '23505';
+    end if;
+    if not app_ledger.scope_admits(target_limit, target_spent, target_totals.reserved, amount, provider) then
+        return query select target_scope, null::uuid, false, false, target_limit, target_spent, target_totals.reserved;
+        return;
+    end if;
+
+    insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+    values (caller, target_scope, 'reservation', hold_provider.amount, hold_provider.generation)
+    returning id into new_entry;
+    update public.budget_scope_totals t
+    set reserved = t.reserved + hold_provider.amount, updated_at = now()
+    where t.user_id = caller and t.scope = target_scope
+    returning * into target_totals;
+    return query select target_scope, new_entry, true, true, target_limit, target_spent, target_totals.reserved;
+
+    if held_scope is not null then
+        insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+        values (caller, held_scope, 'release', held_amount, hold_provider.generation)
+        returning id into released_entry;
+        update public.budget_scope_totals t
+        set reserved = t.reserved - held_amount, updated_at = now()
+        where t.user_id = caller and t.scope = held_scope
+        returning * into held_totals;
+        return query select held_scope, released_entry, true, true,
+                            (select c.monthly_budget from public.provider_configs c
+                             where c.user_id = caller and c.provider = substr(held_scope, 10)),
+                            case when held_totals.period_start >= month_start then held_totals.spent else 0 end, held_totals.reserved;
+    end if;
+end
+$$;
+
+-- end_provider: migration 080's, finding the provider hold in either form (an implied one ends by
+-- the release entry written here, as an entry's does).
+create or replace function app_ledger.end_provider(generation uuid, cost numeric)
+returns table (scope text, entry_id uuid, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    held_scope text;
+    held_amount numeric;
+    totals public.budget_scope_totals;
+    last_entry uuid;
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if generation is null or (cost is not null and (cost < 0 or scale(cost) > 10)) then
+        raise exception 'a generation id and a cost >= 0 with at most 10 decimals are required' using errcode = '22023';
+    end if;
+    select h.scope, h.amount into held_scope, held_amount
+    from app_ledger.scope_holds(array[end_provider.generation], caller) h
+    where h.is_open and h.scope like 'provider:%';
+    if held_scope is null then
+        return;
+    end if;
+    totals := app_ledger.lock_scope(caller, held_scope);
+    insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+    values (caller, held_scope, 'release', held_amount, end_provider.generation)
+    returning id into last_entry;
+    if cost is not null then
+        insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+        values (caller, held_scope, 'charge', cost, end_provider.generation)
+        returning id into last_entry;
+    end if;
+    update public.budget_scope_totals t
+    set reserved = t.reserved - held_amount,
+        spent = case when cost is not null
+                     then (case when t.period_start >= month_start then t.spent else 0 end) + cost else t.spent end,
+        period_start = case when cost is not null then month_start else t.period_start end,
+        updated_at = now()
+    where t.user_id = caller and t.scope = held_scope
+    returning * into totals;
+    return query select held_scope, last_entry,
+                        (select c.monthly_budget from public.provider_configs c
+                         where c.user_id = caller and c.provider = substr(held_scope, 10)),
+                        case when totals.period_start >= month_start then totals.spent else 0 end, totals.reserved;
+end
+$$;
+
+revoke create on schema app_ledger from app_ledger_writer;
