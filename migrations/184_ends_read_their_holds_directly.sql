@@ -1,0 +1,425 @@
+-- The ends read a generation's scope holds without app_ledger.scope_holds. Migration 183's
+-- end_scoped and end_group called it for the holds in both forms; measured at one connection that
+-- call alone took more of PostgreSQL's time than the six scope entries it replaced had
+-- (pg_stat_statements: about 0.8 ms per lone end), so migration 183 made a chat completion dearer.
+-- Here each end reads its scope entries once (reservations, and the releases and charges that
+-- ended a hold) and adds the holds its reservation row implies from the row itself: the same holds,
+-- amounts and order of writing as migration 183's. hold_provider and end_provider (a fallback's
+-- move, a batch item's end) keep the helper.
+
+grant create on schema app_ledger to app_ledger_writer;
+
+create or replace function app_ledger.end_scoped(generation uuid, cost numeric, charge_provider text)
+returns table (scope text, entry_id uuid, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    held record;
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    project_entry uuid;
+    scope_entry uuid;
+    scope_name text;
+    held_amount numeric;
+    reserved_provider text;
+    charged_provider text;
+    open_scopes text[] := '{}';
+    open_amounts numeric[] := '{}';
+    open_implied boolean[] := '{}';
+    entry_scopes text[];
+    entry_amounts numeric[];
+    ended_scopes text[];
+    charged_scopes text[] := '{}';
+    touched text[];
+    scope_limit numeric;
+    k integer;
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if generation is null or (cost is not null and (cost < 0 or scale(cost) > 10)) then
+        raise exception 'a generation id and a cost >= 0 with at most 10 decimals are required' using errcode = '22023';
+    end if;
+    if charge_provider is not null and charge_provider not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+        raise exception 'unknown provider' using errcode = '22023';
+    end if;
+    select l.project_id, l.amount, l.scopes_implied, l.scope_provider into held
+    from public.budget_ledger l
+    where l.generation_id = end_scoped.generation and l.kind = 'reservation' and l.user_id = caller;
+    if not found then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    select p.id, p.budget_limit, p.budget_period, p.created_at into target
+    from public.projects p where p.id = held.project_id and p.user_id = caller
+    for no key update;
+    if not found then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    if exists (select from public.budget_ledger l
+               where l.generation_id = end_scoped.generation and l.kind in ('release', 'charge')) then
+        raise exception 'reservation already ended' using errcode = '55000';
+    end if;
+
+    -- The scopes still held: those its reservation row implies (the user's; its provider's unless a
+    -- scope entry ended that hold, a fallback's move) and those scope entries hold (older
+    -- reservations, a fallback's new provider), one read of its scope entries for both.
+    select coalesce(array_agg(e.scope order by e.scope) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(e.amount order by e.scope) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(e.scope) filter (where e.kind in ('release', 'charge')), '{}')
+    into entry_scopes, entry_amounts, ended_scopes
+    from public.budget_scope_entries e
+    where e.generation_id = end_scoped.generation and e.user_id = caller;
+    if held.scopes_implied then
+        open_scopes := array['user'];
+        open_amounts := array[held.amount];
+        open_implied := array[true];
+        if held.scope_provider is not null and not ('provider:' || held.scope_provider) = any(ended_scopes) then
+            open_scopes := open_scopes || ('provider:' || held.scope_provider);
+            open_amounts := open_amounts || held.amount;
+            open_implied := open_implied || true;
+        end if;
+    end if;
+    for k in 1 .. cardinality(entry_scopes) loop
+        if not entry_scopes[k] = any(ended_scopes) then
+            open_scopes := open_scopes || entry_scopes[k];
+            open_amounts := open_amounts || entry_amounts[k];
+            open_implied := open_implied || false;
+        end if;
+    end loop;
+    select substr(s, 10) into reserved_provider from unnest(open_scopes) as s where s like 'provider:%' limit 1;
+    if cost is not null and (held.scopes_implied or cardinality(entry_scopes) > 0) then
+        charged_scopes := array['user'];
+        charged_provider := coalesce(charge_provider, reserved_provider);
+        if charged_provider is not null then
+            charged_scopes := charged_scopes || ('provider:' || charged_provider);
+        end if;
+    end if;
+
+    -- The release and the charge in one statement, so the project's summary row is folded once. An
+    -- implied reservation's charge names the scopes it charges (the user's, and charged_provider's).
+    with written as (
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        select caller, target.id, v.kind, v.amount, end_scoped.generation, v.implied, v.provider
+        from (values ('release', held.amount, false, null::text),
+                     ('charge', end_scoped.cost, held.scopes_implied, case when held.scopes_implied then charged_provider end))
+             v(kind, amount, implied, provider)
+        where v.kind = 'release' or end_scoped.cost is not null
+        returning id, kind
+    )
+    select coalesce((array_agg(w.id) filter (where w.kind = 'charge'))[1], (array_agg(w.id) filter (where w.kind = 'release'))[1])
+    into project_entry
+    from written w;
+    select t.spent, t.reserved into sums
+    from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+    return query select 'project'::text, project_entry, target.budget_limit, sums.spent, sums.reserved;
+
+    select array_agg(distinct s order by s) into touched from unnest(charged_scopes || open_scopes) as s;
+    if touched is null then
+        return;
+    end if;
+    foreach scope_name in array touched loop
+        totals := app_ledger.lock_scope(caller, scope_name);
+        scope_entry := null;
+        held_amount := 0;
+        k := array_position(open_scopes, scope_name);
+        if k is not null then
+            held_amount := open_amounts[k];
+            if open_implied[k] then
+                scope_entry := project_entry;
+            else
+                insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+                values (caller, scope_name, 'release', held_amount, end_scoped.generation)
+                returning id into scope_entry;
+            end if;
+        end if;
+        if scope_name = any(charged_scopes) then
+            if held.scopes_implied then
+                scope_entry := project_entry;
+            else
+                insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+                values (caller, scope_name, 'charge', cost, end_scoped.generation)
+                returning id into scope_entry;
+            end if;
+        end if;
+        update public.budget_scope_totals t
+        set reserved = t.reserved - held_amount,
+            spent = case when scope_name = any(charged_scopes)
+                         then (case when t.period_start >= month_start then t.spent else 0 end) + cost
+                         else t.spent end,
+            period_start = case when scope_name = any(charged_scopes) then month_start else t.period_start end,
+            updated_at = now()
+        where t.user_id = caller and t.scope = scope_name
+        returning * into totals;
+        if scope_name = 'user' then
+            scope_limit := (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            scope_limit := (select c.monthly_budget from public.provider_configs c
+                            where c.user_id = caller and c.provider = substr(scope_name, 10));
+        end if;
+        return query select scope_name, scope_entry, scope_limit,
+                            case when totals.period_start >= month_start then totals.spent else 0 end, totals.reserved;
+    end loop;
+end
+$$;
+
+create or replace function app_ledger.end_group(generations uuid[], costs numeric[], charge_providers text[])
+returns table (ordinal integer, scope text, entry_id uuid, budget_limit numeric, spent numeric, reserved numeric)
+language plpgsql security definer set search_path = '' as $$
+declare
+    caller uuid := auth.uid();
+    month_start timestamptz := date_trunc('month', now(), 'UTC');
+    n integer := coalesce(array_length(generations, 1), 0);
+    held_projects uuid[];
+    held_amounts numeric[];
+    held_implied boolean[];
+    held_providers text[];
+    held_count integer;
+    target record;
+    sums record;
+    totals public.budget_scope_totals;
+    -- The group's projects (by id) with their limits and running figures.
+    project_ids uuid[] := '{}';
+    project_limits numeric[] := '{}';
+    project_spent numeric[] := '{}';
+    project_reserved numeric[] := '{}';
+    -- Every scope reservation of the group: its generation, scope, amount, and whether it is open.
+    held_generations uuid[];
+    held_scopes text[];
+    held_scope_amounts numeric[];
+    held_open boolean[];
+    held_scope_implied boolean[];
+    -- Scope entries that ended a hold (release or charge), by generation and scope.
+    ended_generations uuid[];
+    ended_scopes text[];
+    -- The provider scope each implied reservation's charge names (migration 183).
+    charge_scope_providers text[] := '{}';
+    -- The scopes the group touches (by name) with their limits and running figures.
+    names text[];
+    limits numeric[] := '{}';
+    scope_spent numeric[] := '{}';
+    scope_reserved numeric[] := '{}';
+    scope_starts timestamptz[] := '{}';
+    open_scopes text[];
+    charged_scopes text[];
+    touched text[];
+    reserved_provider text;
+    held_amount numeric;
+    p integer;
+    s integer;
+    i integer;
+    scope_name text;
+    -- The rows to return and the scope entries to write, built in order, written once.
+    out_ordinal integer[] := '{}';
+    out_scope text[] := '{}';
+    out_kind text[] := '{}';
+    out_limit numeric[] := '{}';
+    out_spent numeric[] := '{}';
+    out_reserved numeric[] := '{}';
+    entry_generation uuid[] := '{}';
+    entry_scope text[] := '{}';
+    entry_kind text[] := '{}';
+    entry_amount numeric[] := '{}';
+begin
+    if caller is null then
+        raise exception 'no authenticated user' using errcode = '42501';
+    end if;
+    if n = 0 or array_length(costs, 1) is distinct from n or array_length(charge_providers, 1) is distinct from n then
+        raise exception 'as many generations, costs and providers, at least one' using errcode = '22023';
+    end if;
+    for i in 1 .. n loop
+        if generations[i] is null or (costs[i] is not null and (costs[i] < 0 or scale(costs[i]) > 10)) then
+            raise exception 'a generation id and a cost >= 0 with at most 10 decimals are required' using errcode = '22023';
+        end if;
+        if charge_providers[i] is not null
+           and charge_providers[i] not in ('openai', 'anthropic', 'openrouter', 'elevenlabs', 'runway', 'veo', 'fal', 'local') then
+            raise exception 'unknown provider' using errcode = '22023';
+        end if;
+    end loop;
+    select array_agg(l.project_id order by g.k), array_agg(l.amount order by g.k), array_agg(l.scopes_implied order by g.k),
+           array_agg(l.scope_provider order by g.k), count(l.project_id)
+    into held_projects, held_amounts, held_implied, held_providers, held_count
+    from unnest(end_group.generations) with ordinality g(id, k)
+    left join public.budget_ledger l on l.generation_id = g.id and l.kind = 'reservation' and l.user_id = caller;
+    if held_count <> n then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    for target in select pr.id, pr.budget_limit, pr.budget_period, pr.created_at from public.projects pr
+                  where pr.id = any(held_projects) and pr.user_id = caller
+                  order by pr.id for no key update loop
+        select t.spent, t.reserved into sums from app_ledger.totals(target.id, target.budget_period, target.created_at) t;
+        project_ids := project_ids || target.id;
+        project_limits := project_limits || target.budget_limit;
+        project_spent := project_spent || sums.spent;
+        project_reserved := project_reserved || sums.reserved;
+    end loop;
+    if exists (select from unnest(held_projects) h where h <> all(project_ids)) then
+        raise exception 'reservation not found' using errcode = 'P0002';
+    end if;
+    -- A generation named twice ends once: the second, as a second end_scoped call would, finds it ended.
+    if (select count(distinct g) from unnest(end_group.generations) g) <> n
+       or exists (select from public.budget_ledger l
+                  where l.generation_id = any(end_group.generations) and l.kind in ('release', 'charge')) then
+        raise exception 'reservation already ended' using errcode = '55000';
+    end if;
+
+    -- Every scope hold: those scope entries made (older reservations, a fallback's new provider),
+    -- then those each reservation row implies (the user's; its provider's unless a scope entry ended
+    -- that hold, a fallback's move), one read of the group's scope entries for both.
+    select coalesce(array_agg(e.generation_id) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(e.scope) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(e.amount) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(not exists (select from public.budget_scope_entries r
+                                          where r.generation_id = e.generation_id and r.scope = e.scope
+                                            and r.kind in ('release', 'charge'))) filter (where e.kind = 'reservation'), '{}'),
+           coalesce(array_agg(e.generation_id) filter (where e.kind in ('release', 'charge')), '{}'),
+           coalesce(array_agg(e.scope) filter (where e.kind in ('release', 'charge')), '{}')
+    into held_generations, held_scopes, held_scope_amounts, held_open, ended_generations, ended_scopes
+    from public.budget_scope_entries e
+    where e.generation_id = any(end_group.generations) and e.user_id = caller;
+    held_scope_implied := array_fill(false, array[cardinality(held_generations)]);
+    for i in 1 .. n loop
+        if held_implied[i] then
+            held_generations := held_generations || generations[i];
+            held_scopes := held_scopes || 'user'::text;
+            held_scope_amounts := held_scope_amounts || held_amounts[i];
+            held_open := held_open || true;
+            held_scope_implied := held_scope_implied || true;
+            if held_providers[i] is not null then
+                held_generations := held_generations || generations[i];
+                held_scopes := held_scopes || ('provider:' || held_providers[i]);
+                held_scope_amounts := held_scope_amounts || held_amounts[i];
+                held_scope_implied := held_scope_implied || true;
+                if cardinality(ended_generations) = 0 then
+                    held_open := held_open || true;
+                else
+                    held_open := held_open || not exists (select from unnest(ended_generations, ended_scopes) x(g, s)
+                                                          where x.g = generations[i] and x.s = 'provider:' || held_providers[i]);
+                end if;
+            end if;
+        end if;
+    end loop;
+    -- Every scope any of them touches, in the fixed lock order ('provider:…' sorts before 'user').
+    names := array(select distinct x from (
+                       select held_scopes[k] as x from generate_subscripts(held_generations, 1) k where held_open[k]
+                       union all
+                       select 'user' from unnest(end_group.costs, end_group.generations) c(cost, g)
+                       where c.cost is not null and c.g = any(held_generations)
+                       union all
+                       select 'provider:' || coalesce(c.provider,
+                                                      (select min(substr(held_scopes[k], 10)) from generate_subscripts(held_generations, 1) k
+                                                       where held_generations[k] = c.g and held_open[k] and held_scopes[k] like 'provider:%'))
+                       from unnest(end_group.costs, end_group.generations, end_group.charge_providers) c(cost, g, provider)
+                       where c.cost is not null and c.g = any(held_generations)) named
+                   where x is not null order by x);
+    for s in 1 .. coalesce(array_length(names, 1), 0) loop
+        totals := app_ledger.lock_scope(caller, names[s]);
+        scope_spent := scope_spent || totals.spent;
+        scope_starts := scope_starts || totals.period_start;
+        scope_reserved := scope_reserved || totals.reserved;
+        if names[s] = 'user' then
+            limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
+        else
+            limits := limits || (select c.monthly_budget from public.provider_configs c
+                                 where c.user_id = caller and c.provider = substr(names[s], 10));
+        end if;
+    end loop;
+
+    for i in 1 .. n loop
+        p := array_position(project_ids, held_projects[i]);
+        project_reserved[p] := project_reserved[p] - held_amounts[i];
+        if costs[i] is not null then
+            project_spent[p] := project_spent[p] + costs[i];
+        end if;
+        out_ordinal := out_ordinal || i;
+        out_scope := out_scope || 'project'::text;
+        out_kind := out_kind || case when costs[i] is null then 'release' else 'charge' end;
+        out_limit := out_limit || project_limits[p];
+        out_spent := out_spent || project_spent[p];
+        out_reserved := out_reserved || project_reserved[p];
+
+        open_scopes := array(select held_scopes[k] from generate_subscripts(held_generations, 1) k
+                             where held_generations[k] = generations[i] and held_open[k]);
+        reserved_provider := (select min(substr(x, 10)) from unnest(open_scopes) x where x like 'provider:%');
+        charged_scopes := '{}';
+        if costs[i] is not null and generations[i] = any(held_generations) then
+            charged_scopes := array['user'];
+            if coalesce(charge_providers[i], reserved_provider) is not null then
+                charged_scopes := charged_scopes || ('provider:' || coalesce(charge_providers[i], reserved_provider));
+            end if;
+        end if;
+        charge_scope_providers := charge_scope_providers
+                                  || case when held_implied[i] and costs[i] is not null
+                                          then coalesce(charge_providers[i], reserved_provider) end;
+        touched := array(select distinct x from unnest(charged_scopes || open_scopes) x order by x);
+        foreach scope_name in array touched loop
+            s := array_position(names, scope_name);
+            held_amount := 0;
+            if scope_name = any(open_scopes) then
+                held_amount := (select held_scope_amounts[k] from generate_subscripts(held_generations, 1) k
+                                where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]);
+                -- An implied hold ends with the project's release or charge: no entry of its own.
+                if not (select held_scope_implied[k] from generate_subscripts(held_generations, 1) k
+                        where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]) then
+                    entry_generation := entry_generation || generations[i];
+                    entry_scope := entry_scope || scope_name;
+                    entry_kind := entry_kind || 'release'::text;
+                    entry_amount := entry_amount || held_amount;
+                end if;
+            end if;
+            scope_reserved[s] := scope_reserved[s] - held_amount;
+            if scope_name = any(charged_scopes) then
+                -- An implied reservation's charge row charges its scopes.
+                if not held_implied[i] then
+                    entry_generation := entry_generation || generations[i];
+                    entry_scope := entry_scope || scope_name;
+                    entry_kind := entry_kind || 'charge'::text;
+                    entry_amount := entry_amount || costs[i];
+                end if;
+                scope_spent[s] := case when scope_starts[s] >= month_start then scope_spent[s] else 0 end + costs[i];
+                scope_starts[s] := month_start;
+            end if;
+            out_ordinal := out_ordinal || i;
+            out_scope := out_scope || scope_name;
+            out_kind := out_kind || case when scope_name = any(charged_scopes) then 'charge' else 'release' end;
+            out_limit := out_limit || limits[s];
+            out_spent := out_spent || case when scope_starts[s] >= month_start then scope_spent[s] else 0 end;
+            out_reserved := out_reserved || scope_reserved[s];
+        end loop;
+    end loop;
+
+    return query
+    with project_entries as (
+        insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider)
+        select caller, held_projects[g.k], e.kind, e.amount, g.id,
+               e.kind = 'charge' and held_implied[g.k], case when e.kind = 'charge' then charge_scope_providers[g.k] end
+        from unnest(end_group.generations) with ordinality g(id, k)
+        cross join lateral (values (1, 'release', held_amounts[g.k]), (2, 'charge', end_group.costs[g.k])) e(o, kind, amount)
+        where e.kind = 'release' or end_group.costs[g.k] is not null
+        order by g.k, e.o
+        returning id, generation_id, kind
+    ), scope_entries as (
+        insert into public.budget_scope_entries (user_id, scope, kind, amount, generation_id)
+        select caller, x.scope, x.kind, x.amount, x.generation
+        from unnest(entry_generation, entry_scope, entry_kind, entry_amount) with ordinality x(generation, scope, kind, amount, k)
+        order by x.k
+        returning id, generation_id, budget_scope_entries.scope, kind
+    ), scope_sums as (
+        update public.budget_scope_totals t
+        set reserved = x.reserved, spent = x.spent, period_start = x.period_start, updated_at = now()
+        from unnest(names, scope_reserved, scope_spent, scope_starts) x(scope, reserved, spent, period_start)
+        where t.user_id = caller and t.scope = x.scope
+        returning t.scope
+    )
+    select r.ordinal::integer, r.scope, coalesce(se.id, pe.id), r.budget_limit, r.spent, r.reserved
+    from unnest(out_ordinal, out_scope, out_kind, out_limit, out_spent, out_reserved)
+         with ordinality r(ordinal, scope, kind, budget_limit, spent, reserved, k)
+    left join project_entries pe on pe.generation_id = end_group.generations[r.ordinal] and pe.kind = r.kind
+    left join scope_entries se on r.scope <> 'project' and se.generation_id = end_group.generations[r.ordinal]
+                                  and se.scope = r.scope and se.kind = r.kind
+    order by r.k;
+end
+$$;
+
+revoke create on schema app_ledger from app_ledger_writer;
