@@ -270,6 +270,28 @@ final class LedgerScopeTests: XCTestCase {
         try assertSummariesMatchEntries()
     }
 
+    /// A provider-only end of a generation whose provider hold is implied by its reservation row ends
+    /// that hold with scope entries (migration 185); the reservation's end then charges the user scope
+    /// only, so the provider is charged once.
+    func testAProviderOnlyEndEndsAnImpliedProviderHoldOnce() throws {
+        let target = try project(of: alice)
+        let generation = UUID()
+        XCTAssertTrue(try ledger.reserve(project: target, generation: generation, amount: try money("2"), provider: .openai,
+                                         claimsJSON: claims(alice)).admitted)
+        let ended = try ledger.endProviderScope(generation: generation, cost: try money("0.5"), claimsJSON: claims(alice))
+        XCTAssertEqual(ended.map(\.scope), [.provider(.openai)])
+        XCTAssertEqual(ended.map(\.spent), [try money("0.5")])
+        XCTAssertEqual(ended.map(\.reserved), [.zero])
+        XCTAssertEqual(try ledger.endProviderScope(generation: generation, cost: try money("0.5"), claimsJSON: claims(alice)), [],
+                       "nothing is held there any more")
+        let settled = try ledger.settle(generation: generation, cost: try money("0.5"), provider: nil, claimsJSON: claims(alice))
+        XCTAssertEqual(settled.map(\.scope), [.project, .user])
+        let totals = try ledger.providerScopes(claimsJSON: claims(alice))
+        XCTAssertEqual(totals[.openai]?.spent, try money("0.5"))
+        XCTAssertEqual(totals[.openai]?.reserved, .zero)
+        try assertSummariesMatchEntries()
+    }
+
     /// A reservation made before migration 183 holds its scopes by scope entries: its end releases and
     /// charges them by scope entries, as it always did, and never by its ledger rows too.
     func testAReservationHeldByScopeEntriesEndsByScopeEntries() throws {
