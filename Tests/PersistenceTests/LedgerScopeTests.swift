@@ -271,7 +271,7 @@ final class LedgerScopeTests: XCTestCase {
     }
 
     /// A provider-only end of a generation whose provider hold is implied by its reservation row ends
-    /// that hold with scope entries (migration 185); the reservation's end then charges the user scope
+    /// that hold with scope entries (migration 183); the reservation's end then charges the user scope
     /// only, so the provider is charged once.
     func testAProviderOnlyEndEndsAnImpliedProviderHoldOnce() throws {
         let target = try project(of: alice)
