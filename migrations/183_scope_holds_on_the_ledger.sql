@@ -21,10 +21,11 @@
 --   made before this migration) are released and charged by scope entries as before.
 --
 -- So a scope's figures are still its entries' sums with the implied ones counted in, and
--- LedgerScopeTests.assertSummariesMatchEntries recomputes every summary row from both. Each function
--- below reads a generation's holds in both forms itself (its scope entries once, then its reservation
--- row): a shared helper returning them as rows, tried first, cost a lone end about 0.8 ms of
--- PostgreSQL's time, more than the six rows saved. Nothing outside these functions reads the scope
+-- LedgerScopeTests.assertSummariesMatchEntries recomputes every summary row from both. The ends
+-- read a generation's holds in both forms in place (its scope entries once, then its reservation row),
+-- and hold_provider and end_provider share app_ledger.open_provider_hold (one row): a helper returning
+-- every hold as a set of rows, tried first, cost a lone end about 0.8 ms of PostgreSQL's time, more
+-- than the six rows saved. Nothing outside these functions reads the scope
 -- entries of a generation with a project reservation (the sweeps, cancels and charge reads that use
 -- scope entries are for batch items, whose provider holds keep their entries). Reservations open when
 -- this runs keep their scope entries and end by them.
