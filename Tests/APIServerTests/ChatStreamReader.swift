@@ -20,19 +20,13 @@ final class ChatStreamReader {
         fd = socketFD
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = SocketCalls.connectToLoopback(socketFD, port: port)
         let payload = try JSONSerialization.data(withJSONObject: json)
         var head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         head += "Authorization: Bearer \(token)\r\nContent-Length: \(payload.count)\r\n"
         for (name, value) in extra { head += "\(name): \(value)\r\n" }
         let request = Data((head + "\r\n").utf8) + payload
-        let sent = connected == 0 && SocketCalls.sendAll(socketFD, request)
+        let sent = connected && SocketCalls.sendAll(socketFD, request)
         var buffer = Data()
         let separator = Data("\r\n\r\n".utf8)
         while sent, buffer.range(of: separator) == nil, SocketCalls.receive(socketFD, appendingTo: &buffer) > 0 {}
@@ -49,7 +43,7 @@ final class ChatStreamReader {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         self.headers = headers
-        guard status > 0 else { throw TestSupportError("no response head (connected: \(connected == 0), sent: \(sent))") }
+        guard status > 0 else { throw TestSupportError("no response head (connected: \(connected), sent: \(sent))") }
         if headers["transfer-encoding"]?.lowercased() != "chunked" {
             // A plain answer (a refusal): its whole body, framed by Content-Length.
             let length = headers["content-length"].flatMap(Int.init) ?? 0

@@ -21,6 +21,28 @@ final class SocketCallsTests: XCTestCase {
         XCTAssertEqual(repeated.bytes, Array("hello".utf8))
     }
 
+    func testConnectToLoopbackReachesAListenerAndReportsARefusal() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        XCTAssertTrue(bound)
+        XCTAssertEqual(listen(listener, 1), 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        XCTAssertTrue(SocketCalls.connectToLoopback(client, port: port))
+        close(listener)   // closed once, here: nothing listens on the port after it
+        let refused = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(refused) }
+        XCTAssertFalse(SocketCalls.connectToLoopback(refused, port: port), "nothing listens there any more")
+        XCTAssertEqual(errno, ECONNREFUSED)
+    }
+
     func testSendAllDeliversEveryByteOfALargeBuffer() throws {
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)

@@ -33,16 +33,10 @@ public final class HTTPTestConnection {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = SocketCalls.connectToLoopback(fd, port: port)
         // No close here: `deinit` runs for an object whose init throws after every property is set,
         // and closing twice could close a descriptor another thread (an MHD listener) has reused.
-        guard connected == 0 else {
+        guard connected else {
             throw TestSupportError("connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(errno)))")
         }
     }
