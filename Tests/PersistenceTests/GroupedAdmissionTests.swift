@@ -133,6 +133,39 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(order, group.prefix(2).map { $0.generation.id.uuidString.lowercased() }, "created in the group's order")
     }
 
+    /// Migration 184: a group's creation finds each item's reservation by the ledger's (generation_id,
+    /// kind) index. Its first form was planned, on an analyzed ledger with a few thousand rows, as a
+    /// hash of every reservation of the project (one sequential scan of the whole ledger per group).
+    func testAGroupsCreationProbesItsReservationsInsteadOfScanningTheLedger() throws {
+        let project = try project(limit: "1000")
+        // An earlier history: 2,000 reservations, each released (they leave the totals as they were).
+        try admin.query("""
+            insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id)
+            select \(alice), \(project), k.kind, 0.001, g.id
+            from (select gen_random_uuid() as id from generate_series(1, 2000)) g
+            cross join (values ('reservation'), ('release')) k(kind)
+            """)
+        try admin.query("analyze public.budget_ledger")
+        let group = try (0..<4).map { _ in try admission(project) }
+        let ledger = PostgresBudgetLedger(pool: pool)
+        for pending in group {
+            XCTAssertTrue(try ledger.reserve(project: project, generation: pending.generation.id, amount: pending.generation.estimate,
+                                             claimsJSON: claims).admitted)
+        }
+        let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
+        let ledgerReads = try pool.withUserScope(claimsJSON: claims) { transaction -> (scans: Int, rows: Int) in
+            try transaction.query("select app_engine.admit_group(\(project), \(items)::jsonb)")
+            // This transaction's own counts (this backend's, not yet reported).
+            let row = try transaction.query("""
+                select seq_scan::int as scans, seq_tup_read::int as rows from pg_stat_xact_user_tables
+                where relid = 'public.budget_ledger'::regclass
+                """)[0]
+            return (try row.decode("scans"), try row.decode("rows"))
+        }
+        XCTAssertEqual(try generations(project), 4, "every reserved item was created")
+        XCTAssertEqual(ledgerReads.rows, 0, "ledger rows read by sequential scans (\(ledgerReads.scans) scans)")
+    }
+
     /// Each started admission of a group gets its own first attempt's clearance (the group's clearances
     /// come back in order, one per admission that asked): none for one that did not ask, none for a
     /// refused one, and the rate bucket refuses the one past its tokens.
