@@ -10,7 +10,8 @@
 # PostgreSQL process (the backends the server's pool opened included). It also prints the CPU time
 # per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
 # time its host stole during the run (compare runs only when that is small), and the server's context
-# switches per generation; TABLES=1 the rows it writes per generation, table by table. BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
+# switches per generation; TABLES=1 the rows it writes per generation, table by table; PLANS=FILE the
+# plans of the run's statements (below). BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
 # request, project and upstream. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
@@ -26,6 +27,14 @@ DURATION=${DURATION:-10}
 bench_setup chat-database
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
 [ "${STATS:-0}" = 1 ] && bench_statement_stats all
+# PLANS=FILE: the plan of every statement of the measured run (nested ones included) that took at
+# least PLANS_MIN_MS (default 0), from auto_explain, loaded into each new session (the server's pool
+# connects after this); a plan that reads a growing table whole shows here before it shows in a profile.
+if [ -n "${PLANS:-}" ]; then
+  printf "%s\n" "session_preload_libraries = 'auto_explain'" "auto_explain.log_min_duration = '${PLANS_MIN_MS:-0}ms'" \
+    "auto_explain.log_nested_statements = on" | as_postgres tee -a "$WORK/pg/data/postgresql.conf" >/dev/null
+  "${PSQL[@]}" -c "select pg_reload_conf()" >/dev/null
+fi
 bench_fake_providers
 # UPSTREAM_URL: an OpenAI-compatible base URL to call instead of fake-providers (the peer harness's
 # nginx, say: http://127.0.0.1:18901/v1, started by its run.sh or by bench-chat.sh).
@@ -68,6 +77,7 @@ if [ "${WARMUP:-3}" -gt 0 ]; then
 fi
 bench_analyze
 [ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
+[ -n "${PLANS:-}" ] && : >"$WORK/pg/server.log"
 if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -q -F 999 -g -p "$API_PID" -o "$PERF" -- sleep 6 >/dev/null 2>&1) &
 fi
@@ -92,6 +102,7 @@ switches_before=$(switches "$API_PID")
 load "$DURATION" --latency >"$WORK/wrk.out"
 switches_after=$(switches "$API_PID")
 read -r steal_after total_after <<<"$(cpu_steal)"
+[ -n "${PLANS:-}" ] && cp "$WORK/pg/server.log" "$PLANS"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
 read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
@@ -138,7 +149,7 @@ if [ "${STATS:-0}" = 1 ]; then
   log "statements by total time (nested ones included; mean_ms includes lock waits)"
   "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
                           toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
-                   from pg_stat_statements order by total_exec_time desc limit 30"
+                   from pg_stat_statements order by total_exec_time desc limit ${STATS_ROWS:-30}"
   log "functions by their own time (time in the functions they call excluded)"
   "${PSQL[@]}" -c "select calls, round((self_time / calls)::numeric, 3) as self_ms_per_call, round(self_time::numeric) as self_ms,
                           round(total_time::numeric) as total_ms, schemaname || '.' || funcname as function
