@@ -39,7 +39,20 @@ bench_fake_providers
 # UPSTREAM_URL: an OpenAI-compatible base URL to call instead of fake-providers (the peer harness's
 # nginx, say: http://127.0.0.1:18901/v1, started by its run.sh or by bench-chat.sh).
 [ -n "${UPSTREAM_URL:-}" ] && export OPENAI_BASE_URL="$UPSTREAM_URL"
-bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
+# CALLGRIND=FILE: the server runs under valgrind's callgrind (about 50 times slower), counting the
+# instructions it executes over the measured run only (zeroed after the warm-up, dumped after it) to
+# FILE; it prints them per generation with the functions that execute most. Unlike CPU time, the
+# count does not move with the host's load, so two builds can be compared on one run each. It counts
+# user-space instructions of the server alone (not the kernel's work for it, nor PostgreSQL's).
+if [ -n "${CALLGRIND:-}" ]; then
+  install_packages valgrind
+  valgrind --tool=callgrind --collect-atstart=yes --callgrind-out-file="$CALLGRIND" "$BIN" serve >"$WORK/server.log" 2>&1 &
+  API_PID=$!
+  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break; sleep 0.1; done
+  curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+else
+  bench_serve || { cat "$WORK/server.log" >&2; exit 1; }
+fi
 
 # BODY: the request (default one short message); BUDGET_LIMIT: the default project's budget (none by default).
 BODY=${BODY:-'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'}
@@ -76,6 +89,7 @@ if [ "${WARMUP:-3}" -gt 0 ]; then
   load "${WARMUP:-3}" >/dev/null
 fi
 bench_analyze
+[ -n "${CALLGRIND:-}" ] && callgrind_control -z "$API_PID" >/dev/null
 [ "${STATS:-0}" = 1 ] && "${PSQL[@]}" -c "select pg_stat_statements_reset()" >/dev/null
 [ -n "${PLANS:-}" ] && : >"$WORK/pg/server.log"
 if [ -n "${PERF:-}" ]; then
@@ -87,11 +101,13 @@ if [ -n "${PG_PERF:-}" ]; then
 fi
 log "$USERS user(s), $CONNECTIONS connections, ${DURATION}s"
 PG_PID=$(postmaster_pid)
-# What the database wrote meanwhile, which the machine's load does not change: WAL bytes, and rows
-# inserted, updated and deleted (each backend reports its counts within a second of going idle).
+# What the database wrote meanwhile, which the machine's load does not change: WAL bytes, rows
+# inserted, updated and deleted (each backend reports its counts within a second of going idle), and
+# transactions (fewer per generation: larger groups at the project's writers).
 WRITES_SQL="select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint || ' ' || (tup_inserted + tup_updated + tup_deleted)
+                   || ' ' || (xact_commit + xact_rollback)
             from pg_stat_database where datname = 'postgres'"
-read -r wal_before rows_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+read -r wal_before rows_before xacts_before <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 TABLES_SQL="select relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del from pg_stat_user_tables order by relname"
 [ "${TABLES:-0}" = 1 ] && "${PSQL[@]}" -At -F' ' -c "$TABLES_SQL" >"$WORK/tables.before"
 read -r api_before pg_before fake_before <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
@@ -100,27 +116,37 @@ read -r steal_before total_before <<<"$(cpu_steal)"
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 switches_before=$(switches "$API_PID")
 load "$DURATION" --latency >"$WORK/wrk.out"
+if [ -n "${CALLGRIND:-}" ]; then
+  callgrind_control -d "$API_PID" >/dev/null
+  # The dump of the measured run is FILE.1 (the one valgrind writes when the server stops holds the rest).
+  for _ in $(seq 100); do grep -qs "^totals:" "$CALLGRIND.1" && break; sleep 0.1; done
+fi
 switches_after=$(switches "$API_PID")
 read -r steal_after total_after <<<"$(cpu_steal)"
 [ -n "${PLANS:-}" ] && cp "$WORK/pg/server.log" "$PLANS"
 read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$PG_PID") $(cpu_ticks "$FAKE_PID")"
 sleep 2
-read -r wal_after rows_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
+read -r wal_after rows_after xacts_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 [ "${TABLES:-0}" = 1 ] && "${PSQL[@]}" -At -F' ' -c "$TABLES_SQL" >"$WORK/tables.after"
 grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
 # CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
 # backends), in milliseconds: what bounds the throughput on this machine's cores.
 python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
   "$((api_after - api_before))" "$((pg_after - pg_before))" "$((fake_after - fake_before))" \
-  "$((wal_after - wal_before))" "$((rows_after - rows_before))" "$((switches_after - switches_before))" <<'PY' >&2
+  "$((wal_after - wal_before))" "$((rows_after - rows_before))" "$((switches_after - switches_before))" "$((xacts_after - xacts_before))" <<'PY' >&2
 import sys
 requests, hz = int(sys.argv[1]), int(sys.argv[2])
 api, pg, fake = (int(v) * 1000 / hz / max(requests, 1) for v in sys.argv[3:6])
 wal, rows = (int(v) / max(requests, 1) for v in sys.argv[6:8])
 print(f"CPU per generation: server {api:.2f} ms, PostgreSQL {pg:.2f} ms, fake-providers {fake:.2f} ms ({requests} generations)")
-print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted")
+print(f"Written per generation: {wal:.0f} WAL bytes, {rows:.1f} rows inserted, updated or deleted; "
+      f"{int(sys.argv[9]) / max(requests, 1):.2f} transactions")
 print(f"Server context switches per generation: {int(sys.argv[8]) / max(requests, 1):.1f}")
 PY
+if [ -n "${CALLGRIND:-}" ]; then
+  log "server instructions per generation (callgrind, user space): $(awk -v n="$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" \
+    '/^totals:/ {printf "%.0f", $2 / (n > 0 ? n : 1)}' "$CALLGRIND.1"); profile: callgrind_annotate $CALLGRIND.1"
+fi
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg); host steal during the run: $(( (steal_after - steal_before) * 100 / (total_after - total_before > 0 ? total_after - total_before : 1) )) % of the machine's CPU time"
 # The unit to read that figure in: the same PostgreSQL's CPU per transaction of pgbench's built-in
 # TPC-B-like script (three updates, one insert and one read of small rows, prepared), on as many

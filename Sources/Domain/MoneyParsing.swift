@@ -75,6 +75,10 @@ struct DecimalLiteral {
     var isZero: Bool { (integerDigits + fractionDigits).allSatisfy { $0 == "0" } }
 
     init(strict text: String) throws(MoneyFormatError) {
+        if let plain = Self(plain: text) {
+            self = plain
+            return
+        }
         guard !text.isEmpty else { throw .empty }
         let lowered = text.lowercased()
         if ["nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"].contains(lowered) {
@@ -95,6 +99,34 @@ struct DecimalLiteral {
         }
         guard integerDigits == "0" || integerDigits.first != "0" else { throw .malformed }
         guard integerDigits.count <= Money.maximumIntegerDigits else { throw .outOfRange }
+    }
+
+    /// The common well-formed text (`[-]digits[.digits]`, no leading zero, at most
+    /// `Money.maximumIntegerDigits` integer digits) split from its bytes, where the checks below
+    /// walk `Character`s and lowercase a copy; nil for any other text, which those checks then judge.
+    /// The parts are the same substrings they take, so the value is built the same way.
+    private init?(plain text: String) {
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        let negative = index < bytes.endIndex && bytes[index] == UInt8(ascii: "-")
+        if negative { index = bytes.index(after: index) }
+        let integerStart = index
+        while index < bytes.endIndex, bytes[index] &- UInt8(ascii: "0") < 10 { index = bytes.index(after: index) }
+        let integerEnd = index
+        let integerCount = bytes.distance(from: integerStart, to: integerEnd)
+        guard integerCount > 0, integerCount <= Money.maximumIntegerDigits,
+              integerCount == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return nil }
+        var fractionStart = integerEnd
+        if index < bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: ".") else { return nil }
+            index = bytes.index(after: index)
+            fractionStart = index
+            while index < bytes.endIndex, bytes[index] &- UInt8(ascii: "0") < 10 { index = bytes.index(after: index) }
+            guard index == bytes.endIndex, index > fractionStart else { return nil }
+        }
+        self.negative = negative
+        integerDigits = Substring(text.utf8[integerStart..<integerEnd])
+        fractionDigits = Substring(text.utf8[fractionStart..<index])
     }
 
     var decimal: Decimal {

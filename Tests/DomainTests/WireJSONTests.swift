@@ -38,6 +38,45 @@ final class WireJSONTests: XCTestCase {
         XCTAssertEqual(WireJSON.decimal(Decimal(string: "0.75")!).jsonText, "0.75")
     }
 
+    /// Small objects are searched member by member and larger ones through a table
+    /// (`WireJSONObject.scannedUpTo`): on either side of that size, and across it, setting, replacing,
+    /// removing and reading answer as a dictionary that keeps insertion order would.
+    func testObjectsAnswerAlikeBelowAndAboveTheSizeWhereTheyStartATable() {
+        var object = WireJSONObject()
+        var reference: [(key: String, value: Int)] = []
+        func check(_ step: String) {
+            XCTAssertEqual(object.keys, reference.map(\.key), step)
+            for entry in reference { XCTAssertEqual(object[entry.key], .int(entry.value), "\(step): \(entry.key)") }
+            XCTAssertNil(object["absent"], step)
+        }
+        let size = WireJSONObject.scannedUpTo * 3
+        for number in 0..<size {
+            object["k\(number)"] = .int(number)
+            reference.append(("k\(number)", number))
+            check("after adding k\(number)")
+        }
+        XCTAssertEqual(object.count, size)
+        // Replacing keeps the place; removing moves the later members up, table or not.
+        object["k3"] = .int(-3)
+        reference[3].value = -3
+        for removed in ["k0", "k\(size - 1)", "k20", "k5"] {
+            object[removed] = nil
+            reference.removeAll { $0.key == removed }
+            check("after removing \(removed)")
+        }
+        object["k0"] = .int(100)
+        reference.append(("k0", 100))
+        check("after adding k0 again")
+        let parsed = try? WireJSON.parse("{" + (0..<size).map { "\"m\($0)\":\($0)" }.joined(separator: ",") + "}")
+        XCTAssertEqual(parsed?["m\(size - 1)"], WireJSON.int(size - 1))
+        XCTAssertEqual(parsed?["m0"], WireJSON.int(0))
+        let duplicateLate = "{" + (0..<size).map { "\"m\($0)\":\($0)" }.joined(separator: ",") + ",\"m\(size - 2)\":1}"
+        XCTAssertThrowsError(try WireJSON.parse(duplicateLate, options: WireJSONParseOptions(maximumDepth: 64, rejectsDuplicateKeys: true, requiresValidUTF8: true)),
+                             "a repeated name past the table's size is still found")
+        XCTAssertThrowsError(try WireJSON.parse(#"{"a":1,"b":2,"a":3}"#, options: WireJSONParseOptions(maximumDepth: 64, rejectsDuplicateKeys: true, requiresValidUTF8: true)),
+                             "a repeated name in a small object is still found")
+    }
+
     func testInvalidDocumentsAreRejected() {
         for text in ["", "{", "[1,]", "{\"a\":}", "01", "1.", "-", "\"\u{1}\"", "tru", "[1] x", "\"\\ud800\"", "{\"a\" 1}"] {
             XCTAssertThrowsError(try WireJSON.parse(text), "accepted \(text.debugDescription)")

@@ -50,10 +50,10 @@ struct AssetBody: Encodable {
     let updatedAt: String
 
     init(_ asset: Asset) {
-        let id = asset.id.uuidString.lowercased()
+        let id = asset.id.lowercasedString
         self.id = id
-        projectId = asset.projectID.uuidString.lowercased()
-        generationId = asset.generationID?.uuidString.lowercased()
+        projectId = asset.projectID.lowercasedString
+        generationId = asset.generationID?.lowercasedString
         source = asset.source.rawValue
         kind = asset.kind.rawValue
         contentType = asset.contentType

@@ -94,9 +94,9 @@ struct AssetHandlers: Sendable {
         let identity = try authenticator.identity(of: request)
         let id = try Self.id(request)
         guard let lineage = try store.lineage(id, claimsJSON: identity.claimsJSON) else { throw DomainError.notFound(resource: "asset") }
-        return try .json(AssetLineageBody(assetId: id.uuidString.lowercased(), generationId: lineage.generationID?.uuidString.lowercased(),
-                                          parents: lineage.parents.map { $0.uuidString.lowercased() },
-                                          children: lineage.children.map { $0.uuidString.lowercased() }))
+        return try .json(AssetLineageBody(assetId: id.lowercasedString, generationId: lineage.generationID?.lowercasedString,
+                                          parents: lineage.parents.map { $0.lowercasedString },
+                                          children: lineage.children.map { $0.lowercasedString }))
     }
 
     func bulk(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -120,7 +120,7 @@ struct AssetHandlers: Sendable {
             }
         }
         if let missing { throw AssetProblems.bulkMissing(missing.ids) }
-        return try .json(BulkResultBody(action: operation.name, results: ids.map { .init(id: $0.uuidString.lowercased(), status: "ok") }))
+        return try .json(BulkResultBody(action: operation.name, results: ids.map { .init(id: $0.lowercasedString, status: "ok") }))
     }
 
     // MARK: content

@@ -26,7 +26,7 @@ struct AssetIngest {
         }
         let metadata = readMetadata()
         let thumbnails = components.tools.ffmpeg != nil && (declared.kind == .image || declared.kind == .video)
-        let name = opened.filename ?? "upload-\(opened.uploadID.uuidString.lowercased().prefix(8))"
+        let name = opened.filename ?? "upload-\(opened.uploadID.lowercasedString.prefix(8))"
         let blobs = components.blobs
         var placed: String?
         let asset: Asset
@@ -46,7 +46,7 @@ struct AssetIngest {
         }
         if thumbnails { scheduleThumbnail(asset) }
         var response = try HTTPResponse.json(AssetBody(asset), status: 201)
-        response.headers.append(("Location", "/v1/assets/\(asset.id.uuidString.lowercased())"))
+        response.headers.append(("Location", "/v1/assets/\(asset.id.lowercasedString)"))
         response.headers.append(("ETag", asset.entityTag))
         return response
     }
@@ -96,7 +96,7 @@ struct AssetIngest {
             do {
                 try components.store.setThumbnail(asset.id, state: key == nil ? .unavailable : .ready, key: key, claimsJSON: claims)
             } catch {
-                components.logger.warn("asset thumbnail not recorded", ["asset": .string(asset.id.uuidString.lowercased()),
+                components.logger.warn("asset thumbnail not recorded", ["asset": .string(asset.id.lowercasedString),
                                                                         "error": .string(String(reflecting: error))])
             }
         }

@@ -32,9 +32,9 @@ enum AssetProblems {
     static func bulkMissing(_ ids: [UUID]) -> Problem {
         Problem(status: 404, code: "not_found", title: "Not Found",
                 detail: "Nothing was changed: these assets do not exist or are not yours: "
-                    + ids.prefix(20).map { $0.uuidString.lowercased() }.joined(separator: ", "),
+                    + ids.prefix(20).map { $0.lowercasedString }.joined(separator: ", "),
                 errors: ids.prefix(Problem.maximumFieldErrors).map {
-                    FieldError(field: "ids", code: "not_found", message: $0.uuidString.lowercased())
+                    FieldError(field: "ids", code: "not_found", message: $0.lowercasedString)
                 })
     }
 }

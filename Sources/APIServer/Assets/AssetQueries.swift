@@ -171,7 +171,7 @@ enum AssetQueries {
 
     /// `inline` or `attachment` with the asset's name: ASCII in `filename`, the exact name in `filename*`.
     static func contentDisposition(_ asset: Asset, _ disposition: AssetURLSigner.Disposition) -> String {
-        let name = asset.originalFilename ?? asset.name.flatMap(FileNames.sanitised) ?? "asset-\(asset.id.uuidString.lowercased().prefix(8))"
+        let name = asset.originalFilename ?? asset.name.flatMap(FileNames.sanitised) ?? "asset-\(asset.id.lowercasedString.prefix(8))"
         let encoded = name.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")) ?? "asset"
         return "\(disposition.rawValue); filename=\"\(FileNames.asciiFallback(name))\"; filename*=UTF-8''\(encoded)"

@@ -25,7 +25,7 @@ struct AssetURLSigner: Sendable {
 
     func url(asset: UUID, user: UUID, disposition: Disposition, expires: Int64) throws -> String {
         let mac = try HMACSHA256.mac(for: Self.message(asset, user, disposition, expires), key: key)
-        return "/v1/assets/\(asset.uuidString.lowercased())/content?user=\(user.uuidString.lowercased())"
+        return "/v1/assets/\(asset.lowercasedString)/content?user=\(user.lowercasedString)"
             + "&disposition=\(disposition.rawValue)&expires=\(expires)&signature=\(Base64URL.encode(mac))"
     }
 
@@ -43,6 +43,6 @@ struct AssetURLSigner: Sendable {
     }
 
     private static func message(_ asset: UUID, _ user: UUID, _ disposition: Disposition, _ expires: Int64) -> [UInt8] {
-        Array("asset-content-v1|\(asset.uuidString.lowercased())|\(user.uuidString.lowercased())|\(disposition.rawValue)|\(expires)".utf8)
+        Array("asset-content-v1|\(asset.lowercasedString)|\(user.lowercasedString)|\(disposition.rawValue)|\(expires)".utf8)
     }
 }

@@ -127,7 +127,7 @@ struct UserBody: Encodable {
     let isAnonymous: Bool
 
     init(_ user: AuthUser) {
-        id = user.id.uuidString.lowercased()
+        id = user.id.lowercasedString
         aud = user.audience
         role = user.role
         email = user.email

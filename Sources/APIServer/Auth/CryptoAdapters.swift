@@ -59,9 +59,9 @@ struct JWTAccessTokenIssuer: AccessTokenIssuer {
 
     static func claims(for user: AuthUser, sessionID: UUID, issuedAt: Date, lifetime: TimeInterval, issuer: String) -> JWTClaims {
         JWTClaims(
-            issuer: issuer, subject: user.id.uuidString.lowercased(), audience: [user.audience],
+            issuer: issuer, subject: user.id.lowercasedString, audience: [user.audience],
             expiresAt: issuedAt.addingTimeInterval(lifetime), issuedAt: issuedAt, role: user.role, email: user.email,
-            sessionID: sessionID.uuidString.lowercased(), authenticatorAssuranceLevel: "aal1", isAnonymous: user.isAnonymous,
+            sessionID: sessionID.lowercasedString, authenticatorAssuranceLevel: "aal1", isAnonymous: user.isAnonymous,
             appMetadata: AuthMetadata.canonical(user.appMetadata), userMetadata: AuthMetadata.canonical(user.userMetadata),
             additional: [
                 "phone": .string(""),

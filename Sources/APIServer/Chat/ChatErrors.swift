@@ -53,8 +53,8 @@ enum ChatErrors {
         if record.chargedAnything, let charged = record.actualCost {
             return Problem(status: 422, code: code, title: "Unprocessable Content",
                            detail: message + " \(charged.jsonString) USD was charged (GET /v1/generations/"
-                               + "\(record.id.uuidString.lowercased()) shows it); not answered with a status clients retry, since a retry would be charged again.",
-                           headers: [("X-Generation-Id", record.id.uuidString.lowercased()), ("X-Cost-USD", charged.jsonString)])
+                               + "\(record.id.lowercasedString) shows it); not answered with a status clients retry, since a retry would be charged again.",
+                           headers: [("X-Generation-Id", record.id.lowercasedString), ("X-Cost-USD", charged.jsonString)])
         }
         switch record.status {
         case .canceled:

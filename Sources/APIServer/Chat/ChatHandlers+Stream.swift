@@ -52,7 +52,7 @@ extension ChatHandlers {
             }
             if let failure = chatStream.commit() { return ChatErrors.response(failure, requestID: requestID) }
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
-                                                       ("X-Accel-Buffering", "no"), ("X-Generation-Id", id.uuidString.lowercased())],
+                                                       ("X-Accel-Buffering", "no"), ("X-Generation-Id", id.lowercasedString)],
                                 stream: chatStream.stream)
         })
     }
@@ -92,7 +92,7 @@ extension ChatHandlers {
         chatStream.started.signal()
         if let key {
             // As for a waiting answer: a charged answer is remembered by its generation, a free failure gives the key up.
-            try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? id.uuidString.lowercased() : nil,
+            try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? id.lowercasedString : nil,
                                            claimsJSON: identity.claimsJSON)
             executor.board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
         }

@@ -115,14 +115,14 @@ struct ChatHandlers: Sendable {
         if identity.sessionCheckDeferred, !defaults.remembers(identity.userID) { try authenticator.requireLiveSession(identity) }
         let (id, remembered) = try defaults.project(for: identity)
         do {
-            return try admit(chat, projectID: id.uuidString, identity)
+            return try admit(chat, projectID: id.lowercasedString, identity)
         } catch let problem as Problem {
             throw problem
         } catch where remembered && !(error is AuthError) {
             defaults.forget(identity.userID)
             let (fresh, _) = try defaults.project(for: identity)
             guard fresh != id else { throw error }
-            return try admit(chat, projectID: fresh.uuidString, identity)
+            return try admit(chat, projectID: fresh.lowercasedString, identity)
         }
     }
 
@@ -154,7 +154,7 @@ struct ChatHandlers: Sendable {
                                              finished: executor.finished.take(record.id)?.generation)
             if let key {
                 // A charged answer is remembered by its generation; a failure that charged nothing gives the key up for a retry.
-                try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? record.id.uuidString.lowercased() : nil,
+                try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? record.id.lowercasedString : nil,
                                                claimsJSON: identity.claimsJSON)
                 board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
             }

@@ -14,7 +14,7 @@ struct ChatCompletion: Sendable {
     let costUSD: String
 
     /// `chatcmpl-` and the generation id, so a completion id leads back to its generation.
-    var id: String { "chatcmpl-" + generationID.uuidString.lowercased() }
+    var id: String { "chatcmpl-" + generationID.lowercasedString }
 
     init(generationID: UUID, model: String, created: Int, content: String, finishReason: String, usage: ChatUsage, costUSD: String) {
         self.generationID = generationID
@@ -44,7 +44,7 @@ struct ChatCompletion: Sendable {
 
     /// The answer's headers: the generation and its settled cost.
     var headers: [(String, String)] {
-        [("X-Generation-Id", generationID.uuidString.lowercased()), ("X-Cost-USD", costUSD)]
+        [("X-Generation-Id", generationID.lowercasedString), ("X-Cost-USD", costUSD)]
     }
 
     func jsonResponse() throws -> HTTPResponse {

@@ -135,7 +135,7 @@ final class ChatStream: Sendable {
         stream.finish()
     }
 
-    var completionID: String { "chatcmpl-" + generationID.uuidString.lowercased() }
+    var completionID: String { "chatcmpl-" + generationID.lowercasedString }
 
     private func chunk(_ delta: ChatCompletion.Chunk.Delta, finish: String? = nil) -> ChatCompletion.Chunk {
         ChatCompletion.Chunk(id: completionID, object: "chat.completion.chunk", created: created, model: model,

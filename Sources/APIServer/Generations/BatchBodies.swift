@@ -32,8 +32,8 @@ struct BatchBody: Encodable {
 
     /// `generations` by item, in the batch's order (an item not found is left out).
     init(_ batch: GenerationBatchRecord, generations: [UUID: GenerationBody], statuses: [UUID: GenerationStatus]) {
-        id = batch.id.uuidString.lowercased()
-        projectId = batch.projectID.uuidString.lowercased()
+        id = batch.id.lowercasedString
+        projectId = batch.projectID.lowercasedString
         status = batch.status.rawValue
         estimateUsd = batch.estimate.jsonString
         chargedUsd = batch.charged?.jsonString

@@ -89,7 +89,7 @@ final class BatchExecutor: Sendable {
                     _ = try runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: seconds), event: nil,
                                                  claimsJSON: run.claimsJSON)
                 } catch {
-                    logger.warn("renewing a waiting batch item's lease failed", ["generation_id": .string(id.uuidString.lowercased()),
+                    logger.warn("renewing a waiting batch item's lease failed", ["generation_id": .string(id.lowercasedString),
                                                                                 "error": .string(String(reflecting: error))])
                 }
             }
@@ -118,8 +118,8 @@ final class BatchExecutor: Sendable {
                 schedule(id, lane: lane, run: run, after: seconds)
             }
         } catch {
-            logger.warn("batch item step failed", ["batch_id": .string(run.batchID.uuidString.lowercased()),
-                                                   "generation_id": .string(id.uuidString.lowercased()),
+            logger.warn("batch item step failed", ["batch_id": .string(run.batchID.lowercasedString),
+                                                   "generation_id": .string(id.lowercasedString),
                                                    "error": .string(String(reflecting: error))])
             if failures < 5 {
                 schedule(id, lane: lane, run: run, after: Double(1 << failures), failures: failures + 1)
@@ -158,7 +158,7 @@ final class BatchExecutor: Sendable {
                 try await providerCancel()
             } catch {
                 logger.warn("recording a canceled batch item's charge failed; the leftover sweep charges it",
-                            ["batch_id": .string(batchID.uuidString.lowercased()), "generation_id": .string(item.uuidString.lowercased()),
+                            ["batch_id": .string(batchID.lowercasedString), "generation_id": .string(item.lowercasedString),
                              "error": .string(String(reflecting: error))])
             }
             board.signal(item)
@@ -171,7 +171,7 @@ final class BatchExecutor: Sendable {
         do {
             if try settlement.finishIfDone(batchID, claimsJSON: claimsJSON)?.status != .running { board.signal(batchID) }
         } catch {
-            logger.warn("batch settlement failed", ["batch_id": .string(batchID.uuidString.lowercased()),
+            logger.warn("batch settlement failed", ["batch_id": .string(batchID.lowercasedString),
                                                     "error": .string(String(reflecting: error))])
             // The leftover sweep settles it otherwise.
             if failures < 5 {

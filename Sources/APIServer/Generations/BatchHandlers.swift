@@ -49,7 +49,7 @@ struct BatchHandlers: Sendable {
         }
         executor.start(batch, items: records, userID: identity.userID, claimsJSON: identity.claimsJSON)
         var response = try HTTPResponse.json(BatchBody(batch, records: records), status: 202)
-        response.headers.append(("Location", "/v1/generations/batch/\(batch.id.uuidString.lowercased())"))
+        response.headers.append(("Location", "/v1/generations/batch/\(batch.id.lowercasedString)"))
         return response
     }
 

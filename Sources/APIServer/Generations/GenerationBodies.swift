@@ -79,8 +79,8 @@ struct GenerationBody: Encodable {
     var eventsUrl: String?
 
     init(_ generation: GenerationRecord, attempts: [GenerationAttempt] = [], assets: [AssetRecord] = []) {
-        id = generation.id.uuidString.lowercased()
-        projectId = generation.projectID.uuidString.lowercased()
+        id = generation.id.lowercasedString
+        projectId = generation.projectID.lowercasedString
         type = generation.kind.rawValue
         status = generation.status.rawValue
         prompt = generation.prompt
@@ -113,7 +113,7 @@ struct GenerationBody: Encodable {
                     createdAt: Timestamp.rfc3339($0.createdAt))
         }
         outputs = assets.map {
-            let id = $0.id.uuidString.lowercased()
+            let id = $0.id.lowercasedString
             return Output(assetId: id, kind: $0.kind.rawValue, contentType: $0.contentType, bytes: $0.bytes, sha256: $0.sha256,
                           url: "/v1/assets/\(id)/content")
         }

@@ -37,7 +37,7 @@ final class GenerationExecutor: Sendable {
 
     /// Claims for background work on a user's behalf: RLS then sees that user, as for a request.
     static func claims(for userID: UUID) -> String {
-        #"{"sub":"\#(userID.uuidString.lowercased())","role":"authenticated","aud":"authenticated"}"#
+        #"{"sub":"\#(userID.lowercasedString)","role":"authenticated","aud":"authenticated"}"#
     }
 
     /// Starts running `id` here unless this process already runs it. `admitted`: the record
@@ -93,7 +93,7 @@ final class GenerationExecutor: Sendable {
         } catch {
             // The database failed us, not the provider: try again a few times, then leave it to
             // the workers (the lease expires).
-            logger.warn("generation step failed", ["generation_id": .string(id.uuidString.lowercased()),
+            logger.warn("generation step failed", ["generation_id": .string(id.lowercasedString),
                                                    "error": .string(String(reflecting: error))])
             if failures < 5 {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: Double(1 << failures), failures: failures + 1)
@@ -114,7 +114,7 @@ final class GenerationExecutor: Sendable {
                 try await providerCancel()
             } catch {
                 logger.warn("recording a canceled provider task's charge failed; the leftover sweep charges it",
-                            ["generation_id": .string(id.uuidString.lowercased()), "error": .string(String(reflecting: error))])
+                            ["generation_id": .string(id.lowercasedString), "error": .string(String(reflecting: error))])
             }
             board.signal(id)
             events?.notify(user: userID)
@@ -202,7 +202,7 @@ final class GenerationWorker: Sendable {
                     ended += 1
                 } catch {
                     // Another worker ended it first, or the project is gone: nothing is left to end.
-                    executor.logger.debug("leftover reservation not ended", ["generation_id": .string(leftover.generationID.uuidString.lowercased()),
+                    executor.logger.debug("leftover reservation not ended", ["generation_id": .string(leftover.generationID.lowercasedString),
                                                                             "error": .string(String(reflecting: error))])
                 }
             }

@@ -163,7 +163,7 @@ struct GenerationHandlers: Sendable {
                 // The runner's last call returned the finished generation; read it only when it has not finished.
                 guard let detail = try finished.take(record.id) ?? store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
                 var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)), status: detail.generation.status.isTerminal ? 200 : 202)
-                response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
+                response.headers.append(("Location", "/v1/generations/\(record.id.lowercasedString)"))
                 response.headers.append(("Preference-Applied", "wait=\(wait)"))
                 return response
             } catch {
@@ -192,8 +192,8 @@ struct GenerationHandlers: Sendable {
         guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)) else { throw DomainError.notFound(resource: "generation") }
         // A batch item's money is its batch's reservation, which this runner does not hold.
         if let batch = try batches.batchID(containing: id, claimsJSON: identity.claimsJSON) {
-            throw DomainError.conflict(code: "batch_item", detail: "This generation is an item of batch \(batch.uuidString.lowercased()); "
-                + "cancel the batch (POST /v1/generations/batch/\(batch.uuidString.lowercased())/cancel) to stop its remaining items.")
+            throw DomainError.conflict(code: "batch_item", detail: "This generation is an item of batch \(batch.lowercasedString); "
+                + "cancel the batch (POST /v1/generations/batch/\(batch.lowercasedString)/cancel) to stop its remaining items.")
         }
         let (record, providerCancel) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
         // Stopping the task at the provider is an outbound call: a task on the provider queue

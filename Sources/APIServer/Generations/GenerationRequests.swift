@@ -93,7 +93,7 @@ extension GenerationHandlers {
         var body = GenerationBody(record)
         body.eventsUrl = eventsURL
         var response = try HTTPResponse.json(body, status: 202)
-        response.headers.append(("Location", "/v1/generations/\(record.id.uuidString.lowercased())"))
+        response.headers.append(("Location", "/v1/generations/\(record.id.lowercasedString)"))
         return response
     }
 

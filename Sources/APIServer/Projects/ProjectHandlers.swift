@@ -24,7 +24,7 @@ struct ProjectHandlers: Sendable {
         let identity = try authenticator.identity(of: request)
         let project = try service.create(try request.decodeBody(ProjectFields<NewProjectKeys>.self).members, as: identity)
         var response = try Self.respond(project, status: 201)
-        response.headers.append(("Location", "/v1/projects/\(project.id.uuidString.lowercased())"))
+        response.headers.append(("Location", "/v1/projects/\(project.id.lowercasedString)"))
         return response
     }
 

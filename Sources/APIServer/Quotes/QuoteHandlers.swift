@@ -32,7 +32,7 @@ private struct QuoteBody: Encodable {
     let budgets: [QuoteBudgetBody]
 
     init(_ quote: Quote) {
-        projectId = quote.projectID.uuidString.lowercased()
+        projectId = quote.projectID.lowercasedString
         type = quote.kind.rawValue
         pricingVersion = quote.pricingVersionID
         admitted = quote.admitted
@@ -107,7 +107,7 @@ private struct QuoteBudgetBody: Encodable {
 
     init(_ impact: Quote.BudgetImpact) {
         scope = impact.scope
-        projectId = impact.projectID.uuidString.lowercased()
+        projectId = impact.projectID.lowercasedString
         limit = impact.budget.limit?.jsonString
         period = impact.budget.period.rawValue
         spent = impact.budget.spent.jsonString

@@ -19,7 +19,7 @@ struct ApiKeyHandlers: Sendable {
         let body = try request.decodeBody(CreateBody.self)
         let record = try vault.create(identity, provider: body.provider, label: body.label, key: body.key)
         var response = try HTTPResponse.json(ApiKeyBody(record), status: 201)
-        response.headers.append(("Location", "/v1/api-keys/\(record.id.uuidString.lowercased())"))
+        response.headers.append(("Location", "/v1/api-keys/\(record.id.lowercasedString)"))
         return response
     }
 
@@ -145,7 +145,7 @@ extension Problem {
         switch error {
         case .unopenable(let id):
             self = Problem(status: 409, code: "api_key_unreadable", title: "Conflict",
-                           detail: "The stored key \(id.uuidString.lowercased()) cannot be decrypted; delete it and add the key again.")
+                           detail: "The stored key \(id.lowercasedString) cannot be decrypted; delete it and add the key again.")
         case .noKey(let provider):
             self = Problem(status: 422, code: "no_api_key", title: "Unprocessable Content",
                            detail: "No usable \(provider.displayName) key is stored; add one with POST /v1/api-keys.")

@@ -68,7 +68,7 @@ public struct Asset: Sendable, Equatable {
     }
 
     /// The strong validator of the row (If-Match on PATCH): changes with every edit.
-    public var entityTag: String { "\"v\(version)-\(id.uuidString.lowercased().prefix(8))\"" }
+    public var entityTag: String { "\"v\(version)-\(id.lowercasedString.prefix(8))\"" }
 }
 
 /// What the server learnt about a file's content: dimensions, duration, a text preview.

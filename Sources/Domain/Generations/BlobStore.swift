@@ -65,7 +65,7 @@ public enum BlobKey {
     public static let legacyPrefix = "sha256/"
 
     public static func make(owner: UUID, hex: String) -> String {
-        "users/\(owner.uuidString.lowercased())/" + legacy(hex: hex)
+        "users/\(owner.lowercasedString)/" + legacy(hex: hex)
     }
 
     public static func legacy(hex: String) -> String {
@@ -78,7 +78,7 @@ public enum BlobKey {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "users", parts[1].utf8.count == 36,
               parts[1].utf8.allSatisfy({ isLowerHex($0) || $0 == UInt8(ascii: "-") }),
-              let owner = UUID(uuidString: String(parts[1])), owner.uuidString.lowercased() == parts[1],
+              let owner = UUID(uuidString: String(parts[1])), owner.lowercasedString == parts[1],
               let hex = parseLegacy(parts[2...].joined(separator: "/"))
         else { return nil }
         return (owner, hex)

@@ -45,6 +45,6 @@ public struct GenerationCursor: Sendable, Equatable {
     }
 
     public var token: String {
-        Base64URL.encode("\(createdMicroseconds).\(id.uuidString.lowercased())".utf8)
+        Base64URL.encode("\(createdMicroseconds).\(id.lowercasedString)".utf8)
     }
 }

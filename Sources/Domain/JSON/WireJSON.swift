@@ -86,7 +86,13 @@ public enum WireJSON: Sendable, Equatable {
 /// so a body with many members costs linear time to read, not quadratic.
 public struct WireJSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var entries: [(key: String, value: WireJSON)] = []
-    private var positions: [String: Int] = [:]
+    /// Each member's position, kept only once the object has more than `scannedUpTo` members: a
+    /// smaller one is searched member by member, which costs less than hashing its names (the
+    /// objects of a request, a provider's answer and a generation's columns have a handful each, and
+    /// building their tables was a twentieth of a chat completion's instructions in the server). The
+    /// table keeps a large object's parse linear, whoever sent it.
+    private var positions: [String: Int]?
+    public static let scannedUpTo = 16
 
     public init() {}
 
@@ -103,20 +109,34 @@ public struct WireJSONObject: Sendable, Equatable, Sequence, ExpressibleByDictio
         WireJSONObject(entries.filter { isIncluded($0.key) }.map { ($0.key, Optional($0.value)) })
     }
 
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return entries.firstIndex { $0.key == key }
+    }
+
     public subscript(key: String) -> WireJSON? {
-        get { positions[key].map { entries[$0].value } }
+        get { position(of: key).map { entries[$0].value } }
         set {
-            if let index = positions[key] {
+            if let index = position(of: key) {
                 if let newValue {
                     entries[index].value = newValue
                 } else {
                     entries.remove(at: index)
-                    positions[key] = nil
-                    for later in index..<entries.count { positions[entries[later].key] = later }
+                    if positions != nil {
+                        positions?[key] = nil
+                        for later in index..<entries.count { positions?[entries[later].key] = later }
+                    }
                 }
             } else if let newValue {
-                positions[key] = entries.count
                 entries.append((key, newValue))
+                if positions != nil {
+                    positions?[key] = entries.count - 1
+                } else if entries.count > Self.scannedUpTo {
+                    var table: [String: Int] = [:]
+                    table.reserveCapacity(entries.count * 2)
+                    for (index, entry) in entries.enumerated() { table[entry.key] = index }
+                    positions = table
+                }
             }
         }
     }

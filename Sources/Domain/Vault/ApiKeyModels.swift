@@ -91,7 +91,7 @@ public struct ApiKeyBinding: Sendable, Equatable {
 
     /// Versioned and unambiguous (UUIDs have a fixed length; the provider comes last).
     public var associatedData: [UInt8] {
-        Array("mw.api-key.v1|\(userID.uuidString.lowercased())|\(keyID.uuidString.lowercased())|\(provider.rawValue)".utf8)
+        Array("mw.api-key.v1|\(userID.lowercasedString)|\(keyID.lowercasedString)|\(provider.rawValue)".utf8)
     }
 }
 

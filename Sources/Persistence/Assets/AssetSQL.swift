@@ -39,11 +39,11 @@ enum AssetSQL {
         if let tags = changes.removeTags { object["remove_tags"] = tags }
         if let favourite = changes.favourite { object["favourite"] = favourite }
         if let archived = changes.archived { object["archived"] = archived }
-        if let project = changes.projectID { object["project_id"] = project.uuidString.lowercased() }
+        if let project = changes.projectID { object["project_id"] = project.lowercasedString }
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    static func uuidArray(_ ids: [UUID]) -> [String] { ids.map { $0.uuidString.lowercased() } }
+    static func uuidArray(_ ids: [UUID]) -> [String] { ids.map { $0.lowercasedString } }
 
     private static func enumValue<T: RawRepresentable>(_ row: PostgresRow, _ column: String) throws -> T where T.RawValue == String {
         let text = try row.decode(column, as: String.self)

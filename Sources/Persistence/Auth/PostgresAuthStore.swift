@@ -201,7 +201,7 @@ public struct PostgresAuthStore: AuthStore {
         try pool.withServiceRole { transaction in
             // Sessions, projects, ledger entries and stored keys go by their foreign keys' cascades;
             // refresh tokens keep the user id as text without a foreign key (GoTrue's schema).
-            try transaction.query("delete from auth.refresh_tokens where user_id = \(id.uuidString.lowercased())")
+            try transaction.query("delete from auth.refresh_tokens where user_id = \(id.lowercasedString)")
             return !(try transaction.query("delete from auth.users where id = \(id) returning id")).isEmpty
         }
     }
@@ -212,7 +212,7 @@ public struct PostgresAuthStore: AuthStore {
         try transaction.query("""
             insert into auth.refresh_tokens (id, token, user_id, revoked, created_at, updated_at, parent, session_id)
             values (coalesce(\(id), nextval(pg_get_serial_sequence('auth.refresh_tokens', 'id'))), \(hash),
-                    \(userID.uuidString.lowercased()), false, \(now), \(now), \(parent), \(sessionID))
+                    \(userID.lowercasedString), false, \(now), \(now), \(parent), \(sessionID))
             """)
     }
 

@@ -58,7 +58,7 @@ struct PendingAdmission {
     var groupItem: String {
         var item = StoredJSONWriter()
         item.beginObject()
-        item.member("generation", generation.id.uuidString.lowercased())
+        item.member("generation", generation.id.lowercasedString)
         item.member("kind", generation.kind.rawValue)
         item.member("prompt", generation.prompt)
         item.member("parameters", json: settings)
@@ -201,14 +201,14 @@ extension PostgresGenerationStore {
     static func createGroup(_ group: [PendingAdmission]) -> [SQL] {
         guard let first = group.first else { return [] }
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
-        let ids = group.map { $0.generation.id.uuidString.lowercased() }
+        let ids = group.map { $0.generation.id.lowercasedString }
         let creation: [SQL] = ["""
                                 select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
                                 """,
                                "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
         let clearing = startingHere(group)
         guard !clearing.isEmpty else { return creation }
-        let generations = clearing.map { $0.id.uuidString.lowercased() }
+        let generations = clearing.map { $0.id.lowercasedString }
         let providers = clearing.map { $0.check.provider.rawValue }
         let clocks = clearing.compactMap { $0.check.at.postgresText }
         let cooldowns = clearing.map { String($0.check.cooldown) }
@@ -231,7 +231,7 @@ extension PostgresGenerationStore {
     /// generation reserving on no provider sends an empty name, NULL to the function.
     static func reserveGroup(_ group: [PendingAdmission]) -> SQL {
         let projectID = group.first?.generation.projectID
-        let ids = group.map { $0.generation.id.uuidString.lowercased() }
+        let ids = group.map { $0.generation.id.lowercasedString }
         let amounts = group.map { $0.generation.estimate.amount.description }
         let providers = group.map { $0.generation.candidates.first?.provider.rawValue ?? "" }
         return """

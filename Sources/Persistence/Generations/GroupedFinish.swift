@@ -47,7 +47,7 @@ struct PendingFinish {
     var groupItem: String {
         var item = StoredJSONWriter()
         item.beginObject()
-        item.member("generation", generation.uuidString.lowercased())
+        item.member("generation", generation.lowercasedString)
         item.member("to_status", completion.status.rawValue)
         item.member("provider", completion.provider.rawValue)
         item.member("model", completion.model)
@@ -124,7 +124,7 @@ extension PostgresGenerationStore {
     /// The group's ends, then every attempt and asset of its generations: three statements.
     static func groupEnds(_ group: [PendingFinish]) -> [SQL] {
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
-        let ids = group.map { $0.generation.uuidString.lowercased() }
+        let ids = group.map { $0.generation.lowercasedString }
         return ["""
                 select f.ordinal, \(GenerationSQL.columns)
                 from app_engine.finish_group(\(items)::jsonb) f cross join lateral (select (f.generation).*) g

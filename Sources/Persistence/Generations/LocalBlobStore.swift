@@ -43,7 +43,7 @@ public struct LocalBlobStore: BlobStore {
         if inScratch {
             staged = source
         } else {
-            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
+            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().lowercasedString)
             output = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard output >= 0 else { throw BlobStoreError.cannotWrite(temporary.lastPathComponent) }
             staged = temporary
@@ -78,7 +78,7 @@ public struct LocalBlobStore: BlobStore {
         let key = BlobKey.make(owner: owner, hex: hex)
         let blob = StoredBlob(key: key, sha256: hex, bytes: Int64(data.count))
         if FileManager.default.fileExists(atPath: path(key)) { return blob }
-        let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
+        let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().lowercasedString)
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else { throw BlobStoreError.cannotWrite(key) }
         do {
             let handle = try FileHandle(forWritingTo: temporary)
@@ -135,7 +135,7 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func keys(owner: UUID) throws -> [String] {
-        walk(BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+        walk(BlobKey.usersPrefix + owner.lowercasedString + "/") { BlobKey.parse($0)?.owner == owner }
     }
 
     public func legacyKeys() throws -> [String] {
@@ -153,7 +153,7 @@ public struct LocalBlobStore: BlobStore {
         if FileManager.default.fileExists(atPath: destination.path) { return key }
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         if link(source.path, destination.path) != 0, errno != EEXIST {
-            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString.lowercased())
+            let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().lowercasedString)
             try FileManager.default.copyItem(at: source, to: temporary)
             let descriptor = open(temporary.path, O_RDONLY | O_CLOEXEC)
             if descriptor >= 0 {
@@ -197,7 +197,7 @@ public struct LocalBlobStore: BlobStore {
     }
 
     public func scratchPath(for generation: UUID) throws -> String {
-        path("scratch/" + generation.uuidString.lowercased())
+        path("scratch/" + generation.lowercasedString)
     }
 
     public func delete(scratchOf generation: UUID) throws {

@@ -32,7 +32,7 @@ public struct PostgresGenerationBatchStore: GenerationBatchStore {
 
     public func batchID(containing generation: UUID, claimsJSON: String) throws -> UUID? {
         // Item ids are stored as Codable writes UUIDs (upper case): compared case-blind.
-        let id = generation.uuidString.lowercased()
+        let id = generation.lowercasedString
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select b.id from public.generation_batches b
                 where exists (select 1 from jsonb_array_elements(b.items) item where lower(item->>'generation_id') = \(id))

@@ -6,7 +6,7 @@ struct ScratchFolders: Sendable {
     let root: URL
 
     func path(for generation: UUID) -> String {
-        root.appendingPathComponent("scratch").appendingPathComponent(generation.uuidString.lowercased()).path
+        root.appendingPathComponent("scratch").appendingPathComponent(generation.lowercasedString).path
     }
 
     func create(for generation: UUID) throws -> String {

@@ -32,7 +32,7 @@ public struct PostgresVaultMaintenance: ApiKeyRotationStore {
 
     public func rotateBatch(to keyVersion: UInt32, limit: Int, skipping: [UUID],
                             reseal: (SealedApiKey) -> ResealedApiKey?) throws -> (rotated: Int, refused: [UUID]) {
-        let skipped = skipping.map { $0.uuidString.lowercased() }
+        let skipped = skipping.map { $0.lowercasedString }
         return try pool.withServiceRole { transaction in
             let rows = try transaction.query("""
                 select id, user_id, provider, ciphertext from public.user_api_keys

@@ -223,7 +223,7 @@ public struct LocalProvider: MediaProvider {
     // MARK: - Tools
 
     func workFolder() throws(ProviderError) -> String {
-        let path = NSTemporaryDirectory() + "mw-local-\(UUID().uuidString.lowercased())"
+        let path = NSTemporaryDirectory() + "mw-local-\(UUID().lowercasedString)"
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

@@ -12,7 +12,7 @@ enum ProcessRunner {
     }
 
     static func run(_ executable: String, _ arguments: [String], timeout: Double) -> Outcome {
-        let logPath = NSTemporaryDirectory() + "mw-tool-\(UUID().uuidString.lowercased()).log"
+        let logPath = NSTemporaryDirectory() + "mw-tool-\(UUID().lowercasedString).log"
         defer { unlink(logPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -31,7 +31,7 @@ struct EventStreamTokens: Sendable {
 
     /// `GET /v1/generations/{id}/events` with a token for the generation's owner.
     func eventsURL(for record: GenerationRecord) -> String? {
-        let id = record.id.uuidString.lowercased()
+        let id = record.id.lowercasedString
         guard let token = try? token(generation: record.id, user: record.userID,
                                      expires: record.createdAt.addingTimeInterval(Self.lifetimeSeconds))
         else { return nil }
@@ -58,7 +58,7 @@ struct EventStreamTokens: Sendable {
     private func sign(user: UUID, expires: Date, _ message: (UUID, Int64) -> [UInt8]) throws -> String {
         let expiry = Int64(expires.timeIntervalSince1970.rounded(.down))
         let mac = try HMACSHA256.mac(for: message(user, expiry), key: key)
-        return "\(user.uuidString.lowercased()).\(expiry).\(Base64URL.encode(mac))"
+        return "\(user.lowercasedString).\(expiry).\(Base64URL.encode(mac))"
     }
 
     /// The user of a well-formed, authentic, unexpired token whose MAC covers `message(user, expiry)`.
@@ -74,11 +74,11 @@ struct EventStreamTokens: Sendable {
     }
 
     private static func userStreamMessage(_ user: UUID, _ expiry: Int64) -> [UInt8] {
-        Array("user-events-v1|\(user.uuidString.lowercased())|\(expiry)".utf8)
+        Array("user-events-v1|\(user.lowercasedString)|\(expiry)".utf8)
     }
 
     /// The signed text: fixed label, then fields that cannot run into each other (UUIDs and digits).
     private static func message(_ generation: UUID, _ user: UUID, _ expiry: Int64) -> [UInt8] {
-        Array("generation-events-v1|\(generation.uuidString.lowercased())|\(user.uuidString.lowercased())|\(expiry)".utf8)
+        Array("generation-events-v1|\(generation.lowercasedString)|\(user.lowercasedString)|\(expiry)".utf8)
     }
 }

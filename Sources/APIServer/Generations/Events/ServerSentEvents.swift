@@ -17,8 +17,8 @@ enum ServerSentEvents {
     static func data(_ event: StoredGenerationEvent) -> String {
         // The payload is a jsonb object's text (never a raw line break); anything else is sent as {}.
         let payload = event.payloadJSON.hasPrefix("{") && !event.payloadJSON.contains("\n") ? event.payloadJSON : "{}"
-        return "{\"id\":\(event.id),\"generation_id\":\"\(event.generationID.uuidString.lowercased())\","
-            + "\"project_id\":\"\(event.projectID.uuidString.lowercased())\",\"type\":\(quoted(event.type)),"
+        return "{\"id\":\(event.id),\"generation_id\":\"\(event.generationID.lowercasedString)\","
+            + "\"project_id\":\"\(event.projectID.lowercasedString)\",\"type\":\(quoted(event.type)),"
             + "\"created_at\":\"\(Timestamp.rfc3339(event.createdAt))\",\"payload\":\(payload)}"
     }
 

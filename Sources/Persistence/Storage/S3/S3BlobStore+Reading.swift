@@ -54,7 +54,7 @@ extension S3BlobStore {
     }
 
     public func keys(owner: UUID) throws -> [String] {
-        try list(prefix: BlobKey.usersPrefix + owner.uuidString.lowercased() + "/") { BlobKey.parse($0)?.owner == owner }
+        try list(prefix: BlobKey.usersPrefix + owner.lowercasedString + "/") { BlobKey.parse($0)?.owner == owner }
     }
 
     public func legacyKeys() throws -> [String] {

@@ -45,7 +45,7 @@ enum AdapterSupport {
             throw ProviderError(.generationFailed, provider: provider, message: "cannot create output folder: \(error.localizedDescription)",
                                 retryOverride: false)
         }
-        return (directory as NSString).appendingPathComponent("\(provider.rawValue)-\(UUID().uuidString.lowercased()).\(fileExtension)")
+        return (directory as NSString).appendingPathComponent("\(provider.rawValue)-\(UUID().lowercasedString).\(fileExtension)")
     }
 
     static func write(_ data: Data, to path: String, provider: ProviderID) throws(ProviderError) {
