@@ -33,7 +33,7 @@ extension Decimal: PostgresEncodable {
 }
 
 extension UUID: PostgresEncodable {
-    public var postgresText: String? { uuidString.lowercased() }
+    public var postgresText: String? { lowercasedString }
 }
 
 extension Date: PostgresEncodable {

@@ -93,4 +93,11 @@ struct SharedQuoteReadKey: Hashable, Sendable {
     let projectID: UUID
     let claimsJSON: String
     let checksSession: Bool
+
+    /// As `ProjectWriterKey`'s: the project and the claims' length, the whole claims compared on equality.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(projectID)
+        hasher.combine(claimsJSON.utf8.count)
+        hasher.combine(checksSession)
+    }
 }

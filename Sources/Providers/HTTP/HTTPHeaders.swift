@@ -17,17 +17,18 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// The first value for `name`.
     public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
     }
 
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        fields.filter { Self.sameName($0.name, name) }.map(\.value)
     }
 
     /// Fields whose name starts with `prefix` (`x-ratelimit-`, `anthropic-ratelimit-`), names lowercased.
     public func withPrefix(_ prefix: String) -> [String: String] {
         var result: [String: String] = [:]
-        for field in fields where field.name.lowercased().hasPrefix(prefix.lowercased()) {
+        let lowercasePrefix = prefix.lowercased()
+        for field in fields where Self.startsWith(field.name, lowercasePrefix) {
             result[field.name.lowercased()] = field.value
         }
         return result
@@ -38,6 +39,55 @@ public struct HTTPHeaders: Sendable, Equatable {
     public var rateLimits: [String: String] {
         withPrefix("x-ratelimit-").merging(withPrefix("anthropic-ratelimit-")) { first, _ in first }
             .merging(withPrefix("ratelimit-")) { first, _ in first }
+    }
+
+    /// Names are compared ignoring case. Header names are ASCII tokens, compared byte by byte here
+    /// with ASCII case folded (Foundation's comparison and a lowercased copy of every name cost a
+    /// twentieth of a chat completion's instructions in the server); any other text is compared as
+    /// it always was.
+    static func sameName(_ name: String, _ other: String) -> Bool {
+        var (name, other) = (name, other)
+        let equal = name.withUTF8 { left in
+            other.withUTF8 { right -> Bool? in
+                guard left.count == right.count else {
+                    return left.allSatisfy({ $0 < 0x80 }) && right.allSatisfy({ $0 < 0x80 }) ? false : nil
+                }
+                return asciiEqualIgnoringCase(left, right, count: left.count)
+            }
+        }
+        return equal ?? (name.caseInsensitiveCompare(other) == .orderedSame)
+    }
+
+    /// Whether `name`, lowercased, starts with `lowercasePrefix`.
+    static func startsWith(_ name: String, _ lowercasePrefix: String) -> Bool {
+        var (name, prefix) = (name, lowercasePrefix)
+        let starts = name.withUTF8 { bytes in
+            prefix.withUTF8 { prefix -> Bool? in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard bytes.count >= prefix.count else { return false }
+                return asciiEqualIgnoringCase(bytes, prefix, count: prefix.count)
+            }
+        }
+        return starts ?? name.lowercased().hasPrefix(lowercasePrefix)
+    }
+
+    /// Whether the first `count` bytes of both (each at least that long) are equal with ASCII case
+    /// folded; nil when a byte outside ASCII is met.
+    private static func asciiEqualIgnoringCase(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>,
+                                               count: Int) -> Bool? {
+        guard left.count >= count, right.count >= count else { return nil }
+        var equal = true
+        for index in 0..<count {
+            let (a, b) = (left[index], right[index])
+            guard a < 0x80, b < 0x80 else { return nil }
+            if folded(a) != folded(b) { equal = false }
+        }
+        return equal
+    }
+
+    @inline(__always)
+    private static func folded(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
