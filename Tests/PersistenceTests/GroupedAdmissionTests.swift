@@ -343,6 +343,9 @@ final class GroupedAdmissionTests: XCTestCase {
         for answer in store.runFinishes(group) {
             guard case .finished = try answer.get() else { return XCTFail("not ended in the group") }
         }
+        // The reports are not waited for: the connection that sent them reads their outcome at its next
+        // use, which is this one (the pool lends its most recently returned connection first).
+        _ = try pool.userScopeStatement(claimsJSON: claims, "select 1")
         var expected = ProviderHealthState.unknown
         for (index, outcome) in outcomes.enumerated() {
             expected = expected.recording(outcome, at: start.addingTimeInterval(Double(index)))

@@ -92,7 +92,7 @@ extension PostgresGenerationStore {
     /// A group's ends in one round trip: every end, in arrival order, in one transaction and one
     /// `finish_group` call (the project row and scopes are locked once for all of them, the ledger
     /// entries written by one statement per table), then every report in a second one whose COMMIT
-    /// does not wait for the disk, as one end's does not. When the ends' transaction fails as a whole (one of
+    /// does not wait for the disk and whose outcome is not waited for, as one end's is not. When the ends' transaction fails as a whole (one of
     /// them was settled meanwhile, say) nothing of it was written and each end runs again alone, so
     /// each gets its own answer; a failed report is dropped, as one end's is.
     func runFinishes(_ group: [PendingFinish]) -> [Result<FinishAnswer, any Error>] {
@@ -104,8 +104,8 @@ extension PostgresGenerationStore {
         let reports = Self.reportAll(group.compactMap(\.report))
         let outcome: TransactionsOutcome
         do {
-            outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [Self.groupEnds(group)]
-                                                         + (reports.map { [[$0, ConnectionPool.asynchronousCommit]] } ?? []))
+            outcome = try pool.userScopeTransactions(claimsJSON: claimsJSON, [Self.groupEnds(group)],
+                                                     unanswered: reports.map { [[$0, ConnectionPool.asynchronousCommit]] } ?? [])
         } catch {
             // Thrown only when nothing was written (no connection, or one ended before it ran).
             return group.map { _ in .failure(error) }

@@ -117,8 +117,9 @@ public struct PostgresGenerationStore: GenerationStore {
     /// reason its COMMIT does not wait for the disk: a crash of PostgreSQL may lose the last health and
     /// rate observations, never the settlement before it.
     func finishAlone(_ ending: PendingFinish) throws -> GenerationDetail? {
+        // The report's outcome changes no answer: it is not waited for (`unanswered`).
         let report: [[SQL]] = ending.report.map { [["select app_engine.report_attempt(\($0))", ConnectionPool.asynchronousCommit]] } ?? []
-        let outcome = try pool.userScopeTransactions(claimsJSON: ending.claimsJSON, [ending.statements] + report)
+        let outcome = try pool.userScopeTransactions(claimsJSON: ending.claimsJSON, [ending.statements], unanswered: report)
         if let (transaction, error) = outcome.failure, transaction == 0 {
             throw PendingFinish.answer(to: error)
         }

@@ -151,7 +151,8 @@ public final class ConnectionPool: @unchecked Sendable {
     func release(_ connection: PostgresConnection) {
         // A connection that is broken, or was left inside a transaction by a failed rollback,
         // must never be lent again: the next borrower would inherit its state.
-        let reusable = connection.isHealthy && !connection.isInTransaction
+        // One whose last pipeline left statements unread is lent again: its next use reads them first.
+        let reusable = connection.isHealthy && (connection.unreadTail != nil || !connection.isInTransaction)
         lock.lock()
         inUse -= 1
         if reusable && !closed {

@@ -48,7 +48,8 @@ extension ConnectionPool {
     /// thrown as it came, so a connection found broken at the first BEGIN is tried again on a fresh
     /// one; a failure of a write is answered with the transaction it broke, and tried again only when
     /// the server had ended the connection before running anything (below).
-    private func pipelinedTransactions(readOnly: Bool, setup: [SQL], _ transactions: [[SQL]]) throws -> TransactionsOutcome {
+    private func pipelinedTransactions(readOnly: Bool, setup: [SQL], _ transactions: [[SQL]],
+                                       unanswered: [[SQL]] = []) throws -> TransactionsOutcome {
         let run = {
             try self.withConnection { connection -> TransactionsOutcome in
                 // A pooled connection whose server went away (a restart) shows it without a round
@@ -59,16 +60,19 @@ extension ConnectionPool {
                     throw DatabaseError(step: .begin, sqlState: nil, serverMessage: "pooled connection closed by the server")
                 }
                 var statements: [(sql: SQL, step: DatabaseError.Step)] = []
-                var bodies: [Range<Int>] = []
-                for body in transactions {
+                var allBodies: [Range<Int>] = []
+                for body in transactions + unanswered {
                     statements.append((readOnly ? "begin read only" : "begin", statements.isEmpty ? .begin : .statement))
                     statements += setup.map { (sql: $0, step: DatabaseError.Step.statement) }
                     let start = statements.count
                     statements += body.map { (sql: $0, step: DatabaseError.Step.statement) }
-                    bodies.append(start..<statements.count)
+                    allBodies.append(start..<statements.count)
                     statements.append(("commit", .commit))
                 }
-                let outcome = connection.pipeline(statements)
+                // The unanswered transactions' results are read by the connection's next use.
+                let answering = unanswered.isEmpty ? nil : (allBodies.prefix(transactions.count).last.map { $0.upperBound + 1 } ?? 0)
+                let outcome = connection.pipeline(statements, answering: answering)
+                let bodies = Array(allBodies.prefix(transactions.count))
                 guard let (failedIndex, error) = outcome.failure else {
                     return TransactionsOutcome(committed: bodies.map { Array(outcome.rows[$0]) }, failure: nil)
                 }
@@ -116,6 +120,16 @@ extension ConnectionPool {
     /// which one failed (as for every write, nothing is sent again).
     public func userScopeTransactions(claimsJSON: String, _ transactions: [[SQL]]) throws -> TransactionsOutcome {
         try pipelinedTransactions(readOnly: false, setup: [Self.userScope(claimsJSON: claimsJSON)], transactions)
+    }
+
+    /// `transactions` as `userScopeTransactions` runs them, then `unanswered` in the same pipeline,
+    /// each its own transaction, whose results are not waited for: the call returns once the last of
+    /// `transactions` has committed, and the connection's next use reads the rest (dropping a failure
+    /// of theirs, and rolling back the transaction it broke). For work whose outcome changes no answer
+    /// (an attempt's report after the generation ended), so it adds nothing to the answer's latency;
+    /// they run only when every transaction before them committed.
+    public func userScopeTransactions(claimsJSON: String, _ transactions: [[SQL]], unanswered: [[SQL]]) throws -> TransactionsOutcome {
+        try pipelinedTransactions(readOnly: false, setup: [Self.userScope(claimsJSON: claimsJSON)], transactions, unanswered: unanswered)
     }
 
     /// A statement that makes its transaction's COMMIT return without waiting for the WAL flush

@@ -12,6 +12,8 @@ public final class PostgresConnection: @unchecked Sendable {
     var openingFailure: DatabaseError?
     /// The statements PostgreSQL has parsed under a name on this connection's session.
     var preparedStatements = PreparedStatements()
+    /// Statements of the last pipeline still running or unread (`pipeline(_:answering:)`).
+    var unreadTail: UnreadTail?
 
     /// Opens a connection. `url` is a libpq connection URI or key/value string.
     public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "apiserver") throws {
@@ -64,6 +66,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with bound parameters and returns every row.
     @discardableResult
     public func query(_ sql: SQL, step: DatabaseError.Step = .statement) throws -> [PostgresRow] {
+        readTail()
         let (text, parameters) = sql.render()
         DatabaseRoundTrips.add()
         let result: OpaquePointer? = withOptionalCStrings(parameters) { pointers in
@@ -76,6 +79,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public func executeScript(_ sql: SQL) throws {
         let (text, parameters) = sql.render()
         precondition(parameters.isEmpty, "scripts cannot carry parameters")
+        readTail()
         try consume(PQexec(handle, text), step: .statement)
     }
 

@@ -15,8 +15,14 @@ extension PostgresConnection {
     /// Each statement text is parsed and planned by PostgreSQL once per connection: the first use
     /// sends its Parse under a name in the same pipeline, later uses bind that name
     /// (`PreparedStatements`); a statement's rows and failures are the same either way.
-    func pipeline(_ statements: [(sql: SQL, step: DatabaseError.Step)]) -> PipelineOutcome {
+    ///
+    /// `answering`: how many of the statements (from the first) the caller waits for. When they all
+    /// succeed, the rest are left running and their results unread (`unreadTail`): the connection's
+    /// next use reads them first (`readTail`), so work whose outcome nobody waits for (an attempt's
+    /// report after its end) adds nothing to the answer's latency. After a failure everything is read.
+    func pipeline(_ statements: [(sql: SQL, step: DatabaseError.Step)], answering: Int? = nil) -> PipelineOutcome {
         guard let firstStep = statements.first?.step else { return PipelineOutcome(rows: [], failure: nil) }
+        readTail()
         DatabaseRoundTrips.add()
         guard PQenterPipelineMode(handle) == 1 else {
             return PipelineOutcome(rows: [], failure: (0, connectionError(step: firstStep)))
@@ -48,6 +54,11 @@ extension PostgresConnection {
                     return PQsendQueryParams(handle, text, Int32(parameters.count), nil, pointers, nil, nil, 0)
                 }
             }
+            // The server sends its results only at the sync point unless asked sooner: the answered
+            // statements' results are flushed as soon as they are done, before the tail runs.
+            if queued == 1, let answering, index == answering - 1, answering < statements.count {
+                queued = PQsendFlushRequest(handle)
+            }
             guard queued == 1 else {
                 failure = (0, connectionError(step: step))
                 break
@@ -58,6 +69,12 @@ extension PostgresConnection {
         var results: [[PostgresRow]] = []
         results.reserveCapacity(sent)
         for index in 0..<sent {
+            if let answering, index >= answering, failure == nil {
+                // The rest is read by the connection's next use; the caller has what it waits for.
+                unreadTail = UnreadTail(steps: statements[index..<sent].map(\.step),
+                                        preparing: preparing.filter { $0.key >= index }.reduce(into: [:]) { $0[$1.key - index] = $1.value })
+                return PipelineOutcome(rows: results, failure: nil)
+            }
             let step = statements[index].step
             if let parse = preparing[index] {
                 // The Parse's own result comes first; the statement is named only once it succeeded
@@ -103,6 +120,42 @@ extension PostgresConnection {
         if PQexitPipelineMode(handle) != 1, failure == nil { failure = (0, connectionError(step: firstStep)) }
         return PipelineOutcome(rows: results, failure: failure)
     }
+}
+
+extension PostgresConnection {
+    /// Reads the results of the statements a pipeline left unread (`pipeline(_:answering:)`), then its
+    /// sync point, and leaves pipeline mode. A failure among them is dropped, as their caller asked,
+    /// and the transaction it broke is rolled back, so the connection is lent again in a clean state;
+    /// a connection that broke meanwhile is left broken (the pool drops it).
+    func readTail() {
+        guard let tail = unreadTail else { return }
+        unreadTail = nil
+        for index in tail.steps.indices {
+            if let parse = tail.preparing[index] {
+                guard let result = PQgetResult(handle) else { return }
+                if PQresultStatus(result) == PGRES_COMMAND_OK { preparedStatements.remember(parse.text, as: parse.name) }
+                PQclear(result)
+                while let extra = PQgetResult(handle) { PQclear(extra) }
+            }
+            guard let result = PQgetResult(handle) else { return }
+            if PQresultStatus(result) == PGRES_FATAL_ERROR,
+               PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map({ String(cString: $0) }) == PreparedStatements.planChangedState {
+                preparedStatements.isStale = true
+            }
+            PQclear(result)
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        if let sync = PQgetResult(handle) { PQclear(sync) }
+        guard PQexitPipelineMode(handle) == 1 else { return }
+        if isInTransaction { _ = try? query("rollback", step: .rollback) }
+    }
+}
+
+/// Statements a pipeline sent whose results are not read yet: their steps in order, and those whose
+/// Parse travelled with them (by position in the tail), named once it succeeded.
+struct UnreadTail {
+    let steps: [DatabaseError.Step]
+    let preparing: [Int: (text: String, name: String)]
 }
 
 /// What `pipeline` answers: each statement's rows (empty for one not run), and the first failure
