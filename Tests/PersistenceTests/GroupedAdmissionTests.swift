@@ -343,17 +343,22 @@ final class GroupedAdmissionTests: XCTestCase {
         for answer in store.runFinishes(group) {
             guard case .finished = try answer.get() else { return XCTFail("not ended in the group") }
         }
-        // The reports are not waited for: the connection that sent them reads their outcome at its next
-        // use, which is this one (the pool lends its most recently returned connection first).
-        _ = try pool.userScopeStatement(claimsJSON: claims, "select 1")
         var expected = ProviderHealthState.unknown
         for (index, outcome) in outcomes.enumerated() {
             expected = expected.recording(outcome, at: start.addingTimeInterval(Double(index)))
         }
-        let row = try XCTUnwrap(try admin.query("""
+        // The reports are not waited for (`unanswered`): they commit just after the ends.
+        let health: SQL = """
             select consecutive_failures, last_error_code, latency_ms, extract(epoch from last_success_at)::float8 as success
             from public.provider_health where user_id = \(alice) and provider = 'openai'
-            """).first, "the group's reports were written")
+            """
+        let deadline = Date().addingTimeInterval(5)
+        var written = try admin.query(health).first
+        while written == nil, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+            written = try admin.query(health).first
+        }
+        let row = try XCTUnwrap(written, "the group's reports were written")
         XCTAssertEqual(try row.decode("consecutive_failures", as: Int.self), expected.consecutiveFailures)
         XCTAssertEqual(try row.decode("last_error_code", as: String.self), expected.lastErrorCode)
         XCTAssertEqual(try row.decode("latency_ms", as: Double.self), try XCTUnwrap(expected.latencyMilliseconds), accuracy: 1e-9)

@@ -58,6 +58,30 @@ final class UnansweredTransactionsTests: XCTestCase {
         XCTAssertEqual(try setting.first?.decode("value", as: String.self), "8s", "the connection is lent again, in a fresh transaction")
     }
 
+    func testAConnectionStillRunningUnansweredWorkIsLentOnlyWhenNoOtherCanBe() throws {
+        let url = try TestPostgresCluster.shared.createDatabase(prefix: "unansweredpool")
+        let owner = try PostgresConnection(url: url)
+        try MigrationRunner(directory: SecurityModelTests.migrationsFolder).migrate(using: owner)
+        try owner.executeScript("""
+            create table public.tail_probe (id integer primary key, n integer not null);
+            insert into public.tail_probe values (1, 0);
+            grant select, update on public.tail_probe to authenticated;
+            """)
+        let two = ConnectionPool(.init(url: url.replacingOccurrences(of: "postgres@", with: "authenticator@"), maximumConnections: 2))
+        defer { two.close() }
+        try owner.query("begin")
+        try owner.query("select n from public.tail_probe where id = 1 for update")
+        _ = try two.userScopeTransactions(claimsJSON: claims, [["select 1"]],
+                                          unanswered: [["update public.tail_probe set n = n + 1 where id = 1"]])
+        let started = Date()
+        let read = try two.userScopeStatement(claimsJSON: claims, "select 7 as seven")
+        let waited = Date().timeIntervalSince(started)
+        try owner.query("commit")
+        XCTAssertEqual(try read.first?.decode("seven", as: Int.self), 7)
+        XCTAssertLessThan(waited, 4, "served by another connection, not behind the update waiting for the row")
+        XCTAssertEqual(two.statistics.inUse, 0)
+    }
+
     func testAnAnsweredFailureIsReportedAndNothingAfterItRuns() throws {
         let outcome = try pool.userScopeTransactions(claimsJSON: claims, [["update public.tail_probe set n = n + 1 where id = 1"], ["select 1 / 0"]],
                                                      unanswered: [["update public.tail_probe set n = n + 100 where id = 1"]])
