@@ -115,7 +115,7 @@ public final class ConnectionPool: @unchecked Sendable {
         // Only when nobody is waiting may a caller take a free connection directly: otherwise it
         // would overtake callers that have waited longer.
         if waiters.isEmpty {
-            if let connection = takeSettledIdle() {
+            if let connection = takeSettledIdle() ?? idle.popLast() {
                 inUse += 1
                 lock.unlock()
                 return try checked(connection)
@@ -124,11 +124,6 @@ public final class ConnectionPool: @unchecked Sendable {
                 opening += 1
                 lock.unlock()
                 return try openNew()
-            }
-            if let connection = idle.popLast() {
-                inUse += 1
-                lock.unlock()
-                return try checked(connection)
             }
         }
         let waiter = Waiter()
@@ -180,15 +175,12 @@ public final class ConnectionPool: @unchecked Sendable {
     private func serveOldestWaiters() {
         while !waiters.isEmpty && !closed {
             let grant: Grant
-            if let connection = takeSettledIdle() {
+            if let connection = takeSettledIdle() ?? idle.popLast() {
                 inUse += 1
                 grant = .connection(connection)
             } else if inUse + opening < configuration.maximumConnections {
                 opening += 1
                 grant = .open
-            } else if let connection = idle.popLast() {
-                inUse += 1
-                grant = .connection(connection)
             } else {
                 break
             }
@@ -199,9 +191,10 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// With the lock held: the most recently returned idle connection whose last pipeline left
-    /// nothing running (`PostgresConnection.unreadTail`). One that did is lent only when no other is
-    /// free and none can be opened: its borrower would first wait for that work (an attempt's report)
-    /// on the server, which another connection lets run beside the borrower's own.
+    /// nothing running (`PostgresConnection.unreadTail`). One that did is lent after every other idle
+    /// one: its borrower would first wait for that work (an attempt's report) on the server, which
+    /// another connection lets run beside the borrower's own. (No connection is opened for this:
+    /// the pool stays as small as its load needs.)
     private func takeSettledIdle() -> PostgresConnection? {
         guard let index = idle.lastIndex(where: { $0.unreadTail == nil }) else { return nil }
         return idle.remove(at: index)
