@@ -193,8 +193,9 @@ public final class ConnectionPool: @unchecked Sendable {
     /// With the lock held: the most recently returned idle connection whose last pipeline left
     /// nothing running (`PostgresConnection.unreadTail`). One that did is lent after every other idle
     /// one: its borrower would first wait for that work (an attempt's report) on the server, which
-    /// another connection lets run beside the borrower's own. (No connection is opened for this:
-    /// the pool stays as small as its load needs.)
+    /// another connection lets run beside the borrower's own. No connection is opened while one is
+    /// idle, busy or not: the count of loans and openings bounds the pool only because opening waits
+    /// for an empty idle list.
     private func takeSettledIdle() -> PostgresConnection? {
         guard let index = idle.lastIndex(where: { $0.unreadTail == nil }) else { return nil }
         return idle.remove(at: index)
