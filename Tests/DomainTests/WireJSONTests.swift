@@ -77,6 +77,21 @@ final class WireJSONTests: XCTestCase {
                              "a repeated name in a small object is still found")
     }
 
+    /// Strings are written in runs between the bytes that need an escape: texts that mix long plain
+    /// runs with quotes, backslashes, slashes, control characters and non-ASCII read back as written,
+    /// the escapes where they belong.
+    func testStringsWithEscapesAmidLongRunsReadBackAsWritten() throws {
+        let pieces = ["plain text ", "\"", "\\", "/", "\n", "\u{1}", "\u{1F}", "é", "🎬", String(repeating: "x", count: 300), "\t\r"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let text = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let written = WireJSON.array([.string(text)]).jsonText
+            XCTAssertEqual(try WireJSON.parse(written)[0]?.string, text, written)
+            XCTAssertFalse(written.utf8.dropFirst(2).dropLast(2).contains { $0 < 0x20 }, "control characters are escaped: \(written)")
+        }
+        XCTAssertEqual(WireJSON.array([.string("a\"b\\c/d\u{1}e")]).jsonText, #"["a\"b\\c/d\u0001e"]"#)
+    }
+
     func testInvalidDocumentsAreRejected() {
         for text in ["", "{", "[1,]", "{\"a\":}", "01", "1.", "-", "\"\u{1}\"", "tru", "[1] x", "\"\\ud800\"", "{\"a\" 1}"] {
             XCTAssertThrowsError(try WireJSON.parse(text), "accepted \(text.debugDescription)")

@@ -52,7 +52,7 @@ public struct QuoteRequest: Sendable {
 
     func validationErrors() -> [FieldError] {
         var errors: [FieldError] = []
-        if prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if prompt.consists(of: .whitespacesAndNewlines) {
             errors.append(FieldError(field: "prompt", code: "required", message: "prompt must not be empty"))
         } else if prompt.unicodeScalars.count > Self.maximumPromptCharacters {
             errors.append(FieldError(field: "prompt", code: "too_long", message: "prompt is longer than \(Self.maximumPromptCharacters) characters"))
@@ -61,9 +61,10 @@ public struct QuoteRequest: Sendable {
             errors.append(FieldError(field: "model", code: "invalid_length", message: "model must be 1 to \(Self.maximumModelCharacters) characters"))
         }
         let parameters = self.parameters
-        func range<T: Comparable>(_ name: ParameterName, _ value: T?, _ bounds: ClosedRange<T>, _ words: String) {
+        // The words are written only for a value out of range (every request checks every bound).
+        func range<T: Comparable>(_ name: ParameterName, _ value: T?, _ bounds: ClosedRange<T>, _ words: @autoclosure () -> String) {
             guard let value, !bounds.contains(value) else { return }
-            errors.append(FieldError(field: "parameters.\(name.rawValue)", code: "out_of_range", message: "\(name.rawValue) must be \(words)"))
+            errors.append(FieldError(field: "parameters.\(name.rawValue)", code: "out_of_range", message: "\(name.rawValue) must be \(words())"))
         }
         range(.maxOutputTokens, parameters.maxOutputTokens, 1...Self.maximumOutputTokens, "1 to \(Self.maximumOutputTokens)")
         range(.count, parameters.count, 1...Self.maximumCount, "1 to \(Self.maximumCount)")
