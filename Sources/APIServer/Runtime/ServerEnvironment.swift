@@ -82,7 +82,7 @@ struct ServerEnvironment: Sendable {
             catalog: { providers.catalog() },
             usableKeys: { identity in Set(try vault.list(identity).filter { $0.status != .invalid }.map(\.provider)) },
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
-            unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) },
+            unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) },
             reads: { [routingReads = PostgresRoutingReads(pool: pool)] identity in try routingReads.reads(for: identity) })
         let quotes = QuoteService(read: { [routingReads = PostgresRoutingReads(pool: pool)] project, identity in
                                       try routingReads.quoteReads(project: project, as: identity)
@@ -90,7 +90,7 @@ struct ServerEnvironment: Sendable {
                                   pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
                                   route: { request, reads in router.plan(request, reads: reads, at: Date()) },
-                                  unlistedModel: { provider, model, kind in providers.provider(provider)?.capability(for: model, kind: kind) })
+                                  unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                   logger: providerLogger)

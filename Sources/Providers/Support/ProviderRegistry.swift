@@ -11,6 +11,7 @@ public struct ProviderRegistry: Sendable {
     /// fingerprint); with it, `catalog()` is built once per value instead of on every call.
     private let catalogKey: (@Sendable () -> String)?
     private let memo = CatalogMemo()
+    private let unlisted = UnlistedModelMemo()
 
     public init(_ providers: [any MediaProvider], catalogKey: (@Sendable () -> String)? = nil) {
         var byID: [ProviderID: any MediaProvider] = [:]
@@ -35,6 +36,19 @@ public struct ProviderRegistry: Sendable {
     }
 
     public func provider(_ id: ProviderID) -> (any MediaProvider)? { byID[id] }
+
+    /// `provider(id)?.capability(for: model, kind: kind)`, remembered per price list (the catalog's
+    /// key) for the models requests name: every quote and every routing asks each provider about the
+    /// request's model (a thirtieth of a chat completion's instructions in the server).
+    public func capability(of id: ProviderID, for model: String, kind: MediaKind) -> ModelCapability? {
+        guard let catalogKey else { return provider(id)?.capability(for: model, kind: kind) }
+        let key = UnlistedModelKey(provider: id, model: model, kind: kind)
+        let version = catalogKey()
+        if let known = unlisted.answer(for: key, version: version) { return known }
+        let answer = provider(id)?.capability(for: model, kind: kind)
+        unlisted.remember(answer, for: key, version: version)
+        return answer
+    }
 
     /// Capabilities of every registered provider, in `ProviderID` order.
     public func catalog() -> [ProviderCapabilities] {
@@ -70,5 +84,30 @@ final class CatalogMemo: Sendable {
 
     func remember(_ catalog: [ProviderCapabilities], for key: String) {
         last.withLock { $0 = (key, catalog) }
+    }
+}
+
+struct UnlistedModelKey: Hashable, Sendable {
+    let provider: ProviderID
+    let model: String
+    let kind: MediaKind
+}
+
+/// Providers' answers about models, for one price list. Models come from requests, so the table is
+/// bounded: full, it starts again empty (the answers are cheap to find again, only not per request).
+final class UnlistedModelMemo: Sendable {
+    static let limit = 1_024
+    private let state = Mutex<(version: String, answers: [UnlistedModelKey: ModelCapability?])>(("", [:]))
+
+    /// The remembered answer (itself nil when the provider does not serve the model), or nil when none is.
+    func answer(for key: UnlistedModelKey, version: String) -> ModelCapability?? {
+        state.withLock { $0.version == version ? $0.answers[key] : nil }
+    }
+
+    func remember(_ answer: ModelCapability?, for key: UnlistedModelKey, version: String) {
+        state.withLock { state in
+            if state.version != version || state.answers.count >= Self.limit { state = (version, [:]) }
+            state.answers[key] = .some(answer)
+        }
     }
 }
