@@ -32,6 +32,9 @@ final class TestServer: @unchecked Sendable {
             "CORS_ALLOWED_ORIGINS": "https://app.example.com",
             "HTTP_MAX_BODY_BYTES": "65536",
             "DB_POOL_TIMEOUT_MS": "1000",
+            // Tests change sessions, keys, health and budgets with SQL behind the server's back and
+            // expect the next admission to see it; the reuse has tests of its own (AdmissionReadReuseTests).
+            "ADMISSION_READ_REUSE_MS": "0",
             // Generation outputs of this server only, removed with the temporary folder.
             "STORAGE_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path,
         ]

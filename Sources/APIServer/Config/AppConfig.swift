@@ -1,6 +1,7 @@
 import Crypto
 import Domain
 import Foundation
+import Persistence
 import Providers
 
 /// Configuration read from the environment only. Every problem is collected, so one start-up
@@ -48,6 +49,9 @@ struct AppConfig: Sendable {
     /// `POST /v1/api-keys/{id}/test`: the whole check's time limit and how many one user may run at once.
     var keyCheckTimeoutMilliseconds: Int
     var keyChecksPerUser: Int
+    /// How long an admission may reuse an earlier admission's routing reads of the same project and
+    /// token (`RecentQuoteReads`); 0: every admission reads.
+    var admissionReadReuseMilliseconds: Int
     /// Requests per client address per 5 minutes to `/auth/v1/token` and to sign-up (GoTrue's
     /// limiter). Production and tests keep GoTrue's numbers; development is generous, so a local
     /// front end or a contract run reaches the logic behind them.
@@ -175,6 +179,8 @@ struct AppConfig: Sendable {
             providerMaxInFlight: reader.integer("PROVIDER_MAX_IN_FLIGHT", default: 4096, range: 1...16_384),
             keyCheckTimeoutMilliseconds: reader.integer("KEY_CHECK_TIMEOUT_MS", default: 10_000, range: 100...10_000),
             keyChecksPerUser: reader.integer("KEY_CHECKS_PER_USER", default: 2, range: 1...32),
+            admissionReadReuseMilliseconds: reader.integer("ADMISSION_READ_REUSE_MS", default: 1_000,
+                                                           range: 0...RecentQuoteReads.maximumAgeLimitMilliseconds),
             authTokenRequestsPer5Minutes: reader.integer("AUTH_TOKEN_RATE_LIMIT",
                                                          default: environment == .development ? 10_000 : 150, range: 1...1_000_000),
             authSignupRequestsPer5Minutes: reader.integer("AUTH_SIGNUP_RATE_LIMIT",

@@ -25,12 +25,38 @@ final class Application: Sendable {
         observingResponses.store(true, ordering: .releasing)
     }
 
-    init(router: Router, cors: CORSPolicy, logger: Logger, metrics: Metrics, maximumBodyBytes: Int) {
+    /// Called after a request that may have changed what admissions read (`RecentQuoteReads`),
+    /// before its response leaves: any write but those of `keepsAdmissionReads`.
+    let afterWrite: (@Sendable () -> Void)?
+
+    init(router: Router, cors: CORSPolicy, logger: Logger, metrics: Metrics, maximumBodyBytes: Int,
+         afterWrite: (@Sendable () -> Void)? = nil) {
         self.router = router
         self.cors = cors
         self.logger = logger
         self.metrics = metrics
         self.maximumBodyBytes = maximumBodyBytes
+        self.afterWrite = afterWrite
+    }
+
+    /// Writes that change nothing an admission reads (the project, the pricing version, the
+    /// session, provider configurations, keys, budgets' limits): generations and their cancels,
+    /// assets, and requests that write nothing. Their budget figures and the reports' health and
+    /// rate observations are either decided by the database at each admission or may lag by the
+    /// reuse's maximum age.
+    static let keepsAdmissionReads: Set<String> = [
+        "POST /v1/chat/completions", "POST /v1/generations", "POST /v1/generations/{id}/cancel", "POST /v1/generations/batch",
+        "POST /v1/generations/batch/{id}/cancel", "POST /v1/quotes", "POST /v1/tokens/count", "POST /v1/costs",
+        "POST /v1/events/token", "POST /v1/assets", "POST /v1/assets/bulk", "PATCH /v1/assets/{id}", "DELETE /v1/assets/{id}",
+        "POST /v1/assets/{id}/signed-url",
+    ]
+
+    /// Whether a request to `routeLabel` may have changed what admissions read.
+    static func mayChangeAdmissionReads(method: String, routeLabel: String) -> Bool {
+        switch method {
+        case "GET", "HEAD", "OPTIONS": return false
+        default: return routeLabel != "unmatched" && !keepsAdmissionReads.contains(method + " " + routeLabel)
+        }
     }
 
     /// What the transport knows about a request that never reaches a handler whole.
@@ -116,6 +142,7 @@ final class Application: Sendable {
             "request_id": .string(request.requestID),
             ])
         }
+        if let afterWrite, Self.mayChangeAdmissionReads(method: request.method, routeLabel: routeLabel) { afterWrite() }
         if observingResponses.load(ordering: .acquiring) {
             responseObserver.withLock { $0 }?(request, routeLabel, response)
         }

@@ -17,6 +17,8 @@ struct ServerEnvironment: Sendable {
     let pricing: any PricingStore
     let projects: ProjectService
     let quotes: QuoteService
+    /// Admissions' routing reads kept for reuse; forgotten after every API request that may change them.
+    let recentQuoteReads: RecentQuoteReads
     /// The provider-key vault and the keys under it (derived on first use; `serve` forces it at start-up).
     let vault: KeyVault
     let vaultKeys: VaultKeySource
@@ -84,13 +86,14 @@ struct ServerEnvironment: Sendable {
             providerBudgetRemaining: { identity in try ledger.providerScopes(claimsJSON: identity.claimsJSON).compactMapValues(\.remaining) },
             unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) },
             reads: { [routingReads = PostgresRoutingReads(pool: pool)] identity in try routingReads.reads(for: identity) })
-        let quotes = QuoteService(read: { [routingReads = PostgresRoutingReads(pool: pool)] project, identity in
-                                      try routingReads.quoteReads(project: project, as: identity)
-                                  },
+        let recentQuoteReads = RecentQuoteReads(maximumAgeMilliseconds: config.admissionReadReuseMilliseconds)
+        let quoteReads = PostgresRoutingReads(pool: pool, recent: recentQuoteReads)
+        let quotes = QuoteService(read: { project, identity in try quoteReads.quoteReads(project: project, as: identity) },
                                   pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
                                   route: { request, reads in router.plan(request, reads: reads, at: Date()) },
-                                  unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) })
+                                  unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) },
+                                  recentRead: { project, identity, renew in try quoteReads.recentQuoteReads(project: project, as: identity, renew: renew) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                   logger: providerLogger)
@@ -104,6 +107,7 @@ struct ServerEnvironment: Sendable {
             pricing: pricing,
             projects: projects,
             quotes: quotes,
+            recentQuoteReads: recentQuoteReads,
             vault: vault,
             vaultKeys: vaultKeys, vaultMaintenance: maintenance,
             providerWork: providerWork,
@@ -162,7 +166,8 @@ struct ServerEnvironment: Sendable {
     /// Builds the server over the route table (tests may pass a table of their own).
     func makeServer(routes: [Route]? = nil) -> HTTPServer {
         let application = Application(router: Router(routes ?? makeRoutes(self)), cors: corsPolicy,
-                                      logger: logger, metrics: metrics, maximumBodyBytes: config.maximumBodyBytes)
+                                      logger: logger, metrics: metrics, maximumBodyBytes: config.maximumBodyBytes,
+                                      afterWrite: { [recentQuoteReads] in recentQuoteReads.forgetAll() })
         return HTTPServer(application: application, limits: .init(
             threads: config.httpThreads, connectionTimeoutSeconds: config.connectionTimeoutSeconds,
             maximumConnections: config.maximumConnections, maximumConnectionsPerIP: config.maximumConnectionsPerIP,

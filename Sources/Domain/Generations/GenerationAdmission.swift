@@ -32,9 +32,24 @@ public struct GenerationAdmission: Sendable {
     /// `startHere`: the caller runs the generation at once (`GenerationRunner.step` with the
     /// returned record as `admitted`), so it is created `running` with its first submission
     /// marked in flight; otherwise it is created `queued` for whoever takes it.
+    ///
+    /// The plan may rest on an earlier admission's reads of the same project and token (at most
+    /// `ADMISSION_READ_REUSE_MS` old): the reservation, the key and the rate token are still decided
+    /// by the database, and a refusal on such a plan is decided again on fresh reads, so reads that
+    /// are out of date can delay a change of route by that long, never refuse what fresh ones admit.
     public func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity,
                       startHere: Bool = false) throws -> GenerationRecord {
-        let plan = try routing.plan(request, as: identity)
+        let plan = try routing.plan(request, as: identity, reusingRecentReads: true)
+        do {
+            return try admit(request, settings: settings, as: identity, startHere: startHere, plan: plan)
+        } catch is AdmissionRefusal where plan.readsReused {
+            let fresh = try routing.plan(request, as: identity, reusingRecentReads: false)
+            return try admit(request, settings: settings, as: identity, startHere: startHere, plan: fresh)
+        }
+    }
+
+    private func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity,
+                       startHere: Bool, plan: GenerationPlan) throws -> GenerationRecord {
         guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
         guard let first = plan.candidates.first else {
             let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }

@@ -3,7 +3,15 @@ import Foundation
 /// Chooses where a generation may run: candidates in the order to try them, and why the others
 /// were skipped.
 public protocol GenerationRouting: Sendable {
-    func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan
+    /// `reusingRecentReads`: the plan may rest on reads up to `ADMISSION_READ_REUSE_MS` old
+    /// (`GenerationPlan.readsReused` says when it does).
+    func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity, reusingRecentReads: Bool) throws -> GenerationPlan
+}
+
+extension GenerationRouting {
+    public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan {
+        try plan(request, as: identity, reusingRecentReads: false)
+    }
 }
 
 public struct GenerationPlan: Sendable {
@@ -18,6 +26,8 @@ public struct GenerationPlan: Sendable {
     public let candidates: [GenerationCandidate]
     public let skipped: [Skipped]
     public let budget: BudgetSummary?
+    /// Made on reads an earlier admission made (`QuoteService.recentRead`), not on its own.
+    public var readsReused = false
 
     public init(pricing: PricingVersion, candidates: [GenerationCandidate], skipped: [Skipped], budget: BudgetSummary?) {
         self.pricing = pricing
@@ -38,8 +48,8 @@ public struct PlannedRouting: GenerationRouting {
         self.quotes = quotes
     }
 
-    public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity) throws -> GenerationPlan {
-        let (quote, version) = try quotes.pricedQuote(request, as: identity)
+    public func plan(_ request: QuoteRequest, as identity: AuthenticatedIdentity, reusingRecentReads: Bool) throws -> GenerationPlan {
+        let (quote, version, reused) = try quotes.pricedQuote(request, as: identity, reusingRecentReads: reusingRecentReads)
         // A provider over its own budget is passed over for the next; only when every candidate
         // is, the reservation refuses (402 naming `provider:<id>`) rather than "no provider".
         let budgetReasons: Set<String> = ["over_project_budget", "over_provider_budget"]
@@ -60,6 +70,8 @@ public struct PlannedRouting: GenerationRouting {
                 skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
             }
         }
-        return GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
+        var plan = GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)
+        plan.readsReused = reused
+        return plan
     }
 }

@@ -12,6 +12,9 @@ public struct QuoteReads: Sendable {
     public let routing: RoutingReads
     /// Read only for a deferred session check; nil then: the session is gone or not the caller's.
     public let session: SessionState?
+    /// Read by an earlier admission and reused (`RecentQuoteReads`): up to its maximum age old, so
+    /// what it refuses is decided again on fresh reads.
+    public var reused = false
 
     public init(project: Project?, pricingVersionID: String?, routing: RoutingReads, session: SessionState?) {
         self.project = project

@@ -15,12 +15,19 @@ public struct QuoteService: Sendable {
     public let route: @Sendable (RouteRequest, RoutingReads) -> RoutePlan
     /// Models served without being listed (OpenRouter, FAL), for a request that names one.
     public let unlistedModel: UnlistedModelLookup?
+    /// The same reads through the admissions' kept reads (`RecentQuoteReads`): `renew` false may
+    /// give an earlier admission's read of the same project and token (at most
+    /// `ADMISSION_READ_REUSE_MS` old, marked `QuoteReads.reused`); true reads afresh and keeps that
+    /// in its place. nil: always `read`.
+    public let recentRead: (@Sendable (_ project: UUID, AuthenticatedIdentity, _ renew: Bool) throws -> QuoteReads)?
 
     public init(read: @escaping @Sendable (_ project: UUID, AuthenticatedIdentity) throws -> QuoteReads, pricing: any PricingStore,
                 catalog: @escaping @Sendable () -> [ProviderCapabilities], tokenCounter: any TokenCounting,
                 route: @escaping @Sendable (RouteRequest, RoutingReads) -> RoutePlan,
-                unlistedModel: UnlistedModelLookup? = nil) {
+                unlistedModel: UnlistedModelLookup? = nil,
+                recentRead: (@Sendable (_ project: UUID, AuthenticatedIdentity, _ renew: Bool) throws -> QuoteReads)? = nil) {
         self.read = read
+        self.recentRead = recentRead
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
@@ -36,13 +43,35 @@ public struct QuoteService: Sendable {
     }
 
     /// The quote with the pricing version it was priced with, for admission (which prices the
-    /// actual cost with the same version later).
-    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity,
-                            counting: (any TokenCounting)? = nil) throws -> (quote: Quote, pricing: PricingVersion) {
+    /// actual cost with the same version later). `reusingRecentReads`: an admission's, which may
+    /// price on an earlier admission's reads (`recentRead`) when they give it a candidate to run on;
+    /// `readsReused` says it did, and anything else is decided on fresh reads.
+    public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity, counting: (any TokenCounting)? = nil,
+                            reusingRecentReads: Bool = false) throws -> (quote: Quote, pricing: PricingVersion, readsReused: Bool) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
-        let reads = try read(projectID, identity)
+        guard let recentRead else {
+            let (quote, version) = try price(request, reads: try read(projectID, identity), as: identity, counting: counting)
+            return (quote, version, false)
+        }
+        if reusingRecentReads {
+            let reads = try recentRead(projectID, identity, false)
+            guard reads.reused else {
+                let (quote, version) = try price(request, reads: reads, as: identity, counting: counting)
+                return (quote, version, false)
+            }
+            if let (quote, version) = try? price(request, reads: reads, as: identity, counting: counting),
+               quote.candidates.contains(where: \.admitted) {
+                return (quote, version, true)
+            }
+        }
+        let (quote, version) = try price(request, reads: try recentRead(projectID, identity, true), as: identity, counting: counting)
+        return (quote, version, false)
+    }
+
+    private func price(_ request: QuoteRequest, reads: QuoteReads, as identity: AuthenticatedIdentity,
+                       counting: (any TokenCounting)?) throws -> (quote: Quote, pricing: PricingVersion) {
         // The session first, as `requireLiveSession` would have refused before anything else was read.
         if identity.sessionCheckDeferred { try AuthService.requireLive(reads.session, at: Date()) }
         guard let project = reads.project else { throw DomainError.notFound(resource: "project") }

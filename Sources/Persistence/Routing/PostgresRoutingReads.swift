@@ -9,9 +9,12 @@ import Foundation
 public struct PostgresRoutingReads: Sendable {
     let pool: ConnectionPool
     let sharedQuoteReads: GroupCommit<SharedQuoteReadKey, Void, QuoteReads>
+    /// Admissions' reads kept for reuse (`recentQuoteReads`); nil: never kept.
+    let recent: RecentQuoteReads?
 
-    public init(pool: ConnectionPool) {
+    public init(pool: ConnectionPool, recent: RecentQuoteReads? = nil) {
         self.pool = pool
+        self.recent = recent
         // At most 64 requests share one read; one still queued after the pool's acquire timeout
         // gives up, as one waiting for a connection does.
         sharedQuoteReads = GroupCommit(limit: 64, queueTimeout: pool.configuration.acquireTimeout)
@@ -28,10 +31,25 @@ public struct PostgresRoutingReads: Sendable {
     /// share the next one (`GroupCommit`): it starts after each of them arrived, so each sees what it
     /// would have read alone, and one round trip serves them all.
     public func quoteReads(project: UUID, as identity: AuthenticatedIdentity) throws -> QuoteReads {
-        let checksSession = identity.sessionCheckDeferred
+        try sharedRead(try Self.key(project: project, identity), project: project, as: identity)
+    }
+
+    /// As `quoteReads`, or (unless `renew`) an earlier admission's read of the same project and token
+    /// that `recent` kept (marked `reused`); a fresh read is kept for the next in its place when it may be.
+    public func recentQuoteReads(project: UUID, as identity: AuthenticatedIdentity, renew: Bool = false) throws -> QuoteReads {
+        let key = try Self.key(project: project, identity)
+        guard let recent else { return try sharedRead(key, project: project, as: identity) }
+        return try recent.reads(for: key, renew: renew) { try sharedRead(key, project: project, as: identity) }
+    }
+
+    private static func key(project: UUID, _ identity: AuthenticatedIdentity) throws -> SharedQuoteReadKey {
         // A token without a session id has no session to find: refused as `requireLiveSession` refuses it.
-        if checksSession, identity.sessionID == nil { throw AuthError.sessionNotFound }
-        let key = SharedQuoteReadKey(projectID: project, claimsJSON: identity.claimsJSON, checksSession: checksSession)
+        if identity.sessionCheckDeferred, identity.sessionID == nil { throw AuthError.sessionNotFound }
+        return SharedQuoteReadKey(projectID: project, claimsJSON: identity.claimsJSON, checksSession: identity.sessionCheckDeferred)
+    }
+
+    private func sharedRead(_ key: SharedQuoteReadKey, project: UUID, as identity: AuthenticatedIdentity) throws -> QuoteReads {
+        let checksSession = key.checksSession
         return try sharedQuoteReads.submit((), key: key) { group in
             let read = Result { try readQuote(project: project, as: identity, checksSession: checksSession) }
             return group.map { _ in read }
