@@ -52,29 +52,21 @@ public struct PostgresGenerationStore: GenerationStore {
         }
     }
 
-    /// One admission in one round trip, two transactions (migration 143): the reservation
-    /// (`app_ledger.reserve`, migration 175) commits on its own, so the project row it locks is free again before the generation's rows, the rate-limit
-    /// row and the key are written; then the generation it admitted (none when refused), read back,
-    /// and its first attempt cleared (no row when refused). The reservation's COMMIT does not wait for
-    /// the disk: the admission's synchronous COMMIT right after it flushes both (the WAL is flushed in
-    /// order) before anything acts on the answer, and a reservation whose generation was not created is
-    /// released at once, in a synchronous transaction of its own.
+    /// One admission in one round trip and one transaction: the reservation (`app_ledger.reserve`,
+    /// migration 175), the generation it admitted (none when refused), read back, and its first
+    /// attempt cleared (no row when refused). A group's admissions keep the reservations in a
+    /// transaction of their own (migration 143), so the project row they lock is free again before
+    /// the generations' rows, the rate-limit rows and the keys are written; a lone admission holds it
+    /// that much longer, and saves a transaction's setup and commit on every generation that meets no
+    /// other one (every generation at one connection). Nothing is left to release when it fails.
     func admitAlone(_ admission: PendingAdmission) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [
-            [Self.reserveAlone(admission), ConnectionPool.asynchronousCommit],
-            admission.creation,
-        ])
-        if let (transaction, error) = outcome.failure {
-            if transaction == 0 {
-                if error.sqlState == "P0002" { throw DomainError.notFound(resource: "project") }
-                throw error
-            }
-            releaseUncreated(admission, reservation: outcome.committed.first?.first ?? [])
+        let outcome = try pool.userScopeTransactions(claimsJSON: admission.claimsJSON, [[Self.reserveAlone(admission)] + admission.creation])
+        if let (_, error) = outcome.failure {
+            if error.sqlState == "P0002" { throw DomainError.notFound(resource: "project") }
             throw error
         }
-        let results = outcome.committed
-        guard results.count == 2 else { throw DomainError.notFound(resource: "project") }
-        return try admission.decode(reservation: results[0][0], creation: results[1])
+        guard let results = outcome.committed.first, let reservation = results.first else { throw DomainError.notFound(resource: "project") }
+        return try admission.decode(reservation: reservation, creation: Array(results.dropFirst()))
     }
 
     /// The second half alone, for a reservation a group committed whose shared creation failed.
