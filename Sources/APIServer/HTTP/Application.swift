@@ -44,18 +44,20 @@ final class Application: Sendable {
     /// assets, and requests that write nothing. Their budget figures and the reports' health and
     /// rate observations are either decided by the database at each admission or may lag by the
     /// reuse's maximum age.
-    static let keepsAdmissionReads: Set<String> = [
-        "POST /v1/chat/completions", "POST /v1/generations", "POST /v1/generations/{id}/cancel", "POST /v1/generations/batch",
-        "POST /v1/generations/batch/{id}/cancel", "POST /v1/quotes", "POST /v1/tokens/count", "POST /v1/costs",
-        "POST /v1/events/token", "POST /v1/assets", "POST /v1/assets/bulk", "PATCH /v1/assets/{id}", "DELETE /v1/assets/{id}",
-        "POST /v1/assets/{id}/signed-url",
+    /// Route templates by method (looked up without building a key on every request).
+    static let keepsAdmissionReads: [String: Set<String>] = [
+        "POST": ["/v1/chat/completions", "/v1/generations", "/v1/generations/{id}/cancel", "/v1/generations/batch",
+                 "/v1/generations/batch/{id}/cancel", "/v1/quotes", "/v1/tokens/count", "/v1/costs", "/v1/events/token",
+                 "/v1/assets", "/v1/assets/bulk", "/v1/assets/{id}/signed-url"],
+        "PATCH": ["/v1/assets/{id}"],
+        "DELETE": ["/v1/assets/{id}"],
     ]
 
     /// Whether a request to `routeLabel` may have changed what admissions read.
     static func mayChangeAdmissionReads(method: String, routeLabel: String) -> Bool {
         switch method {
         case "GET", "HEAD", "OPTIONS": return false
-        default: return routeLabel != "unmatched" && !keepsAdmissionReads.contains(method + " " + routeLabel)
+        default: return routeLabel != "unmatched" && keepsAdmissionReads[method]?.contains(routeLabel) != true
         }
     }
 

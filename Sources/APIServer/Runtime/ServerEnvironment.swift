@@ -88,12 +88,13 @@ struct ServerEnvironment: Sendable {
             reads: { [routingReads = PostgresRoutingReads(pool: pool)] identity in try routingReads.reads(for: identity) })
         let recentQuoteReads = RecentQuoteReads(maximumAgeMilliseconds: config.admissionReadReuseMilliseconds)
         let quoteReads = PostgresRoutingReads(pool: pool, recent: recentQuoteReads)
-        let quotes = QuoteService(read: { project, identity in try quoteReads.quoteReads(project: project, as: identity) },
+        let quotes = QuoteService(read: { project, identity, reusing in
+                                      try quoteReads.recentQuoteReads(project: project, as: identity, renew: !reusing)
+                                  },
                                   pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
                                   route: { request, reads in router.plan(request, reads: reads, at: Date()) },
-                                  unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) },
-                                  recentRead: { project, identity, renew in try quoteReads.recentQuoteReads(project: project, as: identity, renew: renew) })
+                                  unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,
                                   logger: providerLogger)

@@ -26,7 +26,7 @@ public struct GenerationPlan: Sendable {
     public let candidates: [GenerationCandidate]
     public let skipped: [Skipped]
     public let budget: BudgetSummary?
-    /// Made on reads an earlier admission made (`QuoteService.recentRead`), not on its own.
+    /// Made on reads an earlier admission made (`QuoteService.read` reusing), not on its own.
     public var readsReused = false
 
     public init(pricing: PricingVersion, candidates: [GenerationCandidate], skipped: [Skipped], budget: BudgetSummary?) {

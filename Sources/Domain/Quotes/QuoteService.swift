@@ -6,7 +6,9 @@ import Foundation
 /// health, rate limits, provider budgets), the same plan a generation is admitted with.
 public struct QuoteService: Sendable {
     /// The project, the current pricing version's id and the routing state, in one round trip.
-    public let read: @Sendable (_ project: UUID, AuthenticatedIdentity) throws -> QuoteReads
+    /// `reusing` true may give an earlier admission's read of the same project and token instead (at
+    /// most `ADMISSION_READ_REUSE_MS` old, marked `QuoteReads.reused`); false reads afresh.
+    public let read: @Sendable (_ project: UUID, AuthenticatedIdentity, _ reusing: Bool) throws -> QuoteReads
     /// Pricing versions by id (decoded once per process: a version never changes).
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
@@ -15,19 +17,12 @@ public struct QuoteService: Sendable {
     public let route: @Sendable (RouteRequest, RoutingReads) -> RoutePlan
     /// Models served without being listed (OpenRouter, FAL), for a request that names one.
     public let unlistedModel: UnlistedModelLookup?
-    /// The same reads through the admissions' kept reads (`RecentQuoteReads`): `renew` false may
-    /// give an earlier admission's read of the same project and token (at most
-    /// `ADMISSION_READ_REUSE_MS` old, marked `QuoteReads.reused`); true reads afresh and keeps that
-    /// in its place. nil: always `read`.
-    public let recentRead: (@Sendable (_ project: UUID, AuthenticatedIdentity, _ renew: Bool) throws -> QuoteReads)?
 
-    public init(read: @escaping @Sendable (_ project: UUID, AuthenticatedIdentity) throws -> QuoteReads, pricing: any PricingStore,
-                catalog: @escaping @Sendable () -> [ProviderCapabilities], tokenCounter: any TokenCounting,
+    public init(read: @escaping @Sendable (_ project: UUID, AuthenticatedIdentity, _ reusing: Bool) throws -> QuoteReads,
+                pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities], tokenCounter: any TokenCounting,
                 route: @escaping @Sendable (RouteRequest, RoutingReads) -> RoutePlan,
-                unlistedModel: UnlistedModelLookup? = nil,
-                recentRead: (@Sendable (_ project: UUID, AuthenticatedIdentity, _ renew: Bool) throws -> QuoteReads)? = nil) {
+                unlistedModel: UnlistedModelLookup? = nil) {
         self.read = read
-        self.recentRead = recentRead
         self.pricing = pricing
         self.catalog = catalog
         self.tokenCounter = tokenCounter
@@ -44,19 +39,15 @@ public struct QuoteService: Sendable {
 
     /// The quote with the pricing version it was priced with, for admission (which prices the
     /// actual cost with the same version later). `reusingRecentReads`: an admission's, which may
-    /// price on an earlier admission's reads (`recentRead`) when they give it a candidate to run on;
+    /// price on an earlier admission's reads (`read` reusing) when they give it a candidate to run on;
     /// `readsReused` says it did, and anything else is decided on fresh reads.
     public func pricedQuote(_ request: QuoteRequest, as identity: AuthenticatedIdentity, counting: (any TokenCounting)? = nil,
                             reusingRecentReads: Bool = false) throws -> (quote: Quote, pricing: PricingVersion, readsReused: Bool) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
         guard let projectID = UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
-        guard let recentRead else {
-            let (quote, version) = try price(request, reads: try read(projectID, identity), as: identity, counting: counting)
-            return (quote, version, false)
-        }
         if reusingRecentReads {
-            let reads = try recentRead(projectID, identity, false)
+            let reads = try read(projectID, identity, true)
             guard reads.reused else {
                 let (quote, version) = try price(request, reads: reads, as: identity, counting: counting)
                 return (quote, version, false)
@@ -66,7 +57,7 @@ public struct QuoteService: Sendable {
                 return (quote, version, true)
             }
         }
-        let (quote, version) = try price(request, reads: try recentRead(projectID, identity, true), as: identity, counting: counting)
+        let (quote, version) = try price(request, reads: try read(projectID, identity, false), as: identity, counting: counting)
         return (quote, version, false)
     }
 
