@@ -16,6 +16,10 @@ struct Authenticator: Sendable {
     let auth: AuthService
     /// Shared by the copies of this value (a class): tokens verified before, checked for time only.
     let verifiedTokens = VerifiedTokens(leeway: JWTVerificationOptions().leeway)
+    /// Chat answers sent before their settlement: an authenticated request of the same user waits
+    /// for those in flight when it arrives (bounded, `SettlementsInFlight.longestWait`), so what it
+    /// reads includes them. Nil: nothing is answered early.
+    var settlements: SettlementsInFlight? = nil
 
     /// `identity(of:)`, then one indexed lookup of the session and its user: 403 `session_not_found`,
     /// `session_expired`, `user_banned` or `user_not_found` as GoTrue answers on `/user`.
@@ -47,7 +51,20 @@ struct Authenticator: Sendable {
         }
     }
 
-    func identity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
+    /// The verified identity; unless `waitingForSettlements` is false (an admission, which a held
+    /// reservation only makes more careful), once that user's settlements in flight are written.
+    func identity(of request: HTTPRequest, waitingForSettlements: Bool = true) throws -> AuthenticatedIdentity {
+        let identity = try verifiedIdentity(of: request)
+        if waitingForSettlements { settlements?.waitForSettlements(of: identity.userID) }
+        return identity
+    }
+
+    /// Waits for `identity`'s settlements in flight now (see `settlements`).
+    func waitForSettlements(of identity: AuthenticatedIdentity) {
+        settlements?.waitForSettlements(of: identity.userID)
+    }
+
+    private func verifiedIdentity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
         guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.noAuthorization }

@@ -6,8 +6,11 @@ import Foundation
 /// `POST /v1/chat/completions`: OpenAI's chat format on the generation engine. The request is
 /// admitted like `POST /v1/generations` (routing, pricing, a budget reservation on the ledger) on
 /// the HTTP thread, runs on the provider queue through `GenerationExecutor`, and is answered with
-/// the connection suspended once the runner has settled it, so `X-Cost-USD` is what the ledger
-/// charged. An answer after a charge is always 200; refusals and failures charge nothing.
+/// the connection suspended until the runner has priced the provider's answer. By default
+/// (`CHAT_ANSWER_BEFORE_SETTLEMENT`) a completion is answered then, while the runner writes its
+/// settlement with that cost (`EarlyChatAnswers`); otherwise, and for every other outcome, once
+/// the settlement commits. Either way `X-Cost-USD` is what the ledger charges. An answer after a
+/// charge is always 200; refusals and failures charge nothing.
 struct ChatHandlers: Sendable {
     let admission: GenerationAdmission
     let executor: GenerationExecutor
@@ -25,9 +28,12 @@ struct ChatHandlers: Sendable {
 
     func create(_ request: HTTPRequest) throws -> AwaitedResponse {
         // Without an Idempotency-Key (whose claim is written first), admission's first read checks
-        // the live session in its own round trip; see `Authenticator.deferringSessionCheck`.
-        let identity = try authenticator.identity(of: request)
-        guard request.header("idempotency-key") == nil else {
+        // the live session in its own round trip; see `Authenticator.deferringSessionCheck`. An
+        // admission need not wait for this user's settlements in flight (their reservations still
+        // hold the budget); a key's replay reads its generation, so it waits.
+        let keyed = request.header("idempotency-key") != nil
+        let identity = try authenticator.identity(of: request, waitingForSettlements: keyed)
+        guard !keyed else {
             try authenticator.requireLiveSession(identity)
             return try create(request, as: identity)
         }
@@ -145,7 +151,7 @@ struct ChatHandlers: Sendable {
         // Registered before the work starts, so an instant finish still wakes this request.
         let signal = board.wait(for: record.id)
         // The runner's last call returns the finished generation: the answer is built from it, not read again.
-        executor.finished.expect(record.id)
+        executor.finished.expect(record.id, beforeSettlement: true)
         executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
         let requestID = request.requestID
         return .later(signal, deadline: Double(Self.maximumWaitSeconds), respond: { [self] _ in
@@ -156,7 +162,10 @@ struct ChatHandlers: Sendable {
                 // A charged answer is remembered by its generation; a failure that charged nothing gives the key up for a retry.
                 try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? record.id.lowercasedString : nil,
                                                claimsJSON: identity.claimsJSON)
-                board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))
+                // Not on this thread: it may be the runner's, answering before it writes the
+                // settlement that the duplicates' replays wait for.
+                let waitKey = GenerationHandlers.idempotencyWaitKey(identity.userID, key)
+                DispatchQueue.global().async { board.signal(waitKey) }
             }
             return response
         })
@@ -210,6 +219,8 @@ struct ChatHandlers: Sendable {
     private func replay(status: Int, body: String, _ chat: ChatRequest, _ identity: AuthenticatedIdentity, requestID: String) -> HTTPResponse {
         var response: HTTPResponse
         if status == 200, let id = UUID(uuidString: body) {
+            // The first answer may have left before its settlement: read the generation once it is written.
+            authenticator.waitForSettlements(of: identity)
             response = answer(id, chat, identity, requestID: requestID, cancelIfRunning: false).0
         } else {
             response = HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Data(body.utf8))

@@ -18,6 +18,8 @@ struct GenerationComponents: Sendable {
     /// Event streams (SSE): the open streams and their wake-ups, and the `events_url` tokens.
     let eventHub: EventStreamHub
     let eventTokens: EventStreamTokens
+    /// Settlements of chat answers already sent, which that user's reads wait for.
+    let settlements: SettlementsInFlight
 
     /// How long a provider task may stay pending (long video jobs take minutes).
     static let pollDeadlineSeconds: Double = 3600
@@ -39,6 +41,8 @@ struct GenerationComponents: Sendable {
         let owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
         let keyless = KeylessProviders(catalog: { providers.catalog() })
         let finished = FinishedGenerations()
+        let board = SignalBoard<UUID>()
+        let settlements = SettlementsInFlight()
         let runner = GenerationRunner(
             store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router, policy: config.healthPolicy), provider: { providers.provider($0) },
             key: { userID, claims, provider in
@@ -48,10 +52,11 @@ struct GenerationComponents: Sendable {
             pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, finished: { finished.put($0) },
             streams: TextStreams(),
             admittedKey: { userID, claims, key in try vault.decryptedKey(admitted: key, userID: userID, claimsJSON: claims) },
-            tokenCounter: quotes.tokenCounter)
+            tokenCounter: quotes.tokenCounter,
+            earlyAnswers: config.chatAnswersBeforeSettlement ? EarlyChatAnswers(finished: finished, settlements: settlements, board: board) : nil)
         let eventHub = EventStreamHub(log: PostgresGenerationEventLog(pool: pool), logger: logger,
                                       heartbeatSeconds: EventStreamHub.heartbeatSeconds(connectionTimeout: config.connectionTimeoutSeconds))
-        let executor = GenerationExecutor(runner: runner, queue: queue, board: SignalBoard<UUID>(), logger: logger, events: eventHub,
+        let executor = GenerationExecutor(runner: runner, queue: queue, board: board, logger: logger, events: eventHub,
                                           finished: finished)
         // A batch's items share the batch's one project and user reservation; each holds only its
         // provider's scope while it runs.
@@ -74,6 +79,7 @@ struct GenerationComponents: Sendable {
             batchAdmission: BatchAdmission(routing: PlannedRouting(quotes: quotes), store: store, batches: batches, ledger: ledger,
                                            leaseOwner: owner, leaseSeconds: leaseSeconds),
             batchExecutor: batchExecutor, leaseSeconds: leaseSeconds,
-            eventHub: eventHub, eventTokens: try EventStreamTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")))
+            eventHub: eventHub, eventTokens: try EventStreamTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")),
+            settlements: settlements)
     }
 }

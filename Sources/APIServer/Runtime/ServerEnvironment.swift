@@ -103,7 +103,7 @@ struct ServerEnvironment: Sendable {
         return ServerEnvironment(
             config: config, logger: logger, metrics: metrics, pool: pool,
             migrations: try MigrationRunner(directory: directory), auth: auth,
-            authenticator: Authenticator(signer: signer, audience: "authenticated", auth: auth),
+            authenticator: Authenticator(signer: signer, audience: "authenticated", auth: auth, settlements: generations.settlements),
             providers: providers,
             pricing: pricing,
             projects: projects,

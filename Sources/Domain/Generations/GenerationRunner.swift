@@ -31,6 +31,8 @@ public struct GenerationRunner: Sendable {
     /// Told every generation this runner finishes with the detail its last call returned, so
     /// whoever waits for it answers without reading it again.
     public let finished: (@Sendable (GenerationDetail) -> Void)?
+    /// Offered a succeeded text answer before its settlement is written (see `EarlyAnswers`).
+    public let earlyAnswers: (any EarlyAnswers)?
     /// Readers of text answers as they arrive (streaming chat): a text submission with a sink
     /// registered here uses the provider's streaming call.
     public let streams: TextStreams?
@@ -43,7 +45,8 @@ public struct GenerationRunner: Sendable {
                 pricing: @escaping @Sendable (String) throws -> PricingVersion?, pollDeadlineSeconds: Double, leaseSeconds: Int,
                 finished: (@Sendable (GenerationDetail) -> Void)? = nil, streams: TextStreams? = nil,
                 admittedKey: (@Sendable (UUID, String, AdmittedKey) throws -> ProviderAPIKey)? = nil,
-                tokenCounter: any TokenCounting = ModelTokenCounter(tokenizers: [:])) {
+                tokenCounter: any TokenCounting = ModelTokenCounter(tokenizers: [:]), earlyAnswers: (any EarlyAnswers)? = nil) {
+        self.earlyAnswers = earlyAnswers
         self.streams = streams
         self.tokenCounter = tokenCounter
         self.admittedKey = admittedKey
@@ -438,12 +441,42 @@ public struct GenerationRunner: Sendable {
         // A canceled generation `finish` does not charge (a batch item holds no project
         // reservation; a failed call's attempt already cleared its in-flight mark) is charged by
         // its own call, never released as free by `stopped`.
-        let ended = try store.finish(id, inProject: record.projectID, completion, claimsJSON: claimsJSON) ?? store.finishCanceled(id, completion, claimsJSON: claimsJSON)
+        let answeredEarly = answerEarly(record, completion)
+        defer { if answeredEarly { earlyAnswers?.settled(record) } }
+        let ended = try settle(record, completion, claimsJSON: claimsJSON, attempts: answeredEarly ? Self.earlySettlementAttempts : 1)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }
         finished?(detail)
         return .finished(detail.generation.status)
+    }
+
+    /// Offers a succeeded text answer (no files to store) to `earlyAnswers` before it is settled.
+    private func answerEarly(_ record: GenerationRecord, _ completion: GenerationCompletion) -> Bool {
+        guard let earlyAnswers, completion.status == .succeeded, completion.assets.isEmpty, record.kind == .text else { return false }
+        return earlyAnswers.answer(GenerationDetail(generation: record.settled(by: completion, at: Date()), attempts: [], assets: []))
+    }
+
+    /// How often the settlement of a generation answered early is tried when the database fails
+    /// (its answer stated a charge: that charge should be the one written), and the pauses between.
+    static let earlySettlementAttempts = 3
+    static let earlySettlementPauses = [0.05, 0.25]
+
+    /// `store.finish` (or, canceled meanwhile, `finishCanceled`), tried up to `attempts` times.
+    private func settle(_ record: GenerationRecord, _ completion: GenerationCompletion, claimsJSON: String,
+                        attempts: Int) throws -> GenerationDetail? {
+        var failures = 0
+        while true {
+            do {
+                return try store.finish(record.id, inProject: record.projectID, completion, claimsJSON: claimsJSON)
+                    ?? store.finishCanceled(record.id, completion, claimsJSON: claimsJSON)
+            } catch {
+                failures += 1
+                guard failures < attempts else { throw error }
+                // On a provider queue thread, never an HTTP one, and only after a database error.
+                Thread.sleep(forTimeInterval: Self.earlySettlementPauses[min(failures, Self.earlySettlementPauses.count) - 1])
+            }
+        }
     }
 
     private func storeOutputs(_ record: GenerationRecord, output: GenerationOutput) throws -> [NewAsset] {
@@ -498,5 +531,6 @@ extension GenerationRunner {
     public var forBatchItems: GenerationRunner {
         GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: gate, provider: provider, key: key,
                          pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, tokenCounter: tokenCounter)
+        // No early answers: a batch item answers nobody directly.
     }
 }
