@@ -6,9 +6,22 @@ import Synchronization
 /// of every request; building a list from the price list on each of those calls took about a fifth
 /// of the server's CPU under chat load.
 final class PricedCapabilities: Sendable {
+    /// The list built last and the price list it was built from, as one reference under the lock.
+    private final class Built: Sendable {
+        let pricingID: String?
+        let fingerprint: String?
+        let capabilities: ProviderCapabilities
+
+        init(pricingID: String?, fingerprint: String?, capabilities: ProviderCapabilities) {
+            self.pricingID = pricingID
+            self.fingerprint = fingerprint
+            self.capabilities = capabilities
+        }
+    }
+
     private let priceList: @Sendable () -> PricingVersion?
     private let build: @Sendable (PricingVersion?) -> ProviderCapabilities
-    private let last = Mutex<(fingerprint: String?, capabilities: ProviderCapabilities)?>(nil)
+    private let last = Mutex<Built?>(nil)
 
     init(priceList: @escaping @Sendable () -> PricingVersion?, build: @escaping @Sendable (PricingVersion?) -> ProviderCapabilities) {
         self.priceList = priceList
@@ -17,10 +30,12 @@ final class PricedCapabilities: Sendable {
 
     func current() -> ProviderCapabilities {
         let prices = priceList()
-        let fingerprint = prices.map { $0.id + "/" + $0.fingerprint }
-        if let cached = last.withLock({ $0 }), cached.fingerprint == fingerprint { return cached.capabilities }
+        if let cached = last.withLock({ $0 }), cached.pricingID == prices?.id, cached.fingerprint == prices?.fingerprint {
+            return cached.capabilities
+        }
         let capabilities = build(prices)
-        last.withLock { $0 = (fingerprint, capabilities) }
+        let built = Built(pricingID: prices?.id, fingerprint: prices?.fingerprint, capabilities: capabilities)
+        last.withLock { $0 = built }
         return capabilities
     }
 }
