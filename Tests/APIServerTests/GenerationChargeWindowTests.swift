@@ -8,7 +8,9 @@ import XCTest
 /// The windows in which a provider's billed success could be paid twice or recorded as free: a
 /// storage failure after the provider answered, a process that dies between the provider's answer
 /// and its settlement (the submission is marked in flight, so it is never sent again), and a
-/// cancel while the provider is answering (the reservation waits for the answer's charge).
+/// cancel while the provider is answering (the reservation waits for the answer's charge), and a
+/// chat answer sent before its settlement (`EarlyAnswers`), whose stated charge the settlement must
+/// still write.
 final class GenerationChargeWindowTests: XCTestCase {
     private var fake: FakeProvidersProcess?
     private var fakePort: Int { fake?.port ?? 0 }
@@ -34,23 +36,27 @@ final class GenerationChargeWindowTests: XCTestCase {
 
     private var claims: String { GenerationExecutor.claims(for: userID) }
 
-    /// A text generation pinned to openai, admitted but not started.
-    private func admitted() throws -> (project: String, record: GenerationRecord) {
+    /// A text generation pinned to openai, admitted but not started; `asChat`: as the chat surface
+    /// admits it (its answer filed as no asset, so it may be answered before its settlement).
+    private func admitted(asChat: Bool = false) throws -> (project: String, record: GenerationRecord) {
         let project = try XCTUnwrap(try server.createProject(["name": "Windows", "budget_period": "total", "budget_limit": "5"],
                                                               token: token)["id"] as? String)
         let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
+        var settings = GenerationSettings(maxOutputTokens: 100)
+        if asChat { settings.parameters.chat = ChatOptions(messages: [ChatMessage(role: "user", content: "hello")]) }
         let record = try server.environment.generations.admission.admit(
             QuoteRequest(projectID: project, kind: .text, prompt: "hello", provider: .openai, maxOutputTokens: 100),
-            settings: GenerationSettings(maxOutputTokens: 100), as: identity)
+            settings: settings, as: identity)
         return (project, record)
     }
 
     /// The server's runner with other parts swapped in.
-    private func runner(blobs: (any BlobStore)? = nil, store: (any GenerationStore)? = nil) -> GenerationRunner {
+    private func runner(blobs: (any BlobStore)? = nil, store: (any GenerationStore)? = nil,
+                        earlyAnswers: (any EarlyAnswers)? = nil) -> GenerationRunner {
         let base = server.environment.generations.executor.runner
         return GenerationRunner(store: store ?? base.store, ledger: base.ledger, blobs: blobs ?? base.blobs, gate: base.gate,
                                 provider: base.provider, key: base.key, pricing: base.pricing,
-                                pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds)
+                                pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds, earlyAnswers: earlyAnswers)
     }
 
     private func submissions() throws -> Int {
@@ -180,6 +186,45 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
         XCTAssertEqual(try submissions(), 1)
     }
+
+    /// Answered before its settlement (the chat surface's default): the answer is offered before the
+    /// settlement is tried, and a settlement the database refuses once is tried again and charges
+    /// what the answer stated.
+    func testASettlementRefusedOnceAfterAnEarlyAnswerIsTriedAgainAndChargesWhatTheAnswerStated() async throws {
+        let (project, record) = try admitted(asChat: true)
+        let store = RefusingFinish(base: server.environment.generations.store, refusals: 1)
+        let answers = RecordedAnswers(store: store)
+        let step = try await runner(store: store, earlyAnswers: answers).step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(step, .finished(.succeeded))
+        let offered = try XCTUnwrap(answers.offered, "the answer was offered")
+        XCTAssertEqual(answers.finishCallsWhenOffered, 0, "before the settlement was tried")
+        XCTAssertEqual(offered.generation.status, .succeeded)
+        XCTAssertEqual(store.finishCalls, 2, "refused once, then written")
+        XCTAssertEqual(answers.settledCount, 1)
+        let stated = try XCTUnwrap(offered.generation.actualCost)
+        XCTAssertGreaterThan(stated, .zero)
+        let budget = try server.budget(of: project, token: token)
+        XCTAssertEqual(budget.spent, stated, "the ledger charged what the answer stated")
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
+    /// Refused every time: given up after three tries, the barrier released (the user's reads stop
+    /// waiting) and the generation left running for its lease, as after a crash (the test above's
+    /// window: taken over, it ends `outcome_unknown`, charged the estimate).
+    func testASettlementRefusedEveryTimeAfterAnEarlyAnswerIsGivenUpAfterThreeTriesAndReleasesTheBarrier() async throws {
+        let (_, record) = try admitted(asChat: true)
+        let store = RefusingFinish(base: server.environment.generations.store, refusals: 10)
+        let answers = RecordedAnswers(store: store)
+        do {
+            _ = try await runner(store: store, earlyAnswers: answers).step(record.id, userID: userID, claimsJSON: claims)
+            XCTFail("the step fails: the database refused the settlement")
+        } catch {}
+        XCTAssertNotNil(answers.offered)
+        XCTAssertEqual(store.finishCalls, 3)
+        XCTAssertEqual(answers.settledCount, 1, "the user's reads no longer wait for it")
+        let left = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(left["status"] as? String, "running", "left to its lease, as after a crash")
+    }
 }
 
 /// Storage that is down: every write fails; scratch folders still work (the provider writes there).
@@ -204,44 +249,76 @@ private struct BrokenBlobStore: BlobStore {
 
 /// A store whose writes fail once the generation is running: the process as good as dead
 /// after the provider's answer, before anything of it is recorded.
-private struct FrozenAfterStart: GenerationStore {
+private final class FrozenAfterStart: ForwardingGenerationStore, @unchecked Sendable {
     struct Gone: Error {}
-    let base: any GenerationStore
 
-    func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
-        try base.create(generation, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
-    }
-    func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
-               claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?) {
-        try base.admit(generation, reserveOn: provider, start: start, leaseOwner: leaseOwner, leaseSeconds: leaseSeconds, claimsJSON: claimsJSON)
-    }
     /// The provider's answer is in, and the one call that would settle it never lands.
-    func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
-    func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
-    func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool { throw Gone() }
-    func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
-                 claimsJSON: String) throws -> GenerationRecord? {
+    override func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion,
+                         claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
+    override func finishCanceled(_ id: UUID, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? { throw Gone() }
+    override func endProviderWork(_ id: UUID, claimsJSON: String) throws -> Bool { throw Gone() }
+    override func advance(_ id: UUID, to status: GenerationStatus?, changes: GenerationChanges, event: GenerationEvent?,
+                          claimsJSON: String) throws -> GenerationRecord? {
         guard status == .running else { throw Gone() }
         return try base.advance(id, to: status, changes: changes, event: event, claimsJSON: claimsJSON)
     }
-    func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
-                       claimsJSON: String) throws { throw Gone() }
-    func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID { throw Gone() }
-    func get(_ id: UUID, claimsJSON: String) throws -> GenerationRecord? { try base.get(id, claimsJSON: claimsJSON) }
-    func detail(_ id: UUID, claimsJSON: String) throws -> GenerationDetail? { try base.detail(id, claimsJSON: claimsJSON) }
-    func list(_ filter: GenerationFilter, claimsJSON: String) throws -> GenerationPage {
-        try base.list(filter, claimsJSON: claimsJSON)
+    override func recordAttempt(_ id: UUID, provider: ProviderID, model: String, error: ProviderError?, report: AttemptReport?,
+                                claimsJSON: String) throws { throw Gone() }
+    override func addAsset(_ id: UUID, kind: MediaKind, contentType: String, blob: StoredBlob, claimsJSON: String) throws -> UUID {
+        throw Gone()
     }
-    func asset(_ id: UUID, claimsJSON: String) throws -> AssetRecord? { try base.asset(id, claimsJSON: claimsJSON) }
-    func claimIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim {
-        try base.claimIdempotencyKey(key, requestHash: requestHash, staleAfterSeconds: staleAfterSeconds, claimsJSON: claimsJSON)
+}
+
+/// Records what the runner offers before a settlement, and how many settlements the store had
+/// been asked for at that moment.
+private final class RecordedAnswers: EarlyAnswers, @unchecked Sendable {
+    private let lock = NSLock()
+    private let store: RefusingFinish
+    private var offeredDetail: GenerationDetail?
+    private var callsWhenOffered: Int?
+    private var settled = 0
+
+    init(store: RefusingFinish) { self.store = store }
+
+    var offered: GenerationDetail? { lock.withLock { offeredDetail } }
+    var finishCallsWhenOffered: Int? { lock.withLock { callsWhenOffered } }
+    var settledCount: Int { lock.withLock { settled } }
+
+    func answer(_ detail: GenerationDetail) -> Bool {
+        let calls = store.finishCalls
+        lock.withLock {
+            offeredDetail = detail
+            callsWhenOffered = calls
+        }
+        return true
     }
-    func finishIdempotencyKey(_ key: String, status: Int?, body: String?, claimsJSON: String) throws {
-        try base.finishIdempotencyKey(key, status: status, body: body, claimsJSON: claimsJSON)
+
+    func settled(_ generation: GenerationRecord) { lock.withLock { settled += 1 } }
+}
+
+/// The server's store, whose settlement (`finish`) the database refuses the first `refusals` times.
+private final class RefusingFinish: ForwardingGenerationStore, @unchecked Sendable {
+    struct Refused: Error {}
+    private let lock = NSLock()
+    private var refusalsLeft: Int
+    private var calls = 0
+
+    init(base: any GenerationStore, refusals: Int) {
+        refusalsLeft = refusals
+        super.init(base: base)
     }
-    func claimWork(owner: String, leaseSeconds: Int, limit: Int) throws -> [(id: UUID, userID: UUID, batchItem: Bool)] {
-        try base.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
+
+    var finishCalls: Int { lock.withLock { calls } }
+
+    override func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion,
+                         claimsJSON: String) throws -> GenerationDetail? {
+        let refuse = lock.withLock { () -> Bool in
+            calls += 1
+            guard refusalsLeft > 0 else { return false }
+            refusalsLeft -= 1
+            return true
+        }
+        if refuse { throw Refused() }
+        return try base.finish(id, inProject: projectID, completion, claimsJSON: claimsJSON)
     }
-    func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }
-    func nextLeaseExpiry() throws -> Date? { try base.nextLeaseExpiry() }
 }
