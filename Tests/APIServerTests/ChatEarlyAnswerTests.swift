@@ -53,6 +53,13 @@ final class ChatEarlyAnswerTests: XCTestCase {
         return { result.value }
     }
 
+    /// A completion on the test's project, sent from another thread; its answer once it came.
+    private func completeInBackground(content: String? = nil) -> @Sendable () -> Result<ChatWireClient.Completion, any Error>? {
+        let headers = ["X-Project-Id": project]
+        let client: ChatWireClient = self.client
+        return inBackground { try client.complete(content.map { ChatWireClient.body(content: $0) } ?? ChatWireClient.body(), headers: headers) }
+    }
+
     private func waitFor<T>(_ poll: () -> T?, seconds: Double = 10) -> T? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -65,9 +72,7 @@ final class ChatEarlyAnswerTests: XCTestCase {
     func testTheAnswerLeavesWhileItsSettlementIsHeldAndTheUsersReadWaitsForIt() throws {
         try start(answerBeforeSettlement: "on")
         let owner = try holdSettlements()
-        let headers = ["X-Project-Id": project]
-        let client: ChatWireClient = self.client
-        let answer = inBackground { try client.complete(ChatWireClient.body(), headers: headers) }
+        let answer = completeInBackground()
         let completion = try XCTUnwrap(waitFor(answer), "answered while its settlement cannot be written").get()
         XCTAssertEqual(completion.status, 200, completion.text)
         let id = try XCTUnwrap(completion.generationID)
@@ -96,12 +101,10 @@ final class ChatEarlyAnswerTests: XCTestCase {
         let other = try server.signUp("other@example.com").accessToken
         let owner = try holdSettlements()
         defer { try? release(owner) }
-        let headers = ["X-Project-Id": project]
-        let client: ChatWireClient = self.client
-        let first = inBackground { try client.complete(ChatWireClient.body(), headers: headers) }
+        let first = completeInBackground()
         XCTAssertEqual(try XCTUnwrap(waitFor(first)).get().status, 200)
         // The reservation of the first is still held: the second is admitted beside it and answered too.
-        let second = inBackground { try client.complete(ChatWireClient.body(content: "Another one."), headers: headers) }
+        let second = completeInBackground(content: "Another one.")
         XCTAssertEqual(try XCTUnwrap(waitFor(second), "an admission does not wait for the user's settlements").get().status, 200)
         XCTAssertEqual(server.environment.generations.settlements.count, 2)
         let started = Date()
@@ -117,9 +120,7 @@ final class ChatEarlyAnswerTests: XCTestCase {
     func testWithItOffTheAnswerWaitsForTheSettlement() throws {
         try start(answerBeforeSettlement: "off")
         let owner = try holdSettlements()
-        let headers = ["X-Project-Id": project]
-        let client: ChatWireClient = self.client
-        let answer = inBackground { try client.complete(ChatWireClient.body(), headers: headers) }
+        let answer = completeInBackground()
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertNil(answer(), "not answered while the settlement is held")
         XCTAssertEqual(server.environment.generations.settlements.count, 0)

@@ -55,7 +55,7 @@ struct Authenticator: Sendable {
     /// reservation only makes more careful), once that user's settlements in flight are written.
     func identity(of request: HTTPRequest, waitingForSettlements: Bool = true) throws -> AuthenticatedIdentity {
         let identity = try verifiedIdentity(of: request)
-        if waitingForSettlements { settlements?.waitForSettlements(of: identity.userID) }
+        if waitingForSettlements { waitForSettlements(of: identity) }
         return identity
     }
 

@@ -528,9 +528,9 @@ public struct GenerationRunner: Sendable {
 extension GenerationRunner {
     /// This runner for a batch's items: they hold only their provider's scope while they run
     /// (`BatchItemReservations`), their batch the rest.
+    /// No early answers: a batch item answers nobody directly.
     public var forBatchItems: GenerationRunner {
         GenerationRunner(store: store, ledger: BatchItemReservations(ledger: ledger), blobs: blobs, gate: gate, provider: provider, key: key,
                          pricing: pricing, pollDeadlineSeconds: pollDeadlineSeconds, leaseSeconds: leaseSeconds, tokenCounter: tokenCounter)
-        // No early answers: a batch item answers nobody directly.
     }
 }
