@@ -117,6 +117,36 @@ final class ChatEarlyAnswerTests: XCTestCase {
         XCTAssertGreaterThan(budget.spent, .zero)
     }
 
+    func testABudgetRefusalBesideASettlementInFlightIsDecidedAgainOnceItIsWritten() throws {
+        try start(answerBeforeSettlement: "on")
+        // One completion settled first: its reservation (the estimate) and its cost size the budget.
+        let learned = try client.complete(ChatWireClient.body(), headers: ["X-Project-Id": project])
+        XCTAssertEqual(learned.status, 200, learned.text)
+        let detail = try server.get("/v1/generations/\(try XCTUnwrap(learned.generationID))", token: token).json()
+        let reservation = try Money(parsing: try XCTUnwrap(detail["estimate_usd"] as? String))
+        let cost = try XCTUnwrap(learned.costHeader)
+        XCTAssertLessThan(cost, reservation, "the charge is below the reservation")
+        // Room for one reservation beside a charge, not for two reservations.
+        let limit = reservation + reservation - (try Money(parsing: "0.0000000001"))
+        project = try XCTUnwrap(try server.createProject(["name": "Tight", "budget_period": "total", "budget_limit": limit.description],
+                                                         token: token)["id"] as? String)
+        let owner = try holdSettlements()
+        let first = completeInBackground()
+        XCTAssertEqual(try XCTUnwrap(waitFor(first)).get().status, 200)
+        // The first's reservation is still held, so the second does not fit yet: it is decided again
+        // once the first's settlement is written, instead of being refused (the same request: the
+        // same reservation).
+        let second = completeInBackground()
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertNil(second(), "the refused admission waits for the settlement in flight")
+        try release(owner)
+        let answer = try XCTUnwrap(waitFor(second), "decided again once the settlement is written").get()
+        XCTAssertEqual(answer.status, 200, answer.text)
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.reserved, .zero)
+        XCTAssertLessThanOrEqual(budget.spent, limit)
+    }
+
     func testWithItOffTheAnswerWaitsForTheSettlement() throws {
         try start(answerBeforeSettlement: "off")
         let owner = try holdSettlements()

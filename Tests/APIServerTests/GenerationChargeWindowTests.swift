@@ -200,6 +200,7 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(answers.finishCallsWhenOffered, 0, "before the settlement was tried")
         XCTAssertEqual(offered.generation.status, .succeeded)
         XCTAssertEqual(store.finishCalls, 2, "refused once, then written")
+        XCTAssertEqual(store.answeredFlags, [true, true], "each try tells the store the answer went out (it may gather the settlement)")
         XCTAssertEqual(answers.settledCount, 1)
         let stated = try XCTUnwrap(offered.generation.actualCost)
         XCTAssertGreaterThan(stated, .zero)
@@ -302,6 +303,7 @@ private final class RefusingFinish: ForwardingGenerationStore, @unchecked Sendab
     private let lock = NSLock()
     private var refusalsLeft: Int
     private var calls = 0
+    private var answered: [Bool] = []
 
     init(base: any GenerationStore, refusals: Int) {
         refusalsLeft = refusals
@@ -309,11 +311,14 @@ private final class RefusingFinish: ForwardingGenerationStore, @unchecked Sendab
     }
 
     var finishCalls: Int { lock.withLock { calls } }
+    /// `answeredBeforeSettlement` of every completion `finish` was given.
+    var answeredFlags: [Bool] { lock.withLock { answered } }
 
     override func finish(_ id: UUID, inProject projectID: UUID, _ completion: GenerationCompletion,
                          claimsJSON: String) throws -> GenerationDetail? {
         let refuse = lock.withLock { () -> Bool in
             calls += 1
+            answered.append(completion.answeredBeforeSettlement)
             guard refusalsLeft > 0 else { return false }
             refusalsLeft -= 1
             return true

@@ -16,6 +16,18 @@ final class SettlementsInFlightTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 1, "another user's settlement is not waited for")
     }
 
+    func testAReadThatMustWaitHurriesTheSettlementsHeldBackAndOneThatNeedNotDoesNot() {
+        let hurried = LockedCount()
+        let settlements = SettlementsInFlight(hurry: { hurried.add() })
+        let first = UUID()
+        settlements.begin(first, user: alice)
+        XCTAssertTrue(settlements.waitForSettlements(of: bob, longestWait: 5))
+        XCTAssertEqual(hurried.value, 0, "nothing of bob's is in flight: nothing to hurry")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { [alice] in settlements.end(first, user: alice) }
+        XCTAssertTrue(settlements.waitForSettlements(of: alice, longestWait: 5))
+        XCTAssertEqual(hurried.value, 1, "alice's read asked for her settlement to be written now")
+    }
+
     func testAReadWaitsUntilTheSettlementsInFlightWhenItArrivedAreWritten() {
         let settlements = SettlementsInFlight()
         let first = UUID()
@@ -61,5 +73,23 @@ final class SettlementsInFlightTests: XCTestCase {
         settlements.end(id, user: alice)
         XCTAssertEqual(settlements.count, 0)
         XCTAssertTrue(settlements.waitForSettlements(of: alice, longestWait: 0.1))
+    }
+}
+
+/// A counter several threads may add to.
+private final class LockedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }

@@ -140,7 +140,18 @@ struct ChatHandlers: Sendable {
         do {
             return try admission.admit(quote, settings: settings, as: identity, startHere: true)
         } catch let refusal as AdmissionRefusal {
-            throw GenerationHandlers.problem(refusal)
+            // This admission did not wait for the user's settlements in flight, whose reservations
+            // may hold more than they will charge: a budget refusal is decided again once they are
+            // written, so a client sending its next request at once is not refused for room that
+            // its previous completion's settlement is about to give back.
+            guard case .budgetExceeded = refusal, let settlements = authenticator.settlements,
+                  settlements.inFlight(for: identity.userID) else { throw GenerationHandlers.problem(refusal) }
+            settlements.waitForSettlements(of: identity.userID)
+            do {
+                return try admission.admit(quote, settings: settings, as: identity, startHere: true)
+            } catch let again as AdmissionRefusal {
+                throw GenerationHandlers.problem(again)
+            }
         }
     }
 

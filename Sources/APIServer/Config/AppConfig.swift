@@ -55,6 +55,9 @@ struct AppConfig: Sendable {
     /// Whether a chat completion is answered once its cost is known, while its settlement is
     /// written (`EarlyChatAnswers`), rather than after that write commits.
     var chatAnswersBeforeSettlement: Bool
+    /// How long the settlement of an answer already sent may wait for others of its project, to be
+    /// written in one transaction with them (`GroupCommit`'s gathering); 0: written at once.
+    var settlementGatherMilliseconds: Int
     /// Requests per client address per 5 minutes to `/auth/v1/token` and to sign-up (GoTrue's
     /// limiter). Production and tests keep GoTrue's numbers; development is generous, so a local
     /// front end or a contract run reaches the logic behind them.
@@ -89,7 +92,7 @@ struct AppConfig: Sendable {
         "TIKTOKEN_O200K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "PROVIDER_MAX_IN_FLIGHT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
-        "ADMISSION_READ_REUSE_MS", "CHAT_ANSWER_BEFORE_SETTLEMENT", "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
+        "ADMISSION_READ_REUSE_MS", "CHAT_ANSWER_BEFORE_SETTLEMENT", "SETTLEMENT_GATHER_MS", "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
         "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES",
@@ -185,6 +188,7 @@ struct AppConfig: Sendable {
             admissionReadReuseMilliseconds: reader.integer("ADMISSION_READ_REUSE_MS", default: 1_000,
                                                            range: 0...RecentQuoteReads.maximumAgeLimitMilliseconds),
             chatAnswersBeforeSettlement: reader.choice("CHAT_ANSWER_BEFORE_SETTLEMENT", default: true) { ["on": true, "off": false][$0] },
+            settlementGatherMilliseconds: reader.integer("SETTLEMENT_GATHER_MS", default: 10, range: 0...100),
             authTokenRequestsPer5Minutes: reader.integer("AUTH_TOKEN_RATE_LIMIT",
                                                          default: environment == .development ? 10_000 : 150, range: 1...1_000_000),
             authSignupRequestsPer5Minutes: reader.integer("AUTH_SIGNUP_RATE_LIMIT",

@@ -29,7 +29,7 @@ struct GenerationComponents: Sendable {
                      keyChecks: KeyChecks) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
-        let store = PostgresGenerationStore(pool: pool)
+        let store = PostgresGenerationStore(pool: pool, settlementGatheringSeconds: Double(config.settlementGatherMilliseconds) / 1000)
         let blobs: any BlobStore
         do {
             blobs = try config.storageBackend.makeBlobStore(storageDirectory: config.storageDirectory)
@@ -42,7 +42,7 @@ struct GenerationComponents: Sendable {
         let keyless = KeylessProviders(catalog: { providers.catalog() })
         let finished = FinishedGenerations()
         let board = SignalBoard<UUID>()
-        let settlements = SettlementsInFlight()
+        let settlements = SettlementsInFlight(hurry: { store.hurrySettlements() })
         let runner = GenerationRunner(
             store: store, ledger: ledger, blobs: blobs, gate: RouterAttemptGate(router: router, policy: config.healthPolicy), provider: { providers.provider($0) },
             key: { userID, claims, provider in

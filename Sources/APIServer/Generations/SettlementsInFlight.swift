@@ -17,8 +17,12 @@ final class SettlementsInFlight: @unchecked Sendable {
     /// Tickets of settlements in flight, by user; a user with none has no entry.
     private var pending: [UUID: Set<UInt64>] = [:]
     private var ticketsByGeneration: [UUID: UInt64] = [:]
+    /// Asks the store to write the settlements it holds back now (`SETTLEMENT_GATHER_MS`).
+    private let hurry: @Sendable () -> Void
 
-    init() {}
+    init(hurry: @escaping @Sendable () -> Void = {}) {
+        self.hurry = hurry
+    }
 
     /// An answer for `generation` of `user` went out before its settlement.
     func begin(_ generation: UUID, user: UUID) {
@@ -47,11 +51,22 @@ final class SettlementsInFlight: @unchecked Sendable {
         defer { condition.unlock() }
         guard pending[user] != nil else { return true }
         let arrived = nextTicket
+        // Without the lock: the store's own lock is taken, and a settlement ending takes this one.
+        condition.unlock()
+        hurry()
+        condition.lock()
         let deadline = Date().addingTimeInterval(longestWait)
         while let tickets = pending[user], tickets.contains(where: { $0 <= arrived }) {
             guard condition.wait(until: deadline) else { return false }
         }
         return true
+    }
+
+    /// Whether any settlement of `user` is in flight now.
+    func inFlight(for user: UUID) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending[user] != nil
     }
 
     /// Settlements in flight now (for tests and metrics).

@@ -71,8 +71,9 @@ final class WorkQueue: @unchecked Sendable {
         let startThread = idleThreads == 0 && threadsStarted < threadCount
         if startThread { threadsStarted += 1 }
         let number = threadsStarted
-        condition.signal()
         condition.unlock()
+        // After the unlock: a thread woken while the lock is held would wake only to wait for it.
+        condition.signal()
         if startThread {
             let thread = Thread { [self] in work() }
             thread.name = "\(name)-\(number)"

@@ -443,6 +443,8 @@ public struct GenerationRunner: Sendable {
         // its own call, never released as free by `stopped`.
         let answeredEarly = answerEarly(record, completion)
         defer { if answeredEarly { earlyAnswers?.settled(record) } }
+        var completion = completion
+        completion.answeredBeforeSettlement = answeredEarly
         let ended = try settle(record, completion, claimsJSON: claimsJSON, attempts: answeredEarly ? Self.earlySettlementAttempts : 1)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)

@@ -108,6 +108,9 @@ public struct GenerationCompletion: Sendable {
     /// The tokenizer `usage`'s output tokens were counted with here, when the provider reported
     /// none (`GenerationRecord.usageCountedWith`); nil: `usage` is the provider's.
     public let usageCountedWith: String?
+    /// Whether its answer has been sent already (`EarlyAnswers`): nobody waits for this settlement
+    /// to answer, so a store may hold it briefly to write it with others.
+    public var answeredBeforeSettlement = false
 
     public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
                 providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],

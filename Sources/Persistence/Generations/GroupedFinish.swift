@@ -7,6 +7,9 @@ import Foundation
 struct PendingFinish {
     /// A group's most ends (`finish_group` takes at most 64).
     static let groupLimit = 32
+    /// A gathering settlement stops waiting once this many of its project's ends are queued: each
+    /// holds a provider thread meanwhile, and four already share most of a transaction's cost.
+    static let gatheredEnough = 4
 
     let claimsJSON: String
     let generation: UUID

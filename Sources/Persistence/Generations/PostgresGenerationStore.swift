@@ -8,11 +8,19 @@ public struct PostgresGenerationStore: GenerationStore {
     let admissions: AdmissionGroups
     let finishes: FinishGroups
 
-    public init(pool: ConnectionPool) {
+    /// `settlementGatheringSeconds`: how long a settlement whose answer was sent already may wait
+    /// for others of its project to be written with (`GroupCommit`'s gathering; 0: never waits).
+    public init(pool: ConnectionPool, settlementGatheringSeconds: Double = 0) {
         self.pool = pool
         // A request queued for its project's writer waits as long as one waiting for a connection would.
         self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit, queueTimeout: pool.configuration.acquireTimeout)
-        self.finishes = FinishGroups(limit: PendingFinish.groupLimit, queueTimeout: pool.configuration.acquireTimeout)
+        self.finishes = FinishGroups(limit: PendingFinish.groupLimit, queueTimeout: pool.configuration.acquireTimeout,
+                                     gathering: .init(longest: settlementGatheringSeconds, enough: PendingFinish.gatheredEnough))
+    }
+
+    /// Settlements gathering company are written now: someone waits to read what they write.
+    public func hurrySettlements() {
+        finishes.hurry()
     }
 
     public func create(_ generation: NewGeneration, leaseOwner: String, leaseSeconds: Int, claimsJSON: String) throws -> GenerationRecord {
@@ -94,7 +102,7 @@ public struct PostgresGenerationStore: GenerationStore {
         let ending = try PendingFinish(id, completion, claimsJSON: claimsJSON)
         // As admissions: one project's ends under the same claims share a writer (GroupedFinish.swift).
         let key = ProjectWriterKey(projectID: projectID, claimsJSON: claimsJSON)
-        switch try finishes.submit(ending, key: key, run: runFinishes) {
+        switch try finishes.submit(ending, key: key, mayGather: completion.answeredBeforeSettlement, run: runFinishes) {
         case .finished(let detail):
             return detail
         case .alone:

@@ -12,30 +12,55 @@ import Foundation
 /// A request still queued after `queueTimeout` is never run and gets the error a caller that found no
 /// pooled connection gets (`DatabaseError` at step `.acquire`: 503 `database_unavailable` at the API);
 /// one a writer has taken waits for its answer, since its work may already be written.
+///
+/// With `gathering`, a leader whose work nobody waits for (`mayGather`: a settlement whose answer
+/// has been sent) and that finds fewer than `gathering.enough` requests of its key queued waits up
+/// to `gathering.longest` for more before it runs, so that at low load its key's work still runs in
+/// groups. It stops waiting once enough are queued, when a request that may not wait joins, or on
+/// `hurry()`. Each queued request holds its caller's thread, so only one key gathers at a time.
 final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Sendable {
     private final class Waiter {
         let item: Item
+        let mayGather: Bool
         var answer: Result<Answer, any Error>?
         var leads = false
         var taken = false
 
-        init(_ item: Item) {
+        init(_ item: Item, mayGather: Bool) {
             self.item = item
+            self.mayGather = mayGather
         }
+    }
+
+    /// How long a leader that may wait gathers company, and how many queued (itself included) are enough.
+    struct Gathering: Sendable {
+        let longest: TimeInterval
+        let enough: Int
     }
 
     let limit: Int
     let queueTimeout: TimeInterval
+    let gathering: Gathering?
     private let condition = NSCondition()
     // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
     private var waiting: [Key: [Waiter]] = [:]
     private var largest = 0
+    // The key whose leader is gathering now, if any, and how many times `hurry` was called.
+    private var gatheringKey: Key?
+    private var hurries: UInt64 = 0
 
     /// The most requests one group has run together so far.
     var largestGroup: Int {
         condition.lock()
         defer { condition.unlock() }
         return largest
+    }
+
+    /// Whether the leader of `key` is gathering company now.
+    func isGathering(_ key: Key) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return gatheringKey == key
     }
 
     /// How many requests of `key` wait now (its running group's excluded).
@@ -45,19 +70,31 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         return waiting[key]?.filter { $0.answer == nil && !$0.leads }.count ?? 0
     }
 
-    init(limit: Int, queueTimeout: TimeInterval) {
+    init(limit: Int, queueTimeout: TimeInterval, gathering: Gathering? = nil) {
         self.limit = max(1, limit)
         self.queueTimeout = queueTimeout
+        self.gathering = gathering.map { Gathering(longest: max(0, $0.longest), enough: min(max(1, $0.enough), max(1, limit))) }
     }
 
-    func submit(_ item: Item, key: Key, run: ([Item]) -> [Result<Answer, any Error>]) throws -> Answer {
-        let waiter = Waiter(item)
+    /// Ends a gathering leader's wait now (someone is about to wait for its work).
+    func hurry() {
+        condition.lock()
+        hurries &+= 1
+        let gathering = gatheringKey != nil
+        condition.unlock()
+        if gathering { condition.broadcast() }
+    }
+
+    func submit(_ item: Item, key: Key, mayGather: Bool = false, run: ([Item]) -> [Result<Answer, any Error>]) throws -> Answer {
+        let waiter = Waiter(item, mayGather: mayGather)
         condition.lock()
         if waiting[key] == nil {
             waiter.leads = true
             waiting[key] = [waiter]
         } else {
             waiting[key, default: []].append(waiter)
+            // The gathering leader counts its company, and stops for one that may not wait.
+            if gatheringKey == key { condition.broadcast() }
         }
         let deadline = Date().addingTimeInterval(queueTimeout)
         while waiter.answer == nil && !waiter.leads {
@@ -70,12 +107,26 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
             }
         }
         if waiter.answer == nil {
+            gather(key: key, leader: waiter)
             lead(key: key, run: run)
         }
         let answer = waiter.answer
         condition.unlock()
         guard let answer else { throw GroupCommitError.unanswered }
         return try answer.get()
+    }
+
+    /// With the lock held: a leader that may wait, alone among the keys in gathering, waits for
+    /// company (see the type's note). The lock is released while it waits.
+    private func gather(key: Key, leader: Waiter) {
+        guard let gathering, gathering.longest > 0, leader.mayGather, gatheringKey == nil else { return }
+        let hurried = hurries
+        let deadline = Date().addingTimeInterval(gathering.longest)
+        gatheringKey = key
+        defer { gatheringKey = nil }
+        while hurries == hurried, let queue = waiting[key], queue.count < gathering.enough, queue.allSatisfy(\.mayGather) {
+            guard condition.wait(until: deadline) else { return }
+        }
     }
 
     /// With the lock held: takes this key's oldest waiting requests (the leader's own first), runs them
