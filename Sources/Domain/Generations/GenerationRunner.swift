@@ -370,7 +370,8 @@ public struct GenerationRunner: Sendable {
                 recordsAttempt: true, providerScopeOnly: ledger.settlesProviderScopeOnly, event: GenerationEvent("failed", payload),
                 report: report), claimsJSON: claimsJSON)
         }
-        try? blobs.delete(scratchOf: record.id)
+        // After the finish: its outputs are stored already, and a chat answer need not wait for a file system call.
+        defer { try? blobs.delete(scratchOf: record.id) }
         return try finish(record, GenerationCompletion(
             status: .succeeded, provider: candidate.provider, model: candidate.model, cost: cost, costStatus: costStatus,
             providerReportedCost: usage.providerReportedCost, breakdown: breakdown, usage: usage, outputText: output.text, assets: assets,
