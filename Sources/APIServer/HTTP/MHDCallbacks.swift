@@ -38,6 +38,8 @@ final class RequestState: @unchecked Sendable {
     }
 
     let deferral = Mutex(Deferral.none)
+    /// Held while the connection is resumed (see `resume(with:)`).
+    private let resuming = NSLock()
     private let connection: OpaquePointer
     /// Strong: a request can outlive the daemon's own reference to its server (a deferred answer
     /// arriving as the server stops), and an `unowned` read of a freed server traps the process
@@ -65,24 +67,32 @@ extension RequestState: ResponseSuspension {
         MHD_suspend_connection(connection)
     }
 
+    // The connection is resumed outside `deferral`'s lock: called under it, the resume woke MHD's
+    // thread straight into that lock (on the answer's path). `resuming` still makes a resume and an
+    // abandon exclusive, so a stopping server never passes a connection whose resume is under way.
     func resume(with response: HTTPResponse) {
+        resuming.lock()
         let resumed = deferral.withLock { deferral -> Bool in
             guard case .suspended = deferral else { return false }
             deferral = .answered(response)
-            MHD_resume_connection(connection)
             return true
         }
+        if resumed { MHD_resume_connection(connection) }
+        resuming.unlock()
         if resumed { server.untrackSuspended(self) }
     }
 
     /// For a stopping server whose grace period ran out: MHD cannot stop with connections
     /// suspended, and the work may still finish later, when the connection no longer exists.
     func abandon() {
-        deferral.withLock { deferral in
-            guard case .suspended = deferral else { return }
+        resuming.lock()
+        defer { resuming.unlock() }
+        let abandoned = deferral.withLock { deferral -> Bool in
+            guard case .suspended = deferral else { return false }
             deferral = .abandoned
-            MHD_resume_connection(connection)
+            return true
         }
+        if abandoned { MHD_resume_connection(connection) }
     }
 }
 
