@@ -106,12 +106,15 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
                 throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "no turn at the writer within \(queueTimeout) s")
             }
         }
-        if waiter.answer == nil {
+        let leads = waiter.answer == nil
+        if leads {
             gather(key: key, leader: waiter)
             lead(key: key, run: run)
         }
         let answer = waiter.answer
         condition.unlock()
+        // After the unlock: the group's members and the next leader wake to a free lock.
+        if leads { condition.broadcast() }
         guard let answer else { throw GroupCommitError.unanswered }
         return try answer.get()
     }
@@ -130,7 +133,8 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     }
 
     /// With the lock held: takes this key's oldest waiting requests (the leader's own first), runs them
-    /// without the lock, answers them, and hands the key to the oldest request still waiting.
+    /// without the lock, answers them, and hands the key to the oldest request still waiting (the
+    /// caller wakes them once it has unlocked).
     private func lead(key: Key, run: ([Item]) -> [Result<Answer, any Error>]) {
         let queue = waiting[key] ?? []
         let group = Array(queue.prefix(limit))
@@ -148,7 +152,6 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         } else {
             waiting[key] = nil
         }
-        condition.broadcast()
     }
 }
 
