@@ -31,6 +31,16 @@ final class GroupCommitGatheringTests: XCTestCase {
         }.start()
     }
 
+    /// A writer whose leader for `key` (item 1, which may wait) is gathering now, waiting up to 20 s.
+    private func gatheringLeader(key: String = "p") -> (Writer, LockedValue<[[Int]]>, DispatchGroup) {
+        let writer = writer(longest: 20)
+        let groups = LockedValue<[[Int]]>([])
+        let done = DispatchGroup()
+        submit(writer, 1, key: key, mayGather: true, groups: groups, done)
+        waitUntil { writer.isGathering(key) }
+        return (writer, groups, done)
+    }
+
     func testALeaderThatMayWaitRunsWithTheOnesArrivingWhileItGathers() {
         let writer = writer(longest: 20)
         let groups = LockedValue<[[Int]]>([])
@@ -63,33 +73,21 @@ final class GroupCommitGatheringTests: XCTestCase {
     }
 
     func testARequestThatMayNotWaitEndsTheGatheringAndRunsWithIt() {
-        let writer = writer(longest: 20)
-        let groups = LockedValue<[[Int]]>([])
-        let done = DispatchGroup()
-        submit(writer, 1, mayGather: true, groups: groups, done)
-        waitUntil { writer.isGathering("p") }
+        let (writer, groups, done) = gatheringLeader()
         submit(writer, 2, mayGather: false, groups: groups, done)
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "the one that may not wait did not wait for the gathering")
         XCTAssertEqual(groups.value.map { Set($0) }, [[1, 2]])
     }
 
     func testHurryEndsTheGathering() {
-        let writer = writer(longest: 20)
-        let groups = LockedValue<[[Int]]>([])
-        let done = DispatchGroup()
-        submit(writer, 1, mayGather: true, groups: groups, done)
-        waitUntil { writer.isGathering("p") }
+        let (writer, groups, done) = gatheringLeader()
         writer.hurry()
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(groups.value, [[1]])
     }
 
     func testOnlyOneKeyGathersAtATime() throws {
-        let writer = writer(longest: 20)
-        let groups = LockedValue<[[Int]]>([])
-        let done = DispatchGroup()
-        submit(writer, 1, key: "a", mayGather: true, groups: groups, done)
-        waitUntil { writer.isGathering("a") }
+        let (writer, groups, done) = gatheringLeader(key: "a")
         let started = Date()
         XCTAssertEqual(try writer.submit(2, key: "b", mayGather: true) { $0.map { .success($0) } }, 2)
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "key b ran at once while key a gathered")
