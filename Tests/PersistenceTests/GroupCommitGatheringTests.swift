@@ -86,6 +86,15 @@ final class GroupCommitGatheringTests: XCTestCase {
         XCTAssertEqual(groups.value, [[1]])
     }
 
+    func testAHurryAlsoKeepsAGatheringFromStartingForItsLongestWait() throws {
+        // The settlement a read waits for may reach the writer just after the read's hurry.
+        let writer = writer(longest: 20)
+        writer.hurry()
+        let started = Date()
+        XCTAssertEqual(try writer.submit(1, key: "p", mayGather: true) { $0.map { .success($0) } }, 1)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "it ran at once")
+    }
+
     func testOnlyOneKeyGathersAtATime() throws {
         let (writer, groups, done) = gatheringLeader(key: "a")
         let started = Date()

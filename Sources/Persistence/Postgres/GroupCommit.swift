@@ -45,9 +45,10 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
     private var waiting: [Key: [Waiter]] = [:]
     private var largest = 0
-    // The key whose leader is gathering now, if any, and how many times `hurry` was called.
+    // The key whose leader is gathering now, if any, how many times `hurry` was called, and when last.
     private var gatheringKey: Key?
     private var hurries: UInt64 = 0
+    private var hurriedAt = Date.distantPast
 
     /// The most requests one group has run together so far.
     var largestGroup: Int {
@@ -76,10 +77,13 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         self.gathering = gathering.map { Gathering(longest: max(0, $0.longest), enough: min(max(1, $0.enough), max(1, limit))) }
     }
 
-    /// Ends a gathering leader's wait now (someone is about to wait for its work).
+    /// Ends a gathering leader's wait now (someone is about to wait for its work), and keeps one
+    /// from starting for the next `gathering.longest`: the work waited for may not have reached
+    /// `submit` yet.
     func hurry() {
         condition.lock()
         hurries &+= 1
+        hurriedAt = Date()
         let gathering = gatheringKey != nil
         condition.unlock()
         if gathering { condition.broadcast() }
@@ -122,7 +126,8 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     /// With the lock held: a leader that may wait, alone among the keys in gathering, waits for
     /// company (see the type's note). The lock is released while it waits.
     private func gather(key: Key, leader: Waiter) {
-        guard let gathering, gathering.longest > 0, leader.mayGather, gatheringKey == nil else { return }
+        guard let gathering, gathering.longest > 0, leader.mayGather, gatheringKey == nil,
+              Date().timeIntervalSince(hurriedAt) >= gathering.longest else { return }
         let hurried = hurries
         let deadline = Date().addingTimeInterval(gathering.longest)
         gatheringKey = key
