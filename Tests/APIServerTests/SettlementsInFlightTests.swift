@@ -17,8 +17,8 @@ final class SettlementsInFlightTests: XCTestCase {
     }
 
     func testAReadThatMustWaitHurriesTheSettlementsHeldBackAndOneThatNeedNotDoesNot() {
-        let hurried = LockedCount()
-        let settlements = SettlementsInFlight(hurry: { hurried.add() })
+        let hurried = Mutex2(0)
+        let settlements = SettlementsInFlight(hurry: { hurried.mutate { $0 += 1 } })
         let first = UUID()
         settlements.begin(first, user: alice)
         XCTAssertTrue(settlements.waitForSettlements(of: bob, longestWait: 5))
@@ -73,23 +73,5 @@ final class SettlementsInFlightTests: XCTestCase {
         settlements.end(id, user: alice)
         XCTAssertEqual(settlements.count, 0)
         XCTAssertTrue(settlements.waitForSettlements(of: alice, longestWait: 0.1))
-    }
-}
-
-/// A counter several threads may add to.
-private final class LockedCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-
-    func add() {
-        lock.lock()
-        count += 1
-        lock.unlock()
-    }
-
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
     }
 }

@@ -137,8 +137,9 @@ struct ChatHandlers: Sendable {
         settings.parameters.chat = chat.options
         let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
                                  model: chat.modelID, maxOutputTokens: chat.maxTokens)
+        let admit = { try admission.admit(quote, settings: settings, as: identity, startHere: true) }
         do {
-            return try admission.admit(quote, settings: settings, as: identity, startHere: true)
+            return try admit()
         } catch let refusal as AdmissionRefusal {
             // This admission did not wait for the user's settlements in flight, whose reservations
             // may hold more than they will charge: a budget refusal is decided again once they are
@@ -148,7 +149,7 @@ struct ChatHandlers: Sendable {
                   settlements.inFlight(for: identity.userID) else { throw GenerationHandlers.problem(refusal) }
             settlements.waitForSettlements(of: identity.userID)
             do {
-                return try admission.admit(quote, settings: settings, as: identity, startHere: true)
+                return try admit()
             } catch let again as AdmissionRefusal {
                 throw GenerationHandlers.problem(again)
             }

@@ -45,9 +45,8 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
     private var waiting: [Key: [Waiter]] = [:]
     private var largest = 0
-    // The key whose leader is gathering now, if any, how many times `hurry` was called, and when last.
+    // The key whose leader is gathering now, if any, and when `hurry` was last called.
     private var gatheringKey: Key?
-    private var hurries: UInt64 = 0
     private var hurriedAt = Date.distantPast
 
     /// The most requests one group has run together so far.
@@ -82,7 +81,6 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     /// `submit` yet.
     func hurry() {
         condition.lock()
-        hurries &+= 1
         hurriedAt = Date()
         let gathering = gatheringKey != nil
         condition.unlock()
@@ -128,11 +126,11 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     private func gather(key: Key, leader: Waiter) {
         guard let gathering, gathering.longest > 0, leader.mayGather, gatheringKey == nil,
               Date().timeIntervalSince(hurriedAt) >= gathering.longest else { return }
-        let hurried = hurries
+        let hurried = hurriedAt
         let deadline = Date().addingTimeInterval(gathering.longest)
         gatheringKey = key
         defer { gatheringKey = nil }
-        while hurries == hurried, let queue = waiting[key], queue.count < gathering.enough, queue.allSatisfy(\.mayGather) {
+        while hurriedAt == hurried, let queue = waiting[key], queue.count < gathering.enough, queue.allSatisfy(\.mayGather) {
             guard condition.wait(until: deadline) else { return }
         }
     }
