@@ -316,16 +316,22 @@ final class GroupedAdmissionTests: XCTestCase {
         return try XCTUnwrap(admitted.record?.id)
     }
 
+    /// `answeredAt`: the end's answer was sent already, as the runner builds it (its record settled by
+    /// the completion), stamped with that time.
     private func ending(_ id: UUID, cost: String?, costStatus: String = "priced", status: GenerationStatus = .succeeded,
-                        assets: [NewAsset] = [], usage: Usage? = nil, report: AttemptReport? = nil) throws -> PendingFinish {
-        try PendingFinish(id, GenerationCompletion(status: status, provider: .openai, model: "gpt-4o-mini", cost: try cost.map { try Money(parsing: $0) },
-                                                   costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: usage,
-                                                   outputText: status == .succeeded ? "hi \"there\"/\n" : nil, assets: assets,
-                                                   errorCode: status == .succeeded ? nil : "provider_error",
-                                                   errorMessage: status == .succeeded ? nil : "it broke", recordsAttempt: status == .succeeded,
-                                                   providerScopeOnly: false, event: GenerationEvent(status.rawValue, ["note": "n"]),
-                                                   report: report),
-                          claimsJSON: claims)
+                        assets: [NewAsset] = [], usage: Usage? = nil, report: AttemptReport? = nil,
+                        answeredAt: Date? = nil) throws -> PendingFinish {
+        var completion = GenerationCompletion(status: status, provider: .openai, model: "gpt-4o-mini", cost: try cost.map { try Money(parsing: $0) },
+                                              costStatus: costStatus, providerReportedCost: nil, breakdown: nil, usage: usage,
+                                              outputText: status == .succeeded ? "hi \"there\"/\n" : nil, assets: assets,
+                                              errorCode: status == .succeeded ? nil : "provider_error",
+                                              errorMessage: status == .succeeded ? nil : "it broke", recordsAttempt: status == .succeeded,
+                                              providerScopeOnly: false, event: GenerationEvent(status.rawValue, ["note": "n"]),
+                                              report: report)
+        if let answeredAt {
+            completion.answered = try XCTUnwrap(try store.get(id, claimsJSON: claims)).settled(by: completion, at: answeredAt)
+        }
+        return try PendingFinish(id, completion, claimsJSON: claims)
     }
 
     /// Migration 176: a group's attempt reports are one call, and leave the provider's health row as
@@ -480,6 +486,46 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(details.map { $0?.assets.count }, [2, 0, 0, nil])
         XCTAssertEqual(details.map { $0?.attempts.count }, [1, 0, 1, nil])
         XCTAssertTrue(try endShape(grouped[0]).contains("charge0.25 implied"), "the charge row charges the scopes its reservation held")
+        XCTAssertEqual(try reserved(project), "0.0")
+    }
+
+    /// An end whose answer was sent already writes what any end writes, alone and in a group, and is
+    /// not read back: its answer is the record it was answered with (stamped here with a time the
+    /// database never wrote), without attempts. A group with one end still waited for reads every
+    /// end back.
+    func testAnAnsweredEndIsWrittenAsAnyEndButNotReadBack() throws {
+        let project = try project(limit: "10")
+        let usage = Usage(inputTokens: 12, outputTokens: 9)
+        let answeredAt = Date(timeIntervalSince1970: 1_000_000)
+        let plain = try running(project, estimate: "0.5")
+        XCTAssertNotNil(try store.finishAlone(try ending(plain, cost: "0.25", usage: usage)))
+
+        let alone = try running(project, estimate: "0.5")
+        let aloneDetail = try XCTUnwrap(try store.finishAlone(try ending(alone, cost: "0.25", usage: usage, answeredAt: answeredAt)))
+        let grouped = try (0..<2).map { _ in try running(project, estimate: "0.5") }
+        var groupDetails: [GenerationDetail] = []
+        for answer in store.runFinishes(try grouped.map { try ending($0, cost: "0.25", usage: usage, answeredAt: answeredAt) }) {
+            guard case .finished(let detail?) = try answer.get() else { return XCTFail("not ended in the group") }
+            groupDetails.append(detail)
+        }
+        for detail in [aloneDetail] + groupDetails {
+            XCTAssertEqual(detail.generation.status, .succeeded)
+            XCTAssertEqual(detail.generation.finishedAt, answeredAt, "the answer's record, not the row read back")
+            XCTAssertEqual(detail.attempts.count, 0)
+        }
+        XCTAssertEqual(groupDetails.map(\.generation.id), grouped)
+        for id in [alone] + grouped { XCTAssertEqual(try endShape(id), try endShape(plain)) }
+
+        let mixed = try (0..<2).map { _ in try running(project, estimate: "0.5") }
+        var mixedDetails: [GenerationDetail] = []
+        for answer in store.runFinishes([try ending(mixed[0], cost: "0.25", usage: usage, answeredAt: answeredAt),
+                                         try ending(mixed[1], cost: "0.25", usage: usage)]) {
+            guard case .finished(let detail?) = try answer.get() else { return XCTFail("not ended in the group") }
+            mixedDetails.append(detail)
+        }
+        XCTAssertEqual(mixedDetails.map { $0.generation.finishedAt == answeredAt }, [false, false], "read back")
+        XCTAssertEqual(mixedDetails.map(\.attempts.count), [1, 1])
+        XCTAssertEqual(try spent(project), "1.50")
         XCTAssertEqual(try reserved(project), "0.0")
     }
 

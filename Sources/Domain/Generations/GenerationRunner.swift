@@ -442,11 +442,11 @@ public struct GenerationRunner: Sendable {
         // A canceled generation `finish` does not charge (a batch item holds no project
         // reservation; a failed call's attempt already cleared its in-flight mark) is charged by
         // its own call, never released as free by `stopped`.
-        let answeredEarly = answerEarly(record, completion)
-        defer { if answeredEarly { earlyAnswers?.settled(record) } }
         var completion = completion
-        completion.answeredBeforeSettlement = answeredEarly
-        let ended = try settle(record, completion, claimsJSON: claimsJSON, attempts: answeredEarly ? Self.earlySettlementAttempts : 1)
+        completion.answered = answerEarly(record, completion)
+        defer { if completion.answered != nil { earlyAnswers?.settled(record) } }
+        let ended = try settle(record, completion, claimsJSON: claimsJSON,
+                               attempts: completion.answered != nil ? Self.earlySettlementAttempts : 1)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }
@@ -454,10 +454,12 @@ public struct GenerationRunner: Sendable {
         return .finished(detail.generation.status)
     }
 
-    /// Offers a succeeded text answer (no files to store) to `earlyAnswers` before it is settled.
-    private func answerEarly(_ record: GenerationRecord, _ completion: GenerationCompletion) -> Bool {
-        guard let earlyAnswers, completion.status == .succeeded, completion.assets.isEmpty, record.kind == .text else { return false }
-        return earlyAnswers.answer(GenerationDetail(generation: record.settled(by: completion, at: Date()), attempts: [], assets: []))
+    /// Offers a succeeded text answer (no files to store) to `earlyAnswers` before it is settled:
+    /// the record answered, nil when not offered or not taken.
+    private func answerEarly(_ record: GenerationRecord, _ completion: GenerationCompletion) -> GenerationRecord? {
+        guard let earlyAnswers, completion.status == .succeeded, completion.assets.isEmpty, record.kind == .text else { return nil }
+        let answered = record.settled(by: completion, at: Date())
+        return earlyAnswers.answer(GenerationDetail(generation: answered, attempts: [], assets: [])) ? answered : nil
     }
 
     /// How often the settlement of a generation answered early is tried when the database fails

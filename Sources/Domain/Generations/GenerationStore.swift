@@ -108,9 +108,13 @@ public struct GenerationCompletion: Sendable {
     /// The tokenizer `usage`'s output tokens were counted with here, when the provider reported
     /// none (`GenerationRecord.usageCountedWith`); nil: `usage` is the provider's.
     public let usageCountedWith: String?
-    /// Whether its answer has been sent already (`EarlyAnswers`): nobody waits for this settlement
-    /// to answer, so a store may hold it briefly to write it with others.
-    public var answeredBeforeSettlement = false
+    /// The answer sent already (`EarlyAnswers`): the admitted record as this completion settles it,
+    /// which the client was told. nil: a caller waits for this settlement. Nobody waits for an
+    /// answered one, so a store may hold it briefly to write it with others, and need not read the
+    /// generation back (`finish`).
+    public var answered: GenerationRecord?
+    /// Whether its answer has been sent already (`answered`).
+    public var answeredBeforeSettlement: Bool { answered != nil }
 
     public init(status: GenerationStatus, provider: ProviderID, model: String, cost: Money?, costStatus: String,
                 providerReportedCost: Money?, breakdown: CostBreakdown?, usage: Usage?, outputText: String?, assets: [NewAsset],
@@ -188,7 +192,9 @@ public protocol GenerationStore: Sendable {
     func admit(_ generation: NewGeneration, reserveOn provider: ProviderID?, start: Bool, leaseOwner: String, leaseSeconds: Int,
                clearing: FirstAttemptCheck?, claimsJSON: String) throws -> (outcome: ReservationOutcome, record: GenerationRecord?)
     /// Ends an attempt the provider answered (see `GenerationCompletion`) and returns the
-    /// generation as it then is, attempts and assets included. nil: it is not the caller's or
+    /// generation as it then is, attempts and assets included; for a completion answered already
+    /// (`answered`), that answer's record once its status is written, without attempts or assets
+    /// (nothing reads them, so the generation is not read back). nil: it is not the caller's or
     /// ended otherwise. Throws `DomainError.conflict("reservation_ended")` when the reservation
     /// had already ended. `projectID` is the generation's project: the ends of one project may be
     /// written together.

@@ -15,6 +15,8 @@ struct PendingFinish {
     let generation: UUID
     /// The attempt's report as a value (`AttemptReportSQL`), sent after the end.
     let report: SQL?
+    /// The answer sent already (`GenerationCompletion.answered`): the end is not read back.
+    var answered: GenerationRecord? { completion.answered }
     private let completion: GenerationCompletion
     // The JSON arguments, written once for whichever form runs.
     private let assets: String
@@ -33,16 +35,19 @@ struct PendingFinish {
         report = completion.report.map(AttemptReportSQL.value)
     }
 
-    /// The end run alone: `finish_generation`, then the generation's attempts and assets.
+    /// The end run alone: `finish_generation`, then the generation's attempts and assets; for an end
+    /// answered already, only the status it wrote.
     var statements: [SQL] {
-        ["""
-         select \(GenerationSQL.columns) from app_engine.finish_generation(
-             \(generation), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model),
-             \(completion.cost?.amount)::numeric, \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric,
-             \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText), \(completion.errorCode), \(errorMessage),
-             \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
-             \(finishReason)) g
-         """] + PostgresGenerationStore.attemptsAndAssets(of: generation)
+        let call: SQL = """
+            app_engine.finish_generation(
+                \(generation), \(completion.status.rawValue), \(completion.provider.rawValue), \(completion.model),
+                \(completion.cost?.amount)::numeric, \(completion.costStatus), \(completion.providerReportedCost?.amount)::numeric,
+                \(breakdown)::jsonb, \(usage)::jsonb, \(completion.outputText), \(completion.errorCode), \(errorMessage),
+                \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
+                \(finishReason)) g
+            """
+        if answered != nil { return ["select g.status from \(call)"] }
+        return ["select \(GenerationSQL.columns) from \(call)"] + PostgresGenerationStore.attemptsAndAssets(of: generation)
     }
 
     /// The end run with others: the object `finish_group` reads (migration 171), `finish_generation`'s
@@ -124,9 +129,13 @@ extension PostgresGenerationStore {
         return "select app_engine.report_attempts(array[\(list)])"
     }
 
-    /// The group's ends, then every attempt and asset of its generations: three statements.
+    /// The group's ends, then every attempt and asset of its generations: three statements; when
+    /// every end was answered already, only the status each wrote (one statement).
     static func groupEnds(_ group: [PendingFinish]) -> [SQL] {
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
+        if group.allSatisfy({ $0.answered != nil }) {
+            return ["select f.ordinal, (f.generation).status as status from app_engine.finish_group(\(items)::jsonb) f"]
+        }
         let ids = group.map { $0.generation.lowercasedString }
         return ["""
                 select f.ordinal, \(GenerationSQL.columns)
@@ -142,6 +151,9 @@ extension PostgresGenerationStore {
     /// Each end's answer from `groupEnds`' results: its generation (nil when `finish_group` returned
     /// no row for it) with that generation's attempts and assets.
     static func details(of group: [PendingFinish], from results: [[PostgresRow]]) -> [Result<FinishAnswer, any Error>] {
+        if results.count == 1, let rows = results.first {
+            return statuses(of: group, from: rows)
+        }
         guard results.count == 3 else {
             return group.map { _ in .failure(GroupCommitError.unanswered) }
         }
@@ -166,5 +178,29 @@ extension PostgresGenerationStore {
         } catch {
             return group.map { _ in .failure(error) }
         }
+    }
+
+    /// Each answered end's answer from the short form of `groupEnds`: its answer's record, once the
+    /// status that record states is the one written.
+    static func statuses(of group: [PendingFinish], from rows: [PostgresRow]) -> [Result<FinishAnswer, any Error>] {
+        var written: [Int: String] = [:]
+        do {
+            for row in rows { written[try row.decode("ordinal", as: Int.self)] = try row.decode("status", as: String.self) }
+        } catch {
+            return group.map { _ in .failure(error) }
+        }
+        return group.enumerated().map { index, ending in
+            guard let status = written[index + 1] else { return .success(.finished(nil)) }
+            return Result { .finished(try answeredDetail(ending, status: status)) }
+        }
+    }
+
+    /// An answered end's record with the status written. `finish_generation` writes the status it
+    /// is given, so a different one is a contract broken: refused rather than answered.
+    static func answeredDetail(_ ending: PendingFinish, status: String) throws -> GenerationDetail {
+        guard let answered = ending.answered, answered.status.rawValue == status else {
+            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "unexpected status \(status) for an answered end")
+        }
+        return GenerationDetail(generation: answered, attempts: [], assets: [])
     }
 }

@@ -124,6 +124,10 @@ public struct PostgresGenerationStore: GenerationStore {
             throw PendingFinish.answer(to: error)
         }
         guard let results = outcome.committed.first else { return nil }
+        if ending.answered != nil {
+            guard results.count == 1, let row = results[0].first else { return nil }
+            return try Self.answeredDetail(ending, status: try row.decode("status", as: String.self))
+        }
         return try Self.detail(from: results)
     }
 
