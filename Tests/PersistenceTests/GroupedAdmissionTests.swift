@@ -41,12 +41,13 @@ final class GroupedAdmissionTests: XCTestCase {
     }
 
     private func admission(_ project: UUID, id: UUID = UUID(), estimate: String = "0.1", start: Bool = false,
-                           clearing: FirstAttemptCheck? = nil) throws -> PendingAdmission {
+                           clearing: FirstAttemptCheck? = nil, settings: GenerationSettings = GenerationSettings(),
+                           maxCost: String? = nil, requested: (ProviderID, String)? = nil) throws -> PendingAdmission {
         let amount = try Money(parsing: estimate)
-        let generation = NewGeneration(id: id, projectID: project, kind: .text, prompt: "p", settings: GenerationSettings(),
-                                       requestedProvider: nil, requestedModel: nil,
+        let generation = NewGeneration(id: id, projectID: project, kind: .text, prompt: "p", settings: settings,
+                                       requestedProvider: requested?.0, requestedModel: requested?.1,
                                        candidates: [GenerationCandidate(provider: .openai, model: "gpt-4o-mini", estimate: amount)],
-                                       estimate: amount, maxCost: nil, pricingVersion: "v1")
+                                       estimate: amount, maxCost: try maxCost.map { try Money(parsing: $0) }, pricingVersion: "v1")
         return try PendingAdmission(generation, start: start, leaseOwner: "test", leaseSeconds: 60, clearing: clearing, claimsJSON: claims)
     }
 
@@ -131,6 +132,29 @@ final class GroupedAdmissionTests: XCTestCase {
             where g.id = any(\(group.map { $0.generation.id.uuidString.lowercased() })::uuid[]) order by e.id
             """).map { try $0.decode("id") }
         XCTAssertEqual(order, group.prefix(2).map { $0.generation.id.uuidString.lowercased() }, "created in the group's order")
+    }
+
+    /// An admission reads back only its generation's id, user and creation time: the rest of its record
+    /// is what it sent, and that record is the one the whole row reads as, alone and in a group,
+    /// started here or queued.
+    func testAnAdmissionsRecordIsTheRecordOfItsRow() throws {
+        let project = try project(limit: "10")
+        let varied = { (start: Bool) throws -> PendingAdmission in
+            try self.admission(project, estimate: "0.125", start: start, settings: GenerationSettings(maxOutputTokens: 64),
+                               maxCost: "0.5", requested: (.openai, "gpt-4o-mini"))
+        }
+        var admitted: [GenerationRecord] = []
+        for pending in [try varied(true), try varied(false), try admission(project)] {
+            admitted.append(try XCTUnwrap(try store.admitAlone(pending).record))
+        }
+        for answer in store.runAdmissions([try varied(true), try varied(false), try admission(project, start: true)]) {
+            guard case .admitted(_, let record?) = try answer.get() else { return XCTFail("not admitted in the group") }
+            admitted.append(record)
+        }
+        XCTAssertEqual(admitted.map(\.status), [.running, .queued, .queued, .running, .queued, .running])
+        for record in admitted {
+            XCTAssertEqual(record, try store.get(record.id, claimsJSON: claims))
+        }
     }
 
     /// Migration 184: a group's creation finds each item's reservation by the ledger's (generation_id,

@@ -31,6 +31,26 @@ enum GenerationSQL {
         a.id, a.project_id, a.generation_id, a.kind, a.content_type, a.bytes, a.sha256, a.storage_key, a.created_at
         """
 
+    /// What an admission reads back of the generation it created (`admitted`).
+    static let admittedColumns: SQL = "g.id, g.user_id, g.created_at"
+
+    /// The record of a generation `admit_reserved` (or `admit_group`) just created, from what it
+    /// was sent and the row `admittedColumns` read: the rest is what the function writes, so the
+    /// record equals `record` of the whole row (a test holds the two to it) without reading it.
+    static func admitted(_ generation: NewGeneration, start: Bool, row: PostgresRow) throws -> GenerationRecord {
+        let createdAt: Date = try row.decode("created_at")
+        let first = generation.candidates.first
+        return GenerationRecord(
+            id: try row.decode("id"), userID: try row.decode("user_id"), projectID: generation.projectID, kind: generation.kind,
+            prompt: generation.prompt, settings: generation.settings, requestedProvider: generation.requestedProvider,
+            requestedModel: generation.requestedModel, provider: first?.provider, model: first?.model, candidates: generation.candidates,
+            status: start ? .running : .queued, estimate: generation.estimate, actualCost: nil, providerReportedCost: nil,
+            costBreakdown: nil, maxCost: generation.maxCost, pricingVersion: generation.pricingVersion, errorCode: nil,
+            errorMessage: nil, outputText: nil, providerTask: nil, cancelRequested: false, createdAt: createdAt,
+            updatedAt: createdAt, startedAt: start ? createdAt : nil, finishedAt: nil,
+            submitting: start ? first.map { InFlightSubmission(provider: $0.provider, model: $0.model) } : nil)
+    }
+
     static func record(_ row: PostgresRow) throws -> GenerationRecord {
         func money(_ column: String) throws -> Money? {
             try row.decodeIfPresent(column, as: Decimal.self).map(Money.init(roundingToMaximumScale:))

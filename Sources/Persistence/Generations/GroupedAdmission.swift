@@ -1,9 +1,10 @@
 import Domain
 import Foundation
 
-/// One admission's statements: its creation (the generation it admitted, read back, and its first attempt
-/// cleared when it starts here), and how to read them with its reservation's rows (its reservation is
-/// sent with its group's, `reserveGroup`). In a group, its generation is one element of
+/// One admission's statements: its creation (the generation it admitted, of which only its id, user
+/// and creation time are read back, `GenerationSQL.admitted`, and its first attempt cleared when it
+/// starts here), and how to read them with its reservation's rows (its reservation is sent with its
+/// group's, `reserveGroup`). In a group, its generation is one element of
 /// `app_engine.admit_group`'s array (`groupItem`) and read back with the group's.
 struct PendingAdmission {
     /// A group's most admissions (`admit_group` takes at most 64).
@@ -50,7 +51,7 @@ struct PendingAdmission {
              \(generation.requestedProvider?.rawValue), \(generation.requestedModel), \(provider),
              \(generation.candidates.first?.model), \(candidates)::jsonb, \(generation.estimate.amount)::numeric,
              \(generation.maxCost?.amount)::numeric, \(generation.pricingVersion), \(lease.owner), \(lease.seconds), \(start))
-         """, "select \(GenerationSQL.columns) from public.generations g where g.id = \(generation.id)"] + (clearing.map { [$0] } ?? [])
+         """, "select \(GenerationSQL.admittedColumns) from public.generations g where g.id = \(generation.id)"] + (clearing.map { [$0] } ?? [])
     }
 
     /// The creation run with others: the object `admit_group` reads (migration 172), `admit_reserved`'s
@@ -92,7 +93,7 @@ struct PendingAdmission {
         guard let first = reservation.first else { throw DomainError.notFound(resource: "project") }
         let scoped = ScopedReservation(admitted: try first.decode("admitted"),
                                        scopes: try reservation.map { try PostgresBudgetLedger.figures($0) }, amount: generation.estimate)
-        var record = try row.map(GenerationSQL.record)
+        var record = try row.map { try GenerationSQL.admitted(generation, start: start, row: $0) }
         if let check, let clearance {
             record?.firstAttempt = try Self.clearance(clearance, check)
         }
@@ -213,7 +214,7 @@ extension PostgresGenerationStore {
         let creation: [SQL] = ["""
                                 select app_engine.admit_group(\(first.generation.projectID), \(items)::jsonb)
                                 """,
-                               "select \(GenerationSQL.columns) from public.generations g where g.id = any(\(ids)::uuid[])"]
+                               "select \(GenerationSQL.admittedColumns) from public.generations g where g.id = any(\(ids)::uuid[])"]
         let clearing = startingHere(group)
         guard !clearing.isEmpty else { return creation }
         let generations = clearing.map { $0.id.lowercasedString }
