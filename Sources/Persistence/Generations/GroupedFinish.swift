@@ -36,7 +36,7 @@ struct PendingFinish {
     }
 
     /// The end run alone: `finish_generation`, then the generation's attempts and assets; for an end
-    /// answered already, only the status it wrote.
+    /// answered already, only whether it ended (a row, or none).
     var statements: [SQL] {
         let call: SQL = """
             app_engine.finish_generation(
@@ -46,7 +46,7 @@ struct PendingFinish {
                 \(assets)::jsonb, \(completion.providerScopeOnly), null::text, \(event)::jsonb, \(completion.recordsAttempt),
                 \(finishReason)) g
             """
-        if answered != nil { return ["select g.status from \(call)"] }
+        if answered != nil { return ["select g.id from \(call)"] }
         return ["select \(GenerationSQL.columns) from \(call)"] + PostgresGenerationStore.attemptsAndAssets(of: generation)
     }
 
@@ -130,11 +130,11 @@ extension PostgresGenerationStore {
     }
 
     /// The group's ends, then every attempt and asset of its generations: three statements; when
-    /// every end was answered already, only the status each wrote (one statement).
+    /// every end was answered already, only which of them ended (one statement).
     static func groupEnds(_ group: [PendingFinish]) -> [SQL] {
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
         if group.allSatisfy({ $0.answered != nil }) {
-            return ["select f.ordinal, (f.generation).status as status from app_engine.finish_group(\(items)::jsonb) f"]
+            return ["select f.ordinal from app_engine.finish_group(\(items)::jsonb) f"]
         }
         let ids = group.map { $0.generation.lowercasedString }
         return ["""
@@ -152,7 +152,7 @@ extension PostgresGenerationStore {
     /// no row for it) with that generation's attempts and assets.
     static func details(of group: [PendingFinish], from results: [[PostgresRow]]) -> [Result<FinishAnswer, any Error>] {
         if results.count == 1, let rows = results.first {
-            return statuses(of: group, from: rows)
+            return answered(group, ended: rows)
         }
         guard results.count == 3 else {
             return group.map { _ in .failure(GroupCommitError.unanswered) }
@@ -180,27 +180,22 @@ extension PostgresGenerationStore {
         }
     }
 
-    /// Each answered end's answer from the short form of `groupEnds`: its answer's record, once the
-    /// status that record states is the one written.
-    static func statuses(of group: [PendingFinish], from rows: [PostgresRow]) -> [Result<FinishAnswer, any Error>] {
-        var written: [Int: String] = [:]
+    /// Each answered end's answer from the short form of `groupEnds` (the ordinals of the ends
+    /// written): the record it was answered with, whose status is the one `finish_group` writes.
+    static func answered(_ group: [PendingFinish], ended rows: [PostgresRow]) -> [Result<FinishAnswer, any Error>] {
+        let ended: Set<Int>
         do {
-            for row in rows { written[try row.decode("ordinal", as: Int.self)] = try row.decode("status", as: String.self) }
+            ended = Set(try rows.map { try $0.decode("ordinal", as: Int.self) })
         } catch {
             return group.map { _ in .failure(error) }
         }
         return group.enumerated().map { index, ending in
-            guard let status = written[index + 1] else { return .success(.finished(nil)) }
-            return Result { .finished(try answeredDetail(ending, status: status)) }
+            .success(.finished(ended.contains(index + 1) ? answeredDetail(ending) : nil))
         }
     }
 
-    /// An answered end's record with the status written. `finish_generation` writes the status it
-    /// is given, so a different one is a contract broken: refused rather than answered.
-    static func answeredDetail(_ ending: PendingFinish, status: String) throws -> GenerationDetail {
-        guard let answered = ending.answered, answered.status.rawValue == status else {
-            throw DatabaseError(step: .statement, sqlState: nil, serverMessage: "unexpected status \(status) for an answered end")
-        }
-        return GenerationDetail(generation: answered, attempts: [], assets: [])
+    /// An answered end's answer: the record the client was told, without attempts or assets.
+    static func answeredDetail(_ ending: PendingFinish) -> GenerationDetail? {
+        ending.answered.map { GenerationDetail(generation: $0, attempts: [], assets: []) }
     }
 }

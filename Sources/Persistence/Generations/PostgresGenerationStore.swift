@@ -125,8 +125,7 @@ public struct PostgresGenerationStore: GenerationStore {
         }
         guard let results = outcome.committed.first else { return nil }
         if ending.answered != nil {
-            guard results.count == 1, let row = results[0].first else { return nil }
-            return try Self.answeredDetail(ending, status: try row.decode("status", as: String.self))
+            return results.first?.isEmpty == false ? Self.answeredDetail(ending) : nil
         }
         return try Self.detail(from: results)
     }
