@@ -25,6 +25,26 @@ public enum ProviderID: String, Sendable, Codable, CaseIterable, Hashable {
         case .local: "Local (offline)"
         }
     }
+
+    // A raw-value enum otherwise takes the standard library's `RawRepresentable` defaults, which hash
+    // and compare its `rawValue`: a string hashed for each of the fifty-odd lookups of providers
+    // one generation's routing and pricing make. The case itself says the same.
+    public static func == (lhs: ProviderID, rhs: ProviderID) -> Bool { lhs.ordinal == rhs.ordinal }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+
+    private var ordinal: UInt8 {
+        switch self {
+        case .openai: 0
+        case .anthropic: 1
+        case .openrouter: 2
+        case .elevenlabs: 3
+        case .runway: 4
+        case .veo: 5
+        case .fal: 6
+        case .local: 7
+        }
+    }
 }
 
 /// What a generation produces. `imageToVideo` is separate from `video` because it needs an input
