@@ -85,8 +85,10 @@ public struct PricingVersion: Codable, Sendable, Hashable {
     /// The model's own entry, else (after dropping a `-YYYYMMDD` / `-YYYY-MM-DD` snapshot
     /// suffix, as in `gpt-4o-mini-2024-07-18`) the undated entry, else the provider's `*` entry.
     public func model(provider: String, model: String) -> PricedModel? {
-        for candidate in [model, Self.undated(model)].compactMap({ $0 }) {
-            if let position = index[ModelKey(provider: provider, model: candidate)] { return models[position] }
+        // Looked up four times per generation: no list of candidates built for it.
+        if let position = index[ModelKey(provider: provider, model: model)] { return models[position] }
+        if let undated = Self.undated(model), let position = index[ModelKey(provider: provider, model: undated)] {
+            return models[position]
         }
         return index[ModelKey(provider: provider, model: "*")].map { models[$0] }
     }
@@ -127,15 +129,17 @@ public struct PricingVersion: Codable, Sendable, Hashable {
     /// All rows of the unit that could serve the purpose, from the model's entry or else from
     /// the provider's `*` entry (a model's own prices win as a whole, never mixed per dimension).
     public func rows(provider: String, model: String, unit: PriceUnit, purpose: PricingPurpose) -> [PriceRow] {
-        let entries = [self.model(provider: provider, model: model), self.model(provider: provider, model: "*")]
-        for entry in entries.compactMap({ $0 }) {
-            let rows = entry.prices.filter { $0.unit == unit && (purpose == .estimate || !$0.estimateOnly) }
-            if !rows.isEmpty { return rows }
+        func serving(_ entry: PricedModel?) -> [PriceRow] {
+            entry?.prices.filter { $0.unit == unit && (purpose == .estimate || !$0.estimateOnly) } ?? []
         }
-        return []
+        // The provider's `*` entry is looked up only when the model's own has no such row.
+        let own = serving(self.model(provider: provider, model: model))
+        return own.isEmpty ? serving(self.model(provider: provider, model: "*")) : own
     }
 
     static func undated(_ model: String) -> String? {
+        // Both forms end in a digit; most names do not, and are answered without copying them.
+        guard let last = model.utf8.last, last >= UInt8(ascii: "0"), last <= UInt8(ascii: "9") else { return nil }
         let bytes = Array(model.utf8)
         let count = bytes.count
         func digits(_ range: Range<Int>) -> Bool {
