@@ -37,6 +37,12 @@ extension UUID {
         self = value
     }
 
+    /// Any text Foundation's `UUID(uuidString:)` reads, the canonical form without it.
+    public init?(readingText text: String) {
+        guard let value = UUID(canonicalText: text) ?? UUID(uuidString: text) else { return nil }
+        self = value
+    }
+
     /// `init(canonicalText:)` on the text's bytes. Branch-light: a page of rows reads one or two
     /// per row, and the digit-by-digit optional checks were most of its decoding.
     public init?(canonicalBytes bytes: UnsafeBufferPointer<UInt8>) {

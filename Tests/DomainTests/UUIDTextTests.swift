@@ -29,6 +29,10 @@ final class UUIDTextTests: XCTestCase {
                                    good.replacingOccurrences(of: "-4c", with: "- c"), good.replacingOccurrences(of: "-4c", with: "-+c")]
         for bad in misshapen + damaged {
             XCTAssertNil(UUID(canonicalText: bad), bad)
+            // A request's id keeps Foundation's reading: what it refuses stays refused, what it takes is taken.
+            XCTAssertEqual(UUID(readingText: bad), UUID(uuidString: bad), bad)
         }
+        XCTAssertNotNil(UUID(readingText: good.replacingOccurrences(of: "-4c", with: "- c")))
+        XCTAssertEqual(ids.map { UUID(readingText: $0.uuidString) }, ids)
     }
 }

@@ -24,7 +24,7 @@ final class PostgresReaderTests: XCTestCase {
                 text[position] = Self.textBytes.randomElement(using: &generator) ?? 0
                 damaged += 1
             }
-            let ours = text.withUnsafeBufferPointer { PostgresText.uuid($0) }
+            let ours = text.withUnsafeBufferPointer { UUID(canonicalBytes: $0) }
             let foundation = UUID(uuidString: String(decoding: text, as: UTF8.self))
             // The hand reader knows the canonical form only; Foundation is more lenient (it
             // skips a blank or a sign before a pair of digits), and the decoder falls back to it.
@@ -38,7 +38,7 @@ final class PostgresReaderTests: XCTestCase {
         XCTAssertGreaterThan(damaged, 1000)
         for bad in ["", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5", "0b6f1f3e1d7a-4c1e-9a51-7f1b2c3d4e5f0", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5f0",
                     "0b6f1f3e-1d7a-4c1e-9a51_7f1b2c3d4e5f", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5@", "0b6f1f3e-1d7a-4c1e-9a51-7f1b2c3d4e5`"] {
-            XCTAssertNil(Array(bad.utf8).withUnsafeBufferPointer { PostgresText.uuid($0) }, bad)
+            XCTAssertNil(Array(bad.utf8).withUnsafeBufferPointer { UUID(canonicalBytes: $0) }, bad)
         }
     }
 

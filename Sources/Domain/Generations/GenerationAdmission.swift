@@ -50,7 +50,7 @@ public struct GenerationAdmission: Sendable {
 
     private func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity,
                        startHere: Bool, plan: GenerationPlan) throws -> GenerationRecord {
-        guard let projectID = UUID(canonicalText: request.projectID) ?? UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
+        guard let projectID = UUID(readingText: request.projectID) else { throw DomainError.notFound(resource: "project") }
         guard let first = plan.candidates.first else {
             let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }
             throw AdmissionRefusal.noCandidate(unpriced: unpriced, skipped: plan.skipped)

@@ -45,7 +45,7 @@ public struct QuoteService: Sendable {
                             reusingRecentReads: Bool = false) throws -> (quote: Quote, pricing: PricingVersion, readsReused: Bool) {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-        guard let projectID = UUID(canonicalText: request.projectID) ?? UUID(uuidString: request.projectID) else { throw DomainError.notFound(resource: "project") }
+        guard let projectID = UUID(readingText: request.projectID) else { throw DomainError.notFound(resource: "project") }
         if reusingRecentReads {
             let reads = try read(projectID, identity, true)
             guard reads.reused else {

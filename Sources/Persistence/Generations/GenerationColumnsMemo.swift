@@ -7,9 +7,9 @@ import Synchronization
 /// may be read several times before it ends (by the runner's steps, a status poll) and once more
 /// when it does (admission builds its record from what it sent, `GenerationSQL.admitted`, and reads
 /// none of it): a later read finds the same texts and takes the values decoded from them instead of
-/// parsing the conversation and the candidates again. A value is reused only for the identical text, so what
-/// a read returns is what decoding that text returns. Entries go when their generation is read
-/// ended; past `capacity` (generations read and never seen to end) all are dropped.
+/// parsing the conversation and the candidates again. A value is reused only for the identical
+/// text, so what a read returns is what decoding that text returns. Entries go when their
+/// generation is read ended; past `capacity` (generations read and never seen to end) all are dropped.
 final class GenerationColumnsMemo: Sendable {
     struct Columns: Sendable {
         let parametersText: String

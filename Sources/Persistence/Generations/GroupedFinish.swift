@@ -133,7 +133,7 @@ extension PostgresGenerationStore {
     /// every end was answered already, only which of them ended (one statement).
     static func groupEnds(_ group: [PendingFinish]) -> [SQL] {
         let items = "[" + group.map(\.groupItem).joined(separator: ",") + "]"
-        if group.allSatisfy({ $0.answered != nil }) {
+        if allAnswered(group) {
             return ["select f.ordinal from app_engine.finish_group(\(items)::jsonb) f"]
         }
         let ids = group.map { $0.generation.lowercasedString }
@@ -151,7 +151,8 @@ extension PostgresGenerationStore {
     /// Each end's answer from `groupEnds`' results: its generation (nil when `finish_group` returned
     /// no row for it) with that generation's attempts and assets.
     static func details(of group: [PendingFinish], from results: [[PostgresRow]]) -> [Result<FinishAnswer, any Error>] {
-        if results.count == 1, let rows = results.first {
+        if allAnswered(group) {
+            guard results.count == 1, let rows = results.first else { return group.map { _ in .failure(GroupCommitError.unanswered) } }
             return answered(group, ended: rows)
         }
         guard results.count == 3 else {
@@ -178,6 +179,11 @@ extension PostgresGenerationStore {
         } catch {
             return group.map { _ in .failure(error) }
         }
+    }
+
+    /// Whether `groupEnds` sends its short form: every end was answered already.
+    static func allAnswered(_ group: [PendingFinish]) -> Bool {
+        group.allSatisfy { $0.answered != nil }
     }
 
     /// Each answered end's answer from the short form of `groupEnds` (the ordinals of the ends

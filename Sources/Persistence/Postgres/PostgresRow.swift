@@ -268,7 +268,7 @@ extension UUID: PostgresDecodable {
     public init(postgresText text: String) throws { try self.init(utf8Of: text) }
 
     public init(postgresBytes bytes: UnsafeBufferPointer<UInt8>) throws {
-        guard let value = PostgresText.uuid(bytes) ?? UUID(uuidString: String(decoding: bytes, as: UTF8.self)) else {
+        guard let value = UUID(canonicalBytes: bytes) ?? UUID(uuidString: String(decoding: bytes, as: UTF8.self)) else {
             throw UnreadableText()
         }
         self = value

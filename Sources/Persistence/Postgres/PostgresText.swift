@@ -70,9 +70,4 @@ enum PostgresText {
         }
         return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
     }
-
-    /// The canonical `8-4-4-4-12` hexadecimal form, either case (`UUID(canonicalBytes:)`).
-    static func uuid(_ bytes: UnsafeBufferPointer<UInt8>) -> UUID? {
-        UUID(canonicalBytes: bytes)
-    }
 }
