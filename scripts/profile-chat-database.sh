@@ -26,7 +26,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 bench_setup chat-database
 PSQL=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
-[ "${STATS:-0}" = 1 ] && bench_statement_stats all
+[ "${STATS:-0}" = 1 ] && bench_statement_stats "${STATS_TRACK:-all}"
 # PLANS=FILE: the plan of every statement of the measured run (nested ones included) that took at
 # least PLANS_MIN_MS (default 0), from auto_explain, loaded into each new session (the server's pool
 # connects after this); a plan that reads a growing table whole shows here before it shows in a profile.
@@ -174,7 +174,7 @@ fi
 if [ "${STATS:-0}" = 1 ]; then
   log "statements by total time (nested ones included; mean_ms includes lock waits)"
   "${PSQL[@]}" -c "select calls, round((total_exec_time / calls)::numeric, 3) as mean_ms, round(total_exec_time::numeric) as total_ms,
-                          toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
+                          round(min_exec_time::numeric, 3) as min_ms, round(stddev_exec_time::numeric, 3) as sd_ms, toplevel, left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
                    from pg_stat_statements order by total_exec_time desc limit ${STATS_ROWS:-30}"
   log "functions by their own time (time in the functions they call excluded)"
   "${PSQL[@]}" -c "select calls, round((self_time / calls)::numeric, 3) as self_ms_per_call, round(self_time::numeric) as self_ms,

@@ -141,7 +141,21 @@ final class BudgetLedgerTests: XCTestCase {
             }
         }
         XCTAssertEqual(failures.withLock { $0 }, [])
-        let mismatches = try admin.query("""
+        XCTAssertEqual(try summaryMismatches([monthly, total]), [])
+        // 12 steps per project: 4 released, 4 charged 0.1000000001, 4 still held.
+        let figures = try admin.query("""
+            select t.spent_total::text as total, t.spent_month::text as month, t.reserved::text as reserved
+            from public.project_budget_totals t where t.project_id = \(monthly)
+            """)[0]
+        XCTAssertEqual(try figures.decode("total", as: String.self), "7.9000000004")
+        XCTAssertEqual(try figures.decode("month", as: String.self), "0.4000000004")
+        XCTAssertEqual(try figures.decode("reserved", as: String.self), "1.00")
+    }
+
+    /// Each project whose summary row differs from what its ledger entries sum to (or whose month is
+    /// not this one), described; none when every row agrees.
+    private func summaryMismatches(_ projects: [UUID]) throws -> [String] {
+        try admin.query("""
             select p.budget_period || ': summary ' || t.spent_total::text || '/' || t.spent_month::text || '/' || t.reserved::text
                    || ' entries ' || s.spent_total::text || '/' || s.spent_month::text || '/' || s.reserved::text as problem
             from public.projects p
@@ -153,19 +167,63 @@ final class BudgetLedgerTests: XCTestCase {
                        coalesce(sum(case l.kind when 'reservation' then l.amount when 'release' then -l.amount else 0 end), 0) as reserved
                 from public.budget_ledger l where l.project_id = p.id
             ) s on true
-            where p.id in (\(monthly), \(total))
+            where p.id = any(\(projects.map { $0.uuidString.lowercased() })::uuid[])
               and (t.spent_total <> s.spent_total or t.spent_month <> s.spent_month or t.reserved <> s.reserved
                    or t.month_start <> date_trunc('month', now(), 'UTC'))
             """).map { try $0.decode("problem", as: String.self) }
-        XCTAssertEqual(mismatches, [])
-        // 12 steps per project: 4 released, 4 charged 0.1000000001, 4 still held.
+    }
+
+    /// Migration 185: the four functions that write ledger entries fold them into the summary row
+    /// themselves (and mark them folded); the trigger folds only entries written otherwise. After a
+    /// lone and a grouped reservation (one of the group refused by the limit), lone and grouped
+    /// charges and releases and an administrator's entry from last month, on a monthly and a total
+    /// project, each summary row equals its entries.
+    func testEveryLedgerFunctionFoldsTheEntriesItWrites() throws {
+        let monthly = try project(of: alice, limit: "3", period: "monthly")
+        let total = try project(of: alice, limit: nil)
+        let claims = claims(alice)
+        for target in [monthly, total] {
+            try admin.query("""
+                insert into public.budget_ledger (user_id, project_id, kind, amount, created_at)
+                values (\(alice), \(target), 'charge', 1.5, now() - interval '40 days')
+                """)
+            let lone = UUID()
+            XCTAssertTrue(try ledger.reserve(project: target, generation: lone, amount: try money("0.5"), claimsJSON: claims).admitted)
+            let group = [UUID(), UUID(), UUID(), UUID()]
+            let admitted = try pool.withUserScope(claimsJSON: claims) { transaction -> [Bool] in
+                try transaction.query("""
+                    select ordinal, admitted from app_ledger.reserve_group(\(target), \(group.map { $0.uuidString.lowercased() })::uuid[],
+                                                                         '{1, 1, 1.25, 0.25}'::numeric[], '{openai, anthropic, openai, null}'::text[])
+                    where scope = 'project' order by ordinal
+                    """).map { try $0.decode("admitted", as: Bool.self) }
+            }
+            // The monthly project's limit of 3 (last month's charge not counted) holds 0.5 + 1 + 1, not 1.25 more.
+            XCTAssertEqual(admitted, target == monthly ? [true, true, false, true] : [true, true, true, true])
+            _ = try ledger.settle(generation: lone, cost: try money("0.4000000001"), claimsJSON: claims)
+            let ended = zip(group, admitted).filter(\.1).map(\.0)
+            try pool.withUserScope(claimsJSON: claims) { transaction in
+                _ = try transaction.query("""
+                    select ordinal from app_ledger.end_group(\(ended.map { $0.uuidString.lowercased() })::uuid[],
+                                                             array(select case when k = 1 then null else 0.75 end
+                                                                   from generate_series(1, \(ended.count)::int) k)::numeric[],
+                                                             array_fill(null::text, array[\(ended.count)::int]))
+                    """)
+            }
+        }
+        XCTAssertEqual(try summaryMismatches([monthly, total]), [])
+        let marks = try admin.query("""
+            select count(*) filter (where folded)::int as folded, count(*) filter (where not folded)::int as others
+            from public.budget_ledger where project_id in (\(monthly), \(total))
+            """)[0]
+        // Per project: the lone reservation, release and charge; three or four grouped reservations
+        // with a release each and a charge for all but the first.
+        XCTAssertEqual(try marks.decode("folded", as: Int.self), (3 + 3 + 3 + 2) + (3 + 4 + 4 + 3))
+        XCTAssertEqual(try marks.decode("others", as: Int.self), 2, "the administrator's entries, folded by the trigger")
         let figures = try admin.query("""
-            select t.spent_total::text as total, t.spent_month::text as month, t.reserved::text as reserved
+            select t.spent_total::text || ' ' || t.spent_month::text || ' ' || t.reserved::text as f
             from public.project_budget_totals t where t.project_id = \(monthly)
             """)[0]
-        XCTAssertEqual(try figures.decode("total", as: String.self), "7.9000000004")
-        XCTAssertEqual(try figures.decode("month", as: String.self), "0.4000000004")
-        XCTAssertEqual(try figures.decode("reserved", as: String.self), "1.00")
+        XCTAssertEqual(try figures.decode("f", as: String.self), "3.4000000001 1.9000000001 0.00")
     }
 
     /// Migration 173: the summary is folded once per statement. One statement's entries of two months
