@@ -62,6 +62,49 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(writer.largestGroup, 3)
     }
 
+    /// Each request sleeps until its own request is answered or made the writer (not on one condition
+    /// every waiting thread wakes for). Under many threads on three keys no wake-up may be lost (the
+    /// queue timeout is far off, so a request left asleep hangs the test): every request ends with its
+    /// own answer, a key never runs two groups at once and no group passes the limit.
+    func testManyThreadsOnThreeKeysAllEndWithTheirOwnAnswersOneGroupPerKeyAtATime() throws {
+        let writer = GroupCommit<Int, Int, Int>(limit: 5, queueTimeout: 300)
+        let running = LockedValue<[Int: Int]>([:])
+        let overlaps = LockedValue(0)
+        let oversized = LockedValue(0)
+        let wrong = LockedValue(0)
+        let ended = LockedValue(0)
+        let done = DispatchGroup()
+        let threads = 48, rounds = 40
+        for thread in 0..<threads {
+            spawn(done) {
+                for round in 0..<rounds {
+                    let key = (thread + round) % 3, item = thread * 1_000 + round
+                    do {
+                        let answer = try writer.submit(item, key: key) { items in
+                            running.mutate { $0[key, default: 0] += 1 }
+                            if running.value[key, default: 0] > 1 { overlaps.mutate { $0 += 1 } }
+                            if items.count > 5 { oversized.mutate { $0 += 1 } }
+                            // Long enough that requests queue behind a run.
+                            usleep(UInt32(items.count) * 500)
+                            running.mutate { $0[key, default: 0] -= 1 }
+                            return items.map { .success($0 + 1) }
+                        }
+                        if answer != item + 1 { wrong.mutate { $0 += 1 } }
+                    } catch {
+                        wrong.mutate { $0 += 1 }
+                    }
+                    ended.mutate { $0 += 1 }
+                }
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "a request never ended: a lost wake-up")
+        XCTAssertEqual(ended.value, threads * rounds)
+        XCTAssertEqual(wrong.value, 0)
+        XCTAssertEqual(overlaps.value, 0)
+        XCTAssertEqual(oversized.value, 0)
+        XCTAssertGreaterThan(writer.largestGroup, 1, "requests queued and ran together")
+    }
+
     func testTheLimitCapsAGroupAndTheRestRunNext() throws {
         let writer = GroupCommit<String, Int, Int>(limit: 2, queueTimeout: 30)
         let gate = DispatchSemaphore(value: 0)

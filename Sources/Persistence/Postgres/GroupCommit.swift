@@ -25,6 +25,9 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         var answer: Result<Answer, any Error>?
         var leads = false
         var taken = false
+        /// Signaled when this request's state changes (answered, made the writer, or, gathering,
+        /// joined by company or hurried): only the requests concerned wake, not every waiting thread.
+        let wake = DispatchSemaphore(value: 0)
 
         init(_ item: Item, mayGather: Bool) {
             self.item = item
@@ -41,33 +44,28 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     let limit: Int
     let queueTimeout: TimeInterval
     let gathering: Gathering?
-    private let condition = NSCondition()
+    private let lock = NSLock()
     // Every waiting request of a key, oldest first; a key is present while one of its groups runs.
     private var waiting: [Key: [Waiter]] = [:]
     private var largest = 0
-    // The key whose leader is gathering now, if any, and when `hurry` was last called.
+    // The leader gathering now, if any, with its key, and when `hurry` was last called.
     private var gatheringKey: Key?
+    private var gatheringLeader: Waiter?
     private var hurriedAt = Date.distantPast
 
     /// The most requests one group has run together so far.
     var largestGroup: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return largest
+        lock.withLock { largest }
     }
 
     /// Whether the leader of `key` is gathering company now.
     func isGathering(_ key: Key) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return gatheringKey == key
+        lock.withLock { gatheringKey == key }
     }
 
     /// How many requests of `key` wait now (its running group's excluded).
     func waitingCount(_ key: Key) -> Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return waiting[key]?.filter { $0.answer == nil && !$0.leads }.count ?? 0
+        lock.withLock { waiting[key]?.filter { $0.answer == nil && !$0.leads }.count ?? 0 }
     }
 
     init(limit: Int, queueTimeout: TimeInterval, gathering: Gathering? = nil) {
@@ -80,43 +78,51 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     /// from starting for the next `gathering.longest`: the work waited for may not have reached
     /// `submit` yet.
     func hurry() {
-        condition.lock()
-        hurriedAt = Date()
-        let gathering = gatheringKey != nil
-        condition.unlock()
-        if gathering { condition.broadcast() }
+        let leader = lock.withLock {
+            hurriedAt = Date()
+            return gatheringLeader
+        }
+        leader?.wake.signal()
     }
 
     func submit(_ item: Item, key: Key, mayGather: Bool = false, run: ([Item]) -> [Result<Answer, any Error>]) throws -> Answer {
         let waiter = Waiter(item, mayGather: mayGather)
-        condition.lock()
+        let deadline = DispatchTime.now() + queueTimeout
+        lock.lock()
         if waiting[key] == nil {
             waiter.leads = true
             waiting[key] = [waiter]
         } else {
             waiting[key, default: []].append(waiter)
             // The gathering leader counts its company, and stops for one that may not wait.
-            if gatheringKey == key { condition.broadcast() }
+            if gatheringKey == key { gatheringLeader?.wake.signal() }
         }
-        let deadline = Date().addingTimeInterval(queueTimeout)
         while waiter.answer == nil && !waiter.leads {
-            if waiter.taken {
-                condition.wait()
-            } else if !condition.wait(until: deadline), waiter.answer == nil, !waiter.leads, !waiter.taken {
-                waiting[key]?.removeAll { $0 === waiter }
-                condition.unlock()
-                throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "no turn at the writer within \(queueTimeout) s")
+            let taken = waiter.taken
+            lock.unlock()
+            if taken {
+                waiter.wake.wait()
+            } else if waiter.wake.wait(timeout: deadline) == .timedOut {
+                lock.lock()
+                if waiter.answer == nil, !waiter.leads, !waiter.taken {
+                    waiting[key]?.removeAll { $0 === waiter }
+                    lock.unlock()
+                    throw DatabaseError(step: .acquire, sqlState: nil, serverMessage: "no turn at the writer within \(queueTimeout) s")
+                }
+                continue
             }
+            lock.lock()
         }
         let leads = waiter.answer == nil
+        var woken: [Waiter] = []
         if leads {
             gather(key: key, leader: waiter)
-            lead(key: key, run: run)
+            woken = lead(key: key, run: run)
         }
         let answer = waiter.answer
-        condition.unlock()
+        lock.unlock()
         // After the unlock: the group's members and the next leader wake to a free lock.
-        if leads { condition.broadcast() }
+        for other in woken where other !== waiter { other.wake.signal() }
         guard let answer else { throw GroupCommitError.unanswered }
         return try answer.get()
     }
@@ -127,34 +133,43 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
         guard let gathering, gathering.longest > 0, leader.mayGather, gatheringKey == nil,
               Date().timeIntervalSince(hurriedAt) >= gathering.longest else { return }
         let hurried = hurriedAt
-        let deadline = Date().addingTimeInterval(gathering.longest)
+        let deadline = DispatchTime.now() + gathering.longest
         gatheringKey = key
-        defer { gatheringKey = nil }
+        gatheringLeader = leader
+        defer {
+            gatheringKey = nil
+            gatheringLeader = nil
+        }
         while hurriedAt == hurried, let queue = waiting[key], queue.count < gathering.enough, queue.allSatisfy(\.mayGather) {
-            guard condition.wait(until: deadline) else { return }
+            lock.unlock()
+            let timedOut = leader.wake.wait(timeout: deadline) == .timedOut
+            lock.lock()
+            if timedOut { return }
         }
     }
 
     /// With the lock held: takes this key's oldest waiting requests (the leader's own first), runs them
-    /// without the lock, answers them, and hands the key to the oldest request still waiting (the
-    /// caller wakes them once it has unlocked).
-    private func lead(key: Key, run: ([Item]) -> [Result<Answer, any Error>]) {
+    /// without the lock, answers them, and makes the oldest request still waiting the key's next
+    /// writer. Returns the requests to wake (the group and that writer), which the caller signals
+    /// once it has unlocked.
+    private func lead(key: Key, run: ([Item]) -> [Result<Answer, any Error>]) -> [Waiter] {
         let queue = waiting[key] ?? []
         let group = Array(queue.prefix(limit))
         waiting[key] = Array(queue.dropFirst(group.count))
         for member in group { member.taken = true }
         largest = max(largest, group.count)
-        condition.unlock()
+        lock.unlock()
         let answers = run(group.map(\.item))
-        condition.lock()
+        lock.lock()
         for (index, member) in group.enumerated() {
             member.answer = index < answers.count ? answers[index] : .failure(GroupCommitError.unanswered)
         }
-        if let next = waiting[key]?.first {
-            next.leads = true
-        } else {
+        guard let next = waiting[key]?.first else {
             waiting[key] = nil
+            return group
         }
+        next.leads = true
+        return group + [next]
     }
 }
 
