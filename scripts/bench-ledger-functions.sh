@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # What the ledger functions cost PostgreSQL, before and after a migration, in one run: one throwaway
 # cluster holds two databases, `before` (the migrations up to BASE, default 184) and `after` (all of
-# them), seeded alike, and pgbench runs the same transactions against each in turn, ROUNDS times, for
-# DURATION seconds each. Figures are the cluster's CPU per generation (its postmaster and backends,
-# so pgbench's own work is not counted) and the mean latency of one script run, with their medians
-# over the rounds and after/before ratios taken round by round. Not part of scripts/test.sh;
+# them), seeded alike and warmed (a second of each transaction, then ANALYZE), and pgbench runs the
+# same transactions against each in turn, ROUNDS times, for DURATION seconds each. Figures are the
+# cluster's CPU per generation (its postmaster and backends, so pgbench's own work is not counted) and
+# the mean latency of one script run, with their medians over the rounds and after/before ratios
+# taken round by round. Not part of scripts/test.sh;
 # BENCHMARKS.md ("Chat completions beside LiteLLM", run Z) reads these figures.
 #
 # Transactions, each as the server sends it (role and claims set first, then the call), one user
@@ -29,13 +30,7 @@ WORK=$(mktemp -d /tmp/mw-ledger-functions-XXXXXX)
 chmod 755 "$WORK"
 PG_PORT=$(free_port)
 trap 'cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
-if [ -n "${APISERVER_BIN:-}" ]; then
-  BIN=$APISERVER_BIN
-else
-  log "building (release)"
-  swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-  BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-fi
+bench_binary
 cluster_start "$WORK/pg" "$PG_PORT"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
 
@@ -103,6 +98,13 @@ measure() {
   [ "${rate%.*}" -gt 0 ] || { echo "no transactions ran ($db, $script)" >&2; exit 1; }
   echo "$cpu $latency"
 }
+# A database that has been running (docs/accounting-throughput.md, "Measuring it"): a second of each
+# transaction on both, then the planner statistics autovacuum would have gathered by then.
+for workload in "empty 1" "reserve 1" "reserve-settle 1" "group 8"; do
+  read -r script units <<<"$workload"
+  for db in before after; do DURATION=1 measure "$db" "$script" "$units" >/dev/null; done
+done
+for db in before after; do "${PSQL[@]}" -d "$db" -c "analyze"; done
 RESULTS="$WORK/results"
 for round in $(seq "$ROUNDS"); do
   for workload in "empty 1" "reserve 1" "reserve-settle 1" "group 8"; do

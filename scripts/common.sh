@@ -69,6 +69,17 @@ cluster_stop() {
 # The benchmarks' common start (bench-reads.sh, bench-footprint.sh, bench-assets.sh): a work directory,
 # the release binary, a throwaway cluster with the schema migrated, and a server on it.
 
+# bench_binary: BIN, the server the benchmarks run: APISERVER_BIN when set, else a release build.
+bench_binary() {
+  if [ -n "${APISERVER_BIN:-}" ]; then
+    BIN=$APISERVER_BIN
+  else
+    log "building (release)"
+    swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
+    BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
+  fi
+}
+
 # bench_setup NAME: WORK (a fresh /tmp/mw-NAME-* directory, removed on exit with the server and the
 # cluster), API_PORT and PG_PORT (free now), BIN ($APISERVER_BIN, or the release build as deployed),
 # a cluster on PG_PORT with every migration applied, and the server's environment exported
@@ -80,13 +91,7 @@ bench_setup() {
   API_PORT=$(free_port)
   PG_PORT=$(free_port)
   trap bench_cleanup EXIT
-  if [ -n "${APISERVER_BIN:-}" ]; then
-    BIN=$APISERVER_BIN
-  else
-    log "building (release)"
-    swift build -c release --static-swift-stdlib --product apiserver 2>&1 | grep -E "error:|complete" | tail -2
-    BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/apiserver"
-  fi
+  bench_binary
   cluster_start "$WORK/pg" "$PG_PORT"
   export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
   export DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
