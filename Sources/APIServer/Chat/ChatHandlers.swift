@@ -107,7 +107,7 @@ struct ChatHandlers: Sendable {
     /// `X-Project-Id`, when sent; its value is checked by the admission (404 when not the caller's).
     static func projectHeader(_ request: HTTPRequest) throws -> String? {
         guard let value = request.header("x-project-id") else { return nil }
-        guard value.count <= maximumProjectHeaderCharacters, UUID(uuidString: value) != nil else {
+        guard value.count <= maximumProjectHeaderCharacters, UUID(readingText: value) != nil else {
             throw DomainError.notFound(resource: "project")
         }
         return value
