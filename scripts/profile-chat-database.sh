@@ -11,7 +11,8 @@
 # per generation of the server, of PostgreSQL and of fake-providers, and the share of the machine's CPU
 # time its host stole during the run (compare runs only when that is small), and the server's context
 # switches per generation; TABLES=1 the rows it writes per generation, table by table; PLANS=FILE the
-# plans of the run's statements (below). BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
+# plans of the run's statements (below); PERCENTILES=1 the latency at 50, 75, 90, 95, 97, 98, 99, 99.5 and
+# 99.9 % (the tail behind wrk's four). BODY, BUDGET_LIMIT and UPSTREAM_URL (below) reproduce the peer harness's
 # request, project and upstream. Not part of scripts/test.sh.
 #
 #   STATS=1 USERS=1 CONNECTIONS=64 bash scripts/profile-chat-database.sh
@@ -75,6 +76,14 @@ fi
   echo "  return wrk.format('POST', '/v1/chat/completions', {['Content-Type'] = 'application/json',"
   echo "    ['Authorization'] = 'Bearer ' .. tokens[(i % #tokens) + 1]}, [[$BODY]])"
   echo "end"
+  # PERCENTILES=1: the latency's tail in finer steps than wrk's own four.
+  if [ "${PERCENTILES:-0}" = 1 ]; then
+    echo "done = function(summary, latency, requests)"
+    echo "  for _, p in ipairs({50, 75, 90, 95, 97, 98, 99, 99.5, 99.9}) do"
+    echo "    io.write(string.format('percentile %5.1f%% %8.2fms\\n', p, latency:percentile(p) / 1000))"
+    echo "  end"
+    echo "end"
+  fi
 } >"$WORK/rotate.lua"
 # A database that has been running: WARMUP seconds of the same load first (its rows are there when
 # the measured run starts), then the planner statistics autovacuum would have gathered by then.
@@ -128,7 +137,7 @@ read -r api_after pg_after fake_after <<<"$(cpu_ticks "$API_PID") $(cpu_ticks "$
 sleep 2
 read -r wal_after rows_after xacts_after <<<"$("${PSQL[@]}" -At -c "$WRITES_SQL")"
 [ "${TABLES:-0}" = 1 ] && "${PSQL[@]}" -At -F' ' -c "$TABLES_SQL" >"$WORK/tables.after"
-grep -E "Requests/sec|50%|99%|Non-2xx|Socket" "$WORK/wrk.out" >&2
+grep -E "Requests/sec|50%|99%|Non-2xx|Socket|^percentile" "$WORK/wrk.out" >&2
 # CPU per generation of each process tree over the wrk run (PostgreSQL: the postmaster and its
 # backends), in milliseconds: what bounds the throughput on this machine's cores.
 python3 - "$(awk '/requests in/ {print $1}' "$WORK/wrk.out")" "$(getconf CLK_TCK)" \
