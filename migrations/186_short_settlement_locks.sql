@@ -2,11 +2,8 @@
 --
 -- end_group (migration 171, as 185 left it) locked the project's row first and then decided, in
 -- PL/pgSQL, every end's entries and figures before writing them, so the row stayed locked for the
--- whole call and its commit: about 1.4 ms for a group of four chat completions at one connection.
--- The next admission of the project, which locks the same row to reserve, waited behind it about
--- one time in four (its settlements are written in groups of four while the next request is
--- admitted), and that wait made the latency's upper quartile; on a loaded host, where each takes
--- longer, it reached the median.
+-- whole call and its commit (about 1.3 ms for a group of four chat completions at one connection),
+-- and the project's next admissions, which lock the same row to reserve, waited behind it.
 --
 -- It now reads the holds and decides every entry and scope change before it takes any lock, then
 -- locks the project and the scopes (in the same order as before), checks that nothing ended or
@@ -14,6 +11,16 @@
 -- changed between the read and the lock (an end of a provider's scope alone, a fallback's move:
 -- neither happens to a generation its runner is ending) fails with a serialization error, and its
 -- ends run one by one as after any failed group. The same entries, figures, answers and errors.
+--
+-- The common group (every chat completion's since migration 183: no scope entries, the holds implied
+-- by the reservation rows) is decided by two statements instead of a loop of a dozen per
+-- generation, and the figures every call returns (finish_group ignores them) are worked out by the
+-- statement that writes the rows, with window sums over the locked figures, instead of a loop
+-- appending to six arrays. pgbench (`BASE=185 ROUNDS=3 DURATION=5 bash scripts/bench-ledger-functions.sh`):
+-- eight reservations and their ends, PostgreSQL's CPU per generation 0.90x, latency 0.91x. Under
+-- 64 connections the admission groups' reservations waited less behind the ends (their mean
+-- 1.35-1.67 -> 1.02-1.23 ms); neither the throughput there nor the latency at one connection moved
+-- beyond the host's noise (BENCHMARKS.md, run AA).
 
 grant create on schema app_ledger to app_ledger_writer;
 
@@ -59,30 +66,22 @@ declare
     touched text[];
     reserved_provider text;
     held_amount numeric;
-    p integer;
     s integer;
     i integer;
     scope_name text;
-    -- The rows to return and the scope entries to write, built in order, written once.
-    out_ordinal integer[] := '{}';
-    out_scope text[] := '{}';
-    out_kind text[] := '{}';
-    out_limit numeric[] := '{}';
-    out_spent numeric[] := '{}';
-    out_reserved numeric[] := '{}';
+    -- The scope entries to write, built in order, written once.
     entry_generation uuid[] := '{}';
     entry_scope text[] := '{}';
     entry_kind text[] := '{}';
     entry_amount numeric[] := '{}';
-    -- Each scope row a generation's end changes (the rows after its project's), decided before the
-    -- locks and applied to the locked figures after them: its scope, the amount its hold gives back,
-    -- and whether the end charges it.
+    -- Each scope row a generation's end changes (the rows after its project's, in name order),
+    -- decided before the locks and applied to the locked figures after them: its generation's
+    -- position, its scope, the amount its hold gives back, and whether the end charges it.
     step_generation integer[] := '{}';
     step_scope text[] := '{}';
     step_held numeric[] := '{}';
     step_charged boolean[] := '{}';
     charged boolean;
-    j integer := 1;
     -- How many scope entries the group's generations had when their holds were read.
     entries_read integer;
 begin
@@ -128,41 +127,109 @@ begin
     into held_generations, held_scopes, held_scope_amounts, held_open, ended_generations, ended_scopes, entries_read
     from public.budget_scope_entries e
     where e.generation_id = any(end_group.generations) and e.user_id = caller;
-    held_scope_implied := array_fill(false, array[cardinality(held_generations)]);
-    for i in 1 .. n loop
-        if held_implied[i] then
-            held_generations := held_generations || generations[i];
-            held_scopes := held_scopes || 'user'::text;
-            held_scope_amounts := held_scope_amounts || held_amounts[i];
-            held_open := held_open || true;
-            held_scope_implied := held_scope_implied || true;
-            if held_providers[i] is not null then
+    if entries_read = 0 then
+        -- The common end (every chat completion's since migration 183): no scope entries, each
+        -- reservation row implying its holds. The scope rows each end changes, in name order, and the
+        -- provider its charge names, in one statement each.
+        select coalesce(array_agg(x.k order by x.k, x.scope), '{}'), coalesce(array_agg(x.scope order by x.k, x.scope), '{}'),
+               coalesce(array_agg(x.held order by x.k, x.scope), '{}'), coalesce(array_agg(x.charged order by x.k, x.scope), '{}')
+        into step_generation, step_scope, step_held, step_charged
+        from (select g.k::integer as k, h.scope, sum(h.held) as held, bool_or(h.charged) as charged
+              from unnest(held_implied, held_providers, held_amounts, end_group.costs, end_group.charge_providers)
+                   with ordinality g(implied, provider, amount, cost, charge_provider, k)
+              cross join lateral (values ('user', g.amount, g.cost is not null, true),
+                                         ('provider:' || g.provider, g.amount, false, true),
+                                         ('provider:' || coalesce(g.charge_provider, g.provider), 0::numeric, g.cost is not null,
+                                          g.cost is not null)) h(scope, held, charged, applies)
+              where g.implied and h.scope is not null and h.applies
+              group by g.k, h.scope) x;
+        charge_scope_providers := array(select case when g.implied and g.cost is not null then coalesce(g.charge_provider, g.provider) end
+                                        from unnest(held_implied, held_providers, end_group.costs, end_group.charge_providers)
+                                             with ordinality g(implied, provider, cost, charge_provider, k)
+                                        order by g.k);
+        names := array(select distinct x from unnest(step_scope) x order by x);
+    else
+        held_scope_implied := array_fill(false, array[cardinality(held_generations)]);
+        for i in 1 .. n loop
+            if held_implied[i] then
                 held_generations := held_generations || generations[i];
-                held_scopes := held_scopes || ('provider:' || held_providers[i]);
+                held_scopes := held_scopes || 'user'::text;
                 held_scope_amounts := held_scope_amounts || held_amounts[i];
+                held_open := held_open || true;
                 held_scope_implied := held_scope_implied || true;
-                if cardinality(ended_generations) = 0 then
-                    held_open := held_open || true;
-                else
-                    held_open := held_open || not exists (select from unnest(ended_generations, ended_scopes) x(g, s)
-                                                          where x.g = generations[i] and x.s = 'provider:' || held_providers[i]);
+                if held_providers[i] is not null then
+                    held_generations := held_generations || generations[i];
+                    held_scopes := held_scopes || ('provider:' || held_providers[i]);
+                    held_scope_amounts := held_scope_amounts || held_amounts[i];
+                    held_scope_implied := held_scope_implied || true;
+                    if cardinality(ended_generations) = 0 then
+                        held_open := held_open || true;
+                    else
+                        held_open := held_open || not exists (select from unnest(ended_generations, ended_scopes) x(g, s)
+                                                              where x.g = generations[i] and x.s = 'provider:' || held_providers[i]);
+                    end if;
                 end if;
             end if;
-        end if;
-    end loop;
-    -- Every scope any of them touches, in the fixed lock order ('provider:…' sorts before 'user').
-    names := array(select distinct x from (
-                       select held_scopes[k] as x from generate_subscripts(held_generations, 1) k where held_open[k]
-                       union all
-                       select 'user' from unnest(end_group.costs, end_group.generations) c(cost, g)
-                       where c.cost is not null and c.g = any(held_generations)
-                       union all
-                       select 'provider:' || coalesce(c.provider,
-                                                      (select min(substr(held_scopes[k], 10)) from generate_subscripts(held_generations, 1) k
-                                                       where held_generations[k] = c.g and held_open[k] and held_scopes[k] like 'provider:%'))
-                       from unnest(end_group.costs, end_group.generations, end_group.charge_providers) c(cost, g, provider)
-                       where c.cost is not null and c.g = any(held_generations)) named
-                   where x is not null order by x);
+        end loop;
+        -- Every scope any of them touches, in the fixed lock order ('provider:…' sorts before 'user').
+        names := array(select distinct x from (
+                           select held_scopes[k] as x from generate_subscripts(held_generations, 1) k where held_open[k]
+                           union all
+                           select 'user' from unnest(end_group.costs, end_group.generations) c(cost, g)
+                           where c.cost is not null and c.g = any(held_generations)
+                           union all
+                           select 'provider:' || coalesce(c.provider,
+                                                          (select min(substr(held_scopes[k], 10)) from generate_subscripts(held_generations, 1) k
+                                                           where held_generations[k] = c.g and held_open[k] and held_scopes[k] like 'provider:%'))
+                           from unnest(end_group.costs, end_group.generations, end_group.charge_providers) c(cost, g, provider)
+                           where c.cost is not null and c.g = any(held_generations)) named
+                       where x is not null order by x);
+        -- What each end writes and which scope rows it changes: decided from the holds, before the locks.
+        for i in 1 .. n loop
+            open_scopes := array(select held_scopes[k] from generate_subscripts(held_generations, 1) k
+                                 where held_generations[k] = generations[i] and held_open[k]);
+            reserved_provider := (select min(substr(x, 10)) from unnest(open_scopes) x where x like 'provider:%');
+            charged_scopes := '{}';
+            if costs[i] is not null and generations[i] = any(held_generations) then
+                charged_scopes := array['user'];
+                if coalesce(charge_providers[i], reserved_provider) is not null then
+                    charged_scopes := charged_scopes || ('provider:' || coalesce(charge_providers[i], reserved_provider));
+                end if;
+            end if;
+            charge_scope_providers := charge_scope_providers
+                                      || case when held_implied[i] and costs[i] is not null
+                                              then coalesce(charge_providers[i], reserved_provider) end;
+            touched := array(select distinct x from unnest(charged_scopes || open_scopes) x order by x);
+            foreach scope_name in array touched loop
+                held_amount := 0;
+                if scope_name = any(open_scopes) then
+                    held_amount := (select held_scope_amounts[k] from generate_subscripts(held_generations, 1) k
+                                    where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]);
+                    -- An implied hold ends with the project's release or charge: no entry of its own.
+                    if not (select held_scope_implied[k] from generate_subscripts(held_generations, 1) k
+                            where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]) then
+                        entry_generation := entry_generation || generations[i];
+                        entry_scope := entry_scope || scope_name;
+                        entry_kind := entry_kind || 'release'::text;
+                        entry_amount := entry_amount || held_amount;
+                    end if;
+                end if;
+                charged := scope_name = any(charged_scopes);
+                -- An implied reservation's charge row charges its scopes.
+                if charged and not held_implied[i] then
+                    entry_generation := entry_generation || generations[i];
+                    entry_scope := entry_scope || scope_name;
+                    entry_kind := entry_kind || 'charge'::text;
+                    entry_amount := entry_amount || costs[i];
+                end if;
+                step_generation := step_generation || i;
+                step_scope := step_scope || scope_name;
+                step_held := step_held || held_amount;
+                step_charged := step_charged || charged;
+            end loop;
+        end loop;
+
+    end if;
     for s in 1 .. coalesce(array_length(names, 1), 0) loop
         if names[s] = 'user' then
             limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
@@ -170,50 +237,6 @@ begin
             limits := limits || (select c.monthly_budget from public.provider_configs c
                                  where c.user_id = caller and c.provider = substr(names[s], 10));
         end if;
-    end loop;
-    -- What each end writes and which scope rows it changes: decided from the holds, before the locks.
-    for i in 1 .. n loop
-        open_scopes := array(select held_scopes[k] from generate_subscripts(held_generations, 1) k
-                             where held_generations[k] = generations[i] and held_open[k]);
-        reserved_provider := (select min(substr(x, 10)) from unnest(open_scopes) x where x like 'provider:%');
-        charged_scopes := '{}';
-        if costs[i] is not null and generations[i] = any(held_generations) then
-            charged_scopes := array['user'];
-            if coalesce(charge_providers[i], reserved_provider) is not null then
-                charged_scopes := charged_scopes || ('provider:' || coalesce(charge_providers[i], reserved_provider));
-            end if;
-        end if;
-        charge_scope_providers := charge_scope_providers
-                                  || case when held_implied[i] and costs[i] is not null
-                                          then coalesce(charge_providers[i], reserved_provider) end;
-        touched := array(select distinct x from unnest(charged_scopes || open_scopes) x order by x);
-        foreach scope_name in array touched loop
-            held_amount := 0;
-            if scope_name = any(open_scopes) then
-                held_amount := (select held_scope_amounts[k] from generate_subscripts(held_generations, 1) k
-                                where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]);
-                -- An implied hold ends with the project's release or charge: no entry of its own.
-                if not (select held_scope_implied[k] from generate_subscripts(held_generations, 1) k
-                        where held_generations[k] = generations[i] and held_scopes[k] = scope_name and held_open[k]) then
-                    entry_generation := entry_generation || generations[i];
-                    entry_scope := entry_scope || scope_name;
-                    entry_kind := entry_kind || 'release'::text;
-                    entry_amount := entry_amount || held_amount;
-                end if;
-            end if;
-            charged := scope_name = any(charged_scopes);
-            -- An implied reservation's charge row charges its scopes.
-            if charged and not held_implied[i] then
-                entry_generation := entry_generation || generations[i];
-                entry_scope := entry_scope || scope_name;
-                entry_kind := entry_kind || 'charge'::text;
-                entry_amount := entry_amount || costs[i];
-            end if;
-            step_generation := step_generation || i;
-            step_scope := step_scope || scope_name;
-            step_held := step_held || held_amount;
-            step_charged := step_charged || charged;
-        end loop;
     end loop;
 
     -- From here to the commit the project row and the scope rows are locked: in the fixed order,
@@ -250,36 +273,8 @@ begin
         scope_reserved := scope_reserved || totals.reserved;
     end loop;
 
-    -- The figures after each end, from the locked rows: arithmetic only, no statement.
-    for i in 1 .. n loop
-        p := array_position(project_ids, held_projects[i]);
-        project_reserved[p] := project_reserved[p] - held_amounts[i];
-        if costs[i] is not null then
-            project_spent[p] := project_spent[p] + costs[i];
-        end if;
-        out_ordinal := out_ordinal || i;
-        out_scope := out_scope || 'project'::text;
-        out_kind := out_kind || case when costs[i] is null then 'release' else 'charge' end;
-        out_limit := out_limit || project_limits[p];
-        out_spent := out_spent || project_spent[p];
-        out_reserved := out_reserved || project_reserved[p];
-        while j <= coalesce(array_length(step_generation, 1), 0) and step_generation[j] = i loop
-            s := array_position(names, step_scope[j]);
-            scope_reserved[s] := scope_reserved[s] - step_held[j];
-            if step_charged[j] then
-                scope_spent[s] := case when scope_starts[s] >= month_start then scope_spent[s] else 0 end + costs[i];
-                scope_starts[s] := month_start;
-            end if;
-            out_ordinal := out_ordinal || i;
-            out_scope := out_scope || step_scope[j];
-            out_kind := out_kind || case when step_charged[j] then 'charge' else 'release' end;
-            out_limit := out_limit || limits[s];
-            out_spent := out_spent || case when scope_starts[s] >= month_start then scope_spent[s] else 0 end;
-            out_reserved := out_reserved || scope_reserved[s];
-            j := j + 1;
-        end loop;
-    end loop;
-
+    -- The figures after each end (for the caller; finish_group ignores them) and the rows written,
+    -- worked out by the statement that writes them from the locked figures and the steps above.
     return query
     with project_entries as (
         insert into public.budget_ledger (user_id, project_id, kind, amount, generation_id, scopes_implied, scope_provider, folded)
@@ -311,20 +306,44 @@ begin
         from unnest(entry_generation, entry_scope, entry_kind, entry_amount) with ordinality x(generation, scope, kind, amount, k)
         order by x.k
         returning id, generation_id, budget_scope_entries.scope, kind
+    ), steps as (
+        select st.k, st.scope, st.held, st.charged, st.o, b.budget_limit,
+               case when b.period_start >= month_start then b.spent else 0 end as spent_before, b.spent, b.reserved, b.period_start
+        from unnest(step_generation, step_scope, step_held, step_charged) with ordinality st(k, scope, held, charged, o)
+        join unnest(names, limits, scope_spent, scope_reserved, scope_starts) b(scope, budget_limit, spent, reserved, period_start)
+          on b.scope = st.scope
+    ), scope_rows as (
+        -- A scope's spent restarts with this month's first charge (as lock_scope's figures would).
+        select x.k, x.o, x.scope, case when x.charged then 'charge' else 'release' end as kind, x.budget_limit,
+               x.spent_before + coalesce(sum(case when x.charged then end_group.costs[x.k] end) over w, 0) as spent,
+               x.reserved - sum(x.held) over w as reserved
+        from steps x
+        window w as (partition by x.scope order by x.o rows between unbounded preceding and current row)
     ), scope_sums as (
         update public.budget_scope_totals t
-        set reserved = x.reserved, spent = x.spent, period_start = x.period_start, updated_at = now()
-        from unnest(names, scope_reserved, scope_spent, scope_starts) x(scope, reserved, spent, period_start)
-        where t.user_id = caller and t.scope = x.scope
+        set reserved = f.reserved, spent = f.spent, period_start = f.period_start, updated_at = now()
+        from (select x.scope, min(x.reserved) - sum(x.held) as reserved,
+                     case when bool_or(x.charged) then min(x.spent_before) + sum(case when x.charged then end_group.costs[x.k] end)
+                          else min(x.spent) end as spent,
+                     case when bool_or(x.charged) then month_start else min(x.period_start) end as period_start
+              from steps x group by x.scope) f
+        where t.user_id = caller and t.scope = f.scope
         returning t.scope
+    ), project_rows as (
+        select g.k, 0::bigint as o, 'project'::text as scope, case when g.cost is null then 'release' else 'charge' end as kind,
+               p.budget_limit, p.spent + coalesce(sum(g.cost) over w, 0) as spent, p.reserved - sum(g.held) over w as reserved
+        from unnest(held_projects, held_amounts, end_group.costs) with ordinality g(project, held, cost, k)
+        join unnest(project_ids, project_limits, project_spent, project_reserved) p(id, budget_limit, spent, reserved) on p.id = g.project
+        window w as (partition by g.project order by g.k rows between unbounded preceding and current row)
     )
-    select r.ordinal::integer, r.scope, coalesce(se.id, pe.id), r.budget_limit, r.spent, r.reserved
-    from unnest(out_ordinal, out_scope, out_kind, out_limit, out_spent, out_reserved)
-         with ordinality r(ordinal, scope, kind, budget_limit, spent, reserved, k)
-    left join project_entries pe on pe.generation_id = end_group.generations[r.ordinal] and pe.kind = r.kind
-    left join scope_entries se on r.scope <> 'project' and se.generation_id = end_group.generations[r.ordinal]
+    select r.k::integer, r.scope, coalesce(se.id, pe.id), r.budget_limit, r.spent, r.reserved
+    from (select pr.k, pr.o, pr.scope, pr.kind, pr.budget_limit, pr.spent, pr.reserved from project_rows pr
+          union all
+          select sr.k, sr.o, sr.scope, sr.kind, sr.budget_limit, sr.spent, sr.reserved from scope_rows sr) r
+    left join project_entries pe on pe.generation_id = end_group.generations[r.k] and pe.kind = r.kind
+    left join scope_entries se on r.scope <> 'project' and se.generation_id = end_group.generations[r.k]
                                   and se.scope = r.scope and se.kind = r.kind
-    order by r.k;
+    order by r.k, r.o;
 end
 $$;
 

@@ -124,4 +124,37 @@ final class GroupEndLockTests: XCTestCase {
             """)[0]
         XCTAssertEqual(try totals.decode("t", as: String.self), "1.0 0")
     }
+
+    /// The user's scope row last written in an earlier month: the group's first charge starts this
+    /// month's figure afresh (its rows show it), and a group that charges nothing leaves the row's
+    /// old month as it was, showing 0 spent this month.
+    func testAScopeLastChargedInAnEarlierMonthStartsAfreshWithTheGroupsFirstCharge() throws {
+        try admin.query("insert into public.user_budgets (user_id, monthly_limit) values (\(alice), 5)")
+        let (project, generations) = try reservedPair()
+        try admin.query("""
+            update public.budget_scope_totals set spent = 3, period_start = date_trunc('month', now(), 'UTC') - interval '1 month'
+            where user_id = \(alice) and scope = 'user'
+            """)
+        func end(_ ids: [UUID], costs: String) throws -> [String] {
+            try pool.withUserScope(claimsJSON: claims) { transaction in
+                try transaction.query("""
+                    select ordinal, scope, spent::text || ' ' || reserved::text as f
+                    from app_ledger.end_group(\(ids.map { $0.uuidString.lowercased() })::uuid[], \(costs)::numeric[],
+                                              array_fill(null::text, array[\(ids.count)::int]))
+                    where scope = 'user'
+                    """).map { try $0.decode("f", as: String.self) }
+            }
+        }
+        XCTAssertEqual(try end([generations[0]], costs: "{NULL}"), ["0 1"], "released: this month's figure, the old month's row kept")
+        XCTAssertEqual(try admin.query("""
+            select spent::text || ' ' || (period_start < date_trunc('month', now(), 'UTC'))::text as t
+            from public.budget_scope_totals where user_id = \(alice) and scope = 'user'
+            """)[0].decode("t", as: String.self), "3 true")
+        XCTAssertEqual(try end([generations[1]], costs: "{0.25}"), ["0.25 0"], "charged: this month's figure starts at its charge")
+        XCTAssertEqual(try admin.query("""
+            select spent::text || ' ' || (period_start = date_trunc('month', now(), 'UTC'))::text as t
+            from public.budget_scope_totals where user_id = \(alice) and scope = 'user'
+            """)[0].decode("t", as: String.self), "0.25 true")
+        _ = project
+    }
 }

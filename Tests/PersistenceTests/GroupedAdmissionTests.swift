@@ -724,4 +724,75 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try spent(bobsProject), try spent(alicesProject))
         XCTAssertEqual(try spent(alicesProject), "0.65")
     }
+
+    /// Migration 186: a group whose holds include scope entries (a fallback moved one generation's
+    /// provider hold to another provider) is decided from those entries, not from the reservation
+    /// rows alone, and still ends each generation exactly as consecutive ends do: the same figures
+    /// row by row, the same entries and the same totals.
+    func testAGroupWithAMovedHoldEndsAsConsecutiveEndsDo() throws {
+        let (bob, bobsClaims) = try secondUser()
+        try admin.query("insert into public.user_budgets (user_id, monthly_limit) values (\(alice), 5), (\(bob), 5)")
+        let alicesProject = try project(limit: "10")
+        let bobsProject: UUID = try admin.query("""
+            insert into public.projects (user_id, name, budget_limit, budget_period) values (\(bob), 'p', 10, 'total') returning id
+            """)[0].decode("id")
+        // (cost or nil for a release, provider charged or nil for the one held)
+        let steps: [(cost: String?, charged: String?)] = [("0.1", nil), ("0.2", nil), (nil, nil), ("0.3", "openai")]
+        func prepare(_ project: UUID, claims: String) throws -> [UUID] {
+            let ids = steps.map { _ in UUID() }
+            for id in ids {
+                _ = try pool.userScopeStatement(claimsJSON: claims, "select scope from app_ledger.reserve(\(project), \(id), 0.5::numeric, 'openai')")
+            }
+            // The second one's fallback: its provider hold moves from OpenAI to Anthropic.
+            _ = try pool.userScopeStatement(claimsJSON: claims, "select scope from app_ledger.hold_provider(\(ids[1]), 0.5::numeric, 'anthropic')")
+            return ids
+        }
+        func figures(_ row: PostgresRow) throws -> String {
+            let limit: Decimal? = try row.decodeIfPresent("budget_limit")
+            let entry: UUID? = try row.decodeIfPresent("entry_id")
+            return [try row.decode("scope", as: String.self), limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))",
+                    "\(try row.decode("reserved", as: Decimal.self))", entry == nil ? "no entry" : "entry"].joined(separator: " ")
+        }
+        let alicesIDs = try prepare(alicesProject, claims: claims)
+        var oneByOne: [[String]] = []
+        for (id, step) in zip(alicesIDs, steps) {
+            let rows = try pool.userScopeStatement(claimsJSON: claims, step.cost.map { cost in
+                "select scope, entry_id, budget_limit, spent, reserved from app_ledger.settle(\(id), \(cost)::numeric, \(step.charged))"
+            } ?? "select scope, entry_id, budget_limit, spent, reserved from app_ledger.release_scoped(\(id))")
+            oneByOne.append(try rows.map(figures))
+        }
+        let bobsIDs = try prepare(bobsProject, claims: bobsClaims)
+        let group = try pool.userScopeStatement(claimsJSON: bobsClaims, """
+            select ordinal, scope, entry_id, budget_limit, spent, reserved
+            from app_ledger.end_group(\(bobsIDs.map { $0.uuidString.lowercased() })::uuid[],
+                                      array(select nullif(c, '')::numeric from unnest(\(steps.map { $0.cost ?? "" })::text[]) with ordinality u(c, k) order by k),
+                                      array(select nullif(p, '') from unnest(\(steps.map { $0.charged ?? "" })::text[]) with ordinality u(p, k) order by k))
+            """)
+        var grouped = Array(repeating: [String](), count: steps.count)
+        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try figures(row)) }
+        XCTAssertEqual(grouped, oneByOne)
+        XCTAssertEqual(oneByOne[1].map { $0.split(separator: " ")[0] }, ["project", "provider:anthropic", "user"],
+                       "the moved hold is charged where it moved to; the OpenAI hold it left was released by the move")
+        let entries = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
+                from (select 'project' || case when scopes_implied then ' implied ' || coalesce(scope_provider, '-') else '' end as t,
+                             kind, amount from public.budget_ledger where user_id = \(user)
+                      union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
+                group by t, kind order by t, kind
+                """).map { try $0.decode("e", as: String.self) }
+        }
+        XCTAssertEqual(try entries(bob), try entries(alice))
+        XCTAssertTrue(try entries(bob).contains("provider:anthropic release 1 0.5"),
+                      "the moved hold is a scope entry of its own, which the end ends with one")
+        XCTAssertTrue(try entries(bob).contains("project implied anthropic charge 1 0.2"), "its charge names the provider it moved to")
+        let scopeTotals = { (user: UUID) throws -> [String] in
+            try self.admin.query("""
+                select scope || ' ' || spent::text || ' ' || reserved::text as t from public.budget_scope_totals where user_id = \(user) order by scope
+                """).map { try $0.decode("t", as: String.self) }
+        }
+        XCTAssertEqual(try scopeTotals(bob), try scopeTotals(alice))
+        XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
+        XCTAssertEqual(try spent(bobsProject), try spent(alicesProject))
+    }
 }
