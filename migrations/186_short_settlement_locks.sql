@@ -19,7 +19,7 @@
 -- appending to six arrays. pgbench (`BASE=185 ROUNDS=3 DURATION=5 bash scripts/bench-ledger-functions.sh`):
 -- eight reservations and their ends, PostgreSQL's CPU per generation 0.90x, latency 0.91x. Under
 -- 64 connections the admission groups' reservations waited less behind the ends (their mean
--- 1.35-1.67 -> 1.02-1.23 ms); neither the throughput there nor the latency at one connection moved
+-- 1.54-1.75 -> 1.12-1.45 ms, three alternated runs); neither the throughput there nor the latency at one connection moved
 -- beyond the host's noise (BENCHMARKS.md, run AA).
 
 grant create on schema app_ledger to app_ledger_writer;
