@@ -8,8 +8,8 @@ import XCTest
 final class GroupCommitGatheringTests: XCTestCase {
     private typealias Writer = GroupCommit<String, Int, Int>
 
-    private func writer(longest: TimeInterval, enough: Int = 3) -> Writer {
-        Writer(limit: 8, queueTimeout: 30, gathering: .init(longest: longest, enough: enough))
+    private func writer(longest: TimeInterval, enough: Int = 3, more: Int = 0, roomForMore: (@Sendable () -> Bool)? = nil) -> Writer {
+        Writer(limit: 8, queueTimeout: 30, gathering: .init(longest: longest, enough: enough, more: more, roomForMore: roomForMore))
     }
 
     private func waitUntil(_ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) {
@@ -105,4 +105,35 @@ final class GroupCommitGatheringTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(groups.value, [[1]])
     }
+
+    func testWithRoomForMoreALeaderGathersPastEnoughUpToMore() {
+        let writer = writer(longest: 20, enough: 2, more: 4, roomForMore: { true })
+        let groups = LockedValue<[[Int]]>([])
+        let done = DispatchGroup()
+        submit(writer, 1, mayGather: true, groups: groups, done)
+        waitUntil { writer.isGathering("p") }
+        submit(writer, 2, mayGather: true, groups: groups, done)
+        waitUntil { writer.waitingCount("p") == 1 }
+        submit(writer, 3, mayGather: true, groups: groups, done)
+        waitUntil { writer.waitingCount("p") == 2 }
+        XCTAssertEqual(groups.value, [], "three queued, past enough: still gathering while there is room")
+        XCTAssertTrue(writer.isGathering("p"))
+        submit(writer, 4, mayGather: true, groups: groups, done)
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(groups.value.map { Set($0) }, [[1, 2, 3, 4]], "one group, run once `more` were queued")
+    }
+
+    func testWithoutRoomForMoreALeaderStopsAtEnough() {
+        let room = LockedValue(true)
+        let writer = writer(longest: 20, enough: 2, more: 4, roomForMore: { room.value })
+        let groups = LockedValue<[[Int]]>([])
+        let done = DispatchGroup()
+        submit(writer, 1, mayGather: true, groups: groups, done)
+        waitUntil { writer.isGathering("p") }
+        room.mutate { $0 = false }
+        submit(writer, 2, mayGather: true, groups: groups, done)
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "enough were queued and the threads are missed: it ran")
+        XCTAssertEqual(groups.value.map { Set($0) }, [[1, 2]])
+    }
 }
+

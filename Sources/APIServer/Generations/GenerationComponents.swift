@@ -29,7 +29,8 @@ struct GenerationComponents: Sendable {
                      keyChecks: KeyChecks) throws -> GenerationComponents {
         // How long a process holds a generation before another worker may take it over; every step renews it.
         let leaseSeconds = config.generationLeaseSeconds
-        let store = PostgresGenerationStore(pool: pool, settlementGatheringSeconds: Double(config.settlementGatherMilliseconds) / 1000)
+        let store = PostgresGenerationStore(pool: pool, settlementGatheringSeconds: Double(config.settlementGatherMilliseconds) / 1000,
+                                            roomForMoreSettlements: { queue.hasIdleHalf })
         let blobs: any BlobStore
         do {
             blobs = try config.storageBackend.makeBlobStore(storageDirectory: config.storageDirectory)

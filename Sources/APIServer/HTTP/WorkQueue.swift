@@ -57,6 +57,14 @@ final class WorkQueue: @unchecked Sendable {
         enqueue(job)
     }
 
+    /// Whether at least half the threads are idle (none of them may have started yet): a settlement
+    /// may then hold one a little longer to be written with others (`PendingFinish.gatheredAtMost`).
+    var hasIdleHalf: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running + jobs.count <= threadCount / 2
+    }
+
     /// Jobs running, jobs waiting (reserved ones included) and jobs refused so far, for /metrics.
     var statistics: (running: Int, waiting: Int, refused: Int) {
         condition.lock()

@@ -9,13 +9,16 @@ public struct PostgresGenerationStore: GenerationStore {
     let finishes: FinishGroups
 
     /// `settlementGatheringSeconds`: how long a settlement whose answer was sent already may wait
-    /// for others of its project to be written with (`GroupCommit`'s gathering; 0: never waits).
-    public init(pool: ConnectionPool, settlementGatheringSeconds: Double = 0) {
+    /// for others of its project to be written with (`GroupCommit`'s gathering; 0: never waits), for
+    /// up to `PendingFinish.gatheredEnough` in all, or `gatheredAtMost` while `roomForMoreSettlements`
+    /// says the threads the waiting ones hold are not needed elsewhere.
+    public init(pool: ConnectionPool, settlementGatheringSeconds: Double = 0, roomForMoreSettlements: (@Sendable () -> Bool)? = nil) {
         self.pool = pool
         // A request queued for its project's writer waits as long as one waiting for a connection would.
         self.admissions = AdmissionGroups(limit: PendingAdmission.groupLimit, queueTimeout: pool.configuration.acquireTimeout)
         self.finishes = FinishGroups(limit: PendingFinish.groupLimit, queueTimeout: pool.configuration.acquireTimeout,
-                                     gathering: .init(longest: settlementGatheringSeconds, enough: PendingFinish.gatheredEnough))
+                                     gathering: .init(longest: settlementGatheringSeconds, enough: PendingFinish.gatheredEnough,
+                                                      more: PendingFinish.gatheredAtMost, roomForMore: roomForMoreSettlements))
     }
 
     /// Settlements gathering company are written now: someone waits to read what they write.

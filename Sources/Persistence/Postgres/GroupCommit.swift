@@ -18,6 +18,8 @@ import Foundation
 /// to `gathering.longest` for more before it runs, so that at low load its key's work still runs in
 /// groups. It stops waiting once enough are queued, when a request that may not wait joins, or on
 /// `hurry()`. Each queued request holds its caller's thread, so only one key gathers at a time.
+/// With `gathering.more`, it goes on past `enough`, up to `more`, for as long as `gathering.roomForMore`
+/// says the threads it holds are not missed (the settlements' provider threads at low load).
 final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Sendable {
     private final class Waiter {
         let item: Item
@@ -39,6 +41,9 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     struct Gathering: Sendable {
         let longest: TimeInterval
         let enough: Int
+        /// How many it may wait for while `roomForMore` holds (at most `limit`); `enough` without it.
+        var more: Int = 0
+        var roomForMore: (@Sendable () -> Bool)?
     }
 
     let limit: Int
@@ -71,7 +76,11 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
     init(limit: Int, queueTimeout: TimeInterval, gathering: Gathering? = nil) {
         self.limit = max(1, limit)
         self.queueTimeout = queueTimeout
-        self.gathering = gathering.map { Gathering(longest: max(0, $0.longest), enough: min(max(1, $0.enough), max(1, limit))) }
+        self.gathering = gathering.map {
+            let enough = min(max(1, $0.enough), max(1, limit))
+            return Gathering(longest: max(0, $0.longest), enough: enough, more: min(max(enough, $0.more), max(1, limit)),
+                             roomForMore: $0.roomForMore)
+        }
     }
 
     /// Ends a gathering leader's wait now (someone is about to wait for its work), and keeps one
@@ -140,7 +149,8 @@ final class GroupCommit<Key: Hashable & Sendable, Item, Answer>: @unchecked Send
             gatheringKey = nil
             gatheringLeader = nil
         }
-        while hurriedAt == hurried, let queue = waiting[key], queue.count < gathering.enough, queue.allSatisfy(\.mayGather) {
+        while hurriedAt == hurried, let queue = waiting[key], queue.allSatisfy(\.mayGather),
+              queue.count < gathering.enough || queue.count < gathering.more && gathering.roomForMore?() == true {
             lock.unlock()
             let timedOut = leader.wake.wait(timeout: deadline) == .timedOut
             lock.lock()
