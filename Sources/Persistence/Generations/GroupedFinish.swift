@@ -11,8 +11,9 @@ struct PendingFinish {
     /// holds a provider thread meanwhile, and four already share most of a transaction's cost.
     static let gatheredEnough = 4
     /// While the provider threads it holds are not missed (`PostgresGenerationStore`'s
-    /// `roomForMoreSettlements`: low load), it waits for up to this many: a group of eight costs
-    /// PostgreSQL a sixth less per end than one of four, and meets the next request half as often.
+    /// `roomForMoreSettlements`: low load), it waits for up to this many: groups of eight meet the
+    /// next request half as often as groups of four, and cost PostgreSQL less per end (at one
+    /// connection about 0.8x its CPU per generation, BENCHMARKS.md run AA).
     static let gatheredAtMost = 8
 
     let claimsJSON: String
