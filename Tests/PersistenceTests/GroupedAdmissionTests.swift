@@ -642,6 +642,54 @@ final class GroupedAdmissionTests: XCTestCase {
         XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
     }
 
+    // The ends of `end_group` beside the same ends one by one (migrations 171 and 186).
+
+    /// A figures row of an end as one comparable line.
+    private static func figures(_ row: PostgresRow) throws -> String {
+        let limit: Decimal? = try row.decodeIfPresent("budget_limit")
+        let entry: UUID? = try row.decodeIfPresent("entry_id")
+        return [try row.decode("scope", as: String.self), limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))",
+                "\(try row.decode("reserved", as: Decimal.self))", entry == nil ? "no entry" : "entry"].joined(separator: " ")
+    }
+
+    /// Alice's ends one at a time (a charge when a cost is given, on `charged` or the reserved
+    /// provider; a release otherwise), each end's figures rows.
+    private func endOneByOne(_ ids: [UUID], _ ends: [(cost: String?, charged: String?)]) throws -> [[String]] {
+        try zip(ids, ends).map { id, end in
+            try pool.userScopeStatement(claimsJSON: claims, end.cost.map { cost in
+                "select scope, entry_id, budget_limit, spent, reserved from app_ledger.settle(\(id), \(cost)::numeric, \(end.charged))"
+            } ?? "select scope, entry_id, budget_limit, spent, reserved from app_ledger.release_scoped(\(id))").map(Self.figures)
+        }
+    }
+
+    /// The same ends as one `end_group` call.
+    private static func endGroup(_ ids: [UUID], _ ends: [(cost: String?, charged: String?)]) -> SQL {
+        """
+        select ordinal, scope, entry_id, budget_limit, spent, reserved
+        from app_ledger.end_group(\(ids.map { $0.uuidString.lowercased() })::uuid[],
+                                  array(select nullif(c, '')::numeric from unnest(\(ends.map { $0.cost ?? "" })::text[]) with ordinality u(c, k) order by k),
+                                  array(select nullif(p, '') from unnest(\(ends.map { $0.charged ?? "" })::text[]) with ordinality u(p, k) order by k))
+        """
+    }
+
+    /// A user's ledger and scope entries, counted and summed by kind.
+    private func ledgerEntries(_ user: UUID) throws -> [String] {
+        try admin.query("""
+            select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
+            from (select 'project' || case when scopes_implied then ' implied ' || coalesce(scope_provider, '-') else '' end as t,
+                         kind, amount from public.budget_ledger where user_id = \(user)
+                  union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
+            group by t, kind order by t, kind
+            """).map { try $0.decode("e", as: String.self) }
+    }
+
+    /// A user's scope rows: spent and reserved by scope.
+    private func scopeTotals(_ user: UUID) throws -> [String] {
+        try admin.query("""
+            select scope || ' ' || spent::text || ' ' || reserved::text as t from public.budget_scope_totals where user_id = \(user) order by scope
+            """).map { try $0.decode("t", as: String.self) }
+    }
+
     /// Migration 171: `end_group` ends each generation exactly as consecutive `end_scoped` calls (through
     /// `settle` and `release_scoped`) end it, scope by scope: here one user's ends one by one beside
     /// another user's same sequence as one group (charged on the reserved provider, charged on another
@@ -667,29 +715,10 @@ final class GroupedAdmissionTests: XCTestCase {
                 return id
             }
         }
-        func figures(_ row: PostgresRow) throws -> String {
-            let limit: Decimal? = try row.decodeIfPresent("budget_limit")
-            let entry: UUID? = try row.decodeIfPresent("entry_id")
-            return [try row.decode("scope", as: String.self), limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))",
-                    "\(try row.decode("reserved", as: Decimal.self))", entry == nil ? "no entry" : "entry"].joined(separator: " ")
-        }
         let alicesIDs = try reserve(alicesProject, claims: claims)
-        var oneByOne: [[String]] = []
-        for (id, step) in zip(alicesIDs, steps) {
-            let rows = try pool.userScopeStatement(claimsJSON: claims, step.cost.map { cost in
-                "select scope, entry_id, budget_limit, spent, reserved from app_ledger.settle(\(id), \(cost)::numeric, \(step.charged))"
-            } ?? "select scope, entry_id, budget_limit, spent, reserved from app_ledger.release_scoped(\(id))")
-            oneByOne.append(try rows.map(figures))
-        }
+        let oneByOne = try endOneByOne(alicesIDs, steps.map { ($0.cost, $0.charged) })
         let bobsIDs = try reserve(bobsProject, claims: bobsClaims)
-        let call = { (ids: [UUID]) -> SQL in
-            """
-            select ordinal, scope, entry_id, budget_limit, spent, reserved
-            from app_ledger.end_group(\(ids.map { $0.uuidString.lowercased() })::uuid[],
-                                      array(select nullif(c, '')::numeric from unnest(\(steps.map { $0.cost ?? "" })::text[]) with ordinality u(c, k) order by k),
-                                      array(select nullif(p, '') from unnest(\(steps.map { $0.charged ?? "" })::text[]) with ordinality u(p, k) order by k))
-            """
-        }
+        let call = { (ids: [UUID]) -> SQL in Self.endGroup(ids, steps.map { ($0.cost, $0.charged) }) }
         var twice = bobsIDs
         twice[5] = twice[0]
         XCTAssertThrowsError(try pool.userScopeStatement(claimsJSON: bobsClaims, call(twice))) {
@@ -697,28 +726,14 @@ final class GroupedAdmissionTests: XCTestCase {
         }
         let group = try pool.userScopeStatement(claimsJSON: bobsClaims, call(bobsIDs))
         var grouped = Array(repeating: [String](), count: steps.count)
-        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try figures(row)) }
+        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try Self.figures(row)) }
         XCTAssertEqual(grouped, oneByOne)
         XCTAssertEqual(oneByOne[1].map { $0.split(separator: " ")[0] }, ["project", "provider:anthropic", "provider:openai", "user"],
                        "the fallback's charge goes to the provider that answered, the reservation's scope is released")
         XCTAssertThrowsError(try pool.userScopeStatement(claimsJSON: bobsClaims, call(bobsIDs))) {
             XCTAssertEqual(($0 as? DatabaseError)?.sqlState, "55000", "ended already")
         }
-        let entries = { (user: UUID) throws -> [String] in
-            try self.admin.query("""
-                select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
-                from (select 'project' || case when scopes_implied then ' implied ' || coalesce(scope_provider, '-') else '' end as t,
-                             kind, amount from public.budget_ledger where user_id = \(user)
-                      union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
-                group by t, kind order by t, kind
-                """).map { try $0.decode("e", as: String.self) }
-        }
-        XCTAssertEqual(try entries(bob), try entries(alice))
-        let scopeTotals = { (user: UUID) throws -> [String] in
-            try self.admin.query("""
-                select scope || ' ' || spent::text || ' ' || reserved::text as t from public.budget_scope_totals where user_id = \(user) order by scope
-                """).map { try $0.decode("t", as: String.self) }
-        }
+        XCTAssertEqual(try ledgerEntries(bob), try ledgerEntries(alice))
         XCTAssertEqual(try scopeTotals(bob), try scopeTotals(alice))
         XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
         XCTAssertEqual(try spent(bobsProject), try spent(alicesProject))
@@ -747,50 +762,19 @@ final class GroupedAdmissionTests: XCTestCase {
             _ = try pool.userScopeStatement(claimsJSON: claims, "select scope from app_ledger.hold_provider(\(ids[1]), 0.5::numeric, 'anthropic')")
             return ids
         }
-        func figures(_ row: PostgresRow) throws -> String {
-            let limit: Decimal? = try row.decodeIfPresent("budget_limit")
-            let entry: UUID? = try row.decodeIfPresent("entry_id")
-            return [try row.decode("scope", as: String.self), limit.map { "\($0)" } ?? "-", "\(try row.decode("spent", as: Decimal.self))",
-                    "\(try row.decode("reserved", as: Decimal.self))", entry == nil ? "no entry" : "entry"].joined(separator: " ")
-        }
         let alicesIDs = try prepare(alicesProject, claims: claims)
-        var oneByOne: [[String]] = []
-        for (id, step) in zip(alicesIDs, steps) {
-            let rows = try pool.userScopeStatement(claimsJSON: claims, step.cost.map { cost in
-                "select scope, entry_id, budget_limit, spent, reserved from app_ledger.settle(\(id), \(cost)::numeric, \(step.charged))"
-            } ?? "select scope, entry_id, budget_limit, spent, reserved from app_ledger.release_scoped(\(id))")
-            oneByOne.append(try rows.map(figures))
-        }
+        let oneByOne = try endOneByOne(alicesIDs, steps.map { ($0.cost, $0.charged) })
         let bobsIDs = try prepare(bobsProject, claims: bobsClaims)
-        let group = try pool.userScopeStatement(claimsJSON: bobsClaims, """
-            select ordinal, scope, entry_id, budget_limit, spent, reserved
-            from app_ledger.end_group(\(bobsIDs.map { $0.uuidString.lowercased() })::uuid[],
-                                      array(select nullif(c, '')::numeric from unnest(\(steps.map { $0.cost ?? "" })::text[]) with ordinality u(c, k) order by k),
-                                      array(select nullif(p, '') from unnest(\(steps.map { $0.charged ?? "" })::text[]) with ordinality u(p, k) order by k))
-            """)
+        let group = try pool.userScopeStatement(claimsJSON: bobsClaims, Self.endGroup(bobsIDs, steps.map { ($0.cost, $0.charged) }))
         var grouped = Array(repeating: [String](), count: steps.count)
-        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try figures(row)) }
+        for row in group { grouped[try row.decode("ordinal", as: Int.self) - 1].append(try Self.figures(row)) }
         XCTAssertEqual(grouped, oneByOne)
         XCTAssertEqual(oneByOne[1].map { $0.split(separator: " ")[0] }, ["project", "provider:anthropic", "user"],
                        "the moved hold is charged where it moved to; the OpenAI hold it left was released by the move")
-        let entries = { (user: UUID) throws -> [String] in
-            try self.admin.query("""
-                select t || ' ' || kind || ' ' || count(*)::text || ' ' || sum(amount)::text as e
-                from (select 'project' || case when scopes_implied then ' implied ' || coalesce(scope_provider, '-') else '' end as t,
-                             kind, amount from public.budget_ledger where user_id = \(user)
-                      union all select scope, kind, amount from public.budget_scope_entries where user_id = \(user)) x
-                group by t, kind order by t, kind
-                """).map { try $0.decode("e", as: String.self) }
-        }
-        XCTAssertEqual(try entries(bob), try entries(alice))
-        XCTAssertTrue(try entries(bob).contains("provider:anthropic release 1 0.5"),
+        XCTAssertEqual(try ledgerEntries(bob), try ledgerEntries(alice))
+        XCTAssertTrue(try ledgerEntries(bob).contains("provider:anthropic release 1 0.5"),
                       "the moved hold is a scope entry of its own, which the end ends with one")
-        XCTAssertTrue(try entries(bob).contains("project implied anthropic charge 1 0.2"), "its charge names the provider it moved to")
-        let scopeTotals = { (user: UUID) throws -> [String] in
-            try self.admin.query("""
-                select scope || ' ' || spent::text || ' ' || reserved::text as t from public.budget_scope_totals where user_id = \(user) order by scope
-                """).map { try $0.decode("t", as: String.self) }
-        }
+        XCTAssertTrue(try ledgerEntries(bob).contains("project implied anthropic charge 1 0.2"), "its charge names the provider it moved to")
         XCTAssertEqual(try scopeTotals(bob), try scopeTotals(alice))
         XCTAssertEqual(try reserved(bobsProject), try reserved(alicesProject))
         XCTAssertEqual(try spent(bobsProject), try spent(alicesProject))
