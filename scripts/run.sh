@@ -137,8 +137,8 @@ export STORAGE_DIR=${STORAGE_DIR:-$ROOT/data/storage}
 
 # From here a signal is passed on to the server, which finishes what is in flight and exits;
 # the script then waits for it and cleans up.
-trap 'kill -INT "$SERVER_PID" 2>/dev/null || true' INT
-trap 'kill -TERM "$SERVER_PID" 2>/dev/null || true' TERM
+trap 'signalled=1; kill -INT "$SERVER_PID" 2>/dev/null || true' INT
+trap 'signalled=1; kill -TERM "$SERVER_PID" 2>/dev/null || true' TERM
 "$BIN" serve &
 SERVER_PID=$!
 ready=0
@@ -153,11 +153,14 @@ if [ "$ready" = 1 ]; then
   log "     curl -s -X POST http://$HOST:$PORT/auth/v1/signup -H 'Content-Type: application/json' -d '{\"email\":\"me@example.com\",\"password\":\"a long password\"}'"
 fi
 
-# `wait` returns early when a trapped signal arrives; the server is waited for until it is gone.
+# `wait` returns early (128 + the signal's number) when a trapped signal arrives, even when the
+# server, told to stop, has already exited: it is then waited for again, which gives the server's
+# own exit status (looking whether it was still running instead made a quick stop exit 143).
 status=0
 while :; do
-  wait "$SERVER_PID" && status=0 || status=$?
-  kill -0 "$SERVER_PID" 2>/dev/null || break
+  signalled=0
+  if wait "$SERVER_PID"; then status=0; else status=$?; fi
+  [ "$signalled" = 1 ] || break
 done
 SERVER_PID=""
 exit "$status"
