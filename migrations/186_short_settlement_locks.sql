@@ -147,7 +147,6 @@ begin
                                         from unnest(held_implied, held_providers, end_group.costs, end_group.charge_providers)
                                              with ordinality g(implied, provider, cost, charge_provider, k)
                                         order by g.k);
-        names := array(select distinct x from unnest(step_scope) x order by x);
     else
         held_scope_implied := array_fill(false, array[cardinality(held_generations)]);
         for i in 1 .. n loop
@@ -171,19 +170,6 @@ begin
                 end if;
             end if;
         end loop;
-        -- Every scope any of them touches, in the fixed lock order ('provider:…' sorts before 'user').
-        names := array(select distinct x from (
-                           select held_scopes[k] as x from generate_subscripts(held_generations, 1) k where held_open[k]
-                           union all
-                           select 'user' from unnest(end_group.costs, end_group.generations) c(cost, g)
-                           where c.cost is not null and c.g = any(held_generations)
-                           union all
-                           select 'provider:' || coalesce(c.provider,
-                                                          (select min(substr(held_scopes[k], 10)) from generate_subscripts(held_generations, 1) k
-                                                           where held_generations[k] = c.g and held_open[k] and held_scopes[k] like 'provider:%'))
-                           from unnest(end_group.costs, end_group.generations, end_group.charge_providers) c(cost, g, provider)
-                           where c.cost is not null and c.g = any(held_generations)) named
-                       where x is not null order by x);
         -- What each end writes and which scope rows it changes: decided from the holds, before the locks.
         for i in 1 .. n loop
             open_scopes := array(select held_scopes[k] from generate_subscripts(held_generations, 1) k
@@ -230,6 +216,8 @@ begin
         end loop;
 
     end if;
+    -- Every scope the ends touch, in the fixed lock order ('provider:…' sorts before 'user').
+    names := array(select distinct x from unnest(step_scope) x order by x);
     for s in 1 .. coalesce(array_length(names, 1), 0) loop
         if names[s] = 'user' then
             limits := limits || (select b.monthly_limit from public.user_budgets b where b.user_id = caller);
