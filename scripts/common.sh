@@ -98,6 +98,23 @@ bench_setup() {
     JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk" \
     PORT=$API_PORT LOG_LEVEL=warn
   "$BIN" migrate >/dev/null
+  bench_warm_wal
+}
+
+# bench_warm_wal: WAL segments to recycle, as a database that has been running has. A new cluster has
+# none, so every 16 MB of WAL (about 2,300 chat completions) PostgreSQL creates a segment, zero-fills
+# and flushes it while the commit that crossed into it, and every request queued behind that commit,
+# waits: at one connection 1 % of requests took 36-100 ms instead of 2-5 (BENCHMARKS.md, run AB). A
+# running database renames segments a checkpoint no longer needs instead (min_wal_size keeps 1 GB of
+# them here); this makes 32 segments now and lets a checkpoint recycle them, about 3 s.
+bench_warm_wal() {
+  [ "${WARM_WAL:-1}" = 1 ] || return 0   # WARM_WAL=0: a new cluster as it comes, for comparison
+  local psql=("$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+  "${psql[@]}" -c "alter system set min_wal_size = '1GB'" -c "select pg_reload_conf()" >/dev/null
+  for _ in $(seq 32); do
+    "${psql[@]}" -c "select pg_logical_emit_message(false, 'bench-warm-wal', '')" -c "select pg_switch_wal()" >/dev/null
+  done
+  "${psql[@]}" -c "checkpoint" >/dev/null
 }
 
 # bench_analyze: the planner statistics a running database has (autovacuum gathers them within a

@@ -36,6 +36,12 @@ if [ -n "${PLANS:-}" ]; then
     "auto_explain.log_nested_statements = on" | as_postgres tee -a "$WORK/pg/data/postgresql.conf" >/dev/null
   "${PSQL[@]}" -c "select pg_reload_conf()" >/dev/null
 fi
+# PG_SETTINGS: extra postgresql.conf lines for the measured run ("wal_init_zero = off; commit_delay = 10"),
+# applied by a reload, so only settings a reload changes take effect.
+if [ -n "${PG_SETTINGS:-}" ]; then
+  tr ';' '\n' <<<"$PG_SETTINGS" | sed 's/^ *//' | as_postgres tee -a "$WORK/pg/data/postgresql.conf" >/dev/null
+  "${PSQL[@]}" -c "select pg_reload_conf()" >/dev/null
+fi
 bench_fake_providers
 # UPSTREAM_URL: an OpenAI-compatible base URL to call instead of fake-providers (the peer harness's
 # nginx, say: http://127.0.0.1:18901/v1, started by its run.sh or by bench-chat.sh).
