@@ -77,6 +77,23 @@ final class ResponseWriterTests: XCTestCase {
         try assertSameAsFoundation(ApiKeyList(data: []))
     }
 
+    func testChatCompletionBodiesAreFoundationsBytes() throws {
+        let usages = [
+            ChatUsage(promptTokens: 0, completionTokens: 0, totalTokens: 0, promptTokensDetails: .init(cachedTokens: 0), costUsd: nil),
+            ChatUsage(promptTokens: 1_000_000, completionTokens: 16, totalTokens: 1_000_016, promptTokensDetails: .init(cachedTokens: 512),
+                      costUsd: "0.0000123456"),
+            ChatUsage(promptTokens: Int.max, completionTokens: 7, totalTokens: Int.max, promptTokensDetails: .init(cachedTokens: 3), costUsd: ""),
+        ]
+        let completions = Self.texts.indices.map { index in
+            ChatCompletion(generationID: UUID(), model: Self.texts[(index + 1) % Self.texts.count], created: [0, 1_764_600_000, -1][index % 3],
+                           content: Self.texts[index], finishReason: ["stop", "length", "content_filter"][index % 3],
+                           usage: usages[index % usages.count], costUSD: "0.00001")
+        }
+        XCTAssertEqual(completions.count, Self.texts.count)
+        for completion in completions { try assertSameAsFoundation(completion.body()) }
+        for usage in usages { try assertSameAsFoundation(usage) }
+    }
+
     /// The id and date writers against what the bodies wrote before (`lowercasedString`, and
     /// `Timestamp.rfc3339` between quotes), over many random values and the edges of the calendar.
     func testUUIDsAndDatesAreWrittenAsTheirTexts() {

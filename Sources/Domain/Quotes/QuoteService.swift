@@ -150,13 +150,16 @@ public struct QuoteService: Sendable {
     /// Providers in routing order (the catalog's order: paid providers first, the offline one last)
     /// that offer the kind, with the requested model or else each provider's first model for it.
     func candidates(for request: QuoteRequest, in catalog: [ProviderCapabilities]) -> [(ProviderID, ModelCapability)] {
+        // A search in place: `models(for:)` would copy every model of the kind for each provider.
         catalog.compactMap { capabilities in
             if let wanted = request.provider, wanted != capabilities.provider { return nil }
-            let models = capabilities.models(for: request.kind)
-            if let wanted = request.model {
-                return models.first { $0.id == wanted }.map { (capabilities.provider, $0) }
+            let kind = request.kind
+            let found = if let wanted = request.model {
+                capabilities.models.first { $0.kind == kind && $0.id == wanted }
+            } else {
+                capabilities.models.first { $0.kind == kind }
             }
-            return models.first.map { (capabilities.provider, $0) }
+            return found.map { (capabilities.provider, $0) }
         }
     }
 }

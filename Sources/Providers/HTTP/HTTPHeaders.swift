@@ -36,9 +36,23 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// Rate-limit headers of any provider: OpenAI/OpenRouter `x-ratelimit-*`, Anthropic
     /// `anthropic-ratelimit-*`, and the IETF draft's `ratelimit-*`.
+    /// One pass over the fields (every provider answer is read for these): the three prefixes
+    /// cannot name the same field, so this is the three `withPrefix` results together.
     public var rateLimits: [String: String] {
-        withPrefix("x-ratelimit-").merging(withPrefix("anthropic-ratelimit-")) { first, _ in first }
-            .merging(withPrefix("ratelimit-")) { first, _ in first }
+        var result: [String: String] = [:]
+        for field in fields where Self.isRateLimitName(field.name) {
+            result[field.name.lowercased()] = field.value
+        }
+        return result
+    }
+
+    private static func isRateLimitName(_ name: String) -> Bool {
+        switch name.utf8.first.map({ $0 | 0x20 }) {
+        case UInt8(ascii: "x"): startsWith(name, "x-ratelimit-")
+        case UInt8(ascii: "a"): startsWith(name, "anthropic-ratelimit-")
+        case UInt8(ascii: "r"): startsWith(name, "ratelimit-")
+        default: false
+        }
     }
 
     /// Names are compared ignoring case. Header names are ASCII tokens, compared byte by byte here
