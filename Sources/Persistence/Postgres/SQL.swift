@@ -77,7 +77,7 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     }
 
     /// `$1` … `$64` made once: an interpolated `"$\(n)"` per parameter was a third of `render`'s
-    /// instructions, and a chat completion's statements bind about a hundred parameters.
+    /// instructions, and a chat completion's statements bind dozens of parameters.
     private static let placeholders = (0...64).map { "$\($0)" }
 
     private static func placeholder(_ number: Int) -> String {

@@ -36,6 +36,7 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// Rate-limit headers of any provider: OpenAI/OpenRouter `x-ratelimit-*`, Anthropic
     /// `anthropic-ratelimit-*`, and the IETF draft's `ratelimit-*`.
+    ///
     /// One pass over the fields (every provider answer is read for these): the three prefixes
     /// cannot name the same field, so this is the three `withPrefix` results together.
     public var rateLimits: [String: String] {
