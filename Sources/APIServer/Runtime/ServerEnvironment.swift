@@ -93,7 +93,7 @@ struct ServerEnvironment: Sendable {
                                   },
                                   pricing: pricing, catalog: { providers.catalog() },
                                   tokenCounter: tokenCounter,
-                                  route: { request, reads in router.plan(request, reads: reads, at: Date()) },
+                                  route: { request, reads, catalog in router.plan(request, reads: reads, catalog: catalog, at: Date()) },
                                   unlistedModel: { provider, model, kind in providers.capability(of: provider, for: model, kind: kind) })
         let keyChecks = KeyChecks(queue: providerWork, endpoints: config.providerEndpoints,
                                   timeoutMilliseconds: config.keyCheckTimeoutMilliseconds, perUser: config.keyChecksPerUser,

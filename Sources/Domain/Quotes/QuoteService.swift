@@ -13,14 +13,15 @@ public struct QuoteService: Sendable {
     public let pricing: any PricingStore
     public let catalog: @Sendable () -> [ProviderCapabilities]
     public let tokenCounter: any TokenCounting
-    /// The route planner over the caller's routing state as read (`ProviderRouter.plan(_:reads:at:)`).
-    public let route: @Sendable (RouteRequest, RoutingReads) -> RoutePlan
+    /// The route planner over the caller's routing state as read, on the catalog the quote extended
+    /// with the named model already (`ProviderRouter.plan(_:reads:catalog:at:)`).
+    public let route: @Sendable (RouteRequest, RoutingReads, [ProviderCapabilities]) -> RoutePlan
     /// Models served without being listed (OpenRouter, FAL), for a request that names one.
     public let unlistedModel: UnlistedModelLookup?
 
     public init(read: @escaping @Sendable (_ project: UUID, AuthenticatedIdentity, _ reusing: Bool) throws -> QuoteReads,
                 pricing: any PricingStore, catalog: @escaping @Sendable () -> [ProviderCapabilities], tokenCounter: any TokenCounting,
-                route: @escaping @Sendable (RouteRequest, RoutingReads) -> RoutePlan,
+                route: @escaping @Sendable (RouteRequest, RoutingReads, [ProviderCapabilities]) -> RoutePlan,
                 unlistedModel: UnlistedModelLookup? = nil) {
         self.read = read
         self.pricing = pricing
@@ -96,7 +97,7 @@ public struct QuoteService: Sendable {
                                    provider: provider.rawValue, model: model)
             }
         }
-        let plan = route(routeRequest(request) { provider, model in estimate(provider, model).breakdown.total }, reads.routing)
+        let plan = route(routeRequest(request) { provider, model in estimate(provider, model).breakdown.total }, reads.routing, catalog)
         var quoted: [Quote.Candidate] = []
         // Providers that make nothing of this kind (or lack the pinned model) are not candidates at all, as before.
         for option in plan.options where !option.skipReasons.contains(.unsupportedKind) {
