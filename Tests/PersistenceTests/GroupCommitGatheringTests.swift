@@ -136,4 +136,3 @@ final class GroupCommitGatheringTests: XCTestCase {
         XCTAssertEqual(groups.value.map { Set($0) }, [[1, 2]])
     }
 }
-

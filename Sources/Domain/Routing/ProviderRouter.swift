@@ -43,9 +43,10 @@ public struct ProviderRouter: Sendable {
                      providerBudgetRemaining: try providerBudgetRemaining(identity), now: now)
     }
 
-    /// The routing state from reads made elsewhere (admission reads them with the project).
-    public func state(from read: RoutingReads, at now: Date) -> RoutingState {
-        RoutingState(catalog: catalog(), configs: Dictionary(read.configs.map { ($0.provider, $0) }) { first, _ in first },
+    /// The routing state from reads made elsewhere (admission reads them with the project), on
+    /// `catalog` when the caller has one already, else on the router's own.
+    public func state(from read: RoutingReads, at now: Date, catalog given: [ProviderCapabilities]? = nil) -> RoutingState {
+        RoutingState(catalog: given ?? catalog(), configs: Dictionary(read.configs.map { ($0.provider, $0) }) { first, _ in first },
                      health: read.health, usableKeys: read.usableKeys, buckets: read.buckets,
                      providerBudgetRemaining: read.providerBudgetRemaining, now: now)
     }
@@ -58,9 +59,7 @@ public struct ProviderRouter: Sendable {
     /// includes the request's model wherever a provider serves it unlisted (the quote's: extending the
     /// catalog again here was about 1.5 % of a chat completion's instructions in the server).
     public func plan(_ request: RouteRequest, reads: RoutingReads, catalog: [ProviderCapabilities], at now: Date) -> RoutePlan {
-        var state = state(from: reads, at: now)
-        state.catalog = catalog
-        return RoutePlanner.plan(request, state)
+        RoutePlanner.plan(request, state(from: reads, at: now, catalog: catalog))
     }
 
     private func plan(_ request: RouteRequest, in state: RoutingState) -> RoutePlan {

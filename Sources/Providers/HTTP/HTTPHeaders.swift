@@ -26,12 +26,7 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// Fields whose name starts with `prefix` (`x-ratelimit-`, `anthropic-ratelimit-`), names lowercased.
     public func withPrefix(_ prefix: String) -> [String: String] {
-        var result: [String: String] = [:]
-        let lowercasePrefix = prefix.lowercased()
-        for field in fields where Self.startsWith(field.name, lowercasePrefix) {
-            result[field.name.lowercased()] = field.value
-        }
-        return result
+        withAnyPrefix([prefix.lowercased()])
     }
 
     /// Rate-limit headers of any provider: OpenAI/OpenRouter `x-ratelimit-*`, Anthropic
@@ -40,20 +35,19 @@ public struct HTTPHeaders: Sendable, Equatable {
     /// One pass over the fields (every provider answer is read for these): the three prefixes
     /// cannot name the same field, so this is the three `withPrefix` results together.
     public var rateLimits: [String: String] {
+        withAnyPrefix(Self.rateLimitPrefixes)
+    }
+
+    private static let rateLimitPrefixes = ["x-ratelimit-", "anthropic-ratelimit-", "ratelimit-"]
+
+    /// Fields whose name starts with any of `lowercasePrefixes`, names lowercased; of two fields with
+    /// one name, the later one's value.
+    private func withAnyPrefix(_ lowercasePrefixes: [String]) -> [String: String] {
         var result: [String: String] = [:]
-        for field in fields where Self.isRateLimitName(field.name) {
+        for field in fields where lowercasePrefixes.contains(where: { Self.startsWith(field.name, $0) }) {
             result[field.name.lowercased()] = field.value
         }
         return result
-    }
-
-    private static func isRateLimitName(_ name: String) -> Bool {
-        switch name.utf8.first.map({ $0 | 0x20 }) {
-        case UInt8(ascii: "x"): startsWith(name, "x-ratelimit-")
-        case UInt8(ascii: "a"): startsWith(name, "anthropic-ratelimit-")
-        case UInt8(ascii: "r"): startsWith(name, "ratelimit-")
-        default: false
-        }
     }
 
     /// Names are compared ignoring case. Header names are ASCII tokens, compared byte by byte here
@@ -75,6 +69,12 @@ public struct HTTPHeaders: Sendable, Equatable {
 
     /// Whether `name`, lowercased, starts with `lowercasePrefix`.
     static func startsWith(_ name: String, _ lowercasePrefix: String) -> Bool {
+        // Most names differ from a prefix in their first byte: when that byte is ASCII in both, it
+        // decides without the scan below (a name's other bytes cannot make it start with the prefix).
+        if let first = name.utf8.first, let wanted = lowercasePrefix.utf8.first, first < 0x80, wanted < 0x80,
+           folded(first) != wanted {
+            return false
+        }
         var (name, prefix) = (name, lowercasePrefix)
         let starts = name.withUTF8 { bytes in
             prefix.withUTF8 { prefix -> Bool? in
