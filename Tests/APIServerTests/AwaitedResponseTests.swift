@@ -20,6 +20,12 @@ final class AwaitedResponseTests: XCTestCase {
                     return HTTPResponse(status: signalled ? 200 : 202, body: Data((signalled ? "signalled" : "deadline").utf8))
                 })
             }),
+            Route("GET", "/test/elsewhere", "testElsewhere", awaiting: { _ in
+                let httpThread = pthread_self()
+                return .elsewhere {
+                    HTTPResponse(status: 200, body: Data((pthread_equal(pthread_self(), httpThread) != 0 ? "http thread" : "elsewhere").utf8))
+                }
+            }),
         ] })
     }
 
@@ -70,6 +76,43 @@ final class AwaitedResponseTests: XCTestCase {
         XCTAssertEqual(answered.all.count, waiters)
         XCTAssertTrue(answered.all.allSatisfy { $0 == 202 })
         XCTAssertLessThan(threadsWhileWaiting, 200, "waiting holds no thread per client (threads: \(threadsWhileWaiting))")
+    }
+
+    func testAnAnswerMadeElsewhereIsNotMadeOnTheHTTPThread() throws {
+        let response = try server.connect().request("GET", "/test/elsewhere")
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.text, "elsewhere")
+    }
+
+    func testAListenerAddedAfterTheSignalFiredRunsOffTheRegisteringThread() {
+        let signal = ResponseSignal()
+        signal.signal()
+        let registering = pthread_self()
+        let onRegisteringThread = LockedList<Bool>()
+        let ran = expectation(description: "listener ran")
+        signal.onFire { signalled in
+            onRegisteringThread.append(pthread_equal(pthread_self(), registering) != 0)
+            XCTAssertTrue(signalled)
+            ran.fulfill()
+        }
+        wait(for: [ran], timeout: 5)
+        XCTAssertEqual(onRegisteringThread.all, [false])
+    }
+
+    func testSignalSoonWakesTheWaitersOffTheCallersThread() {
+        let signal = board.wait(for: "soon")
+        let caller = pthread_self()
+        let onCallersThread = LockedList<Bool>()
+        let ran = expectation(description: "waiter woken")
+        signal.onFire { signalled in
+            onCallersThread.append(pthread_equal(pthread_self(), caller) != 0)
+            XCTAssertTrue(signalled)
+            ran.fulfill()
+        }
+        board.signalSoon("soon")
+        wait(for: [ran], timeout: 5)
+        XCTAssertEqual(onCallersThread.all, [false])
+        XCTAssertEqual(board.waitingCount, 0)
     }
 
     private static func threadCount() -> Int {

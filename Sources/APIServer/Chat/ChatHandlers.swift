@@ -63,7 +63,9 @@ struct ChatHandlers: Sendable {
         if claim != .pending { board.forget(signal, for: waitKey) }
         switch claim {
         case .replay(let status, let body):
-            return .now(replay(status: status, body: body, chat, identity, requestID: request.requestID))
+            // Not on this thread: a replay waits for the user's settlements and retries its read.
+            let requestID = request.requestID
+            return .elsewhere { [self] in replay(status: status, body: body, chat, identity, requestID: requestID) }
         case .mismatch:
             throw Problem(status: 422, code: "idempotency_key_reused", title: "Unprocessable Content",
                           detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
@@ -81,11 +83,11 @@ struct ChatHandlers: Sendable {
                 // A refusal is the answer to this request: a retry with the key gets it again.
                 let body = String(decoding: ChatErrors.response(problem, requestID: request.requestID).body, as: UTF8.self)
                 try? store.finishIdempotencyKey(key, status: problem.status, body: body, claimsJSON: identity.claimsJSON)
-                board.signal(waitKey)
+                board.signalSoon(waitKey)
                 throw problem
             } catch {
                 try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
-                board.signal(waitKey)
+                board.signalSoon(waitKey)
                 throw error
             }
             return begin(record, chat, identity, request, key: key)

@@ -102,7 +102,7 @@ struct BatchHandlers: Sendable {
                 if let providerCancel {
                     executor.stopAtProvider(providerCancel, item: ref.generationID, batchID: id, claimsJSON: identity.claimsJSON)
                 }
-                executor.board.signal(ref.generationID)
+                executor.board.signalSoon(ref.generationID)
             } catch DomainError.conflict {
                 // It ended meanwhile: its result stands.
             }

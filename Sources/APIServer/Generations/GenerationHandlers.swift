@@ -71,11 +71,11 @@ struct GenerationHandlers: Sendable {
                 let problem = Self.problem(error)
                 try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
                                                claimsJSON: identity.claimsJSON)
-                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                executor.board.signalSoon(Self.idempotencyWaitKey(identity.userID, key))
                 throw problem
             } catch {
                 try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
-                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                executor.board.signalSoon(Self.idempotencyWaitKey(identity.userID, key))
                 throw error
             }
             do {
@@ -85,10 +85,10 @@ struct GenerationHandlers: Sendable {
                 // Admitted to run here: it runs even though this answer failed (the key, unanswered,
                 // frees itself once stale), rather than waiting for its lease to lapse.
                 executor.start(record.id, userID: identity.userID, claimsJSON: identity.claimsJSON, admitted: record)
-                executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+                executor.board.signalSoon(Self.idempotencyWaitKey(identity.userID, key))
                 throw error
             }
-            executor.board.signal(Self.idempotencyWaitKey(identity.userID, key))
+            executor.board.signalSoon(Self.idempotencyWaitKey(identity.userID, key))
             return try respond(record, wait: wait, identity: identity, request: request, accepted: first)
         }
     }
@@ -199,7 +199,7 @@ struct GenerationHandlers: Sendable {
         // Stopping the task at the provider is an outbound call: a task on the provider queue
         // (holding no thread while in flight).
         if let providerCancel { executor.stopAtProvider(providerCancel, generation: id, userID: identity.userID) }
-        executor.board.signal(id)
+        executor.board.signalSoon(id)
         executor.events?.notify(user: identity.userID)
         guard let detail = try store.detail(record.id, claimsJSON: identity.claimsJSON) else { return try .json(GenerationBody(record)) }
         return try .json(GenerationBody(detail))

@@ -14,6 +14,14 @@ enum AwaitedResponse: Sendable {
     /// Suspend until `signal` fires or `deadline` (seconds from now) passes; `respond` makes the
     /// answer in either case (`true` when signalled), on the signalling or the timer's thread.
     case later(ResponseSignal, deadline: Double, respond: @Sendable (_ signalled: Bool) -> HTTPResponse)
+
+    /// An answer made at once on a global queue, with the connection suspended meanwhile: for work
+    /// that may wait (for this user's settlements) or pause between retries, which an HTTP thread must not.
+    static func elsewhere(_ answer: @escaping @Sendable () -> HTTPResponse) -> AwaitedResponse {
+        let signal = ResponseSignal()
+        signal.signal()
+        return .later(signal, deadline: 3_600, respond: { _ in answer() })
+    }
 }
 
 /// Fires once. A listener added after it fired runs at once, so a signal that arrives before
@@ -43,6 +51,9 @@ final class ResponseSignal: Sendable {
         listeners.forEach { $0(signalled) }
     }
 
+    /// Runs `listener` on the thread that fires the signal, or, when it has fired already, on a
+    /// global queue: never on the registering thread, which in `Application` is an HTTP thread
+    /// that must not run the answer's database reads and retries.
     func onFire(_ listener: @escaping @Sendable (Bool) -> Void) {
         let fired = state.withLock { state -> Bool? in
             switch state {
@@ -53,7 +64,7 @@ final class ResponseSignal: Sendable {
                 return signalled
             }
         }
-        if let fired { listener(fired) }
+        if let fired { DispatchQueue.global().async { listener(fired) } }
     }
 
     var hasFired: Bool {
@@ -74,9 +85,16 @@ final class SignalBoard<Key: Hashable & Sendable>: Sendable {
         return signal
     }
 
+    /// Wakes `key`'s waiters on this thread: each one's answer is made here (its listener).
     func signal(_ key: Key) {
         let signals = waiters.withLock { $0.removeValue(forKey: key) ?? [] }
         signals.forEach { $0.signal() }
+    }
+
+    /// `signal` from a global queue, for callers on an HTTP thread: the waiters' answers read the
+    /// database (and may retry), which must not hold the thread that called.
+    func signalSoon(_ key: Key) {
+        DispatchQueue.global().async { [self] in signal(key) }
     }
 
     func forget(_ signal: ResponseSignal, for key: Key) {
