@@ -43,6 +43,13 @@ final class RequestIDTests: XCTestCase {
         // 2026-11-25T09:05:07.042Z
         XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 1_795_597_507.042_5)), "2026-11-25T09:05:07.042Z")
         XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+        // Dates the format cannot write are held to its ends; converting them to milliseconds trapped.
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 9.3e15)), "9999-12-31T23:59:59.999Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: -1e300)), "0001-01-01T00:00:00.000Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: .nan)), "1970-01-01T00:00:00.000Z")
+        let writer = JSONStreamWriter()
+        writer.writeDate(Date(timeIntervalSince1970: .infinity))
+        XCTAssertEqual(String(decoding: writer.bytes.array, as: UTF8.self), "\"9999-12-31T23:59:59.999Z\"")
     }
 }
 

@@ -86,6 +86,15 @@ final class PostgresReaderTests: XCTestCase {
         XCTAssertEqual(dates.filter { PostgresTimestamp.format($0) != formatted($0) }.map { PostgresTimestamp.format($0) }, [])
     }
 
+    /// Converting such a date to microseconds trapped; it is held within ±9×10¹⁸ µs of 1970 instead.
+    func testTimestampWriterHoldsAbsurdDatesInsteadOfTrapping() {
+        XCTAssertEqual(PostgresTimestamp.format(Date(timeIntervalSince1970: .nan)), "1970-01-01 00:00:00.000000+00")
+        XCTAssertEqual(PostgresTimestamp.microseconds(Date(timeIntervalSince1970: 1e300)), 9_000_000_000_000_000_000)
+        XCTAssertEqual(PostgresTimestamp.microseconds(Date(timeIntervalSince1970: -.infinity)), -9_000_000_000_000_000_000)
+        XCTAssertEqual(PostgresTimestamp.microseconds(Date(timeIntervalSince1970: -1e300)), -9_000_000_000_000_000_000)
+        XCTAssertTrue(PostgresTimestamp.format(Date(timeIntervalSince1970: 1e300)).hasSuffix("+00"))
+    }
+
     func testTimestampReaderAgreesWithTheFormerReader() throws {
         var generator = SystemRandomNumberGenerator()
         var readable = 0

@@ -14,8 +14,21 @@ enum Timestamp {
 
     /// The same text appended to a byte buffer, as the log writer builds its lines.
     static func appendRFC3339(_ date: Date, to bytes: inout [UInt8]) {
-        appendRFC3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), to: &bytes)
+        appendRFC3339(millisecondsSince1970: milliseconds(date), to: &bytes)
     }
+
+    /// Milliseconds since 1970, held to years 0001...9999 (what the format writes; NaN is 1970):
+    /// `Int64(_:)` of a date past about the year 292 million, or of an infinite or NaN one, would
+    /// trap, and a date from outside (a provider's reset time) must never take the server down.
+    static func milliseconds(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        guard !value.isNaN else { return 0 }
+        return Int64(min(max(value, Double(earliestMilliseconds)), Double(latestMilliseconds)))
+    }
+
+    /// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+    static let earliestMilliseconds: Int64 = -62_135_596_800_000
+    static let latestMilliseconds: Int64 = 253_402_300_799_999
 
     static func appendRFC3339(millisecondsSince1970 milliseconds: Int64, to bytes: inout [UInt8]) {
         withRFC3339(millisecondsSince1970: milliseconds, quoted: false) { bytes.append(contentsOf: $0) }
@@ -23,7 +36,7 @@ enum Timestamp {
 
     /// `body` with the text in double quotes, as a JSON string (it needs no escape).
     static func withQuotedRFC3339<R>(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        withRFC3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), quoted: true, body)
+        withRFC3339(millisecondsSince1970: milliseconds(date), quoted: true, body)
     }
 
     /// The text in 32 bytes on the stack, handed to `body` at once: one capacity check for the

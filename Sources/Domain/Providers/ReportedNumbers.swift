@@ -17,6 +17,16 @@ public enum ReportedNumbers {
     /// A retry delay a provider asks for, in seconds.
     public static let maximumRetryDelaySeconds = 3_600.0
 
+    /// The last second a four-digit year can write (9999-12-31T23:59:59Z): a reported time (a quota's
+    /// reset) past it, or before 1970, is not a time the server can show or store.
+    public static let latestUnixSeconds = 253_402_300_799
+
+    /// A moment given as whole seconds since 1970, within 1970...9999.
+    public static func unixTime(_ seconds: Int?) -> Date? {
+        guard let seconds, (0...latestUnixSeconds).contains(seconds) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
     public static func count(_ value: Int?) -> Int? {
         guard let value, (0...maximumCount).contains(value) else { return nil }
         return value

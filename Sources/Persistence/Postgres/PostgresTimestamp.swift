@@ -3,12 +3,20 @@ import Foundation
 /// Formats and parses `timestamptz` text. Connections are opened with `DateStyle=ISO` and
 /// `TimeZone=UTC`, so the server always answers `YYYY-MM-DD HH:MM:SS[.ffffff]+00`.
 enum PostgresTimestamp {
+    /// Microseconds since 1970, held within ±9×10¹⁸ (about the year 287,000; 0 for NaN):
+    /// `Int64(_:)` of a date past the year 294,000 or so, or of a non-finite one, would trap.
+    static func microseconds(_ date: Date) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard !value.isNaN else { return 0 }
+        return Int64(min(max(value, -9e18), 9e18))
+    }
+
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, the microseconds rounded. Written digit by digit:
     /// `String(format:)` (CoreFoundation's formatter) was about 3 % of a chat completion's CPU,
     /// which binds a few timestamps per generation. Years outside 0–9999 keep the formatter's
     /// output (more digits, or a sign).
     static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = microseconds(date)
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 {

@@ -65,6 +65,22 @@ final class ElevenLabsProviderTests: ProviderTestCase {
         XCTAssertEqual(validation.account?.resetsAt, Date(timeIntervalSince1970: 1_735_689_600))
     }
 
+    /// The quota's numbers are believed only within `ReportedNumbers`' ranges: a reset time past the
+    /// year 9999 (which, formatted into the key test's answer, trapped and took the server down)
+    /// or a character count that is not a whole number in range is left out, not passed on.
+    func testAbsurdQuotaNumbersAreLeftOut() throws {
+        let hostile = try FakeHTTPServer { _ in
+            .json(200, #"{"tier":"creator","character_count":-5,"character_limit":1e400,"next_character_count_reset_unix":9300000000000000}"#)
+        }
+        _ = track(hostile)
+        let validation = try ElevenLabsProvider(baseURL: hostile.baseURL, context: makeContext()).validateKey(key)
+        XCTAssertEqual(validation.account?.tier, "creator")
+        XCTAssertNil(validation.account?.resetsAt)
+        XCTAssertNil(validation.account?.used)
+        XCTAssertNil(validation.account?.limit)
+        XCTAssertNil(validation.account?.remaining)
+    }
+
     func testRestrictedKeyFallsBackToVoices() throws {
         let validation = try provider.validateKey(ProviderAPIKey(FakeElevenLabs.restrictedKey))
         XCTAssertEqual(validation.checkedWith, "GET /v1/voices")

@@ -187,4 +187,10 @@ extension WireJSON {
 
     /// A charge in USD or credits: a finite decimal in 0...10⁶; anything else is nil.
     var amount: Decimal? { ReportedNumbers.amount(decimal) }
+
+    /// A moment as whole seconds since 1970, within 1970...9999 (`ReportedNumbers.unixTime`); anything else is nil.
+    var unixTime: Date? {
+        guard let value = int, let exact = decimal, Decimal(value) == exact else { return nil }
+        return ReportedNumbers.unixTime(value)
+    }
 }

@@ -30,13 +30,13 @@ public struct ElevenLabsProvider: MediaProvider {
         let url = baseURL + "/v1/user/subscription"
         do {
             let (json, _) = try http.sendJSON(AdapterSupport.jsonRequest(.get, url, headers: headers(key)), secrets: secrets)
-            let limit = json["character_limit"]?.decimal
-            let used = json["character_count"]?.decimal
+            let limit = json["character_limit"]?.count.map { Decimal($0) }
+            let used = json["character_count"]?.count.map { Decimal($0) }
             var remaining: Decimal?
             if let limit, let used { remaining = limit - used }
             return KeyValidation(provider: id, checkedWith: AdapterSupport.describe(.get, url), account: AccountSummary(
                 tier: json["tier"]?.string, unit: "credits", limit: limit, used: used, remaining: remaining,
-                resetsAt: json["next_character_count_reset_unix"]?.int.map { Date(timeIntervalSince1970: TimeInterval($0)) }))
+                resetsAt: json["next_character_count_reset_unix"]?.unixTime))
         } catch where error.kind == .permissionDenied {
             let voicesURL = baseURL + "/v1/voices"
             _ = try http.sendJSON(AdapterSupport.jsonRequest(.get, voicesURL, headers: headers(key)), secrets: secrets)
