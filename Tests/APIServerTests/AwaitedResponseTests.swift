@@ -87,32 +87,29 @@ final class AwaitedResponseTests: XCTestCase {
     func testAListenerAddedAfterTheSignalFiredRunsOffTheRegisteringThread() {
         let signal = ResponseSignal()
         signal.signal()
-        let registering = pthread_self()
-        let onRegisteringThread = LockedList<Bool>()
-        let ran = expectation(description: "listener ran")
-        signal.onFire { signalled in
-            onRegisteringThread.append(pthread_equal(pthread_self(), registering) != 0)
-            XCTAssertTrue(signalled)
-            ran.fulfill()
-        }
-        wait(for: [ran], timeout: 5)
-        XCTAssertEqual(onRegisteringThread.all, [false])
+        XCTAssertEqual(listenerThreads(of: signal, afterRegistering: {}), [false])
     }
 
     func testSignalSoonWakesTheWaitersOffTheCallersThread() {
         let signal = board.wait(for: "soon")
+        XCTAssertEqual(listenerThreads(of: signal, afterRegistering: { board.signalSoon("soon") }), [false])
+        XCTAssertEqual(board.waitingCount, 0)
+    }
+
+    /// Adds a listener to `signal` on this thread, runs `trigger` here, and returns, once the
+    /// listener ran (signalled), whether it ran on this thread.
+    private func listenerThreads(of signal: ResponseSignal, afterRegistering trigger: () -> Void) -> [Bool] {
         let caller = pthread_self()
         let onCallersThread = LockedList<Bool>()
-        let ran = expectation(description: "waiter woken")
+        let ran = expectation(description: "listener ran")
         signal.onFire { signalled in
             onCallersThread.append(pthread_equal(pthread_self(), caller) != 0)
             XCTAssertTrue(signalled)
             ran.fulfill()
         }
-        board.signalSoon("soon")
+        trigger()
         wait(for: [ran], timeout: 5)
-        XCTAssertEqual(onCallersThread.all, [false])
-        XCTAssertEqual(board.waitingCount, 0)
+        return onCallersThread.all
     }
 
     private static func threadCount() -> Int {
