@@ -97,6 +97,40 @@ final class AssetDurationTests: XCTestCase {
         XCTAssertNil(duration(.webm, AudioFixtures.webm(info: AudioFixtures.info(duration64: 1e300))))
     }
 
+    // MARK: MP4
+
+    func testMP4IsTheMovieHeadersDurationOverItsTimescale() {
+        XCTAssertEqual(duration(.mp4, mp4(mvhd: Self.mvhd(version: 0, timescale: 600, duration: 4_500))), 7_500)
+        XCTAssertEqual(duration(.mp4, mp4(mvhd: Self.mvhd(version: 1, timescale: 1_000, duration: 12_345))), 12_345)
+    }
+
+    /// A box whose 64-bit size is Int64.max: `offset + size` overflowed and the upload's metadata
+    /// read trapped, taking the server down with a 48-byte file.
+    func testAnMP4BoxClaimingTheLargestSizeHasNoDurationInsteadOfTrapping() {
+        let huge: [UInt8] = [0, 0, 0, 1] + Array("free".utf8) + [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 16)
+        XCTAssertNil(duration(.mp4, Self.box("ftyp", Array("isom".utf8) + [0, 0, 0, 0]) + huge))
+        XCTAssertNil(duration(.mp4, Self.box("ftyp", Array("isom".utf8) + [0, 0, 0, 0]) + Self.box("moov", huge)))
+    }
+
+    private func mp4(mvhd: [UInt8]) -> [UInt8] {
+        Self.box("ftyp", Array("isom".utf8) + [0, 0, 2, 0]) + Self.box("free", [1, 2, 3]) + Self.box("moov", Self.box("mvhd", mvhd))
+    }
+
+    static func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+        bigEndian(UInt64(8 + payload.count), bytes: 4) + Array(type.utf8) + payload
+    }
+
+    /// `mvhd`'s payload: version and flags, creation and modification times, timescale, duration, the rest zeros.
+    static func mvhd(version: UInt8, timescale: UInt64, duration: UInt64) -> [UInt8] {
+        let width = version == 1 ? 8 : 4
+        let head = [version, 0, 0, 0] + [UInt8](repeating: 0, count: 2 * width) + bigEndian(timescale, bytes: 4) + bigEndian(duration, bytes: width)
+        return head + [UInt8](repeating: 0, count: 100 - head.count)
+    }
+
+    static func bigEndian(_ value: UInt64, bytes: Int) -> [UInt8] {
+        (0..<bytes).reversed().map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+    }
+
     // MARK: Hostile input
 
     /// Every fixture truncated at random lengths and with random bytes replaced, a few hundred
@@ -111,6 +145,8 @@ final class AssetDurationTests: XCTestCase {
             (.flac, AudioFixtures.flac(rate: 44_100, totalSamples: 44_100)),
             (.webm, AudioFixtures.webm(info: AudioFixtures.info(duration64: 1000))),
             (.webm, AudioFixtures.webm(info: AudioFixtures.info(scale: 1000, duration32: 7), segmentSizeKnown: false, seekHeadFirst: true)),
+            (.mp4, mp4(mvhd: Self.mvhd(version: 0, timescale: 600, duration: 4_500))),
+            (.mp4, mp4(mvhd: Self.mvhd(version: 1, timescale: 1_000, duration: 12_345))),
         ]
         var random = SeededGenerator(seed: 0x5EED_17)
         var runs = 0
@@ -133,7 +169,7 @@ final class AssetDurationTests: XCTestCase {
                 runs += 1
             }
         }
-        XCTAssertEqual(runs, 2400)
+        XCTAssertEqual(runs, 3000)
         XCTAssertGreaterThan(answered, 0, "mutations that miss the header still give a duration")
     }
 

@@ -164,7 +164,8 @@ public enum HeaderMetadata {
             } else if boxSize == 0 {
                 boxSize = end - offset
             }
-            guard boxSize >= header, offset + boxSize <= end else { return nil }
+            // Compared without adding: a 64-bit size near Int64.max would overflow `offset + boxSize`.
+            guard boxSize >= header, boxSize <= end - offset else { return nil }
             if String(decoding: head[4..<8], as: UTF8.self) == type { return (offset + header, offset + boxSize) }
             offset += boxSize
         }

@@ -99,6 +99,20 @@ final class OpenAIProviderTests: ProviderTestCase {
                        #"{"model":"tts-1","input":"Hello world","voice":"nova","response_format":"mp3"}"#)
     }
 
+    /// An empty Content-Type (or one of parameters only) split into nothing, and indexing its first
+    /// part trapped: the speech's type is then the requested format's.
+    func testSpeechWithAnEmptyContentTypeIsTypedByItsFormat() async throws {
+        for contentType in ["", ";", " ; charset=binary"] {
+            let odd = try FakeHTTPServer { _ in .bytes(200, FakeAssets.mp3, contentType: contentType) }
+            _ = track(odd)
+            let speech = OpenAIProvider(baseURL: odd.baseURL + "/v1", context: makeContext())
+            let request = GenerationRequest(kind: .audio, model: "tts-1", prompt: "Hi", parameters: GenerationParameters(outputFormat: "mp3"),
+                                            outputDirectory: outputDirectory)
+            let output = try await finished(try speech.submit(request, key: key))
+            XCTAssertEqual(output.files.first?.mimeType, "audio/mpeg", "Content-Type: \(contentType)")
+        }
+    }
+
     func testInvalidKeyIsNotRetriedAndTheEchoedKeyIsScrubbed() async throws {
         let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat("Hi"), key: ProviderAPIKey(TestKeys.wrong))

@@ -181,7 +181,10 @@ public struct OpenAIProvider: MediaProvider {
         call.isAtMostOnce = true
         call.headers.removeAll { $0.name == "Accept" }
         let response = try await http.send(call, secrets: secrets)
-        let mime = response.headers["content-type"].map { String($0.split(separator: ";")[0]) }
+        // An empty Content-Type (or one that is only parameters) splits into nothing: the format's type then.
+        let mime = response.headers["content-type"]
+            .flatMap { $0.split(separator: ";", omittingEmptySubsequences: false).first.map { String($0).trimmingCharacters(in: .whitespaces) } }
+            .flatMap { $0.isEmpty ? nil : $0 }
             ?? AdapterSupport.mimeType(forExtension: format)
         return GenerationOutput(
             provider: id, model: request.model, kind: .audio,
