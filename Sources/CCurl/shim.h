@@ -37,3 +37,8 @@ static inline CURLMcode ccurl_multi_setopt_socket_callback(CURLM *multi, ccurl_s
 static inline CURLMcode ccurl_multi_setopt_timer_callback(CURLM *multi, ccurl_timer_callback callback) {
     return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, callback);
 }
+// CURLOPT_OPENSOCKETFUNCTION (CurlEasyTransfer's public-address check): a typed setter, as above.
+typedef curl_socket_t (*ccurl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+static inline CURLcode ccurl_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}

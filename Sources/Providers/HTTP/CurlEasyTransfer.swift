@@ -82,6 +82,10 @@ final class CurlEasyTransfer {
         _ = ccurl_setopt_pointer(curl, CURLOPT_WRITEDATA, stateRef.toOpaque())
         _ = ccurl_setopt_data_callback(curl, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = ccurl_setopt_pointer(curl, CURLOPT_HEADERDATA, stateRef.toOpaque())
+        if request.publicAddressesOnly {
+            _ = ccurl_setopt_opensocket_callback(curl, PublicAddress.openSocket)
+            _ = ccurl_setopt_pointer(curl, CURLOPT_OPENSOCKETDATA, stateRef.toOpaque())
+        }
 
         switch request.method {
         case .get:
@@ -141,6 +145,9 @@ final class CurlEasyTransfer {
         }
         if let fileError = state.fileError {
             return TransportError(.outputFile, fileError, mayHaveReachedServer: true)
+        }
+        if state.refusedAddress {
+            return TransportError(.addressRefused, "refused to connect: the URL's host is not a public address", mayHaveReachedServer: false)
         }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:

@@ -26,6 +26,8 @@ final class CurlTransferState {
     let sink: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
     /// The sink refused a piece (its reader found the stream malformed or too long).
     var sinkRefused = false
+    /// A transfer limited to public addresses was about to connect to another (`PublicAddress`).
+    var refusedAddress = false
 
     init(destinationPath: String?, maxBodyBytes: Int64, sink: (@Sendable (UnsafeRawBufferPointer) -> Bool)? = nil) {
         self.destinationPath = destinationPath

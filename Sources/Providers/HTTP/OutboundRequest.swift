@@ -33,6 +33,9 @@ public struct OutboundRequest: Sendable {
     /// instead of collecting it (a streamed answer); returning false aborts the transfer. The
     /// body limit still counts every byte.
     public var bodySink: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
+    /// Connect only to public internet addresses (`PublicAddress`), checked on each address the
+    /// name resolves to and on every redirect's: for URLs a provider's answer names (its outputs).
+    public var publicAddressesOnly = false
 
     public init(method: HTTPMethod, url: String, headers: [RequestHeader] = [], body: Data? = nil,
                 destination: ResponseDestination = .memory, maxResponseBytes: Int64? = nil,
@@ -113,6 +116,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         case responseTooLarge
         case outputFile
         case redirectRefused
+        /// A transfer limited to public addresses (`publicAddressesOnly`) led elsewhere.
+        case addressRefused
         case invalidURL
         /// The caller's task was cancelled while the call was waiting or in flight.
         case cancelled

@@ -147,6 +147,7 @@ public struct ProviderHTTP: Sendable {
         case .responseTooLarge: kind = .responseTooLarge
         case .outputFile: kind = .generationFailed; retry = false
         case .redirectRefused: kind = .malformedResponse
+        case .addressRefused: kind = .malformedResponse; retry = false
         case .invalidURL: kind = .badRequest
         case .cancelled: kind = .cancelled; retry = false
         case .other: kind = .network

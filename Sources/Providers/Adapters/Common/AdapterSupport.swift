@@ -159,19 +159,33 @@ enum AdapterSupport {
 
     /// Downloads a provider output URL to a file. Output URLs point at storage hosts (Runway's
     /// CDN, fal.media), so no credentials are sent unless `headers` carries them on purpose.
+    ///
+    /// The URL comes from the provider's answer, which for FAL can be any app a user deployed: the
+    /// download connects to public internet addresses only (`PublicAddress`), unless the provider
+    /// itself is configured on this machine or a private network (`providerBaseURL`: a test's fake,
+    /// a gateway beside the server). The stored type is the answer's only when it is an image,
+    /// video or audio type (not SVG, which can carry script); otherwise the extension's.
     static func download(_ url: String, http: ProviderHTTP, outputDirectory: String, defaultExtension: String,
-                         headers: [RequestHeader] = [], maxRedirects: Int = 0, secrets: [String]) async throws(ProviderError) -> OutputFile {
+                         headers: [RequestHeader] = [], maxRedirects: Int = 0, providerBaseURL: String,
+                         secrets: [String]) async throws(ProviderError) -> OutputFile {
         let urlExtension = URL(string: url).map { $0.pathExtension.lowercased() } ?? ""
         let ext = urlExtension.isEmpty || urlExtension.count > 4 ? defaultExtension : urlExtension
         let path = try outputPath(in: outputDirectory, fileExtension: ext, provider: http.provider)
-        let request = OutboundRequest(method: .get, url: url, headers: headers, destination: .file(path),
-                                  maxRedirects: maxRedirects, isIdempotent: true)
+        var request = OutboundRequest(method: .get, url: url, headers: headers, destination: .file(path),
+                                      maxRedirects: maxRedirects, isIdempotent: true)
+        request.publicAddressesOnly = !PublicAddress.isLocalHost(ofURL: providerBaseURL)
         let response = try await http.send(request, secrets: secrets)
-        let mime = response.headers["content-type"].flatMap { type -> String? in
-            let base = type.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? type
-            return base.isEmpty || base == "application/octet-stream" || base == "binary/octet-stream" ? nil : base
-        } ?? mimeType(forExtension: ext)
+        let mime = response.headers["content-type"].flatMap(mediaType) ?? mimeType(forExtension: ext)
         return OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)
+    }
+
+    /// A Content-Type's media type when it is an image, video or audio type other than SVG; else nil.
+    static func mediaType(_ contentType: String) -> String? {
+        let base = contentType.split(separator: ";", omittingEmptySubsequences: false).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard ["image/", "video/", "audio/"].contains(where: base.hasPrefix), !base.contains("svg"), base.count <= 100,
+              base.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/.+-".contains($0)) }) else { return nil }
+        return base
     }
 }
 

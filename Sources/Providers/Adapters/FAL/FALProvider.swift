@@ -155,7 +155,7 @@ public struct FALProvider: MediaProvider {
                 let height = ReportedNumbers.pixelSide(image["height"]?.int)
                 let ext = image["content_type"]?.string.flatMap(AdapterSupport.fileExtension(forMIME:)) ?? "jpg"
                 let file = try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
-                                                       defaultExtension: ext, secrets: secrets)
+                                                       defaultExtension: ext, providerBaseURL: queueURL, secrets: secrets)
                 files.append(OutputFile(path: file.path, mimeType: file.mimeType, byteCount: file.byteCount,
                                         width: width, height: height))
                 pixels += Decimal(width ?? 0) * Decimal(height ?? 0)
@@ -170,7 +170,7 @@ public struct FALProvider: MediaProvider {
                 throw http.malformed("result without video.url", response: response, secrets: secrets)
             }
             files.append(try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
-                                                     defaultExtension: "mp4", secrets: secrets))
+                                                     defaultExtension: "mp4", providerBaseURL: queueURL, secrets: secrets))
             usage.videoSeconds = ReportedNumbers.seconds(Decimal(string: task.context["duration"] ?? ""))
             usage.videoClips = 1
         }

@@ -132,7 +132,7 @@ public struct OpenAIProvider: MediaProvider {
             } else if let url = item["url"]?.string {
                 // Only the retired dall-e models answered with URLs; kept so an old proxy still works.
                 var file = try await AdapterSupport.download(url, http: http, outputDirectory: request.outputDirectory,
-                                                       defaultExtension: "png", secrets: secrets)
+                                                       defaultExtension: "png", providerBaseURL: baseURL, secrets: secrets)
                 file = OutputFile(path: file.path, mimeType: file.mimeType, byteCount: file.byteCount,
                                   width: dimensions?.0, height: dimensions?.1)
                 files.append(file)

@@ -120,7 +120,8 @@ public struct RunwayProvider: MediaProvider {
         var files: [OutputFile] = []
         for url in urls {
             files.append(try await AdapterSupport.download(url, http: http, outputDirectory: task.outputDirectory,
-                                                     defaultExtension: task.kind == .image ? "png" : "mp4", secrets: secrets))
+                                                     defaultExtension: task.kind == .image ? "png" : "mp4", providerBaseURL: baseURL,
+                                                     secrets: secrets))
         }
         let ratio = task.context["ratio"]
         let size = ratio.map { $0.replacingOccurrences(of: ":", with: "x") }

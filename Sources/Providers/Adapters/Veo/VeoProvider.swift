@@ -124,7 +124,7 @@ public struct VeoProvider: MediaProvider {
     func download(_ uri: String, task: ProviderTask, key: ProviderAPIKey) async throws(ProviderError) -> OutputFile {
         let sameOrigin = URL(string: uri).flatMap { target in URL(string: baseURL).map { CurlClient.sameOrigin($0, target) } } ?? false
         return try await AdapterSupport.download(uri, http: http, outputDirectory: task.outputDirectory, defaultExtension: "mp4",
-                                           headers: sameOrigin ? headers(key) : [], maxRedirects: 5,
+                                           headers: sameOrigin ? headers(key) : [], maxRedirects: 5, providerBaseURL: baseURL,
                                            secrets: [key.plaintext])
     }
 
