@@ -85,6 +85,9 @@ final class CurlEasyTransfer {
         if request.publicAddressesOnly {
             _ = ccurl_setopt_opensocket_callback(curl, PublicAddress.openSocket)
             _ = ccurl_setopt_pointer(curl, CURLOPT_OPENSOCKETDATA, stateRef.toOpaque())
+            // A pooled connection to the same host and port (a gateway beside the server) would
+            // skip the socket opener, and with it the check.
+            _ = ccurl_setopt_long(curl, CURLOPT_FRESH_CONNECT, 1)
         }
 
         switch request.method {

@@ -52,6 +52,22 @@ final class OutputDownloadTests: ProviderTestCase {
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? [], [])
     }
 
+    /// A connection the client keeps open to the same host (a gateway configured beside the
+    /// server) is not reused, which would skip the check.
+    func testAKeptConnectionToAPrivateHostIsNotReusedForAnOutput() async throws {
+        let gateway = try FakeHTTPServer { _ in .bytes(200, Data("x".utf8), contentType: "image/png") }
+        _ = track(gateway)
+        let shared = http()
+        _ = try await AdapterSupport.download(gateway.baseURL + "/first", http: shared, outputDirectory: outputDirectory,
+                                              defaultExtension: "png", providerBaseURL: gateway.baseURL, secrets: [])
+        let error = await expectProviderError { () async throws(ProviderError) in
+            _ = try await AdapterSupport.download(gateway.baseURL + "/second", http: shared, outputDirectory: outputDirectory,
+                                                  defaultExtension: "png", providerBaseURL: "https://queue.fal.run", secrets: [])
+        }
+        XCTAssertEqual(error?.kind, .malformedResponse)
+        XCTAssertEqual(gateway.requests.map(\.path), ["/first"])
+    }
+
     func testAnOutputBesideAProviderOnThisMachineIsDownloaded() async throws {
         let fake = try FakeHTTPServer { _ in .bytes(200, Data("png".utf8), contentType: "image/webp") }
         _ = track(fake)
