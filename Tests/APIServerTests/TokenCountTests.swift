@@ -53,7 +53,7 @@ final class TokenCountTests: XCTestCase {
         XCTAssertEqual(body["provider"] as? String, "anthropic")
     }
 
-    /// With a stored Anthropic key, Claude's count is Anthropic's own (cached by model and text);
+    /// With a stored Anthropic key, Claude's count is Anthropic's own (cached per user, model and text);
     /// a failing count_tokens falls back to the bound without an error.
     func testClaudeUsesAnthropicsCountTokensWithAKeyAndFallsBackSilently() throws {
         let key = "sk-ant-api03-" + ApiKeyTests.hex(80)
@@ -86,6 +86,13 @@ final class TokenCountTests: XCTestCase {
         XCTAssertEqual(counted["kind"] as? String, "estimated")
         XCTAssertEqual(try count("hello there")["count"] as? Int, 42)
         XCTAssertEqual(anthropic.requests.count, 1, "the second count comes from the cache")
+        // Another user without a key gets the bound for the same text: a cached count answering
+        // them would tell them someone counted exactly that text.
+        let other = try server.signUp("claude-guesser@example.com").accessToken
+        let guessed = try server.post("/v1/tokens/count", ["model": "claude-sonnet-4-5", "text": "hello there"], token: other)
+        XCTAssertEqual(guessed.status, 200, guessed.text)
+        XCTAssertEqual(try guessed.json()["counted_with"] as? String, "utf8_bytes_bound")
+        XCTAssertEqual(anthropic.requests.count, 1)
 
         let outage = try count("provider outage")
         XCTAssertEqual(outage["count"] as? Int, "provider outage".utf8.count)

@@ -2,8 +2,8 @@ import Domain
 import Foundation
 
 /// A quote's input-token counter: Claude's prompt counted by Anthropic's own `count_tokens` when
-/// the caller holds a usable key (cached by model and text, bounded in time, silently falling
-/// back), every other model by the server's counter. Used only on the provider work queue.
+/// the caller holds a usable key (cached per user, model and text; the call has a short time limit
+/// and falls back silently), every other model by the server's counter. Used only on the provider work queue.
 struct QuoteTokenCounting: TokenCounting {
     let base: any TokenCounting
     let anthropic: AnthropicTokenCounts

@@ -9,9 +9,11 @@ import Synchronization
 /// count route is deferred), through the key-check adapters (short time limit, no retries);
 /// any failure answers nil and the caller keeps its upper bound, so nothing is reported.
 ///
-/// Counts are cached by the SHA-256 of model and text: a count depends on nothing else, so one
-/// caller's answer serves the next. At most `perUser` calls run at once for one user; past
-/// that the bound is used instead of queueing more calls against their key's rate limit.
+/// Counts are cached by the SHA-256 of user, model and text: a count depends only on model and
+/// text, but a count cached for one user must never answer another, whose hit (an Anthropic count
+/// without a key of their own, or an answer that comes back at once) would tell them that someone
+/// counted that exact text. At most `perUser` calls run at once for one user; past that the bound
+/// is used instead of queueing more calls against their key's rate limit.
 final class AnthropicTokenCounts: Sendable {
     static let countedWith = "anthropic_count_tokens"
     static let cacheLimit = 10_000
@@ -28,7 +30,7 @@ final class AnthropicTokenCounts: Sendable {
     }
 
     func count(_ text: String, model: String, for identity: AuthenticatedIdentity) -> Int? {
-        guard let key = Self.cacheKey(model: model, text: text) else { return nil }
+        guard let key = Self.cacheKey(user: identity.userID, model: model, text: text) else { return nil }
         if let cached = cache.withLock({ $0.value(for: key) }) { return cached }
         guard let anthropic = providers.provider(.anthropic) as? AnthropicProvider,
               perUser.acquire(identity.userID) else { return nil }
@@ -44,8 +46,10 @@ final class AnthropicTokenCounts: Sendable {
         }
     }
 
-    static func cacheKey(model: String, text: String) -> Data? {
-        var message = Data(model.utf8)
+    static func cacheKey(user: UUID, model: String, text: String) -> Data? {
+        var message = Data(user.lowercasedString.utf8)
+        message.append(0)
+        message.append(contentsOf: model.utf8)
         message.append(0)
         message.append(contentsOf: text.utf8)
         return (try? SHA256.hash(message)).map { Data($0) }
