@@ -20,12 +20,14 @@ public enum SecretScrubber {
         return result
     }
 
-    /// Shapes of provider keys (providers.md §0): OpenAI/Anthropic/OpenRouter `sk-…`, Runway
-    /// `key_<hex>`, Google `AIza…`, FAL `<uuid>:<hex>`, plus `key=`/bearer values in echoed URLs
+    /// Shapes of provider keys (providers.md §0): OpenAI/Anthropic/OpenRouter `sk-…`, ElevenLabs'
+    /// current `sk_<hex>` (its older 32-hex keys look like any digest, so adapters pass them as known
+    /// secrets), Runway `key_<hex>`, Google `AIza…`, FAL `<uuid>:<hex>`, plus `key=`/bearer values in echoed URLs
     /// or headers. Deliberately broad: a false positive costs a few characters of a message.
     /// Patterns with a capture group keep the group (the `key=` or `Bearer ` prefix) for context.
     static let keyShapedPatterns: [(NSRegularExpression, String)] = [
         (#"\bsk-[A-Za-z0-9_\-\*\.]{3,}"#, replacement),
+        (#"\bsk_[0-9a-fA-F]{16,}"#, replacement),
         (#"\bkey_[A-Za-z0-9]{8,}"#, replacement),
         (#"\bAIza[0-9A-Za-z_\-]{8,}"#, replacement),
         (#"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}:[0-9a-fA-F]{8,}"#, replacement),

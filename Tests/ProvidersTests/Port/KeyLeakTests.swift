@@ -59,8 +59,8 @@ final class KeyLeakTests: ProviderTestCase {
     }
 
     /// The pattern scrubber, with no list of known secrets, removes every piece of a key whose
-    /// shape is documented, wherever a provider's message puts it (ElevenLabs keys have no shape,
-    /// so adapters pass them as known secrets instead).
+    /// shape is documented, wherever a provider's message puts it (ElevenLabs' older keys have no
+    /// shape, so adapters pass them as known secrets instead; its current `sk_` keys are matched).
     func testTheScrubberRemovesEveryPieceOfRealisticallyShapedKeys() {
         let shaped = [TestKeys.openAI, TestKeys.anthropic, TestKeys.openRouter, TestKeys.runway, TestKeys.gemini, TestKeys.fal]
         for key in shaped {
@@ -73,5 +73,11 @@ final class KeyLeakTests: ProviderTestCase {
             }
         }
         XCTAssertNil(TestKeys.leak(in: SecretScrubber.scrub("invalid \(TestKeys.elevenLabs)", secrets: [TestKeys.elevenLabs])))
+        let current = "sk_" + String(repeating: "3f9a07c2", count: 6)
+        for text in ["Invalid API key: \(current)", "{\"detail\":{\"message\":\"key \(current) is disabled\"}}"] {
+            let scrubbed = SecretScrubber.scrub(text)
+            XCTAssertNil(KeyLeakDetector(keys: [current]).leak(in: scrubbed), "\(text) → \(scrubbed)")
+        }
+        XCTAssertEqual(SecretScrubber.scrub("task_sk_total and disk_usage"), "task_sk_total and disk_usage", "words are left alone")
     }
 }

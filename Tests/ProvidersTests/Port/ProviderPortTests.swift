@@ -14,7 +14,7 @@ final class ProviderPortTests: XCTestCase {
     }
 
     func testScrubberRemovesExactSecretsAndKeyShapes() {
-        XCTAssertEqual(SecretScrubber.patternCount, 7, "a key pattern failed to compile")
+        XCTAssertEqual(SecretScrubber.patternCount, 8, "a key pattern failed to compile")
         let secret = "zz-custom-secret-value-123"
         let text = """
             bad key \(secret); Incorrect API key provided: sk-abc***...xyz. runway key_0123456789abcdef \
