@@ -192,19 +192,18 @@ enum AdapterSupport {
 /// Numbers read from provider responses, bounded where they enter (`ReportedNumbers`).
 extension WireJSON {
     /// A count (tokens, characters, images): a whole number in 0...10¹²; anything else is nil.
-    /// `int` is also checked against the exact decimal, because converting a huge integral
-    /// decimal to `Int` wraps instead of failing, and a wrapped value could look plausible.
-    var count: Int? {
-        guard let value = int, let exact = decimal, Decimal(value) == exact else { return nil }
-        return ReportedNumbers.count(value)
-    }
+    var count: Int? { ReportedNumbers.count(wholeNumber) }
 
     /// A charge in USD or credits: a finite decimal in 0...10⁶; anything else is nil.
     var amount: Decimal? { ReportedNumbers.amount(decimal) }
 
     /// A moment as whole seconds since 1970, within 1970...9999 (`ReportedNumbers.unixTime`); anything else is nil.
-    var unixTime: Date? {
+    var unixTime: Date? { ReportedNumbers.unixTime(wholeNumber) }
+
+    /// `int` checked against the exact decimal, because converting a huge integral decimal to
+    /// `Int` wraps instead of failing, and a wrapped value could look plausible.
+    private var wholeNumber: Int? {
         guard let value = int, let exact = decimal, Decimal(value) == exact else { return nil }
-        return ReportedNumbers.unixTime(value)
+        return value
     }
 }

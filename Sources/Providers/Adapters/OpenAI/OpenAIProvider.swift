@@ -181,11 +181,7 @@ public struct OpenAIProvider: MediaProvider {
         call.isAtMostOnce = true
         call.headers.removeAll { $0.name == "Accept" }
         let response = try await http.send(call, secrets: secrets)
-        // An empty Content-Type (or one that is only parameters) splits into nothing: the format's type then.
-        let mime = response.headers["content-type"]
-            .flatMap { $0.split(separator: ";", omittingEmptySubsequences: false).first.map { String($0).trimmingCharacters(in: .whitespaces) } }
-            .flatMap { $0.isEmpty ? nil : $0 }
-            ?? AdapterSupport.mimeType(forExtension: format)
+        let mime = response.headers["content-type"].flatMap(AdapterSupport.mediaType) ?? AdapterSupport.mimeType(forExtension: format)
         return GenerationOutput(
             provider: id, model: request.model, kind: .audio,
             files: [OutputFile(path: path, mimeType: mime, byteCount: response.bodyByteCount)],
