@@ -221,6 +221,23 @@ final class ChatCompletionTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// A billed answer that leaves out its usage cannot be priced: it is charged the reserved
+    /// estimate (`estimated`), never $0 as if priced, and the client is told that charge.
+    func testAnAnswerWithoutItsUsageIsChargedTheEstimateNotZero() throws {
+        let project = try project(limit: "5")
+        try script("no_usage")
+        let answer = try client.complete(ChatWireClient.body(maxTokens: 16), headers: ["X-Project-Id": project])
+        XCTAssertEqual(answer.status, 200, answer.text)
+        let stored = try server.get("/v1/generations/\(try XCTUnwrap(answer.generationID))", token: token).json()
+        XCTAssertEqual(stored["cost_status"] as? String, "estimated", "\(stored)")
+        let estimate = try Money(parsing: try XCTUnwrap(stored["estimate_usd"] as? String))
+        XCTAssertGreaterThan(estimate, .zero)
+        XCTAssertEqual(answer.costHeader, estimate)
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate)
+        XCTAssertEqual(budget.reserved, .zero)
+    }
+
     func testWithoutAProjectTheDefaultProjectIsMadeOnceAndCharged() throws {
         let first = try client.complete(ChatWireClient.body())
         XCTAssertEqual(first.status, 200, first.text)

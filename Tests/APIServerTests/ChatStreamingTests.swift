@@ -320,9 +320,39 @@ final class ChatStreamingTests: XCTestCase {
     func testClientThatLeavesMidStreamCancelsTheGenerationAndTheProvidersChargeIsStillRecorded() throws {
         let project = try project()
         let before = try server.budget(of: project, token: token)
-        // Held after the first delta, then 0.3 s between events: the client is gone before the provider ends.
-        let reader = try open(ChatWireClient.body(content: "Leave early please, this answer is long [fake:held:0.3]", maxTokens: 64,
-                                                  stream: true), project: project)
+        let (_, charged) = try leaveMidStream(project: project, headers: [:])
+        let after = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(after.spent - before.spent, charged, "the ledger holds exactly the recorded charge")
+        XCTAssertEqual(after.reserved, .zero)
+    }
+
+    /// The cancel lands while the provider still streams: the key stays bound to the generation
+    /// whose charge is still to come, so the retry replays it instead of running (and charging) again.
+    func testARetryWithItsIdempotencyKeyAfterLeavingMidStreamIsReplayedNotChargedAgain() throws {
+        let project = try project()
+        let before = try server.budget(of: project, token: token)
+        let headers = ["Idempotency-Key": "left-mid-stream-1"]
+        let (id, charged) = try leaveMidStream(project: project, headers: headers)
+        let retry = try ChatStreamReader(port: server.port, token: token, body: Self.leavingBody,
+                                         headers: headers.merging(["X-Project-Id": project]) { $1 }, timeoutSeconds: 20)
+        let body = String(decoding: retry.plainBody, as: UTF8.self)
+        XCTAssertEqual(retry.status, 422, "a charged cancel is not a status clients retry: \(body)")
+        XCTAssertEqual(retry.headers["idempotent-replayed"], "true", body)
+        XCTAssertEqual(retry.headers["x-generation-id"], id, "the first generation's answer, not a new one")
+        let after = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(after.spent - before.spent, charged, "charged once")
+        XCTAssertEqual(after.reserved, .zero)
+    }
+
+    private static var leavingBody: [String: Any] { ChatWireClient.body(content: "Leave early please, this answer is long [fake:held:0.3]", maxTokens: 64,
+                                                                            stream: true) }
+
+    /// Opens a stream held after its first delta (then 0.3 s between events), leaves after that
+    /// delta, and waits for the canceled generation's charge. Returns its id and the charge.
+    private func leaveMidStream(project: String, headers: [String: String]) throws -> (id: String, charged: Money) {
+        let reader = try ChatStreamReader(port: server.port, token: token, body: Self.leavingBody,
+                                          headers: headers.merging(["X-Project-Id": project]) { $1 }, timeoutSeconds: 20)
+        XCTAssertEqual(reader.status, 200, String(decoding: reader.plainBody, as: UTF8.self))
         let id = try XCTUnwrap(reader.headers["x-generation-id"])
         _ = try XCTUnwrap(try reader.nextData(), "role")
         _ = try XCTUnwrap(try reader.nextData(), "first delta")
@@ -338,8 +368,6 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(body["status"] as? String, "canceled", "\(body)")
         let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "the provider's charge is recorded: \(body)"))
         XCTAssertGreaterThan(charged, .zero)
-        let after = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(after.spent - before.spent, charged, "the ledger holds exactly the recorded charge")
-        XCTAssertEqual(after.reserved, .zero)
+        return (id, charged)
     }
 }

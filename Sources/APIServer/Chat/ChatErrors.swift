@@ -56,6 +56,7 @@ enum ChatErrors {
                                + "\(record.id.lowercasedString) shows it); not answered with a status clients retry, since a retry would be charged again.",
                            headers: [("X-Generation-Id", record.id.lowercasedString), ("X-Cost-USD", charged.jsonString)])
         }
+        if record.chargeMayFollow { return chargePending(record, reason: "The generation was canceled while its provider was answering.") }
         switch record.status {
         case .canceled:
             return Problem(status: 409, code: "generation_canceled", title: "Conflict",
@@ -67,10 +68,25 @@ enum ChatErrors {
         }
     }
 
-    /// Still running at the deadline, and canceled then: nothing was charged.
-    static func deadline(seconds: Int) -> Problem {
-        Problem(status: 504, code: "deadline_exceeded", title: "Gateway Timeout",
-                detail: "No answer within \(seconds) s; the generation was canceled and nothing was charged.")
+    /// Still running at the deadline, and canceled then (`canceled`, the record the cancel wrote):
+    /// nothing was charged, unless its provider was answering, whose bill is then still to come.
+    static func deadline(seconds: Int, canceled: GenerationRecord? = nil) -> Problem {
+        if let canceled, canceled.chargeMayFollow {
+            return chargePending(canceled, code: "deadline_exceeded",
+                                 reason: "No answer within \(seconds) s; the generation was canceled while its provider was answering.")
+        }
+        return Problem(status: 504, code: "deadline_exceeded", title: "Gateway Timeout",
+                       detail: "No answer within \(seconds) s; the generation was canceled and nothing was charged.")
+    }
+
+    /// Canceled while the provider held work it may bill: what it bills is charged to the generation
+    /// when its answer arrives. Like a charged failure, 422, which OpenAI's SDKs do not retry.
+    private static func chargePending(_ record: GenerationRecord, code: String = "generation_canceled", reason: String) -> Problem {
+        let id = record.id.lowercasedString
+        return Problem(status: 422, code: code, title: "Unprocessable Content",
+                       detail: reason + " What the provider bills for that answer is charged to it (GET /v1/generations/\(id) "
+                           + "shows the charge); not answered with a status clients retry, since a retry would be charged again.",
+                       headers: [("X-Generation-Id", id)])
     }
 }
 
@@ -78,4 +94,8 @@ extension GenerationRecord {
     /// Whether the ledger charged anything for it: a completion, or a failure the provider may have
     /// billed. Such an answer keeps its Idempotency-Key and is never one OpenAI's SDKs retry.
     var chargedAnything: Bool { actualCost.map { $0 > .zero } ?? false }
+
+    /// Whether an answer about it keeps its Idempotency-Key bound to it (a retry replays it): it
+    /// succeeded, was charged, or may still be charged for a provider's answer in flight.
+    var keepsIdempotencyKey: Bool { status == .succeeded || chargedAnything || chargeMayFollow }
 }

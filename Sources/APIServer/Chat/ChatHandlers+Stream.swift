@@ -43,8 +43,8 @@ extension ChatHandlers {
             if !signalled {
                 // No token by the deadline: a generation still running is canceled (504); one that
                 // ended without waking this process (a worker ran it) is answered as it ended.
-                if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil {
-                    _ = chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds))
+                if let (canceled, _) = try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON) {
+                    _ = chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds, canceled: canceled))
                     board.signal(id)
                 } else if let record = read(id, identity), record.status.isTerminal {
                     end(chatStream, record, chat, identity, requestID: requestID, key: key)
@@ -81,7 +81,7 @@ extension ChatHandlers {
         guard chatStream.claimEnd() else { return }
         executor.runner.streams?.remove(id)
         // A completion, or a failure charged anyway (the provider may have billed it).
-        let charged = record.map { $0.status == .succeeded || $0.chargedAnything } ?? false
+        let charged = record?.keepsIdempotencyKey ?? false
         if let record, record.status == .succeeded {
             chatStream.complete(ChatCompletion(record, requestedModel: chat.modelID))
         } else {
@@ -91,7 +91,9 @@ extension ChatHandlers {
         }
         chatStream.started.signal()
         if let key {
-            // As for a waiting answer: a charged answer is remembered by its generation, a free failure gives the key up.
+            // As for a waiting answer: an answer that was or may still be charged is remembered by its
+            // generation (a client that left mid-stream and retries gets a replay, not a second charge);
+            // a free failure gives the key up.
             try? store.finishIdempotencyKey(key, status: charged ? 200 : nil, body: charged ? id.lowercasedString : nil,
                                            claimsJSON: identity.claimsJSON)
             executor.board.signal(GenerationHandlers.idempotencyWaitKey(identity.userID, key))

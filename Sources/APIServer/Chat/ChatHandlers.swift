@@ -204,13 +204,14 @@ struct ChatHandlers: Sendable {
         case .failed, .canceled, .expired:
             // Charged anyway (the provider may have billed it): the key stays bound to it, so a retry
             // with the key replays this answer instead of being charged again.
-            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), record.chargedAnything)
+            return (ChatErrors.response(ChatErrors.generationFailed(record), requestID: requestID), record.keepsIdempotencyKey)
         case .queued, .running:
             guard cancelIfRunning else { return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false) }
             do {
-                _ = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
+                let (canceled, _) = try executor.runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)
                 executor.board.signal(id)
-                return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds), requestID: requestID), false)
+                return (ChatErrors.response(ChatErrors.deadline(seconds: Self.maximumWaitSeconds, canceled: canceled), requestID: requestID),
+                        canceled.keepsIdempotencyKey)
             } catch {
                 // It ended meanwhile (or the cancel failed): answer with what it is now.
                 return answer(id, chat, identity, requestID: requestID, cancelIfRunning: false)
@@ -267,10 +268,11 @@ struct ChatHandlers: Sendable {
         }
     }
 
-    /// Nothing was charged for this key (the first request failed or is still admitting): retry.
+    /// The first request with this key has not answered yet, or failed without a charge and gave the key up: retry.
     static func inProgress() -> Problem {
         Problem(status: 409, code: "idempotency_in_progress", title: "Conflict",
-                detail: "The first request with this Idempotency-Key did not complete; nothing was charged for it. Retry.",
+                detail: "The first request with this Idempotency-Key has no answer to give again (it is still running, or it failed "
+                    + "without a charge); retry with the same key.",
                 headers: [("Retry-After", "1")])
     }
 }

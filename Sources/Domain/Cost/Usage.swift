@@ -35,6 +35,9 @@ public struct Usage: Codable, Sendable, Hashable {
     public var credits: Decimal
     /// The charge the provider states in its response (OpenRouter `usage.cost`).
     public var providerReportedCost: Money?
+    /// Counts the provider did not report, or reported out of range (`NormalisedUsage.unreported`):
+    /// usage with any is invalid, never priced as if they were 0.
+    public var unreported: [String]?
 
     public init(
         inputTokens: Int = 0, cachedInputReadTokens: Int = 0, cachedInputWriteTokens: Int = 0,
@@ -151,6 +154,9 @@ public struct Usage: Codable, Sendable, Hashable {
         if reasoningTokens > outputTokens, reasoningTokens >= 0, outputTokens >= 0 {
             errors.append(FieldError(field: "reasoning_tokens", code: "inconsistent_usage",
                                      message: "Reasoning tokens are part of output_tokens, so at most output_tokens."))
+        }
+        for field in unreported ?? [] {
+            errors.append(FieldError(field: field, code: "unreported", message: "The provider did not report it within range."))
         }
         if megapixels < 0 { errors.append(FieldError(field: "megapixels", code: "negative_quantity", message: "Must not be negative.")) }
         if credits < 0 { errors.append(FieldError(field: "credits", code: "negative_quantity", message: "Must not be negative.")) }

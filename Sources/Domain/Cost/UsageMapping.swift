@@ -7,6 +7,7 @@ public enum UsageMapping {
     public static func pricingUsage(from reported: NormalisedUsage, provider: ProviderID, kind: MediaKind,
                                     files: [OutputFile] = []) -> Usage {
         var usage = Usage()
+        usage.unreported = reported.unreported
         usage.providerReportedCost = reported.providerReportedCostUSD.flatMap { try? Money(exactly: $0) }
         switch kind {
         case .text:

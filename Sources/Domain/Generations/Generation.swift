@@ -204,6 +204,14 @@ public struct GenerationRecord: Sendable, Equatable {
         self.finishReason = finishReason
         self.usageCountedWith = usageCountedWith
     }
+
+    /// Canceled while the provider held work it may bill (a submission in flight, or a task whose
+    /// cancel has not said what it came to): that charge is still to be recorded on this
+    /// generation, so an answer given now must not tell the client nothing was charged. The
+    /// database's `finish_generation` charges such a generation by the same rule.
+    public var chargeMayFollow: Bool {
+        status == .canceled && costStatus == nil && (submitting != nil || providerTask != nil)
+    }
 }
 
 /// One call to a provider on behalf of a generation.

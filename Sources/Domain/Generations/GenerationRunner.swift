@@ -387,7 +387,11 @@ public struct GenerationRunner: Sendable {
         if !candidate.isUnpriced, let version = try pricing(record.pricingVersion) {
             breakdown = CostCalculator.cost(of: usage, provider: candidate.provider.rawValue, model: candidate.model, pricing: version)
         }
-        if let total = breakdown?.total { return (total, "priced", breakdown) }
+        // A priced model's answer that metered nothing it bills by (no usage in the answer, an image
+        // without its size) would come to $0 as if priced: it is charged the estimate below instead.
+        if let breakdown, let total = breakdown.total, breakdown.status != .priced || !breakdown.lines.isEmpty {
+            return (total, "priced", breakdown)
+        }
         // No price to reserve or charge by: the provider's own figure when it reports one
         // (OpenRouter's usage.cost), otherwise nothing, and `unpriced` says so (never $0 as if priced).
         if candidate.isUnpriced { return (usage.providerReportedCost, "unpriced", nil) }

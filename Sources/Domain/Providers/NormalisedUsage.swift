@@ -45,6 +45,10 @@ public struct NormalisedUsage: Sendable, Codable, Equatable {
     /// Runway credits); `providerCreditUnit` names the unit.
     public var providerCredits: Decimal?
     public var providerCreditUnit: String?
+    /// Counts the provider's answer should have carried and did not, or carried out of range
+    /// (`prompt_tokens` absent, negative, past 10¹²): such usage cannot be priced exactly, so the
+    /// charge is the reserved estimate (`estimated`), never a count taken as 0.
+    public var unreported: [String]?
 
     public init(inputTokens: Int = 0, cachedInputReadTokens: Int = 0, cachedInputWriteTokens: Int = 0,
                 cachedInputWriteOneHourTokens: Int = 0, outputTokens: Int = 0, reasoningTokens: Int = 0,

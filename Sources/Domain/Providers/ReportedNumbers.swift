@@ -47,6 +47,13 @@ public enum ReportedNumbers {
         return value
     }
 
+    /// A task's progress as a fraction in 0...1 (a value outside, or not finite, would make the
+    /// task unstorable: JSON has no infinity).
+    public static func progress(_ value: Double?) -> Double? {
+        guard let value, value.isFinite, (0...1).contains(value) else { return nil }
+        return value
+    }
+
     public static func retryDelay(_ value: Double?) -> Double? {
         guard let value, value.isFinite, value >= 0, value <= maximumRetryDelaySeconds else { return nil }
         return value

@@ -31,6 +31,8 @@ enum BehaviorName: String, Sendable, CaseIterable {
     /// A streamed answer stops after its first content event until `POST /_fake/release`;
     /// `held:SECONDS` sends its events that far apart.
     case held
+    /// A chat answer (OpenAI, OpenRouter; not streamed) that leaves out its `usage` object.
+    case noUsage = "no_usage"
 }
 
 struct Behavior: Sendable, Equatable {

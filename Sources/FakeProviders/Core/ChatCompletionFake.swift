@@ -74,7 +74,8 @@ struct ChatCompletionFake: Sendable {
         Decimal(prompt) * Decimal(15) / 100_000_000 + Decimal(completion) * Decimal(6) / 10_000_000
     }
 
-    func completion(_ parsed: Parsed, id: String) -> JSONValue {
+    /// `withUsage` false: the answer leaves out its `usage` (the `no_usage` behaviour).
+    func completion(_ parsed: Parsed, id: String, withUsage: Bool = true) -> JSONValue {
         var message: [(String, JSONValue)] = [("role", "assistant")]
         message.append(("content", parsed.refusal == nil ? .string(parsed.reply) : .null))
         message.append(("refusal", .optional(parsed.refusal)))
@@ -85,7 +86,8 @@ struct ChatCompletionFake: Sendable {
         var body: [(String, JSONValue)] = [("id", .string(id))]
         if isOpenRouter { body.append(("provider", "OpenAI")) }
         body += [("object", "chat.completion"), ("created", .int(FakeClock.unix)), ("model", .string(parsed.model)),
-                 ("choices", [.object(choice)]), ("usage", usage(parsed))]
+                 ("choices", [.object(choice)])]
+        if withUsage { body.append(("usage", usage(parsed))) }
         if !isOpenRouter {
             body += [("service_tier", "default"), ("system_fingerprint", "fp_fake0001")]
         }

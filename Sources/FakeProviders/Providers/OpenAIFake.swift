@@ -108,7 +108,7 @@ struct OpenAIFake: ProviderFake {
         if parsed.stream {
             return chat.stream(parsed, id: id)
         }
-        return .json(200, chat.completion(parsed, id: id))
+        return .json(200, chat.completion(parsed, id: id, withUsage: call.behavior.name != .noUsage))
     }
 
     /// Output image tokens per image (providers.md §1.2): square vs rectangular, by quality.

@@ -100,6 +100,6 @@ struct OpenRouterFake: ProviderFake {
         if parsed.stream {
             return chat.stream(parsed, id: id, headers: headers)
         }
-        return .json(200, chat.completion(parsed, id: id), headers: headers)
+        return .json(200, chat.completion(parsed, id: id, withUsage: call.behavior.name != .noUsage), headers: headers)
     }
 }

@@ -18,6 +18,9 @@ final class ReportedNumberTests: XCTestCase {
         XCTAssertEqual(usage.cachedInputWriteTokens, 0)
         XCTAssertEqual(usage.outputTokens, 0)
         XCTAssertEqual(usage.reasoningTokens, 0)
+        XCTAssertEqual(usage.unreported, ["prompt_tokens", "completion_tokens", "prompt_tokens_details.cached_tokens",
+                                          "prompt_tokens_details.cache_write_tokens", "completion_tokens_details.reasoning_tokens"],
+                       "each is named, so the answer is charged its estimate rather than these zeros")
     }
 
     func testAHugeIntegralNumberWrittenWithAFractionIsNotBelieved() throws {
@@ -46,6 +49,9 @@ final class ReportedNumberTests: XCTestCase {
         XCTAssertNil(ReportedNumbers.seconds(Decimal.nan))
         XCTAssertEqual(ReportedNumbers.count(1_000_000_000_000), 1_000_000_000_000)
         XCTAssertNil(ReportedNumbers.count(1_000_000_000_001))
+        XCTAssertNil(ReportedNumbers.progress(Double("1e999")), "JSON cannot store an infinite progress")
+        XCTAssertNil(ReportedNumbers.progress(-0.1))
+        XCTAssertEqual(ReportedNumbers.progress(0.42), 0.42)
     }
 
     func testSumsOfCountsSaturateInsteadOfTrapping() {

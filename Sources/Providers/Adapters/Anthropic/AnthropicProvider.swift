@@ -105,21 +105,43 @@ public struct AnthropicProvider: MediaProvider {
                         model: String?, requestID: String?, response: OutboundResponse) -> GenerationOutput {
         GenerationOutput(
             provider: id, model: model ?? request.model, kind: .text, text: text,
-            usage: Self.usage(usage, outputTokens: outputTokens),
+            usage: Self.finishedUsage(usage, outputTokens: outputTokens),
             providerRequestID: requestID,
             finishReason: stopReason, notes: stopReason == "refusal" ? ["content_refused"] : [],
             rateLimits: response.headers.rateLimits)
     }
 
+    /// A finished message's usage: its output count is required too.
+    private static func finishedUsage(_ usage: WireJSON?, outputTokens: Int?) -> NormalisedUsage {
+        var normalised = Self.usage(usage, outputTokens: outputTokens)
+        if outputTokens == nil { normalised.unreported = (normalised.unreported ?? []) + ["output_tokens"] }
+        return normalised
+    }
+
     /// A Messages usage object (or `message_start`'s input side) with the output count.
+    /// `input_tokens` must be there and in range, and a cache count that is present too
+    /// (`NormalisedUsage.unreported` names those that are not). A missing output count is 0 here:
+    /// a finished message's is required by its caller, a broken stream's is counted from its text.
     static func usage(_ usage: WireJSON?, outputTokens: Int?) -> NormalisedUsage {
-        let cacheWrites = usage?["cache_creation_input_tokens"]?.count ?? 0
-        let oneHourWrites = min(cacheWrites, usage?["cache_creation"]?["ephemeral_1h_input_tokens"]?.count ?? 0)
-        return NormalisedUsage(inputTokens: usage?["input_tokens"]?.count ?? 0,
-                               cachedInputReadTokens: usage?["cache_read_input_tokens"]?.count ?? 0,
-                               cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
-                               cachedInputWriteOneHourTokens: oneHourWrites,
-                               outputTokens: outputTokens ?? 0)
+        var unreported: [String] = []
+        func count(_ path: String, _ value: WireJSON?, required: Bool = false) -> Int {
+            guard let value else {
+                if required { unreported.append(path) }
+                return 0
+            }
+            guard let count = value.count else { unreported.append(path); return 0 }
+            return count
+        }
+        let input = count("input_tokens", usage?["input_tokens"], required: true)
+        let cacheReads = count("cache_read_input_tokens", usage?["cache_read_input_tokens"])
+        let cacheWrites = count("cache_creation_input_tokens", usage?["cache_creation_input_tokens"])
+        let oneHourWrites = min(cacheWrites, count("cache_creation.ephemeral_1h_input_tokens",
+                                                   usage?["cache_creation"]?["ephemeral_1h_input_tokens"]))
+        var normalised = NormalisedUsage(inputTokens: input, cachedInputReadTokens: cacheReads,
+                                         cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
+                                         cachedInputWriteOneHourTokens: oneHourWrites, outputTokens: outputTokens ?? 0)
+        normalised.unreported = unreported.isEmpty ? nil : unreported
+        return normalised
     }
 
     /// `POST /v1/messages/count_tokens`: free, the same body without `max_tokens` (§2.2).

@@ -89,16 +89,32 @@ enum ChatCompletions {
 
     /// `prompt_tokens` includes cached tokens (providers.md §1.1); OpenRouter also reports cache
     /// writes inside it. Split into non-overlapping counts.
+    /// The two counts every answer carries must be there and in range; an optional detail that is
+    /// present must be in range too (`NormalisedUsage.unreported` names those that are not).
     static func usage(_ usage: WireJSON?) -> NormalisedUsage {
-        let prompt = usage?["prompt_tokens"]?.count ?? 0
-        let cachedRead = usage?["prompt_tokens_details"]?["cached_tokens"]?.count ?? 0
-        let cachedWrite = usage?["prompt_tokens_details"]?["cache_write_tokens"]?.count ?? 0
+        var unreported: [String] = []
+        func required(_ name: String) -> Int {
+            guard let count = usage?[name]?.count else { unreported.append(name); return 0 }
+            return count
+        }
+        func optional(_ path: String, _ value: WireJSON?) -> Int {
+            guard let value else { return 0 }
+            guard let count = value.count else { unreported.append(path); return 0 }
+            return count
+        }
+        let prompt = required("prompt_tokens")
+        let output = required("completion_tokens")
+        let cachedRead = optional("prompt_tokens_details.cached_tokens", usage?["prompt_tokens_details"]?["cached_tokens"])
+        let cachedWrite = optional("prompt_tokens_details.cache_write_tokens", usage?["prompt_tokens_details"]?["cache_write_tokens"])
+        let reasoning = optional("completion_tokens_details.reasoning_tokens", usage?["completion_tokens_details"]?["reasoning_tokens"])
         // Each is at most 10¹², so the difference cannot overflow.
-        return NormalisedUsage(
+        var normalised = NormalisedUsage(
             inputTokens: max(0, prompt - cachedRead - cachedWrite),
             cachedInputReadTokens: cachedRead,
             cachedInputWriteTokens: cachedWrite,
-            outputTokens: usage?["completion_tokens"]?.count ?? 0,
-            reasoningTokens: usage?["completion_tokens_details"]?["reasoning_tokens"]?.count ?? 0)
+            outputTokens: output,
+            reasoningTokens: reasoning)
+        normalised.unreported = unreported.isEmpty ? nil : unreported
+        return normalised
     }
 }

@@ -92,7 +92,7 @@ public struct RunwayProvider: MediaProvider {
         case "PENDING", "THROTTLED", "RUNNING":
             var next = task
             next.providerStatus = status
-            next.progress = json["progress"]?.double ?? task.progress
+            next.progress = ReportedNumbers.progress(json["progress"]?.double) ?? task.progress
             return .pending(next)
         case "SUCCEEDED":
             return .finished(try await finish(task, json: json, response: response, secrets: secrets))
