@@ -25,6 +25,11 @@ final class EventStreamSession: Sendable {
 
     /// Events read per query; a longer history is sent in several.
     static let pageSize = 200
+    /// A history is read no further while this much is written and unsent (a client reading it
+    /// slowly), and goes on once the client has taken all but `resumeBelowBytes`: the backlog
+    /// stays far under the stream's bound, which would cut the client off.
+    static let pauseAboveBytes = 512 << 10
+    static let resumeBelowBytes = 64 << 10
 
     init(userID: UUID, scope: GenerationEventScope, claimsJSON: String, cursor: Int64, stream: ResponseStream, hub: EventStreamHub) {
         self.userID = userID
@@ -75,6 +80,12 @@ final class EventStreamSession: Sendable {
 
     private func pump() {
         while true {
+            if stream.unsentBytes > Self.pauseAboveBytes {
+                // What is left waits until the client has read this far (its wake-ups meanwhile too).
+                state.withLock { $0.fetching = false; $0.again = false }
+                stream.whenDrained(below: Self.resumeBelowBytes) { [self] in startReading() }
+                return
+            }
             let cursor = state.withLock { $0.cursor }
             var more = false
             do {

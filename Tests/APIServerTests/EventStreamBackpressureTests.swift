@@ -1,0 +1,64 @@
+@testable import APIServer
+import Domain
+import Foundation
+import Synchronization
+import XCTest
+
+/// An event stream replaying a long history to a client that reads slowly reads the history
+/// no faster than the client takes it: the backlog stays under the stream's bound (which would
+/// cut the client off) and every event still arrives, once and in order.
+final class EventStreamBackpressureTests: XCTestCase {
+    /// `count` events with payloads of about 500 bytes; counts the pages read.
+    private final class LongHistory: GenerationEventLog {
+        let events: [StoredGenerationEvent]
+        let pagesRead = Atomic(0)
+
+        init(count: Int) {
+            let generation = UUID(), project = UUID()
+            let payload = #"{"note":""# + String(repeating: "x", count: 480) + #""}"#
+            events = (1...count).map {
+                StoredGenerationEvent(id: Int64($0), generationID: generation, projectID: project, type: "progress",
+                                      payloadJSON: payload, createdAt: Date(timeIntervalSince1970: 1_800_000_000))
+            }
+        }
+
+        func events(_ scope: GenerationEventScope, after: Int64, limit: Int, claimsJSON: String) throws -> [StoredGenerationEvent] {
+            pagesRead.add(1, ordering: .relaxed)
+            return Array(events.lazy.filter { $0.id > after }.prefix(limit))
+        }
+
+        func latestEventID() throws -> Int64 { events.last?.id ?? 0 }
+    }
+
+    func testASlowReaderOfALongHistoryIsNeverCutOffAndGetsEveryEventInOrder() throws {
+        let history = LongHistory(count: 12_000)
+        let hub = EventStreamHub(log: history, logger: Logger(minimumLevel: .error) { _ in }, heartbeatSeconds: 600, pollSeconds: 600)
+        let stream = ResponseStream()
+        let session = EventStreamSession(userID: UUID(), scope: GenerationEventScope(), claimsJSON: "{}", cursor: 0, stream: stream, hub: hub)
+        session.open()
+        defer { stream.close() }
+        // Not read at all for a while: the history's reading pauses near its mark.
+        Thread.sleep(forTimeInterval: 1)
+        let backlog = stream.unsentBytes
+        XCTAssertGreaterThan(backlog, 0)
+        XCTAssertLessThan(backlog, EventStreamSession.pauseAboveBytes + 200 * 700, "paused after at most one more page")
+        XCTAssertLessThan(history.pagesRead.load(ordering: .relaxed), 12_000 / EventStreamSession.pageSize, "not the whole history")
+        XCTAssertFalse(stream.isClosed)
+
+        var received: [UInt8] = []
+        var buffer = [CChar](repeating: 0, count: 1024)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let count = buffer.withUnsafeMutableBufferPointer { stream.read(into: $0.baseAddress!, capacity: 1024) }
+            if count > 0 {
+                received += buffer[..<count].map { UInt8(bitPattern: $0) }
+                continue
+            }
+            XCTAssertNotEqual(count, -2, "the client was cut off")
+            if count == -2 || String(decoding: received.suffix(4096), as: UTF8.self).contains("id: 12000\n") { break }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        let ids = String(decoding: received, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { Int($0.dropFirst(4)) }
+        XCTAssertEqual(ids, (1...12_000).map { $0 }, "every event, once, in order")
+    }
+}
