@@ -125,6 +125,49 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(try server.get("/v1/generations?cursor=not-one", token: token).status, 400)
     }
 
+    /// Rows of near-megabyte prompts: a page ends early, well before its limit, once its large
+    /// texts pass 4 MiB, and `next_cursor` goes on from there without skipping or repeating any.
+    func testAPageOfHugePromptsEndsEarlyAndTheCursorGoesOnWithoutLosingAny() throws {
+        // The production body limit (1 MiB), not the tests' 64 KiB.
+        server.stop()
+        server = try TestServer(environment: ["HTTP_MAX_BODY_BYTES": "1048576"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("huge-prompts@example.com").accessToken
+        project = try XCTUnwrap(try server.createProject(["name": "Huge"], token: token)["id"] as? String)
+        let prompt = String(repeating: "\u{1F600}", count: 190_000)   // 760,000 bytes of UTF-8
+        var made: [String] = []
+        for _ in 0..<8 {
+            let done = try server.generate(["project_id": project, "type": "text", "prompt": prompt], token: token, wait: 60)
+            XCTAssertEqual(done.status, 200, String(done.text.prefix(300)))
+            made.append(try XCTUnwrap(try done.json()["id"] as? String))
+        }
+        /// Every item of a listing, page by page; checks each page's size. Returns the ids in order and the pages.
+        func pages(_ path: String, id: String) throws -> (ids: [String], pages: Int) {
+            var seen: [String] = []
+            var pages = 0
+            var cursor: String?
+            repeat {
+                let response = try server.get(path + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+                XCTAssertEqual(response.status, 200)
+                XCTAssertLessThan(response.body.count, ListedPages.maximumBytes + 2 * 1_700_000, "about 4 MiB, not all eight rows")
+                let page = try response.json()
+                let items = try XCTUnwrap(page["data"] as? [[String: Any]])
+                XCTAssertFalse(items.isEmpty, "a page holds at least one item")
+                seen += items.compactMap { $0[id] as? String }
+                cursor = page["next_cursor"] as? String
+                pages += 1
+            } while cursor != nil && pages < 20
+            return (seen, pages)
+        }
+        let generations = try pages("/v1/generations?limit=100", id: "id")
+        XCTAssertGreaterThan(generations.pages, 1, "eight such rows do not fit one page")
+        XCTAssertEqual(generations.ids, made.reversed(), "every generation once, newest first")
+        // Each text generation filed its answer as an asset, listed with its generation's prompt.
+        let assets = try pages("/v1/assets?limit=100&project_id=\(project)", id: "generation_id")
+        XCTAssertGreaterThan(assets.pages, 1, "eight such assets do not fit one page")
+        XCTAssertEqual(assets.ids, made.reversed(), "every asset once, newest first")
+    }
+
     func testIdempotencyKeyReplaysTheFirstAnswerAndRefusesAnotherBody() throws {
         let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "once only"]
         let first = try server.generate(body, token: token, headers: ["Idempotency-Key": "key-1"])

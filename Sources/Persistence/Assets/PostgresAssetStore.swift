@@ -77,12 +77,24 @@ public struct PostgresAssetStore: AssetStore {
         }
         let order: SQL = ascending ? "a.created_at, a.id" : "a.created_at desc, a.id desc"
         let limit = filter.limit
+        // The page ends early where its prompts and texts pass `ListedPages.maximumBytes` (the first
+        // row always comes): the limited rows are sized first and only those within it are read.
+        let bytes: SQL = """
+            (coalesce(octet_length(g.prompt), 0) + coalesce(octet_length(a.description), 0) + coalesce(octet_length(a.preview_text), 0)
+             + coalesce(octet_length(a.name), 0))
+            """
         let rows = try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in
-            try transaction.query("select \(AssetSQL.columns) from \(AssetSQL.from) where \(condition) order by \(order) limit \(limit + 1)")
+            try transaction.query("""
+                select \(AssetSQL.columns), sized.found from \(AssetSQL.from)
+                join (select id, sum(bytes) over (order by position rows unbounded preceding) - bytes as bytes_before, count(*) over () as found
+                      from (select a.id, \(bytes) as bytes, row_number() over (order by \(order)) as position
+                            from \(AssetSQL.from) where \(condition) order by \(order) limit \(limit + 1)) limited) sized on sized.id = a.id
+                where sized.bytes_before < \(ListedPages.maximumBytes) order by \(order)
+                """)
         }
         let page = Array(rows.prefix(limit))
         var next: GenerationCursor?
-        if rows.count > limit, let last = page.last {
+        if let found = try rows.first?.decode("found", as: Int.self), found > page.count, let last = page.last {
             next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
         }
         return try Self.listedRows.page(of: page[...], next: next, decode: AssetSQL.asset)

@@ -240,13 +240,20 @@ public struct PostgresGenerationStore: GenerationStore {
                 """
         }
         let limit = max(1, min(filter.limit, 100))
+        // The page ends early where its prompts, texts and parameters pass `ListedPages.maximumBytes`
+        // (the first row always comes): `found` says how many the limit itself would have given.
+        let bytes: SQL = "(octet_length(g.prompt) + coalesce(octet_length(g.output_text), 0) + octet_length(g.parameters::text))"
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
-                select \(GenerationSQL.columns), (extract(epoch from g.created_at) * 1000000)::bigint as created_key
-                from public.generations g where \(condition) order by g.created_at desc, g.id desc limit \(limit + 1)
+                select * from (
+                    select \(GenerationSQL.columns), (extract(epoch from g.created_at) * 1000000)::bigint as created_key,
+                           sum(\(bytes)) over (order by g.created_at desc, g.id desc rows unbounded preceding) - \(bytes) as bytes_before,
+                           count(*) over () as found
+                    from (select * from public.generations g where \(condition) order by g.created_at desc, g.id desc limit \(limit + 1)) g
+                ) listed where bytes_before < \(ListedPages.maximumBytes) order by created_at desc, id desc
                 """)
         let page = Array(rows.prefix(limit))
         var next: GenerationCursor?
-        if rows.count > limit, let last = page.last {
+        if let found = try rows.first?.decode("found", as: Int.self), found > page.count, let last = page.last {
             next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
         }
         return try Self.listedRows.page(of: page[...], next: next, decode: GenerationSQL.record)
