@@ -238,6 +238,25 @@ final class ChatCompletionTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// OpenAI bills a message's `name` as input: a conversation of named messages is reserved for them.
+    func testMessageNamesAreCountedInTheReservation() throws {
+        let project = try project(limit: "5")
+        func estimate(named: Bool) throws -> Money {
+            let messages: [[String: Any]] = (0..<40).map { index in
+                var message: [String: Any] = ["role": "user", "content": "line \(index)"]
+                if named { message["name"] = "participant_with_a_long_descriptive_name_\(index)" }
+                return message
+            }
+            let answer = try client.complete(["model": "gpt-4o-mini", "messages": messages, "max_tokens": 1],
+                                             headers: ["X-Project-Id": project])
+            XCTAssertEqual(answer.status, 200, answer.text)
+            let stored = try server.get("/v1/generations/\(try XCTUnwrap(answer.generationID))", token: token).json()
+            return try Money(parsing: try XCTUnwrap(stored["estimate_usd"] as? String))
+        }
+        let plain = try estimate(named: false), named = try estimate(named: true)
+        XCTAssertGreaterThan(named, plain * 2, "forty names of about ten tokens each, beside forty short lines")
+    }
+
     func testWithoutAProjectTheDefaultProjectIsMadeOnceAndCharged() throws {
         let first = try client.complete(ChatWireClient.body())
         XCTAssertEqual(first.status, 200, first.text)

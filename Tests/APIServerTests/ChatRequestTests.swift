@@ -47,7 +47,7 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(chat.options.temperature, Decimal(string: "0.7"))
         XCTAssertEqual(chat.options.seed, 7)
         XCTAssertEqual(chat.options.stop, ["END"])
-        XCTAssertEqual(chat.options.transcript, "system: Be brief.\nuser: one\ntwo")
+        XCTAssertEqual(chat.options.transcript, "system: Be brief.\nuser (ann): one\ntwo", "the name is billed input, so it is counted")
         XCTAssertNil(chat.options.store, "absent: not filed")
         XCTAssertEqual(try decode(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": true}"#).options.store, true)
         XCTAssertNil(try decode(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "store": false}"#).options.store)

@@ -48,8 +48,13 @@ public struct ChatOptions: Sendable, Codable, Equatable {
     }
 
     /// The conversation as one text, one message a line: what the estimate counts as input and
-    /// what an adapter that takes a single prompt receives.
+    /// what an adapter that takes a single prompt receives. A message's `name` is in it, since
+    /// OpenAI's and OpenRouter's APIs bill it as input (left out, a request of many named messages
+    /// was reserved for fewer tokens than it was charged).
     public var transcript: String {
-        messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n")
+        messages.map { message in
+            let speaker = message.name.map { "\(message.role) (\($0))" } ?? message.role
+            return "\(speaker): \(message.content)"
+        }.joined(separator: "\n")
     }
 }
