@@ -88,6 +88,13 @@ final class FALProviderTests: ProviderTestCase {
         XCTAssertFalse(fake.media.requests.contains { $0.path.contains("/requests/") })
     }
 
+    func testAnAnswerWithMoreImagesThanAnyRequestMayAskForIsCutToThatMany() async throws {
+        let (output, _) = try await pollToEnd(try pending(try provider.submit(flux("__many__", count: 1), key: key)))
+        XCTAssertEqual(output.files.count, QuoteRequest.maximumCount, "40 answered, at most 16 kept")
+        XCTAssertEqual(output.usage.images, QuoteRequest.maximumCount)
+        XCTAssertEqual(fake.media.requests.count, QuoteRequest.maximumCount, "the others are never downloaded")
+    }
+
     func testNSFWFilteredImagesAreNoted() async throws {
         let (output, _) = try await pollToEnd(try pending(try provider.submit(flux("__nsfw__", count: 1), key: key)))
         XCTAssertEqual(output.notes, ["nsfw_filtered"])

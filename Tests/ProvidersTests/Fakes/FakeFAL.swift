@@ -111,7 +111,8 @@ final class FakeFAL: Sendable {
             return .json(200, #"{"video":{"url":"\#(media.baseURL)/files/zebra/out.mp4","content_type":"video/mp4","file_name":"output.mp4","file_size":2345678}}"#)
         }
         let nsfw = request.prompt.contains("__nsfw__")
-        let images = (0..<request.numImages).map { index in
+        // `__many__`: an app answering with far more images than were asked for.
+        let images = (0..<(request.prompt.contains("__many__") ? 40 : request.numImages)).map { index in
             #"{"url":"\#(media.baseURL)/files/rabbit/img\#(index).png","width":1024,"height":768,"content_type":"image/png"}"#
         }.joined(separator: ",")
         return .json(200, #"{"images":[\#(images)],"timings":{"inference":1.71},"seed":1234567,"has_nsfw_concepts":[\#(nsfw)],"prompt":"\#(request.prompt)"}"#)

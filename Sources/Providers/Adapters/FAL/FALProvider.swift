@@ -149,7 +149,9 @@ public struct FALProvider: MediaProvider {
             }
             // Decimal: each side is bounded, but a sum over many images is kept out of Int entirely.
             var pixels = Decimal(0)
-            for image in images {
+            // No request asks for more (`QuoteRequest.maximumCount`): an app answering with more
+            // URLs (a user's own `owner/app`) does not get more downloads out of this server.
+            for image in images.prefix(QuoteRequest.maximumCount) {
                 guard let url = image["url"]?.string else { continue }
                 let width = ReportedNumbers.pixelSide(image["width"]?.int)
                 let height = ReportedNumbers.pixelSide(image["height"]?.int)
