@@ -189,6 +189,9 @@ final class GenerationEventStreamTests: XCTestCase {
     }
 
     func testTwoHundredOpenStreamsHoldNoThreadAndHealthzStaysFast() throws {
+        server.stop()
+        server = try TestServer(environment: ["EVENT_STREAMS_PER_USER": "200"])
+        token = try server.signUp("many-streams@example.com").accessToken
         let before = Self.threadCount()
         // User streams resumed past every event: open, idle, each waiting on a suspended connection.
         var clients: [SSEClient] = []
@@ -201,6 +204,35 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertEqual(health.status, 200)
         XCTAssertLessThan(seconds, 0.5, "healthz answers while 200 streams are open")
         XCTAssertLessThan(Self.threadCount() - before, 20, "no thread per stream")
+    }
+
+    /// A user's open streams are capped (each holds one of the server's few connection slots for
+    /// as long as its client likes); one that closes gives its place back.
+    func testAUserHoldsAtMostTheirShareOfOpenStreams() throws {
+        server.stop()
+        server = try TestServer(environment: ["EVENT_STREAMS_PER_USER": "2", "HTTP_CONNECTION_TIMEOUT_SECONDS": "3"])
+        token = try server.signUp("capped-streams@example.com").accessToken
+        let resumed = ["Last-Event-ID": "\(Int64.max / 2)"]
+        var clients = [try stream("/v1/events", headers: resumed), try stream("/v1/events", headers: resumed)]
+        XCTAssertEqual(clients.map(\.status), [200, 200])
+        let refused = try stream("/v1/events", headers: resumed)
+        XCTAssertEqual(refused.status, 429)
+        XCTAssertEqual(refused.headers["retry-after"], "5")
+        XCTAssertTrue(refused.readWholeBody().contains("too_many_event_streams"))
+        let other = try server.signUp("other-streams@example.com").accessToken
+        XCTAssertEqual(try SSEClient(port: server.port, path: "/v1/events", headers: resumed.merging(["Authorization": "Bearer \(other)"]) { $1 }).status,
+                       200, "another user's streams are not counted against this one")
+        // A client that leaves is found by the next heartbeat (a second here), and its place is free again.
+        clients.removeFirst()
+        var reopened = 0
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            let again = try stream("/v1/events", headers: resumed)
+            reopened = again.status
+            if reopened == 200 { clients.append(again); break }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        XCTAssertEqual(reopened, 200)
     }
 
     func testEventsWrittenByAnotherProcessReachAnOpenStreamThroughThePoll() throws {

@@ -49,6 +49,8 @@ struct AppConfig: Sendable {
     /// `POST /v1/api-keys/{id}/test`: the whole check's time limit and how many one user may run at once.
     var keyCheckTimeoutMilliseconds: Int
     var keyChecksPerUser: Int
+    /// Event streams (`GET /v1/events`, `GET /v1/generations/{id}/events`) one user may hold open at once.
+    var eventStreamsPerUser: Int
     /// How long an admission may reuse an earlier admission's routing reads of the same project and
     /// token (`RecentQuoteReads`); 0: every admission reads.
     var admissionReadReuseMilliseconds: Int
@@ -92,6 +94,7 @@ struct AppConfig: Sendable {
         "TIKTOKEN_O200K_PATH",
         "APP_ENCRYPTION_SECRET_PREVIOUS", "APP_ENCRYPTION_SCRYPT_N",
         "TRUSTED_PROXY_CIDRS", "PROVIDER_THREADS", "PROVIDER_QUEUE_LIMIT", "PROVIDER_MAX_IN_FLIGHT", "KEY_CHECK_TIMEOUT_MS", "KEY_CHECKS_PER_USER",
+        "EVENT_STREAMS_PER_USER",
         "ADMISSION_READ_REUSE_MS", "CHAT_ANSWER_BEFORE_SETTLEMENT", "SETTLEMENT_GATHER_MS", "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
@@ -185,6 +188,7 @@ struct AppConfig: Sendable {
             providerMaxInFlight: reader.integer("PROVIDER_MAX_IN_FLIGHT", default: 4096, range: 1...16_384),
             keyCheckTimeoutMilliseconds: reader.integer("KEY_CHECK_TIMEOUT_MS", default: 10_000, range: 100...10_000),
             keyChecksPerUser: reader.integer("KEY_CHECKS_PER_USER", default: 2, range: 1...32),
+            eventStreamsPerUser: reader.integer("EVENT_STREAMS_PER_USER", default: 32, range: 1...10_000),
             admissionReadReuseMilliseconds: reader.integer("ADMISSION_READ_REUSE_MS", default: 1_000,
                                                            range: 0...RecentQuoteReads.maximumAgeLimitMilliseconds),
             chatAnswersBeforeSettlement: reader.choice("CHAT_ANSWER_BEFORE_SETTLEMENT", default: true) { ["on": true, "off": false][$0] },

@@ -35,7 +35,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
                                         authenticator: environment.authenticator)
     let chat = ChatHandlers.live(environment)
     let generationEvents = GenerationEventHandlers(store: environment.generations.store, hub: environment.generations.eventHub,
-                                                   tokens: environment.generations.eventTokens, authenticator: environment.authenticator)
+                                                   tokens: environment.generations.eventTokens, authenticator: environment.authenticator,
+                                                   openStreams: ConcurrencyLimit(perKey: environment.config.eventStreamsPerUser))
     let assets = AssetHandlers(components: environment.assets, authenticator: environment.authenticator)
     return [
         Route("GET", "/healthz", "getHealth", health.health),

@@ -9,6 +9,9 @@ struct GenerationEventHandlers: Sendable {
     let hub: EventStreamHub
     let tokens: EventStreamTokens
     let authenticator: Authenticator
+    /// Streams open per user (`EVENT_STREAMS_PER_USER`): each holds a connection slot of the
+    /// server's few (`HTTP_MAX_CONNECTIONS`) for as long as its client likes.
+    let openStreams: ConcurrencyLimit
 
     /// One generation's events; ends after its terminal event.
     func generationEvents(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -21,7 +24,7 @@ struct GenerationEventHandlers: Sendable {
         if let cursor, generation.status.isTerminal, try hub.log.events(scope, after: cursor, limit: 1, claimsJSON: claims).isEmpty {
             return HTTPResponse(status: 204)
         }
-        return open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+        return try open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
     }
 
     /// Every event of the caller's generations (optionally one project's); stays open.
@@ -35,7 +38,7 @@ struct GenerationEventHandlers: Sendable {
             scope.projectID = project
         }
         let cursor = try Self.cursor(request)
-        return open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+        return try open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
     }
 
     /// `POST /v1/events/token`: an `events_url` for `GET /v1/events` that `EventSource` can open
@@ -48,8 +51,16 @@ struct GenerationEventHandlers: Sendable {
         return try .json(UserStreamTokenBody(eventsUrl: "/v1/events?token=\(token)", expiresAt: expires), status: 201)
     }
 
-    private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: Int64) -> HTTPResponse {
+    private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: Int64) throws -> HTTPResponse {
+        guard openStreams.acquire(userID) else {
+            throw Problem(status: 429, code: "too_many_event_streams", title: "Too Many Requests",
+                          detail: "At most \(openStreams.limit) event streams may be open at once for one user; close one "
+                              + "(GET /v1/events carries every generation's events in one stream).",
+                          headers: [("Retry-After", "5")])
+        }
         let stream = ResponseStream()
+        let openStreams = openStreams
+        stream.onClose { openStreams.release(userID) }
         stream.write(Array(ServerSentEvents.preamble.utf8))
         EventStreamSession(userID: userID, scope: scope, claimsJSON: claims, cursor: cursor, stream: stream, hub: hub).open()
         return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-store"),
