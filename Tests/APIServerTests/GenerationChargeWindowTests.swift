@@ -2,6 +2,7 @@
 import Domain
 import Foundation
 import Persistence
+import Providers
 import TestSupport
 import XCTest
 
@@ -38,24 +39,25 @@ final class GenerationChargeWindowTests: XCTestCase {
 
     /// A text generation pinned to openai, admitted but not started; `asChat`: as the chat surface
     /// admits it (its answer filed as no asset, so it may be answered before its settlement).
-    private func admitted(asChat: Bool = false) throws -> (project: String, record: GenerationRecord) {
+    private func admitted(asChat: Bool = false, prompt: String = "hello") throws -> (project: String, record: GenerationRecord) {
         let project = try XCTUnwrap(try server.createProject(["name": "Windows", "budget_period": "total", "budget_limit": "5"],
                                                               token: token)["id"] as? String)
         let identity = AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims)
         var settings = GenerationSettings(maxOutputTokens: 100)
-        if asChat { settings.parameters.chat = ChatOptions(messages: [ChatMessage(role: "user", content: "hello")]) }
+        if asChat { settings.parameters.chat = ChatOptions(messages: [ChatMessage(role: "user", content: prompt)]) }
         let record = try server.environment.generations.admission.admit(
-            QuoteRequest(projectID: project, kind: .text, prompt: "hello", provider: .openai, maxOutputTokens: 100),
+            QuoteRequest(projectID: project, kind: .text, prompt: prompt, provider: .openai, maxOutputTokens: 100),
             settings: settings, as: identity)
         return (project, record)
     }
 
     /// The server's runner with other parts swapped in.
     private func runner(blobs: (any BlobStore)? = nil, store: (any GenerationStore)? = nil,
-                        earlyAnswers: (any EarlyAnswers)? = nil) -> GenerationRunner {
+                        earlyAnswers: (any EarlyAnswers)? = nil,
+                        provider: (@Sendable (ProviderID) -> (any MediaProvider)?)? = nil) -> GenerationRunner {
         let base = server.environment.generations.executor.runner
         return GenerationRunner(store: store ?? base.store, ledger: base.ledger, blobs: blobs ?? base.blobs, gate: base.gate,
-                                provider: base.provider, key: base.key, pricing: base.pricing,
+                                provider: provider ?? base.provider, key: base.key, pricing: base.pricing,
                                 pollDeadlineSeconds: base.pollDeadlineSeconds, leaseSeconds: base.leaseSeconds, earlyAnswers: earlyAnswers)
     }
 
@@ -82,6 +84,26 @@ final class GenerationChargeWindowTests: XCTestCase {
         let rerun = try await runner().step(record.id, userID: userID, claimsJSON: claims)
         XCTAssertEqual(rerun, .finished(.failed))
         XCTAssertEqual(try submissions(), 1)
+    }
+
+    /// The call went out and its answer never came (the client's time limit passed): the provider
+    /// may have run and billed it. It is not sent again nor passed to another candidate, and not
+    /// released as free: it ends `outcome_unknown`, charged the reserved estimate.
+    func testACallSentWhoseAnswerTimedOutIsChargedTheEstimateNotSentAgainNorReleased() async throws {
+        let (project, record) = try admitted(prompt: "hello [fake:slow:3]")
+        let estimate = try XCTUnwrap(record.estimate)
+        let impatient = OpenAIProvider(baseURL: try XCTUnwrap(fake?.baseURLs["OPENAI_BASE_URL"]),
+                                       context: AdapterContext(client: CurlClient(configuration: HTTPClientConfiguration(requestTimeout: 0.5))))
+        let step = try await runner(provider: { $0 == .openai ? impatient : nil }).step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(step, .finished(.failed))
+        XCTAssertEqual(try submissions(), 1, "sent once")
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual((body["error"] as? [String: Any])?["code"] as? String, "outcome_unknown", "\(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "estimated")
+        XCTAssertEqual(try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String, "\(body)")), estimate)
+        let budget = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(budget.spent, estimate, "charged at the estimate, an upper bound of what it may have cost")
+        XCTAssertEqual(budget.reserved, .zero)
     }
 
     /// The window between the provider's answer and its settlement: the process dies with the

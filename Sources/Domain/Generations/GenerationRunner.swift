@@ -233,6 +233,16 @@ public struct GenerationRunner: Sendable {
                     return try chargeFailure(record, candidate: candidate, usage: usage, countedWith: countedWith, error: error,
                                              claimsJSON: claimsJSON)
                 }
+                // Sent, and its answer lost: the provider may have run and billed it. Neither sent
+                // again nor passed to another candidate (that could be billed twice), nor released
+                // as free: charged as an unknown outcome, like a process that died mid-call. (A
+                // stream that broke before any text is not: its provider stops when the reader goes.)
+                if error.mayHaveBeenBilled && stream == nil {
+                    return try endUnknown(record, InFlightSubmission(provider: candidate.provider, model: candidate.model),
+                                          message: "The call to \(candidate.provider.rawValue) was sent and its answer lost (\(error.message)); "
+                                              + "it is not sent again, since the provider may have run and billed it. Charged at the reserved estimate.",
+                                          claimsJSON: claimsJSON)
+                }
                 // A reader that has part of this answer must not get another candidate's spliced on.
                 if error.isRetryable && !(stream?.hasDelivered ?? false) { continue }
                 return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)

@@ -50,6 +50,10 @@ public struct ProviderError: Error, Sendable, Equatable, Codable, CustomStringCo
     /// `message_start`, which carries the input tokens): work it may have billed, so the engine
     /// charges it. nil: none was reported.
     public var usageBeforeFailure: NormalisedUsage?
+    /// A paid call that was sent and whose answer was lost (a timeout or a broken connection after
+    /// the request went out): the provider may have run and billed it, so it is neither sent again
+    /// nor released as free; the engine charges it as an unknown outcome.
+    public var mayHaveBeenBilled = false
 
     public init(_ kind: Kind, provider: ProviderID, message: String, httpStatus: Int? = nil,
                 providerCode: String? = nil, providerRequestID: String? = nil, retryOverride: Bool? = nil,

@@ -71,8 +71,12 @@ final class CurlEasyTransfer {
         _ = ccurl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
         _ = ccurl_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
-        _ = ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.stallTimeout.rounded(.up))))
+        // A stalled download or stream is abandoned; a call whose whole answer is one JSON body may
+        // be silent until it is ready (a long reasoning answer), within its total timeout only.
+        if destinationPath != nil || request.bodySink != nil {
+            _ = ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.stallTimeout.rounded(.up))))
+        }
         _ = ccurl_setopt_offset(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(state.maxBodyBytes))
         _ = "".withCString { ccurl_setopt_pointer(curl, CURLOPT_ACCEPT_ENCODING, $0) }
         _ = configuration.userAgent.withCString { ccurl_setopt_pointer(curl, CURLOPT_USERAGENT, $0) }

@@ -74,7 +74,7 @@ public struct ProviderHTTP: Sendable {
     func judge(_ outcome: Result<OutboundResponse, TransportError>, request: OutboundRequest, attempt: Int, started: Date,
                secrets: [String]) -> Verdict {
         let elapsed = Int(timing.now().timeIntervalSince(started) * 1000)
-        let failure: ProviderError
+        var failure: ProviderError
         var serverWait: Double?
         var mayRetrySafely = true
         switch outcome {
@@ -93,6 +93,8 @@ public struct ProviderHTTP: Sendable {
         case let .failure(transport):
             failure = transportFailure(transport, secrets: secrets)
             mayRetrySafely = (request.isIdempotent && !request.isAtMostOnce) || !transport.mayHaveReachedServer
+            // A paid call sent whole, its answer lost: the provider may have run and billed it.
+            failure.mayHaveBeenBilled = transport.mayHaveReachedServer && !request.isIdempotent
             log(.warning, "provider.http", request, attempt: attempt, secrets: secrets,
                 ["error": failure.code, "detail": transport.message, "duration_ms": String(elapsed)])
         }

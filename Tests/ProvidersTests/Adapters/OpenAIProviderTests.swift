@@ -200,14 +200,16 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertEqual(error.providerCode, "moderation_blocked")
     }
 
-    func testTimeoutIsRetriedThenReported() async throws {
+    /// The chat was sent whole and its answer never came: OpenAI may have run and billed it, so it
+    /// is not sent again (each repeat could be billed too), and the error says so.
+    func testATimedOutChatIsNotSentAgainAndMayHaveBeenBilled() async throws {
         let failure = await expectProviderError { () async throws(ProviderError) in
-            try await provider(retry: RetryPolicy(maxAttempts: 2), timeout: 0.3).submit(chat(Magic.slow), key: key)
+            try await provider(retry: RetryPolicy(maxAttempts: 3), timeout: 0.3).submit(chat(Magic.slow), key: key)
         }
         let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .timeout)
-        XCTAssertTrue(error.isRetryable)
-        XCTAssertEqual(fake.server.requests.count, 2)
+        XCTAssertTrue(error.mayHaveBeenBilled)
+        XCTAssertEqual(fake.server.requests.count, 1)
     }
 
     func testOversizedResponseIsRefused() async throws {
@@ -219,13 +221,26 @@ final class OpenAIProviderTests: ProviderTestCase {
         XCTAssertEqual(fake.server.requests.count, 1, "a too-large answer is not asked for again")
     }
 
-    func testDroppedConnectionIsRetried() async throws {
+    func testAConnectionDroppedAfterTheChatArrivedIsNotSentAgain() async throws {
         let failure = await expectProviderError { () async throws(ProviderError) in
             try await provider().submit(chat(Magic.close), key: key)
         }
         let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.kind, .network)
-        XCTAssertEqual(fake.server.requests.count, 3)
+        XCTAssertTrue(error.mayHaveBeenBilled)
+        XCTAssertEqual(fake.server.requests.count, 1)
+    }
+
+    /// A request that never left (nothing listens) cannot have been billed: it is tried again.
+    func testAChatThatCouldNotConnectIsRetriedAndWasNotBilled() async throws {
+        let closed = try FakeHTTPServer { _ in .json(200, "{}") }
+        let url = closed.baseURL + "/v1"
+        closed.stop()
+        let offline = OpenAIProvider(baseURL: url, context: makeContext(client: makeClient(timeout: 3), retry: RetryPolicy(maxAttempts: 2)))
+        let failure = await expectProviderError { () async throws(ProviderError) in try await offline.submit(chat("Hi"), key: key) }
+        let error = try XCTUnwrap(failure)
+        XCTAssertEqual(error.kind, .network)
+        XCTAssertFalse(error.mayHaveBeenBilled)
     }
 
     func testMalformedJSONIsReported() async throws {

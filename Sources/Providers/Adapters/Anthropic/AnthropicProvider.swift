@@ -66,7 +66,7 @@ public struct AnthropicProvider: MediaProvider {
         _ = try AdapterSupport.validated(request, against: capabilities())
         let secrets = [key.plaintext]
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/v1/messages", headers: headers(key),
-                                              body: messagesBody(request, includeMaxTokens: true), idempotent: true)
+                                              body: messagesBody(request, includeMaxTokens: true))
         let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let blocks = json["content"]?.array else {
             throw http.malformed("message without content", response: response, secrets: secrets)

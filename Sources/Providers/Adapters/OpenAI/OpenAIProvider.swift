@@ -63,9 +63,8 @@ public struct OpenAIProvider: MediaProvider {
     func chat(_ request: GenerationRequest, key: ProviderAPIKey) async throws(ProviderError) -> GenerationOutput {
         let secrets = [key.plaintext]
         let body = ChatCompletions.body(for: request, tokenLimitField: "max_completion_tokens")
-        // A repeated chat call costs one more completion at worst, which the SDKs accept too.
-        let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key), body: body,
-                                              idempotent: true)
+        // Billed once it arrives: sent again only when it certainly never did (`mayHaveBeenBilled`).
+        let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key), body: body)
         let (json, response) = try await http.sendJSON(call, secrets: secrets)
         return textOutput(try ChatCompletions.parse(json, http: http, response: response, secrets: secrets), request, response)
     }
@@ -110,7 +109,7 @@ public struct OpenAIProvider: MediaProvider {
         body["quality"] = parameters.quality.map(WireJSON.string)
         body["output_format"] = parameters.outputFormat.map(WireJSON.string)
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/images/generations", headers: headers(key),
-                                              body: .object(body), idempotent: true,
+                                              body: .object(body),
                                               maxResponseBytes: http.configuration.maxInlineMediaResponseBytes)
         let (json, response) = try await http.sendJSON(call, secrets: secrets)
         guard let items = json["data"]?.array, !items.isEmpty else {

@@ -59,8 +59,7 @@ public struct OpenRouterProvider: MediaProvider {
         _ = try AdapterSupport.validated(request, against: capabilities().adding(offered))
         let secrets = [key.plaintext]
         let call = AdapterSupport.jsonRequest(.post, baseURL + "/chat/completions", headers: headers(key),
-                                              body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"),
-                                              idempotent: true)
+                                              body: ChatCompletions.body(for: request, tokenLimitField: "max_tokens"))
         let (json, response) = try await http.sendJSON(call, secrets: secrets)
         // A failure after routing can arrive as a 200 whose body carries `error` (§3.1, §3.4).
         if let error = json["error"], error.object != nil {
