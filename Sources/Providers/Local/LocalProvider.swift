@@ -11,17 +11,22 @@ public struct LocalProvider: MediaProvider {
     let logger: ProviderLogger
     /// Longest a tool may run before it is killed.
     let toolTimeout: Double
+    /// Images, speech and video run a few at a time: each holds a provider thread (the tools run
+    /// synchronously) for up to `toolTimeout`, and the provider threads serve every user's calls,
+    /// so free offline work queued by one user must not take them all. The rest wait suspended.
+    let heavyWork: AsyncGate
     private let builtCapabilities: ProviderCapabilities
 
     static let offlineNote = "offline: generated locally, no provider was called, no cost"
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: ProviderLogger = .standardError,
-                toolTimeout: Double = 120) {
+                toolTimeout: Double = 120, heavyWorkAtOnce: Int = 2) {
         let locator = ToolLocator(environment: environment)
         self.espeak = locator.find("espeak-ng")
         self.ffmpeg = locator.find("ffmpeg")
         self.logger = logger
         self.toolTimeout = toolTimeout
+        self.heavyWork = AsyncGate(permits: heavyWorkAtOnce)
         self.builtCapabilities = LocalCatalog.capabilities(espeak: espeak, ffmpeg: ffmpeg)
     }
 
@@ -45,6 +50,8 @@ public struct LocalProvider: MediaProvider {
                                 message: "offline \(request.kind.rawValue) needs \(missing), which is not installed on this machine")
         }
         _ = try AdapterSupport.validated(request, against: capabilities())
+        if request.kind != .text { await heavyWork.enter() }
+        defer { if request.kind != .text { heavyWork.leave() } }
         let started = Date()
         let output: GenerationOutput
         switch request.kind {

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 @testable import Providers
+import Synchronization
 import XCTest
 
 final class LocalProviderTests: ProviderTestCase {
@@ -55,6 +56,44 @@ final class LocalProviderTests: ProviderTestCase {
         other.prompt = "a different prompt"
         let value = await fileBytes(try finished(try provider.submit(other, key: nil)).files[0].path)
         XCTAssertNotEqual(value, bytes)
+    }
+
+    /// Offline images, speech and video take a place at the gate first: beyond its places they wait
+    /// suspended (no provider thread held) instead of running, and go on once a place is free.
+    func testHeavyOfflineWorkWaitsForAPlaceAtTheGate() async throws {
+        let gated = LocalProvider(logger: logs.logger, toolTimeout: 60, heavyWorkAtOnce: 1)
+        await gated.heavyWork.enter()
+        let request = GenerationRequest(kind: .image, model: "offline-image", prompt: "a queue of lighthouses",
+                                        parameters: GenerationParameters(size: "256x256"), outputDirectory: outputDirectory)
+        let work = Task { try await gated.submit(request, key: nil) }
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertEqual(gated.heavyWork.waiting, 1, "the image waits while the only place is taken")
+        gated.heavyWork.leave()
+        guard case .finished(let output) = try await work.value else { return XCTFail("expected a finished image") }
+        XCTAssertEqual(output.files.count, 1)
+        XCTAssertEqual(gated.heavyWork.waiting, 0)
+        // Its place was given back: the next one runs at once.
+        guard case .finished = try await gated.submit(request, key: nil) else { return XCTFail("expected a finished image") }
+    }
+
+    func testAGateLetsWaitersInInArrivalOrder() async throws {
+        final class Order: Sendable { let entered = Mutex<[Int]>([]) }
+        let gate = AsyncGate(permits: 1)
+        let order = Order()
+        await gate.enter()
+        var tasks: [Task<Void, Never>] = []
+        for index in 0..<3 {
+            tasks.append(Task {
+                await gate.enter()
+                order.entered.withLock { $0.append(index) }
+                gate.leave()
+            })
+            while gate.waiting < index + 1 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        gate.leave()
+        for task in tasks { await task.value }
+        XCTAssertEqual(order.entered.withLock { $0 }, [0, 1, 2])
+        XCTAssertEqual(gate.waiting, 0)
     }
 
     func testPNGWriterChecksums() {
