@@ -281,6 +281,29 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token).status, 200)
     }
 
+    /// A running item's step renews its lease while its provider call lasts longer than the lease,
+    /// as a single generation's does: a worker must not take it over and end it as an unknown outcome.
+    func testARunningItemStaysLeasedWhileItsCallOutlastsTheLease() throws {
+        server.stop()
+        server = try Self.server(fake: try XCTUnwrap(fake), environment: ["GENERATION_LEASE_SECONDS": "5"])
+        token = try server.signUp("batch-running-lease@example.com").accessToken
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
+                                       token: token).status, 201)
+        let project = try project(limit: "5")
+        let response = try batch(project, [Self.item("[fake:slow:11] a long answer")])
+        XCTAssertEqual(response.status, 202, response.text)
+        let id = try XCTUnwrap(try response.json()["id"] as? String)
+        sleep(7)
+        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
+        let leased = try admin.query("""
+            select count(*)::integer as n from public.generations where status = 'running' and lease_expires_at > now()
+            """)[0].decode("n", as: Int.self)
+        XCTAssertEqual(leased, 1, "the running item is still leased here, past its first 5 s lease")
+        let body = try ended(id)
+        let items = try Self.items(body).map(Self.generation)
+        XCTAssertEqual(items.map { $0["status"] as? String }, ["succeeded"], "\(items)")
+    }
+
     func testTheSameIdempotencyKeyReplaysTheBatchAndReservesNothingAgain() throws {
         let project = try project(limit: "5")
         let items = (0..<3).map { Self.item("Replay \($0).", key: "r\($0)") }

@@ -110,7 +110,9 @@ final class BatchExecutor: Sendable {
 
     private func step(_ id: UUID, lane: String, run: Run, failures: Int) async {
         do {
-            switch try await runner.step(id, userID: run.userID, claimsJSON: run.claimsJSON) {
+            switch try await runner.renewingLease(of: id, claimsJSON: run.claimsJSON, while: {
+                try await runner.step(id, userID: run.userID, claimsJSON: run.claimsJSON)
+            }) {
             case .finished:
                 board.signal(id)
                 itemEnded(lane: lane, run: run)

@@ -121,18 +121,8 @@ final class GenerationExecutor: Sendable {
         }
     }
 
-    /// Renews the lease every third of its length while a step runs: a provider call may outlast
-    /// the lease, and a worker must not take over (and submit again) a generation this live
-    /// process is still waiting on.
     private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () async throws -> T) async throws -> T {
-        let runner = self.runner
-        let interval = max(1, Double(runner.leaseSeconds) / 3)
-        let heartbeat = RepeatingDeadline(every: interval) {
-            _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: runner.leaseSeconds), event: nil,
-                                          claimsJSON: claimsJSON)
-        }
-        defer { heartbeat.stop() }
-        return try await body()
+        try await runner.renewingLease(of: id, claimsJSON: claimsJSON, while: body)
     }
 }
 
