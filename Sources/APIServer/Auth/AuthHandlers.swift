@@ -84,7 +84,7 @@ struct AuthHandlers: Sendable {
     }
 
     private func limit(_ limiter: RateLimiter, _ request: HTTPRequest) throws {
-        if let wait = limiter.take(clientAddress(request)) {
+        if let wait = limiter.take(RateLimitKey.of(clientAddress(request))) {
             throw AuthError.rateLimited(retryAfterSeconds: wait)
         }
     }
