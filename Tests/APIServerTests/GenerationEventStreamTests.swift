@@ -211,6 +211,7 @@ final class GenerationEventStreamTests: XCTestCase {
     func testAUserHoldsAtMostTheirShareOfOpenStreams() throws {
         server.stop()
         server = try TestServer(environment: ["EVENT_STREAMS_PER_USER": "2", "HTTP_CONNECTION_TIMEOUT_SECONDS": "3"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
         token = try server.signUp("capped-streams@example.com").accessToken
         let resumed = ["Last-Event-ID": "\(Int64.max / 2)"]
         var clients = [try stream("/v1/events", headers: resumed), try stream("/v1/events", headers: resumed)]
@@ -219,6 +220,12 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertEqual(refused.status, 429)
         XCTAssertEqual(refused.headers["retry-after"], "5")
         XCTAssertTrue(refused.readWholeBody().contains("too_many_event_streams"))
+        // One generation's stream counts alike.
+        project = try XCTUnwrap(try server.createProject(["name": "Capped"], token: token)["id"] as? String)
+        let generation = try XCTUnwrap(try generate(wait: 30)["id"] as? String)
+        let refusedOne = try stream("/v1/generations/\(generation)/events")
+        XCTAssertEqual(refusedOne.status, 429)
+        XCTAssertTrue(refusedOne.readWholeBody().contains("too_many_event_streams"))
         let other = try server.signUp("other-streams@example.com").accessToken
         XCTAssertEqual(try SSEClient(port: server.port, path: "/v1/events", headers: resumed.merging(["Authorization": "Bearer \(other)"]) { $1 }).status,
                        200, "another user's streams are not counted against this one")
