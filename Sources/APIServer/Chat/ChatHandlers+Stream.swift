@@ -41,8 +41,9 @@ extension ChatHandlers {
         }
         return .later(chatStream.started, deadline: Double(Self.maximumWaitSeconds), respond: { [self] signalled in
             if !signalled {
-                // No token by the deadline: a generation still running is canceled (504); one that
-                // ended without waking this process (a worker ran it) is answered as it ended.
+                // No token by the deadline: a generation still running is canceled (504, or 422 when
+                // its provider was answering: its bill is still to come); one that ended without
+                // waking this process (a worker ran it) is answered as it ended.
                 if let (canceled, _) = try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON) {
                     _ = chatStream.failBeforeStart(ChatErrors.deadline(seconds: Self.maximumWaitSeconds, canceled: canceled))
                     board.signal(id)
