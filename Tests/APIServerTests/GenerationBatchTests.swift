@@ -262,21 +262,28 @@ final class GenerationBatchTests: XCTestCase {
         XCTAssertEqual(try server.get("/v1/generations/batch/\(id)", token: stranger).status, 404, "another user's batch is not found")
     }
 
-    func testItemsWaitingTheirTurnStayLeasedToTheProcessPastTheirFirstLease() throws {
+    /// A batch of `items` on a server whose leases last 5 s, with the generations of `status` still
+    /// leased 7 s later (past their first lease) counted then. Returns the batch id and that count.
+    private func leasedAfterTheFirstLease(_ items: [[String: Any]], status: String, email: String) throws -> (id: String, leased: Int) {
         server.stop()
         server = try Self.server(fake: try XCTUnwrap(fake), environment: ["GENERATION_LEASE_SECONDS": "5"])
-        token = try server.signUp("batch-leases@example.com").accessToken
+        token = try server.signUp(email).accessToken
         XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
                                        token: token).status, 201)
-        let project = try project(limit: "5")
-        let response = try batch(project, (0..<6).map { Self.item("[fake:slow:15] item \($0)") })
+        let response = try batch(try project(limit: "5"), items)
         XCTAssertEqual(response.status, 202, response.text)
         let id = try XCTUnwrap(try response.json()["id"] as? String)
         sleep(7)
         let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
-        let waiting = try admin.query("""
-            select count(*)::integer as n from public.generations where status = 'queued' and lease_expires_at > now()
+        let leased = try admin.query("""
+            select count(*)::integer as n from public.generations where status = \(status) and lease_expires_at > now()
             """)[0].decode("n", as: Int.self)
+        return (id, leased)
+    }
+
+    func testItemsWaitingTheirTurnStayLeasedToTheProcessPastTheirFirstLease() throws {
+        let (id, waiting) = try leasedAfterTheFirstLease((0..<6).map { Self.item("[fake:slow:15] item \($0)") }, status: "queued",
+                                                         email: "batch-leases@example.com")
         XCTAssertEqual(waiting, 2, "the two items behind the bound are still leased here, past their first 5 s lease")
         XCTAssertEqual(try server.post("/v1/generations/batch/\(id)/cancel", [:], token: token).status, 200)
     }
@@ -284,23 +291,10 @@ final class GenerationBatchTests: XCTestCase {
     /// A running item's step renews its lease while its provider call lasts longer than the lease,
     /// as a single generation's does: a worker must not take it over and end it as an unknown outcome.
     func testARunningItemStaysLeasedWhileItsCallOutlastsTheLease() throws {
-        server.stop()
-        server = try Self.server(fake: try XCTUnwrap(fake), environment: ["GENERATION_LEASE_SECONDS": "5"])
-        token = try server.signUp("batch-running-lease@example.com").accessToken
-        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
-                                       token: token).status, 201)
-        let project = try project(limit: "5")
-        let response = try batch(project, [Self.item("[fake:slow:11] a long answer")])
-        XCTAssertEqual(response.status, 202, response.text)
-        let id = try XCTUnwrap(try response.json()["id"] as? String)
-        sleep(7)
-        let admin = try PostgresConnection(url: server.environment.config.migrationDatabaseURL)
-        let leased = try admin.query("""
-            select count(*)::integer as n from public.generations where status = 'running' and lease_expires_at > now()
-            """)[0].decode("n", as: Int.self)
+        let (id, leased) = try leasedAfterTheFirstLease([Self.item("[fake:slow:11] a long answer")], status: "running",
+                                                        email: "batch-running-lease@example.com")
         XCTAssertEqual(leased, 1, "the running item is still leased here, past its first 5 s lease")
-        let body = try ended(id)
-        let items = try Self.items(body).map(Self.generation)
+        let items = try Self.items(try ended(id)).map(Self.generation)
         XCTAssertEqual(items.map { $0["status"] as? String }, ["succeeded"], "\(items)")
     }
 
