@@ -100,6 +100,14 @@ final class ChatStreamingTests: XCTestCase {
                                          + rest, status: reader.status, headers: reader.headers)
     }
 
+    /// The project's ledger moved by exactly `amount` since `before`, and nothing is left reserved.
+    private func assertCharged(_ amount: Money, since before: (spent: Money, reserved: Money), project: String, _ message: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let after = try server.settledBudget(of: project, token: token)
+        XCTAssertEqual(after.spent - before.spent, amount, message, file: file, line: line)
+        XCTAssertEqual(after.reserved, .zero, file: file, line: line)
+    }
+
     private func finishReason(_ stream: ChatWireClient.Stream) -> String? {
         stream.chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String }.last
     }
@@ -134,9 +142,7 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(usage["completion_tokens"] as? Int, 6)
         let cost = try Money(parsing: try XCTUnwrap(usage["cost_usd"] as? String))
         XCTAssertGreaterThan(cost, .zero)
-        let after = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(after.spent - before.spent, cost, "the usage chunk is sent after settlement: its cost is the ledger's change")
-        XCTAssertEqual(after.reserved, .zero)
+        try assertCharged(cost, since: before, project: project, "the usage chunk is sent after settlement: its cost is the ledger's change")
     }
 
     func testOpenRouterStreamsAndItsUsageChunkCarriesTheReportedCostTheLedgerCharged() throws {
@@ -321,9 +327,7 @@ final class ChatStreamingTests: XCTestCase {
         let project = try project()
         let before = try server.budget(of: project, token: token)
         let (_, charged) = try leaveMidStream(project: project, headers: [:])
-        let after = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(after.spent - before.spent, charged, "the ledger holds exactly the recorded charge")
-        XCTAssertEqual(after.reserved, .zero)
+        try assertCharged(charged, since: before, project: project, "the ledger holds exactly the recorded charge")
     }
 
     /// The cancel lands while the provider still streams: the key stays bound to the generation
@@ -339,9 +343,7 @@ final class ChatStreamingTests: XCTestCase {
         XCTAssertEqual(retry.status, 422, "a charged cancel is not a status clients retry: \(body)")
         XCTAssertEqual(retry.headers["idempotent-replayed"], "true", body)
         XCTAssertEqual(retry.headers["x-generation-id"], id, "the first generation's answer, not a new one")
-        let after = try server.settledBudget(of: project, token: token)
-        XCTAssertEqual(after.spent - before.spent, charged, "charged once")
-        XCTAssertEqual(after.reserved, .zero)
+        try assertCharged(charged, since: before, project: project, "charged once")
     }
 
     private static var leavingBody: [String: Any] { ChatWireClient.body(content: "Leave early please, this answer is long [fake:held:0.3]", maxTokens: 64,
