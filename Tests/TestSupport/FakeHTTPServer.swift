@@ -39,6 +39,8 @@ public final class FakeHTTPServer: Sendable {
             case stallMidBody(after: Int, seconds: Double)
             /// Closes the connection without answering.
             case closeAbruptly
+            /// Sends the body in `pieces` parts `interval` seconds apart (a slow, steady stream).
+            case paced(pieces: Int, interval: Double)
             /// Streams `bytes` bytes of filler; with `declareLength` false there is no
             /// Content-Length, so only a client-side running count can stop it.
             case oversized(bytes: Int, declareLength: Bool)
@@ -177,6 +179,18 @@ public final class FakeHTTPServer: Sendable {
             return false
         case .closeAbruptly:
             return false
+        case let .paced(pieces, interval):
+            head += "Content-Length: \(response.body.count)\r\n\r\n"
+            guard send(Data(head.utf8), on: socket) else { return false }
+            let size = max(1, (response.body.count + max(1, pieces) - 1) / max(1, pieces))
+            var offset = response.body.startIndex
+            while offset < response.body.endIndex {
+                if offset > response.body.startIndex { Thread.sleep(forTimeInterval: interval) }
+                let end = min(response.body.endIndex, offset + size)
+                guard send(response.body[offset..<end], on: socket) else { return false }
+                offset = end
+            }
+            return true
         case let .oversized(bytes, declareLength):
             head += declareLength ? "Content-Length: \(bytes)\r\n\r\n" : "Connection: close\r\n\r\n"
             guard send(Data(head.utf8), on: socket) else { return false }

@@ -58,7 +58,8 @@ final class CurlEasyTransfer {
         // servers never send; an empty value suppresses it.
         headerList = curl_slist_append(headerList, "Expect:")
 
-        let timeout = request.timeout ?? (destinationPath == nil ? configuration.requestTimeout : configuration.downloadTimeout)
+        let timeout = request.timeout ?? (request.bodySink != nil ? configuration.streamTimeout
+                                          : destinationPath == nil ? configuration.requestTimeout : configuration.downloadTimeout)
         let connectTimeout = request.connectTimeout ?? configuration.connectTimeout
 
         guard request.url.withCString({ ccurl_setopt_pointer(curl, CURLOPT_URL, $0) }) == CURLE_OK else { return false }

@@ -6,6 +6,9 @@ public struct HTTPClientConfiguration: Sendable {
     public var connectTimeout: Double
     /// Total time for an ordinary API call (chat completions can be slow, so minutes).
     public var requestTimeout: Double
+    /// Total time for a streamed answer (a long answer streams for minutes; a stalled one is cut
+    /// by `stallTimeout` first): the chat surface's own wait, 600 s.
+    public var streamTimeout: Double
     /// Total time for a media download.
     public var downloadTimeout: Double
     /// A transfer slower than one byte per second for this long is abandoned (a stalled body).
@@ -24,13 +27,14 @@ public struct HTTPClientConfiguration: Sendable {
     public var userAgent: String
 
     public init(connectTimeout: Double = 10, requestTimeout: Double = 300, downloadTimeout: Double = 900,
-                stallTimeout: Double = 60, maxResponseBytes: Int64 = 16 << 20,
+                stallTimeout: Double = 60, streamTimeout: Double = 600, maxResponseBytes: Int64 = 16 << 20,
                 maxInlineMediaResponseBytes: Int64 = 256 << 20, maxDownloadBytes: Int64 = 4 << 30,
                 maxIdleHandles: Int = 16, maxTransfersInFlight: Int = 4096, userAgent: String = "MediaWorkspace/1.0") {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.downloadTimeout = downloadTimeout
         self.stallTimeout = stallTimeout
+        self.streamTimeout = streamTimeout
         self.maxResponseBytes = maxResponseBytes
         self.maxInlineMediaResponseBytes = maxInlineMediaResponseBytes
         self.maxDownloadBytes = maxDownloadBytes

@@ -2,6 +2,7 @@ import Domain
 import Foundation
 @testable import Providers
 import TestSupport
+import Synchronization
 import XCTest
 
 final class CurlClientTests: ProviderTestCase {
@@ -76,6 +77,23 @@ final class CurlClientTests: ProviderTestCase {
         })
         let result = makeClient(timeout: 0.5).perform(OutboundRequest(method: .get, url: server.baseURL + "/stall"))
         XCTAssertEqual(result.transportKind, .timeout)
+    }
+
+    /// A streamed answer that keeps coming may outlast an ordinary call's limit (a long answer
+    /// streams for minutes); a JSON answer as slow is still cut at that limit.
+    func testASteadyStreamOutlastsTheCallLimitWhileAJSONAnswerDoesNot() throws {
+        let server = track(try FakeHTTPServer { _ in
+            FakeHTTPServer.Response(status: 200, body: Data(repeating: 66, count: 400), mode: .paced(pieces: 4, interval: 0.4))
+        })
+        let client = makeClient(timeout: 0.6, stall: 2, streamTimeout: 5)
+        let received = Mutex(0)
+        var streamed = OutboundRequest(method: .post, url: server.baseURL + "/stream")
+        streamed.bodySink = { bytes in received.withLock { $0 += bytes.count }; return true }
+        let result = client.perform(streamed)
+        guard case .success(let response) = result else { return XCTFail("the stream was cut: \(result)") }
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(received.withLock { $0 }, 400, "every piece, 1.2 s after the first")
+        XCTAssertEqual(client.perform(OutboundRequest(method: .post, url: server.baseURL + "/json")).transportKind, .timeout)
     }
 
     func testAbruptCloseIsALostConnection() throws {

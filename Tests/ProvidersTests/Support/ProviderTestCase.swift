@@ -54,10 +54,10 @@ class ProviderTestCase: XCTestCase {
         return server
     }
 
-    func makeClient(timeout: Double = 3, stall: Double = 2, maxResponseBytes: Int64 = 1 << 20,
+    func makeClient(timeout: Double = 3, stall: Double = 2, streamTimeout: Double? = nil, maxResponseBytes: Int64 = 1 << 20,
                     maxDownloadBytes: Int64 = 8 << 20) -> CurlClient {
         CurlClient(configuration: HTTPClientConfiguration(
-            connectTimeout: 2, requestTimeout: timeout, downloadTimeout: timeout, stallTimeout: stall,
+            connectTimeout: 2, requestTimeout: timeout, downloadTimeout: timeout, stallTimeout: stall, streamTimeout: streamTimeout ?? timeout,
             maxResponseBytes: maxResponseBytes, maxInlineMediaResponseBytes: 4 << 20,
             maxDownloadBytes: maxDownloadBytes, maxIdleHandles: 4))
     }
