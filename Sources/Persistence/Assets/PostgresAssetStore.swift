@@ -71,9 +71,10 @@ public struct PostgresAssetStore: AssetStore {
         }
         let ascending = filter.sort == .createdAsc
         if let cursor = filter.cursor {
-            let position: SQL = "((extract(epoch from a.created_at) * 1000000)::bigint, a.id)"
-            condition = condition + (ascending ? " and \(position) > (\(cursor.createdMicroseconds), \(cursor.id))"
-                                               : " and \(position) < (\(cursor.createdMicroseconds), \(cursor.id))")
+            // The columns themselves, so that the (user_id, created_at, id) index bounds the scan
+            // (an expression over created_at made every page walk from the first row).
+            let position: SQL = "(timestamptz 'epoch' + \(cursor.createdMicroseconds)::bigint * interval '1 microsecond', \(cursor.id))"
+            condition = condition + (ascending ? " and (a.created_at, a.id) > \(position)" : " and (a.created_at, a.id) < \(position)")
         }
         let order: SQL = ascending ? "a.created_at, a.id" : "a.created_at desc, a.id desc"
         let limit = filter.limit

@@ -22,13 +22,17 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
     public static let crossGenerationSettleSeconds = 1
 
     func events(_ scope: GenerationEventScope, after: Int64, limit: Int, settleSeconds: Int, claimsJSON: String) throws -> [StoredGenerationEvent] {
+        // Each scope's own condition, not `($n is null or …)`: the statements are planned generically,
+        // and only a plain condition lets the plan read one generation's events (or one user's) in
+        // id order from its index (migration 187) instead of sorting all of them.
+        var condition: SQL = "e.id > \(after)"
+        if let generation = scope.generationID { condition = "\(condition) and e.generation_id = \(generation)" }
+        if let project = scope.projectID { condition = "\(condition) and g.project_id = \(project)" }
+        if settleSeconds > 0 { condition = "\(condition) and e.created_at <= now() - make_interval(secs => \(settleSeconds))" }
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select e.id, e.generation_id, g.project_id, e.type, e.payload::text as payload, e.created_at
                 from public.generation_events e join public.generations g on g.id = e.generation_id
-                where e.id > \(after)
-                  and (\(scope.generationID)::uuid is null or e.generation_id = \(scope.generationID)::uuid)
-                  and (\(scope.projectID)::uuid is null or g.project_id = \(scope.projectID)::uuid)
-                  and e.created_at <= now() - make_interval(secs => \(settleSeconds))
+                where \(condition) and e.user_id = (select auth.uid())
                 order by e.id limit \(limit)
                 """)
         return try rows.map { row in
