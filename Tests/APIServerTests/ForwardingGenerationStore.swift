@@ -50,4 +50,7 @@ class ForwardingGenerationStore: GenerationStore, @unchecked Sendable {
     }
     func unendedReservations(limit: Int) throws -> [UnendedReservation] { try base.unendedReservations(limit: limit) }
     func nextLeaseExpiry() throws -> Date? { try base.nextLeaseExpiry() }
+    func deleteExpiredIdempotencyKeys(olderThanSeconds: Int, limit: Int) throws -> Int {
+        try base.deleteExpiredIdempotencyKeys(olderThanSeconds: olderThanSeconds, limit: limit)
+    }
 }

@@ -203,6 +203,25 @@ final class GenerationWorker: Sendable {
         }
     }
 
+    /// Idempotency keys are kept a day (a retry after that is a new request); older ones go, a
+    /// thousand per statement and at most ten thousand per sweep, so one sweep stays short.
+    static let idempotencyKeySeconds = 24 * 3600
+
+    @discardableResult
+    func deleteExpiredIdempotencyKeys() -> Int {
+        var deleted = 0
+        do {
+            for _ in 0..<10 {
+                let batch = try store.deleteExpiredIdempotencyKeys(olderThanSeconds: Self.idempotencyKeySeconds, limit: 1000)
+                deleted += batch
+                if batch < 1000 { break }
+            }
+        } catch {
+            executor.logger.warn("deleting expired idempotency keys failed", ["error": .string(String(reflecting: error))])
+        }
+        return deleted
+    }
+
     /// Runs on a thread of its own until the process ends.
     func start() {
         let thread = Thread { [self] in
@@ -211,6 +230,7 @@ final class GenerationWorker: Sendable {
             while true {
                 if Date().timeIntervalSince(lastSweep) >= 60 {
                     endLeftoverReservations()
+                    deleteExpiredIdempotencyKeys()
                     lastSweep = Date()
                 }
                 if let retest, Date().timeIntervalSince(lastRetest) >= Self.retestSeconds {

@@ -239,6 +239,9 @@ public protocol GenerationStore: Sendable {
     /// Workers: when the earliest lease of a queued or running generation (any user) runs out,
     /// so an idle worker wakes then to take it over; nil when none is leased.
     func nextLeaseExpiry() throws -> Date?
+    /// Workers: deletes up to `limit` idempotency keys (any user) written more than
+    /// `olderThanSeconds` ago, oldest first; returns how many.
+    func deleteExpiredIdempotencyKeys(olderThanSeconds: Int, limit: Int) throws -> Int
 }
 
 public struct UnendedReservation: Sendable, Equatable {

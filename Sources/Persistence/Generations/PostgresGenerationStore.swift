@@ -320,6 +320,19 @@ public struct PostgresGenerationStore: GenerationStore {
         return try rows.first?.decodeIfPresent("next", as: Date.self)
     }
 
+    public func deleteExpiredIdempotencyKeys(olderThanSeconds: Int, limit: Int) throws -> Int {
+        let rows = try pool.serviceRoleStatement("""
+                with expired as (
+                    select k.user_id, k.key from public.idempotency_keys k
+                    where k.created_at < now() - make_interval(secs => \(olderThanSeconds)) order by k.created_at limit \(limit)
+                ), deleted as (
+                    delete from public.idempotency_keys k using expired e where k.user_id = e.user_id and k.key = e.key returning 1
+                )
+                select count(*)::integer as n from deleted
+                """)
+        return try rows.first?.decode("n", as: Int.self) ?? 0
+    }
+
     public func unendedReservations(limit: Int) throws -> [UnendedReservation] {
         // A minute's grace after the end (the ending process settles at once), five minutes for a
         // reservation without a generation (admission creates it in the next statement).
