@@ -123,24 +123,15 @@ public struct AnthropicProvider: MediaProvider {
     /// (`NormalisedUsage.unreported` names those that are not). A missing output count is 0 here:
     /// a finished message's is required by its caller, a broken stream's is counted from its text.
     static func usage(_ usage: WireJSON?, outputTokens: Int?) -> NormalisedUsage {
-        var unreported: [String] = []
-        func count(_ path: String, _ value: WireJSON?, required: Bool = false) -> Int {
-            guard let value else {
-                if required { unreported.append(path) }
-                return 0
-            }
-            guard let count = value.count else { unreported.append(path); return 0 }
-            return count
-        }
-        let input = count("input_tokens", usage?["input_tokens"], required: true)
-        let cacheReads = count("cache_read_input_tokens", usage?["cache_read_input_tokens"])
-        let cacheWrites = count("cache_creation_input_tokens", usage?["cache_creation_input_tokens"])
-        let oneHourWrites = min(cacheWrites, count("cache_creation.ephemeral_1h_input_tokens",
-                                                   usage?["cache_creation"]?["ephemeral_1h_input_tokens"]))
+        var counts = UsageCounts(usage)
+        let input = counts.count("input_tokens", required: true)
+        let cacheReads = counts.count("cache_read_input_tokens")
+        let cacheWrites = counts.count("cache_creation_input_tokens")
+        let oneHourWrites = min(cacheWrites, counts.count("cache_creation.ephemeral_1h_input_tokens"))
         var normalised = NormalisedUsage(inputTokens: input, cachedInputReadTokens: cacheReads,
                                          cachedInputWriteTokens: max(0, cacheWrites - oneHourWrites),
                                          cachedInputWriteOneHourTokens: oneHourWrites, outputTokens: outputTokens ?? 0)
-        normalised.unreported = unreported.isEmpty ? nil : unreported
+        normalised.unreported = counts.unreportedOrNil
         return normalised
     }
 

@@ -92,21 +92,12 @@ enum ChatCompletions {
     /// The two counts every answer carries must be there and in range; an optional detail that is
     /// present must be in range too (`NormalisedUsage.unreported` names those that are not).
     static func usage(_ usage: WireJSON?) -> NormalisedUsage {
-        var unreported: [String] = []
-        func required(_ name: String) -> Int {
-            guard let count = usage?[name]?.count else { unreported.append(name); return 0 }
-            return count
-        }
-        func optional(_ path: String, _ value: WireJSON?) -> Int {
-            guard let value else { return 0 }
-            guard let count = value.count else { unreported.append(path); return 0 }
-            return count
-        }
-        let prompt = required("prompt_tokens")
-        let output = required("completion_tokens")
-        let cachedRead = optional("prompt_tokens_details.cached_tokens", usage?["prompt_tokens_details"]?["cached_tokens"])
-        let cachedWrite = optional("prompt_tokens_details.cache_write_tokens", usage?["prompt_tokens_details"]?["cache_write_tokens"])
-        let reasoning = optional("completion_tokens_details.reasoning_tokens", usage?["completion_tokens_details"]?["reasoning_tokens"])
+        var counts = UsageCounts(usage)
+        let prompt = counts.count("prompt_tokens", required: true)
+        let output = counts.count("completion_tokens", required: true)
+        let cachedRead = counts.count("prompt_tokens_details.cached_tokens")
+        let cachedWrite = counts.count("prompt_tokens_details.cache_write_tokens")
+        let reasoning = counts.count("completion_tokens_details.reasoning_tokens")
         // Each is at most 10¹², so the difference cannot overflow.
         var normalised = NormalisedUsage(
             inputTokens: max(0, prompt - cachedRead - cachedWrite),
@@ -114,7 +105,7 @@ enum ChatCompletions {
             cachedInputWriteTokens: cachedWrite,
             outputTokens: output,
             reasoningTokens: reasoning)
-        normalised.unreported = unreported.isEmpty ? nil : unreported
+        normalised.unreported = counts.unreportedOrNil
         return normalised
     }
 }
