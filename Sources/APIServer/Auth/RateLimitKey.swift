@@ -7,15 +7,13 @@ import Foundation
 /// is counted alone; anything else that is not an address (a proxy's header) as written.
 enum RateLimitKey {
     static func of(_ address: String) -> String {
-        guard address.contains(":") else { return address }
-        var bytes = in6_addr()
         let text = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
-        guard inet_pton(AF_INET6, text, &bytes) == 1 else { return address }
-        let octets = withUnsafeBytes(of: bytes) { Array($0) }
-        if octets[0..<10].allSatisfy({ $0 == 0 }), octets[10] == 0xff, octets[11] == 0xff {
-            return octets[12..<16].map(String.init).joined(separator: ".")
+        // IPv4 comes back IPv4-mapped, so one test covers it and the mapped IPv6 form.
+        guard let (bytes, _) = AddressRange.parse(text) else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
         }
-        let prefix = stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", octets[$0], octets[$0 + 1]) }
+        let prefix = stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }
         return prefix.joined(separator: ":") + "::/64"
     }
 }

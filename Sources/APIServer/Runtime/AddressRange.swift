@@ -38,8 +38,8 @@ struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The 16-byte form, and whether the text was IPv4.
-    private static func parse(_ text: String) -> ([UInt8], Bool)? {
+    /// The 16-byte form (IPv4 as IPv4-mapped IPv6), and whether the text was IPv4.
+    static func parse(_ text: String) -> ([UInt8], Bool)? {
         var ipv4 = in_addr()
         if inet_pton(AF_INET, text, &ipv4) == 1 {
             let value = UInt32(bigEndian: ipv4.s_addr)
