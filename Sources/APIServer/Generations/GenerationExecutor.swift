@@ -81,7 +81,8 @@ final class GenerationExecutor: Sendable {
         defer { events?.notify(user: userID) }
         let runner = active.withLock { $0[id] } ?? self.runner
         do {
-            switch try await withHeartbeat(id, claimsJSON: claimsJSON, {
+            // The executor's runner renews the lease, whichever runner this step uses.
+            switch try await self.runner.renewingLease(of: id, claimsJSON: claimsJSON, while: {
                 try await runner.step(id, userID: userID, claimsJSON: claimsJSON, admitted: admitted)
             }) {
             case .finished:
@@ -119,10 +120,6 @@ final class GenerationExecutor: Sendable {
             board.signal(id)
             events?.notify(user: userID)
         }
-    }
-
-    private func withHeartbeat<T>(_ id: UUID, claimsJSON: String, _ body: () async throws -> T) async throws -> T {
-        try await runner.renewingLease(of: id, claimsJSON: claimsJSON, while: body)
     }
 }
 
