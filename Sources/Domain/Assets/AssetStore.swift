@@ -103,8 +103,9 @@ public struct ReleasedBlobs: Sendable, Equatable {
 
 /// Storage of asset rows, always as the user (`claimsJSON`), except the maintenance calls.
 public protocol AssetStore: Sendable {
-    /// Stores the blob (through `put`), takes the blob key's lock, checks with `stillStored` that no
-    /// concurrent delete of the same content removed it meanwhile (else 503, retry), and writes the row.
+    /// Checks the project, stores the blob (through `put`, holding no database connection while it
+    /// runs), then takes the blob key's lock, checks with `stillStored` that no concurrent delete of
+    /// the same content removed it meanwhile (else 503, retry), and writes the row.
     func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset?
     func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage

@@ -19,12 +19,14 @@ public struct PostgresAssetStore: AssetStore {
 
     public func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload,
                              stillStored: (String) throws -> Bool) throws -> Asset {
-        try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            // The project first: an unknown project fails before any bytes are placed.
-            guard try !transaction.query("select 1 from public.projects p where p.id = \(project)").isEmpty else {
-                throw DomainError.notFound(resource: "project")
-            }
-            let upload = try put()
+        // The project first: an unknown project fails before any bytes are placed.
+        try requireProject(project, claimsJSON: claimsJSON)
+        // The blob is stored before the transaction opens: a copy of 500 MB (or its upload to S3)
+        // would otherwise hold a pooled connection, which every request shares, for as long as it took.
+        let upload = try put()
+        return try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+            // Deleted meanwhile: the caller removes the blob it placed.
+            try requireProject(project, in: transaction)
             try transaction.query(Self.lockKey(upload.blob.key))
             // A delete of the last other asset with these bytes may have removed the blob between put and lock.
             guard try stillStored(upload.blob.key) else {
@@ -46,6 +48,16 @@ public struct PostgresAssetStore: AssetStore {
                 throw DomainError.notFound(resource: "asset")
             }
             return try AssetSQL.asset(row)
+        }
+    }
+
+    private func requireProject(_ project: UUID, claimsJSON: String) throws {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in try requireProject(project, in: transaction) }
+    }
+
+    private func requireProject(_ project: UUID, in transaction: borrowing Transaction) throws {
+        guard try !transaction.query("select 1 from public.projects p where p.id = \(project)").isEmpty else {
+            throw DomainError.notFound(resource: "project")
         }
     }
 
