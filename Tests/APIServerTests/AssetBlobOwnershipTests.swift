@@ -168,7 +168,9 @@ private struct UnmigratedRows: AssetStore {
     struct Unused: Error {}
     let keys: Set<String>
 
-    func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset { throw Unused() }
+    func createUpload(project: UUID, claimsJSON: String, quota: StorageQuota, put: () throws -> NewUpload,
+                      stillStored: (String) throws -> Bool) throws -> Asset { throw Unused() }
+    func storedBytes(claimsJSON: String) throws -> Int64 { throw Unused() }
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset? { throw Unused() }
     func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage { throw Unused() }
     func update(_ id: UUID, expectedVersion: Int?, changes: AssetChanges, claimsJSON: String) throws -> Asset? { throw Unused() }

@@ -45,7 +45,7 @@ final class AssetUploadConnectionTests: XCTestCase {
         let store = PostgresAssetStore(pool: pool)
         let project = try project()
         var connectionsInUseDuringPut: Int?
-        let asset = try store.createUpload(project: project, claimsJSON: claims, put: {
+        let asset = try store.createUpload(project: project, claimsJSON: claims, quota: .none, put: {
             connectionsInUseDuringPut = pool.statistics.inUse
             // The pool's only connection, taken here as another request would take it.
             _ = try pool.withConnection { connection in try connection.query("select 1") }
@@ -59,7 +59,7 @@ final class AssetUploadConnectionTests: XCTestCase {
     func testAnUnknownProjectIsRefusedBeforeAnyBlobIsStored() throws {
         let store = PostgresAssetStore(pool: pool)
         var stored = false
-        XCTAssertThrowsError(try store.createUpload(project: UUID(), claimsJSON: claims, put: {
+        XCTAssertThrowsError(try store.createUpload(project: UUID(), claimsJSON: claims, quota: .none, put: {
             stored = true
             return upload(into: UUID())
         }, stillStored: { _ in true })) { error in
@@ -71,7 +71,7 @@ final class AssetUploadConnectionTests: XCTestCase {
     func testAProjectDeletedWhileTheBlobWasStoredWritesNoRow() throws {
         let store = PostgresAssetStore(pool: pool)
         let project = try project()
-        XCTAssertThrowsError(try store.createUpload(project: project, claimsJSON: claims, put: {
+        XCTAssertThrowsError(try store.createUpload(project: project, claimsJSON: claims, quota: .none, put: {
             try admin.query("delete from public.projects where id = \(project)")
             return upload(into: project)
         }, stillStored: { _ in true })) { error in

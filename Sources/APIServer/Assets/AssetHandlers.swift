@@ -19,13 +19,20 @@ struct AssetHandlers: Sendable {
         let length = request.header("content-length").flatMap(Int64.init)
         let components = self.components
         let requestID = request.requestID
-        if let declaredText, declaredText.lowercased().hasPrefix("multipart/form-data") {
+        // What the user keeps, read now so that a body which cannot fit is refused before it is read
+        // (and a chunked one the moment it crosses); the row's transaction decides again, one upload
+        // of the user's at a time.
+        let form = declaredText?.lowercased().hasPrefix("multipart/form-data") == true
+        let stored = try components.storage.stored(identity)
+        // A form's length counts its boundaries and fields too: only its file part is counted, as it arrives.
+        if let stored { try components.storage.quota.check(used: stored, adding: form ? 0 : length ?? 0) }
+        if let declaredText, form {
             let largest = [MediaKind.image, .audio, .video, .text].map(components.limits.limit(for:)).max() ?? 0
             if let length, length > largest { throw AssetProblems.tooLarge(limit: largest, kind: .video) }
             let query = try AssetQueries.upload(request.query)
             guard let receiver = MultipartUploadReceiver(contentType: declaredText, open: { declared, filename in
                 let opened = AssetUploadReceiver.Opened(uploadID: UUID(), identity: identity, projectID: query.project, declared: declared,
-                                                        limit: components.limits.limit(for: declared.kind),
+                                                        limit: components.limits.limit(for: declared.kind), stored: stored,
                                                         filename: query.filename ?? filename, parents: query.parents, requestID: requestID)
                 return try AssetUploadReceiver(opened, components: components)
             }) else { throw MultipartUploadReceiver.malformed("multipart/form-data needs a boundary parameter.") }
@@ -36,7 +43,7 @@ struct AssetHandlers: Sendable {
         if let length, length > limit { throw AssetProblems.tooLarge(limit: limit, kind: declared.kind) }
         let query = try AssetQueries.upload(request.query)
         let opened = AssetUploadReceiver.Opened(uploadID: UUID(), identity: identity, projectID: query.project, declared: declared, limit: limit,
-                                                filename: query.filename, parents: query.parents, requestID: requestID)
+                                                stored: stored, filename: query.filename, parents: query.parents, requestID: requestID)
         return try AssetUploadReceiver(opened, components: components)
     }
 

@@ -31,7 +31,8 @@ struct AssetIngest {
         var placed: String?
         let asset: Asset
         do {
-            asset = try components.store.createUpload(project: opened.projectID, claimsJSON: opened.identity.claimsJSON, put: {
+            asset = try components.store.createUpload(project: opened.projectID, claimsJSON: opened.identity.claimsJSON,
+                                                      quota: components.storage.quota, put: {
                 let blob = try blobs.put(fileAt: path, owner: opened.identity.userID)
                 placed = blob.key
                 return NewUpload(id: opened.uploadID, projectID: opened.projectID, kind: declared.kind, contentType: declared.storedContentType,
@@ -44,6 +45,7 @@ struct AssetIngest {
             if let placed { _ = try? components.store.deleteIfUnreferenced(placed, deleteBlob: { try blobs.delete($0) }) }
             throw error
         }
+        components.storage.forget(opened.identity.userID)
         if thumbnails { scheduleThumbnail(asset) }
         var response = try HTTPResponse.json(AssetBody(asset), status: 201)
         response.headers.append(("Location", "/v1/assets/\(asset.id.lowercasedString)"))

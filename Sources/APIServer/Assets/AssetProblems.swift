@@ -8,6 +8,14 @@ enum AssetProblems {
                 detail: "A \(kind.rawValue) upload may be at most \(limit) bytes.")
     }
 
+    /// 403, not 413 or 507: the request is fine and only deleting assets makes room (and SDKs retry 5xx).
+    static func quotaExceeded(_ error: StorageQuotaExceeded) -> Problem {
+        let adding = error.adding.map { "; this upload adds \($0) bytes" } ?? ""
+        return Problem(status: 403, code: "storage_quota_exceeded", title: "Forbidden",
+                       detail: "Your assets take \(error.used) of the \(error.quota) bytes you may keep\(adding). "
+                           + "Delete assets to make room.")
+    }
+
     static func unsupportedType(_ declared: String?) -> Problem {
         Problem(status: 415, code: "unsupported_media_type", title: "Unsupported Media Type",
                 detail: "Upload one of: " + UploadMediaType.allCases.map(\.rawValue).joined(separator: ", ")

@@ -12,6 +12,8 @@ final class AssetUploadReceiver: UploadReceiver {
         let projectID: UUID
         let declared: UploadMediaType
         let limit: Int64
+        /// The bytes the user kept when the upload began, counted against the quota (nil: no quota).
+        let stored: Int64?
         let filename: String?
         let parents: [UUID]
         let requestID: String
@@ -51,6 +53,7 @@ final class AssetUploadReceiver: UploadReceiver {
             state.received += Int64(bytes.count)
             // Refused the moment the limit is crossed: nothing more is written.
             if state.received > opened.limit { throw AssetProblems.tooLarge(limit: opened.limit, kind: opened.declared.kind) }
+            if let stored = opened.stored { try components.storage.quota.check(used: stored, adding: state.received) }
             if state.prefix.count < MediaSniffer.prefixBytes {
                 state.prefix.append(contentsOf: bytes.prefix(MediaSniffer.prefixBytes - state.prefix.count))
             }

@@ -83,6 +83,9 @@ struct AppConfig: Sendable {
     var apiDocsPath: String
     /// `POST /v1/assets`: the largest upload per kind (ASSET_MAX_*_BYTES).
     var assetUploadLimits: UploadLimits = .standard
+    /// The bytes of assets one user may keep (STORAGE_QUOTA_BYTES; 0: no quota).
+    var storageQuota = StorageQuota(bytes: AppConfig.standardStorageQuotaBytes)
+    static let standardStorageQuotaBytes: Int64 = 10 << 30
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -98,7 +101,7 @@ struct AppConfig: Sendable {
         "ADMISSION_READ_REUSE_MS", "CHAT_ANSWER_BEFORE_SETTLEMENT", "SETTLEMENT_GATHER_MS", "STORAGE_DIR", "GENERATION_LEASE_SECONDS",
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
-        "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES",
+        "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES", "STORAGE_QUOTA_BYTES",
         "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
@@ -216,7 +219,8 @@ struct AppConfig: Sendable {
                 image: Int64(reader.integer("ASSET_MAX_IMAGE_BYTES", default: Int(UploadLimits.standard.image), range: 1...(1 << 40))),
                 audio: Int64(reader.integer("ASSET_MAX_AUDIO_BYTES", default: Int(UploadLimits.standard.audio), range: 1...(1 << 40))),
                 video: Int64(reader.integer("ASSET_MAX_VIDEO_BYTES", default: Int(UploadLimits.standard.video), range: 1...(1 << 40))),
-                text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40))))
+                text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40)))),
+            storageQuota: StorageQuota(bytes: reader.storageQuota())
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {
@@ -360,6 +364,12 @@ private struct EnvironmentReader {
             return fallback
         }
         return number
+    }
+
+    /// STORAGE_QUOTA_BYTES, at most a pebibyte; 0 turns the quota off.
+    mutating func storageQuota() -> Int64? {
+        let bytes = integer("STORAGE_QUOTA_BYTES", default: Int(AppConfig.standardStorageQuotaBytes), range: 0...(1 << 50))
+        return bytes == 0 ? nil : Int64(bytes)
     }
 
     mutating func choice<T>(_ name: String, default fallback: T, _ parse: (String) -> T?) -> T {

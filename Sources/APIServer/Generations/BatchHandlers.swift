@@ -11,11 +11,14 @@ struct BatchHandlers: Sendable {
     let authenticator: Authenticator
     /// Lease of a single generation; a batch's items wait longer for their turn.
     let leaseSeconds: Int
+    /// Its items' outputs become assets: no batch is admitted while its user keeps their quota's worth.
+    let storage: StorageQuotaGate
 
     func create(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.liveIdentity(of: request)
         let (project, items) = try Self.decode(request)
         guard let key = try GenerationHandlers.idempotencyKey(request) else {
+            try storage.requireRoomForGeneration(identity)
             return try admit(project, items, identity)
         }
         let claimed = try store.claimIdempotencyKey(key, requestHash: GenerationHandlers.requestHash(request),
@@ -24,6 +27,7 @@ struct BatchHandlers: Sendable {
         guard claimed == .claimed else { return try GenerationHandlers.answer(claimed, collection: "/v1/generations/batch") }
         let response: HTTPResponse
         do {
+            try storage.requireRoomForGeneration(identity)
             response = try admit(project, items, identity)
         } catch let problem as Problem where problem.status == 402 || problem.status == 422 {
             // A refusal is an answer too: the same request gets it again.

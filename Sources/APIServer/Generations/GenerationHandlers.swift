@@ -12,6 +12,7 @@ struct GenerationHandlers: Sendable {
     let blobs: any BlobStore
     let authenticator: Authenticator
     let eventTokens: EventStreamTokens
+    let storage: StorageQuotaGate
 
     /// `Prefer: wait=N` waits at most this long.
     static let maximumWaitSeconds = 60
@@ -29,6 +30,7 @@ struct GenerationHandlers: Sendable {
             return (quoteRequest, settings, try Self.waitSeconds(request), try Self.idempotencyKey(request))
         }
         guard let key else {
+            try requireStorageRoom(identity)
             let record = try authenticator.deferringSessionCheck(identity) { deferred in try admit(quoteRequest, settings, deferred) }
             return try respond(record, wait: wait, identity: identity, request: request)
         }
@@ -66,6 +68,7 @@ struct GenerationHandlers: Sendable {
             let first: HTTPResponse
             let record: GenerationRecord
             do {
+                try requireStorageRoom(identity)
                 record = try admit(quoteRequest, settings, identity)
             } catch let error as AdmissionRefusal {
                 let problem = Self.problem(error)
@@ -122,6 +125,17 @@ struct GenerationHandlers: Sendable {
         while bytes.count < 16 { bytes.append(0) }
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    /// A generation's outputs become assets: none is admitted while its user keeps their storage
+    /// quota's worth. A refusal checks the session first (it may have been deferred to admission).
+    private func requireStorageRoom(_ identity: AuthenticatedIdentity) throws {
+        do {
+            try storage.requireRoomForGeneration(identity)
+        } catch let refusal as StorageQuotaExceeded {
+            try authenticator.requireLiveSession(identity)
+            throw refusal
+        }
     }
 
     private func admit(_ request: QuoteRequest, _ settings: GenerationSettings, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {

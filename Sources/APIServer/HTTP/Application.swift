@@ -262,6 +262,8 @@ final class Application: Sendable {
             return Problem(auth: error)
         case let error as KeyVaultError:
             return Problem(vault: error)
+        case let error as StorageQuotaExceeded:
+            return AssetProblems.quotaExceeded(error)
         case let error as DatabaseError where error.sqlState == "42501":
             // A row-level security or privilege refusal: the caller is authenticated but not allowed.
             return Problem(status: 403, code: "forbidden", title: "Forbidden", detail: "You may not do this.")

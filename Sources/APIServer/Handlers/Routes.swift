@@ -27,10 +27,12 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let apiKeys = ApiKeyHandlers(vault: environment.vault, authenticator: environment.authenticator, keyChecks: environment.keyChecks)
     let generations = GenerationHandlers(admission: environment.generations.admission, executor: environment.generations.executor,
                                          store: environment.generations.store, batches: environment.generations.batches, blobs: environment.generations.blobs,
-                                         authenticator: environment.authenticator, eventTokens: environment.generations.eventTokens)
+                                         authenticator: environment.authenticator, eventTokens: environment.generations.eventTokens,
+                                         storage: environment.assets.storage)
     let batches = BatchHandlers(admission: environment.generations.batchAdmission, executor: environment.generations.batchExecutor,
                                 store: environment.generations.store, batches: environment.generations.batches,
-                                authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds)
+                                authenticator: environment.authenticator, leaseSeconds: environment.generations.leaseSeconds,
+                                storage: environment.assets.storage)
     let userBudget = UserBudgetHandlers(service: UserBudgetService(store: PostgresUserBudgetStore(ledger: PostgresBudgetLedger(pool: environment.pool))),
                                         authenticator: environment.authenticator)
     let chat = ChatHandlers.live(environment)

@@ -105,8 +105,13 @@ public struct ReleasedBlobs: Sendable, Equatable {
 public protocol AssetStore: Sendable {
     /// Checks the project, stores the blob (through `put`, holding no database connection while it
     /// runs), then takes the blob key's lock, checks with `stillStored` that no concurrent delete of
-    /// the same content removed it meanwhile (else 503, retry), and writes the row.
-    func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload, stillStored: (String) throws -> Bool) throws -> Asset
+    /// the same content removed it meanwhile (else 503, retry), and writes the row. With a quota, the
+    /// user's uploads are decided one at a time against the sum of their assets (throws
+    /// `StorageQuotaExceeded`; the caller removes the blob it placed).
+    func createUpload(project: UUID, claimsJSON: String, quota: StorageQuota, put: () throws -> NewUpload,
+                      stillStored: (String) throws -> Bool) throws -> Asset
+    /// The sum of the caller's assets' sizes, what `StorageQuota` counts.
+    func storedBytes(claimsJSON: String) throws -> Int64
     func asset(_ id: UUID, claimsJSON: String) throws -> Asset?
     func list(_ filter: AssetFilter, claimsJSON: String) throws -> AssetPage
     /// Nil for an unknown asset; throws `DomainError.preconditionFailed` for a stale version.

@@ -17,7 +17,7 @@ public struct PostgresAssetStore: AssetStore {
         "select pg_advisory_xact_lock(hashtextextended(\(storageKey), 17))"
     }
 
-    public func createUpload(project: UUID, claimsJSON: String, put: () throws -> NewUpload,
+    public func createUpload(project: UUID, claimsJSON: String, quota: StorageQuota, put: () throws -> NewUpload,
                              stillStored: (String) throws -> Bool) throws -> Asset {
         // The project first: an unknown project fails before any bytes are placed.
         try requireProject(project, claimsJSON: claimsJSON)
@@ -27,6 +27,12 @@ public struct PostgresAssetStore: AssetStore {
         return try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
             // Deleted meanwhile: the caller removes the blob it placed.
             try requireProject(project, in: transaction)
+            if quota.bytes != nil {
+                // One of the user's uploads at a time from here to its commit, so two cannot both fit
+                // in the same room. Taken before the blob key's lock, which no one holds while taking this.
+                try transaction.query("select pg_advisory_xact_lock(hashtextextended('storage quota ' || (select auth.uid())::text, 17))")
+                try quota.check(used: try Self.storedBytes(in: transaction), adding: upload.blob.bytes)
+            }
             try transaction.query(Self.lockKey(upload.blob.key))
             // A delete of the last other asset with these bytes may have removed the blob between put and lock.
             guard try stillStored(upload.blob.key) else {
@@ -49,6 +55,17 @@ public struct PostgresAssetStore: AssetStore {
             }
             return try AssetSQL.asset(row)
         }
+    }
+
+    public func storedBytes(claimsJSON: String) throws -> Int64 {
+        try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in try Self.storedBytes(in: transaction) }
+    }
+
+    /// An index-only scan of the caller's entries in assets_user_created_bytes_idx (migration 189).
+    private static func storedBytes(in transaction: borrowing Transaction) throws -> Int64 {
+        try transaction.query("""
+            select coalesce(sum(a.bytes), 0)::bigint as used from public.assets a where a.user_id = (select auth.uid())
+            """).first?.decode("used", as: Int64.self) ?? 0
     }
 
     private func requireProject(_ project: UUID, claimsJSON: String) throws {
