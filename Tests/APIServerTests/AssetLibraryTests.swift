@@ -62,6 +62,10 @@ final class AssetLibraryTests: XCTestCase {
         XCTAssertEqual(try list("created_after=2000-01-01T00:00:00Z&created_before=2999-01-01T00:00:00Z"), ["rock.txt", "sea.txt"])
         XCTAssertEqual(try list("created_after=2000-01-01T00:00:00.250Z"), ["rock.txt", "sea.txt"], "fractional seconds are RFC 3339 too")
         XCTAssertEqual(try list("created_before=2000-01-01T00:00:00.5Z"), [])
+        // An offset's `+` as curl sends it unencoded (a space once decoded), and encoded.
+        XCTAssertEqual(try list("created_after=2000-01-01T02:00:00+02:00"), ["rock.txt", "sea.txt"])
+        XCTAssertEqual(try list("created_before=2999-01-01T00:00:00%2B02:00"), ["rock.txt", "sea.txt"])
+        XCTAssertEqual(try list("created_before=2000-01-01T00:00:00-01:00"), [])
         var names: [String] = []
         var cursor: String?
         var pages = 0

@@ -255,3 +255,43 @@ final class GenerationRoutingTests: XCTestCase {
         AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: GenerationExecutor.claims(for: userID))
     }
 }
+
+/// Every candidate skipped only for a while (an empty rate bucket, an open circuit) is a refusal a
+/// retry can get past: 429 with `Retry-After`, on each surface, never kept as an Idempotency-Key's answer.
+extension GenerationRoutingTests {
+    private func limitOpenAI(_ requestsPerMinute: Int?, version: Int) throws {
+        let stored = try server.send("PUT", "/v1/provider-configs/openai", ["requests_per_minute": requestsPerMinute ?? NSNull()], token: token,
+                                     headers: ["If-Match": "\"v\(version)\""])
+        XCTAssertEqual(stored.status, 200, stored.text)
+    }
+
+    private func assertPassingRefusal(_ response: HTTPTestConnection.Response, code: String?, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(response.status, 429, response.text, file: file, line: line)
+        let wait = Int(response.header("retry-after") ?? "")
+        XCTAssertTrue(wait.map { (1...60).contains($0) } == true, "Retry-After \(String(describing: response.header("retry-after")))", file: file, line: line)
+        if let code { XCTAssertEqual(try response.json()["code"] as? String, code, file: file, line: line) }
+    }
+
+    func testARateLimitedOnlyCandidateIs429WithRetryAfterAndTheKeyRunsAgain() throws {
+        let project = try project()
+        try limitOpenAI(1, version: 0)
+        XCTAssertEqual(try server.generate(text(project, provider: "openai"), token: token, wait: 30).status, 200, "the minute's one token")
+        try assertPassingRefusal(try server.generate(text(project, provider: "openai"), token: token), code: "providers_unavailable")
+        let keyed = try server.generate(text(project, provider: "openai"), token: token, headers: ["Idempotency-Key": "after-the-wait"])
+        try assertPassingRefusal(keyed, code: "providers_unavailable")
+        let batch = try server.post("/v1/generations/batch", ["project_id": project, "items": [["type": "text", "prompt": "Hi", "provider": "openai"]]],
+                                    token: token)
+        try assertPassingRefusal(batch, code: "providers_unavailable")
+        let chat = try server.connect().request("POST", "/v1/chat/completions", headers: [
+            "Authorization": "Bearer \(token)", "Content-Type": "application/json", "X-Project-Id": project],
+            body: try JSONSerialization.data(withJSONObject: ["model": "openai/gpt-4o-mini", "messages": [["role": "user", "content": "Hi"]]]))
+        try assertPassingRefusal(chat, code: nil)
+        XCTAssertEqual((try chat.json()["error"] as? [String: Any])?["code"] as? String, "providers_unavailable")
+
+        // The limit lifted, the same key's retry runs: the 429 was not kept as its answer.
+        try limitOpenAI(nil, version: 1)
+        let retried = try server.generate(text(project, provider: "openai"), token: token, headers: ["Idempotency-Key": "after-the-wait"])
+        XCTAssertEqual(retried.status, 202, retried.text)
+        XCTAssertNil(retried.header("idempotent-replayed"))
+    }
+}

@@ -67,6 +67,7 @@ struct BatchHandlers: Sendable {
                                 detail: "Item \(index): \(problem.detail) Nothing of the batch was admitted.",
                                 errors: problem.errors?.map { FieldError(field: "items[\(index)].\($0.field)", code: $0.code, message: $0.message) })
             named.budget = problem.budget
+            named.headers = problem.headers
             return named
         }
     }

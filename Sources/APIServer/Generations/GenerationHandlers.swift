@@ -72,7 +72,10 @@ struct GenerationHandlers: Sendable {
                 record = try admit(quoteRequest, settings, identity)
             } catch let error as AdmissionRefusal {
                 let problem = Self.problem(error)
-                try? store.finishIdempotencyKey(key, status: problem.status, body: Self.bodyText(problem.response(requestID: request.requestID)),
+                // A refusal that passes (429) gives the key up: the retry it asks for must run.
+                let final = problem.status != 429
+                try? store.finishIdempotencyKey(key, status: final ? problem.status : nil,
+                                               body: final ? Self.bodyText(problem.response(requestID: request.requestID)) : nil,
                                                claimsJSON: identity.claimsJSON)
                 executor.board.signalSoon(Self.idempotencyWaitKey(identity.userID, key))
                 throw problem

@@ -77,17 +77,13 @@ final class Application: Sendable {
     func respond(to request: HTTPRequest, rejection: Rejection? = nil, startedAt: UInt64,
                  suspension: any ResponseSuspension) -> HTTPResponse? {
         if let rejection {
+            let problem: Problem
             switch rejection {
-            case .bodyTooLarge:
-                return finish(Problem.payloadTooLarge(limit: maximumBodyBytes).response(requestID: request.requestID),
-                              to: request, routeLabel: "unmatched", startedAt: startedAt)
-            case .malformedQuery:
-                return finish(Problem.malformedQuery().response(requestID: request.requestID),
-                              to: request, routeLabel: "unmatched", startedAt: startedAt)
-            case .shuttingDown:
-                return finish(Problem.shuttingDown().response(requestID: request.requestID),
-                              to: request, routeLabel: "unmatched", startedAt: startedAt)
+            case .bodyTooLarge: problem = .payloadTooLarge(limit: maximumBodyBytes)
+            case .malformedQuery: problem = .malformedQuery()
+            case .shuttingDown: problem = .shuttingDown()
             }
+            return finish(unrouted(problem, request), to: request, routeLabel: "unmatched", startedAt: startedAt)
         }
         if request.method == "OPTIONS" {
             return finish(options(request), to: request, routeLabel: "preflight", startedAt: startedAt)
@@ -96,8 +92,7 @@ final class Application: Sendable {
         case .notFound:
             return finish(Problem.notFound().response(requestID: request.requestID), to: request, routeLabel: "unmatched", startedAt: startedAt)
         case .methodNotAllowed(let allowed):
-            return finish(Problem.methodNotAllowed(allowed: allowed).response(requestID: request.requestID),
-                          to: request, routeLabel: "unmatched", startedAt: startedAt)
+            return finish(unrouted(.methodNotAllowed(allowed: allowed), request), to: request, routeLabel: "unmatched", startedAt: startedAt)
         case .found(let route, let parameters):
             var request = request
             request.pathParameters = parameters
@@ -182,7 +177,7 @@ final class Application: Sendable {
         }
         guard let reservation = work.queue.reserve() else {
             work.finally()
-            return finish(Problem.busy(retryAfterSeconds: Self.busyRetryAfterSeconds).response(requestID: request.requestID),
+            return finish(render(Problem.busy(retryAfterSeconds: Self.busyRetryAfterSeconds), route, request),
                           to: request, routeLabel: route.template, startedAt: startedAt)
         }
         suspension.suspend()
@@ -223,6 +218,12 @@ final class Application: Sendable {
             }
             return nil
         }
+    }
+
+    /// A problem answered before any route ran, in the format of the routes at its path (the chat
+    /// surface's clients read OpenAI's envelope, whatever stopped the request).
+    private func unrouted(_ problem: Problem, _ request: HTTPRequest) -> HTTPResponse {
+        router.problemRenderer(path: request.path)?(problem, request.requestID) ?? problem.response(requestID: request.requestID)
     }
 
     /// A route's error in the route's own format (problem+json unless it says otherwise).

@@ -9,11 +9,27 @@ import Foundation
 struct CORSPolicy: Sendable {
     let allowedOrigins: Set<String>
     var allowsLoopbackOrigins = false
-    static let allowedHeaders = ["authorization", "content-type", "x-request-id", "idempotency-key", "if-match",
-                                 "prefer", "apikey", "x-client-info", "x-supabase-api-version",
-                                 "last-event-id"]
-    static let exposedHeaders = "ETag, X-Request-Id, Retry-After, Location"
+    /// Every request header the API reads (`x-project-id`: the chat surface's project; `if-none-match`,
+    /// `range`, `if-range`: a PWA revalidating JSON, which is `no-store`, or reading media by parts).
+    static let allowedHeaders: Set<String> = ["authorization", "content-type", "x-request-id", "idempotency-key", "if-match",
+                                              "if-none-match", "range", "if-range", "prefer", "apikey", "x-client-info",
+                                              "x-supabase-api-version", "last-event-id", "x-project-id"]
+    /// OpenAI's SDKs send their platform and retry details in `x-stainless-*` headers on every
+    /// request; the API ignores them, but a browser sends none of a request whose preflight refused one.
+    static let allowedHeaderPrefixes = ["x-stainless-"]
+    /// Every response header the API documents for clients to read; a browser hides any not named here.
+    static let exposedHeaders = ["ETag", "X-Request-Id", "Retry-After", "Location", "X-Cost-USD", "X-Generation-Id",
+                                 "Idempotent-Replayed", "Preference-Applied", "Content-Disposition", "Content-Range",
+                                 "Accept-Ranges", "X-Supabase-Api-Version", "x-sb-error-code"].joined(separator: ", ")
     static let maxAgeSeconds = 600
+    /// A requested header's name at most this long (a preflight echoes the names it allows).
+    static let maximumHeaderNameLength = 64
+
+    static func allowsHeader(_ name: String) -> Bool {
+        guard !allowedHeaders.contains(name) else { return true }
+        return name.utf8.count <= maximumHeaderNameLength && allowedHeaderPrefixes.contains { name.hasPrefix($0) }
+            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
 
     func allows(_ origin: String) -> Bool {
         allowedOrigins.contains("*") || allowedOrigins.contains(origin) || (allowsLoopbackOrigins && Self.isLoopbackOrigin(origin))
@@ -43,11 +59,13 @@ struct CORSPolicy: Sendable {
         guard allows(origin), pathMethods.contains(requestedMethod) else { return nil }
         let requested = (requestedHeaders ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             .filter { !$0.isEmpty }
-        guard requested.allSatisfy(Self.allowedHeaders.contains) else { return nil }
+        guard requested.allSatisfy(Self.allowsHeader) else { return nil }
+        // The fixed names, and any allowed by prefix that this preflight asked for (a list cannot name them all).
+        let prefixed = requested.filter { !Self.allowedHeaders.contains($0) }
         return [
             ("Access-Control-Allow-Origin", origin),
             ("Access-Control-Allow-Methods", pathMethods.joined(separator: ", ")),
-            ("Access-Control-Allow-Headers", Self.allowedHeaders.joined(separator: ", ")),
+            ("Access-Control-Allow-Headers", (Self.allowedHeaders.sorted() + Set(prefixed).sorted()).joined(separator: ", ")),
             ("Access-Control-Max-Age", String(Self.maxAgeSeconds)),
             ("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
         ]

@@ -132,6 +132,17 @@ struct Router: Sendable {
         knownMethods.contains(method) ? method : "other"
     }
 
+    /// The problem format of the routes at `path` (any method), for a problem answered before one
+    /// runs: the chat surface's OpenAI envelope for a 405 there, nil (problem+json) elsewhere.
+    func problemRenderer(path: String) -> (@Sendable (Problem, _ requestID: String) -> HTTPResponse)? {
+        if let exact = literalRoutes[path] { return exact.lazy.compactMap(\.renderProblem).first }
+        var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        if parts.count == 1, parts.first!.isEmpty { parts = [] }
+        guard parts.count < routesBySegmentCount.count else { return nil }
+        return routesBySegmentCount[parts.count].lazy.filter { $0.renderProblem != nil && self.bind($0.segments, to: parts) != nil }
+            .compactMap(\.renderProblem).first
+    }
+
     /// Methods a path accepts, for `Allow` and CORS preflight answers.
     func methods(for path: String) -> [String] {
         switch match(method: "\u{0}", path: path) {

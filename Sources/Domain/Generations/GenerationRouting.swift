@@ -19,6 +19,14 @@ public struct GenerationPlan: Sendable {
         public let provider: ProviderID
         public let model: String
         public let reasons: [String]
+        /// Skipped only for a while: when it is expected to take requests again (`Quote.Candidate.retryAt`).
+        public var retryAt: Date? = nil
+
+        /// The reasons that pass by themselves: a retry after `retryAt` may find the candidate open.
+        public static let passingReasons: Set<String> = ["circuit_open", "rate_limited"]
+
+        /// Skipped for passing reasons only.
+        public var onlyForAWhile: Bool { !reasons.isEmpty && Self.passingReasons.isSuperset(of: reasons) && retryAt != nil }
     }
 
     /// The pricing version every estimate (and later the actual cost) is priced with.
@@ -67,7 +75,8 @@ public struct PlannedRouting: GenerationRouting {
                 candidates.append(GenerationCandidate(provider: candidate.provider, model: candidate.model, estimate: total ?? .zero,
                                                       unpriced: total == nil, inputTokens: candidate.estimate.inputTokens?.count))
             } else {
-                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons))
+                skipped.append(GenerationPlan.Skipped(provider: candidate.provider, model: candidate.model, reasons: candidate.reasons,
+                                                      retryAt: candidate.retryAt))
             }
         }
         var plan = GenerationPlan(pricing: version, candidates: candidates, skipped: skipped, budget: quote.budgets.first?.budget)

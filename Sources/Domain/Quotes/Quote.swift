@@ -11,6 +11,9 @@ public struct Quote: Sendable {
         public let admitted: Bool
         /// Stable codes: `unsupported_parameters`, `no_api_key`, `unpriced`, `over_max_cost`, `over_project_budget`.
         public let reasons: [String]
+        /// When a candidate skipped only for a while (`circuit_open`, `rate_limited`) is expected to
+        /// take requests again: the latest of its reasons' ends.
+        public var retryAt: Date? = nil
     }
 
     public struct BudgetImpact: Sendable {

@@ -117,7 +117,7 @@ public struct QuoteService: Sendable {
             }
             let ordered = reasons.sorted { (Self.reasonOrder.firstIndex(of: $0) ?? Int.max) < (Self.reasonOrder.firstIndex(of: $1) ?? Int.max) }
             quoted.append(Quote.Candidate(rank: quoted.count + 1, provider: option.provider, model: modelID, estimate: estimate,
-                                          admitted: ordered.isEmpty, reasons: ordered))
+                                          admitted: ordered.isEmpty, reasons: ordered, retryAt: Self.retryAt(option.skipReasons)))
         }
         guard !quoted.isEmpty else {
             throw DomainError.validation([FieldError(field: "model", code: "no_provider",
@@ -130,6 +130,16 @@ public struct QuoteService: Sendable {
                                         remainingAfter: remaining.map { left in taken?.estimate.breakdown.total.map { left - $0 } ?? left },
                                         admittedCandidateRank: taken?.rank)
         return (Quote(projectID: project.id, kind: request.kind, pricingVersionID: version.id, candidates: quoted, budgets: [impact]), version)
+    }
+
+    /// The latest end of the passing reasons (an open circuit, an empty rate bucket), when there are any.
+    static func retryAt(_ reasons: [SkipReason]) -> Date? {
+        reasons.compactMap { reason -> Date? in
+            switch reason {
+            case .circuitOpen(let until), .rateLimited(let until): until
+            default: nil
+            }
+        }.max()
     }
 
     /// The order reasons are listed in (the quote's order before the planner, its new reasons between).
