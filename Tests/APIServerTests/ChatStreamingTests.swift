@@ -346,6 +346,31 @@ final class ChatStreamingTests: XCTestCase {
         try assertCharged(charged, since: before, project: project, "charged once")
     }
 
+    /// The server stops while an answer streams: the answer streams on through the shutdown grace,
+    /// and one still open at its end gets an error event (`shutting_down`) and no `[DONE]`, never a
+    /// clean end that a client would take for the whole answer.
+    func testAStreamStillOpenWhenTheServerStopsEndsWithAnErrorEventNotACleanEnd() throws {
+        let project = try project()
+        let reader = try open(ChatWireClient.body(content: "Held until the server stops [fake:held]", maxTokens: 64, stream: true),
+                              project: project)
+        _ = try XCTUnwrap(try reader.nextData(), "role")
+        _ = try XCTUnwrap(try reader.nextData(), "first delta")
+        let server = self.server!
+        let stopped = DispatchSemaphore(value: 0)
+        let started = Date()
+        Thread {
+            server.stop(grace: 1)
+            stopped.signal()
+        }.start()
+        let rest = try reader.rest()
+        XCTAssertEqual(stopped.wait(timeout: .now() + 20), .success)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.9, "it streamed on through the grace")
+        XCTAssertFalse(rest.contains("[DONE]"), "\(rest)")
+        let last = try json(try XCTUnwrap(rest.last, "an event before the end"))
+        XCTAssertEqual((last["error"] as? [String: Any])?["code"] as? String, "shutting_down", "\(last)")
+        _ = try? HTTPTestConnection(port: fakePort).request("POST", "/_fake/release")
+    }
+
     private static var leavingBody: [String: Any] { ChatWireClient.body(content: "Leave early please, this answer is long [fake:held:0.3]", maxTokens: 64,
                                                                             stream: true) }
 

@@ -231,6 +231,23 @@ final class GenerationChargeWindowTests: XCTestCase {
         XCTAssertEqual(budget.reserved, .zero)
     }
 
+    /// Not answered early (a generation, not a chat answer): a settlement the database refuses once
+    /// (a pool wait run out, a deadlock broken) is tried again, so the success and its actual cost
+    /// stand instead of a takeover's `outcome_unknown` at the estimate.
+    func testASettlementRefusedOnceIsTriedAgainAndTheSuccessStands() async throws {
+        let (project, record) = try admitted()
+        let store = RefusingFinish(base: server.environment.generations.store, refusals: 1)
+        let step = try await runner(store: store).step(record.id, userID: userID, claimsJSON: claims)
+        XCTAssertEqual(step, .finished(.succeeded))
+        XCTAssertEqual(store.finishCalls, 2, "refused once, then written")
+        let body = try server.get("/v1/generations/\(record.id.uuidString.lowercased())", token: token).json()
+        XCTAssertEqual(body["status"] as? String, "succeeded", "\(body)")
+        XCTAssertEqual(body["cost_status"] as? String, "priced", "\(body)")
+        let charged = try Money(parsing: try XCTUnwrap(body["actual_cost_usd"] as? String))
+        XCTAssertEqual(try server.budget(of: project, token: token).spent, charged)
+        XCTAssertEqual(try submissions(), 1)
+    }
+
     /// Refused every time: given up after three tries, the barrier released (the user's reads stop
     /// waiting) and the generation left running for its lease, as after a crash (the test above's
     /// window: taken over, it ends `outcome_unknown`, charged the estimate).

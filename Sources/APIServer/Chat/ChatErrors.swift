@@ -38,6 +38,14 @@ enum ChatErrors {
         }
     }
 
+    /// The server stopped with the answer still streaming. Not "retry": the generation's provider
+    /// may still bill what it began, and its generation shows what was charged.
+    static func stoppedMidStream(_ id: UUID) -> Problem {
+        Problem(status: 503, code: "shutting_down", title: "Service Unavailable",
+                detail: "The server stopped while this answer was streaming, so it is cut short; GET /v1/generations/"
+                    + id.lowercasedString + " shows how its generation ended and what it was charged.")
+    }
+
     static func modelNotFound(_ model: String) -> Problem {
         Problem(status: 404, code: "model_not_found", title: "Not Found",
                 detail: "The model '\(model)' does not exist in the catalog; GET /v1/providers lists the models each provider offers.")

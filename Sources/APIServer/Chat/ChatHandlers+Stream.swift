@@ -34,6 +34,13 @@ extension ChatHandlers {
             guard !chatStream.hasEnded else { return }
             if (try? runner.cancel(id, userID: identity.userID, claimsJSON: identity.claimsJSON)) != nil { board.signal(id) }
         }
+        // Still streaming when the server's shutdown grace is over: an error event (no `[DONE]`), so the
+        // client does not take the cut answer for a whole one. The generation's charge follows its end.
+        chatStream.stream.onServerStop { [executor] in
+            guard chatStream.claimEnd() else { return }
+            executor.runner.streams?.remove(id)
+            chatStream.fail(ChatErrors.stoppedMidStream(id), requestID: requestID)
+        }
         // A closed stream's generation has ended or is canceled by clientGone: the limit has nothing left to do.
         chatStream.stream.onClose {
             Deadlines.shared.cancel(limit)

@@ -23,6 +23,10 @@ final class GenerationExecutor: Sendable {
     /// only its provider's scope), so a worker claim of one whose lease lapsed while it ran here
     /// does not start a second loop for it.
     private let active = Mutex<[UUID: GenerationRunner]>([:])
+    /// Set once the process stops (`stop(until:)`): no step starts any more.
+    private let stopping = Atomic<Bool>(false)
+    /// Steps running now, which a stop waits for.
+    private let executing = Atomic<Int>(0)
 
     init(runner: GenerationRunner, queue: WorkQueue, board: SignalBoard<UUID>, logger: Logger, events: EventStreamHub? = nil,
          finished: FinishedGenerations = FinishedGenerations()) {
@@ -60,6 +64,10 @@ final class GenerationExecutor: Sendable {
     private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0,
                           admitted: GenerationRecord? = nil, queuedSince: Date = Date()) {
         let enqueue: @Sendable () -> Void = { [self] in
+            guard !stopping.load(ordering: .acquiring) else {
+                handOver(id, claimsJSON: claimsJSON, unsent: admitted != nil)
+                return
+            }
             guard let slot = queue.reserve() else {
                 // Waiting for a slot renews the lease too: a generation admitted with its
                 // submission marked in flight must not look abandoned to a worker meanwhile.
@@ -79,6 +87,12 @@ final class GenerationExecutor: Sendable {
 
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int, admitted: GenerationRecord?) async {
         defer { events?.notify(user: userID) }
+        executing.add(1, ordering: .acquiringAndReleasing)
+        defer { executing.subtract(1, ordering: .acquiringAndReleasing) }
+        guard !stopping.load(ordering: .acquiring) else {
+            handOver(id, claimsJSON: claimsJSON, unsent: admitted != nil)
+            return
+        }
         let runner = active.withLock { $0[id] } ?? self.runner
         do {
             // The executor's runner renews the lease, whichever runner this step uses.
@@ -106,13 +120,36 @@ final class GenerationExecutor: Sendable {
         }
     }
 
+    /// The process is stopping: no step starts from now on (each one due is handed over, below),
+    /// and this waits until the steps running now end or `deadline` passes. Returns how many still run.
+    @discardableResult
+    func stop(until deadline: Date) -> Int {
+        stopping.store(true, ordering: .releasing)
+        while executing.load(ordering: .acquiring) > 0 && Date() < deadline { usleep(10_000) }
+        return executing.load(ordering: .acquiring)
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// A step due while the process stops is left to another process at once: its lease ends now
+    /// (which wakes the workers, migration 082). `unsent`: its first step never ran, so the
+    /// submission admission marked in flight was never sent, and is cleared; a takeover then sends
+    /// it, where it would otherwise have to end it `outcome_unknown`, charged the estimate.
+    private func handOver(_ id: UUID, claimsJSON: String, unsent: Bool) {
+        active.withLock { _ = $0.removeValue(forKey: id) }
+        _ = try? runner.store.advance(id, to: nil, changes: GenerationChanges(leaseSeconds: 0, submitting: unsent ? .some(nil) : nil),
+                                      event: nil, claimsJSON: claimsJSON)
+    }
+
     /// Runs a cancel's provider call and the charge it leads to (`GenerationRunner.cancel`) as a
     /// task on the provider queue, off the caller's thread. A failure to record that charge is
     /// logged: the reservation stays open and the worker's sweep charges it as an unknown outcome.
     func stopAtProvider(_ providerCancel: @escaping @Sendable () async throws -> Void, generation id: UUID, userID: UUID) {
         steps.start { [self] in
             do {
-                try await providerCancel()
+                // Its lease renewed meanwhile (migration 190): a download that outlasts it must not
+                // be taken for an abandoned cancel and charged the estimate by the sweep.
+                try await runner.renewingLease(of: id, claimsJSON: Self.claims(for: userID), while: providerCancel)
             } catch {
                 logger.warn("recording a canceled provider task's charge failed; the leftover sweep charges it",
                             ["generation_id": .string(id.lowercasedString), "error": .string(String(reflecting: error))])
@@ -154,6 +191,8 @@ final class GenerationWorker: Sendable {
     /// Claims one batch and schedules it; returns how many were claimed.
     @discardableResult
     func claimOnce(limit: Int = GenerationWorker.claimLimit) -> Int {
+        // A stopping process takes nothing more: what it claimed it would only hand back.
+        guard !stopped.load(ordering: .acquiring), !executor.isStopping else { return 0 }
         do {
             let claimed = try store.claimWork(owner: owner, leaseSeconds: leaseSeconds, limit: limit)
             for work in claimed {
@@ -217,6 +256,13 @@ final class GenerationWorker: Sendable {
             executor.logger.warn("deleting expired idempotency keys failed", ["error": .string(String(reflecting: error))])
         }
         return deleted
+    }
+
+    private let stopped = Atomic<Bool>(false)
+
+    /// Claims nothing more (the process is stopping); sweeps go on until it ends.
+    func stopClaiming() {
+        stopped.store(true, ordering: .releasing)
     }
 
     /// Runs on a thread of its own until the process ends.

@@ -76,16 +76,26 @@ final class HTTPServer: @unchecked Sendable {
     @discardableResult
     func stop(grace: TimeInterval) -> Int {
         guard let daemon else { return 0 }
-        shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        // Once: a second caller (a signal during a stop) leaves the stop to the first.
+        guard !shuttingDown.exchange(true, ordering: .sequentiallyConsistent) else { return 0 }
         // The listening socket stays open until MHD_stop_daemon: MHD_quiesce_daemon on an epoll
         // daemon with worker threads races the workers' own removal of the listener from their
         // epoll sets and aborts the process (an open libmicrohttpd defect, seen once in a full
         // test run). Requests that begin from here on are answered 503 `shutting_down` with
         // `Connection: close` instead, so nothing new is served during the grace period.
-        for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
+        // Event streams end now (their clients reconnect elsewhere); a chat answer streams on
+        // through the grace, and one still open at its end is ended with its own error event.
+        for stream in streams.withLock({ Array($0.values) }) where stream.endsWhenServerStops { stream.finish() }
         let deadline = Date().addingTimeInterval(grace)
         while application.metrics.inFlight.load(ordering: .acquiring) > 0 && Date() < deadline {
             usleep(5_000)
+        }
+        let left = streams.withLock { Array($0.values) }
+        if !left.isEmpty {
+            left.forEach { $0.endForServerStop() }
+            // A moment for those last events to leave.
+            let flushed = Date().addingTimeInterval(0.5)
+            while streams.withLock({ !$0.isEmpty }) && Date() < flushed { usleep(5_000) }
         }
         let unfinished = application.metrics.inFlight.load(ordering: .acquiring)
         for request in suspended.withLock({ requests in defer { requests = [:] }; return Array(requests.values) }) { request.abandon() }

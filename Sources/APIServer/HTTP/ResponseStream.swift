@@ -26,6 +26,7 @@ final class ResponseStream: Sendable {
         var connection: ConnectionHandle?
         var onClose: [@Sendable () -> Void] = []
         var drained: (below: Int, action: @Sendable () -> Void)?
+        var serverStop: (@Sendable () -> Void)?
 
         var unsent: Int { pending.count - sent }
     }
@@ -68,6 +69,25 @@ final class ResponseStream: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed || $0.overflowed } }
+
+    /// Set by a stream whose client cannot simply resume it (a chat answer): a stopping server lets
+    /// it run through the shutdown grace and then runs `action`, which ends it in its own way,
+    /// instead of ending it at once as it does an event stream (whose client reconnects).
+    func onServerStop(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.serverStop = action }
+    }
+
+    /// Whether a stopping server ends it at once.
+    var endsWhenServerStops: Bool { state.withLock { $0.serverStop == nil } }
+
+    /// The server stops with this stream still open: its own ending, else a plain end.
+    func endForServerStop() {
+        let action = state.withLock { state in
+            defer { state.serverStop = nil }
+            return state.serverStop
+        }
+        if let action { action() } else { finish() }
+    }
 
     /// Bytes written and not yet taken by the transport.
     var unsentBytes: Int { state.withLock { $0.unsent } }

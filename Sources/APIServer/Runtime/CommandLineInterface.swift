@@ -149,10 +149,16 @@ enum CommandLineInterface {
         logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
                                       "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed)),
                                       "exit_status": .int(Int(status))])
+        environment.generations.worker.stopClaiming()
+        let deadline = Date().addingTimeInterval(TimeInterval(config.shutdownGraceSeconds))
         let unfinished = server.stop(grace: TimeInterval(config.shutdownGraceSeconds))
+        // Generations running here (a provider answering) finish within what is left of the grace;
+        // those not started yet are handed to other processes with nothing sent.
+        let running = environment.generations.executor.stop(until: deadline)
         environment.pool.close()
         // The round trips to PostgreSQL over the process's life (scripts/bench-generations.sh reads it).
-        logger.info("stopped", ["unfinished_requests": .int(unfinished), "database_round_trips": .int(DatabaseRoundTrips.count)])
+        logger.info("stopped", ["unfinished_requests": .int(unfinished), "unfinished_generation_steps": .int(running),
+                                "database_round_trips": .int(DatabaseRoundTrips.count)])
         return status
     }
 

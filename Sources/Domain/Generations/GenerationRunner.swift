@@ -459,8 +459,7 @@ public struct GenerationRunner: Sendable {
         var completion = completion
         completion.answered = answerEarly(record, completion)
         defer { if completion.answered != nil { earlyAnswers?.settled(record) } }
-        let ended = try settle(record, completion, claimsJSON: claimsJSON,
-                               attempts: completion.answered != nil ? Self.earlySettlementAttempts : 1)
+        let ended = try settle(record, completion, claimsJSON: claimsJSON)
         guard let detail = ended else {
             return try stopped(id, claimsJSON)
         }
@@ -476,14 +475,17 @@ public struct GenerationRunner: Sendable {
         return earlyAnswers.answer(GenerationDetail(generation: answered, attempts: [], assets: [])) ? answered : nil
     }
 
-    /// How often the settlement of a generation answered early is tried when the database fails
-    /// (its answer stated a charge: that charge should be the one written), and the pauses between.
-    static let earlySettlementAttempts = 3
-    static let earlySettlementPauses = [0.05, 0.25]
+    /// How often a settlement is tried when the database fails, and the pauses between. A settlement
+    /// given up leaves the generation to its lease, and whoever takes it over can only end it
+    /// `outcome_unknown`, charged the estimate and its outputs dropped: a pool wait that ran out
+    /// or a deadlock broken under a burst should not cost the user that (nor an early answer's
+    /// stated charge). A settlement that did commit before its answer was lost ends nothing twice:
+    /// the next try finds the generation ended.
+    static let settlementAttempts = 3
+    static let settlementPauses = [0.05, 0.25]
 
-    /// `store.finish` (or, canceled meanwhile, `finishCanceled`), tried up to `attempts` times.
-    private func settle(_ record: GenerationRecord, _ completion: GenerationCompletion, claimsJSON: String,
-                        attempts: Int) throws -> GenerationDetail? {
+    /// `store.finish` (or, canceled meanwhile, `finishCanceled`), tried up to `settlementAttempts` times.
+    private func settle(_ record: GenerationRecord, _ completion: GenerationCompletion, claimsJSON: String) throws -> GenerationDetail? {
         var failures = 0
         while true {
             do {
@@ -491,9 +493,9 @@ public struct GenerationRunner: Sendable {
                     ?? store.finishCanceled(record.id, completion, claimsJSON: claimsJSON)
             } catch {
                 failures += 1
-                guard failures < attempts else { throw error }
+                guard failures < Self.settlementAttempts else { throw error }
                 // On a provider queue thread, never an HTTP one, and only after a database error.
-                Thread.sleep(forTimeInterval: Self.earlySettlementPauses[min(failures, Self.earlySettlementPauses.count) - 1])
+                Thread.sleep(forTimeInterval: Self.settlementPauses[min(failures, Self.settlementPauses.count) - 1])
             }
         }
     }

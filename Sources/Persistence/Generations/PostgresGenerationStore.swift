@@ -356,7 +356,7 @@ public struct PostgresGenerationStore: GenerationStore {
                       and ((g.id is null and l.created_at < now() - interval '5 minutes'
                             and not exists (select from public.generation_batches b where b.id = l.generation_id))
                            or (g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
-                               and not (g.status = 'canceled' and g.submitting is not null and g.lease_expires_at > now())))
+                               and not (g.status = 'canceled' and (g.submitting is not null or g.provider_task is not null) and g.lease_expires_at > now())))
                     union all
                     select b.id, b.user_id, 'succeeded'::text,
                            (select coalesce(sum(i.actual_cost), 0) from public.generations i
@@ -387,7 +387,7 @@ public struct PostgresGenerationStore: GenerationStore {
                                       where r.generation_id = e.generation_id and r.scope = e.scope and r.kind in ('release', 'charge'))
                       and not exists (select from public.budget_ledger l where l.generation_id = e.generation_id)
                       and g.status in ('succeeded', 'failed', 'canceled', 'expired') and g.finished_at < now() - interval '1 minute'
-                      and not (g.status = 'canceled' and g.submitting is not null and g.lease_expires_at > now())
+                      and not (g.status = 'canceled' and (g.submitting is not null or g.provider_task is not null) and g.lease_expires_at > now())
                 ) u
                 order by u.created_at limit \(limit)
                 """)
