@@ -78,6 +78,15 @@ final class AssetLibraryTests: XCTestCase {
         } while cursor != nil && pages < 10
         XCTAssertEqual(names, ["rock.txt", "sea.txt"])
         XCTAssertEqual(try server.get("/v1/assets?cursor=nonsense", token: token).status, 400)
+        // Oldest first, page by page; a cursor of that order used without its `sort` is refused, not read backwards.
+        let oldest = try server.get("/v1/assets?limit=1&sort=created_at", token: token).json()
+        XCTAssertEqual((oldest["data"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["sea.txt"])
+        let ascending = try XCTUnwrap(oldest["next_cursor"] as? String)
+        let next = try server.get("/v1/assets?limit=1&sort=created_at&cursor=\(ascending)", token: token).json()
+        XCTAssertEqual((next["data"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["rock.txt"])
+        let mixed = try server.get("/v1/assets?limit=1&cursor=\(ascending)", token: token)
+        XCTAssertEqual(mixed.status, 400, mixed.text)
+        XCTAssertEqual(try mixed.json()["code"] as? String, "bad_cursor")
         for bad in ["kind=pdf", "favourite=yes", "limit=0", "sort=name", "created_after=yesterday", "project_id=x"] {
             XCTAssertEqual(try server.get("/v1/assets?\(bad)", token: token).status, 422, bad)
         }

@@ -81,7 +81,7 @@ enum AssetQueries {
         }
         if let limit = ListPaging.limit(query, errors: &errors) { filter.limit = limit }
         guard errors.isEmpty else { throw DomainError.validation(errors) }
-        filter.cursor = try ListPaging.cursor(query)
+        filter.cursor = try ListPaging.cursor(query, ascending: filter.sort == .createdAsc)
         return filter
     }
 

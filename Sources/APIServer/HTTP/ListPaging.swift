@@ -38,10 +38,11 @@ enum ListPaging {
         return nil
     }
 
-    /// The `cursor` parameter, nil when absent; one this server did not issue is 400 `bad_cursor`.
-    static func cursor(_ query: [String: String]) throws -> GenerationCursor? {
+    /// The `cursor` parameter, nil when absent; one this server did not issue, or one a page in the
+    /// other order issued (`ascending`: the order asked for now), is 400 `bad_cursor`.
+    static func cursor(_ query: [String: String], ascending: Bool = false) throws -> GenerationCursor? {
         guard let value = query["cursor"] else { return nil }
-        guard let cursor = GenerationCursor(token: value) else {
+        guard let cursor = GenerationCursor(token: value), cursor.ascending == ascending else {
             throw Problem(status: 400, code: "bad_cursor", title: "Bad Request",
                           detail: "The cursor is not one this listing issued; start again without it.")
         }

@@ -125,7 +125,7 @@ public struct PostgresAssetStore: AssetStore {
         let page = Array(rows.prefix(limit))
         var next: GenerationCursor?
         if let found = try rows.first?.decode("found", as: Int.self), found > page.count, let last = page.last {
-            next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"))
+            next = GenerationCursor(createdMicroseconds: try last.decode("created_key"), id: try last.decode("id"), ascending: ascending)
         }
         return try Self.listedRows.page(of: page[...], next: next, decode: AssetSQL.asset)
     }
