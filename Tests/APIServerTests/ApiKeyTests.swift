@@ -71,6 +71,16 @@ final class ApiKeyTests: XCTestCase {
         let items = try XCTUnwrap(try listed.json()["data"] as? [[String: Any]])
         XCTAssertEqual(items.map { $0["id"] as? String }, [id])
 
+        // Location names the key itself.
+        let read = try server.get(try XCTUnwrap(created.header("location")), token: alice.accessToken)
+        XCTAssertEqual(read.status, 200, read.text)
+        XCTAssertEqual(try read.json()["id"] as? String, id)
+        XCTAssertEqual(try read.json()["mask"] as? String, body["mask"] as? String)
+        XCTAssertFalse(read.text.contains(key))
+        XCTAssertEqual(try server.get("/v1/api-keys/\(id)", token: bob.accessToken).status, 404, "another user's key reads as missing")
+        XCTAssertEqual(try server.get("/v1/api-keys/not-a-uuid", token: alice.accessToken).status, 404)
+        XCTAssertEqual(try server.get("/v1/api-keys/\(id)", token: nil).status, 401)
+
         let bobsList = try XCTUnwrap(try server.get("/v1/api-keys", token: bob.accessToken).json()["data"] as? [[String: Any]])
         XCTAssertTrue(bobsList.isEmpty, "RLS: Bob sees none of Alice's keys")
         let bobDeletes = try delete("/v1/api-keys/\(id)", token: bob.accessToken)

@@ -149,6 +149,10 @@ private final class FakeStore: ApiKeyStore, ApiKeyRotationStore, Sendable {
         rows.withLock { $0.values.sorted { $0.order > $1.order }.map(record) }
     }
 
+    func record(id: UUID, claimsJSON: String) throws -> ApiKeyRecord? {
+        try list(claimsJSON: claimsJSON).first { $0.id == id }
+    }
+
     func delete(id: UUID, claimsJSON: String) throws -> Bool {
         rows.withLock { $0.removeValue(forKey: id) != nil }
     }

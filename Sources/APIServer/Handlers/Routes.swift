@@ -69,6 +69,7 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
         Route("DELETE", "/v1/projects/{id}", "deleteProject", projects.delete),
         Route("POST", "/v1/api-keys", "createApiKey", apiKeys.create),
         Route("GET", "/v1/api-keys", "listApiKeys", apiKeys.list),
+        Route("GET", "/v1/api-keys/{id}", "getApiKey", apiKeys.get),
         Route("PATCH", "/v1/api-keys/{id}", "updateApiKey", apiKeys.update),
         Route("DELETE", "/v1/api-keys/{id}", "deleteApiKey", apiKeys.delete),
         Route("POST", "/v1/api-keys/{id}/test", "testApiKey", deferred: apiKeys.test),

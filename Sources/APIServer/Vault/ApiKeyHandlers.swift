@@ -28,6 +28,12 @@ struct ApiKeyHandlers: Sendable {
         return try .json(ApiKeyList(data: try vault.list(identity).map(ApiKeyBody.init)))
     }
 
+    /// `GET /v1/api-keys/{id}`: where `Location` of a new key points.
+    func get(_ request: HTTPRequest) throws -> HTTPResponse {
+        let identity = try authenticator.identity(of: request)
+        return try .json(ApiKeyBody(try vault.record(identity, id: request.pathParameters["id"] ?? "")))
+    }
+
     private struct UpdateBody: Decodable {
         let label: String?
     }

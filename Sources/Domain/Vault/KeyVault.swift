@@ -79,6 +79,14 @@ public struct KeyVault: Sendable {
         try store.list(claimsJSON: identity.claimsJSON)
     }
 
+    /// One stored key (its mask, never the key); another user's id and a malformed one are the same 404.
+    public func record(_ identity: AuthenticatedIdentity, id rawID: String) throws -> ApiKeyRecord {
+        guard let id = UUID(uuidString: rawID), let record = try store.record(id: id, claimsJSON: identity.claimsJSON) else {
+            throw DomainError.notFound(resource: "API key")
+        }
+        return record
+    }
+
     public func delete(_ identity: AuthenticatedIdentity, id rawID: String) throws {
         // Another user's id and a malformed one get the same 404: existence is not disclosed.
         guard let id = UUID(uuidString: rawID), try store.delete(id: id, claimsJSON: identity.claimsJSON) else {

@@ -19,6 +19,8 @@ public protocol ApiKeyStore: Sendable {
     /// Throws `DomainError.conflict(code: "duplicate_key", ...)` when a fingerprint already exists.
     func insert(_ key: NewApiKey, claimsJSON: String, otherFingerprints: [Data]) throws -> ApiKeyRecord
     func list(claimsJSON: String) throws -> [ApiKeyRecord]
+    /// The caller's key with this id; nil when the caller has none.
+    func record(id: UUID, claimsJSON: String) throws -> ApiKeyRecord?
     /// false when no such row is visible to the caller.
     func delete(id: UUID, claimsJSON: String) throws -> Bool
     /// Changes the label of the caller's key; nil when the caller has no such key.

@@ -48,6 +48,11 @@ public struct PostgresApiKeyStore: ApiKeyStore {
             "select \(Self.recordColumns) from public.user_api_keys order by created_at desc, id").mappedByColumns(RecordColumns.init, Self.record(from:_:))
     }
 
+    public func record(id: UUID, claimsJSON: String) throws -> ApiKeyRecord? {
+        try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true,
+            "select \(Self.recordColumns) from public.user_api_keys where id = \(id)").mappedByColumns(RecordColumns.init, Self.record(from:_:)).first
+    }
+
     public func delete(id: UUID, claimsJSON: String) throws -> Bool {
         try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
             try !transaction.query("delete from public.user_api_keys where id = \(id) returning id").isEmpty
