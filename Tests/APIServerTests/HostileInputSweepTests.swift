@@ -286,7 +286,9 @@ final class HostileInputSweepTests: XCTestCase {
 
     /// Whether the operation documents this status in OpenAI's error envelope (`ChatError`).
     private static func usesOpenAIEnvelope(_ operation: [String: Any], _ status: Int) -> Bool {
-        let response = (operation["responses"] as? [String: Any])?[String(status)] as? [String: Any]
+        let responses = operation["responses"] as? [String: Any]
+        // A status without its own entry is the `default` answer's (the chat surface's 413, for one).
+        let response = (responses?[String(status)] ?? responses?["default"]) as? [String: Any]
         let json = (response?["content"] as? [String: Any])?["application/json"] as? [String: Any]
         return ((json?["schema"] as? [String: Any])?["$ref"] as? String) == "#/components/schemas/ChatError"
     }

@@ -25,6 +25,8 @@ struct ChatHandlers: Sendable {
     /// An Idempotency-Key whose request never answered is free again after this (past the wait).
     static let idempotencyStaleSeconds = 660
     static let maximumProjectHeaderCharacters = 64
+    /// How often a duplicate waiting for its key's first request reads the key (see `create`).
+    static let duplicateRecheckSeconds = 2.0
 
     func create(_ request: HTTPRequest) throws -> AwaitedResponse {
         // Without an Idempotency-Key (whose claim is written first), admission's first read checks
@@ -71,7 +73,18 @@ struct ChatHandlers: Sendable {
                           detail: "This Idempotency-Key was used with a different request; use a new key for a new request.")
         case .pending:
             // The first request with this key is running: answer with its answer once it has one.
+            // Its process wakes this wait when it answers; another process's answer (a retry that
+            // reached another instance, or a first request whose process stopped) is found by
+            // reading the key every few seconds.
+            let watcher = RepeatingDeadline(every: Self.duplicateRecheckSeconds) { [store] in
+                guard let now = try? store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                                claimsJSON: identity.claimsJSON), now != .pending else { return }
+                // Given up by the first request, and just taken by this read: given back for the answer to decide.
+                if now == .claimed { try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON) }
+                board.signal(waitKey)
+            }
             return .later(signal, deadline: Double(Self.maximumWaitSeconds + 5), respond: { [self] _ in
+                watcher.stop()
                 board.forget(signal, for: waitKey)
                 return duplicateAnswer(key: key, hash: hash, chat, identity, requestID: request.requestID)
             })

@@ -348,7 +348,13 @@ public struct GenerationRunner: Sendable {
         } catch let error as ProviderError {
             // The task is still running at the provider: a failed poll is asked again, later.
             if error.isRetryable {
-                return .pollAgain(afterSeconds: min(60, max(error.retryAfter ?? 0, task.pollAfterSeconds * 2, 1)))
+                let wait = min(60, max(error.retryAfter ?? 0, task.pollAfterSeconds * 2, 1))
+                // The lease must outlast the wait, as a pending answer's does (`lease(until:)`): a
+                // provider failing its polls for longer than the lease would otherwise let another
+                // process take the task over while this one still polls it, both downloading its outputs.
+                _ = try? store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: leaseSeconds + Int(wait.rounded(.up))),
+                                       event: nil, claimsJSON: claimsJSON)
+                return .pollAgain(afterSeconds: wait)
             }
             try store.recordAttempt(record.id, provider: task.provider, model: task.model, error: error, report: nil, claimsJSON: claimsJSON)
             return try fail(record, code: error.code, message: error.message, claimsJSON: claimsJSON)
