@@ -11,16 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 BIN=${APISERVER_BIN:-.build/debug/apiserver}
 [ -x "$BIN" ] || { echo "no $BIN: swift build first, or set APISERVER_BIN" >&2; exit 1; }
-WORK=$(mktemp -d /tmp/mw-storage-sum-XXXXXX)
-chmod 755 "$WORK"
-PG_PORT=$(free_port)
-cluster_start "$WORK/pg" "$PG_PORT"
-trap 'cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
-export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres" \
-  DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
-  JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk"
-"$BIN" migrate >/dev/null 2>&1
-psql_() { "$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres "$@"; }
+plan_bench_cluster storage-sum
 log "writing 1,000,000 assets"
 psql_ <<'SQL'
 set session_replication_role = replica;

@@ -265,3 +265,18 @@ print(f"{done / int(duration):.1f} {float(latency):.3f} {int(ticks) * 1000 / int
 PY
   rm -f "$out"
 }
+
+# A throwaway cluster migrated by "$BIN" (`apiserver migrate`), for the query-plan benchmarks: sets
+# WORK and PG_PORT, removes both on exit; psql_ then runs as the cluster's owner. $1 names the work folder.
+plan_bench_cluster() {
+  WORK=$(mktemp -d "/tmp/mw-$1-XXXXXX")
+  chmod 755 "$WORK"
+  PG_PORT=$(free_port)
+  cluster_start "$WORK/pg" "$PG_PORT"
+  trap 'cluster_stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+  export MIGRATION_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres" \
+    DATABASE_URL="postgresql://authenticator@127.0.0.1:$PG_PORT/postgres" APP_ENV=development \
+    JWT_SECRET="bench-secret-0123456789abcdefghijklmnopq" APP_ENCRYPTION_SECRET="bench-encryption-0123456789abcdefghijk"
+  "$BIN" migrate >/dev/null 2>&1
+}
+psql_() { "$(pg_bin)/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres "$@"; }

@@ -5,11 +5,13 @@ import Persistence
 import TestSupport
 import XCTest
 
-/// A stopping process starts no generation step: one due is handed to other processes at once
-/// (its lease ended), and one whose first step never ran has the submission its admission marked
-/// cleared, since nothing was sent: the process that takes it over sends it, instead of ending it
-/// `outcome_unknown` at the estimate as it must a submission that may have been sent.
-final class ShutdownHandOverTests: XCTestCase {
+/// Who holds a generation's lease. A stopping process starts no generation step: one due is handed
+/// to other processes at once (its lease ended), and one whose first step never ran has the
+/// submission its admission marked cleared, since nothing was sent: the process that takes it over
+/// sends it, instead of ending it `outcome_unknown` at the estimate as it must a submission that may
+/// have been sent. A canceled generation whose provider is still answering keeps its process's
+/// lease (migration 190): the heartbeat renews it, and the sweep leaves the charge to that process.
+final class GenerationLeaseTests: XCTestCase {
     private var server: TestServer!
     private var userID = UUID()
     private var project = ""
@@ -71,5 +73,30 @@ final class ShutdownHandOverTests: XCTestCase {
         worker.stopClaiming()
         XCTAssertEqual(worker.claimOnce(), 0)
         XCTAssertEqual(try store.get(record.id, claimsJSON: claims)?.status, .queued, "left for a live process")
+    }
+
+    func testTheHeartbeatRenewsACanceledAnswersLeaseAndTheSweepWaitsForIt() throws {
+        let record = try server.environment.generations.admission.admit(
+            QuoteRequest(projectID: project, kind: .text, prompt: "long answer", provider: .local, maxOutputTokens: 50),
+            settings: GenerationSettings(maxOutputTokens: 50),
+            as: AuthenticatedIdentity(userID: userID, sessionID: nil, role: "authenticated", claimsJSON: claims), startHere: true)
+        // Canceled while its submission is in flight: the reservation waits for the answer's charge.
+        _ = try server.environment.generations.executor.runner.cancel(record.id, userID: userID, claimsJSON: claims)
+        // Its lease ran out and it ended long ago, as after a long answer.
+        try server.environment.pool.withServiceRole { transaction in
+            try transaction.query("""
+                update public.generations set lease_expires_at = now() - interval '1 second', finished_at = now() - interval '10 minutes'
+                where id = \(record.id)
+                """)
+        }
+        let store = server.environment.generations.store
+        XCTAssertTrue(try store.unendedReservations(limit: 100).contains { $0.generationID == record.id }, "an abandoned cancel, as it stands")
+        let renewed = try store.advance(record.id, to: nil, changes: GenerationChanges(leaseSeconds: 300), event: nil, claimsJSON: claims)
+        XCTAssertEqual(renewed?.status, .canceled, "the heartbeat's renewal applies")
+        XCTAssertFalse(try store.unendedReservations(limit: 100).contains { $0.generationID == record.id },
+                       "the live process's lease keeps the sweep off")
+        // Anything but the lease is still ignored on an ended generation.
+        XCTAssertNil(try store.advance(record.id, to: nil, changes: GenerationChanges(errorCode: "x", leaseSeconds: 300), event: nil,
+                                       claimsJSON: claims))
     }
 }
