@@ -60,8 +60,6 @@ def answered_by_transport(record):
 # (operationId, status) pairs documented but not produced by any test, each with the reason it
 # cannot be produced there. Keep this short: a missing test belongs in the suite, not here.
 EXEMPT = {
-    ("createChatCompletion", 409): "needs a first request with an Idempotency-Key that fails while a duplicate waits for it; "
-                                   "the fake provider answers too fast to hold the window open",
     ("createChatCompletion", 504): "the wait before a chat generation is canceled is 600 s",
 }
 
