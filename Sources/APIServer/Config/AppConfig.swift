@@ -86,6 +86,9 @@ struct AppConfig: Sendable {
     /// The bytes of assets one user may keep (STORAGE_QUOTA_BYTES; 0: no quota).
     var storageQuota = StorageQuota(bytes: AppConfig.standardStorageQuotaBytes)
     static let standardStorageQuotaBytes: Int64 = 10 << 30
+    /// Projects one user may create (PROJECTS_PER_USER) and provider keys one may store (API_KEYS_PER_USER).
+    var projectsPerUser = 1000
+    var apiKeysPerUser = 100
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -102,6 +105,7 @@ struct AppConfig: Sendable {
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
         "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES", "STORAGE_QUOTA_BYTES",
+        "PROJECTS_PER_USER", "API_KEYS_PER_USER",
         "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
@@ -220,7 +224,9 @@ struct AppConfig: Sendable {
                 audio: Int64(reader.integer("ASSET_MAX_AUDIO_BYTES", default: Int(UploadLimits.standard.audio), range: 1...(1 << 40))),
                 video: Int64(reader.integer("ASSET_MAX_VIDEO_BYTES", default: Int(UploadLimits.standard.video), range: 1...(1 << 40))),
                 text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40)))),
-            storageQuota: StorageQuota(bytes: reader.storageQuota())
+            storageQuota: StorageQuota(bytes: reader.storageQuota()),
+            projectsPerUser: reader.integer("PROJECTS_PER_USER", default: 1000, range: 1...1_000_000),
+            apiKeysPerUser: reader.integer("API_KEYS_PER_USER", default: 100, range: 1...10_000)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -56,7 +56,7 @@ struct ServerEnvironment: Sendable {
             refreshTokens: RandomRefreshTokens(secret: SecretBytes(utf8: config.jwtSecret ?? "")),
             rules: AuthRules(minimumPasswordLength: config.passwordMinimumLength),
             refreshReuseInterval: TimeInterval(config.refreshTokenReuseIntervalSeconds))
-        let projects = ProjectService(store: PostgresProjectStore(pool: pool))
+        let projects = ProjectService(store: PostgresProjectStore(pool: pool, maximumProjectsPerUser: config.projectsPerUser))
         let pricing = PostgresPricingStore(pool: pool)
         let providerLogger = ProviderLogger(minimumLevel: Self.providerLogLevel(logger.minimumLevel)) { record in
             logger.log(Logger.Level(name: record.level.rawValue) ?? .info, "provider " + record.event,
@@ -76,7 +76,7 @@ struct ServerEnvironment: Sendable {
         })
         let maintenance = PostgresVaultMaintenance(pool: pool)
         let vaultKeys = Self.vaultKeySource(config: config, maintenance: maintenance)
-        let vault = KeyVault(store: PostgresApiKeyStore(pool: pool), sealer: CryptoApiKeySealer(keys: vaultKeys))
+        let vault = KeyVault(store: PostgresApiKeyStore(pool: pool, maximumKeysPerUser: config.apiKeysPerUser), sealer: CryptoApiKeySealer(keys: vaultKeys))
         let providerConfigStore = PostgresProviderConfigStore(pool: pool)
         let ledger = PostgresBudgetLedger(pool: pool)
         let router = ProviderRouter(

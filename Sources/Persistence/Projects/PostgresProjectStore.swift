@@ -6,19 +6,31 @@ import Foundation
 public struct PostgresProjectStore: ProjectStore {
     let pool: ConnectionPool
 
-    public init(pool: ConnectionPool) {
+    /// Projects one user may have (PROJECTS_PER_USER); the default project the chat surface makes is not held to it.
+    let maximumProjectsPerUser: Int
+
+    public init(pool: ConnectionPool, maximumProjectsPerUser: Int = 1000) {
         self.pool = pool
+        self.maximumProjectsPerUser = maximumProjectsPerUser
     }
 
     public func create(_ project: NewProject, as identity: AuthenticatedIdentity) throws -> Project {
         try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction in
+            // One of the user's creations at a time, so the count below cannot be passed by two at once.
+            try transaction.query("select pg_advisory_xact_lock(hashtextextended('projects ' || (select auth.uid())::text, 17))")
             let rows = try transaction.query("""
                 insert into public.projects (name, description, budget_limit, budget_period, allow_unpriced)
-                values (\(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue),
-                        \(project.allowUnpriced))
+                select \(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue),
+                       \(project.allowUnpriced)
+                where (select count(*) from public.projects p where p.user_id = (select auth.uid())) < \(maximumProjectsPerUser)
                 returning id
                 """)
-            return try Self.fetch(transaction, id: try rows[0].decode("id"))!
+            guard let row = rows.first else {
+                throw DomainError.conflict(code: "project_limit_reached",
+                                           detail: "An account may have at most \(maximumProjectsPerUser) projects; delete one to make another.")
+            }
+            guard let created = try Self.fetch(transaction, id: try row.decode("id")) else { throw DomainError.notFound(resource: "project") }
+            return created
         }
     }
 

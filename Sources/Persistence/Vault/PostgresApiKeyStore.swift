@@ -6,8 +6,12 @@ import Foundation
 public struct PostgresApiKeyStore: ApiKeyStore {
     let pool: ConnectionPool
 
-    public init(pool: ConnectionPool) {
+    /// Keys one user may store (API_KEYS_PER_USER).
+    let maximumKeysPerUser: Int
+
+    public init(pool: ConnectionPool, maximumKeysPerUser: Int = 100) {
         self.pool = pool
+        self.maximumKeysPerUser = maximumKeysPerUser
     }
 
     // The ciphertext and fingerprint are never selected for listing.
@@ -18,6 +22,13 @@ public struct PostgresApiKeyStore: ApiKeyStore {
     public func insert(_ key: NewApiKey, claimsJSON: String, otherFingerprints: [Data]) throws -> ApiKeyRecord {
         do {
             let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
+                // One of the user's stores at a time, so the count cannot be passed by two at once.
+                try transaction.query("select pg_advisory_xact_lock(hashtextextended('api keys ' || (select auth.uid())::text, 17))")
+                let stored = try transaction.query("select count(*)::integer as n from public.user_api_keys")
+                guard try (stored.first?.decode("n", as: Int.self) ?? 0) < maximumKeysPerUser else {
+                    throw DomainError.conflict(code: "api_key_limit_reached",
+                                               detail: "An account may store at most \(maximumKeysPerUser) provider keys; delete one to store another.")
+                }
                 // During a rotation rows carry fingerprints under either key; the unique index
                 // covers the current one, this check the previous.
                 for other in otherFingerprints {
