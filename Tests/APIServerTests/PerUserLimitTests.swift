@@ -1,6 +1,7 @@
 @testable import APIServer
 import Domain
 import Foundation
+import Persistence
 import TestSupport
 import XCTest
 
@@ -11,6 +12,7 @@ final class PerUserLimitTests: XCTestCase {
 
     override func setUpWithError() throws {
         server = try TestServer(environment: ["PROJECTS_PER_USER": "3", "API_KEYS_PER_USER": "2"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
     }
 
     override func tearDown() {
@@ -19,6 +21,12 @@ final class PerUserLimitTests: XCTestCase {
 
     func testProjectsStopAtTheLimitAndADeleteMakesRoom() throws {
         let token = try server.signUp("many-projects@example.com").accessToken
+        // The chat surface's default project, made on first use, is not counted.
+        let chat = try server.connect().request("POST", "/v1/chat/completions", headers: [
+            "Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+            body: try JSONSerialization.data(withJSONObject: ["model": "local/offline-text", "messages": [["role": "user", "content": "Hi"]]]))
+        XCTAssertEqual(chat.status, 200, chat.text)
+        XCTAssertEqual((try server.get("/v1/projects", token: token).json()["data"] as? [Any])?.count, 1, "the default project")
         var ids: [String] = []
         for index in 1...3 {
             ids.append(try XCTUnwrap(try server.createProject(["name": "P\(index)"], token: token)["id"] as? String))
@@ -26,7 +34,7 @@ final class PerUserLimitTests: XCTestCase {
         let fourth = try server.post("/v1/projects", ["name": "P4"], token: token)
         XCTAssertEqual(fourth.status, 409, fourth.text)
         XCTAssertEqual(try fourth.json()["code"] as? String, "project_limit_reached")
-        XCTAssertEqual((try server.get("/v1/projects", token: token).json()["data"] as? [Any])?.count, 3, "nothing was made")
+        XCTAssertEqual((try server.get("/v1/projects", token: token).json()["data"] as? [Any])?.count, 4, "nothing was made")
         XCTAssertEqual(try server.send("DELETE", "/v1/projects/\(ids[0])", token: token).status, 204)
         XCTAssertEqual(try server.post("/v1/projects", ["name": "P4"], token: token).status, 201)
         let other = try server.signUp("few-projects@example.com").accessToken

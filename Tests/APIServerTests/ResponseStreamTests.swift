@@ -20,6 +20,22 @@ final class ResponseStreamTests: XCTestCase {
         return (out, 1)
     }
 
+    /// A stream's own ending at a server stop usually holds its owner (a chat answer), which holds
+    /// the stream: closing the response lets go of it, or every streamed answer would stay in memory.
+    func testClosingLetsGoOfTheServerStopAction() {
+        final class Owner: Sendable {}
+        weak var released: Owner?
+        let stream = ResponseStream()
+        do {
+            let owner = Owner()
+            released = owner
+            stream.onServerStop { _ = owner }
+        }
+        XCTAssertNotNil(released, "held by the stream while it is open")
+        stream.close()
+        XCTAssertNil(released, "let go once the response is closed")
+    }
+
     func testBytesComeOutInOrderAcrossManySmallReads() {
         let stream = ResponseStream(maximumPendingBytes: 1 << 20)
         let written = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }

@@ -59,12 +59,15 @@ final class StorageQuotaTests: XCTestCase {
         let chunked = try HTTPTestConnection(port: server.port, timeoutSeconds: 10)
         try chunked.send("POST /v1/assets?project_id=\(project) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                          + "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for _ in 0..<3 {
+        for _ in 0..<4 {
             let piece = text(400, "g")
             try chunked.send(Data((String(piece.count, radix: 16) + "\r\n").utf8) + piece + Data("\r\n".utf8))
         }
         try chunked.send("0\r\n\r\n")
-        try assertQuotaRefusal(try chunked.readResponse())
+        let refused = try chunked.readResponse()
+        try assertQuotaRefusal(refused)
+        // Refused as the third piece crossed the room of 1000, not once the whole 1600 were stored.
+        XCTAssertTrue(refused.text.contains("this upload adds 1200 bytes"), refused.text)
         XCTAssertEqual(try assetCount(project, token: token), 1)
     }
 
@@ -80,6 +83,20 @@ final class StorageQuotaTests: XCTestCase {
                                                token: token))
         let list = try server.get("/v1/generations?project_id=\(project)", token: token).json()
         XCTAssertEqual((list["data"] as? [Any])?.count, 0, "nothing was admitted")
+        // A chat completion kept as an asset (`store: true`) is refused the same way, in OpenAI's envelope;
+        // one that keeps nothing is not.
+        func chat(store: Bool) throws -> HTTPTestConnection.Response {
+            try server.connect().request("POST", "/v1/chat/completions", headers: [
+                "Authorization": "Bearer \(token)", "Content-Type": "application/json", "X-Project-Id": project],
+                body: try JSONSerialization.data(withJSONObject: ["model": "local/offline-text", "store": store,
+                                                                  "messages": [["role": "user", "content": "Hi"]]]))
+        }
+        let stored = try chat(store: true)
+        XCTAssertEqual(stored.status, 403, stored.text)
+        XCTAssertEqual((try stored.json()["error"] as? [String: Any])?["code"] as? String, "storage_quota_exceeded")
+        let kept = try chat(store: false)
+        XCTAssertEqual(kept.status, 200, kept.text)
+
         XCTAssertEqual(try server.send("DELETE", "/v1/assets/\(filler["id"] as? String ?? "")", token: token).status, 204)
         XCTAssertEqual(try server.generate(request, token: token).status, 202, "the delete made room at once")
     }

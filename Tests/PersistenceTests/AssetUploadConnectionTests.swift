@@ -68,6 +68,30 @@ final class AssetUploadConnectionTests: XCTestCase {
         XCTAssertFalse(stored)
     }
 
+    /// A delete of the project arriving while the row's transaction runs waits for it (the project is
+    /// held FOR KEY SHARE), then removes the project and the new asset with it; it no longer makes the
+    /// insert fail on the foreign key, which answered as if the account were gone.
+    func testAProjectDeleteDuringTheRowsTransactionWaitsForIt() throws {
+        let store = PostgresAssetStore(pool: pool)
+        let project = try project()
+        let deleted = DispatchSemaphore(value: 0)
+        let url = self.url
+        let asset = try store.createUpload(project: project, claimsJSON: claims, quota: .none, put: { upload(into: project) },
+                                           stillStored: { _ in
+            Thread {
+                _ = try? PostgresConnection(url: url).query("delete from public.projects where id = \(project)")
+                deleted.signal()
+            }.start()
+            // The delete has had time to commit, were it not held back.
+            Thread.sleep(forTimeInterval: 0.5)
+            return true
+        })
+        XCTAssertEqual(asset.projectID, project)
+        XCTAssertEqual(deleted.wait(timeout: .now() + 10), .success, "the delete went through once the upload committed")
+        XCTAssertEqual(try admin.query("select count(*)::integer as n from public.assets")[0].decode("n", as: Int.self), 0,
+                       "and took the new asset with its project")
+    }
+
     func testAProjectDeletedWhileTheBlobWasStoredWritesNoRow() throws {
         let store = PostgresAssetStore(pool: pool)
         let project = try project()

@@ -36,8 +36,8 @@ extension ChatHandlers {
         }
         // Still streaming when the server's shutdown grace is over: an error event (no `[DONE]`), so the
         // client does not take the cut answer for a whole one. The generation's charge follows its end.
-        chatStream.stream.onServerStop { [executor] in
-            guard chatStream.claimEnd() else { return }
+        chatStream.stream.onServerStop { [executor, weak chatStream] in
+            guard let chatStream, chatStream.claimEnd() else { return }
             executor.runner.streams?.remove(id)
             chatStream.fail(ChatErrors.stoppedMidStream(id), requestID: requestID)
         }

@@ -17,6 +17,8 @@ struct ChatHandlers: Sendable {
     let store: any GenerationStore
     let authenticator: Authenticator
     let defaults: DefaultProjects
+    /// A completion sent with `store: true` is kept as a text asset: not while its user keeps their storage quota's worth.
+    let storage: StorageQuotaGate
     /// Whether a provider (any, when nil) offers this text model.
     let offers: @Sendable (_ model: String, _ provider: ProviderID?) -> Bool
 
@@ -148,6 +150,14 @@ struct ChatHandlers: Sendable {
     }
 
     private func admit(_ chat: ChatRequest, projectID: String, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
+        if chat.options.store == true {
+            do {
+                try storage.requireRoomForGeneration(identity)
+            } catch let refusal as StorageQuotaExceeded {
+                try authenticator.requireLiveSession(identity)
+                throw refusal
+            }
+        }
         var settings = GenerationSettings(maxOutputTokens: chat.maxTokens)
         settings.parameters.chat = chat.options
         let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
@@ -298,6 +308,7 @@ extension ChatHandlers {
             admission: environment.generations.admission, executor: environment.generations.executor,
             store: environment.generations.store, authenticator: environment.authenticator,
             defaults: DefaultProjects(store: PostgresDefaultProjects(pool: environment.pool)),
+            storage: environment.assets.storage,
             offers: { model, provider in
                 providers.catalog().contains { (provider == nil || $0.provider == provider) && $0.model(model, kind: .text) != nil }
             })

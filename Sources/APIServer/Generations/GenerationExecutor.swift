@@ -64,11 +64,16 @@ final class GenerationExecutor: Sendable {
     private func schedule(_ id: UUID, userID: UUID, claimsJSON: String, after delay: Double = 0, failures: Int = 0,
                           admitted: GenerationRecord? = nil, queuedSince: Date = Date()) {
         let enqueue: @Sendable () -> Void = { [self] in
-            guard !stopping.load(ordering: .acquiring) else {
+            // Counted before the stop is looked at, and from its slot on until the step ends: a stop
+            // either is seen here (and waits for the hand-over) or sees this step and waits for it.
+            executing.add(1, ordering: .sequentiallyConsistent)
+            guard !stopping.load(ordering: .sequentiallyConsistent) else {
                 handOver(id, claimsJSON: claimsJSON, unsent: admitted != nil)
+                executing.subtract(1, ordering: .sequentiallyConsistent)
                 return
             }
             guard let slot = queue.reserve() else {
+                executing.subtract(1, ordering: .sequentiallyConsistent)
                 // Waiting for a slot renews the lease too: a generation admitted with its
                 // submission marked in flight must not look abandoned to a worker meanwhile.
                 var since = queuedSince
@@ -80,16 +85,17 @@ final class GenerationExecutor: Sendable {
                 schedule(id, userID: userID, claimsJSON: claimsJSON, after: 0.5, failures: failures, admitted: admitted, queuedSince: since)
                 return
             }
-            steps.start(in: slot) { [self] in await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures, admitted: admitted) }
+            steps.start(in: slot) { [self] in
+                defer { executing.subtract(1, ordering: .sequentiallyConsistent) }
+                await step(id, userID: userID, claimsJSON: claimsJSON, failures: failures, admitted: admitted)
+            }
         }
         if delay <= 0 { enqueue() } else { DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: enqueue) }
     }
 
     private func step(_ id: UUID, userID: UUID, claimsJSON: String, failures: Int, admitted: GenerationRecord?) async {
         defer { events?.notify(user: userID) }
-        executing.add(1, ordering: .acquiringAndReleasing)
-        defer { executing.subtract(1, ordering: .acquiringAndReleasing) }
-        guard !stopping.load(ordering: .acquiring) else {
+        guard !stopping.load(ordering: .sequentiallyConsistent) else {
             handOver(id, claimsJSON: claimsJSON, unsent: admitted != nil)
             return
         }
@@ -120,16 +126,23 @@ final class GenerationExecutor: Sendable {
         }
     }
 
-    /// The process is stopping: no step starts from now on (each one due is handed over, below),
-    /// and this waits until the steps running now end or `deadline` passes. Returns how many still run.
-    @discardableResult
-    func stop(until deadline: Date) -> Int {
-        stopping.store(true, ordering: .releasing)
-        while executing.load(ordering: .acquiring) > 0 && Date() < deadline { usleep(10_000) }
-        return executing.load(ordering: .acquiring)
+    /// The process is stopping: no step starts from now on (each one due is handed over, below).
+    /// Set as the stop begins, so nothing is sent to a provider during the grace that the closing
+    /// pool could not settle.
+    func beginStopping() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
     }
 
-    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    /// Stops (if not already) and waits until the steps running or about to start end, or
+    /// `deadline` passes. Returns how many are still running.
+    @discardableResult
+    func stop(until deadline: Date) -> Int {
+        beginStopping()
+        while executing.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline { usleep(10_000) }
+        return executing.load(ordering: .sequentiallyConsistent)
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
 
     /// A step due while the process stops is left to another process at once: its lease ends now
     /// (which wakes the workers, migration 082). `unsent`: its first step never ran, so the

@@ -174,6 +174,8 @@ final class ResponseStream: Sendable {
             state.suspended = false
             state.connection = nil
             state.drained = nil
+            // Its own ending at a server stop often holds its owner, which holds this stream: let go.
+            state.serverStop = nil
             defer { state.onClose = [] }
             return state.onClose
         }

@@ -149,11 +149,12 @@ enum CommandLineInterface {
         logger.info("shutting down", ["grace_seconds": .int(config.shutdownGraceSeconds),
                                       "in_flight": .int(environment.metrics.inFlight.load(ordering: .relaxed)),
                                       "exit_status": .int(Int(status))])
+        // Generations running here (a provider answering) finish within the grace; a step due
+        // from now on is handed to other processes with nothing sent.
         environment.generations.worker.stopClaiming()
+        environment.generations.executor.beginStopping()
         let deadline = Date().addingTimeInterval(TimeInterval(config.shutdownGraceSeconds))
         let unfinished = server.stop(grace: TimeInterval(config.shutdownGraceSeconds))
-        // Generations running here (a provider answering) finish within what is left of the grace;
-        // those not started yet are handed to other processes with nothing sent.
         let running = environment.generations.executor.stop(until: deadline)
         environment.pool.close()
         // The round trips to PostgreSQL over the process's life (scripts/bench-generations.sh reads it).

@@ -25,8 +25,9 @@ public struct PostgresAssetStore: AssetStore {
         // would otherwise hold a pooled connection, which every request shares, for as long as it took.
         let upload = try put()
         return try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
-            // Deleted meanwhile: the caller removes the blob it placed.
-            try requireProject(project, in: transaction)
+            // Deleted meanwhile: the caller removes the blob it placed. Held (FOR KEY SHARE) until the
+            // row is written, so a delete arriving meanwhile waits instead of failing the insert.
+            try requireProject(project, in: transaction, locking: true)
             if quota.bytes != nil {
                 // One of the user's uploads at a time from here to its commit, so two cannot both fit
                 // in the same room. Taken before the blob key's lock, which no one holds while taking this.
@@ -72,8 +73,9 @@ public struct PostgresAssetStore: AssetStore {
         try pool.withUserScope(claimsJSON: claimsJSON, readOnly: true) { transaction in try requireProject(project, in: transaction) }
     }
 
-    private func requireProject(_ project: UUID, in transaction: borrowing Transaction) throws {
-        guard try !transaction.query("select 1 from public.projects p where p.id = \(project)").isEmpty else {
+    private func requireProject(_ project: UUID, in transaction: borrowing Transaction, locking: Bool = false) throws {
+        let lock: SQL = locking ? " for key share" : ""
+        guard try !transaction.query("select 1 from public.projects p where p.id = \(project)\(lock)").isEmpty else {
             throw DomainError.notFound(resource: "project")
         }
     }

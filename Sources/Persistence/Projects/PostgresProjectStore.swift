@@ -22,7 +22,7 @@ public struct PostgresProjectStore: ProjectStore {
                 insert into public.projects (name, description, budget_limit, budget_period, allow_unpriced)
                 select \(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue),
                        \(project.allowUnpriced)
-                where (select count(*) from public.projects p where p.user_id = (select auth.uid())) < \(maximumProjectsPerUser)
+                where (select count(*) from public.projects p where p.user_id = (select auth.uid()) and not p.is_default) < \(maximumProjectsPerUser)
                 returning id
                 """)
             guard let row = rows.first else {
