@@ -11,7 +11,8 @@ final class ApiKeyRotationTests: XCTestCase {
     private var server: TestServer!
 
     override func setUpWithError() throws {
-        server = try TestServer()
+        // Rotations at scale store up to a thousand keys for one account, past the default API_KEYS_PER_USER.
+        server = try TestServer(environment: ["API_KEYS_PER_USER": "1000"])
     }
 
     override func tearDown() {
@@ -83,7 +84,7 @@ final class ApiKeyRotationTests: XCTestCase {
         }
         // A duplicate is still caught while fingerprints exist under both keys.
         let sample = try XCTUnwrap(try allRows().first { try oldSealer.currentKeyVersion() == SealedEnvelopeVersion.of($0.ciphertext) })
-        let duplicateVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: rotating)
+        let duplicateVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool, maximumKeysPerUser: server.environment.config.apiKeysPerUser), sealer: rotating)
         XCTAssertThrowsError(try duplicateVault.create(
             AuthenticatedIdentity(userID: sample.userID, sessionID: nil, role: "authenticated", claimsJSON: claims(sample.userID)),
             provider: sample.provider.rawValue, label: "again", key: expected[sample.id])) { error in
@@ -107,7 +108,7 @@ final class ApiKeyRotationTests: XCTestCase {
             XCTAssertThrowsError(try oldSealer.open(row.ciphertext, binding: binding))
         }
         // Fingerprints were recomputed: the new key alone still detects duplicates.
-        let newVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: newOnly)
+        let newVault = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool, maximumKeysPerUser: server.environment.config.apiKeysPerUser), sealer: newOnly)
         XCTAssertThrowsError(try newVault.create(
             AuthenticatedIdentity(userID: sample.userID, sessionID: nil, role: "authenticated", claimsJSON: claims(sample.userID)),
             provider: sample.provider.rawValue, label: "again", key: expected[sample.id]))
@@ -153,7 +154,7 @@ extension ApiKeyRotationTests {
         let key = ApiKeyTests.sampleKey(.anthropic)
         let original = try server.environment.vault.create(identity, provider: "anthropic", label: "old", key: key)
         // A misconfigured server that knows only the new secret cannot see the old fingerprint.
-        let newOnly = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool), sealer: sealer(secret: Self.newSecret, previous: nil))
+        let newOnly = KeyVault(store: PostgresApiKeyStore(pool: server.environment.pool, maximumKeysPerUser: server.environment.config.apiKeysPerUser), sealer: sealer(secret: Self.newSecret, previous: nil))
         _ = try newOnly.create(identity, provider: "anthropic", label: "again", key: key)
         let report = try KeyRotation(store: server.environment.vaultMaintenance,
                                      sealer: sealer(secret: Self.newSecret, previous: TestServer.encryptionSecret)).run()
@@ -170,7 +171,7 @@ extension ApiKeyRotationTests {
 extension RotateCommandTests {
     /// SIGKILL the command mid-run (no clean shutdown, a batch in flight), then run it again.
     func testAKilledRotationLosesNothingAndTheNextRunFinishesIt() throws {
-        let server = try TestServer()
+        let server = try TestServer(environment: ["API_KEYS_PER_USER": "1000"])
         defer { server.stop() }
         let session = try server.signUp("kill@example.com")
         let userID = try XCTUnwrap(UUID(uuidString: session.userID))
