@@ -45,6 +45,17 @@ final class StorageQuotaGate: Sendable {
         try quota.check(used: used)
     }
 
+    /// `requireRoomForGeneration` for a request whose live-session check may have been deferred to
+    /// admission: a refusal checks the session first, so an ended session is told so, not its usage.
+    func requireRoomForGeneration(_ identity: AuthenticatedIdentity, confirmingSessionWith authenticator: Authenticator) throws {
+        do {
+            try requireRoomForGeneration(identity)
+        } catch let refusal as StorageQuotaExceeded {
+            try authenticator.requireLiveSession(identity)
+            throw refusal
+        }
+    }
+
     private func remember(_ used: Int64, for user: UUID) {
         let now = DispatchTime.now().uptimeNanoseconds
         recent.withLock { recent in

@@ -79,10 +79,8 @@ struct ChatHandlers: Sendable {
             // reached another instance, or a first request whose process stopped) is found by
             // reading the key every few seconds.
             let watcher = RepeatingDeadline(every: Self.duplicateRecheckSeconds) { [store] in
-                guard let now = try? store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
-                                                                claimsJSON: identity.claimsJSON), now != .pending else { return }
-                // Given up by the first request, and just taken by this read: given back for the answer to decide.
-                if now == .claimed { try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON) }
+                guard let now = try? store.readIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                               claimsJSON: identity.claimsJSON), now != .pending else { return }
                 board.signal(waitKey)
             }
             return .later(signal, deadline: Double(Self.maximumWaitSeconds + 5), respond: { [self] _ in
@@ -150,14 +148,7 @@ struct ChatHandlers: Sendable {
     }
 
     private func admit(_ chat: ChatRequest, projectID: String, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {
-        if chat.options.store == true {
-            do {
-                try storage.requireRoomForGeneration(identity)
-            } catch let refusal as StorageQuotaExceeded {
-                try authenticator.requireLiveSession(identity)
-                throw refusal
-            }
-        }
+        if chat.options.store == true { try storage.requireRoomForGeneration(identity, confirmingSessionWith: authenticator) }
         var settings = GenerationSettings(maxOutputTokens: chat.maxTokens)
         settings.parameters.chat = chat.options
         let quote = QuoteRequest(projectID: projectID, kind: .text, prompt: chat.options.transcript, provider: chat.provider,
@@ -271,14 +262,13 @@ struct ChatHandlers: Sendable {
     private func duplicateAnswer(key: String, hash: String, _ chat: ChatRequest, _ identity: AuthenticatedIdentity,
                                  requestID: String) -> HTTPResponse {
         do {
-            let claim = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
-                                                      claimsJSON: identity.claimsJSON)
+            let claim = try store.readIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                     claimsJSON: identity.claimsJSON)
             switch claim {
             case .replay(let status, let body):
                 return replay(status: status, body: body, chat, identity, requestID: requestID)
             case .claimed:
-                // The first request failed (nothing charged) and gave the key up: give it back for the client's retry.
-                try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON)
+                // The first request failed (nothing charged) and gave the key up: free for the client's retry.
                 return ChatErrors.response(Self.inProgress(), requestID: requestID)
             case .pending:
                 return ChatErrors.response(Self.inProgress(), requestID: requestID)

@@ -87,8 +87,10 @@ struct AppConfig: Sendable {
     var storageQuota = StorageQuota(bytes: AppConfig.standardStorageQuotaBytes)
     static let standardStorageQuotaBytes: Int64 = 10 << 30
     /// Projects one user may create (PROJECTS_PER_USER) and provider keys one may store (API_KEYS_PER_USER).
-    var projectsPerUser = 1000
-    var apiKeysPerUser = 100
+    var projectsPerUser = AppConfig.standardProjectsPerUser
+    var apiKeysPerUser = AppConfig.standardApiKeysPerUser
+    static let standardProjectsPerUser = 1000
+    static let standardApiKeysPerUser = 100
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -225,8 +227,8 @@ struct AppConfig: Sendable {
                 video: Int64(reader.integer("ASSET_MAX_VIDEO_BYTES", default: Int(UploadLimits.standard.video), range: 1...(1 << 40))),
                 text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40)))),
             storageQuota: StorageQuota(bytes: reader.storageQuota()),
-            projectsPerUser: reader.integer("PROJECTS_PER_USER", default: 1000, range: 1...1_000_000),
-            apiKeysPerUser: reader.integer("API_KEYS_PER_USER", default: 100, range: 1...10_000)
+            projectsPerUser: reader.integer("PROJECTS_PER_USER", default: AppConfig.standardProjectsPerUser, range: 1...1_000_000),
+            apiKeysPerUser: reader.integer("API_KEYS_PER_USER", default: AppConfig.standardApiKeysPerUser, range: 1...10_000)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

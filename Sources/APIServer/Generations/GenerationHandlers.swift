@@ -52,11 +52,10 @@ struct GenerationHandlers: Sendable {
             return .later(signal, deadline: Self.duplicateWaitSeconds, respond: { _ in
                 board.forget(signal, for: waitKey)
                 do {
-                    let now = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
-                                                            claimsJSON: identity.claimsJSON)
-                    // The first request failed and gave the key up, and this wait just took it:
-                    // give it back, so the client's retry runs the request.
-                    if now == .claimed { try? store.finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: identity.claimsJSON) }
+                    // The first request may have failed and given the key up: it stays free, so the
+                    // client's retry runs the request.
+                    let now = try store.readIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
+                                                           claimsJSON: identity.claimsJSON)
                     return try Self.answer(now)
                 } catch let problem as Problem {
                     return problem.response(requestID: requestID)
@@ -130,15 +129,9 @@ struct GenerationHandlers: Sendable {
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
-    /// A generation's outputs become assets: none is admitted while its user keeps their storage
-    /// quota's worth. A refusal checks the session first (it may have been deferred to admission).
+    /// A generation's outputs become assets: none is admitted while its user keeps their storage quota's worth.
     private func requireStorageRoom(_ identity: AuthenticatedIdentity) throws {
-        do {
-            try storage.requireRoomForGeneration(identity)
-        } catch let refusal as StorageQuotaExceeded {
-            try authenticator.requireLiveSession(identity)
-            throw refusal
-        }
+        try storage.requireRoomForGeneration(identity, confirmingSessionWith: authenticator)
     }
 
     private func admit(_ request: QuoteRequest, _ settings: GenerationSettings, _ identity: AuthenticatedIdentity) throws -> GenerationRecord {

@@ -104,9 +104,7 @@ struct Router: Sendable {
             if allowed.contains("GET") { allowed.insert("HEAD") }
             return .methodNotAllowed(allowed: allowed.sorted())
         }
-        var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-        // A trailing slash is a different resource; "/" itself splits to one empty part.
-        if parts.count == 1, parts.first!.isEmpty { parts = [] }
+        let parts = Self.parts(of: path)
         guard parts.count < routesBySegmentCount.count else { return .notFound }
         let candidates = routesBySegmentCount[parts.count]
         var best: (route: Route, parameters: [String: String], literals: Int)?
@@ -136,8 +134,7 @@ struct Router: Sendable {
     /// runs: the chat surface's OpenAI envelope for a 405 there, nil (problem+json) elsewhere.
     func problemRenderer(path: String) -> (@Sendable (Problem, _ requestID: String) -> HTTPResponse)? {
         if let exact = literalRoutes[path] { return exact.lazy.compactMap(\.renderProblem).first }
-        var parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
-        if parts.count == 1, parts.first!.isEmpty { parts = [] }
+        let parts = Self.parts(of: path)
         guard parts.count < routesBySegmentCount.count else { return nil }
         return routesBySegmentCount[parts.count].lazy.filter { $0.renderProblem != nil && self.bind($0.segments, to: parts) != nil }
             .compactMap(\.renderProblem).first
@@ -149,6 +146,13 @@ struct Router: Sendable {
         case .methodNotAllowed(let allowed): return allowed
         default: return []
         }
+    }
+
+    /// The path's segments after its leading slash. A trailing slash is a different resource; "/"
+    /// itself splits to one empty part, which is none.
+    private static func parts(of path: String) -> ArraySlice<Substring.UTF8View> {
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        return parts.count == 1 && parts.first?.isEmpty == true ? [] : parts
     }
 
     private func bind(_ segments: [Segment], to parts: ArraySlice<Substring.UTF8View>) -> ([String: String], Int)? {

@@ -244,6 +244,17 @@ public protocol GenerationStore: Sendable {
     func deleteExpiredIdempotencyKeys(olderThanSeconds: Int, limit: Int) throws -> Int
 }
 
+extension GenerationStore {
+    /// What an Idempotency-Key holds, for a request waiting on another with the same key: read by
+    /// claiming it, and a key nobody held (the first request gave it up) is given back at once, so
+    /// the read never takes the key from the client's own retry.
+    public func readIdempotencyKey(_ key: String, requestHash: String, staleAfterSeconds: Int, claimsJSON: String) throws -> IdempotencyClaim {
+        let claim = try claimIdempotencyKey(key, requestHash: requestHash, staleAfterSeconds: staleAfterSeconds, claimsJSON: claimsJSON)
+        if claim == .claimed { try? finishIdempotencyKey(key, status: nil, body: nil, claimsJSON: claimsJSON) }
+        return claim
+    }
+}
+
 public struct UnendedReservation: Sendable, Equatable {
     public let generationID: UUID
     public let userID: UUID
