@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 /// What outlives rows and blobs: `storage gc` finds blobs without rows (a crash between the blob's
-/// write and its row's commit) and rows without blobs; deleting an account removes its blobs.
+/// write and its row's commit) and rows without blobs; deleting an account or a project removes its blobs.
 final class AssetStorageTests: XCTestCase {
     private var server: TestServer!
 
@@ -67,5 +67,29 @@ final class AssetStorageTests: XCTestCase {
         let content = try server.get("/v1/assets/\(kept["id"] as? String ?? "")/content", token: staying.token)
         XCTAssertEqual(content.status, 200)
         XCTAssertEqual(content.body, Data("both of us".utf8), "the other account's identical content is intact")
+    }
+
+    func testDeletingAProjectRemovesTheBlobsOnlyItsAssetsNamed() throws {
+        let (token, doomed) = try server.assetUser("project-delete@example.com")
+        let kept = try XCTUnwrap(try server.createProject(["name": "Kept"], token: token)["id"] as? String)
+        let own = try server.uploadAsset(Data("only in the deleted project".utf8), type: "text/plain", project: doomed, token: token)
+        _ = try server.uploadAsset(Data("in both projects".utf8), type: "text/plain", project: doomed, token: token)
+        let survivor = try server.uploadAsset(Data("in both projects".utf8), type: "text/plain", project: kept, token: token)
+        let blobs = server.environment.assets.blobs
+        func keys(_ asset: [String: Any]) throws -> [String] {
+            try blobs.keys().filter { $0.hasSuffix(asset["sha256"] as? String ?? "-") }
+        }
+        let ownKeys = try keys(own)
+        XCTAssertEqual(ownKeys.count, 1)
+        XCTAssertEqual(try keys(survivor).count, 1, "one user's identical bytes share a blob")
+        let deleted = try server.connect().request("DELETE", "/v1/projects/\(doomed)", headers: ["Authorization": "Bearer \(token)"])
+        XCTAssertEqual(deleted.status, 204, deleted.text)
+        // The removal runs after the answer, off the HTTP thread.
+        ProjectBlobRemoval.waitForRemovals()
+        XCTAssertEqual(try keys(own), [], "the deleted project's own content is removed")
+        XCTAssertEqual(try keys(survivor).count, 1, "the bytes another project still names stay")
+        let content = try server.get("/v1/assets/\(survivor["id"] as? String ?? "")/content", token: token)
+        XCTAssertEqual(content.status, 200)
+        XCTAssertEqual(content.body, Data("in both projects".utf8))
     }
 }

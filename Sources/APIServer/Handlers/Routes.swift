@@ -14,7 +14,8 @@ func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
     let providers = ProviderHandlers(registry: environment.providers, authenticator: environment.authenticator, router: environment.router)
     let providerConfigs = ProviderConfigHandlers(service: environment.providerConfigs, authenticator: environment.authenticator)
     let pricing = PricingHandlers(store: environment.pricing, authenticator: environment.authenticator)
-    let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator)
+    let projects = ProjectHandlers(service: environment.projects, authenticator: environment.authenticator,
+                                   blobRemoval: ProjectBlobRemoval(components: environment.assets))
     let costs = CostHandlers(store: environment.pricing, authenticator: environment.authenticator)
     // One cache of Anthropic's counts for token counting and quotes.
     let anthropicCounts = AnthropicTokenCounts(vault: environment.vault, providers: environment.keyChecks.providers,

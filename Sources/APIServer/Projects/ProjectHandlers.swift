@@ -5,6 +5,7 @@ import Foundation
 struct ProjectHandlers: Sendable {
     let service: ProjectService
     let authenticator: Authenticator
+    var blobRemoval: ProjectBlobRemoval? = nil
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
@@ -41,7 +42,8 @@ struct ProjectHandlers: Sendable {
 
     func delete(_ request: HTTPRequest) throws -> HTTPResponse {
         let identity = try authenticator.identity(of: request)
-        try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: try Self.ifMatch(request), as: identity)
+        let keys = try service.delete(id: request.pathParameters["id"] ?? "", ifMatch: try Self.ifMatch(request), as: identity)
+        blobRemoval?.remove(keys)
         return .noContent()
     }
 

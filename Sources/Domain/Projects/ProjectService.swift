@@ -39,11 +39,13 @@ public struct ProjectService: Sendable {
     private static let busy = DomainError.conflict(
         code: "project_busy", detail: "The project has generations queued or running; cancel them or wait for them to end.")
 
-    /// Permanent. A project with work in flight refuses with 409 project_busy.
-    public func delete(id: String, ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws {
+    /// Permanent. A project with work in flight refuses with 409 project_busy. Returns the storage
+    /// keys the project's assets named, whose blobs may now be unreferenced.
+    @discardableResult
+    public func delete(id: String, ifMatch: IfMatch?, as identity: AuthenticatedIdentity) throws -> [String] {
         guard let uuid = UUID(uuidString: id) else { throw DomainError.notFound(resource: "project") }
         switch try store.delete(id: uuid, expectedVersion: try expectedVersion(uuid, ifMatch, as: identity), as: identity) {
-        case .done: return
+        case .done(let keys): return keys
         case .notFound: throw DomainError.notFound(resource: "project")
         case .versionMismatch: throw DomainError.preconditionFailed
         case .busy: throw Self.busy

@@ -19,5 +19,7 @@ public protocol ProjectStore: Sendable {
     func list(_ query: ProjectListQuery, as identity: AuthenticatedIdentity) throws -> ProjectPage
     /// `expectedVersion` nil: any version.
     func update(id: UUID, _ changes: ProjectChanges, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Project>
-    func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Void>
+    /// Deleted, with the storage keys its assets named (their rows go with it; the blobs are the
+    /// caller's to remove where no other asset names them).
+    func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<[String]>
 }

@@ -70,8 +70,8 @@ public struct PostgresProjectStore: ProjectStore {
         }
     }
 
-    public func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<Void> {
-        try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<Void> in
+    public func delete(id: UUID, expectedVersion: Int64?, as identity: AuthenticatedIdentity) throws -> ProjectWriteOutcome<[String]> {
+        try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction -> ProjectWriteOutcome<[String]> in
             // The row lock is the one admission's reservation takes (app_ledger.reserve), so no
             // reservation can slip in between this check and the delete.
             let busy = try transaction.query("""
@@ -83,12 +83,20 @@ public struct PostgresProjectStore: ProjectStore {
                 from public.projects p where p.id = \(id) for update of p
                 """)
             if let row = busy.first, try row.decode("busy", as: Bool.self) { return .busy }
+            // Exact under the row lock: an upload holds the project FOR KEY SHARE while it writes
+            // its row, and a generation's outputs are written only while it runs (busy above).
+            let keys = try transaction.query("""
+                select a.storage_key as key from public.assets a where a.user_id = (select auth.uid()) and a.project_id = \(id)
+                union
+                select a.thumbnail_key from public.assets a
+                where a.user_id = (select auth.uid()) and a.project_id = \(id) and a.thumbnail_key is not null
+                """).map { try $0.decode("key", as: String.self) }
             let deleted = try transaction.query("""
                 delete from public.projects
                 where id = \(id) and (\(expectedVersion)::bigint is null or version = \(expectedVersion)::bigint)
                 returning id
                 """)
-            return deleted.isEmpty ? try Self.missOutcome(transaction, id: id) : .done(())
+            return deleted.isEmpty ? try Self.missOutcome(transaction, id: id) : .done(keys)
         }
     }
 
