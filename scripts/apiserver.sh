@@ -29,14 +29,14 @@ if flock -n 9 && ! as_postgres "$(pg_bin)/pg_ctl" -D "$DATA/postgres/data" statu
   cluster_start "$DATA/postgres" "$PG_PORT" 9>&-
 fi
 
-set -a
-# shellcheck disable=SC1091
-source "$DATA/secrets.env"
-set +a
+load_secrets "$DATA/secrets.env"
 export APP_ENV=${APP_ENV:-development}
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$ROOT/migrations} PRICING_CATALOG=${PRICING_CATALOG:-$ROOT/pricing/catalog.json}
+export OPENAPI_PATH=${OPENAPI_PATH:-$ROOT/openapi.yaml} API_DOCS_PATH=${API_DOCS_PATH:-$ROOT/docs/api.html}
 export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
 export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
+# The instance's blobs (as run.sh serves them), wherever the command is typed from: `storage gc` must see them.
+export STORAGE_DIR=${STORAGE_DIR:-$DATA/storage}
 
 if [ "$STARTED_CLUSTER" = 1 ]; then
   "$BIN" "$@"

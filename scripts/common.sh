@@ -8,6 +8,18 @@ SYSTEM_PACKAGES=(libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev lib
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Exports each NAME=VALUE line of a secrets file whose NAME the environment does not already set, so
+# a value given on the command line (a new APP_ENCRYPTION_SECRET for a rotation) wins over the file.
+load_secrets() {
+  local line name
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in ''|'#'*) continue ;; esac
+    name=${line%%=*}
+    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+    [ -n "${!name:-}" ] || export "$name=${line#*=}"
+  done < "$1"
+}
+
 # Installs the Debian packages the project needs, once: apt-get update only when something is missing.
 install_packages() {
   local missing=()

