@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the event streams' reads and a generation delete's cascade scale with a large events table,
-# with migration 187's indexes and with the one index before it ((user_id, generation_id, id)), in
-# one run. A throwaway cluster gets the schema (`apiserver migrate`) and 2 million events written
+# with the current indexes (migration 187's, the user's made (user_id, tx, id) by 191) and with the
+# one index before 187 ((user_id, generation_id, id)), in one run. A throwaway cluster gets the schema (`apiserver migrate`) and 2 million events written
 # directly (foreign keys off): one user with 1,000,000 over 100,000 generations, 199 users with
 # 5,000 each, interleaved. Each read runs as the API plans it (a named statement, generic plan):
 # a user's stream from its start for the large and for a small user, one generation's stream, and
@@ -29,7 +29,7 @@ reads() {
   psql_ <<'SQL' | grep -E "^ *-- |Scan|Execution" | sed 's/^ *-- /  /' 
 set plan_cache_mode = force_generic_plan;
 prepare user_stream(bigint, uuid) as
-  select e.id from public.generation_events e where e.id > $1 and e.user_id = $2 order by e.id limit 200;
+  select e.id from public.generation_events e where (e.tx, e.id) > ('0'::xid8, $1) and e.user_id = $2 order by e.tx, e.id limit 200;
 prepare generation_stream(bigint, uuid, uuid) as
   select e.id from public.generation_events e where e.id > $1 and e.generation_id = $3 and e.user_id = $2 order by e.id limit 200;
 select '-- the large user''s stream from its start';
@@ -42,8 +42,8 @@ select '-- a deleted generation''s events (the cascade''s lookup)';
 explain (analyze, costs off, timing off, summary on) select 1 from public.generation_events where generation_id = '00000000-0000-0000-0002-000000000007'::uuid;
 SQL
 }
-reads "with migration 187's indexes"
-psql_ -c "drop index public.generation_events_user_id_order_idx; drop index public.generation_events_generation_id_order_idx;
+reads "with the current indexes"
+psql_ -c "drop index public.generation_events_user_tx_order_idx; drop index public.generation_events_generation_id_order_idx;
           create index generation_events_user_idx on public.generation_events (user_id, generation_id, id);"
 psql_ -c "vacuum analyze public.generation_events"
 reads "with the index before it, (user_id, generation_id, id)"

@@ -27,14 +27,25 @@ final class EventStreamBackpressureTests: XCTestCase {
             return Array(events.lazy.filter { $0.id > after }.prefix(limit))
         }
 
-        func latestEventID() throws -> Int64 { events.last?.id ?? 0 }
+        func settledEvents(_ scope: GenerationEventScope, after: GenerationEventPosition, limit: Int,
+                           claimsJSON: String) throws -> SettledGenerationEvents {
+            pagesRead.add(1, ordering: .relaxed)
+            return SettledGenerationEvents(events: Array(events.lazy.filter { $0.position > after }.prefix(limit)), withheld: false)
+        }
+
+        func position(afterEvent id: Int64, claimsJSON: String) throws -> GenerationEventPosition {
+            GenerationEventPosition(transaction: 0, id: id)
+        }
+
+        func mark() throws -> GenerationEventLogMark { GenerationEventLogMark(latestID: events.last?.id ?? 0, horizon: 1) }
     }
 
     func testASlowReaderOfALongHistoryIsNeverCutOffAndGetsEveryEventInOrder() throws {
         let history = LongHistory(count: 12_000)
         let hub = EventStreamHub(log: history, logger: Logger(minimumLevel: .error) { _ in }, heartbeatSeconds: 600, pollSeconds: 600)
         let stream = ResponseStream()
-        let session = EventStreamSession(userID: UUID(), scope: GenerationEventScope(), claimsJSON: "{}", cursor: 0, stream: stream, hub: hub)
+        let session = EventStreamSession(userID: UUID(), scope: GenerationEventScope(), claimsJSON: "{}", cursor: .position(.start),
+                                         stream: stream, hub: hub)
         session.open()
         defer { stream.close() }
         // Not read at all for a while: the history's reading pauses near its mark.
@@ -55,10 +66,10 @@ final class EventStreamBackpressureTests: XCTestCase {
                 continue
             }
             XCTAssertNotEqual(count, -2, "the client was cut off")
-            if count == -2 || String(decoding: received.suffix(4096), as: UTF8.self).contains("id: 12000\n") { break }
+            if count == -2 || String(decoding: received.suffix(4096), as: UTF8.self).contains("id: 12000.0\n") { break }
             Thread.sleep(forTimeInterval: 0.005)
         }
-        let ids = String(decoding: received, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { Int($0.dropFirst(4)) }
+        let ids = String(decoding: received, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { Int($0.dropFirst(4).dropLast(2)) }
         XCTAssertEqual(ids, (1...12_000).map { $0 }, "every event, once, in order")
     }
 }

@@ -2,6 +2,7 @@
 import Domain
 import Foundation
 import Persistence
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -181,11 +182,27 @@ final class GenerationEventStreamTests: XCTestCase {
             Set(events.filter { $0.name == "succeeded" }.compactMap { Self.generationID($0) }) == [first, second]
         }
         XCTAssertEqual(Set(events.filter { $0.name == "succeeded" }.compactMap { Self.generationID($0) }), [first, second])
-        let ids = events.compactMap { $0.id.flatMap(Int64.init) }
-        XCTAssertEqual(ids, ids.sorted(), "one global order")
+        let positions = events.compactMap { $0.id.flatMap(GenerationEventPosition.init(text:)) }
+        XCTAssertEqual(positions.count, events.count, "every id: line is a position")
+        XCTAssertEqual(positions, positions.sorted(), "one order")
+        XCTAssertEqual(Set(positions).count, positions.count)
         let cut = try XCTUnwrap(events.first?.id)
         let resumed = try stream("/v1/events", headers: ["Last-Event-ID": cut]).events(timeout: 10) { $0.count >= events.count - 1 }
         XCTAssertEqual(resumed, Array(events.dropFirst()))
+        // A plain event id (as one generation's stream sends it) resumes at that event's place.
+        let plainID = try XCTUnwrap(cut.split(separator: ".").first.map(String.init))
+        XCTAssertEqual(plainID, try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(events.first).data.utf8)) as? [String: Any])["id"]
+                        .map { "\($0)" })
+        let byPlainID = try stream("/v1/events?last_event_id=\(plainID)").events(timeout: 10) { $0.count >= events.count - 1 }
+        XCTAssertEqual(byPlainID, Array(events.dropFirst()))
+        // One that names no event of this user's resumes after everything already written.
+        let pastEverything = try SSEClient(port: server.port, path: "/v1/events?last_event_id=\(Int64.max / 2)",
+                                           headers: ["Authorization": "Bearer \(token)"], timeoutSeconds: 2)
+        XCTAssertEqual(pastEverything.status, 200)
+        XCTAssertEqual(pastEverything.events(timeout: 1), [])
+        for malformed in ["1.", ".1", "1.2.3", "1.18446744073709551616", "-1", "1e3"] {
+            XCTAssertEqual(try stream("/v1/events", headers: ["Last-Event-ID": malformed]).status, 422, malformed)
+        }
     }
 
     func testTwoHundredOpenStreamsHoldNoThreadAndHealthzStaysFast() throws {
@@ -265,6 +282,69 @@ final class GenerationEventStreamTests: XCTestCase {
         XCTAssertEqual(rest.map(\.name), ["started", "failed"])
         XCTAssertTrue(client.ended)
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "found by the once-a-second poll")
+    }
+
+    /// Event ids are taken when a row is written, but transactions commit in their own order. Here
+    /// the transaction holding the lower id commits last, seconds after the other: the stream over
+    /// many generations holds the later event back while the older transaction runs, then sends
+    /// both, oldest transaction first. (When it sent events once they were a second old, it sent the
+    /// later one, moved its cursor past both ids, and never sent the other.)
+    func testAnEventWhoseTransactionCommitsLateIsHeldBackNotSkipped() throws {
+        server.stop()
+        // Heartbeats every second, so the client can wait on an idle stream.
+        server = try TestServer(environment: ["HTTP_CONNECTION_TIMEOUT_SECONDS": "3"])
+        let session = try server.signUp("late-commit@example.com")
+        let user = try XCTUnwrap(UUID(uuidString: session.userID))
+        let projectID = try XCTUnwrap(UUID(uuidString: try XCTUnwrap(
+            try server.createProject(["name": "Late"], token: session.accessToken)["id"] as? String)))
+        let pool = server.environment.pool
+        let generation = UUID()
+        _ = try PostgresGenerationStore(pool: pool).create(
+            NewGeneration(id: generation, projectID: projectID, kind: .text, prompt: "p", settings: GenerationSettings(), requestedProvider: nil,
+                          requestedModel: nil, candidates: [], estimate: .zero, maxCost: nil, pricingVersion: "v"),
+            leaseOwner: "elsewhere", leaseSeconds: 60, claimsJSON: GenerationExecutor.claims(for: user))
+        let client = try SSEClient(port: server.port, path: "/v1/events", headers: ["Authorization": "Bearer \(session.accessToken)"])
+        XCTAssertEqual(client.events(timeout: 5) { $0.count == 1 }.map(\.name), ["queued"])
+
+        @Sendable func insert(_ step: String) -> SQL {
+            "insert into public.generation_events (user_id, generation_id, type, payload) values (\(user), \(generation), 'progress', \(#"{"step":""# + step + #""}"#)::jsonb)"
+        }
+        let written = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), committed = DispatchSemaphore(value: 0)
+        let lateFailure = Mutex<String?>(nil)
+        Thread.detachNewThread {
+            do {
+                try pool.withServiceRole { transaction in
+                    try transaction.query(insert("late"))
+                    written.signal()
+                    release.wait()
+                }
+            } catch {
+                lateFailure.withLock { $0 = String(describing: error) }
+                written.signal()
+            }
+            committed.signal()
+        }
+        written.wait()
+        try pool.withServiceRole { try $0.query(insert("early")) }
+        // Longer than the second (and the half second's second look) the stream used to wait.
+        let whileRunning = client.events(timeout: 2.5)
+        XCTAssertEqual(whileRunning.map(\.name), [], "held back while a transaction older than it runs")
+        release.signal()
+        committed.wait()
+        XCTAssertNil(lateFailure.withLock { $0 })
+        let afterCommit = client.events(timeout: 5) { $0.count == 2 }
+        let steps = try afterCommit.map { event -> String in
+            let data = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])
+            return (data["payload"] as? [String: Any])?["step"] as? String ?? "?"
+        }
+        XCTAssertEqual(steps, ["late", "early"], "both, the older transaction's first")
+        let positions = afterCommit.compactMap { $0.id.flatMap(GenerationEventPosition.init(text:)) }
+        XCTAssertEqual(positions.count, 2)
+        XCTAssertEqual(positions, positions.sorted())
+        // A resume after the first sends the second, once.
+        let resumed = try SSEClient(port: server.port, path: "/v1/events",
+                                    headers: ["Authorization": "Bearer \(session.accessToken)", "Last-Event-ID": try XCTUnwrap(afterCommit.first?.id)])
+        XCTAssertEqual(resumed.events(timeout: 2.5).map(\.id), [afterCommit.last?.id])
     }
 
     func testHeartbeatsKeepAnIdleStreamOpenPastTheConnectionTimeoutAndAGoneClientIsDropped() throws {

@@ -1,7 +1,7 @@
 import Domain
 import Foundation
 
-/// `GenerationEventLog` on `generation_events` (migration 010), read in the caller's scope (RLS).
+/// `GenerationEventLog` on `generation_events` (migrations 010, 191), read in the caller's scope (RLS).
 public struct PostgresGenerationEventLog: GenerationEventLog {
     let pool: ConnectionPool
 
@@ -9,43 +9,72 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
         self.pool = pool
     }
 
-    /// With `settleSeconds > 0` only events written at least that long ago: ids come from one
-    /// sequence, but two transactions can commit out of id order, so a stream over many
-    /// generations waits until a lower id can no longer appear behind its cursor. One generation's
-    /// events need no wait: its row lock orders their transactions.
     public func events(_ scope: GenerationEventScope, after: Int64, limit: Int, claimsJSON: String) throws -> [StoredGenerationEvent] {
-        try events(scope, after: after, limit: limit, settleSeconds: scope.generationID == nil ? Self.crossGenerationSettleSeconds : 0,
-                   claimsJSON: claimsJSON)
-    }
-
-    /// How old an event must be before a stream over many generations sends it (see `events`).
-    public static let crossGenerationSettleSeconds = 1
-
-    func events(_ scope: GenerationEventScope, after: Int64, limit: Int, settleSeconds: Int, claimsJSON: String) throws -> [StoredGenerationEvent] {
         // Each scope's own condition, not `($n is null or …)`: the statements are planned generically,
-        // and only a plain condition lets the plan read one generation's events (or one user's) in
-        // id order from its index (migration 187) instead of sorting all of them.
+        // and only a plain condition lets the plan read one generation's events in id order from its
+        // index (migration 187) instead of sorting all of them.
         var condition: SQL = "e.id > \(after)"
         if let generation = scope.generationID { condition = "\(condition) and e.generation_id = \(generation)" }
         if let project = scope.projectID { condition = "\(condition) and g.project_id = \(project)" }
-        if settleSeconds > 0 { condition = "\(condition) and e.created_at <= now() - make_interval(secs => \(settleSeconds))" }
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
-                select e.id, e.generation_id, g.project_id, e.type, e.payload::text as payload, e.created_at
+                select e.id, e.tx, e.generation_id, g.project_id, e.type, e.payload::text as payload, e.created_at
                 from public.generation_events e join public.generations g on g.id = e.generation_id
                 where \(condition) and e.user_id = (select auth.uid())
                 order by e.id limit \(limit)
                 """)
-        return try rows.map { row in
-            StoredGenerationEvent(id: try row.decode("id"), generationID: try row.decode("generation_id"),
-                                  projectID: try row.decode("project_id"), type: try row.decode("type"),
-                                  payloadJSON: try row.decode("payload"), createdAt: try row.decode("created_at"))
-        }
+        return try rows.map(Self.event)
     }
 
-    public func latestEventID() throws -> Int64 {
-        // Across users by nature (it only says whether anything new was written); the streams
-        // then read as their own users.
-        let rows = try pool.serviceRoleStatement("select coalesce(max(id), 0) as id from public.generation_events")
-        return try rows.first?.decode("id") ?? 0
+    /// In (tx, id) order from the user's index (migration 191). An event is sendable once its
+    /// transaction is older than the oldest one still running (`pg_snapshot_xmin`): a transaction
+    /// that commits later has an id at least that, so it sorts after everything sent. The rows past
+    /// the first that is not are read only to say that something is held back.
+    public func settledEvents(_ scope: GenerationEventScope, after: GenerationEventPosition, limit: Int,
+                              claimsJSON: String) throws -> SettledGenerationEvents {
+        var condition: SQL = "(e.tx, e.id) > (\(String(after.transaction))::xid8, \(after.id))"
+        if let project = scope.projectID { condition = "\(condition) and g.project_id = \(project)" }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
+                select e.id, e.tx, e.generation_id, g.project_id, e.type, e.payload::text as payload, e.created_at,
+                       e.tx < h.horizon as settled
+                from public.generation_events e join public.generations g on g.id = e.generation_id,
+                     (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
+                where \(condition) and e.user_id = (select auth.uid())
+                order by e.tx, e.id limit \(limit)
+                """)
+        var events: [StoredGenerationEvent] = []
+        for row in rows {
+            guard try row.decode("settled", as: Bool.self) else { return SettledGenerationEvents(events: events, withheld: true) }
+            events.append(try Self.event(row))
+        }
+        return SettledGenerationEvents(events: events, withheld: false)
+    }
+
+    public func position(afterEvent id: Int64, claimsJSON: String) throws -> GenerationEventPosition {
+        guard id > 0 else { return .start }
+        let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
+                select (select e.tx from public.generation_events e where e.id = \(id) and e.user_id = (select auth.uid())) as tx,
+                       pg_snapshot_xmin(pg_current_snapshot()) as horizon
+                """)
+        guard let row = rows.first else { return .start }
+        if let tx: UInt64 = try row.decodeIfPresent("tx") { return GenerationEventPosition(transaction: tx, id: id) }
+        // Gone (its generation was deleted): resume after everything a stream could have sent.
+        let horizon: UInt64 = try row.decode("horizon")
+        return GenerationEventPosition(transaction: max(horizon, 1) - 1, id: .max)
+    }
+
+    public func mark() throws -> GenerationEventLogMark {
+        // Across users by nature (it only says whether anything changed); the streams then read as
+        // their own users.
+        let rows = try pool.serviceRoleStatement("""
+            select coalesce(max(id), 0) as id, pg_snapshot_xmin(pg_current_snapshot()) as horizon from public.generation_events
+            """)
+        guard let row = rows.first else { return GenerationEventLogMark(latestID: 0, horizon: 0) }
+        return GenerationEventLogMark(latestID: try row.decode("id"), horizon: try row.decode("horizon"))
+    }
+
+    private static func event(_ row: PostgresRow) throws -> StoredGenerationEvent {
+        StoredGenerationEvent(id: try row.decode("id"), transaction: try row.decode("tx"),
+                              generationID: try row.decode("generation_id"), projectID: try row.decode("project_id"),
+                              type: try row.decode("type"), payloadJSON: try row.decode("payload"), createdAt: try row.decode("created_at"))
     }
 }

@@ -233,6 +233,14 @@ extension Int64: PostgresDecodable {
     }
 }
 
+/// Unsigned 64-bit values (PostgreSQL's `xid8`), as their decimal text.
+extension UInt64: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard text.utf8.count <= 20, let value = UInt64(text) else { throw UnreadableText() }
+        self = value
+    }
+}
+
 extension Bool: PostgresDecodable {
     public init(postgresText text: String) throws { try self.init(utf8Of: text) }
 

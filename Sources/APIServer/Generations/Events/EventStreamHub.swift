@@ -4,7 +4,8 @@ import Synchronization
 
 /// The open event streams of this process and what wakes them. The engine calls `notify(user:)`
 /// after each step it runs here; events another process wrote (a worker) are found by a poll of
-/// the table's highest id once per tick, which wakes every open stream when it moved. A tick
+/// the table's highest id and the oldest running transaction once per tick, which wakes every
+/// open stream when either moved (an event held back becomes sendable when the second does). A tick
 /// also sends heartbeats. One timer thread and one serial fetch queue serve every stream, so an
 /// open stream costs a suspended connection and a few objects, never a thread.
 final class EventStreamHub: Sendable {
@@ -22,7 +23,7 @@ final class EventStreamHub: Sendable {
     private struct State {
         var sessions: [ObjectIdentifier: EventStreamSession] = [:]
         var started = false
-        var lastSeenID: Int64?
+        var lastSeen: GenerationEventLogMark?
         var lastHeartbeat = Date()
     }
 
@@ -72,7 +73,7 @@ final class EventStreamHub: Sendable {
                 let idle = state.withLock { state -> Bool in
                     guard state.sessions.isEmpty else { return false }
                     state.started = false
-                    state.lastSeenID = nil
+                    state.lastSeen = nil
                     return true
                 }
                 if idle { return }
@@ -92,10 +93,10 @@ final class EventStreamHub: Sendable {
         if heartbeat { open.forEach { $0.heartbeat() } }
         guard !open.isEmpty else { return }
         do {
-            let latest = try log.latestEventID()
+            let mark = try log.mark()
             let moved = state.withLock { state -> Bool in
-                defer { state.lastSeenID = latest }
-                return state.lastSeenID.map { latest > $0 } ?? true
+                defer { state.lastSeen = mark }
+                return state.lastSeen != mark
             }
             if moved { open.forEach { $0.wake() } }
         } catch {

@@ -3,6 +3,21 @@ import Foundation
 import Persistence
 import Synchronization
 
+/// Where an open stream stands: one generation's events go by id; a stream over many
+/// generations by position (see `GenerationEventPosition`).
+enum EventStreamCursor: Sendable, Equatable {
+    case id(Int64)
+    case position(GenerationEventPosition)
+
+    /// The event it names.
+    var eventID: Int64 {
+        switch self {
+        case .id(let id): id
+        case .position(let position): position.id
+        }
+    }
+}
+
 /// One open event stream: reads the caller's events after its cursor whenever it is woken and
 /// writes them to the client. It never repeats or skips an event: the cursor only moves past
 /// events that were written to the stream. A stream for one generation ends after its terminal
@@ -15,11 +30,17 @@ final class EventStreamSession: Sendable {
     private let hub: EventStreamHub
 
     private struct State {
-        var cursor: Int64
+        var cursor: EventStreamCursor
         var fetching = false
         var again = false
         var done = false
+        /// The pause before looking again while events are held back for an older transaction.
+        var withheldPause = EventStreamSession.firstWithheldPause
     }
+
+    /// A held-back event waits for a transaction that began before it to end, which is usually
+    /// a matter of milliseconds; the pause doubles up to the hub's poll, which also wakes the stream.
+    static let firstWithheldPause = 0.01
 
     private let state: Mutex<State>
 
@@ -31,7 +52,7 @@ final class EventStreamSession: Sendable {
     static let pauseAboveBytes = 512 << 10
     static let resumeBelowBytes = 64 << 10
 
-    init(userID: UUID, scope: GenerationEventScope, claimsJSON: String, cursor: Int64, stream: ResponseStream, hub: EventStreamHub) {
+    init(userID: UUID, scope: GenerationEventScope, claimsJSON: String, cursor: EventStreamCursor, stream: ResponseStream, hub: EventStreamHub) {
         self.userID = userID
         self.scope = scope
         self.claimsJSON = claimsJSON
@@ -55,13 +76,6 @@ final class EventStreamSession: Sendable {
     /// Reads new events on the hub's queue (once more if woken while reading).
     func wake() {
         startReading()
-        if !endsAtTerminalEvent {
-            // A stream over many generations sends an event only once it has settled (see
-            // PostgresGenerationEventLog), so it looks once more after that, whatever it found now.
-            hub.fetchQueue.asyncAfter(deadline: .now() + Double(PostgresGenerationEventLog.crossGenerationSettleSeconds) + 0.5) {
-                [self] in startReading()
-            }
-        }
     }
 
     private func startReading() {
@@ -89,13 +103,27 @@ final class EventStreamSession: Sendable {
             let cursor = state.withLock { $0.cursor }
             var more = false
             do {
-                let events = try hub.log.events(scope, after: cursor, limit: Self.pageSize, claimsJSON: claimsJSON)
+                let events: [StoredGenerationEvent]
+                var withheld = false
+                switch cursor {
+                case .id(let id):
+                    events = try hub.log.events(scope, after: id, limit: Self.pageSize, claimsJSON: claimsJSON)
+                case .position(let position):
+                    let page = try hub.log.settledEvents(scope, after: position, limit: Self.pageSize, claimsJSON: claimsJSON)
+                    (events, withheld) = (page.events, page.withheld)
+                }
                 var text = ""
                 var terminal = false
-                var lastWritten: Int64?
+                var lastWritten: EventStreamCursor?
                 for event in events {
-                    text += ServerSentEvents.format(event)
-                    lastWritten = event.id
+                    switch cursor {
+                    case .id:
+                        text += ServerSentEvents.format(event)
+                        lastWritten = .id(event.id)
+                    case .position:
+                        text += ServerSentEvents.format(event, id: event.position.text)
+                        lastWritten = .position(event.position)
+                    }
                     if event.isTerminal && endsAtTerminalEvent { terminal = true; break }
                 }
                 if let lastWritten {
@@ -108,6 +136,7 @@ final class EventStreamSession: Sendable {
                     return
                 }
                 more = events.count == Self.pageSize
+                if withheld && !more { lookAgainSoon() } else { state.withLock { $0.withheldPause = Self.firstWithheldPause } }
             } catch {
                 // The next wake-up (the hub's poll at the latest) tries again from the same cursor.
                 hub.logger.warn("event stream read failed", ["error": .string(String(reflecting: error))])
@@ -119,6 +148,16 @@ final class EventStreamSession: Sendable {
             }
             if !again { return }
         }
+    }
+
+    /// Events are held back behind a transaction still running: looks again after a pause that
+    /// grows while they stay held.
+    private func lookAgainSoon() {
+        let pause = state.withLock { state -> Double in
+            defer { state.withheldPause = min(state.withheldPause * 2, hub.pollSeconds) }
+            return state.withheldPause
+        }
+        hub.fetchQueue.asyncAfter(deadline: .now() + pause) { [self] in startReading() }
     }
 
     private func end() {

@@ -17,14 +17,15 @@ struct GenerationEventHandlers: Sendable {
     func generationEvents(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let id = request.pathParameters["id"].flatMap(UUID.init(uuidString:)) else { throw DomainError.notFound(resource: "generation") }
         let (userID, claims) = try caller(of: request, generation: id)
-        let cursor = try Self.cursor(request)
+        // A position from the stream over many generations names an event too: its id is the cursor here.
+        let cursor = try Self.cursor(request)?.eventID
         guard let generation = try store.get(id, claimsJSON: claims) else { throw DomainError.notFound(resource: "generation") }
         let scope = GenerationEventScope(generationID: id)
         // A resume after the terminal event: 204 is the one answer that stops EventSource from reconnecting.
         if let cursor, generation.status.isTerminal, try hub.log.events(scope, after: cursor, limit: 1, claimsJSON: claims).isEmpty {
             return HTTPResponse(status: 204)
         }
-        return try open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+        return try open(scope, userID: userID, claims: claims, cursor: .id(cursor ?? 0))
     }
 
     /// Every event of the caller's generations (optionally one project's); stays open.
@@ -37,8 +38,14 @@ struct GenerationEventHandlers: Sendable {
             }
             scope.projectID = project
         }
-        let cursor = try Self.cursor(request)
-        return try open(scope, userID: userID, claims: claims, cursor: cursor ?? 0)
+        let position: GenerationEventPosition
+        switch try Self.cursor(request) {
+        case nil: position = .start
+        case .position(let resumed)?: position = resumed
+        // A plain event id (from one generation's stream, or sent before positions existed).
+        case .id(let id)?: position = try hub.log.position(afterEvent: id, claimsJSON: claims)
+        }
+        return try open(scope, userID: userID, claims: claims, cursor: .position(position))
     }
 
     /// `POST /v1/events/token`: an `events_url` for `GET /v1/events` that `EventSource` can open
@@ -51,7 +58,7 @@ struct GenerationEventHandlers: Sendable {
         return try .json(UserStreamTokenBody(eventsUrl: "/v1/events?token=\(token)", expiresAt: expires), status: 201)
     }
 
-    private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: Int64) throws -> HTTPResponse {
+    private func open(_ scope: GenerationEventScope, userID: UUID, claims: String, cursor: EventStreamCursor) throws -> HTTPResponse {
         guard openStreams.acquire(userID) else {
             throw Problem(status: 429, code: "too_many_event_streams", title: "Too Many Requests",
                           detail: "At most \(openStreams.limit) event streams may be open at once for one user; close one "
@@ -95,8 +102,9 @@ struct GenerationEventHandlers: Sendable {
         return (user, GenerationExecutor.claims(for: user))
     }
 
-    /// Where to resume: the `Last-Event-ID` header, else the `last_event_id` query parameter.
-    static func cursor(_ request: HTTPRequest) throws -> Int64? {
+    /// Where to resume: the `Last-Event-ID` header, else the `last_event_id` query parameter; an
+    /// event id (digits) or a position from the stream over many generations (`<id>.<transaction>`).
+    static func cursor(_ request: HTTPRequest) throws -> EventStreamCursor? {
         let field: String
         let text: String
         if let header = request.header("last-event-id"), !header.isEmpty {
@@ -106,10 +114,12 @@ struct GenerationEventHandlers: Sendable {
         } else {
             return nil
         }
+        if let position = GenerationEventPosition(text: text) { return .position(position) }
         guard text.count <= 19, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(text) else {
-            throw Problem.validation([FieldError(field: field, code: "invalid_event_id", message: "Must be an event id from this stream (digits).")])
+            throw Problem.validation([FieldError(field: field, code: "invalid_event_id",
+                                                 message: "Must be an id: line this API's event streams sent (digits, or digits.digits).")])
         }
-        return value
+        return .id(value)
     }
 }
 

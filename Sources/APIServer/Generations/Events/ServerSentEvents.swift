@@ -8,10 +8,11 @@ enum ServerSentEvents {
 
     static var preamble: String { "retry: \(retryMilliseconds)\n\n" }
 
-    /// `id:` the event's id (the `Last-Event-ID` to resume after), `event:` its type, `data:` one
-    /// line of JSON: the event's id, generation, project, type, time and the engine's payload.
-    static func format(_ event: StoredGenerationEvent) -> String {
-        "id: \(event.id)\nevent: \(event.type)\ndata: \(data(event))\n\n"
+    /// `id:` the cursor to resume after (`Last-Event-ID`: the event's id, or on a stream over many
+    /// generations its position), `event:` its type, `data:` one line of JSON: the event's id,
+    /// generation, project, type, time and the engine's payload.
+    static func format(_ event: StoredGenerationEvent, id: String? = nil) -> String {
+        "id: \(id ?? String(event.id))\nevent: \(event.type)\ndata: \(data(event))\n\n"
     }
 
     static func data(_ event: StoredGenerationEvent) -> String {
