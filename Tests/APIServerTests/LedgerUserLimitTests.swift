@@ -71,4 +71,34 @@ final class LedgerUserLimitTests: XCTestCase {
                                                     body: Data("{\"monthly_limit\": null}".utf8)).status, 401)
         XCTAssertTrue(try server.send("GET", "/v1/user-budget", token: token).json()["monthly_limit"] is NSNull, "nothing was stored")
     }
+
+    /// A quote shows what the user's own monthly limit leaves (`over_user_budget`), and a generation
+    /// passes over a candidate it cannot hold for the next, as the quote says; named alone, such a
+    /// provider is 402 on the user scope. (Quotes ignored the limit and called OpenAI admitted.)
+    func testQuotesNameTheUsersLimitAndAGenerationRunsWhereItsQuoteSays() throws {
+        XCTAssertEqual(try server.send("PUT", "/v1/user-budget", ["monthly_limit": "0.00005"], token: token).status, 200)
+        let project = try XCTUnwrap(try server.createProject(["name": "Unlimited"], token: token)["id"] as? String)
+        let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "hello", "parameters": ["max_output_tokens": 100]]
+        let quoted = try server.post("/v1/quotes", body, token: token)
+        XCTAssertEqual(quoted.status, 200, quoted.text)
+        let candidates = try XCTUnwrap(try quoted.json()["candidates"] as? [[String: Any]])
+        let openai = try XCTUnwrap(candidates.first { $0["provider"] as? String == "openai" })
+        XCTAssertEqual(openai["admitted"] as? Bool, false, "\(openai)")
+        XCTAssertEqual(openai["reasons"] as? [String], ["over_user_budget"])
+        let rank = try XCTUnwrap((try quoted.json()["budgets"] as? [[String: Any]])?.first?["admitted_candidate_rank"] as? Int)
+        let taken = try XCTUnwrap(candidates[rank - 1]["provider"] as? String)
+        XCTAssertEqual(taken, "local")
+        let generated = try server.generate(body, token: token, wait: 20)
+        XCTAssertEqual(generated.status, 200, generated.text)
+        XCTAssertEqual(try generated.json()["provider"] as? String, taken)
+
+        var pinned = body
+        pinned["provider"] = "openai"
+        let pinnedQuote = try server.post("/v1/quotes", pinned, token: token)
+        XCTAssertEqual(pinnedQuote.status, 200, pinnedQuote.text)
+        XCTAssertNil((try pinnedQuote.json()["budgets"] as? [[String: Any]])?.first?["admitted_candidate_rank"], pinnedQuote.text)
+        let refused = try server.generate(pinned, token: token)
+        XCTAssertEqual(refused.status, 402, refused.text)
+        XCTAssertEqual((try refused.json()["budget"] as? [String: Any])?["scope"] as? String, "user")
+    }
 }

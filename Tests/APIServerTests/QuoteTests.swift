@@ -88,6 +88,34 @@ final class QuoteTests: XCTestCase {
         XCTAssertEqual(try Money(parsing: try XCTUnwrap(local["total"] as? String)), .zero)
     }
 
+    /// A quote and the generation after it agree: a candidate the project's budget cannot hold is
+    /// passed over for the next in routing order by both, so the generation runs where the quote
+    /// said it would (it was refused 402 while the first candidate did not fit).
+    func testAGenerationRunsOnTheCandidateItsQuoteAdmitsWhenTheFirstIsOverTheProjectBudget() throws {
+        server.stop()
+        // Nothing is sent to OpenAI (it does not fit); a closed port anyway.
+        server = try TestServer(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:9/v1"])
+        _ = try PricingImport(store: server.environment.pricing).run(file: TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json"))
+        token = try server.signUp("small-budget@example.com").accessToken
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openai", "label": "main", "key": ApiKeyTests.sampleKey(.openai)],
+                                       token: token).status, 201)
+        let project = try XCTUnwrap(try server.createProject(["name": "Small", "budget_limit": "0.001"], token: token)["id"] as? String)
+        let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "Hi"]
+        let quoted = try quote(body)
+        XCTAssertEqual(quoted.status, 200, quoted.text)
+        let candidates = try XCTUnwrap(try quoted.json()["candidates"] as? [[String: Any]])
+        let openai = try XCTUnwrap(candidates.first)
+        XCTAssertEqual(openai["provider"] as? String, "openai", "\(candidates)")
+        XCTAssertEqual(openai["reasons"] as? [String], ["over_project_budget"])
+        let rank = try XCTUnwrap((try quoted.json()["budgets"] as? [[String: Any]])?.first?["admitted_candidate_rank"] as? Int)
+        let taken = try XCTUnwrap(candidates[rank - 1]["provider"] as? String)
+        XCTAssertNotEqual(taken, "openai")
+        let generated = try server.generate(body, token: token, wait: 20)
+        XCTAssertEqual(generated.status, 200, generated.text)
+        XCTAssertEqual(try generated.json()["provider"] as? String, taken, "the candidate its quote admitted")
+        XCTAssertEqual(try generated.json()["status"] as? String, "succeeded")
+    }
+
     func testAnUnknownPriceIsNeverAZeroTotal() throws {
         // A pricing version without Anthropic's prices, so its models are known but unpriced.
         let shipped = TestServer.repositoryRoot.appendingPathComponent("pricing/catalog.json")

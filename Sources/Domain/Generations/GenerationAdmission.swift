@@ -51,13 +51,14 @@ public struct GenerationAdmission: Sendable {
     private func admit(_ request: QuoteRequest, settings: GenerationSettings, as identity: AuthenticatedIdentity,
                        startHere: Bool, plan: GenerationPlan) throws -> GenerationRecord {
         guard let projectID = UUID(readingText: request.projectID) else { throw DomainError.notFound(resource: "project") }
-        guard let first = plan.candidates.first else {
+        guard var first = plan.candidates.first else {
             let unpriced = !plan.skipped.isEmpty && plan.skipped.allSatisfy { $0.reasons.contains("unpriced") }
             throw AdmissionRefusal.noCandidate(unpriced: unpriced, skipped: plan.skipped)
         }
         // The reservation covers every candidate the generation may fall back to, so what is spent
-        // never exceeds what was reserved. When the budget cannot hold the dearest, the dearest
-        // fallbacks are dropped (never the first candidate) and the rest is tried.
+        // never exceeds what was reserved. When a budget cannot hold the dearest, the dearest are
+        // dropped and the rest is tried, the first candidate among them, so the generation runs on
+        // the first candidate in routing order whose estimate fits, as its quote says.
         var candidates = plan.candidates
         let id = UUID()
         var amount = candidates.map(\.estimate).max() ?? first.estimate
@@ -73,14 +74,17 @@ public struct GenerationAdmission: Sendable {
             let (outcome, record) = try store.admit(generation, reserveOn: first.provider, start: startHere, leaseOwner: leaseOwner,
                                                     leaseSeconds: leaseSeconds, clearing: check, claimsJSON: identity.claimsJSON)
             if let record { return record }
+            // Only the project's and the user's limits hold every candidate alike; a refusal on the
+            // first candidate's provider scope is the provider's (its quote passes it over).
             let cheaper = candidates.filter { $0.estimate < amount }
-            guard first.estimate < amount, !cheaper.isEmpty else {
+            guard outcome.scope == "project" || outcome.scope == "user", let nextFirst = cheaper.first else {
                 let limit = outcome.limit ?? .zero
                 let shortfall = outcome.spent + outcome.reserved + amount - limit
                 throw AdmissionRefusal.budgetExceeded(scope: outcome.scope, limit: limit, spent: outcome.spent, reserved: outcome.reserved,
                                                       needed: amount, shortfall: shortfall)
             }
             candidates = cheaper
+            first = nextFirst
             amount = candidates.map(\.estimate).max() ?? first.estimate
         }
     }

@@ -48,7 +48,7 @@ public struct GenerationPlan: Sendable {
 /// Routing by the route planner, through the quote (which the planner orders and filters:
 /// provider configurations, keys, parameters, circuits, rate limits, provider budgets, max cost,
 /// prices), so a quote and the generation after it agree on providers, order and models. The
-/// project-budget reason is left to the reservation, which decides atomically on every scope.
+/// project and user budget reasons are left to the reservation, which decides atomically on every scope.
 public struct PlannedRouting: GenerationRouting {
     let quotes: QuoteService
 
@@ -60,9 +60,10 @@ public struct PlannedRouting: GenerationRouting {
         let (quote, version, reused) = try quotes.pricedQuote(request, as: identity, reusingRecentReads: reusingRecentReads)
         // A provider over its own budget is passed over for the next; only when every candidate
         // is, the reservation refuses (402 naming `provider:<id>`) rather than "no provider".
-        let budgetReasons: Set<String> = ["over_project_budget", "over_provider_budget"]
-        let withinProviderBudgets = quote.candidates.contains { Set($0.reasons).subtracting(["over_project_budget"]).isEmpty }
-        let leftToLedger: Set<String> = withinProviderBudgets ? ["over_project_budget"] : budgetReasons
+        let ledgerScopes: Set<String> = ["over_project_budget", "over_user_budget"]
+        let budgetReasons = ledgerScopes.union(["over_provider_budget"])
+        let withinProviderBudgets = quote.candidates.contains { Set($0.reasons).subtracting(ledgerScopes).isEmpty }
+        let leftToLedger = withinProviderBudgets ? ledgerScopes : budgetReasons
         var candidates: [GenerationCandidate] = []
         var skipped: [GenerationPlan.Skipped] = []
         for candidate in quote.candidates {

@@ -9,7 +9,7 @@ public struct Quote: Sendable {
         public let model: String
         public let estimate: CostEstimate
         public let admitted: Bool
-        /// Stable codes: `unsupported_parameters`, `no_api_key`, `unpriced`, `over_max_cost`, `over_project_budget`.
+        /// Stable codes: `unsupported_parameters`, `no_api_key`, `unpriced`, `over_max_cost`, `over_project_budget`, `over_user_budget`.
         public let reasons: [String]
         /// When a candidate skipped only for a while (`circuit_open`, `rate_limited`) is expected to
         /// take requests again: the latest of its reasons' ends.

@@ -110,6 +110,7 @@ public struct QuoteService: Sendable {
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
             if let total = estimate.breakdown.total {
                 if let remaining, total > remaining { reasons.insert("over_project_budget") }
+                if let left = reads.routing.userBudgetRemaining, total > left { reasons.insert("over_user_budget") }
             } else if !project.allowUnpriced {
                 // Without a price nothing can be reserved, so the request is admitted only where
                 // the project accepts unpriced spend; it is shown `unpriced` then, never as $0.
@@ -144,7 +145,7 @@ public struct QuoteService: Sendable {
 
     /// The order reasons are listed in (the quote's order before the planner, its new reasons between).
     static let reasonOrder = ["disabled", "unknown_model", "unsupported_parameters", "no_api_key", "circuit_open", "rate_limited",
-                              "over_provider_budget", "over_max_cost", "over_project_budget", "unpriced"]
+                              "over_provider_budget", "over_max_cost", "over_project_budget", "over_user_budget", "unpriced"]
 
     /// The request as the planner takes it. Unpriced options are reported, not dropped, so the
     /// planner does not require a price; the quote adds `unpriced` itself.

@@ -116,13 +116,16 @@ public struct RoutingReads: Sendable {
     public let buckets: [ProviderID: TokenBucket]
     /// limit − spent − reserved of each provider scope that has a monthly budget.
     public let providerBudgetRemaining: [ProviderID: Money]
+    /// limit − spent − reserved of the user's own monthly limit; nil without one.
+    public let userBudgetRemaining: Money?
 
     public init(configs: [ProviderConfig], health: [ProviderID: ProviderHealthState], usableKeys: Set<ProviderID>,
-                buckets: [ProviderID: TokenBucket], providerBudgetRemaining: [ProviderID: Money]) {
+                buckets: [ProviderID: TokenBucket], providerBudgetRemaining: [ProviderID: Money], userBudgetRemaining: Money? = nil) {
         self.configs = configs
         self.health = health
         self.usableKeys = usableKeys
         self.buckets = buckets
         self.providerBudgetRemaining = providerBudgetRemaining
+        self.userBudgetRemaining = userBudgetRemaining
     }
 }

@@ -74,7 +74,12 @@ extension PostgresBudgetLedger {
                case when t.scope = 'user' then (select b.monthly_limit from public.user_budgets b)
                     else (select c.monthly_budget from public.provider_configs c where c.provider = substr(t.scope, 10)) end as budget_limit,
                case when t.period_start >= date_trunc('month', now(), 'UTC') then t.spent else 0 end as spent, t.reserved
-        from public.budget_scope_totals t order by t.scope
+        from public.budget_scope_totals t
+        -- A monthly limit set before anything was reserved has no totals row yet: its scope is whole.
+        union all
+        select 'user', null::uuid, b.monthly_limit, 0, 0 from public.user_budgets b
+        where b.monthly_limit is not null and not exists (select from public.budget_scope_totals t where t.scope = 'user')
+        order by 1
         """
 
     /// The provider scopes of `scopeTotals`, by provider (absent: nothing spent or reserved yet).

@@ -96,12 +96,17 @@ public struct PostgresRoutingReads: Sendable {
             if let provider = ProviderID(rawValue: try row.decode("provider")) { buckets[provider] = try PostgresRateLimitStore.bucket(from: row) }
         }
         var remaining: [ProviderID: Money] = [:]
+        var userRemaining: Money?
         for figures in try results[4].map({ try PostgresBudgetLedger.figures($0) }) {
-            if case .provider(let provider) = figures.scope, let left = figures.remaining { remaining[provider] = left }
+            switch figures.scope {
+            case .provider(let provider): if let left = figures.remaining { remaining[provider] = left }
+            case .user: userRemaining = figures.remaining
+            case .project: break
+            }
         }
         return RoutingReads(configs: try results[0].compactMap(PostgresProviderConfigStore.config(from:)), health: health,
                             usableKeys: Set(try results[2].compactMap { ProviderID(rawValue: try $0.decode("provider")) }),
-                            buckets: buckets, providerBudgetRemaining: remaining)
+                            buckets: buckets, providerBudgetRemaining: remaining, userBudgetRemaining: userRemaining)
     }
 }
 
