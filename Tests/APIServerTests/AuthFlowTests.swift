@@ -158,7 +158,10 @@ final class AuthFlowTests: XCTestCase {
 
         XCTAssertEqual(try server.post("/auth/v1/logout", [:], token: laptop.accessToken).status, 204)
         assertAuthProblem(try server.get("/auth/v1/user", token: laptop.accessToken), 403, "session_not_found")
-        assertAuthProblem(try server.post("/auth/v1/logout?scope=everywhere", [:], token: laptop.accessToken), 422, "validation_failed")
+        // A signed-out token is refused before its scope is read (as GoTrue's authentication runs first).
+        assertAuthProblem(try server.post("/auth/v1/logout?scope=everywhere", [:], token: laptop.accessToken), 403, "session_not_found")
+        let desk = try server.session(from: server.signIn("logout@example.com"))
+        assertAuthProblem(try server.post("/auth/v1/logout?scope=everywhere", [:], token: desk.accessToken), 422, "validation_failed")
     }
 
     func testUpdateUserMergesMetadataAndANewPasswordEndsOtherSessions() throws {

@@ -154,6 +154,20 @@ final class AuthSessionTests: XCTestCase {
         XCTAssertEqual(try server.get("/v1/projects", token: session.accessToken).status, 200)
     }
 
+    /// A token signed out of its own session cannot sign the user out of the others (GoTrue answers
+    /// 403 `session_not_found` there too); it could, while logout trusted any signed token.
+    func testASignedOutTokenCannotEndTheUsersOtherSessions() throws {
+        let first = try server.signUp("two-devices@example.com")
+        let second = try server.signIn("two-devices@example.com")
+        XCTAssertEqual(second.status, 200, second.text)
+        let other = try XCTUnwrap(try second.json()["access_token"] as? String)
+        XCTAssertEqual(try server.post("/auth/v1/logout?scope=local", [:], token: first.accessToken).status, 204)
+        assertAuthProblem(try server.post("/auth/v1/logout", [:], token: first.accessToken), 403, "session_not_found")
+        XCTAssertEqual(try server.get("/auth/v1/user", token: other).status, 200, "the other device stays signed in")
+        XCTAssertEqual(try server.post("/auth/v1/logout", [:], token: other).status, 204)
+        assertAuthProblem(try server.get("/auth/v1/user", token: other), 403, "session_not_found")
+    }
+
     // MARK: user metadata
 
     func testNULInUserMetadataIsAValidationProblem() throws {

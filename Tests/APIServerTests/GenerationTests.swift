@@ -189,6 +189,26 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(list.count, 1, "one generation for the key, however often it was sent")
     }
 
+    /// A retry of a `Prefer: wait` request whose answer was lost gets what that wait gave: the
+    /// finished generation. (It got the admission's stored 202: `running`, no outputs.)
+    func testAReplayThatAsksToWaitGetsTheGenerationAsItNowStands() throws {
+        let body: [String: Any] = ["project_id": project, "type": "text", "prompt": "wait for me"]
+        let first = try server.generate(body, token: token, wait: 20, headers: ["Idempotency-Key": "wait-1"])
+        XCTAssertEqual(first.status, 200, first.text)
+        let again = try server.generate(body, token: token, wait: 20, headers: ["Idempotency-Key": "wait-1"])
+        XCTAssertEqual(again.status, 200, again.text)
+        XCTAssertEqual(again.header("idempotent-replayed"), "true")
+        XCTAssertEqual(again.header("preference-applied"), "wait=20")
+        XCTAssertEqual(try again.json()["id"] as? String, try first.json()["id"] as? String)
+        XCTAssertEqual(try again.json()["status"] as? String, "succeeded")
+        XCTAssertEqual((try again.json()["outputs"] as? [Any])?.count, (try first.json()["outputs"] as? [Any])?.count)
+        // Without a wait, the stored answer as it was.
+        let plain = try server.generate(body, token: token, headers: ["Idempotency-Key": "wait-1"])
+        XCTAssertEqual(plain.status, 202, plain.text)
+        XCTAssertEqual(plain.header("idempotent-replayed"), "true")
+        XCTAssertEqual(try XCTUnwrap(try server.get("/v1/generations", token: token).json()["data"] as? [Any]).count, 1)
+    }
+
     func testConcurrentDuplicatesWithOneKeyMakeOneGeneration() throws {
         let (server, token, project) = (self.server!, self.token, self.project)
         let statuses = LockedList<Int>()
@@ -212,6 +232,17 @@ final class GenerationTests: XCTestCase {
         let unknown = try server.generate(["project_id": project, "type": "text", "prompt": "x", "colour": "red"], token: token)
         XCTAssertEqual(unknown.status, 422)
         XCTAssertEqual(try unknown.json()["code"] as? String, "unknown_field")
+        // Its models all need an input image, which a body cannot carry yet: refused, nothing reserved or run.
+        let imageToVideo = try server.generate(["project_id": project, "type": "image_to_video", "prompt": "x"], token: token)
+        XCTAssertEqual(imageToVideo.status, 422, imageToVideo.text)
+        let errors = try XCTUnwrap(try imageToVideo.json()["errors"] as? [[String: Any]])
+        XCTAssertEqual(errors.first?["field"] as? String, "type")
+        XCTAssertEqual(errors.first?["code"] as? String, "needs_input_image")
+        let batch = try server.post("/v1/generations/batch", ["project_id": project, "items": [["type": "image_to_video", "prompt": "x"]]],
+                                    token: token)
+        XCTAssertEqual(batch.status, 422, batch.text)
+        XCTAssertEqual((try batch.json()["errors"] as? [[String: Any]])?.first?["field"] as? String, "items[0].type")
+        XCTAssertEqual(try XCTUnwrap(try server.get("/v1/generations", token: token).json()["data"] as? [Any]).count, 0)
         let stranger = try server.signUp("intruder@example.com").accessToken
         XCTAssertEqual(try server.generate(["project_id": project, "type": "text", "prompt": "x"], token: stranger).status, 404)
         XCTAssertEqual(try server.generate(["project_id": project, "type": "text", "prompt": "x"], token: token,

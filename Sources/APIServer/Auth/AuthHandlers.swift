@@ -48,8 +48,10 @@ struct AuthHandlers: Sendable {
         }
     }
 
+    /// As GoTrue, a token whose session has ended cannot end the user's other sessions (403
+    /// `session_not_found`): a leaked token that was signed out must not be able to sign the user out everywhere.
     func logout(_ request: HTTPRequest) throws -> HTTPResponse {
-        let identity = try authenticator.identity(of: request)
+        let identity = try authenticator.liveIdentity(of: request)
         guard let scope = LogoutScope(rawValue: request.query["scope"] ?? "global") else {
             throw AuthError.validationFailed("scope must be global, local or others")
         }

@@ -42,6 +42,7 @@ extension BatchHandlers {
                 errors.append(FieldError(field: "\(path).type", code: "invalid",
                                          message: "type must be one of \(MediaKind.allCases.map(\.rawValue).joined(separator: ", "))"))
             }
+            if kind == .imageToVideo { errors.append(GenerationHandlers.imageToVideoRefusal(field: "\(path).type")) }
             if item.prompt == nil { errors.append(FieldError(field: "\(path).prompt", code: "required", message: "prompt is required")) }
             let provider = item.provider.flatMap(ProviderID.init(rawValue:))
             if item.provider != nil, provider == nil {

@@ -39,6 +39,13 @@ struct GenerationHandlers: Sendable {
         let claimed = try store.claimIdempotencyKey(key, requestHash: hash, staleAfterSeconds: Self.idempotencyStaleSeconds,
                                                     claimsJSON: identity.claimsJSON)
         switch claimed {
+        case .replay(202, let body):
+            // The stored answer is the 202 of the admission; a retry that asks to wait is answered as
+            // the first request was, with the generation as it stands once it ends or the wait is up.
+            if let wait, wait > 0, let id = Self.storedGenerationID(body) {
+                return try replayAwaited(id, wait: wait, identity: identity, request: request)
+            }
+            return .now(try Self.answer(claimed))
         case .replay, .mismatch:
             return .now(try Self.answer(claimed))
         case .pending:
@@ -104,9 +111,8 @@ struct GenerationHandlers: Sendable {
         case .replay(let status, let body):
             var headers = [("Content-Type", status < 300 ? "application/json" : "application/problem+json"), ("Idempotent-Replayed", "true")]
             // The first answer named its generation in `Location`; the replay names the same one.
-            if status < 300, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-               let id = object["id"] as? String, UUID(uuidString: id) != nil {
-                headers.append(("Location", "\(collection)/\(id.lowercased())"))
+            if status < 300, let id = storedGenerationID(body) {
+                headers.append(("Location", "\(collection)/\(id.lowercasedString)"))
             }
             return HTTPResponse(status: status, headers: headers, body: Data(body.utf8))
         case .mismatch:
@@ -117,6 +123,51 @@ struct GenerationHandlers: Sendable {
                           detail: "A request with this Idempotency-Key is still being answered; retry shortly.",
                           headers: [("Retry-After", "1")])
         }
+    }
+
+    /// The `id` of a stored answer's JSON body.
+    static func storedGenerationID(_ body: String) -> UUID? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+        return (object["id"] as? String).flatMap(UUID.init(uuidString:))
+    }
+
+    /// A replayed admission under `Prefer: wait`: the generation now if it has ended, else once it
+    /// ends here (or at the deadline, as it then stands). Marked replayed, as any replay.
+    private func replayAwaited(_ id: UUID, wait: Int, identity: AuthenticatedIdentity, request: HTTPRequest) throws -> AwaitedResponse {
+        let board = executor.board
+        let signal = board.wait(for: id)
+        let store = self.store
+        let tokens = eventTokens
+        let requestID = request.requestID
+        let current = { @Sendable () throws -> HTTPResponse in
+            guard let detail = try store.detail(id, claimsJSON: identity.claimsJSON) else { throw DomainError.notFound(resource: "generation") }
+            var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)),
+                                                 status: detail.generation.status.isTerminal ? 200 : 202)
+            response.headers += [("Location", "/v1/generations/\(id.lowercasedString)"), ("Preference-Applied", "wait=\(wait)"),
+                                 ("Idempotent-Replayed", "true")]
+            return response
+        }
+        let now: HTTPResponse
+        do {
+            now = try current()
+        } catch {
+            board.forget(signal, for: id)
+            throw error
+        }
+        if now.status == 200 {
+            board.forget(signal, for: id)
+            return .now(now)
+        }
+        return .later(signal, deadline: Double(wait), respond: { _ in
+            board.forget(signal, for: id)
+            do {
+                return try current()
+            } catch let problem as Problem {
+                return problem.response(requestID: requestID)
+            } catch {
+                return Problem.internalError().response(requestID: requestID)
+            }
+        })
     }
 
     /// Where a duplicate waits for the first request with its key: keyed by user and key, in the
