@@ -149,6 +149,13 @@ final class ChatCompletionTests: XCTestCase {
         XCTAssertNotNil(answer.json["request_id"] as? String)
         let named = try client.complete(ChatWireClient.body(model: "anthropic/gpt-4o-mini"))
         XCTAssertEqual(named.status, 404, "provider/model names a model that provider does not offer: \(named.text)")
+        // OpenRouter serves models it does not list (`vendor/model`), as /v1/generations routes them: such a
+        // model is found, and refused as unpriced here (the project does not accept unpriced spend).
+        XCTAssertEqual(try server.post("/v1/api-keys", ["provider": "openrouter", "label": "router", "key": ApiKeyTests.sampleKey(.openrouter)],
+                                       token: token).status, 201)
+        let unlisted = try client.complete(ChatWireClient.body(model: "openrouter/some-vendor/some-model"))
+        XCTAssertEqual(unlisted.status, 422, unlisted.text)
+        XCTAssertEqual(unlisted.errorCode, "unpriced")
     }
 
     func testProviderSlashModelRoutesToThatProvider() throws {

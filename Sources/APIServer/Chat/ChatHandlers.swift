@@ -19,7 +19,8 @@ struct ChatHandlers: Sendable {
     let defaults: DefaultProjects
     /// A completion sent with `store: true` is kept as a text asset: not while its user keeps their storage quota's worth.
     let storage: StorageQuotaGate
-    /// Whether a provider (any, when nil) offers this text model.
+    /// Whether a provider (any, when nil) offers this text model; a named provider that serves
+    /// models it does not list (OpenRouter's `vendor/model`) offers those too, as for `/v1/generations`.
     let offers: @Sendable (_ model: String, _ provider: ProviderID?) -> Bool
 
     /// How long a request waits for its completion before the generation is canceled (504, no charge).
@@ -301,6 +302,7 @@ extension ChatHandlers {
             storage: environment.assets.storage,
             offers: { model, provider in
                 providers.catalog().contains { (provider == nil || $0.provider == provider) && $0.model(model, kind: .text) != nil }
+                    || provider.map { providers.capability(of: $0, for: model, kind: .text) != nil } == true
             })
     }
 }
