@@ -8,16 +8,15 @@ SYSTEM_PACKAGES=(libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev lib
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Exports each NAME=VALUE line of a secrets file whose NAME the environment does not already set, so
-# a value given on the command line (a new APP_ENCRYPTION_SECRET for a rotation) wins over the file.
+# Exports each variable a secrets file sets (read as `source` reads it: quotes, `export`) unless the
+# environment already sets it, so a value given on the command line (a new APP_ENCRYPTION_SECRET for a
+# rotation) wins over the file.
 load_secrets() {
-  local line name
-  while IFS= read -r line || [ -n "$line" ]; do
-    case "$line" in ''|'#'*) continue ;; esac
-    name=${line%%=*}
-    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
-    [ -n "${!name:-}" ] || export "$name=${line#*=}"
-  done < "$1"
+  local name value
+  while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+    [ -n "${!name+set}" ] || export "$name=$value"
+  done < <(env -i bash -c 'set -a; source "$1"; for n in $(compgen -e); do
+             case "$n" in PWD|OLDPWD|SHLVL|_) ;; *) printf "%s\0%s\0" "$n" "${!n}" ;; esac; done' _ "$1")
 }
 
 # Installs the Debian packages the project needs, once: apt-get update only when something is missing.

@@ -129,6 +129,10 @@ export APP_ENV=${APP_ENV:-development}
 export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/mediaworkspace}
 export DATABASE_URL=${DATABASE_URL:-postgresql://authenticator@127.0.0.1:$PG_PORT/mediaworkspace}
 # Generation outputs (content-addressed files).
+# Instances with their own RUN_DATA_DIR kept their files in ./data/storage before they moved under it.
+if [ -z "${STORAGE_DIR:-}" ] && [ "$DATA" != "$ROOT/data" ] && [ -d "$ROOT/data/storage" ] && [ ! -d "$DATA/storage" ]; then
+  log "note: files are now kept in $DATA/storage; an instance that stored files in $ROOT/data/storage before should move them there (or set STORAGE_DIR)"
+fi
 export STORAGE_DIR=${STORAGE_DIR:-$DATA/storage}
 
 "$BIN" migrate

@@ -165,7 +165,7 @@ final class ChatStreamingTests: XCTestCase {
 
     func testLocalProviderStreamsItsOfflineTextInSeveralDeltas() throws {
         let project = try project()
-        let reader = try open(ChatWireClient.body(model: "local/offline-text", content: "one two three four", stream: true,
+        let reader = try open(ChatWireClient.body(model: "local/offline-text", content: "one two three four", maxTokens: 1000, stream: true,
                                                   includeUsage: true), project: project)
         let stream = try ChatWireClient.stream(try reader.rest(), status: reader.status, headers: reader.headers)
         XCTAssertTrue(stream.sawDone)

@@ -72,4 +72,48 @@ final class EventStreamBackpressureTests: XCTestCase {
         let ids = String(decoding: received, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { Int($0.dropFirst(4).dropLast(2)) }
         XCTAssertEqual(ids, (1...12_000).map { $0 }, "every event, once, in order")
     }
+
+    /// Events held back behind a transaction that stays open: every read finds them withheld.
+    private final class HeldBack: GenerationEventLog {
+        let reads = Atomic(0)
+        let ticks = Atomic<UInt64>(0)
+
+        func events(_ scope: GenerationEventScope, after: Int64, limit: Int, claimsJSON: String) throws -> [StoredGenerationEvent] { [] }
+
+        func settledEvents(_ scope: GenerationEventScope, after: GenerationEventPosition, limit: Int,
+                           claimsJSON: String) throws -> SettledGenerationEvents {
+            reads.add(1, ordering: .relaxed)
+            return SettledGenerationEvents(events: [], withheld: true)
+        }
+
+        func position(afterEvent id: Int64, claimsJSON: String) throws -> GenerationEventPosition { .start }
+
+        /// Moves every tick (other transactions end all the time), so the hub wakes the stream each time.
+        func mark() throws -> GenerationEventLogMark {
+            GenerationEventLogMark(latestID: 1, horizon: ticks.add(1, ordering: .relaxed).newValue)
+        }
+    }
+
+    /// A stream whose events stay held back looks again on one chain of growing pauses, however often
+    /// it is woken meanwhile; each wake used to start a chain of its own that never ended while the
+    /// events were held, so the reads grew with every tick of the hub.
+    func testAStreamWhoseEventsAreHeldBackLooksAgainOnOneChainHoweverOftenWoken() throws {
+        let log = HeldBack()
+        let hub = EventStreamHub(log: log, logger: Logger(minimumLevel: .error) { _ in }, heartbeatSeconds: 600, pollSeconds: 0.1)
+        let stream = ResponseStream()
+        let session = EventStreamSession(userID: UUID(), scope: GenerationEventScope(), claimsJSON: "{}", cursor: .position(.start),
+                                         stream: stream, hub: hub)
+        session.open()
+        defer { stream.close() }
+        for _ in 0..<20 {
+            session.wake()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 4)
+        // About 5 s: one chain (a read every 0.1 s once its pause has grown) plus the hub's ticks and
+        // the 20 wakes, each at most one read: about 120 here. A chain per wake: about 650.
+        let reads = log.reads.load(ordering: .relaxed)
+        XCTAssertGreaterThan(reads, 10, "it does look again")
+        XCTAssertLessThan(reads, 300)
+    }
 }

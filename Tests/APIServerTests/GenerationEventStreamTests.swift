@@ -205,6 +205,24 @@ final class GenerationEventStreamTests: XCTestCase {
         }
     }
 
+    /// A plain id from before positions existed (events written then have transaction 0 and keep id
+    /// order) resumes after that id even when its event is gone with its generation: what came after
+    /// it is still sent, as it was when the stream went by id alone.
+    func testAPlainIDFromBeforePositionsWhoseEventIsGoneStillResumesAfterIt() throws {
+        let gone = try XCTUnwrap(try generate(wait: 20)["id"] as? String)
+        let kept = try XCTUnwrap(try generate(wait: 20)["id"] as? String)
+        let pool = server.environment.pool
+        try pool.withServiceRole { try $0.query("update public.generation_events set tx = '0'") }
+        let all = try stream("/v1/events").events(timeout: 10) { $0.filter { $0.name == "succeeded" }.count == 2 }
+        let cut = try XCTUnwrap(all.last { Self.generationID($0) == gone }?.id.flatMap(GenerationEventPosition.init(text:)))
+        XCTAssertEqual(cut.transaction, 0)
+        try pool.withServiceRole { try $0.query("delete from public.generations where id = \(try XCTUnwrap(UUID(uuidString: gone)))") }
+        let resumed = try stream("/v1/events?last_event_id=\(cut.id)").events(timeout: 10) { $0.last?.name == "succeeded" }
+        XCTAssertEqual(Set(resumed.compactMap { Self.generationID($0) }), [kept])
+        XCTAssertEqual(resumed, all.filter { Self.generationID($0) == kept && ($0.id.flatMap(GenerationEventPosition.init(text:))?.id ?? 0) > cut.id })
+        XCTAssertFalse(resumed.isEmpty)
+    }
+
     func testTwoHundredOpenStreamsHoldNoThreadAndHealthzStaysFast() throws {
         server.stop()
         server = try TestServer(environment: ["EVENT_STREAMS_PER_USER": "200"])

@@ -146,6 +146,11 @@ final class UnpricedOptInTests: XCTestCase {
         let refused = try generate(in: exact)
         XCTAssertEqual(refused.status, 402, "a full budget admits no unpriced work: \(refused.text)")
         XCTAssertEqual(try refused.json()["code"] as? String, "budget_exceeded", refused.text)
+        // Its quote says so too (it called the candidate admitted: nothing to reserve, nothing over).
+        let quoted = try engine.post("/v1/quotes", request.merging(["project_id": exact]) { $1 }, token: token)
+        XCTAssertEqual(quoted.status, 200, quoted.text)
+        XCTAssertEqual((try quoted.json()["candidates"] as? [[String: Any]])?.first?["reasons"] as? [String], ["over_project_budget"],
+                       quoted.text)
         // A budget smaller than the charge: admitted (there is room), charged in full (the provider
         // billed it: the overshoot is on the ledger), and nothing is admitted after it.
         let small = try project(limit: "0.0000000001")

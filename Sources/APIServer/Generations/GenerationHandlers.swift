@@ -27,6 +27,8 @@ struct GenerationHandlers: Sendable {
         let identity = try authenticator.identity(of: request)
         let (quoteRequest, settings, wait, key) = try authenticator.deferringSessionCheck(identity) { _ in
             let (quoteRequest, settings) = try Self.decode(request)
+            // Quotes (which decode the same body) still price it.
+            if quoteRequest.kind == .imageToVideo { throw DomainError.validation([Self.imageToVideoRefusal(field: "type")]) }
             return (quoteRequest, settings, try Self.waitSeconds(request), try Self.idempotencyKey(request))
         }
         guard let key else {

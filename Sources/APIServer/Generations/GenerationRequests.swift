@@ -15,8 +15,8 @@ extension GenerationHandlers {
         let maxCostUsd: String?
     }
 
-    /// Every image-to-video model needs `input_image`, which a request body cannot carry yet: refused
-    /// here rather than admitted, reserved and failed by the provider. Quotes still price it.
+    /// Every image-to-video model needs `input_image`, which a request body cannot carry yet: a
+    /// generation or batch item is refused rather than admitted, reserved and failed by the provider.
     static func imageToVideoRefusal(field: String) -> FieldError {
         FieldError(field: field, code: "needs_input_image",
                    message: "image_to_video needs parameters.input_image, which this API does not take in a request body yet "
@@ -31,7 +31,6 @@ extension GenerationHandlers {
             errors.append(FieldError(field: "type", code: "invalid",
                                      message: "type must be one of \(MediaKind.allCases.map(\.rawValue).joined(separator: ", "))"))
         }
-        if kind == .imageToVideo { errors.append(Self.imageToVideoRefusal(field: "type")) }
         if body.projectId == nil { errors.append(FieldError(field: "project_id", code: "required", message: "project_id is required")) }
         if body.prompt == nil { errors.append(FieldError(field: "prompt", code: "required", message: "prompt is required")) }
         let provider = body.provider.flatMap(ProviderID.init(rawValue:))

@@ -108,10 +108,14 @@ public struct QuoteService: Sendable {
             // the planner's check only chose the model.
             var reasons = Set(option.skipReasons.filter { if case .unsupportedParameters = $0 { false } else { true } }.map(\.code))
             if !request.unsupportedParameters(for: model).isEmpty { reasons.insert(SkipReason.unsupportedParameters([]).code) }
-            if let total = estimate.breakdown.total {
-                if let remaining, total > remaining { reasons.insert("over_project_budget") }
-                if let left = reads.routing.userBudgetRemaining, total > left { reasons.insert("over_user_budget") }
-            } else if !project.allowUnpriced {
+            // The reservation's own rule (app_ledger.reserve): what it holds must fit, and a call that
+            // holds nothing (free or unpriced) at a provider that may charge needs some room left.
+            let held = estimate.breakdown.total ?? .zero
+            let needsHeadroom = held == .zero && option.provider != .local
+            let exceeds = { (left: Money?) -> Bool in left.map { held > $0 || (needsHeadroom && $0 <= .zero) } ?? false }
+            if exceeds(remaining) { reasons.insert("over_project_budget") }
+            if exceeds(reads.routing.userBudgetRemaining) { reasons.insert("over_user_budget") }
+            if estimate.breakdown.total == nil, !project.allowUnpriced {
                 // Without a price nothing can be reserved, so the request is admitted only where
                 // the project accepts unpriced spend; it is shown `unpriced` then, never as $0.
                 reasons.insert(SkipReason.unpriced.code)

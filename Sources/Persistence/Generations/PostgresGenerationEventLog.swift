@@ -53,11 +53,17 @@ public struct PostgresGenerationEventLog: GenerationEventLog {
         guard id > 0 else { return .start }
         let rows = try pool.userScopeStatement(claimsJSON: claimsJSON, readOnly: true, """
                 select (select e.tx from public.generation_events e where e.id = \(id) and e.user_id = (select auth.uid())) as tx,
+                       (select max(e.id) from public.generation_events e where e.user_id = (select auth.uid()) and e.tx = '0') as last_before,
                        pg_snapshot_xmin(pg_current_snapshot()) as horizon
                 """)
         guard let row = rows.first else { return .start }
         if let tx: UInt64 = try row.decodeIfPresent("tx") { return GenerationEventPosition(transaction: tx, id: id) }
-        // Gone (its generation was deleted): resume after everything a stream could have sent.
+        // Gone (its generation was deleted). An id from before migration 191 stands among the events
+        // kept in id order (tx 0), so what came after it is still sent; any other resumes after
+        // everything a stream could have sent.
+        if let lastBefore: Int64 = try row.decodeIfPresent("last_before"), id <= lastBefore {
+            return GenerationEventPosition(transaction: 0, id: id)
+        }
         let horizon: UInt64 = try row.decode("horizon")
         return GenerationEventPosition(transaction: max(horizon, 1) - 1, id: .max)
     }

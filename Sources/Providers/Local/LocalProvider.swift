@@ -94,21 +94,28 @@ public struct LocalProvider: MediaProvider {
         .notSupported
     }
 
-    func finished(_ request: GenerationRequest, text: String? = nil, files: [OutputFile] = [], usage: NormalisedUsage) -> GenerationOutput {
+    func finished(_ request: GenerationRequest, text: String? = nil, files: [OutputFile] = [], usage: NormalisedUsage,
+                  finishReason: String = "stop") -> GenerationOutput {
         var free = usage
         free.providerReportedCostUSD = 0
         return GenerationOutput(provider: id, model: request.model, kind: request.kind, text: text, files: files, usage: free,
-                                finishReason: "stop", isOffline: true, notes: [Self.offlineNote])
+                                finishReason: finishReason, isOffline: true, notes: [Self.offlineNote])
     }
 
     // MARK: - Text
 
     func text(_ request: GenerationRequest) -> GenerationOutput {
-        let reply = OfflineText.compose(prompt: request.prompt, systemPrompt: request.parameters.systemPrompt,
+        var reply = OfflineText.compose(prompt: request.prompt, systemPrompt: request.parameters.systemPrompt,
                                         maxWords: request.parameters.maxOutputTokens)
+        // Cut at the output limit as a model is, so a client's handling of `length` can be tried offline.
+        var finishReason = "stop"
+        if let limit = request.parameters.maxOutputTokens, OfflineText.approximateTokens(reply) > limit {
+            reply = OfflineText.truncated(reply, toTokens: limit)
+            finishReason = "length"
+        }
         let input = OfflineText.approximateTokens((request.parameters.systemPrompt ?? "") + request.prompt)
-        return finished(request, text: reply,
-                        usage: NormalisedUsage(inputTokens: input, outputTokens: OfflineText.approximateTokens(reply)))
+        return finished(request, text: reply, usage: NormalisedUsage(inputTokens: input, outputTokens: OfflineText.approximateTokens(reply)),
+                        finishReason: finishReason)
     }
 
     // MARK: - Image

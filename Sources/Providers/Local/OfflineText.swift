@@ -19,6 +19,20 @@ enum OfflineText {
         return lines.joined(separator: "\n")
     }
 
+    /// The longest prefix (whole characters) that counts as at most `tokens` (at least one character).
+    static func truncated(_ text: String, toTokens tokens: Int) -> String {
+        let budget = max(1, tokens) * 4
+        var bytes = 0
+        var end = text.startIndex
+        for index in text.indices {
+            let size = text[index].utf8.count
+            guard bytes + size <= budget else { break }
+            bytes += size
+            end = text.index(after: index)
+        }
+        return end == text.startIndex ? String(text.prefix(1)) : String(text[..<end])
+    }
+
     /// A rough token count (about four characters per token) so usage screens show something
     /// plausible; the cost is zero regardless.
     static func approximateTokens(_ text: String) -> Int {

@@ -31,6 +31,21 @@ final class LocalProviderTests: ProviderTestCase {
         XCTAssertGreaterThan(first.usage.inputTokens, 0)
     }
 
+    /// Cut at `max_output_tokens` with `length`, as a model is (it ran on past the limit with `stop`).
+    func testTextStopsAtTheOutputLimitWithLength() async throws {
+        let request = GenerationRequest(kind: .text, model: "offline-text", prompt: "Write a long story about the sea and the wind",
+                                        parameters: GenerationParameters(maxOutputTokens: 5), outputDirectory: outputDirectory)
+        let output = try await finished(try provider.submit(request, key: nil))
+        XCTAssertEqual(output.finishReason, "length")
+        XCTAssertLessThanOrEqual(output.usage.outputTokens, 5)
+        XCTAssertEqual(output.text, String(OfflineText.label.prefix(20)))
+        let roomy = GenerationRequest(kind: .text, model: "offline-text", prompt: "Hi",
+                                      parameters: GenerationParameters(maxOutputTokens: 10_000), outputDirectory: outputDirectory)
+        let roomyOutput = try await finished(try provider.submit(roomy, key: nil))
+        XCTAssertEqual(roomyOutput.finishReason, "stop")
+        XCTAssertEqual(OfflineText.truncated("é", toTokens: 0), "é", "never empty, never a broken character")
+    }
+
     func testImageIsARealPNGOfTheRequestedSize() async throws {
         let request = GenerationRequest(kind: .image, model: "offline-image", prompt: "a lighthouse at dusk",
                                         parameters: GenerationParameters(size: "1024x768", count: 2), outputDirectory: outputDirectory)

@@ -36,6 +36,8 @@ final class EventStreamSession: Sendable {
         var done = false
         /// The pause before looking again while events are held back for an older transaction.
         var withheldPause = EventStreamSession.firstWithheldPause
+        /// A look again is already scheduled: one chain of them per stream, however often it is woken.
+        var lookAgainScheduled = false
     }
 
     /// A held-back event waits for a transaction that began before it to end, which is usually
@@ -153,11 +155,17 @@ final class EventStreamSession: Sendable {
     /// Events are held back behind a transaction still running: looks again after a pause that
     /// grows while they stay held.
     private func lookAgainSoon() {
-        let pause = state.withLock { state -> Double in
+        let pause = state.withLock { state -> Double? in
+            guard !state.lookAgainScheduled else { return nil }
+            state.lookAgainScheduled = true
             defer { state.withheldPause = min(state.withheldPause * 2, hub.pollSeconds) }
             return state.withheldPause
         }
-        hub.fetchQueue.asyncAfter(deadline: .now() + pause) { [self] in startReading() }
+        guard let pause else { return }
+        hub.fetchQueue.asyncAfter(deadline: .now() + pause) { [self] in
+            state.withLock { $0.lookAgainScheduled = false }
+            startReading()
+        }
     }
 
     private func end() {
