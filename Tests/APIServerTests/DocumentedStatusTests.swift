@@ -93,7 +93,8 @@ final class DocumentedStatusTests: XCTestCase {
     }
 
     func testEveryProtectedOperationAnswers401WithoutAToken() throws {
-        let operations = operations(documenting: 401)
+        // `/metrics` is open unless the server sets METRICS_TOKEN (TransportTests holds its 401).
+        let operations = operations(documenting: 401).filter { $0.template != "/metrics" }
         XCTAssertGreaterThanOrEqual(operations.count, 10, "the spec was read: \(operations)")
         for operation in operations {
             XCTAssertTrue(operation.needsToken, "\(operation) documents 401 but no security requirement")

@@ -271,6 +271,27 @@ final class TransportTests: XCTestCase {
         XCTAssertTrue(text.contains("process_resident_memory_bytes "))
     }
 
+    /// With METRICS_TOKEN set, only a scraper sending it reads the metrics (they name every route and
+    /// the pool's size and state, which a server reachable from outside need not tell anyone).
+    func testMetricsTokenKeepsTheMetricsToItsHolder() throws {
+        server.stop()
+        let token = "metrics-" + String(repeating: "k7Q2x9Lp", count: 4)
+        server = try TestServer(environment: ["METRICS_TOKEN": token])
+        for headers in [[:], ["Authorization": "Bearer wrong"], ["Authorization": "Bearer \(token)x"], ["Authorization": token]] {
+            let refused = try server.connect().request("GET", "/metrics", headers: headers)
+            try assertProblem(refused, status: 401, code: "invalid_metrics_token")
+            XCTAssertEqual(refused.header("www-authenticate"), "Bearer")
+        }
+        let allowed = try server.connect().request("GET", "/metrics", headers: ["Authorization": "Bearer \(token)"])
+        XCTAssertEqual(allowed.status, 200, allowed.text)
+        XCTAssertTrue(allowed.text.contains("process_resident_memory_bytes "))
+        guard case .failure(let weak) = AppConfig.load(from: ["METRICS_TOKEN": "short"], requireSecrets: false) else {
+            return XCTFail("a weak token is refused at start-up")
+        }
+        XCTAssertTrue(String(describing: weak).contains("METRICS_TOKEN is too weak"), String(describing: weak))
+        XCTAssertFalse(String(describing: weak).contains("short"), "the value is never printed")
+    }
+
     private func assertProblem(_ response: HTTPTestConnection.Response, status: Int, code: String, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(response.status, status, response.text, file: file, line: line)
         XCTAssertEqual(response.header("content-type"), "application/problem+json", file: file, line: line)

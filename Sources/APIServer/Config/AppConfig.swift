@@ -91,6 +91,8 @@ struct AppConfig: Sendable {
     var apiKeysPerUser = AppConfig.standardApiKeysPerUser
     static let standardProjectsPerUser = 1000
     static let standardApiKeysPerUser = 100
+    /// When set (METRICS_TOKEN), `/metrics` answers only `Authorization: Bearer <it>`.
+    var metricsToken: String?
 
     /// The variables this reads, with their defaults; `.env.example` documents the same list.
     static let variableNames = [
@@ -107,7 +109,7 @@ struct AppConfig: Sendable {
         "PROVIDER_CIRCUIT_FAILURES", "PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
         "OPENAPI_PATH", "API_DOCS_PATH",
         "ASSET_MAX_IMAGE_BYTES", "ASSET_MAX_AUDIO_BYTES", "ASSET_MAX_VIDEO_BYTES", "ASSET_MAX_TEXT_BYTES", "STORAGE_QUOTA_BYTES",
-        "PROJECTS_PER_USER", "API_KEYS_PER_USER",
+        "PROJECTS_PER_USER", "API_KEYS_PER_USER", "METRICS_TOKEN",
         "AUTH_TOKEN_RATE_LIMIT", "AUTH_SIGNUP_RATE_LIMIT",
     ] + StorageBackend.variableNames
 
@@ -228,7 +230,8 @@ struct AppConfig: Sendable {
                 text: Int64(reader.integer("ASSET_MAX_TEXT_BYTES", default: Int(UploadLimits.standard.text), range: 1...(1 << 40)))),
             storageQuota: StorageQuota(bytes: reader.storageQuota()),
             projectsPerUser: reader.integer("PROJECTS_PER_USER", default: AppConfig.standardProjectsPerUser, range: 1...1_000_000),
-            apiKeysPerUser: reader.integer("API_KEYS_PER_USER", default: AppConfig.standardApiKeysPerUser, range: 1...10_000)
+            apiKeysPerUser: reader.integer("API_KEYS_PER_USER", default: AppConfig.standardApiKeysPerUser, range: 1...10_000),
+            metricsToken: reader.secret("METRICS_TOKEN", requiredStrong: false, strongWhenPresent: true)
         )
         // Access tokens cannot be signed or checked without the secret, in any environment.
         if requireSecrets, config.jwtSecret == nil, environment != .production {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Persistence
 
@@ -6,6 +7,8 @@ struct HealthHandlers: Sendable {
     let pool: ConnectionPool
     let migrations: MigrationRunner
     let metrics: Metrics
+    /// `METRICS_TOKEN`: nil leaves `/metrics` open (for a scraper on a private network).
+    var metricsToken: String? = nil
 
     private struct Health: Encodable {
         let status: String
@@ -60,6 +63,13 @@ struct HealthHandlers: Sendable {
     }
 
     func metricsText(_ request: HTTPRequest) throws -> HTTPResponse {
+        if let metricsToken {
+            let sent = request.header("authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+            guard ConstantTime.equals(Array(sent.utf8), Array(metricsToken.utf8)) else {
+                throw Problem(status: 401, code: "invalid_metrics_token", title: "Unauthorized",
+                              detail: "This server's metrics need its METRICS_TOKEN as a Bearer token.", headers: [("WWW-Authenticate", "Bearer")])
+            }
+        }
         let pool = pool.statistics
         let text = metrics.render(gauges: [
             ("db_pool_connections", "Database connections by state.", "state=\"in_use\"", Double(pool.inUse)),

@@ -4,7 +4,8 @@ import Persistence
 /// The route table: every operation the API serves, named by its `operationId` in `openapi.yaml`.
 /// A test holds this list and the spec equal, so no route exists without its contract.
 func makeRoutes(_ environment: ServerEnvironment) -> [Route] {
-    let health = HealthHandlers(pool: environment.pool, migrations: environment.migrations, metrics: environment.metrics)
+    let health = HealthHandlers(pool: environment.pool, migrations: environment.migrations, metrics: environment.metrics,
+                                metricsToken: environment.config.metricsToken)
     let auth = AuthHandlers(
         service: environment.auth, authenticator: environment.authenticator,
         // GoTrue's defaults (production): /token 150 per 5 minutes with a burst of 30; sign-up 30 per 5 minutes.
