@@ -64,17 +64,22 @@ struct Authenticator: Sendable {
         settlements?.waitForSettlements(of: identity.userID)
     }
 
-    private func verifiedIdentity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
-        guard let header = request.header("authorization"), !header.isEmpty else { throw AuthError.noAuthorization }
+    /// The credentials of an `Authorization: Bearer` header (the scheme in any case), nil without one.
+    static func bearerToken(of request: HTTPRequest) -> String? {
+        guard let header = request.header("authorization"), !header.isEmpty else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.noAuthorization }
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         // Spaces and tabs (RFC 9110's OWS) by hand, one character at each end: Foundation's
         // CharacterSet trim, and a String built from a reversed view (character by character), were
         // each a visible share of every authenticated request.
         var token = parts[1]
         while let first = token.first, first == " " || first == "\t" { token = token.dropFirst() }
         while let last = token.last, last == " " || last == "\t" { token = token.dropLast() }
-        let tokenText = String(token)
+        return String(token)
+    }
+
+    private func verifiedIdentity(of request: HTTPRequest) throws -> AuthenticatedIdentity {
+        guard let tokenText = Self.bearerToken(of: request) else { throw AuthError.noAuthorization }
         let now = Date()
         if let known = verifiedTokens.identity(of: tokenText, now: now) { return known }
         let verified: VerifiedJWT

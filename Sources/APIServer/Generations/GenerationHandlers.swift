@@ -127,6 +127,15 @@ struct GenerationHandlers: Sendable {
         }
     }
 
+    /// The answer to `Prefer: wait`: the generation as it stands, 200 once ended, else 202.
+    private static func waited(_ detail: GenerationDetail, wait: Int, tokens: EventStreamTokens) throws -> HTTPResponse {
+        var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)),
+                                             status: detail.generation.status.isTerminal ? 200 : 202)
+        response.headers.append(("Location", "/v1/generations/\(detail.generation.id.lowercasedString)"))
+        response.headers.append(("Preference-Applied", "wait=\(wait)"))
+        return response
+    }
+
     /// The `id` of a stored answer's JSON body.
     static func storedGenerationID(_ body: String) -> UUID? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
@@ -143,10 +152,8 @@ struct GenerationHandlers: Sendable {
         let requestID = request.requestID
         let current = { @Sendable () throws -> HTTPResponse in
             guard let detail = try store.detail(id, claimsJSON: identity.claimsJSON) else { throw DomainError.notFound(resource: "generation") }
-            var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)),
-                                                 status: detail.generation.status.isTerminal ? 200 : 202)
-            response.headers += [("Location", "/v1/generations/\(id.lowercasedString)"), ("Preference-Applied", "wait=\(wait)"),
-                                 ("Idempotent-Replayed", "true")]
+            var response = try Self.waited(detail, wait: wait, tokens: tokens)
+            response.headers.append(("Idempotent-Replayed", "true"))
             return response
         }
         let now: HTTPResponse
@@ -225,10 +232,7 @@ struct GenerationHandlers: Sendable {
             do {
                 // The runner's last call returned the finished generation; read it only when it has not finished.
                 guard let detail = try finished.take(record.id) ?? store.detail(record.id, claimsJSON: identity.claimsJSON) else { return first }
-                var response = try HTTPResponse.json(GenerationBody(detail, eventsURL: tokens.eventsURL(for: detail.generation)), status: detail.generation.status.isTerminal ? 200 : 202)
-                response.headers.append(("Location", "/v1/generations/\(record.id.lowercasedString)"))
-                response.headers.append(("Preference-Applied", "wait=\(wait)"))
-                return response
+                return try Self.waited(detail, wait: wait, tokens: tokens)
             } catch {
                 return Problem.internalError().response(requestID: requestID)
             }

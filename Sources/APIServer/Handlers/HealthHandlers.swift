@@ -64,7 +64,7 @@ struct HealthHandlers: Sendable {
 
     func metricsText(_ request: HTTPRequest) throws -> HTTPResponse {
         if let metricsToken {
-            let sent = request.header("authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+            let sent = Authenticator.bearerToken(of: request) ?? ""
             guard ConstantTime.equals(Array(sent.utf8), Array(metricsToken.utf8)) else {
                 throw Problem(status: 401, code: "invalid_metrics_token", title: "Unauthorized",
                               detail: "This server's metrics need its METRICS_TOKEN as a Bearer token.", headers: [("WWW-Authenticate", "Bearer")])

@@ -31,7 +31,7 @@ public struct PostgresAssetStore: AssetStore {
             if quota.bytes != nil {
                 // One of the user's uploads at a time from here to its commit, so two cannot both fit
                 // in the same room. Taken before the blob key's lock, which no one holds while taking this.
-                try transaction.query("select pg_advisory_xact_lock(hashtextextended('storage quota ' || (select auth.uid())::text, 17))")
+                try transaction.query(UserLocks.lock("storage quota"))
                 try quota.check(used: try Self.storedBytes(in: transaction), adding: upload.blob.bytes)
             }
             try transaction.query(Self.lockKey(upload.blob.key))

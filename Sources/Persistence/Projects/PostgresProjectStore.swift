@@ -17,7 +17,7 @@ public struct PostgresProjectStore: ProjectStore {
     public func create(_ project: NewProject, as identity: AuthenticatedIdentity) throws -> Project {
         try pool.withUserScope(claimsJSON: identity.claimsJSON) { transaction in
             // One of the user's creations at a time, so the count below cannot be passed by two at once.
-            try transaction.query("select pg_advisory_xact_lock(hashtextextended('projects ' || (select auth.uid())::text, 17))")
+            try transaction.query(UserLocks.lock("projects"))
             let rows = try transaction.query("""
                 insert into public.projects (name, description, budget_limit, budget_period, allow_unpriced)
                 select \(project.name), \(project.description), \(project.budgetLimit?.amount)::numeric, \(project.budgetPeriod.rawValue),

@@ -23,7 +23,7 @@ public struct PostgresApiKeyStore: ApiKeyStore {
         do {
             let rows = try pool.withUserScope(claimsJSON: claimsJSON) { transaction in
                 // One of the user's stores at a time, so the count cannot be passed by two at once.
-                try transaction.query("select pg_advisory_xact_lock(hashtextextended('api keys ' || (select auth.uid())::text, 17))")
+                try transaction.query(UserLocks.lock("api keys"))
                 let stored = try transaction.query("select count(*)::integer as n from public.user_api_keys")
                 guard try (stored.first?.decode("n", as: Int.self) ?? 0) < maximumKeysPerUser else {
                     throw DomainError.conflict(code: "api_key_limit_reached",

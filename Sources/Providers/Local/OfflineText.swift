@@ -21,7 +21,7 @@ enum OfflineText {
 
     /// The longest prefix (whole characters) that counts as at most `tokens` (at least one character).
     static func truncated(_ text: String, toTokens tokens: Int) -> String {
-        let budget = max(1, tokens) * 4
+        let budget = max(1, tokens) * bytesPerToken
         var bytes = 0
         var end = text.startIndex
         for index in text.indices {
@@ -36,6 +36,8 @@ enum OfflineText {
     /// A rough token count (about four characters per token) so usage screens show something
     /// plausible; the cost is zero regardless.
     static func approximateTokens(_ text: String) -> Int {
-        max(1, (text.utf8.count + 3) / 4)
+        max(1, (text.utf8.count + bytesPerToken - 1) / bytesPerToken)
     }
+
+    static let bytesPerToken = 4
 }

@@ -16,6 +16,22 @@ enum EventStreamCursor: Sendable, Equatable {
         case .position(let position): position.id
         }
     }
+
+    /// The cursor of the same kind just past `event`.
+    func past(_ event: StoredGenerationEvent) -> EventStreamCursor {
+        switch self {
+        case .id: .id(event.id)
+        case .position: .position(event.position)
+        }
+    }
+
+    /// Its `id:` line's text (what `Last-Event-ID` sends back).
+    var text: String {
+        switch self {
+        case .id(let id): String(id)
+        case .position(let position): position.text
+        }
+    }
 }
 
 /// One open event stream: reads the caller's events after its cursor whenever it is woken and
@@ -118,14 +134,9 @@ final class EventStreamSession: Sendable {
                 var terminal = false
                 var lastWritten: EventStreamCursor?
                 for event in events {
-                    switch cursor {
-                    case .id:
-                        text += ServerSentEvents.format(event)
-                        lastWritten = .id(event.id)
-                    case .position:
-                        text += ServerSentEvents.format(event, id: event.position.text)
-                        lastWritten = .position(event.position)
-                    }
+                    let past = cursor.past(event)
+                    text += ServerSentEvents.format(event, id: past.text)
+                    lastWritten = past
                     if event.isTerminal && endsAtTerminalEvent { terminal = true; break }
                 }
                 if let lastWritten {

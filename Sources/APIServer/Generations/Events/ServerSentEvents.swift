@@ -11,8 +11,8 @@ enum ServerSentEvents {
     /// `id:` the cursor to resume after (`Last-Event-ID`: the event's id, or on a stream over many
     /// generations its position), `event:` its type, `data:` one line of JSON: the event's id,
     /// generation, project, type, time and the engine's payload.
-    static func format(_ event: StoredGenerationEvent, id: String? = nil) -> String {
-        "id: \(id ?? String(event.id))\nevent: \(event.type)\ndata: \(data(event))\n\n"
+    static func format(_ event: StoredGenerationEvent, id: String) -> String {
+        "id: \(id)\nevent: \(event.type)\ndata: \(data(event))\n\n"
     }
 
     static func data(_ event: StoredGenerationEvent) -> String {
